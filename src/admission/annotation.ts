@@ -1,0 +1,139 @@
+/**
+ * The annotation a client writes to ask for mounts: a JSON array of objects.
+ * Both the mountgate spelling (hostPath, mountPath, readOnly) and the
+ * deer-flow spelling (host_path, container_path, read_only) are accepted,
+ * but never both for one field and never any other key.
+ */
+import { boolean, object, string, ValidationError, type InferType } from 'yup';
+import { violation, type Violation } from './violation.js';
+import { typeOnlyGuard } from './shape-guard.js';
+
+/** Beyond this many entries the annotation is refused before any entry is read. */
+export const MAX_ANNOTATION_ENTRIES = 1000;
+
+const text = () => string().strict().typeError('${path} must be a string');
+const flag = () => boolean().strict().typeError('${path} must be a boolean (true or false)');
+
+/** An entry as the client wrote it, in either spelling. */
+export const annotationEntrySchema = object({
+  hostPath: text(),
+  host_path: text(),
+  mountPath: text(),
+  container_path: text(),
+  readOnly: flag(),
+  read_only: flag(),
+})
+  .noUnknown(true, 'unknown key "${unknown}" (allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)')
+  .typeError('must be an object with hostPath and mountPath')
+  .strict();
+
+/** An entry in the one spelling the rest of mountgate speaks. */
+export const mountRequestSchema = object({
+  hostPath: string().required(),
+  mountPath: string().required(),
+  readOnly: boolean().optional(),
+});
+
+export type AnnotationEntry = InferType<typeof annotationEntrySchema>;
+const isWellTypedEntry = typeOnlyGuard(annotationEntrySchema);
+export type MountRequest = InferType<typeof mountRequestSchema>;
+
+/** A request with where it came from, so later rules can name the entry and field as written. */
+export interface LocatedRequest {
+  readonly index: number;
+  readonly request: MountRequest;
+  /** The key the client used for each field, e.g. "container_path". */
+  readonly keys: { readonly hostPath: string; readonly mountPath: string; readonly readOnly: string };
+}
+
+export interface ParsedAnnotation {
+  readonly requests: readonly LocatedRequest[];
+  readonly violations: readonly Violation[];
+}
+
+const FIELDS = [
+  ['hostPath', 'host_path'],
+  ['mountPath', 'container_path'],
+  ['readOnly', 'read_only'],
+] as const;
+
+/** `field` is where the annotation lives, e.g. `metadata.annotations[mountgate.io/mounts]`. */
+export function parseAnnotation(value: string, field: string): ParsedAnnotation {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(value);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { requests: [], violations: [violation(field, `is not valid JSON (${reason})`)] };
+  }
+  if (!Array.isArray(raw)) {
+    return { requests: [], violations: [violation(field, 'must be a JSON array of mounts')] };
+  }
+  if (raw.length > MAX_ANNOTATION_ENTRIES) {
+    return {
+      requests: [],
+      violations: [violation(field, `has ${raw.length} entries, more than the ${MAX_ANNOTATION_ENTRIES} mountgate reads`)],
+    };
+  }
+
+  const requests: LocatedRequest[] = [];
+  const violations: Violation[] = [];
+  raw.forEach((item: unknown, index) => {
+    const entryField = `${field}[${index}]`;
+    const result = readEntry(item, entryField);
+    if ('violations' in result) violations.push(...result.violations);
+    else requests.push({ index, ...result });
+  });
+  return { requests, violations };
+}
+
+function readEntry(
+  item: unknown,
+  entryField: string,
+): Omit<LocatedRequest, 'index'> | { violations: Violation[] } {
+  // yup's object type lets arrays through, and null needs its own words.
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    return { violations: [violation(entryField, 'must be an object with hostPath and mountPath')] };
+  }
+  const violations: Violation[] = [];
+  const keys: Record<(typeof FIELDS)[number][0], string> = { hostPath: 'hostPath', mountPath: 'mountPath', readOnly: 'readOnly' };
+  for (const [canonical, alias] of FIELDS) {
+    const hasCanonical = Object.hasOwn(item, canonical);
+    const hasAlias = Object.hasOwn(item, alias);
+    if (hasCanonical && hasAlias) violations.push(violation(entryField, `gives both ${canonical} and ${alias}; use one`));
+    else if (hasAlias) keys[canonical] = alias;
+  }
+
+  const entry = validEntry(item, entryField, violations);
+  if (entry === undefined) return { violations };
+  const hostPath = entry.hostPath ?? entry.host_path;
+  const mountPath = entry.mountPath ?? entry.container_path;
+  if (hostPath === undefined) violations.push(violation(`${entryField}.${keys.hostPath}`, 'is required'));
+  if (mountPath === undefined) violations.push(violation(`${entryField}.${keys.mountPath}`, 'is required'));
+  if (violations.length > 0 || hostPath === undefined || mountPath === undefined) return { violations };
+
+  const readOnly = entry.readOnly ?? entry.read_only;
+  const request: MountRequest = readOnly === undefined ? { hostPath, mountPath } : { hostPath, mountPath, readOnly };
+  return { request, keys };
+}
+
+/** The entry if yup accepts it; otherwise its complaints are added to `violations`. */
+function validEntry(item: object, entryField: string, violations: Violation[]): AnnotationEntry | undefined {
+  if (isWellTypedEntry?.(item)) return item;
+  try {
+    return annotationEntrySchema.validateSync(item, { strict: true, abortEarly: false });
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    for (const inner of error.inner) {
+      violations.push(
+        inner.path ? violation(`${entryField}.${inner.path}`, stripPath(inner.message, inner.path)) : violation(entryField, inner.message),
+      );
+    }
+    return undefined;
+  }
+}
+
+/** yup prefixes messages with the path; the violation carries the path already. */
+function stripPath(message: string, path: string): string {
+  return message.startsWith(`${path} `) ? message.slice(path.length + 1) : message;
+}

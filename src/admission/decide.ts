@@ -1,0 +1,62 @@
+/**
+ * The decision core: one pure function from (stage, admission request,
+ * policy) to a verdict. /mutate, /validate and `mountgate check` all call it.
+ */
+import { compare } from './json-patch.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { checkHostPathVolumes } from './host-paths.js';
+import { planMounts } from './plan.js';
+import { isCheckedPod, podProblem, type CheckedPod } from './pod.js';
+import { reconcile } from './reconcile.js';
+import type { AdmissionRequest } from './review.js';
+import { allow, deny, type Verdict } from './verdict.js';
+import { violation, type Violation } from './violation.js';
+
+export type Stage = 'mutate' | 'validate';
+
+/** Which requests concern mountgate at all; everything else is allowed untouched. */
+export type Concern = 'pod-create' | 'ephemeral-containers-update' | 'none';
+
+export function concernOf(request: AdmissionRequest): Concern {
+  if (request.resource.group !== '' || request.resource.resource !== 'pods') return 'none';
+  const subResource = request.subResource ?? '';
+  if (subResource === '' && request.operation === 'CREATE') return 'pod-create';
+  if (subResource === 'ephemeralcontainers' && request.operation === 'UPDATE') return 'ephemeral-containers-update';
+  return 'none';
+}
+
+export function decide(stage: Stage, request: AdmissionRequest, policy: CompiledPolicy): Verdict {
+  const concern = concernOf(request);
+  if (concern === 'none' || (stage === 'mutate' && concern !== 'pod-create')) return allow();
+
+  const pod = request.object;
+  if (!isCheckedPod(pod)) {
+    return deny([violation('request.object', `is not a readable Pod: ${podProblem(pod) ?? 'unknown shape'}`)], [], 400);
+  }
+  return stage === 'mutate' ? mutate(pod, request, policy) : validate(pod, concern, request, policy);
+}
+
+/** Section 6 and 7: judge the annotation, then add what it asks for to a copy and diff. */
+function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPolicy): Verdict {
+  const planned = planMounts(pod, policy, request.userInfo);
+  if (planned.kind === 'none') return allow();
+  if (planned.kind === 'denied') return deny(planned.violations, planned.warnings);
+
+  const mutated = structuredClone(pod);
+  const violations = reconcile(mutated, planned.plan, 'apply');
+  if (violations.length > 0) return deny(violations, planned.warnings);
+  // Diffed against the object exactly as it arrived, so the patch holds only additions.
+  return allow(planned.warnings, compare(pod, mutated), mutated);
+}
+
+/** Section 8: re-judge the final Pod; the injection must be there and every hostPath inside the lists. */
+function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, policy: CompiledPolicy): Verdict {
+  const violations: Violation[] = [];
+  if (concern === 'pod-create') {
+    const planned = planMounts(pod, policy, request.userInfo);
+    if (planned.kind === 'denied') violations.push(...planned.violations);
+    if (planned.kind === 'planned') violations.push(...reconcile(pod, planned.plan, 'verify'));
+  }
+  violations.push(...checkHostPathVolumes(pod, policy));
+  return violations.length > 0 ? deny(violations) : allow();
+}

@@ -1,0 +1,46 @@
+/**
+ * The last rule of section 8: every hostPath volume of a Pod, however it got
+ * there, must lie inside allowedHostPaths or builtinHostPaths, and must not be
+ * mounted read-write by any container where the deciding entry is read-only.
+ */
+import type { CompiledPolicy } from '../policy/compile.js';
+import { canonicalPath, decidingEntry } from '../policy/paths.js';
+import type { PathPrefixEntry } from '../policy/schema.js';
+import { allMounts, mountField, volumesOf, type CheckedPod } from './pod.js';
+import { violation, type Violation } from './violation.js';
+
+export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy): Violation[] {
+  const violations: Violation[] = [];
+  const readOnlyVolumes = new Map<string, { path: string; entry: PathPrefixEntry }>();
+
+  volumesOf(pod).forEach((volume, index) => {
+    if (volume.hostPath === undefined || volume.hostPath === null) return;
+    const field = `spec.volumes[${index}].hostPath.path`;
+    const raw = volume.hostPath.path;
+    const path = canonicalPath(raw);
+    if (!path.ok) {
+      violations.push(violation(field, `${JSON.stringify(raw)} ${path.problem}`));
+      return;
+    }
+    const entry = decidingEntry(policy.carriable, path.path);
+    if (entry === undefined) {
+      violations.push(violation(field, `"${path.path}" is not under any allowed or built-in host path`));
+    } else if (entry.readOnly) {
+      readOnlyVolumes.set(volume.name, { path: path.path, entry });
+    }
+  });
+
+  if (readOnlyVolumes.size === 0) return violations;
+  for (const visit of allMounts(pod)) {
+    const readOnly = readOnlyVolumes.get(visit.mount.name);
+    if (readOnly !== undefined && visit.mount.readOnly !== true) {
+      violations.push(
+        violation(
+          mountField(visit),
+          `container "${visit.container.name}" mounts "${readOnly.path}" read-write, but "${readOnly.entry.pathPrefix}" is read-only`,
+        ),
+      );
+    }
+  }
+  return violations;
+}

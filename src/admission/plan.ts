@@ -1,0 +1,187 @@
+/**
+ * Section 6 of the contract: judges the mounts a Pod's annotation asks for
+ * and plans what mountgate would add. Pure; shared by mutate and validate.
+ */
+import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { canonicalPath, decidingEntry, isWithin } from '../policy/paths.js';
+import { parseAnnotation, type LocatedRequest } from './annotation.js';
+import { isInjectedName, plannedVolumeMount, plannedVolumes, type PlannedMount } from './injection.js';
+import type { CheckedPod } from './pod.js';
+import type { UserInfo } from './review.js';
+import { violation, type Violation } from './violation.js';
+
+export interface MountPlan {
+  /** Indices into spec.containers of the containers that receive the mounts. */
+  readonly targets: readonly number[];
+  readonly volumes: readonly V1Volume[];
+  readonly mounts: readonly V1VolumeMount[];
+}
+
+export type PlanResult =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'denied'; readonly violations: readonly Violation[]; readonly warnings: readonly string[] }
+  | { readonly kind: 'planned'; readonly plan: MountPlan; readonly warnings: readonly string[] };
+
+export function annotationField(policy: CompiledPolicy): string {
+  return `metadata.annotations[${policy.annotation}]`;
+}
+
+export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserInfo | undefined): PlanResult {
+  const value = pod.metadata?.annotations?.[policy.annotation];
+  if (value === undefined || value === null) return { kind: 'none' };
+
+  const field = annotationField(policy);
+  const parsed = parseAnnotation(value, field);
+  const violations: Violation[] = [...parsed.violations];
+  const warnings: string[] = [];
+
+  const requesterProblem = checkRequester(policy, user);
+  if (requesterProblem) violations.push(requesterProblem);
+
+  const targets = targetContainers(pod, policy);
+  if (targets.length === 0 && parsed.requests.length > 0) {
+    violations.push(
+      violation(
+        'spec.containers',
+        policy.targetContainers === undefined
+          ? 'the Pod has no containers to mount into'
+          : `the Pod has no container named ${[...policy.targetContainers].map((name) => `"${name}"`).join(' or ')} to mount into`,
+      ),
+    );
+  }
+
+  if (parsed.requests.length > 0 && policy.requestable.length === 0) {
+    violations.push(violation(field, 'host mounts are disabled by policy (allowedHostPaths is empty)'));
+    return { kind: 'denied', violations, warnings };
+  }
+
+  const occupied = occupiedMountPaths(pod, targets);
+  const accepted: Array<PlannedMount & { readonly entry: LocatedRequest }> = [];
+  for (const located of parsed.requests) {
+    const mount = judgeRequest(located, field, policy, occupied, violations);
+    if (mount) accepted.push({ ...mount, entry: located });
+  }
+
+  const merged = new Map<string, (typeof accepted)[number]>();
+  for (const mount of accepted) {
+    const earlier = merged.get(mount.mountPath);
+    if (earlier === undefined) {
+      merged.set(mount.mountPath, mount);
+    } else if (earlier.hostPath === mount.hostPath && earlier.readOnly === mount.readOnly) {
+      warnings.push(
+        `${field}[${mount.entry.index}] repeats entry [${earlier.entry.index}] (${mount.hostPath} at ${mount.mountPath}); merged into one mount`,
+      );
+    } else {
+      violations.push(
+        violation(
+          `${field}[${mount.entry.index}].${mount.entry.keys.mountPath}`,
+          `"${mount.mountPath}" is also requested by entry [${earlier.entry.index}] with a different hostPath or readOnly`,
+        ),
+      );
+    }
+  }
+
+  if (merged.size > policy.maxMounts) {
+    violations.push(violation(field, `asks for ${merged.size} mounts, more than maxMounts (${policy.maxMounts})`));
+  }
+
+  if (violations.length > 0) return { kind: 'denied', violations, warnings };
+  const planned = [...merged.values()];
+  return {
+    kind: 'planned',
+    plan: { targets, volumes: plannedVolumes(planned, policy.hostPathType), mounts: planned.map(plannedVolumeMount) },
+    warnings,
+  };
+}
+
+function checkRequester(policy: CompiledPolicy, user: UserInfo | undefined): Violation | undefined {
+  if (policy.requesters === undefined) return undefined;
+  const username = user?.username ?? '';
+  const groups = user?.groups ?? [];
+  if (policy.requesters.has(username) || groups.some((group) => policy.requesters?.has(`group:${group}`))) return undefined;
+  const who = username === '' ? 'an anonymous user' : `user "${username}"`;
+  return violation('request.userInfo', `${who} may not request host mounts (not in requesters)`);
+}
+
+function targetContainers(pod: CheckedPod, policy: CompiledPolicy): number[] {
+  const targets: number[] = [];
+  pod.spec.containers.forEach((container, index) => {
+    if (policy.targetContainers === undefined || policy.targetContainers.has(container.name)) targets.push(index);
+  });
+  return targets;
+}
+
+interface OccupiedPath {
+  readonly mountPath: string;
+  readonly container: string;
+}
+
+/** Mounts already in the target containers, mountgate's own set aside so a re-review does not trip on them. */
+function occupiedMountPaths(pod: CheckedPod, targets: readonly number[]): OccupiedPath[] {
+  const occupied: OccupiedPath[] = [];
+  for (const index of targets) {
+    const container = pod.spec.containers[index];
+    for (const mount of container?.volumeMounts ?? []) {
+      if (container === undefined || isInjectedName(mount.name)) continue;
+      const canonical = canonicalPath(mount.mountPath);
+      occupied.push({ mountPath: canonical.ok ? canonical.path : mount.mountPath, container: container.name });
+    }
+  }
+  return occupied;
+}
+
+/** One entry against every per-entry rule; its violations are appended in a fixed order. */
+function judgeRequest(
+  located: LocatedRequest,
+  field: string,
+  policy: CompiledPolicy,
+  occupied: readonly OccupiedPath[],
+  violations: Violation[],
+): PlannedMount | undefined {
+  const { request, keys, index } = located;
+  const entryField = `${field}[${index}]`;
+  const before = violations.length;
+
+  const host = canonicalPath(request.hostPath);
+  let readOnly = request.readOnly;
+  let hostPath: string | undefined;
+  if (!host.ok) {
+    violations.push(violation(`${entryField}.${keys.hostPath}`, `${JSON.stringify(request.hostPath)} ${host.problem}`));
+  } else {
+    hostPath = host.path;
+    const entry = decidingEntry(policy.requestable, host.path);
+    if (entry === undefined) {
+      violations.push(violation(`${entryField}.${keys.hostPath}`, `"${host.path}" is not under any allowed host path`));
+    } else if (entry.readOnly && request.readOnly === false) {
+      violations.push(
+        violation(`${entryField}.${keys.readOnly}`, `"${host.path}" is under the read-only prefix "${entry.pathPrefix}" and must be mounted read-only`),
+      );
+    } else {
+      readOnly ??= entry.readOnly;
+    }
+  }
+
+  const target = canonicalPath(request.mountPath);
+  const mountField = `${entryField}.${keys.mountPath}`;
+  if (!target.ok) {
+    violations.push(violation(mountField, `${JSON.stringify(request.mountPath)} ${target.problem}`));
+  } else {
+    const problem = targetProblem(target.path, policy, occupied);
+    if (problem) violations.push(violation(mountField, problem));
+  }
+
+  if (violations.length > before || hostPath === undefined || !target.ok) return undefined;
+  return { hostPath, mountPath: target.path, readOnly: readOnly ?? false };
+}
+
+function targetProblem(mountPath: string, policy: CompiledPolicy, occupied: readonly OccupiedPath[]): string | undefined {
+  if (mountPath === '/') return '"/" cannot be a mount target';
+  const forbidden = policy.forbiddenTargets.find((reserved) => isWithin(mountPath, reserved));
+  if (forbidden !== undefined) return `"${mountPath}" is inside the reserved path "${forbidden}"`;
+  const taken = occupied.find((existing) => isWithin(mountPath, existing.mountPath));
+  if (taken !== undefined) {
+    return `"${mountPath}" is inside "${taken.mountPath}", already mounted in container "${taken.container}"`;
+  }
+  return undefined;
+}

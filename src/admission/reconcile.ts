@@ -1,0 +1,56 @@
+/**
+ * Brings a Pod in line with a mount plan ("apply", for /mutate) or reports
+ * where it is not ("verify", for /validate). One walk serves both, so
+ * validate checks exactly what mutate establishes.
+ */
+import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { isInjectedName, sameVolume, sameVolumeMount } from './injection.js';
+import type { MountPlan } from './plan.js';
+import type { CheckedPod } from './pod.js';
+import { violation, type Violation } from './violation.js';
+
+export type ReconcileMode = 'apply' | 'verify';
+
+/** In "apply" mode `pod` is changed in place; pass a copy. */
+export function reconcile(pod: CheckedPod, plan: MountPlan, mode: ReconcileMode): Violation[] {
+  const violations: Violation[] = [];
+  const volumes: V1Volume[] = pod.spec.volumes ?? [];
+
+  volumes.forEach((volume, index) => {
+    if (isInjectedName(volume.name) && !plan.volumes.some((planned) => sameVolume(volume, planned))) {
+      violations.push(violation(`spec.volumes[${index}]`, `volume "${volume.name}" does not match what this request adds`));
+    }
+  });
+  const missingVolumes = plan.volumes.filter((planned) => !volumes.some((volume) => volume.name === planned.name));
+  if (missingVolumes.length > 0) {
+    if (mode === 'apply') pod.spec.volumes = [...volumes, ...missingVolumes.map(copy)];
+    else for (const planned of missingVolumes) violations.push(missing('spec.volumes', `volume "${planned.name}" for ${planned.hostPath?.path}`));
+  }
+
+  for (const index of plan.targets) {
+    const container = pod.spec.containers[index];
+    if (container === undefined) continue;
+    const field = `spec.containers[${index}]`;
+    const mounts: V1VolumeMount[] = container.volumeMounts ?? [];
+    mounts.forEach((mount, mountIndex) => {
+      if (isInjectedName(mount.name) && !plan.mounts.some((planned) => sameVolumeMount(mount, planned))) {
+        violations.push(
+          violation(`${field}.volumeMounts[${mountIndex}]`, `mount of "${mount.name}" at "${mount.mountPath}" does not match what this request adds`),
+        );
+      }
+    });
+    const missingMounts = plan.mounts.filter((planned) => !mounts.some((mount) => sameVolumeMount(mount, planned)));
+    if (missingMounts.length === 0) continue;
+    if (mode === 'apply') container.volumeMounts = [...mounts, ...missingMounts.map(copy)];
+    else for (const planned of missingMounts) violations.push(missing(`${field}.volumeMounts`, `"${planned.mountPath}" in container "${container.name}"`));
+  }
+  return violations;
+}
+
+function missing(field: string, what: string): Violation {
+  return violation(field, `requested mount is missing: ${what} (mutation skipped or altered)`);
+}
+
+function copy<T>(value: T): T {
+  return structuredClone(value);
+}

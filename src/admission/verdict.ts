@@ -1,0 +1,33 @@
+/** What the decision core answers. */
+import type { Operation } from './json-patch.js';
+import { describeViolation, type Violation } from './violation.js';
+
+export type Verdict =
+  | {
+      readonly allowed: true;
+      readonly warnings: readonly string[];
+      /** Empty when nothing changes. */
+      readonly patch: readonly Operation[];
+      /** The Pod after the patch, when the request was a mutation of a Pod. */
+      readonly mutated?: unknown;
+    }
+  | {
+      readonly allowed: false;
+      /** 403 for a broken rule, 400 for an object that is not a readable Pod. */
+      readonly code: 400 | 403;
+      readonly violations: readonly Violation[];
+      readonly warnings: readonly string[];
+    };
+
+export function allow(warnings: readonly string[] = [], patch: readonly Operation[] = [], mutated?: unknown): Verdict {
+  return mutated === undefined ? { allowed: true, warnings, patch } : { allowed: true, warnings, patch, mutated };
+}
+
+export function deny(violations: readonly Violation[], warnings: readonly string[] = [], code: 400 | 403 = 403): Verdict {
+  return { allowed: false, code, violations, warnings };
+}
+
+/** The one sentence a denied client reads. */
+export function denialMessage(violations: readonly Violation[]): string {
+  return `mountgate denied the Pod: ${violations.map(describeViolation).join('; ')}`;
+}

@@ -1,0 +1,62 @@
+/**
+ * Parses policy text (YAML or JSON) into a compiled policy, or a PolicyError
+ * whose one-line message names the file and every field that is wrong.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { ValidationError } from 'yup';
+import { policySchema } from './schema.js';
+import { compilePolicy, type CompiledPolicy } from './compile.js';
+
+export class PolicyError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${file}: invalid policy: ${problems.join('; ')}`);
+    this.name = 'PolicyError';
+  }
+}
+
+/** Pure: text in, compiled policy out. `source` only names the file in errors. */
+export function parsePolicy(text: string, source: string): CompiledPolicy {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 });
+  } catch (error) {
+    const reason = (error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)).replace(/:\s*$/, '');
+    throw new PolicyError(source, [`not valid YAML or JSON: ${reason}`]);
+  }
+  if (raw === null || raw === undefined) {
+    throw new PolicyError(source, ['the file is empty (expected a mapping of keys such as allowedHostPaths)']);
+  }
+  try {
+    policySchema.validateSync(raw, { strict: true, abortEarly: false });
+  } catch (error) {
+    if (error instanceof ValidationError) throw new PolicyError(source, error.errors);
+    throw error;
+  }
+  return compilePolicy(policySchema.cast(raw));
+}
+
+/** Reads and parses a policy file; a missing or unreadable file is a PolicyError too. */
+export async function loadPolicyFile(file: string): Promise<{ policy: CompiledPolicy; text: string }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new PolicyError(file, [`cannot read the file: ${describeIoError(error)}`]);
+  }
+  return { policy: parsePolicy(text, file), text };
+}
+
+export function describeIoError(error: unknown): string {
+  if (error instanceof Error && 'code' in error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'no such file';
+    if (code === 'EACCES') return 'permission denied';
+    if (code === 'EISDIR') return 'is a directory';
+    return `${code ?? 'error'}: ${error.message}`;
+  }
+  return String(error);
+}

@@ -1,0 +1,73 @@
+/**
+ * Canonical absolute paths and whole-segment prefix matching.
+ *
+ * mountgate never "cleans" a path: anything that is not already canonical is
+ * rejected, so what the policy judged is exactly what the kubelet will mount.
+ */
+
+export const MAX_PATH_LENGTH = 4096;
+
+export type CanonicalPath =
+  | { readonly ok: true; readonly path: string }
+  | { readonly ok: false; readonly problem: string };
+
+// U+0000-U+001F and U+007F.
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Checks a path against the rules of the contract and returns it with one
+ * trailing "/" trimmed, or the first rule it breaks in plain words.
+ */
+export function canonicalPath(raw: string): CanonicalPath {
+  if (raw.length === 0) return { ok: false, problem: 'is empty' };
+  if (raw.length > MAX_PATH_LENGTH) {
+    return { ok: false, problem: `is longer than ${MAX_PATH_LENGTH} characters` };
+  }
+  if (CONTROL_CHARACTER.test(raw)) return { ok: false, problem: 'contains a control character' };
+  if (!raw.startsWith('/')) return { ok: false, problem: 'is not absolute' };
+  if (raw === '/') return { ok: true, path: '/' };
+
+  const path = raw.endsWith('/') ? raw.slice(0, -1) : raw;
+  const segments = path.split('/');
+  // segments[0] is the empty string before the leading "/".
+  for (let i = 1; i < segments.length; i++) {
+    const segment = segments[i];
+    if (segment === '') return { ok: false, problem: 'has an empty segment ("//")' };
+    if (segment === '.' || segment === '..') {
+      return { ok: false, problem: `has a "${segment}" segment` };
+    }
+  }
+  return { ok: true, path };
+}
+
+/** True when `path` is `prefix` or lies below it by whole segments. Both must be canonical. */
+export function isWithin(path: string, prefix: string): boolean {
+  if (prefix === '/') return true;
+  return path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 0x2f);
+}
+
+/**
+ * The longest prefix that covers `path`, or undefined. `entries` must be
+ * sorted longest prefix first (see sortLongestFirst), so the first hit decides.
+ */
+export function decidingEntry<T extends { readonly pathPrefix: string }>(
+  entries: readonly T[],
+  path: string,
+): T | undefined {
+  for (const entry of entries) {
+    if (isWithin(path, entry.pathPrefix)) return entry;
+  }
+  return undefined;
+}
+
+/**
+ * Longest prefix first; on equal prefixes a read-only entry comes first, so
+ * when two lists name the same directory the stricter entry decides.
+ */
+export function sortLongestFirst<T extends { readonly pathPrefix: string; readonly readOnly: boolean }>(
+  entries: readonly T[],
+): T[] {
+  return [...entries].sort(
+    (a, b) => b.pathPrefix.length - a.pathPrefix.length || Number(b.readOnly) - Number(a.readOnly),
+  );
+}

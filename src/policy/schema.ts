@@ -1,0 +1,66 @@
+/**
+ * The policy file's schema. The types of the policy are inferred from it, so
+ * the file format and the code cannot drift apart.
+ */
+import { array, boolean, number, object, string, type InferType } from 'yup';
+import { canonicalPath } from './paths.js';
+
+export const DEFAULT_ANNOTATION = 'mountgate.io/mounts';
+export const HOST_PATH_TYPES = ['auto', 'Directory', 'DirectoryOrCreate'] as const;
+
+// An annotation key: an optional DNS-subdomain prefix and a name of at most 63 characters.
+const ANNOTATION_KEY =
+  /^(?:(?=[a-z0-9.-]{1,253}\/)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\/)?(?=.{1,63}$)[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** A canonical absolute path; one trailing "/" is accepted and trimmed, as for requests. */
+const absolutePath = () =>
+  string()
+    .strict()
+    .typeError('${path} must be a string')
+    .test('canonical', function check(value) {
+      if (value === undefined) return true;
+      const result = canonicalPath(value);
+      return result.ok || this.createError({ message: `\${path} ${result.problem}` });
+    })
+    .transform((value: string) => {
+      const result = canonicalPath(value);
+      return result.ok ? result.path : value;
+    });
+
+const pathPrefixEntry = object({
+  pathPrefix: absolutePath()
+    .required('${path} is required')
+    .test('not-root', '${path} must not be "/" (that would allow the whole node)', (value) => value !== '/' && value !== undefined),
+  readOnly: boolean().strict().typeError('${path} must be true or false').default(false),
+})
+  .noUnknown(true, '${path} has an unknown key: ${unknown}')
+  .typeError('${path} must be a mapping with pathPrefix and readOnly')
+  .strict();
+
+const nonEmptyName = () => string().strict().typeError('${path} must be a string').required('${path} must not be empty');
+
+export const policySchema = object({
+  annotation: string()
+    .strict()
+    .typeError('${path} must be a string')
+    .matches(ANNOTATION_KEY, '${path} must be a valid annotation key such as mountgate.io/mounts')
+    .default(DEFAULT_ANNOTATION),
+  allowedHostPaths: array(pathPrefixEntry).strict().typeError('${path} must be a list').default([]),
+  builtinHostPaths: array(pathPrefixEntry).strict().typeError('${path} must be a list').default([]),
+  reservedMountPaths: array(absolutePath().required('${path} must not be empty')).strict().typeError('${path} must be a list').default([]),
+  maxMounts: number().strict().typeError('${path} must be a number').integer('${path} must be a whole number').min(0, '${path} must not be negative').default(10),
+  hostPathType: string()
+    .strict()
+    .typeError('${path} must be a string')
+    .oneOf(HOST_PATH_TYPES, `\${path} must be one of ${HOST_PATH_TYPES.join(', ')}`)
+    .default('auto'),
+  containers: array(nonEmptyName()).strict().typeError('${path} must be a list').default([]),
+  requesters: array(nonEmptyName()).strict().typeError('${path} must be a list').default([]),
+})
+  .noUnknown(true, 'unknown key: ${unknown}')
+  .typeError('the policy must be a mapping of keys such as allowedHostPaths')
+  .strict();
+
+export type Policy = InferType<typeof policySchema>;
+export type PathPrefixEntry = Policy['allowedHostPaths'][number];
+export type HostPathType = Policy['hostPathType'];
