@@ -1,0 +1,115 @@
+/**
+ * `mountgate check`: the /mutate then /validate decision on a Pod manifest,
+ * offline, through the same review reader and decision core as the server.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { parseAllDocuments, stringify } from 'yaml';
+import { decide, type Stage } from '../admission/decide.js';
+import { readAdmissionReview, ADMISSION_API_VERSION } from '../admission/review.js';
+import { describeViolation } from '../admission/violation.js';
+import type { Verdict } from '../admission/verdict.js';
+import { describeIoError, loadPolicyFile } from '../policy/load.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { EXIT_DENIED, EXIT_OK, UsageError } from './usage.js';
+
+export interface Io {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly readStdin: () => Promise<string>;
+}
+
+export interface CheckSettings {
+  readonly configPath: string;
+  readonly podPath: string;
+  readonly user: string | undefined;
+  readonly groups: readonly string[];
+}
+
+export function parseCheckArgs(argv: readonly string[]): CheckSettings {
+  let values: { config?: string; file?: string; user?: string; group?: string[] };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        config: { type: 'string' },
+        file: { type: 'string', short: 'f' },
+        user: { type: 'string' },
+        group: { type: 'string', multiple: true },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError(`check: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (values.config === undefined) throw new UsageError('check: --config FILE is required');
+  if (values.file === undefined) throw new UsageError('check: -f POD.yaml (or -f - for stdin) is required');
+  return { configPath: values.config, podPath: values.file, user: values.user, groups: values.group ?? [] };
+}
+
+export async function check(argv: readonly string[], io: Io): Promise<number> {
+  const settings = parseCheckArgs(argv);
+  const { policy } = await loadPolicyFile(settings.configPath);
+  const pod = await readPodManifest(settings.podPath, io);
+
+  const mutation = judge('mutate', pod, settings, policy);
+  report('mutate', mutation, io);
+  if (!mutation.allowed) return EXIT_DENIED;
+  const mutated = mutation.mutated ?? pod;
+
+  const validation = judge('validate', mutated, settings, policy);
+  report('validate', validation, io);
+  if (!validation.allowed) return EXIT_DENIED;
+
+  io.stdout(stringify(mutated));
+  io.stderr(`allowed${mutation.patch.length > 0 ? ` (${mutation.patch.length} patch operations)` : ' (no change)'}\n`);
+  return EXIT_OK;
+}
+
+function judge(stage: Stage, pod: unknown, settings: CheckSettings, policy: CompiledPolicy): Verdict {
+  const review = readAdmissionReview({
+    apiVersion: ADMISSION_API_VERSION,
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'mountgate-check',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      operation: 'CREATE',
+      userInfo: { ...(settings.user === undefined ? {} : { username: settings.user }), groups: [...settings.groups] },
+      object: pod,
+      dryRun: true,
+    },
+  });
+  if (!review.ok) throw new Error(`internal: the check review is malformed: ${review.problems.join('; ')}`);
+  return decide(stage, review.request, policy);
+}
+
+function report(stage: Stage, verdict: Verdict, io: Io): void {
+  for (const warning of verdict.warnings) io.stderr(`warning (${stage}): ${warning}\n`);
+  if (verdict.allowed) return;
+  io.stderr(`denied by /${stage}:\n`);
+  for (const v of verdict.violations) io.stderr(`  - ${describeViolation(v)}\n`);
+}
+
+async function readPodManifest(path: string, io: Io): Promise<unknown> {
+  let text: string;
+  try {
+    text = path === '-' ? await io.readStdin() : await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${path}: cannot read the file: ${describeIoError(error)}`);
+  }
+  const name = path === '-' ? '<stdin>' : path;
+  const documents = parseAllDocuments(text, { uniqueKeys: true });
+  if (!Array.isArray(documents) || documents.length !== 1) {
+    throw new UsageError(`${name}: expected exactly one Pod manifest (YAML or JSON)`);
+  }
+  const [document] = documents;
+  if (document === undefined || document.errors.length > 0) {
+    throw new UsageError(`${name}: not valid YAML or JSON: ${document?.errors[0]?.message.split('\n')[0] ?? 'empty'}`);
+  }
+  const manifest: unknown = document.toJS({ maxAliasCount: 100 });
+  const kind = typeof manifest === 'object' && manifest !== null && 'kind' in manifest ? manifest.kind : undefined;
+  if (kind !== 'Pod') throw new UsageError(`${name}: expected a Pod manifest, found kind ${JSON.stringify(kind ?? null)}`);
+  return manifest;
+}

@@ -1,0 +1,25 @@
+/** A mistake in how mountgate was called: exit 2 with one line. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const EXIT_OK = 0;
+export const EXIT_DENIED = 1;
+export const EXIT_USAGE = 2;
+
+export const HELP = `mountgate: an admission webhook that turns a Pod annotation into policy-checked hostPath mounts
+
+Usage:
+  mountgate serve --config FILE (--tls-cert FILE --tls-key FILE | --dev)
+                  [--port 8443] [--host 0.0.0.0] [--metrics-port 9090] [--shutdown-delay 5]
+                  [--reload-interval 1] [--log-level info]
+  mountgate check --config FILE (-f POD.yaml | -f -) [--user NAME] [--group NAME]...
+  mountgate help | version
+
+serve flags may also come from MOUNTGATE_CONFIG, MOUNTGATE_TLS_CERT, MOUNTGATE_TLS_KEY,
+MOUNTGATE_PORT, MOUNTGATE_HOST, MOUNTGATE_METRICS_PORT, MOUNTGATE_SHUTDOWN_DELAY,
+MOUNTGATE_RELOAD_INTERVAL and MOUNTGATE_LOG_LEVEL; flags win.
+
+check exits 0 when the Pod is allowed (the mutated Pod is printed as YAML),
+1 when it is denied (the reasons go to stderr), 2 on a usage or policy error.
+`;

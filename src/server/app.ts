@@ -1,0 +1,161 @@
+/**
+ * The HTTP routes. Each admission request climbs a ladder of guards (JSON,
+ * size, AdmissionReview shape) before the decision core sees it; every answer
+ * is built by admission/response.
+ */
+import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { decide, type Stage } from '../admission/decide.js';
+import { errored, fromVerdict, toReview, type AdmissionResponse } from '../admission/response.js';
+import { readAdmissionReview, type AdmissionRequest } from '../admission/review.js';
+import { denialMessage } from '../admission/verdict.js';
+import type { LiveState } from './live-state.js';
+import type { Metrics, Result } from './metrics.js';
+
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export interface Lifecycle {
+  /** False from the moment SIGTERM arrives. */
+  readonly ready: boolean;
+  /** True once the listeners are closing: answers ask the client to reconnect elsewhere. */
+  readonly closing: boolean;
+}
+
+export interface AppContext {
+  readonly state: LiveState;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly lifecycle: Lifecycle;
+}
+
+const STAGES: Readonly<Record<string, Stage>> = { '/mutate': 'mutate', '/validate': 'validate' };
+
+export function createApp(context: AppContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', false);
+
+  app.use((_req, res, next) => {
+    if (context.lifecycle.closing) res.setHeader('Connection', 'close');
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok\n');
+  });
+  app.get('/readyz', (_req, res) => {
+    if (context.lifecycle.ready) res.type('text/plain').send('ok\n');
+    else res.status(503).type('text/plain').send('shutting down\n');
+  });
+
+  const parseJson = express.json({ limit: MAX_BODY_BYTES, type: 'application/json', strict: true });
+  for (const [path, stage] of Object.entries(STAGES)) {
+    app.post(path, parseJson, (req, res) => admit(stage, req, res, context));
+  }
+
+  app.use((req, res) => {
+    const allowedMethod = req.path in STAGES ? 'POST' : ['/healthz', '/readyz'].includes(req.path) ? 'GET' : undefined;
+    if (allowedMethod === undefined) {
+      sendError(res, 404, `no route for ${req.path}`);
+      return;
+    }
+    res.setHeader('Allow', allowedMethod);
+    sendError(res, 405, `${req.path} takes ${allowedMethod}`);
+  });
+
+  const bodyErrors: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+    const status = httpStatusOf(error);
+    const stage = STAGES[req.path];
+    if (stage !== undefined) context.metrics.requests.inc({ endpoint: stage, result: 'error' });
+    const reason =
+      status === 413
+        ? `the body is larger than ${MAX_BODY_BYTES} bytes`
+        : status === 400
+          ? `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`
+          : error instanceof Error
+            ? error.message
+            : 'internal error';
+    context.logger.warn({ endpoint: stage, status, reason }, 'request refused');
+    if (!res.headersSent) sendError(res, status, reason);
+  };
+  app.use(bodyErrors);
+  return app;
+}
+
+function admit(stage: Stage, req: Request, res: Response, context: AppContext): void {
+  const started = process.hrtime.bigint();
+  const body: unknown = req.body;
+  if (body === undefined) {
+    refuse(stage, res, context, 'expected a JSON AdmissionReview with Content-Type: application/json');
+    return;
+  }
+  const review = readAdmissionReview(body);
+  if (!review.ok) {
+    refuse(stage, res, context, `not an admission.k8s.io/v1 AdmissionReview: ${review.problems.join('; ')}`);
+    return;
+  }
+
+  const request = review.request;
+  let response: AdmissionResponse;
+  let result: Result;
+  let reason: string | undefined;
+  try {
+    const verdict = decide(stage, request, context.state.policy);
+    response = fromVerdict(verdict);
+    result = verdict.allowed ? 'allowed' : 'denied';
+    if (!verdict.allowed) reason = denialMessage(verdict.violations);
+  } catch (error) {
+    response = errored(error);
+    result = 'error';
+    reason = response.status?.message;
+  }
+  res.json(toReview(request.uid, response));
+
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  context.metrics.requests.inc({ endpoint: stage, result });
+  context.metrics.duration.observe({ endpoint: stage }, seconds);
+  context.logger.info(
+    {
+      uid: request.uid,
+      namespace: request.namespace,
+      pod: podName(request),
+      operation: request.operation,
+      dryRun: request.dryRun === true,
+      endpoint: stage,
+      verdict: result,
+      reason,
+      durationMs: Math.round(seconds * 1e6) / 1e3,
+    },
+    'admission decision',
+  );
+}
+
+function refuse(stage: Stage, res: Response, context: AppContext, reason: string): void {
+  context.metrics.requests.inc({ endpoint: stage, result: 'error' });
+  context.logger.warn({ endpoint: stage, status: 400, reason }, 'request refused');
+  sendError(res, 400, reason);
+}
+
+function podName(request: AdmissionRequest): string | undefined {
+  if (request.name) return request.name;
+  const object: unknown = request.object;
+  if (typeof object !== 'object' || object === null || !('metadata' in object)) return undefined;
+  const metadata: unknown = object.metadata;
+  if (typeof metadata !== 'object' || metadata === null) return undefined;
+  const name = 'name' in metadata ? metadata.name : undefined;
+  const generateName = 'generateName' in metadata ? metadata.generateName : undefined;
+  if (typeof name === 'string' && name !== '') return name;
+  return typeof generateName === 'string' ? `${generateName}*` : undefined;
+}
+
+function httpStatusOf(error: unknown): number {
+  if (typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number') {
+    return error.status >= 400 && error.status < 600 ? error.status : 500;
+  }
+  return 500;
+}
+
+function sendError(res: Response, status: number, message: string): void {
+  res.status(status).json({ error: message, status });
+}

@@ -1,0 +1,149 @@
+/**
+ * start() brings up the webhook: policy and certificate loaded first (or a
+ * PolicyError / CertificateError), then the HTTPS and metrics listeners and
+ * the file watchers. The returned handle drains (SIGTERM semantics) or stops.
+ */
+import { once } from 'node:events';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Server as HttpServer } from 'node:http';
+import type { Logger } from 'pino';
+import { loadPolicyFile } from '../policy/load.js';
+import { createApp } from './app.js';
+import { LiveState } from './live-state.js';
+import { createMetrics, createMetricsServer, type Metrics } from './metrics.js';
+import { watchForChanges } from './reload.js';
+import { closeGracefully } from './shutdown.js';
+import { generateDevMaterial, loadTlsFiles, MIN_TLS_VERSION, secureContextOptions, type TlsFiles } from './tls-material.js';
+
+/** The API server reuses connections; keep idle ones well past its 90 s. */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export interface ServeOptions {
+  readonly configPath: string;
+  /** Certificate and key files, or "dev" for a generated self-signed pair. */
+  readonly tls: TlsFiles | 'dev';
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly metricsPort: number;
+  readonly shutdownDelaySeconds: number;
+  /** How often the policy and certificate files are compared with what is in force. */
+  readonly reloadIntervalMs?: number;
+  /** Longest wait for in-flight requests after the listeners close. */
+  readonly drainTimeoutMs?: number;
+  readonly logger: Logger;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  readonly metricsPort: number;
+  readonly state: LiveState;
+  readonly metrics: Metrics;
+  /** SIGTERM: not ready at once, serve for the shutdown delay, then close and let in-flight requests finish. */
+  drain(): Promise<void>;
+  /** Close now (in-flight requests still finish); for tests and fatal errors. */
+  stop(): Promise<void>;
+}
+
+export async function start(options: ServeOptions): Promise<RunningServer> {
+  const { logger } = options;
+  const { policy, text: policyText } = await loadPolicyFile(options.configPath);
+  const tls = options.tls === 'dev' ? await generateDevMaterial() : await loadTlsFiles(options.tls);
+  if (options.tls === 'dev') {
+    logger.warn('serving with a generated self-signed certificate (--dev): NOT FOR PRODUCTION');
+  }
+
+  const state = new LiveState(policy, tls);
+  const metrics = createMetrics();
+  metrics.certificateExpiry.set(tls.notAfter.getTime() / 1000);
+  const lifecycle = { ready: true, closing: false };
+
+  const server = createHttpsServer(
+    { ...secureContextOptions(tls), minVersion: MIN_TLS_VERSION, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
+    createApp({ state, metrics, logger, lifecycle }),
+  );
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  state.onTlsChange((material) => server.setSecureContext(secureContextOptions(material)));
+
+  const metricsServer = createMetricsServer(metrics);
+  await listen(server, options.port, options.host);
+  try {
+    await listen(metricsServer, options.metricsPort, options.host);
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+
+  const pollers = watchForChanges(
+    state,
+    {
+      configPath: options.configPath,
+      policyText,
+      ...(options.tls === 'dev' ? {} : { tlsFiles: options.tls }),
+      intervalMs: options.reloadIntervalMs ?? 1000,
+    },
+    metrics,
+    logger,
+  );
+
+  const port = boundPort(server);
+  const metricsPort = boundPort(metricsServer);
+  logger.info({ host: options.host, port, metricsPort, config: options.configPath }, 'mountgate is serving');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      for (const poller of pollers) poller.stop();
+      lifecycle.ready = false;
+      lifecycle.closing = true;
+      await Promise.all([closeGracefully(server, options.drainTimeoutMs ?? 30_000), closeGracefully(metricsServer, 1_000)]);
+      logger.info('stopped');
+    })();
+    return closing;
+  };
+  let draining: Promise<void> | undefined;
+  let cutDelayShort: (() => void) | undefined;
+
+  return {
+    port,
+    metricsPort,
+    state,
+    metrics,
+    drain() {
+      draining ??= (async () => {
+        lifecycle.ready = false;
+        metrics.draining.set(1);
+        logger.info({ delaySeconds: options.shutdownDelaySeconds }, 'draining: not ready, still serving');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, options.shutdownDelaySeconds * 1000);
+          cutDelayShort = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        await close();
+      })();
+      return draining;
+    },
+    stop() {
+      cutDelayShort?.();
+      return close();
+    },
+  };
+}
+
+async function listen(server: HttpsServer | HttpServer, port: number, host: string): Promise<void> {
+  server.listen(port, host);
+  await once(server, 'listening');
+}
+
+function boundPort(server: HttpsServer | HttpServer): number {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the listener has no TCP port');
+  return address.port;
+}

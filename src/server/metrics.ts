@@ -1,0 +1,74 @@
+/**
+ * Prometheus metrics, in a registry of their own (no process-wide globals),
+ * served as plain HTTP on the metrics port.
+ */
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Stage } from '../admission/decide.js';
+
+export type Result = 'allowed' | 'denied' | 'error';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'endpoint' | 'result'>;
+  readonly duration: Histogram<'endpoint'>;
+  readonly reloads: Counter<'kind' | 'result'>;
+  readonly certificateExpiry: Gauge;
+  readonly draining: Gauge;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: 'mountgate_admission_requests_total',
+    help: 'Admission reviews answered, by endpoint and result.',
+    labelNames: ['endpoint', 'result'] as const,
+    registers: [registry],
+  });
+  // Zero series up front, so dashboards and alerts see every pair from the start.
+  for (const endpoint of ['mutate', 'validate'] satisfies Stage[]) {
+    for (const result of ['allowed', 'denied', 'error'] satisfies Result[]) requests.inc({ endpoint, result }, 0);
+  }
+  return {
+    registry,
+    requests,
+    duration: new Histogram({
+      name: 'mountgate_admission_duration_seconds',
+      help: 'Time to answer an admission review, from the parsed body to the response.',
+      labelNames: ['endpoint'] as const,
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers: [registry],
+    }),
+    reloads: new Counter({
+      name: 'mountgate_reloads_total',
+      help: 'Policy and certificate reloads, by kind and result (failure: the old one stays in force).',
+      labelNames: ['kind', 'result'] as const,
+      registers: [registry],
+    }),
+    certificateExpiry: new Gauge({
+      name: 'mountgate_certificate_expiry_timestamp_seconds',
+      help: 'When the serving certificate in use expires (Unix time).',
+      registers: [registry],
+    }),
+    draining: new Gauge({
+      name: 'mountgate_draining',
+      help: '1 once SIGTERM has arrived and the server is draining.',
+      registers: [registry],
+    }),
+  };
+}
+
+export function createMetricsServer(metrics: Metrics): Server {
+  return createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found; try GET /metrics\n');
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text),
+      (error: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${String(error)}\n`),
+    );
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * Keeps the LiveState in step with the policy and certificate files. An
+ * invalid new version is refused and logged; the old one stays in force.
+ */
+import type { Logger } from 'pino';
+import { parsePolicy } from '../policy/load.js';
+import type { LiveState } from './live-state.js';
+import type { Metrics } from './metrics.js';
+import { pollFiles, type FilePoller } from './file-poller.js';
+import { parseTlsMaterial, type TlsFiles } from './tls-material.js';
+
+export interface ReloadSources {
+  readonly configPath: string;
+  readonly policyText: string;
+  /** Absent with --dev, whose certificate lives only in memory. */
+  readonly tlsFiles?: TlsFiles;
+  readonly intervalMs: number;
+}
+
+export function watchForChanges(state: LiveState, sources: ReloadSources, metrics: Metrics, logger: Logger): FilePoller[] {
+  const pollers = [
+    pollFiles([sources.configPath], [sources.policyText], sources.intervalMs, async ([text = '']) => {
+      try {
+        state.setPolicy(parsePolicy(text, sources.configPath));
+        metrics.reloads.inc({ kind: 'policy', result: 'success' });
+        logger.info({ file: sources.configPath }, 'policy reloaded');
+      } catch (error) {
+        metrics.reloads.inc({ kind: 'policy', result: 'failure' });
+        logger.error({ file: sources.configPath, err: String(error) }, 'new policy refused; the previous policy stays in force');
+      }
+    }),
+  ];
+  const tlsFiles = sources.tlsFiles;
+  if (tlsFiles !== undefined) {
+    pollers.push(
+      pollFiles([tlsFiles.certPath, tlsFiles.keyPath], [state.tls.cert, state.tls.key], sources.intervalMs, async ([cert = '', key = '']) => {
+        try {
+          state.setTls(parseTlsMaterial(cert, key, tlsFiles));
+          metrics.reloads.inc({ kind: 'certificate', result: 'success' });
+          metrics.certificateExpiry.set(state.tls.notAfter.getTime() / 1000);
+          logger.info({ file: tlsFiles.certPath, notAfter: state.tls.notAfter.toISOString() }, 'certificate reloaded');
+        } catch (error) {
+          // Often a rotation caught between writing the certificate and the key; the next tick sees both.
+          metrics.reloads.inc({ kind: 'certificate', result: 'failure' });
+          logger.warn({ file: tlsFiles.certPath, err: String(error) }, 'new certificate refused; the previous one stays in use');
+        }
+      }),
+    );
+  }
+  return pollers;
+}

@@ -1,0 +1,100 @@
+/**
+ * Serving certificate and key: read from files (and re-read on change) or
+ * generated for --dev. A pair that does not load is a CertificateError naming
+ * the file, never a half-configured server.
+ */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { generate } from 'selfsigned';
+import { describeIoError } from '../policy/load.js';
+
+export const MIN_TLS_VERSION = 'TLSv1.2';
+
+export class CertificateError extends Error {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+    this.name = 'CertificateError';
+  }
+}
+
+export interface TlsMaterial {
+  readonly cert: string;
+  readonly key: string;
+  /** When the leaf certificate expires. */
+  readonly notAfter: Date;
+  readonly fingerprint: string;
+}
+
+export interface TlsFiles {
+  readonly certPath: string;
+  readonly keyPath: string;
+}
+
+export function secureContextOptions(material: TlsMaterial): SecureContextOptions {
+  return { cert: material.cert, key: material.key, minVersion: MIN_TLS_VERSION };
+}
+
+/** Checks that the PEM texts hold a certificate and the private key that matches it. */
+export function parseTlsMaterial(cert: string, key: string, files: TlsFiles): TlsMaterial {
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(cert);
+  } catch (error) {
+    throw new CertificateError(files.certPath, `not a PEM certificate (${message(error)})`);
+  }
+  try {
+    const privateKey = createPrivateKey(key);
+    if (!leaf.checkPrivateKey(privateKey)) {
+      throw new CertificateError(files.keyPath, `the private key does not match the certificate in ${files.certPath}`);
+    }
+  } catch (error) {
+    if (error instanceof CertificateError) throw error;
+    throw new CertificateError(files.keyPath, `not a PEM private key (${message(error)})`);
+  }
+  try {
+    createSecureContext({ cert, key, minVersion: MIN_TLS_VERSION });
+  } catch (error) {
+    throw new CertificateError(files.certPath, `cannot be served: ${message(error)}`);
+  }
+  return { cert, key, notAfter: new Date(leaf.validTo), fingerprint: leaf.fingerprint256 };
+}
+
+export async function loadTlsFiles(files: TlsFiles): Promise<TlsMaterial> {
+  const [cert, key] = await Promise.all([readText(files.certPath), readText(files.keyPath)]);
+  return parseTlsMaterial(cert, key, files);
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new CertificateError(file, `cannot read the file: ${describeIoError(error)}`);
+  }
+}
+
+/** A throwaway self-signed certificate for localhost and 127.0.0.1, for --dev only. */
+export async function generateDevMaterial(): Promise<TlsMaterial> {
+  const notBeforeDate = new Date();
+  const notAfterDate = new Date(notBeforeDate.getTime() + 7 * 24 * 3600 * 1000);
+  const pems = await generate([{ name: 'commonName', value: 'mountgate-dev' }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    notBeforeDate,
+    notAfterDate,
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
+    ],
+  });
+  return parseTlsMaterial(pems.cert, pems.private, { certPath: '<generated --dev certificate>', keyPath: '<generated --dev key>' });
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
