@@ -46,7 +46,8 @@ function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPoli
   const violations = reconcile(mutated, planned.plan, 'apply');
   if (violations.length > 0) return deny(violations, planned.warnings);
   // Diffed against the object exactly as it arrived, so the patch holds only additions.
-  return allow(planned.warnings, compare(pod, mutated), mutated);
+  const patch = compare(pod, mutated);
+  return patch.length > 0 ? allow(planned.warnings, patch, mutated) : allow(planned.warnings);
 }
 
 /** Section 8: re-judge the final Pod; the injection must be there and every hostPath inside the lists. */

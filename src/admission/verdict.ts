@@ -8,7 +8,7 @@ export type Verdict =
       readonly warnings: readonly string[];
       /** Empty when nothing changes. */
       readonly patch: readonly Operation[];
-      /** The Pod after the patch, when the request was a mutation of a Pod. */
+      /** The Pod after the patch, when there is a patch. */
       readonly mutated?: unknown;
     }
   | {

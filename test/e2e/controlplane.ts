@@ -9,14 +9,14 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { KubeConfig, type User } from '@kubernetes/client-node';
+import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
 
 const execFileAsync = promisify(execFile);
 
@@ -105,6 +105,7 @@ export async function controlPlaneBinaries(): Promise<string> {
 class Proc {
   readonly child: ChildProcess;
   exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  spawnError: Error | undefined;
   private readonly exitPromise: Promise<void>;
 
   constructor(
@@ -129,8 +130,6 @@ class Proc {
     liveChildren.add(this.child);
     void this.exitPromise.then(() => liveChildren.delete(this.child));
   }
-
-  spawnError: Error | undefined;
 
   /** The last lines of the log, for error messages. */
   tail(lines = 40): string {
@@ -170,7 +169,7 @@ process.on('exit', () => {
 
 async function startProc(dir: string, name: string, command: string, args: readonly string[]): Promise<Proc> {
   const logFile = path.join(dir, `${name}.log`);
-  const handle = await import('node:fs/promises').then((fs) => fs.open(logFile, 'w'));
+  const handle = await open(logFile, 'w');
   try {
     return new Proc(name, logFile, command, args, handle.fd);
   } finally {
@@ -221,29 +220,26 @@ function kubeConfigFor(server: string, caData: string, userName: string, token: 
 }
 
 /**
- * Impersonation for an existing cluster, where the static tokens do not exist: the admin's
- * credentials plus Impersonate-User / Impersonate-Group headers.
+ * Impersonation for an existing cluster, where the static tokens do not exist: the admin's own
+ * credentials plus Impersonate-User / Impersonate-Group headers on every request.
  */
-function impersonating(admin: KubeConfig, user: TestUser): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromString(admin.exportConfig());
-  const marker = `mountgate-e2e-impersonate-${user.name}`;
-  kc.addAuthenticator({
-    isAuthProvider: (candidate: User) => candidate.name === marker,
-    applyAuthentication: async (_candidate: User, opts: https.RequestOptions) => {
-      const headers: Record<string, string | string[]> = { 'Impersonate-User': user.name };
-      if (user.groups.length > 0) headers['Impersonate-Group'] = [...user.groups];
-      opts.headers = { ...(opts.headers ?? {}), ...headers };
-    },
-  });
-  const current = kc.getCurrentUser();
-  if (current === null) throw new Error('the existing kubeconfig has no current user');
-  const context = kc.getCurrentContext();
-  const renamed = {
-    users: kc.users.map((u) => (u.name === current.name ? { ...u, name: marker } : u)),
-    contexts: kc.contexts.map((c) => (c.name === context ? { ...c, user: marker } : c)),
-  };
-  kc.loadFromOptions({ clusters: kc.clusters, users: renamed.users, contexts: renamed.contexts, currentContext: context });
+class ImpersonatingKubeConfig extends KubeConfig {
+  constructor(private readonly user: TestUser) {
+    super();
+    if (user.groups.length > 1) throw new Error('impersonation here supports at most one group');
+  }
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    context.setHeaderParam('Impersonate-User', this.user.name);
+    const group = this.user.groups[0];
+    if (group !== undefined) context.setHeaderParam('Impersonate-Group', group);
+  }
+}
+
+function impersonating(kubeconfigPath: string, user: TestUser): KubeConfig {
+  const kc = new ImpersonatingKubeConfig(user);
+  kc.loadFromFile(kubeconfigPath);
   return kc;
 }
 
@@ -262,7 +258,7 @@ function existingCluster(): ControlPlane | undefined {
     kubeconfigPath,
     admin,
     existing: true,
-    as: (user) => impersonating(admin, user),
+    as: (user) => impersonating(kubeconfigPath, user),
     stop: async () => {},
   };
 }

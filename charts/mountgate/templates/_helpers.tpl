@@ -1,0 +1,167 @@
+{{/* vim: set filetype=mustache: */}}
+
+{{- define "mountgate.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Full name: release-chart, or the release name alone when it already contains the chart name.
+Truncated to 63 characters (the DNS label limit of Service names).
+*/}}
+{{- define "mountgate.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A name derived from the full name plus a suffix, still within 63 characters. */}}
+{{- define "mountgate.suffixed" -}}
+{{- $root := index . 0 -}}
+{{- $suffix := index . 1 -}}
+{{- printf "%s-%s" (include "mountgate.fullname" $root | trunc (int (sub 62 (len $suffix))) | trimSuffix "-") $suffix -}}
+{{- end -}}
+
+{{- define "mountgate.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "mountgate.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mountgate.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "mountgate.labels" -}}
+helm.sh/chart: {{ include "mountgate.chart" . }}
+{{ include "mountgate.selectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: mountgate
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "mountgate.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "mountgate.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "mountgate.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Object names. */}}
+{{- define "mountgate.policyConfigMapName" -}}{{ include "mountgate.suffixed" (list . "policy") }}{{- end -}}
+{{- define "mountgate.mutatingName" -}}{{ include "mountgate.fullname" . }}{{- end -}}
+{{- define "mountgate.validatingName" -}}{{ include "mountgate.fullname" . }}{{- end -}}
+{{- define "mountgate.certificateName" -}}{{ include "mountgate.suffixed" (list . "serving") }}{{- end -}}
+{{- define "mountgate.caSecretName" -}}{{ include "mountgate.suffixed" (list . "ca") }}{{- end -}}
+
+{{- define "mountgate.tlsSecretName" -}}
+{{- if eq .Values.certs.mode "secret" -}}
+{{- required "certs.secret.name is required when certs.mode is secret" .Values.certs.secret.name -}}
+{{- else -}}
+{{- include "mountgate.suffixed" (list . "tls") -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Paths inside the webhook container. */}}
+{{- define "mountgate.tlsDir" -}}/etc/mountgate/tls{{- end -}}
+{{- define "mountgate.policyDir" -}}/etc/mountgate/policy{{- end -}}
+{{- define "mountgate.policyFile" -}}{{ include "mountgate.policyDir" . }}/policy.yaml{{- end -}}
+
+{{/* DNS names and IPs of the serving certificate (helm and certManager modes). */}}
+{{- define "mountgate.dnsNames" -}}
+{{- $svc := include "mountgate.fullname" . -}}
+{{- $ns := .Release.Namespace -}}
+{{- $names := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) -}}
+{{- concat $names .Values.certs.extraDnsNames | uniq | toJson -}}
+{{- end -}}
+
+{{/*
+The namespaceSelector of a webhook: the configured selector plus an expression that always
+excludes kube-system, the release namespace and webhook.excludeNamespaces.
+Argument: (list $root $selectorOrNil)
+*/}}
+{{- define "mountgate.namespaceSelector" -}}
+{{- $root := index . 0 -}}
+{{- $sel := index . 1 -}}
+{{- if kindIs "invalid" $sel -}}{{- $sel = $root.Values.webhook.namespaceSelector -}}{{- end -}}
+{{- $excluded := concat (list "kube-system" $root.Release.Namespace) $root.Values.webhook.excludeNamespaces | uniq -}}
+{{- $exprs := list -}}
+{{- range (default (list) $sel.matchExpressions) -}}{{- $exprs = append $exprs . -}}{{- end -}}
+{{- $exprs = append $exprs (dict "key" "kubernetes.io/metadata.name" "operator" "NotIn" "values" $excluded) -}}
+{{- $out := dict "matchExpressions" $exprs -}}
+{{- with $sel.matchLabels -}}{{- $_ := set $out "matchLabels" . -}}{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+Hardened pod-level securityContext for the hook and test Pods (same values as the webhook).
+*/}}
+{{- define "mountgate.hookPodSecurityContext" -}}
+{{- toYaml .Values.podSecurityContext -}}
+{{- end -}}
+{{- define "mountgate.hookContainerSecurityContext" -}}
+{{- toYaml .Values.securityContext -}}
+{{- end -}}
+
+{{/* Validations that the schema cannot express. */}}
+{{- define "mountgate.validate" -}}
+{{- if and (eq .Values.certs.mode "secret") (not .Values.certs.secret.caBundle) -}}
+{{- fail "certs.secret.caBundle is required when certs.mode is secret (the PEM of the CA that signed the Secret's tls.crt)" -}}
+{{- end -}}
+{{- if and (eq .Values.certs.mode "secret") (not .Values.certs.secret.name) -}}
+{{- fail "certs.secret.name is required when certs.mode is secret" -}}
+{{- end -}}
+{{- if and (not (kindIs "invalid" .Values.terminationGracePeriodSeconds)) (le (int .Values.terminationGracePeriodSeconds) (int .Values.server.shutdownDelay)) -}}
+{{- fail (printf "terminationGracePeriodSeconds (%v) must be greater than server.shutdownDelay (%v), or the kubelet kills mountgate while it drains" .Values.terminationGracePeriodSeconds .Values.server.shutdownDelay) -}}
+{{- end -}}
+{{- if and .Values.certs.certManager.issuerRef (not .Values.certs.certManager.issuerRef.name) -}}
+{{- fail "certs.certManager.issuerRef.name is required when issuerRef is set" -}}
+{{- end -}}
+{{- if and .Values.policy.containers (not (kindIs "slice" .Values.policy.containers)) -}}
+{{- fail "policy.containers must be a list" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "mountgate.terminationGracePeriodSeconds" -}}
+{{- if kindIs "invalid" .Values.terminationGracePeriodSeconds -}}
+{{- add (int .Values.server.shutdownDelay) 25 -}}
+{{- else -}}
+{{- int .Values.terminationGracePeriodSeconds -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The caBundle (base64 PEM) for secret mode: the value may be given as PEM or as base64 of the PEM.
+*/}}
+{{- define "mountgate.secretModeCaBundle" -}}
+{{- $v := trim .Values.certs.secret.caBundle -}}
+{{- if contains "-----BEGIN" $v -}}
+{{- printf "%s\n" $v | b64enc -}}
+{{- else -}}
+{{- $v | nospace -}}
+{{- end -}}
+{{- end -}}
+
+{{/* PEM of the CA for secret mode (used by the helm test Pod). */}}
+{{- define "mountgate.secretModeCaPem" -}}
+{{- include "mountgate.secretModeCaBundle" . | b64dec -}}
+{{- end -}}

@@ -1,0 +1,57 @@
+import { expect } from 'chai';
+import { MAX_ANNOTATION_ENTRIES, parseAnnotation } from '../../src/admission/annotation.js';
+import { describeViolation } from '../../src/admission/violation.js';
+import { FIELD } from '../helpers/pods.js';
+
+const reasons = (value: string): string[] => parseAnnotation(value, FIELD).violations.map(describeViolation);
+
+describe('admission/annotation', () => {
+  it('reads the mountgate spelling', () => {
+    expect(parseAnnotation('[{"hostPath":"/a","mountPath":"/b","readOnly":false}]', FIELD).requests).to.deep.equal([
+      { index: 0, request: { hostPath: '/a', mountPath: '/b', readOnly: false }, keys: { hostPath: 'hostPath', mountPath: 'mountPath', readOnly: 'readOnly' } },
+    ]);
+  });
+
+  it('reads the deer-flow spelling as the same fields', () => {
+    expect(parseAnnotation('[{"host_path":"/a","container_path":"/b","read_only":true}]', FIELD).requests).to.deep.equal([
+      { index: 0, request: { hostPath: '/a', mountPath: '/b', readOnly: true }, keys: { hostPath: 'host_path', mountPath: 'container_path', readOnly: 'read_only' } },
+    ]);
+  });
+
+  it('leaves readOnly unset when the entry says nothing', () => {
+    expect(parseAnnotation('[{"hostPath":"/a","mountPath":"/b"}]', FIELD).requests[0]?.request).to.deep.equal({ hostPath: '/a', mountPath: '/b' });
+  });
+
+  it('reads an empty list as no requests', () => {
+    expect(parseAnnotation('[]', FIELD)).to.deep.equal({ requests: [], violations: [] });
+  });
+
+  const denied: Array<[string, string, string[]]> = [
+    ['text that is not JSON', 'mounts: /srv', [`${FIELD}: is not valid JSON (Unexpected token 'm', "mounts: /srv" is not valid JSON)`]],
+    ['an object instead of a list', '{"hostPath":"/a","mountPath":"/b"}', [`${FIELD}: must be a JSON array of mounts`]],
+    ['a list of strings', '["/srv/a:/b"]', [`${FIELD}[0]: must be an object with hostPath and mountPath`]],
+    ['null and nested lists', '[null,[]]', [`${FIELD}[0]: must be an object with hostPath and mountPath`, `${FIELD}[1]: must be an object with hostPath and mountPath`]],
+    ['an unknown key', '[{"hostPath":"/a","mountPath":"/b","subPath":"x"}]', [
+      `${FIELD}[0]: unknown key "subPath" (allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)`,
+    ]],
+    ['a prototype-pollution key', '[{"hostPath":"/a","mountPath":"/b","__proto__":{"readOnly":false}}]', [
+      `${FIELD}[0]: unknown key "__proto__" (allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)`,
+    ]],
+    ['readOnly given as the string "true"', '[{"hostPath":"/a","mountPath":"/b","readOnly":"true"}]', [`${FIELD}[0].readOnly: must be a boolean (true or false)`]],
+    ['read_only given as a number', '[{"host_path":"/a","container_path":"/b","read_only":1}]', [`${FIELD}[0].read_only: must be a boolean (true or false)`]],
+    ['a hostPath that is a number', '[{"hostPath":7,"mountPath":"/b"}]', [`${FIELD}[0].hostPath: must be a string`]],
+    ['a missing hostPath', '[{"mountPath":"/b"}]', [`${FIELD}[0].hostPath: is required`]],
+    ['a missing container_path', '[{"host_path":"/a"}]', [`${FIELD}[0].mountPath: is required`]],
+    ['both spellings of hostPath', '[{"hostPath":"/a","host_path":"/a","mountPath":"/b"}]', [`${FIELD}[0]: gives both hostPath and host_path; use one`]],
+    ['both spellings of readOnly', '[{"hostPath":"/a","mountPath":"/b","readOnly":true,"read_only":true}]', [`${FIELD}[0]: gives both readOnly and read_only; use one`]],
+    ['one good entry and one bad one', '[{"hostPath":"/a","mountPath":"/b"},{"hostPath":"/a"}]', [`${FIELD}[1].mountPath: is required`]],
+  ];
+  for (const [name, value, expected] of denied) {
+    it(`denies ${name}`, () => expect(reasons(value)).to.deep.equal(expected));
+  }
+
+  it(`refuses more than ${MAX_ANNOTATION_ENTRIES} entries without reading them`, () => {
+    const entries = JSON.stringify(Array.from({ length: MAX_ANNOTATION_ENTRIES + 1 }, () => ({ hostPath: '/a', mountPath: '/b' })));
+    expect(reasons(entries)).to.deep.equal([`${FIELD}: has ${MAX_ANNOTATION_ENTRIES + 1} entries, more than the ${MAX_ANNOTATION_ENTRIES} mountgate reads`]);
+  });
+});

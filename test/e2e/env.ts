@@ -1,0 +1,273 @@
+/**
+ * The end-to-end environment shared by every test file: a real control plane, a running mountgate,
+ * its webhook configurations registered with the API server, and two namespaces — one selected by
+ * the webhooks (label mountgate.io/enabled=true) and one excluded.
+ *
+ * test/e2e/hooks.ts builds it once (mocha root hooks) and tears it down at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  AdmissionregistrationV1Api,
+  ApiException,
+  AuthenticationV1Api,
+  CoreV1Api,
+  RbacAuthorizationV1Api,
+  type KubeConfig,
+  type V1MutatingWebhookConfiguration,
+  type V1Pod,
+  type V1ValidatingWebhookConfiguration,
+} from '@kubernetes/client-node';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { REPO_ROOT, TEST_USERS, freePort, sleep, startControlPlane, type ControlPlane } from './controlplane.js';
+import { MountgateProcess, makeTestCa, type TlsMaterial } from './mountgate-process.js';
+import { webhookConfigurations, type WebhookSource } from './webhooks.js';
+
+export const ANNOTATION = 'mountgate.io/mounts';
+export const ENABLED_LABEL = 'mountgate.io/enabled';
+export const MUTATE_WEBHOOK = 'pods.mutate.mountgate.io';
+export const VALIDATE_WEBHOOK = 'pods.validate.mountgate.io';
+/** The policy under test: the shipped deer-flow example, with requesters set (see makePolicy). */
+export const EXAMPLE_POLICY = path.join(REPO_ROOT, 'examples', 'deer-flow-policy.yaml');
+
+export interface E2E {
+  readonly cp: ControlPlane;
+  readonly core: CoreV1Api;
+  readonly admissionApi: AdmissionregistrationV1Api;
+  readonly mountgate: MountgateProcess;
+  readonly tls: TlsMaterial;
+  readonly dir: string;
+  /** Namespace the webhooks select. */
+  readonly enabledNs: string;
+  /** Namespace the webhooks do not select. */
+  readonly excludedNs: string;
+  /** Where the webhook configurations came from. */
+  readonly webhookSource: WebhookSource;
+  /** The user name the admin client authenticates as. */
+  readonly adminName: string;
+  /** A CoreV1Api that acts as one of TEST_USERS. */
+  coreAs(user: (typeof TEST_USERS)[keyof typeof TEST_USERS]): CoreV1Api;
+}
+
+/** A fresh DNS-1123 name with a prefix. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The API server's Status for a failed call (client-node gives the body as a JSON string). */
+export interface ApiStatus {
+  readonly code: number;
+  readonly message: string;
+  readonly reason?: string;
+}
+
+export async function apiError(call: Promise<unknown>): Promise<ApiStatus> {
+  try {
+    await call;
+  } catch (error) {
+    if (!(error instanceof ApiException)) throw error;
+    const body: unknown = typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
+    if (typeof body !== 'object' || body === null || !('message' in body) || typeof body.message !== 'string') {
+      throw new Error(`API error ${error.code} without a Status body: ${String(error.body)}`);
+    }
+    const reason = 'reason' in body && typeof body.reason === 'string' ? body.reason : undefined;
+    return reason === undefined ? { code: error.code, message: body.message } : { code: error.code, message: body.message, reason };
+  }
+  throw new Error('the API call succeeded, but it should have been refused');
+}
+
+/** True when the object is absent (404). */
+export async function isNotFound(call: Promise<unknown>): Promise<boolean> {
+  try {
+    await call;
+    return false;
+  } catch (error) {
+    if (error instanceof ApiException && error.code === 404) return true;
+    throw error;
+  }
+}
+
+/** Deletes a Pod at once (no kubelet runs, so grace periods mean nothing here); ignores 404. */
+export async function deletePod(core: CoreV1Api, namespace: string, name: string): Promise<void> {
+  try {
+    await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 });
+  } catch (error) {
+    if (!(error instanceof ApiException && error.code === 404)) throw error;
+  }
+}
+
+/**
+ * The deer-flow example policy with `requesters` filled in, so that the requester rule can be
+ * tested: the admin (whoever that is on this cluster), alice by name, carol by group; not bob.
+ */
+async function makePolicy(dir: string, adminName: string): Promise<string> {
+  const policy: unknown = parseYaml(await readFile(EXAMPLE_POLICY, 'utf8'));
+  if (typeof policy !== 'object' || policy === null) throw new Error(`${EXAMPLE_POLICY} is not a mapping`);
+  const file = path.join(dir, 'policy.yaml');
+  await writeFile(file, stringifyYaml({ ...policy, requesters: [adminName, 'alice', 'group:deer-flow-provisioners'] }));
+  return file;
+}
+
+/** The deer-flow sandbox Pod as its provisioner writes it, plus an optional annotation value. */
+export function sandboxPod(name: string, annotation?: unknown, labels: Record<string, string> = {}): V1Pod {
+  const pod: V1Pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { app: 'deer-flow-sandbox', ...labels } },
+    spec: {
+      containers: [
+        {
+          name: 'sandbox',
+          image: 'enterprise-public-cn-beijing.cr.volces.com/vefaas-public/all-in-one-sandbox:latest',
+          ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+          volumeMounts: [
+            { name: 'skills', mountPath: '/mnt/skills', readOnly: true },
+            { name: 'user-data', mountPath: '/mnt/user-data' },
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'skills', hostPath: { path: '/skills', type: 'Directory' } },
+        { name: 'user-data', hostPath: { path: `/.deer-flow/threads/${name}/user-data`, type: 'DirectoryOrCreate' } },
+      ],
+      restartPolicy: 'Always',
+    },
+  };
+  if (annotation !== undefined && pod.metadata !== undefined) {
+    pod.metadata.annotations = { [ANNOTATION]: typeof annotation === 'string' ? annotation : JSON.stringify(annotation) };
+  }
+  return pod;
+}
+
+async function ensureRegistered(
+  api: AdmissionregistrationV1Api,
+  mutating: V1MutatingWebhookConfiguration,
+  validating: V1ValidatingWebhookConfiguration,
+): Promise<void> {
+  await api.createMutatingWebhookConfiguration({ body: mutating });
+  await api.createValidatingWebhookConfiguration({ body: validating });
+}
+
+/**
+ * Waits until the API server calls both webhooks: a dry-run create of an annotated Pod comes
+ * back mutated, and a dry-run create of a Pod with a forbidden hostPath is refused.
+ */
+async function waitForWebhooks(core: CoreV1Api, namespace: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let last = '';
+  for (let attempt = 0; attempt < 300 && Date.now() < deadline; attempt++) {
+    try {
+      const probe = sandboxPod(uniqueName('probe'), [{ hostPath: '/srv/sandbox/probe', mountPath: '/mnt/probe' }]);
+      const created = await core.createNamespacedPod({ namespace, body: probe, dryRun: 'All' });
+      const mutated = (created.spec?.volumes ?? []).some((v) => v.name.startsWith('mountgate-'));
+      const bad = sandboxPod(uniqueName('probe'));
+      bad.spec?.volumes?.push({ name: 'etc', hostPath: { path: '/etc' } });
+      let validated = false;
+      try {
+        await core.createNamespacedPod({ namespace, body: bad, dryRun: 'All' });
+      } catch (error) {
+        validated = error instanceof ApiException && error.code === 403;
+      }
+      if (mutated && validated) return;
+      last = `mutated=${mutated} validated=${validated}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await sleep(200);
+  }
+  throw new Error(`the webhooks did not take effect within 60 s (${last})`);
+}
+
+export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void> }> {
+  const cleanups: Array<() => Promise<void>> = [];
+  const tearDown = async (): Promise<void> => {
+    const errors: unknown[] = [];
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    if (errors.length > 0) throw new AggregateError(errors, 'e2e tear-down failed');
+  };
+  try {
+    const dir = await mkdtemp(path.join(tmpdir(), 'mountgate-e2e-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+
+    const cp = await startControlPlane();
+    cleanups.push(() => cp.stop());
+    const core = cp.admin.makeApiClient(CoreV1Api);
+    const admissionApi = cp.admin.makeApiClient(AdmissionregistrationV1Api);
+    const rbac = cp.admin.makeApiClient(RbacAuthorizationV1Api);
+
+    const review = await cp.admin.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+    });
+    const adminName = review.status?.userInfo?.username;
+    if (adminName === undefined) throw new Error('SelfSubjectReview returned no username');
+
+    const tls = await makeTestCa(dir);
+    const policy = await makePolicy(dir, adminName);
+    const mountgate = new MountgateProcess({ dir, policy, tls, port: await freePort(), metricsPort: await freePort() });
+    await mountgate.start();
+    cleanups.push(() => mountgate.stop());
+
+    const enabledNs = uniqueName('mg-e2e-enabled');
+    const excludedNs = uniqueName('mg-e2e-excluded');
+    await core.createNamespace({ body: { metadata: { name: enabledNs, labels: { [ENABLED_LABEL]: 'true' } } } });
+    await core.createNamespace({ body: { metadata: { name: excludedNs } } });
+    cleanups.push(async () => {
+      // Without a namespace controller (local control plane) the namespaces stay Terminating;
+      // the whole etcd goes away anyway. On an existing cluster this removes everything.
+      for (const name of [enabledNs, excludedNs]) await core.deleteNamespace({ name });
+    });
+    for (const namespace of [enabledNs, excludedNs]) {
+      await rbac.createNamespacedRoleBinding({
+        namespace,
+        body: {
+          metadata: { name: 'mountgate-e2e-users-edit' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' },
+          subjects: Object.values(TEST_USERS).map((u) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: u.name })),
+        },
+      });
+    }
+
+    const rendered = await webhookConfigurations({
+      url: mountgate.url,
+      caBundle: tls.caPem.toString('base64'),
+      dir,
+    });
+    await ensureRegistered(admissionApi, rendered.mutating, rendered.validating);
+    cleanups.push(async () => {
+      const name = (o: { metadata?: { name?: string } }): string => o.metadata?.name ?? '';
+      await admissionApi.deleteMutatingWebhookConfiguration({ name: name(rendered.mutating) });
+      await admissionApi.deleteValidatingWebhookConfiguration({ name: name(rendered.validating) });
+    });
+    await waitForWebhooks(core, enabledNs);
+
+    const env: E2E = {
+      cp,
+      core,
+      admissionApi,
+      mountgate,
+      tls,
+      dir,
+      enabledNs,
+      excludedNs,
+      webhookSource: rendered.source,
+      adminName,
+      coreAs: (user) => cp.as(user).makeApiClient(CoreV1Api),
+    };
+    return { env, tearDown };
+  } catch (error) {
+    try {
+      await tearDown();
+    } catch (cleanupError) {
+      throw new AggregateError([error, cleanupError], 'e2e set-up failed, and so did its clean-up');
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,19 @@
+/** Policies for tests, built through the real parser so they are exactly what a file would give. */
+import { parsePolicy } from '../../src/policy/load.js';
+import type { CompiledPolicy } from '../../src/policy/compile.js';
+
+export const BASE_POLICY = {
+  allowedHostPaths: [
+    { pathPrefix: '/srv/sandbox' },
+    { pathPrefix: '/srv/models', readOnly: true },
+    // A read-write directory inside a read-only one: the longest prefix decides.
+    { pathPrefix: '/srv/models/scratch' },
+  ],
+  builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }, { pathPrefix: '/.deer-flow/threads' }],
+  reservedMountPaths: ['/mnt/skills', '/mnt/user-data'],
+  maxMounts: 3,
+};
+
+export function policyOf(overrides: Record<string, unknown> = {}): CompiledPolicy {
+  return parsePolicy(JSON.stringify({ ...BASE_POLICY, ...overrides }), 'test-policy.json');
+}

@@ -1,0 +1,96 @@
+import { expect } from 'chai';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPolicyFile, parsePolicy, PolicyError } from '../../src/policy/load.js';
+
+function problemsOf(text: string): readonly string[] {
+  try {
+    parsePolicy(text, 'policy.yaml');
+  } catch (error) {
+    if (error instanceof PolicyError) return error.problems;
+    throw error;
+  }
+  throw new Error('the policy was accepted');
+}
+
+describe('policy/load', () => {
+  it('fills every default from an empty mapping', () => {
+    expect(parsePolicy('{}', 'p.yaml').spec).to.deep.equal({
+      annotation: 'mountgate.io/mounts',
+      allowedHostPaths: [],
+      builtinHostPaths: [],
+      reservedMountPaths: [],
+      maxMounts: 10,
+      hostPathType: 'auto',
+      containers: [],
+      requesters: [],
+    });
+  });
+
+  it('reads YAML and JSON alike, trims one trailing slash and defaults readOnly to false', () => {
+    const yaml = parsePolicy('allowedHostPaths:\n  - pathPrefix: /srv/sandbox/\n  - {pathPrefix: /srv/models, readOnly: true}\n', 'p.yaml');
+    const json = parsePolicy('{"allowedHostPaths":[{"pathPrefix":"/srv/sandbox"},{"pathPrefix":"/srv/models","readOnly":true}]}', 'p.json');
+    expect(yaml.spec).to.deep.equal(json.spec);
+    expect(yaml.spec.allowedHostPaths).to.deep.equal([
+      { pathPrefix: '/srv/sandbox', readOnly: false },
+      { pathPrefix: '/srv/models', readOnly: true },
+    ]);
+  });
+
+  it('loads the shipped deer-flow example', async () => {
+    const { policy } = await loadPolicyFile('examples/deer-flow-policy.yaml');
+    expect(policy.spec.reservedMountPaths).to.deep.equal(['/mnt/skills', '/mnt/user-data']);
+    expect(policy.spec.builtinHostPaths.map((entry) => entry.pathPrefix)).to.deep.equal(['/skills', '/.deer-flow/threads']);
+  });
+
+  const invalid: Array<[string, string, string[]]> = [
+    ['an unknown key', 'allowedHostPaths: []\nmaxMount: 3\n', ['unknown key: maxMount']],
+    ['an unknown key in an entry', 'allowedHostPaths: [{pathPrefix: /srv, readonly: true}]', ['allowedHostPaths[0] has an unknown key: readonly']],
+    ['a relative pathPrefix', 'allowedHostPaths: [{pathPrefix: srv/data}]', ['allowedHostPaths[0].pathPrefix is not absolute']],
+    ['a pathPrefix of /', 'builtinHostPaths: [{pathPrefix: /}]', ['builtinHostPaths[0].pathPrefix must not be "/" (that would allow the whole node)']],
+    ['a traversal in a pathPrefix', 'allowedHostPaths: [{pathPrefix: /srv/../etc}]', ['allowedHostPaths[0].pathPrefix has a ".." segment']],
+    ['a missing pathPrefix', 'allowedHostPaths: [{readOnly: true}]', ['allowedHostPaths[0].pathPrefix is required']],
+    ['a negative maxMounts', 'maxMounts: -1', ['maxMounts must not be negative']],
+    ['a fractional maxMounts', 'maxMounts: 1.5', ['maxMounts must be a whole number']],
+    ['a string maxMounts', 'maxMounts: "3"', ['maxMounts must be a number']],
+    ['an unknown hostPathType', 'hostPathType: File', ['hostPathType must be one of auto, Directory, DirectoryOrCreate']],
+    ['a string readOnly', 'allowedHostPaths: [{pathPrefix: /srv, readOnly: "true"}]', ['allowedHostPaths[0].readOnly must be true or false']],
+    ['a reserved path that is not canonical', 'reservedMountPaths: [/mnt//x]', ['reservedMountPaths[0] has an empty segment ("//")']],
+    ['an invalid annotation key', 'annotation: "not a key"', ['annotation must be a valid annotation key such as mountgate.io/mounts']],
+    ['an empty container name', 'containers: [""]', ['containers[0] must not be empty']],
+    ['a list at the top', '- pathPrefix: /srv', ['the policy must be a mapping of keys such as allowedHostPaths']],
+    ['an empty file', '', ['the file is empty (expected a mapping of keys such as allowedHostPaths)']],
+    ['a duplicate key', 'maxMounts: 1\nmaxMounts: 2\n', ['not valid YAML or JSON: Map keys must be unique at line 2, column 1']],
+    ['several problems at once', 'maxMounts: -2\nhostPathType: x\nextra: 1', [
+      'maxMounts must not be negative',
+      'hostPathType must be one of auto, Directory, DirectoryOrCreate',
+      'unknown key: extra',
+    ]],
+  ];
+  for (const [name, text, problems] of invalid) {
+    it(`refuses ${name}`, () => expect(problemsOf(text)).to.deep.equal(problems));
+  }
+
+  it('names the file and every problem in one line', () => {
+    expect(() => parsePolicy('maxMounts: -1\nfoo: 1', '/etc/mountgate/policy.yaml')).to.throw(
+      PolicyError,
+      '/etc/mountgate/policy.yaml: invalid policy: maxMounts must not be negative; unknown key: foo',
+    );
+  });
+
+  it('reports a missing file by name', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mountgate-policy-'));
+    try {
+      const missing = join(dir, 'nope.yaml');
+      await loadPolicyFile(missing).then(
+        () => expect.fail('a missing file was accepted'),
+        (error: unknown) => expect(String(error)).to.equal(`PolicyError: ${missing}: invalid policy: cannot read the file: no such file`),
+      );
+      await writeFile(join(dir, 'ok.yaml'), 'maxMounts: 2\n');
+      expect((await loadPolicyFile(join(dir, 'ok.yaml'))).policy.maxMounts).to.equal(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

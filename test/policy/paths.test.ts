@@ -1,0 +1,79 @@
+import { expect } from 'chai';
+import { canonicalPath, decidingEntry, isWithin, MAX_PATH_LENGTH, sortLongestFirst } from '../../src/policy/paths.js';
+
+describe('policy/paths', () => {
+  describe('canonicalPath', () => {
+    const accepted: Array<[string, string, string]> = [
+      ['a plain absolute path', '/srv/sandbox', '/srv/sandbox'],
+      ['the root', '/', '/'],
+      ['one trailing slash, trimmed', '/srv/sandbox/', '/srv/sandbox'],
+      ['dots inside a segment', '/srv/a.b/..c/...', '/srv/a.b/..c/...'],
+      ['unicode that only looks like a slash', '/srv/a\u2215b', '/srv/a\u2215b'],
+      ['exactly the maximum length', `/${'a'.repeat(MAX_PATH_LENGTH - 1)}`, `/${'a'.repeat(MAX_PATH_LENGTH - 1)}`],
+    ];
+    for (const [name, input, expected] of accepted) {
+      it(`accepts ${name}`, () => expect(canonicalPath(input)).to.deep.equal({ ok: true, path: expected }));
+    }
+
+    const rejected: Array<[string, string, string]> = [
+      ['the empty string', '', 'is empty'],
+      ['a relative path', 'srv/sandbox', 'is not absolute'],
+      ['a path one character too long', `/${'a'.repeat(MAX_PATH_LENGTH)}`, `is longer than ${MAX_PATH_LENGTH} characters`],
+      ['NUL', '/srv/a\u0000b', 'contains a control character'],
+      ['U+001F', '/srv/a\u001fb', 'contains a control character'],
+      ['DEL (U+007F)', '/srv/a\u007fb', 'contains a control character'],
+      ['a newline', '/srv/a\nb', 'contains a control character'],
+      ['an empty segment', '/srv//sandbox', 'has an empty segment ("//")'],
+      ['two trailing slashes', '/srv/sandbox//', 'has an empty segment ("//")'],
+      ['a leading double slash', '//srv', 'has an empty segment ("//")'],
+      ['a "." segment', '/srv/./sandbox', 'has a "." segment'],
+      ['a trailing "."', '/srv/sandbox/.', 'has a "." segment'],
+      ['a ".." segment', '/srv/sandbox/../etc', 'has a ".." segment'],
+      ['a trailing ".." with slash', '/srv/..', 'has a ".." segment'],
+    ];
+    for (const [name, input, problem] of rejected) {
+      it(`rejects ${name}`, () => expect(canonicalPath(input)).to.deep.equal({ ok: false, problem }));
+    }
+  });
+
+  describe('isWithin (whole segments)', () => {
+    const rows: Array<[string, string, string, boolean]> = [
+      ['the prefix itself', '/srv/sandbox', '/srv/sandbox', true],
+      ['a child', '/srv/sandbox/a', '/srv/sandbox', true],
+      ['a deep child', '/srv/sandbox/a/b/c', '/srv/sandbox', true],
+      ['a sibling sharing characters', '/srv/sandbox2', '/srv/sandbox', false],
+      ['a sibling sharing characters and a child', '/srv/sandbox2/a', '/srv/sandbox', false],
+      ['a parent', '/srv', '/srv/sandbox', false],
+      ['anything under the root', '/etc', '/', true],
+    ];
+    for (const [name, path, prefix, expected] of rows) {
+      it(`${expected ? 'covers' : 'does not cover'} ${name}`, () => expect(isWithin(path, prefix)).to.equal(expected));
+    }
+  });
+
+  describe('decidingEntry', () => {
+    const entries = sortLongestFirst([
+      { pathPrefix: '/srv', readOnly: false },
+      { pathPrefix: '/srv/models', readOnly: true },
+      { pathPrefix: '/srv/models/scratch', readOnly: false },
+    ]);
+    const rows: Array<[string, string | undefined]> = [
+      ['/srv/models/scratch/x', '/srv/models/scratch'],
+      ['/srv/models/scratch2', '/srv/models'],
+      ['/srv/models', '/srv/models'],
+      ['/srv/other', '/srv'],
+      ['/opt', undefined],
+    ];
+    for (const [path, expected] of rows) {
+      it(`the longest covering prefix decides ${path}`, () => expect(decidingEntry(entries, path)?.pathPrefix).to.equal(expected));
+    }
+
+    it('prefers the read-only entry when two lists name the same directory', () => {
+      const sorted = sortLongestFirst([
+        { pathPrefix: '/data', readOnly: false },
+        { pathPrefix: '/data', readOnly: true },
+      ]);
+      expect(decidingEntry(sorted, '/data/x')).to.deep.equal({ pathPrefix: '/data', readOnly: true });
+    });
+  });
+});
