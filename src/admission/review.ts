@@ -41,8 +41,9 @@ const requestSchema = object({
   name: text().optional(),
   namespace: text().optional(),
   userInfo: userInfoSchema.optional(),
-  object: mixed().optional(),
-  oldObject: mixed().optional(),
+  // null for DELETE (object) and CREATE (oldObject).
+  object: mixed().nullable().optional(),
+  oldObject: mixed().nullable().optional(),
   dryRun: boolean().strict().typeError('${path} must be a boolean').optional(),
 })
   .strict()

@@ -1,0 +1,171 @@
+import { expect } from 'chai';
+import { decide } from '../../src/admission/decide.js';
+import { describeViolation } from '../../src/admission/violation.js';
+import type { CompiledPolicy } from '../../src/policy/compile.js';
+import { policyOf } from '../helpers/policies.js';
+import { expectedVolumeName, FIELD, requestFor, sandboxPod, type PodOptions, type RequestOptions } from '../helpers/pods.js';
+import { mutateTwice } from '../helpers/reinvocation.js';
+
+const POLICY = policyOf();
+const EPHEMERAL: RequestOptions = { operation: 'UPDATE', subResource: 'ephemeralcontainers' };
+
+function validate(pod: unknown, options: RequestOptions = {}, policy: CompiledPolicy = POLICY): string[] {
+  const verdict = decide('validate', requestFor(pod, options), policy);
+  return verdict.allowed ? [] : verdict.violations.map(describeViolation);
+}
+
+function mutated(options: PodOptions): Record<string, unknown> & { spec: PodSpec } {
+  const { verdict, pod } = mutateTwice(sandboxPod(options), POLICY);
+  if (!verdict.allowed || pod === undefined) throw new Error('the mutation was denied');
+  return pod as Record<string, unknown> & { spec: PodSpec };
+}
+
+interface PodSpec {
+  containers: Array<{ name: string; volumeMounts?: Array<Record<string, unknown>> }>;
+  volumes?: Array<{ name: string; hostPath?: { path: string; type?: string } }>;
+  ephemeralContainers?: unknown[];
+}
+
+const REQUEST = [
+  { hostPath: '/srv/sandbox/u1', mountPath: '/mnt/work' },
+  { hostPath: '/srv/models/llama', mountPath: '/mnt/models' },
+];
+
+describe('admission/decide: /validate', () => {
+  it('allows every Pod that /mutate produced', () => {
+    expect(validate(mutated({ mounts: REQUEST }))).to.deep.equal([]);
+  });
+
+  it('allows a Pod with only built-in host paths mounted as the policy says', () => {
+    const volumes = [
+      { name: 'skills', hostPath: { path: '/skills', type: 'Directory' } },
+      { name: 'user-data', hostPath: { path: '/.deer-flow/threads/t1/user-data', type: 'DirectoryOrCreate' } },
+    ];
+    const containers = [
+      { name: 'sandbox', image: 'x', volumeMounts: [{ name: 'skills', mountPath: '/mnt/skills', readOnly: true }, { name: 'user-data', mountPath: '/mnt/user-data' }] },
+    ];
+    expect(validate(sandboxPod({ volumes, containers }))).to.deep.equal([]);
+  });
+
+  it('leaves non-Pod resources and other operations alone', () => {
+    const bad = sandboxPod({ volumes: [{ name: 'root', hostPath: { path: '/' } }] });
+    expect(validate(bad, { resource: 'deployments', group: 'apps' })).to.deep.equal([]);
+    expect(validate(bad, { operation: 'UPDATE' })).to.deep.equal([]);
+  });
+
+  describe('the annotation is re-judged', () => {
+    it('denies a Pod whose annotation breaks a rule, even if its mounts were written by hand', () => {
+      const pod = mutated({ mounts: REQUEST });
+      const annotations = (pod.metadata as { annotations: Record<string, string> }).annotations;
+      annotations['mountgate.io/mounts'] = JSON.stringify([...REQUEST, { hostPath: '/srv/sandbox/x', mountPath: '/mnt/user-data' }]);
+      expect(validate(pod)).to.deep.equal([`${FIELD}[2].mountPath: "/mnt/user-data" is inside the reserved path "/mnt/user-data"`]);
+    });
+
+    it('denies a requester who is not listed', () => {
+      const pod = mutated({ mounts: REQUEST });
+      expect(validate(pod, { username: 'mallory', groups: [] }, policyOf({ requesters: ['group:provisioners'] }))).to.deep.equal([
+        'request.userInfo: user "mallory" may not request host mounts (not in requesters)',
+      ]);
+    });
+
+    it('denies a Pod that skipped mutation', () => {
+      const name1 = expectedVolumeName('/srv/sandbox/u1');
+      const name2 = expectedVolumeName('/srv/models/llama');
+      expect(validate(sandboxPod({ mounts: REQUEST }))).to.deep.equal([
+        `spec.volumes: requested mount is missing: volume "${name1}" for /srv/sandbox/u1 (mutation skipped or altered)`,
+        `spec.volumes: requested mount is missing: volume "${name2}" for /srv/models/llama (mutation skipped or altered)`,
+        'spec.containers[0].volumeMounts: requested mount is missing: "/mnt/work" in container "sandbox" (mutation skipped or altered)',
+        'spec.containers[0].volumeMounts: requested mount is missing: "/mnt/models" in container "sandbox" (mutation skipped or altered)',
+      ]);
+    });
+
+    it('denies a Pod whose injected mount was made read-write afterwards', () => {
+      const pod = mutated({ mounts: REQUEST });
+      const mounts = pod.spec.containers[0]?.volumeMounts ?? [];
+      const models = mounts.find((mount) => mount.mountPath === '/mnt/models');
+      if (models === undefined) throw new Error('no injected mount');
+      models.readOnly = false;
+      delete models.recursiveReadOnly;
+      const name = expectedVolumeName('/srv/models/llama');
+      expect(validate(pod)).to.deep.equal([
+        `spec.containers[0].volumeMounts[2]: mount of "${name}" at "/mnt/models" does not match what this request adds`,
+        'spec.containers[0].volumeMounts: requested mount is missing: "/mnt/models" in container "sandbox" (mutation skipped or altered)',
+        `spec.containers[0].volumeMounts[2]: container "sandbox" mounts "/srv/models/llama" read-write, but "/srv/models" is read-only`,
+      ]);
+    });
+
+    it('denies a Pod whose injected volume was pointed elsewhere', () => {
+      const pod = mutated({ mounts: REQUEST });
+      const volume = pod.spec.volumes?.find((v) => v.name === expectedVolumeName('/srv/sandbox/u1'));
+      if (volume?.hostPath === undefined) throw new Error('no injected volume');
+      volume.hostPath.path = '/srv/sandbox/someone-else';
+      const name = expectedVolumeName('/srv/sandbox/u1');
+      expect(validate(pod)).to.deep.equal([
+        `spec.volumes[1]: volume "${name}" does not match what this request adds`,
+      ]);
+    });
+  });
+
+  describe('every hostPath volume, however it got there', () => {
+    const rows: Array<[string, PodOptions, string[]]> = [
+      ['a hand-written hostPath outside both lists', { volumes: [{ name: 'root', hostPath: { path: '/var/run' } }] }, [
+        'spec.volumes[0].hostPath.path: "/var/run" is not under any allowed or built-in host path',
+      ]],
+      ['a hostPath that only shares characters with a built-in', { volumes: [{ name: 'sk', hostPath: { path: '/skills2' } }] }, [
+        'spec.volumes[0].hostPath.path: "/skills2" is not under any allowed or built-in host path',
+      ]],
+      ['a non-canonical hostPath', { volumes: [{ name: 'up', hostPath: { path: '/skills/../etc' } }] }, [
+        'spec.volumes[0].hostPath.path: "/skills/../etc" has a ".." segment',
+      ]],
+      ['a read-only built-in mounted read-write', {
+        volumes: [{ name: 'skills', hostPath: { path: '/skills' } }],
+        containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'skills', mountPath: '/mnt/skills' }] }],
+      }, ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/skills" read-write, but "/skills" is read-only']],
+      ['a read-only built-in mounted read-write by an init container', {
+        volumes: [{ name: 'skills', hostPath: { path: '/skills/python' } }],
+        initContainers: [{ name: 'setup', image: 'x', volumeMounts: [{ name: 'skills', mountPath: '/s', readOnly: false }] }],
+      }, ['spec.initContainers[0].volumeMounts[0]: container "setup" mounts "/skills/python" read-write, but "/skills" is read-only']],
+      ['a read-only allowed path written by hand and mounted read-write', {
+        volumes: [{ name: 'm', hostPath: { path: '/srv/models/x' } }],
+        containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'm', mountPath: '/m' }] }],
+      }, ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/srv/models/x" read-write, but "/srv/models" is read-only']],
+    ];
+    for (const [name, options, expected] of rows) {
+      it(`denies ${name}`, () => expect(validate(sandboxPod(options))).to.deep.equal(expected));
+    }
+
+    it('allows a read-write directory inside a read-only prefix when a longer read-write entry covers it', () => {
+      const pod = sandboxPod({
+        volumes: [{ name: 'scratch', hostPath: { path: '/srv/models/scratch/run1' } }],
+        containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] }],
+      });
+      expect(validate(pod)).to.deep.equal([]);
+    });
+  });
+
+  describe('UPDATE of pods/ephemeralcontainers (kubectl debug)', () => {
+    it('denies an ephemeral container that mounts a read-only volume read-write', () => {
+      const pod = mutated({ mounts: REQUEST });
+      pod.spec.ephemeralContainers = [
+        { name: 'debugger', image: 'busybox', volumeMounts: [{ name: expectedVolumeName('/srv/models/llama'), mountPath: '/models' }] },
+      ];
+      expect(validate(pod, EPHEMERAL)).to.deep.equal([
+        'spec.ephemeralContainers[0].volumeMounts[0]: container "debugger" mounts "/srv/models/llama" read-write, but "/srv/models" is read-only',
+      ]);
+    });
+
+    it('allows an ephemeral container that mounts it read-only', () => {
+      const pod = mutated({ mounts: REQUEST });
+      pod.spec.ephemeralContainers = [
+        { name: 'debugger', image: 'busybox', volumeMounts: [{ name: expectedVolumeName('/srv/models/llama'), mountPath: '/models', readOnly: true }] },
+      ];
+      expect(validate(pod, EPHEMERAL)).to.deep.equal([]);
+    });
+
+    it('applies only the hostPath rule: an annotation problem does not block kubectl debug', () => {
+      const pod = sandboxPod({ mounts: [{ hostPath: '/etc', mountPath: '/etc' }] });
+      expect(validate(pod, EPHEMERAL)).to.deep.equal([]);
+      expect(validate(pod)).to.deep.equal([`${FIELD}[0].hostPath: "/etc" is not under any allowed host path`]);
+    });
+  });
+});
