@@ -136,9 +136,6 @@ Hardened pod-level securityContext for the hook and test Pods (same values as th
 {{- if and .Values.certs.certManager.issuerRef (not .Values.certs.certManager.issuerRef.name) -}}
 {{- fail "certs.certManager.issuerRef.name is required when issuerRef is set" -}}
 {{- end -}}
-{{- if and .Values.policy.containers (not (kindIs "slice" .Values.policy.containers)) -}}
-{{- fail "policy.containers must be a list" -}}
-{{- end -}}
 {{- end -}}
 
 {{- define "mountgate.terminationGracePeriodSeconds" -}}
