@@ -27,8 +27,6 @@ import { webhookConfigurations, type WebhookSource } from './webhooks.js';
 
 export const ANNOTATION = 'mountgate.io/mounts';
 export const ENABLED_LABEL = 'mountgate.io/enabled';
-export const MUTATE_WEBHOOK = 'pods.mutate.mountgate.io';
-export const VALIDATE_WEBHOOK = 'pods.validate.mountgate.io';
 /** The policy under test: the shipped deer-flow example, with requesters set (see makePolicy). */
 export const EXAMPLE_POLICY = path.join(REPO_ROOT, 'examples', 'deer-flow-policy.yaml');
 
@@ -45,6 +43,9 @@ export interface E2E {
   readonly excludedNs: string;
   /** Where the webhook configurations came from. */
   readonly webhookSource: WebhookSource;
+  /** The names of the two webhooks, as the API server quotes them in its errors. */
+  readonly mutateWebhook: string;
+  readonly validateWebhook: string;
   /** The user name the admin client authenticates as. */
   readonly adminName: string;
   /** A CoreV1Api that acts as one of TEST_USERS. */
@@ -258,6 +259,8 @@ export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void>
       enabledNs,
       excludedNs,
       webhookSource: rendered.source,
+      mutateWebhook: rendered.mutateWebhookName,
+      validateWebhook: rendered.validateWebhookName,
       adminName,
       coreAs: (user) => cp.as(user).makeApiClient(CoreV1Api),
     };

@@ -1,0 +1,180 @@
+/**
+ * The validating webhook through a real API server: Pods that skip the annotation and write
+ * hostPath volumes by hand, and ephemeral containers added through the pods/ephemeralcontainers
+ * subresource (what `kubectl debug` does), by JSON patch, strategic-merge patch and replace.
+ */
+import { expect } from 'chai';
+import { PatchStrategy, setHeaderOptions, type V1EphemeralContainer, type V1Pod } from '@kubernetes/client-node';
+import { apiError, deletePod, isNotFound, sandboxPod, uniqueName } from './env.js';
+import { plain } from './expect.js';
+import { e2e } from './hooks.js';
+
+function withVolume(pod: V1Pod, name: string, hostPath: string, mountPath: string, readOnly: boolean): V1Pod {
+  pod.spec?.volumes?.push({ name, hostPath: { path: hostPath, type: 'Directory' } });
+  pod.spec?.containers[0]?.volumeMounts?.push(readOnly ? { name, mountPath, readOnly } : { name, mountPath });
+  return pod;
+}
+
+const validatePrefix = (webhook: string): string => `admission webhook "${webhook}" denied the request: `;
+
+describe('e2e: the validating webhook refuses hostPaths that skipped the annotation', () => {
+  const refused: ReadonlyArray<{ title: string; pod: (name: string) => V1Pod; path: string }> = [
+    {
+      title: 'a hand-written hostPath volume outside the policy',
+      pod: (name) => withVolume(sandboxPod(name), 'docker', '/var/run', '/var/run/host', true),
+      path: '/var/run',
+    },
+    {
+      title: 'a hand-written hostPath under a read-only prefix, mounted read-write',
+      pod: (name) => withVolume(sandboxPod(name), 'models', '/srv/models/qwen', '/mnt/models', false),
+      path: '/srv/models/qwen',
+    },
+    {
+      title: 'the read-only built-in mounted read-write by an init container',
+      pod: (name) => {
+        const pod = sandboxPod(name);
+        if (pod.spec !== undefined) {
+          pod.spec.initContainers = [{ name: 'init', image: 'busybox', volumeMounts: [{ name: 'skills', mountPath: '/skills' }] }];
+        }
+        return pod;
+      },
+      path: '/skills',
+    },
+  ];
+
+  for (const c of refused) {
+    it(`refuses ${c.title}`, async () => {
+      const env = e2e();
+      const name = uniqueName('handwritten');
+      try {
+        const status = await apiError(env.core.createNamespacedPod({ namespace: env.enabledNs, body: c.pod(name) }));
+        expect(status.code).to.equal(403);
+        expect(status.message.startsWith(validatePrefix(env.validateWebhook)), status.message).to.equal(true);
+        expect(status.message).to.contain(`"${c.path}"`);
+        expect(await isNotFound(env.core.readNamespacedPod({ namespace: env.enabledNs, name }))).to.equal(true);
+      } finally {
+        await deletePod(env.core, env.enabledNs, name);
+      }
+    });
+  }
+
+  it('accepts a hand-written hostPath under a read-only prefix mounted read-only', async () => {
+    const env = e2e();
+    const name = uniqueName('handwritten-ro');
+    try {
+      const created = await env.core.createNamespacedPod({
+        namespace: env.enabledNs,
+        body: withVolume(sandboxPod(name), 'models', '/srv/models/qwen', '/mnt/models', true),
+      });
+      expect(plain(created.spec?.volumes?.map((v) => v.hostPath?.path))).to.deep.equal([
+        '/skills',
+        `/.deer-flow/threads/${name}/user-data`,
+        '/srv/models/qwen',
+      ]);
+    } finally {
+      await deletePod(env.core, env.enabledNs, name);
+    }
+  });
+
+  it('lets the same hand-written hostPath through in a namespace the webhooks do not select', async () => {
+    const env = e2e();
+    const name = uniqueName('unselected');
+    try {
+      const created = await env.core.createNamespacedPod({
+        namespace: env.excludedNs,
+        body: withVolume(sandboxPod(name), 'docker', '/var/run', '/var/run/host', true),
+      });
+      expect(created.spec?.volumes?.map((v) => v.hostPath?.path)).to.include('/var/run');
+    } finally {
+      await deletePod(env.core, env.excludedNs, name);
+    }
+  });
+});
+
+describe('e2e: ephemeral containers (pods/ephemeralcontainers)', () => {
+  const debuggerContainer = (readOnly: boolean): V1EphemeralContainer => ({
+    name: 'debugger',
+    image: 'busybox',
+    command: ['sh'],
+    stdin: true,
+    tty: true,
+    targetContainerName: 'sandbox',
+    volumeMounts: [readOnly ? { name: 'skills', mountPath: '/debug/skills', readOnly: true } : { name: 'skills', mountPath: '/debug/skills' }],
+  });
+
+  async function withSandbox(test: (name: string) => Promise<void>): Promise<void> {
+    const env = e2e();
+    const name = uniqueName('debug-me');
+    try {
+      await env.core.createNamespacedPod({
+        namespace: env.enabledNs,
+        body: sandboxPod(name, [{ hostPath: '/srv/sandbox/debug', mountPath: '/mnt/workspace' }]),
+      });
+      await test(name);
+    } finally {
+      await deletePod(env.core, env.enabledNs, name);
+    }
+  }
+
+  async function expectRefused(call: Promise<unknown>, name: string): Promise<void> {
+    const env = e2e();
+    const status = await apiError(call);
+    expect(status.code).to.equal(403);
+    expect(status.message.startsWith(validatePrefix(env.validateWebhook)), status.message).to.equal(true);
+    expect(status.message).to.contain('"/skills"');
+    const stored = await env.core.readNamespacedPod({ namespace: env.enabledNs, name });
+    expect(stored.spec?.ephemeralContainers).to.equal(undefined);
+  }
+
+  it('refuses a read-write mount of a read-only volume added by JSON patch', async () => {
+    await withSandbox(async (name) => {
+      const env = e2e();
+      await expectRefused(
+        env.core.patchNamespacedPodEphemeralcontainers({
+          namespace: env.enabledNs,
+          name,
+          body: [{ op: 'add', path: '/spec/ephemeralContainers', value: [debuggerContainer(false)] }],
+        }),
+        name,
+      );
+    });
+  });
+
+  it('refuses a read-write mount of a read-only volume added by strategic-merge patch', async () => {
+    await withSandbox(async (name) => {
+      const env = e2e();
+      await expectRefused(
+        env.core.patchNamespacedPodEphemeralcontainers(
+          { namespace: env.enabledNs, name, body: { spec: { ephemeralContainers: [debuggerContainer(false)] } } },
+          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+        ),
+        name,
+      );
+    });
+  });
+
+  it('refuses a read-write mount of a read-only volume added by replace (PUT)', async () => {
+    await withSandbox(async (name) => {
+      const env = e2e();
+      const pod = await env.core.readNamespacedPod({ namespace: env.enabledNs, name });
+      if (pod.spec === undefined) throw new Error('no spec');
+      pod.spec.ephemeralContainers = [debuggerContainer(false)];
+      await expectRefused(env.core.replaceNamespacedPodEphemeralcontainers({ namespace: env.enabledNs, name, body: pod }), name);
+    });
+  });
+
+  it('accepts the same ephemeral container when it mounts the volume read-only', async () => {
+    await withSandbox(async (name) => {
+      const env = e2e();
+      const pod = await env.core.readNamespacedPod({ namespace: env.enabledNs, name });
+      if (pod.spec === undefined) throw new Error('no spec');
+      pod.spec.ephemeralContainers = [debuggerContainer(true)];
+      const updated = await env.core.replaceNamespacedPodEphemeralcontainers({ namespace: env.enabledNs, name, body: pod });
+      expect(updated.spec?.ephemeralContainers?.map((c) => [c.name, plain(c.volumeMounts)])).to.deep.equal([
+        ['debugger', [{ name: 'skills', mountPath: '/debug/skills', readOnly: true }]],
+      ]);
+      const stored = await env.core.readNamespacedPod({ namespace: env.enabledNs, name });
+      expect(stored.spec?.ephemeralContainers?.length).to.equal(1);
+    });
+  });
+});
