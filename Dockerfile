@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# mountgate: multi-stage image. Build: docker build -t mountgate:0.1.0 .
+# Runs as a numeric non-root user (65532) so Kubernetes can verify runAsNonRoot; works with a
+# read-only root filesystem (the chart mounts an emptyDir at /tmp).
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- build: compile TypeScript with the dev dependencies ----
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- deps: production dependencies only ----
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+# ---- runtime ----
+FROM ${NODE_IMAGE} AS runtime
+LABEL org.opencontainers.image.title="mountgate" \
+      org.opencontainers.image.description="Kubernetes admission webhook: policy-checked hostPath mounts from a Pod annotation" \
+      org.opencontainers.image.licenses="Apache-2.0"
+ENV NODE_ENV=production \
+    NODE_OPTIONS="--enable-source-maps"
+WORKDIR /app
+COPY --from=deps --chown=0:0 /app/node_modules ./node_modules
+COPY --from=build --chown=0:0 /src/dist ./dist
+COPY --chown=0:0 package.json ./
+COPY --chown=0:0 examples ./examples
+# Files are root-owned and read-only for the runtime user; nothing under /app is writable.
+USER 65532:65532
+EXPOSE 8443 9090
+ENTRYPOINT ["node", "dist/cli/main.js"]
+CMD ["serve", "--config", "/etc/mountgate/policy/policy.yaml", \
+     "--tls-cert", "/etc/mountgate/tls/tls.crt", "--tls-key", "/etc/mountgate/tls/tls.key", \
+     "--port", "8443", "--host", "0.0.0.0", "--metrics-port", "9090", "--shutdown-delay", "5"]
