@@ -83,6 +83,7 @@ export async function generateDevMaterial(): Promise<TlsMaterial> {
   const pems = await generate([{ name: 'commonName', value: 'mountgate-dev' }], {
     keyType: 'ec',
     curve: 'P-256',
+    algorithm: 'sha256',
     notBeforeDate,
     notAfterDate,
     extensions: [

@@ -1,0 +1,319 @@
+import { expect } from 'chai';
+import { rename, symlink, writeFile, mkdir, unlink } from 'node:fs/promises';
+import { get } from 'node:http';
+import { Agent, request } from 'node:https';
+import { connect } from 'node:tls';
+import { join } from 'node:path';
+import { applyPatch, type Operation } from '../../src/admission/json-patch.js';
+import { KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/index.js';
+import { BASE_POLICY } from '../helpers/policies.js';
+import { expectedVolumeName, review, sandboxPod } from '../helpers/pods.js';
+import { eventually, withServer, type TestServer } from '../helpers/server.js';
+import { httpsCall, issueServingPair } from '../helpers/tls.js';
+
+interface ReviewAnswer {
+  apiVersion: string;
+  kind: string;
+  response: { uid: string; allowed: boolean; status?: { code: number; message: string }; patchType?: string; patch?: string; warnings?: string[] };
+}
+
+async function admit(test: TestServer, path: string, body: unknown, agent?: Agent): Promise<ReviewAnswer> {
+  const answer = await httpsCall({ port: test.server.port, path, ca: test.pki.caCert, body: JSON.stringify(body), ...(agent ? { agent } : {}) });
+  expect(answer.status, answer.text).to.equal(200);
+  return JSON.parse(answer.text) as ReviewAnswer;
+}
+
+function decodePatch(answer: ReviewAnswer): Operation[] {
+  expect(answer.response.patchType).to.equal('JSONPatch');
+  return JSON.parse(Buffer.from(answer.response.patch ?? '', 'base64').toString('utf8')) as Operation[];
+}
+
+function metricsText(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve(text));
+    }).on('error', reject);
+  });
+}
+
+const MOUNTS = [{ hostPath: '/srv/sandbox/u1', mountPath: '/mnt/work' }];
+
+describe('server (real HTTPS on loopback)', function () {
+  this.timeout(30_000);
+
+  describe('admission routes', () => {
+    it('answers /mutate with a patch that applies to the Pod, echoing the uid', async () => {
+      await withServer({}, async (test) => {
+        const pod = sandboxPod({ mounts: MOUNTS });
+        const answer = await admit(test, '/mutate?timeout=10s', review(pod));
+        expect(answer.apiVersion).to.equal('admission.k8s.io/v1');
+        expect(answer.kind).to.equal('AdmissionReview');
+        expect(answer.response.uid).to.equal('3f1c2f2e-1111-4a4a-9b9b-000000000001');
+        expect(answer.response.allowed).to.equal(true);
+        const patched = applyPatch(structuredClone(pod), decodePatch(answer), true, false).newDocument as { spec: { volumes: unknown[] } };
+        expect(patched.spec.volumes).to.deep.include({ name: expectedVolumeName('/srv/sandbox/u1'), hostPath: { path: '/srv/sandbox/u1', type: 'DirectoryOrCreate' } });
+      });
+    });
+
+    it('patches a Pod that has no volumes or volumeMounts arrays', async () => {
+      await withServer({}, async (test) => {
+        const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { annotations: { 'mountgate.io/mounts': JSON.stringify(MOUNTS) } }, spec: { containers: [{ name: 'c', image: 'x' }] } };
+        const answer = await admit(test, '/mutate', review(pod));
+        const patched = applyPatch(structuredClone(pod), decodePatch(answer), true, false).newDocument;
+        expect(patched.spec).to.deep.equal({
+          containers: [{ name: 'c', image: 'x', volumeMounts: [{ name: expectedVolumeName('/srv/sandbox/u1'), mountPath: '/mnt/work' }] }],
+          volumes: [{ name: expectedVolumeName('/srv/sandbox/u1'), hostPath: { path: '/srv/sandbox/u1', type: 'DirectoryOrCreate' } }],
+        });
+      });
+    });
+
+    it('denies a broken rule with HTTP 200, allowed false and a 403 naming the path', async () => {
+      await withServer({}, async (test) => {
+        const answer = await admit(test, '/mutate', review(sandboxPod({ mounts: [{ hostPath: '/var/run', mountPath: '/run' }] })));
+        expect(answer.response).to.deep.equal({
+          uid: '3f1c2f2e-1111-4a4a-9b9b-000000000001',
+          allowed: false,
+          status: { code: 403, message: 'mountgate denied the Pod: metadata.annotations[mountgate.io/mounts][0].hostPath: "/var/run" is not under any allowed host path' },
+        });
+      });
+    });
+
+    it('validates: denies a hand-written hostPath and allows what /mutate produced', async () => {
+      await withServer({}, async (test) => {
+        const handWritten = sandboxPod({ volumes: [{ name: 'docker', hostPath: { path: '/var/run/docker.sock' } }] });
+        const denied = await admit(test, '/validate', review(handWritten));
+        expect(denied.response.status?.message).to.equal('mountgate denied the Pod: spec.volumes[0].hostPath.path: "/var/run/docker.sock" is not under any allowed or built-in host path');
+
+        const pod = sandboxPod({ mounts: MOUNTS });
+        const mutated = applyPatch(structuredClone(pod), decodePatch(await admit(test, '/mutate', review(pod))), true, false).newDocument;
+        expect((await admit(test, '/validate', review(mutated))).response).to.deep.equal({ uid: '3f1c2f2e-1111-4a4a-9b9b-000000000001', allowed: true });
+      });
+    });
+
+    it('allows anything that is not a Pod, with no patch', async () => {
+      await withServer({}, async (test) => {
+        const answer = await admit(test, '/mutate', review({ kind: 'Deployment' }, { resource: 'deployments', group: 'apps' }));
+        expect(answer.response).to.deep.equal({ uid: '3f1c2f2e-1111-4a4a-9b9b-000000000001', allowed: true });
+      });
+    });
+
+    it('answers a dry run like a real request', async () => {
+      await withServer({}, async (test) => {
+        const pod = sandboxPod({ mounts: MOUNTS });
+        const real = await admit(test, '/mutate', review(pod, { dryRun: false }));
+        const dry = await admit(test, '/mutate', review(pod, { dryRun: true }));
+        expect(dry).to.deep.equal(real);
+      });
+    });
+  });
+
+  describe('the guard ladder', () => {
+    const bad: Array<[string, string | Buffer, string, number, string]> = [
+      ['text that is not JSON', '{"apiVersion":', 'application/json', 400, 'the body is not valid JSON'],
+      ['a JSON scalar', '42', 'application/json', 400, 'the body is not valid JSON'],
+      ['JSON sent as text/plain', JSON.stringify(review(sandboxPod())), 'text/plain', 400, 'expected a JSON AdmissionReview with Content-Type: application/json'],
+      ['an AdmissionReview of another version', JSON.stringify({ ...review(sandboxPod()), apiVersion: 'admission.k8s.io/v1beta1' }), 'application/json', 400, 'not an admission.k8s.io/v1 AdmissionReview: apiVersion must be admission.k8s.io/v1'],
+      ['a review without request.uid', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { ...(review(sandboxPod()).request as object), uid: undefined } }), 'application/json', 400, 'not an admission.k8s.io/v1 AdmissionReview: request.uid is required'],
+      ['a body over 3 MiB', Buffer.alloc(3 * 1024 * 1024 + 1, 0x20), 'application/json', 413, 'the body is larger than 3145728 bytes'],
+    ];
+    for (const [name, body, contentType, status, message] of bad) {
+      it(`refuses ${name} with HTTP ${status} and a JSON error`, async () => {
+        await withServer({}, async (test) => {
+          const answer = await httpsCall({ port: test.server.port, path: '/validate', ca: test.pki.caCert, body, contentType });
+          expect(answer.status).to.equal(status);
+          expect(answer.headers['content-type']).to.match(/^application\/json/);
+          const error = JSON.parse(answer.text) as { error: string; status: number };
+          expect(error.status).to.equal(status);
+          expect(error.error.startsWith(message), error.error).to.equal(true);
+          // Still serving.
+          expect((await httpsCall({ port: test.server.port, path: '/healthz', ca: test.pki.caCert })).status).to.equal(200);
+          expect(await metricsText(test.server.metricsPort)).to.include('mountgate_admission_requests_total{endpoint="validate",result="error"} 1');
+        });
+      });
+    }
+
+    it('accepts a body just under 3 MiB', async () => {
+      await withServer({}, async (test) => {
+        const body = JSON.stringify(review(sandboxPod()));
+        const padded = body.slice(0, -1) + ' '.repeat(3 * 1024 * 1024 - Buffer.byteLength(body)) + '}';
+        expect(Buffer.byteLength(padded)).to.equal(3 * 1024 * 1024);
+        const answer = await httpsCall({ port: test.server.port, path: '/mutate', ca: test.pki.caCert, body: padded });
+        expect(answer.status).to.equal(200);
+      });
+    });
+
+    it('routes on the path only and names wrong methods and paths', async () => {
+      await withServer({}, async (test) => {
+        const wrongMethod = await httpsCall({ port: test.server.port, path: '/mutate', ca: test.pki.caCert, method: 'GET' });
+        expect([wrongMethod.status, wrongMethod.headers.allow]).to.deep.equal([405, 'POST']);
+        const nowhere = await httpsCall({ port: test.server.port, path: '/admit', ca: test.pki.caCert, method: 'POST', body: '{}' });
+        expect(JSON.parse(nowhere.text)).to.deep.equal({ error: 'no route for /admit', status: 404 });
+      });
+    });
+  });
+
+  describe('transport', () => {
+    it('refuses TLS below 1.2', async () => {
+      await withServer({}, async (test) => {
+        const outcome = await new Promise<string>((resolve) => {
+          const socket = connect({ host: '127.0.0.1', port: test.server.port, ca: test.pki.caCert, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' });
+          socket.on('secureConnect', () => {
+            socket.destroy();
+            resolve('connected');
+          });
+          socket.on('error', (error) => resolve(error.message));
+        });
+        expect(outcome).to.not.equal('connected');
+      });
+    });
+
+    it('keeps idle connections for at least 90 s and says so', async () => {
+      await withServer({}, async (test) => {
+        expect(KEEP_ALIVE_TIMEOUT_MS).to.be.at.least(90_000);
+        const agent = new Agent({ keepAlive: true, ca: test.pki.caCert });
+        try {
+          const answer = await httpsCall({ port: test.server.port, path: '/healthz', ca: test.pki.caCert, agent });
+          expect(answer.headers['keep-alive']).to.equal(`timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}`);
+        } finally {
+          agent.destroy();
+        }
+      });
+    });
+
+    it('reports health, readiness and metrics', async () => {
+      await withServer({}, async (test) => {
+        expect((await httpsCall({ port: test.server.port, path: '/healthz', ca: test.pki.caCert })).status).to.equal(200);
+        expect((await httpsCall({ port: test.server.port, path: '/readyz', ca: test.pki.caCert })).status).to.equal(200);
+        await admit(test, '/mutate', review(sandboxPod({ mounts: MOUNTS })));
+        await admit(test, '/mutate', review(sandboxPod({ mounts: [{ hostPath: '/etc', mountPath: '/e' }] })));
+        await admit(test, '/validate', review(sandboxPod()));
+        const text = await metricsText(test.server.metricsPort);
+        for (const line of [
+          'mountgate_admission_requests_total{endpoint="mutate",result="allowed"} 1',
+          'mountgate_admission_requests_total{endpoint="mutate",result="denied"} 1',
+          'mountgate_admission_requests_total{endpoint="validate",result="allowed"} 1',
+          'mountgate_admission_requests_total{endpoint="validate",result="error"} 0',
+          'mountgate_admission_duration_seconds_count{endpoint="mutate"} 2',
+          'mountgate_admission_duration_seconds_count{endpoint="validate"} 1',
+        ]) {
+          expect(text).to.include(line);
+        }
+      });
+    });
+  });
+
+  describe('reloading files', () => {
+    it('serves a rotated certificate to new connections without dropping a kept-alive one', async () => {
+      await withServer({}, async (test) => {
+        const agent = new Agent({ keepAlive: true, ca: test.pki.caCert, maxSockets: 1 });
+        try {
+          const before = await httpsCall({ port: test.server.port, path: '/healthz', ca: test.pki.caCert, agent });
+          expect(before.fingerprint).to.equal(test.pair.fingerprint);
+          const next = await issueServingPair(test.pki, 'mountgate-rotated');
+          // Rotate the way tools do: write beside, rename over.
+          await writeFile(`${test.paths.cert}.new`, next.cert);
+          await writeFile(`${test.paths.key}.new`, next.key);
+          await rename(`${test.paths.key}.new`, test.paths.key);
+          await rename(`${test.paths.cert}.new`, test.paths.cert);
+          await eventually(async () => (await httpsCall({ port: test.server.port, path: '/healthz', ca: test.pki.caCert })).fingerprint === next.fingerprint);
+          const reused = await httpsCall({ port: test.server.port, path: '/healthz', ca: test.pki.caCert, agent });
+          expect(reused.status).to.equal(200);
+          expect(await metricsText(test.server.metricsPort)).to.match(/mountgate_reloads_total\{kind="certificate",result="success"\} [1-9]/);
+        } finally {
+          agent.destroy();
+        }
+      });
+    });
+
+    it('keeps the old certificate while the key does not match it', async () => {
+      await withServer({}, async (test) => {
+        const next = await issueServingPair(test.pki, 'mountgate-half');
+        await writeFile(test.paths.cert, next.cert);
+        await eventually(async () => (await metricsText(test.server.metricsPort)).includes('mountgate_reloads_total{kind="certificate",result="failure"} 1'));
+        expect((await httpsCall({ port: test.server.port, path: '/healthz', ca: test.pki.caCert })).fingerprint).to.equal(test.pair.fingerprint);
+        await writeFile(test.paths.key, next.key);
+        await eventually(async () => (await httpsCall({ port: test.server.port, path: '/healthz', ca: test.pki.caCert })).fingerprint === next.fingerprint);
+      });
+    });
+
+    it('applies a changed policy, and refuses an invalid one while staying ready', async () => {
+      await withServer({}, async (test) => {
+        const pod = sandboxPod({ mounts: [{ hostPath: '/opt/data/x', mountPath: '/data' }] });
+        expect((await admit(test, '/mutate', review(pod))).response.allowed).to.equal(false);
+
+        await writeFile(test.paths.config, JSON.stringify({ ...BASE_POLICY, allowedHostPaths: [{ pathPrefix: '/opt/data' }] }));
+        await eventually(async () => (await admit(test, '/mutate', review(pod))).response.allowed);
+
+        await writeFile(test.paths.config, JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/' }] }));
+        await eventually(async () => (await metricsText(test.server.metricsPort)).includes('mountgate_reloads_total{kind="policy",result="failure"} 1'));
+        expect((await admit(test, '/mutate', review(pod))).response.allowed, 'the last good policy stays in force').to.equal(true);
+        expect((await admit(test, '/mutate', review(sandboxPod({ mounts: [{ hostPath: '/etc', mountPath: '/e' }] })))).response.allowed).to.equal(false);
+        expect((await httpsCall({ port: test.server.port, path: '/readyz', ca: test.pki.caCert })).status).to.equal(200);
+      });
+    });
+
+    it('follows the atomic symlink swap of a mounted ConfigMap', async () => {
+      await withServer({}, async (test) => {
+        // The kubelet's layout: policy.yaml -> ..data/policy.yaml, ..data -> ..<timestamp>/
+        const mount = join(test.dir, 'configmap');
+        await mkdir(join(mount, '..v1'), { recursive: true });
+        await mkdir(join(mount, '..v2'), { recursive: true });
+        await writeFile(join(mount, '..v1', 'policy.yaml'), 'allowedHostPaths: [{pathPrefix: /srv/sandbox}]\n');
+        await writeFile(join(mount, '..v2', 'policy.yaml'), 'allowedHostPaths: [{pathPrefix: /srv/sandbox}, {pathPrefix: /opt/data}]\n');
+        await symlink('..v1', join(mount, '..data'));
+        await symlink('..data/policy.yaml', join(mount, 'policy.yaml'));
+        // Point the server's policy file at the projected one by swapping it for a link too.
+        await unlink(test.paths.config);
+        await symlink(join(mount, 'policy.yaml'), test.paths.config);
+
+        const pod = sandboxPod({ mounts: [{ hostPath: '/opt/data/x', mountPath: '/data' }] });
+        expect((await admit(test, '/mutate', review(pod))).response.allowed).to.equal(false);
+        await symlink('..v2', join(mount, '..data_tmp'));
+        await rename(join(mount, '..data_tmp'), join(mount, '..data'));
+        await eventually(async () => (await admit(test, '/mutate', review(pod))).response.allowed);
+      });
+    });
+  });
+
+  describe('draining', () => {
+    it('turns not ready at once, serves through the delay, then closes', async () => {
+      await withServer({ shutdownDelaySeconds: 0.6 }, async (test) => {
+        const { port } = test.server;
+        const draining = test.server.drain();
+        const started = Date.now();
+        expect((await httpsCall({ port, path: '/readyz', ca: test.pki.caCert })).status).to.equal(503);
+        expect((await admit(test, '/mutate', review(sandboxPod({ mounts: MOUNTS })))).response.allowed).to.equal(true);
+        await draining;
+        expect(Date.now() - started).to.be.at.least(500);
+        const refused = await httpsCall({ port, path: '/healthz', ca: test.pki.caCert }).then(() => 'answered', (error: NodeJS.ErrnoException) => error.code);
+        expect(refused).to.equal('ECONNREFUSED');
+      });
+    });
+
+    it('lets an in-flight request finish after the listener closes', async () => {
+      await withServer({}, async (test) => {
+        const body = JSON.stringify(review(sandboxPod({ mounts: MOUNTS })));
+        const answer = new Promise<number>((resolve, reject) => {
+          const req = request(
+            { host: '127.0.0.1', port: test.server.port, path: '/mutate', method: 'POST', ca: test.pki.caCert, agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            },
+          );
+          req.on('error', reject);
+          // Half the body now, the rest once the server is stopping.
+          req.write(body.slice(0, 100));
+          setTimeout(() => {
+            const stopping = test.server.stop();
+            setTimeout(() => req.end(body.slice(100)), 200);
+            void stopping;
+          }, 200);
+        });
+        expect(await answer).to.equal(200);
+      });
+    });
+  });
+});
