@@ -1,0 +1,40 @@
+/** `helm lint --strict` passes for every certificate mode and with every feature on. */
+import { expect } from 'chai';
+import path from 'node:path';
+import { CHART_DIR, VALUES_DIR, failureText, helm, helmPath } from './helm.js';
+import { modeRows } from './fixtures.js';
+
+function lintArgs(files: readonly string[], setFile: Readonly<Record<string, string>>): string[] {
+  const args = ['lint', '--strict', CHART_DIR, '--namespace', 'mountgate-system'];
+  for (const f of files) args.push('--values', f);
+  for (const [k, v] of Object.entries(setFile)) args.push('--set-file', `${k}=${v}`);
+  return args;
+}
+
+describe('helm lint --strict', function () {
+  it('uses the pinned helm v3.21.4', function () {
+    const res = helm(['version', '--template', '{{.Version}}']);
+    expect(res.status, res.stderr).to.equal(0);
+    expect(res.stdout.trim(), `helm at ${helmPath()}`).to.equal('v3.21.4');
+  });
+
+  const rows = [
+    { name: 'default values', files: [] as string[], setFile: {} as Record<string, string> },
+    ...modeRows().map((r) => ({ name: `certs: ${r.name}`, files: r.files, setFile: r.setFile })),
+    { name: 'every feature on (full.yaml)', files: [path.join(VALUES_DIR, 'full.yaml')], setFile: {} },
+  ];
+  for (const row of rows) {
+    it(`passes with ${row.name}`, function () {
+      const res = helm(lintArgs(row.files, row.setFile));
+      expect(res.status, failureText(res)).to.equal(0);
+      expect(res.stdout).to.match(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+      expect(res.stdout).not.to.match(/\[(ERROR|WARNING)\]/);
+    });
+  }
+
+  it('fails on a values file that breaks the schema', function () {
+    const res = helm(lintArgs([path.join(VALUES_DIR, 'bad', 'policy-hostpathtype.yaml')], {}));
+    expect(res.status).to.not.equal(0);
+    expect(failureText(res)).to.include('/policy/hostPathType');
+  });
+});
