@@ -150,11 +150,12 @@ export class MountgateProcess {
     }
   }
 
-  /** The value of one sample of /metrics, or 0 when absent. */
+  /** The sum of the samples of one /metrics series that carry (at least) these labels; 0 when absent. */
   async metric(name: string, labels: Readonly<Record<string, string>>): Promise<number> {
     const response = await fetch(`http://127.0.0.1:${this.options.metricsPort}/metrics`);
     if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
     const text = await response.text();
+    let sum = 0;
     for (const line of text.split('\n')) {
       const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
       if (match === null || match[1] !== name) continue;
@@ -163,8 +164,8 @@ export class MountgateProcess {
         const [, key, value] = pair;
         if (key !== undefined && value !== undefined) found[key] = value;
       }
-      if (Object.entries(labels).every(([key, value]) => found[key] === value)) return Number(match[3]);
+      if (Object.entries(labels).every(([key, value]) => found[key] === value)) sum += Number(match[3]);
     }
-    return 0;
+    return sum;
   }
 }

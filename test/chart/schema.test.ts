@@ -1,0 +1,128 @@
+/**
+ * values.schema.json refuses wrong types, unknown keys and policies that mountgate itself would
+ * refuse; a few rules the schema cannot express fail in the templates with a clear message.
+ */
+import { expect } from 'chai';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { VALUES_DIR, failureText, template } from './helm.js';
+
+interface BadRow {
+  readonly file: string;
+  /** What the error must say: the JSON pointer of the offending value and the reason. */
+  readonly expect: readonly string[];
+}
+
+const BAD_DIR = path.join(VALUES_DIR, 'bad');
+
+const badRows: BadRow[] = [
+  { file: 'wrong-type-replicas.yaml', expect: ["'/replicaCount'", 'want integer'] },
+  { file: 'unknown-top-key.yaml', expect: ["additional properties 'replicas' not allowed"] },
+  { file: 'unknown-webhook-key.yaml', expect: ["'/webhook'", "additional properties 'failurPolicy' not allowed"] },
+  { file: 'policy-unknown-key.yaml', expect: ["'/policy'", "additional properties 'allowedHostpaths' not allowed"] },
+  { file: 'policy-hostpathtype.yaml', expect: ["'/policy/hostPathType'", "'auto', 'Directory', 'DirectoryOrCreate'"] },
+  { file: 'policy-relative-prefix.yaml', expect: ["'/policy/allowedHostPaths/0/pathPrefix'", "'srv/sandbox' does not match pattern '^/'"] },
+  { file: 'policy-root-prefix.yaml', expect: ["'/policy/allowedHostPaths/0/pathPrefix'"] },
+  { file: 'policy-dotdot-prefix.yaml', expect: ["'/policy/builtinHostPaths/0/pathPrefix'"] },
+  { file: 'policy-negative-maxmounts.yaml', expect: ["'/policy/maxMounts'", 'minimum'] },
+  { file: 'policy-readonly-string.yaml', expect: ["'/policy/allowedHostPaths/0/readOnly'", 'want boolean'] },
+  { file: 'policy-entry-unknown-key.yaml', expect: ["'/policy/allowedHostPaths/0'", "additional properties 'readonly' not allowed"] },
+  { file: 'policy-reserved-relative.yaml', expect: ["'/policy/reservedMountPaths/0'"] },
+  { file: 'policy-containers-not-list.yaml', expect: ["'/policy/containers'", 'want array'] },
+  { file: 'cert-mode.yaml', expect: ["'/certs/mode'", "'helm', 'certManager', 'secret'"] },
+  { file: 'failure-policy.yaml', expect: ["'/webhook/failurePolicy'", "'Fail', 'Ignore'"] },
+  { file: 'timeout.yaml', expect: ["'/webhook/timeoutSeconds'", 'maximum'] },
+  { file: 'url-http.yaml', expect: ["'/webhook/url'"] },
+  { file: 'security-context-unknown.yaml', expect: ["'/securityContext'", "additional properties 'runAsNonroot' not allowed"] },
+  { file: 'namespace-selector-unknown.yaml', expect: ["'/webhook/namespaceSelector'"] },
+  { file: 'match-conditions-string.yaml', expect: ["'/webhook/mutating/matchConditions'", 'want boolean'] },
+];
+
+describe('values.schema.json', function () {
+  it('every bad values file has a row (and every row a file)', function () {
+    const files = readdirSync(BAD_DIR).filter((f) => f.endsWith('.yaml')).sort();
+    expect(badRows.map((r) => r.file).sort()).to.deep.equal(files);
+  });
+
+  for (const row of badRows) {
+    it(`refuses ${row.file}`, function () {
+      const res = template({ files: [path.join(BAD_DIR, row.file)] });
+      expect(res.status, 'helm template must fail').to.not.equal(0);
+      const text = failureText(res);
+      expect(text).to.include("values don't meet the specifications of the schema");
+      for (const e of row.expect) expect(text).to.include(e);
+    });
+  }
+
+  // Inline rows: policy values that mountgate refuses at load time must not get past helm.
+  const inlineRows: { name: string; values: Record<string, unknown>; expect: string }[] = [
+    { name: 'a pathPrefix with an empty segment', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv//a' }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
+    { name: 'a pathPrefix with a "." segment', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv/./a' }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
+    { name: 'a pathPrefix with a control character', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv/a\u0007' }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
+    { name: 'a pathPrefix over 4096 characters', values: { policy: { allowedHostPaths: [{ pathPrefix: `/${'a'.repeat(4096)}` }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
+    { name: 'a builtinHostPaths entry without pathPrefix', values: { policy: { builtinHostPaths: [{ readOnly: true }] } }, expect: "missing property 'pathPrefix'" },
+    { name: 'maxMounts as a string', values: { policy: { maxMounts: '10' } }, expect: '/policy/maxMounts' },
+    { name: 'an annotation key with spaces', values: { policy: { annotation: 'mount gate' } }, expect: '/policy/annotation' },
+    { name: 'requesters as a string', values: { policy: { requesters: 'group:a' } }, expect: '/policy/requesters' },
+    { name: 'an unknown key in the helm cert options', values: { certs: { helm: { days: 3 } } }, expect: "additional properties 'days' not allowed" },
+    { name: 'an unknown podAntiAffinity', values: { podAntiAffinity: 'maybe' }, expect: '/podAntiAffinity' },
+    { name: 'replicaCount 0', values: { replicaCount: 0 }, expect: '/replicaCount' },
+    { name: 'a namespace to exclude that is no DNS label', values: { webhook: { excludeNamespaces: ['Kube_System'] } }, expect: '/webhook/excludeNamespaces/0' },
+  ];
+  for (const row of inlineRows) {
+    it(`refuses ${row.name}`, function () {
+      const res = template({ values: row.values });
+      expect(res.status, 'helm template must fail').to.not.equal(0);
+      expect(failureText(res)).to.include(row.expect);
+    });
+  }
+
+  it('accepts the pathPrefix forms mountgate accepts (trailing slash, dot-leading names)', function () {
+    const res = template({
+      values: {
+        policy: {
+          allowedHostPaths: [{ pathPrefix: '/srv/sandbox/' }, { pathPrefix: '/srv/.cache' }, { pathPrefix: '/srv/...' }],
+          builtinHostPaths: [{ pathPrefix: '/.deer-flow/threads', readOnly: false }],
+          reservedMountPaths: ['/mnt/skills'],
+          maxMounts: 0,
+          hostPathType: 'DirectoryOrCreate',
+          containers: ['sandbox'],
+          requesters: ['alice', 'group:provisioners'],
+        },
+      },
+    });
+    expect(res.status, failureText(res)).to.equal(0);
+  });
+});
+
+describe('template checks the schema cannot express', function () {
+  const rows: { name: string; values: Record<string, unknown>; expect: string }[] = [
+    {
+      name: 'secret mode without a caBundle',
+      values: { certs: { mode: 'secret', secret: { name: 'tls' } } },
+      expect: 'certs.secret.caBundle is required when certs.mode is secret',
+    },
+    {
+      name: 'secret mode without a Secret name',
+      values: { certs: { mode: 'secret', secret: { caBundle: 'TFMwdExTMUNSVWQ=' } } },
+      expect: 'certs.secret.name is required when certs.mode is secret',
+    },
+    {
+      name: 'a grace period that does not outlast the shutdown delay',
+      values: { terminationGracePeriodSeconds: 5, server: { shutdownDelay: 5 } },
+      expect: 'terminationGracePeriodSeconds (5) must be greater than server.shutdownDelay (5)',
+    },
+    {
+      name: 'a cert-manager issuerRef without a name',
+      values: { certs: { mode: 'certManager', certManager: { issuerRef: { kind: 'ClusterIssuer' } } } },
+      expect: 'certs.certManager.issuerRef.name is required',
+    },
+  ];
+  for (const row of rows) {
+    it(`fails on ${row.name}`, function () {
+      const res = template({ values: row.values });
+      expect(res.status, 'helm template must fail').to.not.equal(0);
+      expect(failureText(res)).to.include(row.expect);
+    });
+  }
+});

@@ -1,0 +1,128 @@
+import { expect } from 'chai';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { check } from '../../src/cli/check.js';
+import { EXIT_DENIED, EXIT_OK, UsageError } from '../../src/cli/usage.js';
+import { PolicyError } from '../../src/policy/load.js';
+import { BASE_POLICY } from '../helpers/policies.js';
+import { expectedVolumeName, sandboxPod } from '../helpers/pods.js';
+
+interface Captured {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function withFiles<T>(files: Record<string, string>, body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'mountgate-check-'));
+  try {
+    for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+    return await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function runCheck(argv: string[], stdin = ''): Promise<Captured> {
+  let stdout = '';
+  let stderr = '';
+  const code = await check(argv, {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    readStdin: () => Promise.resolve(stdin),
+  });
+  return { code, stdout, stderr };
+}
+
+const POLICY_YAML = JSON.stringify(BASE_POLICY);
+
+describe('cli: mountgate check', () => {
+  it('prints the mutated Pod as YAML and exits 0 when allowed', async () => {
+    const pod = sandboxPod({ mounts: [{ host_path: '/srv/models/llama', container_path: '/mnt/models' }] });
+    await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': JSON.stringify(pod) }, async (dir) => {
+      const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
+      expect(result.code).to.equal(EXIT_OK);
+      expect(result.stderr).to.equal('allowed (2 patch operations)\n');
+      const printed = parse(result.stdout) as { spec: { volumes: unknown[] } };
+      expect(printed.spec.volumes).to.deep.include({ name: expectedVolumeName('/srv/models/llama'), hostPath: { path: '/srv/models/llama', type: 'Directory' } });
+    });
+  });
+
+  it('reads the Pod from stdin with -f -', async () => {
+    await withFiles({ 'policy.yaml': POLICY_YAML }, async (dir) => {
+      const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', '-'], 'kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n');
+      expect(result).to.deep.equal({ code: EXIT_OK, stdout: 'kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: x\n', stderr: 'allowed (no change)\n' });
+    });
+  });
+
+  it('prints each reason on stderr and exits 1 when /mutate denies', async () => {
+    const pod = sandboxPod({ mounts: [{ hostPath: '/', mountPath: '/host' }, { hostPath: '/srv/sandbox/a', mountPath: '/proc' }] });
+    await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': JSON.stringify(pod) }, async (dir) => {
+      expect(await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')])).to.deep.equal({
+        code: EXIT_DENIED,
+        stdout: '',
+        stderr: [
+          'denied by /mutate:',
+          '  - metadata.annotations[mountgate.io/mounts][0].hostPath: "/" is not under any allowed host path',
+          '  - metadata.annotations[mountgate.io/mounts][1].mountPath: "/proc" is inside the reserved path "/proc"',
+          '',
+        ].join('\n'),
+      });
+    });
+  });
+
+  it('exits 1 when /validate denies a hand-written hostPath', async () => {
+    const pod = sandboxPod({ volumes: [{ name: 'root', hostPath: { path: '/' } }] });
+    await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': JSON.stringify(pod) }, async (dir) => {
+      const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
+      expect(result).to.deep.equal({ code: EXIT_DENIED, stdout: '', stderr: 'denied by /validate:\n  - spec.volumes[0].hostPath.path: "/" is not under any allowed or built-in host path\n' });
+    });
+  });
+
+  it('judges requesters by --user and --group', async () => {
+    const policy = JSON.stringify({ ...BASE_POLICY, requesters: ['group:provisioners'] });
+    const pod = JSON.stringify(sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/a' }] }));
+    await withFiles({ 'policy.yaml': policy, 'pod.yaml': pod }, async (dir) => {
+      const args = ['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')];
+      expect((await runCheck([...args, '--user', 'bob'])).code).to.equal(EXIT_DENIED);
+      expect((await runCheck([...args, '--user', 'bob', '--group', 'devs', '--group', 'provisioners'])).code).to.equal(EXIT_OK);
+    });
+  });
+
+  it('prints warnings on stderr', async () => {
+    const pod = sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/a' }, { hostPath: '/srv/sandbox/a', mountPath: '/a' }] });
+    await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': JSON.stringify(pod) }, async (dir) => {
+      const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
+      expect(result.stderr).to.equal('warning (mutate): metadata.annotations[mountgate.io/mounts][1] repeats entry [0] (/srv/sandbox/a at /a); merged into one mount\nallowed (2 patch operations)\n');
+    });
+  });
+
+  const usage: Array<[string, string[], Record<string, string>, string]> = [
+    ['no --config', ['-f', 'pod.yaml'], {}, 'check: --config FILE is required'],
+    ['no -f', ['--config', 'policy.yaml'], {}, 'check: -f POD.yaml (or -f - for stdin) is required'],
+    ['an unknown flag', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--verbose'], {}, "check: Unknown option '--verbose'"],
+    ['a manifest that is not a Pod', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Deployment\n' }, 'pod.yaml: expected a Pod manifest, found kind "Deployment"'],
+    ['two manifests', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\n---\nkind: Pod\n' }, 'pod.yaml: expected exactly one Pod manifest (YAML or JSON)'],
+    ['a manifest that is not YAML', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: [Pod\n' }, 'pod.yaml: not valid YAML or JSON'],
+  ];
+  for (const [name, argv, files, message] of usage) {
+    it(`is a usage error: ${name}`, async () => {
+      await withFiles(files, async (dir) => {
+        const resolved = argv.map((arg) => (arg.endsWith('.yaml') ? join(dir, arg) : arg));
+        const error = await runCheck(resolved).then(() => undefined, (e: unknown) => e);
+        expect(error).to.be.instanceOf(UsageError);
+        expect(String((error as Error).message).replaceAll(`${dir}/`, '')).to.include(message);
+      });
+    });
+  }
+
+  it('is a policy error, naming the file and field, for an invalid policy', async () => {
+    await withFiles({ 'policy.yaml': 'maxMounts: -1\n', 'pod.yaml': 'kind: Pod\n' }, async (dir) => {
+      const error = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]).then(() => undefined, (e: unknown) => e);
+      expect(error).to.be.instanceOf(PolicyError);
+      expect((error as Error).message).to.equal(`${join(dir, 'policy.yaml')}: invalid policy: maxMounts must not be negative`);
+    });
+  });
+});
