@@ -94,6 +94,16 @@ app.kubernetes.io/part-of: mountgate
 {{- concat $names .Values.certs.extraDnsNames | uniq | toJson -}}
 {{- end -}}
 
+{{/* webhook.namespaceSelector, or the default label selector when it is null. */}}
+{{- define "mountgate.defaultNamespaceSelector" -}}
+{{- if kindIs "invalid" .Values.webhook.namespaceSelector -}}
+matchLabels:
+  mountgate.io/enabled: "true"
+{{- else -}}
+{{- toYaml .Values.webhook.namespaceSelector -}}
+{{- end -}}
+{{- end -}}
+
 {{/*
 The namespaceSelector of a webhook: the configured selector plus an expression that always
 excludes kube-system, the release namespace and webhook.excludeNamespaces.
@@ -102,7 +112,7 @@ Argument: (list $root $selectorOrNil)
 {{- define "mountgate.namespaceSelector" -}}
 {{- $root := index . 0 -}}
 {{- $sel := index . 1 -}}
-{{- if kindIs "invalid" $sel -}}{{- $sel = $root.Values.webhook.namespaceSelector -}}{{- end -}}
+{{- if kindIs "invalid" $sel -}}{{- $sel = include "mountgate.defaultNamespaceSelector" $root | fromYaml -}}{{- end -}}
 {{- $excluded := concat (list "kube-system" $root.Release.Namespace) $root.Values.webhook.excludeNamespaces | uniq -}}
 {{- $exprs := list -}}
 {{- range (default (list) $sel.matchExpressions) -}}{{- $exprs = append $exprs . -}}{{- end -}}
