@@ -5,7 +5,7 @@
 const https = require('node:https');
 const fs = require('node:fs');
 
-const sa = '/var/run/secrets/kubernetes.io/serviceaccount';
+const sa = process.env.MOUNTGATE_SA_DIR || '/var/run/secrets/kubernetes.io/serviceaccount';
 const token = fs.readFileSync(`${sa}/token`, 'utf8').trim();
 const ca = fs.readFileSync(`${sa}/ca.crt`, 'utf8');
 const host = process.env.KUBERNETES_SERVICE_HOST;
@@ -39,7 +39,7 @@ async function main() {
       } catch (err) {
         last = { status: 0, text: String(err && err.message ? err.message : err) };
       }
-      await new Promise((r) => setTimeout(r, attempt * 1000));
+      if (attempt < 5) await new Promise((r) => setTimeout(r, attempt * 500));
     }
     if (!last || ![200, 202, 404].includes(last.status)) {
       throw new Error(`DELETE ${path}: ${last ? `${last.status} ${last.text}` : 'no answer'}`);
