@@ -46,6 +46,13 @@ export interface E2E {
   /** The names of the two webhooks, as the API server quotes them in its errors. */
   readonly mutateWebhook: string;
   readonly validateWebhook: string;
+  /**
+   * False when the mutating webhook has matchConditions (the chart sends it only Pods that carry
+   * the annotation); the validating webhook always sees every Pod.
+   */
+  readonly mutateSeesEveryPod: boolean;
+  /** The mutating webhook's timeoutSeconds (the API server appends ?timeout=Ns to the URL). */
+  readonly mutateTimeoutSeconds: number;
   /** The user name the admin client authenticates as. */
   readonly adminName: string;
   /** A CoreV1Api that acts as one of TEST_USERS. */
@@ -267,6 +274,8 @@ export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void>
       excludedNs,
       webhookSource: rendered.source,
       mutateWebhook: rendered.mutateWebhookName,
+      mutateSeesEveryPod: (rendered.mutating.webhooks?.[0]?.matchConditions ?? []).length === 0,
+      mutateTimeoutSeconds: rendered.mutating.webhooks?.[0]?.timeoutSeconds ?? 10,
       validateWebhook: rendered.validateWebhookName,
       adminName,
       coreAs: (user) => cp.as(user).makeApiClient(CoreV1Api),

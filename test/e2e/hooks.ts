@@ -18,6 +18,11 @@ export const mochaHooks = {
     this.timeout(80 * 60_000);
     const started = await setUp();
     current = started.env;
+    const env = started.env;
+    console.log(
+      `      e2e: ${env.cp.existing ? 'existing cluster' : 'local etcd + kube-apiserver'} at ${env.cp.server}; ` +
+        `mountgate at ${env.mountgate.url}; webhook configurations ${env.webhookSource}`,
+    );
     tearDown = started.tearDown;
   },
   async afterAll(this: Mocha.Context): Promise<void> {

@@ -2,9 +2,40 @@
  * The MutatingWebhookConfiguration and ValidatingWebhookConfiguration the tests register, pointed
  * at the local mountgate (url + caBundle) and selecting namespaces labelled mountgate.io/enabled=true.
  */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { REPO_ROOT } from './controlplane.js';
 
-export type WebhookSource = 'built in the test';
+const execFileAsync = promisify(execFile);
+
+export type WebhookSource = 'built in the test' | 'rendered from charts/mountgate';
+
+export const CHART_DIR = path.join(REPO_ROOT, 'charts', 'mountgate');
+
+/**
+ * The helm binary: $HELM, else the one scripts/install-helm.sh builds into the cache, else helm on
+ * PATH; undefined when there is none.
+ */
+export async function findHelm(): Promise<string | undefined> {
+  const candidates = [
+    process.env.HELM,
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'mountgate', 'bin', 'helm'),
+  ];
+  for (const candidate of candidates) {
+    if (candidate !== undefined && candidate !== '' && existsSync(candidate)) return candidate;
+  }
+  try {
+    await execFileAsync('helm', ['version', '--short'], { timeout: 30_000 });
+    return 'helm';
+  } catch {
+    return undefined;
+  }
+}
 
 export interface WebhookConfigurations {
   readonly source: WebhookSource;
@@ -25,7 +56,50 @@ export interface WebhookTarget {
 
 const NAMESPACE_SELECTOR = { matchLabels: { 'mountgate.io/enabled': 'true' } };
 
+/**
+ * From the Helm chart when it and helm are there (`helm template` with webhook.url and
+ * certs.mode=secret so the caBundle is ours), else the equivalent objects built here.
+ * MOUNTGATE_E2E_REQUIRE_CHART=1 turns the fallback into an error (CI sets it).
+ */
 export async function webhookConfigurations(target: WebhookTarget): Promise<WebhookConfigurations> {
+  const helm = existsSync(path.join(CHART_DIR, 'Chart.yaml')) ? await findHelm() : undefined;
+  if (helm !== undefined) return fromChart(helm, target);
+  if (process.env.MOUNTGATE_E2E_REQUIRE_CHART === '1') {
+    throw new Error(`MOUNTGATE_E2E_REQUIRE_CHART=1, but ${existsSync(CHART_DIR) ? 'no helm was found' : `${CHART_DIR} does not exist`}`);
+  }
+  return builtIn(target);
+}
+
+function isKind(doc: unknown, kind: string): boolean {
+  return typeof doc === 'object' && doc !== null && 'kind' in doc && doc.kind === kind;
+}
+
+async function fromChart(helm: string, target: WebhookTarget): Promise<WebhookConfigurations> {
+  const { stdout } = await execFileAsync(
+    helm,
+    [
+      'template', 'mountgate', CHART_DIR,
+      '--namespace', 'mountgate-system',
+      '--show-only', 'templates/webhooks.yaml',
+      '--set-string', `webhook.url=${target.url}`,
+      '--set-string', 'certs.mode=secret',
+      '--set-string', 'certs.secret.name=mountgate-e2e-tls',
+      '--set-string', `certs.secret.caBundle=${target.caBundle}`,
+    ],
+    { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+  );
+  const docs: unknown[] = parseAllDocuments(stdout).map((doc) => doc.toJS());
+  const mutating = docs.find((doc) => isKind(doc, 'MutatingWebhookConfiguration')) as V1MutatingWebhookConfiguration | undefined;
+  const validating = docs.find((doc) => isKind(doc, 'ValidatingWebhookConfiguration')) as V1ValidatingWebhookConfiguration | undefined;
+  const mutateWebhookName = mutating?.webhooks?.[0]?.name;
+  const validateWebhookName = validating?.webhooks?.[0]?.name;
+  if (mutating === undefined || validating === undefined || mutateWebhookName === undefined || validateWebhookName === undefined) {
+    throw new Error(`helm template rendered no mutating and validating webhook:\n${stdout}`);
+  }
+  return { source: 'rendered from charts/mountgate', mutating, validating, mutateWebhookName, validateWebhookName };
+}
+
+function builtIn(target: WebhookTarget): WebhookConfigurations {
   const mutateWebhookName = 'pods.mutate.mountgate.io';
   const validateWebhookName = 'pods.validate.mountgate.io';
   const mutating: V1MutatingWebhookConfiguration = {
