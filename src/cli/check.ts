@@ -11,7 +11,7 @@ import { describeViolation } from '../admission/violation.js';
 import type { Verdict } from '../admission/verdict.js';
 import { describeIoError, loadPolicyFile } from '../policy/load.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { EXIT_DENIED, EXIT_OK, UsageError } from './usage.js';
+import { EXIT_DENIED, EXIT_OK, firstLine, UsageError } from './usage.js';
 
 export interface Io {
   readonly stdout: (text: string) => void;
@@ -41,7 +41,7 @@ export function parseCheckArgs(argv: readonly string[]): CheckSettings {
       allowPositionals: false,
     }));
   } catch (error) {
-    throw new UsageError(`check: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UsageError(`check: ${firstLine(error)}`);
   }
   if (values.config === undefined) throw new UsageError('check: --config FILE is required');
   if (values.file === undefined) throw new UsageError('check: -f POD.yaml (or -f - for stdin) is required');

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { TlsFiles } from '../server/tls-material.js';
-import { UsageError } from './usage.js';
+import { firstLine, UsageError } from './usage.js';
 
 export interface ServeSettings {
   readonly configPath: string;
@@ -38,7 +38,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
   try {
     ({ values } = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }));
   } catch (error) {
-    throw new UsageError(`serve: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UsageError(`serve: ${firstLine(error)}`);
   }
   const setting = (name: Exclude<FlagName, 'dev'>): string | undefined => {
     const flag = values[name];

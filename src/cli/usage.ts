@@ -3,6 +3,12 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** The first line of an error: node:util parseArgs explains at length, one line is enough. */
+export function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? message;
+}
+
 export const EXIT_OK = 0;
 export const EXIT_DENIED = 1;
 export const EXIT_USAGE = 2;

@@ -64,7 +64,9 @@ export function parseTlsMaterial(cert: string, key: string, files: TlsFiles): Tl
 }
 
 export async function loadTlsFiles(files: TlsFiles): Promise<TlsMaterial> {
-  const [cert, key] = await Promise.all([readText(files.certPath), readText(files.keyPath)]);
+  // In order, so that a missing pair is reported by its certificate first.
+  const cert = await readText(files.certPath);
+  const key = await readText(files.keyPath);
   return parseTlsMaterial(cert, key, files);
 }
 

@@ -1,0 +1,146 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseServeArgs } from '../../src/cli/serve-options.js';
+import { UsageError } from '../../src/cli/usage.js';
+import { BASE_POLICY } from '../helpers/policies.js';
+import { eventually } from '../helpers/server.js';
+import { createCa, httpsCall, issueServingPair } from '../helpers/tls.js';
+
+const MAIN = join(process.cwd(), 'src/cli/main.ts');
+
+interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function mountgate(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; exit: Promise<Exit>; output: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exit = once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+  return { child, exit, output: () => stdout + stderr };
+}
+
+async function withDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'mountgate-serve-'));
+  try {
+    return await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe('cli: mountgate serve', function () {
+  this.timeout(30_000);
+
+  describe('options', () => {
+    it('takes defaults, env and flags, flags winning', () => {
+      const env = { MOUNTGATE_CONFIG: '/env/policy.yaml', MOUNTGATE_TLS_CERT: '/env/tls.crt', MOUNTGATE_TLS_KEY: '/env/tls.key', MOUNTGATE_PORT: '9443', MOUNTGATE_SHUTDOWN_DELAY: '7' };
+      expect(parseServeArgs(['--port', '10443', '--host', '127.0.0.1'], env)).to.deep.equal({
+        configPath: '/env/policy.yaml',
+        tls: { certPath: '/env/tls.crt', keyPath: '/env/tls.key' },
+        host: '127.0.0.1',
+        port: 10443,
+        metricsPort: 9090,
+        shutdownDelaySeconds: 7,
+        reloadIntervalMs: 1000,
+        logLevel: 'info',
+      });
+      expect(parseServeArgs(['--config', 'p.yaml', '--dev'], {})).to.include({ tls: 'dev', host: '0.0.0.0', port: 8443, shutdownDelaySeconds: 5 });
+    });
+
+    const bad: Array<[string, string[], string]> = [
+      ['no config', ['--dev'], 'serve: --config FILE is required (or MOUNTGATE_CONFIG)'],
+      ['no certificate', ['--config', 'p'], 'serve: --tls-cert FILE and --tls-key FILE are required (or --dev for a self-signed certificate)'],
+      ['--dev with a certificate', ['--config', 'p', '--dev', '--tls-cert', 'c'], 'serve: --dev replaces --tls-cert and --tls-key; give one or the other'],
+      ['a port that is not a number', ['--config', 'p', '--dev', '--port', 'https'], 'serve: --port must be a port number from 0 to 65535, not "https"'],
+      ['a port out of range', ['--config', 'p', '--dev', '--metrics-port', '70000'], 'serve: --metrics-port must be a port number from 0 to 65535, not "70000"'],
+      ['a negative delay', ['--config', 'p', '--dev', '--shutdown-delay=-1'], 'serve: --shutdown-delay must be a number of seconds, not "-1"'],
+      ['a flag without its value', ['--config', 'p', '--dev', '--port', '--host'], "serve: Option '--port' argument is ambiguous."],
+      ['a delay that is not a number', ['--config', 'p', '--dev', '--shutdown-delay=soon'], 'serve: --shutdown-delay must be a number of seconds, not "soon"'],
+    ];
+    for (const [name, argv, message] of bad) {
+      it(`refuses ${name}`, () => expect(() => parseServeArgs(argv, {})).to.throw(UsageError, message));
+    }
+  });
+
+  describe('the process', () => {
+    it('exits 2 with one line naming the policy file and field', async () => {
+      await withDir(async (dir) => {
+        const config = join(dir, 'policy.yaml');
+        await writeFile(config, 'allowedHostPaths: [{pathPrefix: /}]\n');
+        const result = await mountgate(['serve', '--config', config, '--dev', '--port', '0', '--metrics-port', '0', '--host', '127.0.0.1']).exit;
+        expect(result).to.deep.equal({
+          code: 2,
+          stdout: '',
+          stderr: `mountgate: ${config}: invalid policy: allowedHostPaths[0].pathPrefix must not be "/" (that would allow the whole node)\n`,
+        });
+      });
+    });
+
+    it('exits 2 with one line naming a missing certificate', async () => {
+      await withDir(async (dir) => {
+        const config = join(dir, 'policy.yaml');
+        await writeFile(config, '{}');
+        const result = await mountgate(['serve', '--config', config, '--tls-cert', join(dir, 'missing.crt'), '--tls-key', join(dir, 'missing.key'), '--port', '0', '--metrics-port', '0']).exit;
+        expect(result).to.deep.equal({ code: 2, stdout: '', stderr: `mountgate: ${join(dir, 'missing.crt')}: cannot read the file: no such file\n` });
+      });
+    });
+
+    it('exits 2 when the key does not match the certificate', async () => {
+      await withDir(async (dir) => {
+        const pki = await createCa();
+        const [one, two] = await Promise.all([issueServingPair(pki), issueServingPair(pki)]);
+        await writeFile(join(dir, 'policy.yaml'), '{}');
+        await writeFile(join(dir, 'tls.crt'), one.cert);
+        await writeFile(join(dir, 'tls.key'), two.key);
+        const result = await mountgate(['serve', '--config', join(dir, 'policy.yaml'), '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--port', '0', '--metrics-port', '0']).exit;
+        expect(result.code).to.equal(2);
+        expect(result.stderr).to.equal(`mountgate: ${join(dir, 'tls.key')}: the private key does not match the certificate in ${join(dir, 'tls.crt')}\n`);
+      });
+    });
+
+    it('exits 2 on an unknown command, printing the usage', async () => {
+      const result = await mountgate(['launch']).exit;
+      expect(result.code).to.equal(2);
+      expect(result.stderr.split('\n')[0]).to.equal('mountgate: unknown command "launch"');
+    });
+
+    it('drains on SIGTERM: 503 at once, serves through the delay, exits 0', async () => {
+      await withDir(async (dir) => {
+        const pki = await createCa();
+        const pair = await issueServingPair(pki);
+        await writeFile(join(dir, 'policy.json'), JSON.stringify(BASE_POLICY));
+        await writeFile(join(dir, 'tls.crt'), pair.cert);
+        await writeFile(join(dir, 'tls.key'), pair.key);
+        const port = 20000 + Math.floor(Math.random() * 20000);
+        const env = { MOUNTGATE_CONFIG: join(dir, 'policy.json'), MOUNTGATE_TLS_CERT: join(dir, 'tls.crt'), MOUNTGATE_TLS_KEY: join(dir, 'tls.key'), MOUNTGATE_HOST: '127.0.0.1' };
+        const proc = mountgate(['serve', '--port', String(port), '--metrics-port', '0', '--shutdown-delay', '1'], env);
+        try {
+          await eventually(() => httpsCall({ port, path: '/readyz', ca: pki.caCert }).then((a) => a.status === 200, () => false), 15_000);
+          const signalled = Date.now();
+          proc.child.kill('SIGTERM');
+          await eventually(() => httpsCall({ port, path: '/readyz', ca: pki.caCert }).then((a) => a.status === 503, () => false), 900);
+          expect((await httpsCall({ port, path: '/healthz', ca: pki.caCert })).status).to.equal(200);
+          const result = await proc.exit;
+          expect(result.code, result.stderr).to.equal(0);
+          expect(Date.now() - signalled).to.be.at.least(1000);
+          const messages = result.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg);
+          expect(messages).to.include.members(['mountgate is serving', 'signal received', 'draining: not ready, still serving', 'stopped']);
+        } finally {
+          proc.child.kill('SIGKILL');
+        }
+      });
+    });
+  });
+});
