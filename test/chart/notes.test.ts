@@ -1,0 +1,78 @@
+/**
+ * NOTES.txt, rendered through a copy of the chart in which a probe ConfigMap runs it with `tpl`
+ * (helm prints NOTES only when it talks to a cluster).
+ */
+import { expect } from 'chai';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CHART_DIR, NAMESPACE, RELEASE, get, helm, one, parseManifests, str, valuesFile } from './helm.js';
+
+describe('NOTES.txt', function () {
+  let chart = '';
+  before(function () {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mountgate-notes-'));
+    chart = path.join(dir, 'mountgate');
+    cpSync(CHART_DIR, chart, { recursive: true });
+    cpSync(path.join(chart, 'templates', 'NOTES.txt'), path.join(chart, 'files', 'NOTES.txt'));
+    writeFileSync(
+      path.join(chart, 'templates', 'notes-probe.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes-probe\ndata:\n  notes: {{ tpl (.Files.Get "files/NOTES.txt") . | quote }}\n',
+    );
+  });
+  after(function () {
+    rmSync(path.dirname(chart), { recursive: true, force: true });
+  });
+
+  function notes(values: Record<string, unknown>): string {
+    const v = valuesFile(values);
+    try {
+      const res = helm(['template', RELEASE, chart, '-n', NAMESPACE, '-f', v.file, '--show-only', 'templates/notes-probe.yaml']);
+      expect(res.status, res.stderr).to.equal(0);
+      return str(get(one(parseManifests(res.stdout), 'ConfigMap', 'notes-probe'), 'data.notes'), 'notes');
+    } finally {
+      v.cleanup();
+    }
+  }
+
+  const rows: { name: string; values: Record<string, unknown>; has: string[]; hasNot: string[] }[] = [
+    {
+      name: 'defaults: how to enable a namespace, the PSA note, emergency removal, the empty-policy note',
+      values: {},
+      has: [
+        'kubectl label namespace SANDBOX-NS mountgate.io/enabled=true',
+        'pod-security.kubernetes.io/enforce=privileged',
+        'kubectl delete mutatingwebhookconfiguration mg-mountgate',
+        'kubectl delete validatingwebhookconfiguration mg-mountgate',
+        `helm test ${RELEASE} -n ${NAMESPACE}`,
+        'every mount request is denied',
+        '(only Pods annotated mountgate.io/mounts)',
+      ],
+      hasNot: ['WARNING', 'networkPolicy is on', 'cleanup is off'],
+    },
+    {
+      name: 'a single replica with failurePolicy Fail is warned about',
+      values: { replicaCount: 1 },
+      has: ['WARNING: failurePolicy is Fail with a single replica'],
+      hasNot: [],
+    },
+    {
+      name: 'an open NetworkPolicy, cleanup off, a policy with paths, cert-manager',
+      values: {
+        networkPolicy: { enabled: true },
+        cleanup: { enabled: false },
+        policy: { allowedHostPaths: [{ pathPrefix: '/srv' }] },
+        certs: { mode: 'certManager' },
+      },
+      has: ['networkPolicy is on but neither', 'cleanup is off', "cainjector"],
+      hasNot: ['every mount request is denied'],
+    },
+  ];
+  for (const row of rows) {
+    it(row.name, function () {
+      const text = notes(row.values);
+      for (const s of row.has) expect(text).to.include(s);
+      for (const s of row.hasNot) expect(text).to.not.include(s);
+    });
+  }
+});
