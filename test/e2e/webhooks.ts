@@ -59,13 +59,17 @@ const NAMESPACE_SELECTOR = { matchLabels: { 'mountgate.io/enabled': 'true' } };
 /**
  * From the Helm chart when it and helm are there (`helm template` with webhook.url and
  * certs.mode=secret so the caBundle is ours), else the equivalent objects built here.
- * MOUNTGATE_E2E_REQUIRE_CHART=1 turns the fallback into an error (CI sets it).
+ * MOUNTGATE_E2E_WEBHOOKS=chart makes the chart required (CI sets it); =builtin forces the objects
+ * built here.
  */
 export async function webhookConfigurations(target: WebhookTarget): Promise<WebhookConfigurations> {
+  const wanted = process.env.MOUNTGATE_E2E_WEBHOOKS ?? '';
+  if (!['', 'chart', 'builtin'].includes(wanted)) throw new Error(`MOUNTGATE_E2E_WEBHOOKS must be chart or builtin, not ${wanted}`);
+  if (wanted === 'builtin') return builtIn(target);
   const helm = existsSync(path.join(CHART_DIR, 'Chart.yaml')) ? await findHelm() : undefined;
   if (helm !== undefined) return fromChart(helm, target);
-  if (process.env.MOUNTGATE_E2E_REQUIRE_CHART === '1') {
-    throw new Error(`MOUNTGATE_E2E_REQUIRE_CHART=1, but ${existsSync(CHART_DIR) ? 'no helm was found' : `${CHART_DIR} does not exist`}`);
+  if (wanted === 'chart') {
+    throw new Error(`MOUNTGATE_E2E_WEBHOOKS=chart, but ${existsSync(CHART_DIR) ? 'no helm was found (scripts/install-helm.sh)' : `${CHART_DIR} does not exist`}`);
   }
   return builtIn(target);
 }
