@@ -6,6 +6,7 @@ import { compare } from './json-patch.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { checkHostPathVolumes } from './host-paths.js';
 import { planMounts } from './plan.js';
+import { podSecurityViolation, type ClusterFacts } from './pod-security.js';
 import { isCheckedPod, podProblem, type CheckedPod } from './pod.js';
 import { reconcile } from './reconcile.js';
 import type { AdmissionRequest } from './review.js';
@@ -25,7 +26,8 @@ export function concernOf(request: AdmissionRequest): Concern {
   return 'none';
 }
 
-export function decide(stage: Stage, request: AdmissionRequest, policy: CompiledPolicy): Verdict {
+/** `facts` are what the edge knows of the cluster (Pod Security levels); without them nothing extra is checked. */
+export function decide(stage: Stage, request: AdmissionRequest, policy: CompiledPolicy, facts: ClusterFacts = {}): Verdict {
   const concern = concernOf(request);
   if (concern === 'none' || (stage === 'mutate' && concern !== 'pod-create')) return allow();
 
@@ -33,17 +35,19 @@ export function decide(stage: Stage, request: AdmissionRequest, policy: Compiled
   if (!isCheckedPod(pod)) {
     return deny([violation('request.object', `is not a readable Pod: ${podProblem(pod) ?? 'unknown shape'}`)], [], 400);
   }
-  return stage === 'mutate' ? mutate(pod, request, policy) : validate(pod, concern, request, policy);
+  return stage === 'mutate' ? mutate(pod, request, policy, facts) : validate(pod, concern, request, policy);
 }
 
 /** Section 6 and 7: judge the annotation, then add what it asks for to a copy and diff. */
-function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPolicy): Verdict {
+function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPolicy, facts: ClusterFacts): Verdict {
   const planned = planMounts(pod, policy, request.userInfo);
   if (planned.kind === 'none') return allow();
   if (planned.kind === 'denied') return deny(planned.violations, planned.warnings);
 
   const mutated = structuredClone(pod);
   const violations = reconcile(mutated, planned.plan, 'apply');
+  const podSecurity = planned.plan.volumes.length > 0 ? podSecurityViolation(request.namespace, facts) : undefined;
+  if (podSecurity !== undefined) violations.push(podSecurity);
   if (violations.length > 0) return deny(violations, planned.warnings);
   // Diffed against the object exactly as it arrived, so the patch holds only additions.
   const patch = compare(pod, mutated);

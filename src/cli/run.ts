@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { PolicyError } from '../policy/load.js';
 import { CertificateError } from '../server/tls-material.js';
+import { KubeconfigError } from '../server/namespace-cache.js';
 import { check } from './check.js';
 import { serve } from './serve.js';
 import { EXIT_OK, EXIT_USAGE, HELP, UsageError } from './usage.js';
@@ -46,7 +47,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       process.stderr.write(`mountgate: ${error.message}\n${command === 'serve' || command === 'check' ? '' : HELP}`);
       return EXIT_USAGE;
     }
-    if (error instanceof PolicyError || error instanceof CertificateError) {
+    if (error instanceof PolicyError || error instanceof CertificateError || error instanceof KubeconfigError) {
       process.stderr.write(`mountgate: ${error.message}\n`);
       return EXIT_USAGE;
     }

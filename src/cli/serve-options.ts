@@ -15,6 +15,8 @@ export interface ServeSettings {
   readonly shutdownDelaySeconds: number;
   readonly reloadIntervalMs: number;
   readonly logLevel: string;
+  /** Set with --pod-security-preflight. */
+  readonly podSecurityPreflight?: { readonly kubeconfigPath?: string | undefined };
 }
 
 const FLAGS = {
@@ -27,7 +29,9 @@ const FLAGS = {
   'shutdown-delay': { type: 'string', env: 'MOUNTGATE_SHUTDOWN_DELAY' },
   'reload-interval': { type: 'string', env: 'MOUNTGATE_RELOAD_INTERVAL' },
   'log-level': { type: 'string', env: 'MOUNTGATE_LOG_LEVEL' },
+  kubeconfig: { type: 'string', env: 'MOUNTGATE_KUBECONFIG' },
   dev: { type: 'boolean' },
+  'pod-security-preflight': { type: 'boolean' },
 } as const;
 
 type FlagName = keyof typeof FLAGS;
@@ -40,7 +44,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
   } catch (error) {
     throw new UsageError(`serve: ${firstLine(error)}`);
   }
-  const setting = (name: Exclude<FlagName, 'dev'>): string | undefined => {
+  const setting = (name: Exclude<FlagName, 'dev' | 'pod-security-preflight'>): string | undefined => {
     const flag = values[name];
     if (typeof flag === 'string') return flag;
     const fromEnv = env[FLAGS[name].env];
@@ -67,9 +71,11 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
   const logLevel = setting('log-level') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`serve: --log-level must be one of ${LOG_LEVELS.join(', ')}`);
 
+  const preflight = values['pod-security-preflight'] === true || ['true', '1'].includes(env.MOUNTGATE_POD_SECURITY_PREFLIGHT ?? '');
   return {
     configPath,
     tls,
+    ...(preflight ? { podSecurityPreflight: { kubeconfigPath: setting('kubeconfig') } } : {}),
     host: setting('host') ?? '0.0.0.0',
     port: port('port', setting('port') ?? '8443'),
     metricsPort: port('metrics-port', setting('metrics-port') ?? '9090'),

@@ -19,12 +19,15 @@ Usage:
   mountgate serve --config FILE (--tls-cert FILE --tls-key FILE | --dev)
                   [--port 8443] [--host 0.0.0.0] [--metrics-port 9090] [--shutdown-delay 5]
                   [--reload-interval 1] [--log-level info]
+                  [--pod-security-preflight [--kubeconfig FILE]]
   mountgate check --config FILE (-f POD.yaml | -f -) [--user NAME] [--group NAME]...
   mountgate help | version
 
 serve flags may also come from MOUNTGATE_CONFIG, MOUNTGATE_TLS_CERT, MOUNTGATE_TLS_KEY,
 MOUNTGATE_PORT, MOUNTGATE_HOST, MOUNTGATE_METRICS_PORT, MOUNTGATE_SHUTDOWN_DELAY,
-MOUNTGATE_RELOAD_INTERVAL and MOUNTGATE_LOG_LEVEL; flags win.
+MOUNTGATE_RELOAD_INTERVAL, MOUNTGATE_LOG_LEVEL, MOUNTGATE_POD_SECURITY_PREFLIGHT (true)
+and MOUNTGATE_KUBECONFIG; flags win. The Pod Security preflight reads namespaces with the
+kubeconfig given, else KUBECONFIG, ~/.kube/config or the in-cluster service account.
 
 check exits 0 when the Pod is allowed (the mutated Pod is printed as YAML),
 1 when it is denied (the reasons go to stderr), 2 on a usage or policy error.

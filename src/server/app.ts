@@ -9,6 +9,8 @@ import { decide, type Stage } from '../admission/decide.js';
 import { errored, fromVerdict, toReview, type AdmissionResponse } from '../admission/response.js';
 import { readAdmissionReview, type AdmissionRequest } from '../admission/review.js';
 import { denialMessage } from '../admission/verdict.js';
+import type { ClusterFacts } from '../admission/pod-security.js';
+import type { NamespaceLevels } from './namespace-cache.js';
 import type { LiveState } from './live-state.js';
 import type { Metrics, Result } from './metrics.js';
 
@@ -26,6 +28,8 @@ export interface AppContext {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly lifecycle: Lifecycle;
+  /** Present when the Pod Security preflight is on. */
+  readonly namespaceLevels?: NamespaceLevels;
 }
 
 const STAGES: Readonly<Record<string, Stage>> = { '/mutate': 'mutate', '/validate': 'validate' };
@@ -101,7 +105,7 @@ function admit(stage: Stage, req: Request, res: Response, context: AppContext): 
   let result: Result;
   let reason: string | undefined;
   try {
-    const verdict = decide(stage, request, context.state.policy);
+    const verdict = decide(stage, request, context.state.policy, clusterFacts(stage, request, context));
     response = fromVerdict(verdict);
     result = verdict.allowed ? 'allowed' : 'denied';
     if (!verdict.allowed) reason = denialMessage(verdict.violations);
@@ -129,6 +133,16 @@ function admit(stage: Stage, req: Request, res: Response, context: AppContext): 
     },
     'admission decision',
   );
+}
+
+function clusterFacts(stage: Stage, request: AdmissionRequest, context: AppContext): ClusterFacts {
+  const levels = context.namespaceLevels;
+  if (levels === undefined || stage !== 'mutate') return {};
+  if (!levels.synced) {
+    context.metrics.podSecurityPreflightSkipped.inc();
+    return {};
+  }
+  return { namespacePodSecurity: levels.levelOf(request.namespace) };
 }
 
 function refuse(stage: Stage, res: Response, context: AppContext, reason: string): void {

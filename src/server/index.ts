@@ -11,6 +11,7 @@ import { loadPolicyFile } from '../policy/load.js';
 import { createApp } from './app.js';
 import { LiveState } from './live-state.js';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.js';
+import { watchNamespaces } from './namespace-cache.js';
 import { watchForChanges } from './reload.js';
 import { closeGracefully } from './shutdown.js';
 import { generateDevMaterial, loadTlsFiles, MIN_TLS_VERSION, secureContextOptions, type TlsFiles } from './tls-material.js';
@@ -35,6 +36,8 @@ export interface ServeOptions {
   /** Longest wait for in-flight requests after the listeners close. */
   readonly drainTimeoutMs?: number;
   readonly logger: Logger;
+  /** Deny up front in namespaces whose Pod Security level forbids hostPath; needs list/watch on namespaces. */
+  readonly podSecurityPreflight?: { readonly kubeconfigPath?: string | undefined };
 }
 
 export interface RunningServer {
@@ -61,9 +64,13 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
   metrics.certificateExpiry.set(tls.notAfter.getTime() / 1000);
   const lifecycle = { ready: true, closing: false };
 
+  const namespaces =
+    options.podSecurityPreflight === undefined
+      ? undefined
+      : watchNamespaces(options.podSecurityPreflight.kubeconfigPath, logger, (synced) => metrics.podSecurityCacheSynced.set(synced ? 1 : 0));
   const server = createHttpsServer(
     { ...secureContextOptions(tls), minVersion: MIN_TLS_VERSION, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
-    createApp({ state, metrics, logger, lifecycle }),
+    createApp({ state, metrics, logger, lifecycle, ...(namespaces ? { namespaceLevels: namespaces.levels } : {}) }),
   );
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
@@ -71,11 +78,12 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
   state.onTlsChange((material) => server.setSecureContext(secureContextOptions(material)));
 
   const metricsServer = createMetricsServer(metrics);
-  await listen(server, options.port, options.host);
   try {
+    await listen(server, options.port, options.host);
     await listen(metricsServer, options.metricsPort, options.host);
   } catch (error) {
     server.close();
+    await namespaces?.stop();
     throw error;
   }
 
@@ -99,6 +107,7 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       for (const poller of pollers) poller.stop();
+      await namespaces?.stop();
       lifecycle.ready = false;
       lifecycle.closing = true;
       await Promise.all([closeGracefully(server, options.drainTimeoutMs ?? 30_000), closeGracefully(metricsServer, 1_000)]);

@@ -15,6 +15,8 @@ export interface Metrics {
   readonly reloads: Counter<'kind' | 'result'>;
   readonly certificateExpiry: Gauge;
   readonly draining: Gauge;
+  readonly podSecurityCacheSynced: Gauge;
+  readonly podSecurityPreflightSkipped: Counter;
 }
 
 export function createMetrics(): Metrics {
@@ -54,6 +56,16 @@ export function createMetrics(): Metrics {
     draining: new Gauge({
       name: 'mountgate_draining',
       help: '1 once SIGTERM has arrived and the server is draining.',
+      registers: [registry],
+    }),
+    podSecurityCacheSynced: new Gauge({
+      name: 'mountgate_podsecurity_cache_synced',
+      help: '1 while the namespace cache behind the Pod Security preflight is synced (0 also when the preflight is off).',
+      registers: [registry],
+    }),
+    podSecurityPreflightSkipped: new Counter({
+      name: 'mountgate_podsecurity_preflight_skipped_total',
+      help: 'Mutations judged without the Pod Security preflight because the namespace cache was not synced.',
       registers: [registry],
     }),
   };
