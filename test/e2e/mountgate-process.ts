@@ -6,6 +6,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { open, writeFile } from 'node:fs/promises';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT, sleep } from './controlplane.js';
@@ -21,7 +22,17 @@ export interface TlsMaterial {
   readonly key: string;
 }
 
-/** A CA and a serving certificate for 127.0.0.1 and localhost, in dir. */
+/**
+ * The address mountgate (and the tests' own webhook) listen on and the API server calls:
+ * 127.0.0.1, unless MOUNTGATE_E2E_WEBHOOK_HOST names another address of this machine that an
+ * existing cluster's API server can reach (for kind: the Docker network's gateway address).
+ */
+export function webhookHost(): string {
+  const host = process.env.MOUNTGATE_E2E_WEBHOOK_HOST;
+  return host === undefined || host === '' ? '127.0.0.1' : host;
+}
+
+/** A CA and a serving certificate for webhookHost(), 127.0.0.1 and localhost, in dir. */
 export async function makeTestCa(dir: string): Promise<TlsMaterial> {
   const f = (name: string): string => path.join(dir, name);
   const run = async (args: string[]): Promise<void> => {
@@ -33,7 +44,7 @@ export async function makeTestCa(dir: string): Promise<TlsMaterial> {
     '-subj', '/CN=mountgate-e2e', '-keyout', f('tls.key'), '-out', f('tls.csr')]);
   await writeFile(
     f('tls.ext'),
-    ['subjectAltName=IP:127.0.0.1,DNS:localhost', 'keyUsage=critical,digitalSignature,keyEncipherment',
+    [`subjectAltName=${[...new Set(['IP:127.0.0.1', 'DNS:localhost', `${isIP(webhookHost()) === 0 ? 'DNS' : 'IP'}:${webhookHost()}`])].join(',')}`, 'keyUsage=critical,digitalSignature,keyEncipherment',
       'extendedKeyUsage=serverAuth', 'basicConstraints=critical,CA:FALSE', ''].join('\n'),
   );
   await run(['x509', '-req', '-sha256', '-days', '2', '-in', f('tls.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'),
@@ -75,7 +86,8 @@ export class MountgateProcess {
   }
 
   get url(): string {
-    return `https://127.0.0.1:${this.options.port}`;
+    const host = webhookHost();
+    return `https://${isIP(host) === 6 ? `[${host}]` : host}:${this.options.port}`;
   }
 
   get running(): boolean {
@@ -101,7 +113,7 @@ export class MountgateProcess {
       const child = spawn(
         process.execPath,
         [MOUNTGATE_MAIN, 'serve', '--config', policy, '--tls-cert', tls.cert, '--tls-key', tls.key,
-          '--port', String(port), '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--shutdown-delay', '1'],
+          '--port', String(port), '--host', webhookHost(), '--metrics-port', String(metricsPort), '--shutdown-delay', '1'],
         { stdio: ['ignore', log.fd, log.fd], cwd: this.options.dir },
       );
       this.child = child;

@@ -20,13 +20,14 @@ describe('e2e: mountgate unavailable with failurePolicy Fail', () => {
           body: sandboxPod(refusedName, [{ hostPath: '/srv/sandbox/outage', mountPath: '/mnt/workspace' }]),
         }),
       );
-      const port = new URL(env.mountgate.url).port;
+      const { hostname, port } = new URL(env.mountgate.url);
+      const quotedHost = hostname.replace(/[.[\]]/g, (c) => `\\${c}`);
       expect(status.code).to.equal(500);
       expect(status.message).to.match(
         new RegExp(
           `^Internal error occurred: failed calling webhook "${env.mutateWebhook.replace(/\./g, '\\.')}": ` +
-            `failed to call webhook: Post "https://127\\.0\\.0\\.1:${port}/mutate\\?timeout=${env.mutateTimeoutSeconds}s": ` +
-            `dial tcp 127\\.0\\.0\\.1:${port}: connect: connection refused$`,
+            `failed to call webhook: Post "https://${quotedHost}:${port}/mutate\\?timeout=${env.mutateTimeoutSeconds}s": ` +
+            `dial tcp ${quotedHost}:${port}: connect: connection refused$`,
         ),
       );
 
@@ -35,7 +36,7 @@ describe('e2e: mountgate unavailable with failurePolicy Fail', () => {
       const plainStatus = await apiError(env.core.createNamespacedPod({ namespace: env.enabledNs, body: sandboxPod(plainName) }));
       expect(plainStatus.code).to.equal(500);
       const first = env.mutateSeesEveryPod ? env.mutateWebhook : env.validateWebhook;
-      expect(plainStatus.message).to.contain(`failed calling webhook "${first}": failed to call webhook: Post "https://127.0.0.1:${port}/`);
+      expect(plainStatus.message).to.contain(`failed calling webhook "${first}": failed to call webhook: Post "${env.mountgate.url}/`);
 
       // The excluded namespace is not selected, so its Pods (even annotated ones) go through, untouched.
       const created = await env.core.createNamespacedPod({

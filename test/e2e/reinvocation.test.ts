@@ -10,6 +10,7 @@ import { freePort, sleep } from './controlplane.js';
 import { deletePod, ENABLED_LABEL, sandboxPod, uniqueName } from './env.js';
 import { container, injectedMount, injectedVolume, normalizeMounts, plain } from './expect.js';
 import { e2e } from './hooks.js';
+import { webhookHost } from './mountgate-process.js';
 
 const TRIGGER_LABEL = 'e2e.mountgate.io/reinvoke';
 const ADDED_LABEL = 'e2e.mountgate.io/labelled-by';
@@ -51,10 +52,10 @@ async function startLabeler(certFile: string, keyFile: string): Promise<Labeler>
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(port, webhookHost(), () => resolve());
   });
   return {
-    url: `https://127.0.0.1:${port}/label`,
+    url: `https://${webhookHost()}:${port}/label`,
     get calls() {
       return state.calls;
     },
@@ -73,7 +74,7 @@ describe('e2e: reinvocation by a second mutating webhook', () => {
   it('injects nothing twice when mountgate is called again after another webhook changed the Pod', async () => {
     const env = e2e();
     const labeler = await startLabeler(env.tls.cert, env.tls.key);
-    // Mutating webhooks run in the order of their configurations' names: "zz-..." after "mountgate".
+    // Mutating webhooks run in the order of their configurations' names: "zz-..." after "mountgate-e2e".
     const config: V1MutatingWebhookConfiguration = {
       metadata: { name: uniqueName('zz-mountgate-e2e-labeler') },
       webhooks: [

@@ -46,7 +46,7 @@ export interface WebhookConfigurations {
 }
 
 export interface WebhookTarget {
-  /** https://127.0.0.1:PORT, without a path. */
+  /** https://HOST:PORT, without a path. */
   readonly url: string;
   /** Base64 PEM of the CA that signed mountgate's certificate. */
   readonly caBundle: string;
@@ -82,7 +82,7 @@ async function fromChart(helm: string, target: WebhookTarget): Promise<WebhookCo
   const { stdout } = await execFileAsync(
     helm,
     [
-      'template', 'mountgate', CHART_DIR,
+      'template', 'mountgate-e2e', CHART_DIR,
       '--namespace', 'mountgate-system',
       '--show-only', 'templates/webhooks.yaml',
       '--set-string', `webhook.url=${target.url}`,
@@ -109,7 +109,7 @@ function builtIn(target: WebhookTarget): WebhookConfigurations {
   const mutating: V1MutatingWebhookConfiguration = {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
-    metadata: { name: 'mountgate' },
+    metadata: { name: 'mountgate-e2e' },
     webhooks: [
       {
         name: mutateWebhookName,
@@ -128,7 +128,7 @@ function builtIn(target: WebhookTarget): WebhookConfigurations {
   const validating: V1ValidatingWebhookConfiguration = {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: 'mountgate' },
+    metadata: { name: 'mountgate-e2e' },
     webhooks: [
       {
         name: validateWebhookName,
