@@ -147,6 +147,14 @@ describe('the chart in a real kube-apiserver', function () {
     expect(cert(data(tls, 'tls.crt')).checkIssued(cert(data(ca, 'tls.crt')))).to.equal(true);
   });
 
+  it('after an emergency removal of the webhooks, helm upgrade puts them back (as the README says)', async function () {
+    const bundles = await caBundles();
+    await admission.deleteMutatingWebhookConfiguration({ name: FULL });
+    await admission.deleteValidatingWebhookConfiguration({ name: FULL });
+    upgrade(['--set', 'certs.extraDnsNames={localhost,webhook.example.com}']);
+    expect(await caBundles()).to.deep.equal(bundles);
+  });
+
   it('the pre-delete hook identity may delete exactly these webhook configurations, and cleanup.js does', async function () {
     // The hook's ServiceAccount and RBAC as the chart renders them (the Job needs a kubelet).
     const rendered = helmOn([...templateArgs({ release: RELEASE, namespace: NS, files: [path.join(VALUES_DIR, 'mode-helm.yaml')] }),
