@@ -43,11 +43,14 @@ export CGO_ENABLED=0
 export GOFLAGS="${GOFLAGS:-} -mod=readonly"
 jobs="${MOUNTGATE_BUILD_JOBS:-2}"
 
-build() { # build NAME DIR PACKAGE LDFLAGS
-  local name="$1" dir="$2" pkg="$3" ldflags="$4"
+build() { # build NAME DIR PACKAGE LDFLAGS VERSION-LINE
+  local name="$1" dir="$2" pkg="$3" ldflags="$4" want="$5"
   if [[ -x "${out}/${name}" ]]; then
-    echo "build.sh: ${out}/${name} exists, not rebuilding" >&2
-    return 0
+    if "${out}/${name}" --version 2>/dev/null | grep -qxF "${want}"; then
+      echo "build.sh: ${out}/${name} exists (${want}), not rebuilding" >&2
+      return 0
+    fi
+    echo "build.sh: ${out}/${name} is not '${want}', rebuilding" >&2
   fi
   echo "build.sh: building ${name} (${pkg}) with $(go version) ..." >&2
   local start=${SECONDS}
@@ -57,7 +60,7 @@ build() { # build NAME DIR PACKAGE LDFLAGS
   echo "build.sh: built ${name} in $((SECONDS - start)) s" >&2
 }
 
-build etcd "${here}/etcd" . "${ldflags_common}"
+build etcd "${here}/etcd" . "${ldflags_common}" "etcd Version: ${etcd_version#v}"
 
 v="${k8s_version#v}"
 major="${v%%.*}"
@@ -65,7 +68,8 @@ rest="${v#*.}"
 minor="${rest%%.*}"
 pkgv=k8s.io/component-base/version
 build kube-apiserver "${here}/apiserver" k8s.io/kubernetes/cmd/kube-apiserver \
-  "${ldflags_common} -X ${pkgv}.gitVersion=${k8s_version} -X ${pkgv}.gitMajor=${major} -X ${pkgv}.gitMinor=${minor} -X ${pkgv}.gitTreeState=clean"
+  "${ldflags_common} -X ${pkgv}.gitVersion=${k8s_version} -X ${pkgv}.gitMajor=${major} -X ${pkgv}.gitMinor=${minor} -X ${pkgv}.gitTreeState=clean" \
+  "Kubernetes ${k8s_version}"
 
 echo "build.sh: kube-apiserver ${k8s_version}, etcd ${etcd_version}" >&2
 echo "${out}"
