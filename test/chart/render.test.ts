@@ -281,6 +281,38 @@ for (const row of modeRows()) {
       });
     });
 
+    describe('Pod Security "restricted"', function () {
+      it('every Pod the chart makes (webhook, helm test, cleanup Job) meets the restricted profile', function () {
+        const specs: [string, unknown][] = [
+          ['Deployment', get(deployment(docs), 'spec.template.spec')],
+          ['test Pod', get(one(docs, 'Pod', `${FULLNAME}-test`), 'spec')],
+          ['cleanup Job', get(one(docs, 'Job', `${FULLNAME}-cleanup`), 'spec.template.spec')],
+        ];
+        const allowedVolumeTypes = new Set(['configMap', 'secret', 'emptyDir', 'projected', 'downwardAPI']);
+        for (const [what, spec] of specs) {
+          const s = obj(spec, what);
+          for (const hostField of ['hostNetwork', 'hostPID', 'hostIPC']) expect(s[hostField], `${what} ${hostField}`).to.not.equal(true);
+          for (const v of (s['volumes'] === undefined ? [] : list(s['volumes'], `${what} volumes`))) {
+            const types = Object.keys(obj(v, 'volume')).filter((k) => k !== 'name');
+            for (const t of types) expect(allowedVolumeTypes.has(t), `${what} volume type ${t}`).to.equal(true);
+          }
+          const podSc = obj(s['securityContext'], `${what} securityContext`);
+          const cs = list(s['containers'], `${what} containers`);
+          expect(cs.length).to.be.greaterThan(0);
+          for (const c of cs) {
+            const sc = obj(get(c, 'securityContext'), `${what} container securityContext`);
+            expect(sc['runAsNonRoot'] ?? podSc['runAsNonRoot'], `${what} runAsNonRoot`).to.equal(true);
+            expect(sc['allowPrivilegeEscalation'], `${what} allowPrivilegeEscalation`).to.equal(false);
+            expect(sc['privileged'] ?? false, `${what} privileged`).to.equal(false);
+            expect(get(sc, 'capabilities.drop'), `${what} capabilities.drop`).to.include('ALL');
+            expect(get(sc, 'capabilities.add') ?? [], `${what} capabilities.add`).to.deep.equal([]);
+            expect(get(sc, 'seccompProfile.type') ?? get(podSc, 'seccompProfile.type'), `${what} seccomp`).to.equal('RuntimeDefault');
+            expect(get(c, 'ports.0.hostPort'), `${what} hostPort`).to.equal(undefined);
+          }
+        }
+      });
+    });
+
     describe('conventions', function () {
       it('every object carries the app.kubernetes.io labels', function () {
         for (const d of docs) {

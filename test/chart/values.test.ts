@@ -293,7 +293,7 @@ const rows: Row[] = [
     },
   },
   {
-    name: 'PodDisruptionBudget lets drains evict unhealthy replicas on clusters >= 1.27',
+    name: 'PodDisruptionBudget leaves out unhealthyPodEvictionPolicy for clusters older than 1.27 (helm template default)',
     values: {},
     check(docs) {
       // helm template's default cluster version is old; see the --kube-version row below.

@@ -122,16 +122,6 @@ Argument: (list $root $selectorOrNil)
 {{- toYaml $out -}}
 {{- end -}}
 
-{{/*
-Hardened pod-level securityContext for the hook and test Pods (same values as the webhook).
-*/}}
-{{- define "mountgate.hookPodSecurityContext" -}}
-{{- toYaml .Values.podSecurityContext -}}
-{{- end -}}
-{{- define "mountgate.hookContainerSecurityContext" -}}
-{{- toYaml .Values.securityContext -}}
-{{- end -}}
-
 {{/* Validations that the schema cannot express. */}}
 {{- define "mountgate.validate" -}}
 {{- if and (eq .Values.certs.mode "secret") (not .Values.certs.secret.caBundle) -}}
