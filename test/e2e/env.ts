@@ -15,10 +15,7 @@ import {
   AuthenticationV1Api,
   CoreV1Api,
   RbacAuthorizationV1Api,
-  type KubeConfig,
-  type V1MutatingWebhookConfiguration,
   type V1Pod,
-  type V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { REPO_ROOT, TEST_USERS, freePort, sleep, startControlPlane, type ControlPlane } from './controlplane.js';
@@ -97,13 +94,18 @@ export async function isNotFound(call: Promise<unknown>): Promise<boolean> {
   }
 }
 
-/** Deletes a Pod at once (no kubelet runs, so grace periods mean nothing here); ignores 404. */
-export async function deletePod(core: CoreV1Api, namespace: string, name: string): Promise<void> {
+/** Awaits call; a 404 is fine. */
+export async function ignoreNotFound(call: Promise<unknown>): Promise<void> {
   try {
-    await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 });
+    await call;
   } catch (error) {
     if (!(error instanceof ApiException && error.code === 404)) throw error;
   }
+}
+
+/** Deletes a Pod at once (no kubelet runs, so grace periods mean nothing here); ignores 404. */
+export async function deletePod(core: CoreV1Api, namespace: string, name: string): Promise<void> {
+  await ignoreNotFound(core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }));
 }
 
 /**
@@ -149,15 +151,6 @@ export function sandboxPod(name: string, annotation?: unknown, labels: Record<st
   return pod;
 }
 
-async function ensureRegistered(
-  api: AdmissionregistrationV1Api,
-  mutating: V1MutatingWebhookConfiguration,
-  validating: V1ValidatingWebhookConfiguration,
-): Promise<void> {
-  await api.createMutatingWebhookConfiguration({ body: mutating });
-  await api.createValidatingWebhookConfiguration({ body: validating });
-}
-
 /**
  * Waits until the API server calls both webhooks: a dry-run create of an annotated Pod makes
  * mountgate's request counters for /mutate and /validate go up. (Whatever mountgate answers: the
@@ -169,15 +162,16 @@ async function waitForWebhooks(core: CoreV1Api, namespace: string, mountgate: Mo
   let last = '';
   for (let attempt = 0; attempt < 300 && Date.now() < deadline; attempt++) {
     const [mutateBefore, validateBefore] = [await count('mutate'), await count('validate')];
+    let answer = 'admitted';
     try {
       const probe = sandboxPod(uniqueName('probe'), [{ hostPath: '/srv/sandbox/probe', mountPath: '/mnt/probe' }]);
       await core.createNamespacedPod({ namespace, body: probe, dryRun: 'All' });
     } catch (error) {
-      last = error instanceof Error ? error.message : String(error);
+      answer = error instanceof Error ? error.message : String(error);
     }
     const [mutateCalls, validateCalls] = [(await count('mutate')) - mutateBefore, (await count('validate')) - validateBefore];
     if (mutateCalls > 0 && validateCalls > 0) return;
-    last = `mutate calls ${mutateCalls}, validate calls ${validateCalls}; ${last}`;
+    last = `mutate calls ${mutateCalls}, validate calls ${validateCalls}; the probe: ${answer}`;
     await sleep(200);
   }
   throw new Error(`the webhooks did not take effect within 60 s (${last})`);
@@ -255,12 +249,13 @@ export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void>
       caBundle: tls.caPem.toString('base64'),
       dir,
     });
-    await ensureRegistered(admissionApi, rendered.mutating, rendered.validating);
+    const configName = (o: { metadata?: { name?: string } }): string => o.metadata?.name ?? '';
     cleanups.push(async () => {
-      const name = (o: { metadata?: { name?: string } }): string => o.metadata?.name ?? '';
-      await admissionApi.deleteMutatingWebhookConfiguration({ name: name(rendered.mutating) });
-      await admissionApi.deleteValidatingWebhookConfiguration({ name: name(rendered.validating) });
+      await ignoreNotFound(admissionApi.deleteMutatingWebhookConfiguration({ name: configName(rendered.mutating) }));
+      await ignoreNotFound(admissionApi.deleteValidatingWebhookConfiguration({ name: configName(rendered.validating) }));
     });
+    await admissionApi.createMutatingWebhookConfiguration({ body: rendered.mutating });
+    await admissionApi.createValidatingWebhookConfiguration({ body: rendered.validating });
     await waitForWebhooks(core, enabledNs, mountgate);
 
     const env: E2E = {
