@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { decide, type Stage } from '../admission/decide.js';
-import { readAdmissionReview, ADMISSION_API_VERSION } from '../admission/review.js';
+import { podCreateRequest } from '../admission/synthetic-request.js';
 import { describeViolation } from '../admission/violation.js';
 import type { Verdict } from '../admission/verdict.js';
 import { describeIoError, loadPolicyFile } from '../policy/load.js';
@@ -68,21 +68,8 @@ export async function check(argv: readonly string[], io: Io): Promise<number> {
 }
 
 function judge(stage: Stage, pod: unknown, settings: CheckSettings, policy: CompiledPolicy): Verdict {
-  const review = readAdmissionReview({
-    apiVersion: ADMISSION_API_VERSION,
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'mountgate-check',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      operation: 'CREATE',
-      userInfo: { ...(settings.user === undefined ? {} : { username: settings.user }), groups: [...settings.groups] },
-      object: pod,
-      dryRun: true,
-    },
-  });
-  if (!review.ok) throw new Error(`internal: the check review is malformed: ${review.problems.join('; ')}`);
-  return decide(stage, review.request, policy);
+  const userInfo = { ...(settings.user === undefined ? {} : { username: settings.user }), groups: [...settings.groups] };
+  return decide(stage, podCreateRequest(pod, userInfo, 'mountgate-check'), policy);
 }
 
 function report(stage: Stage, verdict: Verdict, io: Io): void {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { PolicyError } from '../policy/load.js';
 import { CertificateError } from '../server/tls-material.js';
 import { KubeconfigError } from '../server/namespace-cache.js';
+import { audit } from './audit.js';
 import { check } from './check.js';
 import { serve } from './serve.js';
 import { EXIT_OK, EXIT_USAGE, HELP, UsageError } from './usage.js';
@@ -30,6 +31,12 @@ export async function run(argv: readonly string[]): Promise<number> {
           stderr: (text) => process.stderr.write(text),
           readStdin,
         });
+      case 'audit':
+        return await audit(rest, {
+          stdout: (text) => process.stdout.write(text),
+          stderr: (text) => process.stderr.write(text),
+          readStdin,
+        });
       case 'version':
       case '--version':
         process.stdout.write(`mountgate ${version()}\n`);
@@ -44,7 +51,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`mountgate: ${error.message}\n${command === 'serve' || command === 'check' ? '' : HELP}`);
+      process.stderr.write(`mountgate: ${error.message}\n${command === 'serve' || command === 'check' || command === 'audit' ? '' : HELP}`);
       return EXIT_USAGE;
     }
     if (error instanceof PolicyError || error instanceof CertificateError || error instanceof KubeconfigError) {

@@ -21,6 +21,7 @@ Usage:
                   [--reload-interval 1] [--log-level info]
                   [--pod-security-preflight [--kubeconfig FILE]]
   mountgate check --config FILE (-f POD.yaml | -f -) [--user NAME] [--group NAME]...
+  mountgate audit --config FILE [--namespace NS | --all-namespaces] [-o table|json] [--kubeconfig FILE]
   mountgate help | version
 
 serve flags may also come from MOUNTGATE_CONFIG, MOUNTGATE_TLS_CERT, MOUNTGATE_TLS_KEY,
@@ -31,4 +32,8 @@ kubeconfig given, else KUBECONFIG, ~/.kube/config or the in-cluster service acco
 
 check exits 0 when the Pod is allowed (the mutated Pod is printed as YAML),
 1 when it is denied (the reasons go to stderr), 2 on a usage or policy error.
+
+audit lists the existing Pods the policy would refuse today (requesters aside: who created
+a Pod is not recorded) and exits 1 if it finds any, 0 if none, 2 on an error. Without
+--namespace or --all-namespaces it looks at the current context's namespace, else "default".
 `;

@@ -1,0 +1,27 @@
+/**
+ * An AdmissionRequest for a Pod CREATE built from a manifest, for judging a
+ * Pod outside the API server (`check`, `audit`). It goes through the same
+ * reader as a real review.
+ */
+import { ADMISSION_API_VERSION, readAdmissionReview, type AdmissionRequest, type UserInfo } from './review.js';
+
+export function podCreateRequest(pod: unknown, userInfo: UserInfo, uid: string): AdmissionRequest {
+  const metadata = typeof pod === 'object' && pod !== null && 'metadata' in pod ? pod.metadata : undefined;
+  const namespace = typeof metadata === 'object' && metadata !== null && 'namespace' in metadata ? metadata.namespace : undefined;
+  const review = readAdmissionReview({
+    apiVersion: ADMISSION_API_VERSION,
+    kind: 'AdmissionReview',
+    request: {
+      uid,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      operation: 'CREATE',
+      ...(typeof namespace === 'string' ? { namespace } : {}),
+      userInfo,
+      object: pod,
+      dryRun: true,
+    },
+  });
+  if (!review.ok) throw new Error(`internal: a synthetic review is malformed: ${review.problems.join('; ')}`);
+  return review.request;
+}
