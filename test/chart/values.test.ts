@@ -101,6 +101,37 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'podSecurityPreflight: the flag, a token, and get/list/watch on namespaces only',
+    values: { podSecurityPreflight: { enabled: true } },
+    check(docs) {
+      const c = container(podSpec(docs), 'mountgate');
+      expect(list(c['args'], 'args')).to.include('--pod-security-preflight');
+      expect(podSpec(docs)['automountServiceAccountToken']).to.equal(true);
+      const role = one(docs, 'ClusterRole', `${FULLNAME}-namespaces`);
+      expect(role['rules']).to.deep.equal([{ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] }]);
+      const binding = one(docs, 'ClusterRoleBinding', `${FULLNAME}-namespaces`);
+      expect(get(binding, 'roleRef.name')).to.equal(`${FULLNAME}-namespaces`);
+      expect(get(binding, 'subjects')).to.deep.equal([{ kind: 'ServiceAccount', name: podSpec(docs)['serviceAccountName'], namespace: NAMESPACE }]);
+    },
+  },
+  {
+    name: 'podSecurityPreflight off (default): no flag, no token, no namespace ClusterRole',
+    check(docs) {
+      expect(list(container(podSpec(docs), 'mountgate')['args'], 'args')).to.not.include('--pod-security-preflight');
+      expect(podSpec(docs)['automountServiceAccountToken']).to.equal(false);
+      expect(all(docs, 'ClusterRole').map(nameOf)).to.deep.equal([`${FULLNAME}-cleanup`]);
+    },
+  },
+  {
+    name: 'podSecurityPreflight with a NetworkPolicy: egress only to the API server',
+    values: { podSecurityPreflight: { enabled: true }, networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.1/32'] } },
+    check(docs) {
+      expect(get(one(docs, 'NetworkPolicy'), 'spec.egress')).to.deep.equal([
+        { ports: [{ port: 443, protocol: 'TCP' }, { port: 6443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '10.0.0.1/32' } }] },
+      ]);
+    },
+  },
+  {
     name: 'failurePolicy and timeoutSeconds reach both webhooks',
     values: { webhook: { failurePolicy: 'Ignore', timeoutSeconds: 12 } },
     check(docs) {

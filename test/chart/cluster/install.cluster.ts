@@ -17,6 +17,7 @@ import {
   AdmissionregistrationV1Api,
   ApiException,
   AppsV1Api,
+  AuthorizationV1Api,
   CoreV1Api,
   KubernetesObjectApi,
   PolicyV1Api,
@@ -94,6 +95,7 @@ describe('the chart in a real kube-apiserver', function () {
     mustHelm([
       'install', RELEASE, CHART_DIR, '--namespace', NS, '--create-namespace', ...helmModeValues,
       '--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.apiServerCIDRs={127.0.0.1/32}',
+      '--set', 'podSecurityPreflight.enabled=true',
     ]);
     const m = await admission.readMutatingWebhookConfiguration({ name: FULL });
     expect(m.webhooks?.[0]?.matchConditions?.[0]?.expression).to.equal(
@@ -105,6 +107,21 @@ describe('the chart in a real kube-apiserver', function () {
     // The real cluster version turns on the PDB field that needs Kubernetes >= 1.27.
     const pdb = await cp?.admin.makeApiClient(PolicyV1Api).readNamespacedPodDisruptionBudget({ name: FULL, namespace: NS });
     expect(pdb?.spec?.unhealthyPodEvictionPolicy).to.equal('AlwaysAllow');
+  });
+
+  it('with podSecurityPreflight, the webhook identity may list namespaces and nothing more', async function () {
+    const sa = `system:serviceaccount:${NS}:${FULL}`;
+    const review = async (resource: string, verb: string): Promise<boolean> => {
+      const r = await plane().admin.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({
+        body: { spec: { user: sa, groups: ['system:serviceaccounts', `system:serviceaccounts:${NS}`], resourceAttributes: { resource, verb } } },
+      });
+      return r.status?.allowed === true;
+    };
+    expect(await review('namespaces', 'list')).to.equal(true);
+    expect(await review('namespaces', 'watch')).to.equal(true);
+    expect(await review('namespaces', 'update')).to.equal(false);
+    expect(await review('secrets', 'get')).to.equal(false);
+    expect(await review('pods', 'list')).to.equal(false);
   });
 
   it('wires the generated CA into both webhooks and signs the serving certificate with it', async function () {
