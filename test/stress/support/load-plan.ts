@@ -1,0 +1,64 @@
+/** What the parent test asks of the load process, and what it reports back. Plain JSON both ways. */
+
+/** Replaced in each body by a uid unique to the request, so every answer can be matched to its question. */
+export const UID_PLACEHOLDER = '00000000-UID-PLACEHOLDER';
+
+export interface LoadBody {
+  /** A name the test uses to judge the answer, e.g. "sandbox-mount". */
+  readonly kind: string;
+  readonly path: string;
+  /** An AdmissionReview whose request.uid is UID_PLACEHOLDER. */
+  readonly body: string;
+}
+
+export interface LoadPlan {
+  /** Ports on 127.0.0.1; requests go round-robin over them. */
+  readonly targets: readonly number[];
+  readonly caFile: string;
+  readonly ratePerSecond: number;
+  readonly durationMs: number;
+  /** Keep-alive connections per target. */
+  readonly connectionsPerTarget: number;
+  /** Above this many unanswered requests the load process skips a beat (and counts it) instead of queueing. */
+  readonly maxOutstanding: number;
+  /** Like the API server reaching a Service: a refused connection is retried on the next target. */
+  readonly retryRefused: boolean;
+  /** Every this many ms, one request on a brand-new connection records the certificate served; 0 for none. */
+  readonly freshConnectionEveryMs: number;
+  readonly bodies: readonly LoadBody[];
+  readonly resultFile: string;
+}
+
+export interface RequestRecord {
+  readonly kind: string;
+  /** Date.now() just before the request was handed to the connection pool. */
+  readonly sent: number;
+  /** Date.now() when the answer was complete, or when the request failed. */
+  readonly received: number;
+  /** The target that answered (or the last one tried). */
+  readonly target: number;
+  readonly attempts: number;
+  readonly status: number;
+  /** response.allowed, when the answer was an AdmissionReview that echoed the uid. */
+  readonly allowed?: boolean;
+  /** Set when the request failed: no answer, or an answer that is not the review asked for. */
+  readonly error?: string;
+  /** Whether the answer said Connection: close. */
+  readonly closing: boolean;
+}
+
+export interface ConnectionSample {
+  readonly target: number;
+  /** Date.now() before connecting. */
+  readonly started: number;
+  readonly finished: number;
+  readonly fingerprint: string;
+  readonly error?: string;
+}
+
+export interface LoadResult {
+  readonly requests: readonly RequestRecord[];
+  readonly connections: readonly ConnectionSample[];
+  /** Beats skipped because maxOutstanding requests were already unanswered. */
+  readonly skipped: number;
+}
