@@ -1,6 +1,7 @@
 /**
  * The scripts the chart's hook Pods run (files/helm-test.js, files/cleanup.js), run here with the
- * same node, against a real `mountgate serve` and a fake API server on 127.0.0.1.
+ * same node: helm-test.js against a real `mountgate serve`; cleanup.js's retry and exit codes against
+ * scripted answers on 127.0.0.1 (its real run against kube-apiserver is in cluster/install.cluster.ts).
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -138,7 +139,7 @@ interface Seen {
   readonly auth: string;
 }
 
-describe('files/cleanup.js against a fake API server', function () {
+describe('files/cleanup.js request handling (answers scripted by a stub on loopback; the real API server is in cluster/install.cluster.ts)', function () {
   this.timeout(60_000);
   let saDir = '';
 
