@@ -3,21 +3,14 @@
  * flags first. Pure: argv and env in, options or a UsageError out.
  */
 import { parseArgs } from 'node:util';
-import type { TlsFiles } from '../server/tls-material.js';
+import type { ServeOptions } from '../server/index.js';
 import { firstLine, UsageError } from './usage.js';
 
-export interface ServeSettings {
-  readonly configPath: string;
-  readonly tls: TlsFiles | 'dev';
-  readonly host: string;
-  readonly port: number;
-  readonly metricsPort: number;
-  readonly shutdownDelaySeconds: number;
+/** What the command line decides: the server's options, less the logger it builds from logLevel. */
+export type ServeSettings = Omit<ServeOptions, 'logger' | 'drainTimeoutMs' | 'reloadIntervalMs'> & {
   readonly reloadIntervalMs: number;
   readonly logLevel: string;
-  /** Set with --pod-security-preflight. */
-  readonly podSecurityPreflight?: { readonly kubeconfigPath?: string | undefined };
-}
+};
 
 const FLAGS = {
   config: { type: 'string', env: 'MOUNTGATE_CONFIG' },
