@@ -1,0 +1,70 @@
+/**
+ * The ceiling: the least an HTTPS admission webhook in Node can do. It reads
+ * the body, parses it, and answers an AdmissionReview carrying a fixed patch
+ * (mountgate's own patch for the benchmark Pod, so the bytes on the wire are
+ * the same). Same certificate, TLS floor and keep-alive settings as mountgate.
+ *
+ *   node --import tsx bench/ceiling-server.ts CERT KEY PATCH_BASE64_FILE
+ * prints "listening PORT" once it accepts connections on 127.0.0.1.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+
+// The values of src/server/index.ts, copied rather than imported so this process loads nothing else.
+const KEEP_ALIVE_TIMEOUT_MS = 120_000;
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+const [certPath, keyPath, patchPath] = process.argv.slice(2);
+if (certPath === undefined || keyPath === undefined || patchPath === undefined) {
+  process.stderr.write('usage: ceiling-server.ts CERT KEY PATCH_BASE64_FILE\n');
+  process.exit(2);
+}
+const patch = readFileSync(patchPath, 'utf8').trim();
+
+function uidOf(review: unknown): string {
+  if (typeof review !== 'object' || review === null || !('request' in review)) return '';
+  const request: unknown = review.request;
+  if (typeof request !== 'object' || request === null || !('uid' in request)) return '';
+  return typeof request.uid === 'string' ? request.uid : '';
+}
+
+const server = createServer(
+  { cert: readFileSync(certPath), key: readFileSync(keyPath), minVersion: 'TLSv1.2' },
+  (req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      let review: unknown;
+      try {
+        review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        res.writeHead(400, { 'Content-Type': 'application/json' }).end('{"error":"not JSON","status":400}');
+        return;
+      }
+      const body = JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: { uid: uidOf(review), allowed: true, patchType: 'JSONPatch', patch },
+      });
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) }).end(body);
+    });
+  },
+);
+server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+server.headersTimeout = HEADERS_TIMEOUT_MS;
+server.requestTimeout = REQUEST_TIMEOUT_MS;
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP port');
+  process.stdout.write(`listening ${address.port}\n`);
+});
+process.on('SIGTERM', () => {
+  server.close();
+  server.closeAllConnections();
+});

@@ -1,0 +1,91 @@
+/**
+ * Section 3: the decision core alone, in a process pinned to the server core.
+ * Loads the built code (dist/), exactly what `mountgate serve` runs, and prints
+ * one JSON CoreSection on stdout.
+ *
+ *   taskset -c 0 node --import tsx bench/core/worker.ts BUDGET_MS_PER_CASE
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { createReview, manyMounts, sandboxPod, THREE_MOUNTS } from '../fixtures.js';
+import { EXAMPLE_POLICY, REPO_ROOT } from '../workspace.js';
+import type { AdmissionRequest } from '../../src/admission/review.js';
+import type { CompiledPolicy } from '../../src/policy/compile.js';
+import { time, type Timing } from './timer.js';
+
+type DecideModule = typeof import('../../src/admission/decide.js');
+type ReviewModule = typeof import('../../src/admission/review.js');
+type ResponseModule = typeof import('../../src/admission/response.js');
+type LoadModule = typeof import('../../src/policy/load.js');
+
+const dist = (relative: string): string => path.join(REPO_ROOT, 'dist', relative);
+const { decide } = (await import(dist('admission/decide.js'))) as DecideModule;
+const { readAdmissionReview } = (await import(dist('admission/review.js'))) as ReviewModule;
+const { fromVerdict, toReview } = (await import(dist('admission/response.js'))) as ResponseModule;
+const { parsePolicy } = (await import(dist('policy/load.js'))) as LoadModule;
+
+export interface CoreCase {
+  readonly name: string;
+  /** Containers in the Pod and mounts requested, for the sized cases. */
+  readonly size?: number;
+  readonly stage?: 'mutate' | 'validate';
+  readonly timing: Timing;
+}
+
+export interface CoreSection {
+  readonly budgetMsPerCase: number;
+  readonly cases: readonly CoreCase[];
+}
+
+const budgetMs = Number(process.argv[2] ?? '1500');
+const policyText = readFileSync(EXAMPLE_POLICY, 'utf8');
+const examplePolicy = parsePolicy(policyText, EXAMPLE_POLICY);
+// The sized Pods ask for up to 100 mounts; the example allows 10.
+const roomyPolicy = parsePolicy(stringifyYaml({ ...(parseYaml(policyText) as object), maxMounts: 100 }), 'bench-policy.yaml');
+
+function requestOf(review: unknown): AdmissionRequest {
+  const read = readAdmissionReview(review);
+  if (!read.ok) throw new Error(`benchmark review is malformed: ${read.problems.join('; ')}`);
+  return read.request;
+}
+
+/** The mutated Pod, checked: the benchmark must time allowed decisions. */
+function mutatedPod(review: unknown, policy: CompiledPolicy): unknown {
+  const verdict = decide('mutate', requestOf(review), policy);
+  if (!verdict.allowed || verdict.mutated === undefined) throw new Error(`benchmark Pod not allowed with a patch: ${JSON.stringify(verdict)}`);
+  return verdict.mutated;
+}
+
+const cases: CoreCase[] = [];
+const add = (name: string, fn: () => unknown, extra: Omit<CoreCase, 'name' | 'timing'> = {}): void => {
+  cases.push({ name, ...extra, timing: time(fn, budgetMs) });
+  process.stderr.write(`  core: ${name}\n`);
+};
+
+// The benchmark Pod, decision only and the whole request minus HTTP.
+const review3 = createReview(sandboxPod(THREE_MOUNTS));
+const request3 = requestOf(review3);
+const validateRequest3 = requestOf(createReview(mutatedPod(review3, examplePolicy)));
+const body3 = JSON.stringify(review3);
+add('decide mutate, 3-mount Pod', () => decide('mutate', request3, examplePolicy), { stage: 'mutate', size: 3 });
+add('decide validate, 3-mount Pod', () => decide('validate', validateRequest3, examplePolicy), { stage: 'validate', size: 3 });
+add('JSON.parse of the /mutate body', () => JSON.parse(body3));
+add('AdmissionReview envelope check', () => readAdmissionReview(review3));
+add('/mutate minus HTTP: parse, envelope, decide, answer', () => {
+  const read = readAdmissionReview(JSON.parse(body3));
+  if (!read.ok) throw new Error('malformed');
+  return JSON.stringify(toReview(read.request.uid, fromVerdict(decide('mutate', read.request, examplePolicy))));
+});
+
+// Sized Pods: N containers (one target) and N requested mounts.
+for (const size of [1, 10, 100]) {
+  const review = createReview(sandboxPod(manyMounts(size), size));
+  const request = requestOf(review);
+  const validateRequest = requestOf(createReview(mutatedPod(review, roomyPolicy)));
+  add(`decide mutate, ${size} containers + ${size} mounts`, () => decide('mutate', request, roomyPolicy), { stage: 'mutate', size });
+  add(`decide validate, ${size} containers + ${size} mounts`, () => decide('validate', validateRequest, roomyPolicy), { stage: 'validate', size });
+}
+
+const section: CoreSection = { budgetMsPerCase: budgetMs, cases };
+process.stdout.write(`${JSON.stringify(section)}\n`);

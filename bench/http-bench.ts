@@ -1,0 +1,140 @@
+/**
+ * Sections 1 and 2: the ceiling, mountgate /mutate and mountgate /validate,
+ * under the same five loads, run back to back per load so that drift in the
+ * machine hits all three alike.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { BenchConfig } from './config.js';
+import { checkCeiling, prepareBodies, type Bodies } from './bodies.js';
+import type { LoadJob, LoadResult, RequestSpec, Target } from './load/jobs.js';
+import { watchInterference } from './machine.js';
+import { startCeiling, startMountgate, type LoadGenerator, type ServerProcess } from './processes.js';
+import { cpuSeconds, memory, resetPeakRss } from './proc-stats.js';
+import type { Workspace } from './workspace.js';
+
+export type ScenarioName = 'c1' | 'c10' | 'c100' | 'rate1000' | 'reconnect';
+
+interface Scenario {
+  readonly name: ScenarioName;
+  readonly title: string;
+  job(target: Target, request: RequestSpec, seconds: number): LoadJob;
+}
+
+/** The connection pool of the fixed-rate run; the API server keeps a few per webhook. */
+const PACED_MAX_SOCKETS = 32;
+const RECONNECT_CONCURRENCY = 4;
+
+export const SCENARIOS: readonly Scenario[] = [
+  { name: 'c1', title: 'keep-alive, 1 connection', job: (target, request, seconds) => ({ kind: 'closed', target, requests: [request], connections: 1, seconds }) },
+  { name: 'c10', title: 'keep-alive, 10 connections', job: (target, request, seconds) => ({ kind: 'closed', target, requests: [request], connections: 10, seconds }) },
+  { name: 'c100', title: 'keep-alive, 100 connections', job: (target, request, seconds) => ({ kind: 'closed', target, requests: [request], connections: 100, seconds }) },
+  {
+    name: 'rate1000',
+    title: 'fixed 1,000 req/s (open loop)',
+    job: (target, request, seconds) => ({ kind: 'paced', target, request, rate: 1000, seconds, maxSockets: PACED_MAX_SOCKETS }),
+  },
+  {
+    name: 'reconnect',
+    title: `new TLS connection per request, ${RECONNECT_CONCURRENCY} at a time`,
+    job: (target, request, seconds) => ({ kind: 'reconnect', target, request, concurrency: RECONNECT_CONCURRENCY, seconds }),
+  },
+];
+
+export type TargetName = 'ceiling' | 'mutate' | 'validate';
+
+export interface HttpRun extends LoadResult {
+  readonly scenario: ScenarioName;
+  readonly target: TargetName;
+  /** Server CPU in % of one core over the run. */
+  readonly serverCpuPercent: number;
+  readonly serverCpuMicrosPerRequest: number;
+  /** Peak RSS during this run (VmHWM reset before it), MiB. */
+  readonly serverPeakRssMiB: number;
+  /** CPU used by other processes on the machine during the run, % of one core. */
+  readonly otherCpuPercent: number;
+}
+
+export interface HttpSection {
+  readonly requestBytes: { readonly mutate: number; readonly validate: number };
+  readonly peakResetWorks: boolean;
+  readonly runs: readonly HttpRun[];
+}
+
+interface Subject {
+  readonly name: TargetName;
+  readonly server: ServerProcess;
+  readonly request: RequestSpec;
+}
+
+async function measure(load: LoadGenerator, subject: Subject, job: LoadJob, scenario: ScenarioName, budgetMs: number): Promise<HttpRun> {
+  const pid = subject.server.pid;
+  resetPeakRss(pid);
+  const interference = watchInterference([pid, load.pid]);
+  const cpuBefore = cpuSeconds(pid);
+  const result = await load.run(job, budgetMs);
+  const serverCpu = cpuSeconds(pid) - cpuBefore;
+  const { otherCpuPercent } = interference();
+  return {
+    ...result,
+    scenario,
+    target: subject.name,
+    serverCpuPercent: (serverCpu / result.seconds) * 100,
+    serverCpuMicrosPerRequest: result.requests === 0 ? 0 : (serverCpu / result.requests) * 1e6,
+    serverPeakRssMiB: memory(pid).peakRssMiB,
+    otherCpuPercent,
+  };
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 500));
+
+export async function runHttpSection(config: BenchConfig, workspace: Workspace, load: LoadGenerator, log: (line: string) => void): Promise<HttpSection> {
+  const servers: ServerProcess[] = [];
+  try {
+    const mountgate = await startMountgate(workspace, 'mountgate-http');
+    servers.push(mountgate);
+    const bodies: Bodies = await prepareBodies(mountgate.port, workspace.caCert);
+    const patchFile = path.join(workspace.dir, 'patch.b64');
+    await writeFile(patchFile, bodies.patchBase64);
+    const ceiling = await startCeiling(workspace, patchFile);
+    servers.push(ceiling);
+    await checkCeiling(ceiling.port, workspace.caCert, bodies);
+
+    const targetOf = (server: ServerProcess): Target => ({ origin: `https://127.0.0.1:${server.port}`, ca: workspace.caCert });
+    const subjects: Subject[] = [
+      { name: 'ceiling', server: ceiling, request: bodies.mutate },
+      { name: 'mutate', server: mountgate, request: bodies.mutate },
+      { name: 'validate', server: mountgate, request: bodies.validate },
+    ];
+    const budgetMs = config.runSeconds * 1000;
+
+    log(`warm-up: ${config.warmupSeconds} s per target`);
+    for (const subject of subjects) {
+      const job: LoadJob = { kind: 'closed', target: targetOf(subject.server), requests: [subject.request], connections: 10, seconds: config.warmupSeconds };
+      await load.run(job, config.warmupSeconds * 1000);
+    }
+
+    const runs: HttpRun[] = [];
+    for (const scenario of SCENARIOS) {
+      for (const subject of subjects) {
+        await settle();
+        const run = await measure(load, subject, scenario.job(targetOf(subject.server), subject.request, config.runSeconds), scenario.name, budgetMs);
+        log(
+          `${scenario.name.padEnd(9)} ${subject.name.padEnd(8)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s  ` +
+            `p50 ${run.latency.p50.toFixed(3)} p99 ${run.latency.p99.toFixed(3)} max ${run.latency.max.toFixed(1)} ms  ` +
+            `cpu ${run.serverCpuPercent.toFixed(0)}% ${run.serverCpuMicrosPerRequest.toFixed(0)} µs/req  ` +
+            `client ${run.clientCpuPercent.toFixed(0)}%  other ${run.otherCpuPercent.toFixed(0)}%  ` +
+            `errors ${run.errors + run.timeouts + run.non2xx + run.mismatches}`,
+        );
+        runs.push(run);
+      }
+    }
+    return {
+      requestBytes: { mutate: bodies.mutateBytes, validate: bodies.validateBytes },
+      peakResetWorks: resetPeakRss(mountgate.pid),
+      runs,
+    };
+  } finally {
+    for (const server of servers.reverse()) await server.stop();
+  }
+}

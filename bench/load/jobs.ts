@@ -1,0 +1,41 @@
+/** What the orchestrator asks the load generator to do, and what comes back (over IPC). */
+import type { LatencySummary } from './latency.js';
+
+export interface Target {
+  /** https://127.0.0.1:PORT */
+  readonly origin: string;
+  /** PEM of the CA that signed the server's certificate. */
+  readonly ca: string;
+}
+
+export interface RequestSpec {
+  readonly path: string;
+  readonly body: string;
+  /** Text every successful answer contains, e.g. '"allowed":true'. */
+  readonly expect: string;
+}
+
+export type LoadJob =
+  /** autocannon, keep-alive, as fast as the server answers; by duration or by total count. */
+  | { readonly kind: 'closed'; readonly target: Target; readonly requests: readonly RequestSpec[]; readonly connections: number; readonly seconds?: number; readonly amount?: number }
+  /** An open-loop schedule: one request every 1/rate s over a keep-alive pool, timed from when it was due. */
+  | { readonly kind: 'paced'; readonly target: Target; readonly request: RequestSpec; readonly rate: number; readonly seconds: number; readonly maxSockets: number }
+  /** A new TCP + TLS connection for every request. */
+  | { readonly kind: 'reconnect'; readonly target: Target; readonly request: RequestSpec; readonly concurrency: number; readonly seconds: number };
+
+export interface LoadResult {
+  readonly requests: number;
+  readonly seconds: number;
+  readonly requestsPerSecond: number;
+  readonly latency: LatencySummary;
+  /** Connection errors and failed requests (autocannon's "errors" less its timeouts). */
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly non2xx: number;
+  /** 2xx answers without the expected text. */
+  readonly mismatches: number;
+  /** CPU of the load generator while it ran, in % of one core: near 100 means it, not the server, was the limit. */
+  readonly clientCpuPercent: number;
+}
+
+export type WorkerMessage = { readonly ok: true; readonly result: LoadResult } | { readonly ok: false; readonly error: string };

@@ -1,0 +1,162 @@
+/**
+ * The processes of a benchmark run, each pinned with taskset: the server
+ * under test (mountgate or the ceiling) on SERVER_CORE, the load generator on
+ * LOAD_CORE. taskset execs node, so the pid we hold is the server's own.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { freePort, sleep } from '../test/e2e/controlplane.js';
+import { MOUNTGATE_MAIN, httpsGetStatus } from '../test/e2e/mountgate-process.js';
+import { LOAD_CORE, SERVER_CORE } from './config.js';
+import type { LoadJob, LoadResult, WorkerMessage } from './load/jobs.js';
+import { REPO_ROOT, type Workspace } from './workspace.js';
+
+const READY_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 10_000;
+/** A job may run for its own duration plus this much before the orchestrator gives up. */
+const JOB_SLACK_MS = 60_000;
+
+export interface ServerProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit').then(() => undefined);
+}
+
+/** SIGTERM, SIGKILL after a grace period; resolves once the process is gone. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = exited(child);
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  try {
+    await gone;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function pid(child: ChildProcess): number {
+  if (child.pid === undefined) throw new Error('the process did not start');
+  return child.pid;
+}
+
+/**
+ * `node dist/cli/main.js serve` as a user runs it, logging (at info, the default) to a file.
+ * `nodeFlags` go to node itself, e.g. --cpu-prof for bench/profile.ts.
+ */
+export async function startMountgate(workspace: Workspace, name: string, nodeFlags: readonly string[] = []): Promise<ServerProcess> {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const log = await open(path.join(workspace.dir, `${name}.log`), 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(
+      'taskset',
+      ['-c', SERVER_CORE, process.execPath, ...nodeFlags, MOUNTGATE_MAIN, 'serve', '--config', workspace.policyPath,
+        '--tls-cert', workspace.certPath, '--tls-key', workspace.keyPath, '--host', '127.0.0.1',
+        '--port', String(port), '--metrics-port', String(metricsPort), '--shutdown-delay', '0'],
+      { stdio: ['ignore', log.fd, log.fd], cwd: REPO_ROOT },
+    );
+  } finally {
+    await log.close();
+  }
+  const server = { name, pid: pid(child), port, stop: () => stopChild(child) };
+  try {
+    const ca = Buffer.from(workspace.caCert);
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (let attempt = 0; Date.now() < deadline && attempt < 1_000; attempt++) {
+      if (child.exitCode !== null) throw new Error(`mountgate exited with code ${child.exitCode}; see ${workspace.dir}/${name}.log`);
+      const status = await httpsGetStatus(`https://127.0.0.1:${port}/readyz`, ca).catch(() => 0);
+      if (status === 200) return server;
+      await sleep(100);
+    }
+    throw new Error(`mountgate was not ready within ${READY_TIMEOUT_MS} ms`);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
+
+/** bench/ceiling-server.ts, answering every POST with the given patch. */
+export async function startCeiling(workspace: Workspace, patchFile: string): Promise<ServerProcess> {
+  const child = spawn(
+    'taskset',
+    ['-c', SERVER_CORE, process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'bench', 'ceiling-server.ts'),
+      workspace.certPath, workspace.keyPath, patchFile],
+    { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO_ROOT },
+  );
+  const server = { name: 'ceiling', pid: pid(child), port: 0, stop: () => stopChild(child) };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the ceiling server did not listen within 30 s')), READY_TIMEOUT_MS);
+      const stdout = child.stdout;
+      if (stdout === null) throw new Error('no stdout');
+      createInterface({ input: stdout }).on('line', (line) => {
+        const match = /^listening (\d+)$/.exec(line);
+        if (match?.[1] !== undefined) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`the ceiling server exited with code ${code}`)));
+    });
+    return { ...server, port };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
+
+export interface LoadGenerator {
+  readonly pid: number;
+  run(job: LoadJob, budgetMs: number): Promise<LoadResult>;
+  stop(): Promise<void>;
+}
+
+/** bench/load/worker.ts on the load core; jobs go over IPC, one at a time. */
+export function startLoadGenerator(): LoadGenerator {
+  const child = spawn(
+    'taskset',
+    ['-c', LOAD_CORE, process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'bench', 'load', 'worker.ts')],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], cwd: REPO_ROOT },
+  );
+  return {
+    pid: pid(child),
+    run: (job, budgetMs) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`the load generator did not finish ${job.kind} within ${budgetMs + JOB_SLACK_MS} ms`));
+        }, budgetMs + JOB_SLACK_MS);
+        const onMessage = (message: WorkerMessage): void => {
+          cleanup();
+          if (message.ok) resolve(message.result);
+          else reject(new Error(`load generator: ${message.error}`));
+        };
+        const onExit = (code: number | null): void => {
+          cleanup();
+          reject(new Error(`the load generator exited (code ${code})`));
+        };
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+        };
+        child.on('message', onMessage);
+        child.once('exit', onExit);
+        child.send(job);
+      }),
+    stop: async () => {
+      if (child.connected) child.disconnect();
+      await stopChild(child);
+    },
+  };
+}

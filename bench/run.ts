@@ -1,0 +1,100 @@
+/**
+ * `npm run bench`: builds mountgate, then measures, in order, the HTTP path
+ * against the ceiling (sections 1-2), the decision core (3), memory after many
+ * requests (4) and Pod CREATEs through a real API server (5); writes
+ * bench/results.json and the table in BENCHMARKS.md.
+ *
+ * BENCH_QUICK=1 for a smoke run; BENCH_ONLY=http,core,rss,apiserver for some
+ * sections. Those runs write to a temporary folder and leave the committed
+ * results alone, unless BENCH_WRITE=1.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { runApiserverSection, type ApiserverSection } from './apiserver-bench.js';
+import { readConfig, SECTIONS } from './config.js';
+import { runCoreSection, type CoreResults } from './core-bench.js';
+import { runHttpSection, type HttpSection } from './http-bench.js';
+import { machineState } from './machine.js';
+import { startLoadGenerator } from './processes.js';
+import { BENCHMARKS_MD, checkTargets, RESULTS_JSON, writeResults, type Results } from './report.js';
+import { runRssSection, type RssSection } from './rss-bench.js';
+import { createWorkspace, REPO_ROOT } from './workspace.js';
+
+const execFileAsync = promisify(execFile);
+const BUILD_TIMEOUT_MS = 5 * 60_000;
+/** Above this 1-minute load average the machine is too busy for numbers worth quoting. */
+const BUSY_LOAD_AVERAGE = 0.5;
+
+const log = (line: string): void => {
+  process.stderr.write(`[bench] ${line}\n`);
+};
+
+async function main(): Promise<void> {
+  const config = readConfig(process.env);
+  const before = machineState();
+  if (before.loadAverage1m > BUSY_LOAD_AVERAGE) {
+    log(`WARNING: load average ${before.loadAverage1m.toFixed(2)}: other work is running; these numbers will not be worth quoting`);
+  }
+  log('building mountgate (npm run build)');
+  await execFileAsync('npm', ['run', 'build'], { cwd: REPO_ROOT, timeout: BUILD_TIMEOUT_MS });
+
+  let http: HttpSection | undefined;
+  let core: CoreResults | undefined;
+  let rss: RssSection | undefined;
+  let apiserver: ApiserverSection | undefined;
+
+  const workspace = await createWorkspace();
+  try {
+    if (config.sections.has('http') || config.sections.has('rss')) {
+      const load = startLoadGenerator();
+      try {
+        if (config.sections.has('http')) {
+          log(`HTTP: ceiling, /mutate, /validate; ${config.runSeconds} s per run`);
+          http = await runHttpSection(config, workspace, load, log);
+        }
+        if (config.sections.has('rss')) {
+          log(`RSS after ${config.rssRequests} requests`);
+          rss = await runRssSection(config, workspace, load);
+          log(`  RSS ${rss.rssAfterMiB.toFixed(1)} MiB, peak ${rss.peakRssMiB.toFixed(1)} MiB`);
+        }
+      } finally {
+        await load.stop();
+      }
+    }
+    if (config.sections.has('core')) {
+      log('core: decide() alone');
+      core = await runCoreSection(config);
+    }
+  } finally {
+    await workspace.remove();
+  }
+  if (config.sections.has('apiserver')) {
+    log(`API server: ${config.apiserverPods} Pod CREATEs per side`);
+    apiserver = await runApiserverSection(config, log);
+  }
+
+  const sections = { http, core, rss, apiserver };
+  const results: Results = {
+    command: `${config.quick ? 'BENCH_QUICK=1 ' : ''}npm run bench`,
+    quick: config.quick,
+    node: process.version,
+    before,
+    after: machineState(),
+    ...sections,
+    targets: checkTargets(sections),
+  };
+
+  const complete = !config.quick && config.sections.size === SECTIONS.length;
+  const official = complete || process.env.BENCH_WRITE === '1';
+  const outDir = official ? undefined : await mkdtemp(path.join(tmpdir(), 'mountgate-bench-results-'));
+  const json = outDir === undefined ? RESULTS_JSON : path.join(outDir, 'results.json');
+  const markdown = outDir === undefined ? BENCHMARKS_MD : path.join(outDir, 'BENCHMARKS.md');
+  await writeResults(results, json, markdown);
+  for (const check of results.targets) log(`${check.met ? 'met   ' : 'MISSED'} ${check.target}: ${check.measured}`);
+  log(`wrote ${json} and ${markdown}`);
+}
+
+await main();
