@@ -3,6 +3,7 @@
  * against this schema before anything reads them; the types follow from it.
  */
 import { array, boolean, mixed, object, string, ValidationError, type InferType } from 'yup';
+import { strictSchemaGuard } from './schema-guard.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -67,8 +68,12 @@ export type ReadReview =
   | { readonly ok: true; readonly request: AdmissionRequest }
   | { readonly ok: false; readonly problems: readonly string[] };
 
+/** Says yes, in a fraction of the time, only where yup would; yup still answers (and explains) everything else. */
+const isWellFormedReview = strictSchemaGuard(admissionReviewSchema);
+
 /** Checks a parsed body; never trusts its shape before that. */
 export function readAdmissionReview(body: unknown): ReadReview {
+  if (isWellFormedReview?.(body)) return { ok: true, request: body.request };
   try {
     const review = admissionReviewSchema.validateSync(body, { strict: true, abortEarly: false });
     return { ok: true, request: review.request };
