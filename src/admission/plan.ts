@@ -28,7 +28,9 @@ export function annotationField(policy: CompiledPolicy): string {
 }
 
 export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserInfo | undefined): PlanResult {
-  const value = pod.metadata?.annotations?.[policy.annotation];
+  const annotations = pod.metadata?.annotations;
+  // Own keys only: an annotation named like an Object.prototype member ("constructor", "toString") must not read the inherited function.
+  const value = annotations !== undefined && annotations !== null && Object.hasOwn(annotations, policy.annotation) ? annotations[policy.annotation] : undefined;
   if (value === undefined || value === null) return { kind: 'none' };
 
   const field = annotationField(policy);

@@ -1,0 +1,53 @@
+/**
+ * Long fast-check runs over hostile Pods and annotations: the decision never
+ * throws, and nothing it admits breaks the policy (the oracle, written apart
+ * from the code under test, is the judge). MOUNTGATE_FUZZ_RUNS sets the number
+ * of cases per property (default 2000; CI for hardening runs 100000).
+ */
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { decide } from '../../src/admission/decide.js';
+import { applyPatch } from '../../src/admission/json-patch.js';
+import { likelyAdmittedPod, pod } from '../helpers/arbitraries.js';
+import { BASE_POLICY, policyOf } from '../helpers/policies.js';
+import { requestFor } from '../helpers/pods.js';
+import { rawAnnotatedPod } from './arbitraries.js';
+import { mutationProblems, validatedPodProblems, type OraclePolicy } from './oracle.js';
+
+const RUNS = Number(process.env.MOUNTGATE_FUZZ_RUNS ?? 2000);
+const POLICY = policyOf();
+const SPEC: OraclePolicy = BASE_POLICY;
+
+const objects = fc.oneof({ weight: 3, arbitrary: rawAnnotatedPod }, { weight: 2, arbitrary: pod }, { weight: 2, arbitrary: likelyAdmittedPod }, { weight: 1, arbitrary: fc.anything() });
+
+describe(`fuzz: the decision over hostile Pods (${RUNS} cases per property)`, function () {
+  this.timeout(Math.max(120_000, RUNS * 20));
+
+  it('never throws, and admits only what the oracle accepts', () => {
+    let admittedWithPatch = 0;
+    let validatedWithHostPaths = 0;
+    fc.assert(
+      fc.property(objects, (object) => {
+        const mutated = decide('mutate', requestFor(object), POLICY);
+        if (mutated.allowed && mutated.patch.length > 0) {
+          admittedWithPatch++;
+          const patched = applyPatch(structuredClone(object), structuredClone([...mutated.patch]), true, false).newDocument;
+          expect(mutationProblems(object, mutated.patch, patched, SPEC)).to.deep.equal([]);
+          const validated = decide('validate', requestFor(patched), POLICY);
+          if (validated.allowed) expect(validatedPodProblems(patched, SPEC)).to.deep.equal([]);
+        }
+        const validated = decide('validate', requestFor(object), POLICY);
+        if (validated.allowed) {
+          const problems = validatedPodProblems(object, SPEC);
+          expect(problems).to.deep.equal([]);
+          const spec = (object as { spec?: { volumes?: Array<{ hostPath?: unknown }> } }).spec;
+          if (Array.isArray(spec?.volumes) && spec.volumes.some((volume) => volume.hostPath)) validatedWithHostPaths++;
+        }
+      }),
+      { numRuns: RUNS },
+    );
+    // Not vacuous: a good share of cases is admitted, with mounts.
+    expect(admittedWithPatch, 'mutations admitted with a patch').to.be.greaterThan(RUNS / 20);
+    expect(validatedWithHostPaths, 'Pods with hostPath volumes admitted by /validate').to.be.greaterThan(RUNS / 50);
+  });
+});
