@@ -8,7 +8,7 @@ import { checkHostPathVolumes } from './host-paths.js';
 import { planMounts } from './plan.js';
 import { podSecurityViolation, type ClusterFacts } from './pod-security.js';
 import { isCheckedPod, podProblem, type CheckedPod } from './pod.js';
-import { reconcile } from './reconcile.js';
+import { copyForApply, reconcile } from './reconcile.js';
 import type { AdmissionRequest } from './review.js';
 import { allow, deny, type Verdict } from './verdict.js';
 import { violation, type Violation } from './violation.js';
@@ -44,7 +44,7 @@ function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPoli
   if (planned.kind === 'none') return allow();
   if (planned.kind === 'denied') return deny(planned.violations, planned.warnings);
 
-  const mutated = structuredClone(pod);
+  const mutated = copyForApply(pod, planned.plan);
   const violations = reconcile(mutated, planned.plan, 'apply');
   const podSecurity = planned.plan.volumes.length > 0 ? podSecurityViolation(request.namespace, facts) : undefined;
   if (podSecurity !== undefined) violations.push(podSecurity);

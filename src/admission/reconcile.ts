@@ -11,7 +11,7 @@ import { violation, type Violation } from './violation.js';
 
 export type ReconcileMode = 'apply' | 'verify';
 
-/** In "apply" mode `pod` is changed in place; pass a copy. */
+/** In "apply" mode `pod` is changed in place; pass copyForApply(original, plan). */
 export function reconcile(pod: CheckedPod, plan: MountPlan, mode: ReconcileMode): Violation[] {
   const violations: Violation[] = [];
   const volumes: V1Volume[] = pod.spec.volumes ?? [];
@@ -51,6 +51,28 @@ function missing(field: string, what: string): Violation {
   return violation(field, `requested mount is missing: ${what} (mutation skipped or altered)`);
 }
 
+/**
+ * A deep copy of plain data (what JSON gives: objects, arrays, primitives),
+ * equal to structuredClone's for it at a fraction of the cost. Planned volumes
+ * and mounts are copied so that no object appears twice in a Pod.
+ */
 function copy<T>(value: T): T {
-  return structuredClone(value);
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copy) as T;
+  const result: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) result[key] = copy((value as Record<string, unknown>)[key]);
+  return result as T;
+}
+
+/**
+ * What "apply" needs to change the Pod without touching `pod`: new objects on
+ * the way to the arrays it replaces (spec.volumes and each target container's
+ * volumeMounts; it never changes an array in place), everything else shared.
+ * Unlike a deep clone, the copy costs nothing for the parts that stay the same,
+ * and a diff against `pod` skips them at once (the same object on both sides).
+ */
+export function copyForApply(pod: CheckedPod, plan: MountPlan): CheckedPod {
+  const targets = new Set(plan.targets);
+  const containers = pod.spec.containers.map((container, index) => (targets.has(index) ? { ...container } : container));
+  return { ...pod, spec: { ...pod.spec, containers } };
 }
