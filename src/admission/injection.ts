@@ -9,9 +9,22 @@ export function isInjectedName(name: string): boolean {
   return name.startsWith(VOLUME_PREFIX);
 }
 
+/**
+ * Names already computed. A review asks for the same path several times (its
+ * volume and each mount) and consecutive reviews share most paths, while a
+ * SHA-256 through createHash costs microseconds. Bounded: emptied when full.
+ */
+const NAME_CACHE_LIMIT = 1024;
+const namesByPath = new Map<string, string>();
+
 /** `mountgate-` and the first 12 hex digits of the SHA-256 of the host path. */
 export function volumeName(hostPath: string): string {
-  return VOLUME_PREFIX + createHash('sha256').update(hostPath).digest('hex').slice(0, 12);
+  const known = namesByPath.get(hostPath);
+  if (known !== undefined) return known;
+  const name = VOLUME_PREFIX + createHash('sha256').update(hostPath).digest('hex').slice(0, 12);
+  if (namesByPath.size >= NAME_CACHE_LIMIT) namesByPath.clear();
+  namesByPath.set(hostPath, name);
+  return name;
 }
 
 /** One accepted, merged request. */
