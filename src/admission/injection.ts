@@ -67,6 +67,8 @@ export function sameVolume(actual: V1Volume, planned: V1Volume): boolean {
   );
 }
 
+const MOUNT_KEYS: ReadonlySet<string> = new Set(['name', 'mountPath', 'readOnly', 'recursiveReadOnly']);
+
 /**
  * A mount already in the Pod counts as ours when it matches what mountgate
  * would add. recursiveReadOnly may be missing: API servers without the field
@@ -74,7 +76,7 @@ export function sameVolume(actual: V1Volume, planned: V1Volume): boolean {
  */
 export function sameVolumeMount(actual: V1VolumeMount, planned: V1VolumeMount): boolean {
   for (const key of Object.keys(actual)) {
-    if (!['name', 'mountPath', 'readOnly', 'recursiveReadOnly'].includes(key)) return false;
+    if (!MOUNT_KEYS.has(key)) return false;
   }
   if (actual.name !== planned.name || actual.mountPath !== planned.mountPath) return false;
   if (planned.readOnly === true) {

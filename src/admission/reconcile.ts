@@ -15,13 +15,18 @@ export type ReconcileMode = 'apply' | 'verify';
 export function reconcile(pod: CheckedPod, plan: MountPlan, mode: ReconcileMode): Violation[] {
   const violations: Violation[] = [];
   const volumes: V1Volume[] = pod.spec.volumes ?? [];
+  // Matching is by name first (sameVolume and sameVolumeMount require equal names), so
+  // grouping by name keeps each lookup to its few candidates: linear, not volumes × plan.
+  const plannedVolumes = groupByName(plan.volumes);
+  const plannedMounts = groupByName(plan.mounts);
 
   volumes.forEach((volume, index) => {
-    if (isInjectedName(volume.name) && !plan.volumes.some((planned) => sameVolume(volume, planned))) {
+    if (isInjectedName(volume.name) && !candidates(plannedVolumes, volume.name).some((planned) => sameVolume(volume, planned))) {
       violations.push(violation(`spec.volumes[${index}]`, `volume "${volume.name}" does not match what this request adds`));
     }
   });
-  const missingVolumes = plan.volumes.filter((planned) => !volumes.some((volume) => volume.name === planned.name));
+  const volumeNames = new Set(volumes.map((volume) => volume.name));
+  const missingVolumes = plan.volumes.filter((planned) => !volumeNames.has(planned.name));
   if (missingVolumes.length > 0) {
     if (mode === 'apply') pod.spec.volumes = [...volumes, ...missingVolumes.map(copy)];
     else for (const planned of missingVolumes) violations.push(missing('spec.volumes', `volume "${planned.name}" for ${planned.hostPath?.path}`));
@@ -33,18 +38,33 @@ export function reconcile(pod: CheckedPod, plan: MountPlan, mode: ReconcileMode)
     const field = `spec.containers[${index}]`;
     const mounts: V1VolumeMount[] = container.volumeMounts ?? [];
     mounts.forEach((mount, mountIndex) => {
-      if (isInjectedName(mount.name) && !plan.mounts.some((planned) => sameVolumeMount(mount, planned))) {
+      if (isInjectedName(mount.name) && !candidates(plannedMounts, mount.name).some((planned) => sameVolumeMount(mount, planned))) {
         violations.push(
           violation(`${field}.volumeMounts[${mountIndex}]`, `mount of "${mount.name}" at "${mount.mountPath}" does not match what this request adds`),
         );
       }
     });
-    const missingMounts = plan.mounts.filter((planned) => !mounts.some((mount) => sameVolumeMount(mount, planned)));
+    const mountsByName = groupByName(mounts);
+    const missingMounts = plan.mounts.filter((planned) => !candidates(mountsByName, planned.name).some((mount) => sameVolumeMount(mount, planned)));
     if (missingMounts.length === 0) continue;
     if (mode === 'apply') container.volumeMounts = [...mounts, ...missingMounts.map(copy)];
     else for (const planned of missingMounts) violations.push(missing(`${field}.volumeMounts`, `"${planned.mountPath}" in container "${container.name}"`));
   }
   return violations;
+}
+
+function groupByName<T extends { readonly name: string }>(items: readonly T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(item.name);
+    if (group === undefined) groups.set(item.name, [item]);
+    else group.push(item);
+  }
+  return groups;
+}
+
+function candidates<T>(groups: ReadonlyMap<string, readonly T[]>, name: string): readonly T[] {
+  return groups.get(name) ?? [];
 }
 
 function missing(field: string, what: string): Violation {
