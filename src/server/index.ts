@@ -67,7 +67,7 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
   const namespaces =
     options.podSecurityPreflight === undefined
       ? undefined
-      : watchNamespaces(options.podSecurityPreflight.kubeconfigPath, logger, (synced) => metrics.podSecurityCacheSynced.set(synced ? 1 : 0));
+      : await watchNamespaces(options.podSecurityPreflight.kubeconfigPath, logger, (synced) => metrics.podSecurityCacheSynced.set(synced ? 1 : 0));
   const server = createHttpsServer(
     { ...secureContextOptions(tls), minVersion: MIN_TLS_VERSION, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
     createApp({ state, metrics, logger, lifecycle, ...(namespaces ? { namespaceLevels: namespaces.levels } : {}) }),

@@ -3,7 +3,7 @@
  * for the preflight in /mutate. Until the cache has listed the namespaces
  * (or after its watch broke) it answers "unknown", which never blocks.
  */
-import { CoreV1Api, KubeConfig, makeInformer, type Informer, type V1Namespace } from '@kubernetes/client-node';
+import type { Informer, V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { enforceLevel, type PodSecurityLevel } from '../admission/pod-security.js';
 
@@ -56,8 +56,13 @@ export interface NamespaceWatch {
   stop(): Promise<void>;
 }
 
-/** Starts listing and watching namespaces; returns at once, syncing in the background. */
-export function watchNamespaces(kubeconfigPath: string | undefined, logger: Logger, onSyncChange: (synced: boolean) => void): NamespaceWatch {
+/**
+ * Starts listing and watching namespaces; returns once the client is set up, syncing in the background.
+ * The Kubernetes client is imported here, not at the top: it costs some 70 MiB of memory, which a
+ * server without the preflight should not carry.
+ */
+export async function watchNamespaces(kubeconfigPath: string | undefined, logger: Logger, onSyncChange: (synced: boolean) => void): Promise<NamespaceWatch> {
+  const { CoreV1Api, KubeConfig, makeInformer } = await import('@kubernetes/client-node');
   const config = new KubeConfig();
   try {
     if (kubeconfigPath === undefined) config.loadFromDefault();

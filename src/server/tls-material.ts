@@ -6,7 +6,6 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
-import { generate } from 'selfsigned';
 import { describeIoError } from '../policy/load.js';
 
 export const MIN_TLS_VERSION = 'TLSv1.2';
@@ -80,6 +79,8 @@ async function readText(file: string): Promise<string> {
 
 /** A throwaway self-signed certificate for localhost and 127.0.0.1, for --dev only. */
 export async function generateDevMaterial(): Promise<TlsMaterial> {
+  // Imported only for --dev: the generator and its X.509 library cost every other server some 16 MiB.
+  const { generate } = await import('selfsigned');
   const notBeforeDate = new Date();
   const notAfterDate = new Date(notBeforeDate.getTime() + 7 * 24 * 3600 * 1000);
   const pems = await generate([{ name: 'commonName', value: 'mountgate-dev' }], {
