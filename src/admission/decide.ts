@@ -2,7 +2,7 @@
  * The decision core: one pure function from (stage, admission request,
  * policy) to a verdict. /mutate, /validate and `mountgate check` all call it.
  */
-import { compare } from './json-patch.js';
+import { additionsPatch } from './additions-patch.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { checkHostPathVolumes } from './host-paths.js';
 import { planMounts } from './plan.js';
@@ -38,7 +38,7 @@ export function decide(stage: Stage, request: AdmissionRequest, policy: Compiled
   return stage === 'mutate' ? mutate(pod, request, policy, facts) : validate(pod, concern, request, policy);
 }
 
-/** Section 6 and 7: judge the annotation, then add what it asks for to a copy and diff. */
+/** Section 6 and 7: judge the annotation, then add what it asks for to a copy and write down the additions. */
 function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPolicy, facts: ClusterFacts): Verdict {
   const planned = planMounts(pod, policy, request.userInfo);
   if (planned.kind === 'none') return allow();
@@ -49,8 +49,8 @@ function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPoli
   const podSecurity = planned.plan.volumes.length > 0 ? podSecurityViolation(request.namespace, facts) : undefined;
   if (podSecurity !== undefined) violations.push(podSecurity);
   if (violations.length > 0) return deny(violations, planned.warnings);
-  // Diffed against the object exactly as it arrived, so the patch holds only additions.
-  const patch = compare(pod, mutated);
+  // Against the object exactly as it arrived, so the patch holds only additions.
+  const patch = additionsPatch(pod, mutated, planned.plan.targets);
   return patch.length > 0 ? allow(planned.warnings, patch, mutated) : allow(planned.warnings);
 }
 

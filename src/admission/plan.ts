@@ -5,6 +5,7 @@
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { canonicalPath, decidingEntry, isWithin } from '../policy/paths.js';
+import { PathIndex } from '../policy/path-index.js';
 import { parseAnnotation, type LocatedRequest } from './annotation.js';
 import { isInjectedName, plannedVolumeMount, plannedVolumes, type PlannedMount } from './injection.js';
 import type { CheckedPod } from './pod.js';
@@ -114,20 +115,19 @@ function targetContainers(pod: CheckedPod, policy: CompiledPolicy): number[] {
   return targets;
 }
 
-interface OccupiedPath {
-  readonly mountPath: string;
-  readonly container: string;
-}
-
-/** Mounts already in the target containers, mountgate's own set aside so a re-review does not trip on them. */
-function occupiedMountPaths(pod: CheckedPod, targets: readonly number[]): OccupiedPath[] {
-  const occupied: OccupiedPath[] = [];
+/**
+ * Mounts already in the target containers (path to container name), mountgate's
+ * own set aside so a re-review does not trip on them. Indexed, because a
+ * hostile Pod can pair tens of thousands of mounts with a thousand requests.
+ */
+function occupiedMountPaths(pod: CheckedPod, targets: readonly number[]): PathIndex<string> {
+  const occupied = new PathIndex<string>();
   for (const index of targets) {
     const container = pod.spec.containers[index];
     for (const mount of container?.volumeMounts ?? []) {
       if (container === undefined || isInjectedName(mount.name)) continue;
       const canonical = canonicalPath(mount.mountPath);
-      occupied.push({ mountPath: canonical.ok ? canonical.path : mount.mountPath, container: container.name });
+      occupied.add(canonical.ok ? canonical.path : mount.mountPath, container.name);
     }
   }
   return occupied;
@@ -138,7 +138,7 @@ function judgeRequest(
   located: LocatedRequest,
   field: string,
   policy: CompiledPolicy,
-  occupied: readonly OccupiedPath[],
+  occupied: PathIndex<string>,
   violations: Violation[],
 ): PlannedMount | undefined {
   const { request, keys, index } = located;
@@ -177,13 +177,13 @@ function judgeRequest(
   return { hostPath, mountPath: target.path, readOnly: readOnly ?? false };
 }
 
-function targetProblem(mountPath: string, policy: CompiledPolicy, occupied: readonly OccupiedPath[]): string | undefined {
+function targetProblem(mountPath: string, policy: CompiledPolicy, occupied: PathIndex<string>): string | undefined {
   if (mountPath === '/') return '"/" cannot be a mount target';
   const forbidden = policy.forbiddenTargets.find((reserved) => isWithin(mountPath, reserved));
   if (forbidden !== undefined) return `"${mountPath}" is inside the reserved path "${forbidden}"`;
-  const taken = occupied.find((existing) => isWithin(mountPath, existing.mountPath));
+  const taken = occupied.covering(mountPath);
   if (taken !== undefined) {
-    return `"${mountPath}" is inside "${taken.mountPath}", already mounted in container "${taken.container}"`;
+    return `"${mountPath}" is inside "${taken.path}", already mounted in container "${taken.value}"`;
   }
   return undefined;
 }

@@ -1,0 +1,93 @@
+/**
+ * Answers "which of these paths equals or contains this one, by whole
+ * segments?" in time linear in the length of the path asked about, however
+ * many paths were added. A Pod can carry tens of thousands of mounts and ask
+ * for a thousand more; comparing every request with every mount would block
+ * the event loop for seconds.
+ *
+ * Paths are added as written (canonical or not) and matched with the meaning
+ * of isWithin: `p` is covered by `q` when q is "/", q equals p, or p starts
+ * with q followed by "/". Among several covering paths, the first added wins.
+ *
+ * How: each added path is filed under a 30-bit FNV-1a hash. FNV-1a reads a
+ * string one character at a time, so one pass over `p` yields the hash of
+ * every prefix of `p`; the prefixes that end where p has a "/" are looked up,
+ * and a hit is confirmed by comparing the strings. The hash starts from a
+ * random seed, so inputs cannot be crafted to collide; a collision would only
+ * cost one comparison anyway.
+ */
+import { randomInt } from 'node:crypto';
+import { MAX_PATH_LENGTH } from './paths.js';
+
+const FNV_PRIME = 16777619;
+/** 30 bits keep every hash a small integer for V8 (no heap numbers in the loops or the Map). */
+const HASH_MASK = 0x3fffffff;
+const SLASH = 0x2f;
+const SEED = randomInt(HASH_MASK);
+
+export interface IndexedPath<T> {
+  /** The path as added. */
+  readonly path: string;
+  readonly value: T;
+}
+
+interface Entry<T> extends IndexedPath<T> {
+  readonly order: number;
+}
+
+function hashOf(path: string): number {
+  let hash = SEED;
+  for (let i = 0; i < path.length; i++) hash = Math.imul(hash ^ path.charCodeAt(i), FNV_PRIME) & HASH_MASK;
+  return hash;
+}
+
+export class PathIndex<T> {
+  /** Distinct paths by hash: one entry, or (after a collision) a list. */
+  readonly #byHash = new Map<number, Entry<T> | Array<Entry<T>>>();
+  /** Which lengths the added paths have, so most prefixes of a query need no lookup at all. */
+  readonly #lengths = new Uint8Array(MAX_PATH_LENGTH + 1);
+  /** An entry for "/", which covers every path. */
+  #everything: Entry<T> | undefined;
+  #added = 0;
+
+  add(path: string, value: T): void {
+    const entry = { order: this.#added++, path, value };
+    if (path === '/') {
+      this.#everything ??= entry;
+      return;
+    }
+    // Longer than any canonical path: it can cover none.
+    if (path.length > MAX_PATH_LENGTH) return;
+    const hash = hashOf(path);
+    const known = this.#byHash.get(hash);
+    // A path added again is ignored: the first one wins, and lookups stay short however often a path repeats.
+    if (known === undefined) this.#byHash.set(hash, entry);
+    else if (!Array.isArray(known)) {
+      if (known.path !== path) this.#byHash.set(hash, [known, entry]);
+    } else if (!known.some((other) => other.path === path)) known.push(entry);
+    this.#lengths[path.length] = 1;
+  }
+
+  /** The first-added path that equals or contains `path`, with its value; undefined when none does. */
+  covering(path: string): IndexedPath<T> | undefined {
+    let best = this.#everything;
+    let hash = SEED;
+    const last = Math.min(path.length, MAX_PATH_LENGTH);
+    for (let i = 0; i <= last; i++) {
+      // `hash` is now the hash of path.slice(0, i): a candidate when it ends the path or a segment.
+      if (this.#lengths[i] === 1 && (i === path.length || path.charCodeAt(i) === SLASH)) best = this.#better(best, hash, path, i);
+      if (i < path.length) hash = Math.imul(hash ^ path.charCodeAt(i), FNV_PRIME) & HASH_MASK;
+    }
+    return best;
+  }
+
+  #better(best: Entry<T> | undefined, hash: number, path: string, length: number): Entry<T> | undefined {
+    const known = this.#byHash.get(hash);
+    if (known === undefined) return best;
+    let result = best;
+    for (const entry of Array.isArray(known) ? known : [known]) {
+      if ((result === undefined || entry.order < result.order) && entry.path.length === length && path.startsWith(entry.path)) result = entry;
+    }
+    return result;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The decision must cost about what reading the body costs, whatever its
+ * shape: a body of 3 MiB that takes seconds to decide blocks the event loop
+ * and every other review waits (the API server gives up after its timeout).
+ * Each hostile shape is timed against a baseline measured moments apart on
+ * the same machine, so the ratio holds on a busy machine too: JSON.parse of
+ * the body plus one pass of JavaScript over its characters (paths must be read
+ * character by character, which JSON.parse does natively and much faster).
+ * Small bodies get a floor, as they take next to no time to read.
+ */
+import { expect } from 'chai';
+import { decide, type Stage } from '../../src/admission/decide.js';
+import { readAdmissionReview } from '../../src/admission/review.js';
+import { policyOf } from '../helpers/policies.js';
+import { review } from '../helpers/pods.js';
+import { bodyBytes, HOSTILE_SHAPES } from './support/hostile-pods.js';
+
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
+/**
+ * Reading and deciding may cost this many times the baseline (typically 1 to
+ * 3). Generous, because GC pauses on a shared machine are noisy; what it must
+ * catch is work that grows with the square of the input, which costs 10 to
+ * 1000 times the baseline.
+ */
+const MAX_RATIO = 8;
+/** ...or this long, for small bodies whose parsing takes next to nothing. */
+const FLOOR_MS = 50;
+const POLICY = policyOf({ maxMounts: 3 });
+
+function median(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+/** One pass of JavaScript over every character: what any path check costs at least. */
+function readEveryCharacter(text: string): number {
+  let sum = 0;
+  for (let i = 0; i < text.length; i++) sum = (sum + text.charCodeAt(i)) & 0xffff;
+  return sum;
+}
+
+/** The median of `repeats` runs, after one run to warm the JIT up. */
+function timeMs(work: () => void, repeats = 3): number {
+  work();
+  const samples: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const started = performance.now();
+    work();
+    samples.push(performance.now() - started);
+  }
+  return median(samples);
+}
+
+describe('stress: the cost of deciding hostile Pods', function () {
+  this.timeout(120_000);
+
+  for (const shape of HOSTILE_SHAPES) {
+    for (const stage of ['mutate', 'validate'] as const satisfies readonly Stage[]) {
+      it(`${stage}: ${shape.name}`, () => {
+        const pod = shape.pod();
+        const body = JSON.stringify(review(pod));
+        expect(bodyBytes(review(pod)), 'the body fits the server limit').to.be.at.most(MAX_BODY_BYTES);
+        const baselineMs = timeMs(() => {
+          JSON.parse(body);
+          readEveryCharacter(body);
+        });
+        const decideMs = timeMs(() => {
+          const read = readAdmissionReview(JSON.parse(body));
+          if (!read.ok) throw new Error(read.problems.join('; '));
+          decide(stage, read.request, POLICY);
+        });
+        const budgetMs = Math.max(FLOOR_MS, MAX_RATIO * baselineMs);
+        console.log(`        ${(body.length / 2 ** 20).toFixed(2)} MiB: baseline ${baselineMs.toFixed(1)} ms, read + decide ${decideMs.toFixed(1)} ms (budget ${budgetMs.toFixed(1)} ms)`);
+        expect(decideMs).to.be.at.most(budgetMs);
+      });
+    }
+  }
+});
