@@ -5,7 +5,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseArgs } from 'node:util';
 import { auditPolicy, judgeExistingPod, type Finding } from '../audit/judge.js';
-import { podPages, type Scope } from '../audit/list-pods.js';
+import { PAGE_SIZE, podPages, type Scope } from '../audit/list-pods.js';
 import { formatReport, type OutputFormat } from '../audit/report.js';
 import { loadPolicyFile } from '../policy/load.js';
 import type { Io } from './check.js';
@@ -17,10 +17,11 @@ export interface AuditSettings {
   readonly scope: Scope | undefined;
   readonly format: OutputFormat;
   readonly kubeconfigPath: string | undefined;
+  readonly pageSize: number;
 }
 
 export function parseAuditArgs(argv: readonly string[]): AuditSettings {
-  let values: { config?: string; namespace?: string; 'all-namespaces'?: boolean; output?: string; kubeconfig?: string };
+  let values: { config?: string; namespace?: string; 'all-namespaces'?: boolean; output?: string; kubeconfig?: string; 'page-size'?: string };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -30,6 +31,7 @@ export function parseAuditArgs(argv: readonly string[]): AuditSettings {
         'all-namespaces': { type: 'boolean', short: 'A' },
         output: { type: 'string', short: 'o' },
         kubeconfig: { type: 'string' },
+        'page-size': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -43,8 +45,13 @@ export function parseAuditArgs(argv: readonly string[]): AuditSettings {
   }
   const format = values.output ?? 'table';
   if (format !== 'table' && format !== 'json') throw new UsageError(`audit: -o must be table or json, not "${format}"`);
+  const pageSize = Number(values['page-size'] ?? PAGE_SIZE);
+  if (!/^\d+$/.test(values['page-size'] ?? String(PAGE_SIZE)) || pageSize < 1 || pageSize > 5000) {
+    throw new UsageError(`audit: --page-size must be a whole number from 1 to 5000, not "${values['page-size'] ?? ''}"`);
+  }
   return {
     configPath: values.config,
+    pageSize,
     scope: values['all-namespaces'] === true ? 'all-namespaces' : values.namespace === undefined ? undefined : { namespace: values.namespace },
     format,
     kubeconfigPath: values.kubeconfig,
@@ -67,7 +74,7 @@ export async function audit(argv: readonly string[], io: Io): Promise<number> {
   const findings: Finding[] = [];
   let podsScanned = 0;
   try {
-    for await (const page of podPages(config, scope)) {
+    for await (const page of podPages(config, scope, settings.pageSize)) {
       for (const pod of page) {
         podsScanned++;
         const finding = judgeExistingPod(pod, policy);

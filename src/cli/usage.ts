@@ -22,6 +22,7 @@ Usage:
                   [--pod-security-preflight [--kubeconfig FILE]]
   mountgate check --config FILE (-f POD.yaml | -f -) [--user NAME] [--group NAME]...
   mountgate audit --config FILE [--namespace NS | --all-namespaces] [-o table|json] [--kubeconfig FILE]
+                  [--page-size 250]
   mountgate help | version
 
 serve flags may also come from MOUNTGATE_CONFIG, MOUNTGATE_TLS_CERT, MOUNTGATE_TLS_KEY,

@@ -58,7 +58,8 @@ describe('audit', () => {
 
   describe('arguments', () => {
     it('reads the scope and format', () => {
-      expect(parseAuditArgs(['--config', 'p.yaml'])).to.deep.equal({ configPath: 'p.yaml', scope: undefined, format: 'table', kubeconfigPath: undefined });
+      expect(parseAuditArgs(['--config', 'p.yaml'])).to.deep.equal({ configPath: 'p.yaml', pageSize: 250, scope: undefined, format: 'table', kubeconfigPath: undefined });
+      expect(parseAuditArgs(['--config', 'p.yaml', '--page-size', '7'])).to.deep.include({ pageSize: 7 });
       expect(parseAuditArgs(['--config', 'p.yaml', '-n', 'agents', '-o', 'json'])).to.deep.include({ scope: { namespace: 'agents' }, format: 'json' });
       expect(parseAuditArgs(['--config', 'p.yaml', '--all-namespaces', '--kubeconfig', 'k'])).to.deep.include({ scope: 'all-namespaces', kubeconfigPath: 'k' });
     });
@@ -66,6 +67,8 @@ describe('audit', () => {
       ['no config', ['-A'], 'audit: --config FILE is required'],
       ['both scopes', ['--config', 'p', '-n', 'a', '-A'], 'audit: give --namespace NS or --all-namespaces, not both'],
       ['an unknown format', ['--config', 'p', '-o', 'yaml'], 'audit: -o must be table or json, not "yaml"'],
+      ['a page size of 0', ['--config', 'p', '--page-size', '0'], 'audit: --page-size must be a whole number from 1 to 5000, not "0"'],
+      ['a page size that is not a number', ['--config', 'p', '--page-size', 'ten'], 'audit: --page-size must be a whole number from 1 to 5000, not "ten"'],
     ];
     for (const [name, argv, message] of bad) {
       it(`refuses ${name}`, () => expect(() => parseAuditArgs(argv)).to.throw(UsageError, message));

@@ -208,7 +208,15 @@ export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void>
 
     const tls = await makeTestCa(dir);
     const policy = await makePolicy(dir, adminName);
-    const mountgate = new MountgateProcess({ dir, policy, tls, port: await freePort(), metricsPort: await freePort() });
+    // With the Pod Security preflight on, as the chart can run it; it reads namespaces as the admin.
+    const mountgate = new MountgateProcess({
+      dir,
+      policy,
+      tls,
+      port: await freePort(),
+      metricsPort: await freePort(),
+      extraArgs: ['--pod-security-preflight', '--kubeconfig', cp.kubeconfigPath],
+    });
     await mountgate.start();
     cleanups.push(() => mountgate.stop());
 

@@ -58,6 +58,8 @@ export interface MountgateOptions {
   readonly tls: TlsMaterial;
   readonly port: number;
   readonly metricsPort: number;
+  /** More `serve` flags, e.g. the Pod Security preflight. */
+  readonly extraArgs?: readonly string[];
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -113,7 +115,8 @@ export class MountgateProcess {
       const child = spawn(
         process.execPath,
         [MOUNTGATE_MAIN, 'serve', '--config', policy, '--tls-cert', tls.cert, '--tls-key', tls.key,
-          '--port', String(port), '--host', webhookHost(), '--metrics-port', String(metricsPort), '--shutdown-delay', '1'],
+          '--port', String(port), '--host', webhookHost(), '--metrics-port', String(metricsPort), '--shutdown-delay', '1',
+          ...(this.options.extraArgs ?? [])],
         { stdio: ['ignore', log.fd, log.fd], cwd: this.options.dir },
       );
       this.child = child;
