@@ -183,8 +183,9 @@ for (const row of modeRows()) {
         expect(get(sc, 'seccompProfile.type')).to.equal('RuntimeDefault');
       });
 
-      it('no service-account token: not on the ServiceAccount, not on the Pod', function () {
-        expect(podSpec(docs)['automountServiceAccountToken']).to.equal(false);
+      it('a service-account token only on the Pod, for the Pod Security preflight (on by default); none on the ServiceAccount', function () {
+        expect(podSpec(docs)['automountServiceAccountToken']).to.equal(true);
+        expect(list(mountgateContainer(docs)['args'], 'args')).to.include('--pod-security-preflight');
         const sa = one(docs, 'ServiceAccount', FULLNAME);
         expect(sa['automountServiceAccountToken']).to.equal(false);
         expect(podSpec(docs)['serviceAccountName']).to.equal(FULLNAME);

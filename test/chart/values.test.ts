@@ -101,8 +101,7 @@ const rows: Row[] = [
     },
   },
   {
-    name: 'podSecurityPreflight: the flag, a token, and get/list/watch on namespaces only',
-    values: { podSecurityPreflight: { enabled: true } },
+    name: 'podSecurityPreflight on (default): the flag, a token, and get/list/watch on namespaces only',
     check(docs) {
       const c = container(podSpec(docs), 'mountgate');
       expect(list(c['args'], 'args')).to.include('--pod-security-preflight');
@@ -115,7 +114,8 @@ const rows: Row[] = [
     },
   },
   {
-    name: 'podSecurityPreflight off (default): no flag, no token, no namespace ClusterRole',
+    name: 'podSecurityPreflight off: no flag, no token, no namespace ClusterRole',
+    values: { podSecurityPreflight: { enabled: false } },
     check(docs) {
       expect(list(container(podSpec(docs), 'mountgate')['args'], 'args')).to.not.include('--pod-security-preflight');
       expect(podSpec(docs)['automountServiceAccountToken']).to.equal(false);
@@ -232,8 +232,8 @@ const rows: Row[] = [
     },
   },
   {
-    name: 'cleanup.enabled=false and tests.enabled=false render no hooks',
-    values: { cleanup: { enabled: false }, tests: { enabled: false } },
+    name: 'cleanup.enabled=false and tests.enabled=false render no hooks (and, with the preflight off, no ClusterRole)',
+    values: { cleanup: { enabled: false }, tests: { enabled: false }, podSecurityPreflight: { enabled: false } },
     check(docs) {
       expect(all(docs, 'Job')).to.have.length(0);
       expect(all(docs, 'Pod')).to.have.length(0);
@@ -332,8 +332,9 @@ const rows: Row[] = [
     },
   },
   {
-    name: 'NetworkPolicy: webhook port from the API server CIDRs (and the test Pod), metrics separately, no egress',
+    name: 'NetworkPolicy: webhook port from the API server CIDRs (and the test Pod), metrics separately, no egress without the preflight',
     values: {
+      podSecurityPreflight: { enabled: false },
       networkPolicy: {
         enabled: true,
         apiServerCIDRs: ['10.0.0.10/32', '10.0.0.11/32'],
