@@ -7,7 +7,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import { canonicalPath, decidingEntry } from '../policy/paths.js';
 import type { PathPrefixEntry } from '../policy/schema.js';
 import { allMounts, mountField, volumesOf, type CheckedPod } from './pod.js';
-import { violation, type Violation } from './violation.js';
+import { MAX_NAMED_VIOLATIONS, violation, type Violation } from './violation.js';
 
 export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy): Violation[] {
   const violations: Violation[] = [];
@@ -31,16 +31,22 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy): V
   });
 
   if (readOnlyVolumes.size === 0) return violations;
+  // A hostile Pod can mount a read-only volume read-write tens of thousands of times: name the first few, count the rest.
+  let unnamed = 0;
   for (const visit of allMounts(pod)) {
     const readOnly = readOnlyVolumes.get(visit.mount.name);
-    if (readOnly !== undefined && visit.mount.readOnly !== true) {
-      violations.push(
-        violation(
-          mountField(visit),
-          `container "${visit.container.name}" mounts "${readOnly.path}" read-write, but "${readOnly.entry.pathPrefix}" is read-only`,
-        ),
-      );
+    if (readOnly === undefined || visit.mount.readOnly === true) continue;
+    if (violations.length >= MAX_NAMED_VIOLATIONS) {
+      unnamed++;
+      continue;
     }
+    violations.push(
+      violation(
+        mountField(visit),
+        `container "${visit.container.name}" mounts "${readOnly.path}" read-write, but "${readOnly.entry.pathPrefix}" is read-only`,
+      ),
+    );
   }
+  if (unnamed > 0) violations.push(violation('spec', `${unnamed} more mounts of read-only host paths are read-write`));
   return violations;
 }

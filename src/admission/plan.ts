@@ -12,6 +12,14 @@ import type { CheckedPod } from './pod.js';
 import type { UserInfo } from './review.js';
 import { violation, type Violation } from './violation.js';
 
+/**
+ * The most volume mounts one patch may add (requests x target containers). A
+ * Pod of 3 MiB can list 200 000 containers; mounting three paths into each
+ * would answer a 3 MiB review with a 57 MiB patch, seconds of CPU and hundreds
+ * of MiB of memory, for a Pod no API server would store anyway.
+ */
+export const MAX_INJECTED_MOUNTS = 10_000;
+
 export interface MountPlan {
   /** Indices into spec.containers of the containers that receive the mounts. */
   readonly targets: readonly number[];
@@ -87,6 +95,13 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserIn
 
   if (merged.size > policy.maxMounts) {
     violations.push(violation(field, `asks for ${merged.size} mounts, more than maxMounts (${policy.maxMounts})`));
+  } else if (merged.size * targets.length > MAX_INJECTED_MOUNTS) {
+    violations.push(
+      violation(
+        'spec.containers',
+        `${merged.size} mounts into each of ${targets.length} containers is more than the ${MAX_INJECTED_MOUNTS} mounts mountgate adds to one Pod`,
+      ),
+    );
   }
 
   if (violations.length > 0) return { kind: 'denied', violations, warnings };

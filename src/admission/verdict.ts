@@ -1,6 +1,6 @@
 /** What the decision core answers. */
 import type { Operation } from './json-patch.js';
-import { describeViolation, type Violation } from './violation.js';
+import { describeViolation, MAX_NAMED_VIOLATIONS, type Violation } from './violation.js';
 
 export type Verdict =
   | {
@@ -27,7 +27,9 @@ export function deny(violations: readonly Violation[], warnings: readonly string
   return { allowed: false, code, violations, warnings };
 }
 
-/** The one sentence a denied client reads. */
+/** The one sentence a denied client reads: the first MAX_NAMED_VIOLATIONS violations, and how many more there are. */
 export function denialMessage(violations: readonly Violation[]): string {
-  return `mountgate denied the Pod: ${violations.map(describeViolation).join('; ')}`;
+  const named = violations.slice(0, MAX_NAMED_VIOLATIONS).map(describeViolation).join('; ');
+  const more = violations.length - MAX_NAMED_VIOLATIONS;
+  return `mountgate denied the Pod: ${named}${more > 0 ? `; and ${more} more` : ''}`;
 }

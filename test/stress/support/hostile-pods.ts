@@ -38,6 +38,14 @@ export const HOSTILE_SHAPES: readonly HostileShape[] = [
       }),
   },
   {
+    name: '3 allowed mounts into each of 180 000 containers (a 50 MiB patch if allowed)',
+    pod: () =>
+      sandboxPod({
+        mounts: range(3).map((i) => ({ hostPath: `/srv/sandbox/${i}`, mountPath: `/w${i}` })),
+        containers: range(180_000).map((i) => ({ name: `${i}` })),
+      }),
+  },
+  {
     name: '25 000 hostPath volumes, each mounted by one of 250 containers',
     pod: () =>
       sandboxPod({
