@@ -1,7 +1,9 @@
 /**
  * How long and how hard each part of the benchmark runs. BENCH_QUICK=1 gives a
- * smoke run of well under a minute: the same code paths, numbers too short to quote.
- * BENCH_ONLY=http,core,rss,apiserver picks sections (default: all of them).
+ * smoke run: the same code paths, numbers too short to quote.
+ * BENCH_ONLY=http,core,rss,apiserver picks sections (default: all of them);
+ * BENCH_SCENARIOS=c1,c10,... picks HTTP loads; BENCH_RUN_SECONDS and
+ * BENCH_RSS_REQUESTS override those two settings (bench/steps.ts uses them).
  */
 export const SECTIONS = ['http', 'core', 'rss', 'apiserver'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -19,6 +21,8 @@ export interface BenchConfig {
   readonly apiserverPods: number;
   /** Wall-clock budget per core-benchmark case, in milliseconds. */
   readonly coreCaseMs: number;
+  /** HTTP loads to run, by name (see http-bench.ts SCENARIOS); undefined for all. */
+  readonly scenarios: ReadonlySet<string> | undefined;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
@@ -26,12 +30,20 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
   return {
     quick,
     sections: readSections(env.BENCH_ONLY),
-    runSeconds: quick ? 2 : 8,
+    runSeconds: positive(env.BENCH_RUN_SECONDS, 'BENCH_RUN_SECONDS') ?? (quick ? 2 : 8),
     warmupSeconds: quick ? 1 : 4,
-    rssRequests: quick ? 10_000 : 100_000,
+    rssRequests: positive(env.BENCH_RSS_REQUESTS, 'BENCH_RSS_REQUESTS') ?? (quick ? 10_000 : 100_000),
     apiserverPods: quick ? 30 : 300,
     coreCaseMs: quick ? 200 : 1_500,
+    scenarios: env.BENCH_SCENARIOS === undefined || env.BENCH_SCENARIOS.trim() === '' ? undefined : new Set(env.BENCH_SCENARIOS.split(',').map((name) => name.trim())),
   };
+}
+
+function positive(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new Error(`${name} must be a positive number, not ${value}`);
+  return number;
 }
 
 function readSections(value: string | undefined): ReadonlySet<Section> {

@@ -1,13 +1,12 @@
 /** Section 3 from the orchestrator's side: run bench/core/worker.ts pinned, then judge growth. */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { BenchConfig } from './config.js';
 import { SERVER_CORE } from './config.js';
 import type { CoreCase, CoreSection } from './core/worker.js';
+import { machineBusySeconds } from './machine.js';
 import { REPO_ROOT } from './workspace.js';
-
-const execFileAsync = promisify(execFile);
 
 /**
  * Linear growth means each extra container-and-mount costs the same whether
@@ -26,19 +25,35 @@ export interface Growth {
 
 export interface CoreResults extends CoreSection {
   readonly growth: readonly Growth[];
+  /** CPU used by other processes while the cases ran, % of one core. */
+  readonly otherCpuPercent: number;
 }
 
 export async function runCoreSection(config: BenchConfig): Promise<CoreResults> {
   const worker = path.join(REPO_ROOT, 'bench', 'core', 'worker.ts');
-  // About 13 cases, each within its budget plus calibration; the limit is only a backstop.
-  const timeout = 60_000 + config.coreCaseMs * 40;
-  const { stdout } = await execFileAsync('taskset', ['-c', SERVER_CORE, process.execPath, '--import', 'tsx', worker, String(config.coreCaseMs)], {
+  // About fifteen cases, each within its budget plus calibration; the limit is only a backstop.
+  const timeoutMs = 60_000 + config.coreCaseMs * 40;
+  const child = spawn('taskset', ['-c', SERVER_CORE, process.execPath, '--import', 'tsx', worker, String(config.coreCaseMs)], {
     cwd: REPO_ROOT,
-    timeout,
-    maxBuffer: 16 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const section = JSON.parse(stdout) as CoreSection;
-  return { ...section, growth: (['mutate', 'validate'] as const).map((stage) => fit(stage, section.cases)) };
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  try {
+    const busyBefore = machineBusySeconds();
+    const started = performance.now();
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    const busy = machineBusySeconds() - busyBefore;
+    const seconds = (performance.now() - started) / 1000;
+    if (code !== 0) throw new Error(`the core benchmark exited with code ${code}`);
+    const section = JSON.parse(Buffer.concat(chunks).toString('utf8')) as CoreSection;
+    // The worker reports its own CPU (the process is gone before /proc could be read).
+    const otherCpuPercent = Math.max(0, ((busy - section.cpuSeconds) / seconds) * 100);
+    return { ...section, growth: (['mutate', 'validate'] as const).map((stage) => fit(stage, section.cases)), otherCpuPercent };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function fit(stage: 'mutate' | 'validate', cases: readonly CoreCase[]): Growth {

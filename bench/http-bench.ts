@@ -53,6 +53,8 @@ export interface HttpRun extends LoadResult {
   readonly serverPeakRssMiB: number;
   /** CPU used by other processes on the machine during the run, % of one core. */
   readonly otherCpuPercent: number;
+  /** How many times the run was made before one was quiet enough (see measureQuietest). */
+  readonly attempts: number;
 }
 
 export interface HttpSection {
@@ -67,7 +69,35 @@ interface Subject {
   readonly request: RequestSpec;
 }
 
-async function measure(load: LoadGenerator, subject: Subject, job: LoadJob, scenario: ScenarioName, budgetMs: number): Promise<HttpRun> {
+/**
+ * Other jobs share this machine. A run during which they used more than this
+ * much CPU (% of one core) is repeated, up to MAX_ATTEMPTS times in all, and
+ * the quietest attempt is kept; its "other CPU" is reported either way.
+ */
+const CONTAMINATION_LIMIT_PERCENT = 15;
+const MAX_ATTEMPTS = 3;
+
+async function measureQuietest(
+  load: LoadGenerator,
+  subject: Subject,
+  job: LoadJob,
+  scenario: ScenarioName,
+  budgetMs: number,
+  log: (line: string) => void,
+): Promise<HttpRun> {
+  let best: HttpRun | undefined;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    await settle();
+    const run = { ...(await measure(load, subject, job, scenario, budgetMs)), attempts: attempt };
+    if (best === undefined || run.otherCpuPercent < best.otherCpuPercent) best = { ...run };
+    if (run.otherCpuPercent <= CONTAMINATION_LIMIT_PERCENT) break;
+    if (attempt < MAX_ATTEMPTS) log(`  (other processes used ${run.otherCpuPercent.toFixed(0)}% CPU during ${scenario} ${subject.name}; again)`);
+  }
+  if (best === undefined) throw new Error('no attempt was made');
+  return best;
+}
+
+async function measure(load: LoadGenerator, subject: Subject, job: LoadJob, scenario: ScenarioName, budgetMs: number): Promise<Omit<HttpRun, 'attempts'>> {
   const pid = subject.server.pid;
   resetPeakRss(pid);
   const interference = watchInterference([pid, load.pid]);
@@ -115,10 +145,9 @@ export async function runHttpSection(config: BenchConfig, workspace: Workspace, 
     }
 
     const runs: HttpRun[] = [];
-    for (const scenario of SCENARIOS) {
+    for (const scenario of SCENARIOS.filter((candidate) => config.scenarios?.has(candidate.name) ?? true)) {
       for (const subject of subjects) {
-        await settle();
-        const run = await measure(load, subject, scenario.job(targetOf(subject.server), subject.request, config.runSeconds), scenario.name, budgetMs);
+        const run = await measureQuietest(load, subject, scenario.job(targetOf(subject.server), subject.request, config.runSeconds), scenario.name, budgetMs, log);
         log(
           `${scenario.name.padEnd(9)} ${subject.name.padEnd(8)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s  ` +
             `p50 ${run.latency.p50.toFixed(3)} p99 ${run.latency.p99.toFixed(3)} max ${run.latency.max.toFixed(1)} ms  ` +

@@ -23,6 +23,8 @@ export interface ServerProcess {
   readonly name: string;
   readonly pid: number;
   readonly port: number;
+  /** Plain-HTTP /metrics (mountgate only). */
+  readonly metricsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -68,7 +70,7 @@ export async function startMountgate(workspace: Workspace, name: string, nodeFla
   } finally {
     await log.close();
   }
-  const server = { name, pid: pid(child), port, stop: () => stopChild(child) };
+  const server = { name, pid: pid(child), port, metricsPort, stop: () => stopChild(child) };
   try {
     const ca = Buffer.from(workspace.caCert);
     const deadline = Date.now() + READY_TIMEOUT_MS;

@@ -108,7 +108,7 @@ function httpTable(http: HttpSection): string[] {
 function coreTable(core: CoreResults): string[] {
   const lines = [
     `Nanoseconds per call, in a process pinned to the server core, ${core.budgetMsPerCase} ms per case (a quarter of it warm-up). ` +
-      'Median over ~1 ms batches (no GC pauses); mean includes them.',
+      `Median over ~1 ms batches (no GC pauses); mean includes them. Other processes used ${core.otherCpuPercent.toFixed(0)}% CPU meanwhile.`,
     '',
     '| case | median ns | mean ns | p90 ns | calls |',
     '|---|---:|---:|---:|---:|',
@@ -131,7 +131,10 @@ function rssLines(rss: RssSection): string[] {
     `A fresh \`mountgate serve\` answered ${int(rss.requests)} reviews (/mutate and /validate alternating, 10 keep-alive connections, ` +
       `${int(rss.load.requestsPerSecond)} req/s, ${rss.load.errors + rss.load.timeouts + rss.load.non2xx + rss.load.mismatches} errors): ` +
       `RSS ${rss.rssAtStartMiB.toFixed(1)} MiB at start, ${rss.rssAfterMiB.toFixed(1)} MiB right after, ${rss.rssAfterRestMiB.toFixed(1)} MiB after 3 s idle, ` +
-      `peak ${rss.peakRssMiB.toFixed(1)} MiB (other CPU ${rss.otherCpuPercent.toFixed(0)}%).`,
+      `peak ${rss.peakRssMiB.toFixed(1)} MiB (other CPU ${rss.otherCpuPercent.toFixed(0)}%).` +
+      (rss.heap === undefined
+        ? ''
+        : ` V8 heap then: ${rss.heap.heapUsedMiB.toFixed(1)} MiB used of ${rss.heap.heapTotalMiB.toFixed(1)} MiB reserved; external ${rss.heap.externalMiB.toFixed(1)} MiB.`),
   ];
 }
 

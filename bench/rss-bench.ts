@@ -5,6 +5,7 @@
  */
 import type { BenchConfig } from './config.js';
 import { prepareBodies } from './bodies.js';
+import { heapReport, type HeapReport } from './heap.js';
 import type { LoadResult } from './load/jobs.js';
 import { watchInterference } from './machine.js';
 import { startMountgate, type LoadGenerator } from './processes.js';
@@ -12,6 +13,8 @@ import { memory } from './proc-stats.js';
 import type { Workspace } from './workspace.js';
 
 export interface RssSection {
+  /** The V8 heap after the requests and the rest, from mountgate's /metrics. */
+  readonly heap: HeapReport | undefined;
   readonly requests: number;
   readonly rssAtStartMiB: number;
   readonly rssAfterMiB: number;
@@ -45,7 +48,9 @@ export async function runRssSection(config: BenchConfig, workspace: Workspace, l
     const after = memory(server.pid);
     await new Promise((resolve) => setTimeout(resolve, REST_MS));
     const rested = memory(server.pid);
+    const heap = server.metricsPort === undefined ? undefined : await heapReport(server.metricsPort);
     return {
+      heap,
       requests: result.requests,
       rssAtStartMiB,
       rssAfterMiB: after.rssMiB,

@@ -5,8 +5,8 @@
  * bench/results.json and the table in BENCHMARKS.md.
  *
  * BENCH_QUICK=1 for a smoke run; BENCH_ONLY=http,core,rss,apiserver for some
- * sections. Those runs write to a temporary folder and leave the committed
- * results alone, unless BENCH_WRITE=1.
+ * sections (more settings in config.ts). Those runs write to a temporary folder
+ * (or BENCH_OUT) and leave the committed results alone, unless BENCH_WRITE=1.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
@@ -87,9 +87,10 @@ async function main(): Promise<void> {
     targets: checkTargets(sections),
   };
 
-  const complete = !config.quick && config.sections.size === SECTIONS.length;
+  const complete = !config.quick && config.sections.size === SECTIONS.length && config.scenarios === undefined;
   const official = complete || process.env.BENCH_WRITE === '1';
-  const outDir = official ? undefined : await mkdtemp(path.join(tmpdir(), 'mountgate-bench-results-'));
+  const requestedDir = process.env.BENCH_OUT;
+  const outDir = requestedDir ?? (official ? undefined : await mkdtemp(path.join(tmpdir(), 'mountgate-bench-results-')));
   const json = outDir === undefined ? RESULTS_JSON : path.join(outDir, 'results.json');
   const markdown = outDir === undefined ? BENCHMARKS_MD : path.join(outDir, 'BENCHMARKS.md');
   await writeResults(results, json, markdown);
