@@ -8,7 +8,8 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import { loadPolicyFile } from '../policy/load.js';
-import { createApp } from './app.js';
+import { createApp, MAX_BODY_BYTES } from './app.js';
+import { DEFAULT_POOL_BYTES, withBodyBudget } from './body-budget.js';
 import { LiveState } from './live-state.js';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.js';
 import { watchNamespaces } from './namespace-cache.js';
@@ -21,6 +22,16 @@ export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * A connection that has said nothing for this long is closed, unless it is
+ * kept alive after a response (then KEEP_ALIVE_TIMEOUT_MS applies). Node
+ * applies headersTimeout only once a request has begun, so without this a
+ * connection that completes the TLS handshake and never sends a byte is kept
+ * forever, and enough of them exhaust memory and file descriptors.
+ */
+const IDLE_TIMEOUT_MS = 10_000;
+/** How often Node checks headersTimeout and requestTimeout; its default, 30 s, lets a slow client overstay them by that much. */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 export interface ServeOptions {
   readonly configPath: string;
@@ -68,13 +79,23 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
     options.podSecurityPreflight === undefined
       ? undefined
       : await watchNamespaces(options.podSecurityPreflight.kubeconfigPath, logger, (synced) => metrics.podSecurityCacheSynced.set(synced ? 1 : 0));
+  const app = createApp({ state, metrics, logger, lifecycle, ...(namespaces ? { namespaceLevels: namespaces.levels } : {}) });
+  const budget = withBodyBudget(app, { poolBytes: DEFAULT_POOL_BYTES, maxBodyBytes: MAX_BODY_BYTES }, (req, charge) =>
+    logger.warn({ path: req.url, chargeBytes: charge }, 'request refused: too many request bodies in flight (503)'),
+  );
   const server = createHttpsServer(
-    { ...secureContextOptions(tls), minVersion: MIN_TLS_VERSION, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
-    createApp({ state, metrics, logger, lifecycle, ...(namespaces ? { namespaceLevels: namespaces.levels } : {}) }),
+    {
+      ...secureContextOptions(tls),
+      minVersion: MIN_TLS_VERSION,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
+    budget.listener,
   );
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.timeout = IDLE_TIMEOUT_MS;
   state.onTlsChange((material) => server.setSecureContext(secureContextOptions(material)));
 
   const metricsServer = createMetricsServer(metrics);

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { rssBytes } from './probe.js';
 import { serverEntry } from './server-entry.js';
 const START_TIMEOUT_MS = 30_000;
 
@@ -115,10 +116,7 @@ export class ServeProcess {
 
   /** Resident set size now, from /proc. */
   rssBytes(): number {
-    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
-    if (match?.[1] === undefined) throw new Error(`no VmRSS for ${this.pid}`);
-    return Number(match[1]) * 1024;
+    return rssBytes(this.pid);
   }
 
   /** Resolves with the first record, already seen or still to come, that matches. */
