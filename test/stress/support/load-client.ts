@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { TLSSocket } from 'node:tls';
-import { UID_PLACEHOLDER, type ConnectionSample, type LoadPlan, type LoadResult, type RequestRecord } from './load-plan.js';
+import { SEQUENCE_PLACEHOLDER, UID_PLACEHOLDER, type ConnectionSample, type LoadPlan, type LoadResult, type RequestRecord } from './load-plan.js';
 
 const TICK_MS = 2;
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -82,7 +82,7 @@ async function main(planFile: string): Promise<void> {
     const body = plan.bodies[index % plan.bodies.length];
     if (body === undefined) throw new Error('the plan has no bodies');
     const uid = `${process.pid}-${index}`;
-    const text = body.body.replace(UID_PLACEHOLDER, uid);
+    const text = body.body.replace(UID_PLACEHOLDER, uid).replaceAll(SEQUENCE_PLACEHOLDER, String(index));
     const sent = Date.now();
     let target = plan.targets[index % plan.targets.length] ?? 0;
     let attempts = 0;

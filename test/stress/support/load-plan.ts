@@ -2,6 +2,8 @@
 
 /** Replaced in each body by a uid unique to the request, so every answer can be matched to its question. */
 export const UID_PLACEHOLDER = '00000000-UID-PLACEHOLDER';
+/** Replaced everywhere in a body by the request's sequence number, so that bodies can vary (e.g. a host path per request). */
+export const SEQUENCE_PLACEHOLDER = '__SEQUENCE__';
 
 export interface LoadBody {
   /** A name the test uses to judge the answer, e.g. "sandbox-mount". */
