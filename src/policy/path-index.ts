@@ -44,8 +44,13 @@ function hashOf(path: string): number {
 export class PathIndex<T> {
   /** Distinct paths by hash: one entry, or (after a collision) a list. */
   readonly #byHash = new Map<number, Entry<T> | Array<Entry<T>>>();
-  /** Which lengths the added paths have, so most prefixes of a query need no lookup at all. */
-  readonly #lengths = new Uint8Array(MAX_PATH_LENGTH + 1);
+  /**
+   * Which lengths the added paths have, so most prefixes of a query need no lookup at all.
+   * Grown as longer paths arrive rather than sized for the longest possible one: an index is
+   * built per review, and zeroing 4 KiB each time was a tenth of a decision. A read past the
+   * end gives undefined, which is "no path of that length".
+   */
+  #lengths = new Uint8Array(0);
   /** An entry for "/", which covers every path. */
   #everything: Entry<T> | undefined;
   #added = 0;
@@ -65,6 +70,11 @@ export class PathIndex<T> {
     else if (!Array.isArray(known)) {
       if (known.path !== path) this.#byHash.set(hash, [known, entry]);
     } else if (!known.some((other) => other.path === path)) known.push(entry);
+    if (path.length >= this.#lengths.length) {
+      const grown = new Uint8Array(Math.min(MAX_PATH_LENGTH + 1, Math.max(path.length + 1, this.#lengths.length * 2, 64)));
+      grown.set(this.#lengths);
+      this.#lengths = grown;
+    }
     this.#lengths[path.length] = 1;
   }
 
