@@ -2,7 +2,7 @@
  * How long and how hard each part of the benchmark runs. BENCH_QUICK=1 gives a
  * smoke run: the same code paths, numbers too short to quote.
  * BENCH_ONLY=http,core,rss,apiserver picks sections (default: all of them);
- * BENCH_SCENARIOS=c1,c10,... picks HTTP loads; BENCH_RUN_SECONDS and
+ * BENCH_SCENARIOS=c1,c10,... picks HTTP loads, BENCH_RSS_VARIANTS=image,... RSS runs; BENCH_RUN_SECONDS and
  * BENCH_RSS_REQUESTS override those two settings (bench/steps.ts uses them).
  */
 export const SECTIONS = ['http', 'core', 'rss', 'apiserver'] as const;
@@ -23,6 +23,8 @@ export interface BenchConfig {
   readonly coreCaseMs: number;
   /** HTTP loads to run, by name (see http-bench.ts SCENARIOS); undefined for all. */
   readonly scenarios: ReadonlySet<string> | undefined;
+  /** RSS runs to make, by variant (see rss-bench.ts); undefined for all. */
+  readonly rssVariants: ReadonlySet<string> | undefined;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
@@ -35,8 +37,13 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
     rssRequests: positive(env.BENCH_RSS_REQUESTS, 'BENCH_RSS_REQUESTS') ?? (quick ? 10_000 : 100_000),
     apiserverPods: quick ? 30 : 300,
     coreCaseMs: quick ? 200 : 1_500,
-    scenarios: env.BENCH_SCENARIOS === undefined || env.BENCH_SCENARIOS.trim() === '' ? undefined : new Set(env.BENCH_SCENARIOS.split(',').map((name) => name.trim())),
+    scenarios: nameSet(env.BENCH_SCENARIOS),
+    rssVariants: nameSet(env.BENCH_RSS_VARIANTS),
   };
+}
+
+function nameSet(value: string | undefined): ReadonlySet<string> | undefined {
+  return value === undefined || value.trim() === '' ? undefined : new Set(value.split(',').map((name) => name.trim()));
 }
 
 function positive(value: string | undefined, name: string): number | undefined {

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -50,22 +51,33 @@ function pid(child: ChildProcess): number {
   return child.pid;
 }
 
+export interface MountgateOptions {
+  /** Flags for node itself, e.g. --cpu-prof (bench/profile.ts). */
+  readonly nodeFlags?: readonly string[];
+  /** More `serve` arguments, e.g. --pod-security-preflight. */
+  readonly serveArgs?: readonly string[];
+  /** Added to the image's NODE_OPTIONS. */
+  readonly nodeOptions?: string;
+}
+
 /**
- * `node dist/cli/main.js serve` as a user runs it, logging (at info, the default) to a file.
- * `nodeFlags` go to node itself, e.g. --cpu-prof for bench/profile.ts.
+ * `node dist/cli/main.js serve` as the container image runs it (its NODE_ENV and
+ * NODE_OPTIONS, see imageEnvironment), logging at info, the default, to a file.
  */
-export async function startMountgate(workspace: Workspace, name: string, nodeFlags: readonly string[] = []): Promise<ServerProcess> {
+export async function startMountgate(workspace: Workspace, name: string, options: MountgateOptions = {}): Promise<ServerProcess> {
   const port = await freePort();
   const metricsPort = await freePort();
   const log = await open(path.join(workspace.dir, `${name}.log`), 'a');
+  const image = imageEnvironment();
+  const nodeOptions = [image.NODE_OPTIONS, options.nodeOptions].filter((part) => part !== undefined && part !== '').join(' ');
   let child: ChildProcess;
   try {
     child = spawn(
       'taskset',
-      ['-c', SERVER_CORE, process.execPath, ...nodeFlags, MOUNTGATE_MAIN, 'serve', '--config', workspace.policyPath,
+      ['-c', SERVER_CORE, process.execPath, ...(options.nodeFlags ?? []), MOUNTGATE_MAIN, 'serve', '--config', workspace.policyPath,
         '--tls-cert', workspace.certPath, '--tls-key', workspace.keyPath, '--host', '127.0.0.1',
-        '--port', String(port), '--metrics-port', String(metricsPort), '--shutdown-delay', '0'],
-      { stdio: ['ignore', log.fd, log.fd], cwd: REPO_ROOT },
+        '--port', String(port), '--metrics-port', String(metricsPort), '--shutdown-delay', '0', ...(options.serveArgs ?? [])],
+      { stdio: ['ignore', log.fd, log.fd], cwd: REPO_ROOT, env: { ...process.env, ...image, NODE_OPTIONS: nodeOptions } },
     );
   } finally {
     await log.close();
@@ -115,6 +127,23 @@ export async function startCeiling(workspace: Workspace, patchFile: string): Pro
     await server.stop();
     throw error;
   }
+}
+
+/**
+ * NODE_ENV and NODE_OPTIONS as the Dockerfile sets them (read from it, so the
+ * benchmark follows the image), or nothing when the Dockerfile says nothing.
+ */
+export function imageEnvironment(): { NODE_ENV?: string; NODE_OPTIONS?: string } {
+  let dockerfile: string;
+  try {
+    dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+  } catch {
+    return {};
+  }
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const nodeEnv = /\bNODE_ENV=("[^"]*"|\S+)/.exec(runtime)?.[1]?.replace(/^"|"$/g, '');
+  const nodeOptions = /\bNODE_OPTIONS=("[^"]*"|\S+)/.exec(runtime)?.[1]?.replace(/^"|"$/g, '');
+  return { ...(nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv }), ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }) };
 }
 
 export interface LoadGenerator {

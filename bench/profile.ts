@@ -23,7 +23,7 @@ const profileDir = await mkdtemp(path.join(tmpdir(), 'mountgate-profile-'));
 const workspace = await createWorkspace();
 const load = startLoadGenerator();
 try {
-  const server = await startMountgate(workspace, 'mountgate-profile', ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+  const server = await startMountgate(workspace, 'mountgate-profile', { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] });
   try {
     const bodies = await prepareBodies(server.port, workspace.caCert);
     const target = { origin: `https://127.0.0.1:${server.port}`, ca: workspace.caCert };

@@ -56,9 +56,8 @@ async function main(): Promise<void> {
           http = await runHttpSection(config, workspace, load, log);
         }
         if (config.sections.has('rss')) {
-          log(`RSS after ${config.rssRequests} requests`);
-          rss = await runRssSection(config, workspace, load);
-          log(`  RSS ${rss.rssAfterMiB.toFixed(1)} MiB, peak ${rss.peakRssMiB.toFixed(1)} MiB`);
+          log(`RSS after ${config.rssRequests} requests, and two variants`);
+          rss = await runRssSection(config, workspace, load, log);
         }
       } finally {
         await load.stop();

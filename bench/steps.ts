@@ -65,12 +65,13 @@ async function measureCommit(commit: string): Promise<Step> {
       BENCH_ONLY: 'http,core,rss',
       BENCH_SCENARIOS: 'c10',
       BENCH_RSS_REQUESTS: '20000',
+      BENCH_RSS_VARIANTS: 'image',
       BENCH_OUT: out,
     });
     const results = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as Results;
     const run = (target: string) => results.http?.runs.find((r) => r.scenario === 'c10' && r.target === target);
     const core = (name: string) => results.core?.cases.find((c) => c.name === name)?.timing.medianNs;
-    const others = [...(results.http?.runs ?? []).map((r) => r.otherCpuPercent), results.core?.otherCpuPercent ?? 0, results.rss?.otherCpuPercent ?? 0];
+    const others = [...(results.http?.runs ?? []).map((r) => r.otherCpuPercent), results.core?.otherCpuPercent ?? 0, ...(results.rss?.runs ?? []).map((r) => r.otherCpuPercent)];
     return {
       commit,
       subject,
@@ -83,8 +84,8 @@ async function measureCommit(commit: string): Promise<Step> {
       coreMutateNs: core('decide mutate, 3-mount Pod'),
       coreValidateNs: core('decide validate, 3-mount Pod'),
       envelopeNs: core('AdmissionReview envelope check'),
-      rssStartMiB: results.rss?.rssAtStartMiB,
-      rssAfterMiB: results.rss?.rssAfterMiB,
+      rssStartMiB: results.rss?.runs.find((r) => r.variant === 'image')?.rssAtStartMiB,
+      rssAfterMiB: results.rss?.runs.find((r) => r.variant === 'image')?.rssAfterMiB,
       maxOtherCpuPercent: Math.max(...others),
     };
   } finally {
