@@ -53,6 +53,8 @@ export class PathIndex<T> {
   #lengths = new Uint8Array(0);
   /** An entry for "/", which covers every path. */
   #everything: Entry<T> | undefined;
+  /** The longest path added: no longer prefix of a query can match, so hashing stops there. */
+  #longest = -1;
   #added = 0;
 
   add(path: string, value: T): void {
@@ -76,16 +78,18 @@ export class PathIndex<T> {
       this.#lengths = grown;
     }
     this.#lengths[path.length] = 1;
+    this.#longest = Math.max(this.#longest, path.length);
   }
 
   /** The first-added path that equals or contains `path`, with its value; undefined when none does. */
   covering(path: string): IndexedPath<T> | undefined {
     let best = this.#everything;
     let hash = SEED;
-    const last = Math.min(path.length, MAX_PATH_LENGTH);
+    const lengths = this.#lengths;
+    const last = Math.min(path.length, this.#longest);
     for (let i = 0; i <= last; i++) {
       // `hash` is now the hash of path.slice(0, i): a candidate when it ends the path or a segment.
-      if (this.#lengths[i] === 1 && (i === path.length || path.charCodeAt(i) === SLASH)) best = this.#better(best, hash, path, i);
+      if (lengths[i] === 1 && (i === path.length || path.charCodeAt(i) === SLASH)) best = this.#better(best, hash, path, i);
       if (i < path.length) hash = Math.imul(hash ^ path.charCodeAt(i), FNV_PRIME) & HASH_MASK;
     }
     return best;
