@@ -7,6 +7,7 @@
  */
 import { setUp, sandboxPod, uniqueName } from '../test/e2e/env.js';
 import type { BenchConfig } from './config.js';
+import { apiserverMetrics, meanBetween, mountgateMetrics, readHistogram, type Histogram } from './apiserver-metrics.js';
 import { THREE_MOUNTS } from './fixtures.js';
 import { LatencyRecorder, type LatencySummary } from './load/latency.js';
 import { watchInterference } from './machine.js';
@@ -23,6 +24,13 @@ export interface ApiserverSection {
   readonly p99Ratio: number;
   /** Calls mountgate counted during the measured creates, to show the webhooks really ran. */
   readonly mountgateCalls: { readonly mutate: number; readonly validate: number };
+  /** Mean milliseconds per call: as the API server timed each webhook call, and as mountgate timed its own work. */
+  readonly perCallMs: {
+    readonly apiserverMutate: number;
+    readonly apiserverValidate: number;
+    readonly mountgateMutate: number;
+    readonly mountgateValidate: number;
+  };
   /** CPU of the whole machine during the measured creates (API server, etcd, mountgate, client and anything else), % of one core. */
   readonly machineBusyPercent: number;
   readonly seconds: number;
@@ -61,6 +69,17 @@ export async function runApiserverSection(config: BenchConfig, log: (line: strin
       validate: await mountgate.metric('mountgate_admission_requests_total', { endpoint: 'validate' }),
     });
     const callsBefore = await calls();
+    const histograms = async (): Promise<Record<'apiserverMutate' | 'apiserverValidate' | 'mountgateMutate' | 'mountgateValidate', Histogram>> => {
+      const [api, own] = [await apiserverMetrics(env.cp.admin), await mountgateMetrics(mountgate.options.metricsPort)];
+      const webhook = 'apiserver_admission_webhook_admission_duration_seconds';
+      return {
+        apiserverMutate: readHistogram(api, webhook, { name: env.mutateWebhook, type: 'admit' }),
+        apiserverValidate: readHistogram(api, webhook, { name: env.validateWebhook, type: 'validating' }),
+        mountgateMutate: readHistogram(own, 'mountgate_admission_duration_seconds', { endpoint: 'mutate' }),
+        mountgateValidate: readHistogram(own, 'mountgate_admission_duration_seconds', { endpoint: 'validate' }),
+      };
+    };
+    const histogramsBefore = await histograms();
     const interference = watchInterference([]);
     const started = performance.now();
     let done = 0;
@@ -71,6 +90,8 @@ export async function runApiserverSection(config: BenchConfig, log: (line: strin
     const seconds = (performance.now() - started) / 1000;
     const machineBusyPercent = interference().otherCpuPercent;
     const callsAfter = await calls();
+    const histogramsAfter = await histograms();
+    const perCallMs = (key: keyof typeof histogramsAfter): number => meanBetween(histogramsBefore[key], histogramsAfter[key]) * 1000;
     const withSummary = withWebhooks.summary();
     const withoutSummary = withoutWebhooks.summary();
     return {
@@ -83,6 +104,12 @@ export async function runApiserverSection(config: BenchConfig, log: (line: strin
       p50Ratio: withSummary.p50 / withoutSummary.p50,
       p99Ratio: withSummary.p99 / withoutSummary.p99,
       mountgateCalls: { mutate: callsAfter.mutate - callsBefore.mutate, validate: callsAfter.validate - callsBefore.validate },
+      perCallMs: {
+        apiserverMutate: perCallMs('apiserverMutate'),
+        apiserverValidate: perCallMs('apiserverValidate'),
+        mountgateMutate: perCallMs('mountgateMutate'),
+        mountgateValidate: perCallMs('mountgateValidate'),
+      },
       machineBusyPercent,
       seconds,
     };

@@ -161,6 +161,10 @@ function apiserverTable(api: ApiserverSection): string[] {
     row('without', api.withoutWebhooks),
     '',
     `Added by the webhooks at p50: ${ms(api.p50AddedMs)} ms (ratio ${api.p50Ratio.toFixed(2)}); p99 ratio ${api.p99Ratio.toFixed(2)}.`,
+    '',
+    `Per webhook call, mean: the API server timed /mutate at ${ms(api.perCallMs.apiserverMutate)} ms and /validate at ${ms(api.perCallMs.apiserverValidate)} ms ` +
+      `(its apiserver_admission_webhook_admission_duration_seconds); mountgate's own work took ${ms(api.perCallMs.mountgateMutate)} and ` +
+      `${ms(api.perCallMs.mountgateValidate)} ms (mountgate_admission_duration_seconds).`,
   ];
 }
 

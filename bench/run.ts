@@ -9,7 +9,7 @@
  * (or BENCH_OUT) and leave the committed results alone, unless BENCH_WRITE=1.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -92,6 +92,7 @@ async function main(): Promise<void> {
   const outDir = requestedDir ?? (official ? undefined : await mkdtemp(path.join(tmpdir(), 'mountgate-bench-results-')));
   const json = outDir === undefined ? RESULTS_JSON : path.join(outDir, 'results.json');
   const markdown = outDir === undefined ? BENCHMARKS_MD : path.join(outDir, 'BENCHMARKS.md');
+  await mkdir(path.dirname(json), { recursive: true });
   await writeResults(results, json, markdown);
   for (const check of results.targets) log(`${check.met ? 'met   ' : 'MISSED'} ${check.target}: ${check.measured}`);
   log(`wrote ${json} and ${markdown}`);
