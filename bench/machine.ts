@@ -44,3 +44,26 @@ export function machineState(): MachineState {
   const info = cpus();
   return { at: new Date().toISOString(), loadAverage1m: loadavg()[0] ?? 0, cores: info.length, cpuModel: info[0]?.model ?? 'unknown' };
 }
+
+/** Below this much CPU (all processes, % of one core) over a sampling window, the machine counts as quiet. */
+const QUIET_PERCENT = 10;
+const QUIET_WINDOW_MS = 5_000;
+
+/**
+ * Waits until two windows in a row were quiet, or `maxSeconds` have passed.
+ * Returns whether it got quiet. Other jobs share this machine; numbers taken
+ * while they run are not worth quoting.
+ */
+export async function waitForQuiet(maxSeconds: number, log: (line: string) => void): Promise<boolean> {
+  const deadline = Date.now() + maxSeconds * 1000;
+  let quietWindows = 0;
+  for (let window = 0; Date.now() < deadline && window < 100_000; window++) {
+    const before = machineBusySeconds();
+    await new Promise((resolve) => setTimeout(resolve, QUIET_WINDOW_MS));
+    const percent = ((machineBusySeconds() - before) / (QUIET_WINDOW_MS / 1000)) * 100;
+    quietWindows = percent < QUIET_PERCENT ? quietWindows + 1 : 0;
+    if (quietWindows >= 2) return true;
+    if (window % 12 === 0) log(`waiting for a quiet machine: ${percent.toFixed(0)}% CPU in use by others`);
+  }
+  return false;
+}

@@ -7,6 +7,8 @@
  * BENCH_QUICK=1 for a smoke run; BENCH_ONLY=http,core,rss,apiserver for some
  * sections (more settings in config.ts). Those runs write to a temporary folder
  * (or BENCH_OUT) and leave the committed results alone, unless BENCH_WRITE=1.
+ * BENCH_WAIT_QUIET=SECONDS waits (at most that long) for other jobs to stop
+ * before each section.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp } from 'node:fs/promises';
@@ -17,7 +19,7 @@ import { runApiserverSection, type ApiserverSection } from './apiserver-bench.js
 import { readConfig, SECTIONS } from './config.js';
 import { runCoreSection, type CoreResults } from './core-bench.js';
 import { runHttpSection, type HttpSection } from './http-bench.js';
-import { machineState } from './machine.js';
+import { machineState, waitForQuiet } from './machine.js';
 import { startLoadGenerator } from './processes.js';
 import { BENCHMARKS_MD, checkTargets, RESULTS_JSON, writeResults, type Results } from './report.js';
 import { runRssSection, type RssSection } from './rss-bench.js';
@@ -34,6 +36,11 @@ const log = (line: string): void => {
 
 async function main(): Promise<void> {
   const config = readConfig(process.env);
+  const waitSeconds = Number(process.env.BENCH_WAIT_QUIET ?? '0');
+  const quietBeforeSection = async (): Promise<void> => {
+    if (waitSeconds > 0 && !(await waitForQuiet(waitSeconds, log))) log(`the machine did not get quiet within ${waitSeconds} s; measuring anyway`);
+  };
+  await quietBeforeSection();
   const before = machineState();
   if (before.loadAverage1m > BUSY_LOAD_AVERAGE) {
     log(`WARNING: load average ${before.loadAverage1m.toFixed(2)}: other work is running; these numbers will not be worth quoting`);
@@ -52,10 +59,12 @@ async function main(): Promise<void> {
       const load = startLoadGenerator();
       try {
         if (config.sections.has('http')) {
+          await quietBeforeSection();
           log(`HTTP: ceiling, /mutate, /validate; ${config.runSeconds} s per run`);
           http = await runHttpSection(config, workspace, load, log);
         }
         if (config.sections.has('rss')) {
+          await quietBeforeSection();
           log(`RSS after ${config.rssRequests} requests, and two variants`);
           rss = await runRssSection(config, workspace, load, log);
         }
@@ -64,6 +73,7 @@ async function main(): Promise<void> {
       }
     }
     if (config.sections.has('core')) {
+      await quietBeforeSection();
       log('core: decide() alone');
       core = await runCoreSection(config);
     }
@@ -71,6 +81,7 @@ async function main(): Promise<void> {
     await workspace.remove();
   }
   if (config.sections.has('apiserver')) {
+    await quietBeforeSection();
     log(`API server: ${config.apiserverPods} Pod CREATEs per side`);
     apiserver = await runApiserverSection(config, log);
   }
