@@ -20,7 +20,7 @@ export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 export interface Lifecycle {
   /** False from the moment SIGTERM arrives. */
   readonly ready: boolean;
-  /** True once the listeners are closing: answers ask the client to reconnect elsewhere. */
+  /** True from SIGTERM on: every answer closes its connection, so clients reconnect elsewhere. */
   readonly closing: boolean;
 }
 

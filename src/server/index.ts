@@ -147,6 +147,9 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
     drain() {
       draining ??= (async () => {
         lifecycle.ready = false;
+        // Every answer from now on closes its connection, so by the end of the delay clients have
+        // moved their kept-alive connections elsewhere instead of racing the listener's close.
+        lifecycle.closing = true;
         metrics.draining.set(1);
         logger.info({ delaySeconds: options.shutdownDelaySeconds }, 'draining: not ready, still serving');
         await new Promise<void>((resolve) => {
