@@ -1,5 +1,5 @@
 /** What mountgate adds to a Pod: volume names, volume and mount objects. */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { HostPathType } from '../policy/schema.js';
 
@@ -9,22 +9,9 @@ export function isInjectedName(name: string): boolean {
   return name.startsWith(VOLUME_PREFIX);
 }
 
-/**
- * Names already computed. A review asks for the same path several times (its
- * volume and each mount) and consecutive reviews share most paths, while a
- * SHA-256 through createHash costs microseconds. Bounded: emptied when full.
- */
-const NAME_CACHE_LIMIT = 1024;
-const namesByPath = new Map<string, string>();
-
 /** `mountgate-` and the first 12 hex digits of the SHA-256 of the host path. */
 export function volumeName(hostPath: string): string {
-  const known = namesByPath.get(hostPath);
-  if (known !== undefined) return known;
-  const name = VOLUME_PREFIX + createHash('sha256').update(hostPath).digest('hex').slice(0, 12);
-  if (namesByPath.size >= NAME_CACHE_LIMIT) namesByPath.clear();
-  namesByPath.set(hostPath, name);
-  return name;
+  return VOLUME_PREFIX + hash('sha256', hostPath, 'hex').slice(0, 12);
 }
 
 /** One accepted, merged request. */
@@ -34,25 +21,35 @@ export interface PlannedMount {
   readonly readOnly: boolean;
 }
 
-export function plannedVolumes(mounts: readonly PlannedMount[], hostPathType: HostPathType): V1Volume[] {
-  const readOnlyByPath = new Map<string, boolean>();
+export interface Injection {
+  readonly volumes: V1Volume[];
+  readonly mounts: V1VolumeMount[];
+}
+
+/** The volumes and mounts for the accepted requests: one volume per distinct host path, each name hashed once. */
+export function plannedInjection(mounts: readonly PlannedMount[], hostPathType: HostPathType): Injection {
+  const byPath = new Map<string, { name: string; everyMountReadOnly: boolean }>();
   for (const mount of mounts) {
-    readOnlyByPath.set(mount.hostPath, (readOnlyByPath.get(mount.hostPath) ?? true) && mount.readOnly);
+    const seen = byPath.get(mount.hostPath);
+    if (seen === undefined) byPath.set(mount.hostPath, { name: volumeName(mount.hostPath), everyMountReadOnly: mount.readOnly });
+    else seen.everyMountReadOnly &&= mount.readOnly;
   }
-  return [...readOnlyByPath].map(([path, everyMountReadOnly]) => ({
-    name: volumeName(path),
+  const volumes = [...byPath].map(([path, { name, everyMountReadOnly }]) => ({
+    name,
     hostPath: {
       path,
       type: hostPathType === 'auto' ? (everyMountReadOnly ? 'Directory' : 'DirectoryOrCreate') : hostPathType,
     },
   }));
-}
-
-export function plannedVolumeMount(mount: PlannedMount): V1VolumeMount {
-  const name = volumeName(mount.hostPath);
-  return mount.readOnly
-    ? { name, mountPath: mount.mountPath, readOnly: true, recursiveReadOnly: 'IfPossible' }
-    : { name, mountPath: mount.mountPath };
+  return {
+    volumes,
+    mounts: mounts.map((mount) => {
+      const name = byPath.get(mount.hostPath)?.name ?? volumeName(mount.hostPath);
+      return mount.readOnly
+        ? { name, mountPath: mount.mountPath, readOnly: true, recursiveReadOnly: 'IfPossible' }
+        : { name, mountPath: mount.mountPath };
+    }),
+  };
 }
 
 export function sameVolume(actual: V1Volume, planned: V1Volume): boolean {

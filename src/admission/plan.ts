@@ -7,7 +7,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import { canonicalPath, decidingEntry, isWithin } from '../policy/paths.js';
 import { PathIndex } from '../policy/path-index.js';
 import { parseAnnotation, type LocatedRequest } from './annotation.js';
-import { isInjectedName, plannedVolumeMount, plannedVolumes, type PlannedMount } from './injection.js';
+import { isInjectedName, plannedInjection, type PlannedMount } from './injection.js';
 import type { CheckedPod } from './pod.js';
 import type { UserInfo } from './review.js';
 import { violation, type Violation } from './violation.js';
@@ -109,7 +109,7 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserIn
   const planned = [...merged.values()];
   return {
     kind: 'planned',
-    plan: { targets, volumes: plannedVolumes(planned, policy.hostPathType), mounts: planned.map(plannedVolumeMount) },
+    plan: { targets, ...plannedInjection(planned, policy.hostPathType) },
     warnings,
   };
 }
