@@ -6,7 +6,7 @@
  */
 import { boolean, object, string, ValidationError, type InferType } from 'yup';
 import { violation, type Violation } from './violation.js';
-import { typeOnlyGuard } from './shape-guard.js';
+import { strictSchemaGuard } from './schema-guard.js';
 
 /** Beyond this many entries the annotation is refused before any entry is read. */
 export const MAX_ANNOTATION_ENTRIES = 1000;
@@ -41,7 +41,7 @@ export const mountRequestSchema = object({
 });
 
 export type AnnotationEntry = InferType<typeof annotationEntrySchema>;
-const isWellTypedEntry = typeOnlyGuard(annotationEntrySchema);
+const isWellTypedEntry = strictSchemaGuard(annotationEntrySchema);
 export type MountRequest = InferType<typeof mountRequestSchema>;
 
 /** A request with where it came from, so later rules can name the entry and field as written. */

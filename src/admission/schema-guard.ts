@@ -11,7 +11,8 @@
  * It understands a small subset of yup, and returns undefined for any schema
  * that uses more (then callers must always use yup):
  * - object: a plain object (what yup's isObject accepts), each described field
- *   checked, other keys allowed (no noUnknown or other object tests);
+ *   checked; other keys allowed, or refused when the schema says noUnknown (no
+ *   other object tests);
  * - string: typeof "string"; the "required" test means non-empty;
  * - boolean: typeof "boolean";
  * - array: Array.isArray, every element checked against the inner type;
@@ -103,8 +104,11 @@ function arrayCheck(description: SchemaInnerTypeDescription): Check | undefined 
 }
 
 function objectCheck(description: SchemaObjectDescription): Check | undefined {
-  if (description.tests.length > 0 || description.oneOf.length > 0) return undefined;
+  const testNames = description.tests.map((test) => test.name);
+  if (testNames.some((name) => name !== 'noUnknown') || description.oneOf.length > 0) return undefined;
+  const onlyKnownKeys = testNames.includes('noUnknown');
   const fields = description.fields;
+  const known: ReadonlySet<string> = new Set(Object.keys(fields));
   const checks: Array<readonly [string, Check]> = [];
   for (const [key, field] of Object.entries(fields)) {
     const check = compile(field);
@@ -115,6 +119,9 @@ function objectCheck(description: SchemaObjectDescription): Check | undefined {
     // yup's own object test, exactly: Object.prototype.toString says "[object Object]".
     if (Object.prototype.toString.call(value) !== '[object Object]') return false;
     const record = value as Record<string, unknown>;
+    if (onlyKnownKeys) {
+      for (const key of Object.keys(record)) if (!known.has(key)) return false;
+    }
     for (const [key, check] of checks) {
       if (!check(record[key])) return false;
     }

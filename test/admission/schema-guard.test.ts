@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { array, boolean, mixed, number, object, string, ValidationError, type AnyObject, type ObjectSchema } from 'yup';
 import { admissionReviewSchema, readAdmissionReview } from '../../src/admission/review.js';
+import { annotationEntrySchema } from '../../src/admission/annotation.js';
 import { strictSchemaGuard } from '../../src/admission/schema-guard.js';
 import { review, sandboxPod } from '../helpers/pods.js';
 
@@ -104,7 +105,7 @@ describe('admission/schema-guard: the fast envelope check', () => {
 
   it('gives up (no guard) on schemas that check more than it knows', () => {
     const unsupported: ObjectSchema<AnyObject>[] = [
-      object({ a: string() }).noUnknown(),
+      object({ a: string() }).test('custom', 'no', () => true),
       object({ a: string().matches(/x/) }),
       object({ a: string().test('custom', 'no', () => true) }),
       object({ a: number() }),
@@ -114,5 +115,27 @@ describe('admission/schema-guard: the fast envelope check', () => {
       object({ a: boolean().isTrue() }),
     ];
     for (const schema of unsupported) expect(strictSchemaGuard(schema), JSON.stringify(schema.describe())).to.equal(undefined);
+  });
+
+  describe('the annotation entry (noUnknown)', () => {
+    const entryGuard = strictSchemaGuard(annotationEntrySchema);
+    const KEYS = ['hostPath', 'host_path', 'mountPath', 'container_path', 'readOnly', 'read_only', '__proto__', 'constructor', 'subPath'];
+    const entry = fc.dictionary(fc.constantFrom(...KEYS), fc.oneof(fc.string({ maxLength: 3 }), fc.boolean(), fc.integer(), fc.constant(null)), { maxKeys: 4 });
+
+    it('derives a guard for the annotation entry schema', () => {
+      expect(entryGuard).to.be.a('function');
+    });
+
+    it('answers exactly as yup does on JSON entries, unknown keys included', () => {
+      if (entryGuard === undefined) throw new Error('no guard');
+      fc.assert(
+        fc.property(entry.map((value) => JSON.parse(JSON.stringify(value)) as unknown), (value) => {
+          expect(entryGuard(value)).to.equal(yupAccepts(annotationEntrySchema, value));
+        }),
+        { numRuns: RUNS },
+      );
+      expect(entryGuard(JSON.parse('{"hostPath":"/a","mountPath":"/b","__proto__":{}}'))).to.equal(false);
+      expect(entryGuard({ hostPath: '/a', mountPath: '/b', readOnly: true })).to.equal(true);
+    });
   });
 });
