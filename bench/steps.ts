@@ -16,11 +16,14 @@ import type { Results } from './report.js';
 import { REPO_ROOT } from './workspace.js';
 
 const execFileAsync = promisify(execFile);
-const STEP_TIMEOUT_MS = 10 * 60_000;
+/** Ten minutes of work, plus BENCH_WAIT_QUIET before each of the five waits run.ts may make. */
+const STEP_TIMEOUT_MS = 10 * 60_000 + 5 * Number(process.env.BENCH_WAIT_QUIET ?? '0') * 1000;
 
 export interface Step {
   readonly commit: string;
   readonly subject: string;
+  /** Why the step has no numbers, when it failed. */
+  readonly error?: string;
   readonly ceilingReqPerSec: number | undefined;
   readonly mutateReqPerSec: number | undefined;
   readonly validateReqPerSec: number | undefined;
@@ -118,6 +121,35 @@ if (commits.length === 0) {
   process.exit(2);
 }
 const steps: Step[] = [];
-for (const commit of commits) steps.push(await measureCommit(commit));
-await writeFile(path.join(REPO_ROOT, 'bench', 'steps.json'), `${JSON.stringify({ at: new Date().toISOString(), steps }, null, 2)}\n`);
+for (const commit of commits) {
+  try {
+    steps.push(await measureCommit(commit));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`[steps] ${commit} failed: ${message}\n`);
+    steps.push({ ...emptyStep(commit), error: message });
+  }
+  // Written after every commit, so a long run that is cut short keeps what it measured.
+  await writeFile(path.join(REPO_ROOT, 'bench', 'steps.json'), `${JSON.stringify({ at: new Date().toISOString(), steps }, null, 2)}\n`);
+}
 process.stdout.write(`${table(steps)}\n`);
+
+function emptyStep(commit: string): Step {
+  const none = undefined;
+  return {
+    commit,
+    subject: commit,
+    ceilingReqPerSec: none,
+    mutateReqPerSec: none,
+    validateReqPerSec: none,
+    mutateCpuMicros: none,
+    validateCpuMicros: none,
+    mutateP50Ms: none,
+    coreMutateNs: none,
+    coreValidateNs: none,
+    envelopeNs: none,
+    rssStartMiB: none,
+    rssAfterMiB: none,
+    maxOtherCpuPercent: 0,
+  };
+}
