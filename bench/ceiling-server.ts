@@ -2,7 +2,8 @@
  * The ceiling: the least an HTTPS admission webhook in Node can do. It reads
  * the body, parses it, and answers an AdmissionReview carrying a fixed patch
  * (mountgate's own patch for the benchmark Pod, so the bytes on the wire are
- * the same). Same certificate, TLS floor and keep-alive settings as mountgate.
+ * the same) to /mutate*, and no patch to any other path or when the patch file
+ * is empty. Same certificate, TLS floor and keep-alive settings as mountgate.
  *
  *   node --import tsx bench/ceiling-server.ts CERT KEY PATCH_BASE64_FILE
  * prints "listening PORT" once it accepts connections on 127.0.0.1.
@@ -47,11 +48,10 @@ const server = createServer(
         res.writeHead(400, { 'Content-Type': 'application/json' }).end('{"error":"not JSON","status":400}');
         return;
       }
-      const body = JSON.stringify({
-        apiVersion: 'admission.k8s.io/v1',
-        kind: 'AdmissionReview',
-        response: { uid: uidOf(review), allowed: true, patchType: 'JSONPatch', patch },
-      });
+      // Only mutating calls get the patch: a validating webhook must not send one.
+      const mutating = (req.url ?? '').startsWith('/mutate');
+      const response = patch === '' || !mutating ? { uid: uidOf(review), allowed: true } : { uid: uidOf(review), allowed: true, patchType: 'JSONPatch', patch };
+      const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response });
       res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) }).end(body);
     });
   },

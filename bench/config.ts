@@ -32,7 +32,7 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
   return {
     quick,
     sections: readSections(env.BENCH_ONLY),
-    runSeconds: positive(env.BENCH_RUN_SECONDS, 'BENCH_RUN_SECONDS') ?? (quick ? 2 : 8),
+    runSeconds: positive(env.BENCH_RUN_SECONDS, 'BENCH_RUN_SECONDS') ?? (quick ? 2 : 6),
     warmupSeconds: quick ? 1 : 4,
     rssRequests: positive(env.BENCH_RSS_REQUESTS, 'BENCH_RSS_REQUESTS') ?? (quick ? 10_000 : 100_000),
     apiserverPods: quick ? 30 : 300,

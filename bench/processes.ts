@@ -99,14 +99,20 @@ export async function startMountgate(workspace: Workspace, name: string, options
   }
 }
 
+export interface CeilingOptions {
+  readonly certPath: string;
+  readonly keyPath: string;
+  /** Base64 patch to answer with; an empty file means allowed without a patch. */
+  readonly patchFile: string;
+  /** On SERVER_CORE (the HTTP benchmark) or wherever the kernel likes (next to the API server). */
+  readonly pinned: boolean;
+}
+
 /** bench/ceiling-server.ts, answering every POST with the given patch. */
-export async function startCeiling(workspace: Workspace, patchFile: string): Promise<ServerProcess> {
-  const child = spawn(
-    'taskset',
-    ['-c', SERVER_CORE, process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'bench', 'ceiling-server.ts'),
-      workspace.certPath, workspace.keyPath, patchFile],
-    { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO_ROOT },
-  );
+export async function startCeiling(options: CeilingOptions): Promise<ServerProcess> {
+  const command = [process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'bench', 'ceiling-server.ts'), options.certPath, options.keyPath, options.patchFile];
+  const [program = 'node', ...args] = options.pinned ? ['taskset', '-c', SERVER_CORE, ...command] : command;
+  const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO_ROOT });
   const server = { name: 'ceiling', pid: pid(child), port: 0, stop: () => stopChild(child) };
   try {
     const port = await new Promise<number>((resolve, reject) => {

@@ -3,12 +3,13 @@
  * from that moment, so a slow answer that delays the next send is charged to
  * the server (no coordinated omission). autocannon's overallRate is not used
  * here: it lets each connection send its whole per-second quota back to back
- * and then idle, which measures bursts, not a steady 1,000 req/s.
+ * and then idle, which measures bursts, not a steady 1,000 req/s. Requests go
+ * out as prepared bytes on raw keep-alive TLS connections (raw-connection.ts).
  */
-import { Agent } from 'node:https';
 import { LatencyRecorder } from './latency.js';
 import type { LoadResult, RequestSpec, Target } from './jobs.js';
-import { OutcomeCounts, postOnce } from './one-request.js';
+import { OutcomeCounts, type Outcome } from './one-request.js';
+import { RawConnection, requestBytes } from './raw-connection.js';
 
 export interface PacedJob {
   readonly target: Target;
@@ -22,8 +23,60 @@ export interface PacedJob {
 const LEAD_IN_SECONDS = 0.5;
 const DRAIN_TIMEOUT_MS = 15_000;
 
+/** Keep-alive connections, at most `max`, each with one request in flight; requests wait for a free one. */
+class Pool {
+  readonly #idle: RawConnection[] = [];
+  readonly #all = new Set<RawConnection>();
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(
+    private readonly target: Target,
+    private readonly expect: string,
+    private readonly max: number,
+  ) {}
+
+  /** Sends `bytes` on a free connection once there is one. */
+  async send(bytes: Buffer): Promise<Outcome> {
+    const connection = await this.#acquire();
+    try {
+      return await connection.send(bytes);
+    } finally {
+      this.#release(connection);
+    }
+  }
+
+  close(): void {
+    for (const connection of this.#all) connection.close();
+  }
+
+  async #acquire(): Promise<RawConnection> {
+    for (let attempt = 0; attempt < 1_000_000; attempt++) {
+      const idle = this.#idle.pop();
+      if (idle !== undefined && idle.usable) return idle;
+      if (idle !== undefined) this.#all.delete(idle);
+      if (idle === undefined && this.#all.size < this.max) {
+        const fresh = new RawConnection(this.target, this.expect);
+        this.#all.add(fresh);
+        return fresh;
+      }
+      if (idle === undefined) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    throw new Error('no connection became free');
+  }
+
+  #release(connection: RawConnection): void {
+    if (connection.usable) this.#idle.push(connection);
+    else {
+      this.#all.delete(connection);
+      connection.close();
+    }
+    this.#waiting.shift()?.();
+  }
+}
+
 export async function paced(job: PacedJob): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: job.maxSockets, ca: job.target.ca });
+  const pool = new Pool(job.target, job.request.expect, job.maxSockets);
+  const bytes = requestBytes(job.target, job.request);
   try {
     const recorder = new LatencyRecorder();
     const counts = new OutcomeCounts();
@@ -33,7 +86,7 @@ export async function paced(job: PacedJob): Promise<LoadResult> {
     const inFlight = new Set<Promise<void>>();
 
     const send = (index: number, dueAt: number): void => {
-      const done = postOnce(job.target, job.request, agent).then((outcome) => {
+      const done = pool.send(bytes).then((outcome) => {
         if (index < leadIn) return;
         counts.add(outcome);
         if (outcome === 'ok') recorder.record(performance.now() - dueAt);
@@ -85,6 +138,6 @@ export async function paced(job: PacedJob): Promise<LoadResult> {
       clientCpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
     };
   } finally {
-    agent.destroy();
+    pool.close();
   }
 }
