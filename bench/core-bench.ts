@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { BenchConfig } from './config.js';
 import { SERVER_CORE } from './config.js';
 import type { CoreCase, CoreSection } from './core/worker.js';
-import { machineBusySeconds } from './machine.js';
+import { watchInterference } from './machine.js';
 import { REPO_ROOT } from './workspace.js';
 
 /**
@@ -39,17 +39,14 @@ export async function runCoreSection(config: BenchConfig): Promise<CoreResults> 
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   try {
-    const busyBefore = machineBusySeconds();
-    const started = performance.now();
+    // Once the worker has exited, its time counts as this process's children's: ours either way.
+    const interference = watchInterference(child.pid === undefined ? [] : [child.pid]);
     const chunks: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
     const [code] = (await once(child, 'exit')) as [number | null];
-    const busy = machineBusySeconds() - busyBefore;
-    const seconds = (performance.now() - started) / 1000;
+    const { otherCpuPercent } = interference();
     if (code !== 0) throw new Error(`the core benchmark exited with code ${code}`);
     const section = JSON.parse(Buffer.concat(chunks).toString('utf8')) as CoreSection;
-    // The worker reports its own CPU (the process is gone before /proc could be read).
-    const otherCpuPercent = Math.max(0, ((busy - section.cpuSeconds) / seconds) * 100);
     return { ...section, growth: (['mutate', 'validate'] as const).map((stage) => fit(stage, section.cases)), otherCpuPercent };
   } finally {
     clearTimeout(timer);

@@ -3,33 +3,55 @@
  * which they burned CPU is not worth quoting, so every run records how much
  * CPU went to processes other than the server and the load generator.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { CLOCK_TICKS_PER_SECOND, cpuSeconds } from './proc-stats.js';
+import { CLOCK_TICKS_PER_SECOND } from './proc-stats.js';
 
-/** Busy CPU seconds of the whole machine (all cores) since boot. */
-export function machineBusySeconds(): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-  // Fields: user nice system idle iowait irq softirq steal; idle and iowait were free for anything.
-  const [, user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).map(Number);
-  return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS_PER_SECOND;
+/**
+ * CPU seconds every process on the machine but `exclude` has used, children
+ * that have already exited included (their time moves to the parent when it
+ * reaps them). Read per process from /proc/<pid>/stat: in this VM the per-CPU
+ * totals of /proc/stat lag behind when a core is kept busy without pause (as
+ * the fixed-rate load generator does), and showed half a core of "other" work
+ * that no process was doing.
+ */
+export function otherProcessesCpuSeconds(exclude: ReadonlySet<number>): Map<number, number> {
+  const seconds = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || exclude.has(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime, stime, cutime, cstime: fields 14 to 17, here 11 to 14.
+      const ticks = [11, 12, 13, 14].reduce((sum, index) => sum + Number(fields[index] ?? 0), 0);
+      seconds.set(pid, ticks / CLOCK_TICKS_PER_SECOND);
+    } catch {
+      // Gone between listing and reading: its time is in its parent's children's time.
+    }
+  }
+  return seconds;
+}
+
+function otherCpuSince(before: ReadonlyMap<number, number>, exclude: ReadonlySet<number>): number {
+  let total = 0;
+  for (const [pid, seconds] of otherProcessesCpuSeconds(exclude)) total += seconds - (before.get(pid) ?? 0);
+  return Math.max(0, total);
 }
 
 export interface Interference {
-  /** CPU of everything but `ours`, in % of one core, averaged over the window. */
+  /** CPU of every process but ours, in % of one core, averaged over the window. */
   readonly otherCpuPercent: number;
 }
 
-/** Starts a window; the returned function closes it. */
+/** Starts a window; the returned function closes it. This process counts as ours too. */
 export function watchInterference(ours: readonly number[]): () => Interference {
-  const busyBefore = machineBusySeconds();
-  const oursBefore = ours.map(cpuSeconds);
+  const exclude = new Set([process.pid, ...ours]);
+  const before = otherProcessesCpuSeconds(exclude);
   const started = performance.now();
   return () => {
     const seconds = (performance.now() - started) / 1000;
-    const busy = machineBusySeconds() - busyBefore;
-    const mine = ours.map(cpuSeconds).reduce((sum, value, index) => sum + value - (oursBefore[index] ?? 0), 0);
-    return { otherCpuPercent: Math.max(0, ((busy - mine) / seconds) * 100) };
+    return { otherCpuPercent: (otherCpuSince(before, exclude) / seconds) * 100 };
   };
 }
 
@@ -58,9 +80,9 @@ export async function waitForQuiet(maxSeconds: number, log: (line: string) => vo
   const deadline = Date.now() + maxSeconds * 1000;
   let quietWindows = 0;
   for (let window = 0; Date.now() < deadline && window < 100_000; window++) {
-    const before = machineBusySeconds();
+    const interference = watchInterference([]);
     await new Promise((resolve) => setTimeout(resolve, QUIET_WINDOW_MS));
-    const percent = ((machineBusySeconds() - before) / (QUIET_WINDOW_MS / 1000)) * 100;
+    const percent = interference().otherCpuPercent;
     quietWindows = percent < QUIET_PERCENT ? quietWindows + 1 : 0;
     if (quietWindows >= 2) return true;
     if (window % 12 === 0) log(`waiting for a quiet machine: ${percent.toFixed(0)}% CPU in use by others`);

@@ -16,6 +16,8 @@ export interface Results {
   readonly command: string;
   readonly quick: boolean;
   readonly node: string;
+  /** CPU other processes used in the 2 s before the run, % of one core. */
+  readonly startOtherCpuPercent: number;
   readonly before: MachineState;
   readonly after: MachineState;
   readonly http?: HttpSection;
@@ -177,8 +179,8 @@ function apiserverTable(api: ApiserverSection): string[] {
 export function renderMarkdown(results: Results): string {
   const lines: string[] = [
     `Generated ${results.after.at} by \`${results.command}\`${results.quick ? ' (BENCH_QUICK=1: smoke run, do not quote)' : ''}; ` +
-      `Node ${results.node}, ${results.before.cores} × ${results.before.cpuModel}; load average ${results.before.loadAverage1m.toFixed(2)} before, ` +
-      `${results.after.loadAverage1m.toFixed(2)} after.`,
+      `Node ${results.node}, ${results.before.cores} × ${results.before.cpuModel}; other processes used ${results.startOtherCpuPercent.toFixed(0)}% CPU ` +
+      `just before (load average ${results.before.loadAverage1m.toFixed(2)} before, ${results.after.loadAverage1m.toFixed(2)} after).`,
     '',
   ];
   if (results.targets.length > 0) {

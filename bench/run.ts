@@ -19,7 +19,7 @@ import { runApiserverSection, type ApiserverSection } from './apiserver-bench.js
 import { readConfig, SECTIONS } from './config.js';
 import { runCoreSection, type CoreResults } from './core-bench.js';
 import { runHttpSection, type HttpSection } from './http-bench.js';
-import { machineState, waitForQuiet } from './machine.js';
+import { machineState, waitForQuiet, watchInterference } from './machine.js';
 import { startLoadGenerator } from './processes.js';
 import { BENCHMARKS_MD, checkTargets, RESULTS_JSON, writeResults, type Results } from './report.js';
 import { runRssSection, type RssSection } from './rss-bench.js';
@@ -27,8 +27,9 @@ import { createWorkspace, REPO_ROOT } from './workspace.js';
 
 const execFileAsync = promisify(execFile);
 const BUILD_TIMEOUT_MS = 5 * 60_000;
-/** Above this 1-minute load average the machine is too busy for numbers worth quoting. */
-const BUSY_LOAD_AVERAGE = 0.5;
+/** Above this much CPU used by others (% of one core) the machine is too busy for numbers worth quoting. */
+const BUSY_PERCENT = 10;
+const START_SAMPLE_MS = 2_000;
 
 const log = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
@@ -42,8 +43,11 @@ async function main(): Promise<void> {
   };
   await quietBeforeSection();
   const before = machineState();
-  if (before.loadAverage1m > BUSY_LOAD_AVERAGE) {
-    log(`WARNING: load average ${before.loadAverage1m.toFixed(2)}: other work is running; these numbers will not be worth quoting`);
+  const sample = watchInterference([]);
+  await new Promise((resolve) => setTimeout(resolve, START_SAMPLE_MS));
+  const startOtherCpuPercent = sample().otherCpuPercent;
+  if (startOtherCpuPercent > BUSY_PERCENT) {
+    log(`WARNING: other processes use ${startOtherCpuPercent.toFixed(0)}% CPU: these numbers will not be worth quoting (BENCH_WAIT_QUIET=600 waits)`);
   }
   log('building mountgate (npm run build)');
   await execFileAsync('npm', ['run', 'build'], { cwd: REPO_ROOT, timeout: BUILD_TIMEOUT_MS });
@@ -91,6 +95,7 @@ async function main(): Promise<void> {
     command: `${config.quick ? 'BENCH_QUICK=1 ' : ''}npm run bench`,
     quick: config.quick,
     node: process.version,
+    startOtherCpuPercent,
     before,
     after: machineState(),
     ...sections,

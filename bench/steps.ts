@@ -3,8 +3,9 @@
  * checks each commit out into a temporary worktree, puts today's bench/ in it
  * (so every commit is measured by the same harness), builds it, and runs a
  * short benchmark there: /mutate and /validate at 10 connections, the core,
- * and RSS after 20,000 requests. Prints a Markdown table and writes
- * bench/steps.json. Run it on a quiet machine; it takes about two minutes per commit.
+ * and RSS after 20,000 requests (STEPS_SECTIONS=core for fewer). Prints a
+ * Markdown table and writes bench/steps.json (STEPS_OUT for another file).
+ * Run it on a quiet machine; it takes about two minutes per commit.
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -65,7 +66,7 @@ async function measureCommit(commit: string): Promise<Step> {
     await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
     process.stderr.write(`[steps] ${subject}\n`);
     await runIn(dir, process.execPath, ['--import', 'tsx', 'bench/run.ts'], {
-      BENCH_ONLY: 'http,core,rss',
+      BENCH_ONLY: process.env.STEPS_SECTIONS ?? 'http,core,rss',
       BENCH_SCENARIOS: 'c10',
       BENCH_RSS_REQUESTS: '20000',
       BENCH_RSS_VARIANTS: 'image',
@@ -130,7 +131,7 @@ for (const commit of commits) {
     steps.push({ ...emptyStep(commit), error: message });
   }
   // Written after every commit, so a long run that is cut short keeps what it measured.
-  await writeFile(path.join(REPO_ROOT, 'bench', 'steps.json'), `${JSON.stringify({ at: new Date().toISOString(), steps }, null, 2)}\n`);
+  await writeFile(process.env.STEPS_OUT ?? path.join(REPO_ROOT, 'bench', 'steps.json'), `${JSON.stringify({ at: new Date().toISOString(), steps }, null, 2)}\n`);
 }
 process.stdout.write(`${table(steps)}\n`);
 
