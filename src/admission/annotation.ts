@@ -4,9 +4,9 @@
  * deer-flow spelling (host_path, container_path, read_only) are accepted,
  * but never both for one field and never any other key.
  */
-import { boolean, object, string, ValidationError, type InferType } from 'yup';
+import { boolean, object, string, type InferType } from 'yup';
 import { violation, type Violation } from './violation.js';
-import { strictSchemaGuard } from './schema-guard.js';
+import { strictValidator } from './schema-guard.js';
 
 /** Beyond this many entries the annotation is refused before any entry is read. */
 export const MAX_ANNOTATION_ENTRIES = 1000;
@@ -41,7 +41,7 @@ export const mountRequestSchema = object({
 });
 
 export type AnnotationEntry = InferType<typeof annotationEntrySchema>;
-const isWellTypedEntry = strictSchemaGuard(annotationEntrySchema);
+const validateEntry = strictValidator(annotationEntrySchema);
 export type MountRequest = InferType<typeof mountRequestSchema>;
 
 /** A request with where it came from, so later rules can name the entry and field as written. */
@@ -135,18 +135,12 @@ function readEntry(
 
 /** The entry if yup accepts it; otherwise its complaints are added to `violations`. */
 function validEntry(item: object, entryField: string, violations: Violation[]): AnnotationEntry | undefined {
-  if (isWellTypedEntry?.(item)) return item;
-  try {
-    return annotationEntrySchema.validateSync(item, { strict: true, abortEarly: false });
-  } catch (error) {
-    if (!(error instanceof ValidationError)) throw error;
-    for (const inner of error.inner) {
-      violations.push(
-        inner.path ? violation(`${entryField}.${inner.path}`, stripPath(inner.message, inner.path)) : violation(entryField, inner.message),
-      );
-    }
-    return undefined;
+  const checked = validateEntry(item);
+  if (checked.ok) return checked.value;
+  for (const inner of checked.error.inner) {
+    violations.push(inner.path ? violation(`${entryField}.${inner.path}`, stripPath(inner.message, inner.path)) : violation(entryField, inner.message));
   }
+  return undefined;
 }
 
 /** yup prefixes messages with the path; the violation carries the path already. */

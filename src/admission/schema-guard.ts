@@ -21,6 +21,7 @@
  * Each check is at least as strict as yup's (String and Boolean wrapper
  * objects, which yup unwraps, are left to yup).
  */
+import { ValidationError } from 'yup';
 import type {
   AnyObject,
   ObjectSchema,
@@ -32,9 +33,31 @@ import type {
 
 type Check = (value: unknown) => boolean;
 
-export function strictSchemaGuard<T extends AnyObject>(schema: ObjectSchema<T>): ((value: unknown) => value is T) | undefined {
+export type StrictResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ValidationError };
+
+/**
+ * Strict yup validation with the guard in front: the guard's yes is yup's yes,
+ * and anything else is yup's to answer, with every error message.
+ */
+export function strictValidator<S extends ObjectSchema<AnyObject>>(schema: S): (value: unknown) => StrictResult<Validated<S>> {
+  const guard = strictSchemaGuard(schema);
+  return (value) => {
+    if (guard?.(value)) return { ok: true, value };
+    try {
+      return { ok: true, value: schema.validateSync(value, { strict: true, abortEarly: false }) };
+    } catch (error) {
+      if (error instanceof ValidationError) return { ok: false, error };
+      throw error;
+    }
+  };
+}
+
+/** What strict validation by `schema` returns. */
+export type Validated<S extends ObjectSchema<AnyObject>> = S['__outputType'];
+
+export function strictSchemaGuard<S extends ObjectSchema<AnyObject>>(schema: S): ((value: unknown) => value is Validated<S>) | undefined {
   const check = compile(schema.describe());
-  return check === undefined ? undefined : (value: unknown): value is T => check(value);
+  return check === undefined ? undefined : (value: unknown): value is Validated<S> => check(value);
 }
 
 function compile(field: SchemaFieldDescription): Check | undefined {

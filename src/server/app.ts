@@ -49,6 +49,7 @@ export function createApp(context: AppContext): RequestListener {
   const parseJson = express.json({ limit: MAX_BODY_BYTES, type: 'application/json', strict: true });
   const app = createExpressApp(context, parseJson);
   return (req, res) => {
+    if (context.lifecycle.closing) res.setHeader('Connection', 'close');
     const stage = req.method === 'POST' ? DIRECT_ROUTES.get(pathOf(req.url)) : undefined;
     if (stage === undefined) app(req, res);
     else handleAdmission(stage, req, res, context, parseJson);
@@ -69,11 +70,6 @@ function createExpressApp(context: AppContext, parseJson: JsonParser): express.E
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', false);
-
-  app.use((_req, res, next) => {
-    if (context.lifecycle.closing) res.setHeader('Connection', 'close');
-    next();
-  });
 
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok\n');
@@ -109,14 +105,14 @@ function createExpressApp(context: AppContext, parseJson: JsonParser): express.E
  * are answered here, as express's error handler did before.
  */
 function handleAdmission(stage: Stage, req: IncomingMessage, res: ServerResponse, context: AppContext, parseJson: JsonParser): void {
-  if (context.lifecycle.closing) res.setHeader('Connection', 'close');
   parseJson(req, res, (error?: unknown) => {
     if (error !== undefined) {
       refuseBody(stage, error, res, context);
       return;
     }
     try {
-      admit(stage, (req as IncomingMessage & { body?: unknown }).body, res, context);
+      // body-parser sets req.body only for a JSON content type.
+      admit(stage, 'body' in req ? req.body : undefined, res, context);
     } catch (failure) {
       refuseBody(stage, failure, res, context);
     }
@@ -125,7 +121,6 @@ function handleAdmission(stage: Stage, req: IncomingMessage, res: ServerResponse
 
 function refuseBody(stage: Stage | undefined, error: unknown, res: ServerResponse, context: AppContext): void {
   const status = httpStatusOf(error);
-  if (stage !== undefined) context.metrics.requests.inc({ endpoint: stage, result: 'error' });
   const reason =
     status === 413
       ? `the body is larger than ${MAX_BODY_BYTES} bytes`
@@ -134,19 +129,18 @@ function refuseBody(stage: Stage | undefined, error: unknown, res: ServerRespons
         : error instanceof Error
           ? error.message
           : 'internal error';
-  context.logger.warn({ endpoint: stage, status, reason }, 'request refused');
-  if (!res.headersSent) sendError(res, status, reason);
+  refuse(stage, res, context, status, reason);
 }
 
 function admit(stage: Stage, body: unknown, res: ServerResponse, context: AppContext): void {
   const started = process.hrtime.bigint();
   if (body === undefined) {
-    refuse(stage, res, context, 'expected a JSON AdmissionReview with Content-Type: application/json');
+    refuse(stage, res, context, 400, 'expected a JSON AdmissionReview with Content-Type: application/json');
     return;
   }
   const review = readAdmissionReview(body);
   if (!review.ok) {
-    refuse(stage, res, context, `not an admission.k8s.io/v1 AdmissionReview: ${review.problems.join('; ')}`);
+    refuse(stage, res, context, 400, `not an admission.k8s.io/v1 AdmissionReview: ${review.problems.join('; ')}`);
     return;
   }
 
@@ -195,10 +189,11 @@ function clusterFacts(stage: Stage, request: AdmissionRequest, context: AppConte
   return { namespacePodSecurity: levels.levelOf(request.namespace) };
 }
 
-function refuse(stage: Stage, res: ServerResponse, context: AppContext, reason: string): void {
-  context.metrics.requests.inc({ endpoint: stage, result: 'error' });
-  context.logger.warn({ endpoint: stage, status: 400, reason }, 'request refused');
-  sendError(res, 400, reason);
+/** A request that never reached a decision: counted as an error of its endpoint, logged, answered with a JSON error. */
+function refuse(stage: Stage | undefined, res: ServerResponse, context: AppContext, status: number, reason: string): void {
+  if (stage !== undefined) context.metrics.requests.inc({ endpoint: stage, result: 'error' });
+  context.logger.warn({ endpoint: stage, status, reason }, 'request refused');
+  if (!res.headersSent) sendError(res, status, reason);
 }
 
 function podName(request: AdmissionRequest): string | undefined {

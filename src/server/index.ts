@@ -15,7 +15,7 @@ import { createMetrics, createMetricsServer, type Metrics } from './metrics.js';
 import { watchNamespaces } from './namespace-cache.js';
 import { watchForChanges } from './reload.js';
 import { closeGracefully } from './shutdown.js';
-import { generateDevMaterial, loadTlsFiles, MIN_TLS_VERSION, secureContextOptions, type TlsFiles } from './tls-material.js';
+import { generateDevMaterial, loadTlsFiles, secureContextOptions, type TlsFiles } from './tls-material.js';
 
 /** The API server reuses connections; keep idle ones well past its 90 s. */
 export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
@@ -86,7 +86,6 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
   const server = createHttpsServer(
     {
       ...secureContextOptions(tls),
-      minVersion: MIN_TLS_VERSION,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
     },
