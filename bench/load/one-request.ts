@@ -1,6 +1,7 @@
 /** One POST over node:https, for the generators that autocannon cannot play. */
 import { request, type Agent } from 'node:https';
-import type { RequestSpec, Target } from './jobs.js';
+import type { LoadResult, RequestSpec, Target } from './jobs.js';
+import type { LatencyRecorder } from './latency.js';
 
 export type Outcome = 'ok' | 'non2xx' | 'mismatch' | 'timeout' | 'error';
 
@@ -56,5 +57,21 @@ export class OutcomeCounts {
 
   add(outcome: Outcome): void {
     this[outcome]++;
+  }
+
+  /** The run's result; `unfinished` requests still waiting at the end count as timeouts. */
+  result(recorder: LatencyRecorder, seconds: number, cpu: NodeJS.CpuUsage, unfinished = 0): LoadResult {
+    const latency = recorder.summary();
+    return {
+      requests: this.ok + this.non2xx + this.mismatch,
+      seconds,
+      requestsPerSecond: latency.count / seconds,
+      latency,
+      errors: this.error,
+      timeouts: this.timeout + unfinished,
+      non2xx: this.non2xx,
+      mismatches: this.mismatch,
+      clientCpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
+    };
   }
 }

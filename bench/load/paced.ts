@@ -124,19 +124,7 @@ export async function paced(job: PacedJob): Promise<LoadResult> {
     const drained = Promise.all([...inFlight]);
     await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS).unref())]);
     const seconds = (performance.now() - measuredFrom) / 1000;
-    const cpu = process.cpuUsage(cpuBefore);
-    const latency = recorder.summary();
-    return {
-      requests: counts.ok + counts.non2xx + counts.mismatch,
-      seconds,
-      requestsPerSecond: latency.count / seconds,
-      latency,
-      errors: counts.error,
-      timeouts: counts.timeout + inFlight.size,
-      non2xx: counts.non2xx,
-      mismatches: counts.mismatch,
-      clientCpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
-    };
+    return counts.result(recorder, seconds, process.cpuUsage(cpuBefore), inFlight.size);
   } finally {
     pool.close();
   }

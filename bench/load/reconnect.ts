@@ -33,17 +33,5 @@ export async function reconnect(job: ReconnectJob): Promise<LoadResult> {
   };
   await Promise.all(Array.from({ length: job.concurrency }, worker));
   const seconds = (performance.now() - start) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  const latency = recorder.summary();
-  return {
-    requests: counts.ok + counts.non2xx + counts.mismatch,
-    seconds,
-    requestsPerSecond: latency.count / seconds,
-    latency,
-    errors: counts.error,
-    timeouts: counts.timeout,
-    non2xx: counts.non2xx,
-    mismatches: counts.mismatch,
-    clientCpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
-  };
+  return counts.result(recorder, seconds, process.cpuUsage(cpuBefore));
 }
