@@ -13,9 +13,9 @@ export interface CheckedPod extends V1Pod {
   spec: NonNullable<V1Pod['spec']>;
 }
 
-type Record_ = Record<string, unknown>;
+type JsonObject = Record<string, unknown>;
 
-function isRecord(value: unknown): value is Record_ {
+function isRecord(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
