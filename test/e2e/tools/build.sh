@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the control plane the end-to-end tests run against: etcd and kube-apiserver, from Go
 # modules (no release binaries are downloaded), into
-#   ${XDG_CACHE_HOME:-$HOME/.cache}/mountgate/envtest/<k8s-version>/{etcd,kube-apiserver}
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/mountgate/envtest/<k8s-version>/{etcd,kube-apiserver,kubectl}
+# and, with --node, kubelet, kube-controller-manager, kube-scheduler and kube-proxy
 # and prints that folder as its last line of stdout. Later runs reuse the binaries.
 #
 # If KUBEBUILDER_ASSETS names a folder that holds etcd and kube-apiserver (for example from
@@ -46,7 +47,9 @@ jobs="${MOUNTGATE_BUILD_JOBS:-2}"
 build() { # build NAME DIR PACKAGE LDFLAGS VERSION-LINE
   local name="$1" dir="$2" pkg="$3" ldflags="$4" want="$5"
   if [[ -x "${out}/${name}" ]]; then
-    if "${out}/${name}" --version 2>/dev/null | grep -qxF "${want}"; then
+    local version_args=(--version)
+    [[ "${name}" == kubectl ]] && version_args=(version --client)
+    if "${out}/${name}" "${version_args[@]}" 2>/dev/null | grep -qxF "${want}"; then
       echo "build.sh: ${out}/${name} exists (${want}), not rebuilding" >&2
       return 0
     fi
@@ -67,9 +70,18 @@ major="${v%%.*}"
 rest="${v#*.}"
 minor="${rest%%.*}"
 pkgv=k8s.io/component-base/version
-build kube-apiserver "${here}/apiserver" k8s.io/kubernetes/cmd/kube-apiserver \
-  "${ldflags_common} -X ${pkgv}.gitVersion=${k8s_version} -X ${pkgv}.gitMajor=${major} -X ${pkgv}.gitMinor=${minor} -X ${pkgv}.gitTreeState=clean" \
-  "Kubernetes ${k8s_version}"
+kube_ldflags="${ldflags_common} -X ${pkgv}.gitVersion=${k8s_version} -X ${pkgv}.gitMajor=${major} -X ${pkgv}.gitMinor=${minor} -X ${pkgv}.gitTreeState=clean"
+build kube-apiserver "${here}/apiserver" k8s.io/kubernetes/cmd/kube-apiserver "${kube_ldflags}" "Kubernetes ${k8s_version}"
+# kubectl from the same module, so the client the tests drive is the API server's own version.
+build kubectl "${here}/apiserver" k8s.io/kubernetes/cmd/kubectl "${kube_ldflags}" "Client Version: ${k8s_version}"
+
+# --node: the components of a real node, from the same module (test/node).
+if [[ "${1:-}" == "--node" ]]; then
+  build kubelet "${here}/apiserver" k8s.io/kubernetes/cmd/kubelet "${kube_ldflags}" "Kubernetes ${k8s_version}"
+  build kube-controller-manager "${here}/apiserver" k8s.io/kubernetes/cmd/kube-controller-manager "${kube_ldflags}" "Kubernetes ${k8s_version}"
+  build kube-scheduler "${here}/apiserver" k8s.io/kubernetes/cmd/kube-scheduler "${kube_ldflags}" "Kubernetes ${k8s_version}"
+  build kube-proxy "${here}/apiserver" k8s.io/kubernetes/cmd/kube-proxy "${kube_ldflags}" "Kubernetes ${k8s_version}"
+fi
 
 echo "build.sh: kube-apiserver ${k8s_version}, etcd ${etcd_version}" >&2
 echo "${out}"
