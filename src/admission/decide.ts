@@ -3,6 +3,7 @@
  * policy) to a verdict. /mutate, /validate and `mountgate check` all call it.
  */
 import { additionsPatch } from './additions-patch.js';
+import { judgeAnnotationUpdate, judgeBinding } from './annotation-update.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { checkHostPathVolumes } from './host-paths.js';
 import { planMounts } from './plan.js';
@@ -15,14 +16,22 @@ import { violation, type Violation } from './violation.js';
 
 export type Stage = 'mutate' | 'validate';
 
-/** Which requests concern mountgate at all; everything else is allowed untouched. */
-export type Concern = 'pod-create' | 'ephemeral-containers-update' | 'none';
+/**
+ * Which requests concern mountgate at all; everything else is allowed untouched.
+ * A Pod UPDATE (the Pod itself, or pods/status, which writes metadata too) and a
+ * Binding (it copies its annotations onto the Pod) concern the annotation only.
+ */
+export type Concern = 'pod-create' | 'ephemeral-containers-update' | 'pod-update' | 'binding-create' | 'none';
 
 export function concernOf(request: AdmissionRequest): Concern {
-  if (request.resource.group !== '' || request.resource.resource !== 'pods') return 'none';
+  if (request.resource.group !== '') return 'none';
   const subResource = request.subResource ?? '';
+  if (request.resource.resource === 'bindings') return subResource === '' && request.operation === 'CREATE' ? 'binding-create' : 'none';
+  if (request.resource.resource !== 'pods') return 'none';
   if (subResource === '' && request.operation === 'CREATE') return 'pod-create';
   if (subResource === 'ephemeralcontainers' && request.operation === 'UPDATE') return 'ephemeral-containers-update';
+  if ((subResource === '' || subResource === 'status') && request.operation === 'UPDATE') return 'pod-update';
+  if (subResource === 'binding' && request.operation === 'CREATE') return 'binding-create';
   return 'none';
 }
 
@@ -30,11 +39,13 @@ export function concernOf(request: AdmissionRequest): Concern {
 export function decide(stage: Stage, request: AdmissionRequest, policy: CompiledPolicy, facts: ClusterFacts = {}): Verdict {
   const concern = concernOf(request);
   if (concern === 'none' || (stage === 'mutate' && concern !== 'pod-create')) return allow();
+  if (concern === 'binding-create') return judgeBinding(request, policy);
 
   const pod = request.object;
   if (!isCheckedPod(pod)) {
     return deny([violation('request.object', `is not a readable Pod: ${podProblem(pod) ?? 'unknown shape'}`)], [], 400);
   }
+  if (concern === 'pod-update') return judgeAnnotationUpdate(pod, request, policy);
   return stage === 'mutate' ? mutate(pod, request, policy, facts) : validate(pod, concern, request, policy);
 }
 

@@ -50,7 +50,7 @@ describe('admission/decide: /validate', () => {
   it('leaves non-Pod resources and other operations alone', () => {
     const bad = sandboxPod({ volumes: [{ name: 'root', hostPath: { path: '/' } }] });
     expect(validate(bad, { resource: 'deployments', group: 'apps' })).to.deep.equal([]);
-    expect(validate(bad, { operation: 'UPDATE' })).to.deep.equal([]);
+    expect(validate(bad, { operation: 'UPDATE', oldObject: bad })).to.deep.equal([]);
   });
 
   describe('the annotation is re-judged', () => {

@@ -41,6 +41,8 @@ export interface RequestOptions {
   readonly username?: string;
   readonly groups?: string[];
   readonly dryRun?: boolean;
+  /** The object before an UPDATE. */
+  readonly oldObject?: unknown;
 }
 
 export function review(object: unknown, options: RequestOptions = {}): Record<string, unknown> {
@@ -56,6 +58,7 @@ export function review(object: unknown, options: RequestOptions = {}): Record<st
       namespace: 'agents',
       userInfo: { username: options.username ?? 'system:serviceaccount:deer-flow:provisioner', groups: options.groups ?? ['system:serviceaccounts'] },
       object,
+      ...(options.oldObject === undefined ? {} : { oldObject: options.oldObject }),
       ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
     },
   };
