@@ -1,11 +1,20 @@
 /**
- * An AdmissionRequest for a Pod CREATE built from a manifest, for judging a
- * Pod outside the API server (`check`, `audit`). It goes through the same
- * reader as a real review.
+ * AdmissionRequests for a Pod CREATE or UPDATE built from manifests, for
+ * judging a Pod outside the API server (`check`, `audit`). They go through the
+ * same reader as a real review.
  */
 import { ADMISSION_API_VERSION, readAdmissionReview, type AdmissionRequest, type UserInfo } from './review.js';
 
 export function podCreateRequest(pod: unknown, userInfo: UserInfo, uid: string): AdmissionRequest {
+  return podRequest('CREATE', pod, undefined, userInfo, uid);
+}
+
+/** An UPDATE of the Pod itself, from `old` to `pod`. */
+export function podUpdateRequest(pod: unknown, old: unknown, userInfo: UserInfo, uid: string): AdmissionRequest {
+  return podRequest('UPDATE', pod, old, userInfo, uid);
+}
+
+function podRequest(operation: 'CREATE' | 'UPDATE', pod: unknown, old: unknown, userInfo: UserInfo, uid: string): AdmissionRequest {
   const metadata = typeof pod === 'object' && pod !== null && 'metadata' in pod ? pod.metadata : undefined;
   const namespace = typeof metadata === 'object' && metadata !== null && 'namespace' in metadata ? metadata.namespace : undefined;
   const review = readAdmissionReview({
@@ -15,10 +24,11 @@ export function podCreateRequest(pod: unknown, userInfo: UserInfo, uid: string):
       uid,
       kind: { group: '', version: 'v1', kind: 'Pod' },
       resource: { group: '', version: 'v1', resource: 'pods' },
-      operation: 'CREATE',
+      operation,
       ...(typeof namespace === 'string' ? { namespace } : {}),
       userInfo,
       object: pod,
+      ...(operation === 'UPDATE' ? { oldObject: old } : {}),
       dryRun: true,
     },
   });

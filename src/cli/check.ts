@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { decide, type Stage } from '../admission/decide.js';
-import { podCreateRequest } from '../admission/synthetic-request.js';
+import type { UserInfo } from '../admission/review.js';
+import { podCreateRequest, podUpdateRequest } from '../admission/synthetic-request.js';
 import { describeViolation } from '../admission/violation.js';
 import type { Verdict } from '../admission/verdict.js';
 import { describeIoError, loadPolicyFile } from '../policy/load.js';
@@ -22,18 +23,21 @@ export interface Io {
 export interface CheckSettings {
   readonly configPath: string;
   readonly podPath: string;
+  /** With --old, the Pod is judged as an UPDATE from this one (only /validate answers updates). */
+  readonly oldPodPath: string | undefined;
   readonly user: string | undefined;
   readonly groups: readonly string[];
 }
 
 export function parseCheckArgs(argv: readonly string[]): CheckSettings {
-  let values: { config?: string; file?: string; user?: string; group?: string[] };
+  let values: { config?: string; file?: string; old?: string; user?: string; group?: string[] };
   try {
     ({ values } = parseArgs({
       args: [...argv],
       options: {
         config: { type: 'string' },
         file: { type: 'string', short: 'f' },
+        old: { type: 'string' },
         user: { type: 'string' },
         group: { type: 'string', multiple: true },
       },
@@ -45,13 +49,23 @@ export function parseCheckArgs(argv: readonly string[]): CheckSettings {
   }
   if (values.config === undefined) throw new UsageError('check: --config FILE is required');
   if (values.file === undefined) throw new UsageError('check: -f POD.yaml (or -f - for stdin) is required');
-  return { configPath: values.config, podPath: values.file, user: values.user, groups: values.group ?? [] };
+  if (values.old === '-' && values.file === '-') throw new UsageError('check: -f and --old cannot both read stdin');
+  return { configPath: values.config, podPath: values.file, oldPodPath: values.old, user: values.user, groups: values.group ?? [] };
 }
 
 export async function check(argv: readonly string[], io: Io): Promise<number> {
   const settings = parseCheckArgs(argv);
   const { policy } = await loadPolicyFile(settings.configPath);
   const pod = await readPodManifest(settings.podPath, io);
+  if (settings.oldPodPath !== undefined) {
+    const old = await readPodManifest(settings.oldPodPath, io);
+    const update = decide('validate', podUpdateRequest(pod, old, userInfoOf(settings), 'mountgate-check'), policy);
+    report('validate', update, io);
+    if (!update.allowed) return EXIT_DENIED;
+    io.stdout(stringify(pod));
+    io.stderr('allowed (an update: no change)\n');
+    return EXIT_OK;
+  }
 
   const mutation = judge('mutate', pod, settings, policy);
   report('mutate', mutation, io);
@@ -67,9 +81,12 @@ export async function check(argv: readonly string[], io: Io): Promise<number> {
   return EXIT_OK;
 }
 
+function userInfoOf(settings: CheckSettings): UserInfo {
+  return { ...(settings.user === undefined ? {} : { username: settings.user }), groups: [...settings.groups] };
+}
+
 function judge(stage: Stage, pod: unknown, settings: CheckSettings, policy: CompiledPolicy): Verdict {
-  const userInfo = { ...(settings.user === undefined ? {} : { username: settings.user }), groups: [...settings.groups] };
-  return decide(stage, podCreateRequest(pod, userInfo, 'mountgate-check'), policy);
+  return decide(stage, podCreateRequest(pod, userInfoOf(settings), 'mountgate-check'), policy);
 }
 
 function report(stage: Stage, verdict: Verdict, io: Io): void {

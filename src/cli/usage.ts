@@ -20,7 +20,7 @@ Usage:
                   [--port 8443] [--host 0.0.0.0] [--metrics-port 9090] [--shutdown-delay 5]
                   [--reload-interval 1] [--log-level info]
                   [--pod-security-preflight [--kubeconfig FILE]]
-  mountgate check --config FILE (-f POD.yaml | -f -) [--user NAME] [--group NAME]...
+  mountgate check --config FILE (-f POD.yaml | -f -) [--old OLD-POD.yaml] [--user NAME] [--group NAME]...
   mountgate audit --config FILE [--namespace NS | --all-namespaces] [-o table|json] [--kubeconfig FILE]
                   [--page-size 250]
   mountgate help | version
@@ -33,8 +33,10 @@ kubeconfig given, else KUBECONFIG, ~/.kube/config or the in-cluster service acco
 
 check exits 0 when the Pod is allowed (the mutated Pod is printed as YAML),
 1 when it is denied (the reasons go to stderr), 2 on a usage or policy error.
+With --old it judges an UPDATE from OLD-POD.yaml to the Pod, as /validate does.
 
 audit lists the existing Pods the policy would refuse today (requesters aside: who created
-a Pod is not recorded) and exits 1 if it finds any, 0 if none, 2 on an error. Without
+a Pod is not recorded), and those whose annotation and volumes disagree, and exits 1 if it
+finds any, 0 if none, 2 on an error. Without
 --namespace or --all-namespaces it looks at the current context's namespace, else "default".
 `;
