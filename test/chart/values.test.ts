@@ -97,6 +97,14 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'examples/agent-sandbox-values.yaml carries examples/agent-sandbox-policy.yaml, and the annotations webhook',
+    files: [path.join(REPO_ROOT, 'examples', 'agent-sandbox-values.yaml')],
+    check(docs) {
+      expect(policyOf(docs)).to.deep.equal(parseYaml(readFileSync(path.join(REPO_ROOT, 'examples', 'agent-sandbox-policy.yaml'), 'utf8')));
+      expect(annotationsHook(docs)['name']).to.equal('annotations.validate.mountgate.io');
+    },
+  },
+  {
     name: 'a partial policy is completed with the defaults',
     values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }], maxMounts: 3 } },
     check(docs) {
