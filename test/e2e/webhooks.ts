@@ -78,11 +78,13 @@ function isKind(doc: unknown, kind: string): boolean {
   return typeof doc === 'object' && doc !== null && 'kind' in doc && doc.kind === kind;
 }
 
-async function fromChart(helm: string, target: WebhookTarget): Promise<WebhookConfigurations> {
+/** `helm template` of the chart's webhooks; `release` and `helmArgs` (e.g. `-f VALUES`) for a second installation. */
+export async function fromChart(helm: string, target: WebhookTarget, release = 'mountgate-e2e', helmArgs: readonly string[] = []): Promise<WebhookConfigurations> {
   const { stdout } = await execFileAsync(
     helm,
     [
-      'template', 'mountgate-e2e', CHART_DIR,
+      'template', release, CHART_DIR,
+      ...helmArgs,
       '--namespace', 'mountgate-system',
       '--show-only', 'templates/webhooks.yaml',
       '--set-string', `webhook.url=${target.url}`,
