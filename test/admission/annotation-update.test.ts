@@ -54,6 +54,10 @@ const REMOVED =
   `${FIELD}: was removed by an update, but host mounts are fixed when a Pod is created: ` +
   'the Pod keeps its mounts, so it keeps the annotation (create a new Pod without it instead)';
 const DENIED = '403 mountgate denied the Pod: ';
+/** What /validate says of a requested mount the Pod does not carry. */
+const missing = (hostPath: string, mountPath: string): string =>
+  `spec.volumes: requested mount is missing: volume "${expectedVolumeName(hostPath)}" for ${hostPath} (mutation skipped or altered); ` +
+  `spec.containers[0].volumeMounts: requested mount is missing: "${mountPath}" in container "sandbox" (mutation skipped or altered)`;
 
 const plain = sandboxPod() as unknown as Manifest;
 const mounted = created([WORK]);
@@ -85,9 +89,7 @@ const ROWS: readonly Row[] = [
     name: 'refuses adding the annotation to a Pod without the mounts (warm-pool adoption)',
     old: plain,
     new: withAnnotation(plain, [WORK]),
-    message:
-      `${DENIED}${ADDED}; spec.volumes: requested mount is missing: volume "${WORK_VOLUME}" for /srv/sandbox/u1 (mutation skipped or altered); ` +
-      'spec.containers[0].volumeMounts: requested mount is missing: "/mnt/work" in container "sandbox" (mutation skipped or altered)',
+    message: `${DENIED}${ADDED}; ${missing(WORK.hostPath, WORK.mountPath)}`,
   },
   {
     name: 'refuses adding an annotation that breaks a rule, naming the rule',
@@ -105,9 +107,7 @@ const ROWS: readonly Row[] = [
     name: 'refuses changing the value to ask for one more mount',
     old: mounted,
     new: withAnnotation(mounted, [WORK, MODELS]),
-    message:
-      `${DENIED}${CHANGED}; spec.volumes: requested mount is missing: volume "${MODELS_VOLUME}" for /srv/models/llama (mutation skipped or altered); ` +
-      'spec.containers[0].volumeMounts: requested mount is missing: "/mnt/models" in container "sandbox" (mutation skipped or altered)',
+    message: `${DENIED}${CHANGED}; ${missing(MODELS.hostPath, MODELS.mountPath)}`,
   },
   {
     name: 'refuses changing the value to ask for one mount fewer',
@@ -160,9 +160,7 @@ const ROWS: readonly Row[] = [
     old: plain,
     new: withAnnotation(plain, [WORK]),
     options: { subResource: 'status' },
-    message:
-      `${DENIED}${ADDED}; spec.volumes: requested mount is missing: volume "${WORK_VOLUME}" for /srv/sandbox/u1 (mutation skipped or altered); ` +
-      'spec.containers[0].volumeMounts: requested mount is missing: "/mnt/work" in container "sandbox" (mutation skipped or altered)',
+    message: `${DENIED}${ADDED}; ${missing(WORK.hostPath, WORK.mountPath)}`,
   },
   {
     name: 'reads the annotation key from the policy',

@@ -7,9 +7,9 @@
  * works in is selected by those webhooks only (label mountgate.io/agent-sandbox-e2e), so the suite's
  * other mountgate never sees it.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -23,7 +23,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { REPO_ROOT, freePort, sleep } from './controlplane.js';
+import { REPO_ROOT, freePort, sleep, startProc, waitFor } from './controlplane.js';
 import { ignoreNotFound, uniqueName, type E2E } from './env.js';
 import { MountgateProcess } from './mountgate-process.js';
 import { findHelm, fromChart } from './webhooks.js';
@@ -112,69 +112,6 @@ async function controllerKubeconfig(e2e: E2E, core: CoreV1Api, file: string): Pr
     currentContext: 'controller',
   });
   await writeFile(file, config.exportConfig(), { mode: 0o600 });
-}
-
-class ControllerProcess {
-  private child: ChildProcess | undefined;
-  private exit: Promise<void> | undefined;
-  exitInfo: string | undefined;
-
-  constructor(
-    readonly binary: string,
-    readonly args: readonly string[],
-    readonly logFile: string,
-  ) {}
-
-  async start(healthPort: number): Promise<void> {
-    const log = await open(this.logFile, 'a');
-    try {
-      const child = spawn(this.binary, this.args, { stdio: ['ignore', log.fd, log.fd] });
-      this.child = child;
-      this.exit = new Promise((resolve) => {
-        child.on('exit', (code, signal) => {
-          this.exitInfo = `code ${code} signal ${signal}`;
-          resolve();
-        });
-        child.on('error', (error) => {
-          this.exitInfo = error.message;
-          resolve();
-        });
-      });
-      process.on('exit', () => child.kill('SIGKILL'));
-    } finally {
-      await log.close();
-    }
-    await waitUntil(
-      'the agent-sandbox controller answering /readyz',
-      60_000,
-      async () => {
-        if (this.exitInfo !== undefined) throw new Error(`the controller exited (${this.exitInfo})`);
-        const response = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
-        return response.ok ? true : undefined;
-      },
-      () => `\n${this.tail()}`,
-    );
-  }
-
-  tail(lines = 30): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (child === undefined || this.exitInfo !== undefined) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    try {
-      await this.exit;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 }
 
 export async function startAgentSandbox(e2e: E2E): Promise<AgentSandboxEnv> {
@@ -284,20 +221,15 @@ export async function startAgentSandbox(e2e: E2E): Promise<AgentSandboxEnv> {
     const kubeconfig = path.join(dir, 'controller.kubeconfig');
     await controllerKubeconfig(e2e, core, kubeconfig);
     const healthPort = await freePort();
-    const controllerLog = path.join(dir, 'controller.log');
-    const controller = new ControllerProcess(
-      path.join(folder, 'agent-sandbox-controller'),
-      [
-        `--kubeconfig=${kubeconfig}`,
-        '--leader-elect=false',
-        `--metrics-bind-address=127.0.0.1:${await freePort()}`,
-        `--health-probe-bind-address=127.0.0.1:${healthPort}`,
-        '--extensions',
-      ],
-      controllerLog,
-    );
+    const controller = await startProc(dir, 'agent-sandbox-controller', path.join(folder, 'agent-sandbox-controller'), [
+      `--kubeconfig=${kubeconfig}`,
+      '--leader-elect=false',
+      `--metrics-bind-address=127.0.0.1:${await freePort()}`,
+      `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+      '--extensions',
+    ]);
     cleanups.push(() => controller.stop());
-    await controller.start(healthPort);
+    await waitFor('the agent-sandbox controller /readyz', [controller], 60_000, async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).ok);
 
     return {
       namespace,
@@ -305,7 +237,7 @@ export async function startAgentSandbox(e2e: E2E): Promise<AgentSandboxEnv> {
       custom: admin.makeApiClient(CustomObjectsApi),
       mountgate,
       mutateWebhook: rendered.mutateWebhookName,
-      controllerLog,
+      controllerLog: controller.logFile,
       stop,
     };
   } catch (error) {

@@ -36,6 +36,8 @@ interface Mount {
 const MODELS: Mount = { hostPath: '/srv/agents/models/llama', mountPath: '/models' };
 const CONTAINER = { name: 'agent', image: 'registry.example/agent:1' };
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const FIELD = `metadata.annotations[${ANNOTATION}]`;
+const denied = (webhook: string): string => `admission webhook "${webhook}" denied the request: mountgate denied the Pod: `;
 
 /** What mountgate adds for these mounts: the volumes, and the agent container's mounts. */
 function injected(mounts: readonly Mount[]): { volumes: unknown[]; volumeMounts: unknown[] } {
@@ -157,16 +159,21 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
       const { custom, namespace } = env();
       const created = await pod(name);
       const edited = JSON.stringify([{ hostPath: '/srv/agents/workspaces/other', mountPath: '/work' }]);
+      // The Sandbox controller copies the edited annotation onto the Pod with a metadata patch.
       await custom.patchNamespacedCustomObject(
         { group: CORE_GROUP, version: API_VERSION, namespace, plural: 'sandboxes', name, body: { spec: { podTemplate: { metadata: { annotations: { [ANNOTATION]: edited } } } } } },
         MERGE,
       );
       const ready = await refusal(CORE_GROUP, 'sandboxes', name, 'annotations.validate.mountgate.io');
       expect(ready.reason).to.equal('ReconcilerError');
-      expect(ready.message).to.include(
-        `mountgate denied the Pod: metadata.annotations[${ANNOTATION}]: was changed by an update, but host mounts are fixed when a Pod is created: ` +
-          'create a new Pod that carries the new value instead; ' +
-          `spec.volumes[0]: volume "${volumeName(MODELS.hostPath)}" does not match what this request adds;`,
+      const other = '/srv/agents/workspaces/other';
+      expect(ready.message).to.equal(
+        `Error seen: failed to patch pod: ${denied('annotations.validate.mountgate.io')}` +
+          `${FIELD}: was changed by an update, but host mounts are fixed when a Pod is created: create a new Pod that carries the new value instead; ` +
+          `spec.volumes[0]: volume "${volumeName(MODELS.hostPath)}" does not match what this request adds; ` +
+          `spec.volumes: requested mount is missing: volume "${volumeName(other)}" for ${other} (mutation skipped or altered); ` +
+          `spec.containers[0].volumeMounts[0]: mount of "${volumeName(MODELS.hostPath)}" at "/models" does not match what this request adds; ` +
+          'spec.containers[0].volumeMounts: requested mount is missing: "/work" in container "agent" (mutation skipped or altered)',
       );
       const after = await pod(name);
       expect(annotationOf(after)).to.equal(annotationOf(created));
@@ -183,10 +190,7 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
       });
       const ready = await refusal(CORE_GROUP, 'sandboxes', refused, env().mutateWebhook);
       expect(ready.reason).to.equal('ReconcilerError');
-      expect(ready.message).to.include(
-        `admission webhook "${env().mutateWebhook}" denied the request: mountgate denied the Pod: ` +
-          `metadata.annotations[${ANNOTATION}][0].hostPath: "/etc" is not under any allowed host path`,
-      );
+      expect(ready.message).to.equal(`Error seen: ${denied(env().mutateWebhook)}${FIELD}[0].hostPath: "/etc" is not under any allowed host path`);
       expect(await pod(refused)).to.equal(undefined);
     });
   });
@@ -293,14 +297,18 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
     it("a warm-pool adoption that asks for mounts is refused visibly in the claim's Ready condition, and leaves no lying annotation", async () => {
       const warm = await warmSandbox(perClaim);
       const name = uniqueName('claim-warm');
-      const value = JSON.stringify([{ hostPath: `/srv/agents/workspaces/${name}`, mountPath: '/workspace', readOnly: false }]);
+      const workspace = `/srv/agents/workspaces/${name}`;
+      const value = JSON.stringify([{ hostPath: workspace, mountPath: '/workspace', readOnly: false }]);
+      // No env and no volumeClaimTemplates: the claim adopts the warm Sandbox, and the controller patches the Pod's metadata.
       await create(EXTENSIONS_GROUP, 'sandboxclaims', claim(name, perClaim, { additionalPodMetadata: { annotations: { [ANNOTATION]: value } } }));
       expect(await claimedSandbox(name)).to.equal(warm);
       const ready = await refusal(EXTENSIONS_GROUP, 'sandboxclaims', name, 'annotations.validate.mountgate.io');
       expect(ready.reason).to.equal('ReconcilerError');
-      expect(ready.message).to.include(
-        `mountgate denied the Pod: metadata.annotations[${ANNOTATION}]: was added by an update, but host mounts are fixed when a Pod is created: ` +
-          'create a new Pod that carries the annotation instead; spec.volumes: requested mount is missing:',
+      expect(ready.message).to.equal(
+        `Error seen: failed to patch pod: ${denied('annotations.validate.mountgate.io')}` +
+          `${FIELD}: was added by an update, but host mounts are fixed when a Pod is created: create a new Pod that carries the annotation instead; ` +
+          `spec.volumes: requested mount is missing: volume "${volumeName(workspace)}" for ${workspace} (mutation skipped or altered); ` +
+          'spec.containers[0].volumeMounts: requested mount is missing: "/workspace" in container "agent" (mutation skipped or altered)',
       );
       const adopted = await pod(warm);
       expect(annotationOf(adopted), 'the warm Pod never carries an annotation its volumes do not back').to.equal(undefined);

@@ -102,7 +102,7 @@ export async function controlPlaneBinaries(): Promise<string> {
 }
 
 /** One child process whose output goes to a log file; remembers how it ended. */
-class Proc {
+export class Proc {
   readonly child: ChildProcess;
   exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   spawnError: Error | undefined;
@@ -167,7 +167,7 @@ process.on('exit', () => {
   for (const child of liveChildren) child.kill('SIGKILL');
 });
 
-async function startProc(dir: string, name: string, command: string, args: readonly string[]): Promise<Proc> {
+export async function startProc(dir: string, name: string, command: string, args: readonly string[]): Promise<Proc> {
   const logFile = path.join(dir, `${name}.log`);
   const handle = await open(logFile, 'w');
   try {
@@ -179,7 +179,7 @@ async function startProc(dir: string, name: string, command: string, args: reado
 }
 
 /** Polls fn until it returns true, the process dies, or the deadline passes. */
-async function waitFor(what: string, procs: readonly Proc[], timeoutMs: number, fn: () => Promise<boolean>): Promise<void> {
+export async function waitFor(what: string, procs: readonly Proc[], timeoutMs: number, fn: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   for (let attempt = 0; Date.now() < deadline && attempt < 10_000; attempt++) {
