@@ -180,6 +180,22 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
       expect(after?.spec).to.deep.equal(created?.spec);
     });
 
+    it('after the edit, deleting the Pod (a cold start) gives the Sandbox a Pod with the new mounts', async () => {
+      const { core, namespace } = env();
+      const before = await pod(name);
+      await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 });
+      const workspace: Mount = { hostPath: '/srv/agents/workspaces/other', mountPath: '/work', readOnly: false };
+      const back = await waitUntil(`Pod ${name} recreated`, 60_000, async () => {
+        const p = await pod(name);
+        return p !== undefined && p.metadata?.uid !== before?.metadata?.uid ? p : undefined;
+      }, logTail);
+      expect(annotationOf(back)).to.equal(JSON.stringify([{ hostPath: workspace.hostPath, mountPath: workspace.mountPath }]));
+      expect(mountgateParts(back)).to.deep.equal(injected([workspace]));
+      await waitUntil(`Sandbox ${name} no longer in error`, 30_000, async () =>
+        (await readyOf(CORE_GROUP, 'sandboxes', name))?.reason === 'ReconcilerError' ? undefined : true,
+      );
+    });
+
     it("a disallowed mount leaves no Pod and mountgate's message in the Sandbox's Ready condition", async () => {
       const refused = uniqueName('sb-etc');
       await create(CORE_GROUP, 'sandboxes', {
