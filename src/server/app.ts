@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import { decide, type Stage } from '../admission/decide.js';
 import { errored, fromVerdict, toReview, type AdmissionResponse } from '../admission/response.js';
 import { readAdmissionReview, type AdmissionRequest } from '../admission/review.js';
-import { denialMessage } from '../admission/verdict.js';
 import type { ClusterFacts } from '../admission/pod-security.js';
 import type { NamespaceLevels } from './namespace-cache.js';
 import type { LiveState } from './live-state.js';
@@ -147,16 +146,13 @@ function admit(stage: Stage, body: unknown, res: ServerResponse, context: AppCon
   const request = review.request;
   let response: AdmissionResponse;
   let result: Result;
-  let reason: string | undefined;
   try {
     const verdict = decide(stage, request, context.state.policy, clusterFacts(stage, request, context));
     response = fromVerdict(verdict);
     result = verdict.allowed ? 'allowed' : 'denied';
-    if (!verdict.allowed) reason = denialMessage(verdict.violations);
   } catch (error) {
     response = errored(error);
     result = 'error';
-    reason = response.status?.message;
   }
   sendJson(res, 200, toReview(request.uid, response));
 
@@ -172,7 +168,8 @@ function admit(stage: Stage, body: unknown, res: ServerResponse, context: AppCon
       dryRun: request.dryRun === true,
       endpoint: stage,
       verdict: result,
-      reason,
+      rule: response.auditAnnotations?.rule,
+      reason: response.status?.message,
       durationMs: Math.round(seconds * 1e6) / 1e3,
     },
     'admission decision',

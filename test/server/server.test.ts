@@ -14,7 +14,15 @@ import { httpsCall, issueServingPair } from '../helpers/tls.js';
 interface ReviewAnswer {
   apiVersion: string;
   kind: string;
-  response: { uid: string; allowed: boolean; status?: { code: number; message: string }; patchType?: string; patch?: string; warnings?: string[] };
+  response: {
+    uid: string;
+    allowed: boolean;
+    status?: { code: number; reason: string; message: string };
+    patchType?: string;
+    patch?: string;
+    warnings?: string[];
+    auditAnnotations?: Record<string, string>;
+  };
 }
 
 async function admit(test: TestServer, path: string, body: unknown, agent?: Agent): Promise<ReviewAnswer> {
@@ -69,13 +77,34 @@ describe('server (real HTTPS on loopback)', function () {
       });
     });
 
-    it('denies a broken rule with HTTP 200, allowed false and a 403 naming the path', async () => {
+    it('denies a broken rule with HTTP 200, allowed false, a 403 Forbidden naming the path, and the rule for the audit log', async () => {
       await withServer({}, async (test) => {
         const answer = await admit(test, '/mutate', review(sandboxPod({ mounts: [{ hostPath: '/var/run', mountPath: '/run' }] })));
         expect(answer.response).to.deep.equal({
           uid: '3f1c2f2e-1111-4a4a-9b9b-000000000001',
           allowed: false,
-          status: { code: 403, message: 'mountgate denied the Pod: metadata.annotations[mountgate.io/mounts][0].hostPath: "/var/run" is not under any allowed host path' },
+          status: {
+            code: 403,
+            reason: 'Forbidden',
+            message: 'mountgate denied the Pod: metadata.annotations[mountgate.io/mounts][0].hostPath: "/var/run" is not under any allowed host path',
+          },
+          auditAnnotations: {
+            verdict: 'denied',
+            rule: 'host-path-not-allowed',
+            violation: 'metadata.annotations[mountgate.io/mounts][0].hostPath: "/var/run" is not under any allowed host path',
+          },
+        });
+      });
+    });
+
+    it('denies with HTTP 200, allowed false and a 400 BadRequest a review whose Pod cannot be read', async () => {
+      await withServer({}, async (test) => {
+        const answer = await admit(test, '/validate', review({ metadata: {}, spec: { containers: 'sandbox' } }));
+        expect(answer.response).to.deep.equal({
+          uid: '3f1c2f2e-1111-4a4a-9b9b-000000000001',
+          allowed: false,
+          status: { code: 400, reason: 'BadRequest', message: 'mountgate denied the Pod: request.object: is not a readable Pod: spec.containers must be a list' },
+          auditAnnotations: { verdict: 'denied', rule: 'unreadable-pod', violation: 'request.object: is not a readable Pod: spec.containers must be a list' },
         });
       });
     });
@@ -88,7 +117,11 @@ describe('server (real HTTPS on loopback)', function () {
 
         const pod = sandboxPod({ mounts: MOUNTS });
         const mutated = applyPatch(structuredClone(pod), decodePatch(await admit(test, '/mutate', review(pod))), true, false).newDocument;
-        expect((await admit(test, '/validate', review(mutated))).response).to.deep.equal({ uid: '3f1c2f2e-1111-4a4a-9b9b-000000000001', allowed: true });
+        expect((await admit(test, '/validate', review(mutated))).response).to.deep.equal({
+          uid: '3f1c2f2e-1111-4a4a-9b9b-000000000001',
+          allowed: true,
+          auditAnnotations: { verdict: 'allowed' },
+        });
       });
     });
 
