@@ -12,7 +12,7 @@ import { describeViolation, type Rule } from './violation.js';
  * The reason the API server passes on to its client with each code: kubectl
  * prints it ("Error from server (Forbidden)") and API clients branch on it.
  */
-const STATUS_REASONS = { 400: 'BadRequest', 403: 'Forbidden', 500: 'InternalError' } as const;
+export const STATUS_REASONS = { 400: 'BadRequest', 403: 'Forbidden', 500: 'InternalError' } as const;
 export type RefusalCode = keyof typeof STATUS_REASONS;
 export type StatusReason = (typeof STATUS_REASONS)[RefusalCode];
 
