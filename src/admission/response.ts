@@ -29,13 +29,15 @@ export const MAX_AUDIT_VIOLATION_LENGTH = 512;
  * What the API server writes into its audit event, each key prefixed with the
  * webhook's name (e.g. `pods.validate.mountgate.io/verdict`).
  */
-export interface AuditAnnotations {
-  readonly verdict: 'allowed' | 'denied';
-  /** When denied: the first rule broken. */
-  readonly rule?: Rule | typeof INTERNAL_ERROR_RULE;
-  /** When denied: the first violation as "field: message", at most MAX_AUDIT_VIOLATION_LENGTH characters. */
-  readonly violation?: string;
-}
+export type AuditAnnotations =
+  | { readonly verdict: 'allowed' }
+  | {
+      readonly verdict: 'denied';
+      /** The first rule broken. */
+      readonly rule: Rule | typeof INTERNAL_ERROR_RULE;
+      /** The first violation as "field: message", at most MAX_AUDIT_VIOLATION_LENGTH characters. */
+      readonly violation: string;
+    };
 
 export interface AdmissionResponse {
   readonly allowed: boolean;
@@ -60,7 +62,7 @@ function refused(code: RefusalCode, message: string, audit: AuditAnnotations): A
   return { allowed: false, status: { code, reason: STATUS_REASONS[code], message }, auditAnnotations: audit };
 }
 
-function deniedAudit(rule: AuditAnnotations['rule'], violation: string): AuditAnnotations {
+function deniedAudit(rule: Rule | typeof INTERNAL_ERROR_RULE, violation: string): AuditAnnotations {
   return { verdict: 'denied', rule, violation: bounded(violation) };
 }
 

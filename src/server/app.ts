@@ -159,6 +159,7 @@ function admit(stage: Stage, body: unknown, res: ServerResponse, context: AppCon
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   context.metrics.requests.inc({ endpoint: stage, result });
   context.metrics.duration.observe({ endpoint: stage }, seconds);
+  const audit = response.auditAnnotations;
   context.logger.info(
     {
       uid: request.uid,
@@ -168,7 +169,7 @@ function admit(stage: Stage, body: unknown, res: ServerResponse, context: AppCon
       dryRun: request.dryRun === true,
       endpoint: stage,
       verdict: result,
-      rule: response.auditAnnotations?.rule,
+      rule: audit?.verdict === 'denied' ? audit.rule : undefined,
       reason: response.status?.message,
       durationMs: Math.round(seconds * 1e6) / 1e3,
     },

@@ -4,6 +4,8 @@ import { get } from 'node:http';
 import { Agent, request } from 'node:https';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { applyPatch, type Operation } from '../../src/admission/json-patch.js';
 import { KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/index.js';
 import { BASE_POLICY } from '../helpers/policies.js';
@@ -95,6 +97,31 @@ describe('server (real HTTPS on loopback)', function () {
           },
         });
       });
+    });
+
+    it('logs each decision with its verdict, the rule broken first and the message', async () => {
+      const lines: Array<Record<string, unknown>> = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+          done();
+        },
+      });
+      await withServer({ logger: pino({ base: undefined, timestamp: false }, sink) }, async (test) => {
+        await admit(test, '/mutate', review(sandboxPod({ mounts: [{ hostPath: '/var/run', mountPath: '/run' }] })));
+        await admit(test, '/mutate', review(sandboxPod({ mounts: MOUNTS })));
+      });
+      const decisions = lines
+        .filter((line) => line.msg === 'admission decision')
+        .map(({ verdict, rule, reason }) => ({ verdict, rule, reason }));
+      expect(decisions).to.deep.equal([
+        {
+          verdict: 'denied',
+          rule: 'host-path-not-allowed',
+          reason: 'mountgate denied the Pod: metadata.annotations[mountgate.io/mounts][0].hostPath: "/var/run" is not under any allowed host path',
+        },
+        { verdict: 'allowed', rule: undefined, reason: undefined },
+      ]);
     });
 
     it('denies with HTTP 200, allowed false and a 400 BadRequest a review whose Pod cannot be read', async () => {
