@@ -53,12 +53,12 @@ function withoutContainers(name: string): unknown {
 interface AuditEvent {
   readonly verb: string;
   readonly stage: string;
-  readonly objectRef?: { readonly resource?: string; readonly namespace?: string; readonly name?: string };
+  readonly objectRef?: { readonly resource?: string; readonly subresource?: string; readonly namespace?: string; readonly name?: string };
   readonly annotations?: Readonly<Record<string, string>>;
 }
 
-/** The API server's record of the create of one Pod, as soon as it is in the log. */
-async function auditEventOfCreate(env: E2E, name: string): Promise<AuditEvent> {
+/** The API server's record of one request about a Pod (by verb and subresource), as soon as it is in the log. */
+async function auditEvent(env: E2E, name: string, verb: 'create' | 'patch', subresource?: string): Promise<AuditEvent> {
   const file = env.cp.auditLogPath;
   if (file === undefined) throw new Error('no audit log to read: on an existing cluster, set MOUNTGATE_E2E_AUDIT_LOG to its API server audit log');
   const deadline = Date.now() + 20_000;
@@ -69,14 +69,15 @@ async function auditEventOfCreate(env: E2E, name: string): Promise<AuditEvent> {
       .map((line) => JSON.parse(line) as AuditEvent);
     const found = events.find(
       (event) =>
-        event.verb === 'create' &&
+        event.verb === verb &&
         event.stage === 'ResponseComplete' &&
         event.objectRef?.resource === 'pods' &&
+        event.objectRef.subresource === subresource &&
         event.objectRef.namespace === env.enabledNs &&
         event.objectRef.name === name,
     );
     if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`no audit event for the create of Pod ${name} in ${file}`);
+    if (Date.now() > deadline) throw new Error(`no audit event for the ${verb} of Pod ${name}${subresource === undefined ? '' : `/${subresource}`} in ${file}`);
     await sleep(200);
   }
 }
@@ -187,11 +188,33 @@ describe('e2e: denials every client can read', () => {
           const created = env.core.createNamespacedPod({ namespace: env.enabledNs, body: c.pod(name) });
           if (c.admitted) await created;
           else expect((await apiError(created)).reason).to.equal('Forbidden');
-          expect(mountgateAnnotations(env, await auditEventOfCreate(env, name))).to.deep.equal(c.annotations(env));
+          expect(mountgateAnnotations(env, await auditEvent(env, name, 'create'))).to.deep.equal(c.annotations(env));
         } finally {
           await deletePod(env.core, env.enabledNs, name);
         }
       });
     }
+
+    it('an ephemeral container refused by /validate (as kubectl debug adds one): the rule and the violation', async () => {
+      const env = e2e();
+      const name = uniqueName('audited-debug');
+      try {
+        await env.core.createNamespacedPod({ namespace: env.enabledNs, body: sandboxPod(name) });
+        const debuggerContainer = { name: 'debugger', image: 'busybox', targetContainerName: 'sandbox', volumeMounts: [{ name: 'skills', mountPath: '/debug/skills' }] };
+        const patched = env.core.patchNamespacedPodEphemeralcontainers({
+          namespace: env.enabledNs,
+          name,
+          body: [{ op: 'add', path: '/spec/ephemeralContainers', value: [debuggerContainer] }],
+        });
+        expect((await apiError(patched)).reason).to.equal('Forbidden');
+        expect(mountgateAnnotations(env, await auditEvent(env, name, 'patch', 'ephemeralcontainers'))).to.deep.equal({
+          [`${env.validateWebhook}/verdict`]: 'denied',
+          [`${env.validateWebhook}/rule`]: 'host-path-volume-read-write',
+          [`${env.validateWebhook}/violation`]: 'spec.ephemeralContainers[0].volumeMounts[0]: container "debugger" mounts "/skills" read-write, but "/skills" is read-only',
+        });
+      } finally {
+        await deletePod(env.core, env.enabledNs, name);
+      }
+    });
   });
 });
