@@ -56,6 +56,7 @@ export interface AdmissionReviewResponse {
 
 /** Shared by every allowed decision, so recording one costs no allocation. */
 const ALLOWED_AUDIT: AuditAnnotations = Object.freeze({ verdict: 'allowed' });
+/** For requests mountgate does not judge: allowed, and nothing to record. */
 const UNJUDGED: AdmissionResponse = Object.freeze({ allowed: true });
 
 function refused(code: RefusalCode, message: string, audit: AuditAnnotations): AdmissionResponse {
