@@ -16,7 +16,7 @@ import { CoreV1Api, RbacAuthorizationV1Api, type V1Pod, type V1VolumeMount } fro
 import { REPO_ROOT, TEST_USERS, freePort, impersonating, type TestUser } from './controlplane.js';
 import { deerFlowSandboxPod, extraMountsFor, type ExtraMount, type SandboxRequest } from './deer-flow-pods.js';
 import { ANNOTATION, EXAMPLE_POLICY, apiError, deletePod, ignoreNotFound, isNotFound, uniqueName, waitForWebhooks } from './env.js';
-import { container, injectedMount, injectedVolume, normalizeMounts, plain } from './expect.js';
+import { container, injectedMount, injectedVolume, normalizeMounts, plain, volumeName } from './expect.js';
 import { e2e } from './hooks.js';
 import { MountgateProcess } from './mountgate-process.js';
 import { findHelm, fromChart, type WebhookConfigurations } from './webhooks.js';
@@ -282,7 +282,9 @@ describe('e2e: the deer-flow profile (examples/deer-flow-policy.yaml and example
         metadata: { name, annotations: { [ANNOTATION]: JSON.stringify([{ hostPath: '/srv/sandbox/u3', mountPath: '/mnt/work' }]) } },
         spec: { containers: [{ name: 'sandbox', image: 'busybox' }] },
       }),
-      reason: `${A}[0]: requested mount is missing: "/srv/sandbox/u3" at "/mnt/work" in container "sandbox" (mutation skipped or altered)`,
+      reason:
+        `spec.volumes: requested mount is missing: volume "${volumeName('/srv/sandbox/u3')}" for /srv/sandbox/u3 (mutation skipped or altered); ` +
+        'spec.containers[0].volumeMounts: requested mount is missing: "/mnt/work" in container "sandbox" (mutation skipped or altered)',
     },
     {
       title: 'a sandbox Pod whose public skills are mounted read-write',
