@@ -132,6 +132,11 @@ function mountShape(pod: V1Pod): unknown {
   };
 }
 
+/** The sandbox Pod for a request, named `name` (which starts with "sandbox-", as the provisioner's names do). */
+function named(name: string, request: Omit<SandboxRequest, 'sandboxId'>): V1Pod {
+  return deerFlowSandboxPod({ ...request, sandboxId: name.replace(/^sandbox-/, '') });
+}
+
 function withAnnotation(pod: V1Pod, value: unknown): V1Pod {
   return { ...pod, metadata: { ...pod.metadata, annotations: { [ANNOTATION]: JSON.stringify(value) } } };
 }
@@ -277,6 +282,16 @@ describe('e2e: the deer-flow profile (examples/deer-flow-policy.yaml and example
       reason: 'spec.volumes[0].hostPath.path: "/.deer-flow" is not under any allowed or built-in host path',
     },
     {
+      title: "a sandbox Pod that mounts deer-flow's shared integration packages (not a provisioner mount)",
+      pod: (name) => named(name, { extraMounts: [{ hostPath: '/.deer-flow/integrations/skills', containerPath: '/mnt/skills/integrations', readOnly: true }] }),
+      reason: 'spec.volumes[4].hostPath.path: "/.deer-flow/integrations/skills" is not under any allowed or built-in host path',
+    },
+    {
+      title: 'a sandbox Pod whose thread directory only shares characters with a built-in',
+      pod: (name) => named(name, { extraMounts: [{ hostPath: '/.deer-flow/threads2/t1', containerPath: '/mnt/acp-workspace', readOnly: true }] }),
+      reason: 'spec.volumes[4].hostPath.path: "/.deer-flow/threads2/t1" is not under any allowed or built-in host path',
+    },
+    {
       title: 'a Pod without the sandbox label that carries the annotation (never mutated, so the mount is missing)',
       pod: (name) => ({
         metadata: { name, annotations: { [ANNOTATION]: JSON.stringify([{ hostPath: '/srv/sandbox/u3', mountPath: '/mnt/work' }]) } },
@@ -289,7 +304,7 @@ describe('e2e: the deer-flow profile (examples/deer-flow-policy.yaml and example
     {
       title: 'a sandbox Pod whose public skills are mounted read-write',
       pod: (name) => {
-        const pod = deerFlowSandboxPod({ sandboxId: name.replace(/^sandbox-/, '') });
+        const pod = named(name, {});
         const skills = pod.spec?.containers[0]?.volumeMounts?.[0];
         if (skills !== undefined) skills.readOnly = false;
         return pod;
@@ -299,7 +314,7 @@ describe('e2e: the deer-flow profile (examples/deer-flow-policy.yaml and example
     {
       title: "an init container that mounts the Gateway's lark-cli runtime read-write",
       pod: (name) => {
-        const pod = deerFlowSandboxPod({ sandboxId: name.replace(/^sandbox-/, ''), extraMounts: [X.larkRuntime] });
+        const pod = named(name, { extraMounts: [X.larkRuntime] });
         if (pod.spec !== undefined) pod.spec.initContainers = [{ name: 'writer', image: 'busybox', volumeMounts: [{ name: 'extra-0', mountPath: '/rt' }] }];
         return pod;
       },
