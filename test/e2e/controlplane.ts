@@ -260,7 +260,7 @@ class ImpersonatingKubeConfig extends KubeConfig {
   }
 }
 
-function impersonating(kubeconfigPath: string, user: TestUser): KubeConfig {
+export function impersonating(kubeconfigPath: string, user: TestUser): KubeConfig {
   const kc = new ImpersonatingKubeConfig(user);
   kc.loadFromFile(kubeconfigPath);
   return kc;
