@@ -90,7 +90,7 @@ annotation_values = st.sampled_from(["entries"] * 6 + ["json", "json list"]).fla
 )
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(annotation_values)
 def test_agrees_with_the_json_schema(value: object) -> None:
     assert (value_problems(value) == []) == SCHEMA.is_valid(value)

@@ -15,36 +15,50 @@
  * and everything is stopped and removed afterwards, however the command ends. The exit status is
  * the command's (128 + the signal number when a signal ended it).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { constants } from 'node:os';
 import { setUp } from '../env.js';
 
 const USAGE = 'usage: node --import tsx test/e2e/tools/with-cluster.ts -- COMMAND [ARG...]';
 
-function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: 'inherit', env });
-    const forward = (signal: NodeJS.Signals): void => {
-      child.kill(signal);
-    };
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
-    for (const signal of signals) process.on(signal, forward);
-    const done = (): void => {
-      for (const signal of signals) process.off(signal, forward);
-    };
-    child.on('error', (error) => {
-      done();
-      reject(error);
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+
+/**
+ * SIGINT and SIGTERM, from the first moment: forwarded to the command while it runs; before that,
+ * remembered, so that the environment is still torn down and the command never started.
+ */
+class Signals {
+  received: NodeJS.Signals | undefined;
+  private child: ChildProcess | undefined;
+  private readonly handler = (signal: NodeJS.Signals): void => {
+    this.received ??= signal;
+    this.child?.kill(signal);
+  };
+
+  constructor() {
+    for (const signal of SIGNALS) process.on(signal, this.handler);
+  }
+
+  status(): number {
+    return this.received === undefined ? 0 : 128 + constants.signals[this.received];
+  }
+
+  run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(command, args, { stdio: 'inherit', env });
+      this.child = child;
+      child.on('error', reject);
+      child.on('exit', (code, signal) => {
+        this.child = undefined;
+        resolve(code ?? 128 + (signal === null ? 0 : constants.signals[signal]));
+      });
     });
-    child.on('exit', (code, signal) => {
-      done();
-      resolve(code ?? 128 + (signal === null ? 0 : constants.signals[signal]));
-    });
-  });
+  }
 }
 
 async function main(): Promise<number> {
+  const signals = new Signals();
   let parsed;
   try {
     parsed = parseArgs({ options: {}, allowPositionals: true, strict: true });
@@ -61,12 +75,13 @@ async function main(): Promise<number> {
   const started = Date.now();
   const { env, tearDown } = await setUp();
   try {
+    if (signals.received !== undefined) return signals.status();
     console.log(
       `with-cluster: ${env.cp.existing ? 'existing cluster' : 'local etcd + kube-apiserver'} at ${env.cp.server}; ` +
         `mountgate at ${env.mountgate.url}; webhook configurations ${env.webhookSource}; ` +
         `namespace ${env.enabledNs}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
-    return await run(command, args, {
+    return await signals.run(command, args, {
       ...process.env,
       KUBECONFIG: env.cp.kubeconfigPath,
       MOUNTGATE_TEST_NAMESPACE: env.enabledNs,

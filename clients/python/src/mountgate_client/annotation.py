@@ -24,7 +24,8 @@ _KNOWN_KEYS = frozenset(key for canonical, alias, _, _ in _FIELDS for key in (ca
 
 @dataclass(frozen=True)
 class Mount:
-    """One requested mount. ``read_only=None`` leaves it to mountgate, which then mounts read-only."""
+    """One requested mount. ``read_only=None`` leaves it to the policy: read-only under a read-only
+    allow-list entry, read-write otherwise."""
 
     host_path: str
     mount_path: str
