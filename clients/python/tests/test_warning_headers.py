@@ -46,6 +46,7 @@ ROWS: list[tuple[str, list[str], list[ApiWarning], list[str]]] = [
         [],
     ),
     ("an agent with a host and port", ['199 api.example:6443 "x"'], [W(199, "api.example:6443", "x")], []),
+    ("empty list elements", [', 299 - "x",, ,299 - "y",'], [W(299, "-", "x"), W(299, "-", "y")], []),
     ("leading and trailing blanks", ['  299 - "x"  ,  299 - "y"  '], [W(299, "-", "x"), W(299, "-", "y")], []),
     (
         "UTF-8 text, as http.client hands it over (read as ISO-8859-1)",

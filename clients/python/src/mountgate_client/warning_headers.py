@@ -61,11 +61,18 @@ def _skip_spaces(header: str, index: int) -> int:
     return index
 
 
+def _skip_empty_elements(header: str, index: int) -> int:
+    """RFC 9110 5.6.1: a recipient ignores empty list elements (", ,")."""
+    while index < len(header) and header[index] in " \t,":
+        index += 1
+    return index
+
+
 def _parse_one(header: str, unparsed: list[str]) -> list[ApiWarning]:
     warnings: list[ApiWarning] = []
     index = 0
     while True:
-        index = _skip_spaces(header, index)
+        index = _skip_empty_elements(header, index)
         if index >= len(header):
             return warnings
         head = _CODE_AND_AGENT.match(header, index)
