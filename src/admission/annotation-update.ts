@@ -12,7 +12,7 @@ import { annotationField, planMounts } from './plan.js';
 import { annotationValue, isAnnotated, isCheckedPod, podProblem, volumesOf, type CheckedPod } from './pod.js';
 import { reconcile } from './reconcile.js';
 import type { AdmissionRequest } from './review.js';
-import { allow, deny, type Verdict } from './verdict.js';
+import { allow, deny, SKIPPED, type Verdict } from './verdict.js';
 import { violation, type Violation } from './violation.js';
 
 type Change = 'added' | 'changed' | 'removed';
@@ -34,16 +34,16 @@ const ADVICE: Readonly<Record<Change, string>> = {
 export function judgeAnnotationUpdate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPolicy): Verdict {
   const old = request.oldObject;
   if (!isCheckedPod(old)) {
-    return deny([violation('request.oldObject', `is not a readable Pod: ${podProblem(old) ?? 'unknown shape'}`)], [], 400);
+    return deny([violation('unreadable-pod', 'request.oldObject', `is not a readable Pod: ${podProblem(old) ?? 'unknown shape'}`)], [], 400);
   }
   const before = annotationValue(old, policy.annotation);
   const after = annotationValue(pod, policy.annotation);
-  if (before === after) return allow();
+  if (before === after) return SKIPPED;
 
   const change: Change = before === undefined ? 'added' : after === undefined ? 'removed' : 'changed';
   const disagreements = after === undefined ? unrequestedMounts(pod) : missingOrExtraMounts(pod, request, policy);
   if (disagreements.length === 0) return allow();
-  return deny([violation(annotationField(policy), `was ${change} by an update, but ${FIXED}: ${ADVICE[change]}`), ...disagreements]);
+  return deny([violation('annotation-fixed-at-creation', annotationField(policy), `was ${change} by an update, but ${FIXED}: ${ADVICE[change]}`), ...disagreements]);
 }
 
 /**
@@ -54,10 +54,10 @@ export function judgeAnnotationUpdate(pod: CheckedPod, request: AdmissionRequest
 export function judgeBinding(request: AdmissionRequest, policy: CompiledPolicy): Verdict {
   const binding = request.object;
   if (!isAnnotated(binding)) {
-    return deny([violation('request.object', 'is not a readable Binding: its metadata.annotations must be an object of strings')], [], 400);
+    return deny([violation('unreadable-pod', 'request.object', 'is not a readable Binding: its metadata.annotations must be an object of strings')], [], 400);
   }
-  if (annotationValue(binding, policy.annotation) === undefined) return allow();
-  return deny([violation(annotationField(policy), `is set by a Binding, but ${FIXED}: a Binding may not set it`)]);
+  if (annotationValue(binding, policy.annotation) === undefined) return SKIPPED;
+  return deny([violation('annotation-fixed-at-creation', annotationField(policy), `is set by a Binding, but ${FIXED}: a Binding may not set it`)]);
 }
 
 /** Where the annotation asks for other mounts than the Pod carries: the rules of a CREATE, by the user making the change. */
@@ -74,7 +74,7 @@ export function unrequestedMounts(pod: CheckedPod): Violation[] {
   volumesOf(pod).forEach((volume, index) => {
     if (!isInjectedName(volume.name) || volume.hostPath === undefined || volume.hostPath === null) return;
     violations.push(
-      violation(`spec.volumes[${index}]`, `volume "${volume.name}" mounts "${volume.hostPath.path}" from the host, but no annotation asks for it`),
+      violation('injection-mismatch', `spec.volumes[${index}]`, `volume "${volume.name}" mounts "${volume.hostPath.path}" from the host, but no annotation asks for it`),
     );
   });
   return violations;

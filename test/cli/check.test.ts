@@ -65,8 +65,8 @@ describe('cli: mountgate check', () => {
         stdout: '',
         stderr: [
           'denied by /mutate:',
-          '  - metadata.annotations[mountgate.io/mounts][0].hostPath: "/" is not under any allowed host path',
-          '  - metadata.annotations[mountgate.io/mounts][1].mountPath: "/proc" is inside the reserved path "/proc"',
+          '  - [host-path-not-allowed] metadata.annotations[mountgate.io/mounts][0].hostPath: "/" is not under any allowed host path',
+          '  - [system-mount-path] metadata.annotations[mountgate.io/mounts][1].mountPath: "/proc" is inside the reserved path "/proc"',
           '',
         ].join('\n'),
       });
@@ -77,7 +77,7 @@ describe('cli: mountgate check', () => {
     const pod = sandboxPod({ volumes: [{ name: 'root', hostPath: { path: '/' } }] });
     await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': JSON.stringify(pod) }, async (dir) => {
       const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
-      expect(result).to.deep.equal({ code: EXIT_DENIED, stdout: '', stderr: 'denied by /validate:\n  - spec.volumes[0].hostPath.path: "/" is not under any allowed or built-in host path\n' });
+      expect(result).to.deep.equal({ code: EXIT_DENIED, stdout: '', stderr: 'denied by /validate:\n  - [host-path-volume-not-allowed] spec.volumes[0].hostPath.path: "/" is not under any allowed or built-in host path\n' });
     });
   });
 
@@ -112,9 +112,9 @@ describe('cli: mountgate check', () => {
         code: EXIT_DENIED,
         stderr: [
           'denied by /validate:',
-          '  - metadata.annotations[mountgate.io/mounts]: was added by an update, but host mounts are fixed when a Pod is created: create a new Pod that carries the annotation instead',
-          `  - spec.volumes: requested mount is missing: volume "${volume}" for /srv/sandbox/a (mutation skipped or altered)`,
-          '  - spec.containers[0].volumeMounts: requested mount is missing: "/a" in container "sandbox" (mutation skipped or altered)',
+          '  - [annotation-fixed-at-creation] metadata.annotations[mountgate.io/mounts]: was added by an update, but host mounts are fixed when a Pod is created: create a new Pod that carries the annotation instead',
+          `  - [injection-missing] spec.volumes: requested mount is missing: volume "${volume}" for /srv/sandbox/a (mutation skipped or altered)`,
+          '  - [injection-missing] spec.containers[0].volumeMounts: requested mount is missing: "/a" in container "sandbox" (mutation skipped or altered)',
           '',
         ].join('\n'),
       },

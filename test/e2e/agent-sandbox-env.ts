@@ -185,10 +185,10 @@ export async function startAgentSandbox(e2e: E2E): Promise<AgentSandboxEnv> {
     cleanups.push(() => mountgate.stop());
     const helm = await findHelm();
     if (helm === undefined) throw new Error('the agent-sandbox tests render the chart with examples/agent-sandbox-values.yaml: helm is required (scripts/install-helm.sh)');
-    const rendered = await fromChart(helm, { url: mountgate.url, caBundle: e2e.tls.caPem.toString('base64'), dir }, 'mountgate-agent-sandbox-e2e', [
-      '--values', VALUES_FILE,
-      '--set-json', `webhook.namespaceSelector={"matchLabels":{"${SELECTOR_LABEL}":"true"}}`,
-    ]);
+    const rendered = await fromChart(helm, { url: mountgate.url, caBundle: e2e.tls.caPem.toString('base64'), dir }, {
+      release: 'mountgate-agent-sandbox-e2e',
+      args: ['--values', VALUES_FILE, '--set-json', `webhook.namespaceSelector={"matchLabels":{"${SELECTOR_LABEL}":"true"}}`],
+    });
     const admission = e2e.admissionApi;
     cleanups.push(async () => {
       await ignoreNotFound(admission.deleteMutatingWebhookConfiguration({ name: rendered.mutating.metadata?.name ?? '' }));

@@ -78,19 +78,26 @@ function isKind(doc: unknown, kind: string): boolean {
   return typeof doc === 'object' && doc !== null && 'kind' in doc && doc.kind === kind;
 }
 
-/** `helm template` of the chart's webhooks; `release` and `helmArgs` (e.g. `-f VALUES`) for a second installation. */
-export async function fromChart(helm: string, target: WebhookTarget, release = 'mountgate-e2e', helmArgs: readonly string[] = []): Promise<WebhookConfigurations> {
+/** More for `helm template`: a release name of its own (so the objects' names differ) and values. */
+export interface ChartOptions {
+  readonly release: string;
+  /** Arguments such as `--values FILE` or `--set-json KEY=JSON`, after the suite's own. */
+  readonly args: readonly string[];
+}
+
+/** The chart's webhook configurations; with options, rendered with those values too. */
+export async function fromChart(helm: string, target: WebhookTarget, options?: ChartOptions): Promise<WebhookConfigurations> {
   const { stdout } = await execFileAsync(
     helm,
     [
-      'template', release, CHART_DIR,
-      ...helmArgs,
+      'template', options?.release ?? 'mountgate-e2e', CHART_DIR,
       '--namespace', 'mountgate-system',
       '--show-only', 'templates/webhooks.yaml',
       '--set-string', `webhook.url=${target.url}`,
       '--set-string', 'certs.mode=secret',
       '--set-string', 'certs.secret.name=mountgate-e2e-tls',
       '--set-string', `certs.secret.caBundle=${target.caBundle}`,
+      ...(options?.args ?? []),
     ],
     { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
   );
