@@ -54,7 +54,7 @@ describe('e2e: the annotation never lies (Pod updates, status writes, Bindings)'
     const pod = await createPod('put', false);
     const name = nameOf(pod);
     const body: V1Pod = { ...pod, metadata: { ...pod.metadata, annotations: { [ANNOTATION]: JSON.stringify([work(name)]) } } };
-    expect(await apiError(core.replaceNamespacedPod({ namespace: enabledNs, name, body }))).to.deep.equal({ code: 403, message: `${PREFIX}${ADDED}; ${missing(name)}` });
+    expect(await apiError(core.replaceNamespacedPod({ namespace: enabledNs, name, body }))).to.deep.equal({ code: 403, reason: 'Forbidden', message: `${PREFIX}${ADDED}; ${missing(name)}` });
     expect((await stored(pod)).metadata?.annotations?.[ANNOTATION]).to.equal(undefined);
   });
 
@@ -65,6 +65,7 @@ describe('e2e: the annotation never lies (Pod updates, status writes, Bindings)'
     const body = { metadata: { annotations: { [ANNOTATION]: JSON.stringify([{ hostPath: '/etc', mountPath: '/mnt/work' }]) } } };
     expect(await apiError(core.patchNamespacedPod({ namespace: enabledNs, name, body }, patchAs(PatchStrategy.MergePatch)))).to.deep.equal({
       code: 403,
+      reason: 'Forbidden',
       message: `${PREFIX}${CHANGED}; ${FIELD}[0].hostPath: "/etc" is not under any allowed host path`,
     });
     expect((await stored(pod)).metadata?.annotations?.[ANNOTATION]).to.equal(JSON.stringify([work(name)]));
@@ -77,6 +78,7 @@ describe('e2e: the annotation never lies (Pod updates, status writes, Bindings)'
     const body = [{ op: 'remove', path: `/metadata/annotations/${ANNOTATION.replace('~', '~0').replace('/', '~1')}` }];
     expect(await apiError(core.patchNamespacedPod({ namespace: enabledNs, name, body }, patchAs(PatchStrategy.JsonPatch)))).to.deep.equal({
       code: 403,
+      reason: 'Forbidden',
       message: `${PREFIX}${REMOVED}; spec.volumes[2]: volume "${volumeName(`/srv/sandbox/${name}`)}" mounts "/srv/sandbox/${name}" from the host, but no annotation asks for it`,
     });
   });
@@ -86,7 +88,7 @@ describe('e2e: the annotation never lies (Pod updates, status writes, Bindings)'
     const pod = await createPod('smp', false);
     const name = nameOf(pod);
     const annotations = { [ANNOTATION]: JSON.stringify([work(name)]) };
-    const expected = { code: 403, message: `${PREFIX}${ADDED}; ${missing(name)}` };
+    const expected = { code: 403, reason: 'Forbidden', message: `${PREFIX}${ADDED}; ${missing(name)}` };
     expect(await apiError(core.patchNamespacedPod({ namespace: enabledNs, name, body: { metadata: { annotations } } }, patchAs(PatchStrategy.StrategicMergePatch)))).to.deep.equal(expected);
     const apply = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: enabledNs, annotations } };
     expect(
@@ -101,6 +103,7 @@ describe('e2e: the annotation never lies (Pod updates, status writes, Bindings)'
     const body = { metadata: { annotations: { [ANNOTATION]: JSON.stringify([work(name)]) } }, status: { podIP: '10.244.0.9' } };
     expect(await apiError(core.patchNamespacedPodStatus({ namespace: enabledNs, name, body }, patchAs(PatchStrategy.MergePatch)))).to.deep.equal({
       code: 403,
+      reason: 'Forbidden',
       message: `${PREFIX}${ADDED}; ${missing(name)}`,
     });
   });
@@ -116,8 +119,8 @@ describe('e2e: the annotation never lies (Pod updates, status writes, Bindings)'
       target: { apiVersion: 'v1', kind: 'Node', name: 'node-1' },
     });
     const asking = { [ANNOTATION]: JSON.stringify([work(name)]) };
-    expect(await apiError(core.createNamespacedPodBinding({ namespace: enabledNs, name, body: binding(asking) }))).to.deep.equal({ code: 403, message: `${PREFIX}${BINDING}` });
-    expect(await apiError(core.createNamespacedBinding({ namespace: enabledNs, body: binding(asking) }))).to.deep.equal({ code: 403, message: `${PREFIX}${BINDING}` });
+    expect(await apiError(core.createNamespacedPodBinding({ namespace: enabledNs, name, body: binding(asking) }))).to.deep.equal({ code: 403, reason: 'Forbidden', message: `${PREFIX}${BINDING}` });
+    expect(await apiError(core.createNamespacedBinding({ namespace: enabledNs, body: binding(asking) }))).to.deep.equal({ code: 403, reason: 'Forbidden', message: `${PREFIX}${BINDING}` });
 
     const calls = await validateCalls();
     await core.createNamespacedPodBinding({ namespace: enabledNs, name, body: binding() });
