@@ -13,7 +13,7 @@ import { annotationValue, isAnnotated, isCheckedPod, podProblem, volumesOf, type
 import { reconcile } from './reconcile.js';
 import type { AdmissionRequest } from './review.js';
 import { allow, deny, SKIPPED, type Verdict } from './verdict.js';
-import { violation, type Violation } from './violation.js';
+import { MAX_NAMED_VIOLATIONS, violation, type Violation } from './violation.js';
 
 type Change = 'added' | 'changed' | 'removed';
 
@@ -68,14 +68,23 @@ function missingOrExtraMounts(pod: CheckedPod, request: AdmissionRequest, policy
   return unrequestedMounts(pod);
 }
 
-/** The host mounts mountgate added that no annotation asks for: every `mountgate-` hostPath volume of a Pod without the annotation. */
+/**
+ * The host mounts mountgate added that no annotation asks for: every `mountgate-`
+ * hostPath volume of a Pod without the annotation (the first few named, the rest counted).
+ */
 export function unrequestedMounts(pod: CheckedPod): Violation[] {
   const violations: Violation[] = [];
+  let unnamed = 0;
   volumesOf(pod).forEach((volume, index) => {
     if (!isInjectedName(volume.name) || volume.hostPath === undefined || volume.hostPath === null) return;
+    if (violations.length >= MAX_NAMED_VIOLATIONS) {
+      unnamed++;
+      return;
+    }
     violations.push(
       violation('injection-mismatch', `spec.volumes[${index}]`, `volume "${volume.name}" mounts "${volume.hostPath.path}" from the host, but no annotation asks for it`),
     );
   });
+  if (unnamed > 0) violations.push(violation('injection-mismatch', 'spec.volumes', `${unnamed} more mountgate volumes that no annotation asks for`));
   return violations;
 }

@@ -190,6 +190,18 @@ describe('admission/decide: Pod updates (the annotation never lies)', () => {
     );
   });
 
+  it('names the first 20 leftover mountgate volumes of a Pod whose annotation goes, and counts the rest', () => {
+    const volumes = Array.from({ length: 25 }, (_, i) => ({ name: `mountgate-${String(i).padStart(12, '0')}`, hostPath: { path: `/srv/sandbox/${i}` } }));
+    const old = sandboxPod({ mounts: [], volumes }) as unknown as Manifest;
+    const verdict = decide('validate', requestFor(withAnnotation(old, undefined), { operation: 'UPDATE', oldObject: old }), POLICY);
+    if (verdict.allowed) throw new Error('the update was allowed');
+    expect(verdict.violations.map((v) => `${v.field}: ${v.message}`)).to.deep.equal([
+      REMOVED,
+      ...volumes.slice(0, 20).map((v, i) => `spec.volumes[${i}]: volume "${v.name}" mounts "${v.hostPath.path}" from the host, but no annotation asks for it`),
+      'spec.volumes: 5 more mountgate volumes that no annotation asks for',
+    ]);
+  });
+
   it('never patches an update: /mutate allows it untouched', () => {
     const verdict = decide('mutate', requestFor(withAnnotation(plain, [WORK]), { operation: 'UPDATE', oldObject: plain }), POLICY);
     expect(verdict).to.equal(SKIPPED);
