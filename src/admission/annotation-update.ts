@@ -1,17 +1,17 @@
 /**
  * The annotation never lies: host mounts are fixed when a Pod is created (a
- * Pod's volumes cannot change afterwards), so every later write that touches
- * the policy annotation must leave it agreeing with the volumes the Pod
- * already carries. Pure; /validate calls it for Pod UPDATEs (the Pod itself
- * and pods/status, whose writes also reach metadata) and for Bindings (which
- * copy their annotations onto the Pod).
+ * Pod's volumes cannot change afterwards), so the policy annotation must agree
+ * with the Pod's mountgate volumes when the Pod is created, and every later
+ * write that touches it must leave it agreeing. Pure; /validate calls it for
+ * Pod CREATEs, Pod UPDATEs (the Pod itself and pods/status, whose writes also
+ * reach metadata) and Bindings (which copy their annotations onto the Pod).
  */
 import type { CompiledPolicy } from '../policy/compile.js';
 import { isInjectedName } from './injection.js';
 import { annotationField, planMounts } from './plan.js';
 import { annotationValue, isAnnotated, isCheckedPod, podProblem, volumesOf, type CheckedPod } from './pod.js';
 import { reconcile } from './reconcile.js';
-import type { AdmissionRequest } from './review.js';
+import type { AdmissionRequest, UserInfo } from './review.js';
 import { allow, deny, SKIPPED, type Verdict } from './verdict.js';
 import { MAX_NAMED_VIOLATIONS, violation, type Violation } from './violation.js';
 
@@ -41,7 +41,7 @@ export function judgeAnnotationUpdate(pod: CheckedPod, request: AdmissionRequest
   if (before === after) return SKIPPED;
 
   const change: Change = before === undefined ? 'added' : after === undefined ? 'removed' : 'changed';
-  const disagreements = after === undefined ? unrequestedMounts(pod) : missingOrExtraMounts(pod, request, policy);
+  const disagreements = annotationDisagreements(pod, policy, request.userInfo);
   if (disagreements.length === 0) return allow();
   return deny([violation('annotation-fixed-at-creation', annotationField(policy), `was ${change} by an update, but ${FIXED}: ${ADVICE[change]}`), ...disagreements]);
 }
@@ -60,19 +60,21 @@ export function judgeBinding(request: AdmissionRequest, policy: CompiledPolicy):
   return deny([violation('annotation-fixed-at-creation', annotationField(policy), `is set by a Binding, but ${FIXED}: a Binding may not set it`)]);
 }
 
-/** Where the annotation asks for other mounts than the Pod carries: the rules of a CREATE, by the user making the change. */
-function missingOrExtraMounts(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPolicy): readonly Violation[] {
-  const planned = planMounts(pod, policy, request.userInfo);
+/**
+ * Where a Pod's annotation and its mounts disagree, judged as /validate judges
+ * a CREATE by `user`: the annotation breaks a rule, asks for a mount the Pod
+ * lacks, or the Pod carries a `mountgate-` volume or mount it does not ask for
+ * (without the annotation: any `mountgate-` hostPath volume).
+ */
+export function annotationDisagreements(pod: CheckedPod, policy: CompiledPolicy, user: UserInfo | undefined): readonly Violation[] {
+  const planned = planMounts(pod, policy, user);
   if (planned.kind === 'denied') return planned.violations;
   if (planned.kind === 'planned') return reconcile(pod, planned.plan, 'verify');
   return unrequestedMounts(pod);
 }
 
-/**
- * The host mounts mountgate added that no annotation asks for: every `mountgate-`
- * hostPath volume of a Pod without the annotation (the first few named, the rest counted).
- */
-export function unrequestedMounts(pod: CheckedPod): Violation[] {
+/** Every `mountgate-` hostPath volume, for a Pod without the annotation (the first few named, the rest counted). */
+function unrequestedMounts(pod: CheckedPod): Violation[] {
   const violations: Violation[] = [];
   let unnamed = 0;
   volumesOf(pod).forEach((volume, index) => {

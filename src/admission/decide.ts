@@ -3,7 +3,7 @@
  * policy) to a verdict. /mutate, /validate and `mountgate check` all call it.
  */
 import { additionsPatch } from './additions-patch.js';
-import { judgeAnnotationUpdate, judgeBinding } from './annotation-update.js';
+import { annotationDisagreements, judgeAnnotationUpdate, judgeBinding } from './annotation-update.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { checkHostPathVolumes } from './host-paths.js';
 import { planMounts } from './plan.js';
@@ -65,14 +65,10 @@ function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPoli
   return patch.length > 0 ? allow(planned.warnings, patch, mutated) : allow(planned.warnings);
 }
 
-/** Section 8: re-judge the final Pod; the injection must be there and every hostPath inside the lists. */
+/** Section 8: re-judge the final Pod; annotation and injection must agree, and every hostPath lie inside the lists. */
 function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, policy: CompiledPolicy): Verdict {
   const violations: Violation[] = [];
-  if (concern === 'pod-create') {
-    const planned = planMounts(pod, policy, request.userInfo);
-    if (planned.kind === 'denied') violations.push(...planned.violations);
-    if (planned.kind === 'planned') violations.push(...reconcile(pod, planned.plan, 'verify'));
-  }
+  if (concern === 'pod-create') violations.push(...annotationDisagreements(pod, policy, request.userInfo));
   violations.push(...checkHostPathVolumes(pod, policy));
   return hasViolations(violations) ? deny(violations) : allow();
 }

@@ -68,6 +68,17 @@ describe('admission/decide: /validate', () => {
       ]);
     });
 
+    it("denies a Pod created without the annotation but with mountgate's volumes (its annotation would lie)", () => {
+      const pod = mutated({ mounts: REQUEST });
+      delete (pod.metadata as { annotations?: Record<string, string> }).annotations;
+      const name1 = expectedVolumeName('/srv/sandbox/u1');
+      const name2 = expectedVolumeName('/srv/models/llama');
+      expect(validate(pod)).to.deep.equal([
+        `spec.volumes[1]: volume "${name1}" mounts "/srv/sandbox/u1" from the host, but no annotation asks for it`,
+        `spec.volumes[2]: volume "${name2}" mounts "/srv/models/llama" from the host, but no annotation asks for it`,
+      ]);
+    });
+
     it('denies a Pod that skipped mutation', () => {
       const name1 = expectedVolumeName('/srv/sandbox/u1');
       const name2 = expectedVolumeName('/srv/models/llama');

@@ -5,7 +5,9 @@
  * test writes the Pod's status as a kubelet would.
  */
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import {
   AGENT_SANDBOX_VERSION,
@@ -35,6 +37,8 @@ interface Mount {
 
 const MODELS: Mount = { hostPath: '/srv/agents/models/llama', mountPath: '/models' };
 const CONTAINER = { name: 'agent', image: 'registry.example/agent:1' };
+const execFileAsync = promisify(execFile);
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const FIELD = `metadata.annotations[${ANNOTATION}]`;
 const denied = (webhook: string): string => `admission webhook "${webhook}" denied the request: mountgate denied the Pod: `;
@@ -206,8 +210,15 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
       });
       const ready = await refusal(CORE_GROUP, 'sandboxes', refused, env().mutateWebhook);
       expect(ready.reason).to.equal('ReconcilerError');
-      expect(ready.message).to.equal(`Error seen: ${denied(env().mutateWebhook)}${FIELD}[0].hostPath: "/etc" is not under any allowed host path`);
+      const message = `Error seen: ${denied(env().mutateWebhook)}${FIELD}[0].hostPath: "/etc" is not under any allowed host path`;
+      expect(ready.message).to.equal(message);
       expect(await pod(refused)).to.equal(undefined);
+      // Where a user looks: kubectl describe prints the condition's message whole.
+      const { cp } = e2e();
+      const { stdout } = await execFileAsync(cp.kubectl, ['--kubeconfig', cp.kubeconfigPath, 'describe', 'sandbox', refused, '--namespace', env().namespace], { timeout: 60_000 });
+      console.log(stdout);
+      expect(stdout).to.match(new RegExp(`\\n {4}Message: +${escapeRegExp(message)}\\n`));
+      expect(stdout).to.match(/\n {4}Reason: +ReconcilerError\n {4}Status: +False\n {4}Type: +Ready\n/);
     });
   });
 

@@ -1,6 +1,7 @@
 /**
- * The annotation never lies, through a real API server: every API call that can put the policy
- * annotation on an existing Pod (replace, JSON / merge / strategic-merge patch, server-side apply,
+ * The annotation never lies, through a real API server: a CREATE that carries mountgate's volumes
+ * without the annotation is refused, and every API call that can put the policy annotation on an
+ * existing Pod (replace, JSON / merge / strategic-merge patch, server-side apply,
  * a status write, a Binding through pods/binding or the bindings resource, ephemeral containers) is
  * either refused with mountgate's reason or leaves the annotation as it was; what leaves it alone is
  * never sent to mountgate (the chart's matchCondition).
@@ -47,6 +48,23 @@ describe('e2e: the annotation never lies (Pod updates, status writes, Bindings)'
   after(async () => {
     const { core, enabledNs } = e2e();
     for (const name of created) await deletePod(core, enabledNs, name);
+  });
+
+  it("refuses a CREATE without the annotation that carries mountgate's volumes (written by hand)", async () => {
+    const { core, enabledNs, validateWebhook } = e2e();
+    const name = uniqueName('create');
+    created.push(name);
+    const hostPath = `/srv/sandbox/${name}`;
+    const body = sandboxPod(name);
+    body.spec?.volumes?.push({ name: volumeName(hostPath), hostPath: { path: hostPath, type: 'DirectoryOrCreate' } });
+    body.spec?.containers[0]?.volumeMounts?.push({ name: volumeName(hostPath), mountPath: '/mnt/work' });
+    expect(await apiError(core.createNamespacedPod({ namespace: enabledNs, body }))).to.deep.equal({
+      code: 403,
+      reason: 'Forbidden',
+      message:
+        `admission webhook "${validateWebhook}" denied the request: mountgate denied the Pod: ` +
+        `spec.volumes[2]: volume "${volumeName(hostPath)}" mounts "${hostPath}" from the host, but no annotation asks for it`,
+    });
   });
 
   it('refuses a replace (PUT) that adds the annotation to a Pod without its mounts', async () => {
