@@ -216,7 +216,6 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
       // Where a user looks: kubectl describe prints the condition's message whole.
       const { cp } = e2e();
       const { stdout } = await execFileAsync(cp.kubectl, ['--kubeconfig', cp.kubeconfigPath, 'describe', 'sandbox', refused, '--namespace', env().namespace], { timeout: 60_000 });
-      console.log(stdout);
       expect(stdout).to.match(new RegExp(`\\n {4}Message: +${escapeRegExp(message)}\\n`));
       expect(stdout).to.match(/\n {4}Reason: +ReconcilerError\n {4}Status: +False\n {4}Type: +Ready\n/);
     });
