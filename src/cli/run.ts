@@ -37,6 +37,8 @@ export async function run(argv: readonly string[]): Promise<number> {
           stderr: (text) => process.stderr.write(text),
           readStdin,
         });
+      case 'backstop':
+        return await (await import('./backstop.js')).backstopCommand(rest, { stdout: (text) => process.stdout.write(text) });
       case 'version':
       case '--version':
         process.stdout.write(`mountgate ${version()}\n`);
@@ -51,7 +53,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`mountgate: ${error.message}\n${command === 'serve' || command === 'check' || command === 'audit' ? '' : HELP}`);
+      process.stderr.write(`mountgate: ${error.message}\n${command === 'serve' || command === 'check' || command === 'audit' || command === 'backstop' ? '' : HELP}`);
       return EXIT_USAGE;
     }
     if (error instanceof PolicyError || error instanceof CertificateError || error instanceof KubeconfigError) {

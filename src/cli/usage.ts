@@ -23,6 +23,8 @@ Usage:
   mountgate check --config FILE (-f POD.yaml | -f -) [--user NAME] [--group NAME]...
   mountgate audit --config FILE [--namespace NS | --all-namespaces] [-o table|json] [--kubeconfig FILE]
                   [--page-size 250]
+  mountgate backstop --config FILE [--name mountgate-backstop] [--action Deny|Warn|Audit]...
+                  [--namespace-label KEY=VALUE... | --all-namespaces] [--exclude-namespace NS]...
   mountgate help | version
 
 serve flags may also come from MOUNTGATE_CONFIG, MOUNTGATE_TLS_CERT, MOUNTGATE_TLS_KEY,
@@ -37,4 +39,9 @@ check exits 0 when the Pod is allowed (the mutated Pod is printed as YAML),
 audit lists the existing Pods the policy would refuse today (requesters aside: who created
 a Pod is not recorded) and exits 1 if it finds any, 0 if none, 2 on an error. Without
 --namespace or --all-namespaces it looks at the current context's namespace, else "default".
+
+backstop prints a ValidatingAdmissionPolicy and its binding (YAML, for kubectl apply -f -)
+that enforce the policy's hostPath rule inside the API server, also while mountgate is down.
+By default the binding selects namespaces labelled mountgate.io/enabled=true (never
+kube-system) and denies.
 `;
