@@ -16,7 +16,7 @@
 import { expect } from 'chai';
 import { readFile } from 'node:fs/promises';
 import fc from 'fast-check';
-import { ApiException, type V1Container, type V1EphemeralContainer, type V1Pod, type V1Volume } from '@kubernetes/client-node';
+import { ApiException, PatchStrategy, setHeaderOptions, type V1Container, type V1EphemeralContainer, type V1Pod, type V1Volume } from '@kubernetes/client-node';
 import { decide } from '../../src/admission/decide.js';
 import { ADMISSION_API_VERSION, readAdmissionReview, type AdmissionRequest } from '../../src/admission/review.js';
 import { podCreateRequest } from '../../src/admission/synthetic-request.js';
@@ -326,6 +326,22 @@ const corpusPod = fc
 
 const CORPUS_RUNS = 80;
 
+/**
+ * A big Pod: `volumes` hostPath volumes (even ones under the read-only /srv/models, odd ones under
+ * /srv/sandbox, each path `pathLength` long), `containers` containers each mounting `mounts`
+ * volumes in turn, read-only where the prefix is; `writeReadOnly` makes the last container's
+ * last mount of a read-only volume read-write.
+ */
+function bigPod(volumes: number, containers: number, mounts: number, pathLength: number, writeReadOnly: boolean): V1Pod {
+  const paths: Array<[string, string]> = Array.from({ length: volumes }, (_, i) => [`v${i}`, pathOfLength(i % 2 === 0 ? `/srv/models/v${i}` : `/srv/sandbox/v${i}`, pathLength)]);
+  const list = Array.from({ length: containers }, (_, c) =>
+    container(`c${c}`, Array.from({ length: mounts }, (_, m): MountSpec => [`v${m % volumes}`, m % volumes % 2 === 0])),
+  );
+  const last = [...(list[list.length - 1]?.volumeMounts ?? [])].reverse().find((mount) => mount.readOnly === true);
+  if (writeReadOnly && last !== undefined) last.readOnly = false;
+  return pod(paths, list);
+}
+
 describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', function () {
   const setups: Setup[] = [];
   const cleanups: Array<() => Promise<void>> = [];
@@ -384,6 +400,73 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
       for (const setup of setups) await judgeEphemeral(e2e(), setup, base, ephemeral);
     });
   }
+
+  // The API server stops a CEL expression at 1,000,000 cost units (a binding at 10,000,000): a Pod
+  // this big must still be judged, not refused with a cost error.
+  const big: ReadonlyArray<[string, V1Pod]> = [
+    ['100 volumes x 10 containers x 100 mounts', bigPod(100, 10, 100, 40, false)],
+    ['100 volumes x 10 containers x 100 mounts, the last one read-write under a read-only prefix', bigPod(100, 10, 100, 40, true)],
+    ['100 volumes of 4096-character paths x 10 containers x 100 mounts', bigPod(100, 10, 100, 4096, false)],
+    ['100 volumes x 100 containers x 100 mounts', bigPod(100, 100, 100, 40, false)],
+  ];
+  for (const [title, shape] of big) {
+    it(`agrees without a CEL cost error on a big Pod: ${title}`, async function () {
+      this.timeout(60_000);
+      for (const setup of setups) await judgeCreate(e2e(), setup, shape);
+    });
+  }
+
+  it('with mountgate stopped, still refuses hand-written host paths and admits ordinary Pods; kube-system stays unaffected', async function () {
+    this.timeout(60_000);
+    const env = e2e();
+    const setup = setups[0];
+    if (setup === undefined) throw new Error('no setup');
+    const marker = `ValidatingAdmissionPolicy '${setup.name}' with binding '${setup.name}' denied request: `;
+    // kube-system carries the binding's label, but the binding excludes it by name.
+    const kubeSystem = await env.core.readNamespace({ name: 'kube-system' });
+    const labels = kubeSystem.metadata?.labels ?? {};
+    await env.core.patchNamespace({ name: 'kube-system', body: { metadata: { labels: { [SELECT_LABEL]: setup.name } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await env.mountgate.stop();
+    const base = named(single('/srv/models/x', true), uniqueName('bs-outage'));
+    try {
+      const refused: Array<[string, V1Pod, string]> = [
+        ['hostPath: /', single('/'), 'spec.volumes[0].hostPath.path (volume "v"): "/" is not under any allowed or built-in host path'],
+        ['/srv/sandbox2', single('/srv/sandbox2'), 'spec.volumes[0].hostPath.path (volume "v"): "/srv/sandbox2" is not under any allowed or built-in host path'],
+        ['a read-only prefix mounted read-write', single('/srv/models/x'), 'container "c" mounts "/srv/models/x" read-write (volume "v"), but "/srv/models" is read-only'],
+      ];
+      for (const [title, shape, reason] of refused) {
+        const verdict = await apiVerdict(env.core.createNamespacedPod({ namespace: setup.namespace, body: named(shape, uniqueName('bs-outage')), dryRun: 'All' }));
+        expect(verdict, title).to.deep.include({ kind: 'denied' });
+        expect(verdict.kind === 'allowed' ? '' : verdict.message, title).to.contain(`${marker}${reason}`);
+      }
+      // A traversal never gets as far: the API server's own validation refuses it.
+      const traversal = await apiVerdict(env.core.createNamespacedPod({ namespace: setup.namespace, body: named(single('/srv/sandbox/../etc'), uniqueName('bs-outage')), dryRun: 'All' }));
+      expect(traversal.kind).to.equal('invalid');
+
+      await env.core.createNamespacedPod({ namespace: setup.namespace, body: base });
+      const debug: V1EphemeralContainer = { name: 'debug', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/debug' }] };
+      const current = await env.core.readNamespacedPod({ namespace: setup.namespace, name: base.metadata?.name ?? '' });
+      const ephemeral = await apiVerdict(
+        env.core.replaceNamespacedPodEphemeralcontainers({
+          namespace: setup.namespace,
+          name: base.metadata?.name ?? '',
+          body: { ...current, spec: { ...(current.spec ?? { containers: [] }), ephemeralContainers: [debug] } },
+        }),
+      );
+      expect(ephemeral.kind === 'allowed' ? '' : ephemeral.message).to.contain(`${marker}container "debug" mounts "/srv/models/x" read-write (volume "v"), but "/srv/models" is read-only`);
+
+      // Ordinary Pods, and anything in kube-system, go through.
+      const ordinary = await apiVerdict(env.core.createNamespacedPod({ namespace: setup.namespace, body: named(pod(undefined, [container('c', undefined)]), uniqueName('bs-outage')), dryRun: 'All' }));
+      expect(ordinary).to.deep.equal({ kind: 'allowed' });
+      const inKubeSystem = await apiVerdict(env.core.createNamespacedPod({ namespace: 'kube-system', body: named(single('/'), uniqueName('bs-outage')), dryRun: 'All' }));
+      expect(inKubeSystem).to.deep.equal({ kind: 'allowed' });
+    } finally {
+      await env.mountgate.start();
+      await deletePod(env.core, setup.namespace, base.metadata?.name ?? '');
+      const restored = SELECT_LABEL in labels ? { [SELECT_LABEL]: labels[SELECT_LABEL] } : { [SELECT_LABEL]: null };
+      await env.core.patchNamespace({ name: 'kube-system', body: { metadata: { labels: restored } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    }
+  });
 
   it(`agrees on a generated corpus of ${CORPUS_RUNS} Pods`, async function () {
     this.timeout(300_000);
