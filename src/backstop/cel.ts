@@ -44,7 +44,8 @@ function covers(path: string, prefix: string): string {
 /** More than half the limit in code points may still be within it in UTF-16 code units, which is what mountgate counts. */
 const HALF_LIMIT = MAX_PATH_LENGTH / 2;
 const ASTRAL = "'[\\\\x{10000}-\\\\x{10FFFF}]'";
-const CONTROL = "'[\\\\x00-\\\\x1f\\\\x7f]'";
+// The regex holds the control characters themselves (CEL unescapes \u0000): a regex costs in proportion to its length.
+const CONTROL = "'[\\u0000-\\u001f\\u007f]'";
 /** An empty, "." or ".." segment of a path with "/" appended: the first one found names the problem. */
 const BAD_SEGMENT = "'/(\\\\.\\\\.?)?/'";
 
@@ -58,7 +59,12 @@ export const HOST_PATH_VOLUMES = [
   ".map(v, {'name': v.name, 'raw': v.raw, 'path': v.raw.size() > 1 && v.raw.endsWith('/') ? v.raw.substring(0, v.raw.size() - 1) : v.raw})",
 ].join('');
 
-const UTF16_LENGTH_OK = `(v.raw.size() <= ${HALF_LIMIT} || v.raw.size() + v.raw.findAll(${ASTRAL}).size() <= ${MAX_PATH_LENGTH})`;
+/**
+ * At most MAX_PATH_LENGTH UTF-16 code units, exactly: UTF-8 never has fewer bytes than UTF-16 has
+ * code units, and half the limit in code points cannot exceed it; only a long path of many
+ * non-ASCII characters pays for counting the characters beyond U+FFFF.
+ */
+const UTF16_LENGTH_OK = `(bytes(v.raw).size() <= ${MAX_PATH_LENGTH} || v.raw.size() <= ${HALF_LIMIT} || v.raw.size() + v.raw.findAll(${ASTRAL}).size() <= ${MAX_PATH_LENGTH})`;
 
 /** Canonical (section 6) and inside some entry: what a volume must be. */
 export const OUTSIDE = [
