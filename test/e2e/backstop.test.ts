@@ -14,7 +14,10 @@
  * the backstop. Such Pods are counted; mountgate must deny them too.
  */
 import { expect } from 'chai';
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { ApiException, PatchStrategy, setHeaderOptions, type V1Container, type V1EphemeralContainer, type V1Pod, type V1Volume } from '@kubernetes/client-node';
 import { decide } from '../../src/admission/decide.js';
@@ -26,11 +29,32 @@ import { backstop, DEFAULT_BACKSTOP_OPTIONS } from '../../src/backstop/policy.js
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { hostilePath } from '../helpers/arbitraries.js';
-import { sleep } from './controlplane.js';
+import { REPO_ROOT, sleep } from './controlplane.js';
 import { deletePod, ignoreNotFound, uniqueName, type E2E } from './env.js';
 import { e2e } from './hooks.js';
 
 const SELECT_LABEL = 'mountgate.io/backstop-e2e';
+const execFileAsync = promisify(execFile);
+const CELCOST_DIR = path.join(REPO_ROOT, 'test', 'e2e', 'tools', 'celcost');
+
+interface CelCost {
+  readonly version: string;
+  readonly compileError?: string;
+  readonly compiled: number;
+  readonly pods: ReadonlyArray<{ readonly file: string; readonly total: number; readonly costs: ReadonlyArray<{ readonly where: string; readonly cost: number; readonly error?: string }> }>;
+}
+
+/** Builds test/e2e/tools/celcost (the API server's CEL library, see its main.go) into dir and runs it. */
+async function celcost(dir: string, version: string, policyFile: string, pods: readonly string[]): Promise<CelCost> {
+  const bin = path.join(dir, 'celcost');
+  await execFileAsync('go', ['build', '-trimpath', '-o', bin, '.'], {
+    cwd: CELCOST_DIR,
+    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: `${process.env.GOFLAGS ?? ''} -mod=readonly` },
+    timeout: 600_000,
+  });
+  const { stdout } = await execFileAsync(bin, ['-version', version, '-policy', policyFile, ...pods], { maxBuffer: 16 * 1024 * 1024 });
+  return JSON.parse(stdout) as CelCost;
+}
 
 /** A policy with the cases the longest-prefix rule and the CEL literals must get right. */
 const TRICKY_POLICY = {
@@ -415,6 +439,37 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
       for (const setup of setups) await judgeCreate(e2e(), setup, shape);
     });
   }
+
+  it('compiles in the CEL environment a 1.30 API server checks new expressions against (1.29), within the cost limits on big Pods', async function () {
+    this.timeout(600_000);
+    const env = e2e();
+    const setup = setups[0];
+    if (setup === undefined) throw new Error('no setup');
+    const policyFile = path.join(env.dir, 'backstop-policy.json');
+    await writeFile(policyFile, JSON.stringify(backstop(setup.policy).policy));
+    const files: string[] = [];
+    for (const [i, [, shape]] of big.entries()) {
+      const file = path.join(env.dir, `backstop-big-${i}.json`);
+      await writeFile(file, JSON.stringify(named(shape, `big-${i}`)));
+      files.push(file);
+    }
+    const result = await celcost(env.dir, '1.29', policyFile, files);
+    expect(result.compileError, 'compile error in the 1.29 environment').to.equal(undefined);
+    expect(result.compiled).to.equal(11);
+    for (const [i, pod] of result.pods.entries()) {
+      const title = big[i]?.[0] ?? pod.file;
+      for (const { where, cost, error } of pod.costs) {
+        expect(error, `${title}: ${where}`).to.equal(undefined);
+        expect(cost, `${title}: ${where}`).to.be.below(1_000_000);
+      }
+      expect(pod.total, title).to.be.below(10_000_000);
+      const worst = [...pod.costs].sort((a, b) => b.cost - a.cost)[0];
+      console.log(`      CEL cost, ${title}: ${pod.total} in all; most ${worst?.cost ?? 0} (${worst?.where ?? '-'}); limits 1,000,000 per expression, 10,000,000 per binding`);
+    }
+    // The same tool refuses what a 1.30 API server would: strings.quote came with 1.29.
+    const older = await celcost(env.dir, '1.28', policyFile, []);
+    expect(older.compileError).to.contain("undeclared reference to 'strings'");
+  });
 
   it('with mountgate stopped, still refuses hand-written host paths and admits ordinary Pods; kube-system stays unaffected', async function () {
     this.timeout(60_000);
