@@ -12,31 +12,10 @@ import { AdmissionregistrationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/c
 import { backstop, DEFAULT_BACKSTOP_OPTIONS } from '../src/backstop/policy.js';
 import { parsePolicy } from '../src/policy/load.js';
 import { REPO_ROOT, sleep, startControlPlane } from '../test/e2e/controlplane.js';
+import { sandboxPod } from '../test/e2e/env.js';
 
 const LABEL = 'mountgate.io/backstop-bench';
 const perSide = Number(process.argv[2] ?? '300');
-
-function sandboxPod(name: string): V1Pod {
-  return {
-    metadata: { name },
-    spec: {
-      containers: [
-        {
-          name: 'sandbox',
-          image: 'registry.example/sandbox:1',
-          volumeMounts: [
-            { name: 'skills', mountPath: '/mnt/skills', readOnly: true },
-            { name: 'user-data', mountPath: '/mnt/user-data' },
-          ],
-        },
-      ],
-      volumes: [
-        { name: 'skills', hostPath: { path: '/skills', type: 'Directory' } },
-        { name: 'user-data', hostPath: { path: `/.deer-flow/threads/${name}/user-data`, type: 'DirectoryOrCreate' } },
-      ],
-    },
-  };
-}
 
 /** 100 hostPath volumes, half under a read-only prefix, each mounted by 10 containers (100 mounts each). */
 function bigPod(name: string): V1Pod {
@@ -78,7 +57,7 @@ try {
 
   const rows: string[] = [];
   for (const [title, make, count] of [
-    ['the deer-flow sandbox Pod (2 hostPath volumes)', sandboxPod, perSide],
+    ['the deer-flow sandbox Pod (2 hostPath volumes)', (name: string) => sandboxPod(name), perSide],
     ['100 hostPath volumes x 10 containers x 100 mounts', bigPod, Math.max(10, Math.floor(perSide / 5))],
   ] as const) {
     const times = { with: [] as number[], without: [] as number[] };
