@@ -1,5 +1,5 @@
 /**
- * Section 6 of the contract: judges the mounts a Pod's annotation asks for
+ * Section 6 of docs/reference.md: judges the mounts a Pod's annotation asks for
  * and plans what mountgate would add. Pure; shared by mutate and validate.
  */
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';

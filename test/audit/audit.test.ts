@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { auditPolicy, judgeExistingPod, type Finding } from '../../src/audit/judge.js';
 import { formatReport } from '../../src/audit/report.js';
-import { parseAuditArgs } from '../../src/cli/audit.js';
+import { parseAuditArgs } from '../../src/cli/audit-options.js';
 import { UsageError } from '../../src/cli/usage.js';
 import { policyOf } from '../helpers/policies.js';
 
