@@ -1,18 +1,17 @@
 /**
  * What the backstop (`mountgate backstop`) adds to a Pod CREATE in the API server: a local
- * kube-apiserver + etcd (test/e2e/controlplane.ts), the backstop for the deer-flow example policy
- * bound to one namespace, Pod CREATEs taking turns between that namespace and one it does not
+ * kube-apiserver + etcd (test/e2e/controlplane.ts), the backstop for the e2e suite's policy
+ * (test/e2e/policy.yaml) bound to one namespace, Pod CREATEs taking turns between that namespace and one it does not
  * select. No webhooks anywhere. Prints a Markdown table for BENCHMARKS.md.
  *
  *   node --import tsx bench/backstop.ts [PODS_PER_SIDE]     (default 300)
  */
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { AdmissionregistrationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { backstop, DEFAULT_BACKSTOP_OPTIONS } from '../src/backstop/policy.js';
 import { parsePolicy } from '../src/policy/load.js';
-import { REPO_ROOT, sleep, startControlPlane } from '../test/e2e/controlplane.js';
-import { sandboxPod } from '../test/e2e/env.js';
+import { sleep, startControlPlane } from '../test/e2e/controlplane.js';
+import { SUITE_POLICY, sandboxPod } from '../test/e2e/env.js';
 
 const LABEL = 'mountgate.io/backstop-bench';
 const perSide = Number(process.argv[2] ?? '300');
@@ -36,8 +35,7 @@ const cp = await startControlPlane();
 try {
   const core = cp.admin.makeApiClient(CoreV1Api);
   const admission = cp.admin.makeApiClient(AdmissionregistrationV1Api);
-  const example = path.join(REPO_ROOT, 'examples', 'deer-flow-policy.yaml');
-  const policy = parsePolicy(await readFile(example, 'utf8'), example);
+  const policy = parsePolicy(await readFile(SUITE_POLICY, 'utf8'), SUITE_POLICY);
   const objects = backstop(policy, { ...DEFAULT_BACKSTOP_OPTIONS, namespaceSelector: { matchLabels: { [LABEL]: 'on' } } });
   await admission.createValidatingAdmissionPolicy({ body: objects.policy });
   await admission.createValidatingAdmissionPolicyBinding({ body: objects.binding });
@@ -57,7 +55,7 @@ try {
 
   const rows: string[] = [];
   for (const [title, make, count] of [
-    ['the deer-flow sandbox Pod (2 hostPath volumes)', (name: string) => sandboxPod(name), perSide],
+    ['the sandbox Pod (2 hostPath volumes)', (name: string) => sandboxPod(name), perSide],
     ['100 hostPath volumes x 10 containers x 100 mounts', bigPod, Math.max(10, Math.floor(perSide / 5))],
   ] as const) {
     const times = { with: [] as number[], without: [] as number[] };

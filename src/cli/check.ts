@@ -47,7 +47,8 @@ function report(stage: Stage, verdict: Verdict, io: Io): void {
   for (const warning of verdict.warnings) io.stderr(`warning (${stage}): ${warning}\n`);
   if (verdict.allowed) return;
   io.stderr(`denied by /${stage}:\n`);
-  for (const v of verdict.violations) io.stderr(`  - ${describeViolation(v)}\n`);
+  // Each line names its rule as the API server's audit log does, so one search finds both.
+  for (const v of verdict.violations) io.stderr(`  - [${v.rule}] ${describeViolation(v)}\n`);
 }
 
 async function readPodManifest(path: string, io: Io): Promise<unknown> {
