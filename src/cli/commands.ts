@@ -41,7 +41,8 @@ Exit 2 when a flag, the policy, the certificate or the listening address is wron
     options: CHECK_OPTIONS,
     notes: `Prints the mutated Pod as YAML on stdout, warnings and reasons on stderr.
 With --old, judges the UPDATE from OLD-POD.yaml to POD.yaml as /validate does (an update is
-never changed): a Pod's mounts are fixed when it is created, so its annotation may not change.
+never changed): a Pod's mounts are fixed when it is created, so an update may set the annotation
+only to a value that asks for exactly the mounts the Pod has.
 Exit 0 when the Pod is allowed, 1 when it is denied, 2 on a usage or policy error.
 `,
   },
