@@ -24,7 +24,7 @@ import {
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT, freePort, sleep, startProc, waitFor } from './controlplane.js';
-import { ignoreNotFound, uniqueName, type E2E } from './env.js';
+import { cleanupStack, ignoreNotFound, uniqueName, type E2E } from './env.js';
 import { MountgateProcess } from './mountgate-process.js';
 import { findHelm, fromChart } from './webhooks.js';
 
@@ -115,18 +115,7 @@ async function controllerKubeconfig(e2e: E2E, core: CoreV1Api, file: string): Pr
 }
 
 export async function startAgentSandbox(e2e: E2E): Promise<AgentSandboxEnv> {
-  const cleanups: Array<() => Promise<void>> = [];
-  const stop = async (): Promise<void> => {
-    const errors: unknown[] = [];
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-    if (errors.length > 0) throw new AggregateError(errors, 'agent-sandbox tear-down failed');
-  };
+  const { cleanups, run: stop, abandon } = cleanupStack('agent-sandbox');
   try {
     const admin = e2e.cp.admin;
     const core = admin.makeApiClient(CoreV1Api);
@@ -241,11 +230,6 @@ export async function startAgentSandbox(e2e: E2E): Promise<AgentSandboxEnv> {
       stop,
     };
   } catch (error) {
-    try {
-      await stop();
-    } catch (cleanupError) {
-      throw new AggregateError([error, cleanupError], 'agent-sandbox set-up failed, and so did its clean-up');
-    }
-    throw error;
+    return await abandon(error);
   }
 }

@@ -187,19 +187,41 @@ export async function waitForWebhooks(
   throw new Error(`the webhooks did not take effect within 60 s (${last})`);
 }
 
-export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void> }> {
+export interface CleanupStack {
+  readonly cleanups: Array<() => Promise<void>>;
+  /** Runs every clean-up, the last first, once; throws their errors together. */
+  run(): Promise<void>;
+  /** For a set-up that failed with `error`: runs the clean-ups, then throws `error` (with theirs, if any). */
+  abandon(error: unknown): Promise<never>;
+}
+
+/** Clean-ups pushed as things are set up (`what` names the set-up in the messages). */
+export function cleanupStack(what: string): CleanupStack {
   const cleanups: Array<() => Promise<void>> = [];
-  const tearDown = async (): Promise<void> => {
+  const run = async (): Promise<void> => {
     const errors: unknown[] = [];
-    for (const cleanup of cleanups.reverse()) {
+    for (const cleanup of cleanups.splice(0).reverse()) {
       try {
         await cleanup();
       } catch (error) {
         errors.push(error);
       }
     }
-    if (errors.length > 0) throw new AggregateError(errors, 'e2e tear-down failed');
+    if (errors.length > 0) throw new AggregateError(errors, `${what} tear-down failed`);
   };
+  const abandon = async (error: unknown): Promise<never> => {
+    try {
+      await run();
+    } catch (cleanupError) {
+      throw new AggregateError([error, cleanupError], `${what} set-up failed, and so did its clean-up`);
+    }
+    throw error;
+  };
+  return { cleanups, run, abandon };
+}
+
+export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void> }> {
+  const { cleanups, run: tearDown, abandon } = cleanupStack('e2e');
   try {
     const dir = await mkdtemp(path.join(tmpdir(), 'mountgate-e2e-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
@@ -295,11 +317,6 @@ export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void>
     };
     return { env, tearDown };
   } catch (error) {
-    try {
-      await tearDown();
-    } catch (cleanupError) {
-      throw new AggregateError([error, cleanupError], 'e2e set-up failed, and so did its clean-up');
-    }
-    throw error;
+    return await abandon(error);
   }
 }
