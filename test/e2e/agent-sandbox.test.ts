@@ -200,8 +200,9 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
       );
     });
 
+    const refused = uniqueName('sb-etc');
+
     it("a disallowed mount leaves no Pod and mountgate's message in the Sandbox's Ready condition", async () => {
-      const refused = uniqueName('sb-etc');
       await create(CORE_GROUP, 'sandboxes', {
         apiVersion: `${CORE_GROUP}/${API_VERSION}`,
         kind: 'Sandbox',
@@ -218,6 +219,16 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
       const { stdout } = await execFileAsync(cp.kubectl, ['--kubeconfig', cp.kubeconfigPath, 'describe', 'sandbox', refused, '--namespace', env().namespace], { timeout: 60_000 });
       expect(stdout).to.match(new RegExp(`\\n {4}Message: +${escapeRegExp(message)}\\n`));
       expect(stdout).to.match(/\n {4}Reason: +ReconcilerError\n {4}Status: +False\n {4}Type: +Ready\n/);
+    });
+
+    it('fixing the refused Sandbox is enough: the controller retries and its Pod gets the mounts', async () => {
+      const { custom, namespace } = env();
+      await custom.patchNamespacedCustomObject(
+        { group: CORE_GROUP, version: API_VERSION, namespace, plural: 'sandboxes', name: refused, body: { spec: { podTemplate: { metadata: { annotations: { [ANNOTATION]: JSON.stringify([MODELS]) } } } } } },
+        MERGE,
+      );
+      const created = await waitUntil(`Pod ${refused}`, 90_000, () => pod(refused), logTail);
+      expect(mountgateParts(created)).to.deep.equal(injected([MODELS]));
     });
   });
 
