@@ -127,3 +127,27 @@ export async function waitFor(what: string, procs: readonly Proc[], timeoutMs: n
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last error: ${lastError})\n${tails}`);
 }
 
+
+/** Clean-up steps, run last-in first-out; every step runs even when an earlier one fails. */
+export class Cleanups {
+  private readonly steps: Array<() => Promise<void>> = [];
+
+  constructor(private readonly what: string) {}
+
+  push(step: () => Promise<void>): void {
+    this.steps.push(step);
+  }
+
+  /** Runs (and forgets) every step; throws them all together if any failed. */
+  async run(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const step of this.steps.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    if (errors.length > 0) throw new AggregateError(errors, `${this.what} failed`);
+  }
+}

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
 import { controlPlaneBinaries, startLocalControlPlane, type LocalControlPlane } from '../e2e/controlplane.js';
-import { sleep, waitFor, type Proc } from '../e2e/processes.js';
+import { Cleanups, sleep, waitFor, type Proc } from '../e2e/processes.js';
 import { runQuietly } from './commands.js';
 import { removeLeftovers, snapshotHost } from './leftovers.js';
 import {
@@ -51,20 +51,9 @@ export async function startNodeCluster(imageArchives: readonly string[]): Promis
   // Short: containerd's socket path must stay under 108 bytes.
   const dir = await mkdtemp(path.join(tmpdir(), 'mg-node-'));
   const hostBefore = await snapshotHost();
-  const cleanups: Array<() => Promise<void>> = [];
+  const cleanups = new Cleanups(`stopping the node (logs in ${dir})`);
   const procs: Proc[] = [];
-  const stop = async (): Promise<void> => {
-    const errors: unknown[] = [];
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-    cleanups.length = 0;
-    if (errors.length > 0) throw new AggregateError(errors, `stopping the node failed (logs in ${dir})`);
-  };
+  const stop = (): Promise<void> => cleanups.run();
   cleanups.push(async () => {
     await removeLeftovers(dir, hostBefore);
     if (process.env.MOUNTGATE_NODE_KEEP !== '1') await rm(dir, { recursive: true, force: true, maxRetries: 3 });

@@ -20,15 +20,21 @@ export const IDENTITIES = {
   proxy: { name: 'system:kube-proxy', groups: [] },
 } as const satisfies Record<string, TestUser>;
 
-export async function startControllerManager(cp: LocalControlPlane, binDir: string, dir: string): Promise<Proc> {
-  const kubeconfig = await cp.kubeconfigFor(IDENTITIES.controllerManager);
-  return startProc(dir, 'kube-controller-manager', path.join(binDir, 'kube-controller-manager'), [
+/** The controller manager and the scheduler: one identity, loopback serving, a single instance. */
+async function controllerArgs(kubeconfig: string): Promise<string[]> {
+  return [
     `--kubeconfig=${kubeconfig}`,
     `--authentication-kubeconfig=${kubeconfig}`,
     `--authorization-kubeconfig=${kubeconfig}`,
     '--bind-address=127.0.0.1',
     `--secure-port=${await freePort()}`,
     '--leader-elect=false',
+  ];
+}
+
+export async function startControllerManager(cp: LocalControlPlane, binDir: string, dir: string): Promise<Proc> {
+  return startProc(dir, 'kube-controller-manager', path.join(binDir, 'kube-controller-manager'), [
+    ...(await controllerArgs(await cp.kubeconfigFor(IDENTITIES.controllerManager))),
     // Each controller acts as its own ServiceAccount (as kubeadm runs it), with bound tokens.
     '--use-service-account-credentials=true',
     `--service-account-private-key-file=${cp.serviceAccountKeyFile}`,
@@ -41,14 +47,8 @@ export async function startControllerManager(cp: LocalControlPlane, binDir: stri
 }
 
 export async function startScheduler(cp: LocalControlPlane, binDir: string, dir: string): Promise<Proc> {
-  const kubeconfig = await cp.kubeconfigFor(IDENTITIES.scheduler);
   return startProc(dir, 'kube-scheduler', path.join(binDir, 'kube-scheduler'), [
-    `--kubeconfig=${kubeconfig}`,
-    `--authentication-kubeconfig=${kubeconfig}`,
-    `--authorization-kubeconfig=${kubeconfig}`,
-    '--bind-address=127.0.0.1',
-    `--secure-port=${await freePort()}`,
-    '--leader-elect=false',
+    ...(await controllerArgs(await cp.kubeconfigFor(IDENTITIES.scheduler))),
     '--v=1',
   ]);
 }

@@ -34,6 +34,9 @@ export interface NodeEnv {
  * imported, and lays out the host directories.
  */
 export async function setUpNode(): Promise<NodeEnv> {
+  if (process.getuid?.() !== 0) {
+    throw new Error('the node suite needs root: it runs containerd, a kubelet and kube-proxy, and makes a bridge and iptables rules');
+  }
   const images = await mkdtemp(path.join(tmpdir(), 'mg-images-'));
   let cluster: NodeCluster;
   try {
