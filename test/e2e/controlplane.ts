@@ -59,7 +59,7 @@ const BUILD_TIMEOUT_MS = 75 * 60_000;
 
 /** What a local control plane alone needs, and what a node adds (test/node). */
 const CONTROL_PLANE_BINARIES = ['etcd', 'kube-apiserver'];
-export const NODE_BINARIES = ['kubelet', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy', 'kubectl'];
+const NODE_BINARIES = ['kubelet', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'];
 
 /**
  * The folder that holds etcd and kube-apiserver (and, with `node`, the node's components),

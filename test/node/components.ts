@@ -121,8 +121,6 @@ export async function startKubelet(cp: LocalControlPlane, binDir: string, dir: s
       imageGCHighThresholdPercent: 100,
       imageGCLowThresholdPercent: 99,
       evictionHard: {},
-      // Read ConfigMaps and Secrets again soon (the policy and certificate reload tests).
-      syncFrequency: '10s',
     }),
   );
   return startProc(dir, 'kubelet', path.join(binDir, 'kubelet'), [

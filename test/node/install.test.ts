@@ -13,12 +13,13 @@ import { node } from './hooks.js';
 import { createNamespace, waitForReplicas } from './kube.js';
 
 describe('the admin installs mountgate on a real node', function () {
-  it('helm install (2 replicas, Helm-generated CA): both mountgate Pods Running and Ready from the image built from the Dockerfile', async function () {
+  it('helm install (2 replicas, Helm-generated CA) into a namespace enforcing Pod Security restricted: both mountgate Pods Running and Ready from the image built from the Dockerfile', async function () {
     const { cluster, valuesFile } = node();
     const started = Date.now();
+    // The chart README: every Pod of the chart meets the restricted level, so its namespace can enforce it.
+    await createNamespace(cluster.core, RELEASE_NAMESPACE, { 'pod-security.kubernetes.io/enforce': 'restricted' });
     await helm(cluster.cp.kubeconfigPath, [
-      'install', RELEASE, CHART_DIR, '--namespace', RELEASE_NAMESPACE, '--create-namespace', '--values', valuesFile,
-      '--wait', '--timeout', '4m',
+      'install', RELEASE, CHART_DIR, '--namespace', RELEASE_NAMESPACE, '--values', valuesFile, '--wait', '--timeout', '4m',
     ]);
     const pods = await waitForReplicas(cluster.core, RELEASE_NAMESPACE, RELEASE, 2);
     for (const pod of pods) {
