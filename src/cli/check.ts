@@ -3,7 +3,6 @@
  * offline, through the same review reader and decision core as the server.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { decide, type Stage } from '../admission/decide.js';
 import { podCreateRequest } from '../admission/synthetic-request.js';
@@ -11,41 +10,13 @@ import { describeViolation } from '../admission/violation.js';
 import type { Verdict } from '../admission/verdict.js';
 import { describeIoError, loadPolicyFile } from '../policy/load.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { EXIT_DENIED, EXIT_OK, firstLine, UsageError } from './usage.js';
+import { parseCheckArgs, type CheckSettings } from './check-options.js';
+import { EXIT_DENIED, EXIT_OK, UsageError } from './usage.js';
 
 export interface Io {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly readStdin: () => Promise<string>;
-}
-
-export interface CheckSettings {
-  readonly configPath: string;
-  readonly podPath: string;
-  readonly user: string | undefined;
-  readonly groups: readonly string[];
-}
-
-export function parseCheckArgs(argv: readonly string[]): CheckSettings {
-  let values: { config?: string; file?: string; user?: string; group?: string[] };
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        config: { type: 'string' },
-        file: { type: 'string', short: 'f' },
-        user: { type: 'string' },
-        group: { type: 'string', multiple: true },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError(`check: ${firstLine(error)}`);
-  }
-  if (values.config === undefined) throw new UsageError('check: --config FILE is required');
-  if (values.file === undefined) throw new UsageError('check: -f POD.yaml (or -f - for stdin) is required');
-  return { configPath: values.config, podPath: values.file, user: values.user, groups: values.group ?? [] };
 }
 
 export async function check(argv: readonly string[], io: Io): Promise<number> {
@@ -76,7 +47,8 @@ function report(stage: Stage, verdict: Verdict, io: Io): void {
   for (const warning of verdict.warnings) io.stderr(`warning (${stage}): ${warning}\n`);
   if (verdict.allowed) return;
   io.stderr(`denied by /${stage}:\n`);
-  for (const v of verdict.violations) io.stderr(`  - ${describeViolation(v)}\n`);
+  // Each line names its rule as the API server's audit log does, so one search finds both.
+  for (const v of verdict.violations) io.stderr(`  - [${v.rule}] ${describeViolation(v)}\n`);
 }
 
 async function readPodManifest(path: string, io: Io): Promise<unknown> {

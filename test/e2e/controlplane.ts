@@ -5,6 +5,9 @@
  * The binaries come from test/e2e/tools/build.sh (built from Go modules, cached outside the repo,
  * or taken from KUBEBUILDER_ASSETS). With MOUNTGATE_E2E_EXISTING_CLUSTER=1 and KUBECONFIG set,
  * nothing is started and the cluster of the current context is used instead.
+ *
+ * The API server writes an audit log (Pods only, at level Metadata: who did what and the admission
+ * webhooks' audit annotations, no bodies), so tests can read what it records of mountgate's decisions.
  */
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -47,11 +50,31 @@ export interface ControlPlane {
   readonly admin: KubeConfig;
   /** True when an existing cluster is used instead of local processes. */
   readonly existing: boolean;
+  /** kubectl of the API server's own version: $KUBECTL, else the one build.sh built, else kubectl on PATH. */
+  readonly kubectl: string;
+  /**
+   * The API server's audit log (JSON lines): in the temporary folder of a local control plane;
+   * on an existing cluster, $MOUNTGATE_E2E_AUDIT_LOG when the cluster's log is readable here.
+   */
+  readonly auditLogPath: string | undefined;
   /** A client configuration that authenticates as one of TEST_USERS. */
   as(user: TestUser): KubeConfig;
   /** Stops both processes and removes every temporary file; safe to call twice. */
   stop(): Promise<void>;
 }
+
+/**
+ * Pods at level Metadata (admission webhooks' audit annotations included), nothing else, so the
+ * log stays small; no RequestReceived stage, which comes before any webhook is called.
+ */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    resources: [{ group: "", resources: [pods, pods/ephemeralcontainers] }]
+  - level: None
+`;
 
 /** Time limits; generous because CI machines have 2 cores. */
 const READY_TIMEOUT_MS = 120_000;
@@ -130,7 +153,7 @@ class ImpersonatingKubeConfig extends KubeConfig {
   }
 }
 
-function impersonating(kubeconfigPath: string, user: TestUser): KubeConfig {
+export function impersonating(kubeconfigPath: string, user: TestUser): KubeConfig {
   const kc = new ImpersonatingKubeConfig(user);
   kc.loadFromFile(kubeconfigPath);
   return kc;
@@ -151,6 +174,8 @@ function existingCluster(): ControlPlane | undefined {
     kubeconfigPath,
     admin,
     existing: true,
+    kubectl: process.env.KUBECTL ?? 'kubectl',
+    auditLogPath: process.env.MOUNTGATE_E2E_AUDIT_LOG,
     as: (user) => impersonating(kubeconfigPath, user),
     stop: async () => {},
   };
@@ -246,6 +271,9 @@ export async function startLocalControlPlane(options: ControlPlaneOptions = {}):
     }
     const tokenFile = path.join(dir, 'tokens.csv');
     await writeFile(tokenFile, `${tokenLines.join('\n')}\n`, { mode: 0o600 });
+    const auditPolicy = path.join(dir, 'audit-policy.yaml');
+    await writeFile(auditPolicy, AUDIT_POLICY);
+    const auditLogPath = path.join(dir, 'audit.log');
 
     await waitFor('etcd', procs, READY_TIMEOUT_MS, async () => {
       const response = await fetch(`${etcdUrl}/health`);
@@ -271,6 +299,8 @@ export async function startLocalControlPlane(options: ControlPlaneOptions = {}):
       `--service-account-signing-key-file=${saKey}`,
       `--disable-admission-plugins=${(options.disabledAdmissionPlugins ?? ['ServiceAccount']).join(',')}`,
       `--token-auth-file=${tokenFile}`,
+      `--audit-policy-file=${auditPolicy}`,
+      `--audit-log-path=${auditLogPath}`,
       // A node's kubelet is reached by its name (a loopback InternalIP is not allowed).
       '--kubelet-preferred-address-types=Hostname,InternalIP',
       '--v=1',
@@ -302,6 +332,8 @@ export async function startLocalControlPlane(options: ControlPlaneOptions = {}):
       kubeconfigPath,
       admin,
       existing: false,
+      kubectl: process.env.KUBECTL ?? (existsSync(path.join(binDir, 'kubectl')) ? path.join(binDir, 'kubectl') : 'kubectl'),
+      auditLogPath,
       as,
       dir,
       caFile: servingCert,
