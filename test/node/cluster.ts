@@ -32,8 +32,6 @@ export interface NodeCluster {
   readonly core: CoreV1Api;
   /** The suite's temporary folder (also the parent of the host directories Pods mount). */
   readonly dir: string;
-  /** The processes, for their logs. */
-  readonly procs: readonly Proc[];
   stop(): Promise<void>;
 }
 
@@ -116,7 +114,7 @@ export async function startNodeCluster(imageArchives: readonly string[]): Promis
     await waitFor(`node ${NODE_NAME} Ready and untainted`, procs, NODE_READY_TIMEOUT_MS, async () =>
       nodeReady(await core.readNode({ name: NODE_NAME })),
     );
-    return { cp, core, dir, procs, stop };
+    return { cp, core, dir, stop };
   } catch (error) {
     try {
       await stop();

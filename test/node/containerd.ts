@@ -10,7 +10,7 @@ import { startProc, waitFor, type Proc } from '../e2e/processes.js';
 import { run, runQuietly, type Output } from './commands.js';
 import { cniConfig } from './network.js';
 
-export const PAUSE_IMAGE = 'localhost/pause:node-test';
+const PAUSE_IMAGE = 'localhost/pause:node-test';
 
 export interface Containerd {
   readonly proc: Proc;

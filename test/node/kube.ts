@@ -36,15 +36,6 @@ export function ready(pod: V1Pod): true | undefined {
   return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true ? true : undefined;
 }
 
-/** A container's `waiting` reason and message once it has one other than the usual start-up. */
-export function stuckWaiting(pod: V1Pod): string | undefined {
-  for (const status of pod.status?.containerStatuses ?? []) {
-    const waiting = status.state?.waiting;
-    if (waiting?.reason !== undefined && waiting.reason !== 'ContainerCreating') return `${waiting.reason}: ${waiting.message ?? ''}`;
-  }
-  return undefined;
-}
-
 /** Creates a namespace and waits for its `default` ServiceAccount (the controller manager makes it). */
 export async function createNamespace(core: CoreV1Api, name: string, labels: Record<string, string> = {}): Promise<void> {
   await core.createNamespace({ body: { metadata: { name, labels } } });

@@ -10,8 +10,6 @@ import { run, runQuietly } from './commands.js';
 export const BRIDGE = 'mgnode0';
 export const POD_CIDR = '10.244.0.0/24';
 export const GATEWAY = '10.244.0.1';
-/** Also the API server's default; kube-proxy programs ClusterIPs from it. */
-export const SERVICE_CIDR = '10.0.0.0/24';
 
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
