@@ -8,6 +8,7 @@ import { AdmissionregistrationV1Api, AppsV1Api, PolicyV1Api, type V1Pod } from '
 import { CHART_DIR } from '../chart/helm.js';
 import { ENABLED_LABEL } from '../e2e/env.js';
 import { FULLNAME, MOUNTGATE_IMAGE, RELEASE, RELEASE_NAMESPACE, SANDBOX_NAMESPACE } from './env.js';
+import { run } from './commands.js';
 import { helm } from './helm.js';
 import { node } from './hooks.js';
 import { createNamespace, waitForReplicas } from './kube.js';
@@ -51,6 +52,18 @@ describe('the admin installs mountgate on a real node', function () {
     expect(deployment.status?.readyReplicas).to.equal(2);
   });
 
+  it('inside a running mountgate container: UID 65532, no effective capabilities, the root filesystem refuses writes, /tmp takes them', async function () {
+    const { cluster } = node();
+    const [pod] = await waitForReplicas(cluster.core, RELEASE_NAMESPACE, RELEASE, 2);
+    const { stdout } = await run(cluster.cp.kubectl, [
+      '--kubeconfig', cluster.cp.kubeconfigPath, 'exec', '--namespace', RELEASE_NAMESPACE, pod?.metadata?.name ?? '', '--container', 'mountgate',
+      '--', 'node', '-e', IN_CONTAINER_CHECK,
+    ]);
+    console.log(`      in the container: ${stdout.trim()}`);
+    const seen: unknown = JSON.parse(stdout);
+    expect(seen).to.deep.equal({ uid: 65532, gid: 65532, capEff: '0000000000000000', rootWrite: 'EROFS', tmpWrite: 'ok' });
+  });
+
   it('helm test passes: its Pod calls the webhook through the Service (cluster DNS name, kube-proxy)', async function () {
     const { cluster } = node();
     const { stdout } = await helm(cluster.cp.kubeconfigPath, ['test', RELEASE, '--namespace', RELEASE_NAMESPACE, '--timeout', '3m']);
@@ -71,6 +84,14 @@ describe('the admin installs mountgate on a real node', function () {
     }
   });
 });
+
+/** Run with `node -e` in the mountgate container: node is the one program its image surely has. */
+const IN_CONTAINER_CHECK = String.raw`
+const fs = require('fs');
+const capEff = /CapEff:\s*(\S+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1];
+const attempt = (file) => { try { fs.writeFileSync(file, 'x'); fs.unlinkSync(file); return 'ok'; } catch (e) { return e.code; } };
+console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), capEff, rootWrite: attempt('/app/probe'), tmpWrite: attempt('/tmp/probe') }));
+`;
 
 function podSpec(pod: V1Pod | undefined): NonNullable<V1Pod['spec']> {
   const spec = pod?.spec;
