@@ -6,11 +6,15 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { decide, type Stage } from '../admission/decide.js';
-import { podCreateRequest } from '../admission/synthetic-request.js';
+import { requestFillings } from '../admission/placeholders.js';
+import { isCheckedPod } from '../admission/pod.js';
+import { manifestNamespace, podCreateRequest } from '../admission/synthetic-request.js';
 import { describeViolation } from '../admission/violation.js';
 import type { Verdict } from '../admission/verdict.js';
 import { describeIoError, loadPolicyFile } from '../policy/load.js';
 import type { CompiledPolicy } from '../policy/compile.js';
+import type { Fillings } from '../policy/match.js';
+import { PLACEHOLDERS } from '../policy/patterns.js';
 import { EXIT_DENIED, EXIT_OK, firstLine, UsageError } from './usage.js';
 
 export interface Io {
@@ -24,10 +28,15 @@ export interface CheckSettings {
   readonly podPath: string;
   readonly user: string | undefined;
   readonly groups: readonly string[];
+  /** The namespace the Pod is judged in, when given; else the manifest's, else "default". */
+  readonly namespace: string | undefined;
 }
 
+/** A namespace name (RFC 1123 label), as the API server accepts it. */
+const NAMESPACE_NAME = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+
 export function parseCheckArgs(argv: readonly string[]): CheckSettings {
-  let values: { config?: string; file?: string; user?: string; group?: string[] };
+  let values: { config?: string; file?: string; user?: string; group?: string[]; namespace?: string };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -36,6 +45,7 @@ export function parseCheckArgs(argv: readonly string[]): CheckSettings {
         file: { type: 'string', short: 'f' },
         user: { type: 'string' },
         group: { type: 'string', multiple: true },
+        namespace: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -45,20 +55,25 @@ export function parseCheckArgs(argv: readonly string[]): CheckSettings {
   }
   if (values.config === undefined) throw new UsageError('check: --config FILE is required');
   if (values.file === undefined) throw new UsageError('check: -f POD.yaml (or -f - for stdin) is required');
-  return { configPath: values.config, podPath: values.file, user: values.user, groups: values.group ?? [] };
+  if (values.namespace !== undefined && !NAMESPACE_NAME.test(values.namespace)) {
+    throw new UsageError(`check: --namespace ${JSON.stringify(values.namespace)} is not a namespace name (lower-case letters, digits and "-", at most 63)`);
+  }
+  return { configPath: values.config, podPath: values.file, user: values.user, groups: values.group ?? [], namespace: values.namespace };
 }
 
 export async function check(argv: readonly string[], io: Io): Promise<number> {
   const settings = parseCheckArgs(argv);
   const { policy } = await loadPolicyFile(settings.configPath);
   const pod = await readPodManifest(settings.podPath, io);
+  const namespace = settings.namespace ?? manifestNamespace(pod) ?? 'default';
+  if (hasPatterns(policy)) io.stderr(describeFillings(fillingsFor(pod, policy, settings, namespace)));
 
-  const mutation = judge('mutate', pod, settings, policy);
+  const mutation = judge('mutate', pod, settings, policy, namespace);
   report('mutate', mutation, io);
   if (!mutation.allowed) return EXIT_DENIED;
   const mutated = mutation.mutated ?? pod;
 
-  const validation = judge('validate', mutated, settings, policy);
+  const validation = judge('validate', mutated, settings, policy, namespace);
   report('validate', validation, io);
   if (!validation.allowed) return EXIT_DENIED;
 
@@ -67,9 +82,30 @@ export async function check(argv: readonly string[], io: Io): Promise<number> {
   return EXIT_OK;
 }
 
-function judge(stage: Stage, pod: unknown, settings: CheckSettings, policy: CompiledPolicy): Verdict {
-  const userInfo = { ...(settings.user === undefined ? {} : { username: settings.user }), groups: [...settings.groups] };
-  return decide(stage, podCreateRequest(pod, userInfo, 'mountgate-check'), policy);
+function userInfoOf(settings: CheckSettings): { username?: string; groups: string[] } {
+  return { ...(settings.user === undefined ? {} : { username: settings.user }), groups: [...settings.groups] };
+}
+
+function judge(stage: Stage, pod: unknown, settings: CheckSettings, policy: CompiledPolicy, namespace: string): Verdict {
+  return decide(stage, podCreateRequest(pod, userInfoOf(settings), 'mountgate-check', namespace), policy);
+}
+
+function hasPatterns(policy: CompiledPolicy): boolean {
+  return policy.carriablePatterns.length > 0;
+}
+
+function fillingsFor(pod: unknown, policy: CompiledPolicy, settings: CheckSettings, namespace: string): Fillings | undefined {
+  return isCheckedPod(pod) ? requestFillings(pod, policy, { namespace, userInfo: userInfoOf(settings) }) : undefined;
+}
+
+/** One line saying what each placeholder stands for in this check (a Pod that is not readable is refused later). */
+function describeFillings(fillings: Fillings | undefined): string {
+  if (fillings === undefined) return '';
+  const parts = PLACEHOLDERS.map((name) => {
+    const filling = fillings[name];
+    return filling.ok ? `{${name}} = "${filling.value}"` : `{${name}} not filled (${filling.why})`;
+  });
+  return `placeholders: ${parts.join(', ')}\n`;
 }
 
 function report(stage: Stage, verdict: Verdict, io: Io): void {

@@ -20,7 +20,7 @@ Usage:
                   [--port 8443] [--host 0.0.0.0] [--metrics-port 9090] [--shutdown-delay 5]
                   [--reload-interval 1] [--log-level info]
                   [--pod-security-preflight [--kubeconfig FILE]]
-  mountgate check --config FILE (-f POD.yaml | -f -) [--user NAME] [--group NAME]...
+  mountgate check --config FILE (-f POD.yaml | -f -) [--user NAME] [--group NAME]... [--namespace NS]
   mountgate audit --config FILE [--namespace NS | --all-namespaces] [-o table|json] [--kubeconfig FILE]
                   [--page-size 250]
   mountgate help | version
@@ -31,7 +31,8 @@ MOUNTGATE_RELOAD_INTERVAL, MOUNTGATE_LOG_LEVEL, MOUNTGATE_POD_SECURITY_PREFLIGHT
 and MOUNTGATE_KUBECONFIG; flags win. The Pod Security preflight reads namespaces with the
 kubeconfig given, else KUBECONFIG, ~/.kube/config or the in-cluster service account.
 
-check exits 0 when the Pod is allowed (the mutated Pod is printed as YAML),
+check judges the Pod in --namespace, else the manifest's namespace, else "default"; it
+exits 0 when the Pod is allowed (the mutated Pod is printed as YAML),
 1 when it is denied (the reasons go to stderr), 2 on a usage or policy error.
 
 audit lists the existing Pods the policy would refuse today (requesters aside: who created
