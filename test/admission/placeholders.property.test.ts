@@ -8,10 +8,10 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { decide } from '../../src/admission/decide.js';
-import { readAdmissionReview, type AdmissionRequest } from '../../src/admission/review.js';
+import type { AdmissionRequest } from '../../src/admission/review.js';
 import type { Operation } from '../../src/admission/json-patch.js';
 import { parsePolicy } from '../../src/policy/load.js';
-import { ANNOTATION } from '../helpers/pods.js';
+import { ANNOTATION, requestFor } from '../helpers/pods.js';
 import {
   hostPath,
   hostPathWith,
@@ -62,21 +62,7 @@ function podOf(ask: Asked, facts: Facts): unknown {
 }
 
 function requestOf(pod: unknown, facts: Facts): AdmissionRequest {
-  const read = readAdmissionReview({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'u',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      operation: 'CREATE',
-      namespace: facts.namespace,
-      userInfo: { username: facts.username, groups: [...facts.groups] },
-      object: pod,
-    },
-  });
-  if (!read.ok) throw new Error(read.problems.join('; '));
-  return read.request;
+  return requestFor(pod, { namespace: facts.namespace, username: facts.username, groups: [...facts.groups] });
 }
 
 /** /mutate, then /validate on the mutated Pod, as the API server runs them. */
