@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { decidingHostPathEntry, fillPlaceholders, notCoveredNote, type Fillings, type RequestFacts } from '../../src/policy/match.js';
-import { parsePolicy, PolicyError } from '../../src/policy/load.js';
+import { loadPolicyFile, parsePolicy, PolicyError } from '../../src/policy/load.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 
 function problemsOf(text: string): readonly string[] {
@@ -198,5 +198,18 @@ describe('policy/patterns', () => {
     for (const [path, facts, note] of rows) {
       it(`${path}: ${JSON.stringify(note)}`, () => expect(notCoveredNote(policy.requestablePatterns, path, fillingsFor(policy, facts))).to.equal(note));
     }
+  });
+});
+
+describe('examples/deer-flow-per-user-policy.yaml', () => {
+  it('loads, with the per-user entries as patterns in deciding order', async () => {
+    const { policy } = await loadPolicyFile('examples/deer-flow-per-user-policy.yaml');
+    expect(policy.requestable.map((entry) => entry.pathPrefix)).to.deep.equal(['/srv/datasets', '/srv/models']);
+    expect(policy.carriablePatterns.map((entry) => `${entry.pathPrefix}${entry.readOnly ? ' (ro)' : ''}`)).to.deep.equal([
+      '/.deer-flow/users/*/skills_view (ro)',
+      '/.deer-flow/users/{sandboxUser}/workspace',
+      '/.deer-flow/users/{sandboxUser}/threads',
+    ]);
+    expect([...policy.trustedProvisioners]).to.deep.equal(['system:serviceaccount:deer-flow:provisioner']);
   });
 });
