@@ -6,7 +6,7 @@
  */
 import type { PatternEntry } from './compile.js';
 import { decidingEntry } from './paths.js';
-import { PLACEHOLDER_VALUE, PLACEHOLDER_VALUE_RULE, segmentsOf, type Placeholder } from './patterns.js';
+import { PLACEHOLDER_VALUE, PLACEHOLDER_VALUE_RULE, type Placeholder } from './patterns.js';
 import type { PathPrefixEntry } from './schema.js';
 
 /** Who asks, as the API server says (request.userInfo). */
@@ -79,6 +79,24 @@ function covers(pattern: PatternEntry, segments: readonly string[], fillings: Fi
   });
 }
 
+/**
+ * The first segments of a canonical path, as many as the longest pattern has (patterns in deciding
+ * order: the first is the longest); fewer when the path is shorter. A path can have 2000 segments,
+ * a pattern a handful.
+ */
+function leadingSegments(path: string, patterns: readonly PatternEntry[]): string[] {
+  const wanted = patterns[0]?.segments.length ?? 0;
+  const segments: string[] = [];
+  let start = 1;
+  while (segments.length < wanted && start < path.length) {
+    const end = path.indexOf('/', start);
+    segments.push(path.slice(start, end === -1 ? path.length : end));
+    if (end === -1) break;
+    start = end + 1;
+  }
+  return segments;
+}
+
 function segmentCount(prefix: string): number {
   let count = 0;
   for (let i = 0; i < prefix.length; i++) if (prefix.charCodeAt(i) === 0x2f) count++;
@@ -100,7 +118,7 @@ export function decidingHostPathEntry(
   const best = decidingEntry(literal, path);
   if (patterns.length === 0) return best;
   const fewest = best === undefined ? 0 : segmentCount(best.pathPrefix) + 1;
-  const segments = segmentsOf(path);
+  const segments = leadingSegments(path, patterns);
   for (const pattern of patterns) {
     // In deciding order: from here on no pattern has more segments than the literal.
     if (pattern.segments.length < fewest) break;
@@ -116,7 +134,7 @@ export function decidingHostPathEntry(
  */
 export function notCoveredNote(patterns: readonly PatternEntry[], path: string, fillings: Fillings): string {
   if (patterns.length === 0) return '';
-  const segments = segmentsOf(path);
+  const segments = leadingSegments(path, patterns);
   const near = patterns.find((pattern) => covers(pattern, segments, fillings, true));
   if (near === undefined) return '';
   for (const [i, part] of near.segments.entries()) {

@@ -95,8 +95,9 @@ describe('admission: placeholders only narrow', function () {
       }),
       { numRuns: RUNS },
     );
-    // The property says nothing unless a good share of cases is admitted.
-    expect(admitted).to.be.above(RUNS / 10);
+    // The property says nothing unless a good share of cases is admitted (here about 24%, 7%, 12% and 15%
+    // for the four properties; each asks for about a third of that).
+    expect(admitted).to.be.above(RUNS / 12);
   });
 
   it('a path the policy admits read-write is admitted by the "*" policy (read-only at least)', () => {
@@ -109,7 +110,7 @@ describe('admission: placeholders only narrow', function () {
       }),
       { numRuns: RUNS },
     );
-    expect(admitted).to.be.above(RUNS / 20);
+    expect(admitted).to.be.above(RUNS / 60);
   });
 
   it('a placeholder value outside the pattern admits nothing: the answer is that of the policy without the entries that need it', () => {
@@ -137,7 +138,7 @@ describe('admission: placeholders only narrow', function () {
       }),
       { numRuns: RUNS },
     );
-    expect(admitted).to.be.above(RUNS / 20);
+    expect(admitted).to.be.above(RUNS / 40);
   });
 
   it('{sandboxUser} from a requester not in trustedProvisioners admits nothing, whatever the annotation says', () => {
@@ -157,7 +158,7 @@ describe('admission: placeholders only narrow', function () {
       }),
       { numRuns: RUNS },
     );
-    expect(admitted).to.be.above(RUNS / 20);
+    expect(admitted).to.be.above(RUNS / 40);
   });
 
   it('the generators reach every placeholder', () => {
