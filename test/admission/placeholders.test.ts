@@ -162,6 +162,14 @@ describe('admission: placeholders and wildcards', () => {
       expect(decide('validate', requestFor(threads('u3'), TRUSTED), POLICY)).to.deep.equal({ allowed: true, warnings: [], patch: [] });
     });
 
+    it('judges kubectl debug (pods/ephemeralcontainers) with the placeholders of whoever runs it: refused unless trusted', () => {
+      const debug = { operation: 'UPDATE', subResource: 'ephemeralcontainers' };
+      expect(decide('validate', requestFor(threads('u3'), { ...TRUSTED, ...debug }), POLICY).allowed).to.equal(true);
+      expect(denial(decide('validate', requestFor(threads('u3'), { ...UNTRUSTED, ...debug }), POLICY))).to.equal(
+        'mountgate denied the Pod: spec.volumes[1].hostPath.path: "/.deer-flow/users/u3/threads/t1" is not under any allowed or built-in host path ("/.deer-flow/users/{sandboxUser}/threads" does not apply: {sandboxUser} is not filled, as user "bob" is not in trustedProvisioners)',
+      );
+    });
+
     it('refuses it from anyone else, and another user\'s from the provisioner', () => {
       expect(denial(decide('validate', requestFor(threads('u3'), UNTRUSTED), POLICY))).to.equal(
         'mountgate denied the Pod: spec.volumes[1].hostPath.path: "/.deer-flow/users/u3/threads/t1" is not under any allowed or built-in host path ("/.deer-flow/users/{sandboxUser}/threads" does not apply: {sandboxUser} is not filled, as user "bob" is not in trustedProvisioners)',
