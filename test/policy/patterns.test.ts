@@ -1,17 +1,9 @@
 import { expect } from 'chai';
 import { decidingHostPathEntry, fillPlaceholders, notCoveredNote, type Fillings, type RequestFacts } from '../../src/policy/match.js';
-import { loadPolicyFile, parsePolicy, PolicyError } from '../../src/policy/load.js';
+import { loadPolicyFile, parsePolicy } from '../../src/policy/load.js';
+import { problemsOf } from '../helpers/policies.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 
-function problemsOf(text: string): readonly string[] {
-  try {
-    parsePolicy(text, 'policy.yaml');
-  } catch (error) {
-    if (error instanceof PolicyError) return error.problems;
-    throw error;
-  }
-  throw new Error('the policy was accepted');
-}
 
 function compiled(allowedHostPaths: ReadonlyArray<{ pathPrefix: string; readOnly?: boolean }>, extra: Record<string, unknown> = {}): CompiledPolicy {
   return parsePolicy(JSON.stringify({ allowedHostPaths, ...extra }), 'p.json');
