@@ -8,6 +8,7 @@
 export const ANNOTATION = 'mountgate.io/mounts';
 export const NAMESPACE = 'deer-flow';
 const THREAD = 'thread-7f3a9c';
+const USER = 'u-2b9e';
 
 /** The three mounts the HTTP benchmark asks for: a read-write workspace, a model, a dataset. */
 export const THREE_MOUNTS: readonly Record<string, unknown>[] = [
@@ -54,7 +55,9 @@ function sandboxContainer(): Record<string, unknown> {
     ],
     resources: { limits: { cpu: '2', memory: '4Gi' }, requests: { cpu: '500m', memory: '1Gi' } },
     volumeMounts: [
-      { name: 'skills', readOnly: true, mountPath: '/mnt/skills' },
+      { name: 'skills-public', readOnly: true, mountPath: '/mnt/skills/public' },
+      { name: 'skills-custom', readOnly: true, mountPath: '/mnt/skills/custom' },
+      { name: 'skills-legacy', readOnly: true, mountPath: '/mnt/skills/legacy' },
       { name: 'user-data', mountPath: '/mnt/user-data' },
       { name: 'kube-api-access-x7k2p', readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' },
     ],
@@ -102,7 +105,9 @@ export function sandboxPod(mounts: readonly unknown[], containerCount = 1): Reco
             'f:spec': {
               'f:containers': { 'k:{"name":"sandbox"}': { '.': {}, 'f:image': {}, 'f:name': {}, 'f:ports': {}, 'f:volumeMounts': {} } },
               'f:restartPolicy': {},
-              'f:volumes': { 'k:{"name":"skills"}': { '.': {}, 'f:hostPath': {} }, 'k:{"name":"user-data"}': { '.': {}, 'f:hostPath': {} } },
+              'f:volumes': Object.fromEntries(
+                ['skills-public', 'skills-custom', 'skills-legacy', 'user-data'].map((volume) => [`k:{"name":"${volume}"}`, { '.': {}, 'f:hostPath': {} }]),
+              ),
             },
           },
         },
@@ -110,7 +115,9 @@ export function sandboxPod(mounts: readonly unknown[], containerCount = 1): Reco
     },
     spec: {
       volumes: [
-        { name: 'skills', hostPath: { path: '/skills', type: 'Directory' } },
+        { name: 'skills-public', hostPath: { path: '/.deer-flow/skills_view/public', type: 'Directory' } },
+        { name: 'skills-custom', hostPath: { path: `/.deer-flow/users/${USER}/skills_view/custom`, type: 'Directory' } },
+        { name: 'skills-legacy', hostPath: { path: `/.deer-flow/users/${USER}/skills_view/legacy`, type: 'Directory' } },
         { name: 'user-data', hostPath: { path: `/.deer-flow/threads/${THREAD}/user-data`, type: 'DirectoryOrCreate' } },
         TOKEN_VOLUME,
         ...sidecars.map((_, i) => ({ name: `scratch-${i + 1}`, emptyDir: {} })),
@@ -149,7 +156,7 @@ export function createReview(pod: unknown): Record<string, unknown> {
       namespace: NAMESPACE,
       operation: 'CREATE',
       userInfo: {
-        username: 'system:serviceaccount:deer-flow:provisioner',
+        username: 'system:serviceaccount:deer-flow:deer-flow-deer-flow-provisioner',
         uid: '8b1d4c1e-52a7-4d0f-8e0b-2f6a3c9d7e11',
         groups: ['system:serviceaccounts', 'system:serviceaccounts:deer-flow', 'system:authenticated'],
         extra: {

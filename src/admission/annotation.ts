@@ -70,15 +70,15 @@ export function parseAnnotation(value: string, field: string): ParsedAnnotation 
     raw = JSON.parse(value);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return { requests: [], violations: [violation(field, `is not valid JSON (${reason})`)] };
+    return { requests: [], violations: [violation('malformed-annotation', field, `is not valid JSON (${reason})`)] };
   }
   if (!Array.isArray(raw)) {
-    return { requests: [], violations: [violation(field, 'must be a JSON array of mounts')] };
+    return { requests: [], violations: [violation('malformed-annotation', field, 'must be a JSON array of mounts')] };
   }
   if (raw.length > MAX_ANNOTATION_ENTRIES) {
     return {
       requests: [],
-      violations: [violation(field, `has ${raw.length} entries, more than the ${MAX_ANNOTATION_ENTRIES} mountgate reads`)],
+      violations: [violation('malformed-annotation', field, `has ${raw.length} entries, more than the ${MAX_ANNOTATION_ENTRIES} mountgate reads`)],
     };
   }
 
@@ -87,7 +87,7 @@ export function parseAnnotation(value: string, field: string): ParsedAnnotation 
   let malformed = 0;
   for (let index = 0; index < raw.length; index++) {
     if (malformed === MAX_MALFORMED_ENTRIES) {
-      violations.push(violation(field, `entries [${index}] to [${raw.length - 1}] were not read (mountgate stops after ${MAX_MALFORMED_ENTRIES} malformed entries)`));
+      violations.push(violation('malformed-annotation', field, `entries [${index}] to [${raw.length - 1}] were not read (mountgate stops after ${MAX_MALFORMED_ENTRIES} malformed entries)`));
       break;
     }
     const item: unknown = raw[index];
@@ -109,14 +109,14 @@ function readEntry(
 ): Omit<LocatedRequest, 'index'> | { violations: Violation[] } {
   // yup's object type lets arrays through, and null needs its own words.
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-    return { violations: [violation(entryField, 'must be an object with hostPath and mountPath')] };
+    return { violations: [violation('malformed-annotation', entryField, 'must be an object with hostPath and mountPath')] };
   }
   const violations: Violation[] = [];
   const keys: Record<(typeof FIELDS)[number][0], string> = { hostPath: 'hostPath', mountPath: 'mountPath', readOnly: 'readOnly' };
   for (const [canonical, alias] of FIELDS) {
     const hasCanonical = Object.hasOwn(item, canonical);
     const hasAlias = Object.hasOwn(item, alias);
-    if (hasCanonical && hasAlias) violations.push(violation(entryField, `gives both ${canonical} and ${alias}; use one`));
+    if (hasCanonical && hasAlias) violations.push(violation('malformed-annotation', entryField, `gives both ${canonical} and ${alias}; use one`));
     else if (hasAlias) keys[canonical] = alias;
   }
 
@@ -124,8 +124,8 @@ function readEntry(
   if (entry === undefined) return { violations };
   const hostPath = entry.hostPath ?? entry.host_path;
   const mountPath = entry.mountPath ?? entry.container_path;
-  if (hostPath === undefined) violations.push(violation(`${entryField}.${keys.hostPath}`, 'is required'));
-  if (mountPath === undefined) violations.push(violation(`${entryField}.${keys.mountPath}`, 'is required'));
+  if (hostPath === undefined) violations.push(violation('malformed-annotation', `${entryField}.${keys.hostPath}`, 'is required'));
+  if (mountPath === undefined) violations.push(violation('malformed-annotation', `${entryField}.${keys.mountPath}`, 'is required'));
   if (violations.length > 0 || hostPath === undefined || mountPath === undefined) return { violations };
 
   const readOnly = entry.readOnly ?? entry.read_only;
@@ -138,7 +138,7 @@ function validEntry(item: object, entryField: string, violations: Violation[]): 
   const checked = validateEntry(item);
   if (checked.ok) return checked.value;
   for (const inner of checked.error.inner) {
-    violations.push(inner.path ? violation(`${entryField}.${inner.path}`, stripPath(inner.message, inner.path)) : violation(entryField, inner.message));
+    violations.push(inner.path ? violation('malformed-annotation', `${entryField}.${inner.path}`, stripPath(inner.message, inner.path)) : violation('malformed-annotation', entryField, inner.message));
   }
   return undefined;
 }

@@ -10,8 +10,8 @@ import { podSecurityViolation, type ClusterFacts } from './pod-security.js';
 import { isCheckedPod, podProblem, type CheckedPod } from './pod.js';
 import { copyForApply, reconcile } from './reconcile.js';
 import type { AdmissionRequest } from './review.js';
-import { allow, deny, type Verdict } from './verdict.js';
-import { violation, type Violation } from './violation.js';
+import { allow, deny, SKIPPED, type Verdict } from './verdict.js';
+import { hasViolations, violation, type Violation } from './violation.js';
 
 export type Stage = 'mutate' | 'validate';
 
@@ -29,11 +29,11 @@ export function concernOf(request: AdmissionRequest): Concern {
 /** `facts` are what the edge knows of the cluster (Pod Security levels); without them nothing extra is checked. */
 export function decide(stage: Stage, request: AdmissionRequest, policy: CompiledPolicy, facts: ClusterFacts = {}): Verdict {
   const concern = concernOf(request);
-  if (concern === 'none' || (stage === 'mutate' && concern !== 'pod-create')) return allow();
+  if (concern === 'none' || (stage === 'mutate' && concern !== 'pod-create')) return SKIPPED;
 
   const pod = request.object;
   if (!isCheckedPod(pod)) {
-    return deny([violation('request.object', `is not a readable Pod: ${podProblem(pod) ?? 'unknown shape'}`)], [], 400);
+    return deny([violation('unreadable-pod', 'request.object', `is not a readable Pod: ${podProblem(pod) ?? 'unknown shape'}`)], [], 400);
   }
   return stage === 'mutate' ? mutate(pod, request, policy, facts) : validate(pod, concern, request, policy);
 }
@@ -48,7 +48,7 @@ function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPoli
   const violations = reconcile(mutated, planned.plan, 'apply');
   const podSecurity = planned.plan.volumes.length > 0 ? podSecurityViolation(request.namespace, facts) : undefined;
   if (podSecurity !== undefined) violations.push(podSecurity);
-  if (violations.length > 0) return deny(violations, planned.warnings);
+  if (hasViolations(violations)) return deny(violations, planned.warnings);
   // Against the object exactly as it arrived, so the patch holds only additions.
   const patch = additionsPatch(pod, mutated, planned.plan.targets);
   return patch.length > 0 ? allow(planned.warnings, patch, mutated) : allow(planned.warnings);
@@ -63,5 +63,5 @@ function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, 
     if (planned.kind === 'planned') violations.push(...reconcile(pod, planned.plan, 'verify'));
   }
   violations.push(...checkHostPathVolumes(pod, policy, request));
-  return violations.length > 0 ? deny(violations) : allow();
+  return hasViolations(violations) ? deny(violations) : allow();
 }

@@ -22,12 +22,18 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, re
     const raw = volume.hostPath.path;
     const path = canonicalPath(raw);
     if (!path.ok) {
-      violations.push(violation(field, `${JSON.stringify(raw)} ${path.problem}`));
+      violations.push(violation('invalid-path', field, `${JSON.stringify(raw)} ${path.problem}`));
       return;
     }
     const entry = decidingHostPathEntry(policy.carriable, policy.carriablePatterns, path.path, fillings);
     if (entry === undefined) {
-      violations.push(violation(field, `"${path.path}" is not under any allowed or built-in host path${notCoveredNote(policy.carriablePatterns, path.path, fillings)}`));
+      violations.push(
+        violation(
+          'host-path-volume-not-allowed',
+          field,
+          `"${path.path}" is not under any allowed or built-in host path${notCoveredNote(policy.carriablePatterns, path.path, fillings)}`,
+        ),
+      );
     } else if (entry.readOnly) {
       readOnlyVolumes.set(volume.name, { path: path.path, entry });
     }
@@ -45,11 +51,12 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, re
     }
     violations.push(
       violation(
+        'host-path-volume-read-write',
         mountField(visit),
         `container "${visit.container.name}" mounts "${readOnly.path}" read-write, but "${readOnly.entry.pathPrefix}" is read-only`,
       ),
     );
   }
-  if (unnamed > 0) violations.push(violation('spec', `${unnamed} more mounts of read-only host paths are read-write`));
+  if (unnamed > 0) violations.push(violation('host-path-volume-read-write', 'spec', `${unnamed} more mounts of read-only host paths are read-write`));
   return violations;
 }

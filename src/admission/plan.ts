@@ -1,9 +1,9 @@
 /**
- * Section 6 of the contract: judges the mounts a Pod's annotation asks for
+ * Section 6 of docs/reference.md: judges the mounts a Pod's annotation asks for
  * and plans what mountgate would add. Pure; shared by mutate and validate.
  */
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import type { CompiledPolicy } from '../policy/compile.js';
+import { SYSTEM_MOUNT_PATHS, type CompiledPolicy } from '../policy/compile.js';
 import { decidingHostPathEntry, describeRequester, listsRequester, notCoveredNote, type Fillings } from '../policy/match.js';
 import { canonicalPath, isWithin } from '../policy/paths.js';
 import { PathIndex } from '../policy/path-index.js';
@@ -12,7 +12,7 @@ import { isInjectedName, plannedInjection, type PlannedMount } from './injection
 import type { CheckedPod } from './pod.js';
 import { requestFillings } from './placeholders.js';
 import type { UserInfo } from './review.js';
-import { violation, type Violation } from './violation.js';
+import { hasViolations, violation, type Violation, type Violations } from './violation.js';
 
 /**
  * The most volume mounts one patch may add (requests x target containers). A
@@ -31,7 +31,7 @@ export interface MountPlan {
 
 export type PlanResult =
   | { readonly kind: 'none' }
-  | { readonly kind: 'denied'; readonly violations: readonly Violation[]; readonly warnings: readonly string[] }
+  | { readonly kind: 'denied'; readonly violations: Violations; readonly warnings: readonly string[] }
   | { readonly kind: 'planned'; readonly plan: MountPlan; readonly warnings: readonly string[] };
 
 export function annotationField(policy: CompiledPolicy): string {
@@ -57,6 +57,7 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserIn
   if (targets.length === 0 && parsed.requests.length > 0) {
     violations.push(
       violation(
+        'no-target-container',
         'spec.containers',
         policy.targetContainers === undefined
           ? 'the Pod has no containers to mount into'
@@ -65,15 +66,14 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserIn
     );
   }
 
-  if (parsed.requests.length > 0 && policy.spec.allowedHostPaths.length === 0) {
-    violations.push(violation(field, 'host mounts are disabled by policy (allowedHostPaths is empty)'));
-    return { kind: 'denied', violations, warnings };
-  }
+  // With nothing requestable, one violation says so instead of one per entry.
+  const disabled = parsed.requests.length > 0 && policy.spec.allowedHostPaths.length === 0;
+  if (disabled) violations.push(violation('host-mounts-disabled', field, 'host mounts are disabled by policy (allowedHostPaths is empty)'));
 
   const occupied = occupiedMountPaths(pod, targets);
   const fillings = requestFillings(pod, policy, { namespace, userInfo: user });
   const accepted: Array<PlannedMount & { readonly entry: LocatedRequest }> = [];
-  for (const located of parsed.requests) {
+  for (const located of disabled ? [] : parsed.requests) {
     const mount = judgeRequest(located, field, policy, fillings, occupied, violations);
     // Spelled out: V8 copies `{ ...mount, entry }` (a spread, then a new key) on a slow path, ~1 µs each.
     if (mount) accepted.push({ hostPath: mount.hostPath, mountPath: mount.mountPath, readOnly: mount.readOnly, entry: located });
@@ -91,6 +91,7 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserIn
     } else {
       violations.push(
         violation(
+          'mount-path-conflict',
           `${field}[${mount.entry.index}].${mount.entry.keys.mountPath}`,
           `"${mount.mountPath}" is also requested by entry [${earlier.entry.index}] with a different hostPath or readOnly`,
         ),
@@ -99,17 +100,18 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserIn
   }
 
   if (merged.size > policy.maxMounts) {
-    violations.push(violation(field, `asks for ${merged.size} mounts, more than maxMounts (${policy.maxMounts})`));
+    violations.push(violation('max-mounts', field, `asks for ${merged.size} mounts, more than maxMounts (${policy.maxMounts})`));
   } else if (merged.size * targets.length > MAX_INJECTED_MOUNTS) {
     violations.push(
       violation(
+        'too-many-injected-mounts',
         'spec.containers',
         `${merged.size} mounts into each of ${targets.length} containers is more than the ${MAX_INJECTED_MOUNTS} mounts mountgate adds to one Pod`,
       ),
     );
   }
 
-  if (violations.length > 0) return { kind: 'denied', violations, warnings };
+  if (hasViolations(violations)) return { kind: 'denied', violations, warnings };
   const planned = [...merged.values()];
   return {
     kind: 'planned',
@@ -120,7 +122,7 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserIn
 
 function checkRequester(policy: CompiledPolicy, user: UserInfo | undefined): Violation | undefined {
   if (policy.requesters === undefined || listsRequester(policy.requesters, user)) return undefined;
-  return violation('request.userInfo', `${describeRequester(user)} may not request host mounts (not in requesters)`);
+  return violation('requester-not-allowed', 'request.userInfo', `${describeRequester(user)} may not request host mounts (not in requesters)`);
 }
 
 function targetContainers(pod: CheckedPod, policy: CompiledPolicy): number[] {
@@ -166,15 +168,21 @@ function judgeRequest(
   let readOnly = request.readOnly;
   let hostPath: string | undefined;
   if (!host.ok) {
-    violations.push(violation(`${entryField}.${keys.hostPath}`, `${JSON.stringify(request.hostPath)} ${host.problem}`));
+    violations.push(violation('invalid-path', `${entryField}.${keys.hostPath}`, `${JSON.stringify(request.hostPath)} ${host.problem}`));
   } else {
     hostPath = host.path;
     const entry = decidingHostPathEntry(policy.requestable, policy.requestablePatterns, host.path, fillings);
     if (entry === undefined) {
-      violations.push(violation(`${entryField}.${keys.hostPath}`, `"${host.path}" is not under any allowed host path${notCoveredNote(policy.requestablePatterns, host.path, fillings)}`));
+      violations.push(
+        violation(
+          'host-path-not-allowed',
+          `${entryField}.${keys.hostPath}`,
+          `"${host.path}" is not under any allowed host path${notCoveredNote(policy.requestablePatterns, host.path, fillings)}`,
+        ),
+      );
     } else if (entry.readOnly && request.readOnly === false) {
       violations.push(
-        violation(`${entryField}.${keys.readOnly}`, `"${host.path}" is under the read-only prefix "${entry.pathPrefix}" and must be mounted read-only`),
+        violation('read-only-required', `${entryField}.${keys.readOnly}`, `"${host.path}" is under the read-only prefix "${entry.pathPrefix}" and must be mounted read-only`),
       );
     } else {
       readOnly ??= entry.readOnly;
@@ -184,23 +192,27 @@ function judgeRequest(
   const target = canonicalPath(request.mountPath);
   const mountField = `${entryField}.${keys.mountPath}`;
   if (!target.ok) {
-    violations.push(violation(mountField, `${JSON.stringify(request.mountPath)} ${target.problem}`));
+    violations.push(violation('invalid-path', mountField, `${JSON.stringify(request.mountPath)} ${target.problem}`));
   } else {
-    const problem = targetProblem(target.path, policy, occupied);
-    if (problem) violations.push(violation(mountField, problem));
+    const problem = targetProblem(target.path, mountField, policy, occupied);
+    if (problem) violations.push(problem);
   }
 
   if (violations.length > before || hostPath === undefined || !target.ok) return undefined;
   return { hostPath, mountPath: target.path, readOnly: readOnly ?? false };
 }
 
-function targetProblem(mountPath: string, policy: CompiledPolicy, occupied: PathIndex<string>): string | undefined {
-  if (mountPath === '/') return '"/" cannot be a mount target';
+function targetProblem(mountPath: string, field: string, policy: CompiledPolicy, occupied: PathIndex<string>): Violation | undefined {
+  if (mountPath === '/') return violation('system-mount-path', field, '"/" cannot be a mount target');
   const forbidden = policy.forbiddenTargets.find((reserved) => isWithin(mountPath, reserved));
-  if (forbidden !== undefined) return `"${mountPath}" is inside the reserved path "${forbidden}"`;
+  if (forbidden !== undefined) {
+    // The same words for both; the rule says whether the policy or the system reserved the path.
+    const rule = SYSTEM_MOUNT_PATHS.includes(forbidden) ? 'system-mount-path' : 'reserved-mount-path';
+    return violation(rule, field, `"${mountPath}" is inside the reserved path "${forbidden}"`);
+  }
   const taken = occupied.covering(mountPath);
   if (taken !== undefined) {
-    return `"${mountPath}" is inside "${taken.path}", already mounted in container "${taken.value}"`;
+    return violation('mount-path-in-use', field, `"${mountPath}" is inside "${taken.path}", already mounted in container "${taken.value}"`);
   }
   return undefined;
 }

@@ -28,6 +28,7 @@ export function podSecurityViolation(namespace: string | undefined, facts: Clust
   if (level === undefined || level === 'privileged') return undefined;
   const name = namespace ?? '';
   return violation(
+    'pod-security-level',
     'request.namespace',
     `namespace "${name}" enforces Pod Security level "${level}", which forbids hostPath volumes; ` +
       `label it ${ENFORCE_LABEL}=privileged (kubectl label namespace ${name} ${ENFORCE_LABEL}=privileged --overwrite) or exempt it to use host mounts`,

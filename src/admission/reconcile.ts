@@ -22,7 +22,7 @@ export function reconcile(pod: CheckedPod, plan: MountPlan, mode: ReconcileMode)
 
   volumes.forEach((volume, index) => {
     if (isInjectedName(volume.name) && !candidates(plannedVolumes, volume.name).some((planned) => sameVolume(volume, planned))) {
-      violations.push(violation(`spec.volumes[${index}]`, `volume "${volume.name}" does not match what this request adds`));
+      violations.push(violation('injection-mismatch', `spec.volumes[${index}]`, `volume "${volume.name}" does not match what this request adds`));
     }
   });
   const volumeNames = new Set(volumes.map((volume) => volume.name));
@@ -40,7 +40,7 @@ export function reconcile(pod: CheckedPod, plan: MountPlan, mode: ReconcileMode)
     mounts.forEach((mount, mountIndex) => {
       if (isInjectedName(mount.name) && !candidates(plannedMounts, mount.name).some((planned) => sameVolumeMount(mount, planned))) {
         violations.push(
-          violation(`${field}.volumeMounts[${mountIndex}]`, `mount of "${mount.name}" at "${mount.mountPath}" does not match what this request adds`),
+          violation('injection-mismatch', `${field}.volumeMounts[${mountIndex}]`, `mount of "${mount.name}" at "${mount.mountPath}" does not match what this request adds`),
         );
       }
     });
@@ -68,7 +68,7 @@ function candidates<T>(groups: ReadonlyMap<string, readonly T[]>, name: string):
 }
 
 function missing(field: string, what: string): Violation {
-  return violation(field, `requested mount is missing: ${what} (mutation skipped or altered)`);
+  return violation('injection-missing', field, `requested mount is missing: ${what} (mutation skipped or altered)`);
 }
 
 /**

@@ -1,6 +1,6 @@
 /** What the decision core answers. */
 import type { Operation } from './json-patch.js';
-import { describeViolation, MAX_NAMED_VIOLATIONS, type Violation } from './violation.js';
+import { describeViolation, MAX_NAMED_VIOLATIONS, type Violation, type Violations } from './violation.js';
 
 export type Verdict =
   | {
@@ -10,20 +10,30 @@ export type Verdict =
       readonly patch: readonly Operation[];
       /** The Pod after the patch, when there is a patch. */
       readonly mutated?: unknown;
+      /**
+       * Set when the request is none of this stage's business (not a Pod CREATE,
+       * nor an ephemeral-containers update at /validate): nothing was judged, so
+       * there is no decision to record.
+       */
+      readonly skipped?: true;
     }
   | {
       readonly allowed: false;
       /** 403 for a broken rule, 400 for an object that is not a readable Pod. */
       readonly code: 400 | 403;
-      readonly violations: readonly Violation[];
+      /** Never empty; the first is the rule an audit record names. */
+      readonly violations: Violations;
       readonly warnings: readonly string[];
     };
+
+/** One shared answer for every request mountgate does not judge: most of the API server's traffic costs no allocation. */
+export const SKIPPED: Verdict = Object.freeze({ allowed: true, warnings: Object.freeze([]), patch: Object.freeze([]), skipped: true });
 
 export function allow(warnings: readonly string[] = [], patch: readonly Operation[] = [], mutated?: unknown): Verdict {
   return mutated === undefined ? { allowed: true, warnings, patch } : { allowed: true, warnings, patch, mutated };
 }
 
-export function deny(violations: readonly Violation[], warnings: readonly string[] = [], code: 400 | 403 = 403): Verdict {
+export function deny(violations: Violations, warnings: readonly string[] = [], code: 400 | 403 = 403): Verdict {
   return { allowed: false, code, violations, warnings };
 }
 

@@ -6,14 +6,70 @@
  */
 export const MAX_NAMED_VIOLATIONS = 20;
 
+/**
+ * Every rule a Pod can break, by its stable identifier. Admins search audit
+ * logs and alerts by these names, so a name never changes meaning once
+ * published; docs/reference.md lists each one (a test keeps the two equal).
+ */
+export const RULES = [
+  /** The object under review is not a Pod mountgate can read (answered with 400). */
+  'unreadable-pod',
+  /** The annotation is not a JSON array of well-formed entries. */
+  'malformed-annotation',
+  /** A hostPath or mountPath is not absolute and canonical (relative, `..`, `//`, control characters, too long). */
+  'invalid-path',
+  /** allowedHostPaths is empty, so no mount may be requested. */
+  'host-mounts-disabled',
+  /** A requested hostPath lies under no allowedHostPaths entry. */
+  'host-path-not-allowed',
+  /** A request asks for read-write under a read-only allowedHostPaths entry. */
+  'read-only-required',
+  /** A requested mountPath is `/` or lies in /proc, /sys or /dev. */
+  'system-mount-path',
+  /** A requested mountPath lies in a reservedMountPaths entry. */
+  'reserved-mount-path',
+  /** A requested mountPath lies in a mount the target container already has. */
+  'mount-path-in-use',
+  /** Two requests share a mountPath with a different hostPath or readOnly. */
+  'mount-path-conflict',
+  /** More requests than maxMounts remain after merging. */
+  'max-mounts',
+  /** Requests times target containers exceed the mounts mountgate adds to one Pod. */
+  'too-many-injected-mounts',
+  /** `requesters` is set and lists neither the requesting user nor any of its groups. */
+  'requester-not-allowed',
+  /** The Pod has no container the mounts could go into. */
+  'no-target-container',
+  /** The Pod carries a mountgate- volume or mount that differs from what the annotation asks for. */
+  'injection-mismatch',
+  /** A mount the annotation asks for is absent from the Pod (mutation skipped or altered). */
+  'injection-missing',
+  /** A hostPath volume of the Pod lies outside allowedHostPaths and builtinHostPaths. */
+  'host-path-volume-not-allowed',
+  /** A container mounts a hostPath volume read-write where the deciding entry is read-only. */
+  'host-path-volume-read-write',
+  /** The namespace's Pod Security level forbids hostPath volumes (the preflight of /mutate). */
+  'pod-security-level',
+] as const;
+
+export type Rule = (typeof RULES)[number];
+
 /** One broken rule, located by the field that breaks it. */
 export interface Violation {
+  readonly rule: Rule;
   readonly field: string;
   readonly message: string;
 }
 
-export function violation(field: string, message: string): Violation {
-  return { field, message };
+export function violation(rule: Rule, field: string, message: string): Violation {
+  return { rule, field, message };
+}
+
+/** At least one violation: what every denial carries, so that it always has a first rule to name. */
+export type Violations = readonly [Violation, ...Violation[]];
+
+export function hasViolations(violations: readonly Violation[]): violations is Violations {
+  return violations.length > 0;
 }
 
 export function describeViolation(v: Violation): string {

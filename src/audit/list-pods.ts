@@ -4,11 +4,9 @@
  */
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 
-export const PAGE_SIZE = 250;
-
 export type Scope = { readonly namespace: string } | 'all-namespaces';
 
-export async function* podPages(config: KubeConfig, scope: Scope, pageSize = PAGE_SIZE): AsyncGenerator<readonly V1Pod[]> {
+export async function* podPages(config: KubeConfig, scope: Scope, pageSize: number): AsyncGenerator<readonly V1Pod[]> {
   const api = config.makeApiClient(CoreV1Api);
   let token: string | undefined;
   do {

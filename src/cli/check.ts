@@ -3,7 +3,6 @@
  * offline, through the same review reader and decision core as the server.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { decide, type Stage } from '../admission/decide.js';
 import { requestFillings } from '../admission/placeholders.js';
@@ -15,50 +14,13 @@ import { describeIoError, loadPolicyFile } from '../policy/load.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { Fillings } from '../policy/match.js';
 import { PLACEHOLDERS } from '../policy/patterns.js';
-import { EXIT_DENIED, EXIT_OK, firstLine, UsageError } from './usage.js';
+import { parseCheckArgs, type CheckSettings } from './check-options.js';
+import { EXIT_DENIED, EXIT_OK, UsageError } from './usage.js';
 
 export interface Io {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly readStdin: () => Promise<string>;
-}
-
-export interface CheckSettings {
-  readonly configPath: string;
-  readonly podPath: string;
-  readonly user: string | undefined;
-  readonly groups: readonly string[];
-  /** The namespace the Pod is judged in, when given; else the manifest's, else "default". */
-  readonly namespace: string | undefined;
-}
-
-/** A namespace name (RFC 1123 label), as the API server accepts it. */
-const NAMESPACE_NAME = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
-
-export function parseCheckArgs(argv: readonly string[]): CheckSettings {
-  let values: { config?: string; file?: string; user?: string; group?: string[]; namespace?: string };
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        config: { type: 'string' },
-        file: { type: 'string', short: 'f' },
-        user: { type: 'string' },
-        group: { type: 'string', multiple: true },
-        namespace: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError(`check: ${firstLine(error)}`);
-  }
-  if (values.config === undefined) throw new UsageError('check: --config FILE is required');
-  if (values.file === undefined) throw new UsageError('check: -f POD.yaml (or -f - for stdin) is required');
-  if (values.namespace !== undefined && !NAMESPACE_NAME.test(values.namespace)) {
-    throw new UsageError(`check: --namespace ${JSON.stringify(values.namespace)} is not a namespace name (lower-case letters, digits and "-", at most 63)`);
-  }
-  return { configPath: values.config, podPath: values.file, user: values.user, groups: values.group ?? [], namespace: values.namespace };
 }
 
 export async function check(argv: readonly string[], io: Io): Promise<number> {
@@ -112,7 +74,8 @@ function report(stage: Stage, verdict: Verdict, io: Io): void {
   for (const warning of verdict.warnings) io.stderr(`warning (${stage}): ${warning}\n`);
   if (verdict.allowed) return;
   io.stderr(`denied by /${stage}:\n`);
-  for (const v of verdict.violations) io.stderr(`  - ${describeViolation(v)}\n`);
+  // Each line names its rule as the API server's audit log does, so one search finds both.
+  for (const v of verdict.violations) io.stderr(`  - [${v.rule}] ${describeViolation(v)}\n`);
 }
 
 async function readPodManifest(path: string, io: Io): Promise<unknown> {

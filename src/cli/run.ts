@@ -1,11 +1,15 @@
-/** The `mountgate` command: dispatch, exit codes and one-line errors. */
+/** The `mountgate` command: dispatch, help, exit codes and one-line errors. */
 import { readFileSync } from 'node:fs';
 import { PolicyError } from '../policy/load.js';
 import { CertificateError } from '../server/tls-material.js';
 import { KubeconfigError } from '../server/namespace-cache.js';
+import { parseAuditArgs } from './audit-options.js';
+import type { Io } from './check.js';
 import { check } from './check.js';
+import { commandUsage, findCommand, HELP, type CommandName } from './commands.js';
+import { parseOptions } from './options.js';
 import { serve } from './serve.js';
-import { EXIT_OK, EXIT_USAGE, HELP, UsageError } from './usage.js';
+import { ArgumentError, EXIT_OK, EXIT_USAGE, HelpRequested, UsageError } from './usage.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -13,56 +17,91 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+const processIo: Io = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  readStdin,
+};
+
 function version(): string {
   const manifest: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
   return typeof manifest === 'object' && manifest !== null && 'version' in manifest ? String(manifest.version) : 'unknown';
 }
 
-export async function run(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
+/** One runner per command of the table: a command cannot be listed without one. */
+const RUNNERS: Readonly<Record<CommandName, (argv: readonly string[], io: Io) => Promise<number>>> = {
+  serve: (argv) => serve(argv, process.env),
+  check: (argv, io) => check(argv, io),
+  audit: async (argv, io) => {
+    const settings = parseAuditArgs(argv);
+    // Loaded only for this command: its Kubernetes client costs every `serve` some 70 MiB otherwise.
+    return (await import('./audit.js')).audit(settings, io);
+  },
+  version: async (argv, io) => {
+    parseOptions('version', argv, {});
+    io.stdout(`mountgate ${version()}\n`);
+    return EXIT_OK;
+  },
+  help: async (argv, io) => {
+    const [topic, ...rest] = argv;
+    if (topic === undefined) {
+      io.stdout(HELP);
+      return EXIT_OK;
+    }
+    // `help --help` and `help -h` are help's own usage; other flags are mistakes.
+    if (topic.startsWith('-')) parseOptions('help', argv, {});
+    const command = findCommand(topic);
+    if (command === undefined) throw new ArgumentError('help', `unknown command "${topic}"`);
+    if (rest.length > 0) throw new ArgumentError('help', 'takes one command at most');
+    io.stdout(commandUsage(command));
+    return EXIT_OK;
+  },
+};
+
+/** A Map, so that no argument can reach an inherited property. */
+const ALIASES: ReadonlyMap<string, CommandName> = new Map([
+  ['--help', 'help'],
+  ['-h', 'help'],
+  ['--version', 'version'],
+]);
+
+/** `io` is the process's own unless a test gives another; `serve` always logs to stdout. */
+export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const [given, ...rest] = argv;
+  const name = given === undefined ? undefined : (ALIASES.get(given) ?? given);
+  const command = findCommand(name);
   try {
-    switch (command) {
-      case 'serve':
-        return await serve(rest, process.env);
-      case 'check':
-        return await check(rest, {
-          stdout: (text) => process.stdout.write(text),
-          stderr: (text) => process.stderr.write(text),
-          readStdin,
-        });
-      case 'audit':
-        // Loaded only for this command: its Kubernetes client costs every `serve` some 70 MiB otherwise.
-        return await (await import('./audit.js')).audit(rest, {
-          stdout: (text) => process.stdout.write(text),
-          stderr: (text) => process.stderr.write(text),
-          readStdin,
-        });
-      case 'version':
-      case '--version':
-        process.stdout.write(`mountgate ${version()}\n`);
-        return EXIT_OK;
-      case 'help':
-      case '--help':
-      case '-h':
-        process.stdout.write(HELP);
-        return EXIT_OK;
-      default:
-        throw new UsageError(command === undefined ? 'a command is required' : `unknown command "${command}"`);
+    if (command === undefined) {
+      throw new UsageError(given === undefined ? 'a command is required' : `unknown command "${given}"`);
     }
+    return await RUNNERS[command.name](rest, io);
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`mountgate: ${error.message}\n${command === 'serve' || command === 'check' || command === 'audit' ? '' : HELP}`);
-      return EXIT_USAGE;
-    }
-    if (error instanceof PolicyError || error instanceof CertificateError || error instanceof KubeconfigError) {
-      process.stderr.write(`mountgate: ${error.message}\n`);
-      return EXIT_USAGE;
-    }
-    if (error instanceof Error && 'code' in error && (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL')) {
-      process.stderr.write(`mountgate: cannot listen: ${error.message}\n`);
-      return EXIT_USAGE;
-    }
-    throw error;
+    return reportError(error, command === undefined, io);
   }
 }
 
+function reportError(error: unknown, noCommand: boolean, io: Io): number {
+  if (error instanceof HelpRequested) {
+    const command = findCommand(error.command);
+    io.stdout(command === undefined ? HELP : commandUsage(command));
+    return EXIT_OK;
+  }
+  if (error instanceof ArgumentError) {
+    const command = findCommand(error.command);
+    io.stderr(`mountgate: ${error.message}\n\n${command === undefined ? HELP : commandUsage(command)}`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof UsageError) {
+    io.stderr(`mountgate: ${error.message}\n${noCommand ? `\n${HELP}` : ''}`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof PolicyError || error instanceof CertificateError || error instanceof KubeconfigError) {
+    io.stderr(`mountgate: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof Error && 'code' in error && (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL')) {
+    io.stderr(`mountgate: cannot listen: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  throw error;
+}

@@ -1,10 +1,10 @@
 /**
  * `mountgate serve` flags and their MOUNTGATE_* environment equivalents,
- * flags first. Pure: argv and env in, options or a UsageError out.
+ * flags first. Pure: argv and env in, options or an ArgumentError (HelpRequested for --help) out.
  */
-import { parseArgs } from 'node:util';
 import type { ServeOptions } from '../server/index.js';
-import { firstLine, UsageError } from './usage.js';
+import { parseOptions, type OptionSpecs } from './options.js';
+import { ArgumentError } from './usage.js';
 
 /** What the command line decides: the server's options, less the logger it builds from logLevel. */
 export type ServeSettings = Omit<ServeOptions, 'logger' | 'drainTimeoutMs' | 'reloadIntervalMs'> & {
@@ -12,59 +12,55 @@ export type ServeSettings = Omit<ServeOptions, 'logger' | 'drainTimeoutMs' | 're
   readonly logLevel: string;
 };
 
-const FLAGS = {
-  config: { type: 'string', env: 'MOUNTGATE_CONFIG' },
-  'tls-cert': { type: 'string', env: 'MOUNTGATE_TLS_CERT' },
-  'tls-key': { type: 'string', env: 'MOUNTGATE_TLS_KEY' },
-  port: { type: 'string', env: 'MOUNTGATE_PORT' },
-  host: { type: 'string', env: 'MOUNTGATE_HOST' },
-  'metrics-port': { type: 'string', env: 'MOUNTGATE_METRICS_PORT' },
-  'shutdown-delay': { type: 'string', env: 'MOUNTGATE_SHUTDOWN_DELAY' },
-  'reload-interval': { type: 'string', env: 'MOUNTGATE_RELOAD_INTERVAL' },
-  'log-level': { type: 'string', env: 'MOUNTGATE_LOG_LEVEL' },
-  kubeconfig: { type: 'string', env: 'MOUNTGATE_KUBECONFIG' },
-  dev: { type: 'boolean' },
-  'pod-security-preflight': { type: 'boolean' },
-} as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-type FlagName = keyof typeof FLAGS;
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export const SERVE_OPTIONS = {
+  config: { type: 'string', value: 'FILE', env: 'MOUNTGATE_CONFIG', description: 'the policy file, YAML or JSON; required' },
+  'tls-cert': { type: 'string', value: 'FILE', env: 'MOUNTGATE_TLS_CERT', description: 'the serving certificate (PEM); required unless --dev' },
+  'tls-key': { type: 'string', value: 'FILE', env: 'MOUNTGATE_TLS_KEY', description: 'its private key (PEM); required unless --dev' },
+  port: { type: 'string', value: 'PORT', env: 'MOUNTGATE_PORT', fallback: '8443', description: 'HTTPS port of the webhook routes (0 picks a free one)' },
+  host: { type: 'string', value: 'ADDRESS', env: 'MOUNTGATE_HOST', fallback: '0.0.0.0', description: 'address both listeners bind to' },
+  'metrics-port': { type: 'string', value: 'PORT', env: 'MOUNTGATE_METRICS_PORT', fallback: '9090', description: 'plain HTTP port of GET /metrics (0 picks a free one)' },
+  'shutdown-delay': { type: 'string', value: 'SECONDS', env: 'MOUNTGATE_SHUTDOWN_DELAY', fallback: '5', description: 'after SIGTERM, how long to keep serving before the listeners close' },
+  'reload-interval': { type: 'string', value: 'SECONDS', env: 'MOUNTGATE_RELOAD_INTERVAL', fallback: '1', description: 'how often the policy and certificate files are compared with what is in force (at least 0.1)' },
+  'log-level': { type: 'string', value: 'LEVEL', env: 'MOUNTGATE_LOG_LEVEL', fallback: 'info', description: `one of ${LOG_LEVELS.join(', ')}` },
+  kubeconfig: { type: 'string', value: 'FILE', env: 'MOUNTGATE_KUBECONFIG', description: 'the cluster the Pod Security preflight reads namespaces from (else KUBECONFIG, ~/.kube/config or in-cluster)' },
+  dev: { type: 'boolean', description: 'serve a generated self-signed certificate for localhost, 127.0.0.1 and ::1 instead of --tls-cert and --tls-key; not for production' },
+  'pod-security-preflight': { type: 'boolean', env: 'MOUNTGATE_POD_SECURITY_PREFLIGHT', description: 'deny up front a Pod that gets mounts in a namespace whose Pod Security level forbids hostPath (the variable takes true or 1)' },
+} as const satisfies OptionSpecs;
+
+type FlagName = keyof typeof SERVE_OPTIONS;
 
 export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ServeSettings {
-  let values: Partial<Record<FlagName, string | boolean>>;
-  try {
-    ({ values } = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }));
-  } catch (error) {
-    throw new UsageError(`serve: ${firstLine(error)}`);
-  }
+  const values = parseOptions('serve', argv, SERVE_OPTIONS);
   const setting = (name: Exclude<FlagName, 'dev' | 'pod-security-preflight'>): string | undefined => {
     const flag = values[name];
     if (typeof flag === 'string') return flag;
-    const fromEnv = env[FLAGS[name].env];
+    const fromEnv = env[SERVE_OPTIONS[name].env];
     return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
   };
 
   const configPath = setting('config');
-  if (configPath === undefined) throw new UsageError('serve: --config FILE is required (or MOUNTGATE_CONFIG)');
+  if (configPath === undefined) throw new ArgumentError('serve', '--config FILE is required (or MOUNTGATE_CONFIG)');
 
   const certPath = setting('tls-cert');
   const keyPath = setting('tls-key');
   let tls: ServeSettings['tls'];
   if (values.dev === true) {
     if (typeof values['tls-cert'] === 'string' || typeof values['tls-key'] === 'string') {
-      throw new UsageError('serve: --dev replaces --tls-cert and --tls-key; give one or the other');
+      throw new ArgumentError('serve', '--dev replaces --tls-cert and --tls-key; give one or the other');
     }
     tls = 'dev';
   } else if (certPath === undefined || keyPath === undefined) {
-    throw new UsageError('serve: --tls-cert FILE and --tls-key FILE are required (or --dev for a self-signed certificate)');
+    throw new ArgumentError('serve', '--tls-cert FILE and --tls-key FILE are required (or --dev for a self-signed certificate)');
   } else {
     tls = { certPath, keyPath };
   }
 
   const logLevel = setting('log-level') ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`serve: --log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(logLevel)) throw new ArgumentError('serve', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
 
-  const preflight = values['pod-security-preflight'] === true || ['true', '1'].includes(env.MOUNTGATE_POD_SECURITY_PREFLIGHT ?? '');
+  const preflight = values['pod-security-preflight'] === true || ['true', '1'].includes(env[SERVE_OPTIONS['pod-security-preflight'].env] ?? '');
   return {
     configPath,
     tls,
@@ -80,14 +76,14 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
 
 function port(name: string, text: string): number {
   const value = Number(text);
-  if (!/^\d+$/.test(text) || value > 65535) throw new UsageError(`serve: --${name} must be a port number from 0 to 65535, not "${text}"`);
+  if (!/^\d+$/.test(text) || value > 65535) throw new ArgumentError('serve', `--${name} must be a port number from 0 to 65535, not "${text}"`);
   return value;
 }
 
 function seconds(name: string, text: string): number {
   const value = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(value)) {
-    throw new UsageError(`serve: --${name} must be a number of seconds, not "${text}"`);
+    throw new ArgumentError('serve', `--${name} must be a number of seconds, not "${text}"`);
   }
   return value;
 }

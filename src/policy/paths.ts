@@ -17,7 +17,7 @@ const SLASH = 0x2f;
 const DOT = 0x2e;
 
 /**
- * Checks a path against the rules of the contract and returns it with one
+ * Checks a path against the rules of docs/reference.md (section 6) and returns it with one
  * trailing "/" trimmed, or the first rule it breaks in plain words.
  */
 export function canonicalPath(raw: string): CanonicalPath {

@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import { decide, type Stage } from '../admission/decide.js';
 import { errored, fromVerdict, toReview, type AdmissionResponse } from '../admission/response.js';
 import { readAdmissionReview, type AdmissionRequest } from '../admission/review.js';
-import { denialMessage } from '../admission/verdict.js';
 import type { ClusterFacts } from '../admission/pod-security.js';
 import type { NamespaceLevels } from './namespace-cache.js';
 import type { LiveState } from './live-state.js';
@@ -147,22 +146,20 @@ function admit(stage: Stage, body: unknown, res: ServerResponse, context: AppCon
   const request = review.request;
   let response: AdmissionResponse;
   let result: Result;
-  let reason: string | undefined;
   try {
     const verdict = decide(stage, request, context.state.policy, clusterFacts(stage, request, context));
     response = fromVerdict(verdict);
     result = verdict.allowed ? 'allowed' : 'denied';
-    if (!verdict.allowed) reason = denialMessage(verdict.violations);
   } catch (error) {
     response = errored(error);
     result = 'error';
-    reason = response.status?.message;
   }
   sendJson(res, 200, toReview(request.uid, response));
 
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   context.metrics.requests.inc({ endpoint: stage, result });
   context.metrics.duration.observe({ endpoint: stage }, seconds);
+  const audit = response.auditAnnotations;
   context.logger.info(
     {
       uid: request.uid,
@@ -172,7 +169,8 @@ function admit(stage: Stage, body: unknown, res: ServerResponse, context: AppCon
       dryRun: request.dryRun === true,
       endpoint: stage,
       verdict: result,
-      reason,
+      rule: audit?.verdict === 'denied' ? audit.rule : undefined,
+      reason: response.status?.message,
       durationMs: Math.round(seconds * 1e6) / 1e3,
     },
     'admission decision',

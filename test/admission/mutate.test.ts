@@ -46,9 +46,9 @@ describe('admission/decide: /mutate', () => {
       ['a status update', { operation: 'UPDATE', subResource: 'status' }],
     ];
     for (const [name, options] of untouched) {
-      it(`allows ${name} without a patch, whatever it carries`, () => {
+      it(`skips ${name}: allowed without a patch, whatever it carries, and nothing judged`, () => {
         const verdict = decide('mutate', requestFor(sandboxPod({ mounts: [{ hostPath: '/etc', mountPath: '/x' }] }), options), POLICY);
-        expect(verdict).to.deep.equal({ allowed: true, warnings: [], patch: [] });
+        expect(verdict).to.deep.equal({ allowed: true, warnings: [], patch: [], skipped: true });
       });
     }
 
@@ -66,7 +66,7 @@ describe('admission/decide: /mutate', () => {
       expect(verdict).to.deep.equal({
         allowed: false,
         code: 400,
-        violations: [{ field: 'request.object', message: 'is not a readable Pod: spec.containers must be a list' }],
+        violations: [{ rule: 'unreadable-pod', field: 'request.object', message: 'is not a readable Pod: spec.containers must be a list' }],
         warnings: [],
       });
     });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { auditPolicy, judgeExistingPod, type Finding } from '../../src/audit/judge.js';
 import { formatReport } from '../../src/audit/report.js';
-import { parseAuditArgs } from '../../src/cli/audit.js';
+import { parseAuditArgs } from '../../src/cli/audit-options.js';
 import { UsageError } from '../../src/cli/usage.js';
 import { policyOf } from '../helpers/policies.js';
 
@@ -17,14 +17,14 @@ function findings(): Finding[] {
 describe('audit', () => {
   it('finds hostPaths outside the lists, read-only violations and skipped mutations, and nothing in a compliant Pod', () => {
     expect(findings()).to.deep.equal([
-      { namespace: 'agents', pod: 'docker-sock', violations: [{ field: 'spec.volumes[0].hostPath.path', message: '"/var/run/docker.sock" is not under any allowed or built-in host path' }] },
-      { namespace: 'agents', pod: 'skills-writer', violations: [{ field: 'spec.initContainers[0].volumeMounts[0]', message: 'container "copy" mounts "/skills" read-write, but "/skills" is read-only' }] },
+      { namespace: 'agents', pod: 'docker-sock', violations: [{ rule: 'host-path-volume-not-allowed', field: 'spec.volumes[0].hostPath.path', message: '"/var/run/docker.sock" is not under any allowed or built-in host path' }] },
+      { namespace: 'agents', pod: 'skills-writer', violations: [{ rule: 'host-path-volume-read-write', field: 'spec.initContainers[0].volumeMounts[0]', message: 'container "copy" mounts "/skills" read-write, but "/skills" is read-only' }] },
       {
         namespace: 'agents',
         pod: 'skipped-mutation',
         violations: [
-          { field: 'spec.volumes', message: 'requested mount is missing: volume "mountgate-5405701bcedd" for /srv/sandbox/u2 (mutation skipped or altered)' },
-          { field: 'spec.containers[0].volumeMounts', message: 'requested mount is missing: "/mnt/work" in container "sandbox" (mutation skipped or altered)' },
+          { rule: 'injection-missing', field: 'spec.volumes', message: 'requested mount is missing: volume "mountgate-5405701bcedd" for /srv/sandbox/u2 (mutation skipped or altered)' },
+          { rule: 'injection-missing', field: 'spec.containers[0].volumeMounts', message: 'requested mount is missing: "/mnt/work" in container "sandbox" (mutation skipped or altered)' },
         ],
       },
     ]);

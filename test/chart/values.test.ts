@@ -431,6 +431,24 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'the deer-flow values (examples/deer-flow-values.yaml): sandboxes mutated by label, every Pod of the namespace validated, the profile as the policy',
+    files: [path.join(REPO_ROOT, 'examples', 'deer-flow-values.yaml')],
+    check(docs) {
+      const mutating = mutatingHook(docs);
+      const validating = validatingHook(docs);
+      expect(mutating['objectSelector']).to.deep.equal({ matchLabels: { app: 'deer-flow-sandbox' } });
+      expect(list(mutating['matchConditions'], 'matchConditions')).to.have.length(1);
+      expect(validating['objectSelector']).to.deep.equal({});
+      expect(validating['matchConditions']).to.equal(undefined);
+      for (const hook of [mutating, validating]) {
+        expect(get(hook, 'namespaceSelector.matchLabels')).to.deep.equal({ 'kubernetes.io/metadata.name': 'deer-flow' });
+        expect(notIn(hook)).to.deep.equal(['kube-system', NAMESPACE]);
+      }
+      // The values carry the same policy as examples/deer-flow-policy.yaml, entry for entry.
+      expect(policyOf(docs)).to.deep.equal(examplePolicy);
+    },
+  },
+  {
     name: 'every feature on (full.yaml)',
     files: [path.join(VALUES_DIR, 'full.yaml')],
     check(docs) {

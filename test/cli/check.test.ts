@@ -65,8 +65,8 @@ describe('cli: mountgate check', () => {
         stdout: '',
         stderr: [
           'denied by /mutate:',
-          '  - metadata.annotations[mountgate.io/mounts][0].hostPath: "/" is not under any allowed host path',
-          '  - metadata.annotations[mountgate.io/mounts][1].mountPath: "/proc" is inside the reserved path "/proc"',
+          '  - [host-path-not-allowed] metadata.annotations[mountgate.io/mounts][0].hostPath: "/" is not under any allowed host path',
+          '  - [system-mount-path] metadata.annotations[mountgate.io/mounts][1].mountPath: "/proc" is inside the reserved path "/proc"',
           '',
         ].join('\n'),
       });
@@ -77,7 +77,7 @@ describe('cli: mountgate check', () => {
     const pod = sandboxPod({ volumes: [{ name: 'root', hostPath: { path: '/' } }] });
     await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': JSON.stringify(pod) }, async (dir) => {
       const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
-      expect(result).to.deep.equal({ code: EXIT_DENIED, stdout: '', stderr: 'denied by /validate:\n  - spec.volumes[0].hostPath.path: "/" is not under any allowed or built-in host path\n' });
+      expect(result).to.deep.equal({ code: EXIT_DENIED, stdout: '', stderr: 'denied by /validate:\n  - [host-path-volume-not-allowed] spec.volumes[0].hostPath.path: "/" is not under any allowed or built-in host path\n' });
     });
   });
 
@@ -157,7 +157,7 @@ describe('cli: mountgate check', () => {
         stderr: [
           'placeholders: {namespace} = "team-b", {user} not filled (the request has no username), {sandboxUser} not filled (an anonymous user is not in trustedProvisioners)',
           'denied by /mutate:',
-          '  - metadata.annotations[mountgate.io/mounts][0].hostPath: "/srv/tenants/team-a/x" is not under any allowed host path ("/srv/tenants/{namespace}" has {namespace} = "team-b" for this request)',
+          '  - [host-path-not-allowed] metadata.annotations[mountgate.io/mounts][0].hostPath: "/srv/tenants/team-a/x" is not under any allowed host path ("/srv/tenants/{namespace}" has {namespace} = "team-b" for this request)',
           '',
         ].join('\n'),
       });

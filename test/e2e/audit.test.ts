@@ -18,7 +18,7 @@ interface Run {
 
 interface Report {
   podsScanned: number;
-  findings: Array<{ namespace: string; pod: string; violations: Array<{ field: string; message: string }> }>;
+  findings: Array<{ namespace: string; pod: string; violations: Array<{ rule: string; field: string; message: string }> }>;
 }
 
 function audit(args: readonly string[]): Promise<Run> {
@@ -78,16 +78,16 @@ describe('e2e: mountgate audit', function () {
     const report = JSON.parse(run.stdout) as Report;
     expect(report.podsScanned).to.equal(12);
     expect(report.findings).to.deep.equal([
-      { namespace, pod: 'docker-sock', violations: [{ field: 'spec.volumes[0].hostPath.path', message: '"/var/run/docker.sock" is not under any allowed or built-in host path' }] },
+      { namespace, pod: 'docker-sock', violations: [{ rule: 'host-path-volume-not-allowed', field: 'spec.volumes[0].hostPath.path', message: '"/var/run/docker.sock" is not under any allowed or built-in host path' }] },
       {
         namespace,
         pod: 'never-mutated',
         violations: [
-          { field: 'spec.volumes', message: 'requested mount is missing: volume "mountgate-876f11fa39f6" for /srv/sandbox/u1 (mutation skipped or altered)' },
-          { field: 'spec.containers[0].volumeMounts', message: 'requested mount is missing: "/mnt/work" in container "sandbox" (mutation skipped or altered)' },
+          { rule: 'injection-missing', field: 'spec.volumes', message: 'requested mount is missing: volume "mountgate-876f11fa39f6" for /srv/sandbox/u1 (mutation skipped or altered)' },
+          { rule: 'injection-missing', field: 'spec.containers[0].volumeMounts', message: 'requested mount is missing: "/mnt/work" in container "sandbox" (mutation skipped or altered)' },
         ],
       },
-      { namespace, pod: 'skills-writer', violations: [{ field: 'spec.containers[0].volumeMounts[0]', message: 'container "main" mounts "/skills" read-write, but "/skills" is read-only' }] },
+      { namespace, pod: 'skills-writer', violations: [{ rule: 'host-path-volume-read-write', field: 'spec.containers[0].volumeMounts[0]', message: 'container "main" mounts "/skills" read-write, but "/skills" is read-only' }] },
     ]);
   });
 

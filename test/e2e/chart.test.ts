@@ -19,7 +19,7 @@ import {
   type V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } from 'yaml';
-import { apiError, deletePod, ENABLED_LABEL, EXAMPLE_POLICY, isNotFound, sandboxPod, uniqueName } from './env.js';
+import { apiError, deletePod, ENABLED_LABEL, isNotFound, SUITE_POLICY, sandboxPod, uniqueName } from './env.js';
 import { e2e } from './hooks.js';
 import { MOUNTGATE_MAIN } from './mountgate-process.js';
 import { CHART_DIR, findHelm } from './webhooks.js';
@@ -54,7 +54,7 @@ describe('e2e: the Helm chart installed into the API server', () => {
     const fullname = `${release}-mountgate`;
     const selected = uniqueName('mg-e2e-chart-selected');
     const values = path.join(env.dir, `${release}-values.yaml`);
-    const policy: unknown = parseYaml(await readFile(EXAMPLE_POLICY, 'utf8'));
+    const policy: unknown = parseYaml(await readFile(SUITE_POLICY, 'utf8'));
     await writeFile(values, stringifyYaml({ policy, replicaCount: 2 }));
 
     let installed = false;

@@ -5,6 +5,9 @@
  * The binaries come from test/e2e/tools/build.sh (built from Go modules, cached outside the repo,
  * or taken from KUBEBUILDER_ASSETS). With MOUNTGATE_E2E_EXISTING_CLUSTER=1 and KUBECONFIG set,
  * nothing is started and the cluster of the current context is used instead.
+ *
+ * The API server writes an audit log (Pods only, at level Metadata: who did what and the admission
+ * webhooks' audit annotations, no bodies), so tests can read what it records of mountgate's decisions.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -45,11 +48,31 @@ export interface ControlPlane {
   readonly admin: KubeConfig;
   /** True when an existing cluster is used instead of local processes. */
   readonly existing: boolean;
+  /** kubectl of the API server's own version: $KUBECTL, else the one build.sh built, else kubectl on PATH. */
+  readonly kubectl: string;
+  /**
+   * The API server's audit log (JSON lines): in the temporary folder of a local control plane;
+   * on an existing cluster, $MOUNTGATE_E2E_AUDIT_LOG when the cluster's log is readable here.
+   */
+  readonly auditLogPath: string | undefined;
   /** A client configuration that authenticates as one of TEST_USERS. */
   as(user: TestUser): KubeConfig;
   /** Stops both processes and removes every temporary file; safe to call twice. */
   stop(): Promise<void>;
 }
+
+/**
+ * Pods at level Metadata (admission webhooks' audit annotations included), nothing else, so the
+ * log stays small; no RequestReceived stage, which comes before any webhook is called.
+ */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    resources: [{ group: "", resources: [pods, pods/ephemeralcontainers] }]
+  - level: None
+`;
 
 /** Time limits; generous because CI machines have 2 cores. */
 const READY_TIMEOUT_MS = 120_000;
@@ -237,7 +260,7 @@ class ImpersonatingKubeConfig extends KubeConfig {
   }
 }
 
-function impersonating(kubeconfigPath: string, user: TestUser): KubeConfig {
+export function impersonating(kubeconfigPath: string, user: TestUser): KubeConfig {
   const kc = new ImpersonatingKubeConfig(user);
   kc.loadFromFile(kubeconfigPath);
   return kc;
@@ -258,6 +281,8 @@ function existingCluster(): ControlPlane | undefined {
     kubeconfigPath,
     admin,
     existing: true,
+    kubectl: process.env.KUBECTL ?? 'kubectl',
+    auditLogPath: process.env.MOUNTGATE_E2E_AUDIT_LOG,
     as: (user) => impersonating(kubeconfigPath, user),
     stop: async () => {},
   };
@@ -317,6 +342,9 @@ export async function startControlPlane(): Promise<ControlPlane> {
     }
     const tokenFile = path.join(dir, 'tokens.csv');
     await writeFile(tokenFile, `${tokenLines.join('\n')}\n`, { mode: 0o600 });
+    const auditPolicy = path.join(dir, 'audit-policy.yaml');
+    await writeFile(auditPolicy, AUDIT_POLICY);
+    const auditLogPath = path.join(dir, 'audit.log');
 
     await waitFor('etcd', procs, READY_TIMEOUT_MS, async () => {
       const response = await fetch(`${etcdUrl}/health`);
@@ -342,6 +370,8 @@ export async function startControlPlane(): Promise<ControlPlane> {
       `--service-account-signing-key-file=${saKey}`,
       '--disable-admission-plugins=ServiceAccount',
       `--token-auth-file=${tokenFile}`,
+      `--audit-policy-file=${auditPolicy}`,
+      `--audit-log-path=${auditLogPath}`,
       '--v=1',
     ]);
     procs.push(apiserver);
@@ -366,6 +396,8 @@ export async function startControlPlane(): Promise<ControlPlane> {
       kubeconfigPath,
       admin,
       existing: false,
+      kubectl: process.env.KUBECTL ?? (existsSync(path.join(binDir, 'kubectl')) ? path.join(binDir, 'kubectl') : 'kubectl'),
+      auditLogPath,
       as: (user) => {
         const token = tokens.get(user.name);
         if (token === undefined) throw new Error(`no token for user ${user.name}`);

@@ -24,8 +24,10 @@ import { webhookConfigurations, type WebhookSource } from './webhooks.js';
 
 export const ANNOTATION = 'mountgate.io/mounts';
 export const ENABLED_LABEL = 'mountgate.io/enabled';
-/** The policy under test: the shipped deer-flow example, with requesters set (see makePolicy). */
+/** The shipped deer-flow profile (deer-flow.test.ts runs it with a mountgate of its own). */
 export const EXAMPLE_POLICY = path.join(REPO_ROOT, 'examples', 'deer-flow-policy.yaml');
+/** The policy of the shared environment, with requesters set (see makePolicy). */
+export const SUITE_POLICY = path.join(REPO_ROOT, 'test', 'e2e', 'policy.yaml');
 
 export interface E2E {
   readonly cp: ControlPlane;
@@ -109,18 +111,22 @@ export async function deletePod(core: CoreV1Api, namespace: string, name: string
 }
 
 /**
- * The deer-flow example policy with `requesters` filled in, so that the requester rule can be
+ * The suite's policy with `requesters` filled in, so that the requester rule can be
  * tested: the admin (whoever that is on this cluster), alice by name, carol by group; not bob.
  */
 async function makePolicy(dir: string, adminName: string): Promise<string> {
-  const policy: unknown = parseYaml(await readFile(EXAMPLE_POLICY, 'utf8'));
-  if (typeof policy !== 'object' || policy === null) throw new Error(`${EXAMPLE_POLICY} is not a mapping`);
+  const policy: unknown = parseYaml(await readFile(SUITE_POLICY, 'utf8'));
+  if (typeof policy !== 'object' || policy === null) throw new Error(`${SUITE_POLICY} is not a mapping`);
   const file = path.join(dir, 'policy.yaml');
   await writeFile(file, stringifyYaml({ ...policy, requesters: [adminName, 'alice', 'group:deer-flow-provisioners'] }));
   return file;
 }
 
-/** The deer-flow sandbox Pod as its provisioner writes it, plus an optional annotation value. */
+/**
+ * A sandbox Pod in the shape of the suite's policy (container `sandbox`, built-in `skills` and
+ * `user-data` hostPath volumes), plus an optional annotation value. deer-flow's own Pods are built
+ * in deer-flow-pods.ts.
+ */
 export function sandboxPod(name: string, annotation?: unknown, labels: Record<string, string> = {}): V1Pod {
   const pod: V1Pod = {
     apiVersion: 'v1',
@@ -156,7 +162,12 @@ export function sandboxPod(name: string, annotation?: unknown, labels: Record<st
  * mountgate's request counters for /mutate and /validate go up. (Whatever mountgate answers: the
  * tests judge the answers.)
  */
-export async function waitForWebhooks(core: CoreV1Api, namespace: string, mountgate: MountgateProcess): Promise<void> {
+export async function waitForWebhooks(
+  core: CoreV1Api,
+  namespace: string,
+  mountgate: MountgateProcess,
+  probePod: (name: string) => V1Pod = (name) => sandboxPod(name, [{ hostPath: '/srv/sandbox/probe', mountPath: '/mnt/probe' }]),
+): Promise<void> {
   const deadline = Date.now() + 60_000;
   const count = (endpoint: string): Promise<number> => mountgate.metric('mountgate_admission_requests_total', { endpoint });
   let last = '';
@@ -164,8 +175,7 @@ export async function waitForWebhooks(core: CoreV1Api, namespace: string, mountg
     const [mutateBefore, validateBefore] = [await count('mutate'), await count('validate')];
     let answer = 'admitted';
     try {
-      const probe = sandboxPod(uniqueName('probe'), [{ hostPath: '/srv/sandbox/probe', mountPath: '/mnt/probe' }]);
-      await core.createNamespacedPod({ namespace, body: probe, dryRun: 'All' });
+      await core.createNamespacedPod({ namespace, body: probePod(uniqueName('probe')), dryRun: 'All' });
     } catch (error) {
       answer = error instanceof Error ? error.message : String(error);
     }

@@ -1,4 +1,4 @@
-/** What the contract says mountgate adds to a Pod (sections 7 of CONTRACT.md), built independently. */
+/** What the reference says mountgate adds to a Pod (section 7 of docs/reference.md), built independently. */
 import { createHash } from 'node:crypto';
 import type { V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 
@@ -15,7 +15,7 @@ export function injectedMount(hostPath: string, mountPath: string, readOnly: boo
 }
 
 /**
- * Read-only mounts may also carry `recursiveReadOnly: IfPossible` (the contract allows it); this
+ * Read-only mounts may also carry `recursiveReadOnly: IfPossible` (the reference allows it); this
  * checks that it is either absent or exactly that, and drops it so mounts compare whole.
  */
 export function normalizeMounts(mounts: readonly V1VolumeMount[] | undefined): V1VolumeMount[] {

@@ -112,7 +112,7 @@ describe('e2e: every rule class is refused by the API server with mountgate\'s r
       const name = uniqueName('denied');
       try {
         const status = await apiError(client.createNamespacedPod({ namespace: env.enabledNs, body: sandboxPod(name, c.annotation) }));
-        expect(status.code).to.equal(403);
+        expect([status.code, status.reason]).to.deep.equal([403, 'Forbidden']);
         expect(status.message.startsWith(PREFIX(env.mutateWebhook)), status.message).to.equal(true);
         const reason = status.message.slice(PREFIX(env.mutateWebhook).length);
         expect(reason.startsWith(DENIED), reason).to.equal(true);
@@ -140,6 +140,7 @@ describe('e2e: every rule class is refused by the API server with mountgate\'s r
       );
       expect(status).to.deep.equal({
         code: 403,
+        reason: 'Forbidden',
         message:
           `${PREFIX(env.mutateWebhook)}${DENIED}` +
           `${A}[0].hostPath: "/etc" is not under any allowed host path; ` +

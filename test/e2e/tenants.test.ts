@@ -2,7 +2,8 @@
  * Placeholders through a real API server. A second mountgate runs the per-user deer-flow example
  * (plus a per-namespace tree, /srv/tenants/{namespace}) behind webhooks that select only this file's
  * namespaces; the API server fills namespace and user, the provisioner's annotation names the
- * sandbox user, and mountgate believes it only from the trusted group deer-flow-provisioners.
+ * sandbox user, and mountgate believes it only from the trusted group deer-flow-provisioners. Each
+ * user's directories under /.deer-flow/users/* keep the read-only-ness the example gives them.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,7 +33,10 @@ interface Tenants {
   readonly validateWebhook: string;
 }
 
-/** The example, with /srv/tenants/{namespace} and /srv/sandbox added, anyone allowed to ask, and the e2e provisioners' group trusted. */
+/**
+ * The example, with /srv/tenants/{namespace} and /srv/sandbox added, the built-in /skills of
+ * env.sandboxPod, anyone allowed to ask, and the e2e provisioners' group trusted.
+ */
 async function tenantsPolicy(dir: string): Promise<string> {
   const { spec } = parsePolicy(await readFile(EXAMPLE, 'utf8'), EXAMPLE);
   const file = path.join(dir, 'policy.yaml');
@@ -42,8 +46,7 @@ async function tenantsPolicy(dir: string): Promise<string> {
       ...spec,
       // /srv/sandbox: where waitForWebhooks' probe asks, so that both webhooks see it.
       allowedHostPaths: [...spec.allowedHostPaths, { pathPrefix: '/srv/tenants/{namespace}' }, { pathPrefix: '/srv/sandbox' }],
-      // env.sandboxPod carries the per-thread volume of the shared example too.
-      builtinHostPaths: [...spec.builtinHostPaths, { pathPrefix: '/.deer-flow/threads' }],
+      builtinHostPaths: [...spec.builtinHostPaths, { pathPrefix: '/skills', readOnly: true }],
       requesters: [],
       trustedProvisioners: ['group:deer-flow-provisioners'],
     }),
@@ -140,7 +143,7 @@ describe('e2e: placeholders (per-namespace and per-user host paths)', function (
   });
 
   describe('{sandboxUser}', () => {
-    const workspace = (user: string): string => `/.deer-flow/users/${user}/workspace`;
+    const workspace = (user: string): string => `/srv/users/${user}`;
 
     it("confines the trusted provisioner's Pod to the sandbox user's tree", async () => {
       const { deerFlow, mutateWebhook } = t();
@@ -156,7 +159,7 @@ describe('e2e: placeholders (per-namespace and per-user host paths)', function (
         const other = withSandboxUser(sandboxPod(uniqueName('u4'), [{ host_path: workspace('u4'), container_path: '/mnt/workspace' }]), 'u3');
         expect(await refusal(carol.createNamespacedPod({ namespace: deerFlow, body: other }))).to.deep.equal({
           code: 403,
-          message: denied(mutateWebhook, `${A}[0].host_path: "${workspace('u4')}" is not under any allowed host path ("/.deer-flow/users/{sandboxUser}/workspace" has {sandboxUser} = "u3" for this request)`),
+          message: denied(mutateWebhook, `${A}[0].host_path: "${workspace('u4')}" is not under any allowed host path ("/srv/users/{sandboxUser}" has {sandboxUser} = "u3" for this request)`),
         });
       } finally {
         await deletePod(e2e().core, deerFlow, name);
@@ -168,27 +171,32 @@ describe('e2e: placeholders (per-namespace and per-user host paths)', function (
       const pod = withSandboxUser(sandboxPod(uniqueName('bob'), [{ host_path: workspace('u3'), container_path: '/mnt/workspace' }]), 'u3');
       expect(await refusal(e2e().coreAs(TEST_USERS.bob).createNamespacedPod({ namespace: deerFlow, body: pod }))).to.deep.equal({
         code: 403,
-        message: denied(mutateWebhook, `${A}[0].host_path: "${workspace('u3')}" is not under any allowed host path ("/.deer-flow/users/{sandboxUser}/workspace" does not apply: {sandboxUser} is not filled, as user "bob" is not in trustedProvisioners)`),
+        message: denied(mutateWebhook, `${A}[0].host_path: "${workspace('u3')}" is not under any allowed host path ("/srv/users/{sandboxUser}" does not apply: {sandboxUser} is not filled, as user "bob" is not in trustedProvisioners)`),
       });
     });
 
-    it("lets the trusted provisioner carry the sandbox user's built-in volume, and no one else", async () => {
+  });
+
+  describe('"*"', () => {
+    it("admits any user's skills_view as a built-in volume mounted read-only, and refuses it read-write", async () => {
       const { deerFlow, validateWebhook } = t();
-      const threads = '/.deer-flow/users/u3/threads/t1';
-      const podFor = (name: string): V1Pod => {
-        const pod = withSandboxUser(sandboxPod(name), 'u3');
+      const skills = '/.deer-flow/users/u7/skills_view/custom';
+      const podFor = (name: string, readOnly: boolean): V1Pod => {
+        const pod = sandboxPod(name);
         const volume = pod.spec?.volumes?.[1];
-        if (volume?.hostPath === undefined) throw new Error('sandboxPod has no second hostPath volume');
-        volume.hostPath.path = threads;
+        const mount = pod.spec?.containers[0]?.volumeMounts?.[1];
+        if (volume?.hostPath === undefined || mount === undefined) throw new Error('sandboxPod has no second hostPath volume and mount');
+        volume.hostPath.path = skills;
+        mount.readOnly = readOnly;
         return pod;
       };
-      const name = uniqueName('threads');
+      const name = uniqueName('skills');
       try {
-        const created = await e2e().coreAs(TEST_USERS.carol).createNamespacedPod({ namespace: deerFlow, body: podFor(name) });
-        expect(created.spec?.volumes?.[1]?.hostPath?.path).to.equal(threads);
-        expect(await refusal(e2e().coreAs(TEST_USERS.bob).createNamespacedPod({ namespace: deerFlow, body: podFor(uniqueName('threads')) }))).to.deep.equal({
+        const created = await e2e().coreAs(TEST_USERS.bob).createNamespacedPod({ namespace: deerFlow, body: podFor(name, true) });
+        expect(created.spec?.volumes?.[1]?.hostPath?.path).to.equal(skills);
+        expect(await refusal(e2e().coreAs(TEST_USERS.bob).createNamespacedPod({ namespace: deerFlow, body: podFor(uniqueName('skills'), false) }))).to.deep.equal({
           code: 403,
-          message: denied(validateWebhook, `spec.volumes[1].hostPath.path: "${threads}" is not under any allowed or built-in host path ("/.deer-flow/users/{sandboxUser}/threads" does not apply: {sandboxUser} is not filled, as user "bob" is not in trustedProvisioners)`),
+          message: denied(validateWebhook, `spec.containers[0].volumeMounts[1]: container "sandbox" mounts "${skills}" read-write, but "/.deer-flow/users/*/skills_view" is read-only`),
         });
       } finally {
         await deletePod(e2e().core, deerFlow, name);

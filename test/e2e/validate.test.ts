@@ -49,7 +49,7 @@ describe('e2e: the validating webhook refuses hostPaths that skipped the annotat
       const name = uniqueName('handwritten');
       try {
         const status = await apiError(env.core.createNamespacedPod({ namespace: env.enabledNs, body: c.pod(name) }));
-        expect(status).to.deep.equal({ code: 403, message: `${validatePrefix(env.validateWebhook)}${DENIED}${c.reason}` });
+        expect(status).to.deep.equal({ code: 403, reason: 'Forbidden', message: `${validatePrefix(env.validateWebhook)}${DENIED}${c.reason}` });
         expect(await isNotFound(env.core.readNamespacedPod({ namespace: env.enabledNs, name }))).to.equal(true);
       } finally {
         await deletePod(env.core, env.enabledNs, name);
@@ -120,6 +120,7 @@ describe('e2e: ephemeral containers (pods/ephemeralcontainers)', () => {
     const status = await apiError(call);
     expect(status).to.deep.equal({
       code: 403,
+      reason: 'Forbidden',
       message:
         `${validatePrefix(env.validateWebhook)}${DENIED}` +
         'spec.ephemeralContainers[0].volumeMounts[0]: container "debugger" mounts "/skills" read-write, but "/skills" is read-only',

@@ -78,17 +78,26 @@ function isKind(doc: unknown, kind: string): boolean {
   return typeof doc === 'object' && doc !== null && 'kind' in doc && doc.kind === kind;
 }
 
-async function fromChart(helm: string, target: WebhookTarget): Promise<WebhookConfigurations> {
+/** More for `helm template`: a release name of its own (so the objects' names differ) and values. */
+export interface ChartOptions {
+  readonly release: string;
+  /** Arguments such as `--values FILE` or `--set-json KEY=JSON`, after the suite's own. */
+  readonly args: readonly string[];
+}
+
+/** The chart's webhook configurations; with options, rendered with those values too. */
+export async function fromChart(helm: string, target: WebhookTarget, options?: ChartOptions): Promise<WebhookConfigurations> {
   const { stdout } = await execFileAsync(
     helm,
     [
-      'template', 'mountgate-e2e', CHART_DIR,
+      'template', options?.release ?? 'mountgate-e2e', CHART_DIR,
       '--namespace', 'mountgate-system',
       '--show-only', 'templates/webhooks.yaml',
       '--set-string', `webhook.url=${target.url}`,
       '--set-string', 'certs.mode=secret',
       '--set-string', 'certs.secret.name=mountgate-e2e-tls',
       '--set-string', `certs.secret.caBundle=${target.caBundle}`,
+      ...(options?.args ?? []),
     ],
     { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
   );

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start, type RunningServer } from '../../src/server/index.js';
-import { silentLogger } from '../../src/server/logger.js';
+import { silentLogger, type Logger } from '../../src/server/logger.js';
 import { BASE_POLICY } from './policies.js';
 import { createCa, issueServingPair, type ServingPair, type TestPki } from './tls.js';
 
@@ -18,6 +18,8 @@ export interface TestServer {
 export interface TestServerOptions {
   readonly policy?: unknown;
   readonly shutdownDelaySeconds?: number;
+  /** Silent when absent. */
+  readonly logger?: Logger;
 }
 
 export async function withServer<T>(options: TestServerOptions, body: (test: TestServer) => Promise<T>): Promise<T> {
@@ -38,7 +40,7 @@ export async function withServer<T>(options: TestServerOptions, body: (test: Tes
       metricsPort: 0,
       shutdownDelaySeconds: options.shutdownDelaySeconds ?? 0,
       reloadIntervalMs: 100,
-      logger: silentLogger(),
+      logger: options.logger ?? silentLogger(),
     });
     return await body({ server, dir, pki, pair, paths });
   } finally {

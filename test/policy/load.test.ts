@@ -32,8 +32,13 @@ describe('policy/load', () => {
 
   it('loads the shipped deer-flow example', async () => {
     const { policy } = await loadPolicyFile('examples/deer-flow-policy.yaml');
-    expect(policy.spec.reservedMountPaths).to.deep.equal(['/mnt/skills', '/mnt/user-data']);
-    expect(policy.spec.builtinHostPaths.map((entry) => entry.pathPrefix)).to.deep.equal(['/skills', '/.deer-flow/threads']);
+    expect(policy.spec.reservedMountPaths).to.deep.equal(['/mnt/skills', '/mnt/user-data', '/mnt/acp-workspace', '/mnt/integrations']);
+    expect(policy.spec.builtinHostPaths).to.deep.equal([
+      { pathPrefix: '/.deer-flow/skills_view', readOnly: true },
+      { pathPrefix: '/.deer-flow/threads', readOnly: false },
+      { pathPrefix: '/.deer-flow/users', readOnly: false },
+      { pathPrefix: '/.deer-flow/integrations/lark-cli/sandbox-cli', readOnly: true },
+    ]);
   });
 
   const invalid: Array<[string, string, string[]]> = [

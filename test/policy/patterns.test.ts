@@ -198,10 +198,29 @@ describe('examples/deer-flow-per-user-policy.yaml', () => {
     const { policy } = await loadPolicyFile('examples/deer-flow-per-user-policy.yaml');
     expect(policy.requestable.map((entry) => entry.pathPrefix)).to.deep.equal(['/srv/datasets', '/srv/models']);
     expect(policy.carriablePatterns.map((entry) => `${entry.pathPrefix}${entry.readOnly ? ' (ro)' : ''}`)).to.deep.equal([
+      '/.deer-flow/users/*/integrations/lark-cli/config/locks',
+      // Six segments each: literal where acp-workspace's entry has "*" (fifth), then read-only first.
+      '/.deer-flow/users/*/integrations/lark-cli/config (ro)',
+      '/.deer-flow/users/*/integrations/lark-cli/data',
+      '/.deer-flow/users/*/threads/*/acp-workspace (ro)',
       '/.deer-flow/users/*/skills_view (ro)',
-      '/.deer-flow/users/{sandboxUser}/workspace',
-      '/.deer-flow/users/{sandboxUser}/threads',
+      '/srv/users/{sandboxUser}',
     ]);
-    expect([...policy.trustedProvisioners]).to.deep.equal(['system:serviceaccount:deer-flow:provisioner']);
+    expect([...policy.trustedProvisioners]).to.deep.equal(['system:serviceaccount:deer-flow:deer-flow-deer-flow-provisioner']);
+  });
+
+  it('keeps the read-only-ness deer-flow gives each directory under a user', async () => {
+    const { policy } = await loadPolicyFile('examples/deer-flow-per-user-policy.yaml');
+    const decided = (path: string): string | undefined => {
+      const entry = decidingHostPathEntry(policy.carriable, policy.carriablePatterns, path, fillingsFor(policy));
+      return entry === undefined ? undefined : `${entry.pathPrefix}${entry.readOnly ? ' (ro)' : ''}`;
+    };
+    expect(decided('/.deer-flow/users/u3/skills_view/custom')).to.equal('/.deer-flow/users/*/skills_view (ro)');
+    expect(decided('/.deer-flow/users/u3/threads/t1/acp-workspace')).to.equal('/.deer-flow/users/*/threads/*/acp-workspace (ro)');
+    expect(decided('/.deer-flow/users/u3/integrations/lark-cli/config')).to.equal('/.deer-flow/users/*/integrations/lark-cli/config (ro)');
+    expect(decided('/.deer-flow/users/u3/integrations/lark-cli/config/locks')).to.equal('/.deer-flow/users/*/integrations/lark-cli/config/locks');
+    expect(decided('/.deer-flow/users/u3/integrations/lark-cli/data')).to.equal('/.deer-flow/users/*/integrations/lark-cli/data');
+    expect(decided('/.deer-flow/users/u3')).to.equal(undefined);
+    expect(decided('/.deer-flow/users/u3/threads/t1/other')).to.equal(undefined);
   });
 });

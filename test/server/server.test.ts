@@ -4,6 +4,8 @@ import { get } from 'node:http';
 import { Agent, request } from 'node:https';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { applyPatch, type Operation } from '../../src/admission/json-patch.js';
 import { KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/index.js';
 import { BASE_POLICY } from '../helpers/policies.js';
@@ -14,7 +16,15 @@ import { httpsCall, issueServingPair } from '../helpers/tls.js';
 interface ReviewAnswer {
   apiVersion: string;
   kind: string;
-  response: { uid: string; allowed: boolean; status?: { code: number; message: string }; patchType?: string; patch?: string; warnings?: string[] };
+  response: {
+    uid: string;
+    allowed: boolean;
+    status?: { code: number; reason: string; message: string };
+    patchType?: string;
+    patch?: string;
+    warnings?: string[];
+    auditAnnotations?: Record<string, string>;
+  };
 }
 
 async function admit(test: TestServer, path: string, body: unknown, agent?: Agent): Promise<ReviewAnswer> {
@@ -69,13 +79,59 @@ describe('server (real HTTPS on loopback)', function () {
       });
     });
 
-    it('denies a broken rule with HTTP 200, allowed false and a 403 naming the path', async () => {
+    it('denies a broken rule with HTTP 200, allowed false, a 403 Forbidden naming the path, and the rule for the audit log', async () => {
       await withServer({}, async (test) => {
         const answer = await admit(test, '/mutate', review(sandboxPod({ mounts: [{ hostPath: '/var/run', mountPath: '/run' }] })));
         expect(answer.response).to.deep.equal({
           uid: '3f1c2f2e-1111-4a4a-9b9b-000000000001',
           allowed: false,
-          status: { code: 403, message: 'mountgate denied the Pod: metadata.annotations[mountgate.io/mounts][0].hostPath: "/var/run" is not under any allowed host path' },
+          status: {
+            code: 403,
+            reason: 'Forbidden',
+            message: 'mountgate denied the Pod: metadata.annotations[mountgate.io/mounts][0].hostPath: "/var/run" is not under any allowed host path',
+          },
+          auditAnnotations: {
+            verdict: 'denied',
+            rule: 'host-path-not-allowed',
+            violation: 'metadata.annotations[mountgate.io/mounts][0].hostPath: "/var/run" is not under any allowed host path',
+          },
+        });
+      });
+    });
+
+    it('logs each decision with its verdict, the rule broken first and the message', async () => {
+      const lines: Array<Record<string, unknown>> = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+          done();
+        },
+      });
+      await withServer({ logger: pino({ base: undefined, timestamp: false }, sink) }, async (test) => {
+        await admit(test, '/mutate', review(sandboxPod({ mounts: [{ hostPath: '/var/run', mountPath: '/run' }] })));
+        await admit(test, '/mutate', review(sandboxPod({ mounts: MOUNTS })));
+      });
+      const decisions = lines
+        .filter((line) => line.msg === 'admission decision')
+        .map(({ verdict, rule, reason }) => ({ verdict, rule, reason }));
+      expect(decisions).to.deep.equal([
+        {
+          verdict: 'denied',
+          rule: 'host-path-not-allowed',
+          reason: 'mountgate denied the Pod: metadata.annotations[mountgate.io/mounts][0].hostPath: "/var/run" is not under any allowed host path',
+        },
+        { verdict: 'allowed', rule: undefined, reason: undefined },
+      ]);
+    });
+
+    it('denies with HTTP 200, allowed false and a 400 BadRequest a review whose Pod cannot be read', async () => {
+      await withServer({}, async (test) => {
+        const answer = await admit(test, '/validate', review({ metadata: {}, spec: { containers: 'sandbox' } }));
+        expect(answer.response).to.deep.equal({
+          uid: '3f1c2f2e-1111-4a4a-9b9b-000000000001',
+          allowed: false,
+          status: { code: 400, reason: 'BadRequest', message: 'mountgate denied the Pod: request.object: is not a readable Pod: spec.containers must be a list' },
+          auditAnnotations: { verdict: 'denied', rule: 'unreadable-pod', violation: 'request.object: is not a readable Pod: spec.containers must be a list' },
         });
       });
     });
@@ -88,7 +144,11 @@ describe('server (real HTTPS on loopback)', function () {
 
         const pod = sandboxPod({ mounts: MOUNTS });
         const mutated = applyPatch(structuredClone(pod), decodePatch(await admit(test, '/mutate', review(pod))), true, false).newDocument;
-        expect((await admit(test, '/validate', review(mutated))).response).to.deep.equal({ uid: '3f1c2f2e-1111-4a4a-9b9b-000000000001', allowed: true });
+        expect((await admit(test, '/validate', review(mutated))).response).to.deep.equal({
+          uid: '3f1c2f2e-1111-4a4a-9b9b-000000000001',
+          allowed: true,
+          auditAnnotations: { verdict: 'allowed' },
+        });
       });
     });
 

@@ -171,7 +171,7 @@ describe('stress: load with certificate and policy churn', function () {
         expect(badSamples, JSON.stringify(badSamples.slice(0, 5))).to.deep.equal([]);
         for (const fingerprint of fingerprints) expect(samples.map((sample) => sample.fingerprint), 'each certificate was served').to.include(fingerprint);
 
-        // Each change was taken up (or refused) within the contract's 5 s.
+        // Each change was taken up (or refused) within 5 s.
         const seen = [certificateSwitches[0], policySwitches[0], certificateSwitches[1], refusedPolicies[refusedPolicies.length - 1]];
         const delays = seen.map((record, index) => (record?.at ?? Number.POSITIVE_INFINITY) - (written[index] ?? 0));
         console.log(`      reload delays ms ${delays.join(', ')}; ${straddling} requests straddled the policy switch`);

@@ -1,0 +1,69 @@
+/**
+ * Each command's flags are one table: the parser, the usage text and the
+ * reference's test all read it, so a flag cannot be added to one and not the
+ * others. Every command also takes -h/--help.
+ */
+import { parseArgs } from 'node:util';
+import { ArgumentError, firstLine, HelpRequested } from './usage.js';
+
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  /** The flag may be given more than once; its values are collected in order. */
+  readonly multiple?: boolean;
+  /** The placeholder for the value in the usage, e.g. FILE. */
+  readonly value?: string;
+  /** The environment variable that stands in for the flag when it is not given. */
+  readonly env?: string;
+  /** What applies when neither the flag nor its variable is given, as the user writes it. */
+  readonly fallback?: string;
+  readonly description: string;
+}
+
+export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
+
+/** What the parser gives for a table: strings, booleans, or lists of strings for repeatable flags. */
+export type OptionValues<S extends OptionSpecs> = {
+  [K in keyof S]?: S[K] extends { readonly type: 'boolean' } ? boolean : S[K] extends { readonly multiple: true } ? string[] : string;
+};
+
+export const HELP_OPTION: OptionSpec = { type: 'boolean', short: 'h', description: 'print this usage and exit 0' };
+
+/** Parses `argv` by `specs` (no positional arguments); throws HelpRequested for -h/--help and ArgumentError for anything else amiss. */
+export function parseOptions<S extends OptionSpecs>(command: string, argv: readonly string[], specs: S): OptionValues<S> {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: parserOption(HELP_OPTION) };
+  for (const [name, spec] of Object.entries(specs)) options[name] = parserOption(spec);
+  let values: Record<string, string | boolean | Array<string | boolean> | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new ArgumentError(command, firstLine(error));
+  }
+  if (values.help === true) throw new HelpRequested(command);
+  delete values.help;
+  // parseArgs in strict mode gives each flag the type its table row declares.
+  return values as OptionValues<S>;
+}
+
+function parserOption(spec: OptionSpec): { type: 'string' | 'boolean'; short?: string; multiple?: boolean } {
+  return {
+    type: spec.type,
+    ...(spec.short === undefined ? {} : { short: spec.short }),
+    ...(spec.multiple === true ? { multiple: true } : {}),
+  };
+}
+
+/** The usage's lines for a table, -h/--help last: flag and value, description, then default and variable. */
+export function describeOptions(specs: OptionSpecs): string[] {
+  const rows = [...Object.entries(specs), ['help', HELP_OPTION] as const].map(([name, spec]) => {
+    const flag = `${spec.short === undefined ? '    ' : `-${spec.short}, `}--${name}${spec.value === undefined ? '' : ` ${spec.value}`}`;
+    const notes = [
+      ...(spec.fallback === undefined ? [] : [`default ${spec.fallback}`]),
+      ...(spec.env === undefined ? [] : [`env ${spec.env}`]),
+      ...(spec.multiple === true ? ['repeatable'] : []),
+    ];
+    return { flag, text: `${spec.description}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}` };
+  });
+  const width = Math.max(...rows.map((row) => row.flag.length));
+  return rows.map((row) => `  ${row.flag.padEnd(width)}  ${row.text}`);
+}

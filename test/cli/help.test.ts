@@ -1,0 +1,135 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { COMMANDS, commandUsage, findCommand, HELP, type Command } from '../../src/cli/commands.js';
+import { run } from '../../src/cli/run.js';
+import { EXIT_OK, EXIT_USAGE } from '../../src/cli/usage.js';
+
+interface Outcome {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function mountgate(argv: readonly string[]): Promise<Outcome> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(argv, {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    readStdin: () => Promise.resolve(''),
+  });
+  return { code, stdout, stderr };
+}
+
+function usageOf(name: string): string {
+  const command = findCommand(name);
+  if (command === undefined) throw new Error(`no command ${name}`);
+  return commandUsage(command);
+}
+
+describe('cli: --help and usage', () => {
+  describe('every command prints its usage on stdout and exits 0', () => {
+    /** A flag with a value before --help, where the command takes one: help wins over what is missing. */
+    const withAFlag = (command: Command): string[] => {
+      const flag = Object.entries(command.options).find(([, spec]) => spec.type === 'string');
+      return flag === undefined ? [command.name, '--help'] : [command.name, `--${flag[0]}`, 'x', '--help'];
+    };
+    const asks: Array<[string, (command: Command) => string[]]> = [
+      ['--help', (command) => [command.name, '--help']],
+      ['-h', (command) => [command.name, '-h']],
+      ['--help after a flag', withAFlag],
+      ['help COMMAND', (command) => ['help', command.name]],
+    ];
+    for (const command of COMMANDS) {
+      for (const [how, argv] of asks) {
+        it(`${command.name}: ${how}`, async () => {
+          expect(await mountgate(argv(command))).to.deep.equal({ code: EXIT_OK, stdout: usageOf(command.name), stderr: '' });
+        });
+      }
+    }
+  });
+
+  describe('the overview on stdout, exit 0', () => {
+    const rows: Array<[string, string[]]> = [
+      ['mountgate --help', ['--help']],
+      ['mountgate -h', ['-h']],
+      ['mountgate help', ['help']],
+    ];
+    for (const [name, argv] of rows) {
+      it(name, async () => expect(await mountgate(argv)).to.deep.equal({ code: EXIT_OK, stdout: HELP, stderr: '' }));
+    }
+  });
+
+  describe('a wrong flag exits 2 with the message and the usage on stderr', () => {
+    for (const command of COMMANDS) {
+      it(`${command.name}: an unknown flag`, async () => {
+        expect(await mountgate([command.name, '--no-such-flag'])).to.deep.equal({
+          code: EXIT_USAGE,
+          stdout: '',
+          stderr: `mountgate: ${command.name}: Unknown option '--no-such-flag'\n\n${usageOf(command.name)}`,
+        });
+      });
+    }
+    const rows: Array<[string, string[], string, string]> = [
+      ['a missing required flag', ['check', '-f', 'pod.yaml'], 'check', 'check: --config FILE is required'],
+      ['a bad value', ['audit', '--config', 'p', '-o', 'xml'], 'audit', 'audit: -o must be table or json, not "xml"'],
+      ['help for an unknown command', ['help', 'launch'], 'help', 'help: unknown command "launch"'],
+      ['help for two commands', ['help', 'serve', 'check'], 'help', 'help: takes one command at most'],
+    ];
+    for (const [name, argv, command, message] of rows) {
+      it(name, async () => {
+        expect(await mountgate(argv)).to.deep.equal({ code: EXIT_USAGE, stdout: '', stderr: `mountgate: ${message}\n\n${usageOf(command)}` });
+      });
+    }
+  });
+
+  describe('no command, or an unknown one, exits 2 with the overview on stderr', () => {
+    const rows: Array<[string, string[], string]> = [
+      ['no command', [], 'a command is required'],
+      ['an unknown command', ['launch'], 'unknown command "launch"'],
+      ['a name inherited by every object', ['constructor'], 'unknown command "constructor"'],
+    ];
+    for (const [name, argv, message] of rows) {
+      it(name, async () => expect(await mountgate(argv)).to.deep.equal({ code: EXIT_USAGE, stdout: '', stderr: `mountgate: ${message}\n\n${HELP}` }));
+    }
+  });
+
+  describe('what a usage says', () => {
+    for (const command of COMMANDS) {
+      it(`${command.name}: every flag of its table, with its short form, variable and default`, () => {
+        const usage = usageOf(command.name);
+        expect(usage).to.match(/^Usage: mountgate /);
+        expect(usage).to.include('-h, --help');
+        for (const [flag, spec] of Object.entries(command.options)) {
+          const line = usage.split('\n').find((text) => text.includes(`--${flag}`) && text.includes(spec.description));
+          expect(line, `--${flag}`).to.be.a('string');
+          for (const part of [spec.short === undefined ? undefined : `-${spec.short}, `, spec.env, spec.fallback === undefined ? undefined : `default ${spec.fallback}`]) {
+            if (part !== undefined) expect(line).to.include(part);
+          }
+        }
+      });
+    }
+    it('the overview names every command', () => {
+      for (const command of COMMANDS) expect(HELP).to.match(new RegExp(`^  ${command.name} +${command.summary}$`, 'm'));
+    });
+    it('no table takes -h or --help for anything else', () => {
+      for (const command of COMMANDS) {
+        expect(Object.keys(command.options), command.name).not.to.include('help');
+        expect(Object.values(command.options).map((spec) => spec.short), command.name).not.to.include('h');
+      }
+    });
+  });
+
+  it('the binary: `mountgate audit --help` exits 0 with the usage on stdout', async function () {
+    this.timeout(60_000);
+    const child = spawn(process.execPath, ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts'), 'audit', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = await once(child, 'exit');
+    expect({ code, stdout, stderr }).to.deep.equal({ code: 0, stdout: usageOf('audit'), stderr: '' });
+  });
+});
