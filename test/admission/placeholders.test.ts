@@ -6,7 +6,9 @@
 import { expect } from 'chai';
 import { decide } from '../../src/admission/decide.js';
 import { denialMessage, type Verdict } from '../../src/admission/verdict.js';
-import { parsePolicy } from '../../src/policy/load.js';
+import type { CompiledPolicy } from '../../src/policy/compile.js';
+import { loadPolicyFile, parsePolicy } from '../../src/policy/load.js';
+import { deerFlowSandboxPod, extraMountsFor, type SandboxRequest } from '../e2e/deer-flow-pods.js';
 import { expectedVolumeName, FIELD, requestFor, sandboxPod, type RequestOptions } from '../helpers/pods.js';
 
 const PROVISIONER = 'system:serviceaccount:deer-flow:provisioner';
@@ -178,5 +180,37 @@ describe('admission: placeholders and wildcards', () => {
         'mountgate denied the Pod: spec.volumes[1].hostPath.path: "/.deer-flow/users/u4/threads/t1" is not under any allowed or built-in host path ("/.deer-flow/users/{sandboxUser}/threads" has {sandboxUser} = "u3" for this request)',
       );
     });
+  });
+});
+
+describe('admission: examples/deer-flow-per-user-policy.yaml and the Pods deer-flow builds', () => {
+  const PROFILE_PROVISIONER: RequestOptions = { namespace: 'deer-flow', username: 'system:serviceaccount:deer-flow:deer-flow-deer-flow-provisioner', groups: [] };
+  let profile: CompiledPolicy | undefined;
+  before(async () => {
+    profile = (await loadPolicyFile('examples/deer-flow-per-user-policy.yaml')).policy;
+  });
+  const policy = (): CompiledPolicy => {
+    if (profile === undefined) throw new Error('the example is not loaded');
+    return profile;
+  };
+  const extras = extraMountsFor('u3', 't1');
+  const requests: Array<[string, SandboxRequest]> = [
+    ['the default user, no extra mounts', { sandboxId: 's1' }],
+    ['every extra mount at once', { sandboxId: 's2', userId: 'u3', threadId: 't1', extraMounts: Object.values(extras) }],
+    ['the lark-cli init container', { sandboxId: 's3', userId: 'u3', extraMounts: Object.values(extras), larkRuntime: true }],
+    ['the lark-cli broker sidecar', { sandboxId: 's4', userId: 'u3', extraMounts: Object.values(extras), larkBroker: true }],
+  ];
+  for (const [title, request] of requests) {
+    it(`admits, unchanged, the sandbox Pod of: ${title}`, () => {
+      expect(decide('validate', requestFor(deerFlowSandboxPod(request), PROFILE_PROVISIONER), policy())).to.deep.equal({ allowed: true, warnings: [], patch: [] });
+    });
+  }
+
+  it("refuses a user's skills mounted read-write, which the profile without wildcards cannot", () => {
+    const pod = deerFlowSandboxPod({ sandboxId: 's5', userId: 'u3', extraMounts: [{ ...extras.customSkills, readOnly: false }] });
+    const index = pod.spec?.containers[0]?.volumeMounts?.findIndex((mount) => mount.mountPath === extras.customSkills.containerPath && mount.readOnly === false);
+    expect(denial(decide('validate', requestFor(pod, PROFILE_PROVISIONER), policy()))).to.equal(
+      `mountgate denied the Pod: spec.containers[0].volumeMounts[${index}]: container "sandbox" mounts "/.deer-flow/users/u3/skills_view/custom" read-write, but "/.deer-flow/users/*/skills_view" is read-only`,
+    );
   });
 });
