@@ -3,6 +3,7 @@
  * usage `mountgate <command> --help` prints, and the overview of `mountgate help`.
  */
 import { AUDIT_OPTIONS } from './audit-options.js';
+import { BACKSTOP_OPTIONS } from './backstop-options.js';
 import { CHECK_OPTIONS } from './check-options.js';
 import { describeOptions, type OptionSpecs } from './options.js';
 import { SERVE_OPTIONS } from './serve-options.js';
@@ -50,6 +51,22 @@ Exit 0 when the Pod is allowed, 1 when it is denied, 2 on a usage or policy erro
     options: AUDIT_OPTIONS,
     notes: `Judges each Pod as /validate would judge its creation, requesters aside (who created a Pod
 is not recorded). Exit 1 if any Pod breaks the policy, 0 if none, 2 on an error.
+`,
+  },
+  {
+    name: 'backstop',
+    synopsis: [
+      'mountgate backstop --config FILE [--name mountgate-backstop] [--action Deny|Warn|Audit]...',
+      '                   [--namespace-label KEY=VALUE... | --all-namespaces] [--exclude-namespace NS]...',
+    ],
+    summary: 'print a ValidatingAdmissionPolicy that enforces the hostPath rule inside the API server',
+    options: BACKSTOP_OPTIONS,
+    notes: `Prints the policy and its binding (admissionregistration.k8s.io/v1, Kubernetes 1.30+) as a YAML
+stream for kubectl apply -f -: every hostPath volume canonical and inside allowedHostPaths or
+builtinHostPaths, read-only where the deciding entry is, for Pod CREATE and pods/ephemeralcontainers
+UPDATE, also while mountgate is down. By default the binding selects namespaces labelled
+mountgate.io/enabled=true, never kube-system, and denies.
+Exit 0 when printed, 2 on a usage or policy error.
 `,
   },
   {

@@ -4,6 +4,7 @@ import { PolicyError } from '../policy/load.js';
 import { CertificateError } from '../server/tls-material.js';
 import { KubeconfigError } from '../server/namespace-cache.js';
 import { parseAuditArgs } from './audit-options.js';
+import { backstopCommand } from './backstop.js';
 import type { Io } from './check.js';
 import { check } from './check.js';
 import { commandUsage, findCommand, HELP, type CommandName } from './commands.js';
@@ -37,6 +38,7 @@ const RUNNERS: Readonly<Record<CommandName, (argv: readonly string[], io: Io) =>
     // Loaded only for this command: its Kubernetes client costs every `serve` some 70 MiB otherwise.
     return (await import('./audit.js')).audit(settings, io);
   },
+  backstop: (argv, io) => backstopCommand(argv, io),
   version: async (argv, io) => {
     parseOptions('version', argv, {});
     io.stdout(`mountgate ${version()}\n`);

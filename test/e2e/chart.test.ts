@@ -76,6 +76,8 @@ describe('e2e: the Helm chart installed into the API server', () => {
         'Service',
         'ServiceAccount',
         'ValidatingWebhookConfiguration',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
       ]);
       for (const rendered of manifest) {
         const stored = await objects.read({
@@ -127,6 +129,10 @@ describe('e2e: the Helm chart installed into the API server', () => {
       expect(status.code).to.equal(500);
       expect(status.message).to.contain(`failed calling webhook "pods.mutate.mountgate.io": failed to call webhook: Post "https://${fullname}.${namespace}.svc:443/mutate?timeout=5s"`);
 
+      // The backstop is in force too, and answers first: a hand-written hostPath without the
+      // annotation (which the mutating webhook never sees) is refused by the API server itself.
+      await expectBackstopRefuses(selected, `${fullname}-backstop`);
+
       // An upgrade looks its certificates up in the cluster and keeps them.
       await helm(['upgrade', release, CHART_DIR, '--namespace', namespace, '--values', values, '--set', 'replicaCount=3']);
       const upgraded = await objects.read<V1MutatingWebhookConfiguration>({
@@ -142,6 +148,7 @@ describe('e2e: the Helm chart installed into the API server', () => {
       installed = false;
       expect(await isNotFound(objects.read({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: fullname } }))).to.equal(true);
       expect(await isNotFound(objects.read({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: fullname } }))).to.equal(true);
+      expect(await isNotFound(objects.read({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', metadata: { name: `${fullname}-backstop` } }))).to.equal(true);
     } finally {
       try {
         if (installed) await helm(['uninstall', release, '--namespace', namespace, '--no-hooks']);
@@ -151,6 +158,24 @@ describe('e2e: the Helm chart installed into the API server', () => {
     }
   });
 });
+
+/** Polls (policies load asynchronously) until the backstop refuses a hand-written `hostPath: /` in the namespace. */
+async function expectBackstopRefuses(namespace: string, policy: string): Promise<void> {
+  const { core } = e2e();
+  const pod = sandboxPod(uniqueName('chart-backstop'));
+  pod.spec?.volumes?.push({ name: 'root', hostPath: { path: '/' } });
+  let last = '';
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const status = await apiError(core.createNamespacedPod({ namespace, body: pod, dryRun: 'All' }));
+    if (status.code === 403 && status.message.includes(`ValidatingAdmissionPolicy '${policy}'`)) {
+      expect(status.message).to.contain('denied request: spec.volumes[2].hostPath.path (volume "root"): "/" is not under any allowed or built-in host path');
+      return;
+    }
+    last = status.message;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the chart's backstop ${policy} was not in force within 20 s (last answer: ${last})`);
+}
 
 async function tlsSecret(namespace: string, fullname: string): Promise<V1Secret['data']> {
   const { core } = e2e();

@@ -254,7 +254,7 @@ describe('e2e: the deer-flow profile (examples/deer-flow-policy.yaml and example
       const sent = withAnnotation(deerFlowSandboxPod({ sandboxId: uniqueName('dfno'), userId: USER, threadId: THREAD, extraMounts: ALL_EXTRAS }), row.mounts);
       const client = row.as === undefined ? provisioner : env.coreAs(TEST_USERS.alice);
       const status = await apiError(client.createNamespacedPod({ namespace, body: sent }));
-      expect({ code: status.code, message: status.message }).to.deep.equal({ code: 403, message: denied(webhooks.mutateWebhookName, row.reason) });
+      expect({ code: status.code, reason: status.reason, message: status.message }).to.deep.equal({ code: 403, reason: 'Forbidden', message: denied(webhooks.mutateWebhookName, row.reason) });
       expect(await isNotFound(env.core.readNamespacedPod({ namespace, name: sent.metadata?.name ?? '' }))).to.equal(true);
     });
   }
@@ -334,7 +334,7 @@ describe('e2e: the deer-flow profile (examples/deer-flow-policy.yaml and example
           return;
         }
         const status = await apiError(provisioner.createNamespacedPod({ namespace, body: row.pod(name) }));
-        expect({ code: status.code, message: status.message }).to.deep.equal({ code: 403, message: denied(webhooks.validateWebhookName, row.reason) });
+        expect({ code: status.code, reason: status.reason, message: status.message }).to.deep.equal({ code: 403, reason: 'Forbidden', message: denied(webhooks.validateWebhookName, row.reason) });
       } finally {
         await deletePod(env.core, namespace, name);
       }

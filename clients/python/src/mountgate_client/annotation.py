@@ -1,0 +1,112 @@
+"""The annotation value: a JSON array of mounts, checked against the same rules of shape as
+mountgate's parser and the JSON Schema ``schema/annotation.schema.json`` (the paths themselves are
+judged by the cluster's policy, not here)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+#: The annotation key mountgate reads unless its policy names another.
+ANNOTATION = "mountgate.io/mounts"
+#: mountgate refuses an annotation with more entries than this before reading any of them.
+MAX_ENTRIES = 1000
+
+#: Each field with its two accepted spellings (mountgate's, deer-flow's) and its JSON type.
+_FIELDS: tuple[tuple[str, str, type, bool], ...] = (
+    ("hostPath", "host_path", str, True),
+    ("mountPath", "container_path", str, True),
+    ("readOnly", "read_only", bool, False),
+)
+_KNOWN_KEYS = frozenset(key for canonical, alias, _, _ in _FIELDS for key in (canonical, alias))
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One requested mount. ``read_only=None`` leaves it to the policy: read-only under a read-only
+    allow-list entry, read-write otherwise."""
+
+    host_path: str
+    mount_path: str
+    read_only: bool | None = None
+
+    def entry(self) -> dict[str, str | bool]:
+        """The entry in mountgate's spelling."""
+        entry: dict[str, str | bool] = {"hostPath": self.host_path, "mountPath": self.mount_path}
+        if self.read_only is not None:
+            entry["readOnly"] = self.read_only
+        return entry
+
+
+class AnnotationError(ValueError):
+    """The mounts do not make a well-formed annotation; ``problems`` says why, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _type_name(expected: type) -> str:
+    return "a boolean (true or false)" if expected is bool else "a string"
+
+
+def _is(value: object, expected: type) -> bool:
+    # JSON has no bool/int overlap; Python's bool is an int, so check bool first and exactly.
+    if expected is bool:
+        return isinstance(value, bool)
+    return isinstance(value, expected) and not isinstance(value, bool)
+
+
+def entry_problems(item: object, where: str) -> list[str]:
+    """Why one parsed entry is not well-formed (empty when it is)."""
+    if not isinstance(item, Mapping):
+        return [f"{where}: must be an object with hostPath and mountPath"]
+    problems: list[str] = []
+    for key in item:
+        if key not in _KNOWN_KEYS:
+            problems.append(
+                f'{where}: unknown key "{key}" (allowed: hostPath or host_path, '
+                "mountPath or container_path, readOnly or read_only)"
+            )
+    for canonical, alias, expected, required in _FIELDS:
+        present = [key for key in (canonical, alias) if key in item]
+        if len(present) == 2:
+            problems.append(f"{where}: gives both {canonical} and {alias}; use one")
+        elif not present and required:
+            problems.append(f"{where}.{canonical}: is required")
+        for key in present:
+            if not _is(item[key], expected):
+                problems.append(f"{where}.{key}: must be {_type_name(expected)}")
+    return problems
+
+
+def value_problems(value: object) -> list[str]:
+    """Why a parsed annotation value is not well-formed (empty when it is)."""
+    if not isinstance(value, list):
+        return ["the annotation must be a JSON array of mounts"]
+    if len(value) > MAX_ENTRIES:
+        return [f"the annotation has {len(value)} entries, more than the {MAX_ENTRIES} mountgate reads"]
+    return [problem for index, item in enumerate(value) for problem in entry_problems(item, f"[{index}]")]
+
+
+def text_problems(text: str) -> list[str]:
+    """Why an annotation value, as written in the Pod, is not well-formed (empty when it is)."""
+    try:
+        value: object = json.loads(text)
+    except json.JSONDecodeError as error:
+        return [f"the annotation is not valid JSON ({error})"]
+    return value_problems(value)
+
+
+def annotation_value(mounts: Iterable[Mount | Mapping[str, object]]) -> str:
+    """The annotation value for ``mounts``: Mount objects, or entries already in either spelling.
+
+    Raises AnnotationError when the result would not be well-formed, so that a mistake is
+    found here rather than by the API server.
+    """
+    entries: list[object] = [mount.entry() if isinstance(mount, Mount) else dict(mount) for mount in mounts]
+    problems = value_problems(entries)
+    if problems:
+        raise AnnotationError(problems)
+    return json.dumps(entries, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,125 @@
+"""Set the annotation on a Pod and create it, keeping what the API server says: its Status on a
+refusal, and its warnings either way."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from kubernetes.client import ApiException, CoreV1Api, V1ObjectMeta, V1Pod
+
+from .annotation import ANNOTATION, Mount, annotation_value
+from .warning_headers import ApiWarning, parse_warning_headers, warning_header_values
+
+#: A Pod as the kubernetes client models it, or as a manifest (parsed YAML or JSON).
+PodT = TypeVar("PodT", V1Pod, dict[str, object])
+
+_DENIED_BY = re.compile(r'^admission webhook "([^"]+)" denied the request: (.*)$', re.DOTALL)
+
+
+def with_mounts(
+    pod: PodT, mounts: Iterable[Mount | Mapping[str, object]], annotation: str = ANNOTATION
+) -> PodT:
+    """A copy of ``pod`` (a V1Pod or a manifest dict) that asks for ``mounts`` through the annotation."""
+    value = annotation_value(mounts)
+    result = copy.deepcopy(pod)
+    if isinstance(result, V1Pod):
+        if result.metadata is None:
+            result.metadata = V1ObjectMeta()
+        result.metadata.annotations = {**(result.metadata.annotations or {}), annotation: value}
+    else:
+        metadata = result.setdefault("metadata", {})
+        if not isinstance(metadata, dict):
+            raise TypeError("the manifest's metadata is not a mapping")
+        annotations = metadata.get("annotations") or {}
+        if not isinstance(annotations, dict):
+            raise TypeError("the manifest's metadata.annotations is not a mapping")
+        metadata["annotations"] = {**annotations, annotation: value}
+    return result
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """The Pod as the API server stored it (with the mounts mountgate added)."""
+
+    pod: V1Pod
+    warnings: list[ApiWarning] = field(default_factory=list)
+    #: Warning header text that could not be parsed, kept rather than dropped.
+    unparsed_warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The API server's answer to a refused create: its Status, and any warnings it sent."""
+
+    code: int
+    #: Status.reason, e.g. "Forbidden"; None when the refusing party set none.
+    reason: str | None
+    message: str
+    #: The admission webhook that refused the Pod, when one did, and its own words.
+    webhook: str | None
+    webhook_message: str | None
+    warnings: list[ApiWarning] = field(default_factory=list)
+    unparsed_warnings: list[str] = field(default_factory=list)
+    #: The whole Status object as sent (empty when the body was not a Status).
+    status: dict[str, object] = field(default_factory=dict)
+
+
+def refusal(error: ApiException) -> Refused:
+    """What the API server said in a failed call."""
+    body: object = error.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    status: dict[str, object] = {}
+    if isinstance(body, str):
+        try:
+            decoded: object = json.loads(body)
+        except json.JSONDecodeError:
+            decoded = None
+        if isinstance(decoded, dict):
+            status = decoded
+    message = status.get("message")
+    if not isinstance(message, str):
+        message = body if isinstance(body, str) and body else str(error.reason or "")
+    reason = status.get("reason")
+    code = status.get("code")
+    denied = _DENIED_BY.match(message)
+    parsed = parse_warning_headers(warning_header_values(error.headers))
+    return Refused(
+        code=code if isinstance(code, int) else int(error.status or 0),
+        reason=reason if isinstance(reason, str) and reason else None,
+        message=message,
+        webhook=denied.group(1) if denied else None,
+        webhook_message=denied.group(2) if denied else None,
+        warnings=parsed.warnings,
+        unparsed_warnings=parsed.unparsed,
+        status=status,
+    )
+
+
+def create_pod(
+    api: CoreV1Api,
+    namespace: str,
+    pod: V1Pod | dict[str, object],
+    mounts: Iterable[Mount | Mapping[str, object]] | None = None,
+    *,
+    annotation: str = ANNOTATION,
+    dry_run: bool = False,
+) -> Admitted | Refused:
+    """Creates ``pod`` (with ``mounts`` set in the annotation, when given).
+
+    Any refusal by the API server (an admission webhook, RBAC, a conflict) comes back as Refused;
+    errors that never reached an answer (connection, TLS) are raised.
+    """
+    body = pod if mounts is None else with_mounts(pod, mounts, annotation)
+    extra: dict[str, str] = {"dry_run": "All"} if dry_run else {}
+    try:
+        created, _, headers = api.create_namespaced_pod_with_http_info(namespace, body, **extra)
+    except ApiException as error:
+        return refusal(error)
+    parsed = parse_warning_headers(warning_header_values(headers))
+    return Admitted(pod=created, warnings=parsed.warnings, unparsed_warnings=parsed.unparsed)

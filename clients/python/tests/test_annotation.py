@@ -1,0 +1,125 @@
+"""The annotation the helper builds, and its local check: the same answers as the JSON Schema
+(which is tested, in the TypeScript suite, to answer as mountgate's own parser does)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from mountgate_client import MAX_ENTRIES, AnnotationError, Mount, annotation_value, text_problems, value_problems
+
+SCHEMA_FILE = Path(__file__).resolve().parents[3] / "schema" / "annotation.schema.json"
+SCHEMA = Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+UNKNOWN = "(allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)"
+
+# (id, annotation text, problems the helper names; none means well-formed)
+ROWS: list[tuple[str, str, list[str]]] = [
+    ("an empty list", "[]", []),
+    ("the mountgate spelling", '[{"hostPath":"/a","mountPath":"/b","readOnly":false}]', []),
+    ("the deer-flow spelling", '[{"host_path":"/a","container_path":"/b","read_only":true}]', []),
+    ("spellings mixed across fields", '[{"host_path":"/a","mountPath":"/b"}]', []),
+    ("empty and relative paths (judged by the policy)", '[{"hostPath":"","mountPath":"x/../y"}]', []),
+    (f"exactly {MAX_ENTRIES} entries", json.dumps([{"hostPath": "/a", "mountPath": "/b"}] * MAX_ENTRIES), []),
+    (
+        f"{MAX_ENTRIES + 1} entries",
+        json.dumps([{"hostPath": "/a", "mountPath": "/b"}] * (MAX_ENTRIES + 1)),
+        [f"the annotation has {MAX_ENTRIES + 1} entries, more than the {MAX_ENTRIES} mountgate reads"],
+    ),
+    ("not JSON", "mounts: /srv", ["the annotation is not valid JSON (Expecting value: line 1 column 1 (char 0))"]),
+    ("an object", '{"hostPath":"/a","mountPath":"/b"}', ["the annotation must be a JSON array of mounts"]),
+    ("null entries and nested lists", "[null,[]]", ["[0]: must be an object with hostPath and mountPath", "[1]: must be an object with hostPath and mountPath"]),
+    ("an unknown key", '[{"hostPath":"/a","mountPath":"/b","subPath":"x"}]', [f'[0]: unknown key "subPath" {UNKNOWN}']),
+    ("a __proto__ key", '[{"hostPath":"/a","mountPath":"/b","__proto__":{}}]', [f'[0]: unknown key "__proto__" {UNKNOWN}']),
+    ('readOnly as the string "true"', '[{"hostPath":"/a","mountPath":"/b","readOnly":"true"}]', ["[0].readOnly: must be a boolean (true or false)"]),
+    ("read_only as 1", '[{"host_path":"/a","container_path":"/b","read_only":1}]', ["[0].read_only: must be a boolean (true or false)"]),
+    ("a hostPath that is a boolean", '[{"hostPath":true,"mountPath":"/b"}]', ["[0].hostPath: must be a string"]),
+    ("a mountPath that is null", '[{"hostPath":"/a","mountPath":null}]', ["[0].mountPath: must be a string"]),
+    ("a missing hostPath", '[{"mountPath":"/b"}]', ["[0].hostPath: is required"]),
+    ("both spellings of hostPath", '[{"hostPath":"/a","host_path":"/a","mountPath":"/b"}]', ["[0]: gives both hostPath and host_path; use one"]),
+    ("both spellings of readOnly", '[{"hostPath":"/a","mountPath":"/b","readOnly":true,"read_only":true}]', ["[0]: gives both readOnly and read_only; use one"]),
+    ("a bad second entry", '[{"hostPath":"/a","mountPath":"/b"},{"hostPath":"/a"}]', ["[1].mountPath: is required"]),
+]
+
+
+@pytest.mark.parametrize(("text", "problems"), [row[1:] for row in ROWS], ids=[row[0] for row in ROWS])
+def test_rows(text: str, problems: list[str]) -> None:
+    assert text_problems(text) == problems
+    if not text.startswith("mounts"):
+        assert SCHEMA.is_valid(json.loads(text)) == (problems == [])
+
+
+# ---- agreement with the JSON Schema on generated values -------------------------------------
+
+FIELDS = [("hostPath", "host_path", "string"), ("mountPath", "container_path", "string"), ("readOnly", "read_only", "boolean")]
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+near_misses = {
+    "string": st.sampled_from([None, 7, True, [], {}, ["srv", "a"]]) | json_values.filter(lambda v: not isinstance(v, str)),
+    "boolean": st.sampled_from(["true", "false", 0, 1, None, [True]]) | json_values.filter(lambda v: not isinstance(v, bool)),
+}
+right_values = {"string": st.sampled_from(["/srv/sandbox/a", "/data", "", "rel", "/a/../b"]) | st.text(max_size=8), "boolean": st.booleans()}
+
+
+@st.composite
+def entries(draw: st.DrawFn) -> object:
+    entry: dict[str, object] = {}
+    for canonical, alias, kind in FIELDS:
+        keys = draw(st.sampled_from([[canonical], [alias]] * 30 + [[]] * (1 if kind == "string" else 20) + [[canonical, alias]]))
+        for key in keys:
+            wrong = draw(st.sampled_from([False] * 39 + [True]))
+            entry[key] = draw(near_misses[kind] if wrong else right_values[kind])
+    if draw(st.sampled_from([False] * 29 + [True])):
+        key = draw(st.sampled_from(["subPath", "HostPath", "hostpath", "read-only", "__proto__", "constructor", ""]) | st.text(max_size=6))
+        entry[key] = draw(json_values)
+    return entry
+
+
+# Weighted choices by sampled_from (st.one_of picks among distinct strategies, ignoring repeats).
+items = st.sampled_from([False] * 19 + [True]).flatmap(lambda junk: json_values if junk else entries())
+# Mostly lists of entries, well-formed or a near miss away; then anything JSON, in a list or not.
+annotation_values = st.sampled_from(["entries"] * 6 + ["json", "json list"]).flatmap(
+    lambda kind: st.lists(items, max_size=3) if kind == "entries" else json_values if kind == "json" else st.lists(json_values, min_size=1, max_size=3)
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(annotation_values)
+def test_agrees_with_the_json_schema(value: object) -> None:
+    assert (value_problems(value) == []) == SCHEMA.is_valid(value)
+
+
+# ---- building the annotation ----------------------------------------------------------------
+
+
+def test_builds_the_mountgate_spelling() -> None:
+    value = annotation_value([Mount("/srv/sandbox/a", "/data"), Mount("/srv/datasets/ä", "/ds", read_only=True)])
+    assert value == '[{"hostPath":"/srv/sandbox/a","mountPath":"/data"},{"hostPath":"/srv/datasets/ä","mountPath":"/ds","readOnly":true}]'
+
+
+def test_takes_entries_in_either_spelling_as_they_are() -> None:
+    value = annotation_value([{"host_path": "/a", "container_path": "/b", "read_only": False}])
+    assert json.loads(value) == [{"host_path": "/a", "container_path": "/b", "read_only": False}]
+
+
+# (id, mounts, problems)
+REFUSED: list[tuple[str, list[object], list[str]]] = [
+    ("readOnly as a string", [{"hostPath": "/a", "mountPath": "/b", "readOnly": "true"}], ["[0].readOnly: must be a boolean (true or false)"]),
+    ("a Mount whose path is not a string", [Mount("/a", 7)], ["[0].mountPath: must be a string"]),  # type: ignore[arg-type]
+    ("both spellings", [{"hostPath": "/a", "host_path": "/a", "mountPath": "/b"}], ["[0]: gives both hostPath and host_path; use one"]),
+    ("too many", [Mount("/a", "/b")] * (MAX_ENTRIES + 1), [f"the annotation has {MAX_ENTRIES + 1} entries, more than the {MAX_ENTRIES} mountgate reads"]),
+]
+
+
+@pytest.mark.parametrize(("mounts", "problems"), [row[1:] for row in REFUSED], ids=[row[0] for row in REFUSED])
+def test_refuses_what_mountgate_would(mounts: list[Mount], problems: list[str]) -> None:
+    with pytest.raises(AnnotationError) as raised:
+        annotation_value(mounts)
+    assert raised.value.problems == problems

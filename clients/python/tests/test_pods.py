@@ -1,0 +1,89 @@
+"""Setting the annotation on a Pod, and reading a refusal, without an API server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from kubernetes.client import ApiException, V1Container, V1ObjectMeta, V1Pod, V1PodSpec
+from urllib3 import HTTPHeaderDict
+
+from mountgate_client import ANNOTATION, ApiWarning, Mount, refusal, with_mounts
+
+MOUNTS = [Mount("/srv/sandbox/a", "/data")]
+VALUE = '[{"hostPath":"/srv/sandbox/a","mountPath":"/data"}]'
+
+
+def test_sets_the_annotation_on_a_v1pod_copy_keeping_others() -> None:
+    pod = V1Pod(metadata=V1ObjectMeta(name="p", annotations={"other": "x"}), spec=V1PodSpec(containers=[V1Container(name="sandbox")]))
+    result = with_mounts(pod, MOUNTS)
+    assert result.metadata.annotations == {"other": "x", ANNOTATION: VALUE}
+    assert pod.metadata.annotations == {"other": "x"}
+
+
+def test_sets_the_annotation_on_a_v1pod_without_metadata() -> None:
+    assert with_mounts(V1Pod(), MOUNTS, annotation="example.com/m").metadata.annotations == {"example.com/m": VALUE}
+
+
+def test_sets_the_annotation_on_a_manifest_copy() -> None:
+    manifest: dict[str, object] = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": None}}
+    result = with_mounts(manifest, MOUNTS)
+    assert result["metadata"] == {"name": "p", "annotations": {ANNOTATION: VALUE}}
+    assert manifest["metadata"] == {"name": "p", "annotations": None}
+
+
+def test_refuses_a_manifest_whose_metadata_is_not_a_mapping() -> None:
+    with pytest.raises(TypeError):
+        with_mounts({"metadata": ["p"]}, MOUNTS)
+
+
+def api_exception(status: int, reason: str, body: str | bytes, headers: HTTPHeaderDict) -> ApiException:
+    error = ApiException(status=status, reason=reason)
+    error.body = body
+    error.headers = headers
+    return error
+
+
+STATUS = {
+    "kind": "Status",
+    "apiVersion": "v1",
+    "status": "Failure",
+    "message": 'admission webhook "pods.mutate.mountgate.io" denied the request: metadata.annotations[mountgate.io/mounts][0].hostPath: "/etc" is not under any allowed host path',
+    "reason": "Forbidden",
+    "code": 403,
+}
+
+
+def test_reads_a_webhook_denial() -> None:
+    headers = HTTPHeaderDict([("Content-Type", "application/json"), ("Warning", '299 - "repeats entry [0], \\"merged\\""')])
+    refused = refusal(api_exception(403, "Forbidden", json.dumps(STATUS).encode(), headers))
+    assert refused.code == 403
+    assert refused.reason == "Forbidden"
+    assert refused.message == STATUS["message"]
+    assert refused.webhook == "pods.mutate.mountgate.io"
+    assert refused.webhook_message == 'metadata.annotations[mountgate.io/mounts][0].hostPath: "/etc" is not under any allowed host path'
+    assert refused.warnings == [ApiWarning(299, "-", 'repeats entry [0], "merged"')]
+    assert refused.status == STATUS
+
+
+# (id, HTTP status, body, code, reason, message, webhook)
+BODIES: list[tuple[str, int, str, int, str | None, str, str | None]] = [
+    ("a Status without a reason", 403, json.dumps({**STATUS, "reason": ""}), 403, None, str(STATUS["message"]), "pods.mutate.mountgate.io"),
+    (
+        "a Status of another refusal",
+        409,
+        json.dumps({"kind": "Status", "message": 'pods "p" already exists', "reason": "AlreadyExists", "code": 409}),
+        409,
+        "AlreadyExists",
+        'pods "p" already exists',
+        None,
+    ),
+    ("a body that is not JSON", 503, "upstream connect error", 503, None, "upstream connect error", None),
+    ("no body", 503, "", 503, None, "Service Unavailable", None),
+]
+
+
+@pytest.mark.parametrize(("http", "body", "code", "reason", "message", "webhook"), [row[1:] for row in BODIES], ids=[row[0] for row in BODIES])
+def test_reads_other_answers(http: int, body: str, code: int, reason: str | None, message: str, webhook: str | None) -> None:
+    refused = refusal(api_exception(http, "Service Unavailable" if http == 503 else "Conflict", body, HTTPHeaderDict()))
+    assert (refused.code, refused.reason, refused.message, refused.webhook, refused.warnings) == (code, reason, message, webhook, [])

@@ -1,0 +1,127 @@
+/**
+ * The CEL of the backstop: fixed expressions that read the policy from two
+ * list literals (variables readOnlyPrefixes and writablePrefixes), so that the
+ * Helm chart can render the same policy by filling in only those two lines.
+ *
+ * Written for the CEL environment of Kubernetes 1.29 (what every 1.30+ API
+ * server accepts): optional field selection (`?.`, orValue, 1.28), the
+ * Kubernetes regex and list libraries (find, findAll, indexOf), strings
+ * extension version 2 (substring, strings.quote). Nothing newer: no two-variable
+ * comprehensions, no sets or lists extension, no format library.
+ *
+ * Every field of the object is read through has(), `?.` or orValue: a missing
+ * field yields an empty list or an empty (hence non-canonical, hence denied)
+ * path, never a "no such key" error.
+ *
+ * Cost: the API server stops an expression at 1,000,000 cost units and a
+ * binding at 10,000,000 for all expressions and messages together. Each
+ * volume's path is scanned a fixed number of times per policy entry; each
+ * volume mount is compared only with the names of volumes under read-only
+ * entries. Message expressions are evaluated on every request (also when the
+ * rule holds), so each starts with a cheap test and returns '' when it holds.
+ */
+import { MAX_PATH_LENGTH } from '../policy/paths.js';
+
+/**
+ * A CEL string literal for any string: JSON's escapes are a subset of CEL's.
+ * <, >, &, U+2028 and U+2029 are escaped too, as Helm's toJson (Go's
+ * encoding/json) does, so the chart and the CLI write the same literal.
+ */
+export function celString(value: string): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A CEL list literal of strings. */
+export function celStringList(values: readonly string[]): string {
+  return `[${values.map(celString).join(', ')}]`;
+}
+
+/** `path` is `prefix` or lies below it by whole segments (prefix canonical and not "/"). */
+function covers(path: string, prefix: string): string {
+  return `(${path} == ${prefix} || ${path}.startsWith(${prefix} + '/'))`;
+}
+
+/** More than half the limit in code points may still be within it in UTF-16 code units, which is what mountgate counts. */
+const HALF_LIMIT = MAX_PATH_LENGTH / 2;
+const ASTRAL = "'[\\\\x{10000}-\\\\x{10FFFF}]'";
+// The regex holds the control characters themselves (CEL unescapes \u0000): a regex costs in proportion to its length.
+const CONTROL = "'[\\u0000-\\u001f\\u007f]'";
+/** An empty, "." or ".." segment of a path with "/" appended: the first one found names the problem. */
+const BAD_SEGMENT = "'/(\\\\.\\\\.?)?/'";
+
+/**
+ * The hostPath volumes: name, path as written (raw) and path with one
+ * trailing "/" trimmed (path). Lists of containers from all three lists.
+ */
+export const HOST_PATH_VOLUMES = [
+  "object.?spec.?volumes.orValue([]).filter(v, has(v.hostPath))",
+  ".map(v, {'name': string(v.?name.orValue('')), 'raw': string(v.hostPath.?path.orValue(''))})",
+  ".map(v, {'name': v.name, 'raw': v.raw, 'path': v.raw.size() > 1 && v.raw.endsWith('/') ? v.raw.substring(0, v.raw.size() - 1) : v.raw})",
+].join('');
+
+/**
+ * At most MAX_PATH_LENGTH UTF-16 code units, exactly: UTF-8 never has fewer bytes than UTF-16 has
+ * code units, and half the limit in code points cannot exceed it; only a long path of many
+ * non-ASCII characters pays for counting the characters beyond U+FFFF.
+ */
+const UTF16_LENGTH_OK = `(bytes(v.raw).size() <= ${MAX_PATH_LENGTH} || v.raw.size() <= ${HALF_LIMIT} || v.raw.size() + v.raw.findAll(${ASTRAL}).size() <= ${MAX_PATH_LENGTH})`;
+
+/** Canonical (section 6) and inside some entry: what a volume must be. */
+export const OUTSIDE = [
+  'variables.hostPathVolumes.filter(v, !(',
+  `v.raw.startsWith('/') && ${UTF16_LENGTH_OK} && !v.raw.matches(${CONTROL}) && !(v.path + '/').matches(${BAD_SEGMENT})`,
+  ` && (variables.readOnlyPrefixes.exists(e, ${covers('v.path', 'e')}) || variables.writablePrefixes.exists(e, ${covers('v.path', 'e')}))`,
+  '))',
+].join('');
+
+/** A read-only entry covers the path and no longer read-write one does: the deciding entry is read-only. */
+const READ_ONLY_DECIDES = `variables.readOnlyPrefixes.exists(e, ${covers('v.path', 'e')} && !variables.writablePrefixes.exists(w, w.size() > e.size() && ${covers('v.path', 'w')}))`;
+
+export const READ_ONLY_VOLUMES = `variables.hostPathVolumes.filter(v, ${READ_ONLY_DECIDES}).map(v, v.name)`;
+
+export const CONTAINERS =
+  'object.?spec.?containers.orValue([]) + object.?spec.?initContainers.orValue([]) + object.?spec.?ephemeralContainers.orValue([])';
+
+const WRITES_READ_ONLY = "!m.?readOnly.orValue(false) && string(m.?name.orValue('')) in variables.readOnlyVolumes";
+
+export const WRITERS = `variables.readOnlyVolumes.size() == 0 ? [] : variables.containers.filter(c, c.?volumeMounts.orValue([]).exists(m, ${WRITES_READ_ONLY}))`;
+
+/** Paths in messages are cut short: the API server drops a message over 5 KiB. */
+const MESSAGE_PATH = 1024;
+function quotedShort(path: string): string {
+  return `strings.quote(${path}.size() > ${MESSAGE_PATH} ? ${path}.substring(0, ${MESSAGE_PATH}) + '...' : ${path})`;
+}
+
+/** The problem with a path, in mountgate's words (src/policy/paths.ts), in the same order of checks. */
+const PROBLEM = [
+  "v.raw == '' ? 'is empty'",
+  `: !${UTF16_LENGTH_OK} ? 'is longer than ${MAX_PATH_LENGTH} characters'`,
+  `: v.raw.matches(${CONTROL}) ? 'contains a control character'`,
+  ": !v.raw.startsWith('/') ? 'is not absolute'",
+  `: v.raw != '/' && (v.path + '/').matches(${BAD_SEGMENT}) ? ((v.path + '/').find(${BAD_SEGMENT}) == '//' ? 'has an empty segment (\"//\")' : 'has a \"' + (v.path + '/').find(${BAD_SEGMENT}).substring(1, (v.path + '/').find(${BAD_SEGMENT}).size() - 1) + '\" segment')`,
+  ": 'is not under any allowed or built-in host path'",
+].join(' ');
+
+/** `spec.volumes[I].hostPath.path (volume "NAME"): "PATH" PROBLEM`, for the first volume outside. */
+export const OUTSIDE_MESSAGE = [
+  "variables.outside.size() == 0 ? '' : [variables.outside[0]].map(v,",
+  " 'spec.volumes[' + string(object.?spec.?volumes.orValue([]).map(x, string(x.?name.orValue(''))).indexOf(v.name)) + '].hostPath.path (volume ' + strings.quote(v.name) + '): '",
+  ` + (v.raw.startsWith('/') && ${UTF16_LENGTH_OK} && !v.raw.matches(${CONTROL}) && !(v.path + '/').matches(${BAD_SEGMENT}) ? ${quotedShort('v.path')} : ${quotedShort('v.raw')})`,
+  ` + ' ' + (${PROBLEM})`,
+  ')[0]',
+].join('');
+
+/** The deciding (longest covering) read-only entry of volume v. */
+const DECIDING_READ_ONLY = `variables.readOnlyPrefixes.filter(e, ${covers('v.path', 'e')} && !variables.readOnlyPrefixes.exists(f, f.size() > e.size() && ${covers('v.path', 'f')}))[0]`;
+
+/** `container "C" mounts "PATH" read-write (volume "NAME"), but "PREFIX" is read-only`, for the first such mount. */
+export const WRITERS_MESSAGE = [
+  "variables.writers.size() == 0 ? '' : [variables.writers[0]].map(c,",
+  ` [c.?volumeMounts.orValue([]).filter(m, ${WRITES_READ_ONLY})[0]].map(m,`,
+  " [variables.hostPathVolumes.filter(v, v.name == string(m.?name.orValue('')))[0]].map(v,",
+  ` 'container ' + strings.quote(string(c.?name.orValue(''))) + ' mounts ' + ${quotedShort('v.path')} + ' read-write (volume ' + strings.quote(v.name) + '), but ' + strings.quote(${DECIDING_READ_ONLY}) + ' is read-only'`,
+  ')[0])[0])[0]',
+].join('');
+
+export const OUTSIDE_EXPRESSION = 'variables.outside.size() == 0';
+export const WRITERS_EXPRESSION = 'variables.writers.size() == 0';

@@ -1,0 +1,529 @@
+/**
+ * The backstop (`mountgate backstop`) inside a real API server, judged against mountgate itself.
+ *
+ * Each setup installs the ValidatingAdmissionPolicy and binding generated from one policy, bound
+ * to a namespace of its own that mountgate's webhooks do not select. The same Pods are then
+ * created there with dryRun=All (judged by the backstop alone), judged in-process by mountgate's
+ * decide('validate', ...), and, for the policy the e2e mountgate serves, created in the namespace
+ * its webhooks select (judged by mountgate's /validate alone). The Pods carry no annotation, so
+ * every verdict is the hostPath rule's. Verdicts must agree on every Pod, and the backstop's
+ * message must name the same volume or container, path and problem as mountgate's first reason.
+ *
+ * The API server checks a Pod (schema validation) before any validating admission: a path with a
+ * ".." segment, or an empty one, is refused there as invalid in every namespace and never reaches
+ * the backstop. Such Pods are counted; mountgate must deny them too.
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import fc from 'fast-check';
+import { ApiException, PatchStrategy, setHeaderOptions, type V1Container, type V1EphemeralContainer, type V1Pod, type V1Volume } from '@kubernetes/client-node';
+import { decide } from '../../src/admission/decide.js';
+import { ADMISSION_API_VERSION, readAdmissionReview, type AdmissionRequest } from '../../src/admission/review.js';
+import { podCreateRequest } from '../../src/admission/synthetic-request.js';
+import { denialMessage, type Verdict } from '../../src/admission/verdict.js';
+import { describeViolation } from '../../src/admission/violation.js';
+import { backstop, DEFAULT_BACKSTOP_OPTIONS } from '../../src/backstop/policy.js';
+import type { CompiledPolicy } from '../../src/policy/compile.js';
+import { parsePolicy } from '../../src/policy/load.js';
+import { hostilePath } from '../helpers/arbitraries.js';
+import { REPO_ROOT, sleep } from './controlplane.js';
+import { deletePod, EXAMPLE_POLICY, ignoreNotFound, uniqueName, type E2E } from './env.js';
+import { e2e } from './hooks.js';
+
+const SELECT_LABEL = 'mountgate.io/backstop-e2e';
+const execFileAsync = promisify(execFile);
+const CELCOST_DIR = path.join(REPO_ROOT, 'test', 'e2e', 'tools', 'celcost');
+
+interface CelCost {
+  readonly version: string;
+  readonly compileError?: string;
+  readonly compiled: number;
+  readonly pods: ReadonlyArray<{ readonly file: string; readonly total: number; readonly costs: ReadonlyArray<{ readonly where: string; readonly cost: number; readonly error?: string }> }>;
+}
+
+/** Builds test/e2e/tools/celcost (the API server's CEL library, see its main.go) into dir and runs it. */
+async function celcost(dir: string, version: string, policyFile: string, pods: readonly string[]): Promise<CelCost> {
+  const bin = path.join(dir, 'celcost');
+  await execFileAsync('go', ['build', '-trimpath', '-o', bin, '.'], {
+    cwd: CELCOST_DIR,
+    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: `${process.env.GOFLAGS ?? ''} -mod=readonly` },
+    timeout: 600_000,
+  });
+  const { stdout } = await execFileAsync(bin, ['-version', version, '-policy', policyFile, ...pods], { maxBuffer: 16 * 1024 * 1024 });
+  return JSON.parse(stdout) as CelCost;
+}
+
+/** A policy with the cases the longest-prefix rule and the CEL literals must get right. */
+const TRICKY_POLICY = {
+  allowedHostPaths: [
+    { pathPrefix: '/srv/sandbox' },
+    { pathPrefix: '/srv/models', readOnly: true },
+    { pathPrefix: '/srv/models/scratch' },
+    { pathPrefix: `/srv/we ird'"\\<&>/données` },
+  ],
+  builtinHostPaths: [
+    { pathPrefix: '/skills', readOnly: true },
+    { pathPrefix: '/data' },
+    { pathPrefix: '/data', readOnly: true },
+    { pathPrefix: '/srv/sandbox/shared', readOnly: true },
+  ],
+};
+
+interface Setup {
+  readonly title: string;
+  readonly policy: CompiledPolicy;
+  /** Judged by the backstop alone. */
+  readonly namespace: string;
+  /** Judged by mountgate's webhooks alone (only for the policy the e2e mountgate serves). */
+  readonly webhookNamespace: string | undefined;
+  readonly name: string;
+}
+
+type ApiVerdict = { readonly kind: 'allowed' } | { readonly kind: 'denied' | 'invalid'; readonly message: string };
+
+async function apiVerdict(call: Promise<unknown>): Promise<ApiVerdict> {
+  try {
+    await call;
+    return { kind: 'allowed' };
+  } catch (error) {
+    if (!(error instanceof ApiException)) throw error;
+    const body: unknown = typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
+    const message = typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string' ? body.message : String(error.body);
+    // A CEL error (cost, a missing key) would come back as 422 too: that is a finding, not a verdict.
+    if (error.code === 422 && !message.includes('ValidatingAdmissionPolicy')) return { kind: 'invalid', message };
+    if (error.code === 403) return { kind: 'denied', message };
+    throw new Error(`unexpected answer ${error.code}: ${message}`);
+  }
+}
+
+const PROBLEMS = [
+  'is empty',
+  'is longer than 4096 characters',
+  'contains a control character',
+  'is not absolute',
+  'has an empty segment ("//")',
+  'has a "." segment',
+  'has a ".." segment',
+  'is not under any allowed or built-in host path',
+];
+
+function problemOf(message: string): string {
+  const problem = PROBLEMS.find((p) => message.endsWith(` ${p}`));
+  if (problem === undefined) throw new Error(`no known problem at the end of: ${message}`);
+  return problem;
+}
+
+/**
+ * mountgate's first reason and the backstop's message, reduced to what both must say: the volume
+ * (by index) and the problem, or the container, path and read-only prefix. Paths are quoted by
+ * JSON.stringify in one and by CEL's strings.quote in the other, so volume paths are compared by
+ * problem only.
+ */
+function gist(message: string): string {
+  const volume = /^spec\.volumes\[(\d+)\]\.hostPath\.path(?: \(volume "[^"]*"\))?: /.exec(message);
+  if (volume !== null) return `volume ${volume[1]}: ${problemOf(message)}`;
+  const mount = /^(?:spec\.\w+\[\d+\]\.volumeMounts\[\d+\]: )?(container .* read-write)(?: \(volume "[^"]*"\))?(, but .* is read-only)$/.exec(message);
+  if (mount !== null) return `${mount[1]}${mount[2]}`;
+  throw new Error(`not a hostPath message: ${message}`);
+}
+
+function backstopGist(setup: Setup, message: string): string {
+  const marker = `ValidatingAdmissionPolicy '${setup.name}' with binding '${setup.name}' denied request: `;
+  const at = message.indexOf(marker);
+  if (at === -1) throw new Error(`not denied by the backstop ${setup.name}: ${message}`);
+  return gist(message.slice(at + marker.length));
+}
+
+function mountgateGist(verdict: Verdict): string {
+  const first = verdict.allowed ? undefined : verdict.violations[0];
+  if (first === undefined) throw new Error('a denial without a reason');
+  return gist(describeViolation(first));
+}
+
+function ephemeralUpdateRequest(pod: V1Pod, oldPod: V1Pod, namespace: string): AdmissionRequest {
+  const review = readAdmissionReview({
+    apiVersion: ADMISSION_API_VERSION,
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'backstop-e2e',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      subResource: 'ephemeralcontainers',
+      operation: 'UPDATE',
+      namespace,
+      userInfo: { username: 'backstop-e2e', groups: [] },
+      object: pod,
+      oldObject: oldPod,
+      dryRun: true,
+    },
+  });
+  if (!review.ok) throw new Error(review.problems.join('; '));
+  return review.request;
+}
+
+/** What was judged, for the summary line. */
+const tally = { pods: 0, allowed: 0, denied: 0, invalid: 0, ephemeral: 0 };
+
+function record(verdict: ApiVerdict): void {
+  tally.pods++;
+  tally[verdict.kind]++;
+}
+
+/** The Pod's name; everything else from the case. */
+function named(pod: V1Pod, name: string): V1Pod {
+  return { ...pod, apiVersion: 'v1', kind: 'Pod', metadata: { ...pod.metadata, name } };
+}
+
+async function judgeCreate(env: E2E, setup: Setup, pod: V1Pod): Promise<void> {
+  const body = named(pod, uniqueName('bs'));
+  const mine = decide('validate', podCreateRequest(body, { username: 'backstop-e2e', groups: [] }, 'backstop-e2e'), setup.policy);
+  const theirs = await apiVerdict(env.core.createNamespacedPod({ namespace: setup.namespace, body, dryRun: 'All' }));
+  record(theirs);
+  const what = `${setup.title}: ${JSON.stringify(pod.spec).slice(0, 600)}`;
+  if (theirs.kind === 'invalid') {
+    expect(mine.allowed, `${what}: refused as invalid by the API server (${theirs.message}) but allowed by mountgate`).to.equal(false);
+  } else {
+    expect(theirs.kind === 'allowed', `${what}: backstop ${theirs.kind === 'denied' ? theirs.message : 'allowed'}; mountgate ${mine.allowed ? 'allowed' : denialMessage(mine.violations)}`).to.equal(mine.allowed);
+    if (theirs.kind === 'denied') expect(backstopGist(setup, theirs.message), what).to.equal(mountgateGist(mine));
+  }
+  if (setup.webhookNamespace !== undefined) {
+    const webhook = await apiVerdict(env.core.createNamespacedPod({ namespace: setup.webhookNamespace, body, dryRun: 'All' }));
+    expect(webhook.kind, `${what}: the webhook's verdict ${webhook.kind === 'allowed' ? '' : webhook.message}`).to.equal(theirs.kind);
+  }
+}
+
+/** Adds ephemeral containers to an existing Pod through pods/ephemeralcontainers, dry run, in both places. */
+async function judgeEphemeral(env: E2E, setup: Setup, base: V1Pod, ephemeral: V1EphemeralContainer[]): Promise<void> {
+  for (const namespace of [setup.namespace, ...(setup.webhookNamespace === undefined ? [] : [setup.webhookNamespace])]) {
+    const name = uniqueName('bs-eph');
+    const created = await env.core.createNamespacedPod({ namespace, body: named(base, name) });
+    try {
+      const updated: V1Pod = { ...created, spec: { ...(created.spec ?? { containers: [] }), ephemeralContainers: ephemeral } };
+      const mine = decide('validate', ephemeralUpdateRequest(updated, created, namespace), setup.policy);
+      const theirs = await apiVerdict(env.core.replaceNamespacedPodEphemeralcontainers({ namespace, name, body: updated, dryRun: 'All' }));
+      tally.ephemeral++;
+      record(theirs);
+      const what = `${setup.title} (${namespace === setup.namespace ? 'backstop' : 'webhook'}): ephemeral ${JSON.stringify(ephemeral)}`;
+      expect(theirs.kind === 'allowed', `${what}: ${theirs.kind === 'allowed' ? 'allowed' : theirs.message}`).to.equal(mine.allowed);
+      if (theirs.kind === 'denied' && namespace === setup.namespace) expect(backstopGist(setup, theirs.message), what).to.equal(mountgateGist(mine));
+    } finally {
+      await deletePod(env.core, namespace, name);
+    }
+  }
+}
+
+/** Waits until the API server enforces the backstop in its namespace (policies load asynchronously). */
+async function waitUntilEnforced(env: E2E, setup: Setup): Promise<void> {
+  const probe = pod([['root', '/']], [container('c', [['root']])]);
+  let last = '';
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const verdict = await apiVerdict(env.core.createNamespacedPod({ namespace: setup.namespace, body: named(probe, uniqueName('probe')), dryRun: 'All' }));
+    if (verdict.kind === 'denied' && verdict.message.includes(`ValidatingAdmissionPolicy '${setup.name}'`)) return;
+    last = verdict.kind === 'allowed' ? 'allowed' : verdict.message;
+    await sleep(100);
+  }
+  throw new Error(`the backstop ${setup.name} was not enforced within 20 s (last answer: ${last})`);
+}
+
+type MountSpec = [volume: string, readOnly?: boolean];
+
+function container(name: string, mounts: MountSpec[] | undefined): V1Container {
+  const base: V1Container = { name, image: 'registry.example/img:1' };
+  if (mounts === undefined) return base;
+  return {
+    ...base,
+    volumeMounts: mounts.map(([volume, readOnly], i) => ({ name: volume, mountPath: `/m/${i}`, ...(readOnly === undefined ? {} : { readOnly }) })),
+  };
+}
+
+function pod(volumes: Array<[string, string]> | undefined, containers: V1Container[], initContainers?: V1Container[]): V1Pod {
+  return {
+    spec: {
+      containers,
+      ...(initContainers === undefined ? {} : { initContainers }),
+      ...(volumes === undefined ? {} : { volumes: volumes.map(([name, path]): V1Volume => ({ name, hostPath: { path } })) }),
+    },
+  };
+}
+
+/** One volume, mounted by one container. */
+function single(path: string, readOnly?: boolean): V1Pod {
+  return pod([['v', path]], [container('c', [['v', readOnly]])]);
+}
+
+const LONG_TAIL = 'x'.repeat(4096);
+/** A path of exactly `length` UTF-16 code units under `prefix`, made of `unit` (one or two code units). */
+function pathOfLength(prefix: string, length: number, unit = 'x'): string {
+  const room = length - prefix.length - 1;
+  const body = unit.repeat(Math.floor(room / unit.length)) + 'x'.repeat(room % unit.length);
+  return `${prefix}/${body}`;
+}
+
+const TABLE: ReadonlyArray<[string, V1Pod]> = [
+  ['no volumes at all', pod(undefined, [container('c', undefined)])],
+  ['a hostPath volume no container mounts', pod([['v', '/srv/models/x']], [container('c', undefined)])],
+  ['containers without volumeMounts beside one with', pod([['v', '/srv/sandbox/a']], [container('a', undefined), container('b', [['v']]), container('c', [])])],
+  ['a prefix exactly', single('/srv/sandbox')],
+  ['below a prefix', single('/srv/sandbox/a/b')],
+  ['one trailing slash', single('/srv/sandbox/a/')],
+  ['a lookalike sibling (/srv/sandbox2)', single('/srv/sandbox2')],
+  ['a lookalike child of a sibling', single('/srv/sandbox2/a')],
+  ['the parent of a prefix', single('/srv')],
+  ['the root', single('/')],
+  ['two slashes', single('//')],
+  ['two trailing slashes', single('/srv/sandbox//')],
+  ['an empty segment', single('/srv//sandbox')],
+  ['a "." segment', single('/srv/sandbox/./a')],
+  ['a trailing "."', single('/srv/sandbox/.')],
+  ['a ".." segment (refused as invalid by the API server)', single('/srv/sandbox/../etc')],
+  ['a trailing ".."', single('/srv/sandbox/..')],
+  ['a "..." segment is a name', single('/srv/sandbox/...')],
+  ['a ".x" segment is a name', single('/srv/sandbox/.x')],
+  ['a relative path', single('srv/sandbox')],
+  ['an empty path (refused as invalid by the API server)', single('')],
+  ['a tab', single('/srv/sandbox/a\tb')],
+  ['a newline', single('/srv/sandbox/a\n')],
+  ['DEL', single('/srv/sandbox/\u007f')],
+  ['NUL', single('/srv/sandbox/\u0000')],
+  ['a division slash lookalike', single('/srv/sandbox\u2215a')],
+  ['a fullwidth solidus lookalike', single('/srv/sandbox\uff0fa')],
+  ['4096 characters', single(pathOfLength('/srv/sandbox', 4096))],
+  ['4097 characters', single(pathOfLength('/srv/sandbox', 4097))],
+  ['4096 UTF-16 code units of emoji', single(pathOfLength('/srv/sandbox', 4096, '😀'))],
+  ['4097 UTF-16 code units of emoji (fewer code points)', single(pathOfLength('/srv/sandbox', 4097, '😀'))],
+  ['far too long', single(`/srv/sandbox/${LONG_TAIL}${LONG_TAIL}`)],
+  ['read-only prefix, mounted read-only', single('/srv/models/x', true)],
+  ['read-only prefix, readOnly false', single('/srv/models/x', false)],
+  ['read-only prefix, readOnly left out', single('/srv/models/x')],
+  ['read-only prefix exactly, read-write', single('/srv/models', false)],
+  ['read-write inside read-only, read-write', single('/srv/models/scratch/x', false)],
+  ['a lookalike of the read-write inside read-only', single('/srv/models/scratchy', false)],
+  ['read-only inside read-write, read-write', single('/srv/sandbox/shared/x', false)],
+  ['read-only inside read-write, read-only', single('/srv/sandbox/shared', true)],
+  ['a prefix both read-only and read-write: read-only wins', single('/data/x', false)],
+  ['quotes, backslash, <&> and non-ASCII in a prefix', single(`/srv/we ird'"\\<&>/données/x`, false)],
+  ['a built-in read-only, read-only', single('/skills', true)],
+  ['read-write by an init container', pod([['v', '/skills/a']], [container('c', [['v', true]])], [container('init', [['v']])])],
+  ['read-only by an init container, read-write by a later container', pod([['v', '/skills/a']], [container('c', [['v', true]]), container('d', [['v', false]])], [container('init', [['v', true]])])],
+  ['one read-write mount among many read-only ones', pod([['a', '/skills'], ['b', '/srv/models/q'], ['c', '/srv/sandbox']], [container('c', [['a', true], ['c'], ['b', true]]), container('d', [['c'], ['b']])])],
+  ['the first of several bad volumes is named', pod([['ok', '/srv/sandbox'], ['bad1', '/etc'], ['bad2', '/srv//x']], [container('c', [['ok'], ['bad1'], ['bad2']])])],
+  ['a bad volume and a read-write mount of a read-only one', pod([['ro', '/skills'], ['bad', '/var/run']], [container('c', [['ro'], ['bad']])])],
+];
+
+const EPHEMERAL: ReadonlyArray<[string, V1Pod, V1EphemeralContainer[]]> = [
+  ['an ephemeral container mounts a read-only prefix read-write', single('/srv/models/x', true), [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/debug' }] }]],
+  ['an ephemeral container mounts a read-only prefix read-only', single('/srv/models/x', true), [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/debug', readOnly: true }] }]],
+  ['an ephemeral container mounts a read-write prefix read-write', single('/srv/sandbox/x', false), [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/debug' }] }]],
+  ['an ephemeral container without volumeMounts', single('/srv/models/x', true), [{ name: 'debug', image: 'busybox' }]],
+];
+
+/** Paths a Pod of the corpus may carry: inside, beside and across the tricky policy's prefixes, and hostile ones. */
+const corpusPath = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(fc.constantFrom('/srv/sandbox', '/srv/models', '/srv/models/scratch', '/srv/sandbox/shared', '/skills', '/data', '/.deer-flow/threads', '/srv/datasets', '/.deer-flow/users', '/.deer-flow/skills_view', '/.deer-flow/integrations/lark-cli/sandbox-cli'), fc.array(fc.constantFrom('a', 'b', 'scratch', 'shared', '.x'), { maxLength: 2 }), fc.constantFrom('', '', '/')).map(([prefix, rest, tail]) => [prefix, ...rest].join('/') + tail) },
+  { weight: 2, arbitrary: fc.constantFrom('/srv/sandbox2', '/srv/models2/a', '/srv/models/scratchy', '/skillsx', '/srv', '/', '/data2', '/.deer-flow', '/.deer-flow/integrations/lark-cli', '/.deer-flow/usersx') },
+  { weight: 3, arbitrary: hostilePath },
+);
+
+/** Valid Pods apart from their paths: unique names, every mount naming a volume of the Pod. */
+const corpusPod = fc
+  .array(corpusPath, { maxLength: 4 })
+  .chain((paths) => {
+    const mounts = fc.option(
+      fc.uniqueArray(fc.tuple(fc.nat({ max: Math.max(0, paths.length - 1) }), fc.option(fc.boolean(), { nil: undefined })), { selector: ([index]) => index, maxLength: paths.length }),
+      { nil: undefined, freq: 5 },
+    );
+    return fc.record({ paths: fc.constant(paths), containers: fc.array(mounts, { minLength: 1, maxLength: 3 }), init: fc.array(mounts, { maxLength: 2 }) });
+  })
+  .map(({ paths, containers, init }) => {
+    const volumeNames = paths.map((_, i) => `v${i}`);
+    const make = (prefix: string) => (spec: Array<[number, boolean | undefined]> | undefined, i: number): V1Container =>
+      container(`${prefix}${i}`, spec === undefined || paths.length === 0 ? undefined : spec.map(([index, readOnly]): MountSpec => [volumeNames[index] ?? 'v0', readOnly]));
+    return pod(
+      paths.length === 0 ? undefined : paths.map((path, i): [string, string] => [volumeNames[i] ?? `v${i}`, path]),
+      containers.map(make('c')),
+      init.length === 0 ? undefined : init.map(make('i')),
+    );
+  });
+
+const CORPUS_RUNS = 80;
+
+/**
+ * A big Pod: `volumes` hostPath volumes (even ones under the read-only /srv/models, odd ones under
+ * /srv/sandbox, each path `pathLength` long), `containers` containers each mounting `mounts`
+ * volumes in turn, read-only where the prefix is; `writeReadOnly` makes the last container's
+ * last mount of a read-only volume read-write.
+ */
+function bigPod(volumes: number, containers: number, mounts: number, pathLength: number, writeReadOnly: boolean): V1Pod {
+  const paths: Array<[string, string]> = Array.from({ length: volumes }, (_, i) => [`v${i}`, pathOfLength(i % 2 === 0 ? `/srv/models/v${i}` : `/srv/sandbox/v${i}`, pathLength)]);
+  const list = Array.from({ length: containers }, (_, c) =>
+    container(`c${c}`, Array.from({ length: mounts }, (_, m): MountSpec => [`v${m % volumes}`, m % volumes % 2 === 0])),
+  );
+  const last = [...(list[list.length - 1]?.volumeMounts ?? [])].reverse().find((mount) => mount.readOnly === true);
+  if (writeReadOnly && last !== undefined) last.readOnly = false;
+  return pod(paths, list);
+}
+
+describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', function () {
+  const setups: Setup[] = [];
+  const cleanups: Array<() => Promise<void>> = [];
+
+  before(async function () {
+    this.timeout(120_000);
+    const env = e2e();
+    const servedPolicy = parsePolicy(await readFile(env.mountgate.options.policy, 'utf8'), env.mountgate.options.policy);
+    const candidates = [
+      { title: 'the policy mountgate serves', policy: servedPolicy, webhookNamespace: env.enabledNs },
+      { title: 'a policy with nested and odd prefixes', policy: parsePolicy(JSON.stringify(TRICKY_POLICY), 'tricky.json'), webhookNamespace: undefined },
+      { title: 'the shipped deer-flow profile', policy: parsePolicy(await readFile(EXAMPLE_POLICY, 'utf8'), EXAMPLE_POLICY), webhookNamespace: undefined },
+    ];
+    for (const candidate of candidates) {
+      const name = uniqueName('mg-e2e-backstop');
+      const namespace = name;
+      await env.core.createNamespace({ body: { metadata: { name: namespace, labels: { [SELECT_LABEL]: name } } } });
+      cleanups.push(() => ignoreNotFound(env.core.deleteNamespace({ name: namespace })));
+      const objects = backstop(candidate.policy, { ...DEFAULT_BACKSTOP_OPTIONS, name, namespaceSelector: { matchLabels: { [SELECT_LABEL]: name } } });
+      await env.admissionApi.createValidatingAdmissionPolicy({ body: objects.policy });
+      cleanups.push(() => ignoreNotFound(env.admissionApi.deleteValidatingAdmissionPolicy({ name })));
+      await env.admissionApi.createValidatingAdmissionPolicyBinding({ body: objects.binding });
+      cleanups.push(() => ignoreNotFound(env.admissionApi.deleteValidatingAdmissionPolicyBinding({ name })));
+      const setup: Setup = { ...candidate, name, namespace };
+      await waitUntilEnforced(env, setup);
+      setups.push(setup);
+    }
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    console.log(
+      `      backstop differential: ${tally.pods} verdicts (${tally.ephemeral} of them ephemeral-container updates): ` +
+        `${tally.allowed} allowed, ${tally.denied} denied, ${tally.invalid} refused as invalid before admission`,
+    );
+  });
+
+  for (const [title, shape] of TABLE) {
+    it(`agrees: ${title}`, async function () {
+      this.timeout(30_000);
+      for (const setup of setups) await judgeCreate(e2e(), setup, shape);
+    });
+  }
+
+  for (const [title, base, ephemeral] of EPHEMERAL) {
+    it(`agrees through pods/ephemeralcontainers: ${title}`, async function () {
+      this.timeout(30_000);
+      for (const setup of setups) await judgeEphemeral(e2e(), setup, base, ephemeral);
+    });
+  }
+
+  // The API server stops a CEL expression at 1,000,000 cost units (a binding at 10,000,000): a Pod
+  // this big must still be judged, not refused with a cost error.
+  const big: ReadonlyArray<[string, V1Pod]> = [
+    ['100 volumes x 10 containers x 100 mounts', bigPod(100, 10, 100, 40, false)],
+    ['100 volumes x 10 containers x 100 mounts, the last one read-write under a read-only prefix', bigPod(100, 10, 100, 40, true)],
+    ['100 volumes of 4096-character paths x 10 containers x 100 mounts', bigPod(100, 10, 100, 4096, false)],
+    ['100 volumes x 100 containers x 100 mounts', bigPod(100, 100, 100, 40, false)],
+  ];
+  for (const [title, shape] of big) {
+    it(`agrees without a CEL cost error on a big Pod: ${title}`, async function () {
+      this.timeout(60_000);
+      for (const setup of setups) await judgeCreate(e2e(), setup, shape);
+    });
+  }
+
+  it('compiles in the CEL environment a 1.30 API server checks new expressions against (1.29), within the cost limits on big Pods', async function () {
+    this.timeout(600_000);
+    const env = e2e();
+    const setup = setups[0];
+    if (setup === undefined) throw new Error('no setup');
+    const policyFile = path.join(env.dir, 'backstop-policy.json');
+    await writeFile(policyFile, JSON.stringify(backstop(setup.policy).policy));
+    const files: string[] = [];
+    for (const [i, [, shape]] of big.entries()) {
+      const file = path.join(env.dir, `backstop-big-${i}.json`);
+      await writeFile(file, JSON.stringify(named(shape, `big-${i}`)));
+      files.push(file);
+    }
+    const result = await celcost(env.dir, '1.29', policyFile, files);
+    expect(result.compileError, 'compile error in the 1.29 environment').to.equal(undefined);
+    expect(result.compiled).to.equal(11);
+    for (const [i, pod] of result.pods.entries()) {
+      const title = big[i]?.[0] ?? pod.file;
+      for (const { where, cost, error } of pod.costs) {
+        expect(error, `${title}: ${where}`).to.equal(undefined);
+        expect(cost, `${title}: ${where}`).to.be.below(1_000_000);
+      }
+      expect(pod.total, title).to.be.below(10_000_000);
+      const worst = [...pod.costs].sort((a, b) => b.cost - a.cost)[0];
+      console.log(`      CEL cost, ${title}: ${pod.total} in all; most ${worst?.cost ?? 0} (${worst?.where ?? '-'}); limits 1,000,000 per expression, 10,000,000 per binding`);
+    }
+    // The same tool refuses what a 1.30 API server would: strings.quote came with 1.29.
+    const older = await celcost(env.dir, '1.28', policyFile, []);
+    expect(older.compileError).to.contain("undeclared reference to 'strings'");
+  });
+
+  it('with mountgate stopped, still refuses hand-written host paths and admits ordinary Pods; kube-system stays unaffected', async function () {
+    this.timeout(60_000);
+    const env = e2e();
+    const setup = setups[0];
+    if (setup === undefined) throw new Error('no setup');
+    const marker = `ValidatingAdmissionPolicy '${setup.name}' with binding '${setup.name}' denied request: `;
+    // kube-system carries the binding's label, but the binding excludes it by name.
+    const kubeSystem = await env.core.readNamespace({ name: 'kube-system' });
+    const labels = kubeSystem.metadata?.labels ?? {};
+    await env.core.patchNamespace({ name: 'kube-system', body: { metadata: { labels: { [SELECT_LABEL]: setup.name } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await env.mountgate.stop();
+    const base = named(single('/srv/models/x', true), uniqueName('bs-outage'));
+    try {
+      const refused: Array<[string, V1Pod, string]> = [
+        ['hostPath: /', single('/'), 'spec.volumes[0].hostPath.path (volume "v"): "/" is not under any allowed or built-in host path'],
+        ['/srv/sandbox2', single('/srv/sandbox2'), 'spec.volumes[0].hostPath.path (volume "v"): "/srv/sandbox2" is not under any allowed or built-in host path'],
+        ['a read-only prefix mounted read-write', single('/srv/models/x'), 'container "c" mounts "/srv/models/x" read-write (volume "v"), but "/srv/models" is read-only'],
+      ];
+      for (const [title, shape, reason] of refused) {
+        const verdict = await apiVerdict(env.core.createNamespacedPod({ namespace: setup.namespace, body: named(shape, uniqueName('bs-outage')), dryRun: 'All' }));
+        expect(verdict, title).to.deep.include({ kind: 'denied' });
+        expect(verdict.kind === 'allowed' ? '' : verdict.message, title).to.contain(`${marker}${reason}`);
+      }
+      // A traversal never gets as far: the API server's own validation refuses it.
+      const traversal = await apiVerdict(env.core.createNamespacedPod({ namespace: setup.namespace, body: named(single('/srv/sandbox/../etc'), uniqueName('bs-outage')), dryRun: 'All' }));
+      expect(traversal.kind).to.equal('invalid');
+
+      await env.core.createNamespacedPod({ namespace: setup.namespace, body: base });
+      const debug: V1EphemeralContainer = { name: 'debug', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/debug' }] };
+      const current = await env.core.readNamespacedPod({ namespace: setup.namespace, name: base.metadata?.name ?? '' });
+      const ephemeral = await apiVerdict(
+        env.core.replaceNamespacedPodEphemeralcontainers({
+          namespace: setup.namespace,
+          name: base.metadata?.name ?? '',
+          body: { ...current, spec: { ...(current.spec ?? { containers: [] }), ephemeralContainers: [debug] } },
+        }),
+      );
+      expect(ephemeral.kind === 'allowed' ? '' : ephemeral.message).to.contain(`${marker}container "debug" mounts "/srv/models/x" read-write (volume "v"), but "/srv/models" is read-only`);
+
+      // Ordinary Pods, and anything in kube-system, go through.
+      const ordinary = await apiVerdict(env.core.createNamespacedPod({ namespace: setup.namespace, body: named(pod(undefined, [container('c', undefined)]), uniqueName('bs-outage')), dryRun: 'All' }));
+      expect(ordinary).to.deep.equal({ kind: 'allowed' });
+      const inKubeSystem = await apiVerdict(env.core.createNamespacedPod({ namespace: 'kube-system', body: named(single('/'), uniqueName('bs-outage')), dryRun: 'All' }));
+      expect(inKubeSystem).to.deep.equal({ kind: 'allowed' });
+    } finally {
+      await env.mountgate.start();
+      await deletePod(env.core, setup.namespace, base.metadata?.name ?? '');
+      const restored = SELECT_LABEL in labels ? { [SELECT_LABEL]: labels[SELECT_LABEL] } : { [SELECT_LABEL]: null };
+      await env.core.patchNamespace({ name: 'kube-system', body: { metadata: { labels: restored } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    }
+  });
+
+  it(`agrees on a generated corpus of ${CORPUS_RUNS} Pods`, async function () {
+    this.timeout(300_000);
+    const env = e2e();
+    await fc.assert(
+      fc.asyncProperty(corpusPod, async (shape) => {
+        for (const setup of setups) await judgeCreate(env, setup, shape);
+      }),
+      { numRuns: CORPUS_RUNS },
+    );
+  });
+});
