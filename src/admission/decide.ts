@@ -40,7 +40,7 @@ export function decide(stage: Stage, request: AdmissionRequest, policy: Compiled
 
 /** Section 6 and 7: judge the annotation, then add what it asks for to a copy and write down the additions. */
 function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPolicy, facts: ClusterFacts): Verdict {
-  const planned = planMounts(pod, policy, request.userInfo);
+  const planned = planMounts(pod, policy, request.userInfo, request.namespace);
   if (planned.kind === 'none') return allow();
   if (planned.kind === 'denied') return deny(planned.violations, planned.warnings);
 
@@ -58,10 +58,10 @@ function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPoli
 function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, policy: CompiledPolicy): Verdict {
   const violations: Violation[] = [];
   if (concern === 'pod-create') {
-    const planned = planMounts(pod, policy, request.userInfo);
+    const planned = planMounts(pod, policy, request.userInfo, request.namespace);
     if (planned.kind === 'denied') violations.push(...planned.violations);
     if (planned.kind === 'planned') violations.push(...reconcile(pod, planned.plan, 'verify'));
   }
-  violations.push(...checkHostPathVolumes(pod, policy));
+  violations.push(...checkHostPathVolumes(pod, policy, request));
   return hasViolations(violations) ? deny(violations) : allow();
 }

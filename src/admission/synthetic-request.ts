@@ -5,9 +5,15 @@
  */
 import { ADMISSION_API_VERSION, readAdmissionReview, type AdmissionRequest, type UserInfo } from './review.js';
 
-export function podCreateRequest(pod: unknown, userInfo: UserInfo, uid: string): AdmissionRequest {
+/** metadata.namespace of a manifest, when it is a string. */
+export function manifestNamespace(pod: unknown): string | undefined {
   const metadata = typeof pod === 'object' && pod !== null && 'metadata' in pod ? pod.metadata : undefined;
   const namespace = typeof metadata === 'object' && metadata !== null && 'namespace' in metadata ? metadata.namespace : undefined;
+  return typeof namespace === 'string' ? namespace : undefined;
+}
+
+/** The request's namespace is `namespace` when given, else the manifest's. */
+export function podCreateRequest(pod: unknown, userInfo: UserInfo, uid: string, namespace = manifestNamespace(pod)): AdmissionRequest {
   const review = readAdmissionReview({
     apiVersion: ADMISSION_API_VERSION,
     kind: 'AdmissionReview',
@@ -16,7 +22,7 @@ export function podCreateRequest(pod: unknown, userInfo: UserInfo, uid: string):
       kind: { group: '', version: 'v1', kind: 'Pod' },
       resource: { group: '', version: 'v1', resource: 'pods' },
       operation: 'CREATE',
-      ...(typeof namespace === 'string' ? { namespace } : {}),
+      ...(namespace === undefined ? {} : { namespace }),
       userInfo,
       object: pod,
       dryRun: true,

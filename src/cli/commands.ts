@@ -36,10 +36,11 @@ Exit 2 when a flag, the policy, the certificate or the listening address is wron
   },
   {
     name: 'check',
-    synopsis: ['mountgate check --config FILE (-f POD.yaml | -f -) [--user NAME] [--group NAME]...'],
+    synopsis: ['mountgate check --config FILE (-f POD.yaml | -f -) [--user NAME] [--group NAME]... [--namespace NS]'],
     summary: 'run /mutate then /validate on a Pod manifest, offline',
     options: CHECK_OPTIONS,
-    notes: `Prints the mutated Pod as YAML on stdout, warnings and reasons on stderr.
+    notes: `Prints the mutated Pod as YAML on stdout, warnings and reasons on stderr; when the policy has
+placeholders, a first line on stderr says what each one stands for.
 Exit 0 when the Pod is allowed, 1 when it is denied, 2 on a usage or policy error.
 `,
   },

@@ -188,6 +188,31 @@ export async function waitForWebhooks(
   throw new Error(`the webhooks did not take effect within 60 s (${last})`);
 }
 
+/**
+ * The test users may work with Pods in the namespace. (A Role of our own: the built-in "edit"
+ * ClusterRole is aggregated by kube-controller-manager, which does not run here.)
+ */
+export async function grantPodAccess(rbac: RbacAuthorizationV1Api, namespace: string): Promise<void> {
+  await rbac.createNamespacedRole({
+    namespace,
+    body: {
+      metadata: { name: 'mountgate-e2e-pods' },
+      rules: [
+        { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'delete'] },
+        { apiGroups: [''], resources: ['pods/ephemeralcontainers'], verbs: ['get', 'patch', 'update'] },
+      ],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: 'mountgate-e2e-pods' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'mountgate-e2e-pods' },
+      subjects: Object.values(TEST_USERS).map((u) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: u.name })),
+    },
+  });
+}
+
 export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void> }> {
   const cleanups = new Cleanups('e2e tear-down');
   const tearDown = (): Promise<void> => cleanups.run();
@@ -230,28 +255,7 @@ export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void>
       // the whole etcd goes away anyway. On an existing cluster this removes everything.
       for (const name of [enabledNs, excludedNs]) await core.deleteNamespace({ name });
     });
-    // The test users may work with Pods in both namespaces. (A Role of our own: the built-in
-    // "edit" ClusterRole is aggregated by kube-controller-manager, which does not run here.)
-    for (const namespace of [enabledNs, excludedNs]) {
-      await rbac.createNamespacedRole({
-        namespace,
-        body: {
-          metadata: { name: 'mountgate-e2e-pods' },
-          rules: [
-            { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'delete'] },
-            { apiGroups: [''], resources: ['pods/ephemeralcontainers'], verbs: ['get', 'patch', 'update'] },
-          ],
-        },
-      });
-      await rbac.createNamespacedRoleBinding({
-        namespace,
-        body: {
-          metadata: { name: 'mountgate-e2e-pods' },
-          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'mountgate-e2e-pods' },
-          subjects: Object.values(TEST_USERS).map((u) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: u.name })),
-        },
-      });
-    }
+    for (const namespace of [enabledNs, excludedNs]) await grantPodAccess(rbac, namespace);
 
     const rendered = await webhookConfigurations({
       url: mountgate.url,
