@@ -20,6 +20,7 @@ import {
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { REPO_ROOT, TEST_USERS, freePort, sleep, startControlPlane, type ControlPlane } from './controlplane.js';
 import { MountgateProcess, makeTestCa, type TlsMaterial } from './mountgate-process.js';
+import { Cleanups } from './processes.js';
 import { webhookConfigurations, type WebhookSource } from './webhooks.js';
 
 export const ANNOTATION = 'mountgate.io/mounts';
@@ -213,18 +214,8 @@ export async function grantPodAccess(rbac: RbacAuthorizationV1Api, namespace: st
 }
 
 export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void> }> {
-  const cleanups: Array<() => Promise<void>> = [];
-  const tearDown = async (): Promise<void> => {
-    const errors: unknown[] = [];
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-    if (errors.length > 0) throw new AggregateError(errors, 'e2e tear-down failed');
-  };
+  const cleanups = new Cleanups('e2e tear-down');
+  const tearDown = (): Promise<void> => cleanups.run();
   try {
     const dir = await mkdtemp(path.join(tmpdir(), 'mountgate-e2e-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
