@@ -11,7 +11,7 @@ import { isInjectedName } from './injection.js';
 import { annotationField, planMounts } from './plan.js';
 import { annotationValue, isAnnotated, isCheckedPod, podProblem, volumesOf, type CheckedPod } from './pod.js';
 import { reconcile } from './reconcile.js';
-import type { AdmissionRequest, UserInfo } from './review.js';
+import type { AdmissionRequest } from './review.js';
 import { allow, deny, SKIPPED, type Verdict } from './verdict.js';
 import { MAX_NAMED_VIOLATIONS, violation, type Violation } from './violation.js';
 
@@ -41,7 +41,7 @@ export function judgeAnnotationUpdate(pod: CheckedPod, request: AdmissionRequest
   if (before === after) return SKIPPED;
 
   const change: Change = before === undefined ? 'added' : after === undefined ? 'removed' : 'changed';
-  const disagreements = annotationDisagreements(pod, policy, request.userInfo);
+  const disagreements = annotationDisagreements(pod, policy, request);
   if (disagreements.length === 0) return allow();
   return deny([violation('annotation-fixed-at-creation', annotationField(policy), `was ${change} by an update, but ${FIXED}: ${ADVICE[change]}`), ...disagreements]);
 }
@@ -62,12 +62,13 @@ export function judgeBinding(request: AdmissionRequest, policy: CompiledPolicy):
 
 /**
  * Where a Pod's annotation and its mounts disagree, judged as /validate judges
- * a CREATE by `user`: the annotation breaks a rule, asks for a mount the Pod
- * lacks, or the Pod carries a `mountgate-` volume or mount it does not ask for
- * (without the annotation: any `mountgate-` hostPath volume).
+ * a CREATE by the request's user in its namespace: the annotation breaks a
+ * rule, asks for a mount the Pod lacks, or the Pod carries a `mountgate-`
+ * volume or mount it does not ask for (without the annotation: any
+ * `mountgate-` hostPath volume).
  */
-export function annotationDisagreements(pod: CheckedPod, policy: CompiledPolicy, user: UserInfo | undefined): readonly Violation[] {
-  const planned = planMounts(pod, policy, user);
+export function annotationDisagreements(pod: CheckedPod, policy: CompiledPolicy, request: Pick<AdmissionRequest, 'userInfo' | 'namespace'>): readonly Violation[] {
+  const planned = planMounts(pod, policy, request.userInfo, request.namespace);
   if (planned.kind === 'denied') return planned.violations;
   if (planned.kind === 'planned') return reconcile(pod, planned.plan, 'verify');
   return unrequestedMounts(pod);

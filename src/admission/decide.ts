@@ -51,7 +51,7 @@ export function decide(stage: Stage, request: AdmissionRequest, policy: Compiled
 
 /** Section 6 and 7: judge the annotation, then add what it asks for to a copy and write down the additions. */
 function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPolicy, facts: ClusterFacts): Verdict {
-  const planned = planMounts(pod, policy, request.userInfo);
+  const planned = planMounts(pod, policy, request.userInfo, request.namespace);
   if (planned.kind === 'none') return allow();
   if (planned.kind === 'denied') return deny(planned.violations, planned.warnings);
 
@@ -68,7 +68,7 @@ function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPoli
 /** Section 8: re-judge the final Pod; annotation and injection must agree, and every hostPath lie inside the lists. */
 function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, policy: CompiledPolicy): Verdict {
   const violations: Violation[] = [];
-  if (concern === 'pod-create') violations.push(...annotationDisagreements(pod, policy, request.userInfo));
-  violations.push(...checkHostPathVolumes(pod, policy));
+  if (concern === 'pod-create') violations.push(...annotationDisagreements(pod, policy, request));
+  violations.push(...checkHostPathVolumes(pod, policy, request));
   return hasViolations(violations) ? deny(violations) : allow();
 }

@@ -4,13 +4,16 @@
  * mounted read-write by any container where the deciding entry is read-only.
  */
 import type { CompiledPolicy } from '../policy/compile.js';
-import { canonicalPath, decidingEntry } from '../policy/paths.js';
+import { decidingHostPathEntry, notCoveredNote } from '../policy/match.js';
+import { canonicalPath } from '../policy/paths.js';
 import type { PathPrefixEntry } from '../policy/schema.js';
 import { allMounts, mountField, volumesOf, type CheckedPod } from './pod.js';
+import { requestFillings, type RequestContext } from './placeholders.js';
 import { MAX_NAMED_VIOLATIONS, violation, type Violation } from './violation.js';
 
-export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy): Violation[] {
+export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, request: RequestContext): Violation[] {
   const violations: Violation[] = [];
+  const fillings = requestFillings(pod, policy, request);
   const readOnlyVolumes = new Map<string, { path: string; entry: PathPrefixEntry }>();
 
   volumesOf(pod).forEach((volume, index) => {
@@ -22,9 +25,15 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy): V
       violations.push(violation('invalid-path', field, `${JSON.stringify(raw)} ${path.problem}`));
       return;
     }
-    const entry = decidingEntry(policy.carriable, path.path);
+    const entry = decidingHostPathEntry(policy.carriable, policy.carriablePatterns, path.path, fillings);
     if (entry === undefined) {
-      violations.push(violation('host-path-volume-not-allowed', field, `"${path.path}" is not under any allowed or built-in host path`));
+      violations.push(
+        violation(
+          'host-path-volume-not-allowed',
+          field,
+          `"${path.path}" is not under any allowed or built-in host path${notCoveredNote(policy.carriablePatterns, path.path, fillings)}`,
+        ),
+      );
     } else if (entry.readOnly) {
       readOnlyVolumes.set(volume.name, { path: path.path, entry });
     }

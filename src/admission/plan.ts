@@ -4,11 +4,13 @@
  */
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { SYSTEM_MOUNT_PATHS, type CompiledPolicy } from '../policy/compile.js';
-import { canonicalPath, decidingEntry, isWithin } from '../policy/paths.js';
+import { decidingHostPathEntry, describeRequester, listsRequester, notCoveredNote, type Fillings } from '../policy/match.js';
+import { canonicalPath, isWithin } from '../policy/paths.js';
 import { PathIndex } from '../policy/path-index.js';
 import { parseAnnotation, type LocatedRequest } from './annotation.js';
 import { isInjectedName, plannedInjection, type PlannedMount } from './injection.js';
 import { annotationValue, type CheckedPod } from './pod.js';
+import { requestFillings } from './placeholders.js';
 import type { UserInfo } from './review.js';
 import { hasViolations, violation, type Violation, type Violations } from './violation.js';
 
@@ -36,7 +38,8 @@ export function annotationField(policy: CompiledPolicy): string {
   return `metadata.annotations[${policy.annotation}]`;
 }
 
-export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserInfo | undefined): PlanResult {
+/** `namespace` is the request's: it fills {namespace} (without it, entries that need it do not apply). */
+export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserInfo | undefined, namespace?: string): PlanResult {
   const value = annotationValue(pod, policy.annotation);
   if (value === undefined) return { kind: 'none' };
 
@@ -62,13 +65,14 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserIn
   }
 
   // With nothing requestable, one violation says so instead of one per entry.
-  const disabled = parsed.requests.length > 0 && policy.requestable.length === 0;
+  const disabled = parsed.requests.length > 0 && policy.spec.allowedHostPaths.length === 0;
   if (disabled) violations.push(violation('host-mounts-disabled', field, 'host mounts are disabled by policy (allowedHostPaths is empty)'));
 
   const occupied = occupiedMountPaths(pod, targets);
+  const fillings = requestFillings(pod, policy, { namespace, userInfo: user });
   const accepted: Array<PlannedMount & { readonly entry: LocatedRequest }> = [];
   for (const located of disabled ? [] : parsed.requests) {
-    const mount = judgeRequest(located, field, policy, occupied, violations);
+    const mount = judgeRequest(located, field, policy, fillings, occupied, violations);
     // Spelled out: V8 copies `{ ...mount, entry }` (a spread, then a new key) on a slow path, ~1 µs each.
     if (mount) accepted.push({ hostPath: mount.hostPath, mountPath: mount.mountPath, readOnly: mount.readOnly, entry: located });
   }
@@ -115,12 +119,8 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserIn
 }
 
 function checkRequester(policy: CompiledPolicy, user: UserInfo | undefined): Violation | undefined {
-  if (policy.requesters === undefined) return undefined;
-  const username = user?.username ?? '';
-  const groups = user?.groups ?? [];
-  if (policy.requesters.has(username) || groups.some((group) => policy.requesters?.has(`group:${group}`))) return undefined;
-  const who = username === '' ? 'an anonymous user' : `user "${username}"`;
-  return violation('requester-not-allowed', 'request.userInfo', `${who} may not request host mounts (not in requesters)`);
+  if (policy.requesters === undefined || listsRequester(policy.requesters, user)) return undefined;
+  return violation('requester-not-allowed', 'request.userInfo', `${describeRequester(user)} may not request host mounts (not in requesters)`);
 }
 
 function targetContainers(pod: CheckedPod, policy: CompiledPolicy): number[] {
@@ -154,6 +154,7 @@ function judgeRequest(
   located: LocatedRequest,
   field: string,
   policy: CompiledPolicy,
+  fillings: Fillings,
   occupied: PathIndex<string>,
   violations: Violation[],
 ): PlannedMount | undefined {
@@ -168,9 +169,15 @@ function judgeRequest(
     violations.push(violation('invalid-path', `${entryField}.${keys.hostPath}`, `${JSON.stringify(request.hostPath)} ${host.problem}`));
   } else {
     hostPath = host.path;
-    const entry = decidingEntry(policy.requestable, host.path);
+    const entry = decidingHostPathEntry(policy.requestable, policy.requestablePatterns, host.path, fillings);
     if (entry === undefined) {
-      violations.push(violation('host-path-not-allowed', `${entryField}.${keys.hostPath}`, `"${host.path}" is not under any allowed host path`));
+      violations.push(
+        violation(
+          'host-path-not-allowed',
+          `${entryField}.${keys.hostPath}`,
+          `"${host.path}" is not under any allowed host path${notCoveredNote(policy.requestablePatterns, host.path, fillings)}`,
+        ),
+      );
     } else if (entry.readOnly && request.readOnly === false) {
       violations.push(
         violation('read-only-required', `${entryField}.${keys.readOnly}`, `"${host.path}" is under the read-only prefix "${entry.pathPrefix}" and must be mounted read-only`),

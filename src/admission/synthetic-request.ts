@@ -5,18 +5,24 @@
  */
 import { ADMISSION_API_VERSION, readAdmissionReview, type AdmissionRequest, type UserInfo } from './review.js';
 
-export function podCreateRequest(pod: unknown, userInfo: UserInfo, uid: string): AdmissionRequest {
-  return podRequest('CREATE', pod, undefined, userInfo, uid);
-}
-
-/** An UPDATE of the Pod itself, from `old` to `pod`. */
-export function podUpdateRequest(pod: unknown, old: unknown, userInfo: UserInfo, uid: string): AdmissionRequest {
-  return podRequest('UPDATE', pod, old, userInfo, uid);
-}
-
-function podRequest(operation: 'CREATE' | 'UPDATE', pod: unknown, old: unknown, userInfo: UserInfo, uid: string): AdmissionRequest {
+/** metadata.namespace of a manifest, when it is a string. */
+export function manifestNamespace(pod: unknown): string | undefined {
   const metadata = typeof pod === 'object' && pod !== null && 'metadata' in pod ? pod.metadata : undefined;
   const namespace = typeof metadata === 'object' && metadata !== null && 'namespace' in metadata ? metadata.namespace : undefined;
+  return typeof namespace === 'string' ? namespace : undefined;
+}
+
+/** The request's namespace is `namespace` when given, else the manifest's. */
+export function podCreateRequest(pod: unknown, userInfo: UserInfo, uid: string, namespace = manifestNamespace(pod)): AdmissionRequest {
+  return podRequest('CREATE', pod, undefined, userInfo, uid, namespace);
+}
+
+/** An UPDATE of the Pod itself, from `old` to `pod`; the namespace as for a CREATE. */
+export function podUpdateRequest(pod: unknown, old: unknown, userInfo: UserInfo, uid: string, namespace = manifestNamespace(pod)): AdmissionRequest {
+  return podRequest('UPDATE', pod, old, userInfo, uid, namespace);
+}
+
+function podRequest(operation: 'CREATE' | 'UPDATE', pod: unknown, old: unknown, userInfo: UserInfo, uid: string, namespace: string | undefined): AdmissionRequest {
   const review = readAdmissionReview({
     apiVersion: ADMISSION_API_VERSION,
     kind: 'AdmissionReview',
@@ -25,7 +31,7 @@ function podRequest(operation: 'CREATE' | 'UPDATE', pod: unknown, old: unknown, 
       kind: { group: '', version: 'v1', kind: 'Pod' },
       resource: { group: '', version: 'v1', resource: 'pods' },
       operation,
-      ...(typeof namespace === 'string' ? { namespace } : {}),
+      ...(namespace === undefined ? {} : { namespace }),
       userInfo,
       object: pod,
       ...(operation === 'UPDATE' ? { oldObject: old } : {}),

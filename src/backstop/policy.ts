@@ -11,6 +11,7 @@ import type {
   V1ValidatingAdmissionPolicyBinding,
 } from '@kubernetes/client-node';
 import type { CompiledPolicy } from '../policy/compile.js';
+import { isPattern } from '../policy/patterns.js';
 import {
   CONTAINERS,
   HOST_PATH_VOLUMES,
@@ -82,6 +83,8 @@ export function backstopPrefixes(policy: CompiledPolicy): BackstopPrefixes {
   const entries = Object.entries(lists).flatMap(([list, items]) => items.map((entry, i) => ({ ...entry, field: `${list}[${i}].pathPrefix` })));
   for (const entry of entries) {
     if (LONE_SURROGATE.test(entry.pathPrefix)) throw new BackstopError(entry.field, 'contains a lone UTF-16 surrogate, which a CEL string cannot hold');
+    // The CEL compares literal prefixes: a pattern read as one would refuse what it admits, and miss its read-only entries.
+    if (isPattern(entry.pathPrefix)) throw new BackstopError(entry.field, `"${entry.pathPrefix}" has "*" or a placeholder, which the backstop cannot enforce yet`);
   }
   const readOnly = unique(entries.filter((e) => e.readOnly).map((e) => e.pathPrefix));
   const readOnlySet = new Set(readOnly);

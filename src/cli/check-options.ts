@@ -7,8 +7,12 @@ export const CHECK_OPTIONS = {
   file: { type: 'string', short: 'f', value: 'POD', description: 'the Pod manifest, YAML or JSON, one document; - reads it from stdin; required' },
   old: { type: 'string', value: 'OLD-POD', description: 'judge an UPDATE from this Pod manifest to the one of -f, as /validate does; - reads it from stdin' },
   user: { type: 'string', value: 'NAME', description: 'the username of the requester, as the API server would send it (for requesters)' },
-  group: { type: 'string', value: 'NAME', multiple: true, description: 'a group of the requester (for requesters)' },
+  group: { type: 'string', value: 'NAME', multiple: true, description: 'a group of the requester (for requesters and trustedProvisioners)' },
+  namespace: { type: 'string', value: 'NS', description: "the namespace the Pod is judged in, filling {namespace} (else the manifest's, else default)" },
 } as const satisfies OptionSpecs;
+
+/** A namespace name (RFC 1123 label), as the API server accepts it. */
+const NAMESPACE_NAME = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export interface CheckSettings {
   readonly configPath: string;
@@ -17,12 +21,17 @@ export interface CheckSettings {
   readonly oldPodPath: string | undefined;
   readonly user: string | undefined;
   readonly groups: readonly string[];
+  /** The namespace the Pod is judged in, when given; else the manifest's, else "default". */
+  readonly namespace: string | undefined;
 }
 
 export function parseCheckArgs(argv: readonly string[]): CheckSettings {
   const values = parseOptions('check', argv, CHECK_OPTIONS);
   if (values.config === undefined) throw new ArgumentError('check', '--config FILE is required');
   if (values.file === undefined) throw new ArgumentError('check', '-f POD.yaml (or -f - for stdin) is required');
+  if (values.namespace !== undefined && !NAMESPACE_NAME.test(values.namespace)) {
+    throw new ArgumentError('check', `--namespace ${JSON.stringify(values.namespace)} is not a namespace name (lower-case letters, digits and "-", at most 63)`);
+  }
   if (values.old === '-' && values.file === '-') throw new ArgumentError('check', '-f and --old cannot both read stdin');
-  return { configPath: values.config, podPath: values.file, oldPodPath: values.old, user: values.user, groups: values.group ?? [] };
+  return { configPath: values.config, podPath: values.file, oldPodPath: values.old, user: values.user, groups: values.group ?? [], namespace: values.namespace };
 }

@@ -5,12 +5,15 @@
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments, stringify } from 'yaml';
 import { decide, type Stage } from '../admission/decide.js';
-import type { UserInfo } from '../admission/review.js';
-import { podCreateRequest, podUpdateRequest } from '../admission/synthetic-request.js';
+import { requestFillings } from '../admission/placeholders.js';
+import { isCheckedPod } from '../admission/pod.js';
+import { manifestNamespace, podCreateRequest, podUpdateRequest } from '../admission/synthetic-request.js';
 import { describeViolation } from '../admission/violation.js';
 import type { Verdict } from '../admission/verdict.js';
 import { describeIoError, loadPolicyFile } from '../policy/load.js';
 import type { CompiledPolicy } from '../policy/compile.js';
+import type { Fillings } from '../policy/match.js';
+import { PLACEHOLDERS } from '../policy/patterns.js';
 import { parseCheckArgs, type CheckSettings } from './check-options.js';
 import { EXIT_DENIED, EXIT_OK, UsageError } from './usage.js';
 
@@ -24,9 +27,11 @@ export async function check(argv: readonly string[], io: Io): Promise<number> {
   const settings = parseCheckArgs(argv);
   const { policy } = await loadPolicyFile(settings.configPath);
   const pod = await readPodManifest(settings.podPath, io);
+  const namespace = settings.namespace ?? manifestNamespace(pod) ?? 'default';
+  if (hasPatterns(policy)) io.stderr(describeFillings(fillingsFor(pod, policy, settings, namespace)));
   if (settings.oldPodPath !== undefined) {
     const old = await readPodManifest(settings.oldPodPath, io);
-    const update = decide('validate', podUpdateRequest(pod, old, userInfoOf(settings), 'mountgate-check'), policy);
+    const update = decide('validate', podUpdateRequest(pod, old, userInfoOf(settings), 'mountgate-check', namespace), policy);
     report('validate', update, io);
     if (!update.allowed) return EXIT_DENIED;
     io.stdout(stringify(pod));
@@ -34,12 +39,12 @@ export async function check(argv: readonly string[], io: Io): Promise<number> {
     return EXIT_OK;
   }
 
-  const mutation = judge('mutate', pod, settings, policy);
+  const mutation = judge('mutate', pod, settings, policy, namespace);
   report('mutate', mutation, io);
   if (!mutation.allowed) return EXIT_DENIED;
   const mutated = mutation.mutated ?? pod;
 
-  const validation = judge('validate', mutated, settings, policy);
+  const validation = judge('validate', mutated, settings, policy, namespace);
   report('validate', validation, io);
   if (!validation.allowed) return EXIT_DENIED;
 
@@ -48,12 +53,30 @@ export async function check(argv: readonly string[], io: Io): Promise<number> {
   return EXIT_OK;
 }
 
-function userInfoOf(settings: CheckSettings): UserInfo {
+function userInfoOf(settings: CheckSettings): { username?: string; groups: string[] } {
   return { ...(settings.user === undefined ? {} : { username: settings.user }), groups: [...settings.groups] };
 }
 
-function judge(stage: Stage, pod: unknown, settings: CheckSettings, policy: CompiledPolicy): Verdict {
-  return decide(stage, podCreateRequest(pod, userInfoOf(settings), 'mountgate-check'), policy);
+function judge(stage: Stage, pod: unknown, settings: CheckSettings, policy: CompiledPolicy, namespace: string): Verdict {
+  return decide(stage, podCreateRequest(pod, userInfoOf(settings), 'mountgate-check', namespace), policy);
+}
+
+function hasPatterns(policy: CompiledPolicy): boolean {
+  return policy.carriablePatterns.length > 0;
+}
+
+function fillingsFor(pod: unknown, policy: CompiledPolicy, settings: CheckSettings, namespace: string): Fillings | undefined {
+  return isCheckedPod(pod) ? requestFillings(pod, policy, { namespace, userInfo: userInfoOf(settings) }) : undefined;
+}
+
+/** One line saying what each placeholder stands for in this check (a Pod that is not readable is refused later). */
+function describeFillings(fillings: Fillings | undefined): string {
+  if (fillings === undefined) return '';
+  const parts = PLACEHOLDERS.map((name) => {
+    const filling = fillings[name];
+    return filling.ok ? `{${name}} = "${filling.value}"` : `{${name}} not filled (${filling.why})`;
+  });
+  return `placeholders: ${parts.join(', ')}\n`;
 }
 
 function report(stage: Stage, verdict: Verdict, io: Io): void {

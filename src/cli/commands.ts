@@ -36,10 +36,11 @@ Exit 2 when a flag, the policy, the certificate or the listening address is wron
   },
   {
     name: 'check',
-    synopsis: ['mountgate check --config FILE (-f POD.yaml | -f -) [--old OLD-POD.yaml] [--user NAME] [--group NAME]...'],
+    synopsis: ['mountgate check --config FILE (-f POD.yaml | -f -) [--old OLD-POD.yaml] [--user NAME] [--group NAME]... [--namespace NS]'],
     summary: 'run /mutate then /validate on a Pod manifest, offline',
     options: CHECK_OPTIONS,
-    notes: `Prints the mutated Pod as YAML on stdout, warnings and reasons on stderr.
+    notes: `Prints the mutated Pod as YAML on stdout, warnings and reasons on stderr; when the policy has
+placeholders, a first line on stderr says what each one stands for.
 With --old, judges the UPDATE from OLD-POD.yaml to POD.yaml as /validate does (an update is
 never changed): a Pod's mounts are fixed when it is created, so an update may set the annotation
 only to a value that asks for exactly the mounts the Pod has.

@@ -4,8 +4,10 @@
  */
 import { array, boolean, number, object, string, type InferType } from 'yup';
 import { canonicalPath } from './paths.js';
+import { patternProblem } from './patterns.js';
 
 export const DEFAULT_ANNOTATION = 'mountgate.io/mounts';
+export const DEFAULT_SANDBOX_USER_ANNOTATION = 'mountgate.io/sandbox-user';
 export const HOST_PATH_TYPES = ['auto', 'Directory', 'DirectoryOrCreate'] as const;
 
 // An annotation key: an optional DNS-subdomain prefix and a name of at most 63 characters.
@@ -30,7 +32,12 @@ const absolutePath = () =>
 const pathPrefixEntry = object({
   pathPrefix: absolutePath()
     .required('${path} is required')
-    .test('not-root', '${path} must not be "/" (that would allow the whole node)', (value) => value !== '/' && value !== undefined),
+    .test('not-root', '${path} must not be "/" (that would allow the whole node)', (value) => value !== '/' && value !== undefined)
+    .test('pattern', function check(value) {
+      const canonical = value === undefined ? undefined : canonicalPath(value);
+      const problem = canonical?.ok === true ? patternProblem(canonical.path) : undefined;
+      return problem === undefined || this.createError({ message: `\${path} ${problem}` });
+    }),
   readOnly: boolean().strict().typeError('${path} must be true or false').default(false),
 })
   .noUnknown(true, '${path} has an unknown key: ${unknown}')
@@ -39,12 +46,14 @@ const pathPrefixEntry = object({
 
 const nonEmptyName = () => string().strict().typeError('${path} must be a string').required('${path} must not be empty');
 
-export const policySchema = object({
-  annotation: string()
+const annotationKey = (example: string) =>
+  string()
     .strict()
     .typeError('${path} must be a string')
-    .matches(ANNOTATION_KEY, '${path} must be a valid annotation key such as mountgate.io/mounts')
-    .default(DEFAULT_ANNOTATION),
+    .matches(ANNOTATION_KEY, `\${path} must be a valid annotation key such as ${example}`);
+
+export const policySchema = object({
+  annotation: annotationKey(DEFAULT_ANNOTATION).default(DEFAULT_ANNOTATION),
   allowedHostPaths: array(pathPrefixEntry).strict().typeError('${path} must be a list').default([]),
   builtinHostPaths: array(pathPrefixEntry).strict().typeError('${path} must be a list').default([]),
   reservedMountPaths: array(absolutePath().required('${path} must not be empty')).strict().typeError('${path} must be a list').default([]),
@@ -56,6 +65,11 @@ export const policySchema = object({
     .default('auto'),
   containers: array(nonEmptyName()).strict().typeError('${path} must be a list').default([]),
   requesters: array(nonEmptyName()).strict().typeError('${path} must be a list').default([]),
+  // No defaults for the two keys below, so a policy that does not use them reads exactly as before.
+  /** Who may name the sandbox user of a Pod (fills {sandboxUser}): usernames, or "group:NAME". Default []. */
+  trustedProvisioners: array(nonEmptyName()).strict().typeError('${path} must be a list').optional(),
+  /** The Pod annotation that names the sandbox user. Default mountgate.io/sandbox-user. */
+  sandboxUserAnnotation: annotationKey(DEFAULT_SANDBOX_USER_ANNOTATION).optional(),
 })
   .noUnknown(true, 'unknown key: ${unknown}')
   .typeError('the policy must be a mapping of keys such as allowedHostPaths')

@@ -52,6 +52,11 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
       });
     }
 
+    it('refuses a prefix with "*" or a placeholder, which its CEL would read as a literal, naming the field', () => {
+      const policy = policyOf({ allowedHostPaths: [{ pathPrefix: '/srv/a' }, { pathPrefix: '/srv/users/{sandboxUser}' }] });
+      expect(() => backstop(policy)).to.throw(BackstopError, 'allowedHostPaths[1].pathPrefix "/srv/users/{sandboxUser}" has "*" or a placeholder, which the backstop cannot enforce yet');
+    });
+
     it('refuses a prefix CEL cannot hold, naming the field', () => {
       const policy = policyOf({ builtinHostPaths: [{ pathPrefix: '/x\uD800' }] });
       expect(() => backstop(policy)).to.throw(BackstopError, 'builtinHostPaths[0].pathPrefix contains a lone UTF-16 surrogate');

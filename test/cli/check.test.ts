@@ -166,4 +166,60 @@ describe('cli: mountgate check', () => {
       expect((error as Error).message).to.equal(`${join(dir, 'policy.yaml')}: invalid policy: maxMounts must not be negative`);
     });
   });
+
+  describe('placeholders and --namespace', () => {
+    const policy = JSON.stringify({
+      allowedHostPaths: [{ pathPrefix: '/srv/tenants/{namespace}' }, { pathPrefix: '/srv/users/{sandboxUser}' }],
+      builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }],
+      trustedProvisioners: ['group:provisioners'],
+    });
+    const podIn = (namespace: string | undefined, hostPath: string): string => {
+      const pod = sandboxPod({ mounts: [{ hostPath, mountPath: '/w' }] }) as { metadata: Record<string, unknown> };
+      if (namespace === undefined) delete pod.metadata.namespace;
+      else pod.metadata.namespace = namespace;
+      return JSON.stringify(pod);
+    };
+    const run = (pod: string, extra: string[]): Promise<Captured> =>
+      withFiles({ 'policy.yaml': policy, 'pod.yaml': pod }, (dir) => runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml'), ...extra]));
+
+    it("judges the Pod in the manifest's namespace, and says what each placeholder stands for", async () => {
+      const result = await run(podIn('team-a', '/srv/tenants/team-a/x'), ['--user', 'alice']);
+      expect(result.code).to.equal(EXIT_OK);
+      expect(result.stderr).to.equal(
+        'placeholders: {namespace} = "team-a", {user} = "alice", {sandboxUser} not filled (user "alice" is not in trustedProvisioners)\nallowed (2 patch operations)\n',
+      );
+    });
+
+    it('judges it in --namespace NS when given', async () => {
+      const result = await run(podIn('team-a', '/srv/tenants/team-a/x'), ['--namespace', 'team-b']);
+      expect(result).to.deep.equal({
+        code: EXIT_DENIED,
+        stdout: '',
+        stderr: [
+          'placeholders: {namespace} = "team-b", {user} not filled (the request has no username), {sandboxUser} not filled (an anonymous user is not in trustedProvisioners)',
+          'denied by /mutate:',
+          '  - [host-path-not-allowed] metadata.annotations[mountgate.io/mounts][0].hostPath: "/srv/tenants/team-a/x" is not under any allowed host path ("/srv/tenants/{namespace}" has {namespace} = "team-b" for this request)',
+          '',
+        ].join('\n'),
+      });
+    });
+
+    it('judges a manifest without a namespace in "default"', async () => {
+      expect((await run(podIn(undefined, '/srv/tenants/default/x'), [])).code).to.equal(EXIT_OK);
+      expect((await run(podIn(undefined, '/srv/tenants/team-a/x'), [])).code).to.equal(EXIT_DENIED);
+    });
+
+    it('fills {sandboxUser} for a trusted --group', async () => {
+      const pod = JSON.parse(podIn('team-a', '/srv/users/u3')) as { metadata: { annotations: Record<string, string> } };
+      pod.metadata.annotations['mountgate.io/sandbox-user'] = 'u3';
+      const result = await run(JSON.stringify(pod), ['--user', 'carol', '--group', 'provisioners']);
+      expect(result.stderr).to.equal('placeholders: {namespace} = "team-a", {user} = "carol", {sandboxUser} = "u3"\nallowed (2 patch operations)\n');
+    });
+
+    it('is a usage error: a --namespace that is not a namespace name', async () => {
+      const error = await run(podIn('team-a', '/srv/tenants/team-a/x'), ['--namespace', 'Team_A']).then(() => undefined, (e: unknown) => e);
+      expect(error).to.be.instanceOf(UsageError);
+      expect((error as Error).message).to.equal('check: --namespace "Team_A" is not a namespace name (lower-case letters, digits and "-", at most 63)');
+    });
+  });
 });

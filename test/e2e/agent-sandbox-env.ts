@@ -23,9 +23,10 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { REPO_ROOT, freePort, sleep, startProc, waitFor } from './controlplane.js';
-import { cleanupStack, ignoreNotFound, uniqueName, type E2E } from './env.js';
+import { REPO_ROOT } from './controlplane.js';
+import { ignoreNotFound, uniqueName, type E2E } from './env.js';
 import { MountgateProcess } from './mountgate-process.js';
+import { Cleanups, freePort, sleep, startProc, waitFor } from './processes.js';
 import { findHelm, fromChart } from './webhooks.js';
 
 const execFileAsync = promisify(execFile);
@@ -115,7 +116,8 @@ async function controllerKubeconfig(e2e: E2E, core: CoreV1Api, file: string): Pr
 }
 
 export async function startAgentSandbox(e2e: E2E): Promise<AgentSandboxEnv> {
-  const { cleanups, run: stop, abandon } = cleanupStack('agent-sandbox');
+  const cleanups = new Cleanups('agent-sandbox tear-down');
+  const stop = (): Promise<void> => cleanups.run();
   try {
     const admin = e2e.cp.admin;
     const core = admin.makeApiClient(CoreV1Api);
@@ -230,6 +232,11 @@ export async function startAgentSandbox(e2e: E2E): Promise<AgentSandboxEnv> {
       stop,
     };
   } catch (error) {
-    return await abandon(error);
+    try {
+      await stop();
+    } catch (cleanupError) {
+      throw new AggregateError([error, cleanupError], 'agent-sandbox set-up failed, and so did its clean-up');
+    }
+    throw error;
   }
 }

@@ -9,17 +9,19 @@
  * The API server writes an audit log (Pods only, at level Metadata: who did what and the admission
  * webhooks' audit annotations, no bodies), so tests can read what it records of mountgate's decisions.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
+import { freePort, startProc, waitFor, type Proc } from './processes.js';
+
+export { freePort, sleep } from './processes.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -76,146 +78,37 @@ rules:
 
 /** Time limits; generous because CI machines have 2 cores. */
 const READY_TIMEOUT_MS = 120_000;
-const STOP_GRACE_MS = 10_000;
 const BUILD_TIMEOUT_MS = 75 * 60_000;
 
-/** A free TCP port on 127.0.0.1 (the kernel picks it; we release it straight away). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('could not read the port of a listening socket'));
-        return;
-      }
-      server.close(() => resolve(address.port));
-    });
-  });
-}
+/** What a local control plane alone needs, and what a node adds (test/node). */
+const CONTROL_PLANE_BINARIES = ['etcd', 'kube-apiserver'];
+const NODE_BINARIES = ['kubelet', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'];
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** The folder that holds etcd and kube-apiserver, building them when they are missing. */
-export async function controlPlaneBinaries(): Promise<string> {
+/**
+ * The folder that holds etcd and kube-apiserver (and, with `node`, the node's components),
+ * building them when they are missing.
+ */
+export async function controlPlaneBinaries(node = false): Promise<string> {
+  const wanted = node ? [...CONTROL_PLANE_BINARIES, ...NODE_BINARIES] : CONTROL_PLANE_BINARIES;
   const assets = process.env.KUBEBUILDER_ASSETS;
   if (assets !== undefined && assets !== '') {
-    for (const bin of ['etcd', 'kube-apiserver']) {
+    for (const bin of wanted) {
       if (!existsSync(path.join(assets, bin))) {
         throw new Error(`KUBEBUILDER_ASSETS=${assets} has no ${bin}`);
       }
     }
     return assets;
   }
-  const { stdout } = await execFileAsync('bash', [BUILD_SCRIPT], {
+  const { stdout } = await execFileAsync('bash', [BUILD_SCRIPT, ...(node ? ['--node'] : [])], {
     timeout: BUILD_TIMEOUT_MS,
     maxBuffer: 16 * 1024 * 1024,
   });
   const lines = stdout.trim().split('\n');
   const dir = lines[lines.length - 1];
-  if (dir === undefined || dir === '' || !existsSync(path.join(dir, 'kube-apiserver'))) {
-    throw new Error(`${BUILD_SCRIPT} printed no folder with kube-apiserver: ${stdout}`);
+  if (dir === undefined || dir === '' || !wanted.every((bin) => existsSync(path.join(dir, bin)))) {
+    throw new Error(`${BUILD_SCRIPT} printed no folder with ${wanted.join(', ')}: ${stdout}`);
   }
   return dir;
-}
-
-/** One child process whose output goes to a log file; remembers how it ended. */
-export class Proc {
-  readonly child: ChildProcess;
-  exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  spawnError: Error | undefined;
-  private readonly exitPromise: Promise<void>;
-
-  constructor(
-    readonly name: string,
-    readonly logFile: string,
-    command: string,
-    args: readonly string[],
-    logFd: number,
-  ) {
-    this.child = spawn(command, args, { stdio: ['ignore', logFd, logFd], cwd: path.dirname(logFile) });
-    this.exitPromise = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        this.exited = { code, signal };
-        resolve();
-      });
-      this.child.on('error', (error) => {
-        this.exited = { code: null, signal: null };
-        this.spawnError = error;
-        resolve();
-      });
-    });
-    liveChildren.add(this.child);
-    void this.exitPromise.then(() => liveChildren.delete(this.child));
-  }
-
-  /** The last lines of the log, for error messages. */
-  tail(lines = 40): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
-  }
-
-  /** Throws when the process has already ended. */
-  assertRunning(): void {
-    if (this.exited !== undefined) {
-      const how = this.spawnError?.message ?? `code ${this.exited.code} signal ${this.exited.signal}`;
-      throw new Error(`${this.name} exited (${how}); last lines of ${this.logFile}:\n${this.tail()}`);
-    }
-  }
-
-  /** SIGTERM, then SIGKILL after a grace period; resolves once the process is gone. */
-  async stop(): Promise<void> {
-    if (this.exited !== undefined) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_GRACE_MS);
-    try {
-      await this.exitPromise;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-/** Children still running: killed if this test process exits without stopping them. */
-const liveChildren = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of liveChildren) child.kill('SIGKILL');
-});
-
-export async function startProc(dir: string, name: string, command: string, args: readonly string[]): Promise<Proc> {
-  const logFile = path.join(dir, `${name}.log`);
-  const handle = await open(logFile, 'w');
-  try {
-    return new Proc(name, logFile, command, args, handle.fd);
-  } finally {
-    // The child has its own copy of the descriptor.
-    await handle.close();
-  }
-}
-
-/** Polls fn until it returns true, the process dies, or the deadline passes. */
-export async function waitFor(what: string, procs: readonly Proc[], timeoutMs: number, fn: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  for (let attempt = 0; Date.now() < deadline && attempt < 10_000; attempt++) {
-    for (const p of procs) p.assertRunning();
-    try {
-      if (await fn()) return;
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error);
-    }
-    await sleep(250);
-  }
-  const tails = procs.map((p) => `--- ${p.name} (${p.logFile}):\n${p.tail()}`).join('\n');
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last error: ${lastError})\n${tails}`);
 }
 
 function httpsGet(url: string, ca: Buffer, token: string): Promise<{ status: number; body: string }> {
@@ -290,10 +183,46 @@ function existingCluster(): ControlPlane | undefined {
 
 /** Starts etcd and kube-apiserver, or returns the existing cluster (see the file comment). */
 export async function startControlPlane(): Promise<ControlPlane> {
-  const existing = existingCluster();
-  if (existing !== undefined) return existing;
+  return existingCluster() ?? (await startLocalControlPlane());
+}
 
-  const binDir = await controlPlaneBinaries();
+/** How a local control plane differs from the e2e default (test/node runs a real node on one). */
+export interface ControlPlaneOptions {
+  /**
+   * The address kube-apiserver listens on and advertises (default 127.0.0.1). The `kubernetes`
+   * Service's endpoint must not be a loopback address, so a node whose Pods call the API server
+   * gives a local, non-loopback address here.
+   */
+  readonly address?: string;
+  /** Authorizers in order (default RBAC only). */
+  readonly authorizationModes?: readonly string[];
+  /** Identities with a static token besides the admin and TEST_USERS (a node, the controllers). */
+  readonly identities?: readonly TestUser[];
+  /**
+   * Admission plugins turned off. Default ServiceAccount: without a controller manager no
+   * ServiceAccount exists, and that plugin would refuse every Pod.
+   */
+  readonly disabledAdmissionPlugins?: readonly string[];
+  /** The folder with the binaries (default: controlPlaneBinaries()). */
+  readonly binDir?: string;
+}
+
+/** A control plane started here: what a node's components need to join it. */
+export interface LocalControlPlane extends ControlPlane {
+  /** The temporary folder (logs, keys, kubeconfigs); removed by stop(). */
+  readonly dir: string;
+  /** The API server's self-signed serving certificate followed by its CA (PEM). */
+  readonly caFile: string;
+  /** The private key that signs service-account tokens. */
+  readonly serviceAccountKeyFile: string;
+  /** Writes a kubeconfig file for one of TEST_USERS or the identities; returns its path. */
+  kubeconfigFor(user: TestUser): Promise<string>;
+}
+
+/** Starts etcd and kube-apiserver on this machine. */
+export async function startLocalControlPlane(options: ControlPlaneOptions = {}): Promise<LocalControlPlane> {
+  const address = options.address ?? '127.0.0.1';
+  const binDir = options.binDir ?? (await controlPlaneBinaries());
   const dir = await mkdtemp(path.join(tmpdir(), 'mountgate-e2e-cp-'));
   const procs: Proc[] = [];
   const stopAll = async (): Promise<void> => {
@@ -335,7 +264,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
     const tokenLines: string[] = [];
     const adminToken = randomBytes(24).toString('hex');
     tokenLines.push(`${adminToken},mountgate-e2e-admin,mountgate-e2e-admin,"system:masters"`);
-    for (const user of Object.values(TEST_USERS)) {
+    for (const user of [...Object.values(TEST_USERS), ...(options.identities ?? [])]) {
       const token = randomBytes(24).toString('hex');
       tokens.set(user.name, token);
       tokenLines.push(`${token},${user.name},${user.name}${user.groups.length > 0 ? `,"${user.groups.join(',')}"` : ''}`);
@@ -355,23 +284,25 @@ export async function startControlPlane(): Promise<ControlPlane> {
     const certDir = path.join(dir, 'apiserver-certs');
     await mkdir(certDir, { mode: 0o700 });
     const securePort = await freePort();
-    const server = `https://127.0.0.1:${securePort}`;
+    const server = `https://${address}:${securePort}`;
     const apiserver = await startProc(dir, 'kube-apiserver', path.join(binDir, 'kube-apiserver'), [
       `--etcd-servers=${etcdUrl}`,
       `--cert-dir=${certDir}`,
       `--secure-port=${securePort}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${address}`,
+      `--advertise-address=${address}`,
       '--service-cluster-ip-range=10.0.0.0/24',
-      '--authorization-mode=RBAC',
+      `--authorization-mode=${(options.authorizationModes ?? ['RBAC']).join(',')}`,
       '--allow-privileged=true',
       `--service-account-issuer=${server}`,
       `--service-account-key-file=${saPub}`,
       `--service-account-signing-key-file=${saKey}`,
-      '--disable-admission-plugins=ServiceAccount',
+      `--disable-admission-plugins=${(options.disabledAdmissionPlugins ?? ['ServiceAccount']).join(',')}`,
       `--token-auth-file=${tokenFile}`,
       `--audit-policy-file=${auditPolicy}`,
       `--audit-log-path=${auditLogPath}`,
+      // A node's kubelet is reached by its name (a loopback InternalIP is not allowed).
+      '--kubelet-preferred-address-types=Hostname,InternalIP',
       '--v=1',
     ]);
     procs.push(apiserver);
@@ -390,6 +321,11 @@ export async function startControlPlane(): Promise<ControlPlane> {
     const kubeconfigPath = path.join(dir, 'kubeconfig');
     await writeFile(kubeconfigPath, admin.exportConfig(), { mode: 0o600 });
 
+    const as = (user: TestUser): KubeConfig => {
+      const token = tokens.get(user.name);
+      if (token === undefined) throw new Error(`no token for user ${user.name}`);
+      return kubeConfigFor(server, caData, user.name, token);
+    };
     let stopped: Promise<void> | undefined;
     return {
       server,
@@ -398,10 +334,14 @@ export async function startControlPlane(): Promise<ControlPlane> {
       existing: false,
       kubectl: process.env.KUBECTL ?? (existsSync(path.join(binDir, 'kubectl')) ? path.join(binDir, 'kubectl') : 'kubectl'),
       auditLogPath,
-      as: (user) => {
-        const token = tokens.get(user.name);
-        if (token === undefined) throw new Error(`no token for user ${user.name}`);
-        return kubeConfigFor(server, caData, user.name, token);
+      as,
+      dir,
+      caFile: servingCert,
+      serviceAccountKeyFile: saKey,
+      kubeconfigFor: async (user) => {
+        const file = path.join(dir, `${user.name.replace(/[^A-Za-z0-9-]/g, '_')}.kubeconfig`);
+        await writeFile(file, as(user).exportConfig(), { mode: 0o600 });
+        return file;
       },
       stop: () => (stopped ??= stopAll()),
     };

@@ -20,6 +20,7 @@ import {
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { REPO_ROOT, TEST_USERS, freePort, sleep, startControlPlane, type ControlPlane } from './controlplane.js';
 import { MountgateProcess, makeTestCa, type TlsMaterial } from './mountgate-process.js';
+import { Cleanups } from './processes.js';
 import { webhookConfigurations, type WebhookSource } from './webhooks.js';
 
 export const ANNOTATION = 'mountgate.io/mounts';
@@ -187,41 +188,34 @@ export async function waitForWebhooks(
   throw new Error(`the webhooks did not take effect within 60 s (${last})`);
 }
 
-export interface CleanupStack {
-  readonly cleanups: Array<() => Promise<void>>;
-  /** Runs every clean-up, the last first, once; throws their errors together. */
-  run(): Promise<void>;
-  /** For a set-up that failed with `error`: runs the clean-ups, then throws `error` (with theirs, if any). */
-  abandon(error: unknown): Promise<never>;
-}
-
-/** Clean-ups pushed as things are set up (`what` names the set-up in the messages). */
-export function cleanupStack(what: string): CleanupStack {
-  const cleanups: Array<() => Promise<void>> = [];
-  const run = async (): Promise<void> => {
-    const errors: unknown[] = [];
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-    if (errors.length > 0) throw new AggregateError(errors, `${what} tear-down failed`);
-  };
-  const abandon = async (error: unknown): Promise<never> => {
-    try {
-      await run();
-    } catch (cleanupError) {
-      throw new AggregateError([error, cleanupError], `${what} set-up failed, and so did its clean-up`);
-    }
-    throw error;
-  };
-  return { cleanups, run, abandon };
+/**
+ * The test users may work with Pods in the namespace. (A Role of our own: the built-in "edit"
+ * ClusterRole is aggregated by kube-controller-manager, which does not run here.)
+ */
+export async function grantPodAccess(rbac: RbacAuthorizationV1Api, namespace: string): Promise<void> {
+  await rbac.createNamespacedRole({
+    namespace,
+    body: {
+      metadata: { name: 'mountgate-e2e-pods' },
+      rules: [
+        { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'delete'] },
+        { apiGroups: [''], resources: ['pods/ephemeralcontainers'], verbs: ['get', 'patch', 'update'] },
+      ],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: 'mountgate-e2e-pods' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'mountgate-e2e-pods' },
+      subjects: Object.values(TEST_USERS).map((u) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: u.name })),
+    },
+  });
 }
 
 export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void> }> {
-  const { cleanups, run: tearDown, abandon } = cleanupStack('e2e');
+  const cleanups = new Cleanups('e2e tear-down');
+  const tearDown = (): Promise<void> => cleanups.run();
   try {
     const dir = await mkdtemp(path.join(tmpdir(), 'mountgate-e2e-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
@@ -261,28 +255,7 @@ export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void>
       // the whole etcd goes away anyway. On an existing cluster this removes everything.
       for (const name of [enabledNs, excludedNs]) await core.deleteNamespace({ name });
     });
-    // The test users may work with Pods in both namespaces. (A Role of our own: the built-in
-    // "edit" ClusterRole is aggregated by kube-controller-manager, which does not run here.)
-    for (const namespace of [enabledNs, excludedNs]) {
-      await rbac.createNamespacedRole({
-        namespace,
-        body: {
-          metadata: { name: 'mountgate-e2e-pods' },
-          rules: [
-            { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'delete'] },
-            { apiGroups: [''], resources: ['pods/ephemeralcontainers'], verbs: ['get', 'patch', 'update'] },
-          ],
-        },
-      });
-      await rbac.createNamespacedRoleBinding({
-        namespace,
-        body: {
-          metadata: { name: 'mountgate-e2e-pods' },
-          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'mountgate-e2e-pods' },
-          subjects: Object.values(TEST_USERS).map((u) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: u.name })),
-        },
-      });
-    }
+    for (const namespace of [enabledNs, excludedNs]) await grantPodAccess(rbac, namespace);
 
     const rendered = await webhookConfigurations({
       url: mountgate.url,
@@ -317,6 +290,11 @@ export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void>
     };
     return { env, tearDown };
   } catch (error) {
-    return await abandon(error);
+    try {
+      await tearDown();
+    } catch (cleanupError) {
+      throw new AggregateError([error, cleanupError], 'e2e set-up failed, and so did its clean-up');
+    }
+    throw error;
   }
 }

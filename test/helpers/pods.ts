@@ -41,6 +41,8 @@ export interface RequestOptions {
   readonly username?: string;
   readonly groups?: string[];
   readonly dryRun?: boolean;
+  /** The request's namespace (default "agents"). */
+  readonly namespace?: string;
   /** The object before an UPDATE. */
   readonly oldObject?: unknown;
 }
@@ -55,7 +57,7 @@ export function review(object: unknown, options: RequestOptions = {}): Record<st
       resource: { group: options.group ?? '', version: 'v1', resource: options.resource ?? 'pods' },
       ...(options.subResource ? { subResource: options.subResource } : {}),
       operation: options.operation ?? 'CREATE',
-      namespace: 'agents',
+      namespace: options.namespace ?? 'agents',
       userInfo: { username: options.username ?? 'system:serviceaccount:deer-flow:provisioner', groups: options.groups ?? ['system:serviceaccounts'] },
       object,
       ...(options.oldObject === undefined ? {} : { oldObject: options.oldObject }),

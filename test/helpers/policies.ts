@@ -1,5 +1,5 @@
 /** Policies for tests, built through the real parser so they are exactly what a file would give. */
-import { parsePolicy } from '../../src/policy/load.js';
+import { parsePolicy, PolicyError } from '../../src/policy/load.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 
 export const BASE_POLICY = {
@@ -16,4 +16,15 @@ export const BASE_POLICY = {
 
 export function policyOf(overrides: Record<string, unknown> = {}): CompiledPolicy {
   return parsePolicy(JSON.stringify({ ...BASE_POLICY, ...overrides }), 'test-policy.json');
+}
+
+/** The problems a policy text is refused for; fails when it is accepted. */
+export function problemsOf(text: string): readonly string[] {
+  try {
+    parsePolicy(text, 'policy.yaml');
+  } catch (error) {
+    if (error instanceof PolicyError) return error.problems;
+    throw error;
+  }
+  throw new Error('the policy was accepted');
 }

@@ -3,16 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicyFile, parsePolicy, PolicyError } from '../../src/policy/load.js';
+import { problemsOf } from '../helpers/policies.js';
 
-function problemsOf(text: string): readonly string[] {
-  try {
-    parsePolicy(text, 'policy.yaml');
-  } catch (error) {
-    if (error instanceof PolicyError) return error.problems;
-    throw error;
-  }
-  throw new Error('the policy was accepted');
-}
 
 describe('policy/load', () => {
   it('fills every default from an empty mapping', () => {

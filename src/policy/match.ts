@@ -1,0 +1,147 @@
+/**
+ * Which policy entry decides a host path, once the placeholders are filled
+ * from the request. Literal prefixes are looked up exactly as before; entries
+ * with `*` or a placeholder are matched segment by segment after them, and
+ * only when the policy has any.
+ */
+import type { PatternEntry } from './compile.js';
+import { decidingEntry } from './paths.js';
+import { PLACEHOLDER_VALUE, PLACEHOLDER_VALUE_RULE, type Placeholder } from './patterns.js';
+import type { PathPrefixEntry } from './schema.js';
+
+/** Who asks, as the API server says (request.userInfo). */
+export interface Requester {
+  readonly username?: string | undefined;
+  readonly groups?: readonly string[] | undefined;
+}
+
+/** What the placeholders are filled from. Namespace and user come from the API server, never from the Pod. */
+export interface RequestFacts {
+  readonly namespace: string | undefined;
+  readonly requester: Requester | undefined;
+  /** The value of the policy's sandboxUserAnnotation on the Pod, if any. */
+  readonly sandboxUser: string | undefined;
+}
+
+/** A placeholder's value, or why it has none (words that follow "{name} is not filled: "). */
+export type Filling = { readonly ok: true; readonly value: string } | { readonly ok: false; readonly why: string };
+export type Fillings = Readonly<Record<Placeholder, Filling>>;
+
+/** The policy settings that decide how placeholders are filled. */
+export interface FillingRules {
+  readonly trustedProvisioners: ReadonlySet<string>;
+  readonly sandboxUserAnnotation: string;
+}
+
+/** True when the requester is listed by username or by one of its groups ("group:NAME"). */
+export function listsRequester(names: ReadonlySet<string>, requester: Requester | undefined): boolean {
+  if (names.has(requester?.username ?? '')) return true;
+  return (requester?.groups ?? []).some((group) => names.has(`group:${group}`));
+}
+
+/** "user \"alice\"", or "an anonymous user". */
+export function describeRequester(requester: Requester | undefined): string {
+  const username = requester?.username ?? '';
+  return username === '' ? 'an anonymous user' : `user "${username}"`;
+}
+
+/** A value as JSON, cut short: an annotation can be 256 KiB, a denial is read by a person. */
+function quoteShort(value: string): string {
+  return value.length > 80 ? `${JSON.stringify(value.slice(0, 80))}...` : JSON.stringify(value);
+}
+
+function filling(value: string | undefined, what: string, missing: string): Filling {
+  if (value === undefined) return { ok: false, why: missing };
+  if (!PLACEHOLDER_VALUE.test(value)) return { ok: false, why: `${what} ${quoteShort(value)} is not a valid value (${PLACEHOLDER_VALUE_RULE})` };
+  return { ok: true, value };
+}
+
+export function fillPlaceholders(rules: FillingRules, facts: RequestFacts): Fillings {
+  const username = facts.requester?.username;
+  return {
+    namespace: filling(facts.namespace, 'the namespace', 'the request has no namespace'),
+    user: filling(username === '' ? undefined : username, 'the username', 'the request has no username'),
+    sandboxUser: listsRequester(rules.trustedProvisioners, facts.requester)
+      ? filling(facts.sandboxUser, `the ${rules.sandboxUserAnnotation} annotation`, `the Pod has no ${rules.sandboxUserAnnotation} annotation`)
+      : { ok: false, why: `${describeRequester(facts.requester)} is not in trustedProvisioners` },
+  };
+}
+
+/** Whether a pattern covers the path's segments, placeholders filled (or, with `anyValue`, as if they were `*`). */
+function covers(pattern: PatternEntry, segments: readonly string[], fillings: Fillings, anyValue: boolean): boolean {
+  if (pattern.segments.length > segments.length) return false;
+  return pattern.segments.every((part, i) => {
+    const segment = segments[i];
+    if (part.kind === 'literal') return part.text === segment;
+    if (part.kind === 'any' || anyValue) return true;
+    const value = fillings[part.name];
+    return value.ok && value.value === segment;
+  });
+}
+
+/**
+ * The first segments of a canonical path, as many as the longest pattern has (patterns in deciding
+ * order: the first is the longest); fewer when the path is shorter. A path can have 2000 segments,
+ * a pattern a handful.
+ */
+function leadingSegments(path: string, patterns: readonly PatternEntry[]): string[] {
+  const wanted = patterns[0]?.segments.length ?? 0;
+  const segments: string[] = [];
+  let start = 1;
+  while (segments.length < wanted && start < path.length) {
+    const end = path.indexOf('/', start);
+    segments.push(path.slice(start, end === -1 ? path.length : end));
+    if (end === -1) break;
+    start = end + 1;
+  }
+  return segments;
+}
+
+function segmentCount(prefix: string): number {
+  let count = 0;
+  for (let i = 0; i < prefix.length; i++) if (prefix.charCodeAt(i) === 0x2f) count++;
+  return count;
+}
+
+/**
+ * The entry that decides a canonical path: the literal prefix with the most
+ * segments, unless a pattern with more segments covers it (a literal wins a
+ * tie, as it is literal where the pattern is not). `literal` is sorted longest
+ * first, `patterns` in deciding order, as compilePolicy leaves them.
+ */
+export function decidingHostPathEntry(
+  literal: readonly PathPrefixEntry[],
+  patterns: readonly PatternEntry[],
+  path: string,
+  fillings: Fillings,
+): PathPrefixEntry | undefined {
+  const best = decidingEntry(literal, path);
+  if (patterns.length === 0) return best;
+  const fewest = best === undefined ? 0 : segmentCount(best.pathPrefix) + 1;
+  const segments = leadingSegments(path, patterns);
+  for (const pattern of patterns) {
+    // In deciding order: from here on no pattern has more segments than the literal.
+    if (pattern.segments.length < fewest) break;
+    if (covers(pattern, segments, fillings, false)) return pattern;
+  }
+  return best;
+}
+
+/**
+ * For a path no entry covers: why the first pattern that would cover it with
+ * other placeholder values does not, as a parenthesis to append to the denial
+ * ("" when no pattern comes that close).
+ */
+export function notCoveredNote(patterns: readonly PatternEntry[], path: string, fillings: Fillings): string {
+  if (patterns.length === 0) return '';
+  const segments = leadingSegments(path, patterns);
+  const near = patterns.find((pattern) => covers(pattern, segments, fillings, true));
+  if (near === undefined) return '';
+  for (const [i, part] of near.segments.entries()) {
+    if (part.kind !== 'placeholder') continue;
+    const value = fillings[part.name];
+    if (!value.ok) return ` ("${near.pathPrefix}" does not apply: {${part.name}} is not filled, as ${value.why})`;
+    if (value.value !== segments[i]) return ` ("${near.pathPrefix}" has {${part.name}} = "${value.value}" for this request)`;
+  }
+  return '';
+}

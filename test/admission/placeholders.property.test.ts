@@ -1,0 +1,169 @@
+/**
+ * Placeholders can only narrow: whatever a policy with placeholders admits,
+ * the same policy with every placeholder replaced by "*" admits too; and a
+ * placeholder that cannot be filled (a value outside the pattern, a missing
+ * one, {sandboxUser} from an untrusted requester) admits nothing: the policy
+ * answers as if the entries that need it were not there.
+ */
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { decide } from '../../src/admission/decide.js';
+import type { AdmissionRequest } from '../../src/admission/review.js';
+import type { Operation } from '../../src/admission/json-patch.js';
+import { parsePolicy } from '../../src/policy/load.js';
+import { ANNOTATION, requestFor } from '../helpers/pods.js';
+import {
+  hostPath,
+  hostPathWith,
+  INVALID_VALUES,
+  VALUES,
+  PLACEHOLDER_SEGMENTS,
+  policySpec,
+  validFacts,
+  widened,
+  type EntrySpec,
+  type Facts,
+  type PolicySpec,
+} from '../helpers/pattern-arbitraries.js';
+
+const RUNS = Number(process.env.MOUNTGATE_PROPERTY_RUNS ?? 300);
+const SANDBOX_USER = 'mountgate.io/sandbox-user';
+
+interface Asked {
+  /** Annotation requests, mounted at /m0, /m1, ... */
+  readonly requests: readonly string[];
+  /** hostPath volumes the Pod carries itself, mounted by its container. */
+  readonly volumes: readonly string[];
+  readonly readOnly: boolean;
+}
+
+function askedOf(path: fc.Arbitrary<string>): fc.Arbitrary<Asked> {
+  return fc.record({ requests: fc.array(path, { minLength: 1, maxLength: 3 }), volumes: fc.array(path, { maxLength: 2 }), readOnly: fc.boolean() });
+}
+
+const asked = askedOf(hostPath);
+
+function podOf(ask: Asked, facts: Facts): unknown {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'p',
+      annotations: {
+        [ANNOTATION]: JSON.stringify(ask.requests.map((path, i) => ({ hostPath: path, mountPath: `/m${i}`, readOnly: ask.readOnly }))),
+        ...(facts.sandboxUser === undefined ? {} : { [SANDBOX_USER]: facts.sandboxUser }),
+      },
+    },
+    spec: {
+      containers: [{ name: 'sandbox', image: 'x', volumeMounts: ask.volumes.map((_, i) => ({ name: `v${i}`, mountPath: `/v${i}`, readOnly: ask.readOnly })) }],
+      volumes: ask.volumes.map((path, i) => ({ name: `v${i}`, hostPath: { path } })),
+    },
+  };
+}
+
+function requestOf(pod: unknown, facts: Facts): AdmissionRequest {
+  return requestFor(pod, { namespace: facts.namespace, username: facts.username, groups: [...facts.groups] });
+}
+
+/** /mutate, then /validate on the mutated Pod, as the API server runs them. */
+function admits(spec: PolicySpec, ask: Asked, facts: Facts): { allowed: boolean; patch: readonly Operation[] } {
+  const policy = parsePolicy(JSON.stringify(spec), 'p.json');
+  const pod = podOf(ask, facts);
+  const mutation = decide('mutate', requestOf(pod, facts), policy);
+  if (!mutation.allowed) return { allowed: false, patch: [] };
+  const validation = decide('validate', requestOf(mutation.mutated ?? pod, facts), policy);
+  return { allowed: validation.allowed, patch: mutation.patch };
+}
+
+function without(spec: PolicySpec, unfilled: readonly string[]): PolicySpec {
+  const keep = (entry: EntrySpec): boolean => !entry.pathPrefix.split('/').some((s) => unfilled.includes(s));
+  return { ...spec, allowedHostPaths: spec.allowedHostPaths.filter(keep), builtinHostPaths: spec.builtinHostPaths.filter(keep) };
+}
+
+describe('admission: placeholders only narrow', function () {
+  this.timeout(120_000);
+
+  it('a read-only Pod the policy admits is admitted, with the same patch, when every placeholder is "*"', () => {
+    let admitted = 0;
+    fc.assert(
+      fc.property(policySpec, asked, validFacts, (spec, ask, facts) => {
+        const readOnly = { ...ask, readOnly: true };
+        const narrow = admits(spec, readOnly, facts);
+        if (!narrow.allowed) return;
+        admitted++;
+        expect(admits(widened(spec), readOnly, facts)).to.deep.equal(narrow);
+      }),
+      { numRuns: RUNS },
+    );
+    // The property says nothing unless a good share of cases is admitted (here about 24%, 7%, 12% and 15%
+    // for the four properties; each asks for about a third of that).
+    expect(admitted).to.be.above(RUNS / 12);
+  });
+
+  it('a path the policy admits read-write is admitted by the "*" policy (read-only at least)', () => {
+    let admitted = 0;
+    fc.assert(
+      fc.property(policySpec, asked, validFacts, (spec, ask, facts) => {
+        if (!admits(spec, { ...ask, readOnly: false }, facts).allowed) return;
+        admitted++;
+        expect(admits(widened(spec), { ...ask, readOnly: true }, facts).allowed).to.equal(true);
+      }),
+      { numRuns: RUNS },
+    );
+    expect(admitted).to.be.above(RUNS / 60);
+  });
+
+  it('a placeholder value outside the pattern admits nothing: the answer is that of the policy without the entries that need it', () => {
+    // One invalid value per case, which the paths asked for may contain as a segment (where a path can hold it at all).
+    const cases = fc.constantFrom(...INVALID_VALUES).chain((value) =>
+      fc.record({
+        ask: askedOf(hostPathWith([...VALUES, value])),
+        unfilled: fc.constantFrom(...PLACEHOLDER_SEGMENTS),
+        facts: validFacts.map((facts) => ({ ...facts, groups: ['provisioners'] })),
+      }).map(({ ask, unfilled, facts }) => ({
+        ask,
+        unfilled: [unfilled],
+        facts: {
+          ...facts,
+          ...(unfilled === '{namespace}' ? { namespace: value } : unfilled === '{user}' ? { username: value } : { sandboxUser: value }),
+        },
+      })),
+    );
+    let admitted = 0;
+    fc.assert(
+      fc.property(policySpec, cases, (spec, { ask, facts, unfilled }) => {
+        const answer = admits({ ...spec, trustedProvisioners: ['group:provisioners'] }, ask, facts);
+        if (answer.allowed) admitted++;
+        expect(answer).to.deep.equal(admits({ ...without(spec, unfilled), trustedProvisioners: ['group:provisioners'] }, ask, facts));
+      }),
+      { numRuns: RUNS },
+    );
+    expect(admitted).to.be.above(RUNS / 40);
+  });
+
+  it('{sandboxUser} from a requester not in trustedProvisioners admits nothing, whatever the annotation says', () => {
+    const untrusted = fc.record({
+      namespace: fc.constantFrom('team-a', 'a'),
+      username: fc.constantFrom('bob', 'u3', 'a'),
+      groups: fc.subarray(['others', 'provisioner']),
+      sandboxUser: fc.constantFrom('u3', 'a', 'team-a', 'bob'),
+    });
+    let admitted = 0;
+    fc.assert(
+      fc.property(policySpec, asked, untrusted, (spec, ask, facts) => {
+        const trusting = { ...spec, trustedProvisioners: ['alice', 'group:provisioners'] };
+        const answer = admits(trusting, ask, facts);
+        if (answer.allowed) admitted++;
+        expect(answer).to.deep.equal(admits(without(trusting, ['{sandboxUser}']), ask, facts));
+      }),
+      { numRuns: RUNS },
+    );
+    expect(admitted).to.be.above(RUNS / 40);
+  });
+
+  it('the generators reach every placeholder', () => {
+    const seen = new Set<string>();
+    fc.sample(policySpec, 200).forEach((spec) => spec.allowedHostPaths.forEach((e) => e.pathPrefix.split('/').forEach((s) => seen.add(s))));
+    expect(PLACEHOLDER_SEGMENTS.every((p) => seen.has(p))).to.equal(true);
+  });
+});

@@ -1,0 +1,62 @@
+/** fast-check generators of policies with `*` and placeholders, request facts and paths that often meet. */
+import fc from 'fast-check';
+
+/** Segment values shared by paths, literals and placeholder values, so that they often match. */
+export const VALUES = ['a', 'team-a', 'alice', 'u3'] as const;
+/** Placeholder values outside ^[A-Za-z0-9_-]{1,64}$. */
+export const INVALID_VALUES = ['', '.', '..', 'a/b', '../a', 'a.b', 'team a', 'ü', '*', '{user}', 'x'.repeat(65), 'system:serviceaccount:df:sa'] as const;
+export const PLACEHOLDER_SEGMENTS = ['{namespace}', '{user}', '{sandboxUser}'] as const;
+export const TOPS = ['srv', 'u'] as const;
+
+export interface EntrySpec {
+  readonly pathPrefix: string;
+  readonly readOnly: boolean;
+}
+
+const restSegment = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...VALUES) },
+  { weight: 2, arbitrary: fc.constant('*') },
+  { weight: 3, arbitrary: fc.constantFrom(...PLACEHOLDER_SEGMENTS) },
+);
+
+export const entrySpec: fc.Arbitrary<EntrySpec> = fc
+  .record({ top: fc.constantFrom(...TOPS), rest: fc.array(restSegment, { maxLength: 3 }), readOnly: fc.boolean() })
+  .map(({ top, rest, readOnly }) => ({ pathPrefix: `/${[top, ...rest].join('/')}`, readOnly }));
+
+export const policySpec = fc.record({
+  allowedHostPaths: fc.array(entrySpec, { minLength: 1, maxLength: 5 }),
+  builtinHostPaths: fc.array(entrySpec, { maxLength: 3 }),
+  trustedProvisioners: fc.subarray(['alice', 'group:provisioners']),
+});
+export type PolicySpec = typeof policySpec extends fc.Arbitrary<infer T> ? T : never;
+
+/** Paths under the policy's tops, with segments from `values` (some may make the path not canonical). */
+export function hostPathWith(values: readonly string[]): fc.Arbitrary<string> {
+  return fc.tuple(fc.constantFrom(...TOPS), fc.array(fc.constantFrom(...values), { maxLength: 4 })).map(([top, rest]) => `/${[top, ...rest].join('/')}`);
+}
+
+/** Canonical paths under the policy's tops. */
+export const hostPath = hostPathWith([...VALUES, 'b']);
+
+export interface Facts {
+  readonly namespace: string;
+  readonly username: string;
+  readonly groups: readonly string[];
+  readonly sandboxUser: string | undefined;
+}
+
+export const validFacts: fc.Arbitrary<Facts> = fc.record({
+  namespace: fc.constantFrom(...VALUES),
+  username: fc.constantFrom(...VALUES),
+  groups: fc.subarray(['provisioners', 'others']),
+  sandboxUser: fc.option(fc.constantFrom(...VALUES), { nil: undefined }),
+});
+
+/** Every segment that is a placeholder replaced by "*": the same policy, without narrowing. */
+export function widened(spec: PolicySpec): PolicySpec {
+  const widen = (entry: EntrySpec): EntrySpec => ({
+    pathPrefix: entry.pathPrefix.split('/').map((s) => ((PLACEHOLDER_SEGMENTS as readonly string[]).includes(s) ? '*' : s)).join('/'),
+    readOnly: entry.readOnly,
+  });
+  return { ...spec, allowedHostPaths: spec.allowedHostPaths.map(widen), builtinHostPaths: spec.builtinHostPaths.map(widen) };
+}

@@ -1,0 +1,193 @@
+/**
+ * Real mounts on a real node: an annotated sandbox Pod admitted by the installed mountgate gets
+ * its hostPath volumes from the kubelet, and what the container sees is checked from both sides.
+ * What the README's security section says about the node (Directory vs DirectoryOrCreate,
+ * recursiveReadOnly: IfPossible, symlinks inside an allowed tree) is observed here.
+ */
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import { apiError, deletePod, uniqueName } from '../e2e/env.js';
+import { injectedVolume } from '../e2e/expect.js';
+import { run } from './commands.js';
+import { SANDBOX_NAMESPACE, sandboxPod } from './env.js';
+import { node } from './hooks.js';
+import { finished, podLogs, waitForPod } from './kube.js';
+
+const RUN_TIMEOUT_MS = 120_000;
+
+/** Creates the Pod, waits for it to end, and returns its phase and log. */
+async function runPod(pod: V1Pod): Promise<{ phase: string; logs: string; stored: V1Pod }> {
+  const { core } = node().cluster;
+  const name = pod.metadata?.name ?? '';
+  const stored = await core.createNamespacedPod({ namespace: SANDBOX_NAMESPACE, body: pod });
+  const phase = await waitForPod(core, SANDBOX_NAMESPACE, name, 'to finish', RUN_TIMEOUT_MS, finished);
+  const logs = await podLogs(core, SANDBOX_NAMESPACE, name);
+  console.log(`      ${name} (${phase}):\n${logs.trimEnd().replace(/^/gm, '      | ')}`);
+  return { phase, logs, stored };
+}
+
+describe('sandbox Pods get real mounts', function () {
+  const created: string[] = [];
+  const host = (...parts: string[]): string => path.join(node().hostRoot, ...parts);
+  function named(prefix: string): string {
+    const name = uniqueName(prefix);
+    created.push(name);
+    return name;
+  }
+
+  after(async function () {
+    const { core } = node().cluster;
+    for (const name of created) await deletePod(core, SANDBOX_NAMESPACE, name);
+  });
+
+  it('reads a host file through a read-only mount, cannot write to it, and writes through a read-write DirectoryOrCreate mount', async function () {
+    const content = `written on the host ${randomBytes(6).toString('hex')}`;
+    await mkdir(host('models', 'shared'), { recursive: true });
+    await writeFile(host('models', 'shared', 'hello.txt'), `${content}\n`);
+    const workspace = host('sandbox', 'alice', uniqueName('workspace'));
+    expect(existsSync(workspace)).to.equal(false);
+
+    const { phase, logs, stored } = await runPod(
+      sandboxPod(named('mounts'), [
+        'cat /models/hello.txt',
+        'touch /models/new-file || echo "read-only mount refused the write"',
+        'echo from-the-pod > /work/from-pod.txt && echo "read-write mount took the write"',
+        "grep -E ' /(models|work) ' /proc/mounts",
+      ].join('\n'), {
+        mounts: [
+          { hostPath: host('models', 'shared'), mountPath: '/models' },
+          { hostPath: workspace, mountPath: '/work', readOnly: false },
+        ],
+      }),
+    );
+
+    expect(phase).to.equal('Succeeded');
+    expect(logs).to.include(content);
+    expect(logs).to.match(/touch: \/models\/new-file: Read-only file system/);
+    expect(logs).to.include('read-only mount refused the write');
+    expect(logs).to.include('read-write mount took the write');
+    expect(existsSync(host('models', 'shared', 'new-file'))).to.equal(false);
+    // DirectoryOrCreate: the kubelet made the directory on the node, and the Pod's file is in it.
+    expect(statSync(workspace).isDirectory()).to.equal(true);
+    expect(await readFile(path.join(workspace, 'from-pod.txt'), 'utf8')).to.equal('from-the-pod\n');
+    expect(stored.spec?.volumes).to.deep.include(injectedVolume(workspace, 'DirectoryOrCreate'));
+    expect(stored.spec?.volumes).to.deep.include(injectedVolume(host('models', 'shared'), 'Directory'));
+  });
+
+  it('a Directory mount of a missing path keeps the Pod from starting, with the kubelet naming the reason', async function () {
+    const { core } = node().cluster;
+    const missing = host('models', 'not-there');
+    const name = named('missing');
+    await core.createNamespacedPod({
+      namespace: SANDBOX_NAMESPACE,
+      body: sandboxPod(name, 'echo started', { mounts: [{ hostPath: missing, mountPath: '/models' }] }),
+    });
+    const deadline = Date.now() + RUN_TIMEOUT_MS;
+    let reason = '';
+    while (Date.now() < deadline && reason === '') {
+      const events = await core.listNamespacedEvent({ namespace: SANDBOX_NAMESPACE, fieldSelector: `involvedObject.name=${name}` });
+      const failed = events.items.find((e) => e.reason === 'FailedMount');
+      if (failed !== undefined) reason = `${failed.reason ?? ''}: ${failed.message ?? ''}`;
+      else await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    console.log(`      kubelet: ${reason}`);
+    expect(reason).to.include(`hostPath type check failed: ${missing} is not a directory`);
+    const pod = await core.readNamespacedPod({ name, namespace: SANDBOX_NAMESPACE });
+    expect(pod.status?.phase).to.equal('Pending');
+    expect(pod.status?.containerStatuses?.[0]?.state?.running).to.equal(undefined);
+    expect(existsSync(missing)).to.equal(false);
+  });
+
+  it('recursiveReadOnly: IfPossible — what this runtime does with a mount below a read-only mount', async function () {
+    const top = host('models', 'layered');
+    const below = path.join(top, 'below');
+    await mkdir(below, { recursive: true });
+    // A filesystem mounted below the read-only directory on the node.
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'mountgate-node-test', below]);
+    const name = named('rro');
+    const { phase, logs } = await runPod(
+      sandboxPod(name, [
+        'touch /models/top-file || echo "top: refused"',
+        'touch /models/below/below-file && echo "below: written" || echo "below: refused"',
+      ].join('\n'), { mounts: [{ hostPath: top, mountPath: '/models' }] }),
+    );
+    expect(phase).to.equal('Succeeded');
+    expect(logs).to.include('top: refused');
+
+    const { cluster } = node();
+    const pod = await cluster.core.readNamespacedPod({ name, namespace: SANDBOX_NAMESPACE });
+    const mount = pod.status?.containerStatuses?.[0]?.volumeMounts?.find((m) => m.mountPath === '/models');
+    const nodeInfo = await cluster.core.readNode({ name: 'localhost' });
+    const runtimeSupport = nodeInfo.status?.runtimeHandlers?.map((h) => `${h.name === '' ? '(default)' : String(h.name)}: recursiveReadOnlyMounts=${String(h.features?.recursiveReadOnlyMounts)}`);
+    console.log(`      runtime handlers: ${JSON.stringify(runtimeSupport)}; the mount's status: recursiveReadOnly=${String(mount?.recursiveReadOnly)}`);
+    // The kubelet reports what it did; the container's view must agree with it.
+    if (mount?.recursiveReadOnly === 'Enabled') {
+      expect(logs).to.include('below: refused');
+      expect(existsSync(path.join(below, 'below-file'))).to.equal(false);
+    } else {
+      expect(mount?.recursiveReadOnly).to.be.oneOf([undefined, 'Disabled']);
+      expect(logs).to.include('below: written');
+      expect(existsSync(path.join(below, 'below-file'))).to.equal(true);
+    }
+  });
+
+  describe('a symlink inside an allowed tree that points outside it', function () {
+    it('is followed by the kubelet: the request passes every rule and the container sees the directory outside', async function () {
+      const secret = `outside the allowed tree ${randomBytes(6).toString('hex')}`;
+      await writeFile(host('outside', 'secret.txt'), `${secret}\n`);
+      await mkdir(host('sandbox', 'bob'), { recursive: true });
+      await symlink(host('outside'), host('sandbox', 'bob', 'escape'));
+      const { phase, logs } = await runPod(
+        sandboxPod(named('symlink'), 'cat /escape/secret.txt', {
+          mounts: [{ hostPath: host('sandbox', 'bob', 'escape'), mountPath: '/escape', readOnly: true }],
+        }),
+      );
+      expect(phase).to.equal('Succeeded');
+      expect(logs).to.include(secret);
+    });
+
+    it('a sandbox with a read-write mount can plant such a link for a later Pod to request', async function () {
+      const carol = host('sandbox', 'carol');
+      const planted = await runPod(
+        sandboxPod(named('plant'), `ln -s ${host('outside')} /work/planted && echo planted`, {
+          mounts: [{ hostPath: carol, mountPath: '/work', readOnly: false }],
+        }),
+      );
+      expect(planted.phase).to.equal('Succeeded');
+      const later = await runPod(
+        sandboxPod(named('follow'), 'cat /planted/secret.txt', {
+          mounts: [{ hostPath: path.join(carol, 'planted'), mountPath: '/planted', readOnly: true }],
+        }),
+      );
+      expect(later.phase).to.equal('Succeeded');
+      expect(later.logs).to.include(await readFile(host('outside', 'secret.txt'), 'utf8'));
+    });
+
+    it('what holds: under a read-only prefix a sandbox can neither ask to write nor plant a link', async function () {
+      const { core } = node().cluster;
+      const dave = host('models', 'dave');
+      await mkdir(dave, { recursive: true });
+      const refused = await apiError(
+        core.createNamespacedPod({
+          namespace: SANDBOX_NAMESPACE,
+          body: sandboxPod(named('rw-denied'), 'true', { mounts: [{ hostPath: dave, mountPath: '/models', readOnly: false }] }),
+        }),
+      );
+      console.log(`      refused: ${refused.message}`);
+      expect(refused.code).to.equal(403);
+      const { phase, logs } = await runPod(
+        sandboxPod(named('noplant'), `ln -s ${host('outside')} /models/planted || echo "no link planted"`, {
+          mounts: [{ hostPath: dave, mountPath: '/models' }],
+        }),
+      );
+      expect(phase).to.equal('Succeeded');
+      expect(logs).to.match(/Read-only file system/);
+      expect(logs).to.include('no link planted');
+      expect(existsSync(path.join(dave, 'planted'))).to.equal(false);
+    });
+  });
+});
