@@ -232,11 +232,6 @@ export async function startAgentSandbox(e2e: E2E): Promise<AgentSandboxEnv> {
       stop,
     };
   } catch (error) {
-    try {
-      await stop();
-    } catch (cleanupError) {
-      throw new AggregateError([error, cleanupError], 'agent-sandbox set-up failed, and so did its clean-up');
-    }
-    throw error;
+    return await cleanups.abandon('agent-sandbox set-up', error);
   }
 }
