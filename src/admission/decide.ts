@@ -3,6 +3,7 @@
  * policy) to a verdict. /mutate, /validate and `mountgate check` all call it.
  */
 import { additionsPatch } from './additions-patch.js';
+import { annotationDisagreements, judgeAnnotationUpdate, judgeBinding } from './annotation-update.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { checkHostPathVolumes } from './host-paths.js';
 import { planMounts } from './plan.js';
@@ -15,14 +16,22 @@ import { hasViolations, violation, type Violation } from './violation.js';
 
 export type Stage = 'mutate' | 'validate';
 
-/** Which requests concern mountgate at all; everything else is allowed untouched. */
-export type Concern = 'pod-create' | 'ephemeral-containers-update' | 'none';
+/**
+ * Which requests concern mountgate at all; everything else is allowed untouched.
+ * A Pod UPDATE (the Pod itself, or pods/status, which writes metadata too) and a
+ * Binding (it copies its annotations onto the Pod) concern the annotation only.
+ */
+export type Concern = 'pod-create' | 'ephemeral-containers-update' | 'pod-update' | 'binding-create' | 'none';
 
 export function concernOf(request: AdmissionRequest): Concern {
-  if (request.resource.group !== '' || request.resource.resource !== 'pods') return 'none';
+  if (request.resource.group !== '') return 'none';
   const subResource = request.subResource ?? '';
+  if (request.resource.resource === 'bindings') return subResource === '' && request.operation === 'CREATE' ? 'binding-create' : 'none';
+  if (request.resource.resource !== 'pods') return 'none';
   if (subResource === '' && request.operation === 'CREATE') return 'pod-create';
   if (subResource === 'ephemeralcontainers' && request.operation === 'UPDATE') return 'ephemeral-containers-update';
+  if ((subResource === '' || subResource === 'status') && request.operation === 'UPDATE') return 'pod-update';
+  if (subResource === 'binding' && request.operation === 'CREATE') return 'binding-create';
   return 'none';
 }
 
@@ -30,11 +39,13 @@ export function concernOf(request: AdmissionRequest): Concern {
 export function decide(stage: Stage, request: AdmissionRequest, policy: CompiledPolicy, facts: ClusterFacts = {}): Verdict {
   const concern = concernOf(request);
   if (concern === 'none' || (stage === 'mutate' && concern !== 'pod-create')) return SKIPPED;
+  if (concern === 'binding-create') return judgeBinding(request, policy);
 
   const pod = request.object;
   if (!isCheckedPod(pod)) {
     return deny([violation('unreadable-pod', 'request.object', `is not a readable Pod: ${podProblem(pod) ?? 'unknown shape'}`)], [], 400);
   }
+  if (concern === 'pod-update') return judgeAnnotationUpdate(pod, request, policy);
   return stage === 'mutate' ? mutate(pod, request, policy, facts) : validate(pod, concern, request, policy);
 }
 
@@ -54,14 +65,10 @@ function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPoli
   return patch.length > 0 ? allow(planned.warnings, patch, mutated) : allow(planned.warnings);
 }
 
-/** Section 8: re-judge the final Pod; the injection must be there and every hostPath inside the lists. */
+/** Section 8: re-judge the final Pod; annotation and injection must agree, and every hostPath lie inside the lists. */
 function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, policy: CompiledPolicy): Verdict {
   const violations: Violation[] = [];
-  if (concern === 'pod-create') {
-    const planned = planMounts(pod, policy, request.userInfo, request.namespace);
-    if (planned.kind === 'denied') violations.push(...planned.violations);
-    if (planned.kind === 'planned') violations.push(...reconcile(pod, planned.plan, 'verify'));
-  }
+  if (concern === 'pod-create') violations.push(...annotationDisagreements(pod, policy, request));
   violations.push(...checkHostPathVolumes(pod, policy, request));
   return hasViolations(violations) ? deny(violations) : allow();
 }

@@ -9,7 +9,7 @@ import { canonicalPath, isWithin } from '../policy/paths.js';
 import { PathIndex } from '../policy/path-index.js';
 import { parseAnnotation, type LocatedRequest } from './annotation.js';
 import { isInjectedName, plannedInjection, type PlannedMount } from './injection.js';
-import type { CheckedPod } from './pod.js';
+import { annotationValue, type CheckedPod } from './pod.js';
 import { requestFillings } from './placeholders.js';
 import type { UserInfo } from './review.js';
 import { hasViolations, violation, type Violation, type Violations } from './violation.js';
@@ -40,10 +40,8 @@ export function annotationField(policy: CompiledPolicy): string {
 
 /** `namespace` is the request's: it fills {namespace} (without it, entries that need it do not apply). */
 export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserInfo | undefined, namespace?: string): PlanResult {
-  const annotations = pod.metadata?.annotations;
-  // Own keys only: an annotation named like an Object.prototype member ("constructor", "toString") must not read the inherited function.
-  const value = annotations !== undefined && annotations !== null && Object.hasOwn(annotations, policy.annotation) ? annotations[policy.annotation] : undefined;
-  if (value === undefined || value === null) return { kind: 'none' };
+  const value = annotationValue(pod, policy.annotation);
+  if (value === undefined) return { kind: 'none' };
 
   const field = annotationField(policy);
   const parsed = parseAnnotation(value, field);

@@ -62,9 +62,13 @@ function checkVolumes(volumes: unknown): string | undefined {
   return undefined;
 }
 
-/** Why `object` cannot be read as a Pod, or undefined when it can. */
-export function podProblem(object: unknown): string | undefined {
-  if (!isRecord(object)) return 'is not an object';
+/** Anything with object metadata (a Pod, a Binding) whose annotations, if any, are strings. */
+export interface Annotated {
+  readonly metadata?: { readonly annotations?: { readonly [key: string]: string } | null } | null;
+}
+
+/** Why the metadata of `object` cannot be read, or undefined when it can. */
+function metadataProblem(object: JsonObject): string | undefined {
   const metadata = object.metadata;
   if (metadata !== undefined && metadata !== null) {
     if (!isRecord(metadata)) return 'metadata must be an object';
@@ -76,6 +80,24 @@ export function podProblem(object: unknown): string | undefined {
       }
     }
   }
+  return undefined;
+}
+
+export function isAnnotated(object: unknown): object is Annotated {
+  return isRecord(object) && metadataProblem(object) === undefined;
+}
+
+/** The value of one annotation; own keys only, so a key named like an Object.prototype member ("constructor") reads nothing inherited. */
+export function annotationValue(object: Annotated, key: string): string | undefined {
+  const annotations = object.metadata?.annotations;
+  return annotations !== undefined && annotations !== null && Object.hasOwn(annotations, key) ? annotations[key] : undefined;
+}
+
+/** Why `object` cannot be read as a Pod, or undefined when it can. */
+export function podProblem(object: unknown): string | undefined {
+  if (!isRecord(object)) return 'is not an object';
+  const metadataIssue = metadataProblem(object);
+  if (metadataIssue) return metadataIssue;
   const spec = object.spec;
   if (!isRecord(spec)) return 'spec must be an object';
   for (const list of CONTAINER_LISTS) {

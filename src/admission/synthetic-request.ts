@@ -1,7 +1,7 @@
 /**
- * An AdmissionRequest for a Pod CREATE built from a manifest, for judging a
- * Pod outside the API server (`check`, `audit`). It goes through the same
- * reader as a real review.
+ * AdmissionRequests for a Pod CREATE or UPDATE built from manifests, for
+ * judging a Pod outside the API server (`check`, `audit`). They go through the
+ * same reader as a real review.
  */
 import { ADMISSION_API_VERSION, readAdmissionReview, type AdmissionRequest, type UserInfo } from './review.js';
 
@@ -14,6 +14,15 @@ export function manifestNamespace(pod: unknown): string | undefined {
 
 /** The request's namespace is `namespace` when given, else the manifest's. */
 export function podCreateRequest(pod: unknown, userInfo: UserInfo, uid: string, namespace = manifestNamespace(pod)): AdmissionRequest {
+  return podRequest('CREATE', pod, undefined, userInfo, uid, namespace);
+}
+
+/** An UPDATE of the Pod itself, from `old` to `pod`; the namespace as for a CREATE. */
+export function podUpdateRequest(pod: unknown, old: unknown, userInfo: UserInfo, uid: string, namespace = manifestNamespace(pod)): AdmissionRequest {
+  return podRequest('UPDATE', pod, old, userInfo, uid, namespace);
+}
+
+function podRequest(operation: 'CREATE' | 'UPDATE', pod: unknown, old: unknown, userInfo: UserInfo, uid: string, namespace: string | undefined): AdmissionRequest {
   const review = readAdmissionReview({
     apiVersion: ADMISSION_API_VERSION,
     kind: 'AdmissionReview',
@@ -21,10 +30,11 @@ export function podCreateRequest(pod: unknown, userInfo: UserInfo, uid: string, 
       uid,
       kind: { group: '', version: 'v1', kind: 'Pod' },
       resource: { group: '', version: 'v1', resource: 'pods' },
-      operation: 'CREATE',
+      operation,
       ...(namespace === undefined ? {} : { namespace }),
       userInfo,
       object: pod,
+      ...(operation === 'UPDATE' ? { oldObject: old } : {}),
       dryRun: true,
     },
   });

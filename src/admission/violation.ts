@@ -50,6 +50,8 @@ export const RULES = [
   'host-path-volume-read-write',
   /** The namespace's Pod Security level forbids hostPath volumes (the preflight of /mutate). */
   'pod-security-level',
+  /** A Pod update adds, changes or removes the annotation, or a Binding sets it, though the Pod's mounts were fixed at its creation. */
+  'annotation-fixed-at-creation',
 ] as const;
 
 export type Rule = (typeof RULES)[number];

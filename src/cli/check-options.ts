@@ -5,6 +5,7 @@ import { ArgumentError } from './usage.js';
 export const CHECK_OPTIONS = {
   config: { type: 'string', value: 'FILE', description: 'the policy file, YAML or JSON; required' },
   file: { type: 'string', short: 'f', value: 'POD', description: 'the Pod manifest, YAML or JSON, one document; - reads it from stdin; required' },
+  old: { type: 'string', value: 'OLD-POD', description: 'judge an UPDATE from this Pod manifest to the one of -f, as /validate does; - reads it from stdin' },
   user: { type: 'string', value: 'NAME', description: 'the username of the requester, as the API server would send it (for requesters)' },
   group: { type: 'string', value: 'NAME', multiple: true, description: 'a group of the requester (for requesters and trustedProvisioners)' },
   namespace: { type: 'string', value: 'NS', description: "the namespace the Pod is judged in, filling {namespace} (else the manifest's, else default)" },
@@ -16,6 +17,8 @@ const NAMESPACE_NAME = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 export interface CheckSettings {
   readonly configPath: string;
   readonly podPath: string;
+  /** With --old, the Pod is judged as an UPDATE from this one (only /validate answers updates). */
+  readonly oldPodPath: string | undefined;
   readonly user: string | undefined;
   readonly groups: readonly string[];
   /** The namespace the Pod is judged in, when given; else the manifest's, else "default". */
@@ -29,5 +32,6 @@ export function parseCheckArgs(argv: readonly string[]): CheckSettings {
   if (values.namespace !== undefined && !NAMESPACE_NAME.test(values.namespace)) {
     throw new ArgumentError('check', `--namespace ${JSON.stringify(values.namespace)} is not a namespace name (lower-case letters, digits and "-", at most 63)`);
   }
-  return { configPath: values.config, podPath: values.file, user: values.user, groups: values.group ?? [], namespace: values.namespace };
+  if (values.old === '-' && values.file === '-') throw new ArgumentError('check', '-f and --old cannot both read stdin');
+  return { configPath: values.config, podPath: values.file, oldPodPath: values.old, user: values.user, groups: values.group ?? [], namespace: values.namespace };
 }

@@ -7,7 +7,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { decide, type Stage } from '../admission/decide.js';
 import { requestFillings } from '../admission/placeholders.js';
 import { isCheckedPod } from '../admission/pod.js';
-import { manifestNamespace, podCreateRequest } from '../admission/synthetic-request.js';
+import { manifestNamespace, podCreateRequest, podUpdateRequest } from '../admission/synthetic-request.js';
 import { describeViolation } from '../admission/violation.js';
 import type { Verdict } from '../admission/verdict.js';
 import { describeIoError, loadPolicyFile } from '../policy/load.js';
@@ -29,6 +29,15 @@ export async function check(argv: readonly string[], io: Io): Promise<number> {
   const pod = await readPodManifest(settings.podPath, io);
   const namespace = settings.namespace ?? manifestNamespace(pod) ?? 'default';
   if (hasPatterns(policy)) io.stderr(describeFillings(fillingsFor(pod, policy, settings, namespace)));
+  if (settings.oldPodPath !== undefined) {
+    const old = await readPodManifest(settings.oldPodPath, io);
+    const update = decide('validate', podUpdateRequest(pod, old, userInfoOf(settings), 'mountgate-check', namespace), policy);
+    report('validate', update, io);
+    if (!update.allowed) return EXIT_DENIED;
+    io.stdout(stringify(pod));
+    io.stderr('allowed (an update: no change)\n');
+    return EXIT_OK;
+  }
 
   const mutation = judge('mutate', pod, settings, policy, namespace);
   report('mutate', mutation, io);

@@ -36,11 +36,14 @@ Exit 2 when a flag, the policy, the certificate or the listening address is wron
   },
   {
     name: 'check',
-    synopsis: ['mountgate check --config FILE (-f POD.yaml | -f -) [--user NAME] [--group NAME]... [--namespace NS]'],
+    synopsis: ['mountgate check --config FILE (-f POD.yaml | -f -) [--old OLD-POD.yaml] [--user NAME] [--group NAME]... [--namespace NS]'],
     summary: 'run /mutate then /validate on a Pod manifest, offline',
     options: CHECK_OPTIONS,
     notes: `Prints the mutated Pod as YAML on stdout, warnings and reasons on stderr; when the policy has
 placeholders, a first line on stderr says what each one stands for.
+With --old, judges the UPDATE from OLD-POD.yaml to POD.yaml as /validate does (an update is
+never changed): a Pod's mounts are fixed when it is created, so an update may set the annotation
+only to a value that asks for exactly the mounts the Pod has.
 Exit 0 when the Pod is allowed, 1 when it is denied, 2 on a usage or policy error.
 `,
   },
@@ -50,7 +53,8 @@ Exit 0 when the Pod is allowed, 1 when it is denied, 2 on a usage or policy erro
     summary: 'list the existing Pods the policy would refuse today',
     options: AUDIT_OPTIONS,
     notes: `Judges each Pod as /validate would judge its creation, requesters aside (who created a Pod
-is not recorded). Exit 1 if any Pod breaks the policy, 0 if none, 2 on an error.
+is not recorded), and lists Pods that carry mountgate's mounts without the annotation.
+Exit 1 if any Pod breaks the policy, 0 if none, 2 on an error.
 `,
   },
   {

@@ -288,6 +288,14 @@ describe('admission/violation: each rule, named by the violation that breaks it'
       violation: 'spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/skills" read-write, but "/skills" is read-only',
     },
     {
+      rule: 'annotation-fixed-at-creation',
+      name: 'a Pod update that adds the annotation to a Pod without its mounts',
+      stage: 'validate',
+      pod: annotated,
+      request: { operation: 'UPDATE', oldObject: sandboxPod() },
+      violation: `${FIELD}: was added by an update, but host mounts are fixed when a Pod is created: create a new Pod that carries the annotation instead`,
+    },
+    {
       rule: 'pod-security-level',
       name: 'host mounts in a namespace that enforces baseline',
       stage: 'mutate',

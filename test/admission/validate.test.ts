@@ -50,7 +50,7 @@ describe('admission/decide: /validate', () => {
   it('leaves non-Pod resources and other operations alone', () => {
     const bad = sandboxPod({ volumes: [{ name: 'root', hostPath: { path: '/' } }] });
     expect(validate(bad, { resource: 'deployments', group: 'apps' })).to.deep.equal([]);
-    expect(validate(bad, { operation: 'UPDATE' })).to.deep.equal([]);
+    expect(validate(bad, { operation: 'UPDATE', oldObject: bad })).to.deep.equal([]);
   });
 
   describe('the annotation is re-judged', () => {
@@ -65,6 +65,17 @@ describe('admission/decide: /validate', () => {
       const pod = mutated({ mounts: REQUEST });
       expect(validate(pod, { username: 'mallory', groups: [] }, policyOf({ requesters: ['group:provisioners'] }))).to.deep.equal([
         'request.userInfo: user "mallory" may not request host mounts (not in requesters)',
+      ]);
+    });
+
+    it("denies a Pod created without the annotation but with mountgate's volumes (its annotation would lie)", () => {
+      const pod = mutated({ mounts: REQUEST });
+      delete (pod.metadata as { annotations?: Record<string, string> }).annotations;
+      const name1 = expectedVolumeName('/srv/sandbox/u1');
+      const name2 = expectedVolumeName('/srv/models/llama');
+      expect(validate(pod)).to.deep.equal([
+        `spec.volumes[1]: volume "${name1}" mounts "/srv/sandbox/u1" from the host, but no annotation asks for it`,
+        `spec.volumes[2]: volume "${name2}" mounts "/srv/models/llama" from the host, but no annotation asks for it`,
       ]);
     });
 

@@ -30,6 +30,17 @@ describe('audit', () => {
     ]);
   });
 
+  it('finds a Pod whose annotation was removed while it kept its mounts (the annotation lies)', () => {
+    const compliant = structuredClone(recorded.items[0]) as { metadata: { name: string; annotations?: Record<string, string> } };
+    compliant.metadata.name = 'annotation-removed';
+    delete compliant.metadata.annotations;
+    expect(judgeExistingPod(compliant, POLICY)).to.deep.equal({
+      namespace: 'agents',
+      pod: 'annotation-removed',
+      violations: [{ rule: 'injection-mismatch', field: 'spec.volumes[1]', message: 'volume "mountgate-876f11fa39f6" mounts "/srv/sandbox/u1" from the host, but no annotation asks for it' }],
+    });
+  });
+
   it('leaves the requesters rule out: who created a Pod is not recorded', () => {
     expect(POLICY.requesters).to.equal(undefined);
     expect(judgeExistingPod(recorded.items[0], POLICY)).to.equal(undefined);

@@ -184,11 +184,20 @@ export function one(docs: readonly Obj[], kind: string, name?: string): Obj {
   return only;
 }
 
-/** The first webhook of a Mutating/ValidatingWebhookConfiguration. */
+/** The Pod-creation webhook of a Mutating/ValidatingWebhookConfiguration (pods.mutate / pods.validate). */
 export function webhookOf(cfg: Obj): Obj {
+  return webhookNamed(cfg, kindOf(cfg) === 'MutatingWebhookConfiguration' ? 'pods.mutate.mountgate.io' : 'pods.validate.mountgate.io');
+}
+
+/** The webhook of that name; a configuration holds each name once, and nothing but the chart's webhooks. */
+export function webhookNamed(cfg: Obj, name: string): Obj {
   const hooks = list(get(cfg, 'webhooks'), `${kindOf(cfg)}.webhooks`);
-  if (hooks.length !== 1) throw new Error(`${kindOf(cfg)} has ${hooks.length} webhooks, expected 1`);
-  return obj(hooks[0], `${kindOf(cfg)}.webhooks[0]`);
+  const names = hooks.map((hook) => (isObj(hook) ? hook['name'] : undefined));
+  const known = ['pods.mutate.mountgate.io', 'pods.validate.mountgate.io', 'annotations.validate.mountgate.io'];
+  if (new Set(names).size !== names.length || names.some((n) => typeof n !== 'string' || !known.includes(n))) {
+    throw new Error(`${kindOf(cfg)} has webhooks ${JSON.stringify(names)}, expected distinct names among ${JSON.stringify(known)}`);
+  }
+  return obj(hooks[names.indexOf(name)], `${kindOf(cfg)} webhook ${name}`);
 }
 
 /** The container named `name` of a Pod spec. */

@@ -19,6 +19,7 @@ import {
   one,
   render,
   str,
+  webhookNamed,
   webhookOf,
   type Obj,
 } from './helm.js';
@@ -66,6 +67,9 @@ function mutating(docs: Obj[]): Obj {
 function validating(docs: Obj[]): Obj {
   return webhookOf(one(docs, 'ValidatingWebhookConfiguration', FULLNAME));
 }
+function annotations(docs: Obj[]): Obj {
+  return webhookNamed(one(docs, 'ValidatingWebhookConfiguration', FULLNAME), 'annotations.validate.mountgate.io');
+}
 /** The objects Helm applies as part of the release (not hooks). */
 function releaseObjects(docs: Obj[]): Obj[] {
   return docs.filter((d) => !hasHook(d));
@@ -86,6 +90,7 @@ for (const row of modeRows()) {
       const rows: { name: string; pick: (d: Obj[]) => Obj; path: string }[] = [
         { name: 'mutating', pick: mutating, path: '/mutate' },
         { name: 'validating', pick: validating, path: '/validate' },
+        { name: 'annotations', pick: annotations, path: '/validate' },
       ];
       for (const w of rows) {
         it(`${w.name}: admissionReviewVersions [v1], sideEffects None, failurePolicy Fail, timeoutSeconds 5`, function () {
@@ -149,9 +154,33 @@ for (const row of modeRows()) {
         expect(h['reinvocationPolicy']).to.equal(undefined);
       });
 
-      it('the two webhooks have distinct fully qualified names', function () {
+      it('annotations: UPDATE pods and pods/status, CREATE Bindings, every Pod of the selected namespaces', function () {
+        const h = annotations(docs);
+        expect(h['rules']).to.deep.equal([
+          { apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['pods', 'pods/status'], scope: 'Namespaced' },
+          { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods/binding', 'bindings'], scope: 'Namespaced' },
+        ]);
+        expect(h['objectSelector']).to.deep.equal({});
+        expect(h['reinvocationPolicy']).to.equal(undefined);
+      });
+
+      it('annotations: a matchCondition sends only writes that add, change or remove the policy annotation', function () {
+        const conds = list(annotations(docs)['matchConditions'], 'matchConditions');
+        expect(conds).to.have.length(1);
+        expect(get(conds[0], 'name')).to.equal('touches-mount-annotation');
+        const inNew = "(has(object.metadata.annotations) && 'mountgate.io/mounts' in object.metadata.annotations)";
+        const inOld = "(has(oldObject.metadata.annotations) && 'mountgate.io/mounts' in oldObject.metadata.annotations)";
+        expect(get(conds[0], 'expression')).to.equal(
+          `request.operation == 'CREATE' ? ${inNew} : (${inNew} ? (!${inOld} || ` +
+            "object.metadata.annotations['mountgate.io/mounts'] != oldObject.metadata.annotations['mountgate.io/mounts']) : " +
+            `${inOld})`,
+        );
+      });
+
+      it('the webhooks have distinct fully qualified names', function () {
         expect(mutating(docs)['name']).to.equal('pods.mutate.mountgate.io');
         expect(validating(docs)['name']).to.equal('pods.validate.mountgate.io');
+        expect(annotations(docs)['name']).to.equal('annotations.validate.mountgate.io');
       });
     });
 
@@ -396,7 +425,7 @@ for (const row of modeRows()) {
 
 /** caBundle and serving-certificate wiring, per mode. */
 function caBundleWiring(row: ModeRow, docsOf: () => Obj[]): void {
-  const hooks = (docs: Obj[]): Obj[] => [mutating(docs), validating(docs)];
+  const hooks = (docs: Obj[]): Obj[] => [mutating(docs), validating(docs), annotations(docs)];
   const tlsSecretName = row.mode === 'secret' ? 'mountgate-serving' : `${FULLNAME}-tls`;
 
   it(`the Deployment mounts the serving Secret ${tlsSecretName}`, function () {

@@ -23,6 +23,7 @@ import {
   one,
   render,
   str,
+  webhookNamed,
   webhookOf,
   type Obj,
 } from './helm.js';
@@ -32,6 +33,9 @@ function mutatingHook(docs: Obj[]): Obj {
 }
 function validatingHook(docs: Obj[]): Obj {
   return webhookOf(one(docs, 'ValidatingWebhookConfiguration'));
+}
+function annotationsHook(docs: Obj[]): Obj {
+  return webhookNamed(one(docs, 'ValidatingWebhookConfiguration'), 'annotations.validate.mountgate.io');
 }
 function podSpec(docs: Obj[]): Obj {
   return obj(get(one(docs, 'Deployment'), 'spec.template.spec'), 'pod spec');
@@ -75,6 +79,14 @@ const rows: Row[] = [
         "has(object.metadata.annotations) && 'sandbox.example.com/host-mounts' in object.metadata.annotations",
       );
       expect(get(policyOf(docs), 'annotation')).to.equal('sandbox.example.com/host-mounts');
+      const key = "'sandbox.example.com/host-mounts'";
+      expect(get(list(annotationsHook(docs)['matchConditions'], 'matchConditions')[0], 'expression')).to.equal(
+        `request.operation == 'CREATE' ? (has(object.metadata.annotations) && ${key} in object.metadata.annotations) : ` +
+          `((has(object.metadata.annotations) && ${key} in object.metadata.annotations) ? ` +
+          `(!(has(oldObject.metadata.annotations) && ${key} in oldObject.metadata.annotations) || ` +
+          `object.metadata.annotations[${key}] != oldObject.metadata.annotations[${key}]) : ` +
+          `(has(oldObject.metadata.annotations) && ${key} in oldObject.metadata.annotations))`,
+      );
     },
   },
   {
@@ -82,6 +94,14 @@ const rows: Row[] = [
     values: { policy: examplePolicy as Record<string, unknown> },
     check(docs) {
       expect(policyOf(docs)).to.deep.equal(examplePolicy);
+    },
+  },
+  {
+    name: 'examples/agent-sandbox-values.yaml carries examples/agent-sandbox-policy.yaml, and the annotations webhook',
+    files: [path.join(REPO_ROOT, 'examples', 'agent-sandbox-values.yaml')],
+    check(docs) {
+      expect(policyOf(docs)).to.deep.equal(parseYaml(readFileSync(path.join(REPO_ROOT, 'examples', 'agent-sandbox-policy.yaml'), 'utf8')));
+      expect(annotationsHook(docs)['name']).to.equal('annotations.validate.mountgate.io');
     },
   },
   {
@@ -132,10 +152,10 @@ const rows: Row[] = [
     },
   },
   {
-    name: 'failurePolicy and timeoutSeconds reach both webhooks',
+    name: 'failurePolicy and timeoutSeconds reach every webhook',
     values: { webhook: { failurePolicy: 'Ignore', timeoutSeconds: 12 } },
     check(docs) {
-      for (const h of [mutatingHook(docs), validatingHook(docs)]) {
+      for (const h of [mutatingHook(docs), validatingHook(docs), annotationsHook(docs)]) {
         expect(h['failurePolicy']).to.equal('Ignore');
         expect(h['timeoutSeconds']).to.equal(12);
       }
@@ -147,6 +167,8 @@ const rows: Row[] = [
     check(docs) {
       expect(get(mutatingHook(docs), 'clientConfig.url')).to.equal('https://127.0.0.1:18443/mutate');
       expect(get(validatingHook(docs), 'clientConfig.url')).to.equal('https://127.0.0.1:18443/validate');
+      expect(get(annotationsHook(docs), 'clientConfig.url')).to.equal('https://127.0.0.1:18443/validate');
+      expect(get(annotationsHook(docs), 'clientConfig.service')).to.equal(undefined);
       expect(get(mutatingHook(docs), 'clientConfig.service')).to.equal(undefined);
       expect(get(validatingHook(docs), 'clientConfig.service')).to.equal(undefined);
       expect(get(mutatingHook(docs), 'clientConfig.caBundle')).to.be.a('string');
@@ -156,7 +178,7 @@ const rows: Row[] = [
     name: 'excludeNamespaces are added to kube-system and the release namespace',
     values: { webhook: { excludeNamespaces: ['monitoring', 'kube-system'] } },
     check(docs) {
-      for (const h of [mutatingHook(docs), validatingHook(docs)]) {
+      for (const h of [mutatingHook(docs), validatingHook(docs), annotationsHook(docs)]) {
         expect(notIn(h)).to.deep.equal(['kube-system', NAMESPACE, 'monitoring']);
       }
     },
@@ -202,6 +224,7 @@ const rows: Row[] = [
     check(docs) {
       expect(get(validatingHook(docs), 'namespaceSelector.matchLabels')).to.equal(undefined);
       expect(notIn(validatingHook(docs))).to.deep.equal(['kube-system', NAMESPACE]);
+      expect(get(annotationsHook(docs), 'namespaceSelector')).to.deep.equal(get(validatingHook(docs), 'namespaceSelector'));
       expect(get(mutatingHook(docs), 'namespaceSelector.matchLabels')).to.deep.equal({ 'mountgate.io/enabled': 'true' });
     },
   },
@@ -211,6 +234,22 @@ const rows: Row[] = [
     check(docs) {
       expect(get(mutatingHook(docs), 'objectSelector')).to.deep.equal({ matchLabels: { app: 'sandbox' } });
       expect(get(validatingHook(docs), 'objectSelector')).to.deep.equal({});
+    },
+  },
+  {
+    name: 'objectSelector on the validating webhook leaves the annotations webhook on every Pod (a Binding carries no Pod labels)',
+    values: { webhook: { validating: { objectSelector: { matchLabels: { app: 'sandbox' } } } } },
+    check(docs) {
+      expect(get(validatingHook(docs), 'objectSelector')).to.deep.equal({ matchLabels: { app: 'sandbox' } });
+      expect(get(annotationsHook(docs), 'objectSelector')).to.deep.equal({});
+    },
+  },
+  {
+    name: 'webhook.validating.annotationUpdates=false leaves only the Pod-creation webhook (clusters older than 1.28)',
+    values: { webhook: { validating: { annotationUpdates: false } } },
+    check(docs) {
+      const hooks = list(get(one(docs, 'ValidatingWebhookConfiguration'), 'webhooks'), 'webhooks');
+      expect(hooks.map((h) => get(h, 'name'))).to.deep.equal(['pods.validate.mountgate.io']);
     },
   },
   {

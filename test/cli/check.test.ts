@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { check } from '../../src/cli/check.js';
 import { EXIT_DENIED, EXIT_OK, UsageError } from '../../src/cli/usage.js';
 import { PolicyError } from '../../src/policy/load.js';
@@ -99,7 +99,48 @@ describe('cli: mountgate check', () => {
     });
   });
 
+  describe('--old: an UPDATE', () => {
+    const request = [{ hostPath: '/srv/sandbox/a', mountPath: '/a' }];
+    const bare = sandboxPod();
+    const annotated = sandboxPod({ mounts: request });
+    const volume = expectedVolumeName('/srv/sandbox/a');
+    const rows: Array<{ name: string; old: unknown; pod: unknown; code: number; stderr: string }> = [
+      {
+        name: 'refuses adding the annotation to a Pod without its mounts, each reason on stderr',
+        old: bare,
+        pod: annotated,
+        code: EXIT_DENIED,
+        stderr: [
+          'denied by /validate:',
+          '  - [annotation-fixed-at-creation] metadata.annotations[mountgate.io/mounts]: was added by an update, but host mounts are fixed when a Pod is created: create a new Pod that carries the annotation instead',
+          `  - [injection-missing] spec.volumes: requested mount is missing: volume "${volume}" for /srv/sandbox/a (mutation skipped or altered)`,
+          '  - [injection-missing] spec.containers[0].volumeMounts: requested mount is missing: "/a" in container "sandbox" (mutation skipped or altered)',
+          '',
+        ].join('\n'),
+      },
+      { name: 'allows an update that leaves the annotation alone, printing the Pod unchanged', old: annotated, pod: annotated, code: EXIT_OK, stderr: 'allowed (an update: no change)\n' },
+      { name: 'allows removing an annotation the Pod has no mounts for', old: annotated, pod: bare, code: EXIT_OK, stderr: 'allowed (an update: no change)\n' },
+    ];
+    for (const row of rows) {
+      it(row.name, async () => {
+        await withFiles({ 'policy.yaml': POLICY_YAML, 'old.yaml': JSON.stringify(row.old), 'pod.yaml': JSON.stringify(row.pod) }, async (dir) => {
+          const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml'), '--old', join(dir, 'old.yaml')]);
+          expect(result).to.deep.equal({ code: row.code, stdout: row.code === EXIT_OK ? stringify(row.pod) : '', stderr: row.stderr });
+        });
+      });
+    }
+
+    it('reads the old Pod from stdin with --old -', async () => {
+      await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': JSON.stringify(annotated) }, async (dir) => {
+        const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml'), '--old', '-'], JSON.stringify(bare));
+        expect(result.code).to.equal(EXIT_DENIED);
+      });
+    });
+  });
+
   const usage: Array<[string, string[], Record<string, string>, string]> = [
+    ['-f and --old both from stdin', ['--config', 'policy.yaml', '-f', '-', '--old', '-'], {}, 'check: -f and --old cannot both read stdin'],
+    ['an --old that is not a Pod', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--old', 'old.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\n', 'old.yaml': 'kind: Service\n' }, 'old.yaml: expected a Pod manifest, found kind "Service"'],
     ['no --config', ['-f', 'pod.yaml'], {}, 'check: --config FILE is required'],
     ['no -f', ['--config', 'policy.yaml'], {}, 'check: -f POD.yaml (or -f - for stdin) is required'],
     ['an unknown flag', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--verbose'], {}, "check: Unknown option '--verbose'"],

@@ -104,7 +104,7 @@ describe('e2e: the Helm chart installed into the API server', () => {
       const caBundle = caSecret.data?.['tls.crt'];
       expect(caBundle).to.be.a('string');
       expect((mutating.webhooks ?? []).map((w) => w.name)).to.deep.equal(['pods.mutate.mountgate.io']);
-      expect((validating.webhooks ?? []).map((w) => w.name)).to.deep.equal(['pods.validate.mountgate.io']);
+      expect((validating.webhooks ?? []).map((w) => w.name)).to.deep.equal(['pods.validate.mountgate.io', 'annotations.validate.mountgate.io']);
       for (const webhook of [...(mutating.webhooks ?? []), ...(validating.webhooks ?? [])]) {
         expect(webhook.clientConfig.service?.name).to.equal(fullname);
         expect(webhook.clientConfig.service?.namespace).to.equal(namespace);

@@ -290,11 +290,6 @@ export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void>
     };
     return { env, tearDown };
   } catch (error) {
-    try {
-      await tearDown();
-    } catch (cleanupError) {
-      throw new AggregateError([error, cleanupError], 'e2e set-up failed, and so did its clean-up');
-    }
-    throw error;
+    return await cleanups.abandon('e2e set-up', error);
   }
 }

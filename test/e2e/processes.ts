@@ -150,4 +150,14 @@ export class Cleanups {
     }
     if (errors.length > 0) throw new AggregateError(errors, `${this.what} failed`);
   }
+
+  /** For a set-up (`what`) that failed with `error`: runs every step, then throws `error`, with the steps' errors if any. */
+  async abandon(what: string, error: unknown): Promise<never> {
+    try {
+      await this.run();
+    } catch (cleanupError) {
+      throw new AggregateError([error, cleanupError], `${what} failed, and so did its clean-up`);
+    }
+    throw error;
+  }
 }

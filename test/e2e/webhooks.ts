@@ -153,7 +153,32 @@ function builtIn(target: WebhookTarget): WebhookConfigurations {
         matchPolicy: 'Equivalent',
         timeoutSeconds: 10,
       },
+      {
+        name: 'annotations.validate.mountgate.io',
+        clientConfig: { url: `${target.url}/validate`, caBundle: target.caBundle },
+        rules: [
+          { operations: ['UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods', 'pods/status'], scope: 'Namespaced' },
+          { operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods/binding', 'bindings'], scope: 'Namespaced' },
+        ],
+        namespaceSelector: NAMESPACE_SELECTOR,
+        matchConditions: [{ name: 'touches-mount-annotation', expression: touchesAnnotation('mountgate.io/mounts') }],
+        admissionReviewVersions: ['v1'],
+        sideEffects: 'None',
+        failurePolicy: 'Fail',
+        matchPolicy: 'Equivalent',
+        timeoutSeconds: 10,
+      },
     ],
   };
   return { source: 'built in the test', mutating, validating, mutateWebhookName, validateWebhookName };
+}
+
+/** The chart's CEL: a Binding that carries the key, or an update that adds, changes or removes it. */
+function touchesAnnotation(key: string): string {
+  const inNew = `(has(object.metadata.annotations) && '${key}' in object.metadata.annotations)`;
+  const inOld = `(has(oldObject.metadata.annotations) && '${key}' in oldObject.metadata.annotations)`;
+  return (
+    `request.operation == 'CREATE' ? ${inNew} : (${inNew} ? (!${inOld} || ` +
+    `object.metadata.annotations['${key}'] != oldObject.metadata.annotations['${key}']) : ${inOld})`
+  );
 }

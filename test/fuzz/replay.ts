@@ -46,7 +46,7 @@ export function objectOf(testCase: CorpusCase): unknown {
   });
 }
 
-/** The requests mountgate judges (section 8 of docs/reference.md): a Pod CREATE, or an UPDATE of pods/ephemeralcontainers. Anything else is allowed untouched. */
+/** The requests whose admitted Pods the oracle re-checks (section 8 of docs/reference.md): a Pod CREATE, or an UPDATE of pods/ephemeralcontainers. A Pod UPDATE is judged on its annotation only, and anything else is allowed untouched. */
 function isJudged(options: RequestOptions): boolean {
   if ((options.group ?? '') !== '' || (options.resource ?? 'pods') !== 'pods') return false;
   const operation = options.operation ?? 'CREATE';

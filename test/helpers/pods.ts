@@ -43,6 +43,8 @@ export interface RequestOptions {
   readonly dryRun?: boolean;
   /** The request's namespace (default "agents"). */
   readonly namespace?: string;
+  /** The object before an UPDATE. */
+  readonly oldObject?: unknown;
 }
 
 export function review(object: unknown, options: RequestOptions = {}): Record<string, unknown> {
@@ -58,6 +60,7 @@ export function review(object: unknown, options: RequestOptions = {}): Record<st
       namespace: options.namespace ?? 'agents',
       userInfo: { username: options.username ?? 'system:serviceaccount:deer-flow:provisioner', groups: options.groups ?? ['system:serviceaccounts'] },
       object,
+      ...(options.oldObject === undefined ? {} : { oldObject: options.oldObject }),
       ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
     },
   };

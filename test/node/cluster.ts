@@ -116,11 +116,6 @@ export async function startNodeCluster(imageArchives: readonly string[]): Promis
     );
     return { cp, core, dir, stop };
   } catch (error) {
-    try {
-      await stop();
-    } catch (cleanupError) {
-      throw new AggregateError([error, cleanupError], 'starting the node failed, and so did its clean-up');
-    }
-    throw error;
+    return await cleanups.abandon('starting the node', error);
   }
 }

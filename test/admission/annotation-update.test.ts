@@ -1,0 +1,294 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { decide } from '../../src/admission/decide.js';
+import { denialMessage, SKIPPED } from '../../src/admission/verdict.js';
+import type { CompiledPolicy } from '../../src/policy/compile.js';
+import { likelyAdmittedPod, pod as anyPod } from '../helpers/arbitraries.js';
+import { policyOf } from '../helpers/policies.js';
+import { ANNOTATION, expectedVolumeName, FIELD, requestFor, sandboxPod, type RequestOptions } from '../helpers/pods.js';
+import { mutateTwice } from '../helpers/reinvocation.js';
+
+const POLICY = policyOf();
+const RUNS = Number(process.env.MOUNTGATE_PROPERTY_RUNS ?? 300);
+
+const WORK = { hostPath: '/srv/sandbox/u1', mountPath: '/mnt/work' };
+const MODELS = { hostPath: '/srv/models/llama', mountPath: '/mnt/models' };
+const WORK_VOLUME = expectedVolumeName('/srv/sandbox/u1');
+const MODELS_VOLUME = expectedVolumeName('/srv/models/llama');
+
+interface Manifest {
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: unknown;
+}
+
+/** The Pod as stored after a CREATE with these mounts (mutated by mountgate). */
+function created(mounts: unknown[]): Manifest {
+  const { verdict, pod } = mutateTwice(sandboxPod({ mounts }), POLICY);
+  if (!verdict.allowed || pod === undefined) throw new Error('the mutation was denied');
+  return pod as Manifest;
+}
+
+/** The same Pod with the annotation set to a value (an array is JSON-encoded), or removed (undefined). */
+function withAnnotation(pod: Manifest, value: unknown[] | string | undefined): Manifest {
+  const copy = structuredClone(pod);
+  const { [ANNOTATION]: _old, ...others } = copy.metadata.annotations ?? {};
+  copy.metadata.annotations = value === undefined ? others : { ...others, [ANNOTATION]: typeof value === 'string' ? value : JSON.stringify(value) };
+  return copy;
+}
+
+function withLabel(pod: Manifest): Manifest {
+  const copy = structuredClone(pod);
+  copy.metadata.labels = { ...copy.metadata.labels, edited: 'yes' };
+  return copy;
+}
+
+/** The denial message of /validate for an UPDATE from old to new ('' when allowed). */
+function update(oldPod: unknown, newPod: unknown, options: RequestOptions = {}, policy: CompiledPolicy = POLICY): string {
+  const verdict = decide('validate', requestFor(newPod, { operation: 'UPDATE', oldObject: oldPod, ...options }), policy);
+  return verdict.allowed ? '' : `${verdict.code} ${denialMessage(verdict.violations)}`;
+}
+
+const ADDED = `${FIELD}: was added by an update, but host mounts are fixed when a Pod is created: create a new Pod that carries the annotation instead`;
+const CHANGED = `${FIELD}: was changed by an update, but host mounts are fixed when a Pod is created: create a new Pod that carries the new value instead`;
+const REMOVED =
+  `${FIELD}: was removed by an update, but host mounts are fixed when a Pod is created: ` +
+  'the Pod keeps its mounts, so it keeps the annotation (create a new Pod without it instead)';
+const DENIED = '403 mountgate denied the Pod: ';
+/** What /validate says of a requested mount the Pod does not carry. */
+const missing = (hostPath: string, mountPath: string): string =>
+  `spec.volumes: requested mount is missing: volume "${expectedVolumeName(hostPath)}" for ${hostPath} (mutation skipped or altered); ` +
+  `spec.containers[0].volumeMounts: requested mount is missing: "${mountPath}" in container "sandbox" (mutation skipped or altered)`;
+
+const plain = sandboxPod() as unknown as Manifest;
+const mounted = created([WORK]);
+const mountedBoth = created([WORK, MODELS]);
+/** Carries the annotation, not the mounts: as a Pod created before mountgate watched its namespace. */
+const liar = sandboxPod({ mounts: [WORK] }) as unknown as Manifest;
+
+interface Row {
+  readonly name: string;
+  readonly old: Manifest;
+  readonly new: Manifest;
+  readonly options?: RequestOptions;
+  readonly policy?: CompiledPolicy;
+  /** '' when allowed. */
+  readonly message: string;
+}
+
+const ROWS: readonly Row[] = [
+  { name: 'allows an update that leaves the annotation alone (a label)', old: mounted, new: withLabel(mounted), message: '' },
+  { name: 'allows an update of a Pod without the annotation', old: plain, new: withLabel(plain), message: '' },
+  { name: 'allows an update of a Pod whose annotation already lies, when it leaves the annotation alone', old: liar, new: withLabel(liar), message: '' },
+  {
+    name: 'allows an update that leaves an unreadable annotation alone',
+    old: withAnnotation(plain, 'not json'),
+    new: withLabel(withAnnotation(plain, 'not json')),
+    message: '',
+  },
+  {
+    name: 'refuses adding the annotation to a Pod without the mounts (warm-pool adoption)',
+    old: plain,
+    new: withAnnotation(plain, [WORK]),
+    message: `${DENIED}${ADDED}; ${missing(WORK.hostPath, WORK.mountPath)}`,
+  },
+  {
+    name: 'refuses adding an annotation that breaks a rule, naming the rule',
+    old: plain,
+    new: withAnnotation(plain, [{ hostPath: '/etc', mountPath: '/mnt/etc' }]),
+    message: `${DENIED}${ADDED}; ${FIELD}[0].hostPath: "/etc" is not under any allowed host path`,
+  },
+  {
+    name: 'refuses changing the value to a path the Pod does not carry (an edited Sandbox)',
+    old: mounted,
+    new: withAnnotation(mounted, [{ hostPath: '/etc', mountPath: '/mnt/work' }]),
+    message: `${DENIED}${CHANGED}; ${FIELD}[0].hostPath: "/etc" is not under any allowed host path`,
+  },
+  {
+    name: 'refuses changing the value to ask for one more mount',
+    old: mounted,
+    new: withAnnotation(mounted, [WORK, MODELS]),
+    message: `${DENIED}${CHANGED}; ${missing(MODELS.hostPath, MODELS.mountPath)}`,
+  },
+  {
+    name: 'refuses changing the value to ask for one mount fewer',
+    old: mountedBoth,
+    new: withAnnotation(mountedBoth, [WORK]),
+    message:
+      `${DENIED}${CHANGED}; spec.volumes[2]: volume "${MODELS_VOLUME}" does not match what this request adds; ` +
+      `spec.containers[0].volumeMounts[2]: mount of "${MODELS_VOLUME}" at "/mnt/models" does not match what this request adds`,
+  },
+  {
+    name: 'refuses changing the value to an empty list on a Pod with mounts',
+    old: mounted,
+    new: withAnnotation(mounted, []),
+    message:
+      `${DENIED}${CHANGED}; spec.volumes[1]: volume "${WORK_VOLUME}" does not match what this request adds; ` +
+      `spec.containers[0].volumeMounts[1]: mount of "${WORK_VOLUME}" at "/mnt/work" does not match what this request adds`,
+  },
+  {
+    name: 'allows a new spelling of exactly the mounts the Pod carries',
+    old: mounted,
+    new: withAnnotation(mounted, [{ host_path: '/srv/sandbox/u1/', container_path: '/mnt/work', read_only: false }]),
+    message: '',
+  },
+  {
+    name: 'allows adding the annotation to a Pod that already carries exactly its mounts',
+    old: withAnnotation(mounted, undefined),
+    new: mounted,
+    message: '',
+  },
+  {
+    name: 'refuses removing the annotation from a Pod that carries its mounts',
+    old: mountedBoth,
+    new: withAnnotation(mountedBoth, undefined),
+    message:
+      `${DENIED}${REMOVED}; spec.volumes[1]: volume "${WORK_VOLUME}" mounts "/srv/sandbox/u1" from the host, but no annotation asks for it; ` +
+      `spec.volumes[2]: volume "${MODELS_VOLUME}" mounts "/srv/models/llama" from the host, but no annotation asks for it`,
+  },
+  { name: 'allows removing an annotation that lied (the Pod has no mounts)', old: liar, new: withAnnotation(liar, undefined), message: '' },
+  { name: 'allows correcting an annotation that lied to what the Pod carries', old: liar, new: withAnnotation(liar, []), message: '' },
+  {
+    name: 'judges the change by the user who makes it (requesters)',
+    old: withAnnotation(mounted, undefined),
+    new: mounted,
+    options: { username: 'mallory', groups: [] },
+    policy: policyOf({ requesters: ['group:provisioners'] }),
+    message: `${DENIED}${ADDED}; request.userInfo: user "mallory" may not request host mounts (not in requesters)`,
+  },
+  {
+    name: 'judges pods/status the same way (a status write can change metadata)',
+    old: plain,
+    new: withAnnotation(plain, [WORK]),
+    options: { subResource: 'status' },
+    message: `${DENIED}${ADDED}; ${missing(WORK.hostPath, WORK.mountPath)}`,
+  },
+  {
+    name: 'reads the annotation key from the policy',
+    old: plain,
+    new: withAnnotation(plain, [WORK]),
+    policy: policyOf({ annotation: 'example.com/other' }),
+    message: '',
+  },
+];
+
+describe('admission/decide: Pod updates (the annotation never lies)', () => {
+  for (const row of ROWS) {
+    it(row.name, () => {
+      expect(update(row.old, row.new, row.options, row.policy)).to.equal(row.message);
+    });
+  }
+
+  it('refuses an update whose old Pod is missing or unreadable (400)', () => {
+    expect(decide('validate', requestFor(mounted, { operation: 'UPDATE' }), POLICY)).to.deep.equal({
+      allowed: false,
+      code: 400,
+      violations: [{ rule: 'unreadable-pod', field: 'request.oldObject', message: 'is not a readable Pod: is not an object' }],
+      warnings: [],
+    });
+    expect(update({ metadata: { annotations: { [ANNOTATION]: 1 } }, spec: {} }, mounted)).to.equal(
+      `400 mountgate denied the Pod: request.oldObject: is not a readable Pod: metadata.annotations[${ANNOTATION}] must be a string`,
+    );
+  });
+
+  it('names the first 20 leftover mountgate volumes of a Pod whose annotation goes, and counts the rest', () => {
+    const volumes = Array.from({ length: 25 }, (_, i) => ({ name: `mountgate-${String(i).padStart(12, '0')}`, hostPath: { path: `/srv/sandbox/${i}` } }));
+    const old = sandboxPod({ mounts: [], volumes }) as unknown as Manifest;
+    const verdict = decide('validate', requestFor(withAnnotation(old, undefined), { operation: 'UPDATE', oldObject: old }), POLICY);
+    if (verdict.allowed) throw new Error('the update was allowed');
+    expect(verdict.violations.map((v) => `${v.field}: ${v.message}`)).to.deep.equal([
+      REMOVED,
+      ...volumes.slice(0, 20).map((v, i) => `spec.volumes[${i}]: volume "${v.name}" mounts "${v.hostPath.path}" from the host, but no annotation asks for it`),
+      'spec.volumes: 5 more mountgate volumes that no annotation asks for',
+    ]);
+  });
+
+  it('never patches an update: /mutate allows it untouched', () => {
+    const verdict = decide('mutate', requestFor(withAnnotation(plain, [WORK]), { operation: 'UPDATE', oldObject: plain }), POLICY);
+    expect(verdict).to.equal(SKIPPED);
+  });
+
+  it('leaves the other subresources alone (the API server keeps their metadata as it was)', () => {
+    for (const subResource of ['resize', 'eviction', 'exec']) {
+      expect(update(plain, withAnnotation(plain, [WORK]), { subResource }), subResource).to.equal('');
+    }
+  });
+});
+
+describe('admission/decide: Bindings (they copy their annotations onto the Pod)', () => {
+  const binding = (annotations?: Record<string, unknown>): Record<string, unknown> => ({
+    apiVersion: 'v1',
+    kind: 'Binding',
+    metadata: { name: 'sandbox-1', ...(annotations === undefined ? {} : { annotations }) },
+    target: { kind: 'Node', name: 'node-1' },
+  });
+  const judge = (object: unknown, options: RequestOptions): string => {
+    const verdict = decide('validate', requestFor(object, { operation: 'CREATE', ...options }), POLICY);
+    return verdict.allowed ? '' : `${verdict.code} ${denialMessage(verdict.violations)}`;
+  };
+  const BINDING_DENIED = `${DENIED}${FIELD}: is set by a Binding, but host mounts are fixed when a Pod is created: a Binding may not set it`;
+  const routes: ReadonlyArray<readonly [string, RequestOptions]> = [
+    ['pods/binding', { subResource: 'binding' }],
+    ['bindings', { resource: 'bindings' }],
+  ];
+
+  for (const [route, options] of routes) {
+    it(`${route}: refuses a Binding that sets the annotation, whatever its value`, () => {
+      expect(judge(binding({ [ANNOTATION]: JSON.stringify([WORK]) }), options)).to.equal(BINDING_DENIED);
+      expect(judge(binding({ [ANNOTATION]: '[]' }), options)).to.equal(BINDING_DENIED);
+    });
+
+    it(`${route}: allows a Binding without it (the scheduler's)`, () => {
+      expect(judge(binding(), options)).to.equal('');
+      expect(judge(binding({ 'example.com/other': 'x' }), options)).to.equal('');
+    });
+
+    it(`${route}: refuses an unreadable Binding (400)`, () => {
+      expect(judge(binding({ [ANNOTATION]: 7 }), options)).to.equal(
+        '400 mountgate denied the Pod: request.object: is not a readable Binding: its metadata.annotations must be an object of strings',
+      );
+      expect(judge('binding', options)).to.equal(
+        '400 mountgate denied the Pod: request.object: is not a readable Binding: its metadata.annotations must be an object of strings',
+      );
+    });
+  }
+});
+
+describe('admission/decide: Pod updates, properties', function () {
+  this.timeout(120_000);
+
+  /** Whether /validate would admit this Pod, annotation and volumes together, as a CREATE. */
+  const agrees = (pod: unknown): boolean => decide('validate', requestFor(pod), POLICY).allowed;
+  const mountgateVolumes = (pod: Manifest): number =>
+    ((pod.spec as { volumes?: Array<{ name: string }> }).volumes ?? []).filter((v) => v.name.startsWith('mountgate-')).length;
+
+  it('an admitted annotation change leaves a Pod whose annotation agrees with its volumes', () => {
+    const stored = likelyAdmittedPod.map((candidate) => mutateTwice(candidate, POLICY).pod).filter((p): p is Manifest => p !== undefined && agrees(p));
+    const newValue = fc.option(
+      anyPod.map((p) => p.metadata.annotations?.[ANNOTATION]),
+      { nil: undefined },
+    );
+    fc.assert(
+      fc.property(stored, newValue, (old, value) => {
+        const changed = withAnnotation(old, value);
+        if (update(old, changed) !== '') return;
+        if (value === undefined) expect(mountgateVolumes(changed)).to.equal(0);
+        else expect(agrees(changed), `admitted ${value}`).to.equal(true);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('the value a Pod was created with may be written again; removing it is allowed only from a Pod without mounts', () => {
+    fc.assert(
+      fc.property(likelyAdmittedPod, (candidate) => {
+        const stored = mutateTwice(candidate, POLICY).pod as Manifest | undefined;
+        if (stored === undefined) return;
+        const bare = withAnnotation(stored, undefined);
+        expect(update(bare, stored)).to.equal('');
+        expect(update(stored, withLabel(stored))).to.equal('');
+        expect(update(stored, bare) === '').to.equal(mountgateVolumes(stored) === 0);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
