@@ -8,7 +8,7 @@ import { parseOptions, type OptionSpecs } from './options.js';
 import { ArgumentError } from './usage.js';
 
 /** Pods asked for per list request. */
-export const PAGE_SIZE = 250;
+const PAGE_SIZE = 250;
 const MAX_PAGE_SIZE = 5000;
 
 export const AUDIT_OPTIONS = {
