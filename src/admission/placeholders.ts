@@ -19,7 +19,7 @@ const NOT_USED: Fillings = {
 };
 
 export function requestFillings(pod: CheckedPod, policy: CompiledPolicy, request: RequestContext): Fillings {
-  // carriablePatterns holds every pattern of the policy; a literal policy keeps today's cost.
+  // carriablePatterns holds every pattern of the policy; a literal policy pays nothing for placeholders.
   if (policy.carriablePatterns.length === 0) return NOT_USED;
   return fillPlaceholders(policy, {
     namespace: request.namespace,
