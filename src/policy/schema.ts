@@ -4,7 +4,7 @@
  */
 import { array, boolean, number, object, string, type InferType } from 'yup';
 import { canonicalPath } from './paths.js';
-import { patternProblem } from './patterns.js';
+import { isPattern, patternProblem } from './patterns.js';
 
 export const DEFAULT_ANNOTATION = 'mountgate.io/mounts';
 export const DEFAULT_SANDBOX_USER_ANNOTATION = 'mountgate.io/sandbox-user';
@@ -56,7 +56,15 @@ export const policySchema = object({
   annotation: annotationKey(DEFAULT_ANNOTATION).default(DEFAULT_ANNOTATION),
   allowedHostPaths: array(pathPrefixEntry).strict().typeError('${path} must be a list').default([]),
   builtinHostPaths: array(pathPrefixEntry).strict().typeError('${path} must be a list').default([]),
-  reservedMountPaths: array(absolutePath().required('${path} must not be empty')).strict().typeError('${path} must be a list').default([]),
+  reservedMountPaths: array(
+    absolutePath()
+      .required('${path} must not be empty')
+      // An admin writing /var/* would believe all of /var reserved; a reserved path already covers everything under it.
+      .test('no-pattern', '${path} takes no "*" or placeholders (a reserved path covers everything under it)', (value) => value === undefined || !isPattern(value)),
+  )
+    .strict()
+    .typeError('${path} must be a list')
+    .default([]),
   maxMounts: number().strict().typeError('${path} must be a number').integer('${path} must be a whole number').min(0, '${path} must not be negative').default(10),
   hostPathType: string()
     .strict()

@@ -54,6 +54,8 @@ describe('policy/load', () => {
     ['an unknown hostPathType', 'hostPathType: File', ['hostPathType must be one of auto, Directory, DirectoryOrCreate']],
     ['a string readOnly', 'allowedHostPaths: [{pathPrefix: /srv, readOnly: "true"}]', ['allowedHostPaths[0].readOnly must be true or false']],
     ['a reserved path that is not canonical', 'reservedMountPaths: [/mnt//x]', ['reservedMountPaths[0] has an empty segment ("//")']],
+    ['a wildcard in a reserved path', 'reservedMountPaths: [/mnt/ok, "/var/*"]', ['reservedMountPaths[1] takes no "*" or placeholders (a reserved path covers everything under it)']],
+    ['a placeholder in a reserved path', 'reservedMountPaths: ["/mnt/{user}"]', ['reservedMountPaths[0] takes no "*" or placeholders (a reserved path covers everything under it)']],
     ['an invalid annotation key', 'annotation: "not a key"', ['annotation must be a valid annotation key such as mountgate.io/mounts']],
     ['an empty container name', 'containers: [""]', ['containers[0] must not be empty']],
     ['a list at the top', '- pathPrefix: /srv', ['the policy must be a mapping of keys such as allowedHostPaths']],
