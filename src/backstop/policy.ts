@@ -101,7 +101,8 @@ export function rankOf(segments: readonly PatternSegment[], readOnly: boolean): 
 function entryOf(pathPrefix: string, readOnly: boolean): BackstopEntry {
   const segments = parsePattern(pathPrefix);
   const rank = rankOf(segments, readOnly);
-  if (!isPattern(pathPrefix)) return { prefix: pathPrefix, under: pathPrefix === '/' ? '/' : `${pathPrefix}/`, segments: [], rank };
+  // The policy schema refuses "/" as a prefix: every prefix has a segment.
+  if (!isPattern(pathPrefix)) return { prefix: pathPrefix, under: `${pathPrefix}/`, segments: [], rank };
   // A pattern starts with a literal segment (the policy schema sees to it): a path must start with those.
   const written = segmentsOf(pathPrefix);
   const head = segments.findIndex((s) => s.kind !== 'literal');
