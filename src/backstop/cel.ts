@@ -76,14 +76,19 @@ export const SANDBOX_USER = [
   " ? object.?metadata.?annotations[?variables.sandboxUserAnnotation].orValue('') : ''",
 ].join('');
 
-const PLACEHOLDER_NAMES = ['namespace', 'user', 'sandboxUser'] as const;
+/** Each placeholder and the variable holding its value ("namespace" is a reserved word in CEL). */
+const FILLED_BY: ReadonlyArray<[placeholder: string, variable: string]> = [
+  ['{namespace}', 'namespaceName'],
+  ['{user}', 'username'],
+  ['{sandboxUser}', 'sandboxUser'],
+];
 
 /** The entries that apply to this request (every placeholder they have is filled), placeholders filled in. */
 export const APPLICABLE = [
   'variables.policyEntries.filter(e, ',
-  PLACEHOLDER_NAMES.map((name) => `(!('{${name}}' in e) || variables.${name} != '')`).join(' && '),
+  FILLED_BY.map(([token, variable]) => `(!('${token}' in e) || variables.${variable} != '')`).join(' && '),
   ').map(e, e.map(s, ',
-  PLACEHOLDER_NAMES.map((name) => `s == '{${name}}' ? variables.${name} : `).join(''),
+  FILLED_BY.map(([token, variable]) => `s == '${token}' ? variables.${variable} : `).join(''),
   's))',
 ].join('');
 
