@@ -30,7 +30,10 @@
  *
  * Cost: the API server stops an expression at 1,000,000 cost units and a
  * binding at 10,000,000 for all expressions and messages together. Each
- * volume's path is scanned a fixed number of times per policy entry; each
+ * volume's path is scanned a fixed number of times per literal entry, and
+ * split at "/" once; a pattern compares its few segments with the path's by
+ * position (no regex, whose cost would grow with the path times the pattern);
+ * the placeholders are filled once per request; each
  * volume mount is compared only with the names of volumes under read-only
  * entries. Message expressions are evaluated on every request (also when the
  * rule holds), so each starts with a cheap test and returns '' when it holds.
