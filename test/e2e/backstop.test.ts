@@ -399,7 +399,7 @@ const PATTERN_TABLE: ReadonlyArray<[title: string, who: Who, pod: V1Pod]> = [
   ['a lookalike of the literal after "*"', 'alice', annotated('/.deer-flow/users/u2/skills_viewx', false)],
   // Messages cut paths at 1024 characters: a denial names a path shorter than that.
   ['"*" matching a 4000-character segment, read-only', 'alice', annotated(`/.deer-flow/users/${'x'.repeat(4000)}/skills_view`, true)],
-  ['"*" matching a 1000-character segment, read-write', 'alice', annotated(`/.deer-flow/users/${'x'.repeat(1000)}/skills_view`, false)],
+  ['"*" matching a 900-character segment, read-write', 'alice', annotated(`/.deer-flow/users/${'x'.repeat(900)}/skills_view`, false)],
   ['"*" matching "..." (a name)', 'alice', annotated('/.deer-flow/users/.../skills_view', false)],
   ['a trailing slash under a pattern', 'alice', annotated('/.deer-flow/users/u2/skills_view/', false)],
   ['an empty segment where "*" stands', 'alice', annotated('/.deer-flow/users//skills_view', true)],
