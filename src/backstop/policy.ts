@@ -72,7 +72,7 @@ export class BackstopError extends Error {
 
 /**
  * A policy entry as the CEL reads it (see cel.ts): the prefix as written, what a path below it
- * starts with, a pattern's segments and their positions ([] for a literal prefix), its rank.
+ * starts with, a pattern's segments as written ([] for a literal prefix), its rank.
  */
 export interface BackstopEntry {
   readonly prefix: string;
@@ -89,9 +89,9 @@ const RANK_SEGMENTS = 9999;
 
 /**
  * mountgate's deciding order (compilePolicy's decidingOrder, a literal prefix being all literal
- * segments) as a string the CEL compares with `<`: fewer segments to go first, then one character
- * per segment, '0' literal before '1' `*` or placeholder, then '0' read-only before '1'. Entries of
- * one rank decide alike, whichever comes first.
+ * segments) as a string the CEL compares with `<`: 9999 less the number of segments (more
+ * segments first), then one character per segment, '0' literal before '1' `*` or placeholder, then
+ * '0' read-only before '1'. Entries of one rank decide alike, whichever comes first.
  */
 export function rankOf(segments: readonly PatternSegment[], readOnly: boolean): string {
   const count = String(RANK_SEGMENTS - segments.length).padStart(4, '0');
