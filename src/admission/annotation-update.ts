@@ -7,9 +7,11 @@
  * reach metadata) and Bindings (which copy their annotations onto the Pod).
  */
 import type { CompiledPolicy } from '../policy/compile.js';
+import type { Fillings } from '../policy/match.js';
 import { isInjectedName } from './injection.js';
 import { annotationField, planMounts } from './plan.js';
 import { annotationValue, isAnnotated, isCheckedPod, podProblem, volumesOf, type CheckedPod } from './pod.js';
+import { requestFillings, type RequestContext } from './placeholders.js';
 import { reconcile } from './reconcile.js';
 import type { AdmissionRequest } from './review.js';
 import { allow, deny, SKIPPED, type Verdict } from './verdict.js';
@@ -41,7 +43,7 @@ export function judgeAnnotationUpdate(pod: CheckedPod, request: AdmissionRequest
   if (before === after) return SKIPPED;
 
   const change: Change = before === undefined ? 'added' : after === undefined ? 'removed' : 'changed';
-  const disagreements = annotationDisagreements(pod, policy, request);
+  const disagreements = annotationDisagreements(pod, policy, request, requestFillings(pod, policy, request));
   if (disagreements.length === 0) return allow();
   return deny([violation('annotation-fixed-at-creation', annotationField(policy), `was ${change} by an update, but ${FIXED}: ${ADVICE[change]}`), ...disagreements]);
 }
@@ -67,8 +69,8 @@ export function judgeBinding(request: AdmissionRequest, policy: CompiledPolicy):
  * volume or mount it does not ask for (without the annotation: any
  * `mountgate-` hostPath volume).
  */
-export function annotationDisagreements(pod: CheckedPod, policy: CompiledPolicy, request: Pick<AdmissionRequest, 'userInfo' | 'namespace'>): readonly Violation[] {
-  const planned = planMounts(pod, policy, request.userInfo, request.namespace);
+export function annotationDisagreements(pod: CheckedPod, policy: CompiledPolicy, request: RequestContext, fillings: Fillings): readonly Violation[] {
+  const planned = planMounts(pod, policy, request, fillings);
   if (planned.kind === 'denied') return planned.violations;
   if (planned.kind === 'planned') return reconcile(pod, planned.plan, 'verify');
   return unrequestedMounts(pod);

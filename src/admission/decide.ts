@@ -8,6 +8,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import { checkHostPathVolumes } from './host-paths.js';
 import { planMounts } from './plan.js';
 import { podSecurityViolation, type ClusterFacts } from './pod-security.js';
+import { requestFillings } from './placeholders.js';
 import { isCheckedPod, podProblem, type CheckedPod } from './pod.js';
 import { copyForApply, reconcile } from './reconcile.js';
 import type { AdmissionRequest } from './review.js';
@@ -51,7 +52,7 @@ export function decide(stage: Stage, request: AdmissionRequest, policy: Compiled
 
 /** Section 6 and 7: judge the annotation, then add what it asks for to a copy and write down the additions. */
 function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPolicy, facts: ClusterFacts): Verdict {
-  const planned = planMounts(pod, policy, request.userInfo, request.namespace);
+  const planned = planMounts(pod, policy, request, requestFillings(pod, policy, request));
   if (planned.kind === 'none') return allow();
   if (planned.kind === 'denied') return deny(planned.violations, planned.warnings);
 
@@ -68,7 +69,9 @@ function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPoli
 /** Section 8: re-judge the final Pod; annotation and injection must agree, and every hostPath lie inside the lists. */
 function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, policy: CompiledPolicy): Verdict {
   const violations: Violation[] = [];
-  if (concern === 'pod-create') violations.push(...annotationDisagreements(pod, policy, request));
-  violations.push(...checkHostPathVolumes(pod, policy, request));
+  // Filled once: the annotation's entries and the Pod's volumes are judged with the same values.
+  const fillings = requestFillings(pod, policy, request);
+  if (concern === 'pod-create') violations.push(...annotationDisagreements(pod, policy, request, fillings));
+  violations.push(...checkHostPathVolumes(pod, policy, fillings));
   return hasViolations(violations) ? deny(violations) : allow();
 }

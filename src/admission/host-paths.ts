@@ -4,16 +4,15 @@
  * mounted read-write by any container where the deciding entry is read-only.
  */
 import type { CompiledPolicy } from '../policy/compile.js';
-import { decidingHostPathEntry, notCoveredNote } from '../policy/match.js';
+import { decidingHostPathEntry, notCoveredNote, type Fillings } from '../policy/match.js';
 import { canonicalPath } from '../policy/paths.js';
 import type { PathPrefixEntry } from '../policy/schema.js';
 import { allMounts, mountField, volumesOf, type CheckedPod } from './pod.js';
-import { requestFillings, type RequestContext } from './placeholders.js';
 import { MAX_NAMED_VIOLATIONS, violation, type Violation } from './violation.js';
 
-export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, request: RequestContext): Violation[] {
+/** `fillings` are requestFillings of the Pod and its request. */
+export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fillings: Fillings): Violation[] {
   const violations: Violation[] = [];
-  const fillings = requestFillings(pod, policy, request);
   const readOnlyVolumes = new Map<string, { path: string; entry: PathPrefixEntry }>();
 
   volumesOf(pod).forEach((volume, index) => {

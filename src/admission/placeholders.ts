@@ -5,19 +5,11 @@
  */
 import type { CompiledPolicy } from '../policy/compile.js';
 import { fillPlaceholders, type Fillings } from '../policy/match.js';
-import type { CheckedPod } from './pod.js';
+import { annotationValue, type CheckedPod } from './pod.js';
 import type { AdmissionRequest } from './review.js';
 
 /** The parts of an admission request the mount rules read. */
 export type RequestContext = Pick<AdmissionRequest, 'namespace' | 'userInfo'>;
-
-/** An annotation's value, own keys only: a key named like an Object.prototype member ("constructor") must not read the inherited function. */
-export function ownAnnotation(pod: CheckedPod, key: string): string | undefined {
-  const annotations = pod.metadata?.annotations;
-  if (annotations === undefined || annotations === null || !Object.hasOwn(annotations, key)) return undefined;
-  const value: unknown = annotations[key];
-  return typeof value === 'string' ? value : undefined;
-}
 
 /** What a policy without placeholders is given: it never reads them. */
 const NOT_USED: Fillings = {
@@ -27,11 +19,11 @@ const NOT_USED: Fillings = {
 };
 
 export function requestFillings(pod: CheckedPod, policy: CompiledPolicy, request: RequestContext): Fillings {
-  // carriablePatterns holds every pattern of the policy; a literal policy keeps today's cost.
+  // carriablePatterns holds every pattern of the policy; a literal policy pays nothing for placeholders.
   if (policy.carriablePatterns.length === 0) return NOT_USED;
   return fillPlaceholders(policy, {
     namespace: request.namespace,
     requester: request.userInfo,
-    sandboxUser: ownAnnotation(pod, policy.sandboxUserAnnotation),
+    sandboxUser: annotationValue(pod, policy.sandboxUserAnnotation),
   });
 }

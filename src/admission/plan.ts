@@ -10,7 +10,7 @@ import { PathIndex } from '../policy/path-index.js';
 import { parseAnnotation, type LocatedRequest } from './annotation.js';
 import { isInjectedName, plannedInjection, type PlannedMount } from './injection.js';
 import { annotationValue, type CheckedPod } from './pod.js';
-import { requestFillings } from './placeholders.js';
+import type { RequestContext } from './placeholders.js';
 import type { UserInfo } from './review.js';
 import { hasViolations, violation, type Violation, type Violations } from './violation.js';
 
@@ -38,8 +38,8 @@ export function annotationField(policy: CompiledPolicy): string {
   return `metadata.annotations[${policy.annotation}]`;
 }
 
-/** `namespace` is the request's: it fills {namespace} (without it, entries that need it do not apply). */
-export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserInfo | undefined, namespace?: string): PlanResult {
+/** `fillings` are requestFillings of the same Pod and request, made once by the caller, which judges host path volumes with them too. */
+export function planMounts(pod: CheckedPod, policy: CompiledPolicy, request: RequestContext, fillings: Fillings): PlanResult {
   const value = annotationValue(pod, policy.annotation);
   if (value === undefined) return { kind: 'none' };
 
@@ -48,7 +48,7 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserIn
   const violations: Violation[] = [...parsed.violations];
   const warnings: string[] = [];
 
-  const requesterProblem = checkRequester(policy, user);
+  const requesterProblem = checkRequester(policy, request.userInfo);
   if (requesterProblem) violations.push(requesterProblem);
 
   const targets = targetContainers(pod, policy);
@@ -69,7 +69,6 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, user: UserIn
   if (disabled) violations.push(violation('host-mounts-disabled', field, 'host mounts are disabled by policy (allowedHostPaths is empty)'));
 
   const occupied = occupiedMountPaths(pod, targets);
-  const fillings = requestFillings(pod, policy, { namespace, userInfo: user });
   const accepted: Array<PlannedMount & { readonly entry: LocatedRequest }> = [];
   for (const located of disabled ? [] : parsed.requests) {
     const mount = judgeRequest(located, field, policy, fillings, occupied, violations);

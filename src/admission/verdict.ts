@@ -11,9 +11,9 @@ export type Verdict =
       /** The Pod after the patch, when there is a patch. */
       readonly mutated?: unknown;
       /**
-       * Set when the request is none of this stage's business (not a Pod CREATE,
-       * nor an ephemeral-containers update at /validate): nothing was judged, so
-       * there is no decision to record.
+       * Set when the request is none of this stage's business (see concernOf),
+       * or a Pod update or Binding that leaves the annotation alone: nothing was
+       * judged, so there is no decision to record.
        */
       readonly skipped?: true;
     }

@@ -8,7 +8,7 @@ import { parseOptions, type OptionSpecs } from './options.js';
 import { ArgumentError } from './usage.js';
 
 /** Pods asked for per list request. */
-export const PAGE_SIZE = 250;
+const PAGE_SIZE = 250;
 const MAX_PAGE_SIZE = 5000;
 
 export const AUDIT_OPTIONS = {
@@ -35,9 +35,9 @@ export function parseAuditArgs(argv: readonly string[]): AuditSettings {
   if (values.namespace !== undefined && values['all-namespaces'] === true) {
     throw new ArgumentError('audit', 'give --namespace NS or --all-namespaces, not both');
   }
-  const format = values.output ?? 'table';
+  const format = values.output ?? AUDIT_OPTIONS.output.fallback;
   if (format !== 'table' && format !== 'json') throw new ArgumentError('audit', `-o must be table or json, not "${format}"`);
-  const pageSizeText = values['page-size'] ?? String(PAGE_SIZE);
+  const pageSizeText = values['page-size'] ?? AUDIT_OPTIONS['page-size'].fallback;
   const pageSize = Number(pageSizeText);
   if (!/^\d+$/.test(pageSizeText) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
     throw new ArgumentError('audit', `--page-size must be a whole number from 1 to ${MAX_PAGE_SIZE}, not "${values['page-size'] ?? ''}"`);

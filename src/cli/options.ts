@@ -27,7 +27,7 @@ export type OptionValues<S extends OptionSpecs> = {
   [K in keyof S]?: S[K] extends { readonly type: 'boolean' } ? boolean : S[K] extends { readonly multiple: true } ? string[] : string;
 };
 
-export const HELP_OPTION: OptionSpec = { type: 'boolean', short: 'h', description: 'print this usage and exit 0' };
+const HELP_OPTION: OptionSpec = { type: 'boolean', short: 'h', description: 'print this usage and exit 0' };
 
 /** Parses `argv` by `specs` (no positional arguments); throws HelpRequested for -h/--help and ArgumentError for anything else amiss. */
 export function parseOptions<S extends OptionSpecs>(command: string, argv: readonly string[], specs: S): OptionValues<S> {

@@ -39,6 +39,9 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     const fromEnv = env[SERVE_OPTIONS[name].env];
     return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
   };
+  // The table's fallback is the default, so that the usage cannot name another one.
+  const settingOrFallback = (name: 'host' | 'port' | 'metrics-port' | 'shutdown-delay' | 'reload-interval' | 'log-level'): string =>
+    setting(name) ?? SERVE_OPTIONS[name].fallback;
 
   const configPath = setting('config');
   if (configPath === undefined) throw new ArgumentError('serve', '--config FILE is required (or MOUNTGATE_CONFIG)');
@@ -57,7 +60,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     tls = { certPath, keyPath };
   }
 
-  const logLevel = setting('log-level') ?? 'info';
+  const logLevel = settingOrFallback('log-level');
   if (!LOG_LEVELS.includes(logLevel)) throw new ArgumentError('serve', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
 
   const preflight = values['pod-security-preflight'] === true || ['true', '1'].includes(env[SERVE_OPTIONS['pod-security-preflight'].env] ?? '');
@@ -65,11 +68,11 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     configPath,
     tls,
     ...(preflight ? { podSecurityPreflight: { kubeconfigPath: setting('kubeconfig') } } : {}),
-    host: setting('host') ?? '0.0.0.0',
-    port: port('port', setting('port') ?? '8443'),
-    metricsPort: port('metrics-port', setting('metrics-port') ?? '9090'),
-    shutdownDelaySeconds: seconds('shutdown-delay', setting('shutdown-delay') ?? '5'),
-    reloadIntervalMs: Math.max(100, seconds('reload-interval', setting('reload-interval') ?? '1') * 1000),
+    host: settingOrFallback('host'),
+    port: port('port', settingOrFallback('port')),
+    metricsPort: port('metrics-port', settingOrFallback('metrics-port')),
+    shutdownDelaySeconds: seconds('shutdown-delay', settingOrFallback('shutdown-delay')),
+    reloadIntervalMs: Math.max(100, seconds('reload-interval', settingOrFallback('reload-interval')) * 1000),
     logLevel,
   };
 }

@@ -71,7 +71,7 @@ function patternsOf(entries: readonly PathPrefixEntry[]): PatternEntry[] {
  * placeholder, the literal; then the read-only one. Otherwise the earlier one
  * in the file (the sort is stable).
  */
-export function decidingOrder(a: PatternEntry, b: PatternEntry): number {
+function decidingOrder(a: PatternEntry, b: PatternEntry): number {
   if (a.segments.length !== b.segments.length) return b.segments.length - a.segments.length;
   for (let i = 0; i < a.segments.length; i++) {
     const literalA = a.segments[i]?.kind === 'literal';

@@ -1,6 +1,6 @@
 /**
  * Which policy entry decides a host path, once the placeholders are filled
- * from the request. Literal prefixes are looked up exactly as before; entries
+ * from the request. Literal prefixes are looked up by decidingEntry (the longest wins); entries
  * with `*` or a placeholder are matched segment by segment after them, and
  * only when the policy has any.
  */

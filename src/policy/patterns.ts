@@ -31,7 +31,7 @@ export function segmentsOf(path: string): string[] {
   return path === '/' ? [] : path.slice(1).split('/');
 }
 
-/** True when a prefix has a `*` or placeholder segment (a literal prefix has none, and is matched as before). */
+/** True when a prefix has a `*` or placeholder segment (a literal prefix has none, and is matched as a plain prefix). */
 export function isPattern(prefix: string): boolean {
   return SPECIAL.test(prefix);
 }

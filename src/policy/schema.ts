@@ -65,7 +65,7 @@ export const policySchema = object({
     .default('auto'),
   containers: array(nonEmptyName()).strict().typeError('${path} must be a list').default([]),
   requesters: array(nonEmptyName()).strict().typeError('${path} must be a list').default([]),
-  // No defaults for the two keys below, so a policy that does not use them reads exactly as before.
+  // No defaults for the two keys below, so a policy that does not use them is read without them (compilePolicy supplies the defaults).
   /** Who may name the sandbox user of a Pod (fills {sandboxUser}): usernames, or "group:NAME". Default []. */
   trustedProvisioners: array(nonEmptyName()).strict().typeError('${path} must be a list').optional(),
   /** The Pod annotation that names the sandbox user. Default mountgate.io/sandbox-user. */

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { decide } from '../../src/admission/decide.js';
 import { compare } from '../../src/admission/json-patch.js';
 import { planMounts } from '../../src/admission/plan.js';
+import { requestFillings } from '../../src/admission/placeholders.js';
 import { isCheckedPod } from '../../src/admission/pod.js';
 import { reconcile } from '../../src/admission/reconcile.js';
 import { policyOf } from '../helpers/policies.js';
@@ -22,7 +23,8 @@ const POLICY = policyOf({ maxMounts: 4 });
 /** The patch as mutate made it before copyForApply: a deep clone, reconciled, diffed. */
 function deepClonePatch(object: unknown): unknown {
   if (!isCheckedPod(object)) return undefined;
-  const planned = planMounts(object, POLICY, requestFor(object).userInfo);
+  const request = requestFor(object);
+  const planned = planMounts(object, POLICY, request, requestFillings(object, POLICY, request));
   if (planned.kind !== 'planned') return undefined;
   const mutated = structuredClone(object);
   if (reconcile(mutated, planned.plan, 'apply').length > 0) return undefined;

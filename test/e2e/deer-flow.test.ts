@@ -19,6 +19,7 @@ import { ANNOTATION, EXAMPLE_POLICY, apiError, deletePod, ignoreNotFound, isNotF
 import { container, injectedMount, injectedVolume, normalizeMounts, plain, volumeName } from './expect.js';
 import { e2e } from './hooks.js';
 import { MountgateProcess } from './mountgate-process.js';
+import { Cleanups } from './processes.js';
 import { findHelm, fromChart, type WebhookConfigurations } from './webhooks.js';
 
 const VALUES = path.join(REPO_ROOT, 'examples', 'deer-flow-values.yaml');
@@ -44,10 +45,8 @@ async function setUpDeerFlow(): Promise<DeerFlow> {
   const env = e2e();
   const helm = await findHelm();
   if (helm === undefined) throw new Error('the deer-flow profile is tested through the chart: helm is needed (scripts/install-helm.sh)');
-  const cleanups: Array<() => Promise<void>> = [];
-  const tearDown = async (): Promise<void> => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  };
+  const cleanups = new Cleanups('deer-flow tear-down');
+  const tearDown = (): Promise<void> => cleanups.run();
   try {
     const dir = await mkdtemp(path.join(tmpdir(), 'mountgate-e2e-deer-flow-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
@@ -112,8 +111,7 @@ async function setUpDeerFlow(): Promise<DeerFlow> {
     );
     return { namespace, webhooks, provisioner, tearDown };
   } catch (error) {
-    await tearDown();
-    throw error;
+    return await cleanups.abandon('deer-flow set-up', error);
   }
 }
 

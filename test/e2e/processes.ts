@@ -59,7 +59,7 @@ export class Proc {
         resolve();
       });
     });
-    liveChildren.add(this.child);
+    track(this.child);
     void this.exitPromise.then(() => liveChildren.delete(this.child));
   }
 
@@ -95,9 +95,18 @@ export class Proc {
 
 /** Children still running: killed if this test process exits without stopping them. */
 const liveChildren = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of liveChildren) child.kill('SIGKILL');
-});
+let exitHookInstalled = false;
+
+/** Installs the exit hook with the first child, not when this module is imported. */
+function track(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    process.on('exit', () => {
+      for (const live of liveChildren) live.kill('SIGKILL');
+    });
+    exitHookInstalled = true;
+  }
+  liveChildren.add(child);
+}
 
 export async function startProc(dir: string, name: string, command: string, args: readonly string[]): Promise<Proc> {
   const logFile = path.join(dir, `${name}.log`);

@@ -16,6 +16,7 @@ import { apiError, deletePod, grantPodAccess, ignoreNotFound, sandboxPod, unique
 import { container, injectedMount, injectedVolume, normalizeMounts } from './expect.js';
 import { e2e } from './hooks.js';
 import { MountgateProcess } from './mountgate-process.js';
+import { Cleanups } from './processes.js';
 import { webhookConfigurations } from './webhooks.js';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'deer-flow-per-user-policy.yaml');
@@ -62,7 +63,7 @@ function withSandboxUser(pod: V1Pod, user: string): V1Pod {
 
 describe('e2e: placeholders (per-namespace and per-user host paths)', function () {
   let tenants: Tenants | undefined;
-  const cleanups: Array<() => Promise<void>> = [];
+  const cleanups = new Cleanups('tenants tear-down');
 
   const t = (): Tenants => {
     if (tenants === undefined) throw new Error('the tenants webhooks are not set up');
@@ -112,7 +113,7 @@ describe('e2e: placeholders (per-namespace and per-user host paths)', function (
 
   after(async function () {
     this.timeout(60_000);
-    for (const cleanup of cleanups.reverse()) await cleanup();
+    await cleanups.run();
   });
 
   describe('{namespace}', () => {

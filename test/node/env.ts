@@ -9,6 +9,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { stringify as stringifyYaml } from 'yaml';
 import { REPO_ROOT } from '../e2e/controlplane.js';
 import { ANNOTATION } from '../e2e/env.js';
+import { Cleanups } from '../e2e/processes.js';
 import { run } from './commands.js';
 import { startNodeCluster, type NodeCluster } from './cluster.js';
 import { unmountUnder } from './leftovers.js';
@@ -64,8 +65,9 @@ export async function setUpNode(): Promise<NodeEnv> {
     );
     return { cluster, hostRoot, valuesFile };
   } catch (error) {
-    await cluster.stop();
-    throw error;
+    const cleanups = new Cleanups('stopping the node');
+    cleanups.push(() => cluster.stop());
+    return await cleanups.abandon('laying out the node', error);
   }
 }
 
