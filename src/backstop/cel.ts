@@ -1,7 +1,22 @@
 /**
- * The CEL of the backstop: fixed expressions that read the policy from two
- * list literals (variables readOnlyPrefixes and writablePrefixes), so that the
- * Helm chart can render the same policy by filling in only those two lines.
+ * The CEL of the backstop: fixed expressions that read the policy from three
+ * literals (variables policyEntries, positions, trustedProvisioners and
+ * sandboxUserAnnotation), so that the Helm chart can render the same policy by
+ * filling in only those four lines.
+ *
+ * Each policy entry is a list of strings (a CEL literal must be of one type):
+ * [rank, prefix, under, segments...]. `prefix` as written; `under`, what a path
+ * below it starts with (for a pattern: its leading literal segments and "/",
+ * a cheap test first); for a pattern, its segments follow, `*` and the
+ * placeholders as written; variable positions lists the indexes 0 to the
+ * longest pattern's segment count less one. `rank` orders entries as
+ * mountgate's deciding order does (see backstopEntries): the covering entry
+ * of least rank decides, and a rank ending in '0' is read-only. The
+ * placeholders are filled once per request, exactly as mountgate fills them:
+ * namespace and username from the request, the sandbox-user annotation only
+ * when the requester is a trusted provisioner, each only when it is 1 to 64
+ * letters, digits, "_" or "-"; an entry whose placeholder has no value does
+ * not apply.
  *
  * Written for the CEL environment of Kubernetes 1.29 (what every 1.30+ API
  * server accepts): optional field selection (`?.`, orValue, 1.28), the
@@ -15,7 +30,10 @@
  *
  * Cost: the API server stops an expression at 1,000,000 cost units and a
  * binding at 10,000,000 for all expressions and messages together. Each
- * volume's path is scanned a fixed number of times per policy entry; each
+ * volume's path is scanned a fixed number of times per literal entry, and
+ * split at "/" once; a pattern compares its few segments with the path's by
+ * position (no regex, whose cost would grow with the path times the pattern);
+ * the placeholders are filled once per request; each
  * volume mount is compared only with the names of volumes under read-only
  * entries. Message expressions are evaluated on every request (also when the
  * rule holds), so each starts with a cheap test and returns '' when it holds.
@@ -36,11 +54,6 @@ export function celStringList(values: readonly string[]): string {
   return `[${values.map(celString).join(', ')}]`;
 }
 
-/** `path` is `prefix` or lies below it by whole segments (prefix canonical and not "/"). */
-function covers(path: string, prefix: string): string {
-  return `(${path} == ${prefix} || ${path}.startsWith(${prefix} + '/'))`;
-}
-
 /** More than half the limit in code points may still be within it in UTF-16 code units, which is what mountgate counts. */
 const HALF_LIMIT = MAX_PATH_LENGTH / 2;
 const ASTRAL = "'[\\\\x{10000}-\\\\x{10FFFF}]'";
@@ -49,16 +62,60 @@ const CONTROL = "'[\\u0000-\\u001f\\u007f]'";
 /** An empty, "." or ".." segment of a path with "/" appended: the first one found names the problem. */
 const BAD_SEGMENT = "'/(\\\\.\\\\.?)?/'";
 
+/** A placeholder value as mountgate accepts it (src/policy/patterns.ts), else ''. */
+const PLACEHOLDER_RE = "'^[A-Za-z0-9_-]{1,64}$'";
+function validOrEmpty(value: string): string {
+  return `${value}.matches(${PLACEHOLDER_RE}) ? ${value} : ''`;
+}
+
+/** {namespace}: the request's namespace. */
+export const NAMESPACE = validOrEmpty("request.?namespace.orValue('')");
+/** {user}: the requester's username. */
+export const USER = validOrEmpty("request.?userInfo.?username.orValue('')");
+/** {sandboxUser}: the Pod's annotation, only from a requester listed by username or as "group:NAME". */
+export const SANDBOX_USER = [
+  "(request.?userInfo.?username.orValue('') in variables.trustedProvisioners || request.?userInfo.?groups.orValue([]).exists(g, 'group:' + g in variables.trustedProvisioners))",
+  " && object.?metadata.?annotations[?variables.sandboxUserAnnotation].orValue('').matches(" + PLACEHOLDER_RE + ')',
+  " ? object.?metadata.?annotations[?variables.sandboxUserAnnotation].orValue('') : ''",
+].join('');
+
+/** Each placeholder and the variable holding its value ("namespace" is a reserved word in CEL). */
+const FILLED_BY: ReadonlyArray<[placeholder: string, variable: string]> = [
+  ['{namespace}', 'namespaceName'],
+  ['{user}', 'username'],
+  ['{sandboxUser}', 'sandboxUser'],
+];
+
+/** The entries that apply to this request (every placeholder they have is filled), placeholders filled in. */
+export const APPLICABLE = [
+  'variables.policyEntries.filter(e, ',
+  FILLED_BY.map(([token, variable]) => `(!('${token}' in e) || variables.${variable} != '')`).join(' && '),
+  ').map(e, e.map(s, ',
+  FILLED_BY.map(([token, variable]) => `s == '${token}' ? variables.${variable} : `).join(''),
+  's))',
+].join('');
+
 /**
- * The hostPath volumes: name, path as written (raw) and path with one
- * trailing "/" trimmed (path). Lists of containers from all three lists.
+ * Entry e covers the (trimmed) path of volume v, split at "/" into segs (segs[0] is ''): a literal
+ * prefix by whole segments, a pattern segment by segment, `*` matching any one. A pattern's
+ * segments are compared by position, so the cost does not grow with the length of a segment.
+ */
+const COVERS = [
+  '(e.size() == 3 ? (v.path == e[1] || v.path.startsWith(e[2]))',
+  " : (v.path.startsWith(e[2]) && segs.size() > e.size() - 3 && variables.positions.all(i, i >= e.size() - 3 || e[i + 3] == '*' || e[i + 3] == segs[i + 1])))",
+].join('');
+
+/**
+ * The hostPath volumes: name, path as written (raw), path with one trailing
+ * "/" trimmed (path), and the rank of the entry that decides it ('' when none
+ * covers it).
  */
 export const HOST_PATH_VOLUMES = [
   "object.?spec.?volumes.orValue([]).filter(v, has(v.hostPath))",
   ".map(v, {'name': string(v.?name.orValue('')), 'raw': string(v.hostPath.?path.orValue(''))})",
   ".map(v, {'name': v.name, 'raw': v.raw, 'path': v.raw.size() > 1 && v.raw.endsWith('/') ? v.raw.substring(0, v.raw.size() - 1) : v.raw})",
+  `.map(v, {'name': v.name, 'raw': v.raw, 'path': v.path, 'decides': [v.path.split('/')].map(segs, variables.applicable.filter(e, ${COVERS}).map(e, e[0])).map(r, r.size() == 0 ? '' : string(r.min()))[0]})`,
 ].join('');
-
 /**
  * At most MAX_PATH_LENGTH UTF-16 code units, exactly: UTF-8 never has fewer bytes than UTF-16 has
  * code units, and half the limit in code points cannot exceed it; only a long path of many
@@ -70,14 +127,12 @@ const UTF16_LENGTH_OK = `(bytes(v.raw).size() <= ${MAX_PATH_LENGTH} || v.raw.siz
 export const OUTSIDE = [
   'variables.hostPathVolumes.filter(v, !(',
   `v.raw.startsWith('/') && ${UTF16_LENGTH_OK} && !v.raw.matches(${CONTROL}) && !(v.path + '/').matches(${BAD_SEGMENT})`,
-  ` && (variables.readOnlyPrefixes.exists(e, ${covers('v.path', 'e')}) || variables.writablePrefixes.exists(e, ${covers('v.path', 'e')}))`,
+  " && v.decides != ''",
   '))',
 ].join('');
 
-/** A read-only entry covers the path and no longer read-write one does: the deciding entry is read-only. */
-const READ_ONLY_DECIDES = `variables.readOnlyPrefixes.exists(e, ${covers('v.path', 'e')} && !variables.writablePrefixes.exists(w, w.size() > e.size() && ${covers('v.path', 'w')}))`;
-
-export const READ_ONLY_VOLUMES = `variables.hostPathVolumes.filter(v, ${READ_ONLY_DECIDES}).map(v, v.name)`;
+/** The deciding entry is read-only (its rank ends in '0'). */
+export const READ_ONLY_VOLUMES = "variables.hostPathVolumes.filter(v, v.decides.endsWith('0')).map(v, v.name)";
 
 export const CONTAINERS =
   'object.?spec.?containers.orValue([]) + object.?spec.?initContainers.orValue([]) + object.?spec.?ephemeralContainers.orValue([])';
@@ -111,15 +166,15 @@ export const OUTSIDE_MESSAGE = [
   ')[0]',
 ].join('');
 
-/** The deciding (longest covering) read-only entry of volume v. */
-const DECIDING_READ_ONLY = `variables.readOnlyPrefixes.filter(e, ${covers('v.path', 'e')} && !variables.readOnlyPrefixes.exists(f, f.size() > e.size() && ${covers('v.path', 'f')}))[0]`;
+/** The prefix of the entry that decides volume v: the first in the policy of those of its rank that cover it. */
+const DECIDING_PREFIX = `[v.path.split('/')].map(segs, variables.applicable.filter(e, e[0] == v.decides && ${COVERS}))[0][0][1]`;
 
 /** `container "C" mounts "PATH" read-write (volume "NAME"), but "PREFIX" is read-only`, for the first such mount. */
 export const WRITERS_MESSAGE = [
   "variables.writers.size() == 0 ? '' : [variables.writers[0]].map(c,",
   ` [c.?volumeMounts.orValue([]).filter(m, ${WRITES_READ_ONLY})[0]].map(m,`,
   " [variables.hostPathVolumes.filter(v, v.name == string(m.?name.orValue('')))[0]].map(v,",
-  ` 'container ' + strings.quote(string(c.?name.orValue(''))) + ' mounts ' + ${quotedShort('v.path')} + ' read-write (volume ' + strings.quote(v.name) + '), but ' + strings.quote(${DECIDING_READ_ONLY}) + ' is read-only'`,
+  ` 'container ' + strings.quote(string(c.?name.orValue(''))) + ' mounts ' + ${quotedShort('v.path')} + ' read-write (volume ' + strings.quote(v.name) + '), but ' + strings.quote(${DECIDING_PREFIX}) + ' is read-only'`,
   ')[0])[0])[0]',
 ].join('');
 

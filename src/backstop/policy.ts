@@ -11,17 +11,22 @@ import type {
   V1ValidatingAdmissionPolicyBinding,
 } from '@kubernetes/client-node';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { isPattern } from '../policy/patterns.js';
+import { isPattern, parsePattern, segmentsOf, type PatternSegment } from '../policy/patterns.js';
 import {
+  APPLICABLE,
   CONTAINERS,
   HOST_PATH_VOLUMES,
+  NAMESPACE,
   OUTSIDE,
   OUTSIDE_EXPRESSION,
   OUTSIDE_MESSAGE,
   READ_ONLY_VOLUMES,
+  SANDBOX_USER,
+  USER,
   WRITERS,
   WRITERS_EXPRESSION,
   WRITERS_MESSAGE,
+  celString,
   celStringList,
 } from './cel.js';
 
@@ -65,31 +70,71 @@ export class BackstopError extends Error {
   }
 }
 
-/** The policy's prefixes, as the CEL reads them: read-only ones, and read-write ones no read-only entry repeats. */
-export interface BackstopPrefixes {
-  readonly readOnly: readonly string[];
-  readonly writable: readonly string[];
+/**
+ * A policy entry as the CEL reads it (see cel.ts): the prefix as written, what a path below it
+ * starts with, a pattern's segments as written ([] for a literal prefix), its rank.
+ */
+export interface BackstopEntry {
+  readonly prefix: string;
+  readonly under: string;
+  readonly segments: readonly string[];
+  readonly rank: string;
 }
 
 // A UTF-16 surrogate without its partner: JSON and YAML can carry one, CEL string literals cannot.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** Ranks hold 9999 minus the number of segments in four digits: a path has at most 2048. */
+const RANK_SEGMENTS = 9999;
+
 /**
- * allowedHostPaths then builtinHostPaths, each prefix once. Where two entries
- * name the same prefix the read-only one decides, as in sortLongestFirst.
+ * mountgate's deciding order (compilePolicy's decidingOrder, a literal prefix being all literal
+ * segments) as a string the CEL compares with `<`: 9999 less the number of segments (more
+ * segments first), then one character per segment, '0' literal before '1' `*` or placeholder, then
+ * '0' read-only before '1'. Entries of one rank decide alike, whichever comes first.
  */
-export function backstopPrefixes(policy: CompiledPolicy): BackstopPrefixes {
+export function rankOf(segments: readonly PatternSegment[], readOnly: boolean): string {
+  const count = String(RANK_SEGMENTS - segments.length).padStart(4, '0');
+  return `${count}${segments.map((s) => (s.kind === 'literal' ? '0' : '1')).join('')}${readOnly ? '0' : '1'}`;
+}
+
+function entryOf(pathPrefix: string, readOnly: boolean): BackstopEntry {
+  const segments = parsePattern(pathPrefix);
+  const rank = rankOf(segments, readOnly);
+  // The policy schema refuses "/" as a prefix: every prefix has a segment.
+  if (!isPattern(pathPrefix)) return { prefix: pathPrefix, under: `${pathPrefix}/`, segments: [], rank };
+  // A pattern starts with a literal segment (the policy schema sees to it): a path must start with those.
+  const written = segmentsOf(pathPrefix);
+  const head = segments.findIndex((s) => s.kind !== 'literal');
+  return { prefix: pathPrefix, under: `/${written.slice(0, head).join('/')}/`, segments: written, rank };
+}
+
+/** 0 to the number of segments of the longest pattern less one: the positions the CEL compares. */
+export function celPositions(entries: readonly BackstopEntry[]): string {
+  const longest = Math.max(0, ...entries.map((e) => e.segments.length));
+  return `[${Array.from({ length: longest }, (_, i) => String(i)).join(', ')}]`;
+}
+
+/** allowedHostPaths then builtinHostPaths, each prefix and read-only-ness once, in the order of the policy. */
+export function backstopEntries(policy: CompiledPolicy): BackstopEntry[] {
   const lists = { allowedHostPaths: policy.spec.allowedHostPaths, builtinHostPaths: policy.spec.builtinHostPaths };
   const entries = Object.entries(lists).flatMap(([list, items]) => items.map((entry, i) => ({ ...entry, field: `${list}[${i}].pathPrefix` })));
+  const seen = new Set<string>();
+  const result: BackstopEntry[] = [];
   for (const entry of entries) {
     if (LONE_SURROGATE.test(entry.pathPrefix)) throw new BackstopError(entry.field, 'contains a lone UTF-16 surrogate, which a CEL string cannot hold');
-    // The CEL compares literal prefixes: a pattern read as one would refuse what it admits, and miss its read-only entries.
-    if (isPattern(entry.pathPrefix)) throw new BackstopError(entry.field, `"${entry.pathPrefix}" has "*" or a placeholder, which the backstop cannot enforce yet`);
+    const made = entryOf(entry.pathPrefix, entry.readOnly);
+    const key = `${made.rank} ${made.prefix}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    result.push(made);
   }
-  const readOnly = unique(entries.filter((e) => e.readOnly).map((e) => e.pathPrefix));
-  const readOnlySet = new Set(readOnly);
-  const writable = unique(entries.filter((e) => !e.readOnly && !readOnlySet.has(e.pathPrefix)).map((e) => e.pathPrefix));
-  return { readOnly, writable };
+  return result;
+}
+
+/** The entries as a CEL list literal of lists: [rank, prefix, under, segments...] (see cel.ts). */
+export function celEntries(entries: readonly BackstopEntry[]): string {
+  return `[${entries.map((e) => celStringList([e.rank, e.prefix, e.under, ...e.segments])).join(', ')}]`;
 }
 
 function unique(values: readonly string[]): string[] {
@@ -112,7 +157,7 @@ export interface Backstop {
 }
 
 export function backstop(policy: CompiledPolicy, options: BackstopOptions = DEFAULT_BACKSTOP_OPTIONS): Backstop {
-  const prefixes = backstopPrefixes(policy);
+  const entries = backstopEntries(policy);
   // One copy each: a shared object would come out of the YAML printer as an anchor and an alias.
   const metadata = () => ({ name: options.name, labels: { ...options.labels } });
   return {
@@ -131,8 +176,14 @@ export function backstop(policy: CompiledPolicy, options: BackstopOptions = DEFA
           ],
         },
         variables: [
-          { name: 'readOnlyPrefixes', expression: celStringList(prefixes.readOnly) },
-          { name: 'writablePrefixes', expression: celStringList(prefixes.writable) },
+          { name: 'policyEntries', expression: celEntries(entries) },
+          { name: 'positions', expression: celPositions(entries) },
+          { name: 'trustedProvisioners', expression: celStringList([...policy.trustedProvisioners]) },
+          { name: 'sandboxUserAnnotation', expression: celString(policy.sandboxUserAnnotation) },
+          { name: 'namespaceName', expression: NAMESPACE },
+          { name: 'username', expression: USER },
+          { name: 'sandboxUser', expression: SANDBOX_USER },
+          { name: 'applicable', expression: APPLICABLE },
           { name: 'hostPathVolumes', expression: HOST_PATH_VOLUMES },
           { name: 'outside', expression: OUTSIDE },
           { name: 'readOnlyVolumes', expression: READ_ONLY_VOLUMES },

@@ -1,14 +1,20 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { parse } from 'yaml';
 import { celString, celStringList } from '../../src/backstop/cel.js';
 import {
   BackstopError,
   DEFAULT_BACKSTOP_OPTIONS,
   backstop,
-  backstopPrefixes,
+  backstopEntries,
   bindingNamespaceSelector,
+  celEntries,
+  celPositions,
+  rankOf,
+  type BackstopEntry,
   type BackstopOptions,
 } from '../../src/backstop/policy.js';
+import { parsePattern } from '../../src/policy/patterns.js';
 import { policyOf } from '../helpers/policies.js';
 
 /** Every CEL expression of the policy, with where it sits. */
@@ -24,37 +30,68 @@ function expressions(options: BackstopOptions = DEFAULT_BACKSTOP_OPTIONS): Array
 }
 
 describe('backstop: the generated ValidatingAdmissionPolicy', () => {
-  describe('prefixes', () => {
-    const rows: Array<{ name: string; policy: Record<string, unknown>; readOnly: string[]; writable: string[] }> = [
+  describe('entries', () => {
+    const lit = (rank: string, prefix: string): BackstopEntry => ({ prefix, under: `${prefix}/`, segments: [], rank });
+    const rows: Array<{ name: string; policy: Record<string, unknown>; entries: BackstopEntry[] }> = [
       {
-        name: 'allowed then built-in, split by readOnly',
+        name: 'allowed then built-in, in the order of the policy, ranked by segments then read-only',
         policy: {},
-        readOnly: ['/srv/models', '/skills'],
-        writable: ['/srv/sandbox', '/srv/models/scratch', '/.deer-flow/threads'],
+        entries: [lit('9997001', '/srv/sandbox'), lit('9997000', '/srv/models'), lit('99960001', '/srv/models/scratch'), lit('999800', '/skills'), lit('9997001', '/.deer-flow/threads')],
       },
       {
-        name: 'a prefix in both lists: read-only wins, listed once',
+        name: 'a prefix listed twice is kept once per read-only-ness',
         policy: { allowedHostPaths: [{ pathPrefix: '/data' }, { pathPrefix: '/data' }], builtinHostPaths: [{ pathPrefix: '/data', readOnly: true }] },
-        readOnly: ['/data'],
-        writable: [],
+        entries: [lit('999801', '/data'), lit('999800', '/data')],
       },
       {
         name: 'a trailing "/" of a prefix is trimmed (by the policy schema)',
         policy: { allowedHostPaths: [{ pathPrefix: '/data/' }], builtinHostPaths: [] },
-        readOnly: [],
-        writable: ['/data'],
+        entries: [lit('999801', '/data')],
       },
-      { name: 'an empty policy: nothing is allowed', policy: { allowedHostPaths: [], builtinHostPaths: [] }, readOnly: [], writable: [] },
+      { name: 'an empty policy: nothing is allowed', policy: { allowedHostPaths: [], builtinHostPaths: [] }, entries: [] },
+      {
+        name: 'patterns: segments as written, led by their literal segments, "*" and placeholders ranked after literals',
+        policy: {
+          allowedHostPaths: [{ pathPrefix: '/srv/users/{sandboxUser}' }, { pathPrefix: '/srv/t/{namespace}/{user}', readOnly: true }],
+          builtinHostPaths: [{ pathPrefix: '/.deer-flow/users/*/threads/*/acp-workspace', readOnly: true }],
+        },
+        entries: [
+          { prefix: '/srv/users/{sandboxUser}', under: '/srv/users/', segments: ['srv', 'users', '{sandboxUser}'], rank: '99960011' },
+          { prefix: '/srv/t/{namespace}/{user}', under: '/srv/t/', segments: ['srv', 't', '{namespace}', '{user}'], rank: '999500110' },
+          { prefix: '/.deer-flow/users/*/threads/*/acp-workspace', under: '/.deer-flow/users/', segments: ['.deer-flow', 'users', '*', 'threads', '*', 'acp-workspace'], rank: '99930010100' },
+        ],
+      },
     ];
     for (const row of rows) {
       it(row.name, () => {
-        expect(backstopPrefixes(policyOf(row.policy))).to.deep.equal({ readOnly: row.readOnly, writable: row.writable });
+        expect(backstopEntries(policyOf(row.policy))).to.deep.equal(row.entries);
       });
     }
 
-    it('refuses a prefix with "*" or a placeholder, which its CEL would read as a literal, naming the field', () => {
-      const policy = policyOf({ allowedHostPaths: [{ pathPrefix: '/srv/a' }, { pathPrefix: '/srv/users/{sandboxUser}' }] });
-      expect(() => backstop(policy)).to.throw(BackstopError, 'allowedHostPaths[1].pathPrefix "/srv/users/{sandboxUser}" has "*" or a placeholder, which the backstop cannot enforce yet');
+    it('the CEL literals: entries as lists of strings, positions up to the longest pattern', () => {
+      const entries = backstopEntries(policyOf({ allowedHostPaths: [{ pathPrefix: '/a/*/b', readOnly: true }, { pathPrefix: '/c' }], builtinHostPaths: [] }));
+      expect(celEntries(entries)).to.equal('[["99960100", "/a/*/b", "/a/", "a", "*", "b"], ["999801", "/c", "/c/"]]');
+      expect(celPositions(entries)).to.equal('[0, 1, 2]');
+      expect(celPositions(backstopEntries(policyOf({})))).to.equal('[]');
+    });
+
+    it('ranks patterns in the deciding order of mountgate (compilePolicy sorts them so)', () => {
+      const segment = fc.constantFrom('a', 'b', '*', '{namespace}', '{user}', '{sandboxUser}');
+      const pattern = fc
+        .tuple(fc.array(segment, { maxLength: 4 }), fc.constantFrom('*', '{user}'), fc.array(segment, { maxLength: 3 }), fc.boolean())
+        .map(([before, special, after, readOnly]) => ({ pathPrefix: `/${['a', ...before, special, ...after].join('/')}`, readOnly }));
+      fc.assert(
+        fc.property(fc.array(pattern, { minLength: 1, maxLength: 8 }), (entries) => {
+          const policy = policyOf({ allowedHostPaths: entries, builtinHostPaths: [] });
+          const decided = policy.carriablePatterns.map((e) => `${e.pathPrefix} ${String(e.readOnly)}`);
+          // A stable sort by rank, as compilePolicy's is by its comparator: the same order, ties in file order.
+          const ranked = entries
+            .map((e, i) => ({ e, i, rank: rankOf(parsePattern(e.pathPrefix), e.readOnly) }))
+            .sort((x, y) => (x.rank < y.rank ? -1 : x.rank > y.rank ? 1 : x.i - y.i))
+            .map(({ e }) => `${e.pathPrefix} ${String(e.readOnly)}`);
+          expect(ranked).to.deep.equal(decided);
+        }),
+      );
     });
 
     it('refuses a prefix CEL cannot hold, naming the field', () => {
@@ -107,11 +144,16 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
       expect(objects.binding.spec?.validationActions).to.deep.equal(['Deny']);
     });
 
-    it('holds the policy in two literal lists, longest prefix decided in CEL', () => {
+    it('holds the policy in four literals, the deciding entry found in CEL', () => {
       const variables = objects.policy.spec?.variables ?? [];
-      expect(variables.slice(0, 2)).to.deep.equal([
-        { name: 'readOnlyPrefixes', expression: '["/srv/models", "/skills"]' },
-        { name: 'writablePrefixes', expression: '["/srv/sandbox", "/srv/models/scratch", "/.deer-flow/threads"]' },
+      expect(variables.slice(0, 4)).to.deep.equal([
+        {
+          name: 'policyEntries',
+          expression: '[["9997001", "/srv/sandbox", "/srv/sandbox/"], ["9997000", "/srv/models", "/srv/models/"], ["99960001", "/srv/models/scratch", "/srv/models/scratch/"], ["999800", "/skills", "/skills/"], ["9997001", "/.deer-flow/threads", "/.deer-flow/threads/"]]',
+        },
+        { name: 'positions', expression: '[]' },
+        { name: 'trustedProvisioners', expression: '[]' },
+        { name: 'sandboxUserAnnotation', expression: '"mountgate.io/sandbox-user"' },
       ]);
     });
 
@@ -187,10 +229,12 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
       for (const [where, expression] of messages) expect(expression, where).to.match(/^variables\.\w+\.size\(\) == 0 \? '' : /);
     });
 
-    it('is the same text for every policy but the two literal lists', () => {
-      const other = backstop(policyOf({ allowedHostPaths: [{ pathPrefix: '/x' }], builtinHostPaths: [] })).policy.spec;
+    it('is the same text for every policy but the four literals', () => {
+      const other = backstop(policyOf({ allowedHostPaths: [{ pathPrefix: '/x/{user}/*' }], builtinHostPaths: [], trustedProvisioners: ['p'], sandboxUserAnnotation: 'example.com/u' })).policy.spec;
       const mine = backstop(policyOf()).policy.spec;
-      expect(other?.variables?.slice(2)).to.deep.equal(mine?.variables?.slice(2));
+      expect(other?.variables?.slice(0, 4).map((v) => v.name)).to.deep.equal(['policyEntries', 'positions', 'trustedProvisioners', 'sandboxUserAnnotation']);
+      expect(other?.variables?.slice(0, 4)).to.not.deep.equal(mine?.variables?.slice(0, 4));
+      expect(other?.variables?.slice(4)).to.deep.equal(mine?.variables?.slice(4));
       expect(other?.validations).to.deep.equal(mine?.validations);
     });
   });

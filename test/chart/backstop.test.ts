@@ -4,12 +4,16 @@
  * the namespaces the validating webhook selects.
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
 import type { V1ValidatingAdmissionPolicy } from '@kubernetes/client-node';
 import { backstop } from '../../src/backstop/policy.js';
 import { parsePolicy } from '../../src/policy/load.js';
-import { FULLNAME, all, get, kindOf, one, render, template, webhookOf, type Obj } from './helm.js';
+import { FULLNAME, REPO_ROOT, all, get, kindOf, one, render, template, webhookOf, type Obj } from './helm.js';
 
 const KUBE_1_30 = ['--kube-version', '1.30.0'];
+const PER_USER_EXAMPLE = parse(readFileSync(path.join(REPO_ROOT, 'examples', 'deer-flow-per-user-policy.yaml'), 'utf8')) as Record<string, unknown>;
 const BACKSTOP = `${FULLNAME}-backstop`;
 
 function backstopKinds(docs: readonly Obj[]): string[] {
@@ -43,10 +47,29 @@ describe('chart: the backstop ValidatingAdmissionPolicy', function () {
       },
     },
     {
-      // Braces are not in the list: "{" and "}" only stand in placeholders now, which the backstop refuses (below).
       name: 'quotes, backslashes, <&>, printf verbs and non-ASCII',
       policy: { allowedHostPaths: [{ pathPrefix: `/srv/we ird'"\\<&>` }, { pathPrefix: '/données/😀', readOnly: true }, { pathPrefix: '/a%s$b' }] },
     },
+    {
+      name: 'patterns: "*", every placeholder, a pattern and a literal of one rank, trusted provisioners and the annotation key',
+      policy: {
+        allowedHostPaths: [
+          { pathPrefix: '/srv/users/{sandboxUser}/' },
+          { pathPrefix: '/srv/tenants/{namespace}/{user}', readOnly: true },
+          { pathPrefix: '/srv/tenants/{namespace}/shared' },
+          { pathPrefix: '/srv/users/{sandboxUser}' },
+        ],
+        builtinHostPaths: [
+          { pathPrefix: '/.deer-flow/users/*/threads/*/acp-workspace', readOnly: true },
+          { pathPrefix: '/.deer-flow/users/*/skills_view', readOnly: true },
+          { pathPrefix: `/x/*/we ird'"\\<&>/😀` },
+          { pathPrefix: '/x/a/b/c' },
+        ],
+        trustedProvisioners: ['system:serviceaccount:deer-flow:provisioner', 'group:sandbox-<provisioners>'],
+        sandboxUserAnnotation: 'example.com/sandbox-user',
+      },
+    },
+    { name: 'the per-user deer-flow example', policy: PER_USER_EXAMPLE },
   ];
   for (const row of policies) {
     it(`is what mountgate backstop prints for ${row.name}`, function () {
@@ -87,13 +110,6 @@ describe('chart: the backstop ValidatingAdmissionPolicy', function () {
     { name: 'no action', values: { backstop: { validationActions: [] } }, expect: '/backstop/validationActions' },
     { name: 'an unknown key', values: { backstop: { mode: 'strict' } }, expect: "additional properties 'mode' not allowed" },
   ];
-  it('refuses to render for a policy with "*" or a placeholder, which its CEL cannot enforce yet', function () {
-    const res = template({ extraArgs: KUBE_1_30, values: { policy: { builtinHostPaths: [{ pathPrefix: '/.deer-flow/users/*/skills_view', readOnly: true }] } } });
-    expect(res.status, 'helm template must fail').to.not.equal(0);
-    expect(res.stderr).to.include('policy pathPrefix "/.deer-flow/users/*/skills_view" has "*" or a placeholder, which the backstop cannot enforce yet: set backstop.enabled=false');
-    expect(template({ extraArgs: KUBE_1_30, values: { backstop: { enabled: false }, policy: { builtinHostPaths: [{ pathPrefix: '/.deer-flow/users/*/skills_view', readOnly: true }] } } }).status).to.equal(0);
-  });
-
   for (const row of refused) {
     it(`the schema refuses ${row.name}`, function () {
       const res = template({ extraArgs: KUBE_1_30, values: row.values });

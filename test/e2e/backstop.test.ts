@@ -19,9 +19,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
-import { ApiException, PatchStrategy, setHeaderOptions, type V1Container, type V1EphemeralContainer, type V1Pod, type V1Volume } from '@kubernetes/client-node';
+import { ApiException, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type CoreV1Api, type V1Container, type V1EphemeralContainer, type V1Pod, type V1Volume } from '@kubernetes/client-node';
 import { decide } from '../../src/admission/decide.js';
-import { ADMISSION_API_VERSION, readAdmissionReview, type AdmissionRequest } from '../../src/admission/review.js';
+import { ADMISSION_API_VERSION, readAdmissionReview, type AdmissionRequest, type UserInfo } from '../../src/admission/review.js';
 import { podCreateRequest } from '../../src/admission/synthetic-request.js';
 import { denialMessage, type Verdict } from '../../src/admission/verdict.js';
 import { describeViolation } from '../../src/admission/violation.js';
@@ -29,11 +29,12 @@ import { backstop, DEFAULT_BACKSTOP_OPTIONS } from '../../src/backstop/policy.js
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { hostilePath } from '../helpers/arbitraries.js';
-import { REPO_ROOT, sleep } from './controlplane.js';
-import { deletePod, EXAMPLE_POLICY, ignoreNotFound, uniqueName, type E2E } from './env.js';
+import { REPO_ROOT, sleep, TEST_USERS } from './controlplane.js';
+import { deletePod, EXAMPLE_POLICY, grantPodAccess, ignoreNotFound, uniqueName, type E2E } from './env.js';
 import { e2e } from './hooks.js';
 
 const SELECT_LABEL = 'mountgate.io/backstop-e2e';
+const PER_USER_POLICY = path.join(REPO_ROOT, 'examples', 'deer-flow-per-user-policy.yaml');
 const execFileAsync = promisify(execFile);
 const CELCOST_DIR = path.join(REPO_ROOT, 'test', 'e2e', 'tools', 'celcost');
 
@@ -45,14 +46,15 @@ interface CelCost {
 }
 
 /** Builds test/e2e/tools/celcost (the API server's CEL library, see its main.go) into dir and runs it. */
-async function celcost(dir: string, version: string, policyFile: string, pods: readonly string[]): Promise<CelCost> {
+async function celcost(dir: string, version: string, policyFile: string, pods: readonly string[], requestFile?: string): Promise<CelCost> {
   const bin = path.join(dir, 'celcost');
   await execFileAsync('go', ['build', '-trimpath', '-o', bin, '.'], {
     cwd: CELCOST_DIR,
     env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: `${process.env.GOFLAGS ?? ''} -mod=readonly` },
     timeout: 600_000,
   });
-  const { stdout } = await execFileAsync(bin, ['-version', version, '-policy', policyFile, ...pods], { maxBuffer: 16 * 1024 * 1024 });
+  const request = requestFile === undefined ? [] : ['-request', requestFile];
+  const { stdout } = await execFileAsync(bin, ['-version', version, '-policy', policyFile, ...request, ...pods], { maxBuffer: 16 * 1024 * 1024 });
   return JSON.parse(stdout) as CelCost;
 }
 
@@ -72,6 +74,33 @@ const TRICKY_POLICY = {
   ],
 };
 
+/**
+ * A policy with every kind of pattern and the deciding order between them: `*` beside literals of
+ * as many segments, placeholders beside literals and `*`, read-only and read-write entries nested
+ * both ways. alice is a trusted provisioner by name, carol by group, bob is not.
+ */
+const PATTERN_POLICY = {
+  allowedHostPaths: [
+    { pathPrefix: '/srv/users/{sandboxUser}' },
+    { pathPrefix: '/srv/users/{sandboxUser}/config', readOnly: true },
+    { pathPrefix: '/srv/tenants/{namespace}' },
+    { pathPrefix: '/srv/tenants/{namespace}/{user}', readOnly: true },
+    { pathPrefix: '/srv/homes/{user}' },
+    { pathPrefix: '/srv/models', readOnly: true },
+    { pathPrefix: '/srv/sandbox' },
+  ],
+  builtinHostPaths: [
+    { pathPrefix: '/.deer-flow/users', readOnly: true },
+    { pathPrefix: '/.deer-flow/users/*/*' },
+    { pathPrefix: '/.deer-flow/users/*/skills_view', readOnly: true },
+    { pathPrefix: '/.deer-flow/users/u1/skills_view' },
+    { pathPrefix: '/.deer-flow/users/*/threads/*/acp-workspace', readOnly: true },
+    { pathPrefix: '/.deer-flow/users/*/integrations/lark-cli/config', readOnly: true },
+    { pathPrefix: '/.deer-flow/users/*/integrations/lark-cli/config/locks' },
+  ],
+  trustedProvisioners: ['alice', 'group:deer-flow-provisioners'],
+};
+
 interface Setup {
   readonly title: string;
   readonly policy: CompiledPolicy;
@@ -80,6 +109,16 @@ interface Setup {
   /** Judged by mountgate's webhooks alone (only for the policy the e2e mountgate serves). */
   readonly webhookNamespace: string | undefined;
   readonly name: string;
+}
+
+/** Who sends a request: mountgate judges in-process as the API server saw it, the API server gets it from this client. */
+interface Requester {
+  readonly userInfo: UserInfo;
+  readonly core: CoreV1Api;
+}
+
+function adminOf(env: E2E): Requester {
+  return { userInfo: { username: env.adminName, groups: [] }, core: env.core };
 }
 
 type ApiVerdict = { readonly kind: 'allowed' } | { readonly kind: 'denied' | 'invalid'; readonly message: string };
@@ -137,13 +176,16 @@ function backstopGist(setup: Setup, message: string): string {
   return gist(message.slice(at + marker.length));
 }
 
+/** What mountgate appends when a pattern would cover the path with other placeholder values; the backstop does not say it. */
+const PATTERN_NOTE = / \("[^"]*" (?:does not apply: \{\w+\} is not filled, as .*|has \{\w+\} = "[^"]*" for this request)\)$/;
+
 function mountgateGist(verdict: Verdict): string {
   const first = verdict.allowed ? undefined : verdict.violations[0];
   if (first === undefined) throw new Error('a denial without a reason');
-  return gist(describeViolation(first));
+  return gist(describeViolation(first).replace(PATTERN_NOTE, ''));
 }
 
-function ephemeralUpdateRequest(pod: V1Pod, oldPod: V1Pod, namespace: string): AdmissionRequest {
+function ephemeralUpdateRequest(pod: V1Pod, oldPod: V1Pod, namespace: string, userInfo: UserInfo): AdmissionRequest {
   const review = readAdmissionReview({
     apiVersion: ADMISSION_API_VERSION,
     kind: 'AdmissionReview',
@@ -154,7 +196,7 @@ function ephemeralUpdateRequest(pod: V1Pod, oldPod: V1Pod, namespace: string): A
       subResource: 'ephemeralcontainers',
       operation: 'UPDATE',
       namespace,
-      userInfo: { username: 'backstop-e2e', groups: [] },
+      userInfo,
       object: pod,
       oldObject: oldPod,
       dryRun: true,
@@ -177,12 +219,13 @@ function named(pod: V1Pod, name: string): V1Pod {
   return { ...pod, apiVersion: 'v1', kind: 'Pod', metadata: { ...pod.metadata, name } };
 }
 
-async function judgeCreate(env: E2E, setup: Setup, pod: V1Pod): Promise<void> {
+async function judgeCreate(env: E2E, setup: Setup, pod: V1Pod, requester: Requester = adminOf(env)): Promise<void> {
   const body = named(pod, uniqueName('bs'));
-  const mine = decide('validate', podCreateRequest(body, { username: 'backstop-e2e', groups: [] }, 'backstop-e2e'), setup.policy);
-  const theirs = await apiVerdict(env.core.createNamespacedPod({ namespace: setup.namespace, body, dryRun: 'All' }));
+  // As the API server asks: in the backstop's namespace, from the same user (the placeholders' values).
+  const mine = decide('validate', podCreateRequest(body, requester.userInfo, 'backstop-e2e', setup.namespace), setup.policy);
+  const theirs = await apiVerdict(requester.core.createNamespacedPod({ namespace: setup.namespace, body, dryRun: 'All' }));
   record(theirs);
-  const what = `${setup.title}: ${JSON.stringify(pod.spec).slice(0, 600)}`;
+  const what = `${setup.title} (as ${requester.userInfo.username ?? '?'}): ${JSON.stringify(pod.metadata?.annotations ?? {})} ${JSON.stringify(pod.spec).slice(0, 600)}`;
   if (theirs.kind === 'invalid') {
     expect(mine.allowed, `${what}: refused as invalid by the API server (${theirs.message}) but allowed by mountgate`).to.equal(false);
   } else {
@@ -202,7 +245,7 @@ async function judgeEphemeral(env: E2E, setup: Setup, base: V1Pod, ephemeral: V1
     const created = await env.core.createNamespacedPod({ namespace, body: named(base, name) });
     try {
       const updated: V1Pod = { ...created, spec: { ...(created.spec ?? { containers: [] }), ephemeralContainers: ephemeral } };
-      const mine = decide('validate', ephemeralUpdateRequest(updated, created, namespace), setup.policy);
+      const mine = decide('validate', ephemeralUpdateRequest(updated, created, namespace, adminOf(env).userInfo), setup.policy);
       const theirs = await apiVerdict(env.core.replaceNamespacedPodEphemeralcontainers({ namespace, name, body: updated, dryRun: 'All' }));
       tally.ephemeral++;
       record(theirs);
@@ -313,11 +356,72 @@ const TABLE: ReadonlyArray<[string, V1Pod]> = [
   ['a bad volume and a read-write mount of a read-only one', pod([['ro', '/skills'], ['bad', '/var/run']], [container('c', [['ro'], ['bad']])])],
 ];
 
+type Who = keyof typeof TEST_USERS | 'admin';
+
+/** A Pod with one volume mounted once, and the sandbox-user annotation when given. */
+function annotated(path: string, readOnly: boolean | undefined, sandboxUser?: string): V1Pod {
+  const shape = single(path, readOnly);
+  return sandboxUser === undefined ? shape : { ...shape, metadata: { annotations: { 'mountgate.io/sandbox-user': sandboxUser } } };
+}
+
+/** `{ns}` in a path stands for the setup's namespace. */
+const PATTERN_TABLE: ReadonlyArray<[title: string, who: Who, pod: V1Pod]> = [
+  ['{sandboxUser} from a provisioner trusted by group', 'carol', annotated('/srv/users/u3/a', false, 'u3')],
+  ['{sandboxUser}: another user\'s tree', 'carol', annotated('/srv/users/u4', false, 'u3')],
+  ['{sandboxUser} from a requester not trusted', 'bob', annotated('/srv/users/u3', false, 'u3')],
+  ['{sandboxUser} from a provisioner trusted by name, read-only below it mounted read-write', 'alice', annotated('/srv/users/u3/config/x', false, 'u3')],
+  ['{sandboxUser}, read-only below it mounted read-only', 'alice', annotated('/srv/users/u3/config', true, 'u3')],
+  ['{sandboxUser} with a "/" in the annotation', 'carol', annotated('/srv/users/u3', false, 'u3/x')],
+  ['{sandboxUser} with ".." in the annotation', 'carol', annotated('/srv/users/..', false, '..')],
+  ['{sandboxUser} empty', 'carol', annotated('/srv/users/x', false, '')],
+  ['{sandboxUser} of 64 characters', 'carol', annotated(`/srv/users/${'u'.repeat(64)}`, false, 'u'.repeat(64))],
+  ['{sandboxUser} of 65 characters', 'carol', annotated(`/srv/users/${'u'.repeat(65)}`, false, 'u'.repeat(65))],
+  ['{sandboxUser} without the annotation', 'carol', annotated('/srv/users/u3', false)],
+  ['{sandboxUser}, the parent of the tree', 'carol', annotated('/srv/users', false, 'u3')],
+  ['{namespace}: its own tree', 'alice', annotated('/srv/tenants/{ns}/x', false)],
+  ['{namespace}: another namespace\'s tree', 'alice', annotated('/srv/tenants/default/x', false)],
+  ['{namespace}/{user}: read-only, mounted read-write', 'alice', annotated('/srv/tenants/{ns}/alice/x', false)],
+  ['{namespace}/{user}: read-only, mounted read-only', 'alice', annotated('/srv/tenants/{ns}/alice', true)],
+  ['{namespace}/{user}: another user\'s, decided by {namespace}', 'bob', annotated('/srv/tenants/{ns}/alice', false)],
+  ['{user}: one\'s own home', 'bob', annotated('/srv/homes/bob/x', false)],
+  ['{user}: another\'s home', 'bob', annotated('/srv/homes/alice', false)],
+  ['{user}: the admin\'s own name', 'admin', annotated('/srv/homes/admin', false)],
+  ['"*/skills_view" read-only beats "*/*" read-write (a literal segment first)', 'alice', annotated('/.deer-flow/users/u2/skills_view/x', false)],
+  ['"*/skills_view" mounted read-only', 'alice', annotated('/.deer-flow/users/u2/skills_view', true)],
+  ['a literal prefix beats "*" of as many segments', 'alice', annotated('/.deer-flow/users/u1/skills_view', false)],
+  ['"*/*" read-write beats a shorter read-only literal', 'alice', annotated('/.deer-flow/users/u2/other', false)],
+  ['the shorter read-only literal alone', 'alice', annotated('/.deer-flow/users/u2', false)],
+  ['a read-write pattern inside a read-only one', 'alice', annotated('/.deer-flow/users/u2/integrations/lark-cli/config/locks/x', false)],
+  ['a read-only pattern inside "*/*"', 'alice', annotated('/.deer-flow/users/u2/integrations/lark-cli/config/x', false)],
+  ['two "*" segments, read-only', 'alice', annotated('/.deer-flow/users/u2/threads/t1/acp-workspace', false)],
+  ['two "*" segments, one segment short', 'alice', annotated('/.deer-flow/users/u2/threads/t1', false)],
+  ['a lookalike of the literal before "*"', 'alice', annotated('/.deer-flow/usersx/u2/skills_view', true)],
+  ['a lookalike of the literal after "*"', 'alice', annotated('/.deer-flow/users/u2/skills_viewx', false)],
+  // Messages cut paths at 1024 characters: a denial names a path shorter than that.
+  ['"*" matching a 4000-character segment, read-only', 'alice', annotated(`/.deer-flow/users/${'x'.repeat(4000)}/skills_view`, true)],
+  ['"*" matching a 900-character segment, read-write', 'alice', annotated(`/.deer-flow/users/${'x'.repeat(900)}/skills_view`, false)],
+  ['"*" matching "..." (a name)', 'alice', annotated('/.deer-flow/users/.../skills_view', false)],
+  ['a trailing slash under a pattern', 'alice', annotated('/.deer-flow/users/u2/skills_view/', false)],
+  ['an empty segment where "*" stands', 'alice', annotated('/.deer-flow/users//skills_view', true)],
+];
+
+function withNamespace(shape: V1Pod, namespace: string): V1Pod {
+  return JSON.parse(JSON.stringify(shape).replaceAll('{ns}', namespace)) as V1Pod;
+}
+
+function requesterOf(env: E2E, who: Who): Requester {
+  if (who === 'admin') return adminOf(env);
+  const user = TEST_USERS[who];
+  return { userInfo: { username: user.name, groups: [...user.groups] }, core: env.coreAs(user) };
+}
+
 const EPHEMERAL: ReadonlyArray<[string, V1Pod, V1EphemeralContainer[]]> = [
   ['an ephemeral container mounts a read-only prefix read-write', single('/srv/models/x', true), [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/debug' }] }]],
   ['an ephemeral container mounts a read-only prefix read-only', single('/srv/models/x', true), [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/debug', readOnly: true }] }]],
   ['an ephemeral container mounts a read-write prefix read-write', single('/srv/sandbox/x', false), [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/debug' }] }]],
   ['an ephemeral container without volumeMounts', single('/srv/models/x', true), [{ name: 'debug', image: 'busybox' }]],
+  ['an ephemeral container mounts a read-only pattern read-write', single('/.deer-flow/users/u2/skills_view/x', true), [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/debug' }] }]],
+  ['an ephemeral container mounts a read-write pattern read-write', single('/.deer-flow/users/u2/integrations/lark-cli/config/locks', false), [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/debug' }] }]],
 ];
 
 /** Paths a Pod of the corpus may carry: inside, beside and across the tricky policy's prefixes, and hostile ones. */
@@ -366,6 +470,13 @@ function bigPod(volumes: number, containers: number, mounts: number, pathLength:
   return pod(paths, list);
 }
 
+/** A big Pod under patterns: `volumes` read-only volumes /.deer-flow/users/<a segment `pathLength` long>/skills_view, each mounted read-only by every container. */
+function bigPatternPod(volumes: number, containers: number, pathLength: number): V1Pod {
+  const paths: Array<[string, string]> = Array.from({ length: volumes }, (_, i) => [`v${i}`, `/.deer-flow/users/${String(i).padStart(pathLength - 31, 'x')}/skills_view`]);
+  const list = Array.from({ length: containers }, (_, c) => container(`c${c}`, Array.from({ length: volumes }, (_, m): MountSpec => [`v${m}`, true])));
+  return pod(paths, list);
+}
+
 describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', function () {
   const setups: Setup[] = [];
   const cleanups: Array<() => Promise<void>> = [];
@@ -378,12 +489,17 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
       { title: 'the policy mountgate serves', policy: servedPolicy, webhookNamespace: env.enabledNs },
       { title: 'a policy with nested and odd prefixes', policy: parsePolicy(JSON.stringify(TRICKY_POLICY), 'tricky.json'), webhookNamespace: undefined },
       { title: 'the shipped deer-flow profile', policy: parsePolicy(await readFile(EXAMPLE_POLICY, 'utf8'), EXAMPLE_POLICY), webhookNamespace: undefined },
+      { title: 'the per-user deer-flow example', policy: parsePolicy(await readFile(PER_USER_POLICY, 'utf8'), PER_USER_POLICY), webhookNamespace: undefined },
+      { title: 'a policy with every kind of pattern', policy: parsePolicy(JSON.stringify(PATTERN_POLICY), 'patterns.json'), webhookNamespace: undefined },
     ];
+    const rbac = env.cp.admin.makeApiClient(RbacAuthorizationV1Api);
     for (const candidate of candidates) {
       const name = uniqueName('mg-e2e-backstop');
       const namespace = name;
       await env.core.createNamespace({ body: { metadata: { name: namespace, labels: { [SELECT_LABEL]: name } } } });
       cleanups.push(() => ignoreNotFound(env.core.deleteNamespace({ name: namespace })));
+      // The test users create Pods there too: their names and groups fill the placeholders.
+      await grantPodAccess(rbac, namespace);
       const objects = backstop(candidate.policy, { ...DEFAULT_BACKSTOP_OPTIONS, name, namespaceSelector: { matchLabels: { [SELECT_LABEL]: name } } });
       await env.admissionApi.createValidatingAdmissionPolicy({ body: objects.policy });
       cleanups.push(() => ignoreNotFound(env.admissionApi.deleteValidatingAdmissionPolicy({ name })));
@@ -411,10 +527,22 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
     });
   }
 
+  for (const [title, who, shape] of PATTERN_TABLE) {
+    it(`agrees on a pattern policy: ${title}`, async function () {
+      this.timeout(30_000);
+      const env = e2e();
+      for (const setup of setups) await judgeCreate(env, setup, withNamespace(shape, setup.namespace), requesterOf(env, who));
+    });
+  }
+
   for (const [title, base, ephemeral] of EPHEMERAL) {
     it(`agrees through pods/ephemeralcontainers: ${title}`, async function () {
       this.timeout(30_000);
-      for (const setup of setups) await judgeEphemeral(e2e(), setup, base, ephemeral);
+      const env = e2e();
+      // Only where the Pod itself may be created: the ephemeral container is what is judged.
+      const admitting = setups.filter((setup) => decide('validate', podCreateRequest(named(base, 'base'), adminOf(env).userInfo, 'backstop-e2e', setup.namespace), setup.policy).allowed);
+      expect(admitting.map((setup) => setup.title)).to.include('a policy with every kind of pattern');
+      for (const setup of admitting) await judgeEphemeral(env, setup, base, ephemeral);
     });
   }
 
@@ -425,6 +553,7 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
     ['100 volumes x 10 containers x 100 mounts, the last one read-write under a read-only prefix', bigPod(100, 10, 100, 40, true)],
     ['100 volumes of 4096-character paths x 10 containers x 100 mounts', bigPod(100, 10, 100, 4096, false)],
     ['100 volumes x 100 containers x 100 mounts', bigPod(100, 100, 100, 40, false)],
+    ['100 volumes of 4096-character paths under a pattern x 10 containers x 100 mounts', bigPatternPod(100, 10, 4096)],
   ];
   for (const [title, shape] of big) {
     it(`agrees without a CEL cost error on a big Pod: ${title}`, async function () {
@@ -438,27 +567,33 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
     const env = e2e();
     const setup = setups[0];
     if (setup === undefined) throw new Error('no setup');
-    const policyFile = path.join(env.dir, 'backstop-policy.json');
-    await writeFile(policyFile, JSON.stringify(backstop(setup.policy).policy));
     const files: string[] = [];
     for (const [i, [, shape]] of big.entries()) {
       const file = path.join(env.dir, `backstop-big-${i}.json`);
       await writeFile(file, JSON.stringify(named(shape, `big-${i}`)));
       files.push(file);
     }
-    const result = await celcost(env.dir, '1.29', policyFile, files);
-    expect(result.compileError, 'compile error in the 1.29 environment').to.equal(undefined);
-    expect(result.compiled).to.equal(11);
-    for (const [i, pod] of result.pods.entries()) {
-      const title = big[i]?.[0] ?? pod.file;
-      for (const { where, cost, error } of pod.costs) {
-        expect(error, `${title}: ${where}`).to.equal(undefined);
-        expect(cost, `${title}: ${where}`).to.be.below(1_000_000);
+    // As the API server asks: from a trusted provisioner (so that every placeholder is filled), in the setup's namespace.
+    const requestFile = path.join(env.dir, 'backstop-request.json');
+    for (const each of setups) {
+      const policyFile = path.join(env.dir, `backstop-policy-${each.name}.json`);
+      await writeFile(policyFile, JSON.stringify(backstop(each.policy).policy));
+      await writeFile(requestFile, JSON.stringify({ namespace: each.namespace, userInfo: { username: 'alice', groups: ['deer-flow-provisioners'] } }));
+      const result = await celcost(env.dir, '1.29', policyFile, files, requestFile);
+      expect(result.compileError, `${each.title}: compile error in the 1.29 environment`).to.equal(undefined);
+      expect(result.compiled).to.equal(17);
+      for (const [i, pod] of result.pods.entries()) {
+        const title = `${each.title}, ${big[i]?.[0] ?? pod.file}`;
+        for (const { where, cost, error } of pod.costs) {
+          expect(error, `${title}: ${where}`).to.equal(undefined);
+          expect(cost, `${title}: ${where}`).to.be.below(1_000_000);
+        }
+        expect(pod.total, title).to.be.below(10_000_000);
+        const worst = [...pod.costs].sort((a, b) => b.cost - a.cost)[0];
+        console.log(`      CEL cost, ${title}: ${pod.total} in all; most ${worst?.cost ?? 0} (${worst?.where ?? '-'}); limits 1,000,000 per expression, 10,000,000 per binding`);
       }
-      expect(pod.total, title).to.be.below(10_000_000);
-      const worst = [...pod.costs].sort((a, b) => b.cost - a.cost)[0];
-      console.log(`      CEL cost, ${title}: ${pod.total} in all; most ${worst?.cost ?? 0} (${worst?.where ?? '-'}); limits 1,000,000 per expression, 10,000,000 per binding`);
     }
+    const policyFile = path.join(env.dir, `backstop-policy-${setup.name}.json`);
     // The same tool refuses what a 1.30 API server would: strings.quote came with 1.29.
     const older = await celcost(env.dir, '1.28', policyFile, []);
     expect(older.compileError).to.contain("undeclared reference to 'strings'");

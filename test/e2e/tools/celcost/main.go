@@ -63,16 +63,27 @@ type output struct {
 func main() {
 	ver := flag.String("version", "1.29", "Kubernetes MAJOR.MINOR whose new-expression CEL environment to use")
 	policyFile := flag.String("policy", "", "the ValidatingAdmissionPolicy (YAML or JSON)")
+	requestFile := flag.String("request", "", "the admission request the Pods come with (JSON: namespace, userInfo); none when empty")
 	flag.Parse()
 	out := output{Version: *ver, Pods: []podResult{}}
-	if err := run(*ver, *policyFile, flag.Args(), &out); err != nil {
+	if err := run(*ver, *policyFile, *requestFile, flag.Args(), &out); err != nil {
 		fmt.Fprintln(os.Stderr, "celcost:", err)
 		os.Exit(2)
 	}
 	must(json.NewEncoder(os.Stdout).Encode(out))
 }
 
-func run(ver, policyFile string, pods []string, out *output) error {
+func run(ver, policyFile, requestFile string, pods []string, out *output) error {
+	request := map[string]any{}
+	if requestFile != "" {
+		raw, err := os.ReadFile(requestFile)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, &request); err != nil {
+			return fmt.Errorf("%s: %w", requestFile, err)
+		}
+	}
 	raw, err := os.ReadFile(policyFile)
 	if err != nil {
 		return err
@@ -85,7 +96,7 @@ func run(ver, policyFile string, pods []string, out *output) error {
 	if err != nil {
 		return err
 	}
-	env, err := base.Extend(cel.Variable("object", cel.DynType))
+	env, err := base.Extend(cel.Variable("object", cel.DynType), cel.Variable("request", cel.DynType))
 	if err != nil {
 		return err
 	}
@@ -135,7 +146,7 @@ func run(ver, policyFile string, pods []string, out *output) error {
 		if err := json.Unmarshal(raw, &pod); err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
-		activation := map[string]any{"object": pod}
+		activation := map[string]any{"object": pod, "request": request}
 		result := podResult{File: file, Costs: []cost{}}
 		for _, c := range programs {
 			value, details, err := c.program.Eval(activation)
