@@ -55,12 +55,16 @@ describe('e2e: the Helm chart installed into the API server', () => {
     const selected = uniqueName('mg-e2e-chart-selected');
     const values = path.join(env.dir, `${release}-values.yaml`);
     const policy: unknown = parseYaml(await readFile(SUITE_POLICY, 'utf8'));
-    await writeFile(values, stringifyYaml({ policy, replicaCount: 2 }));
+    // Only this test's namespace: the release's webhooks fail closed here (nothing serves them), and the
+    // API server may keep enforcing its backstop for a moment after the uninstall; other suites' namespaces
+    // carry the enabled label too.
+    const onlySelected = { [ENABLED_LABEL]: 'true', 'mountgate.io/e2e-chart-release': release };
+    await writeFile(values, stringifyYaml({ policy, replicaCount: 2, webhook: { namespaceSelector: { matchLabels: onlySelected } } }));
 
     let installed = false;
     const podName = uniqueName('chart-selected');
     try {
-      await env.core.createNamespace({ body: { metadata: { name: selected, labels: { [ENABLED_LABEL]: 'true' } } } });
+      await env.core.createNamespace({ body: { metadata: { name: selected, labels: onlySelected } } });
       await helm(['install', release, CHART_DIR, '--namespace', namespace, '--create-namespace', '--values', values]);
       installed = true;
 
