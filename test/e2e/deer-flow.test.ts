@@ -310,6 +310,21 @@ describe('e2e: the deer-flow profile (examples/deer-flow-policy.yaml and example
       reason: 'spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/.deer-flow/skills_view/public" read-write, but "/.deer-flow/skills_view" is read-only',
     },
     {
+      title: "a sandbox Pod whose user's custom skills are mounted read-write (a \"*\" entry decides)",
+      pod: (name) => {
+        const pod = named(name, {});
+        const custom = pod.spec?.containers[0]?.volumeMounts?.[1];
+        if (custom !== undefined) custom.readOnly = false;
+        return pod;
+      },
+      reason: 'spec.containers[0].volumeMounts[1]: container "sandbox" mounts "/.deer-flow/users/default/skills_view/custom" read-write, but "/.deer-flow/users/*/skills_view" is read-only',
+    },
+    {
+      title: "a sandbox Pod that mounts a user's whole directory (only deer-flow's subtrees are built-ins)",
+      pod: (name) => named(name, { extraMounts: [{ hostPath: `/.deer-flow/users/${USER}`, containerPath: '/mnt/acp-workspace', readOnly: true }] }),
+      reason: `spec.volumes[4].hostPath.path: "/.deer-flow/users/${USER}" is not under any allowed or built-in host path`,
+    },
+    {
       title: "an init container that mounts the Gateway's lark-cli runtime read-write",
       pod: (name) => {
         const pod = named(name, { extraMounts: [X.larkRuntime] });

@@ -36,7 +36,11 @@ describe('policy/load', () => {
     expect(policy.spec.builtinHostPaths).to.deep.equal([
       { pathPrefix: '/.deer-flow/skills_view', readOnly: true },
       { pathPrefix: '/.deer-flow/threads', readOnly: false },
-      { pathPrefix: '/.deer-flow/users', readOnly: false },
+      { pathPrefix: '/.deer-flow/users/*/skills_view', readOnly: true },
+      { pathPrefix: '/.deer-flow/users/*/threads/*/acp-workspace', readOnly: true },
+      { pathPrefix: '/.deer-flow/users/*/integrations/lark-cli/config', readOnly: true },
+      { pathPrefix: '/.deer-flow/users/*/integrations/lark-cli/config/locks', readOnly: false },
+      { pathPrefix: '/.deer-flow/users/*/integrations/lark-cli/data', readOnly: false },
       { pathPrefix: '/.deer-flow/integrations/lark-cli/sandbox-cli', readOnly: true },
     ]);
   });
