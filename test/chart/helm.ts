@@ -40,9 +40,10 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-export function run(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): RunResult {
+export function run(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv, input?: string): RunResult {
   const res = spawnSync(cmd, args, {
     encoding: 'utf8',
+    ...(input === undefined ? {} : { input }),
     maxBuffer: 64 * 1024 * 1024,
     env: env ?? process.env,
     timeout: 55_000,
