@@ -11,12 +11,14 @@ export interface AuditSummary {
 
 export function formatReport(summary: AuditSummary, format: OutputFormat): string {
   if (format === 'json') return `${JSON.stringify(summary, null, 2)}\n`;
-  const rows = [['NAMESPACE', 'POD', 'REASON']];
+  // RULE is the identifier the API server's audit log and alerts name, so one search finds both.
+  const rows = [['NAMESPACE', 'POD', 'RULE', 'REASON']];
   for (const finding of summary.findings) {
-    for (const v of finding.violations) rows.push([finding.namespace, finding.pod, describeViolation(v)]);
+    for (const v of finding.violations) rows.push([finding.namespace, finding.pod, v.rule, describeViolation(v)]);
   }
-  const widths = [0, 1].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  const table = rows.map((row) => row.map((cell, column) => (column < 2 ? cell.padEnd(widths[column] ?? 0) : cell)).join('   ').trimEnd());
+  const padded = [0, 1, 2];
+  const widths = padded.map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
+  const table = rows.map((row) => row.map((cell, column) => (column < padded.length ? cell.padEnd(widths[column] ?? 0) : cell)).join('   ').trimEnd());
   const verdict =
     summary.findings.length === 0
       ? `no Pod breaks the policy (${summary.podsScanned} scanned)`

@@ -50,11 +50,11 @@ describe('audit', () => {
   it('prints an aligned table, one row per broken rule', () => {
     expect(formatReport({ podsScanned: 4, findings: findings() }, 'table')).to.equal(
       [
-        'NAMESPACE   POD                REASON',
-        'agents      docker-sock        spec.volumes[0].hostPath.path: "/var/run/docker.sock" is not under any allowed or built-in host path',
-        'agents      skills-writer      spec.initContainers[0].volumeMounts[0]: container "copy" mounts "/skills" read-write, but "/skills" is read-only',
-        'agents      skipped-mutation   spec.volumes: requested mount is missing: volume "mountgate-5405701bcedd" for /srv/sandbox/u2 (mutation skipped or altered)',
-        'agents      skipped-mutation   spec.containers[0].volumeMounts: requested mount is missing: "/mnt/work" in container "sandbox" (mutation skipped or altered)',
+        'NAMESPACE   POD                RULE                           REASON',
+        'agents      docker-sock        host-path-volume-not-allowed   spec.volumes[0].hostPath.path: "/var/run/docker.sock" is not under any allowed or built-in host path',
+        'agents      skills-writer      host-path-volume-read-write    spec.initContainers[0].volumeMounts[0]: container "copy" mounts "/skills" read-write, but "/skills" is read-only',
+        'agents      skipped-mutation   injection-missing              spec.volumes: requested mount is missing: volume "mountgate-5405701bcedd" for /srv/sandbox/u2 (mutation skipped or altered)',
+        'agents      skipped-mutation   injection-missing              spec.containers[0].volumeMounts: requested mount is missing: "/mnt/work" in container "sandbox" (mutation skipped or altered)',
         '',
         '3 of 4 Pods break the policy',
         '',

@@ -95,7 +95,7 @@ describe('e2e: mountgate audit', function () {
     const run = await audit(['-n', namespace]);
     expect(run.code).to.equal(1);
     expect(run.stdout.split('\n').slice(-2)).to.deep.equal(['3 of 12 Pods break the policy', '']);
-    expect(run.stdout.split('\n')[0]).to.match(/^NAMESPACE\s+POD\s+REASON$/);
+    expect(run.stdout.split('\n')[0]).to.match(/^NAMESPACE\s+POD\s+RULE\s+REASON$/);
   });
 
   it('finds them across all namespaces too', async () => {
