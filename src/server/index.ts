@@ -49,6 +49,14 @@ export interface ServeOptions {
   readonly logger: Logger;
   /** Deny up front in namespaces whose Pod Security level forbids hostPath; needs list/watch on namespaces. */
   readonly podSecurityPreflight?: { readonly kubeconfigPath?: string | undefined };
+  /** Enforce the namespaces' MountPolicies; needs list/watch on them, their status and a Lease. */
+  readonly mountPolicies?: MountPolicyOptions;
+}
+
+export interface MountPolicyOptions {
+  readonly kubeconfigPath?: string | undefined;
+  /** The Lease whose holder alone writes MountPolicy status. */
+  readonly lease: { readonly namespace: string; readonly name: string; readonly identity: string };
 }
 
 export interface RunningServer {
