@@ -13,6 +13,7 @@ import { DEFAULT_POOL_BYTES, withBodyBudget } from './body-budget.js';
 import { LiveState } from './live-state.js';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.js';
 import { watchNamespaces } from './namespace-cache.js';
+import { startMountPolicies, type MountPolicyEnforcement } from '../cluster/mount-policies.js';
 import { watchForChanges } from './reload.js';
 import { closeGracefully } from './shutdown.js';
 import { generateDevMaterial, loadTlsFiles, secureContextOptions, type TlsFiles } from './tls-material.js';
@@ -87,7 +88,21 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
     options.podSecurityPreflight === undefined
       ? undefined
       : await watchNamespaces(options.podSecurityPreflight.kubeconfigPath, logger, (synced) => metrics.podSecurityCacheSynced.set(synced ? 1 : 0));
-  const app = createApp({ state, metrics, logger, lifecycle, ...(namespaces ? { namespaceLevels: namespaces.levels } : {}) });
+  let mountPolicies: MountPolicyEnforcement | undefined;
+  try {
+    mountPolicies = options.mountPolicies === undefined ? undefined : await startMountPolicies(options.mountPolicies, state, metrics, logger);
+  } catch (error) {
+    await namespaces?.stop();
+    throw error;
+  }
+  const app = createApp({
+    state,
+    metrics,
+    logger,
+    lifecycle,
+    ...(namespaces ? { namespaceLevels: namespaces.levels } : {}),
+    ...(mountPolicies ? { mountPolicies } : {}),
+  });
   const budget = withBodyBudget(app, { poolBytes: DEFAULT_POOL_BYTES, maxBodyBytes: MAX_BODY_BYTES }, (req, charge) =>
     logger.warn({ path: req.url, chargeBytes: charge }, 'request refused: too many request bodies in flight (503)'),
   );
@@ -112,6 +127,7 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
   } catch (error) {
     server.close();
     await namespaces?.stop();
+    await mountPolicies?.stop();
     throw error;
   }
 
@@ -136,6 +152,7 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
     closing ??= (async () => {
       for (const poller of pollers) poller.stop();
       await namespaces?.stop();
+      await mountPolicies?.stop();
       lifecycle.ready = false;
       lifecycle.closing = true;
       await Promise.all([closeGracefully(server, options.drainTimeoutMs ?? 30_000), closeGracefully(metricsServer, 1_000)]);
