@@ -4,16 +4,16 @@
  * mounted read-write by any container where the deciding entry is read-only.
  */
 import type { CompiledPolicy } from '../policy/compile.js';
-import { decidingHostPathEntry, notCoveredNote, type Fillings } from '../policy/match.js';
+import { clusterLayerName, hostPathAllowance } from '../policy/allowance.js';
+import type { Fillings } from '../policy/match.js';
 import { canonicalPath } from '../policy/paths.js';
-import type { PathPrefixEntry } from '../policy/schema.js';
 import { allMounts, mountField, volumesOf, type CheckedPod } from './pod.js';
 import { MAX_NAMED_VIOLATIONS, violation, type Violation } from './violation.js';
 
 /** `fillings` are requestFillings of the Pod and its request. */
 export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fillings: Fillings): Violation[] {
   const violations: Violation[] = [];
-  const readOnlyVolumes = new Map<string, { path: string; entry: PathPrefixEntry }>();
+  const readOnlyVolumes = new Map<string, { path: string; pathPrefix: string; of: string }>();
 
   volumesOf(pod).forEach((volume, index) => {
     if (volume.hostPath === undefined || volume.hostPath === null) return;
@@ -24,17 +24,13 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
       violations.push(violation('invalid-path', field, `${JSON.stringify(raw)} ${path.problem}`));
       return;
     }
-    const entry = decidingHostPathEntry(policy.carriable, policy.carriablePatterns, path.path, fillings);
-    if (entry === undefined) {
-      violations.push(
-        violation(
-          'host-path-volume-not-allowed',
-          field,
-          `"${path.path}" is not under any allowed or built-in host path${notCoveredNote(policy.carriablePatterns, path.path, fillings)}`,
-        ),
-      );
-    } else if (entry.readOnly) {
-      readOnlyVolumes.set(volume.name, { path: path.path, entry });
+    const allowance = hostPathAllowance(policy, 'carriable', path.path, fillings);
+    if (!allowance.allowed) {
+      // The cluster layer has built-ins; a MountPolicy has only its allowedHostPaths.
+      const what = allowance.of === '' || allowance.of === clusterLayerName(policy) ? 'allowed or built-in host path' : 'allowed host path';
+      violations.push(violation('host-path-volume-not-allowed', field, `"${path.path}" is not under any ${what}${allowance.of}${allowance.note}`));
+    } else if (allowance.readOnly !== undefined) {
+      readOnlyVolumes.set(volume.name, { path: path.path, ...allowance.readOnly });
     }
   });
 
@@ -52,7 +48,7 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
       violation(
         'host-path-volume-read-write',
         mountField(visit),
-        `container "${visit.container.name}" mounts "${readOnly.path}" read-write, but "${readOnly.entry.pathPrefix}" is read-only`,
+        `container "${visit.container.name}" mounts "${readOnly.path}" read-write, but "${readOnly.pathPrefix}"${readOnly.of} is read-only`,
       ),
     );
   }

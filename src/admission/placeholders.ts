@@ -19,8 +19,8 @@ const NOT_USED: Fillings = {
 };
 
 export function requestFillings(pod: CheckedPod, policy: CompiledPolicy, request: RequestContext): Fillings {
-  // carriablePatterns holds every pattern of the policy; a literal policy pays nothing for placeholders.
-  if (policy.carriablePatterns.length === 0) return NOT_USED;
+  // carriablePatterns holds every pattern of the cluster policy; a literal policy without layers pays nothing for placeholders.
+  if (policy.carriablePatterns.length === 0 && policy.narrowing.length === 0) return NOT_USED;
   return fillPlaceholders(policy, {
     namespace: request.namespace,
     requester: request.userInfo,

@@ -4,7 +4,8 @@
  */
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { SYSTEM_MOUNT_PATHS, type CompiledPolicy } from '../policy/compile.js';
-import { decidingHostPathEntry, describeRequester, listsRequester, notCoveredNote, type Fillings } from '../policy/match.js';
+import { hostPathAllowance } from '../policy/allowance.js';
+import { describeRequester, listsRequester, type Fillings } from '../policy/match.js';
 import { canonicalPath, isWithin } from '../policy/paths.js';
 import { PathIndex } from '../policy/path-index.js';
 import { parseAnnotation, type LocatedRequest } from './annotation.js';
@@ -97,7 +98,8 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, request: Req
   }
 
   if (merged.size > policy.maxMounts) {
-    violations.push(violation('max-mounts', field, `asks for ${merged.size} mounts, more than maxMounts (${policy.maxMounts})`));
+    const of = policy.maxMountsLayer === undefined ? '' : ` of ${policy.maxMountsLayer}`;
+    violations.push(violation('max-mounts', field, `asks for ${merged.size} mounts, more than maxMounts (${policy.maxMounts})${of}`));
   } else if (merged.size * targets.length > MAX_INJECTED_MOUNTS) {
     violations.push(
       violation(
@@ -168,21 +170,21 @@ function judgeRequest(
     violations.push(violation('invalid-path', `${entryField}.${keys.hostPath}`, `${JSON.stringify(request.hostPath)} ${host.problem}`));
   } else {
     hostPath = host.path;
-    const entry = decidingHostPathEntry(policy.requestable, policy.requestablePatterns, host.path, fillings);
-    if (entry === undefined) {
+    const allowance = hostPathAllowance(policy, 'requestable', host.path, fillings);
+    if (!allowance.allowed) {
+      violations.push(
+        violation('host-path-not-allowed', `${entryField}.${keys.hostPath}`, `"${host.path}" is not under any allowed host path${allowance.of}${allowance.note}`),
+      );
+    } else if (allowance.readOnly !== undefined && request.readOnly === false) {
       violations.push(
         violation(
-          'host-path-not-allowed',
-          `${entryField}.${keys.hostPath}`,
-          `"${host.path}" is not under any allowed host path${notCoveredNote(policy.requestablePatterns, host.path, fillings)}`,
+          'read-only-required',
+          `${entryField}.${keys.readOnly}`,
+          `"${host.path}" is under the read-only prefix "${allowance.readOnly.pathPrefix}"${allowance.readOnly.of} and must be mounted read-only`,
         ),
       );
-    } else if (entry.readOnly && request.readOnly === false) {
-      violations.push(
-        violation('read-only-required', `${entryField}.${keys.readOnly}`, `"${host.path}" is under the read-only prefix "${entry.pathPrefix}" and must be mounted read-only`),
-      );
     } else {
-      readOnly ??= entry.readOnly;
+      readOnly ??= allowance.readOnly !== undefined;
     }
   }
 
@@ -205,7 +207,8 @@ function targetProblem(mountPath: string, field: string, policy: CompiledPolicy,
   if (forbidden !== undefined) {
     // The same words for both; the rule says whether the policy or the system reserved the path.
     const rule = SYSTEM_MOUNT_PATHS.includes(forbidden) ? 'system-mount-path' : 'reserved-mount-path';
-    return violation(rule, field, `"${mountPath}" is inside the reserved path "${forbidden}"`);
+    const layer = policy.reservedBy.get(forbidden);
+    return violation(rule, field, `"${mountPath}" is inside the reserved path "${forbidden}"${layer === undefined ? '' : ` of ${layer}`}`);
   }
   const taken = occupied.covering(mountPath);
   if (taken !== undefined) {

@@ -101,7 +101,7 @@ export function fromVerdict(verdict: Verdict): AdmissionResponse {
   if (verdict.allowed && verdict.skipped === true) return UNJUDGED;
   if (verdict.allowed) return withWarnings(patched(verdict.patch), verdict.warnings);
   const [first] = verdict.violations;
-  const response = refused(verdict.code, denialMessage(verdict.violations), deniedAudit(first.rule, describeViolation(first)));
+  const response = refused(verdict.code, denialMessage(verdict.violations, verdict.subject), deniedAudit(first.rule, describeViolation(first)));
   return withWarnings(response, verdict.warnings);
 }
 

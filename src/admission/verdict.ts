@@ -24,7 +24,12 @@ export type Verdict =
       /** Never empty; the first is the rule an audit record names. */
       readonly violations: Violations;
       readonly warnings: readonly string[];
+      /** What was refused, as the message names it; a Pod when absent. */
+      readonly subject?: Subject;
     };
+
+/** A Pod, or a MountPolicy being written. */
+export type Subject = 'the Pod' | 'the MountPolicy';
 
 /** One shared answer for every request mountgate does not judge: most of the API server's traffic costs no allocation. */
 export const SKIPPED: Verdict = Object.freeze({ allowed: true, warnings: Object.freeze([]), patch: Object.freeze([]), skipped: true });
@@ -33,13 +38,13 @@ export function allow(warnings: readonly string[] = [], patch: readonly Operatio
   return mutated === undefined ? { allowed: true, warnings, patch } : { allowed: true, warnings, patch, mutated };
 }
 
-export function deny(violations: Violations, warnings: readonly string[] = [], code: 400 | 403 = 403): Verdict {
-  return { allowed: false, code, violations, warnings };
+export function deny(violations: Violations, warnings: readonly string[] = [], code: 400 | 403 = 403, subject: Subject = 'the Pod'): Verdict {
+  return subject === 'the Pod' ? { allowed: false, code, violations, warnings } : { allowed: false, code, violations, warnings, subject };
 }
 
 /** The one sentence a denied client reads: the first MAX_NAMED_VIOLATIONS violations, and how many more there are. */
-export function denialMessage(violations: readonly Violation[]): string {
+export function denialMessage(violations: readonly Violation[], subject: Subject = 'the Pod'): string {
   const named = violations.slice(0, MAX_NAMED_VIOLATIONS).map(describeViolation).join('; ');
   const more = violations.length - MAX_NAMED_VIOLATIONS;
-  return `mountgate denied the Pod: ${named}${more > 0 ? `; and ${more} more` : ''}`;
+  return `mountgate ${subject === 'the Pod' ? 'denied' : 'refused'} ${subject}: ${named}${more > 0 ? `; and ${more} more` : ''}`;
 }

@@ -52,6 +52,10 @@ export const RULES = [
   'pod-security-level',
   /** A Pod update adds, changes or removes the annotation, or a Binding sets it, though the Pod's mounts were fixed at its creation. */
   'annotation-fixed-at-creation',
+  /** A MountPolicy being written is not valid (its fields, or a missing name or namespace). */
+  'mount-policy-invalid',
+  /** A MountPolicy being written would allow a host path or a maxMounts the cluster policy does not. */
+  'mount-policy-widens',
 ] as const;
 
 export type Rule = (typeof RULES)[number];

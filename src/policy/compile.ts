@@ -14,9 +14,8 @@ export interface PatternEntry extends PathPrefixEntry {
   readonly segments: readonly PatternSegment[];
 }
 
-export interface CompiledPolicy {
-  readonly spec: Policy;
-  readonly annotation: string;
+/** Host path entries of one layer, ready for lookup. */
+export interface PathLists {
   /** allowedHostPaths with literal prefixes, longest prefix first: what the annotation may request. */
   readonly requestable: readonly PathPrefixEntry[];
   /** allowedHostPaths and builtinHostPaths with literal prefixes, longest prefix first: what a Pod may carry. */
@@ -25,9 +24,33 @@ export interface CompiledPolicy {
   readonly requestablePatterns: readonly PatternEntry[];
   /** allowedHostPaths and builtinHostPaths with `*` or placeholders, in deciding order. */
   readonly carriablePatterns: readonly PatternEntry[];
-  /** System and reserved targets. */
+}
+
+/**
+ * A layer that can only take host paths away (a namespace's MountPolicy): a
+ * path must also have a deciding entry here, and is read-only if that entry is.
+ */
+export interface NarrowingLayer extends PathLists {
+  /** How a denial names the layer: `MountPolicy team-a/tenant`. */
+  readonly name: string;
+  /** Set when the layer allows no host path at all, in words that follow its name ("is invalid: ..."). */
+  readonly closed: string | undefined;
+}
+
+export interface CompiledPolicy extends PathLists {
+  /** The cluster policy file. */
+  readonly spec: Policy;
+  readonly annotation: string;
+  /** System and reserved targets, the cluster's first. */
   readonly forbiddenTargets: readonly string[];
+  /** The reserved targets a narrowing layer added, and the layer's name. */
+  readonly reservedBy: ReadonlyMap<string, string>;
+  /** The smallest maxMounts of all layers. */
   readonly maxMounts: number;
+  /** The narrowing layer whose maxMounts that is; undefined when it is the cluster policy's. */
+  readonly maxMountsLayer: string | undefined;
+  /** MountPolicies of the namespace (see layers.ts); empty for the cluster policy alone. */
+  readonly narrowing: readonly NarrowingLayer[];
   readonly hostPathType: HostPathType;
   /** Names of the containers that receive mounts; undefined means every container. */
   readonly targetContainers: ReadonlySet<string> | undefined;
@@ -39,22 +62,29 @@ export interface CompiledPolicy {
 }
 
 export function compilePolicy(spec: Policy): CompiledPolicy {
-  const requestable = spec.allowedHostPaths;
-  const carriable = [...spec.allowedHostPaths, ...spec.builtinHostPaths];
   return {
     spec,
     annotation: spec.annotation,
-    requestable: sortLongestFirst(requestable.filter((entry) => !isPattern(entry.pathPrefix))),
-    carriable: sortLongestFirst(carriable.filter((entry) => !isPattern(entry.pathPrefix))),
-    requestablePatterns: patternsOf(requestable),
-    carriablePatterns: patternsOf(carriable),
+    ...pathLists(spec.allowedHostPaths, [...spec.allowedHostPaths, ...spec.builtinHostPaths]),
     forbiddenTargets: [...SYSTEM_MOUNT_PATHS, ...spec.reservedMountPaths],
+    reservedBy: new Map(),
     maxMounts: spec.maxMounts,
+    maxMountsLayer: undefined,
+    narrowing: [],
     hostPathType: spec.hostPathType,
     targetContainers: spec.containers.length > 0 ? new Set(spec.containers) : undefined,
     requesters: spec.requesters.length > 0 ? new Set(spec.requesters) : undefined,
     trustedProvisioners: new Set(spec.trustedProvisioners ?? []),
     sandboxUserAnnotation: spec.sandboxUserAnnotation ?? DEFAULT_SANDBOX_USER_ANNOTATION,
+  };
+}
+
+export function pathLists(requestable: readonly PathPrefixEntry[], carriable: readonly PathPrefixEntry[]): PathLists {
+  return {
+    requestable: sortLongestFirst(requestable.filter((entry) => !isPattern(entry.pathPrefix))),
+    carriable: sortLongestFirst(carriable.filter((entry) => !isPattern(entry.pathPrefix))),
+    requestablePatterns: patternsOf(requestable),
+    carriablePatterns: patternsOf(carriable),
   };
 }
 
@@ -71,7 +101,7 @@ function patternsOf(entries: readonly PathPrefixEntry[]): PatternEntry[] {
  * placeholder, the literal; then the read-only one. Otherwise the earlier one
  * in the file (the sort is stable).
  */
-function decidingOrder(a: PatternEntry, b: PatternEntry): number {
+export function decidingOrder(a: Pick<PatternEntry, 'segments' | 'readOnly'>, b: Pick<PatternEntry, 'segments' | 'readOnly'>): number {
   if (a.segments.length !== b.segments.length) return b.segments.length - a.segments.length;
   for (let i = 0; i < a.segments.length; i++) {
     const literalA = a.segments[i]?.kind === 'literal';

@@ -29,7 +29,8 @@ const absolutePath = () =>
       return result.ok ? result.path : value;
     });
 
-const pathPrefixEntry = object({
+/** An allowedHostPaths or builtinHostPaths entry (a MountPolicy's allowedHostPaths entries too). */
+export const pathPrefixEntry = object({
   pathPrefix: absolutePath()
     .required('${path} is required')
     .test('not-root', '${path} must not be "/" (that would allow the whole node)', (value) => value !== '/' && value !== undefined)
@@ -44,6 +45,20 @@ const pathPrefixEntry = object({
   .typeError('${path} must be a mapping with pathPrefix and readOnly')
   .strict();
 
+/** A list of mount targets no request may use (reservedMountPaths, here and in a MountPolicy). */
+export const reservedMountPaths = () =>
+  array(
+    absolutePath()
+      .required('${path} must not be empty')
+      // An admin writing /var/* would believe all of /var reserved; a reserved path already covers everything under it.
+      .test('no-pattern', '${path} takes no "*" or placeholders (a reserved path covers everything under it)', (value) => value === undefined || !isPattern(value)),
+  )
+    .strict()
+    .typeError('${path} must be a list');
+
+export const maxMounts = () =>
+  number().strict().typeError('${path} must be a number').integer('${path} must be a whole number').min(0, '${path} must not be negative');
+
 const nonEmptyName = () => string().strict().typeError('${path} must be a string').required('${path} must not be empty');
 
 const annotationKey = (example: string) =>
@@ -56,16 +71,8 @@ export const policySchema = object({
   annotation: annotationKey(DEFAULT_ANNOTATION).default(DEFAULT_ANNOTATION),
   allowedHostPaths: array(pathPrefixEntry).strict().typeError('${path} must be a list').default([]),
   builtinHostPaths: array(pathPrefixEntry).strict().typeError('${path} must be a list').default([]),
-  reservedMountPaths: array(
-    absolutePath()
-      .required('${path} must not be empty')
-      // An admin writing /var/* would believe all of /var reserved; a reserved path already covers everything under it.
-      .test('no-pattern', '${path} takes no "*" or placeholders (a reserved path covers everything under it)', (value) => value === undefined || !isPattern(value)),
-  )
-    .strict()
-    .typeError('${path} must be a list')
-    .default([]),
-  maxMounts: number().strict().typeError('${path} must be a number').integer('${path} must be a whole number').min(0, '${path} must not be negative').default(10),
+  reservedMountPaths: reservedMountPaths().default([]),
+  maxMounts: maxMounts().default(10),
   hostPathType: string()
     .strict()
     .typeError('${path} must be a string')

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { decide, type Stage } from '../../src/admission/decide.js';
 import type { ClusterFacts } from '../../src/admission/pod-security.js';
+import { judgeMountPolicyWrite } from '../../src/admission/mount-policy-write.js';
 import { errored, fromVerdict, MAX_AUDIT_VIOLATION_LENGTH, toReview } from '../../src/admission/response.js';
 import { RULES, type Rule } from '../../src/admission/violation.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
@@ -9,6 +10,7 @@ import { expectedVolumeName, FIELD, requestFor, sandboxPod, type RequestOptions 
 
 const UID = '3f1c2f2e-1111-4a4a-9b9b-000000000001';
 const POLICY = policyOf();
+const MOUNT_POLICY_WRITE: RequestOptions = { group: 'mountgate.io', resource: 'mountpolicies', namespace: 'team-a' };
 
 interface Row {
   readonly name: string;
@@ -17,10 +19,18 @@ interface Row {
   readonly policy?: CompiledPolicy;
   readonly request?: RequestOptions;
   readonly facts?: ClusterFacts;
+  /** A MountPolicy being written (/validate-mountpolicy) instead of a Pod. */
+  readonly mountPolicyWrite?: true;
+}
+
+function verdictOf(row: Row) {
+  const request = requestFor(row.pod, row.request);
+  const policy = row.policy ?? POLICY;
+  return row.mountPolicyWrite ? judgeMountPolicyWrite(request, policy) : decide(row.stage, request, policy, row.facts);
 }
 
 function answer(row: Row): unknown {
-  return toReview(UID, fromVerdict(decide(row.stage, requestFor(row.pod, row.request), row.policy ?? POLICY, row.facts))).response;
+  return toReview(UID, fromVerdict(verdictOf(row))).response;
 }
 
 const base64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64');
@@ -305,10 +315,29 @@ describe('admission/violation: each rule, named by the violation that breaks it'
         'request.namespace: namespace "agents" enforces Pod Security level "baseline", which forbids hostPath volumes; label it ' +
         'pod-security.kubernetes.io/enforce=privileged (kubectl label namespace agents pod-security.kubernetes.io/enforce=privileged --overwrite) or exempt it to use host mounts',
     },
+    {
+      rule: 'mount-policy-invalid',
+      name: 'a MountPolicy with a relative prefix',
+      stage: 'validate',
+      mountPolicyWrite: true,
+      pod: { metadata: { namespace: 'team-a', name: 'tenant' }, spec: { allowedHostPaths: [{ pathPrefix: 'srv' }] } },
+      request: MOUNT_POLICY_WRITE,
+      violation: 'spec.allowedHostPaths[0].pathPrefix is not absolute',
+    },
+    {
+      rule: 'mount-policy-widens',
+      name: 'a MountPolicy that reaches outside the cluster policy',
+      stage: 'validate',
+      mountPolicyWrite: true,
+      pod: { metadata: { namespace: 'team-a', name: 'tenant' }, spec: { allowedHostPaths: [{ pathPrefix: '/srv' }] } },
+      request: MOUNT_POLICY_WRITE,
+      violation:
+        'spec.allowedHostPaths[0].pathPrefix: "/srv" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)',
+    },
   ];
   for (const row of rows) {
     it(`${row.rule}: ${row.name}`, () => {
-      expect(fromVerdict(decide(row.stage, requestFor(row.pod, row.request), row.policy ?? POLICY, row.facts)).auditAnnotations).to.deep.equal({
+      expect(fromVerdict(verdictOf(row)).auditAnnotations).to.deep.equal({
         verdict: 'denied',
         rule: row.rule,
         violation: row.violation,

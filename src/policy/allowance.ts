@@ -1,0 +1,55 @@
+/**
+ * Whether a host path may be requested (or carried) under a policy and every
+ * layer that narrows it, and which layer says no or read-only. The cluster
+ * policy decides first; each narrowing layer can only refuse or make
+ * read-only, never allow what the cluster policy does not.
+ */
+import type { CompiledPolicy, PathLists } from './compile.js';
+import { decidingHostPathEntry, notCoveredNote, type Fillings } from './match.js';
+
+/** What the annotation may request, or what a Pod may carry (built-ins included). */
+export type PathUse = 'requestable' | 'carriable';
+
+export type Allowance =
+  | {
+      readonly allowed: true;
+      /** The first read-only deciding entry (the cluster policy's before any layer's), if any. */
+      readonly readOnly: { readonly pathPrefix: string; readonly of: string } | undefined;
+    }
+  | {
+      readonly allowed: false;
+      /** The layer that has no entry for the path, as it follows "any allowed host path": "" or " of MountPolicy a/b". */
+      readonly of: string;
+      /** Why no entry applies, as a parenthesis; "" when there is nothing more to say. */
+      readonly note: string;
+    };
+
+/** " of the cluster policy" once a namespace has layers (so a denial always names its layer), "" otherwise. */
+export function clusterLayerName(policy: CompiledPolicy): string {
+  return policy.narrowing.length > 0 ? ' of the cluster policy' : '';
+}
+
+function entryFor(lists: PathLists, use: PathUse, path: string, fillings: Fillings) {
+  return use === 'requestable'
+    ? decidingHostPathEntry(lists.requestable, lists.requestablePatterns, path, fillings)
+    : decidingHostPathEntry(lists.carriable, lists.carriablePatterns, path, fillings);
+}
+
+function noteFor(lists: PathLists, use: PathUse, path: string, fillings: Fillings): string {
+  return notCoveredNote(use === 'requestable' ? lists.requestablePatterns : lists.carriablePatterns, path, fillings);
+}
+
+/** `path` must be canonical; `fillings` are requestFillings of the Pod and its request. */
+export function hostPathAllowance(policy: CompiledPolicy, use: PathUse, path: string, fillings: Fillings): Allowance {
+  const entry = entryFor(policy, use, path, fillings);
+  if (entry === undefined) return { allowed: false, of: clusterLayerName(policy), note: noteFor(policy, use, path, fillings) };
+  let readOnly = entry.readOnly ? { pathPrefix: entry.pathPrefix, of: clusterLayerName(policy) } : undefined;
+  for (const layer of policy.narrowing) {
+    const of = ` of ${layer.name}`;
+    if (layer.closed !== undefined) return { allowed: false, of, note: ` (${layer.closed})` };
+    const narrowed = entryFor(layer, use, path, fillings);
+    if (narrowed === undefined) return { allowed: false, of, note: noteFor(layer, use, path, fillings) };
+    if (narrowed.readOnly && readOnly === undefined) readOnly = { pathPrefix: narrowed.pathPrefix, of };
+  }
+  return { allowed: true, readOnly };
+}

@@ -1,0 +1,172 @@
+/**
+ * A namespace's MountPolicy (mountgate.io/v1alpha1): host paths, reserved
+ * targets and a mount limit that can only narrow the cluster policy for the
+ * Pods of its namespace. Its spec schema is the truth for the custom
+ * resource's fields.
+ */
+import { array, object, ValidationError, type InferType } from 'yup';
+import { decidingOrder, pathLists, type CompiledPolicy, type NarrowingLayer } from './compile.js';
+import { prefixCovers, prefixMeet } from './containment.js';
+import { parsePattern } from './patterns.js';
+import { maxMounts, pathPrefixEntry, reservedMountPaths, type PathPrefixEntry } from './schema.js';
+
+export const MOUNT_POLICY_GROUP = 'mountgate.io';
+export const MOUNT_POLICY_VERSION = 'v1alpha1';
+export const MOUNT_POLICY_KIND = 'MountPolicy';
+export const MOUNT_POLICY_RESOURCE = 'mountpolicies';
+
+export const mountPolicySpecSchema = object({
+  /** When present, a host path must also lie under one of these; an empty list allows none. */
+  allowedHostPaths: array(pathPrefixEntry).strict().typeError('${path} must be a list').optional(),
+  /** Added to the cluster policy's reserved targets. */
+  reservedMountPaths: reservedMountPaths().default([]),
+  /** The smallest maxMounts of all layers applies. */
+  maxMounts: maxMounts().optional(),
+})
+  .noUnknown(true, '${path} has an unknown key: ${unknown}')
+  .typeError('${path} must be a mapping of keys such as allowedHostPaths')
+  .strict();
+
+export type MountPolicySpec = InferType<typeof mountPolicySpecSchema>;
+
+/** The object around the spec; only spec is judged, so that error paths read `spec.allowedHostPaths[0]...`. */
+const objectSchema = object({ spec: mountPolicySpecSchema.default({ reservedMountPaths: [] }) });
+
+export interface MountPolicyRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export interface CompiledMountPolicy {
+  readonly ref: MountPolicyRef;
+  readonly generation: number;
+  readonly uid: string;
+  /** Non-empty when the object is not a valid MountPolicy: it then allows no host path at all. */
+  readonly problems: readonly string[];
+  /** The validated spec; undefined when there are problems. */
+  readonly spec: MountPolicySpec | undefined;
+  /** What the layer takes away from host paths; undefined when it lists no allowedHostPaths (and is valid). */
+  readonly layer: NarrowingLayer | undefined;
+}
+
+export function describeMountPolicy(ref: MountPolicyRef): string {
+  return `MountPolicy ${ref.namespace}/${ref.name}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** Any object the API server hands over for a MountPolicy; never throws. */
+export function compileMountPolicy(object: unknown): CompiledMountPolicy {
+  const metadata = isRecord(object) && isRecord(object.metadata) ? object.metadata : {};
+  const ref = { namespace: text(metadata.namespace), name: text(metadata.name) };
+  const generation = typeof metadata.generation === 'number' && Number.isSafeInteger(metadata.generation) ? metadata.generation : 0;
+  const identity = { ref, generation, uid: text(metadata.uid) };
+
+  const problems: string[] = [];
+  if (ref.namespace === '') problems.push('metadata.namespace is missing (a MountPolicy is namespaced)');
+  if (ref.name === '') problems.push('metadata.name is missing');
+  let spec: MountPolicySpec | undefined;
+  if (!isRecord(object)) {
+    problems.push('the object must be a mapping with a spec');
+  } else {
+    try {
+      objectSchema.validateSync({ spec: object.spec }, { strict: true, abortEarly: false });
+      spec = mountPolicySpecSchema.cast(object.spec ?? {});
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      problems.push(...error.errors);
+    }
+  }
+  if (spec === undefined || problems.length > 0) {
+    const name = describeMountPolicy(ref);
+    const closed = `it is invalid, so it allows no host path: ${problems.join('; ')}`;
+    return { ...identity, problems, spec: undefined, layer: { name, closed, ...pathLists([], []) } };
+  }
+  const allowed = spec.allowedHostPaths;
+  if (allowed === undefined) return { ...identity, problems, spec, layer: undefined };
+  const closed = allowed.length === 0 ? 'its allowedHostPaths is empty' : undefined;
+  return { ...identity, problems, spec, layer: { name: describeMountPolicy(ref), closed, ...pathLists(allowed, allowed) } };
+}
+
+type Entry = Pick<PathPrefixEntry, 'pathPrefix' | 'readOnly'>;
+
+function clusterEntries(cluster: CompiledPolicy): Entry[] {
+  return [...cluster.spec.allowedHostPaths, ...cluster.spec.builtinHostPaths];
+}
+
+/** The entry that decides for everything under `prefix`, among those that cover all of it (see decidingOrder). */
+function decidingCover(entries: readonly Entry[], prefix: string): Entry | undefined {
+  return entries
+    .filter((entry) => prefixCovers(entry.pathPrefix, prefix))
+    .map((entry) => ({ ...entry, segments: parsePattern(entry.pathPrefix) }))
+    .sort(decidingOrder)[0];
+}
+
+/**
+ * What in a valid MountPolicy reaches outside the cluster policy, each naming
+ * its field: an entry no single cluster entry covers, a maxMounts above the
+ * cluster's. Such a MountPolicy is refused when written; one already stored
+ * still only narrows, as every Pod is judged against both.
+ */
+export function wideningProblems(cluster: CompiledPolicy, policy: CompiledMountPolicy): string[] {
+  const problems: string[] = [];
+  const outer = clusterEntries(cluster);
+  (policy.spec?.allowedHostPaths ?? []).forEach((entry, index) => {
+    if (outer.some((candidate) => prefixCovers(candidate.pathPrefix, entry.pathPrefix))) return;
+    problems.push(
+      `spec.allowedHostPaths[${index}].pathPrefix: "${entry.pathPrefix}" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)`,
+    );
+  });
+  const limit = policy.spec?.maxMounts;
+  if (limit !== undefined && limit > cluster.spec.maxMounts) {
+    problems.push(`spec.maxMounts: ${limit} is more than the cluster policy's maxMounts (${cluster.spec.maxMounts})`);
+  }
+  return problems;
+}
+
+/** What a valid MountPolicy says that will not happen as written: read-write where the cluster says read-only, requests of built-ins. */
+export function narrowingWarnings(cluster: CompiledPolicy, policy: CompiledMountPolicy): string[] {
+  const warnings: string[] = [];
+  (policy.spec?.allowedHostPaths ?? []).forEach((entry, index) => {
+    const field = `spec.allowedHostPaths[${index}]`;
+    const deciding = decidingCover(clusterEntries(cluster), entry.pathPrefix);
+    if (deciding?.readOnly === true && !entry.readOnly) {
+      warnings.push(`${field}: "${entry.pathPrefix}" is under the cluster policy's read-only prefix "${deciding.pathPrefix}", so it is mounted read-only`);
+    }
+    const requestable = cluster.spec.allowedHostPaths.some((allowed) => prefixMeet(allowed.pathPrefix, entry.pathPrefix) !== undefined);
+    if (deciding !== undefined && !requestable) {
+      warnings.push(`${field}: "${entry.pathPrefix}" lies only under the cluster policy's builtinHostPaths: Pods may carry it, the annotation cannot request it`);
+    }
+  });
+  return warnings;
+}
+
+/**
+ * What a Pod of the namespace may carry under the cluster policy and this
+ * MountPolicy together, for its status: every prefix both match, read-only
+ * where either deciding entry is. Patterns stay patterns; where a placeholder
+ * meets a literal the prefix holds only for some requests and is left out.
+ */
+export function effectiveAllowedHostPaths(cluster: CompiledPolicy, policy: CompiledMountPolicy): Entry[] {
+  if (policy.problems.length > 0) return [];
+  const outer = clusterEntries(cluster);
+  const inner = policy.spec?.allowedHostPaths;
+  const prefixes = new Set<string>();
+  for (const a of outer) {
+    if (inner === undefined) prefixes.add(a.pathPrefix);
+    for (const b of inner ?? []) {
+      const meet = prefixMeet(a.pathPrefix, b.pathPrefix);
+      if (meet !== undefined) prefixes.add(meet);
+    }
+  }
+  return [...prefixes].sort().map((pathPrefix) => ({
+    pathPrefix,
+    readOnly: decidingCover(outer, pathPrefix)?.readOnly === true || (inner !== undefined && decidingCover(inner, pathPrefix)?.readOnly === true),
+  }));
+}

@@ -1,0 +1,183 @@
+/**
+ * A MountPolicy object compiled as the cache and the write webhook see it;
+ * what reaches outside the cluster policy; what it leaves in effect.
+ */
+import { expect } from 'chai';
+import { prefixCovers, prefixMeet } from '../../src/policy/containment.js';
+import {
+  compileMountPolicy,
+  effectiveAllowedHostPaths,
+  narrowingWarnings,
+  wideningProblems,
+} from '../../src/policy/mount-policy.js';
+import { parsePolicy } from '../../src/policy/load.js';
+
+const CLUSTER = parsePolicy(
+  JSON.stringify({
+    allowedHostPaths: [
+      { pathPrefix: '/srv/tenants' },
+      { pathPrefix: '/srv/tenants/shared', readOnly: true },
+      { pathPrefix: '/srv/users/{sandboxUser}' },
+      { pathPrefix: '/data/*/public', readOnly: true },
+    ],
+    builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }],
+    maxMounts: 5,
+  }),
+  'cluster.json',
+);
+
+export function mountPolicy(spec: unknown, name = 'tenant', namespace = 'team-a'): Record<string, unknown> {
+  return { apiVersion: 'mountgate.io/v1alpha1', kind: 'MountPolicy', metadata: { name, namespace, generation: 2, uid: 'u-1' }, spec };
+}
+
+describe('policy: MountPolicy objects', () => {
+  describe('compileMountPolicy', () => {
+    it('reads the identity and a valid spec, trimming a trailing "/"', () => {
+      const policy = compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-a/' }], maxMounts: 2 }));
+      expect(policy.problems).to.deep.equal([]);
+      expect(policy.ref).to.deep.equal({ namespace: 'team-a', name: 'tenant' });
+      expect([policy.generation, policy.uid]).to.deep.equal([2, 'u-1']);
+      expect(policy.spec).to.deep.equal({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-a', readOnly: false }], reservedMountPaths: [], maxMounts: 2 });
+      expect(policy.layer?.name).to.equal('MountPolicy team-a/tenant');
+      expect(policy.layer?.closed).to.equal(undefined);
+    });
+
+    it('has no path layer without allowedHostPaths, and a closed one with an empty list', () => {
+      expect(compileMountPolicy(mountPolicy({ maxMounts: 1 })).layer).to.equal(undefined);
+      expect(compileMountPolicy(mountPolicy(undefined)).problems).to.deep.equal([]);
+      expect(compileMountPolicy(mountPolicy({ allowedHostPaths: [] })).layer?.closed).to.equal('its allowedHostPaths is empty');
+    });
+
+    const invalid: Array<[string, unknown, string[]]> = [
+      ['a relative prefix', mountPolicy({ allowedHostPaths: [{ pathPrefix: 'srv' }] }), ['spec.allowedHostPaths[0].pathPrefix is not absolute']],
+      ['the root', mountPolicy({ allowedHostPaths: [{ pathPrefix: '/' }] }), ['spec.allowedHostPaths[0].pathPrefix must not be "/" (that would allow the whole node)']],
+      ['a ".." segment', mountPolicy({ reservedMountPaths: ['/a/../b'] }), ['spec.reservedMountPaths[0] has a ".." segment']],
+      ['a pattern as a reserved path', mountPolicy({ reservedMountPaths: ['/a/*'] }), ['spec.reservedMountPaths[0] takes no "*" or placeholders (a reserved path covers everything under it)']],
+      ['a negative maxMounts', mountPolicy({ maxMounts: -1 }), ['spec.maxMounts must not be negative']],
+      ['an unknown key', mountPolicy({ allowedPaths: [] }), ['spec has an unknown key: allowedPaths']],
+      ['a spec that is a list', mountPolicy([]), ['spec must be a mapping of keys such as allowedHostPaths']],
+      ['no name or namespace', { spec: {} }, ['metadata.namespace is missing (a MountPolicy is namespaced)', 'metadata.name is missing']],
+      ['not an object', 'x', ['metadata.namespace is missing (a MountPolicy is namespaced)', 'metadata.name is missing', 'the object must be a mapping with a spec']],
+    ];
+    for (const [name, object, problems] of invalid) {
+      it(`refuses ${name}, and then allows no host path`, () => {
+        const policy = compileMountPolicy(object);
+        expect(policy.problems).to.deep.equal(problems);
+        expect(policy.spec).to.equal(undefined);
+        expect(policy.layer?.closed).to.equal(`it is invalid, so it allows no host path: ${problems.join('; ')}`);
+      });
+    }
+  });
+
+  describe('wideningProblems', () => {
+    const rows: Array<[string, unknown, string[]]> = [
+      ['a subtree of an allowed entry', { allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-a' }] }, []],
+      ['a built-in', { allowedHostPaths: [{ pathPrefix: '/skills/x' }] }, []],
+      ['the same placeholder, deeper', { allowedHostPaths: [{ pathPrefix: '/srv/users/{sandboxUser}/work' }] }, []],
+      ['a literal under "*"', { allowedHostPaths: [{ pathPrefix: '/data/d1/public/x' }] }, []],
+      ['"*" under "*"', { allowedHostPaths: [{ pathPrefix: '/data/*/public' }] }, []],
+      ['a maxMounts at the cluster\'s', { maxMounts: 5 }, []],
+      [
+        'a tree outside',
+        { allowedHostPaths: [{ pathPrefix: '/srv/tenants/a' }, { pathPrefix: '/srv/other' }] },
+        ['spec.allowedHostPaths[1].pathPrefix: "/srv/other" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)'],
+      ],
+      [
+        'a parent of an allowed entry',
+        { allowedHostPaths: [{ pathPrefix: '/srv' }] },
+        ['spec.allowedHostPaths[0].pathPrefix: "/srv" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)'],
+      ],
+      [
+        'a literal where the cluster has a placeholder',
+        { allowedHostPaths: [{ pathPrefix: '/srv/users/u3' }] },
+        ['spec.allowedHostPaths[0].pathPrefix: "/srv/users/u3" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)'],
+      ],
+      [
+        'another placeholder',
+        { allowedHostPaths: [{ pathPrefix: '/srv/users/{user}' }] },
+        ['spec.allowedHostPaths[0].pathPrefix: "/srv/users/{user}" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)'],
+      ],
+      [
+        '"*" where the cluster has a literal',
+        { allowedHostPaths: [{ pathPrefix: '/data/*/*' }] },
+        ['spec.allowedHostPaths[0].pathPrefix: "/data/*/*" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)'],
+      ],
+      ['a larger maxMounts', { maxMounts: 6 }, ["spec.maxMounts: 6 is more than the cluster policy's maxMounts (5)"]],
+    ];
+    for (const [name, spec, problems] of rows) {
+      it(`${problems.length === 0 ? 'accepts' : 'refuses'} ${name}`, () => {
+        expect(wideningProblems(CLUSTER, compileMountPolicy(mountPolicy(spec)))).to.deep.equal(problems);
+      });
+    }
+  });
+
+  describe('narrowingWarnings', () => {
+    it('says where read-write turns read-only and where the annotation cannot request', () => {
+      const policy = compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/shared/x' }, { pathPrefix: '/skills' }, { pathPrefix: '/srv/tenants/a' }] }));
+      expect(narrowingWarnings(CLUSTER, policy)).to.deep.equal([
+        `spec.allowedHostPaths[0]: "/srv/tenants/shared/x" is under the cluster policy's read-only prefix "/srv/tenants/shared", so it is mounted read-only`,
+        `spec.allowedHostPaths[1]: "/skills" is under the cluster policy's read-only prefix "/skills", so it is mounted read-only`,
+        `spec.allowedHostPaths[1]: "/skills" lies only under the cluster policy's builtinHostPaths: Pods may carry it, the annotation cannot request it`,
+      ]);
+    });
+  });
+
+  describe('effectiveAllowedHostPaths', () => {
+    it('is the cluster policy itself without allowedHostPaths', () => {
+      expect(effectiveAllowedHostPaths(CLUSTER, compileMountPolicy(mountPolicy({ maxMounts: 1 })))).to.deep.equal([
+        { pathPrefix: '/data/*/public', readOnly: true },
+        { pathPrefix: '/skills', readOnly: true },
+        { pathPrefix: '/srv/tenants', readOnly: false },
+        { pathPrefix: '/srv/tenants/shared', readOnly: true },
+        { pathPrefix: '/srv/users/{sandboxUser}', readOnly: false },
+      ]);
+    });
+
+    it('keeps what both match, read-only where either deciding entry is', () => {
+      const policy = compileMountPolicy(
+        mountPolicy({
+          allowedHostPaths: [{ pathPrefix: '/srv/tenants' }, { pathPrefix: '/srv/tenants/team-a/ro', readOnly: true }, { pathPrefix: '/data/d1' }, { pathPrefix: '/srv/users/u3' }],
+        }),
+      );
+      expect(effectiveAllowedHostPaths(CLUSTER, policy)).to.deep.equal([
+        { pathPrefix: '/data/d1/public', readOnly: true },
+        { pathPrefix: '/srv/tenants', readOnly: false },
+        { pathPrefix: '/srv/tenants/shared', readOnly: true },
+        { pathPrefix: '/srv/tenants/team-a/ro', readOnly: true },
+      ]);
+    });
+
+    it('is empty for an invalid MountPolicy', () => {
+      expect(effectiveAllowedHostPaths(CLUSTER, compileMountPolicy(mountPolicy({ maxMounts: 'x' })))).to.deep.equal([]);
+    });
+  });
+
+  describe('containment of patterns', () => {
+    const covers: Array<[string, string, boolean]> = [
+      ['/a', '/a/b', true],
+      ['/a/b', '/a', false],
+      ['/a/*', '/a/b/c', true],
+      ['/a/*', '/a/{user}', true],
+      ['/a/{user}', '/a/*', false],
+      ['/a/{user}', '/a/{user}/x', true],
+      ['/a/{user}', '/a/{namespace}', false],
+      ['/a/b', '/a/bc', false],
+    ];
+    for (const [outer, inner, expected] of covers) {
+      it(`${outer} ${expected ? 'covers' : 'does not cover'} ${inner}`, () => expect(prefixCovers(outer, inner)).to.equal(expected));
+    }
+    const meets: Array<[string, string, string | undefined]> = [
+      ['/a', '/a/b', '/a/b'],
+      ['/a/*/c', '/a/b', '/a/b/c'],
+      ['/a/*', '/a/{user}/x', '/a/{user}/x'],
+      ['/a/b', '/a/c', undefined],
+      ['/a/{user}', '/a/b', undefined],
+    ];
+    for (const [a, b, expected] of meets) {
+      it(`${a} and ${b} meet at ${String(expected)}`, () => {
+        expect(prefixMeet(a, b)).to.equal(expected);
+        expect(prefixMeet(b, a)).to.equal(expected);
+      });
+    }
+  });
+});
