@@ -40,9 +40,10 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-export function run(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): RunResult {
+export function run(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv, input?: string): RunResult {
   const res = spawnSync(cmd, args, {
     encoding: 'utf8',
+    ...(input === undefined ? {} : { input }),
     maxBuffer: 64 * 1024 * 1024,
     env: env ?? process.env,
     timeout: 55_000,
@@ -193,7 +194,7 @@ export function webhookOf(cfg: Obj): Obj {
 export function webhookNamed(cfg: Obj, name: string): Obj {
   const hooks = list(get(cfg, 'webhooks'), `${kindOf(cfg)}.webhooks`);
   const names = hooks.map((hook) => (isObj(hook) ? hook['name'] : undefined));
-  const known = ['pods.mutate.mountgate.io', 'pods.validate.mountgate.io', 'annotations.validate.mountgate.io'];
+  const known = ['pods.mutate.mountgate.io', 'pods.validate.mountgate.io', 'annotations.validate.mountgate.io', 'mountpolicies.validate.mountgate.io'];
   if (new Set(names).size !== names.length || names.some((n) => typeof n !== 'string' || !known.includes(n))) {
     throw new Error(`${kindOf(cfg)} has webhooks ${JSON.stringify(names)}, expected distinct names among ${JSON.stringify(known)}`);
   }

@@ -22,6 +22,7 @@ describe('helm lint --strict', function () {
     { name: 'default values', files: [] as string[], setFile: {} as Record<string, string> },
     ...modeRows().map((r) => ({ name: `certs: ${r.name}`, files: r.files, setFile: r.setFile })),
     { name: 'every feature on (full.yaml)', files: [path.join(VALUES_DIR, 'full.yaml')], setFile: {} },
+    { name: 'mountPolicies on alone, Pod Security preflight off', files: [path.join(VALUES_DIR, 'mount-policies.yaml')], setFile: {} },
   ];
   for (const row of rows) {
     it(`passes with ${row.name}`, function () {

@@ -48,7 +48,7 @@ describe('NOTES.txt', function () {
         'every mount request is denied',
         '(only Pods annotated mountgate.io/mounts)',
       ],
-      hasNot: ['WARNING', 'networkPolicy is on', 'cleanup is off'],
+      hasNot: ['WARNING', 'networkPolicy is on', 'cleanup is off', 'mpol', 'MountPolic'],
     },
     {
       name: 'a single replica with failurePolicy Fail is warned about',
@@ -66,6 +66,18 @@ describe('NOTES.txt', function () {
       },
       has: ['networkPolicy is on but neither', 'cleanup is off', "cainjector"],
       hasNot: ['every mount request is denied'],
+    },
+    {
+      name: 'mountPolicies on: how to list them, that they only narrow, that the CRD stays',
+      values: { mountPolicies: { enabled: true } },
+      has: ['kubectl get mpol -A', 'can only narrow', 'stays after `helm uninstall`', 'ValidatingWebhookConfiguration/mg-mountgate\n'],
+      hasNot: ['MountPolicy writes only'],
+    },
+    {
+      name: 'mountPolicies on with the Pod validating webhook off: the configuration is there for MountPolicy writes',
+      values: { mountPolicies: { enabled: true }, webhook: { validating: { enabled: false } } },
+      has: ['ValidatingWebhookConfiguration/mg-mountgate (MountPolicy writes only)'],
+      hasNot: [],
     },
   ];
   for (const row of rows) {

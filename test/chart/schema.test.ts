@@ -36,6 +36,8 @@ const badRows: BadRow[] = [
   { file: 'security-context-unknown.yaml', expect: ["'/securityContext'", "additional properties 'runAsNonroot' not allowed"] },
   { file: 'namespace-selector-unknown.yaml', expect: ["'/webhook/namespaceSelector'"] },
   { file: 'match-conditions-string.yaml', expect: ["'/webhook/mutating/matchConditions'", 'want boolean'] },
+  { file: 'mountpolicies-enabled-string.yaml', expect: ["'/mountPolicies/enabled'", 'want boolean'] },
+  { file: 'mountpolicies-unknown-key.yaml', expect: ["'/mountPolicies'", "additional properties 'enable' not allowed"] },
 ];
 
 describe('values.schema.json', function () {
@@ -68,6 +70,8 @@ describe('values.schema.json', function () {
     { name: 'an unknown podAntiAffinity', values: { podAntiAffinity: 'maybe' }, expect: '/podAntiAffinity' },
     { name: 'replicaCount 0', values: { replicaCount: 0 }, expect: '/replicaCount' },
     { name: 'a namespace to exclude that is no DNS label', values: { webhook: { excludeNamespaces: ['Kube_System'] } }, expect: '/webhook/excludeNamespaces/0' },
+    { name: 'mountPolicies as a bare boolean', values: { mountPolicies: true }, expect: '/mountPolicies' },
+    { name: 'mountPolicies.installCRD as a string', values: { mountPolicies: { enabled: true, installCRD: 'sometimes' } }, expect: '/mountPolicies/installCRD' },
   ];
   for (const row of inlineRows) {
     it(`refuses ${row.name}`, function () {

@@ -496,6 +496,7 @@ const rows: Row[] = [
       expect(get(one(docs, 'Deployment'), 'spec.template.metadata.labels.team')).to.equal('platform');
       expect(get(one(docs, 'MutatingWebhookConfiguration'), 'metadata.annotations')).to.deep.equal({ 'example.com/owner': 'platform' });
       expect(get(policyOf(docs), 'requesters')).to.deep.equal(['group:deer-flow-provisioners']);
+      expect(all(docs, 'CustomResourceDefinition').map(nameOf)).to.deep.equal(['mountpolicies.mountgate.io']);
     },
   },
 ];

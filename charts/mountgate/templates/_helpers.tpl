@@ -70,6 +70,20 @@ app.kubernetes.io/part-of: mountgate
 {{- define "mountgate.policyConfigMapName" -}}{{ include "mountgate.suffixed" (list . "policy") }}{{- end -}}
 {{- define "mountgate.mutatingName" -}}{{ include "mountgate.fullname" . }}{{- end -}}
 {{- define "mountgate.validatingName" -}}{{ include "mountgate.fullname" . }}{{- end -}}
+{{- define "mountgate.leaseName" -}}{{ include "mountgate.suffixed" (list . "status") }}{{- end -}}
+
+{{/*
+"true" when the ValidatingWebhookConfiguration is rendered: for the Pod webhooks, or for the
+MountPolicy webhook alone (which does not depend on webhook.validating.enabled).
+*/}}
+{{- define "mountgate.validatingConfig" -}}
+{{- if or .Values.webhook.validating.enabled .Values.mountPolicies.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when mountgate calls the Kubernetes API, so its Pod needs a token. */}}
+{{- define "mountgate.callsApi" -}}
+{{- if or .Values.podSecurityPreflight.enabled .Values.mountPolicies.enabled -}}true{{- end -}}
+{{- end -}}
 {{- define "mountgate.certificateName" -}}{{ include "mountgate.suffixed" (list . "serving") }}{{- end -}}
 {{- define "mountgate.caSecretName" -}}{{ include "mountgate.suffixed" (list . "ca") }}{{- end -}}
 

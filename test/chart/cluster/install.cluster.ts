@@ -4,6 +4,7 @@
  * matchConditions included); `lookup` sees real Secrets, so this checks that upgrades keep the
  * certificate and caBundle, reissue from the same CA when the names change, and that the
  * pre-delete hook's RBAC lets cleanup.js delete exactly this release's webhook configurations.
+ * The MountPolicy CRD and its rules are checked in ./mountpolicy.ts, on the same control plane.
  *
  * Run: npm run test:chart:cluster (mocha --config test/chart/cluster/.mocharc.json).
  */
@@ -27,6 +28,7 @@ import {
 import { startControlPlane, type ControlPlane } from '../../e2e/controlplane.js';
 import { CHART_DIR, VALUES_DIR, get, helm, parseManifests, templateArgs, type RunResult } from '../helm.js';
 import { testCa } from '../fixtures.js';
+import { mountPolicySuite } from './mountpolicy.js';
 
 const NS = 'mountgate-chart-it';
 const RELEASE = 'mg';
@@ -262,6 +264,10 @@ describe('the chart in a real kube-apiserver', function () {
       readFileSync(testCa().caFile, 'utf8').trim(),
     );
     mustHelm(['uninstall', 'mg2', '--namespace', ns2, '--no-hooks']);
+  });
+
+  describe('with mountPolicies.enabled (a release of its own)', function () {
+    mountPolicySuite({ plane, helmOn });
   });
 });
 
