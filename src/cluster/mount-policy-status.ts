@@ -7,6 +7,10 @@
 import type { CompiledPolicy } from '../policy/compile.js';
 import { effectiveAllowedHostPaths, wideningProblems, type CompiledMountPolicy } from '../policy/mount-policy.js';
 
+/** The CRD caps a condition message at 32768 characters; a longer one would make every status write fail. */
+export const MAX_MESSAGE_LENGTH = 32_768;
+const CUT = ' ... (cut; the whole list is effectiveAllowedHostPaths)';
+
 export interface ReadyCondition {
   readonly type: 'Ready';
   readonly status: 'True' | 'False';
@@ -25,7 +29,8 @@ export interface MountPolicyStatus {
 /** The whole status, mountgate's alone to write; `current` is the status as stored, for lastTransitionTime. */
 export function desiredStatus(cluster: CompiledPolicy, policy: CompiledMountPolicy, current: unknown, now: string): MountPolicyStatus {
   const effective = effectiveAllowedHostPaths(cluster, policy);
-  const { status, reason, message } = readiness(cluster, policy, effective);
+  const { status, reason, message: full } = readiness(cluster, policy, effective);
+  const message = full.length <= MAX_MESSAGE_LENGTH ? full : `${full.slice(0, MAX_MESSAGE_LENGTH - CUT.length)}${CUT}`;
   const previous = readyConditionOf(current);
   const lastTransitionTime = previous !== undefined && previous.status === status && typeof previous.lastTransitionTime === 'string' ? previous.lastTransitionTime : now;
   return {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { desiredStatus, sameStatus, type MountPolicyStatus } from '../../src/cluster/mount-policy-status.js';
+import { desiredStatus, MAX_MESSAGE_LENGTH, sameStatus, type MountPolicyStatus } from '../../src/cluster/mount-policy-status.js';
 import { compileMountPolicy } from '../../src/policy/mount-policy.js';
 import { policyOf } from '../helpers/policies.js';
 
@@ -120,6 +120,15 @@ describe('cluster/mount-policy-status', () => {
       expect(sameStatus(stored, status)).to.equal(false);
     });
   }
+
+  it('cuts a message longer than the CRD takes', () => {
+    const many = Array.from({ length: 128 }, (_, i) => ({ pathPrefix: `/srv/sandbox/${String(i).padStart(3, '0')}/${'x'.repeat(300)}` }));
+    const status = desiredStatus(CLUSTER, policy({ allowedHostPaths: many }), undefined, T0);
+    const message = status.conditions[0]?.message ?? '';
+    expect(message).to.have.length(MAX_MESSAGE_LENGTH);
+    expect(message.endsWith(' ... (cut; the whole list is effectiveAllowedHostPaths)')).to.equal(true);
+    expect(status.effectiveAllowedHostPaths).to.have.length(128);
+  });
 
   it('ignores key order in the stored status', () => {
     const status = desiredStatus(CLUSTER, policy({}), undefined, T0);
