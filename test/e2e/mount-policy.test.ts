@@ -252,18 +252,21 @@ describe('e2e: MountPolicy (narrowing per namespace, status, Lease)', function (
     await cleanups.run();
   });
 
-  it('refuses a widening MountPolicy when it is written, naming each entry', async () => {
-    const { teamA, mountPolicyWebhook } = s();
-    const refused = await apiError(
-      createMountPolicy(teamA, 'wide', { allowedHostPaths: [{ pathPrefix: `/srv/tenants/${teamA}` }, { pathPrefix: '/etc/ssh' }], maxMounts: 9 }),
-    );
-    expect(refused.code).to.equal(403);
-    expect(refused.message).to.equal(
-      `admission webhook "${mountPolicyWebhook}" denied the request: mountgate refused the MountPolicy: ` +
-        'spec.allowedHostPaths[1].pathPrefix: "/etc/ssh" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it); ' +
-        "spec.maxMounts: 9 is more than the cluster policy's maxMounts (5)",
-    );
-    expect(await isAbsent(() => readMountPolicy(teamA, 'wide'))).to.equal(true);
+  // Mocha runs a suite's own tests before its nested suites: every test here sits in one, so they run in this order.
+  describe('writing', () => {
+    it('refuses a widening MountPolicy when it is written, naming each entry', async () => {
+      const { teamA, mountPolicyWebhook } = s();
+      const refused = await apiError(
+        createMountPolicy(teamA, 'wide', { allowedHostPaths: [{ pathPrefix: `/srv/tenants/${teamA}` }, { pathPrefix: '/etc/ssh' }], maxMounts: 9 }),
+      );
+      expect(refused.code).to.equal(403);
+      expect(refused.message).to.equal(
+        `admission webhook "${mountPolicyWebhook}" denied the request: mountgate refused the MountPolicy: ` +
+          'spec.allowedHostPaths[1].pathPrefix: "/etc/ssh" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it); ' +
+          "spec.maxMounts: 9 is more than the cluster policy's maxMounts (5)",
+      );
+      expect(await isAbsent(() => readMountPolicy(teamA, 'wide'))).to.equal(true);
+    });
   });
 
   describe('a narrowing MountPolicy', () => {
@@ -330,7 +333,7 @@ describe('e2e: MountPolicy (narrowing per namespace, status, Lease)', function (
       expect(await eventually(teamA, asking(data), notUnder)).to.equal(notUnder);
       const shared = `${own()}/shared/x`;
       expect(await answer(teamA, asking(shared, false)())).to.equal(
-        podDenied(mutateWebhook, `${A}[0].readOnly: "${shared}" must be mounted read-only: MountPolicy ${teamA}/tenant makes "${own()}/shared" read-only`),
+        podDenied(mutateWebhook, `${A}[0].readOnly: "${shared}" is under the read-only prefix "${own()}/shared" of MountPolicy ${teamA}/tenant and must be mounted read-only`),
       );
       expect(await answer(teamA, asking(shared, true)())).to.equal('admitted');
     });
@@ -342,57 +345,62 @@ describe('e2e: MountPolicy (narrowing per namespace, status, Lease)', function (
     });
   });
 
-  it('refuses host paths until the MountPolicies are listed, and lets Pods without host paths through', async () => {
-    const { teamC, unsynced, mutateWebhook, validateWebhook } = s();
-    const why = `the MountPolicies of namespace "${teamC}" (not known: mountgate has not listed the MountPolicies yet)`;
-    expect(await httpsGetStatus(`${unsynced.url}/readyz`, e2e().tls.caPem)).to.equal(503);
-    expect(await unsynced.metric('mountgate_mountpolicy_cache_synced', {})).to.equal(0);
-    expect(await answer(teamC, tenantPod(uniqueName('asks'), [{ hostPath: '/srv/sandbox/x', mountPath: '/mnt/x' }]))).to.equal(
-      podDenied(mutateWebhook, `${A}[0].hostPath: "/srv/sandbox/x" is not under any allowed host path of ${why}`),
-    );
-    expect(await answer(teamC, tenantPod(uniqueName('carries'), undefined, ['/srv/sandbox/y']))).to.equal(
-      podDenied(validateWebhook, `spec.volumes[0].hostPath.path: "/srv/sandbox/y" is not under any allowed host path of ${why}`),
-    );
-    expect(await answer(teamC, tenantPod(uniqueName('plain')))).to.equal('admitted');
-    expect(await answer(teamC, tenantPod(uniqueName('asks-nothing'), []))).to.equal('admitted');
+  describe('an unsynced cache', () => {
+    it('refuses host paths until the MountPolicies are listed, and lets Pods without host paths through', async () => {
+      const { teamC, unsynced, mutateWebhook, validateWebhook } = s();
+      const why = `the MountPolicies of namespace "${teamC}" (not known: mountgate has not listed the MountPolicies yet)`;
+      expect(await httpsGetStatus(`${unsynced.url}/readyz`, e2e().tls.caPem)).to.equal(503);
+      expect(await unsynced.metric('mountgate_mountpolicy_cache_synced', {})).to.equal(0);
+      expect(await answer(teamC, tenantPod(uniqueName('asks'), [{ hostPath: '/srv/sandbox/x', mountPath: '/mnt/x' }]))).to.equal(
+        podDenied(mutateWebhook, `${A}[0].hostPath: "/srv/sandbox/x" is not under any allowed host path of ${why}`),
+      );
+      expect(await answer(teamC, tenantPod(uniqueName('carries'), undefined, ['/srv/sandbox/y']))).to.equal(
+        podDenied(validateWebhook, `spec.volumes[0].hostPath.path: "/srv/sandbox/y" is not under any allowed host path of ${why}`),
+      );
+      expect(await answer(teamC, tenantPod(uniqueName('plain')))).to.equal('admitted');
+      expect(await answer(teamC, tenantPod(uniqueName('asks-nothing'), []))).to.equal('admitted');
+    });
   });
 
-  it('has one replica write status, the Lease holder; when it stops, the other takes over', async function () {
-    this.timeout(120_000);
-    const { replicas, identities, rendered, teamB, leaseNs, leaseName, run } = s();
-    const { core, admissionApi, cp } = e2e();
-    const held = async (): Promise<number[]> => Promise.all(replicas.map((r) => r.metric('mountgate_lease_held', {})));
-    const holderIndex = await waitUntil('one replica to hold the Lease', 30_000, async () => {
-      const flags = await held();
-      return flags.filter((flag) => flag === 1).length === 1 ? flags.indexOf(1) : undefined;
+  // Last: it stops one replica and points the webhooks at the other.
+  describe('two replicas', () => {
+    it('has one replica write status, the Lease holder; when it stops, the other takes over', async function () {
+      this.timeout(120_000);
+      const { replicas, identities, rendered, teamB, leaseNs, leaseName, run } = s();
+      const { core, admissionApi, cp } = e2e();
+      const held = async (): Promise<number[]> => Promise.all(replicas.map((r) => r.metric('mountgate_lease_held', {})));
+      const holderIndex = await waitUntil('one replica to hold the Lease', 30_000, async () => {
+        const flags = await held();
+        return flags.filter((flag) => flag === 1).length === 1 ? flags.indexOf(1) : undefined;
+      });
+      const otherIndex = 1 - holderIndex;
+      const [holder, other] = [replicas[holderIndex], replicas[otherIndex]];
+      if (holder === undefined || other === undefined) throw new Error('two replicas expected');
+      const leases = cp.admin.makeApiClient(CoordinationV1Api);
+      expect((await leases.readNamespacedLease({ name: leaseName, namespace: leaseNs })).spec?.holderIdentity).to.equal(identities[holderIndex]);
+
+      const writes = (mountgate: MountgateProcess): Promise<number> => mountgate.metric('mountgate_mountpolicy_status_writes_total', { result: 'success' });
+      await createMountPolicy(teamB, 'tenant', { allowedHostPaths: [{ pathPrefix: `/srv/tenants/${teamB}` }] });
+      await readyStatus(teamB, 'tenant');
+      expect(await writes(holder), 'the holder wrote every status so far').to.be.greaterThan(0);
+      expect(await writes(other), 'the other replica wrote none').to.equal(0);
+
+      // The API server calls the replica that stays up from now on.
+      const remaining = rendered[otherIndex];
+      if (remaining === undefined) throw new Error('no webhooks rendered for the other replica');
+      await applyWebhooks(admissionApi, remaining, CONFIG_NAME, run);
+      await waitForWebhooks(core, teamB, other, (name) => tenantPod(name, [{ hostPath: `/srv/tenants/${teamB}/probe`, mountPath: '/mnt/probe' }]));
+
+      await holder.stop();
+      await waitUntil('the other replica to take the Lease over', 20_000, async () => ((await other.metric('mountgate_lease_held', {})) === 1 ? true : undefined));
+      expect((await leases.readNamespacedLease({ name: leaseName, namespace: leaseNs })).spec?.holderIdentity).to.equal(identities[otherIndex]);
+
+      await replaceSpec(teamB, 'tenant', { allowedHostPaths: [{ pathPrefix: `/srv/tenants/${teamB}/data` }] });
+      const stored = await readyStatus(teamB, 'tenant');
+      expect(stored.status?.effectiveAllowedHostPaths).to.deep.equal([{ pathPrefix: `/srv/tenants/${teamB}/data`, readOnly: false }]);
+      expect(await writes(other), 'the new holder wrote it').to.be.greaterThan(0);
+      await deleteMountPolicy(teamB, 'tenant');
     });
-    const otherIndex = 1 - holderIndex;
-    const [holder, other] = [replicas[holderIndex], replicas[otherIndex]];
-    if (holder === undefined || other === undefined) throw new Error('two replicas expected');
-    const leases = cp.admin.makeApiClient(CoordinationV1Api);
-    expect((await leases.readNamespacedLease({ name: leaseName, namespace: leaseNs })).spec?.holderIdentity).to.equal(identities[holderIndex]);
-
-    const writes = (mountgate: MountgateProcess): Promise<number> => mountgate.metric('mountgate_mountpolicy_status_writes_total', { result: 'success' });
-    await createMountPolicy(teamB, 'tenant', { allowedHostPaths: [{ pathPrefix: `/srv/tenants/${teamB}` }] });
-    await readyStatus(teamB, 'tenant');
-    expect(await writes(holder), 'the holder wrote every status so far').to.be.greaterThan(0);
-    expect(await writes(other), 'the other replica wrote none').to.equal(0);
-
-    // The API server calls the replica that stays up from now on.
-    const remaining = rendered[otherIndex];
-    if (remaining === undefined) throw new Error('no webhooks rendered for the other replica');
-    await applyWebhooks(admissionApi, remaining, CONFIG_NAME, run);
-    await waitForWebhooks(core, teamB, other, (name) => tenantPod(name, [{ hostPath: `/srv/tenants/${teamB}/probe`, mountPath: '/mnt/probe' }]));
-
-    await holder.stop();
-    await waitUntil('the other replica to take the Lease over', 20_000, async () => ((await other.metric('mountgate_lease_held', {})) === 1 ? true : undefined));
-    expect((await leases.readNamespacedLease({ name: leaseName, namespace: leaseNs })).spec?.holderIdentity).to.equal(identities[otherIndex]);
-
-    await replaceSpec(teamB, 'tenant', { allowedHostPaths: [{ pathPrefix: `/srv/tenants/${teamB}/data` }] });
-    const stored = await readyStatus(teamB, 'tenant');
-    expect(stored.status?.effectiveAllowedHostPaths).to.deep.equal([{ pathPrefix: `/srv/tenants/${teamB}/data`, readOnly: false }]);
-    expect(await writes(other), 'the new holder wrote it').to.be.greaterThan(0);
-    await deleteMountPolicy(teamB, 'tenant');
   });
 });
 
