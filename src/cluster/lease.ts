@@ -66,6 +66,8 @@ export class LeaseElector {
   /** The last record seen and when it was first seen, by this process's clock. */
   #observed: { readonly key: string; readonly at: number } | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Steps down when no renewal succeeded within the renew deadline, even if a request hangs and tryOnce never returns. */
+  #watchdog: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
 
@@ -99,6 +101,7 @@ export class LeaseElector {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#watchdog);
     await this.#running;
     if (!this.#holding) return;
     this.#setHolding(false);
@@ -168,6 +171,11 @@ export class LeaseElector {
     this.#observe(lease, now);
     this.#lastRenewedAt = now;
     if (!this.#holding) this.#setHolding(true);
+    clearTimeout(this.#watchdog);
+    this.#watchdog = setTimeout(() => {
+      if (this.#holding) this.#setHolding(false);
+    }, this.timing.renewDeadlineMs);
+    this.#watchdog.unref();
   }
 
   #setHolding(holding: boolean): void {

@@ -105,6 +105,17 @@ describe('cli: mountgate serve', function () {
       });
     });
 
+    it('exits 2 with one line when --mount-policies cannot load its kubeconfig', async () => {
+      await withDir(async (dir) => {
+        const config = join(dir, 'policy.yaml');
+        const kubeconfig = join(dir, 'missing.kubeconfig');
+        await writeFile(config, '{}');
+        const result = await mountgate(['serve', '--config', config, '--dev', '--port', '0', '--metrics-port', '0', '--host', '127.0.0.1', '--mount-policies', '--lease-namespace', 'mg', '--kubeconfig', kubeconfig]).exit;
+        expect(result.code).to.equal(2);
+        expect(result.stderr).to.match(new RegExp(`^mountgate: ${kubeconfig.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot load a cluster for --mount-policies: [^\n]*ENOENT[^\n]*\n$`));
+      });
+    });
+
     it('exits 2 with one line naming a missing certificate', async () => {
       await withDir(async (dir) => {
         const config = join(dir, 'policy.yaml');

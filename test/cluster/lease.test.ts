@@ -116,6 +116,17 @@ describe('cluster/lease', () => {
     expect(a.errors).to.have.length(2);
   });
 
+  it('steps down after the renew deadline even when a renewal hangs and never returns', async () => {
+    const store = new FakeLeaseStore();
+    const changes: boolean[] = [];
+    const elector = new LeaseElector(store, 'a', { onHoldingChange: (h) => changes.push(h), onError: () => undefined }, { ...TIMING, renewDeadlineMs: 20 });
+    await elector.tryOnce();
+    store.read = () => new Promise(() => undefined);
+    void elector.tryOnce();
+    for (let i = 0; i < 100 && changes.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(changes).to.deep.equal([true, false]);
+  });
+
   it('steps down when it finds another holder in the Lease', async () => {
     const store = new FakeLeaseStore();
     const clock = { now: 0 };
