@@ -124,6 +124,14 @@ describe('server: --mount-policies', () => {
     });
   });
 
+  it('tells the status writer of a cluster policy reload (LiveState.onPolicyChange)', async () => {
+    const state = new LiveState(policyOf(), await generateDevMaterial());
+    const seen: number[] = [];
+    state.onPolicyChange((policy) => seen.push(policy.spec.maxMounts));
+    state.setPolicy(policyOf({ maxMounts: 1 }));
+    expect(seen).to.deep.equal([1]);
+  });
+
   it("judges a Pod by its namespace's MountPolicies: refused host paths until listed, then narrowed", async () => {
     await withApp(true, async ({ url, table }) => {
       const pod = JSON.stringify(review(sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/team-b', mountPath: '/w' }] }), { namespace: 'team-a' }));
