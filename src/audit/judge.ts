@@ -7,6 +7,8 @@ import { decide } from '../admission/decide.js';
 import { podCreateRequest } from '../admission/synthetic-request.js';
 import type { Violation } from '../admission/violation.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
+import { layeredPolicy } from '../policy/layers.js';
+import type { CompiledMountPolicy } from '../policy/mount-policy.js';
 
 export interface Finding {
   readonly namespace: string;
@@ -17,6 +19,18 @@ export interface Finding {
 /** The policy audit judges by: the same, without requesters. */
 export function auditPolicy(policy: CompiledPolicy): CompiledPolicy {
   return compilePolicy({ ...policy.spec, requesters: [] });
+}
+
+/** The policy of each namespace: the audit policy narrowed by that namespace's MountPolicies, as the server layers them. */
+export function policiesByNamespace(policy: CompiledPolicy, mountPolicies: readonly CompiledMountPolicy[]): (namespace: string) => CompiledPolicy {
+  const byNamespace = new Map<string, CompiledMountPolicy[]>();
+  for (const mountPolicy of mountPolicies) {
+    const list = byNamespace.get(mountPolicy.ref.namespace) ?? [];
+    list.push(mountPolicy);
+    byNamespace.set(mountPolicy.ref.namespace, list);
+  }
+  const layered = new Map([...byNamespace].map(([namespace, policies]) => [namespace, layeredPolicy(policy, { known: true, policies })]));
+  return (namespace) => layered.get(namespace) ?? policy;
 }
 
 export function judgeExistingPod(pod: unknown, policy: CompiledPolicy): Finding | undefined {

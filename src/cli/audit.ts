@@ -3,7 +3,8 @@
  * today, reading the cluster through the usual kubeconfig rules.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { auditPolicy, judgeExistingPod, type Finding } from '../audit/judge.js';
+import { auditPolicy, judgeExistingPod, policiesByNamespace, type Finding } from '../audit/judge.js';
+import { listMountPolicies } from '../audit/list-mount-policies.js';
 import { podPages } from '../audit/list-pods.js';
 import { formatReport } from '../audit/report.js';
 import { loadPolicyFile } from '../policy/load.js';
@@ -24,13 +25,23 @@ export async function audit(settings: AuditSettings, io: Io): Promise<number> {
 
   const scope = settings.scope ?? { namespace: contextNamespace(config) ?? 'default' };
 
+  let mountPolicies: Awaited<ReturnType<typeof listMountPolicies>>;
+  try {
+    mountPolicies = await listMountPolicies(config, scope);
+  } catch (error) {
+    // Judging without them could miss a Pod a MountPolicy refuses: no report rather than a partial one.
+    io.stderr(`mountgate: audit: cannot list MountPolicies: ${describeApiError(error)}\n`);
+    return EXIT_USAGE;
+  }
+  const policyOf = policiesByNamespace(policy, mountPolicies === 'not-installed' ? [] : mountPolicies);
+
   const findings: Finding[] = [];
   let podsScanned = 0;
   try {
     for await (const page of podPages(config, scope, settings.pageSize)) {
       for (const pod of page) {
         podsScanned++;
-        const finding = judgeExistingPod(pod, policy);
+        const finding = judgeExistingPod(pod, policyOf(pod.metadata?.namespace ?? ''));
         if (finding !== undefined) findings.push(finding);
       }
     }

@@ -9,6 +9,12 @@ export const CHECK_OPTIONS = {
   user: { type: 'string', value: 'NAME', description: 'the username of the requester, as the API server would send it (for requesters)' },
   group: { type: 'string', value: 'NAME', multiple: true, description: 'a group of the requester (for requesters and trustedProvisioners)' },
   namespace: { type: 'string', value: 'NS', description: "the namespace the Pod is judged in, filling {namespace} (else the manifest's, else default)" },
+  'mount-policy': {
+    type: 'string',
+    value: 'FILE',
+    multiple: true,
+    description: "MountPolicy manifests (YAML or JSON, several documents allowed) of the Pod's namespace, layered over the policy as the server does",
+  },
 } as const satisfies OptionSpecs;
 
 /** A namespace name (RFC 1123 label), as the API server accepts it. */
@@ -23,6 +29,8 @@ export interface CheckSettings {
   readonly groups: readonly string[];
   /** The namespace the Pod is judged in, when given; else the manifest's, else "default". */
   readonly namespace: string | undefined;
+  /** Files of MountPolicy manifests; those of other namespaces are left out. */
+  readonly mountPolicyPaths: readonly string[];
 }
 
 export function parseCheckArgs(argv: readonly string[]): CheckSettings {
@@ -33,5 +41,13 @@ export function parseCheckArgs(argv: readonly string[]): CheckSettings {
     throw new ArgumentError('check', `--namespace ${JSON.stringify(values.namespace)} is not a namespace name (lower-case letters, digits and "-", at most 63)`);
   }
   if (values.old === '-' && values.file === '-') throw new ArgumentError('check', '-f and --old cannot both read stdin');
-  return { configPath: values.config, podPath: values.file, oldPodPath: values.old, user: values.user, groups: values.group ?? [], namespace: values.namespace };
+  return {
+    configPath: values.config,
+    podPath: values.file,
+    oldPodPath: values.old,
+    user: values.user,
+    groups: values.group ?? [],
+    namespace: values.namespace,
+    mountPolicyPaths: values['mount-policy'] ?? [],
+  };
 }

@@ -2,20 +2,21 @@
  * `mountgate check`: the /mutate then /validate decision on a Pod manifest,
  * offline, through the same review reader and decision core as the server.
  */
-import { readFile } from 'node:fs/promises';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { decide, type Stage } from '../admission/decide.js';
 import { requestFillings } from '../admission/placeholders.js';
 import { isCheckedPod } from '../admission/pod.js';
 import { manifestNamespace, podCreateRequest, podUpdateRequest } from '../admission/synthetic-request.js';
 import { describeViolation } from '../admission/violation.js';
 import type { Verdict } from '../admission/verdict.js';
-import { describeIoError, loadPolicyFile } from '../policy/load.js';
+import { loadPolicyFile } from '../policy/load.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { Fillings } from '../policy/match.js';
 import { PLACEHOLDERS } from '../policy/patterns.js';
 import { parseCheckArgs, type CheckSettings } from './check-options.js';
-import { EXIT_DENIED, EXIT_OK, UsageError } from './usage.js';
+import { withMountPolicies } from './check-layers.js';
+import { readManifests } from './manifests.js';
+import { EXIT_DENIED, EXIT_OK } from './usage.js';
 
 export interface Io {
   readonly stdout: (text: string) => void;
@@ -25,9 +26,10 @@ export interface Io {
 
 export async function check(argv: readonly string[], io: Io): Promise<number> {
   const settings = parseCheckArgs(argv);
-  const { policy } = await loadPolicyFile(settings.configPath);
+  const { policy: cluster } = await loadPolicyFile(settings.configPath);
   const pod = await readPodManifest(settings.podPath, io);
   const namespace = settings.namespace ?? manifestNamespace(pod) ?? 'default';
+  const policy = await withMountPolicies(cluster, settings.mountPolicyPaths, namespace, io);
   if (hasPatterns(policy)) io.stderr(describeFillings(fillingsFor(pod, policy, settings, namespace)));
   if (settings.oldPodPath !== undefined) {
     const old = await readPodManifest(settings.oldPodPath, io);
@@ -62,7 +64,7 @@ function judge(stage: Stage, pod: unknown, settings: CheckSettings, policy: Comp
 }
 
 function hasPatterns(policy: CompiledPolicy): boolean {
-  return policy.carriablePatterns.length > 0;
+  return policy.carriablePatterns.length > 0 || policy.narrowing.some((layer) => layer.carriablePatterns.length > 0);
 }
 
 function fillingsFor(pod: unknown, policy: CompiledPolicy, settings: CheckSettings, namespace: string): Fillings | undefined {
@@ -88,23 +90,6 @@ function report(stage: Stage, verdict: Verdict, io: Io): void {
 }
 
 async function readPodManifest(path: string, io: Io): Promise<unknown> {
-  let text: string;
-  try {
-    text = path === '-' ? await io.readStdin() : await readFile(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(`${path}: cannot read the file: ${describeIoError(error)}`);
-  }
-  const name = path === '-' ? '<stdin>' : path;
-  const documents = parseAllDocuments(text, { uniqueKeys: true });
-  if (!Array.isArray(documents) || documents.length !== 1) {
-    throw new UsageError(`${name}: expected exactly one Pod manifest (YAML or JSON)`);
-  }
-  const [document] = documents;
-  if (document === undefined || document.errors.length > 0) {
-    throw new UsageError(`${name}: not valid YAML or JSON: ${document?.errors[0]?.message.split('\n')[0] ?? 'empty'}`);
-  }
-  const manifest: unknown = document.toJS({ maxAliasCount: 100 });
-  const kind = typeof manifest === 'object' && manifest !== null && 'kind' in manifest ? manifest.kind : undefined;
-  if (kind !== 'Pod') throw new UsageError(`${name}: expected a Pod manifest, found kind ${JSON.stringify(kind ?? null)}`);
-  return manifest;
+  const [pod] = await readManifests(path, io, 'Pod', 'one');
+  return pod;
 }

@@ -7,12 +7,15 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { decide } from '../../src/admission/decide.js';
-import type { AdmissionRequest } from '../../src/admission/review.js';
-import type { Operation } from '../../src/admission/json-patch.js';
 import { parsePolicy } from '../../src/policy/load.js';
-import { ANNOTATION, requestFor } from '../helpers/pods.js';
 import {
+  asked,
+  admitsUnder,
+  askedOf,
+  type Admission,
+  podOf,
+  requestOf,
+  type Asked,
   hostPath,
   hostPathWith,
   INVALID_VALUES,
@@ -27,52 +30,9 @@ import {
 } from '../helpers/pattern-arbitraries.js';
 
 const RUNS = Number(process.env.MOUNTGATE_PROPERTY_RUNS ?? 300);
-const SANDBOX_USER = 'mountgate.io/sandbox-user';
 
-interface Asked {
-  /** Annotation requests, mounted at /m0, /m1, ... */
-  readonly requests: readonly string[];
-  /** hostPath volumes the Pod carries itself, mounted by its container. */
-  readonly volumes: readonly string[];
-  readonly readOnly: boolean;
-}
-
-function askedOf(path: fc.Arbitrary<string>): fc.Arbitrary<Asked> {
-  return fc.record({ requests: fc.array(path, { minLength: 1, maxLength: 3 }), volumes: fc.array(path, { maxLength: 2 }), readOnly: fc.boolean() });
-}
-
-const asked = askedOf(hostPath);
-
-function podOf(ask: Asked, facts: Facts): unknown {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name: 'p',
-      annotations: {
-        [ANNOTATION]: JSON.stringify(ask.requests.map((path, i) => ({ hostPath: path, mountPath: `/m${i}`, readOnly: ask.readOnly }))),
-        ...(facts.sandboxUser === undefined ? {} : { [SANDBOX_USER]: facts.sandboxUser }),
-      },
-    },
-    spec: {
-      containers: [{ name: 'sandbox', image: 'x', volumeMounts: ask.volumes.map((_, i) => ({ name: `v${i}`, mountPath: `/v${i}`, readOnly: ask.readOnly })) }],
-      volumes: ask.volumes.map((path, i) => ({ name: `v${i}`, hostPath: { path } })),
-    },
-  };
-}
-
-function requestOf(pod: unknown, facts: Facts): AdmissionRequest {
-  return requestFor(pod, { namespace: facts.namespace, username: facts.username, groups: [...facts.groups] });
-}
-
-/** /mutate, then /validate on the mutated Pod, as the API server runs them. */
-function admits(spec: PolicySpec, ask: Asked, facts: Facts): { allowed: boolean; patch: readonly Operation[] } {
-  const policy = parsePolicy(JSON.stringify(spec), 'p.json');
-  const pod = podOf(ask, facts);
-  const mutation = decide('mutate', requestOf(pod, facts), policy);
-  if (!mutation.allowed) return { allowed: false, patch: [] };
-  const validation = decide('validate', requestOf(mutation.mutated ?? pod, facts), policy);
-  return { allowed: validation.allowed, patch: mutation.patch };
+function admits(spec: PolicySpec, ask: Asked, facts: Facts): Admission {
+  return admitsUnder(parsePolicy(JSON.stringify(spec), 'p.json'), ask, facts);
 }
 
 function without(spec: PolicySpec, unfilled: readonly string[]): PolicySpec {

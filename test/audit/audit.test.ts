@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { auditPolicy, judgeExistingPod, type Finding } from '../../src/audit/judge.js';
+import { auditPolicy, judgeExistingPod, policiesByNamespace, type Finding } from '../../src/audit/judge.js';
+import { compileMountPolicy } from '../../src/policy/mount-policy.js';
 import { formatReport } from '../../src/audit/report.js';
 import { parseAuditArgs } from '../../src/cli/audit-options.js';
 import { UsageError } from '../../src/cli/usage.js';
@@ -84,5 +85,19 @@ describe('audit', () => {
     for (const [name, argv, message] of bad) {
       it(`refuses ${name}`, () => expect(() => parseAuditArgs(argv)).to.throw(UsageError, message));
     }
+  });
+});
+
+describe('audit with MountPolicies', () => {
+  it("judges each Pod by its namespace's layers, naming the MountPolicy", () => {
+    const narrowing = compileMountPolicy({ metadata: { namespace: 'agents', name: 'tenant' }, spec: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/u9' }] } });
+    const elsewhere = compileMountPolicy({ metadata: { namespace: 'other', name: 'closed' }, spec: { allowedHostPaths: [] } });
+    const policyFor = policiesByNamespace(POLICY, [narrowing, elsewhere]);
+    expect(policyFor('nowhere')).to.equal(POLICY);
+    expect(judgeExistingPod(recorded.items[0], policyFor('agents'))?.violations).to.deep.equal([
+      { rule: 'host-path-not-allowed', field: 'metadata.annotations[mountgate.io/mounts][0].hostPath', message: '"/srv/sandbox/u1" is not under any allowed host path of MountPolicy agents/tenant' },
+      { rule: 'host-path-volume-not-allowed', field: 'spec.volumes[0].hostPath.path', message: '"/skills" is not under any allowed host path of MountPolicy agents/tenant' },
+      { rule: 'host-path-volume-not-allowed', field: 'spec.volumes[1].hostPath.path', message: '"/srv/sandbox/u1" is not under any allowed host path of MountPolicy agents/tenant' },
+    ]);
   });
 });

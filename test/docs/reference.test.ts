@@ -60,7 +60,7 @@ describe('docs/reference.md', () => {
       ['a short form dropped', REFERENCE.replace('| `-n`, `--namespace NS`', '| `--namespace NS`'), 'audit flag --namespace'],
       ['a default changed', REFERENCE.replace('| `--port PORT` | `MOUNTGATE_PORT` | `8443`', '| `--port PORT` | `MOUNTGATE_PORT` | `443`'), 'serve flag --port'],
       ['a variable removed', REFERENCE.replaceAll('`MOUNTGATE_KUBECONFIG`', '`KUBECONFIG`'), ['serve flag --kubeconfig', 'environment variable MOUNTGATE_KUBECONFIG']],
-      ['a command section removed', REFERENCE.replace('### `mountgate check`', '### checking'), ['a section for mountgate check', 'check flag --config', 'check flag --file', 'check flag --old', 'check flag --user', 'check flag --group', 'check flag --namespace']],
+      ['a command section removed', REFERENCE.replace('### `mountgate check`', '### checking'), ['a section for mountgate check', 'check flag --config', 'check flag --file', 'check flag --old', 'check flag --user', 'check flag --group', 'check flag --namespace', 'check flag --mount-policy']],
       ['a policy key removed', without('| `maxMounts`'), 'policy key maxMounts'],
       ['a policy default changed', REFERENCE.replace('| `maxMounts` | `10` |', '| `maxMounts` | `12` |'), 'policy key maxMounts'],
       ['an allowed value dropped', REFERENCE.replace('`auto`, `Directory` or `DirectoryOrCreate` ([section 7]', '`auto` or `Directory` ([section 7]'), 'policy key hostPathType'],

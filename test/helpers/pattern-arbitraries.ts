@@ -1,5 +1,12 @@
 /** fast-check generators of policies with `*` and placeholders, request facts and paths that often meet. */
 import fc from 'fast-check';
+import { decide } from '../../src/admission/decide.js';
+import type { Operation } from '../../src/admission/json-patch.js';
+import type { AdmissionRequest } from '../../src/admission/review.js';
+import type { CompiledPolicy } from '../../src/policy/compile.js';
+import { ANNOTATION, requestFor } from './pods.js';
+
+const SANDBOX_USER = 'mountgate.io/sandbox-user';
 
 /** Segment values shared by paths, literals and placeholder values, so that they often match. */
 export const VALUES = ['a', 'team-a', 'alice', 'u3'] as const;
@@ -59,4 +66,55 @@ export function widened(spec: PolicySpec): PolicySpec {
     readOnly: entry.readOnly,
   });
   return { ...spec, allowedHostPaths: spec.allowedHostPaths.map(widen), builtinHostPaths: spec.builtinHostPaths.map(widen) };
+}
+
+export interface Asked {
+  /** Annotation requests, mounted at /m0, /m1, ... */
+  readonly requests: readonly string[];
+  /** hostPath volumes the Pod carries itself, mounted by its container. */
+  readonly volumes: readonly string[];
+  readonly readOnly: boolean;
+}
+
+export function askedOf(path: fc.Arbitrary<string>): fc.Arbitrary<Asked> {
+  return fc.record({ requests: fc.array(path, { minLength: 1, maxLength: 3 }), volumes: fc.array(path, { maxLength: 2 }), readOnly: fc.boolean() });
+}
+
+
+export function podOf(ask: Asked, facts: Facts): unknown {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'p',
+      annotations: {
+        [ANNOTATION]: JSON.stringify(ask.requests.map((path, i) => ({ hostPath: path, mountPath: `/m${i}`, readOnly: ask.readOnly }))),
+        ...(facts.sandboxUser === undefined ? {} : { [SANDBOX_USER]: facts.sandboxUser }),
+      },
+    },
+    spec: {
+      containers: [{ name: 'sandbox', image: 'x', volumeMounts: ask.volumes.map((_, i) => ({ name: `v${i}`, mountPath: `/v${i}`, readOnly: ask.readOnly })) }],
+      volumes: ask.volumes.map((path, i) => ({ name: `v${i}`, hostPath: { path } })),
+    },
+  };
+}
+
+export function requestOf(pod: unknown, facts: Facts): AdmissionRequest {
+  return requestFor(pod, { namespace: facts.namespace, username: facts.username, groups: [...facts.groups] });
+}
+
+export const asked = askedOf(hostPath);
+
+export interface Admission {
+  readonly allowed: boolean;
+  readonly patch: readonly Operation[];
+}
+
+/** /mutate, then /validate on the mutated Pod, as the API server runs them. */
+export function admitsUnder(policy: CompiledPolicy, ask: Asked, facts: Facts): Admission {
+  const pod = podOf(ask, facts);
+  const mutation = decide('mutate', requestOf(pod, facts), policy);
+  if (!mutation.allowed) return { allowed: false, patch: [] };
+  const validation = decide('validate', requestOf(mutation.mutated ?? pod, facts), policy);
+  return { allowed: validation.allowed, patch: mutation.patch };
 }

@@ -1,0 +1,57 @@
+/**
+ * `mountgate check --mount-policy FILE`: the namespace's MountPolicies read
+ * from files, layered over the cluster policy as the server would, with what
+ * each leaves in effect and what the write webhook would say of it.
+ */
+import type { CompiledPolicy } from '../policy/compile.js';
+import { layeredPolicy } from '../policy/layers.js';
+import {
+  compileMountPolicy,
+  describeMountPolicy,
+  effectiveAllowedHostPaths,
+  narrowingWarnings,
+  wideningProblems,
+  type CompiledMountPolicy,
+} from '../policy/mount-policy.js';
+import type { Io } from './check.js';
+import { readManifests } from './manifests.js';
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A manifest without a namespace lands in the one checked, as `kubectl apply -n` would put it. */
+function inNamespace(manifest: unknown, namespace: string): unknown {
+  if (!isRecord(manifest) || !isRecord(manifest.metadata) || manifest.metadata.namespace !== undefined) return manifest;
+  return { ...manifest, metadata: { ...manifest.metadata, namespace } };
+}
+
+function describeEffective(cluster: CompiledPolicy, policy: CompiledMountPolicy): string {
+  const entries = effectiveAllowedHostPaths(cluster, policy);
+  if (entries.length === 0) return 'no host path';
+  return entries.map((entry) => `${entry.pathPrefix}${entry.readOnly ? ' (read-only)' : ''}`).join(', ');
+}
+
+export async function withMountPolicies(cluster: CompiledPolicy, paths: readonly string[], namespace: string, io: Io): Promise<CompiledPolicy> {
+  if (paths.length === 0) return cluster;
+  const policies: CompiledMountPolicy[] = [];
+  for (const path of paths) {
+    for (const manifest of await readManifests(path, io, 'MountPolicy', 'any')) {
+      const policy = compileMountPolicy(inNamespace(manifest, namespace));
+      const name = describeMountPolicy(policy.ref);
+      if (policy.ref.namespace !== namespace) {
+        io.stderr(`note: ${name} is for namespace "${policy.ref.namespace}", not "${namespace}": left out\n`);
+        continue;
+      }
+      policies.push(policy);
+      if (policy.problems.length > 0) {
+        io.stderr(`warning: ${name} is invalid, so it allows no host path: ${policy.problems.join('; ')}\n`);
+      } else {
+        for (const problem of wideningProblems(cluster, policy)) io.stderr(`warning: ${name} would be refused when written: ${problem}\n`);
+        for (const warning of narrowingWarnings(cluster, policy)) io.stderr(`warning: ${name}: ${warning}\n`);
+      }
+      io.stderr(`${name}: host paths in effect: ${describeEffective(cluster, policy)}\n`);
+    }
+  }
+  return layeredPolicy(cluster, { known: true, policies });
+}

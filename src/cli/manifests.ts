@@ -1,0 +1,35 @@
+/** Manifests read from a file or stdin for the offline commands: YAML or JSON, one or more documents, of one kind. */
+import { readFile } from 'node:fs/promises';
+import { parseAllDocuments } from 'yaml';
+import { describeIoError } from '../policy/load.js';
+import type { Io } from './check.js';
+import { UsageError } from './usage.js';
+
+function kindOf(manifest: unknown): unknown {
+  return typeof manifest === 'object' && manifest !== null && 'kind' in manifest ? manifest.kind : undefined;
+}
+
+/** Every document of `path` ("-" for stdin), each of `kind`, or a UsageError naming the file. */
+export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kind: string, count: 'one' | 'any'): Promise<unknown[]> {
+  let text: string;
+  try {
+    text = path === '-' ? await io.readStdin() : await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${path}: cannot read the file: ${describeIoError(error)}`);
+  }
+  const name = path === '-' ? '<stdin>' : path;
+  const documents = parseAllDocuments(text, { uniqueKeys: true });
+  if (!Array.isArray(documents) || documents.length === 0 || (count === 'one' && documents.length !== 1)) {
+    throw new UsageError(`${name}: expected ${count === 'one' ? 'exactly one' : `one or more`} ${kind} manifest${count === 'one' ? '' : 's'} (YAML or JSON)`);
+  }
+  return documents.map((document, index) => {
+    const where = documents.length > 1 ? `${name} (document ${index + 1})` : name;
+    if (document.errors.length > 0) {
+      throw new UsageError(`${where}: not valid YAML or JSON: ${document.errors[0]?.message.split('\n')[0] ?? 'empty'}`);
+    }
+    const manifest: unknown = document.toJS({ maxAliasCount: 100 });
+    const found = kindOf(manifest);
+    if (found !== kind) throw new UsageError(`${where}: expected a ${kind} manifest, found kind ${JSON.stringify(found ?? null)}`);
+    return manifest;
+  });
+}

@@ -1,0 +1,83 @@
+/** The write webhook for MountPolicies: whole answers as the API server receives them. */
+import { expect } from 'chai';
+import { judgeMountPolicyWrite } from '../../src/admission/mount-policy-write.js';
+import { fromVerdict } from '../../src/admission/response.js';
+import { SKIPPED } from '../../src/admission/verdict.js';
+import { parsePolicy } from '../../src/policy/load.js';
+import { requestFor, type RequestOptions } from '../helpers/pods.js';
+import { mountPolicy } from '../policy/mount-policy.test.js';
+
+const CLUSTER = parsePolicy(
+  JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/tenants' }, { pathPrefix: '/srv/tenants/shared', readOnly: true }], maxMounts: 4 }),
+  'cluster.json',
+);
+const WRITE: RequestOptions = { group: 'mountgate.io', resource: 'mountpolicies', namespace: 'team-a' };
+
+function answer(object: unknown, options: RequestOptions = {}): unknown {
+  return fromVerdict(judgeMountPolicyWrite(requestFor(object, { ...WRITE, ...options }), CLUSTER));
+}
+
+const NARROW = mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-a' }], maxMounts: 2 });
+const WIDE = mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv' }], maxMounts: 9 });
+
+describe('admission: MountPolicy writes', () => {
+  const rows: Array<[string, unknown, RequestOptions, unknown]> = [
+    ['admits a narrowing MountPolicy', NARROW, {}, { allowed: true, auditAnnotations: { verdict: 'allowed' } }],
+    [
+      'admits with a warning an entry the cluster keeps read-only',
+      mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/shared/a' }] }),
+      {},
+      {
+        allowed: true,
+        auditAnnotations: { verdict: 'allowed' },
+        warnings: [`spec.allowedHostPaths[0]: "/srv/tenants/shared/a" is under the cluster policy's read-only prefix "/srv/tenants/shared", so it is mounted read-only`],
+      },
+    ],
+    [
+      'refuses a widening MountPolicy, naming every field',
+      WIDE,
+      {},
+      {
+        allowed: false,
+        status: {
+          code: 403,
+          reason: 'Forbidden',
+          message:
+            'mountgate refused the MountPolicy: spec.allowedHostPaths[0].pathPrefix: "/srv" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it); ' +
+            "spec.maxMounts: 9 is more than the cluster policy's maxMounts (4)",
+        },
+        auditAnnotations: {
+          verdict: 'denied',
+          rule: 'mount-policy-widens',
+          violation: 'spec.allowedHostPaths[0].pathPrefix: "/srv" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)',
+        },
+      },
+    ],
+    [
+      'refuses an invalid MountPolicy',
+      mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/a', readOnly: 'yes' }] }),
+      {},
+      {
+        allowed: false,
+        status: { code: 403, reason: 'Forbidden', message: 'mountgate refused the MountPolicy: spec.allowedHostPaths[0].readOnly must be true or false' },
+        auditAnnotations: { verdict: 'denied', rule: 'mount-policy-invalid', violation: 'spec.allowedHostPaths[0].readOnly must be true or false' },
+      },
+    ],
+    ['judges an UPDATE that changes the spec', WIDE, { operation: 'UPDATE', oldObject: NARROW }, 'denied'],
+    ['leaves alone an UPDATE that keeps the spec (a label on an older MountPolicy)', WIDE, { operation: 'UPDATE', oldObject: WIDE }, { allowed: true }],
+    ['leaves alone the status subresource', WIDE, { operation: 'UPDATE', subResource: 'status', oldObject: NARROW }, { allowed: true }],
+    ['leaves alone other resources of the group', WIDE, { resource: 'others' }, { allowed: true }],
+    ['leaves alone other groups', WIDE, { group: 'example.com' }, { allowed: true }],
+  ];
+  for (const [name, object, options, expected] of rows) {
+    it(name, () => {
+      const got = answer(object, options);
+      if (expected === 'denied') expect((got as { allowed: boolean }).allowed).to.equal(false);
+      else expect(got).to.deep.equal(expected);
+    });
+  }
+
+  it('skips a DELETE without reading it', () => {
+    expect(judgeMountPolicyWrite(requestFor(null, { ...WRITE, operation: 'DELETE' }), CLUSTER)).to.equal(SKIPPED);
+  });
+});

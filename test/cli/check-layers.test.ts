@@ -1,0 +1,120 @@
+/** `mountgate check --mount-policy`: MountPolicies from files, layered as the server layers them, whole outputs. */
+import { expect } from 'chai';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { check } from '../../src/cli/check.js';
+import { EXIT_DENIED, EXIT_OK, UsageError } from '../../src/cli/usage.js';
+import { sandboxPod } from '../helpers/pods.js';
+
+const CLUSTER = JSON.stringify({
+  allowedHostPaths: [{ pathPrefix: '/srv/tenants' }, { pathPrefix: '/srv/shared', readOnly: true }],
+  builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }],
+  maxMounts: 4,
+});
+
+const TENANT = `apiVersion: mountgate.io/v1alpha1
+kind: MountPolicy
+metadata: {name: tenant}
+spec:
+  allowedHostPaths:
+    - pathPrefix: /srv/tenants/team-a
+    - pathPrefix: /skills
+  maxMounts: 2
+---
+apiVersion: mountgate.io/v1alpha1
+kind: MountPolicy
+metadata: {name: other, namespace: team-b}
+spec: {allowedHostPaths: []}
+`;
+
+async function run(files: Record<string, string>, args: (dir: string) => string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'mountgate-check-layers-'));
+  try {
+    for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+    let stdout = '';
+    let stderr = '';
+    const code = await check(['--config', join(dir, 'policy.json'), '-f', join(dir, 'pod.json'), ...args(dir)], {
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stderr += text),
+      readStdin: () => Promise.resolve(''),
+    });
+    return { code, stdout, stderr };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const asking = (hostPath: string): string => JSON.stringify(sandboxPod({ mounts: [{ hostPath, mountPath: '/mnt/x' }] }));
+
+describe('cli: mountgate check --mount-policy', () => {
+  it("refuses another team's tree, naming the MountPolicy, after saying what is in effect", async () => {
+    const result = await run({ 'policy.json': CLUSTER, 'pod.json': asking('/srv/tenants/team-b'), 'mp.yaml': TENANT }, (dir) => [
+      '--namespace',
+      'team-a',
+      '--mount-policy',
+      join(dir, 'mp.yaml'),
+    ]);
+    expect(result).to.deep.equal({
+      code: EXIT_DENIED,
+      stdout: '',
+      stderr: [
+        `warning: MountPolicy team-a/tenant: spec.allowedHostPaths[1]: "/skills" is under the cluster policy's read-only prefix "/skills", so it is mounted read-only`,
+        `warning: MountPolicy team-a/tenant: spec.allowedHostPaths[1]: "/skills" lies only under the cluster policy's builtinHostPaths: Pods may carry it, the annotation cannot request it`,
+        'MountPolicy team-a/tenant: host paths in effect: /skills (read-only), /srv/tenants/team-a',
+        'note: MountPolicy team-b/other is for namespace "team-b", not "team-a": left out',
+        'denied by /mutate:',
+        '  - [host-path-not-allowed] metadata.annotations[mountgate.io/mounts][0].hostPath: "/srv/tenants/team-b" is not under any allowed host path of MountPolicy team-a/tenant',
+        '',
+      ].join('\n'),
+    });
+  });
+
+  it('admits what every layer allows', async () => {
+    const result = await run({ 'policy.json': CLUSTER, 'pod.json': asking('/srv/tenants/team-a/x'), 'mp.yaml': TENANT }, (dir) => [
+      '--namespace',
+      'team-a',
+      '--mount-policy',
+      join(dir, 'mp.yaml'),
+    ]);
+    expect([result.code, result.stderr.split('\n').slice(-2)]).to.deep.equal([EXIT_OK, ['allowed (2 patch operations)', '']]);
+  });
+
+  it('warns of what the write webhook would refuse, and of an invalid MountPolicy (which allows no host path)', async () => {
+    const widening = 'kind: MountPolicy\nmetadata: {name: wide, namespace: team-a}\nspec: {allowedHostPaths: [{pathPrefix: /srv}], maxMounts: 9}\n';
+    const invalid = 'kind: MountPolicy\nmetadata: {name: bad, namespace: team-a}\nspec: {maxMounts: -1}\n';
+    const result = await run({ 'policy.json': CLUSTER, 'pod.json': asking('/srv/tenants/team-a/x'), 'wide.yaml': widening, 'bad.yaml': invalid }, (dir) => [
+      '--namespace',
+      'team-a',
+      '--mount-policy',
+      join(dir, 'wide.yaml'),
+      '--mount-policy',
+      join(dir, 'bad.yaml'),
+    ]);
+    expect(result).to.deep.equal({
+      code: EXIT_DENIED,
+      stdout: '',
+      stderr: [
+        'warning: MountPolicy team-a/wide would be refused when written: spec.allowedHostPaths[0].pathPrefix: "/srv" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)',
+        "warning: MountPolicy team-a/wide would be refused when written: spec.maxMounts: 9 is more than the cluster policy's maxMounts (4)",
+        'MountPolicy team-a/wide: host paths in effect: /srv/shared (read-only), /srv/tenants',
+        'warning: MountPolicy team-a/bad is invalid, so it allows no host path: spec.maxMounts must not be negative',
+        'MountPolicy team-a/bad: host paths in effect: no host path',
+        'denied by /mutate:',
+        '  - [host-path-not-allowed] metadata.annotations[mountgate.io/mounts][0].hostPath: "/srv/tenants/team-a/x" is not under any allowed host path of MountPolicy team-a/bad (it is invalid, so it allows no host path: spec.maxMounts must not be negative)',
+        '',
+      ].join('\n'),
+    });
+  });
+
+  it('refuses a file that holds something else, naming the file and document', async () => {
+    let caught: unknown;
+    try {
+      await run({ 'policy.json': CLUSTER, 'pod.json': asking('/srv/tenants/team-a/x'), 'mp.yaml': `${TENANT}---\nkind: Pod\n` }, (dir) => ['--mount-policy', join(dir, 'mp.yaml')]);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).to.be.instanceOf(UsageError);
+    expect((caught as Error).message).to.match(/mp\.yaml \(document 3\): expected a MountPolicy manifest, found kind "Pod"$/);
+  });
+});
