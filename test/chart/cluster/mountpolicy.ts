@@ -21,6 +21,7 @@ import {
 import { sleep, type ControlPlane } from '../../e2e/controlplane.js';
 import { apiError, isNotFound } from '../../e2e/env.js';
 import { CHART_DIR, VALUES_DIR, run, type RunResult } from '../helm.js';
+import { ROW_SETS, crdOnlyRule, mountgateProblems, specRows } from '../mountpolicy-specs.js';
 
 export interface ClusterAccess {
   plane(): ControlPlane;
@@ -245,6 +246,27 @@ export function mountPolicySuite(access: ClusterAccess): void {
         await create(row.name, row.spec);
         const stored = await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: TEAM, plural: PLURAL, name: row.name });
         expect((stored as { spec?: unknown }).spec ?? {}).to.deep.equal(row.spec);
+      });
+    }
+
+    for (const set of ROW_SETS) {
+      it(`gives mountgate's verdict on the generated ${set.name} (server dry run, strict field validation)`, async function () {
+        const wrong: string[] = [];
+        for (const row of specRows(set.arbitrary, set.count, set.seed)) {
+          const stored = await custom.createNamespacedCustomObject({
+            group: GROUP, version: VERSION, namespace: TEAM, plural: PLURAL, body: mountPolicy('generated', row.spec), dryRun: 'All', fieldValidation: 'Strict',
+          }).then(() => undefined, async (e: unknown) => (await apiError(Promise.reject(e))).message);
+          const problems = mountgateProblems(row.spec);
+          const crdOnly = crdOnlyRule(row.spec);
+          if (crdOnly !== undefined) {
+            if (stored === undefined) wrong.push(`${row.name}: the API server stored it, but the CRD refuses ${crdOnly}`);
+          } else if (problems.length === 0 && stored !== undefined) {
+            wrong.push(`${row.name}: mountgate accepts it, the API server refused: ${stored}`);
+          } else if (problems.length > 0 && stored === undefined) {
+            wrong.push(`${row.name}: mountgate refuses it (${problems.join('; ')}), the API server stored it`);
+          }
+        }
+        expect(wrong).to.deep.equal([]);
       });
     }
 
