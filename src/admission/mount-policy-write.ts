@@ -5,7 +5,7 @@
  * still intersects every stored MountPolicy, since the cluster policy can
  * shrink later.
  */
-import { compare } from 'fast-json-patch';
+import { compare } from './json-patch.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import {
   compileMountPolicy,

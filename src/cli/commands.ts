@@ -24,14 +24,18 @@ export const COMMANDS = [
     synopsis: [
       'mountgate serve --config FILE (--tls-cert FILE --tls-key FILE | --dev)',
       '                [--port 8443] [--host 0.0.0.0] [--metrics-port 9090] [--shutdown-delay 5]',
-      '                [--reload-interval 1] [--log-level info] [--pod-security-preflight [--kubeconfig FILE]]',
+      '                [--reload-interval 1] [--log-level info] [--pod-security-preflight] [--kubeconfig FILE]',
+      '                [--mount-policies --lease-namespace NS [--lease-name mountgate-status] [--identity NAME]]',
     ],
     summary: 'run the webhook: POST /mutate and /validate over HTTPS, GET /metrics over HTTP',
     options: SERVE_OPTIONS,
     notes: `Flags win over their environment variables. The policy and certificate files are re-read when
 they change; SIGTERM or SIGINT makes /readyz answer 503, keeps serving for the shutdown delay,
 then closes and exits 0 (a second signal skips the delay).
-Exit 2 when a flag, the policy, the certificate or the listening address is wrong.
+With --mount-policies, Pods are judged against the cluster policy narrowed by their namespace's
+MountPolicies (until those are listed, no host path is admitted and /readyz answers 503), and the
+replica holding the Lease writes each MountPolicy's status.
+Exit 2 when a flag, the policy, the certificate, the kubeconfig or the listening address is wrong.
 `,
   },
   {

@@ -2,7 +2,8 @@
  * `mountgate serve` flags and their MOUNTGATE_* environment equivalents,
  * flags first. Pure: argv and env in, options or an ArgumentError (HelpRequested for --help) out.
  */
-import type { ServeOptions } from '../server/index.js';
+import { hostname as osHostname } from 'node:os';
+import type { MountPolicyOptions, ServeOptions } from '../server/index.js';
 import { parseOptions, type OptionSpecs } from './options.js';
 import { ArgumentError } from './usage.js';
 
@@ -11,6 +12,8 @@ export type ServeSettings = Omit<ServeOptions, 'logger' | 'drainTimeoutMs' | 're
   readonly reloadIntervalMs: number;
   readonly logLevel: string;
 };
+
+export const DEFAULT_LEASE_NAME = 'mountgate-status';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -24,16 +27,21 @@ export const SERVE_OPTIONS = {
   'shutdown-delay': { type: 'string', value: 'SECONDS', env: 'MOUNTGATE_SHUTDOWN_DELAY', fallback: '5', description: 'after SIGTERM, how long to keep serving before the listeners close' },
   'reload-interval': { type: 'string', value: 'SECONDS', env: 'MOUNTGATE_RELOAD_INTERVAL', fallback: '1', description: 'how often the policy and certificate files are compared with what is in force (at least 0.1)' },
   'log-level': { type: 'string', value: 'LEVEL', env: 'MOUNTGATE_LOG_LEVEL', fallback: 'info', description: `one of ${LOG_LEVELS.join(', ')}` },
-  kubeconfig: { type: 'string', value: 'FILE', env: 'MOUNTGATE_KUBECONFIG', description: 'the cluster the Pod Security preflight reads namespaces from (else KUBECONFIG, ~/.kube/config or in-cluster)' },
+  kubeconfig: { type: 'string', value: 'FILE', env: 'MOUNTGATE_KUBECONFIG', description: 'the cluster the Pod Security preflight and --mount-policies read from (else KUBECONFIG, ~/.kube/config or in-cluster)' },
   dev: { type: 'boolean', description: 'serve a generated self-signed certificate for localhost, 127.0.0.1 and ::1 instead of --tls-cert and --tls-key; not for production' },
   'pod-security-preflight': { type: 'boolean', env: 'MOUNTGATE_POD_SECURITY_PREFLIGHT', description: 'deny up front a Pod that gets mounts in a namespace whose Pod Security level forbids hostPath (the variable takes true or 1)' },
+  'mount-policies': { type: 'boolean', env: 'MOUNTGATE_MOUNT_POLICIES', description: 'watch MountPolicies (mountgate.io/v1alpha1) and enforce them, serve POST /validate-mountpolicy, and write their status while holding the Lease (the variable takes true or 1)' },
+  'lease-namespace': { type: 'string', value: 'NS', env: 'MOUNTGATE_LEASE_NAMESPACE', description: 'namespace of the Lease that picks the one replica writing MountPolicy status; required with --mount-policies' },
+  'lease-name': { type: 'string', value: 'NAME', env: 'MOUNTGATE_LEASE_NAME', fallback: DEFAULT_LEASE_NAME, description: 'name of that Lease' },
+  identity: { type: 'string', value: 'NAME', env: 'MOUNTGATE_IDENTITY', description: 'this replica\'s name in the Lease (holderIdentity); default the hostname' },
 } as const satisfies OptionSpecs;
 
 type FlagName = keyof typeof SERVE_OPTIONS;
+type BooleanFlag = 'dev' | 'pod-security-preflight' | 'mount-policies';
 
-export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ServeSettings {
+export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv, hostname: () => string = osHostname): ServeSettings {
   const values = parseOptions('serve', argv, SERVE_OPTIONS);
-  const setting = (name: Exclude<FlagName, 'dev' | 'pod-security-preflight'>): string | undefined => {
+  const setting = (name: Exclude<FlagName, BooleanFlag>): string | undefined => {
     const flag = values[name];
     if (typeof flag === 'string') return flag;
     const fromEnv = env[SERVE_OPTIONS[name].env];
@@ -63,11 +71,14 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
   const logLevel = settingOrFallback('log-level');
   if (!LOG_LEVELS.includes(logLevel)) throw new ArgumentError('serve', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
 
-  const preflight = values['pod-security-preflight'] === true || ['true', '1'].includes(env[SERVE_OPTIONS['pod-security-preflight'].env] ?? '');
+  const switchedOn = (name: Exclude<BooleanFlag, 'dev'>): boolean => values[name] === true || ['true', '1'].includes(env[SERVE_OPTIONS[name].env] ?? '');
+  const preflight = switchedOn('pod-security-preflight');
+  const mountPolicies = switchedOn('mount-policies') ? mountPolicySettings(setting, hostname) : undefined;
   return {
     configPath,
     tls,
     ...(preflight ? { podSecurityPreflight: { kubeconfigPath: setting('kubeconfig') } } : {}),
+    ...(mountPolicies === undefined ? {} : { mountPolicies }),
     host: settingOrFallback('host'),
     port: port('port', settingOrFallback('port')),
     metricsPort: port('metrics-port', settingOrFallback('metrics-port')),
@@ -76,6 +87,21 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     logLevel,
   };
 }
+
+/** The Lease names a Kubernetes object and its holder: both must be names the API server takes. */
+function mountPolicySettings(setting: (name: 'kubeconfig' | 'lease-namespace' | 'lease-name' | 'identity') => string | undefined, hostname: () => string): MountPolicyOptions {
+  const namespace = setting('lease-namespace');
+  if (namespace === undefined) throw new ArgumentError('serve', '--mount-policies needs --lease-namespace NS (or MOUNTGATE_LEASE_NAMESPACE): the namespace of the Lease that picks the replica writing status');
+  if (!DNS_LABEL.test(namespace)) throw new ArgumentError('serve', `--lease-namespace must be a namespace name (a DNS-1123 label), not "${namespace}"`);
+  const name = setting('lease-name') ?? DEFAULT_LEASE_NAME;
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) throw new ArgumentError('serve', `--lease-name must be a DNS-1123 subdomain, not "${name}"`);
+  const identity = setting('identity') ?? hostname();
+  if (identity.trim() === '' || identity.length > 253) throw new ArgumentError('serve', `--identity must be 1 to 253 characters, not "${identity}"`);
+  return { kubeconfigPath: setting('kubeconfig'), lease: { namespace, name, identity } };
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function port(name: string, text: string): number {
   const value = Number(text);

@@ -7,9 +7,11 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import express, { type ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { decide, type Stage } from '../admission/decide.js';
+import { judgeMountPolicyWrite } from '../admission/mount-policy-write.js';
 import { errored, fromVerdict, toReview, type AdmissionResponse } from '../admission/response.js';
 import { readAdmissionReview, type AdmissionRequest } from '../admission/review.js';
 import type { ClusterFacts } from '../admission/pod-security.js';
+import type { CompiledPolicy } from '../policy/compile.js';
 import type { NamespaceLevels } from './namespace-cache.js';
 import type { LiveState } from './live-state.js';
 import type { Metrics, Result } from './metrics.js';
@@ -30,7 +32,20 @@ export interface AppContext {
   readonly lifecycle: Lifecycle;
   /** Present when the Pod Security preflight is on. */
   readonly namespaceLevels?: NamespaceLevels;
+  /** Present with --mount-policies. */
+  readonly mountPolicies?: MountPolicyContext;
 }
+
+export interface MountPolicyContext {
+  /** The cluster policy in force narrowed by the namespace's MountPolicies, from a cache (never an API call). */
+  policyFor(namespace: string | undefined): CompiledPolicy;
+  /** False until the MountPolicies have been listed once: not ready till then. */
+  readonly everSynced: boolean;
+}
+
+/** The endpoint label of a review: a Pod stage, or a MountPolicy write. */
+type Endpoint = Stage | 'mountpolicy';
+const MOUNT_POLICY_PATH = '/validate-mountpolicy';
 
 const STAGES: Readonly<Record<string, Stage>> = { '/mutate': 'mutate', '/validate': 'validate' };
 /** A Map, so that no path can reach an inherited property. */
@@ -74,16 +89,19 @@ function createExpressApp(context: AppContext, parseJson: JsonParser): express.E
     res.type('text/plain').send('ok\n');
   });
   app.get('/readyz', (_req, res) => {
-    if (context.lifecycle.ready) res.type('text/plain').send('ok\n');
-    else res.status(503).type('text/plain').send('shutting down\n');
+    if (!context.lifecycle.ready) res.status(503).type('text/plain').send('shutting down\n');
+    else if (context.mountPolicies?.everSynced === false) res.status(503).type('text/plain').send('MountPolicies not listed yet\n');
+    else res.type('text/plain').send('ok\n');
   });
 
   for (const [path, stage] of Object.entries(STAGES)) {
     app.post(path, (req, res) => handleAdmission(stage, req, res, context, parseJson));
   }
+  const mountPolicyRoute = context.mountPolicies === undefined ? undefined : MOUNT_POLICY_PATH;
+  if (mountPolicyRoute !== undefined) app.post(mountPolicyRoute, (req, res) => handleAdmission('mountpolicy', req, res, context, parseJson));
 
   app.use((req, res) => {
-    const allowedMethod = req.path in STAGES ? 'POST' : ['/healthz', '/readyz'].includes(req.path) ? 'GET' : undefined;
+    const allowedMethod = req.path in STAGES || req.path === mountPolicyRoute ? 'POST' : ['/healthz', '/readyz'].includes(req.path) ? 'GET' : undefined;
     if (allowedMethod === undefined) {
       sendError(res, 404, `no route for ${req.path}`);
       return;
@@ -93,7 +111,8 @@ function createExpressApp(context: AppContext, parseJson: JsonParser): express.E
   });
 
   // The admission handler answers its own errors; anything else that fails is answered alike.
-  const errors: ErrorRequestHandler = (error: unknown, req, res, _next) => refuseBody(STAGES[req.path], error, res, context);
+  const errors: ErrorRequestHandler = (error: unknown, req, res, _next) =>
+    refuseBody(req.path === mountPolicyRoute ? 'mountpolicy' : STAGES[req.path], error, res, context);
   app.use(errors);
   return app;
 }
@@ -103,7 +122,7 @@ function createExpressApp(context: AppContext, parseJson: JsonParser): express.E
  * error messages are body-parser's), then the guards and the decision. Errors
  * are answered here, as express's error handler did before.
  */
-function handleAdmission(stage: Stage, req: IncomingMessage, res: ServerResponse, context: AppContext, parseJson: JsonParser): void {
+function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerResponse, context: AppContext, parseJson: JsonParser): void {
   parseJson(req, res, (error?: unknown) => {
     if (error !== undefined) {
       refuseBody(stage, error, res, context);
@@ -118,7 +137,7 @@ function handleAdmission(stage: Stage, req: IncomingMessage, res: ServerResponse
   });
 }
 
-function refuseBody(stage: Stage | undefined, error: unknown, res: ServerResponse, context: AppContext): void {
+function refuseBody(stage: Endpoint | undefined, error: unknown, res: ServerResponse, context: AppContext): void {
   const status = httpStatusOf(error);
   const reason =
     status === 413
@@ -131,7 +150,7 @@ function refuseBody(stage: Stage | undefined, error: unknown, res: ServerRespons
   refuse(stage, res, context, status, reason);
 }
 
-function admit(stage: Stage, body: unknown, res: ServerResponse, context: AppContext): void {
+function admit(stage: Endpoint, body: unknown, res: ServerResponse, context: AppContext): void {
   const started = process.hrtime.bigint();
   if (body === undefined) {
     refuse(stage, res, context, 400, 'expected a JSON AdmissionReview with Content-Type: application/json');
@@ -147,7 +166,10 @@ function admit(stage: Stage, body: unknown, res: ServerResponse, context: AppCon
   let response: AdmissionResponse;
   let result: Result;
   try {
-    const verdict = decide(stage, request, context.state.policy, clusterFacts(stage, request, context));
+    const verdict =
+      stage === 'mountpolicy'
+        ? judgeMountPolicyWrite(request, context.state.policy)
+        : decide(stage, request, policyFor(request, context), clusterFacts(stage, request, context));
     response = fromVerdict(verdict);
     result = verdict.allowed ? 'allowed' : 'denied';
   } catch (error) {
@@ -177,6 +199,10 @@ function admit(stage: Stage, body: unknown, res: ServerResponse, context: AppCon
   );
 }
 
+function policyFor(request: AdmissionRequest, context: AppContext): CompiledPolicy {
+  return context.mountPolicies === undefined ? context.state.policy : context.mountPolicies.policyFor(request.namespace);
+}
+
 function clusterFacts(stage: Stage, request: AdmissionRequest, context: AppContext): ClusterFacts {
   const levels = context.namespaceLevels;
   if (levels === undefined || stage !== 'mutate') return {};
@@ -188,7 +214,7 @@ function clusterFacts(stage: Stage, request: AdmissionRequest, context: AppConte
 }
 
 /** A request that never reached a decision: counted as an error of its endpoint, logged, answered with a JSON error. */
-function refuse(stage: Stage | undefined, res: ServerResponse, context: AppContext, status: number, reason: string): void {
+function refuse(stage: Endpoint | undefined, res: ServerResponse, context: AppContext, status: number, reason: string): void {
   if (stage !== undefined) context.metrics.requests.inc({ endpoint: stage, result: 'error' });
   context.logger.warn({ endpoint: stage, status, reason }, 'request refused');
   if (!res.headersSent) sendError(res, status, reason);

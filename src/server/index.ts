@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
+import { startMountPolicies, type MountPolicyEnforcement } from '../cluster/mount-policies.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { createApp, MAX_BODY_BYTES } from './app.js';
 import { DEFAULT_POOL_BYTES, withBodyBudget } from './body-budget.js';
@@ -49,6 +50,14 @@ export interface ServeOptions {
   readonly logger: Logger;
   /** Deny up front in namespaces whose Pod Security level forbids hostPath; needs list/watch on namespaces. */
   readonly podSecurityPreflight?: { readonly kubeconfigPath?: string | undefined };
+  /** Enforce the namespaces' MountPolicies; needs list/watch on them, their status and a Lease. */
+  readonly mountPolicies?: MountPolicyOptions;
+}
+
+export interface MountPolicyOptions {
+  readonly kubeconfigPath?: string | undefined;
+  /** The Lease whose holder alone writes MountPolicy status. */
+  readonly lease: { readonly namespace: string; readonly name: string; readonly identity: string };
 }
 
 export interface RunningServer {
@@ -79,7 +88,21 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
     options.podSecurityPreflight === undefined
       ? undefined
       : await watchNamespaces(options.podSecurityPreflight.kubeconfigPath, logger, (synced) => metrics.podSecurityCacheSynced.set(synced ? 1 : 0));
-  const app = createApp({ state, metrics, logger, lifecycle, ...(namespaces ? { namespaceLevels: namespaces.levels } : {}) });
+  let mountPolicies: MountPolicyEnforcement | undefined;
+  try {
+    mountPolicies = options.mountPolicies === undefined ? undefined : await startMountPolicies(options.mountPolicies, state, metrics, logger);
+  } catch (error) {
+    await namespaces?.stop();
+    throw error;
+  }
+  const app = createApp({
+    state,
+    metrics,
+    logger,
+    lifecycle,
+    ...(namespaces ? { namespaceLevels: namespaces.levels } : {}),
+    ...(mountPolicies ? { mountPolicies } : {}),
+  });
   const budget = withBodyBudget(app, { poolBytes: DEFAULT_POOL_BYTES, maxBodyBytes: MAX_BODY_BYTES }, (req, charge) =>
     logger.warn({ path: req.url, chargeBytes: charge }, 'request refused: too many request bodies in flight (503)'),
   );
@@ -104,6 +127,7 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
   } catch (error) {
     server.close();
     await namespaces?.stop();
+    await mountPolicies?.stop();
     throw error;
   }
 
@@ -128,6 +152,7 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
     closing ??= (async () => {
       for (const poller of pollers) poller.stop();
       await namespaces?.stop();
+      await mountPolicies?.stop();
       lifecycle.ready = false;
       lifecycle.closing = true;
       await Promise.all([closeGracefully(server, options.drainTimeoutMs ?? 30_000), closeGracefully(metricsServer, 1_000)]);

@@ -10,6 +10,7 @@ export class LiveState {
   #policy: CompiledPolicy;
   #tls: TlsMaterial;
   readonly #tlsListeners: Array<(tls: TlsMaterial) => void> = [];
+  readonly #policyListeners: Array<(policy: CompiledPolicy) => void> = [];
 
   constructor(policy: CompiledPolicy, tls: TlsMaterial) {
     this.#policy = policy;
@@ -26,6 +27,7 @@ export class LiveState {
 
   setPolicy(policy: CompiledPolicy): void {
     this.#policy = policy;
+    for (const listener of this.#policyListeners) listener(policy);
   }
 
   setTls(tls: TlsMaterial): void {
@@ -35,5 +37,9 @@ export class LiveState {
 
   onTlsChange(listener: (tls: TlsMaterial) => void): void {
     this.#tlsListeners.push(listener);
+  }
+
+  onPolicyChange(listener: (policy: CompiledPolicy) => void): void {
+    this.#policyListeners.push(listener);
   }
 }

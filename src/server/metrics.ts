@@ -17,6 +17,10 @@ export interface Metrics {
   readonly draining: Gauge;
   readonly podSecurityCacheSynced: Gauge;
   readonly podSecurityPreflightSkipped: Counter;
+  readonly mountPolicyCacheSynced: Gauge;
+  readonly mountPolicies: Gauge;
+  readonly leaseHeld: Gauge;
+  readonly mountPolicyStatusWrites: Counter<'result'>;
 }
 
 export function createMetrics(): Metrics {
@@ -66,6 +70,27 @@ export function createMetrics(): Metrics {
     podSecurityPreflightSkipped: new Counter({
       name: 'mountgate_podsecurity_preflight_skipped_total',
       help: 'Mutations judged without the Pod Security preflight because the namespace cache was not synced.',
+      registers: [registry],
+    }),
+    mountPolicyCacheSynced: new Gauge({
+      name: 'mountgate_mountpolicy_cache_synced',
+      help: '1 while the MountPolicy cache is synced; while 0 with --mount-policies on, no Pod gets or keeps a host path (0 also when the feature is off).',
+      registers: [registry],
+    }),
+    mountPolicies: new Gauge({
+      name: 'mountgate_mountpolicies',
+      help: 'MountPolicies in the cache, in every namespace.',
+      registers: [registry],
+    }),
+    leaseHeld: new Gauge({
+      name: 'mountgate_lease_held',
+      help: '1 while this replica holds the Lease and so writes MountPolicy status.',
+      registers: [registry],
+    }),
+    mountPolicyStatusWrites: new Counter({
+      name: 'mountgate_mountpolicy_status_writes_total',
+      help: 'Writes of MountPolicy status, by result (conflict: the object changed first; it is judged again).',
+      labelNames: ['result'] as const,
       registers: [registry],
     }),
   };

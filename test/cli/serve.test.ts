@@ -59,7 +59,24 @@ describe('cli: mountgate serve', function () {
       expect(parseServeArgs(['--config', 'p.yaml', '--dev'], {})).to.include({ tls: 'dev', host: '0.0.0.0', port: 8443, shutdownDelaySeconds: 5 });
     });
 
+    it('turns on --mount-policies with its Lease, from flags or env, the identity defaulting to the hostname', () => {
+      const base = ['--config', 'p.yaml', '--dev'];
+      expect(parseServeArgs([...base, '--mount-policies', '--lease-namespace', 'mountgate-system'], {}, () => 'node-1').mountPolicies).to.deep.equal({
+        kubeconfigPath: undefined,
+        lease: { namespace: 'mountgate-system', name: 'mountgate-status', identity: 'node-1' },
+      });
+      const env = { MOUNTGATE_MOUNT_POLICIES: '1', MOUNTGATE_LEASE_NAMESPACE: 'ns', MOUNTGATE_LEASE_NAME: 'mg-status', MOUNTGATE_IDENTITY: 'pod-a', MOUNTGATE_KUBECONFIG: '/k' };
+      expect(parseServeArgs(base, env).mountPolicies).to.deep.equal({ kubeconfigPath: '/k', lease: { namespace: 'ns', name: 'mg-status', identity: 'pod-a' } });
+      expect(parseServeArgs([...base, '--identity', 'pod-b'], env).mountPolicies?.lease.identity).to.equal('pod-b');
+      expect(parseServeArgs(base, { ...env, MOUNTGATE_MOUNT_POLICIES: 'no' })).not.to.have.property('mountPolicies');
+      expect(parseServeArgs(base, {})).not.to.have.property('mountPolicies');
+    });
+
     const bad: Array<[string, string[], string]> = [
+      ['--mount-policies without a Lease namespace', ['--config', 'p', '--dev', '--mount-policies'], 'serve: --mount-policies needs --lease-namespace NS (or MOUNTGATE_LEASE_NAMESPACE)'],
+      ['a Lease namespace that is no name', ['--config', 'p', '--dev', '--mount-policies', '--lease-namespace', 'Team_A'], 'serve: --lease-namespace must be a namespace name (a DNS-1123 label), not "Team_A"'],
+      ['a Lease name that is no name', ['--config', 'p', '--dev', '--mount-policies', '--lease-namespace', 'a', '--lease-name', 'x/y'], 'serve: --lease-name must be a DNS-1123 subdomain, not "x/y"'],
+      ['an empty identity', ['--config', 'p', '--dev', '--mount-policies', '--lease-namespace', 'a', '--identity', ' '], 'serve: --identity must be 1 to 253 characters, not " "'],
       ['no config', ['--dev'], 'serve: --config FILE is required (or MOUNTGATE_CONFIG)'],
       ['no certificate', ['--config', 'p'], 'serve: --tls-cert FILE and --tls-key FILE are required (or --dev for a self-signed certificate)'],
       ['--dev with a certificate', ['--config', 'p', '--dev', '--tls-cert', 'c'], 'serve: --dev replaces --tls-cert and --tls-key; give one or the other'],
@@ -85,6 +102,17 @@ describe('cli: mountgate serve', function () {
           stdout: '',
           stderr: `mountgate: ${config}: invalid policy: allowedHostPaths[0].pathPrefix must not be "/" (that would allow the whole node)\n`,
         });
+      });
+    });
+
+    it('exits 2 with one line when --mount-policies cannot load its kubeconfig', async () => {
+      await withDir(async (dir) => {
+        const config = join(dir, 'policy.yaml');
+        const kubeconfig = join(dir, 'missing.kubeconfig');
+        await writeFile(config, '{}');
+        const result = await mountgate(['serve', '--config', config, '--dev', '--port', '0', '--metrics-port', '0', '--host', '127.0.0.1', '--mount-policies', '--lease-namespace', 'mg', '--kubeconfig', kubeconfig]).exit;
+        expect(result.code).to.equal(2);
+        expect(result.stderr).to.match(new RegExp(`^mountgate: ${kubeconfig.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot load a cluster for --mount-policies: [^\n]*ENOENT[^\n]*\n$`));
       });
     });
 

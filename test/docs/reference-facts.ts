@@ -115,7 +115,7 @@ const ROUTES = '## 3. HTTP';
 export function routesInCode(root: string): string[] {
   const routes = new Set<string>();
   for (const file of ['app.ts', 'metrics.ts']) {
-    for (const match of readFileSync(join(root, 'src/server', file), 'utf8').matchAll(/'(\/[a-z]+)'/g)) {
+    for (const match of readFileSync(join(root, 'src/server', file), 'utf8').matchAll(/'(\/[a-z]+(?:-[a-z]+)*)'/g)) {
       if (match[1] !== undefined) routes.add(match[1]);
     }
   }

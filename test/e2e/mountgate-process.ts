@@ -60,6 +60,8 @@ export interface MountgateOptions {
   readonly metricsPort: number;
   /** More `serve` flags, e.g. the Pod Security preflight. */
   readonly extraArgs?: readonly string[];
+  /** What start() waits for: /readyz (default), or /healthz for a server that is meant not to become ready. */
+  readonly waitFor?: '/readyz' | '/healthz';
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -142,7 +144,7 @@ export class MountgateProcess {
         throw new Error(`mountgate exited (${this.exitInfo}):\n${this.tail()}`);
       }
       try {
-        if ((await httpsGetStatus(`${this.url}/readyz`, tls.caPem)) === 200) return;
+        if ((await httpsGetStatus(`${this.url}${this.options.waitFor ?? '/readyz'}`, tls.caPem)) === 200) return;
       } catch (error) {
         last = error instanceof Error ? error.message : String(error);
       }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import type { V1CustomResourceDefinition, V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from './controlplane.js';
 
@@ -181,4 +181,18 @@ function touchesAnnotation(key: string): string {
     `request.operation == 'CREATE' ? ${inNew} : (${inNew} ? (!${inOld} || ` +
     `object.metadata.annotations['${key}'] != oldObject.metadata.annotations['${key}']) : ${inOld})`
   );
+}
+
+/** The chart's MountPolicy CRD (rendered with mountPolicies.enabled=true). */
+export async function mountPolicyCrd(helm: string): Promise<V1CustomResourceDefinition> {
+  const { stdout } = await execFileAsync(
+    helm,
+    ['template', 'mountgate-e2e', CHART_DIR, '--namespace', 'mountgate-system', '--show-only', 'templates/mountpolicy-crd.yaml', '--set', 'mountPolicies.enabled=true'],
+    { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+  );
+  const crd = parseAllDocuments(stdout)
+    .map((doc): unknown => doc.toJS())
+    .find((doc) => isKind(doc, 'CustomResourceDefinition')) as V1CustomResourceDefinition | undefined;
+  if (crd === undefined) throw new Error(`helm template rendered no CustomResourceDefinition:\n${stdout}`);
+  return crd;
 }

@@ -1,0 +1,185 @@
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease, the way client-go's
+ * leaderelection package does it (@kubernetes/client-node 1.x has none):
+ * create the Lease when it is absent, renew it while holding it, take it over
+ * once it has gone unrenewed for its duration, and hand it back on stop. Every
+ * write carries the resourceVersion that was read, so two replicas racing for
+ * it cannot both win. Expiry is judged by this process's own clock, from when
+ * it last saw the Lease change, never from the renewTime another machine wrote.
+ */
+
+/** What the Lease says, as plain data; times are RFC 3339 strings as the API server gives them. */
+export interface LeaseRecord {
+  /** Empty when nobody holds it (a holder that stopped cleanly). */
+  readonly holderIdentity: string;
+  readonly leaseDurationSeconds: number;
+  readonly acquireTime?: string | undefined;
+  readonly renewTime?: string | undefined;
+  readonly leaseTransitions: number;
+}
+
+export interface StoredLease {
+  readonly resourceVersion: string;
+  readonly record: LeaseRecord;
+}
+
+/** Thrown by a LeaseStore write that lost a race (HTTP 409: changed or created meanwhile). */
+export class LeaseConflict extends Error {
+  override name = 'LeaseConflict';
+}
+
+/** The Lease object in the API server; an adapter over the Kubernetes client, or a fake in tests. */
+export interface LeaseStore {
+  /** undefined when the Lease does not exist. */
+  read(): Promise<StoredLease | undefined>;
+  create(record: LeaseRecord): Promise<StoredLease>;
+  /** Replaces the spec only if the Lease still has `resourceVersion`. */
+  update(resourceVersion: string, record: LeaseRecord): Promise<StoredLease>;
+}
+
+export interface LeaseTiming {
+  /** How long a Lease stays valid after its last renewal (client-go's default: 15 s). */
+  readonly durationSeconds: number;
+  /** A holder that has not renewed for this long stops acting as holder (10 s), before others may take over. */
+  readonly renewDeadlineMs: number;
+  /** How often to try to acquire or renew (2 s). */
+  readonly retryPeriodMs: number;
+}
+
+export const DEFAULT_LEASE_TIMING: LeaseTiming = { durationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+
+export interface LeaseEvents {
+  /** Called with true when this process starts holding the Lease, false when it stops. */
+  onHoldingChange(holding: boolean): void;
+  onError(error: unknown): void;
+}
+
+/** "2026-12-05T03:00:00.123000Z": the API server's MicroTime takes six fraction digits. */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/Z$/, '000Z');
+}
+
+export class LeaseElector {
+  #holding = false;
+  /** When this process last renewed (or acquired) the Lease, by its own clock. */
+  #lastRenewedAt = 0;
+  /** The last record seen and when it was first seen, by this process's clock. */
+  #observed: { readonly key: string; readonly at: number } | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  /** Steps down when no renewal succeeded within the renew deadline, even if a request hangs and tryOnce never returns. */
+  #watchdog: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = true;
+
+  constructor(
+    private readonly store: LeaseStore,
+    private readonly identity: string,
+    private readonly events: LeaseEvents,
+    private readonly timing: LeaseTiming = DEFAULT_LEASE_TIMING,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get holding(): boolean {
+    return this.#holding;
+  }
+
+  /** Tries at once, then every retry period, until stop(). */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    const loop = (): void => {
+      this.#running = this.tryOnce().finally(() => {
+        this.#running = undefined;
+        if (this.#stopped) return;
+        this.#timer = setTimeout(loop, this.timing.retryPeriodMs);
+      });
+    };
+    loop();
+  }
+
+  /** Stops trying; a holder hands the Lease back (holder cleared, one-second duration) so another replica takes it at once. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    clearTimeout(this.#watchdog);
+    await this.#running;
+    if (!this.#holding) return;
+    this.#setHolding(false);
+    try {
+      const current = await this.store.read();
+      if (current === undefined || current.record.holderIdentity !== this.identity) return;
+      const at = microTime(this.now());
+      await this.store.update(current.resourceVersion, { ...current.record, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: at, renewTime: at });
+    } catch (error) {
+      // Not handed back: the others take over once it expires.
+      this.events.onError(error);
+    }
+  }
+
+  /** One attempt to acquire or renew; never throws (errors go to onError). */
+  async tryOnce(): Promise<void> {
+    try {
+      await this.#attempt();
+    } catch (error) {
+      if (!(error instanceof LeaseConflict)) this.events.onError(error);
+      // A holder that cannot renew must stop acting as one before its Lease can expire for the others.
+      if (this.#holding && this.now() - this.#lastRenewedAt >= this.timing.renewDeadlineMs) this.#setHolding(false);
+    }
+  }
+
+  async #attempt(): Promise<void> {
+    const current = await this.store.read();
+    const now = this.now();
+    const at = microTime(now);
+    if (current === undefined) {
+      const created = await this.store.create({ holderIdentity: this.identity, leaseDurationSeconds: this.timing.durationSeconds, acquireTime: at, renewTime: at, leaseTransitions: 0 });
+      this.#renewed(created, now);
+      return;
+    }
+    this.#observe(current, now);
+    const { record } = current;
+    if (record.holderIdentity === this.identity) {
+      this.#renewed(await this.store.update(current.resourceVersion, { ...record, leaseDurationSeconds: this.timing.durationSeconds, renewTime: at }), now);
+      return;
+    }
+    if (record.holderIdentity !== '' && !this.#expired(record, now)) {
+      if (this.#holding) this.#setHolding(false);
+      return;
+    }
+    const taken = await this.store.update(current.resourceVersion, {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: this.timing.durationSeconds,
+      acquireTime: at,
+      renewTime: at,
+      leaseTransitions: record.leaseTransitions + 1,
+    });
+    this.#renewed(taken, now);
+  }
+
+  #observe(lease: StoredLease, now: number): void {
+    const { holderIdentity, renewTime, acquireTime, leaseDurationSeconds } = lease.record;
+    const key = JSON.stringify([holderIdentity, renewTime, acquireTime, leaseDurationSeconds]);
+    if (this.#observed?.key !== key) this.#observed = { key, at: now };
+  }
+
+  #expired(record: LeaseRecord, now: number): boolean {
+    const seenAt = this.#observed?.at ?? now;
+    return now >= seenAt + Math.max(record.leaseDurationSeconds, 1) * 1000;
+  }
+
+  #renewed(lease: StoredLease, now: number): void {
+    this.#observe(lease, now);
+    this.#lastRenewedAt = now;
+    if (!this.#holding) this.#setHolding(true);
+    clearTimeout(this.#watchdog);
+    this.#watchdog = setTimeout(() => {
+      if (this.#holding) this.#setHolding(false);
+    }, this.timing.renewDeadlineMs);
+    this.#watchdog.unref();
+  }
+
+  #setHolding(holding: boolean): void {
+    this.#holding = holding;
+    this.events.onHoldingChange(holding);
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The MountPolicies mountgate knows, by namespace: what the informer has
+ * listed and watched, each compiled once when it arrives. Pure, so it is
+ * tested on recorded objects. Until the first listing, and while the watch
+ * is broken, every namespace's layers are unknown, which admits no host path.
+ */
+import type { NamespaceLayers } from '../policy/layers.js';
+import { compileMountPolicy, type CompiledMountPolicy, type MountPolicyRef } from '../policy/mount-policy.js';
+
+/** A MountPolicy as the API server returns it; only metadata is relied upon, the rest is judged. */
+export interface MountPolicyObject {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata?: {
+    readonly namespace?: string;
+    readonly name?: string;
+    readonly uid?: string;
+    readonly generation?: number;
+    readonly resourceVersion?: string;
+  };
+  readonly spec?: unknown;
+  readonly status?: unknown;
+}
+
+export interface CachedMountPolicy {
+  readonly object: MountPolicyObject;
+  readonly compiled: CompiledMountPolicy;
+}
+
+export interface TableChange {
+  /** The namespace whose MountPolicies changed; undefined when every namespace's may have (sync gained or lost). */
+  readonly namespace: string | undefined;
+  /** False when only status or metadata changed, so the layers of the namespace are as they were. */
+  readonly layersChanged: boolean;
+}
+
+export const NOT_LISTED = 'mountgate has not listed the MountPolicies yet';
+export const WATCH_BROKEN = "mountgate's watch on MountPolicies is broken; it is reconnecting";
+
+const NO_POLICIES: NamespaceLayers = { known: true, policies: [] };
+
+export function isMountPolicyObject(value: unknown): value is MountPolicyObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const metadata: unknown = 'metadata' in value ? value.metadata : undefined;
+  return metadata === undefined || (typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata));
+}
+
+export class MountPolicyTable {
+  readonly #byNamespace = new Map<string, Map<string, CachedMountPolicy>>();
+  /** layersOf's answer per namespace, built when the namespace changes rather than at every admission. */
+  readonly #layers = new Map<string, NamespaceLayers>();
+  readonly #listeners: Array<(change: TableChange) => void> = [];
+  #synced = false;
+  #everSynced = false;
+  #size = 0;
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** True once the first listing has arrived, whatever happened to the watch since. */
+  get everSynced(): boolean {
+    return this.#everSynced;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  onChange(listener: (change: TableChange) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  markSynced(synced: boolean): void {
+    if (synced === this.#synced) return;
+    this.#synced = synced;
+    if (synced) this.#everSynced = true;
+    this.#emit({ namespace: undefined, layersChanged: true });
+  }
+
+  /** An object added or changed; one without a namespace or a name cannot be placed and is ignored. */
+  upsert(object: MountPolicyObject): void {
+    const namespace = object.metadata?.namespace;
+    const name = object.metadata?.name;
+    if (!namespace || !name) return;
+    let policies = this.#byNamespace.get(namespace);
+    if (policies === undefined) {
+      policies = new Map();
+      this.#byNamespace.set(namespace, policies);
+    }
+    const before = policies.get(name);
+    if (before === undefined) this.#size++;
+    const layersChanged = before === undefined || !sameLayer(before.object, object);
+    policies.set(name, { object, compiled: layersChanged || before === undefined ? compileMountPolicy(object) : before.compiled });
+    if (layersChanged) this.#layers.delete(namespace);
+    this.#emit({ namespace, layersChanged });
+  }
+
+  remove(object: MountPolicyObject): void {
+    const namespace = object.metadata?.namespace;
+    const name = object.metadata?.name;
+    if (!namespace || !name) return;
+    const policies = this.#byNamespace.get(namespace);
+    if (policies?.delete(name) !== true) return;
+    this.#size--;
+    if (policies.size === 0) this.#byNamespace.delete(namespace);
+    this.#layers.delete(namespace);
+    this.#emit({ namespace, layersChanged: true });
+  }
+
+  /** What decide() must take into account for a Pod of `namespace`. */
+  layersOf(namespace: string): NamespaceLayers {
+    if (!this.#synced) return { known: false, namespace, why: this.#everSynced ? WATCH_BROKEN : NOT_LISTED };
+    let layers = this.#layers.get(namespace);
+    if (layers === undefined) {
+      const policies = this.#byNamespace.get(namespace);
+      layers = policies === undefined ? NO_POLICIES : { known: true, policies: [...policies.values()].map((entry) => entry.compiled) };
+      this.#layers.set(namespace, layers);
+    }
+    return layers;
+  }
+
+  get(ref: MountPolicyRef): CachedMountPolicy | undefined {
+    return this.#byNamespace.get(ref.namespace)?.get(ref.name);
+  }
+
+  /** Every cached MountPolicy, of one namespace or of all. */
+  list(namespace?: string): CachedMountPolicy[] {
+    if (namespace !== undefined) return [...(this.#byNamespace.get(namespace)?.values() ?? [])];
+    return [...this.#byNamespace.values()].flatMap((policies) => [...policies.values()]);
+  }
+
+  #emit(change: TableChange): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+}
+
+/** With a status subresource, generation moves only with spec; the spec is compared too, for a CRD without one. */
+function sameLayer(before: MountPolicyObject, after: MountPolicyObject): boolean {
+  return (
+    before.metadata?.uid === after.metadata?.uid &&
+    before.metadata?.generation === after.metadata?.generation &&
+    JSON.stringify(before.spec) === JSON.stringify(after.spec)
+  );
+}

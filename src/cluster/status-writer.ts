@@ -1,0 +1,130 @@
+/**
+ * Writes MountPolicy status while this replica holds the Lease: each
+ * MountPolicy whose cached object, or the cluster policy, changed is judged
+ * again and written only when its status would change. One write at a time;
+ * a write that fails is retried after a pause, one that lost a race (409)
+ * waits for the watch to bring the newer object.
+ */
+import type { Logger } from 'pino';
+import type { CompiledPolicy } from '../policy/compile.js';
+import type { MountPolicyRef } from '../policy/mount-policy.js';
+import type { Metrics } from '../server/metrics.js';
+import { statusCodeOf } from './kube-client.js';
+import type { CachedMountPolicy, MountPolicyObject, MountPolicyTable } from './mount-policy-cache.js';
+import { desiredStatus, sameStatus, type MountPolicyStatus } from './mount-policy-status.js';
+
+/** Replaces the status subresource of `object` (whose resourceVersion makes it conditional). */
+export type WriteStatus = (object: MountPolicyObject, status: MountPolicyStatus) => Promise<void>;
+
+export interface StatusWriterOptions {
+  readonly table: MountPolicyTable;
+  readonly cluster: { readonly policy: CompiledPolicy };
+  readonly write: WriteStatus;
+  readonly metrics: Pick<Metrics, 'mountPolicyStatusWrites'>;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+  readonly retryDelayMs?: number;
+}
+
+const key = (ref: MountPolicyRef): string => `${ref.namespace}/${ref.name}`;
+
+export class StatusWriter {
+  #holding = false;
+  /** namespace/name of the MountPolicies to judge again; a Set, so a burst of events is one write. */
+  readonly #dirty = new Set<string>();
+  #draining: Promise<void> | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(private readonly options: StatusWriterOptions) {
+    options.table.onChange(({ namespace }) => {
+      if (!this.#holding) return;
+      for (const entry of options.table.list(namespace)) this.#dirty.add(key(entry.compiled.ref));
+      this.#kick();
+    });
+  }
+
+  /** Lease gained: judge everything. Lease lost: write nothing more. */
+  setHolding(holding: boolean): void {
+    this.#holding = holding;
+    if (holding) this.refreshAll();
+    else this.#dirty.clear();
+  }
+
+  /** The cluster policy changed: every status may have. */
+  refreshAll(): void {
+    if (!this.#holding) return;
+    for (const entry of this.options.table.list()) this.#dirty.add(key(entry.compiled.ref));
+    this.#kick();
+  }
+
+  /** Resolves when nothing is left to write (or the writer stopped); for tests and shutdown. */
+  async idle(): Promise<void> {
+    while (this.#draining !== undefined) await this.#draining;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#holding = false;
+    this.#dirty.clear();
+    clearTimeout(this.#retry);
+    await this.idle();
+  }
+
+  #kick(): void {
+    if (this.#draining !== undefined || this.#stopped) return;
+    this.#draining = this.#drain().finally(() => {
+      this.#draining = undefined;
+      // Queued while the last write was under way, after the loop had looked.
+      if (this.#dirty.size > 0 && this.#holding) this.#kick();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    const failed: string[] = [];
+    for (let next = this.#take(); next !== undefined && this.#holding; next = this.#take()) {
+      const [namespace = '', name = ''] = next.split('/');
+      const entry = this.options.table.get({ namespace, name });
+      if (entry !== undefined && this.options.table.synced && !(await this.#judge(entry))) failed.push(next);
+    }
+    if (failed.length > 0 && this.#holding && !this.#stopped) {
+      clearTimeout(this.#retry);
+      this.#retry = setTimeout(() => {
+        for (const ref of failed) this.#dirty.add(ref);
+        this.#kick();
+      }, this.options.retryDelayMs ?? 5_000);
+    }
+  }
+
+  #take(): string | undefined {
+    const [first] = this.#dirty;
+    if (first !== undefined) this.#dirty.delete(first);
+    return first;
+  }
+
+  /** False when the write failed and should be tried again. */
+  async #judge({ object, compiled }: CachedMountPolicy): Promise<boolean> {
+    // Condition times are whole seconds (metav1.Time).
+    const now = (this.options.now?.() ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
+    const status = desiredStatus(this.options.cluster.policy, compiled, object.status, now);
+    if (sameStatus(object.status, status)) return true;
+    const ref = key(compiled.ref);
+    try {
+      await this.options.write(object, status);
+      this.options.metrics.mountPolicyStatusWrites.inc({ result: 'success' });
+      this.options.logger.info({ mountPolicy: ref, generation: compiled.generation, ready: status.conditions[0]?.status }, 'MountPolicy status written');
+      return true;
+    } catch (error) {
+      const code = statusCodeOf(error);
+      if (code === 409) {
+        // The object changed since it was cached; its watch event queues it again.
+        this.options.metrics.mountPolicyStatusWrites.inc({ result: 'conflict' });
+        return true;
+      }
+      if (code === 404) return true;
+      this.options.metrics.mountPolicyStatusWrites.inc({ result: 'failure' });
+      this.options.logger.warn({ mountPolicy: ref, err: String(error) }, 'MountPolicy status not written; trying again');
+      return false;
+    }
+  }
+}

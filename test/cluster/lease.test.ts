@@ -1,0 +1,182 @@
+import { expect } from 'chai';
+import { LeaseConflict, LeaseElector, microTime, type LeaseRecord, type LeaseStore, type LeaseTiming, type StoredLease } from '../../src/cluster/lease.js';
+
+/** A Lease in memory with the API server's optimistic concurrency: a write with a stale resourceVersion is a 409. */
+class FakeLeaseStore implements LeaseStore {
+  lease: StoredLease | undefined;
+  failing: Error | undefined;
+  writes = 0;
+  #version = 0;
+
+  async read(): Promise<StoredLease | undefined> {
+    if (this.failing) throw this.failing;
+    return this.lease;
+  }
+
+  async create(record: LeaseRecord): Promise<StoredLease> {
+    if (this.failing) throw this.failing;
+    if (this.lease !== undefined) throw new LeaseConflict('exists');
+    return this.#store(record);
+  }
+
+  async update(resourceVersion: string, record: LeaseRecord): Promise<StoredLease> {
+    if (this.failing) throw this.failing;
+    if (this.lease?.resourceVersion !== resourceVersion) throw new LeaseConflict('stale');
+    return this.#store(record);
+  }
+
+  #store(record: LeaseRecord): StoredLease {
+    this.writes++;
+    this.lease = { resourceVersion: String(++this.#version), record };
+    return this.lease;
+  }
+}
+
+const TIMING: LeaseTiming = { durationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+
+interface Replica {
+  readonly elector: LeaseElector;
+  readonly changes: boolean[];
+  readonly errors: unknown[];
+}
+
+function replica(store: LeaseStore, identity: string, clock: { now: number }): Replica {
+  const changes: boolean[] = [];
+  const errors: unknown[] = [];
+  const elector = new LeaseElector(store, identity, { onHoldingChange: (holding) => changes.push(holding), onError: (error) => errors.push(error) }, TIMING, () => clock.now);
+  return { elector, changes, errors };
+}
+
+describe('cluster/lease', () => {
+  it('writes MicroTime with six fraction digits', () => {
+    expect(microTime(Date.UTC(2026, 11, 5, 3, 0, 0, 123))).to.equal('2026-12-05T03:00:00.123000Z');
+  });
+
+  it('creates an absent Lease and holds it', async () => {
+    const store = new FakeLeaseStore();
+    const a = replica(store, 'a', { now: 1_000 });
+    await a.elector.tryOnce();
+    expect(a.elector.holding).to.equal(true);
+    expect(a.changes).to.deep.equal([true]);
+    expect(store.lease?.record).to.deep.equal({ holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: microTime(1_000), renewTime: microTime(1_000), leaseTransitions: 0 });
+  });
+
+  it('renews its own Lease, keeping acquireTime', async () => {
+    const store = new FakeLeaseStore();
+    const clock = { now: 1_000 };
+    const a = replica(store, 'a', clock);
+    await a.elector.tryOnce();
+    clock.now = 3_000;
+    await a.elector.tryOnce();
+    expect(store.lease?.record).to.include({ holderIdentity: 'a', acquireTime: microTime(1_000), renewTime: microTime(3_000), leaseTransitions: 0 });
+    expect(a.changes).to.deep.equal([true]);
+  });
+
+  it("waits while another holder's Lease is fresh, and takes it over once it has gone unrenewed for its duration (by its own clock)", async () => {
+    const store = new FakeLeaseStore();
+    const clock = { now: 0 };
+    const a = replica(store, 'a', clock);
+    const b = replica(store, 'b', clock);
+    await a.elector.tryOnce();
+    // b first sees the Lease at 5 s: its renewTime (0 s) is not trusted across machines.
+    clock.now = 5_000;
+    await b.elector.tryOnce();
+    clock.now = 19_000;
+    await b.elector.tryOnce();
+    expect(b.elector.holding, 'fresh for 15 s from when b first saw it').to.equal(false);
+    clock.now = 20_000;
+    await b.elector.tryOnce();
+    expect(b.elector.holding).to.equal(true);
+    expect(store.lease?.record).to.include({ holderIdentity: 'b', leaseTransitions: 1, acquireTime: microTime(20_000) });
+  });
+
+  it('never lets two replicas hold it: a write on a stale resourceVersion loses', async () => {
+    const store = new FakeLeaseStore();
+    const clock = { now: 0 };
+    const a = replica(store, 'a', clock);
+    const b = replica(store, 'b', clock);
+    await Promise.all([a.elector.tryOnce(), b.elector.tryOnce()]);
+    expect([a.elector.holding, b.elector.holding].filter(Boolean)).to.have.length(1);
+    expect([...a.errors, ...b.errors], 'a lost race is no error').to.deep.equal([]);
+  });
+
+  it('a holder whose renewals fail steps down after the renew deadline, before its Lease can expire for others', async () => {
+    const store = new FakeLeaseStore();
+    const clock = { now: 0 };
+    const a = replica(store, 'a', clock);
+    await a.elector.tryOnce();
+    store.failing = new Error('connection refused');
+    clock.now = 9_000;
+    await a.elector.tryOnce();
+    expect(a.elector.holding).to.equal(true);
+    clock.now = 10_000;
+    await a.elector.tryOnce();
+    expect(a.elector.holding).to.equal(false);
+    expect(a.changes).to.deep.equal([true, false]);
+    expect(a.errors).to.have.length(2);
+  });
+
+  it('steps down after the renew deadline even when a renewal hangs and never returns', async () => {
+    const store = new FakeLeaseStore();
+    const changes: boolean[] = [];
+    const elector = new LeaseElector(store, 'a', { onHoldingChange: (h) => changes.push(h), onError: () => undefined }, { ...TIMING, renewDeadlineMs: 20 });
+    await elector.tryOnce();
+    store.read = () => new Promise(() => undefined);
+    void elector.tryOnce();
+    for (let i = 0; i < 100 && changes.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(changes).to.deep.equal([true, false]);
+  });
+
+  it('steps down when it finds another holder in the Lease', async () => {
+    const store = new FakeLeaseStore();
+    const clock = { now: 0 };
+    const a = replica(store, 'a', clock);
+    await a.elector.tryOnce();
+    store.lease = { resourceVersion: 'x', record: { holderIdentity: 'b', leaseDurationSeconds: 15, leaseTransitions: 1 } };
+    await a.elector.tryOnce();
+    expect(a.changes).to.deep.equal([true, false]);
+  });
+
+  it('hands the Lease back on stop, so another replica takes it at once', async () => {
+    const store = new FakeLeaseStore();
+    const clock = { now: 0 };
+    const a = replica(store, 'a', clock);
+    const b = replica(store, 'b', clock);
+    await a.elector.tryOnce();
+    await b.elector.tryOnce();
+    await a.elector.stop();
+    expect(a.changes).to.deep.equal([true, false]);
+    expect(store.lease?.record).to.include({ holderIdentity: '', leaseDurationSeconds: 1 });
+    clock.now = 1;
+    await b.elector.tryOnce();
+    expect(b.elector.holding).to.equal(true);
+  });
+
+  it('does not touch a Lease it does not hold when it stops', async () => {
+    const store = new FakeLeaseStore();
+    const clock = { now: 0 };
+    const a = replica(store, 'a', clock);
+    const b = replica(store, 'b', clock);
+    await a.elector.tryOnce();
+    await b.elector.tryOnce();
+    const writes = store.writes;
+    await b.elector.stop();
+    expect(store.writes).to.equal(writes);
+    expect(store.lease?.record.holderIdentity).to.equal('a');
+  });
+
+  it('start() tries at once and keeps renewing until stop()', async () => {
+    const store = new FakeLeaseStore();
+    const changes: boolean[] = [];
+    const elector = new LeaseElector(store, 'a', { onHoldingChange: (h) => changes.push(h), onError: () => undefined }, { ...TIMING, retryPeriodMs: 5 });
+    elector.start();
+    try {
+      for (let i = 0; i < 200 && store.writes < 3; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(store.writes).to.be.at.least(3);
+    } finally {
+      await elector.stop();
+    }
+    expect(changes).to.deep.equal([true, false]);
+    expect(store.lease?.record.holderIdentity).to.equal('');
+  });
+});

@@ -1,0 +1,166 @@
+import { expect } from 'chai';
+import { decide } from '../../src/admission/decide.js';
+import { LayeredPolicies } from '../../src/cluster/layered-policies.js';
+import { MountPolicyTable, NOT_LISTED, WATCH_BROKEN, type MountPolicyObject, type TableChange } from '../../src/cluster/mount-policy-cache.js';
+import type { CompiledPolicy } from '../../src/policy/compile.js';
+import { policyOf } from '../helpers/policies.js';
+import { requestFor, sandboxPod } from '../helpers/pods.js';
+
+/** MountPolicies as the API server lists them (managedFields trimmed). */
+function recorded(namespace: string, name: string, spec: unknown, generation = 1, resourceVersion = '100'): MountPolicyObject {
+  return {
+    apiVersion: 'mountgate.io/v1alpha1',
+    kind: 'MountPolicy',
+    metadata: { namespace, name, uid: `uid-${namespace}-${name}`, generation, resourceVersion },
+    spec,
+  };
+}
+
+const TEAM_A = recorded('team-a', 'tenant', { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }], maxMounts: 2 });
+const TEAM_A_MODELS = recorded('team-a', 'models', { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }, { pathPrefix: '/srv/models' }] });
+const TEAM_B = recorded('team-b', 'tenant', { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-b' }] });
+const BROKEN = recorded('team-c', 'typo', { allowedHostPath: [{ pathPrefix: '/srv/sandbox/team-c' }] });
+
+function synced(...objects: MountPolicyObject[]): MountPolicyTable {
+  const table = new MountPolicyTable();
+  for (const object of objects) table.upsert(object);
+  table.markSynced(true);
+  return table;
+}
+
+const names = (table: MountPolicyTable, namespace: string): string[] => {
+  const layers = table.layersOf(namespace);
+  return layers.known ? layers.policies.map((policy) => policy.ref.name).sort() : [`unknown: ${layers.why}`];
+};
+
+describe('cluster/mount-policy-cache', () => {
+  describe('MountPolicyTable', () => {
+    it('knows nothing until the first listing: every namespace is unknown', () => {
+      const table = new MountPolicyTable();
+      table.upsert(TEAM_A);
+      expect(table.layersOf('team-a')).to.deep.equal({ known: false, namespace: 'team-a', why: NOT_LISTED });
+      expect(table.layersOf('elsewhere')).to.deep.equal({ known: false, namespace: 'elsewhere', why: NOT_LISTED });
+      expect([table.synced, table.everSynced]).to.deep.equal([false, false]);
+    });
+
+    it("answers each namespace's compiled MountPolicies once synced, and none for other namespaces", () => {
+      const table = synced(TEAM_A, TEAM_A_MODELS, TEAM_B);
+      expect(names(table, 'team-a')).to.deep.equal(['models', 'tenant']);
+      expect(names(table, 'team-b')).to.deep.equal(['tenant']);
+      expect(table.layersOf('team-z')).to.deep.equal({ known: true, policies: [] });
+      expect(table.size).to.equal(3);
+    });
+
+    it('is unknown again while the watch is broken, naming why, until it is synced again', () => {
+      const table = synced(TEAM_A);
+      table.markSynced(false);
+      expect(table.layersOf('team-a')).to.deep.equal({ known: false, namespace: 'team-a', why: WATCH_BROKEN });
+      expect(table.everSynced).to.equal(true);
+      table.markSynced(true);
+      expect(names(table, 'team-a')).to.deep.equal(['tenant']);
+    });
+
+    it('keeps an invalid MountPolicy, compiled with its problems (it then allows nothing)', () => {
+      const table = synced(BROKEN);
+      const layers = table.layersOf('team-c');
+      expect(layers.known && layers.policies[0]?.problems).to.deep.equal(['spec has an unknown key: allowedHostPath']);
+    });
+
+    it('follows updates and deletions', () => {
+      const table = synced(TEAM_A, TEAM_A_MODELS);
+      table.upsert(recorded('team-a', 'tenant', { allowedHostPaths: [] }, 2, '101'));
+      const layers = table.layersOf('team-a');
+      expect(layers.known && layers.policies.map((policy) => [policy.ref.name, policy.generation])).to.have.deep.members([
+        ['models', 1],
+        ['tenant', 2],
+      ]);
+      table.remove(TEAM_A_MODELS);
+      table.remove(recorded('team-a', 'tenant', {}));
+      expect(table.layersOf('team-a')).to.deep.equal({ known: true, policies: [] });
+      expect(table.size).to.equal(0);
+    });
+
+    it('ignores an object it cannot place (no namespace or name)', () => {
+      const table = synced({ metadata: { name: 'x' }, spec: {} }, { metadata: { namespace: 'team-a' }, spec: {} });
+      expect(table.size).to.equal(0);
+      expect(table.list()).to.deep.equal([]);
+    });
+
+    it('tells which namespace changed, and whether its layers did (a status write leaves them alone)', () => {
+      const table = synced(TEAM_A);
+      const changes: TableChange[] = [];
+      table.onChange((change) => changes.push(change));
+      const before = table.layersOf('team-a');
+      table.upsert({ ...TEAM_A, metadata: { ...TEAM_A.metadata, resourceVersion: '150' }, status: { observedGeneration: 1 } });
+      expect(table.layersOf('team-a'), 'the same answer, not recompiled').to.equal(before);
+      table.upsert(recorded('team-a', 'tenant', { allowedHostPaths: [] }, 2, '151'));
+      expect(table.layersOf('team-a')).not.to.equal(before);
+      table.markSynced(false);
+      expect(changes).to.deep.equal([
+        { namespace: 'team-a', layersChanged: false },
+        { namespace: 'team-a', layersChanged: true },
+        { namespace: undefined, layersChanged: true },
+      ]);
+    });
+
+    it('keeps the raw object for status (resourceVersion, status) next to the compiled one', () => {
+      const table = synced(TEAM_B);
+      const entry = table.get({ namespace: 'team-b', name: 'tenant' });
+      expect(entry?.object.metadata?.resourceVersion).to.equal('100');
+      expect(entry?.compiled.uid).to.equal('uid-team-b-tenant');
+      expect(table.list('team-b')).to.have.length(1);
+    });
+  });
+
+  describe('LayeredPolicies', () => {
+    const cluster = { policy: policyOf() };
+    const hostMount = (namespace: string, hostPath: string) =>
+      requestFor(sandboxPod({ mounts: [{ hostPath, mountPath: '/mnt/work' }] }), { namespace });
+    const verdictIn = (layered: LayeredPolicies, namespace: string, hostPath: string) => {
+      const request = hostMount(namespace, hostPath);
+      const verdict = decide('mutate', request, layered.policyFor(namespace));
+      return verdict.allowed ? 'allowed' : verdict.violations.map((v) => v.message).join('; ');
+    };
+
+    it('is the cluster policy itself in a namespace without MountPolicies', () => {
+      expect(new LayeredPolicies(cluster, synced(TEAM_A)).policyFor('elsewhere')).to.equal(cluster.policy);
+    });
+
+    it("confines team-a to its tree and refuses team-b's, naming the MountPolicy", () => {
+      const layered = new LayeredPolicies(cluster, synced(TEAM_A, TEAM_B));
+      expect(verdictIn(layered, 'team-a', '/srv/sandbox/team-a/x')).to.equal('allowed');
+      expect(verdictIn(layered, 'team-a', '/srv/sandbox/team-b/x')).to.include('MountPolicy team-a/tenant');
+      expect(verdictIn(layered, 'elsewhere', '/srv/sandbox/team-b/x'), 'other namespaces keep the cluster policy').to.equal('allowed');
+    });
+
+    it('refuses host paths while the MountPolicies are unknown, and lets a Pod without any through', () => {
+      const table = new MountPolicyTable();
+      const layered = new LayeredPolicies(cluster, table);
+      expect(verdictIn(layered, 'team-a', '/srv/sandbox/x')).to.include(NOT_LISTED);
+      const plain = requestFor(sandboxPod({ volumes: [], containers: [{ name: 'sandbox', image: 'sandbox:1' }] }), { namespace: 'team-a' });
+      expect(decide('validate', plain, layered.policyFor('team-a')).allowed).to.equal(true);
+      table.markSynced(true);
+      expect(verdictIn(layered, 'team-a', '/srv/sandbox/x'), 'the memo went with the sync').to.equal('allowed');
+    });
+
+    it("memoizes per namespace, and forgets a namespace when its MountPolicies change", () => {
+      const table = synced(TEAM_A, TEAM_B);
+      const layered = new LayeredPolicies(cluster, table);
+      const [a, b] = [layered.policyFor('team-a'), layered.policyFor('team-b')];
+      expect(layered.policyFor('team-a')).to.equal(a);
+      table.upsert(recorded('team-a', 'tenant', { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a2' }] }, 2, '120'));
+      expect(layered.policyFor('team-a')).not.to.equal(a);
+      expect(layered.policyFor('team-b')).to.equal(b);
+      expect(verdictIn(layered, 'team-a', '/srv/sandbox/team-a/x')).to.include('MountPolicy team-a/tenant');
+    });
+
+    it('follows a cluster policy reload: the new policy, narrowed the same way', () => {
+      const state: { policy: CompiledPolicy } = { policy: policyOf() };
+      const layered = new LayeredPolicies(state, synced(TEAM_A));
+      expect(verdictIn(layered, 'team-a', '/srv/sandbox/team-a/x')).to.equal('allowed');
+      state.policy = policyOf({ allowedHostPaths: [{ pathPrefix: '/srv/models', readOnly: true }] });
+      expect(verdictIn(layered, 'team-a', '/srv/sandbox/team-a/x')).to.include('/srv/sandbox/team-a/x');
+      expect(verdictIn(layered, 'team-a', '/srv/sandbox/team-a/x')).not.to.equal('allowed');
+    });
+  });
+});

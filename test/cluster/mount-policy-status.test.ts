@@ -1,0 +1,138 @@
+import { expect } from 'chai';
+import { desiredStatus, MAX_MESSAGE_LENGTH, sameStatus, type MountPolicyStatus } from '../../src/cluster/mount-policy-status.js';
+import { compileMountPolicy } from '../../src/policy/mount-policy.js';
+import { policyOf } from '../helpers/policies.js';
+
+const CLUSTER = policyOf();
+const T0 = '2026-12-05T03:00:00Z';
+const T1 = '2026-12-05T04:00:00Z';
+
+function policy(spec: unknown, generation = 3) {
+  return compileMountPolicy({ apiVersion: 'mountgate.io/v1alpha1', kind: 'MountPolicy', metadata: { namespace: 'team-a', name: 'tenant', generation, uid: 'u' }, spec });
+}
+
+interface Row {
+  readonly name: string;
+  readonly spec: unknown;
+  readonly cluster?: ReturnType<typeof policyOf>;
+  readonly expected: Omit<MountPolicyStatus, 'conditions'> & { readonly ready: { status: string; reason: string; message: string } };
+}
+
+const rows: Row[] = [
+  {
+    name: 'a narrowing MountPolicy: Ready, enforced, with what the namespace may now use',
+    spec: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }, { pathPrefix: '/srv/models/team-a' }] },
+    expected: {
+      observedGeneration: 3,
+      effectiveAllowedHostPaths: [
+        { pathPrefix: '/srv/models/team-a', readOnly: true },
+        { pathPrefix: '/srv/sandbox/team-a', readOnly: false },
+      ],
+      ready: {
+        status: 'True',
+        reason: 'Enforced',
+        message: 'mountgate enforces generation 3: Pods of namespace team-a may use host paths under "/srv/models/team-a" (read-only), "/srv/sandbox/team-a"',
+      },
+    },
+  },
+  {
+    name: 'an empty allow-list: enforced, no host path',
+    spec: { allowedHostPaths: [] },
+    expected: {
+      observedGeneration: 3,
+      effectiveAllowedHostPaths: [],
+      ready: { status: 'True', reason: 'Enforced', message: 'mountgate enforces generation 3: Pods of namespace team-a may use no host path' },
+    },
+  },
+  {
+    name: 'an invalid MountPolicy: not Ready, the problems named, nothing allowed',
+    spec: { allowedHostPaths: [{ pathPrefix: 'srv' }], colour: 'blue' },
+    expected: {
+      observedGeneration: 3,
+      effectiveAllowedHostPaths: [],
+      ready: {
+        status: 'False',
+        reason: 'Invalid',
+        message: 'mountgate cannot read generation 3, so Pods of namespace team-a get no host path: spec.allowedHostPaths[0].pathPrefix is not absolute; spec has an unknown key: colour',
+      },
+    },
+  },
+  {
+    name: 'entries the cluster policy has shrunk away from: still enforced, the message names them',
+    spec: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }, { pathPrefix: '/srv/models/team-a' }], maxMounts: 3 },
+    cluster: policyOf({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }], maxMounts: 2 }),
+    expected: {
+      observedGeneration: 3,
+      effectiveAllowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a', readOnly: false }],
+      ready: {
+        status: 'True',
+        reason: 'Enforced',
+        message:
+          'mountgate enforces generation 3: Pods of namespace team-a may use host paths under "/srv/sandbox/team-a"; outside the cluster policy now, so not in force: ' +
+          'spec.allowedHostPaths[1].pathPrefix: "/srv/models/team-a" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it); ' +
+          "spec.maxMounts: 3 is more than the cluster policy's maxMounts (2)",
+      },
+    },
+  },
+];
+
+describe('cluster/mount-policy-status', () => {
+  for (const row of rows) {
+    it(row.name, () => {
+      const status = desiredStatus(row.cluster ?? CLUSTER, policy(row.spec), undefined, T0);
+      const { ready, ...rest } = row.expected;
+      expect(status).to.deep.equal({ ...rest, conditions: [{ type: 'Ready', ...ready, observedGeneration: 3, lastTransitionTime: T0 }] });
+    });
+  }
+
+  it('keeps lastTransitionTime while Ready keeps its status, and moves it when the status flips', () => {
+    const valid = policy({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] }, 3);
+    const first = desiredStatus(CLUSTER, valid, undefined, T0);
+    const newer = desiredStatus(CLUSTER, policy({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a/x' }] }, 4), first, T1);
+    expect(newer.conditions[0]).to.include({ observedGeneration: 4, lastTransitionTime: T0, status: 'True' });
+    const invalid = desiredStatus(CLUSTER, policy({ allowedHostPaths: 'x' }, 5), newer, T1);
+    expect(invalid.conditions[0]).to.include({ status: 'False', lastTransitionTime: T1 });
+  });
+
+  it('is the same status when recomputed on what it wrote (so nothing is written again)', () => {
+    const status = desiredStatus(CLUSTER, policy({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] }), undefined, T0);
+    const stored: unknown = JSON.parse(JSON.stringify(status));
+    const again = desiredStatus(CLUSTER, policy({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] }), stored, T1);
+    expect(sameStatus(stored, again)).to.equal(true);
+  });
+
+  const differences: Array<[string, unknown]> = [
+    ['no status yet', undefined],
+    ['an older generation', { observedGeneration: 2 }],
+    ['another effective list', { effectiveAllowedHostPaths: [] }],
+    ['another message', { conditions: [{ message: 'old' }] }],
+  ];
+  for (const [name, change] of differences) {
+    it(`differs from a stored status with ${name}`, () => {
+      const status = desiredStatus(CLUSTER, policy({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] }), undefined, T0);
+      const stored =
+        change === undefined
+          ? undefined
+          : {
+              ...status,
+              ...(typeof change === 'object' && change !== null && 'conditions' in change ? { conditions: [{ ...status.conditions[0], message: 'old' }] } : change),
+            };
+      expect(sameStatus(stored, status)).to.equal(false);
+    });
+  }
+
+  it('cuts a message longer than the CRD takes', () => {
+    const many = Array.from({ length: 128 }, (_, i) => ({ pathPrefix: `/srv/sandbox/${String(i).padStart(3, '0')}/${'x'.repeat(300)}` }));
+    const status = desiredStatus(CLUSTER, policy({ allowedHostPaths: many }), undefined, T0);
+    const message = status.conditions[0]?.message ?? '';
+    expect(message).to.have.length(MAX_MESSAGE_LENGTH);
+    expect(message.endsWith(' ... (cut; the whole list is effectiveAllowedHostPaths)')).to.equal(true);
+    expect(status.effectiveAllowedHostPaths).to.have.length(128);
+  });
+
+  it('ignores key order in the stored status', () => {
+    const status = desiredStatus(CLUSTER, policy({}), undefined, T0);
+    const reordered = { effectiveAllowedHostPaths: status.effectiveAllowedHostPaths, conditions: status.conditions.map((c) => ({ ...c })).reverse(), observedGeneration: status.observedGeneration };
+    expect(sameStatus(reordered, status)).to.equal(true);
+  });
+});

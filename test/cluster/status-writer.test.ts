@@ -1,0 +1,129 @@
+import { expect } from 'chai';
+import { MountPolicyTable, type MountPolicyObject } from '../../src/cluster/mount-policy-cache.js';
+import type { MountPolicyStatus } from '../../src/cluster/mount-policy-status.js';
+import { StatusWriter } from '../../src/cluster/status-writer.js';
+import type { CompiledPolicy } from '../../src/policy/compile.js';
+import { createMetrics } from '../../src/server/metrics.js';
+import { silentLogger } from '../../src/server/logger.js';
+import { policyOf } from '../helpers/policies.js';
+
+function object(name: string, spec: unknown, generation = 1, resourceVersion = '1', status?: unknown): MountPolicyObject {
+  return { apiVersion: 'mountgate.io/v1alpha1', kind: 'MountPolicy', metadata: { namespace: 'team-a', name, uid: `u-${name}`, generation, resourceVersion }, spec, ...(status === undefined ? {} : { status }) };
+}
+
+interface Written {
+  readonly name: string;
+  readonly resourceVersion: string | undefined;
+  readonly status: MountPolicyStatus;
+}
+
+/** A writer over a table, writing into an array; `fail` makes the next writes throw that error. */
+function setUp() {
+  const table = new MountPolicyTable();
+  const state: { policy: CompiledPolicy } = { policy: policyOf() };
+  const written: Written[] = [];
+  const control: { fail: Array<Error & { code?: number }> } = { fail: [] };
+  const metrics = createMetrics();
+  const writer = new StatusWriter({
+    table,
+    cluster: state,
+    metrics,
+    logger: silentLogger(),
+    now: () => new Date('2026-12-05T03:00:00.250Z'),
+    retryDelayMs: 5,
+    write: async (target, status) => {
+      const failure = control.fail.shift();
+      if (failure !== undefined) throw failure;
+      written.push({ name: target.metadata?.name ?? '', resourceVersion: target.metadata?.resourceVersion, status });
+    },
+  });
+  const count = async (result: string): Promise<number> => (await metrics.mountPolicyStatusWrites.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
+  return { table, state, written, control, writer, count };
+}
+
+const httpError = (code: number): Error & { code: number } => Object.assign(new Error(`HTTP ${code}`), { code });
+
+describe('cluster/status-writer', () => {
+  it('writes nothing while not holding the Lease', async () => {
+    const { table, written, writer } = setUp();
+    table.upsert(object('tenant', { allowedHostPaths: [] }));
+    table.markSynced(true);
+    await writer.idle();
+    expect(written).to.deep.equal([]);
+  });
+
+  it('writes every MountPolicy once on gaining the Lease, with the resourceVersion it read, in whole seconds', async () => {
+    const { table, written, writer, count } = setUp();
+    table.upsert(object('tenant', { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] }, 2, '7'));
+    table.upsert(object('models', {}, 1, '8'));
+    table.markSynced(true);
+    writer.setHolding(true);
+    await writer.idle();
+    expect(written.map((w) => [w.name, w.resourceVersion, w.status.observedGeneration]).sort()).to.deep.equal([
+      ['models', '8', 1],
+      ['tenant', '7', 2],
+    ]);
+    expect(written[0]?.status.conditions[0]?.lastTransitionTime).to.equal('2026-12-05T03:00:00Z');
+    expect(await count('success')).to.equal(2);
+  });
+
+  it('does not write again when the watch brings back what it wrote', async () => {
+    const { table, written, writer } = setUp();
+    table.markSynced(true);
+    writer.setHolding(true);
+    table.upsert(object('tenant', { allowedHostPaths: [] }));
+    await writer.idle();
+    expect(written).to.have.length(1);
+    table.upsert(object('tenant', { allowedHostPaths: [] }, 1, '2', JSON.parse(JSON.stringify(written[0]?.status))));
+    await writer.idle();
+    expect(written).to.have.length(1);
+  });
+
+  it('writes again when the spec changes, and on a cluster policy reload that changes the answer', async () => {
+    const { table, state, written, writer } = setUp();
+    table.markSynced(true);
+    writer.setHolding(true);
+    table.upsert(object('tenant', { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] }));
+    await writer.idle();
+    const stored = (at: number): MountPolicyObject =>
+      object('tenant', { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] }, 1, String(at), JSON.parse(JSON.stringify(written.at(-1)?.status)));
+    table.upsert(stored(2));
+    state.policy = policyOf({ allowedHostPaths: [{ pathPrefix: '/srv/models' }] });
+    writer.refreshAll();
+    await writer.idle();
+    expect(written).to.have.length(2);
+    expect(written[1]?.status.effectiveAllowedHostPaths).to.deep.equal([]);
+    expect(written[1]?.status.conditions[0]?.message).to.include('outside the cluster policy now');
+  });
+
+  it('counts a conflict and leaves it to the watch; retries a failure after a pause', async () => {
+    const { table, written, control, writer, count } = setUp();
+    table.markSynced(true);
+    control.fail.push(httpError(409), httpError(500));
+    writer.setHolding(true);
+    table.upsert(object('a', {}));
+    await writer.idle();
+    expect(await count('conflict')).to.equal(1);
+    table.upsert(object('b', {}));
+    await writer.idle();
+    expect(await count('failure')).to.equal(1);
+    for (let i = 0; i < 100 && written.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await writer.idle();
+    }
+    expect(written.map((w) => w.name)).to.deep.equal(['b']);
+  });
+
+  it('stops writing when the Lease is lost and after stop()', async () => {
+    const { table, written, writer } = setUp();
+    table.markSynced(true);
+    writer.setHolding(true);
+    writer.setHolding(false);
+    table.upsert(object('a', {}));
+    await writer.idle();
+    await writer.stop();
+    writer.setHolding(true);
+    await writer.idle();
+    expect(written).to.deep.equal([]);
+  });
+});
