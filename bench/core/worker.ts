@@ -104,6 +104,20 @@ add('/mutate minus HTTP: parse, envelope, decide, answer', () => {
   return JSON.stringify(toReview(read.request.uid, fromVerdict(decide('mutate', read.request, examplePolicy))));
 });
 
+// The same Pod in a namespace with a MountPolicy (issue: bench the layered policy): every cluster entry listed
+// again, so the Pod stays admitted, and a reserved target and a smaller maxMounts added.
+const { layeredPolicy } = (await import(dist('policy/layers.js'))) as typeof import('../../src/policy/layers.js');
+const { compileMountPolicy } = (await import(dist('policy/mount-policy.js'))) as typeof import('../../src/policy/mount-policy.js');
+const tenantPolicy = compileMountPolicy({
+  metadata: { namespace: 'deer-flow', name: 'tenant' },
+  spec: { allowedHostPaths: [...examplePolicy.spec.allowedHostPaths, ...examplePolicy.spec.builtinHostPaths], reservedMountPaths: ['/workspace/secrets'], maxMounts: 5 },
+});
+if (tenantPolicy.problems.length > 0) throw new Error(`benchmark MountPolicy is invalid: ${tenantPolicy.problems.join('; ')}`);
+const layered = layeredPolicy(examplePolicy, { known: true, policies: [tenantPolicy] });
+mutatedPod(review3, layered);
+add('decide mutate, 3-mount Pod, namespace with a MountPolicy', () => decide('mutate', request3, layered), { stage: 'mutate', size: 3 });
+add('decide validate, 3-mount Pod, namespace with a MountPolicy', () => decide('validate', validateRequest3, layered), { stage: 'validate', size: 3 });
+
 // Sized Pods: N containers (one target) and N requested mounts.
 for (const size of [1, 10, 100]) {
   const review = createReview(sandboxPod(manyMounts(size), size));
