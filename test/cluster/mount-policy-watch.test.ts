@@ -10,7 +10,7 @@ const PATH = '/apis/mountgate.io/v1alpha1/mountpolicies';
 
 /**
  * Just enough of a kube-apiserver for MountPolicies, on loopback: a list, and
- * watches that stay open until the test breaks them. A watch from a
+ * watches that stay open until the test breaks them or takes the server down. A watch from a
  * resourceVersion older than the compacted history gets the API server's
  * 410 Gone event, sent a moment after the headers as over a real network.
  */
@@ -18,7 +18,8 @@ class FakeApiServer {
   readonly items = new Map<string, MountPolicyObject>();
   resourceVersion = 1;
   compactedBefore = 0;
-  failWatches = false;
+  /** Refuses lists and watches, as an API server that is down or out of reach. */
+  down = false;
   readonly #watches = new Set<ServerResponse>();
   readonly #server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -26,13 +27,13 @@ class FakeApiServer {
       res.writeHead(404).end();
       return;
     }
+    if (this.down) {
+      res.writeHead(503, { 'Content-Type': 'application/json' }).end('{}');
+      return;
+    }
     if (url.searchParams.get('watch') !== 'true') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ kind: 'MountPolicyList', metadata: { resourceVersion: String(this.resourceVersion) }, items: [...this.items.values()] }));
-      return;
-    }
-    if (this.failWatches) {
-      res.writeHead(500, { 'Content-Type': 'application/json' }).end('{}');
       return;
     }
     res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -132,11 +133,11 @@ describe('cluster/mount-policy-watch', () => {
         await until(() => table.synced, 'the first sync');
         expect(atSync).to.deep.equal([row.before.map((object) => object.metadata?.name ?? '')]);
 
-        api.failWatches = true;
+        api.down = true;
         api.breakWatches();
         await until(() => !table.synced, 'the broken watch is noticed');
         api.changeWhileDown(() => row.whileDown(api));
-        api.failWatches = false;
+        api.down = false;
         await until(() => atSync.length === 2, 'the cache syncs again');
         expect(atSync[1]).to.deep.equal(row.after);
       } finally {
