@@ -280,23 +280,29 @@ describe('e2e: MountPolicy (narrowing per namespace, status, Lease)', function (
 
     // As client libraries send it by default (this one included): without strict field validation,
     // so an unknown field would be pruned and the MountPolicy stored as if it had never been written.
-    const misspelt: ReadonlyArray<{ name: string; spec: unknown; says: string }> = [
+    const misspelt: ReadonlyArray<{ name: string; fields: Record<string, unknown>; says: string }> = [
       {
         name: 'a misspelt readOnly (the entry would be stored read-write)',
-        spec: { allowedHostPaths: [{ pathPrefix: '/srv/tenants/a', readonly: true }] },
+        fields: { spec: { allowedHostPaths: [{ pathPrefix: '/srv/tenants/a', readonly: true }] } },
         says: 'spec.allowedHostPaths[0] has an unknown key: readonly',
       },
       {
         name: 'a misspelt allowedHostPaths (the MountPolicy would narrow nothing)',
-        spec: { allowedHostPath: [{ pathPrefix: '/srv/tenants/a' }] },
+        fields: { spec: { allowedHostPath: [{ pathPrefix: '/srv/tenants/a' }] } },
         says: 'spec has an unknown key: allowedHostPath',
+      },
+      {
+        name: 'a misspelt spec (the MountPolicy would narrow nothing)',
+        fields: { sepc: { allowedHostPaths: [] } },
+        says: 'the MountPolicy has an unknown key: sepc',
       },
     ];
     for (const row of misspelt) {
       it(`refuses ${row.name} instead of storing it without the field`, async () => {
         const { teamA, mountPolicyWebhook } = s();
+        const body = { apiVersion: `${GROUP}/${VERSION}`, kind: 'MountPolicy', metadata: { name: 'misspelt' }, ...row.fields };
         try {
-          const refused = await apiError(createMountPolicy(teamA, 'misspelt', row.spec));
+          const refused = await apiError(custom().createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: teamA, body }));
           expect(refused.message).to.equal(`admission webhook "${mountPolicyWebhook}" denied the request: mountgate refused the MountPolicy: ${row.says}`);
           expect(await isAbsent(() => readMountPolicy(teamA, 'misspelt'))).to.equal(true);
         } finally {
