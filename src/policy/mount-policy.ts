@@ -29,6 +29,9 @@ export const mountPolicySpecSchema = object({
 
 export type MountPolicySpec = InferType<typeof mountPolicySpecSchema>;
 
+/** The keys of a MountPolicy object; the CRD keeps any other (x-kubernetes-preserve-unknown-fields) for this to refuse. */
+const OBJECT_KEYS: ReadonlySet<string> = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+
 /** The object around the spec; only spec is judged, so that error paths read `spec.allowedHostPaths[0]...`. */
 const objectSchema = object({ spec: mountPolicySpecSchema.default({ reservedMountPaths: [] }) });
 
@@ -75,6 +78,8 @@ export function compileMountPolicy(object: unknown): CompiledMountPolicy {
   if (!isRecord(object)) {
     problems.push('the object must be a mapping with a spec');
   } else {
+    // A misspelt spec would otherwise read as a MountPolicy without one, narrowing nothing.
+    for (const key of Object.keys(object)) if (!OBJECT_KEYS.has(key)) problems.push(`the MountPolicy has an unknown key: ${key}`);
     try {
       objectSchema.validateSync({ spec: object.spec }, { strict: true, abortEarly: false });
       spec = mountPolicySpecSchema.cast(object.spec ?? {});

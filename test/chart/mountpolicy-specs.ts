@@ -164,6 +164,14 @@ export function mountgateProblems(spec: unknown): readonly string[] {
   return compileMountPolicy({ metadata: { namespace: 'team-a', name: 'generated', generation: 1, uid: 'u' }, spec }).problems;
 }
 
+/**
+ * What the API server itself refuses of what mountgate refuses: all but unknown keys, which the CRD
+ * keeps (x-kubernetes-preserve-unknown-fields) for mountgate's webhook to refuse by name.
+ */
+export function schemaProblems(spec: unknown): readonly string[] {
+  return mountgateProblems(spec).filter((problem) => !problem.includes(' has an unknown key: '));
+}
+
 /** Why the CRD refuses a spec that mountgate's schema has no rule against: its extra bounds. */
 export function crdOnlyRule(spec: Record<string, unknown>): string | undefined {
   const entries = spec['allowedHostPaths'];

@@ -5,8 +5,10 @@
  * (every tenant's tree) and /srv/sandbox; a MountPolicy in team-a narrows it to team-a's tree.
  * A third mountgate that cannot reach the API server shows what an unsynced cache does.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import {
   AdmissionregistrationV1Api,
@@ -26,6 +28,8 @@ import { e2e } from './hooks.js';
 import { httpsGetStatus, MountgateProcess } from './mountgate-process.js';
 import { Cleanups } from './processes.js';
 import { findHelm, fromChart, mountPolicyCrd, type WebhookConfigurations } from './webhooks.js';
+
+const execFileAsync = promisify(execFile);
 
 const GROUP = 'mountgate.io';
 const VERSION = 'v1alpha1';
@@ -151,11 +155,17 @@ describe('e2e: MountPolicy (narrowing per namespace, status, Lease)', function (
     const extensions = cp.admin.makeApiClient(ApiextensionsV1Api);
     const crd = await mountPolicyCrd(helm);
     const crdName = crd.metadata?.name ?? '';
+    // By kubectl, as the chart's manifest: the typed client would drop the x-kubernetes-* keys of
+    // every schema node it models (x-kubernetes-validations of maxMounts, the list type of
+    // allowedHostPaths, x-kubernetes-preserve-unknown-fields of spec), keeping only those under items.
+    const crdFile = path.join(own, 'mountpolicy-crd.json');
+    await writeFile(crdFile, JSON.stringify(crd));
     try {
-      await extensions.createCustomResourceDefinition({ body: crd });
+      await execFileAsync(cp.kubectl, ['--kubeconfig', cp.kubeconfigPath, 'create', '-f', crdFile], { timeout: 60_000 });
       cleanups.push(() => ignoreNotFound(extensions.deleteCustomResourceDefinition({ name: crdName })));
     } catch (error) {
-      if ((await apiError(Promise.reject(error))).code !== 409) throw error;
+      const stderr = typeof error === 'object' && error !== null && 'stderr' in error ? String(error.stderr) : '';
+      if (!stderr.includes('AlreadyExists')) throw error;
     }
     await waitUntil('the MountPolicy CRD to be established', 30_000, async () => {
       const stored = await extensions.readCustomResourceDefinition({ name: crdName });
@@ -267,6 +277,40 @@ describe('e2e: MountPolicy (narrowing per namespace, status, Lease)', function (
       );
       expect(await isAbsent(() => readMountPolicy(teamA, 'wide'))).to.equal(true);
     });
+
+    // As client libraries send it by default (this one included): without strict field validation,
+    // so an unknown field would be pruned and the MountPolicy stored as if it had never been written.
+    const misspelt: ReadonlyArray<{ name: string; fields: Record<string, unknown>; says: string }> = [
+      {
+        name: 'a misspelt readOnly (the entry would be stored read-write)',
+        fields: { spec: { allowedHostPaths: [{ pathPrefix: '/srv/tenants/a', readonly: true }] } },
+        says: 'spec.allowedHostPaths[0] has an unknown key: readonly',
+      },
+      {
+        name: 'a misspelt allowedHostPaths (the MountPolicy would narrow nothing)',
+        fields: { spec: { allowedHostPath: [{ pathPrefix: '/srv/tenants/a' }] } },
+        says: 'spec has an unknown key: allowedHostPath',
+      },
+      {
+        name: 'a misspelt spec (the MountPolicy would narrow nothing)',
+        fields: { sepc: { allowedHostPaths: [] } },
+        says: 'the MountPolicy has an unknown key: sepc',
+      },
+    ];
+    for (const row of misspelt) {
+      it(`refuses ${row.name} instead of storing it without the field`, async () => {
+        const { teamA, mountPolicyWebhook } = s();
+        const body = { apiVersion: `${GROUP}/${VERSION}`, kind: 'MountPolicy', metadata: { name: 'misspelt' }, ...row.fields };
+        try {
+          const refused = await apiError(custom().createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: teamA, body }));
+          expect(refused.message).to.equal(`admission webhook "${mountPolicyWebhook}" denied the request: mountgate refused the MountPolicy: ${row.says}`);
+          expect(await isAbsent(() => readMountPolicy(teamA, 'misspelt'))).to.equal(true);
+        } finally {
+          // Stored, it would narrow team-a for the suites that follow.
+          await deleteMountPolicy(teamA, 'misspelt');
+        }
+      });
+    }
   });
 
   describe('a narrowing MountPolicy', () => {

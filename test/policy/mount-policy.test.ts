@@ -56,6 +56,8 @@ describe('policy: MountPolicy objects', () => {
       ['a negative maxMounts', mountPolicy({ maxMounts: -1 }), ['spec.maxMounts must not be negative']],
       ['an unknown key', mountPolicy({ allowedPaths: [] }), ['spec has an unknown key: allowedPaths']],
       ['a spec that is a list', mountPolicy([]), ['spec must be a mapping of keys such as allowedHostPaths']],
+      // A misspelt spec, kept by the CRD: read as a MountPolicy without spec, it would narrow nothing.
+      ['an unknown key beside spec', { ...mountPolicy(undefined), sepc: { allowedHostPaths: [] } }, ['the MountPolicy has an unknown key: sepc']],
       ['no name or namespace', { spec: {} }, ['metadata.namespace is missing (a MountPolicy is namespaced)', 'metadata.name is missing']],
       ['not an object', 'x', ['metadata.namespace is missing (a MountPolicy is namespaced)', 'metadata.name is missing', 'the object must be a mapping with a spec']],
     ];

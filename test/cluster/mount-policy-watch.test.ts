@@ -1,0 +1,149 @@
+import { once } from 'node:events';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import pino from 'pino';
+import { MountPolicyTable, type MountPolicyObject } from '../../src/cluster/mount-policy-cache.js';
+import { watchMountPolicies, type MountPolicyWatch } from '../../src/cluster/mount-policy-watch.js';
+
+const PATH = '/apis/mountgate.io/v1alpha1/mountpolicies';
+
+/**
+ * Just enough of a kube-apiserver for MountPolicies, on loopback: a list, and
+ * watches that stay open until the test breaks them or takes the server down. A watch from a
+ * resourceVersion older than the compacted history gets the API server's
+ * 410 Gone event, sent a moment after the headers as over a real network.
+ */
+class FakeApiServer {
+  readonly items = new Map<string, MountPolicyObject>();
+  resourceVersion = 1;
+  compactedBefore = 0;
+  /** Refuses lists and watches, as an API server that is down or out of reach. */
+  down = false;
+  readonly #watches = new Set<ServerResponse>();
+  readonly #server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname !== PATH) {
+      res.writeHead(404).end();
+      return;
+    }
+    if (this.down) {
+      res.writeHead(503, { 'Content-Type': 'application/json' }).end('{}');
+      return;
+    }
+    if (url.searchParams.get('watch') !== 'true') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'MountPolicyList', metadata: { resourceVersion: String(this.resourceVersion) }, items: [...this.items.values()] }));
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    if (Number(url.searchParams.get('resourceVersion')) < this.compactedBefore) {
+      setTimeout(() => res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } })}\n`), 50);
+      return;
+    }
+    this.#watches.add(res);
+    res.on('close', () => this.#watches.delete(res));
+  });
+
+  async start(): Promise<string> {
+    this.#server.listen(0, '127.0.0.1');
+    await once(this.#server, 'listening');
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  /** Cuts every open watch, as a network failure or an API server restart does. */
+  breakWatches(): void {
+    for (const res of this.#watches) res.destroy();
+  }
+
+  /** A change the watchers do not hear of (they are down); the history before it is compacted. */
+  changeWhileDown(change: () => void): void {
+    change();
+    this.resourceVersion++;
+    this.compactedBefore = this.resourceVersion;
+  }
+
+  async stop(): Promise<void> {
+    this.#server.closeAllConnections();
+    this.#server.close();
+    await once(this.#server, 'close');
+  }
+}
+
+function mountPolicy(namespace: string, name: string, spec: unknown): MountPolicyObject {
+  return { apiVersion: 'mountgate.io/v1alpha1', kind: 'MountPolicy', metadata: { namespace, name, uid: `uid-${name}`, generation: 1, resourceVersion: '1' }, spec };
+}
+
+const CLOSED = mountPolicy('team-a', 'closed', { allowedHostPaths: [] });
+
+function names(table: MountPolicyTable, namespace: string): string[] {
+  const layers = table.layersOf(namespace);
+  return layers.known ? layers.policies.map((policy) => policy.ref.name) : ['(unknown)'];
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function cluster(server: string) {
+  const k8s = await import('@kubernetes/client-node');
+  const config = new k8s.KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: 'fake', server, skipTLSVerify: true }],
+    users: [{ name: 'fake' }],
+    contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
+    currentContext: 'fake',
+  });
+  return { k8s, config };
+}
+
+describe('cluster/mount-policy-watch', () => {
+  const rows: ReadonlyArray<{ name: string; before: MountPolicyObject[]; whileDown: (api: FakeApiServer) => void; after: string[] }> = [
+    {
+      name: 'a MountPolicy created while the watch was down is in force the moment the cache says synced again',
+      before: [],
+      whileDown: (api) => api.items.set('team-a/closed', CLOSED),
+      after: ['closed'],
+    },
+    {
+      name: 'a MountPolicy deleted while the watch was down is gone the moment the cache says synced again',
+      before: [CLOSED],
+      whileDown: (api) => api.items.delete('team-a/closed'),
+      after: [],
+    },
+  ];
+  for (const row of rows) {
+    it(row.name, async () => {
+      const api = new FakeApiServer();
+      for (const object of row.before) api.items.set(`team-a/${object.metadata?.name ?? ''}`, object);
+      const table = new MountPolicyTable();
+      // What team-a's Pods would be judged by at each moment the cache turns synced.
+      const atSync: string[][] = [];
+      table.onChange(({ namespace }) => {
+        if (namespace === undefined && table.synced) atSync.push(names(table, 'team-a'));
+      });
+      let watch: MountPolicyWatch | undefined;
+      try {
+        watch = watchMountPolicies(await cluster(await api.start()), table, pino({ level: process.env.WATCH_LOG ?? 'silent' }), 20);
+        await until(() => table.synced, 'the first sync');
+        expect(atSync).to.deep.equal([row.before.map((object) => object.metadata?.name ?? '')]);
+
+        api.down = true;
+        api.breakWatches();
+        await until(() => !table.synced, 'the broken watch is noticed');
+        api.changeWhileDown(() => row.whileDown(api));
+        api.down = false;
+        await until(() => atSync.length === 2, 'the cache syncs again');
+        expect(atSync[1]).to.deep.equal(row.after);
+      } finally {
+        await watch?.stop();
+        await api.stop();
+      }
+    });
+  }
+});
