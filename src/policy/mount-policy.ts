@@ -7,7 +7,7 @@
 import { array, object, ValidationError, type InferType } from 'yup';
 import { decidingOrder, pathLists, type CompiledPolicy, type NarrowingLayer } from './compile.js';
 import { prefixCovers, prefixMeet } from './containment.js';
-import { parsePattern } from './patterns.js';
+import { parsePattern, PLACEHOLDER_VALUE } from './patterns.js';
 import { maxMounts, pathPrefixEntry, reservedMountPaths, type PathPrefixEntry } from './schema.js';
 
 export const MOUNT_POLICY_GROUP = 'mountgate.io';
@@ -101,8 +101,20 @@ export function compileMountPolicy(object: unknown): CompiledMountPolicy {
 
 type Entry = Pick<PathPrefixEntry, 'pathPrefix' | 'readOnly'>;
 
-function clusterEntries(cluster: CompiledPolicy): Entry[] {
-  return [...cluster.spec.allowedHostPaths, ...cluster.spec.builtinHostPaths];
+/**
+ * The cluster's entries as they stand for the Pods of one namespace: a MountPolicy only ever judges Pods of its own
+ * namespace, so the cluster's {namespace} is that namespace there (when it is a value a placeholder can take).
+ */
+function clusterEntries(cluster: CompiledPolicy, namespace: string, which: 'carriable' | 'requestable' = 'carriable'): Entry[] {
+  const entries = which === 'carriable' ? [...cluster.spec.allowedHostPaths, ...cluster.spec.builtinHostPaths] : cluster.spec.allowedHostPaths;
+  if (!PLACEHOLDER_VALUE.test(namespace)) return entries;
+  return entries.map((entry) => ({
+    pathPrefix: entry.pathPrefix
+      .split('/')
+      .map((segment) => (segment === '{namespace}' ? namespace : segment))
+      .join('/'),
+    readOnly: entry.readOnly,
+  }));
 }
 
 /** The entry that decides for everything under `prefix`, among those that cover all of it (see decidingOrder). */
@@ -121,7 +133,7 @@ function decidingCover(entries: readonly Entry[], prefix: string): Entry | undef
  */
 export function wideningProblems(cluster: CompiledPolicy, policy: CompiledMountPolicy): string[] {
   const problems: string[] = [];
-  const outer = clusterEntries(cluster);
+  const outer = clusterEntries(cluster, policy.ref.namespace);
   (policy.spec?.allowedHostPaths ?? []).forEach((entry, index) => {
     if (outer.some((candidate) => prefixCovers(candidate.pathPrefix, entry.pathPrefix))) return;
     problems.push(
@@ -140,11 +152,11 @@ export function narrowingWarnings(cluster: CompiledPolicy, policy: CompiledMount
   const warnings: string[] = [];
   (policy.spec?.allowedHostPaths ?? []).forEach((entry, index) => {
     const field = `spec.allowedHostPaths[${index}]`;
-    const deciding = decidingCover(clusterEntries(cluster), entry.pathPrefix);
+    const deciding = decidingCover(clusterEntries(cluster, policy.ref.namespace), entry.pathPrefix);
     if (deciding?.readOnly === true && !entry.readOnly) {
       warnings.push(`${field}: "${entry.pathPrefix}" is under the cluster policy's read-only prefix "${deciding.pathPrefix}", so it is mounted read-only`);
     }
-    const requestable = cluster.spec.allowedHostPaths.some((allowed) => prefixMeet(allowed.pathPrefix, entry.pathPrefix) !== undefined);
+    const requestable = clusterEntries(cluster, policy.ref.namespace, 'requestable').some((allowed) => prefixMeet(allowed.pathPrefix, entry.pathPrefix) !== undefined);
     if (deciding !== undefined && !requestable) {
       warnings.push(`${field}: "${entry.pathPrefix}" lies only under the cluster policy's builtinHostPaths: Pods may carry it, the annotation cannot request it`);
     }
@@ -160,7 +172,7 @@ export function narrowingWarnings(cluster: CompiledPolicy, policy: CompiledMount
  */
 export function effectiveAllowedHostPaths(cluster: CompiledPolicy, policy: CompiledMountPolicy): Entry[] {
   if (policy.problems.length > 0) return [];
-  const outer = clusterEntries(cluster);
+  const outer = clusterEntries(cluster, policy.ref.namespace);
   const inner = policy.spec?.allowedHostPaths;
   const prefixes = new Set<string>();
   for (const a of outer) {

@@ -113,6 +113,21 @@ describe('policy: MountPolicy objects', () => {
     }
   });
 
+  describe("the cluster's {namespace} at write time", () => {
+    const perNamespace = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/{namespace}' }] }), 'cluster.json');
+
+    it("is the MountPolicy's own namespace: its Pods are the only ones it judges", () => {
+      expect(wideningProblems(perNamespace, compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-a/work' }] })))).to.deep.equal([]);
+      expect(effectiveAllowedHostPaths(perNamespace, compileMountPolicy(mountPolicy({ maxMounts: 1 })))).to.deep.equal([{ pathPrefix: '/srv/tenants/team-a', readOnly: false }]);
+    });
+
+    it("never another namespace's tree", () => {
+      expect(wideningProblems(perNamespace, compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-b' }] })))).to.deep.equal([
+        'spec.allowedHostPaths[0].pathPrefix: "/srv/tenants/team-b" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)',
+      ]);
+    });
+  });
+
   describe('narrowingWarnings', () => {
     it('says where read-write turns read-only and where the annotation cannot request', () => {
       const policy = compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/shared/x' }, { pathPrefix: '/skills' }, { pathPrefix: '/srv/tenants/a' }] }));
