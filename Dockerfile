@@ -11,6 +11,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/bundle-kubeconfig.mjs scripts/kubeconfig-entry.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 
