@@ -4,7 +4,7 @@
  * without it should not carry.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import { KubeconfigError } from '../server/namespace-cache.js';
+import { readKubeConfig } from './kubeconfig.js';
 
 export type KubernetesClient = typeof import('@kubernetes/client-node');
 
@@ -16,16 +16,7 @@ export interface Cluster {
 /** The client module and the cluster of `kubeconfigPath` (else KUBECONFIG, ~/.kube/config or in-cluster), or a KubeconfigError. */
 export async function connect(kubeconfigPath: string | undefined, purpose: string): Promise<Cluster> {
   const k8s = await import('@kubernetes/client-node');
-  const config = new k8s.KubeConfig();
-  try {
-    if (kubeconfigPath === undefined) config.loadFromDefault();
-    else config.loadFromFile(kubeconfigPath);
-    if (config.getCurrentCluster() === null) throw new Error('no current cluster');
-  } catch (error) {
-    const source = kubeconfigPath ?? 'the default kubeconfig (KUBECONFIG, ~/.kube/config or in-cluster)';
-    throw new KubeconfigError(`${source}: cannot load a cluster for ${purpose}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  return { k8s, config };
+  return { k8s, config: readKubeConfig(new k8s.KubeConfig(), kubeconfigPath, purpose) };
 }
 
 /** The HTTP status of a failed client call, if it has one. */

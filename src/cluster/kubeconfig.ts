@@ -42,7 +42,11 @@ function isModuleNotFound(error: unknown): boolean {
  */
 export async function loadKubeConfig(file: string | undefined, purpose: string): Promise<KubeConfig> {
   const KubeConfigClass = await kubeConfigClass();
-  const config = new KubeConfigClass();
+  return readKubeConfig(new KubeConfigClass(), file, purpose);
+}
+
+/** loadKubeConfig into a given KubeConfig: the package's own, for its typed API clients. */
+export function readKubeConfig<C extends Pick<KubeConfig, 'loadFromDefault' | 'loadFromFile' | 'getCurrentCluster'>>(config: C, file: string | undefined, purpose: string): C {
   try {
     if (file === undefined) config.loadFromDefault();
     else config.loadFromFile(file);

@@ -36,6 +36,11 @@ export interface ListWatchOptions<T> {
   readonly retryDelayMs?: number;
   /** How long the server keeps one watch open before ending it (it is then resumed). */
   readonly watchTimeoutSeconds?: number;
+  /**
+   * How long past watchTimeoutSeconds a watch may stay open before it is taken for dead (a connection
+   * that died without a word); the two together bound how long a silent watch goes unnoticed.
+   */
+  readonly watchGraceMs?: number;
   /** Objects per list page. */
   readonly pageSize?: number;
 }
@@ -46,13 +51,11 @@ export interface ListWatch {
   stop(): Promise<void>;
 }
 
-const DEFAULTS = { retryDelayMs: 5_000, watchTimeoutSeconds: 300, pageSize: 500 };
+const DEFAULTS = { retryDelayMs: 5_000, watchTimeoutSeconds: 300, watchGraceMs: 60_000, pageSize: 500 };
 /** A list page or the start of a watch that takes longer than this has failed. */
 const REQUEST_TIMEOUT_MS = 30_000;
 /** The largest list page, error body or watch event read; far above what a page of `pageSize` objects takes. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
-/** How long past its timeoutSeconds a watch may stay open before it is taken for dead. */
-const WATCH_GRACE_SECONDS = 60;
 
 /** The server answered 410 Gone: the resourceVersion is too old; list again. */
 class Gone extends Error {
@@ -162,7 +165,8 @@ async function watch<T>(options: ListWatchOptions<T>, resourceVersion: string, s
   const query = new URLSearchParams({ watch: 'true', resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
   const response = await request(options.config, `${options.path}?${query.toString()}`, signal, true);
   // A connection that died without a word would otherwise leave the watch waiting for ever.
-  const deadline = setTimeout(() => response.destroy(new Error(`watch of ${options.path}: no end after ${timeoutSeconds + WATCH_GRACE_SECONDS} s`)), (timeoutSeconds + WATCH_GRACE_SECONDS) * 1000);
+  const deadMs = timeoutSeconds * 1000 + (options.watchGraceMs ?? DEFAULTS.watchGraceMs);
+  const deadline = setTimeout(() => response.destroy(new Error(`watch of ${options.path}: no end after ${deadMs / 1000} s`)), deadMs);
   let version = resourceVersion;
   let buffered = '';
   try {

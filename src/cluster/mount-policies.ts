@@ -43,7 +43,7 @@ export async function startMountPolicies(options: MountPolicyOptions, state: Liv
     },
     onError: (error) => logger.warn({ lease: `${namespace}/${name}`, err: String(error) }, 'Lease not acquired or renewed'),
   });
-  const watch = watchMountPolicies(cluster, table, logger);
+  const watch = watchMountPolicies(cluster.config, table, logger);
   elector.start();
 
   return {
