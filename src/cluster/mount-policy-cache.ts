@@ -1,5 +1,5 @@
 /**
- * The MountPolicies mountgate knows, by namespace: what the informer has
+ * The MountPolicies mountgate knows, by namespace: what the list and watch has
  * listed and watched, each compiled once when it arrives. Pure, so it is
  * tested on recorded objects. Until the first listing, and while the watch
  * is broken, every namespace's layers are unknown, which admits no host path.
