@@ -12,6 +12,7 @@ import { setUp, sandboxPod, uniqueName } from '../test/e2e/env.js';
 import type { BenchConfig } from './config.js';
 import { MARK_LABEL, startFloor } from './apiserver-floor.js';
 import { apiserverMetrics, meanBetween, mountgateMetrics, readHistogram, type Histogram } from './apiserver-metrics.js';
+import { directCalls, type DirectCalls } from './apiserver-direct.js';
 import { THREE_MOUNTS } from './fixtures.js';
 import { LatencyRecorder, type LatencySummary } from './load/latency.js';
 import { watchInterference } from './machine.js';
@@ -39,6 +40,8 @@ export interface ApiserverSection {
     readonly mountgateMutate: number;
     readonly mountgateValidate: number;
   };
+  /** mountgate called directly afterwards, one review at a time (apiserver-direct.ts). */
+  readonly direct?: DirectCalls;
   /** CPU of the whole machine during the measured creates (API server, etcd, mountgate, client and anything else), % of one core. */
   readonly machineBusyPercent: number;
   readonly seconds: number;
@@ -116,6 +119,8 @@ export async function runApiserverSection(config: BenchConfig, log: (line: strin
       const callsAfter = await calls();
       const histogramsAfter = await histograms();
       const perCallMs = (key: keyof Histograms): number => meanBetween(histogramsBefore[key], histogramsAfter[key]) * 1000;
+      log('  the same mountgate called directly, one review at a time');
+      const direct = await directCalls({ url: mountgate.url, ca: env.tls.caCert, metricsPort: mountgate.options.metricsPort }, podWith(), enabledNs, done);
       const [withSummary, withoutSummary, floorSummary] = sides.map((side) => side.recorder.summary());
       if (withSummary === undefined || withoutSummary === undefined || floorSummary === undefined) throw new Error('a side is missing');
       return {
@@ -136,6 +141,7 @@ export async function runApiserverSection(config: BenchConfig, log: (line: strin
           mountgateMutate: perCallMs('mountgateMutate'),
           mountgateValidate: perCallMs('mountgateValidate'),
         },
+        direct,
         machineBusyPercent,
         seconds,
       };

@@ -6,7 +6,7 @@
  */
 import { applyPatch, type Operation } from '../src/admission/json-patch.js';
 import { httpsCall } from '../test/helpers/tls.js';
-import { createReview, sandboxPod, THREE_MOUNTS } from './fixtures.js';
+import { createReview, sandboxPod, THREE_MOUNTS, type PodShape } from './fixtures.js';
 import type { RequestSpec } from './load/jobs.js';
 
 export interface Bodies {
@@ -42,8 +42,8 @@ async function post(port: number, ca: string, path: string, body: string): Promi
   return readAnswer(answer.text);
 }
 
-export async function prepareBodies(mountgatePort: number, ca: string): Promise<Bodies> {
-  const pod = sandboxPod(THREE_MOUNTS);
+export async function prepareBodies(mountgatePort: number, ca: string, shape: PodShape = 'full'): Promise<Bodies> {
+  const pod = sandboxPod(THREE_MOUNTS, 1, shape);
   const review = createReview(pod);
   const mutateBody = JSON.stringify(review);
   const mutated = await post(mountgatePort, ca, '/mutate', mutateBody);

@@ -3,7 +3,8 @@
  * server hands it to a webhook (defaults filled in, managedFields, the
  * service-account token volume, a provisioner's userInfo), asking for three
  * mounts in the deer-flow spelling. Sized variants scale the Pod for the core
- * benchmark.
+ * benchmark; a smaller one (~3 KB) leaves out managedFields, as a Pod created
+ * without server-side field tracking of its own annotations looks.
  */
 export const ANNOTATION = 'mountgate.io/mounts';
 export const NAMESPACE = 'deer-flow';
@@ -81,8 +82,18 @@ function sidecar(index: number): Record<string, unknown> {
   };
 }
 
+/** The two reviews of the HTTP benchmark: as the API server sends them, and without managedFields (~3 KB). */
+export type PodShape = 'full' | 'no-managed-fields';
+
 /** The Pod as it reaches a mutating webhook: after defaulting, before mountgate. */
-export function sandboxPod(mounts: readonly unknown[], containerCount = 1): Record<string, unknown> {
+export function sandboxPod(mounts: readonly unknown[], containerCount = 1, shape: PodShape = 'full'): Record<string, unknown> {
+  const pod = fullSandboxPod(mounts, containerCount);
+  if (shape === 'full') return pod;
+  const { managedFields: _dropped, ...metadata } = pod.metadata;
+  return { ...pod, metadata };
+}
+
+function fullSandboxPod(mounts: readonly unknown[], containerCount: number): Record<string, unknown> & { metadata: Record<string, unknown> } {
   const name = `deer-flow-sandbox-${THREAD.slice(-6)}`;
   const sidecars = Array.from({ length: containerCount - 1 }, (_, i) => sidecar(i + 1));
   return {

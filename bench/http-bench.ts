@@ -47,7 +47,16 @@ export const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
-export type TargetName = 'ceiling' | 'mutate' | 'validate';
+export type TargetName = 'ceiling' | 'mutate' | 'validate' | 'ceiling-no-mf' | 'mutate-no-mf' | 'validate-no-mf';
+
+/** The review without managedFields is run at 10 connections only: the goal names that load. */
+const NO_MANAGED_FIELDS_SCENARIOS: ReadonlySet<ScenarioName> = new Set(['c10']);
+const isNoManagedFields = (target: TargetName): boolean => target.endsWith('-no-mf');
+
+/** The ceiling run a mountgate run is compared with: the one that got the same request body. */
+export function ceilingFor(target: TargetName): TargetName {
+  return isNoManagedFields(target) ? 'ceiling-no-mf' : 'ceiling';
+}
 
 export interface HttpRun extends LoadResult {
   readonly scenario: ScenarioName;
@@ -66,7 +75,7 @@ export interface HttpRun extends LoadResult {
 }
 
 export interface HttpSection {
-  readonly requestBytes: { readonly mutate: number; readonly validate: number };
+  readonly requestBytes: { readonly mutate: number; readonly validate: number; readonly mutateNoManagedFields?: number; readonly validateNoManagedFields?: number };
   readonly peakResetWorks: boolean;
   readonly runs: readonly HttpRun[];
 }
@@ -132,17 +141,23 @@ export async function runHttpSection(config: BenchConfig, workspace: Workspace, 
     const mountgate = await startMountgate(workspace, 'mountgate-http');
     servers.push(mountgate);
     const bodies: Bodies = await prepareBodies(mountgate.port, workspace.caCert);
+    const compact: Bodies = await prepareBodies(mountgate.port, workspace.caCert, 'no-managed-fields');
     const patchFile = path.join(workspace.dir, 'patch.b64');
     await writeFile(patchFile, bodies.patchBase64);
     const ceiling = await startCeiling({ certPath: workspace.certPath, keyPath: workspace.keyPath, patchFile, pinned: true });
     servers.push(ceiling);
     await checkCeiling(ceiling.port, workspace.caCert, bodies);
+    // The same Pod without managedFields gets the same patch, so the same ceiling answers it.
+    await checkCeiling(ceiling.port, workspace.caCert, compact);
 
     const targetOf = (server: ServerProcess): Target => ({ origin: `https://127.0.0.1:${server.port}`, ca: workspace.caCert });
     const subjects: Subject[] = [
       { name: 'ceiling', server: ceiling, request: bodies.mutate },
       { name: 'mutate', server: mountgate, request: bodies.mutate },
       { name: 'validate', server: mountgate, request: bodies.validate },
+      { name: 'ceiling-no-mf', server: ceiling, request: compact.mutate },
+      { name: 'mutate-no-mf', server: mountgate, request: compact.mutate },
+      { name: 'validate-no-mf', server: mountgate, request: compact.validate },
     ];
     const budgetMs = config.runSeconds * 1000;
 
@@ -154,7 +169,7 @@ export async function runHttpSection(config: BenchConfig, workspace: Workspace, 
 
     const runs: HttpRun[] = [];
     for (const scenario of SCENARIOS.filter((candidate) => config.scenarios?.has(candidate.name) ?? true)) {
-      for (const subject of subjects) {
+      for (const subject of subjects.filter((candidate) => !isNoManagedFields(candidate.name) || NO_MANAGED_FIELDS_SCENARIOS.has(scenario.name))) {
         const job = scenario.job(targetOf(subject.server), subject.request, config.runSeconds);
         const repeats: HttpRun[] = [];
         for (let repeat = 0; repeat < (scenario.repeats ?? 1); repeat++) repeats.push(await measureQuietest(load, subject, job, scenario.name, budgetMs, log));
@@ -163,7 +178,7 @@ export async function runHttpSection(config: BenchConfig, workspace: Workspace, 
         if (median === undefined) throw new Error('no run was made');
         const run: HttpRun = repeats.length === 1 ? median : { ...median, repeatP99sMs: repeats.map((r) => r.latency.p99) };
         log(
-          `${scenario.name.padEnd(9)} ${subject.name.padEnd(8)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s  ` +
+          `${scenario.name.padEnd(9)} ${subject.name.padEnd(14)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s  ` +
             `p50 ${run.latency.p50.toFixed(3)} p99 ${run.latency.p99.toFixed(3)} max ${run.latency.max.toFixed(1)} ms  ` +
             `cpu ${run.serverCpuPercent.toFixed(0)}% ${run.serverCpuMicrosPerRequest.toFixed(0)} µs/req  ` +
             `client ${run.clientCpuPercent.toFixed(0)}%  other ${run.otherCpuPercent.toFixed(0)}%  ` +
@@ -173,7 +188,7 @@ export async function runHttpSection(config: BenchConfig, workspace: Workspace, 
       }
     }
     return {
-      requestBytes: { mutate: bodies.mutateBytes, validate: bodies.validateBytes },
+      requestBytes: { mutate: bodies.mutateBytes, validate: bodies.validateBytes, mutateNoManagedFields: compact.mutateBytes, validateNoManagedFields: compact.validateBytes },
       peakResetWorks: resetPeakRss(mountgate.pid),
       runs,
     };

@@ -58,6 +58,10 @@ export interface MountgateOptions {
   readonly serveArgs?: readonly string[];
   /** Added to the image's NODE_OPTIONS. */
   readonly nodeOptions?: string;
+  /** A program node runs under, e.g. valgrind and its flags (bench/instructions.ts). */
+  readonly launcher?: readonly string[];
+  /** How long to wait for /readyz (default 30 s; far longer under valgrind). */
+  readonly readyTimeoutMs?: number;
 }
 
 /**
@@ -74,7 +78,7 @@ export async function startMountgate(workspace: Workspace, name: string, options
   try {
     child = spawn(
       'taskset',
-      ['-c', SERVER_CORE, process.execPath, ...(options.nodeFlags ?? []), MOUNTGATE_MAIN, 'serve', '--config', workspace.policyPath,
+      ['-c', SERVER_CORE, ...(options.launcher ?? []), process.execPath, ...(options.nodeFlags ?? []), MOUNTGATE_MAIN, 'serve', '--config', workspace.policyPath,
         '--tls-cert', workspace.certPath, '--tls-key', workspace.keyPath, '--host', '127.0.0.1',
         '--port', String(port), '--metrics-port', String(metricsPort), '--shutdown-delay', '0', ...(options.serveArgs ?? [])],
       { stdio: ['ignore', log.fd, log.fd], cwd: REPO_ROOT, env: { ...process.env, ...image, NODE_OPTIONS: nodeOptions } },
@@ -85,14 +89,15 @@ export async function startMountgate(workspace: Workspace, name: string, options
   const server = { name, pid: pid(child), port, metricsPort, stop: () => stopChild(child) };
   try {
     const ca = Buffer.from(workspace.caCert);
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (let attempt = 0; Date.now() < deadline && attempt < 1_000; attempt++) {
+    const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+    const deadline = Date.now() + readyTimeoutMs;
+    for (let attempt = 0; Date.now() < deadline && attempt < readyTimeoutMs / 100; attempt++) {
       if (child.exitCode !== null) throw new Error(`mountgate exited with code ${child.exitCode}; see ${workspace.dir}/${name}.log`);
       const status = await httpsGetStatus(`https://127.0.0.1:${port}/readyz`, ca).catch(() => 0);
       if (status === 200) return server;
       await sleep(100);
     }
-    throw new Error(`mountgate was not ready within ${READY_TIMEOUT_MS} ms`);
+    throw new Error(`mountgate was not ready within ${readyTimeoutMs} ms`);
   } catch (error) {
     await server.stop();
     throw error;
@@ -106,17 +111,21 @@ export interface CeilingOptions {
   readonly patchFile: string;
   /** On SERVER_CORE (the HTTP benchmark) or wherever the kernel likes (next to the API server). */
   readonly pinned: boolean;
+  /** As for mountgate: a program node runs under, and how long to wait for it to listen. */
+  readonly launcher?: readonly string[];
+  readonly readyTimeoutMs?: number;
 }
 
 /** bench/ceiling-server.ts, answering every POST with the given patch. */
 export async function startCeiling(options: CeilingOptions): Promise<ServerProcess> {
-  const command = [process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'bench', 'ceiling-server.ts'), options.certPath, options.keyPath, options.patchFile];
+  const command = [...(options.launcher ?? []), process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'bench', 'ceiling-server.ts'), options.certPath, options.keyPath, options.patchFile];
   const [program = 'node', ...args] = options.pinned ? ['taskset', '-c', SERVER_CORE, ...command] : command;
   const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO_ROOT });
   const server = { name: 'ceiling', pid: pid(child), port: 0, stop: () => stopChild(child) };
   try {
     const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the ceiling server did not listen within 30 s')), READY_TIMEOUT_MS);
+      const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+      const timer = setTimeout(() => reject(new Error(`the ceiling server did not listen within ${readyTimeoutMs} ms`)), readyTimeoutMs);
       const stdout = child.stdout;
       if (stdout === null) throw new Error('no stdout');
       createInterface({ input: stdout }).on('line', (line) => {

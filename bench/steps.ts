@@ -69,7 +69,7 @@ async function measureCommit(commit: string): Promise<Step> {
       BENCH_ONLY: process.env.STEPS_SECTIONS ?? 'http,core,rss',
       BENCH_SCENARIOS: 'c10',
       BENCH_RSS_REQUESTS: '20000',
-      BENCH_RSS_VARIANTS: 'image',
+      BENCH_RSS_VARIANTS: 'no-preflight',
       BENCH_OUT: out,
     });
     const results = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as Results;
@@ -88,8 +88,8 @@ async function measureCommit(commit: string): Promise<Step> {
       coreMutateNs: core('decide mutate, 3-mount Pod'),
       coreValidateNs: core('decide validate, 3-mount Pod'),
       envelopeNs: core('AdmissionReview envelope check'),
-      rssStartMiB: results.rss?.runs.find((r) => r.variant === 'image')?.rssAtStartMiB,
-      rssAfterMiB: results.rss?.runs.find((r) => r.variant === 'image')?.rssAfterMiB,
+      rssStartMiB: results.rss?.runs.find((r) => r.variant === 'no-preflight')?.rssAtStartMiB,
+      rssAfterMiB: results.rss?.runs.find((r) => r.variant === 'no-preflight')?.rssAfterMiB,
       maxOtherCpuPercent: Math.max(...others),
     };
   } finally {

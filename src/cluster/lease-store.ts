@@ -1,12 +1,25 @@
 /** The LeaseStore of a real coordination.k8s.io/v1 Lease. */
-import type { V1Lease } from '@kubernetes/client-node';
-import type { Cluster } from './kube-client.js';
-import { statusCodeOf } from './kube-client.js';
+import { number, object, string, type InferType } from 'yup';
+import { kubeRequest, statusCodeOf, type KubeRequestConfig } from './kube-request.js';
 import { LeaseConflict, type LeaseRecord, type LeaseStore, type StoredLease } from './lease.js';
 
-export function kubernetesLeaseStore({ k8s, config }: Cluster, namespace: string, name: string): LeaseStore {
-  const api = config.makeApiClient(k8s.CoordinationV1Api);
-  const toLease = (record: LeaseRecord, resourceVersion?: string): V1Lease => ({
+/** What is read of a Lease the API server returns; the times stay the MicroTime strings it sent. */
+const leaseSchema = object({
+  metadata: object({ resourceVersion: string().required() }).required(),
+  spec: object({
+    holderIdentity: string().default(''),
+    leaseDurationSeconds: number().integer().default(0),
+    acquireTime: string().optional(),
+    renewTime: string().optional(),
+    leaseTransitions: number().integer().default(0),
+  }),
+});
+type Lease = InferType<typeof leaseSchema>;
+
+export function kubernetesLeaseStore(config: KubeRequestConfig, namespace: string, name: string): LeaseStore {
+  const collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
+  const one = `${collection}/${encodeURIComponent(name)}`;
+  const toLease = (record: LeaseRecord, resourceVersion?: string): object => ({
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
     metadata: { name, namespace, ...(resourceVersion === undefined ? {} : { resourceVersion }) },
@@ -14,11 +27,11 @@ export function kubernetesLeaseStore({ k8s, config }: Cluster, namespace: string
       holderIdentity: record.holderIdentity,
       leaseDurationSeconds: record.leaseDurationSeconds,
       leaseTransitions: record.leaseTransitions,
-      ...(record.acquireTime === undefined ? {} : { acquireTime: new k8s.V1MicroTime(record.acquireTime) }),
-      ...(record.renewTime === undefined ? {} : { renewTime: new k8s.V1MicroTime(record.renewTime) }),
+      ...(record.acquireTime === undefined ? {} : { acquireTime: record.acquireTime }),
+      ...(record.renewTime === undefined ? {} : { renewTime: record.renewTime }),
     },
   });
-  const conflicts = async (write: Promise<V1Lease>): Promise<StoredLease> => {
+  const conflicts = async (write: Promise<unknown>): Promise<StoredLease> => {
     try {
       return fromLease(await write);
     } catch (error) {
@@ -30,33 +43,34 @@ export function kubernetesLeaseStore({ k8s, config }: Cluster, namespace: string
   return {
     async read() {
       try {
-        return fromLease(await api.readNamespacedLease({ name, namespace }));
+        return fromLease(await kubeRequest(config, 'GET', one));
       } catch (error) {
         if (statusCodeOf(error) === 404) return undefined;
         throw error;
       }
     },
-    create: (record) => conflicts(api.createNamespacedLease({ namespace, body: toLease(record) })),
-    update: (resourceVersion, record) => conflicts(api.replaceNamespacedLease({ name, namespace, body: toLease(record, resourceVersion) })),
+    create: (record) => conflicts(kubeRequest(config, 'POST', collection, toLease(record))),
+    update: (resourceVersion, record) => conflicts(kubeRequest(config, 'PUT', one, toLease(record, resourceVersion))),
   };
 }
 
-/** The client hands MicroTime fields back as the strings the API server sent, whatever their declared type. */
-function timeText(value: unknown): string | undefined {
-  if (value instanceof Date) return value.toISOString();
-  return typeof value === 'string' ? value : undefined;
-}
-
-function fromLease(lease: V1Lease): StoredLease {
-  const spec = lease.spec ?? {};
+/** The stored record, or an error naming what is wrong with the answer. */
+function fromLease(answer: unknown): StoredLease {
+  let lease: Lease;
+  try {
+    lease = leaseSchema.validateSync(answer);
+  } catch (error) {
+    throw new Error(`the API server's Lease: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const spec = lease.spec;
   return {
-    resourceVersion: lease.metadata?.resourceVersion ?? '',
+    resourceVersion: lease.metadata.resourceVersion,
     record: {
-      holderIdentity: spec.holderIdentity ?? '',
-      leaseDurationSeconds: spec.leaseDurationSeconds ?? 0,
-      acquireTime: timeText(spec.acquireTime),
-      renewTime: timeText(spec.renewTime),
-      leaseTransitions: spec.leaseTransitions ?? 0,
+      holderIdentity: spec.holderIdentity,
+      leaseDurationSeconds: spec.leaseDurationSeconds,
+      acquireTime: spec.acquireTime,
+      renewTime: spec.renewTime,
+      leaseTransitions: spec.leaseTransitions,
     },
   };
 }

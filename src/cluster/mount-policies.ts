@@ -1,7 +1,9 @@
 /**
- * --mount-policies as a whole: the MountPolicy cache and its informer, the
+ * --mount-policies as a whole: the MountPolicy cache and its list and watch, the
  * per-namespace policies Pods are judged by, and the Lease whose holder writes
- * MountPolicy status. Started by the server only when the flag is on.
+ * MountPolicy status. Started by the server only when the flag is on. All of it goes
+ * through the lean KubeConfig (src/cluster/kubeconfig.ts) and node:https, never the
+ * generated client and its models.
  */
 import type { Logger } from 'pino';
 import { MOUNT_POLICY_GROUP, MOUNT_POLICY_RESOURCE, MOUNT_POLICY_VERSION } from '../policy/mount-policy.js';
@@ -9,7 +11,8 @@ import type { MountPolicyContext } from '../server/app.js';
 import type { MountPolicyOptions } from '../server/index.js';
 import type { LiveState } from '../server/live-state.js';
 import type { Metrics } from '../server/metrics.js';
-import { connect, type Cluster } from './kube-client.js';
+import { kubeRequest, type KubeRequestConfig } from './kube-request.js';
+import { loadKubeConfig } from './kubeconfig.js';
 import { LayeredPolicies } from './layered-policies.js';
 import { LeaseElector } from './lease.js';
 import { kubernetesLeaseStore } from './lease-store.js';
@@ -24,18 +27,18 @@ export interface MountPolicyEnforcement extends MountPolicyContext {
 
 /** Connects (a KubeconfigError when the cluster cannot be loaded) and starts syncing in the background. */
 export async function startMountPolicies(options: MountPolicyOptions, state: LiveState, metrics: Metrics, logger: Logger): Promise<MountPolicyEnforcement> {
-  const cluster = await connect(options.kubeconfigPath, '--mount-policies');
+  const config = await loadKubeConfig(options.kubeconfigPath, '--mount-policies');
   const table = new MountPolicyTable();
   table.onChange(() => {
     metrics.mountPolicyCacheSynced.set(table.synced ? 1 : 0);
     metrics.mountPolicies.set(table.size);
   });
   const layered = new LayeredPolicies(state, table);
-  const writer = new StatusWriter({ table, cluster: state, write: statusWriter(cluster), metrics, logger });
+  const writer = new StatusWriter({ table, cluster: state, write: statusWriter(config), metrics, logger });
   state.onPolicyChange(() => writer.refreshAll());
 
   const { namespace, name, identity } = options.lease;
-  const elector = new LeaseElector(kubernetesLeaseStore(cluster, namespace, name), identity, {
+  const elector = new LeaseElector(kubernetesLeaseStore(config, namespace, name), identity, {
     onHoldingChange: (holding) => {
       metrics.leaseHeld.set(holding ? 1 : 0);
       logger.info({ lease: `${namespace}/${name}`, identity }, holding ? 'holding the Lease: writing MountPolicy status' : 'no longer holding the Lease');
@@ -43,7 +46,7 @@ export async function startMountPolicies(options: MountPolicyOptions, state: Liv
     },
     onError: (error) => logger.warn({ lease: `${namespace}/${name}`, err: String(error) }, 'Lease not acquired or renewed'),
   });
-  const watch = watchMountPolicies(cluster, table, logger);
+  const watch = watchMountPolicies(config, table, logger);
   elector.start();
 
   return {
@@ -61,18 +64,12 @@ export async function startMountPolicies(options: MountPolicyOptions, state: Liv
   };
 }
 
-function statusWriter({ k8s, config }: Cluster): WriteStatus {
-  const api = config.makeApiClient(k8s.CustomObjectsApi);
+function statusWriter(config: KubeRequestConfig): WriteStatus {
   return async (object, status) => {
-    const namespace = object.metadata?.namespace ?? '';
-    const name = object.metadata?.name ?? '';
-    await api.replaceNamespacedCustomObjectStatus({
-      group: MOUNT_POLICY_GROUP,
-      version: MOUNT_POLICY_VERSION,
-      plural: MOUNT_POLICY_RESOURCE,
-      namespace,
-      name,
-      body: { ...object, status },
-    });
+    const namespace = encodeURIComponent(object.metadata?.namespace ?? '');
+    const name = encodeURIComponent(object.metadata?.name ?? '');
+    // The cached object's resourceVersion makes the write conditional: a 409 if it changed meanwhile.
+    const path = `/apis/${MOUNT_POLICY_GROUP}/${MOUNT_POLICY_VERSION}/namespaces/${namespace}/${MOUNT_POLICY_RESOURCE}/${name}/status`;
+    await kubeRequest(config, 'PUT', path, { ...object, status });
   };
 }

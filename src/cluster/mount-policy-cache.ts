@@ -1,5 +1,5 @@
 /**
- * The MountPolicies mountgate knows, by namespace: what the informer has
+ * The MountPolicies mountgate knows, by namespace: what the list and watch has
  * listed and watched, each compiled once when it arrives. Pure, so it is
  * tested on recorded objects. Until the first listing, and while the watch
  * is broken, every namespace's layers are unknown, which admits no host path.
@@ -78,6 +78,16 @@ export class MountPolicyTable {
     this.#emit({ namespace: undefined, layersChanged: true });
   }
 
+  /**
+   * After a (re-)list: exactly the MountPolicies listed. One the table holds that the list lacks was
+   * deleted while the watch was down, and no deletion event will come for it.
+   */
+  replace(objects: readonly MountPolicyObject[]): void {
+    const listed = new Set(objects.map(keyOf));
+    for (const entry of this.list()) if (!listed.has(keyOf(entry.object))) this.remove(entry.object);
+    for (const object of objects) this.upsert(object);
+  }
+
   /** An object added or changed; one without a namespace or a name cannot be placed and is ignored. */
   upsert(object: MountPolicyObject): void {
     const namespace = object.metadata?.namespace;
@@ -133,6 +143,10 @@ export class MountPolicyTable {
   #emit(change: TableChange): void {
     for (const listener of this.#listeners) listener(change);
   }
+}
+
+function keyOf(object: MountPolicyObject): string {
+  return `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
 }
 
 /** With a status subresource, generation moves only with spec; the spec is compared too, for a CRD without one. */

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { MountPolicyRef } from '../policy/mount-policy.js';
 import type { Metrics } from '../server/metrics.js';
-import { statusCodeOf } from './kube-client.js';
+import { statusCodeOf } from './kube-request.js';
 import type { CachedMountPolicy, MountPolicyObject, MountPolicyTable } from './mount-policy-cache.js';
 import { desiredStatus, sameStatus, type MountPolicyStatus } from './mount-policy-status.js';
 

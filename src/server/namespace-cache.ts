@@ -1,11 +1,14 @@
 /**
- * An informer-backed cache of each namespace's Pod Security enforce level,
- * for the preflight in /mutate. Until the cache has listed the namespaces
- * (or after its watch broke) it answers "unknown", which never blocks.
+ * A cache of each namespace's Pod Security enforce level, kept by a list and
+ * watch of namespaces, for the preflight in /mutate. Until the cache has listed
+ * the namespaces (or after its watch broke) it answers "unknown", which never blocks.
  */
-import type { Informer, V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { enforceLevel, type PodSecurityLevel } from '../admission/pod-security.js';
+import { loadKubeConfig } from '../cluster/kubeconfig.js';
+import { startListWatch } from '../cluster/list-watch.js';
+
+export { KubeconfigError } from '../cluster/kubeconfig.js';
 
 const RESTART_DELAY_MS = 5_000;
 
@@ -15,7 +18,12 @@ export interface NamespaceLevels {
   readonly synced: boolean;
 }
 
-/** The map the informer keeps up to date; pure, so it is tested on recorded objects. */
+/** What the table reads of a Namespace (a V1Namespace fits). */
+export interface NamespaceObject {
+  readonly metadata?: { readonly name?: string; readonly labels?: Readonly<Record<string, string>> };
+}
+
+/** The map the watch keeps up to date; pure, so it is tested on recorded objects. */
 export class NamespaceLevelTable implements NamespaceLevels {
   readonly #levels = new Map<string, PodSecurityLevel>();
   #synced = false;
@@ -28,7 +36,13 @@ export class NamespaceLevelTable implements NamespaceLevels {
     this.#synced = synced;
   }
 
-  upsert(namespace: V1Namespace): void {
+  /** After a (re-)list: exactly the namespaces listed. */
+  replace(namespaces: readonly NamespaceObject[]): void {
+    this.#levels.clear();
+    for (const namespace of namespaces) this.upsert(namespace);
+  }
+
+  upsert(namespace: NamespaceObject): void {
     const name = namespace.metadata?.name;
     if (name === undefined) return;
     const level = enforceLevel(namespace.metadata?.labels);
@@ -36,7 +50,7 @@ export class NamespaceLevelTable implements NamespaceLevels {
     else this.#levels.set(name, level);
   }
 
-  remove(namespace: V1Namespace): void {
+  remove(namespace: NamespaceObject): void {
     const name = namespace.metadata?.name;
     if (name !== undefined) this.#levels.delete(name);
   }
@@ -47,71 +61,45 @@ export class NamespaceLevelTable implements NamespaceLevels {
   }
 }
 
-export class KubeconfigError extends Error {
-  override name = 'KubeconfigError';
-}
-
 export interface NamespaceWatch {
   readonly levels: NamespaceLevels;
   stop(): Promise<void>;
 }
 
 /**
- * Starts listing and watching namespaces; returns once the client is set up, syncing in the background.
- * The Kubernetes client is imported here, not at the top: it costs some 70 MiB of memory, which a
- * server without the preflight should not carry.
+ * Starts listing and watching namespaces; returns once the kubeconfig is loaded, syncing in the
+ * background. Neither the list and watch (src/cluster/list-watch.ts) nor the kubeconfig
+ * (src/cluster/kubeconfig.ts) loads the generated Kubernetes client, and the kubeconfig code is
+ * imported only here, so a server without the preflight does not carry it.
  */
 export async function watchNamespaces(kubeconfigPath: string | undefined, logger: Logger, onSyncChange: (synced: boolean) => void): Promise<NamespaceWatch> {
-  const { CoreV1Api, KubeConfig, makeInformer } = await import('@kubernetes/client-node');
-  const config = new KubeConfig();
-  try {
-    if (kubeconfigPath === undefined) config.loadFromDefault();
-    else config.loadFromFile(kubeconfigPath);
-    if (config.getCurrentCluster() === null) throw new Error('no current cluster');
-  } catch (error) {
-    const source = kubeconfigPath ?? 'the default kubeconfig (KUBECONFIG, ~/.kube/config or in-cluster)';
-    throw new KubeconfigError(`${source}: cannot load a cluster for the Pod Security preflight: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const api = config.makeApiClient(CoreV1Api);
+  const config = await loadKubeConfig(kubeconfigPath, 'the Pod Security preflight');
   const table = new NamespaceLevelTable();
-  const informer: Informer<V1Namespace> = makeInformer(config, '/api/v1/namespaces', () => api.listNamespace());
-  informer.on('add', (namespace) => table.upsert(namespace));
-  informer.on('update', (namespace) => table.upsert(namespace));
-  informer.on('delete', (namespace) => table.remove(namespace));
-
-  let stopped = false;
-  let restart: NodeJS.Timeout | undefined;
-  const setSynced = (synced: boolean): void => {
-    if (table.synced !== synced) onSyncChange(synced);
-    table.markSynced(synced);
-  };
-  const begin = (): void => {
-    informer.start().then(
-      () => {
-        if (stopped) return;
-        setSynced(true);
-        logger.info('namespace cache synced: Pod Security preflight active');
-      },
-      (error: unknown) => onError(error),
-    );
-  };
-  const onError = (error: unknown): void => {
-    setSynced(false);
-    if (stopped) return;
-    logger.warn({ err: String(error) }, 'namespace watch failed; Pod Security preflight paused until it recovers');
-    clearTimeout(restart);
-    restart = setTimeout(begin, RESTART_DELAY_MS);
-    restart.unref();
-  };
-  informer.on('error', onError);
-  begin();
-
-  return {
-    levels: table,
-    async stop() {
-      stopped = true;
-      clearTimeout(restart);
-      await informer.stop();
+  const watch = startListWatch({
+    config,
+    path: '/api/v1/namespaces',
+    decode: asNamespace,
+    table,
+    retryDelayMs: RESTART_DELAY_MS,
+    onSyncChange: (synced) => {
+      table.markSynced(synced);
+      onSyncChange(synced);
+      if (synced) logger.info('namespace cache synced: Pod Security preflight active');
     },
-  };
+    onError: (error) => logger.warn({ err: error.message }, 'namespace watch failed; Pod Security preflight paused until it recovers'),
+  });
+  return { levels: table, stop: () => watch.stop() };
+}
+
+/** A namespace as the table reads it: a name, and labels when they are a map of strings. */
+export function asNamespace(value: unknown): NamespaceObject | undefined {
+  if (typeof value !== 'object' || value === null || !('metadata' in value)) return undefined;
+  const metadata: unknown = value.metadata;
+  if (typeof metadata !== 'object' || metadata === null || !('name' in metadata) || typeof metadata.name !== 'string') return undefined;
+  const labels: unknown = 'labels' in metadata ? metadata.labels : undefined;
+  return { metadata: { name: metadata.name, labels: isStringMap(labels) ? labels : undefined } };
+}
+
+function isStringMap(value: unknown): value is Record<string, string> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((entry) => typeof entry === 'string');
 }

@@ -80,6 +80,21 @@ describe('cluster/mount-policy-cache', () => {
       expect(table.size).to.equal(0);
     });
 
+    it('after a re-list holds exactly what was listed: one deleted meanwhile is gone, one unchanged keeps its compiled layer', () => {
+      const table = synced(TEAM_A, TEAM_A_MODELS, TEAM_B);
+      const before = table.get({ namespace: 'team-b', name: 'tenant' })?.compiled;
+      const changes: TableChange[] = [];
+      table.onChange((change) => changes.push(change));
+      table.replace([TEAM_B, recorded('team-a', 'tenant', { allowedHostPaths: [] }, 2, '130')]);
+      expect(names(table, 'team-a')).to.deep.equal(['tenant']);
+      expect(table.get({ namespace: 'team-a', name: 'tenant' })?.compiled.generation).to.equal(2);
+      expect(table.get({ namespace: 'team-b', name: 'tenant' })?.compiled, 'not recompiled').to.equal(before);
+      expect(table.size).to.equal(2);
+      expect(changes).to.deep.include({ namespace: 'team-a', layersChanged: true });
+      table.replace([]);
+      expect([table.size, names(table, 'team-a'), names(table, 'team-b')]).to.deep.equal([0, [], []]);
+    });
+
     it('ignores an object it cannot place (no namespace or name)', () => {
       const table = synced({ metadata: { name: 'x' }, spec: {} }, { metadata: { namespace: 'team-a' }, spec: {} });
       expect(table.size).to.equal(0);

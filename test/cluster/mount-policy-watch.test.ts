@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
+import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { MountPolicyTable, type MountPolicyObject } from '../../src/cluster/mount-policy-cache.js';
 import { watchMountPolicies, type MountPolicyWatch } from '../../src/cluster/mount-policy-watch.js';
@@ -10,9 +11,11 @@ const PATH = '/apis/mountgate.io/v1alpha1/mountpolicies';
 
 /**
  * Just enough of a kube-apiserver for MountPolicies, on loopback: a list, and
- * watches that stay open until the test breaks them or takes the server down. A watch from a
+ * watches that the server ends cleanly at their timeoutSeconds, as a real one does, unless
+ * the test breaks them first or takes the server down. A watch from a
  * resourceVersion older than the compacted history gets the API server's
- * 410 Gone event, sent a moment after the headers as over a real network.
+ * 410 Gone event, sent a moment after the headers as over a real network. A `silent`
+ * server opens watches and then neither sends nor closes, as a connection dead on the way does.
  */
 class FakeApiServer {
   readonly items = new Map<string, MountPolicyObject>();
@@ -20,6 +23,8 @@ class FakeApiServer {
   compactedBefore = 0;
   /** Refuses lists and watches, as an API server that is down or out of reach. */
   down = false;
+  silent = false;
+  watchesOpened = 0;
   readonly #watches = new Set<ServerResponse>();
   readonly #server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -42,8 +47,13 @@ class FakeApiServer {
       setTimeout(() => res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } })}\n`), 50);
       return;
     }
+    this.watchesOpened++;
     this.#watches.add(res);
-    res.on('close', () => this.#watches.delete(res));
+    const timeout = this.silent ? undefined : setTimeout(() => res.end(), Number(url.searchParams.get('timeoutSeconds')) * 1000);
+    res.on('close', () => {
+      clearTimeout(timeout);
+      this.#watches.delete(res);
+    });
   });
 
   async start(): Promise<string> {
@@ -90,17 +100,18 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-async function cluster(server: string) {
-  const k8s = await import('@kubernetes/client-node');
-  const config = new k8s.KubeConfig();
+function configFor(server: string): KubeConfig {
+  const config = new KubeConfig();
   config.loadFromOptions({
     clusters: [{ name: 'fake', server, skipTLSVerify: true }],
     users: [{ name: 'fake' }],
     contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
     currentContext: 'fake',
   });
-  return { k8s, config };
+  return config;
 }
+
+const logger = pino({ level: process.env.WATCH_LOG ?? 'silent' });
 
 describe('cluster/mount-policy-watch', () => {
   const rows: ReadonlyArray<{ name: string; before: MountPolicyObject[]; whileDown: (api: FakeApiServer) => void; after: string[] }> = [
@@ -129,7 +140,7 @@ describe('cluster/mount-policy-watch', () => {
       });
       let watch: MountPolicyWatch | undefined;
       try {
-        watch = watchMountPolicies(await cluster(await api.start()), table, pino({ level: process.env.WATCH_LOG ?? 'silent' }), 20);
+        watch = watchMountPolicies(configFor(await api.start()), table, logger, { retryDelayMs: 20 });
         await until(() => table.synced, 'the first sync');
         expect(atSync).to.deep.equal([row.before.map((object) => object.metadata?.name ?? '')]);
 
@@ -146,4 +157,35 @@ describe('cluster/mount-policy-watch', () => {
       }
     });
   }
+
+  it('takes a watch that goes silent (never sends, never closes) for dead: unknown, then synced again after a new list', async () => {
+    const api = new FakeApiServer();
+    const table = new MountPolicyTable();
+    const syncs: boolean[] = [];
+    table.onChange(({ namespace }) => {
+      if (namespace === undefined) syncs.push(table.synced);
+    });
+    let watch: MountPolicyWatch | undefined;
+    try {
+      watch = watchMountPolicies(configFor(await api.start()), table, logger, { retryDelayMs: 20, watchTimeoutSeconds: 1, watchGraceMs: 300 });
+      await until(() => table.synced && api.watchesOpened >= 2, 'a watch the server ended at its timeout is resumed');
+      expect(syncs, 'a watch ended at its timeout is resumed without a gap').to.deep.equal([true]);
+
+      api.silent = true;
+      // Made while the watch is silent: only a new list can bring it.
+      api.items.set('team-a/closed', CLOSED);
+      api.resourceVersion++;
+      await until(() => !table.synced, 'the silent watch is taken for dead');
+      expect(api.watchesOpened, 'a silent watch was open').to.be.at.least(3);
+      expect(names(table, 'team-a')).to.deep.equal(['(unknown)']);
+
+      api.silent = false;
+      await until(() => table.synced, 'the cache syncs again');
+      expect(names(table, 'team-a')).to.deep.equal(['closed']);
+      expect(syncs).to.deep.equal([true, false, true]);
+    } finally {
+      await watch?.stop();
+      await api.stop();
+    }
+  });
 });

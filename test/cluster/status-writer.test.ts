@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { KubeStatusError } from '../../src/cluster/kube-request.js';
 import { MountPolicyTable, type MountPolicyObject } from '../../src/cluster/mount-policy-cache.js';
 import type { MountPolicyStatus } from '../../src/cluster/mount-policy-status.js';
 import { StatusWriter } from '../../src/cluster/status-writer.js';
@@ -41,7 +42,7 @@ function setUp() {
   return { table, state, written, control, writer, count };
 }
 
-const httpError = (code: number): Error & { code: number } => Object.assign(new Error(`HTTP ${code}`), { code });
+const httpError = (code: number): KubeStatusError => new KubeStatusError(code, `HTTP ${code}`);
 
 describe('cluster/status-writer', () => {
   it('writes nothing while not holding the Lease', async () => {

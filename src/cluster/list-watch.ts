@@ -1,0 +1,271 @@
+/**
+ * A list and watch of one kind of Kubernetes object over node:https, keeping a
+ * caller's table in step: what an informer does, without loading a generated
+ * client. Auth and TLS come from a KubeConfig (src/cluster/kubeconfig.ts) for every
+ * request, so rotating tokens and exec plugins work as in kubectl.
+ *
+ * The loop: list (in pages), hand the table every object (`replace`), report synced,
+ * watch from the list's resourceVersion, hand the table each change. A watch the
+ * server ends (its timeout) is resumed from the last resourceVersion seen; a watch
+ * or list answered 410 Gone is followed by a new list at once; any other failure
+ * (connection lost, an error status, a malformed event) reports unsynced and lists
+ * again after `retryDelayMs`.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from './kubeconfig.js';
+
+/** Where the objects go. `replace` gets the whole list after each (re-)list. */
+export interface ListWatchTable<T> {
+  replace(objects: readonly T[]): void;
+  upsert(object: T): void;
+  remove(object: T): void;
+}
+
+export interface ListWatchOptions<T> {
+  readonly config: Pick<KubeConfig, 'applyToHTTPSOptions' | 'getCurrentCluster'>;
+  /** The collection, e.g. /api/v1/namespaces or /apis/mountgate.io/v1alpha1/mountpolicies (all namespaces). */
+  readonly path: string;
+  /** Turns one JSON object from the server into a T, or undefined for one to ignore. */
+  readonly decode: (value: unknown) => T | undefined;
+  readonly table: ListWatchTable<T>;
+  /** Called on every change of the synced state (true once a list has been applied, false after a failure). */
+  readonly onSyncChange?: (synced: boolean) => void;
+  /** Called for each failure before the retry; the loop goes on regardless. */
+  readonly onError?: (error: Error) => void;
+  readonly retryDelayMs?: number;
+  /** How long the server keeps one watch open before ending it (it is then resumed). */
+  readonly watchTimeoutSeconds?: number;
+  /**
+   * How long past watchTimeoutSeconds a watch may stay open before it is taken for dead (a connection
+   * that died without a word); the two together bound how long a silent watch goes unnoticed.
+   */
+  readonly watchGraceMs?: number;
+  /** Objects per list page. */
+  readonly pageSize?: number;
+}
+
+export interface ListWatch {
+  readonly synced: boolean;
+  /** Ends the loop and any request in flight; resolves once nothing is left running. */
+  stop(): Promise<void>;
+}
+
+const DEFAULTS = { retryDelayMs: 5_000, watchTimeoutSeconds: 300, watchGraceMs: 60_000, pageSize: 500 };
+/** A list page or the start of a watch that takes longer than this has failed. */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** The largest list page, error body or watch event read; far above what a page of `pageSize` objects takes. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+/** The server answered 410 Gone: the resourceVersion is too old; list again. */
+class Gone extends Error {
+  override name = 'Gone';
+}
+
+class Stopped extends Error {
+  override name = 'Stopped';
+}
+
+/** Starts the loop in the background; see the module comment. */
+export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
+  const retryDelayMs = options.retryDelayMs ?? DEFAULTS.retryDelayMs;
+  const abort = new AbortController();
+  let synced = false;
+  const setSynced = (value: boolean): void => {
+    if (synced === value) return;
+    synced = value;
+    options.onSyncChange?.(value);
+  };
+
+  const loop = async (): Promise<void> => {
+    while (!abort.signal.aborted) {
+      try {
+        const { objects, resourceVersion } = await list(options, abort.signal);
+        options.table.replace(objects);
+        setSynced(true);
+        let version = resourceVersion;
+        for (;;) version = await watch(options, version, abort.signal);
+      } catch (error) {
+        if (abort.signal.aborted) return;
+        if (error instanceof Gone) continue;
+        setSynced(false);
+        options.onError?.(error instanceof Error ? error : new Error(String(error)));
+        await sleep(retryDelayMs, abort.signal);
+      }
+    }
+  };
+  const running = loop();
+
+  return {
+    get synced() {
+      return synced;
+    },
+    async stop() {
+      abort.abort(new Stopped('stopped'));
+      await running;
+      setSynced(false);
+    },
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+interface Listed<T> {
+  readonly objects: T[];
+  readonly resourceVersion: string;
+}
+
+async function list<T>(options: ListWatchOptions<T>, signal: AbortSignal): Promise<Listed<T>> {
+  const objects: T[] = [];
+  let next: string | undefined;
+  for (;;) {
+    const query = new URLSearchParams({ limit: String(options.pageSize ?? DEFAULTS.pageSize) });
+    if (next !== undefined) query.set('continue', next);
+    const response = await request(options.config, `${options.path}?${query.toString()}`, signal);
+    const page = readList(await readBody(response, signal), options.path);
+    for (const item of page.items) {
+      const object = options.decode(item);
+      if (object !== undefined) objects.push(object);
+    }
+    if (page.continue === undefined) return { objects, resourceVersion: page.resourceVersion };
+    next = page.continue;
+  }
+}
+
+interface ListPage {
+  readonly items: readonly unknown[];
+  readonly resourceVersion: string;
+  readonly continue: string | undefined;
+}
+
+function readList(text: string, path: string): ListPage {
+  const value: unknown = JSON.parse(text);
+  const metadata = field(value, 'metadata');
+  const items = field(value, 'items');
+  const resourceVersion = field(metadata, 'resourceVersion');
+  const next = field(metadata, 'continue');
+  if (!Array.isArray(items) && items !== null) throw new Error(`list of ${path}: no items array`);
+  if (typeof resourceVersion !== 'string' || resourceVersion === '') throw new Error(`list of ${path}: no resourceVersion`);
+  return { items: Array.isArray(items) ? items : [], resourceVersion, continue: typeof next === 'string' && next !== '' ? next : undefined };
+}
+
+/** Watches from `resourceVersion` until the server ends the watch; returns the last resourceVersion seen. */
+async function watch<T>(options: ListWatchOptions<T>, resourceVersion: string, signal: AbortSignal): Promise<string> {
+  const timeoutSeconds = options.watchTimeoutSeconds ?? DEFAULTS.watchTimeoutSeconds;
+  const query = new URLSearchParams({ watch: 'true', resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
+  const response = await request(options.config, `${options.path}?${query.toString()}`, signal, true);
+  // A connection that died without a word would otherwise leave the watch waiting for ever.
+  const deadMs = timeoutSeconds * 1000 + (options.watchGraceMs ?? DEFAULTS.watchGraceMs);
+  const deadline = setTimeout(() => response.destroy(new Error(`watch of ${options.path}: no end after ${deadMs / 1000} s`)), deadMs);
+  let version = resourceVersion;
+  let buffered = '';
+  try {
+    response.setEncoding('utf8');
+    for await (const chunk of response) {
+      buffered += String(chunk);
+      if (buffered.length > MAX_BODY_BYTES) throw new Error(`watch of ${options.path}: an event larger than ${MAX_BODY_BYTES} bytes`);
+      for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (line.trim() !== '') version = applyEvent(options, line, version);
+      }
+    }
+    // Ended without the chunked terminator: the connection was cut, not closed by the server's timeout.
+    if (!response.complete) throw new Error(`watch of ${options.path}: connection lost`);
+    if (buffered.trim() !== '') version = applyEvent(options, buffered, version);
+  } finally {
+    clearTimeout(deadline);
+    response.destroy();
+  }
+  return version;
+}
+
+function applyEvent<T>(options: ListWatchOptions<T>, line: string, version: string): string {
+  const event: unknown = JSON.parse(line);
+  const type = field(event, 'type');
+  const object = field(event, 'object');
+  if (type === 'ERROR') {
+    const code = field(object, 'code');
+    if (code === 410) throw new Gone(`watch of ${options.path}: resourceVersion ${version} is too old`);
+    throw new Error(`watch of ${options.path}: ${String(field(object, 'message') ?? 'error event')} (code ${String(code)})`);
+  }
+  const next = field(field(object, 'metadata'), 'resourceVersion');
+  if (type === 'BOOKMARK') return typeof next === 'string' ? next : version;
+  if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') throw new Error(`watch of ${options.path}: unknown event type ${String(type)}`);
+  const decoded = options.decode(object);
+  if (decoded !== undefined) {
+    if (type === 'DELETED') options.table.remove(decoded);
+    else options.table.upsert(decoded);
+  }
+  return typeof next === 'string' && next !== '' ? next : version;
+}
+
+function field(value: unknown, key: string): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  return Object.prototype.hasOwnProperty.call(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/**
+ * A GET with the kubeconfig's TLS and auth; resolves with a 200 response, rejects otherwise (Gone
+ * for 410). The connection may idle REQUEST_TIMEOUT_MS at most, until the headers of a `stream`.
+ */
+async function request(config: ListWatchOptions<unknown>['config'], pathAndQuery: string, signal: AbortSignal, stream = false): Promise<http.IncomingMessage> {
+  const cluster = config.getCurrentCluster();
+  if (cluster === null) throw new Error('the kubeconfig names no current cluster');
+  // The server may carry a path prefix (behind a proxy); the collection goes below it.
+  const url = new URL(`${cluster.server.replace(/\/+$/, '')}${pathAndQuery}`);
+  const options: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' }, signal };
+  await config.applyToHTTPSOptions(options);
+  const client = url.protocol === 'http:' ? http : https;
+  return new Promise((resolve, reject) => {
+    const req = client.request(url, options, (response) => {
+      if (response.statusCode === 200) {
+        if (stream) req.setTimeout(0);
+        resolve(response);
+        return;
+      }
+      const status = response.statusCode ?? 0;
+      readBody(response, signal).then(
+        (body) => reject(status === 410 ? new Gone(`${url.pathname}: 410 Gone`) : new Error(`GET ${url.pathname}: HTTP ${status}: ${body.slice(0, 300)}`)),
+        reject,
+      );
+    });
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`GET ${url.pathname}: no answer in ${REQUEST_TIMEOUT_MS / 1000} s`)));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+function readBody(response: http.IncomingMessage, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onAbort = (): void => {
+      response.destroy(new Stopped('stopped'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) response.destroy(new Error(`response larger than ${MAX_BODY_BYTES} bytes`));
+      else chunks.push(chunk);
+    });
+    response.once('end', () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    response.once('error', (error) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(error);
+    });
+  });
+}

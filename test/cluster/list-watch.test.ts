@@ -1,0 +1,291 @@
+/**
+ * The list and watch loop against a scripted API server on loopback (plain HTTP, which
+ * KubeConfig allows only with insecure-skip-tls-verify): what it does on each answer a real
+ * server can give. test/e2e/list-watch.test.ts runs it against a real kube-apiserver.
+ */
+import { expect } from 'chai';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+import { startListWatch, type ListWatchTable } from '../../src/cluster/list-watch.js';
+
+interface Item {
+  readonly name: string;
+  readonly value: string;
+}
+
+type Handler = (res: ServerResponse, url: URL) => void;
+
+const item = (name: string, value: string, resourceVersion = '1'): object => ({ metadata: { name, resourceVersion }, value });
+const listOf = (resourceVersion: string, items: readonly unknown[], next?: string): Handler => (res) => {
+  res.setHeader('Content-Type', 'application/json');
+  res.end(JSON.stringify({ kind: 'ThingList', metadata: { resourceVersion, ...(next === undefined ? {} : { continue: next }) }, items }));
+};
+const status = (code: number): Handler => (res) => {
+  res.statusCode = code;
+  res.end(JSON.stringify({ kind: 'Status', code, message: `status ${code}` }));
+};
+const line = (type: string, object: object): string => `${JSON.stringify({ type, object })}\n`;
+/** Streams the lines, then ends the watch cleanly (as the server does at timeoutSeconds) or keeps it open. */
+const events = (lines: readonly string[], then: 'end' | 'hold' | 'cut'): Handler => (res) => {
+  res.setHeader('Content-Type', 'application/json');
+  res.flushHeaders();
+  for (const text of lines) res.write(text);
+  if (then === 'end') res.end();
+  if (then === 'cut') setTimeout(() => res.socket?.destroy(), 20);
+};
+
+interface Script {
+  readonly lists: readonly Handler[];
+  readonly watches: readonly Handler[];
+}
+
+/** A fake collection endpoint: answers list and watch requests from the script, then holds them open. */
+async function scriptedServer(script: Script): Promise<{ server: Server; port: number; requests: URL[] }> {
+  const requests: URL[] = [];
+  let lists = 0;
+  let watches = 0;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    requests.push(url);
+    const handler = url.searchParams.get('watch') === 'true' ? script.watches[watches++] : script.lists[lists++];
+    if (handler === undefined) res.flushHeaders(); // held open until the server closes
+    else handler(res, url);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return { server, port: address.port, requests };
+}
+
+function configFor(port: number): KubeConfig {
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: 'fake', token: 'secret' }],
+    contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
+    currentContext: 'fake',
+  });
+  return config;
+}
+
+class RecordingTable implements ListWatchTable<Item> {
+  readonly items = new Map<string, string>();
+  replaced = 0;
+  replace(objects: readonly Item[]): void {
+    this.replaced++;
+    this.items.clear();
+    for (const object of objects) this.items.set(object.name, object.value);
+  }
+  upsert(object: Item): void {
+    this.items.set(object.name, object.value);
+  }
+  remove(object: Item): void {
+    this.items.delete(object.name);
+  }
+}
+
+function decode(value: unknown): Item | undefined {
+  if (typeof value !== 'object' || value === null || !('metadata' in value) || !('value' in value)) return undefined;
+  const metadata: unknown = value.metadata;
+  if (typeof metadata !== 'object' || metadata === null || !('name' in metadata) || typeof metadata.name !== 'string') return undefined;
+  return typeof value.value === 'string' ? { name: metadata.name, value: value.value } : undefined;
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+interface Row {
+  readonly name: string;
+  readonly script: Script;
+  /** The table once the loop has settled. */
+  readonly items: Record<string, string>;
+  readonly syncChanges: readonly boolean[];
+  readonly lists: number;
+  /** The resourceVersion of each watch request, in order. */
+  readonly watchedFrom: readonly string[];
+  readonly errors: number;
+}
+
+const rows: readonly Row[] = [
+  {
+    name: 'lists, then applies added, modified and deleted objects from the watch',
+    script: {
+      lists: [listOf('10', [item('a', 'a1'), item('b', 'b1')])],
+      watches: [events([line('ADDED', item('c', 'c1', '11')), line('MODIFIED', item('a', 'a2', '12')), line('DELETED', item('b', 'b1', '13'))], 'hold')],
+    },
+    items: { a: 'a2', c: 'c1' },
+    syncChanges: [true],
+    lists: 1,
+    watchedFrom: ['10'],
+    errors: 0,
+  },
+  {
+    name: 'follows the continue token through a paged list',
+    script: { lists: [listOf('20', [item('a', 'a1')], 'page-2'), listOf('20', [item('b', 'b1')])], watches: [] },
+    items: { a: 'a1', b: 'b1' },
+    syncChanges: [true],
+    lists: 2,
+    watchedFrom: ['20'],
+    errors: 0,
+  },
+  {
+    name: 'resumes a watch the server ended from the last resourceVersion, bookmarks included, without listing again',
+    script: {
+      lists: [listOf('10', [item('a', 'a1')])],
+      watches: [events([line('ADDED', item('b', 'b1', '11')), line('BOOKMARK', { metadata: { resourceVersion: '15' } })], 'end')],
+    },
+    items: { a: 'a1', b: 'b1' },
+    syncChanges: [true],
+    lists: 1,
+    watchedFrom: ['10', '15'],
+    errors: 0,
+  },
+  {
+    name: 'lists again at once after an ERROR event with code 410 (resourceVersion too old)',
+    script: {
+      lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])],
+      watches: [events([line('ERROR', { kind: 'Status', code: 410, message: 'too old resource version' })], 'hold')],
+    },
+    items: { z: 'z1' },
+    syncChanges: [true],
+    lists: 2,
+    watchedFrom: ['10', '30'],
+    errors: 0,
+  },
+  {
+    name: 'lists again at once when the watch is answered 410 Gone',
+    script: { lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])], watches: [status(410)] },
+    items: { z: 'z1' },
+    syncChanges: [true],
+    lists: 2,
+    watchedFrom: ['10', '30'],
+    errors: 0,
+  },
+  {
+    name: 'a watch cut mid-stream reports unsynced, then lists again',
+    script: {
+      lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])],
+      watches: [events([line('ADDED', item('b', 'b1', '11')), '{"type":"ADD'], 'cut')],
+    },
+    items: { z: 'z1' },
+    syncChanges: [true, false, true],
+    lists: 2,
+    watchedFrom: ['10', '30'],
+    errors: 1,
+  },
+  {
+    name: 'a malformed event reports unsynced, then lists again',
+    script: { lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])], watches: [events(['not json\n'], 'hold')] },
+    items: { z: 'z1' },
+    syncChanges: [true, false, true],
+    lists: 2,
+    watchedFrom: ['10', '30'],
+    errors: 1,
+  },
+  {
+    name: 'an event of an unknown type reports unsynced, then lists again',
+    script: { lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])], watches: [events([line('SURPRISE', item('a', 'a9'))], 'hold')] },
+    items: { z: 'z1' },
+    syncChanges: [true, false, true],
+    lists: 2,
+    watchedFrom: ['10', '30'],
+    errors: 1,
+  },
+  {
+    name: 'a failed list (HTTP 500) stays unsynced and is retried',
+    script: { lists: [status(500), listOf('10', [item('a', 'a1')])], watches: [] },
+    items: { a: 'a1' },
+    syncChanges: [true],
+    lists: 2,
+    watchedFrom: ['10'],
+    errors: 1,
+  },
+  {
+    name: 'a list without a resourceVersion is a failure, not a sync',
+    script: { lists: [listOf('', [item('a', 'a1')]), listOf('10', [item('b', 'b1')])], watches: [] },
+    items: { b: 'b1' },
+    syncChanges: [true],
+    lists: 2,
+    watchedFrom: ['10'],
+    errors: 1,
+  },
+  {
+    name: 'objects the decoder refuses are left out, never a crash',
+    script: { lists: [listOf('10', [item('a', 'a1'), { metadata: { name: 'no-value' } }, 'text', null])], watches: [events([line('ADDED', { metadata: {} })], 'hold')] },
+    items: { a: 'a1' },
+    syncChanges: [true],
+    lists: 1,
+    watchedFrom: ['10'],
+    errors: 0,
+  },
+];
+
+describe('cluster/list-watch', () => {
+  for (const row of rows) {
+    it(row.name, async () => {
+      const { server, port, requests } = await scriptedServer(row.script);
+      const table = new RecordingTable();
+      const syncChanges: boolean[] = [];
+      const errors: Error[] = [];
+      const watch = startListWatch({
+        config: configFor(port),
+        path: '/apis/example.com/v1/things',
+        decode,
+        table,
+        retryDelayMs: 20,
+        pageSize: 2,
+        onSyncChange: (synced) => syncChanges.push(synced),
+        onError: (error) => errors.push(error),
+      });
+      try {
+        const watches = (): URL[] => requests.filter((url) => url.searchParams.get('watch') === 'true');
+        await until(() => watches().length >= row.watchedFrom.length && syncChanges.length >= row.syncChanges.length, 'the loop to settle');
+        // Room for anything the row does not expect (another list, a late event) to happen and fail it.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(Object.fromEntries(table.items)).to.deep.equal(row.items);
+        expect(syncChanges).to.deep.equal(row.syncChanges);
+        expect(watch.synced).to.equal(true);
+        expect(requests.filter((url) => url.searchParams.get('watch') !== 'true').length, 'lists').to.equal(row.lists);
+        expect(watches().map((url) => url.searchParams.get('resourceVersion'))).to.deep.equal(row.watchedFrom);
+        expect(errors.map((error) => error.message), 'errors').to.have.length(row.errors);
+        expect(requests.every((url) => url.pathname === '/apis/example.com/v1/things')).to.equal(true);
+      } finally {
+        await watch.stop();
+        server.closeAllConnections();
+        server.close();
+      }
+      expect(watch.synced, 'after stop').to.equal(false);
+    });
+  }
+
+  it('sends the kubeconfig token and asks for bookmarks and pages', async () => {
+    const seen: Array<{ authorization: string | undefined; url: URL }> = [];
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      seen.push({ authorization: req.headers.authorization, url });
+      if (url.searchParams.get('watch') === 'true') res.flushHeaders();
+      else listOf('7', [])(res, url);
+    }).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    const watch = startListWatch({ config: configFor(address.port), path: '/api/v1/namespaces', decode, table: new RecordingTable(), watchTimeoutSeconds: 42, pageSize: 9 });
+    try {
+      await until(() => seen.length >= 2, 'a list and a watch');
+      expect(seen.map((request) => request.authorization)).to.deep.equal(['Bearer secret', 'Bearer secret']);
+      expect(Object.fromEntries(seen[0]?.url.searchParams ?? [])).to.deep.equal({ limit: '9' });
+      expect(Object.fromEntries(seen[1]?.url.searchParams ?? [])).to.deep.equal({ watch: 'true', resourceVersion: '7', allowWatchBookmarks: 'true', timeoutSeconds: '42' });
+    } finally {
+      await watch.stop();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
