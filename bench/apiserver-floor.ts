@@ -27,8 +27,9 @@ export interface Floor {
 function retarget<T extends V1MutatingWebhookConfiguration | V1ValidatingWebhookConfiguration>(config: T, kind: string): T {
   const copy = structuredClone(config);
   copy.metadata = { name: FLOOR_NAME };
-  for (const webhook of copy.webhooks ?? []) {
-    webhook.name = `${kind}.floor.bench.mountgate.io`;
+  // Names must differ within a configuration (the chart's validating one has more than one webhook).
+  for (const [index, webhook] of (copy.webhooks ?? []).entries()) {
+    webhook.name = index === 0 ? `${kind}.floor.bench.mountgate.io` : `${kind}-${index}.floor.bench.mountgate.io`;
     webhook.namespaceSelector = { matchLabels: { [FLOOR_LABEL]: 'true' } };
   }
   return copy;
