@@ -28,12 +28,10 @@ import { e2e } from './hooks.js';
 import { httpsGetStatus, MountgateProcess } from './mountgate-process.js';
 import { Cleanups } from './processes.js';
 import { findHelm, fromChart, mountPolicyCrd, type WebhookConfigurations } from './webhooks.js';
+import { MOUNT_POLICY_GROUP as GROUP, MOUNT_POLICY_RESOURCE as PLURAL, MOUNT_POLICY_VERSION as VERSION } from '../../src/policy/mount-policy.js';
 
 const execFileAsync = promisify(execFile);
 
-const GROUP = 'mountgate.io';
-const VERSION = 'v1alpha1';
-const PLURAL = 'mountpolicies';
 const SELECTED_LABEL = 'mountgate.io/e2e-mount-policies';
 const CONFIG_NAME = 'mountgate-e2e-mount-policies';
 const UNSYNCED_CONFIG_NAME = 'mountgate-e2e-mount-policies-unsynced';

@@ -22,6 +22,7 @@ import { sleep, type ControlPlane } from '../../e2e/controlplane.js';
 import { apiError, isNotFound } from '../../e2e/env.js';
 import { CHART_DIR, VALUES_DIR, run, type RunResult } from '../helm.js';
 import { ROW_SETS, crdOnlyRule, schemaProblems, specRows } from '../mountpolicy-specs.js';
+import { MOUNT_POLICY_GROUP as GROUP, MOUNT_POLICY_RESOURCE as PLURAL, MOUNT_POLICY_VERSION as VERSION } from '../../../src/policy/mount-policy.js';
 
 export interface ClusterAccess {
   plane(): ControlPlane;
@@ -33,9 +34,6 @@ const RELEASE = 'mp';
 const FULL = 'mp-mountgate';
 const TEAM = 'team-a';
 const CRD = 'mountpolicies.mountgate.io';
-const GROUP = 'mountgate.io';
-const VERSION = 'v1alpha1';
-const PLURAL = 'mountpolicies';
 const ESTABLISH_TIMEOUT_MS = 30_000;
 
 type Spec = Record<string, unknown>;
