@@ -29,8 +29,8 @@ export const SERVE_OPTIONS = {
   'log-level': { type: 'string', value: 'LEVEL', env: 'MOUNTGATE_LOG_LEVEL', fallback: 'info', description: `one of ${LOG_LEVELS.join(', ')}` },
   kubeconfig: { type: 'string', value: 'FILE', env: 'MOUNTGATE_KUBECONFIG', description: 'the cluster the Pod Security preflight and --mount-policies read from (else KUBECONFIG, ~/.kube/config or in-cluster)' },
   dev: { type: 'boolean', description: 'serve a generated self-signed certificate for localhost, 127.0.0.1 and ::1 instead of --tls-cert and --tls-key; not for production' },
-  'pod-security-preflight': { type: 'boolean', env: 'MOUNTGATE_POD_SECURITY_PREFLIGHT', description: 'deny up front a Pod that gets mounts in a namespace whose Pod Security level forbids hostPath (the variable takes true or 1)' },
-  'mount-policies': { type: 'boolean', env: 'MOUNTGATE_MOUNT_POLICIES', description: 'watch MountPolicies (mountgate.io/v1alpha1) and enforce them, serve POST /validate-mountpolicy, and write their status while holding the Lease (the variable takes true or 1)' },
+  'pod-security-preflight': { type: 'boolean', env: 'MOUNTGATE_POD_SECURITY_PREFLIGHT', description: 'deny up front a Pod that gets mounts in a namespace whose Pod Security level forbids hostPath (the variable takes true or 1; false, 0 or empty leave it off)' },
+  'mount-policies': { type: 'boolean', env: 'MOUNTGATE_MOUNT_POLICIES', description: 'watch MountPolicies (mountgate.io/v1alpha1) and enforce them, serve POST /validate-mountpolicy, and write their status while holding the Lease (the variable takes true or 1; false, 0 or empty leave it off)' },
   'lease-namespace': { type: 'string', value: 'NS', env: 'MOUNTGATE_LEASE_NAMESPACE', description: 'namespace of the Lease that picks the one replica writing MountPolicy status; required with --mount-policies' },
   'lease-name': { type: 'string', value: 'NAME', env: 'MOUNTGATE_LEASE_NAME', fallback: DEFAULT_LEASE_NAME, description: 'name of that Lease' },
   identity: { type: 'string', value: 'NAME', env: 'MOUNTGATE_IDENTITY', description: 'this replica\'s name in the Lease (holderIdentity); default the hostname' },
@@ -71,7 +71,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
   const logLevel = settingOrFallback('log-level');
   if (!LOG_LEVELS.includes(logLevel)) throw new ArgumentError('serve', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
 
-  const switchedOn = (name: Exclude<BooleanFlag, 'dev'>): boolean => values[name] === true || ['true', '1'].includes(env[SERVE_OPTIONS[name].env] ?? '');
+  const switchedOn = (name: Exclude<BooleanFlag, 'dev'>): boolean => values[name] === true || switchValue(SERVE_OPTIONS[name].env, env[SERVE_OPTIONS[name].env]);
   const preflight = switchedOn('pod-security-preflight');
   const mountPolicies = switchedOn('mount-policies') ? mountPolicySettings(setting, hostname) : undefined;
   return {
@@ -86,6 +86,17 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     reloadIntervalMs: Math.max(100, seconds('reload-interval', settingOrFallback('reload-interval')) * 1000),
     logLevel,
   };
+}
+
+/**
+ * A switch's variable: true or 1 turns it on; false, 0 or empty leaves it off.
+ * Anything else (yes, on, TRUE) is refused rather than read as off, so that a
+ * variable meant to turn a safety feature on cannot leave it off unnoticed.
+ */
+function switchValue(variable: string, value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  throw new ArgumentError('serve', `${variable} must be true, 1, false or 0, not "${value}"`);
 }
 
 /** The Lease names a Kubernetes object and its holder: both must be names the API server takes. */

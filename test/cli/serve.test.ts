@@ -68,7 +68,7 @@ describe('cli: mountgate serve', function () {
       const env = { MOUNTGATE_MOUNT_POLICIES: '1', MOUNTGATE_LEASE_NAMESPACE: 'ns', MOUNTGATE_LEASE_NAME: 'mg-status', MOUNTGATE_IDENTITY: 'pod-a', MOUNTGATE_KUBECONFIG: '/k' };
       expect(parseServeArgs(base, env).mountPolicies).to.deep.equal({ kubeconfigPath: '/k', lease: { namespace: 'ns', name: 'mg-status', identity: 'pod-a' } });
       expect(parseServeArgs([...base, '--identity', 'pod-b'], env).mountPolicies?.lease.identity).to.equal('pod-b');
-      expect(parseServeArgs(base, { ...env, MOUNTGATE_MOUNT_POLICIES: 'no' })).not.to.have.property('mountPolicies');
+      for (const off of ['false', '0', '']) expect(parseServeArgs(base, { ...env, MOUNTGATE_MOUNT_POLICIES: off }), off).not.to.have.property('mountPolicies');
       expect(parseServeArgs(base, {})).not.to.have.property('mountPolicies');
     });
 
@@ -88,6 +88,16 @@ describe('cli: mountgate serve', function () {
     ];
     for (const [name, argv, message] of bad) {
       it(`refuses ${name}`, () => expect(() => parseServeArgs(argv, {})).to.throw(UsageError, message));
+    }
+
+    const badSwitches: Array<[string, Record<string, string>, string]> = [
+      ['MOUNTGATE_MOUNT_POLICIES=yes', { MOUNTGATE_MOUNT_POLICIES: 'yes', MOUNTGATE_LEASE_NAMESPACE: 'ns' }, 'serve: MOUNTGATE_MOUNT_POLICIES must be true, 1, false or 0, not "yes"'],
+      ['MOUNTGATE_MOUNT_POLICIES=no', { MOUNTGATE_MOUNT_POLICIES: 'no' }, 'serve: MOUNTGATE_MOUNT_POLICIES must be true, 1, false or 0, not "no"'],
+      ['MOUNTGATE_POD_SECURITY_PREFLIGHT=TRUE', { MOUNTGATE_POD_SECURITY_PREFLIGHT: 'TRUE' }, 'serve: MOUNTGATE_POD_SECURITY_PREFLIGHT must be true, 1, false or 0, not "TRUE"'],
+      ['MOUNTGATE_POD_SECURITY_PREFLIGHT=on', { MOUNTGATE_POD_SECURITY_PREFLIGHT: 'on' }, 'serve: MOUNTGATE_POD_SECURITY_PREFLIGHT must be true, 1, false or 0, not "on"'],
+    ];
+    for (const [name, env, message] of badSwitches) {
+      it(`refuses ${name}`, () => expect(() => parseServeArgs(['--config', 'p', '--dev'], env)).to.throw(UsageError, message));
     }
   });
 
