@@ -197,7 +197,7 @@ function apiserverTable(api: ApiserverSection): string[] {
       `webhook configurations ${api.webhookSource}; mountgate runs \`serve --pod-security-preflight --mount-policies\` with the image's NODE_OPTIONS. ` +
       `Layout: mountgate and the do-nothing server on core 0, etcd, kube-apiserver and the client on core 1 (every thread, taskset); ` +
       `mountgate answered ${int(api.warmReviews)} direct reviews before the timed creates, then ${int(api.mountgateCalls.mutate)} /mutate and ${int(api.mountgateCalls.validate)} /validate calls during them. ` +
-      `Machine CPU while measuring: ${api.machineBusyPercent.toFixed(0)}% of one core (everything).`,
+      `Other processes (not the section's) used ${api.otherCpuPercent.toFixed(0)}% of one core meanwhile.`,
     '',
     '| Pod CREATE | Pods | p50 ms | p90 ms | p99 ms | max ms |',
     '|---|---:|---:|---:|---:|---:|',
@@ -216,7 +216,7 @@ function apiserverTable(api: ApiserverSection): string[] {
           '',
           `The same creates with every process free to use both cores (the layout of earlier rounds), ${int(shared.podsPerSide)} per side: p50 ${ms(shared.withWebhooks.p50)} ms with mountgate, ` +
             `${ms(shared.withMountPolicy.p50)} with a MountPolicy, ${ms(shared.withoutWebhooks.p50)} without webhooks, ${ms(shared.withFloorWebhooks.p50)} with the do-nothing pair ` +
-            `(p99 ${ms(shared.withWebhooks.p99)}, ${ms(shared.withMountPolicy.p99)}, ${ms(shared.withoutWebhooks.p99)}, ${ms(shared.withFloorWebhooks.p99)}); machine CPU ${shared.machineBusyPercent.toFixed(0)}%.`,
+            `(p99 ${ms(shared.withWebhooks.p99)}, ${ms(shared.withMountPolicy.p99)}, ${ms(shared.withoutWebhooks.p99)}, ${ms(shared.withFloorWebhooks.p99)}); other processes ${shared.otherCpuPercent.toFixed(0)}% of one core.`,
         ]),
     '',
     "mountgate's own time per review (mountgate_admission_duration_seconds: from the parsed body to the return of the socket write; by namespace from its decision log, the same timer), " +
