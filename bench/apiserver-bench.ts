@@ -60,7 +60,7 @@ export interface LayoutRun {
   /** mountgate's time per review by namespace, from its decision log (the histogram has no namespace label). */
   readonly mountgateByNamespace: { readonly plain: PerReviewMs; readonly withMountPolicy: PerReviewMs };
   /** Mean ms mountgate spent inside res.end() per answer (bench/preload/time-answer-write.mjs): the socket write its histogram includes. */
-  readonly answerWriteMs: number;
+  readonly answerWriteMs: PerReviewMs;
   /** mountgate's CPU (every thread) over the reviews it answered meanwhile, ms per review. */
   readonly mountgateCpuMsPerReview: number;
   /** CPU of every process but the section's own (etcd, the API server, mountgate, the do-nothing server, the client) during the measured creates, % of one core. */
@@ -242,7 +242,10 @@ async function measure(
         mountgateValidate: perCallMs('mountgateValidate'),
       },
       mountgateByNamespace: { plain: await byLog(plain), withMountPolicy: await byLog(withPolicy) },
-      answerWriteMs: meanBetween(writesBefore, writesAfter) * 1000,
+      answerWriteMs: {
+        mutate: meanBetween(writesBefore.mutate, writesAfter.mutate) * 1000,
+        validate: meanBetween(writesBefore.validate, writesAfter.validate) * 1000,
+      },
       mountgateCpuMsPerReview: (cpu * 1000) / Math.max(1, mountgateCalls.mutate + mountgateCalls.validate),
       otherCpuPercent,
       seconds,

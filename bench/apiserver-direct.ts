@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto';
 import https from 'node:https';
 import { sleep } from '../test/e2e/controlplane.js';
 import { createReview } from './fixtures.js';
-import { meanBetween, mountgateMetrics, readHistogram, type Histogram } from './apiserver-metrics.js';
+import { meanBetween, mountgateMetrics, readHistogram } from './apiserver-metrics.js';
+import type { AnswerWrites } from './apiserver-write-times.js';
 
 /** More reviews after the first timing, to see whether mountgate is still getting faster. */
 export const MORE_REVIEWS = 5_000;
@@ -25,7 +26,7 @@ export interface DirectTiming {
   readonly mountgateMs: number;
   /** Round trip as this client saw it, mean ms. */
   readonly roundTripMs: number;
-  /** Mean ms inside res.end() per answer (the socket write the histogram includes). */
+  /** Mean ms inside res.end() per /mutate answer (the socket write the histogram includes). */
   readonly answerWriteMs: number;
 }
 
@@ -43,7 +44,7 @@ export interface Endpoint {
   readonly ca: string;
   readonly metricsPort: number;
   /** Time spent in res.end() so far (apiserver-write-times.ts). */
-  answerWrites(): Promise<Histogram>;
+  answerWrites(): Promise<AnswerWrites>;
 }
 
 /** One review for one of mountgate's paths (an answer from /mutate must carry a patch). */
@@ -121,7 +122,7 @@ async function timed(agent: https.Agent, endpoint: Endpoint, review: DirectRevie
   }
   const roundTripMs = busyMs / reviews;
   const writesAfter = await endpoint.answerWrites();
-  return { reviews, mountgateMs: meanBetween(before, await read()) * 1000, roundTripMs, answerWriteMs: meanBetween(writesBefore, writesAfter) * 1000 };
+  return { reviews, mountgateMs: meanBetween(before, await read()) * 1000, roundTripMs, answerWriteMs: meanBetween(writesBefore.mutate, writesAfter.mutate) * 1000 };
 }
 
 /** `review` is a /mutate review of the section's namespace without a MountPolicy. */

@@ -17,8 +17,19 @@ function fileOf(pid: number): string {
   return path.join(tmpdir(), `mountgate-bench-write-times-${pid}.json`);
 }
 
-/** Seconds spent in res.end() so far (sum) over answers written (count). */
-export async function answerWriteTimes(pid: number): Promise<Histogram> {
+export interface AnswerWrites {
+  /** Seconds spent in res.end() so far (sum) over answers written (count). */
+  readonly mutate: Histogram;
+  readonly validate: Histogram;
+}
+
+function total(value: unknown): Histogram | undefined {
+  if (typeof value !== 'object' || value === null || !('sumNs' in value) || !('count' in value)) return undefined;
+  const { sumNs, count } = value;
+  return typeof sumNs === 'string' && /^\d+$/.test(sumNs) && typeof count === 'number' ? { sum: Number(BigInt(sumNs)) / 1e9, count } : undefined;
+}
+
+export async function answerWriteTimes(pid: number): Promise<AnswerWrites> {
   const file = fileOf(pid);
   await rm(file, { force: true });
   process.kill(pid, 'SIGUSR2');
@@ -31,9 +42,9 @@ export async function answerWriteTimes(pid: number): Promise<Histogram> {
     } catch {
       continue; // not there yet, or caught half-written
     }
-    if (typeof read === 'object' && read !== null && 'sumNs' in read && 'count' in read && typeof read.sumNs === 'string' && typeof read.count === 'number') {
-      return { sum: Number(BigInt(read.sumNs)) / 1e9, count: read.count };
-    }
+    if (typeof read !== 'object' || read === null || !('/mutate' in read) || !('/validate' in read)) continue;
+    const [mutate, validate] = [total(read['/mutate']), total(read['/validate'])];
+    if (mutate !== undefined && validate !== undefined) return { mutate, validate };
   }
   throw new Error(`mountgate (pid ${pid}) wrote no answer write times within ${WAIT_MS} ms`);
 }

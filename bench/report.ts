@@ -227,12 +227,12 @@ function apiserverTable(api: ApiserverSection): string[] {
     times('through the API server, pinned, namespace without a MountPolicy', api.mountgateByNamespace.plain.mutate, api.mountgateByNamespace.plain.validate),
     times('through the API server, pinned, namespace with a MountPolicy', api.mountgateByNamespace.withMountPolicy.mutate, api.mountgateByNamespace.withMountPolicy.validate),
     times('through the API server, pinned, both namespaces', api.perCallMs.mountgateMutate, api.perCallMs.mountgateValidate),
-    `| of which inside res.end() (the socket write), /mutate and /validate together | ${three(api.answerWriteMs)} | | |`,
+    times('of which inside res.end() (the socket write)', api.answerWriteMs.mutate, api.answerWriteMs.validate),
     ...(shared === undefined
       ? []
       : [
           times('through the API server, shared cores, both namespaces', shared.perCallMs.mountgateMutate, shared.perCallMs.mountgateValidate),
-          `| of which inside res.end() | ${three(shared.answerWriteMs)} | | |`,
+          times('of which inside res.end()', shared.answerWriteMs.mutate, shared.answerWriteMs.validate),
         ]),
     ...(api.direct === undefined
       ? []
