@@ -1,18 +1,23 @@
 /**
- * The same mountgate the API-server section called, now called directly: one
+ * The same mountgate the API-server section calls, called directly: one
  * review at a time over one keep-alive connection, as the API server sends
- * them, read from mountgate's own histogram. Right after the Pod creates (the
- * process as the API server left it) and again after WARM_REVIEWS more reviews,
- * so the section can say how much of mountgate's time per call comes from the
- * path through the API server and how much from the state of the process
- * (code V8 has not optimised yet, the machine busy with etcd and the API server).
+ * them, read from mountgate's own histogram. Used twice: to warm mountgate up
+ * before the timed creates (a webhook in a cluster has answered many reviews
+ * before any one we look at), and right after them, so the section can say
+ * how much of mountgate's time per call comes from the path through the API
+ * server and how much from the state of the process.
  */
+import { randomUUID } from 'node:crypto';
 import https from 'node:https';
+import { sleep } from '../test/e2e/controlplane.js';
 import { createReview } from './fixtures.js';
 import { meanBetween, mountgateMetrics, readHistogram } from './apiserver-metrics.js';
+import type { AnswerWrites } from './apiserver-write-times.js';
 
-/** About as many as V8 needs to optimise the hot path (bench/instructions.ts warms up with 10,000). */
-export const WARM_REVIEWS = 5_000;
+/** More reviews after the first timing, to see whether mountgate is still getting faster. */
+export const MORE_REVIEWS = 5_000;
+/** Between two Pod CREATEs of the section mountgate idles for several ms (the API server, etcd and the other sides' creates). */
+export const PAUSE_MS = 10;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface DirectTiming {
@@ -21,58 +26,112 @@ export interface DirectTiming {
   readonly mountgateMs: number;
   /** Round trip as this client saw it, mean ms. */
   readonly roundTripMs: number;
+  /** Mean ms inside res.end() per /mutate answer (the socket write the histogram includes). */
+  readonly answerWriteMs: number;
 }
 
 export interface DirectCalls {
   readonly afterCreates: DirectTiming;
-  readonly afterWarmUp: DirectTiming;
-  readonly warmReviews: number;
+  readonly afterMore: DirectTiming;
+  readonly moreReviews: number;
+  /** Last, the same reviews with a pause before each, about as far apart as the API server's calls come. */
+  readonly paused: DirectTiming;
+  readonly pauseMs: number;
 }
 
-interface Endpoint {
+export interface Endpoint {
   readonly url: string;
   readonly ca: string;
   readonly metricsPort: number;
+  /** Time spent in res.end() so far (apiserver-write-times.ts). */
+  answerWrites(): Promise<AnswerWrites>;
 }
 
-function post(agent: https.Agent, endpoint: Endpoint, body: string): Promise<void> {
+/** One review for one of mountgate's paths (an answer from /mutate must carry a patch). */
+export interface DirectReview {
+  readonly path: '/mutate' | '/validate';
+  readonly body: string;
+}
+
+/**
+ * A review of `pod` as the API server sends it for a CREATE by `username` in `namespace`:
+ * `pod` is best the object the API server itself made of the Pod (a dry-run create), defaults filled in.
+ */
+export function reviewOf(path: DirectReview['path'], pod: unknown, namespace: string, username: string): DirectReview {
+  const review = createReview(pod);
+  const request = review.request;
+  if (typeof request !== 'object' || request === null) throw new Error('no request in the review');
+  const name = typeof pod === 'object' && pod !== null && 'metadata' in pod && typeof pod.metadata === 'object' && pod.metadata !== null && 'name' in pod.metadata ? pod.metadata.name : undefined;
+  const userInfo = { username, groups: ['system:masters', 'system:authenticated'] };
+  return { path, body: JSON.stringify({ ...review, request: { ...request, uid: randomUUID(), name, namespace, userInfo } }) };
+}
+
+/** Sends one review; resolves once mountgate has admitted it (with a patch, for /mutate). */
+function post(agent: https.Agent, endpoint: Endpoint, review: DirectReview): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      `${endpoint.url}/mutate?timeout=10s`,
-      { method: 'POST', agent, ca: endpoint.ca, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+      `${endpoint.url}${review.path}?timeout=10s`,
+      { method: 'POST', agent, ca: endpoint.ca, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(review.body) } },
       (res) => {
-        res.resume();
-        res.once('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`mountgate answered ${res.statusCode}`))));
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.once('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          // Cheap checks on the text: parsing every answer would add the client's own time to the loop.
+          const admitted = text.includes('"allowed":true') && (review.path !== '/mutate' || text.includes('"patch":'));
+          if (res.statusCode === 200 && admitted) resolve();
+          else reject(new Error(`mountgate did not admit the ${review.path} review (${res.statusCode}): ${text.slice(0, 300)}`));
+        });
       },
     );
     req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error('no answer in 10 s')));
     req.once('error', reject);
-    req.end(body);
+    req.end(review.body);
   });
 }
 
-async function timed(agent: https.Agent, endpoint: Endpoint, body: string, reviews: number): Promise<DirectTiming> {
-  const read = async () => readHistogram(await mountgateMetrics(endpoint.metricsPort), 'mountgate_admission_duration_seconds', { endpoint: 'mutate' });
-  const before = await read();
-  const started = performance.now();
-  for (let i = 0; i < reviews; i++) await post(agent, endpoint, body);
-  const roundTripMs = (performance.now() - started) / reviews;
-  return { reviews, mountgateMs: meanBetween(before, await read()) * 1000, roundTripMs };
-}
-
-/** `pod` is the Pod the section creates, `namespace` the one mountgate's webhooks select. */
-export async function directCalls(endpoint: Endpoint, pod: unknown, namespace: string, reviews: number): Promise<DirectCalls> {
-  const review = createReview(pod);
-  const request = review.request;
-  if (typeof request !== 'object' || request === null) throw new Error('no request in the review');
-  const body = JSON.stringify({ ...review, request: { ...request, namespace } });
+async function withAgent<T>(run: (agent: https.Agent) => Promise<T>): Promise<T> {
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
   try {
-    const afterCreates = await timed(agent, endpoint, body, reviews);
-    for (let i = 0; i < WARM_REVIEWS; i++) await post(agent, endpoint, body);
-    const afterWarmUp = await timed(agent, endpoint, body, reviews);
-    return { afterCreates, afterWarmUp, warmReviews: WARM_REVIEWS };
+    return await run(agent);
   } finally {
     agent.destroy();
   }
+}
+
+/** `count` reviews one at a time, taking turns between `reviews`. */
+export function warmUp(endpoint: Endpoint, reviews: readonly DirectReview[], count: number): Promise<void> {
+  return withAgent(async (agent) => {
+    for (let i = 0; i < count; i++) {
+      const review = reviews[i % reviews.length];
+      if (review !== undefined) await post(agent, endpoint, review);
+    }
+  });
+}
+
+async function timed(agent: https.Agent, endpoint: Endpoint, review: DirectReview, reviews: number, pauseMs = 0): Promise<DirectTiming> {
+  const read = async () => readHistogram(await mountgateMetrics(endpoint.metricsPort), 'mountgate_admission_duration_seconds', { endpoint: 'mutate' });
+  const before = await read();
+  const writesBefore = await endpoint.answerWrites();
+  let busyMs = 0;
+  for (let i = 0; i < reviews; i++) {
+    if (pauseMs > 0) await sleep(pauseMs);
+    const started = performance.now();
+    await post(agent, endpoint, review);
+    busyMs += performance.now() - started;
+  }
+  const roundTripMs = busyMs / reviews;
+  const writesAfter = await endpoint.answerWrites();
+  return { reviews, mountgateMs: meanBetween(before, await read()) * 1000, roundTripMs, answerWriteMs: meanBetween(writesBefore.mutate, writesAfter.mutate) * 1000 };
+}
+
+/** `review` is a /mutate review of the section's namespace without a MountPolicy. */
+export function directCalls(endpoint: Endpoint, review: DirectReview, reviews: number): Promise<DirectCalls> {
+  return withAgent(async (agent) => {
+    const afterCreates = await timed(agent, endpoint, review, reviews);
+    for (let i = 0; i < MORE_REVIEWS; i++) await post(agent, endpoint, review);
+    const afterMore = await timed(agent, endpoint, review, reviews);
+    const paused = await timed(agent, endpoint, review, reviews, PAUSE_MS);
+    return { afterCreates, afterMore, moreReviews: MORE_REVIEWS, paused, pauseMs: PAUSE_MS };
+  });
 }

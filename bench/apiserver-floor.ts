@@ -20,6 +20,8 @@ const FLOOR_NAME = 'mountgate-bench-floor';
 
 export interface Floor {
   readonly namespace: string;
+  /** The server's process, to place it on a core (apiserver-pinning.ts). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -56,7 +58,7 @@ export async function startFloor(env: E2E): Promise<Floor> {
     cleanups.push(() => env.admissionApi.deleteMutatingWebhookConfiguration({ name: FLOOR_NAME }));
     await env.admissionApi.createValidatingWebhookConfiguration({ body: retarget(rendered.validating, 'validate') });
     cleanups.push(() => env.admissionApi.deleteValidatingWebhookConfiguration({ name: FLOOR_NAME }));
-    return { namespace, stop };
+    return { namespace, pid: server.pid, stop };
   } catch (error) {
     await stop();
     throw error;

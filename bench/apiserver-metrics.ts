@@ -4,6 +4,7 @@
  * handling) and mountgate's histogram of its work per review. Both are read
  * as sum and count before and after the measured creates.
  */
+import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -62,4 +63,39 @@ export async function mountgateMetrics(metricsPort: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(10_000) });
   if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
   return response.text();
+}
+
+/** Reviews mountgate has timed for an endpoint so far (the count of its duration histogram). */
+export async function reviewsAnswered(metricsPort: number, endpoint: string): Promise<number> {
+  return readHistogram(await mountgateMetrics(metricsPort), 'mountgate_admission_duration_seconds', { endpoint }).count;
+}
+
+export interface DecisionTimes {
+  readonly mutate: Histogram;
+  readonly validate: Histogram;
+}
+
+/**
+ * mountgate's own time per review, from its decision log lines (`durationMs`, the same
+ * measurement its histogram observes, rounded to the microsecond), for the Pods named: the
+ * histogram has no namespace label, the log line does.
+ */
+export async function decisionTimes(logFile: string, pods: ReadonlySet<string>): Promise<DecisionTimes> {
+  const totals = { mutate: { sum: 0, count: 0 }, validate: { sum: 0, count: 0 } };
+  for (const line of (await readFile(logFile, 'utf8')).split('\n')) {
+    if (!line.includes('"admission decision"')) continue;
+    let entry: unknown;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (typeof entry !== 'object' || entry === null || !('pod' in entry) || !('endpoint' in entry) || !('durationMs' in entry)) continue;
+    const { pod, endpoint, durationMs } = entry;
+    if (typeof pod !== 'string' || !pods.has(pod) || typeof durationMs !== 'number' || ('dryRun' in entry && entry.dryRun === true)) continue;
+    if (endpoint !== 'mutate' && endpoint !== 'validate') continue;
+    totals[endpoint].sum += durationMs / 1000;
+    totals[endpoint].count += 1;
+  }
+  return totals;
 }

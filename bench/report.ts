@@ -94,6 +94,15 @@ export function checkTargets(sections: Pick<Results, 'http' | 'core' | 'rss' | '
       measured: `+${ms(apiserver.p50AddedMs)} ms (${ms(apiserver.withWebhooks.p50)} vs ${ms(apiserver.withoutWebhooks.p50)} ms; a do-nothing pair adds ${ms(apiserver.p50AddedByFloorMs)} ms)`,
       met: apiserver.p50AddedMs <= 2,
     });
+    const inProcess = apiserver.inProcess?.parseToAnswerMs;
+    if (inProcess !== undefined) {
+      const ratio = apiserver.perCallMs.mountgateMutate / inProcess;
+      checks.push({
+        target: "mountgate's own time per /mutate through the API server ≤ 2 × the in-process path (pinned, warm)",
+        measured: `${ratio.toFixed(1)} × (${ms(apiserver.perCallMs.mountgateMutate)} vs ${ms(inProcess)} ms)`,
+        met: ratio <= 2,
+      });
+    }
   }
   return checks;
 }
@@ -176,33 +185,76 @@ function rssLines(rss: RssSection): string[] {
 
 function apiserverTable(api: ApiserverSection): string[] {
   const row = (name: string, s: ApiserverSection['withWebhooks']): string => `| ${name} | ${int(s.count)} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} | ${ms(s.max)} |`;
+  const three = (value: number): string => value.toFixed(3);
+  const inProcess = api.inProcess?.parseToAnswerMs;
+  const times = (name: string, mutate: number, validate?: number): string =>
+    `| ${name} | ${three(mutate)} | ${validate === undefined ? '' : three(validate)} | ${inProcess === undefined ? '' : (mutate / inProcess).toFixed(1)} |`;
+  const shared = api.shared;
   return [
-    `Pod CREATEs through a local kube-apiserver + etcd (test/e2e/env.ts), the deer-flow sandbox Pod with 3 mounts, one at a time, ` +
-      `taking turns between the namespace mountgate's webhooks select, one no webhook selects, and one a do-nothing webhook pair selects ` +
-      `(${api.warmupPerSide} unmeasured per side first); ` +
-      `webhook configurations ${api.webhookSource}; mountgate answered ${int(api.mountgateCalls.mutate)} /mutate and ${int(api.mountgateCalls.validate)} /validate calls. ` +
-      `Machine CPU while measuring: ${api.machineBusyPercent.toFixed(0)}% of one core (everything).`,
+    `Pod CREATEs through a local kube-apiserver + etcd (test/e2e/env.ts), the e2e sandbox Pod asking for the 3 mounts of bench/fixtures.ts, one at a time, ` +
+      `taking turns between the namespace mountgate's webhooks select, one they select that has a MountPolicy (narrower than the cluster policy, admitting the Pod), ` +
+      `one no webhook selects, and one a do-nothing webhook pair selects (${api.warmupPerSide} unmeasured per side first); ` +
+      `webhook configurations ${api.webhookSource}; mountgate runs \`serve --pod-security-preflight --mount-policies\` with the image's NODE_OPTIONS. ` +
+      `Layout: mountgate and the do-nothing server on core 0, etcd, kube-apiserver and the client on core 1 (every thread, taskset); ` +
+      `mountgate answered ${int(api.warmReviews)} direct reviews before the timed creates, then ${int(api.mountgateCalls.mutate)} /mutate and ${int(api.mountgateCalls.validate)} /validate calls during them. ` +
+      `Other processes (not the section's) used ${api.otherCpuPercent.toFixed(0)}% of one core meanwhile.`,
     '',
     '| Pod CREATE | Pods | p50 ms | p90 ms | p99 ms | max ms |',
     '|---|---:|---:|---:|---:|---:|',
     row('with mountgate', api.withWebhooks),
+    row('with mountgate, namespace with a MountPolicy', api.withMountPolicy),
     row('without webhooks', api.withoutWebhooks),
     row('with a do-nothing webhook pair (the ceiling server)', api.withFloorWebhooks),
     '',
-    `Added by the webhooks at p50: ${ms(api.p50AddedMs)} ms (ratio ${api.p50Ratio.toFixed(2)}); p99 ratio ${api.p99Ratio.toFixed(2)}. ` +
-      `A do-nothing pair adds ${ms(api.p50AddedByFloorMs)} ms: that much is the API server's price of calling two webhooks at all.`,
-    '',
-    `Per webhook call, mean: the API server timed /mutate at ${ms(api.perCallMs.apiserverMutate)} ms and /validate at ${ms(api.perCallMs.apiserverValidate)} ms ` +
-      `(its apiserver_admission_webhook_admission_duration_seconds); mountgate's own work took ${ms(api.perCallMs.mountgateMutate)} and ` +
-      `${ms(api.perCallMs.mountgateValidate)} ms (mountgate_admission_duration_seconds).`,
-    ...(api.direct === undefined
+    `Added by the webhooks at p50: ${ms(api.p50AddedMs)} ms (ratio ${api.p50Ratio.toFixed(2)}), ${ms(api.p50AddedWithMountPolicyMs)} ms with a MountPolicy; p99 ratio ${api.p99Ratio.toFixed(2)}. ` +
+      `A do-nothing pair adds ${ms(api.p50AddedByFloorMs)} ms: that much is the API server's price of calling two webhooks at all. ` +
+      `The API server timed its calls of /mutate at ${ms(api.perCallMs.apiserverMutate)} ms and /validate at ${ms(api.perCallMs.apiserverValidate)} ms on average ` +
+      `(apiserver_admission_webhook_admission_duration_seconds); mountgate used ${three(api.mountgateCpuMsPerReview)} ms of CPU per review (every thread, background work included).`,
+    ...(shared === undefined
       ? []
       : [
           '',
-          `The same mountgate called directly right after, ${int(api.direct.afterCreates.reviews)} /mutate reviews one at a time over one keep-alive connection ` +
-            `(no API server in the path, the process as the creates left it): ${ms(api.direct.afterCreates.mountgateMs)} ms per review by its histogram ` +
-            `(round trip ${ms(api.direct.afterCreates.roundTripMs)} ms); after ${int(api.direct.warmReviews)} more reviews: ` +
-            `${ms(api.direct.afterWarmUp.mountgateMs)} ms (round trip ${ms(api.direct.afterWarmUp.roundTripMs)} ms).`,
+          `The same creates with every process free to use both cores (the layout of earlier rounds), ${int(shared.podsPerSide)} per side: p50 ${ms(shared.withWebhooks.p50)} ms with mountgate, ` +
+            `${ms(shared.withMountPolicy.p50)} with a MountPolicy, ${ms(shared.withoutWebhooks.p50)} without webhooks, ${ms(shared.withFloorWebhooks.p50)} with the do-nothing pair ` +
+            `(p99 ${ms(shared.withWebhooks.p99)}, ${ms(shared.withMountPolicy.p99)}, ${ms(shared.withoutWebhooks.p99)}, ${ms(shared.withFloorWebhooks.p99)}); other processes ${shared.otherCpuPercent.toFixed(0)}% of one core.`,
+        ]),
+    '',
+    "mountgate's own time per review (mountgate_admission_duration_seconds: from the parsed body to the return of the socket write; by namespace from its decision log, the same timer), " +
+      'against the in-process path (the same /mutate review parsed, checked, decided and answered in a tight loop in a process on core 0):',
+    '',
+    '| mountgate | /mutate ms | /validate ms | /mutate × in-process |',
+    '|---|---:|---:|---:|',
+    times('through the API server, pinned, namespace without a MountPolicy', api.mountgateByNamespace.plain.mutate, api.mountgateByNamespace.plain.validate),
+    times('through the API server, pinned, namespace with a MountPolicy', api.mountgateByNamespace.withMountPolicy.mutate, api.mountgateByNamespace.withMountPolicy.validate),
+    times('through the API server, pinned, both namespaces', api.perCallMs.mountgateMutate, api.perCallMs.mountgateValidate),
+    times('of which inside res.end() (the socket write)', api.answerWriteMs.mutate, api.answerWriteMs.validate),
+    ...(shared === undefined
+      ? []
+      : [
+          times('through the API server, shared cores, both namespaces', shared.perCallMs.mountgateMutate, shared.perCallMs.mountgateValidate),
+          times('of which inside res.end()', shared.answerWriteMs.mutate, shared.answerWriteMs.validate),
+        ]),
+    ...(api.direct === undefined
+      ? []
+      : [
+          times(
+            `called directly right after the pinned creates, ${int(api.direct.afterCreates.reviews)} reviews one at a time (round trip ${ms(api.direct.afterCreates.roundTripMs)} ms; ${three(api.direct.afterCreates.answerWriteMs)} ms inside res.end())`,
+            api.direct.afterCreates.mountgateMs,
+          ),
+          times(
+            `the same after ${int(api.direct.moreReviews)} more (round trip ${ms(api.direct.afterMore.roundTripMs)} ms; ${three(api.direct.afterMore.answerWriteMs)} ms inside res.end())`,
+            api.direct.afterMore.mountgateMs,
+          ),
+          times(
+            `the same with a ${api.direct.pauseMs} ms pause before each review (round trip ${ms(api.direct.paused.roundTripMs)} ms; ${three(api.direct.paused.answerWriteMs)} ms inside res.end())`,
+            api.direct.paused.mountgateMs,
+          ),
+        ]),
+    ...(api.inProcess === undefined
+      ? []
+      : [
+          times('in-process: JSON.parse, envelope, decide, answer', api.inProcess.parseToAnswerMs),
+          times('in-process: envelope, decide, answer (what the histogram times, without the socket write)', api.inProcess.envelopeToAnswerMs),
         ]),
   ];
 }
