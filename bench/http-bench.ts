@@ -200,7 +200,7 @@ export async function runHttpSection(config: BenchConfig, workspace: Workspace, 
             `cpu ${run.serverCpuPercent.toFixed(0)}% ${run.serverCpuMicrosPerRequest.toFixed(0)} µs/req  ` +
             `client ${run.clientCpuPercent.toFixed(0)}%  other ${run.otherCpuPercent.toFixed(0)}%  ` +
             `errors ${run.errors + run.timeouts + run.non2xx + run.mismatches}` +
-            (run.startLag === undefined ? '' : `  start lag p99 ${run.startLag.p99.toFixed(3)} max ${run.startLag.max.toFixed(1)} ms`),
+            (run.startLag === undefined ? '' : `  start lag p50 ${run.startLag.p50.toFixed(3)} p99 ${run.startLag.p99.toFixed(3)} max ${run.startLag.max.toFixed(1)} ms`),
         );
         runs.push(run);
       }

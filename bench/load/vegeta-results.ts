@@ -1,15 +1,23 @@
 /**
  * vegeta's results (`vegeta encode -to json`, one JSON object a line) turned
- * into a LoadResult: every answer checked as an admission answer, latency
- * timed from the moment each request was due.
+ * into a LoadResult, every answer checked as an admission answer.
  *
- * vegeta stamps a request when a worker starts it, not when its tick was due,
- * so its own latency leaves out any delay between the two (coordinated
- * omission, if the generator falls behind). Its constant pacer makes tick n
- * (0-based) due at began + (n + 1) / rate, and the n-th request a worker starts
- * gets seq n after at least n + 1 ticks, so it cannot start before tick n was
- * due. `began` is not in the results; the earliest start less its offset is an
- * upper bound of it, so the lag derived from it is a lower bound of the real one.
+ * vegeta stamps a request when a worker starts it, and times it from there to
+ * the end of the answer. That time has no coordinated omission from the server:
+ * the pacer hands each tick to a free worker, starting a new one when all are
+ * busy, and the wait for one of the pool's connections comes after the stamp.
+ * What it leaves out is the generator's own lateness: the pacer sleeps between
+ * ticks, and Go on Linux rounds a sleep under 1 ms up to about 1 ms (epoll_wait
+ * takes milliseconds), so at 1,000 req/s requests start 0-1 ms after they were
+ * due. That lag is the generator's, not the server's, so LoadResult.latency is
+ * vegeta's own time; the lag and the time from the due moment are kept beside
+ * it, so a generator that falls behind shows.
+ *
+ * The constant pacer makes tick n (0-based) due at began + (n + 1) / rate, and
+ * the n-th request a worker starts gets seq n after at least n + 1 ticks, so it
+ * cannot start before tick n was due. `began` is not in the results; the
+ * earliest start less its offset is an upper bound of it, so the lag derived
+ * from it is a lower bound of the real one.
  */
 import { boolean, number, object, string, type InferType } from 'yup';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
@@ -97,10 +105,10 @@ export interface TallyOptions {
   readonly capacity: number;
 }
 
-/** The extra numbers a vegeta run gives beside LoadResult's. */
+/** The extra numbers a vegeta run gives beside LoadResult's (whose latency is vegeta's own, from the start). */
 export interface VegetaExtras {
-  /** Latency as vegeta measures it, from the moment a worker started the request. */
-  readonly fromStart: LatencySummary;
+  /** From the moment each request was due to the end of its answer: the start lag added to vegeta's latency. */
+  readonly fromDue: LatencySummary;
   /** How late requests started after they were due (lower bound, see above). */
   readonly startLag: LatencySummary;
 }
@@ -150,7 +158,7 @@ export class VegetaTally {
       fromStart.record(kept.latencyMs);
       startLag.record(lag);
     }
-    const latency = fromDue.summary();
+    const latency = fromStart.summary();
     const seconds = Math.max(windowEnd - windowStart, 1) / 1000;
     return {
       requests: this.#kept.filter((kept) => kept.seq >= this.options.firstMeasuredSeq && kept.outcome !== 'error' && kept.outcome !== 'timeout').length,
@@ -162,7 +170,7 @@ export class VegetaTally {
       non2xx: counts.non2xx,
       mismatches: counts.mismatch,
       clientCpuPercent,
-      fromStart: fromStart.summary(),
+      fromDue: fromDue.summary(),
       startLag: startLag.summary(),
     };
   }
