@@ -46,7 +46,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'c100', title: 'keep-alive, 100 connections', job: (target, request, seconds) => ({ kind: 'closed', target, requests: [request], connections: 100, seconds }) },
   {
     name: 'rate1000',
-    title: 'fixed 1,000 req/s (open loop)',
+    title: 'fixed 1,000 req/s (open loop, vegeta)',
     repeats: 3,
     needsVegeta: true,
     job: (target, request, seconds, { patch, vegeta }) => {
