@@ -139,7 +139,8 @@ export class VegetaTally {
   result(clientCpuPercent: number): LoadResult & VegetaExtras {
     const intervalMs = 1000 / this.options.rate;
     const dueOffset = (seq: number): number => (seq + 1) * intervalMs;
-    let began = Number.POSITIVE_INFINITY;
+    // With no results at all there is nothing to time; 0 keeps the sums finite.
+    let began = this.#kept.length === 0 ? 0 : Number.POSITIVE_INFINITY;
     for (const kept of this.#kept) began = Math.min(began, kept.startedMs - dueOffset(kept.seq));
 
     const fromDue = new LatencyRecorder();
