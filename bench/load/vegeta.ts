@@ -51,8 +51,7 @@ async function run(command: string, args: readonly string[], onLine?: (line: str
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_KEPT);
   });
-  const lines = onLine !== undefined && child.stdout !== null ? createInterface({ input: child.stdout }) : undefined;
-  lines?.on('line', onLine ?? (() => undefined));
+  if (onLine !== undefined && child.stdout !== null) createInterface({ input: child.stdout }).on('line', onLine);
   let code: unknown;
   let signal: unknown;
   try {
@@ -99,9 +98,17 @@ export async function vegeta(job: VegetaJob): Promise<LoadResult & VegetaExtras>
       expected: { uid: reviewUid(job.request.body), patch: job.patch },
       capacity: Math.ceil(job.rate * (durationMs / 1000) * RESULT_ROOM),
     });
+    // A line that does not read stops the run with its reason, rather than throwing inside a stream event.
+    let unreadable: string | undefined;
     await run(job.binary, ['encode', '-to=json', resultsFile], (line) => {
-      if (line.trim() !== '') tally.add(parseResultLine(line));
+      if (line.trim() === '' || unreadable !== undefined) return;
+      try {
+        tally.add(parseResultLine(line));
+      } catch (error) {
+        unreadable = `${error instanceof Error ? error.message : String(error)} in: ${line.slice(0, 200)}`;
+      }
     });
+    if (unreadable !== undefined) throw new Error(`vegeta's results could not be read: ${unreadable}`);
     return tally.result(clientCpuPercent);
   } finally {
     await rm(dir, { recursive: true, force: true });
