@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { BenchConfig } from './config.js';
 import { checkCeiling, prepareBodies, type Bodies } from './bodies.js';
 import type { LoadJob, LoadResult, RequestSpec, Target } from './load/jobs.js';
+import { installVegeta } from './load/vegeta-install.js';
 import { watchInterference } from './machine.js';
 import { startCeiling, startMountgate, type LoadGenerator, type ServerProcess } from './processes.js';
 import { cpuSeconds, memory, resetPeakRss } from './proc-stats.js';
@@ -23,11 +24,20 @@ interface Scenario {
    * A tail over a few thousand requests moves a lot with a single hiccup of the host.
    */
   readonly repeats?: number;
-  job(target: Target, request: RequestSpec, seconds: number): LoadJob;
+  /** Whether the scenario needs the vegeta binary (JobContext.vegeta). */
+  readonly needsVegeta?: boolean;
+  job(target: Target, request: RequestSpec, seconds: number, context: JobContext): LoadJob;
+}
+
+interface JobContext {
+  /** Whether a right answer carries a JSON patch: yes from /mutate and the ceiling, no from /validate. */
+  readonly patch: boolean;
+  /** Path of the vegeta binary, when a chosen scenario needs it. */
+  readonly vegeta: string | undefined;
 }
 
 /** The connection pool of the fixed-rate run; the API server keeps a few per webhook. */
-const PACED_MAX_SOCKETS = 32;
+const RATE_MAX_CONNECTIONS = 32;
 const RECONNECT_CONCURRENCY = 4;
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -36,9 +46,13 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'c100', title: 'keep-alive, 100 connections', job: (target, request, seconds) => ({ kind: 'closed', target, requests: [request], connections: 100, seconds }) },
   {
     name: 'rate1000',
-    title: 'fixed 1,000 req/s (open loop)',
+    title: 'fixed 1,000 req/s (open loop, vegeta)',
     repeats: 3,
-    job: (target, request, seconds) => ({ kind: 'paced', target, request, rate: 1000, seconds, maxSockets: PACED_MAX_SOCKETS }),
+    needsVegeta: true,
+    job: (target, request, seconds, { patch, vegeta }) => {
+      if (vegeta === undefined) throw new Error('the fixed-rate scenario needs vegeta, which was not installed');
+      return { kind: 'vegeta', target, request, rate: 1000, seconds, maxConnections: RATE_MAX_CONNECTIONS, binary: vegeta, patch };
+    },
   },
   {
     name: 'reconnect',
@@ -136,6 +150,9 @@ async function measure(load: LoadGenerator, subject: Subject, job: LoadJob, scen
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 500));
 
 export async function runHttpSection(config: BenchConfig, workspace: Workspace, load: LoadGenerator, log: (line: string) => void): Promise<HttpSection> {
+  const scenarios = SCENARIOS.filter((candidate) => config.scenarios?.has(candidate.name) ?? true);
+  // Before any server starts, so a missing generator fails the run at once rather than after the other loads.
+  const vegeta = scenarios.some((scenario) => scenario.needsVegeta === true) ? await installVegeta(log) : undefined;
   const servers: ServerProcess[] = [];
   try {
     const mountgate = await startMountgate(workspace, 'mountgate-http');
@@ -168,9 +185,9 @@ export async function runHttpSection(config: BenchConfig, workspace: Workspace, 
     }
 
     const runs: HttpRun[] = [];
-    for (const scenario of SCENARIOS.filter((candidate) => config.scenarios?.has(candidate.name) ?? true)) {
+    for (const scenario of scenarios) {
       for (const subject of subjects.filter((candidate) => !isNoManagedFields(candidate.name) || NO_MANAGED_FIELDS_SCENARIOS.has(scenario.name))) {
-        const job = scenario.job(targetOf(subject.server), subject.request, config.runSeconds);
+        const job = scenario.job(targetOf(subject.server), subject.request, config.runSeconds, { patch: !subject.name.startsWith('validate'), vegeta });
         const repeats: HttpRun[] = [];
         for (let repeat = 0; repeat < (scenario.repeats ?? 1); repeat++) repeats.push(await measureQuietest(load, subject, job, scenario.name, budgetMs, log));
         const byP99 = [...repeats].sort((a, b) => a.latency.p99 - b.latency.p99);
@@ -182,7 +199,8 @@ export async function runHttpSection(config: BenchConfig, workspace: Workspace, 
             `p50 ${run.latency.p50.toFixed(3)} p99 ${run.latency.p99.toFixed(3)} max ${run.latency.max.toFixed(1)} ms  ` +
             `cpu ${run.serverCpuPercent.toFixed(0)}% ${run.serverCpuMicrosPerRequest.toFixed(0)} µs/req  ` +
             `client ${run.clientCpuPercent.toFixed(0)}%  other ${run.otherCpuPercent.toFixed(0)}%  ` +
-            `errors ${run.errors + run.timeouts + run.non2xx + run.mismatches}`,
+            `errors ${run.errors + run.timeouts + run.non2xx + run.mismatches}` +
+            (run.startLag === undefined ? '' : `  start lag p50 ${run.startLag.p50.toFixed(3)} p99 ${run.startLag.p99.toFixed(3)} max ${run.startLag.max.toFixed(1)} ms`),
         );
         runs.push(run);
       }

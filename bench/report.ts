@@ -121,7 +121,8 @@ function httpTable(http: HttpSection): string[] {
         : `; without managedFields ${int(http.requestBytes.mutateNoManagedFields)} and ${int(http.requestBytes.validateNoManagedFields ?? 0)} B (rows marked "no managedFields", each compared with the ceiling answering that body). `) +
       `Latency in ms, measured by the load generator; "× ceiling" is req/s over the ceiling's req/s under the same load; ` +
       `server CPU is % of its one core; "other CPU" is what the rest of the machine used meanwhile (should be near 0). ` +
-      'The fixed-rate run is made three times per server; the table shows the run with the median p99 and, in brackets, all three p99s.',
+      'The fixed-rate run is made three times per server; the table shows the run with the median p99 and, in brackets, all three p99s; ' +
+      `its latency is vegeta's, from each request's start ("The loads" says what that leaves out).`,
     '',
     '| load | server | req/s | × ceiling | p50 | p99 | max | errors | server CPU % | CPU µs/req | peak RSS MiB | client CPU % | other CPU % |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -1,5 +1,6 @@
 /** What the orchestrator asks the load generator to do, and what comes back (over IPC). */
 import type { LatencySummary } from './latency.js';
+import type { VegetaJob } from './vegeta.js';
 
 export interface Target {
   /** https://127.0.0.1:PORT */
@@ -18,8 +19,8 @@ export interface RequestSpec {
 export type LoadJob =
   /** autocannon, keep-alive, as fast as the server answers; by duration or by total count. */
   | { readonly kind: 'closed'; readonly target: Target; readonly requests: readonly RequestSpec[]; readonly connections: number; readonly seconds?: number; readonly amount?: number }
-  /** An open-loop schedule: one request every 1/rate s over a keep-alive pool, timed from when it was due. */
-  | { readonly kind: 'paced'; readonly target: Target; readonly request: RequestSpec; readonly rate: number; readonly seconds: number; readonly maxSockets: number }
+  /** vegeta at a constant rate in open loop over a keep-alive pool (see vegeta-results.ts for what its latency covers). */
+  | ({ readonly kind: 'vegeta' } & VegetaJob)
   /** A new TCP + TLS connection for every request. */
   | { readonly kind: 'reconnect'; readonly target: Target; readonly request: RequestSpec; readonly concurrency: number; readonly seconds: number };
 
@@ -36,6 +37,10 @@ export interface LoadResult {
   readonly mismatches: number;
   /** CPU of the load generator while it ran, in % of one core: near 100 means it, not the server, was the limit. */
   readonly clientCpuPercent: number;
+  /** vegeta only: latency from the moment each request was due (`latency` is from when it started). */
+  readonly fromDue?: LatencySummary;
+  /** vegeta only: how late requests started after they were due. */
+  readonly startLag?: LatencySummary;
 }
 
 export type WorkerMessage = { readonly ok: true; readonly result: LoadResult } | { readonly ok: false; readonly error: string };

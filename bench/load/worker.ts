@@ -5,17 +5,17 @@
  */
 import { closedLoop } from './closed-loop.js';
 import type { LoadJob, LoadResult, WorkerMessage } from './jobs.js';
-import { paced } from './paced.js';
 import { reconnect } from './reconnect.js';
+import { vegeta } from './vegeta.js';
 
 function run(job: LoadJob): Promise<LoadResult> {
   switch (job.kind) {
     case 'closed':
       return closedLoop(job);
-    case 'paced':
-      return paced(job);
     case 'reconnect':
       return reconnect(job);
+    case 'vegeta':
+      return vegeta(job);
   }
 }
 
