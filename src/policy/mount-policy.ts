@@ -164,26 +164,60 @@ export function narrowingWarnings(cluster: CompiledPolicy, policy: CompiledMount
   return warnings;
 }
 
+/** "MountPolicy team-a/a", or "MountPolicies team-a/a, team-a/b" in name order. */
+export function describeMountPolicies(refs: readonly MountPolicyRef[]): string {
+  const names = refs.map((ref) => `${ref.namespace}/${ref.name}`).sort();
+  return `${names.length === 1 ? 'MountPolicy' : 'MountPolicies'} ${names.join(', ')}`;
+}
+
 /**
- * What a Pod of the namespace may carry under the cluster policy and this
- * MountPolicy together, for its status: every prefix both match, read-only
- * where either deciding entry is. Patterns stay patterns; where a placeholder
- * meets a literal the prefix holds only for some requests and is left out.
+ * How many prefixes effectiveAllowedHostPaths lists at most: MountPolicies with
+ * `*` at different places can combine into a product of their entries, and a
+ * namespace's own admin must not be able to stall the process that admits Pods.
  */
-export function effectiveAllowedHostPaths(cluster: CompiledPolicy, policy: CompiledMountPolicy): Entry[] {
-  if (policy.problems.length > 0) return [];
-  const outer = clusterEntries(cluster, policy.ref.namespace);
-  const inner = policy.spec?.allowedHostPaths;
-  const prefixes = new Set<string>();
-  for (const a of outer) {
-    if (inner === undefined) prefixes.add(a.pathPrefix);
-    for (const b of inner ?? []) {
-      const meet = prefixMeet(a.pathPrefix, b.pathPrefix);
-      if (meet !== undefined) prefixes.add(meet);
-    }
+export const MAX_EFFECTIVE_ENTRIES = 1024;
+
+/** Put before an incomplete list (a message too long for the CRD loses its end). */
+export const NOT_ALL_LISTED = `(not all listed: the layers combine into more than ${MAX_EFFECTIVE_ENTRIES} prefixes) `;
+
+export interface EffectiveHostPaths {
+  readonly entries: Entry[];
+  /** False when the list stopped at MAX_EFFECTIVE_ENTRIES: every entry listed holds, some that hold are missing. */
+  readonly complete: boolean;
+}
+
+/**
+ * What a Pod of `namespace` may carry under the cluster policy and every
+ * MountPolicy of that namespace together, for their status: every prefix all
+ * layers match, read-only where any layer's deciding entry is, as layers.ts
+ * judges a Pod. An invalid MountPolicy allows nothing. Patterns stay
+ * patterns; where a placeholder meets a literal the prefix holds only for
+ * some requests and is left out.
+ */
+export function effectiveAllowedHostPaths(cluster: CompiledPolicy, namespace: string, policies: readonly CompiledMountPolicy[]): EffectiveHostPaths {
+  if (policies.some((policy) => policy.problems.length > 0)) return { entries: [], complete: true };
+  const layers: Array<readonly Entry[]> = [clusterEntries(cluster, namespace)];
+  for (const policy of policies) {
+    const allowed = policy.spec?.allowedHostPaths;
+    if (allowed !== undefined) layers.push(allowed);
   }
-  return [...prefixes].sort().map((pathPrefix) => ({
+  let complete = true;
+  let prefixes = new Set<string>(layers[0]?.map((entry) => entry.pathPrefix));
+  for (const inner of layers.slice(1)) {
+    const narrowed = new Set<string>();
+    for (const a of prefixes) {
+      for (const b of inner) {
+        const meet = prefixMeet(a, b.pathPrefix);
+        if (meet === undefined || narrowed.has(meet)) continue;
+        if (narrowed.size === MAX_EFFECTIVE_ENTRIES) complete = false;
+        else narrowed.add(meet);
+      }
+    }
+    prefixes = narrowed;
+  }
+  const entries = [...prefixes].sort().map((pathPrefix) => ({
     pathPrefix,
-    readOnly: decidingCover(outer, pathPrefix)?.readOnly === true || (inner !== undefined && decidingCover(inner, pathPrefix)?.readOnly === true),
+    readOnly: layers.some((entries) => decidingCover(entries, pathPrefix)?.readOnly === true),
   }));
+  return { entries, complete };
 }
