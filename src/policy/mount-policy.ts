@@ -7,7 +7,7 @@
 import { array, object, ValidationError, type InferType } from 'yup';
 import { decidingOrder, pathLists, type CompiledPolicy, type NarrowingLayer } from './compile.js';
 import { prefixCovers, prefixMeet } from './containment.js';
-import { parsePattern, PLACEHOLDER_VALUE } from './patterns.js';
+import { parsePattern, PLACEHOLDER_VALUE, type PatternSegment } from './patterns.js';
 import { maxMounts, pathPrefixEntry, reservedMountPaths, type PathPrefixEntry } from './schema.js';
 
 export const MOUNT_POLICY_GROUP = 'mountgate.io';
@@ -101,27 +101,34 @@ export function compileMountPolicy(object: unknown): CompiledMountPolicy {
 
 type Entry = Pick<PathPrefixEntry, 'pathPrefix' | 'readOnly'>;
 
+/** An entry of a layer; `ranking` is the pattern it was written as, when it differs (see clusterEntries). */
+type LayerEntry = Entry & { readonly ranking?: readonly PatternSegment[] };
+
 /**
  * The cluster's entries as they stand for the Pods of one namespace: a MountPolicy only ever judges Pods of its own
- * namespace, so the cluster's {namespace} is that namespace there (when it is a value a placeholder can take).
+ * namespace, so the cluster's {namespace} is that namespace there (when it is a value a placeholder can take). Such
+ * an entry still ranks as the placeholder it is when entries compete for a path: "/srv/{namespace}" does not outrank
+ * "/srv/*" as the literal "/srv/team-a" would.
  */
-function clusterEntries(cluster: CompiledPolicy, namespace: string, which: 'carriable' | 'requestable' = 'carriable'): Entry[] {
+function clusterEntries(cluster: CompiledPolicy, namespace: string, which: 'carriable' | 'requestable' = 'carriable'): LayerEntry[] {
   const entries = which === 'carriable' ? [...cluster.spec.allowedHostPaths, ...cluster.spec.builtinHostPaths] : cluster.spec.allowedHostPaths;
   if (!PLACEHOLDER_VALUE.test(namespace)) return entries;
-  return entries.map((entry) => ({
-    pathPrefix: entry.pathPrefix
-      .split('/')
-      .map((segment) => (segment === '{namespace}' ? namespace : segment))
-      .join('/'),
-    readOnly: entry.readOnly,
-  }));
+  return entries.map((entry) => {
+    const segments = entry.pathPrefix.split('/');
+    if (!segments.includes('{namespace}')) return entry;
+    return {
+      pathPrefix: segments.map((segment) => (segment === '{namespace}' ? namespace : segment)).join('/'),
+      readOnly: entry.readOnly,
+      ranking: parsePattern(entry.pathPrefix),
+    };
+  });
 }
 
 /** The entry that decides for everything under `prefix`, among those that cover all of it (see decidingOrder). */
-function decidingCover(entries: readonly Entry[], prefix: string): Entry | undefined {
+function decidingCover(entries: readonly LayerEntry[], prefix: string): Entry | undefined {
   return entries
     .filter((entry) => prefixCovers(entry.pathPrefix, prefix))
-    .map((entry) => ({ ...entry, segments: parsePattern(entry.pathPrefix) }))
+    .map((entry) => ({ ...entry, segments: entry.ranking ?? parsePattern(entry.pathPrefix) }))
     .sort(decidingOrder)[0];
 }
 
@@ -196,7 +203,7 @@ export interface EffectiveHostPaths {
  */
 export function effectiveAllowedHostPaths(cluster: CompiledPolicy, namespace: string, policies: readonly CompiledMountPolicy[]): EffectiveHostPaths {
   if (policies.some((policy) => policy.problems.length > 0)) return { entries: [], complete: true };
-  const layers: Array<readonly Entry[]> = [clusterEntries(cluster, namespace)];
+  const layers: Array<readonly LayerEntry[]> = [clusterEntries(cluster, namespace)];
   for (const policy of policies) {
     const allowed = policy.spec?.allowedHostPaths;
     if (allowed !== undefined) layers.push(allowed);

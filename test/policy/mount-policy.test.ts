@@ -122,6 +122,16 @@ describe('policy: MountPolicy objects', () => {
       expect(effectiveAllowedHostPaths(perNamespace, 'team-a', [compileMountPolicy(mountPolicy({ maxMounts: 1 }))]).entries).to.deep.equal([{ pathPrefix: '/srv/tenants/team-a', readOnly: false }]);
     });
 
+    it('still ranks as a placeholder: "/srv/*" read-only decides "/srv/team-a" over "/srv/{namespace}", as for a Pod', () => {
+      const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/{namespace}' }, { pathPrefix: '/srv/*', readOnly: true }] }), 'cluster.json');
+      expect(effectiveAllowedHostPaths(cluster, 'team-a', []).entries).to.deep.equal([
+        { pathPrefix: '/srv/*', readOnly: true },
+        { pathPrefix: '/srv/team-a', readOnly: true },
+      ]);
+      const narrowed = compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/team-a/x' }] }));
+      expect(narrowingWarnings(cluster, narrowed)).to.deep.equal([`spec.allowedHostPaths[0]: "/srv/team-a/x" is under the cluster policy's read-only prefix "/srv/*", so it is mounted read-only`]);
+    });
+
     it("never another namespace's tree", () => {
       expect(wideningProblems(perNamespace, compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-b' }] })))).to.deep.equal([
         'spec.allowedHostPaths[0].pathPrefix: "/srv/tenants/team-b" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)',
