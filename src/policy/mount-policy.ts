@@ -105,14 +105,13 @@ type Entry = Pick<PathPrefixEntry, 'pathPrefix' | 'readOnly'>;
 type LayerEntry = Entry & { readonly ranking?: readonly PatternSegment[] };
 
 /**
- * The cluster's entries as they stand for the Pods of one namespace: a MountPolicy only ever judges Pods of its own
- * namespace, so the cluster's {namespace} is that namespace there (when it is a value a placeholder can take). Such
- * an entry still ranks as the placeholder it is when entries compete for a path: "/srv/{namespace}" does not outrank
- * "/srv/*" as the literal "/srv/team-a" would.
+ * Entries as they stand for the Pods of one namespace: a MountPolicy only ever judges Pods of its own namespace, so
+ * {namespace} is that namespace there (when it is a value a placeholder can take). Such an entry still ranks as the
+ * placeholder it is when entries compete for a path: "/srv/{namespace}" does not outrank "/srv/*" as the literal
+ * "/srv/team-a" would.
  */
-function clusterEntries(cluster: CompiledPolicy, namespace: string, which: 'carriable' | 'requestable' = 'carriable'): LayerEntry[] {
-  const entries = which === 'carriable' ? [...cluster.spec.allowedHostPaths, ...cluster.spec.builtinHostPaths] : cluster.spec.allowedHostPaths;
-  if (!PLACEHOLDER_VALUE.test(namespace)) return entries;
+function inNamespace(entries: readonly Entry[], namespace: string): LayerEntry[] {
+  if (!PLACEHOLDER_VALUE.test(namespace)) return [...entries];
   return entries.map((entry) => {
     const segments = entry.pathPrefix.split('/');
     if (!segments.includes('{namespace}')) return entry;
@@ -122,6 +121,11 @@ function clusterEntries(cluster: CompiledPolicy, namespace: string, which: 'carr
       ranking: parsePattern(entry.pathPrefix),
     };
   });
+}
+
+/** The cluster's entries as they stand for the Pods of one namespace (see inNamespace). */
+function clusterEntries(cluster: CompiledPolicy, namespace: string, which: 'carriable' | 'requestable' = 'carriable'): LayerEntry[] {
+  return inNamespace(which === 'carriable' ? [...cluster.spec.allowedHostPaths, ...cluster.spec.builtinHostPaths] : cluster.spec.allowedHostPaths, namespace);
 }
 
 /** The entry that decides for everything under `prefix`, among those that cover all of it (see decidingOrder). */
@@ -177,6 +181,32 @@ export function describeMountPolicies(refs: readonly MountPolicyRef[]): string {
   return `${names.length === 1 ? 'MountPolicy' : 'MountPolicies'} ${names.join(', ')}`;
 }
 
+/** The pattern with every placeholder as `*`: what it matches for some request. */
+function anyRequest(prefix: string): string {
+  return prefix
+    .split('/')
+    .map((segment) => (segment.startsWith('{') ? '*' : segment))
+    .join('/');
+}
+
+/**
+ * Whether a layer makes paths under `prefix` read-only: its deciding entry is, or, for some requests, a read-only
+ * entry that meets `prefix` only when placeholders are filled and would then decide ("/u/{user}" against
+ * "/u/{sandboxUser}"). The status says read-only then: it may understate, never overstate.
+ */
+function readOnlyIn(entries: readonly LayerEntry[], prefix: string): boolean {
+  const deciding = decidingCover(entries, prefix);
+  if (deciding?.readOnly === true) return true;
+  const rank = (entry: Entry & { readonly ranking?: readonly PatternSegment[] }) => ({ readOnly: entry.readOnly, segments: entry.ranking ?? parsePattern(entry.pathPrefix) });
+  return entries.some(
+    (entry) =>
+      entry.readOnly &&
+      prefixMeet(entry.pathPrefix, prefix) === undefined &&
+      prefixMeet(anyRequest(entry.pathPrefix), anyRequest(prefix)) !== undefined &&
+      (deciding === undefined || decidingOrder(rank(entry), rank(deciding)) <= 0),
+  );
+}
+
 /**
  * How many prefixes effectiveAllowedHostPaths lists at most: MountPolicies with
  * `*` at different places can combine into a product of their entries, and a
@@ -206,7 +236,7 @@ export function effectiveAllowedHostPaths(cluster: CompiledPolicy, namespace: st
   const layers: Array<readonly LayerEntry[]> = [clusterEntries(cluster, namespace)];
   for (const policy of policies) {
     const allowed = policy.spec?.allowedHostPaths;
-    if (allowed !== undefined) layers.push(allowed);
+    if (allowed !== undefined) layers.push(inNamespace(allowed, namespace));
   }
   let complete = true;
   let prefixes = new Set<string>(layers[0]?.map((entry) => entry.pathPrefix));
@@ -224,7 +254,7 @@ export function effectiveAllowedHostPaths(cluster: CompiledPolicy, namespace: st
   }
   const entries = [...prefixes].sort().map((pathPrefix) => ({
     pathPrefix,
-    readOnly: layers.some((entries) => decidingCover(entries, pathPrefix)?.readOnly === true),
+    readOnly: layers.some((entries) => readOnlyIn(entries, pathPrefix)),
   }));
   return { entries, complete };
 }

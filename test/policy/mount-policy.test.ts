@@ -195,6 +195,16 @@ describe('policy: MountPolicy objects', () => {
         specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/data/*/public/x' }] }, other: { allowedHostPaths: [{ pathPrefix: '/data/d2' }] } },
         expected: [{ pathPrefix: '/data/d2/public/x', readOnly: true }],
       },
+      {
+        name: 'a read-only "{user}" entry that decides for some requests only: read-only (never more than Pods get)',
+        specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/srv/users' }, { pathPrefix: '/srv/users/{user}', readOnly: true }] } },
+        expected: [{ pathPrefix: '/srv/users/{sandboxUser}', readOnly: true }],
+      },
+      {
+        name: 'one with "{namespace}": its own namespace, as for its Pods',
+        specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants/{namespace}' }, { pathPrefix: '/srv/users/{namespace}' }] } },
+        expected: [{ pathPrefix: '/srv/tenants/team-a', readOnly: false }],
+      },
       { name: 'an empty allowedHostPaths beside another: nothing', specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants' }] }, other: { allowedHostPaths: [] } }, expected: [] },
       { name: 'an invalid one: nothing', specs: { tenant: { maxMounts: 'x' } }, expected: [] },
       { name: 'an invalid sibling: nothing', specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants' }] }, broken: { allowedHostPaths: 'x' } }, expected: [] },
