@@ -1,9 +1,10 @@
 /**
  * What a MountPolicy's status should say, from the cluster policy in force,
  * the compiled MountPolicy and the other MountPolicies of its namespace (Pods
- * are judged by all of them, so the status describes all of them); pure, so that "written only when it changed" is a
- * comparison of plain data. lastTransitionTime moves only when the Ready
- * condition's status does, as Kubernetes conditions do.
+ * are judged by all of them, so the status describes all of them); pure, so
+ * that "written only when it changed" is a comparison of plain data.
+ * lastTransitionTime moves only when the Ready condition's status does, as
+ * Kubernetes conditions do.
  */
 import type { CompiledPolicy } from '../policy/compile.js';
 import {

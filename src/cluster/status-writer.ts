@@ -2,9 +2,9 @@
  * Writes MountPolicy status while this replica holds the Lease: a status
  * describes its whole namespace, so every MountPolicy of a namespace where one
  * was added, changed or deleted, and every one when the cluster policy
- * changed, is judged again and written only when its status would change. One write at a time;
- * a write that fails is retried after a pause, one that lost a race (409)
- * waits for the watch to bring the newer object.
+ * changed, is judged again and written only when its status would change.
+ * One write at a time; a write that fails is retried after a pause, one that
+ * lost a race (409) waits for the watch to bring the newer object.
  */
 import type { Logger } from 'pino';
 import type { CompiledPolicy } from '../policy/compile.js';

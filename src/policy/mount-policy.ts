@@ -101,7 +101,7 @@ export function compileMountPolicy(object: unknown): CompiledMountPolicy {
 
 type Entry = Pick<PathPrefixEntry, 'pathPrefix' | 'readOnly'>;
 
-/** An entry of a layer; `ranking` is the pattern it was written as, when it differs (see clusterEntries). */
+/** An entry of a layer; `ranking` is the pattern it was written as, when it differs (see inNamespace). */
 type LayerEntry = Entry & { readonly ranking?: readonly PatternSegment[] };
 
 /**
@@ -129,7 +129,7 @@ function clusterEntries(cluster: CompiledPolicy, namespace: string, which: 'carr
 }
 
 /** The entry that decides for everything under `prefix`, among those that cover all of it (see decidingOrder). */
-function decidingCover(entries: readonly LayerEntry[], prefix: string): Entry | undefined {
+function decidingCover(entries: readonly LayerEntry[], prefix: string): LayerEntry | undefined {
   return entries
     .filter((entry) => prefixCovers(entry.pathPrefix, prefix))
     .map((entry) => ({ ...entry, segments: entry.ranking ?? parsePattern(entry.pathPrefix) }))
@@ -197,7 +197,7 @@ function anyRequest(prefix: string): string {
 function readOnlyIn(entries: readonly LayerEntry[], prefix: string): boolean {
   const deciding = decidingCover(entries, prefix);
   if (deciding?.readOnly === true) return true;
-  const rank = (entry: Entry & { readonly ranking?: readonly PatternSegment[] }) => ({ readOnly: entry.readOnly, segments: entry.ranking ?? parsePattern(entry.pathPrefix) });
+  const rank = (entry: LayerEntry) => ({ readOnly: entry.readOnly, segments: entry.ranking ?? parsePattern(entry.pathPrefix) });
   return entries.some(
     (entry) =>
       entry.readOnly &&
