@@ -1,14 +1,17 @@
 /**
  * `mountgate check --mount-policy FILE`: the namespace's MountPolicies read
  * from files, layered over the cluster policy as the server would, with what
- * each leaves in effect and what the write webhook would say of it.
+ * the write webhook would say of each and what all of them leave in effect
+ * (what the status of each of them says).
  */
 import type { CompiledPolicy } from '../policy/compile.js';
 import { layeredPolicy } from '../policy/layers.js';
 import {
   compileMountPolicy,
+  describeMountPolicies,
   describeMountPolicy,
   effectiveAllowedHostPaths,
+  NOT_ALL_LISTED,
   narrowingWarnings,
   wideningProblems,
   type CompiledMountPolicy,
@@ -26,10 +29,11 @@ function inNamespace(manifest: unknown, namespace: string): unknown {
   return { ...manifest, metadata: { ...manifest.metadata, namespace } };
 }
 
-function describeEffective(cluster: CompiledPolicy, policy: CompiledMountPolicy): string {
-  const entries = effectiveAllowedHostPaths(cluster, policy);
+function describeEffective(cluster: CompiledPolicy, namespace: string, policies: readonly CompiledMountPolicy[]): string {
+  const { entries, complete } = effectiveAllowedHostPaths(cluster, namespace, policies);
   if (entries.length === 0) return 'no host path';
-  return entries.map((entry) => `${entry.pathPrefix}${entry.readOnly ? ' (read-only)' : ''}`).join(', ');
+  const among = complete ? '' : NOT_ALL_LISTED;
+  return `${among}${entries.map((entry) => `${entry.pathPrefix}${entry.readOnly ? ' (read-only)' : ''}`).join(', ')}`;
 }
 
 export async function withMountPolicies(cluster: CompiledPolicy, paths: readonly string[], namespace: string, io: Io): Promise<CompiledPolicy> {
@@ -50,8 +54,11 @@ export async function withMountPolicies(cluster: CompiledPolicy, paths: readonly
         for (const problem of wideningProblems(cluster, policy)) io.stderr(`warning: ${name} would be refused when written: ${problem}\n`);
         for (const warning of narrowingWarnings(cluster, policy)) io.stderr(`warning: ${name}: ${warning}\n`);
       }
-      io.stderr(`${name}: host paths in effect: ${describeEffective(cluster, policy)}\n`);
     }
+  }
+  if (policies.length > 0) {
+    const refs = policies.map((policy) => policy.ref);
+    io.stderr(`namespace ${namespace} with ${describeMountPolicies(refs)}: host paths in effect: ${describeEffective(cluster, namespace, policies)}\n`);
   }
   return layeredPolicy(cluster, { known: true, policies });
 }

@@ -1,11 +1,20 @@
 /**
- * What a MountPolicy's status should say, from the cluster policy in force and
- * the compiled MountPolicy; pure, so that "written only when it changed" is a
- * comparison of plain data. lastTransitionTime moves only when the Ready
- * condition's status does, as Kubernetes conditions do.
+ * What a MountPolicy's status should say, from the cluster policy in force,
+ * the compiled MountPolicy and the other MountPolicies of its namespace (Pods
+ * are judged by all of them, so the status describes all of them); pure, so
+ * that "written only when it changed" is a comparison of plain data.
+ * lastTransitionTime moves only when the Ready condition's status does, as
+ * Kubernetes conditions do.
  */
 import type { CompiledPolicy } from '../policy/compile.js';
-import { effectiveAllowedHostPaths, wideningProblems, type CompiledMountPolicy } from '../policy/mount-policy.js';
+import {
+  describeMountPolicies,
+  effectiveAllowedHostPaths,
+  NOT_ALL_LISTED,
+  wideningProblems,
+  type CompiledMountPolicy,
+  type EffectiveHostPaths,
+} from '../policy/mount-policy.js';
 
 /** The CRD caps a condition message at 32768 characters; a longer one would make every status write fail. */
 export const MAX_MESSAGE_LENGTH = 32_768;
@@ -26,36 +35,50 @@ export interface MountPolicyStatus {
   readonly effectiveAllowedHostPaths: ReadonlyArray<{ readonly pathPrefix: string; readonly readOnly: boolean }>;
 }
 
-/** The whole status, mountgate's alone to write; `current` is the status as stored, for lastTransitionTime. */
-export function desiredStatus(cluster: CompiledPolicy, policy: CompiledMountPolicy, current: unknown, now: string): MountPolicyStatus {
-  const effective = effectiveAllowedHostPaths(cluster, policy);
-  const { status, reason, message: full } = readiness(cluster, policy, effective);
+/**
+ * The whole status, mountgate's alone to write; `siblings` are the other MountPolicies of its namespace, `current`
+ * the status as stored, for lastTransitionTime.
+ */
+export function desiredStatus(
+  cluster: CompiledPolicy,
+  policy: CompiledMountPolicy,
+  siblings: readonly CompiledMountPolicy[],
+  current: unknown,
+  now: string,
+): MountPolicyStatus {
+  const effective = effectiveAllowedHostPaths(cluster, policy.ref.namespace, [policy, ...siblings]);
+  const { status, reason, message: full } = readiness(cluster, policy, siblings, effective);
   const message = full.length <= MAX_MESSAGE_LENGTH ? full : `${full.slice(0, MAX_MESSAGE_LENGTH - CUT.length)}${CUT}`;
   const previous = readyConditionOf(current);
   const lastTransitionTime = previous !== undefined && previous.status === status && typeof previous.lastTransitionTime === 'string' ? previous.lastTransitionTime : now;
   return {
     observedGeneration: policy.generation,
     conditions: [{ type: 'Ready', status, reason, message, observedGeneration: policy.generation, lastTransitionTime }],
-    effectiveAllowedHostPaths: effective,
+    effectiveAllowedHostPaths: effective.entries,
   };
 }
 
 function readiness(
   cluster: CompiledPolicy,
   policy: CompiledMountPolicy,
-  effective: MountPolicyStatus['effectiveAllowedHostPaths'],
+  siblings: readonly CompiledMountPolicy[],
+  effective: EffectiveHostPaths,
 ): Pick<ReadyCondition, 'status' | 'reason' | 'message'> {
   const generation = `generation ${policy.generation}`;
   if (policy.problems.length > 0) {
     return { status: 'False', reason: 'Invalid', message: `mountgate cannot read ${generation}, so Pods of namespace ${policy.ref.namespace} get no host path: ${policy.problems.join('; ')}` };
   }
-  const allowed =
-    effective.length === 0
-      ? 'no host path'
-      : `host paths under ${effective.map((entry) => `"${entry.pathPrefix}"${entry.readOnly ? ' (read-only)' : ''}`).join(', ')}`;
+  const allowed = describeEffective(effective);
+  const others = siblings.length === 0 ? '' : ` (with ${describeMountPolicies(siblings.map((sibling) => sibling.ref))})`;
   const outside = wideningProblems(cluster, policy);
   const note = outside.length === 0 ? '' : `; outside the cluster policy now, so not in force: ${outside.join('; ')}`;
-  return { status: 'True', reason: 'Enforced', message: `mountgate enforces ${generation}: Pods of namespace ${policy.ref.namespace} may use ${allowed}${note}` };
+  return { status: 'True', reason: 'Enforced', message: `mountgate enforces ${generation}: Pods of namespace ${policy.ref.namespace} may use ${allowed}${others}${note}` };
+}
+
+function describeEffective({ entries, complete }: EffectiveHostPaths): string {
+  if (entries.length === 0) return 'no host path';
+  const among = complete ? '' : NOT_ALL_LISTED;
+  return `host paths under ${among}${entries.map((entry) => `"${entry.pathPrefix}"${entry.readOnly ? ' (read-only)' : ''}`).join(', ')}`;
 }
 
 /** The Ready condition of a status as stored, if it has one. */

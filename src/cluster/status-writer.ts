@@ -1,9 +1,10 @@
 /**
- * Writes MountPolicy status while this replica holds the Lease: each
- * MountPolicy whose cached object, or the cluster policy, changed is judged
- * again and written only when its status would change. One write at a time;
- * a write that fails is retried after a pause, one that lost a race (409)
- * waits for the watch to bring the newer object.
+ * Writes MountPolicy status while this replica holds the Lease: a status
+ * describes its whole namespace, so every MountPolicy of a namespace where one
+ * was added, changed or deleted, and every one when the cluster policy
+ * changed, is judged again and written only when its status would change.
+ * One write at a time; a write that fails is retried after a pause, one that
+ * lost a race (409) waits for the watch to bring the newer object.
  */
 import type { Logger } from 'pino';
 import type { CompiledPolicy } from '../policy/compile.js';
@@ -39,6 +40,7 @@ export class StatusWriter {
   constructor(private readonly options: StatusWriterOptions) {
     options.table.onChange(({ namespace }) => {
       if (!this.#holding) return;
+      // Each status describes the whole namespace: one MountPolicy added, changed or deleted changes the others'.
       for (const entry of options.table.list(namespace)) this.#dirty.add(key(entry.compiled.ref));
       this.#kick();
     });
@@ -106,7 +108,11 @@ export class StatusWriter {
   async #judge({ object, compiled }: CachedMountPolicy): Promise<boolean> {
     // Condition times are whole seconds (metav1.Time).
     const now = (this.options.now?.() ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
-    const status = desiredStatus(this.options.cluster.policy, compiled, object.status, now);
+    const siblings = this.options.table
+      .list(compiled.ref.namespace)
+      .filter((entry) => entry.compiled.ref.name !== compiled.ref.name)
+      .map((entry) => entry.compiled);
+    const status = desiredStatus(this.options.cluster.policy, compiled, siblings, object.status, now);
     if (sameStatus(object.status, status)) return true;
     const ref = key(compiled.ref);
     try {

@@ -7,7 +7,7 @@
 import { array, object, ValidationError, type InferType } from 'yup';
 import { decidingOrder, pathLists, type CompiledPolicy, type NarrowingLayer } from './compile.js';
 import { prefixCovers, prefixMeet } from './containment.js';
-import { parsePattern, PLACEHOLDER_VALUE } from './patterns.js';
+import { parsePattern, PLACEHOLDER_VALUE, type PatternSegment } from './patterns.js';
 import { maxMounts, pathPrefixEntry, reservedMountPaths, type PathPrefixEntry } from './schema.js';
 
 export const MOUNT_POLICY_GROUP = 'mountgate.io';
@@ -101,27 +101,38 @@ export function compileMountPolicy(object: unknown): CompiledMountPolicy {
 
 type Entry = Pick<PathPrefixEntry, 'pathPrefix' | 'readOnly'>;
 
+/** An entry of a layer; `ranking` is the pattern it was written as, when it differs (see inNamespace). */
+type LayerEntry = Entry & { readonly ranking?: readonly PatternSegment[] };
+
 /**
- * The cluster's entries as they stand for the Pods of one namespace: a MountPolicy only ever judges Pods of its own
- * namespace, so the cluster's {namespace} is that namespace there (when it is a value a placeholder can take).
+ * Entries as they stand for the Pods of one namespace: a MountPolicy only ever judges Pods of its own namespace, so
+ * {namespace} is that namespace there (when it is a value a placeholder can take). Such an entry still ranks as the
+ * placeholder it is when entries compete for a path: "/srv/{namespace}" does not outrank "/srv/*" as the literal
+ * "/srv/team-a" would.
  */
-function clusterEntries(cluster: CompiledPolicy, namespace: string, which: 'carriable' | 'requestable' = 'carriable'): Entry[] {
-  const entries = which === 'carriable' ? [...cluster.spec.allowedHostPaths, ...cluster.spec.builtinHostPaths] : cluster.spec.allowedHostPaths;
-  if (!PLACEHOLDER_VALUE.test(namespace)) return entries;
-  return entries.map((entry) => ({
-    pathPrefix: entry.pathPrefix
-      .split('/')
-      .map((segment) => (segment === '{namespace}' ? namespace : segment))
-      .join('/'),
-    readOnly: entry.readOnly,
-  }));
+function inNamespace(entries: readonly Entry[], namespace: string): LayerEntry[] {
+  if (!PLACEHOLDER_VALUE.test(namespace)) return [...entries];
+  return entries.map((entry) => {
+    const segments = entry.pathPrefix.split('/');
+    if (!segments.includes('{namespace}')) return entry;
+    return {
+      pathPrefix: segments.map((segment) => (segment === '{namespace}' ? namespace : segment)).join('/'),
+      readOnly: entry.readOnly,
+      ranking: parsePattern(entry.pathPrefix),
+    };
+  });
+}
+
+/** The cluster's entries as they stand for the Pods of one namespace (see inNamespace). */
+function clusterEntries(cluster: CompiledPolicy, namespace: string, which: 'carriable' | 'requestable' = 'carriable'): LayerEntry[] {
+  return inNamespace(which === 'carriable' ? [...cluster.spec.allowedHostPaths, ...cluster.spec.builtinHostPaths] : cluster.spec.allowedHostPaths, namespace);
 }
 
 /** The entry that decides for everything under `prefix`, among those that cover all of it (see decidingOrder). */
-function decidingCover(entries: readonly Entry[], prefix: string): Entry | undefined {
+function decidingCover(entries: readonly LayerEntry[], prefix: string): LayerEntry | undefined {
   return entries
     .filter((entry) => prefixCovers(entry.pathPrefix, prefix))
-    .map((entry) => ({ ...entry, segments: parsePattern(entry.pathPrefix) }))
+    .map((entry) => ({ ...entry, segments: entry.ranking ?? parsePattern(entry.pathPrefix) }))
     .sort(decidingOrder)[0];
 }
 
@@ -164,26 +175,86 @@ export function narrowingWarnings(cluster: CompiledPolicy, policy: CompiledMount
   return warnings;
 }
 
+/** "MountPolicy team-a/a", or "MountPolicies team-a/a, team-a/b" in name order. */
+export function describeMountPolicies(refs: readonly MountPolicyRef[]): string {
+  const names = refs.map((ref) => `${ref.namespace}/${ref.name}`).sort();
+  return `${names.length === 1 ? 'MountPolicy' : 'MountPolicies'} ${names.join(', ')}`;
+}
+
+/** The pattern with every placeholder as `*`: what it matches for some request. */
+function anyRequest(prefix: string): string {
+  return prefix
+    .split('/')
+    .map((segment) => (segment.startsWith('{') ? '*' : segment))
+    .join('/');
+}
+
 /**
- * What a Pod of the namespace may carry under the cluster policy and this
- * MountPolicy together, for its status: every prefix both match, read-only
- * where either deciding entry is. Patterns stay patterns; where a placeholder
- * meets a literal the prefix holds only for some requests and is left out.
+ * Whether a layer makes paths under `prefix` read-only: its deciding entry is, or, for some requests, a read-only
+ * entry that meets `prefix` only when placeholders are filled and would then decide ("/u/{user}" against
+ * "/u/{sandboxUser}"). The status says read-only then: it may understate, never overstate.
  */
-export function effectiveAllowedHostPaths(cluster: CompiledPolicy, policy: CompiledMountPolicy): Entry[] {
-  if (policy.problems.length > 0) return [];
-  const outer = clusterEntries(cluster, policy.ref.namespace);
-  const inner = policy.spec?.allowedHostPaths;
-  const prefixes = new Set<string>();
-  for (const a of outer) {
-    if (inner === undefined) prefixes.add(a.pathPrefix);
-    for (const b of inner ?? []) {
-      const meet = prefixMeet(a.pathPrefix, b.pathPrefix);
-      if (meet !== undefined) prefixes.add(meet);
-    }
+function readOnlyIn(entries: readonly LayerEntry[], prefix: string): boolean {
+  const deciding = decidingCover(entries, prefix);
+  if (deciding?.readOnly === true) return true;
+  const rank = (entry: LayerEntry) => ({ readOnly: entry.readOnly, segments: entry.ranking ?? parsePattern(entry.pathPrefix) });
+  return entries.some(
+    (entry) =>
+      entry.readOnly &&
+      prefixMeet(entry.pathPrefix, prefix) === undefined &&
+      prefixMeet(anyRequest(entry.pathPrefix), anyRequest(prefix)) !== undefined &&
+      (deciding === undefined || decidingOrder(rank(entry), rank(deciding)) <= 0),
+  );
+}
+
+/**
+ * How many prefixes effectiveAllowedHostPaths lists at most: MountPolicies with
+ * `*` at different places can combine into a product of their entries, and a
+ * namespace's own admin must not be able to stall the process that admits Pods.
+ */
+export const MAX_EFFECTIVE_ENTRIES = 1024;
+
+/** Put before an incomplete list (a message too long for the CRD loses its end). */
+export const NOT_ALL_LISTED = `(not all listed: the layers combine into more than ${MAX_EFFECTIVE_ENTRIES} prefixes) `;
+
+export interface EffectiveHostPaths {
+  readonly entries: Entry[];
+  /** False when the list stopped at MAX_EFFECTIVE_ENTRIES: every entry listed holds, some that hold are missing. */
+  readonly complete: boolean;
+}
+
+/**
+ * What a Pod of `namespace` may carry under the cluster policy and every
+ * MountPolicy of that namespace together, for their status: every prefix all
+ * layers match, read-only where any layer's deciding entry is, as layers.ts
+ * judges a Pod. An invalid MountPolicy allows nothing. Patterns stay
+ * patterns; where a placeholder meets a literal the prefix holds only for
+ * some requests and is left out.
+ */
+export function effectiveAllowedHostPaths(cluster: CompiledPolicy, namespace: string, policies: readonly CompiledMountPolicy[]): EffectiveHostPaths {
+  if (policies.some((policy) => policy.problems.length > 0)) return { entries: [], complete: true };
+  const layers: Array<readonly LayerEntry[]> = [clusterEntries(cluster, namespace)];
+  for (const policy of policies) {
+    const allowed = policy.spec?.allowedHostPaths;
+    if (allowed !== undefined) layers.push(inNamespace(allowed, namespace));
   }
-  return [...prefixes].sort().map((pathPrefix) => ({
+  let complete = true;
+  let prefixes = new Set<string>(layers[0]?.map((entry) => entry.pathPrefix));
+  for (const inner of layers.slice(1)) {
+    const narrowed = new Set<string>();
+    for (const a of prefixes) {
+      for (const b of inner) {
+        const meet = prefixMeet(a, b.pathPrefix);
+        if (meet === undefined || narrowed.has(meet)) continue;
+        if (narrowed.size === MAX_EFFECTIVE_ENTRIES) complete = false;
+        else narrowed.add(meet);
+      }
+    }
+    prefixes = narrowed;
+  }
+  const entries = [...prefixes].sort().map((pathPrefix) => ({
     pathPrefix,
-    readOnly: decidingCover(outer, pathPrefix)?.readOnly === true || (inner !== undefined && decidingCover(inner, pathPrefix)?.readOnly === true),
+    readOnly: layers.some((entries) => readOnlyIn(entries, pathPrefix)),
   }));
+  return { entries, complete };
 }

@@ -61,8 +61,8 @@ describe('cli: mountgate check --mount-policy', () => {
       stderr: [
         `warning: MountPolicy team-a/tenant: spec.allowedHostPaths[1]: "/skills" is under the cluster policy's read-only prefix "/skills", so it is mounted read-only`,
         `warning: MountPolicy team-a/tenant: spec.allowedHostPaths[1]: "/skills" lies only under the cluster policy's builtinHostPaths: Pods may carry it, the annotation cannot request it`,
-        'MountPolicy team-a/tenant: host paths in effect: /skills (read-only), /srv/tenants/team-a',
         'note: MountPolicy team-b/other is for namespace "team-b", not "team-a": left out',
+        'namespace team-a with MountPolicy team-a/tenant: host paths in effect: /skills (read-only), /srv/tenants/team-a',
         'denied by /mutate:',
         '  - [host-path-not-allowed] metadata.annotations[mountgate.io/mounts][0].hostPath: "/srv/tenants/team-b" is not under any allowed host path of MountPolicy team-a/tenant',
         '',
@@ -97,14 +97,27 @@ describe('cli: mountgate check --mount-policy', () => {
       stderr: [
         'warning: MountPolicy team-a/wide would be refused when written: spec.allowedHostPaths[0].pathPrefix: "/srv" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)',
         "warning: MountPolicy team-a/wide would be refused when written: spec.maxMounts: 9 is more than the cluster policy's maxMounts (4)",
-        'MountPolicy team-a/wide: host paths in effect: /srv/shared (read-only), /srv/tenants',
         'warning: MountPolicy team-a/bad is invalid, so it allows no host path: spec.maxMounts must not be negative',
-        'MountPolicy team-a/bad: host paths in effect: no host path',
+        'namespace team-a with MountPolicies team-a/bad, team-a/wide: host paths in effect: no host path',
         'denied by /mutate:',
         '  - [host-path-not-allowed] metadata.annotations[mountgate.io/mounts][0].hostPath: "/srv/tenants/team-a/x" is not under any allowed host path of MountPolicy team-a/bad (it is invalid, so it allows no host path: spec.maxMounts must not be negative)',
         '',
       ].join('\n'),
     });
+  });
+
+  it('says what all the MountPolicies of the namespace leave in effect, read-only where any says so', async () => {
+    const second = 'kind: MountPolicy\nmetadata: {name: reference}\nspec: {allowedHostPaths: [{pathPrefix: /srv/tenants/team-a/ref, readOnly: true}, {pathPrefix: /skills}]}\n';
+    const result = await run({ 'policy.json': CLUSTER, 'pod.json': asking('/srv/tenants/team-a/x'), 'mp.yaml': `${TENANT}---\n${second}` }, (dir) => [
+      '--namespace',
+      'team-a',
+      '--mount-policy',
+      join(dir, 'mp.yaml'),
+    ]);
+    expect(result.stderr.split('\n').filter((line) => line.includes('in effect'))).to.deep.equal([
+      'namespace team-a with MountPolicies team-a/reference, team-a/tenant: host paths in effect: /skills (read-only), /srv/tenants/team-a/ref (read-only)',
+    ]);
+    expect(result.code).to.equal(EXIT_DENIED);
   });
 
   it('refuses a file that holds something else, naming the file and document', async () => {

@@ -7,14 +7,16 @@ const CLUSTER = policyOf();
 const T0 = '2026-12-05T03:00:00Z';
 const T1 = '2026-12-05T04:00:00Z';
 
-function policy(spec: unknown, generation = 3) {
-  return compileMountPolicy({ apiVersion: 'mountgate.io/v1alpha1', kind: 'MountPolicy', metadata: { namespace: 'team-a', name: 'tenant', generation, uid: 'u' }, spec });
+function policy(spec: unknown, generation = 3, name = 'tenant') {
+  return compileMountPolicy({ apiVersion: 'mountgate.io/v1alpha1', kind: 'MountPolicy', metadata: { namespace: 'team-a', name, generation, uid: `u-${name}` }, spec });
 }
 
 interface Row {
   readonly name: string;
   readonly spec: unknown;
   readonly cluster?: ReturnType<typeof policyOf>;
+  /** The other MountPolicies of namespace team-a, by name. */
+  readonly siblings?: Readonly<Record<string, unknown>>;
   readonly expected: Omit<MountPolicyStatus, 'conditions'> & { readonly ready: { status: string; reason: string; message: string } };
 }
 
@@ -74,12 +76,97 @@ const rows: Row[] = [
       },
     },
   },
+  {
+    name: 'one sibling: the namespace-wide intersection, the sibling named',
+    spec: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }, { pathPrefix: '/srv/models/team-a' }] },
+    siblings: { other: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a/work' }] } },
+    expected: {
+      observedGeneration: 3,
+      effectiveAllowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a/work', readOnly: false }],
+      ready: {
+        status: 'True',
+        reason: 'Enforced',
+        message: 'mountgate enforces generation 3: Pods of namespace team-a may use host paths under "/srv/sandbox/team-a/work" (with MountPolicy team-a/other)',
+      },
+    },
+  },
+  {
+    name: 'two siblings: every one narrows, named in name order; one without allowedHostPaths narrows no path',
+    spec: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }, { pathPrefix: '/srv/models/team-a' }] },
+    siblings: { zeta: { allowedHostPaths: [{ pathPrefix: '/srv/models' }] }, alpha: { maxMounts: 1 } },
+    expected: {
+      observedGeneration: 3,
+      effectiveAllowedHostPaths: [{ pathPrefix: '/srv/models/team-a', readOnly: true }],
+      ready: {
+        status: 'True',
+        reason: 'Enforced',
+        message: 'mountgate enforces generation 3: Pods of namespace team-a may use host paths under "/srv/models/team-a" (read-only) (with MountPolicies team-a/alpha, team-a/zeta)',
+      },
+    },
+  },
+  {
+    name: 'a sibling that makes a path read-only: read-only for the namespace',
+    spec: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] },
+    siblings: { other: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox', readOnly: true }] } },
+    expected: {
+      observedGeneration: 3,
+      effectiveAllowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a', readOnly: true }],
+      ready: {
+        status: 'True',
+        reason: 'Enforced',
+        message: 'mountgate enforces generation 3: Pods of namespace team-a may use host paths under "/srv/sandbox/team-a" (read-only) (with MountPolicy team-a/other)',
+      },
+    },
+  },
+  {
+    name: 'an invalid sibling: no host path in the namespace, this one still Ready',
+    spec: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] },
+    siblings: { broken: { maxMounts: -1 } },
+    expected: {
+      observedGeneration: 3,
+      effectiveAllowedHostPaths: [],
+      ready: { status: 'True', reason: 'Enforced', message: 'mountgate enforces generation 3: Pods of namespace team-a may use no host path (with MountPolicy team-a/broken)' },
+    },
+  },
+  {
+    name: 'an invalid MountPolicy with a sibling: its own problems only',
+    spec: { maxMounts: 'x' },
+    siblings: { other: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] } },
+    expected: {
+      observedGeneration: 3,
+      effectiveAllowedHostPaths: [],
+      ready: { status: 'False', reason: 'Invalid', message: 'mountgate cannot read generation 3, so Pods of namespace team-a get no host path: spec.maxMounts must be a number' },
+    },
+  },
+  {
+    name: 'its own widening note stays its own, after the siblings',
+    spec: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }, { pathPrefix: '/srv/models/team-a' }] },
+    cluster: policyOf({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }] }),
+    siblings: { other: { allowedHostPaths: [{ pathPrefix: '/srv/models/team-a' }], maxMounts: 99 } },
+    expected: {
+      observedGeneration: 3,
+      effectiveAllowedHostPaths: [],
+      ready: {
+        status: 'True',
+        reason: 'Enforced',
+        message:
+          'mountgate enforces generation 3: Pods of namespace team-a may use no host path (with MountPolicy team-a/other); outside the cluster policy now, so not in force: ' +
+          'spec.allowedHostPaths[1].pathPrefix: "/srv/models/team-a" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)',
+      },
+    },
+  },
 ];
 
 describe('cluster/mount-policy-status', () => {
   for (const row of rows) {
     it(row.name, () => {
-      const status = desiredStatus(row.cluster ?? CLUSTER, policy(row.spec), undefined, T0);
+      const status = desiredStatus(
+        row.cluster ?? CLUSTER,
+        policy(row.spec),
+        Object.entries(row.siblings ?? {}).map(([name, spec]) => policy(spec, 1, name)),
+        undefined,
+        T0,
+      );
       const { ready, ...rest } = row.expected;
       expect(status).to.deep.equal({ ...rest, conditions: [{ type: 'Ready', ...ready, observedGeneration: 3, lastTransitionTime: T0 }] });
     });
@@ -87,17 +174,17 @@ describe('cluster/mount-policy-status', () => {
 
   it('keeps lastTransitionTime while Ready keeps its status, and moves it when the status flips', () => {
     const valid = policy({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] }, 3);
-    const first = desiredStatus(CLUSTER, valid, undefined, T0);
-    const newer = desiredStatus(CLUSTER, policy({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a/x' }] }, 4), first, T1);
+    const first = desiredStatus(CLUSTER, valid, [], undefined, T0);
+    const newer = desiredStatus(CLUSTER, policy({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a/x' }] }, 4), [], first, T1);
     expect(newer.conditions[0]).to.include({ observedGeneration: 4, lastTransitionTime: T0, status: 'True' });
-    const invalid = desiredStatus(CLUSTER, policy({ allowedHostPaths: 'x' }, 5), newer, T1);
+    const invalid = desiredStatus(CLUSTER, policy({ allowedHostPaths: 'x' }, 5), [], newer, T1);
     expect(invalid.conditions[0]).to.include({ status: 'False', lastTransitionTime: T1 });
   });
 
   it('is the same status when recomputed on what it wrote (so nothing is written again)', () => {
-    const status = desiredStatus(CLUSTER, policy({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] }), undefined, T0);
+    const status = desiredStatus(CLUSTER, policy({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] }), [], undefined, T0);
     const stored: unknown = JSON.parse(JSON.stringify(status));
-    const again = desiredStatus(CLUSTER, policy({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] }), stored, T1);
+    const again = desiredStatus(CLUSTER, policy({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] }), [], stored, T1);
     expect(sameStatus(stored, again)).to.equal(true);
   });
 
@@ -109,7 +196,7 @@ describe('cluster/mount-policy-status', () => {
   ];
   for (const [name, change] of differences) {
     it(`differs from a stored status with ${name}`, () => {
-      const status = desiredStatus(CLUSTER, policy({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] }), undefined, T0);
+      const status = desiredStatus(CLUSTER, policy({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] }), [], undefined, T0);
       const stored =
         change === undefined
           ? undefined
@@ -123,7 +210,7 @@ describe('cluster/mount-policy-status', () => {
 
   it('cuts a message longer than the CRD takes', () => {
     const many = Array.from({ length: 128 }, (_, i) => ({ pathPrefix: `/srv/sandbox/${String(i).padStart(3, '0')}/${'x'.repeat(300)}` }));
-    const status = desiredStatus(CLUSTER, policy({ allowedHostPaths: many }), undefined, T0);
+    const status = desiredStatus(CLUSTER, policy({ allowedHostPaths: many }), [], undefined, T0);
     const message = status.conditions[0]?.message ?? '';
     expect(message).to.have.length(MAX_MESSAGE_LENGTH);
     expect(message.endsWith(' ... (cut; the whole list is effectiveAllowedHostPaths)')).to.equal(true);
@@ -131,7 +218,7 @@ describe('cluster/mount-policy-status', () => {
   });
 
   it('ignores key order in the stored status', () => {
-    const status = desiredStatus(CLUSTER, policy({}), undefined, T0);
+    const status = desiredStatus(CLUSTER, policy({}), [], undefined, T0);
     const reordered = { effectiveAllowedHostPaths: status.effectiveAllowedHostPaths, conditions: status.conditions.map((c) => ({ ...c })).reverse(), observedGeneration: status.observedGeneration };
     expect(sameStatus(reordered, status)).to.equal(true);
   });

@@ -97,6 +97,59 @@ describe('cluster/status-writer', () => {
     expect(written[1]?.status.conditions[0]?.message).to.include('outside the cluster policy now');
   });
 
+  it("rewrites a MountPolicy's status when a sibling is added, changed or deleted", async () => {
+    const { table, written, writer } = setUp();
+    table.markSynced(true);
+    writer.setHolding(true);
+    const tenantSpec = { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] };
+    table.upsert(object('tenant', tenantSpec));
+    await writer.idle();
+    // The watch brings back each write, as the API server would.
+    const echo = (name: string, spec: unknown, generation: number, at: number): void => {
+      const last = [...written].reverse().find((w) => w.name === name);
+      table.upsert(object(name, spec, generation, String(at), JSON.parse(JSON.stringify(last?.status))));
+    };
+    const tenantStatus = (): string | undefined => [...written].reverse().find((w) => w.name === 'tenant')?.status.conditions[0]?.message;
+    const tenantWrites = (): number => written.filter((w) => w.name === 'tenant').length;
+    echo('tenant', tenantSpec, 1, 2);
+
+    table.upsert(object('other', { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a/work', readOnly: true }] }, 1, '3'));
+    await writer.idle();
+    expect(tenantStatus()).to.equal(
+      'mountgate enforces generation 1: Pods of namespace team-a may use host paths under "/srv/sandbox/team-a/work" (read-only) (with MountPolicy team-a/other)',
+    );
+    expect(tenantWrites()).to.equal(2);
+    echo('tenant', tenantSpec, 1, 4);
+    echo('other', { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a/work', readOnly: true }] }, 1, 5);
+    await writer.idle();
+    expect(tenantWrites(), 'the echoes change nothing').to.equal(2);
+
+    table.upsert(object('other', { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a/work' }] }, 2, '6'));
+    await writer.idle();
+    expect(tenantStatus()).to.equal('mountgate enforces generation 1: Pods of namespace team-a may use host paths under "/srv/sandbox/team-a/work" (with MountPolicy team-a/other)');
+    echo('tenant', tenantSpec, 1, 7);
+
+    table.remove(object('other', {}, 2, '8'));
+    await writer.idle();
+    expect(tenantStatus()).to.equal('mountgate enforces generation 1: Pods of namespace team-a may use host paths under "/srv/sandbox/team-a"');
+    expect(written.at(-1)?.status.effectiveAllowedHostPaths).to.deep.equal([{ pathPrefix: '/srv/sandbox/team-a', readOnly: false }]);
+    expect(tenantWrites()).to.equal(4);
+  });
+
+  it("leaves another namespace's MountPolicies alone", async () => {
+    const { table, written, writer } = setUp();
+    table.markSynced(true);
+    writer.setHolding(true);
+    table.upsert(object('tenant', {}));
+    await writer.idle();
+    table.upsert(object('tenant', {}, 1, '2', JSON.parse(JSON.stringify(written[0]?.status))));
+    const elsewhere = object('other', { allowedHostPaths: [] });
+    table.upsert({ ...elsewhere, metadata: { ...elsewhere.metadata, namespace: 'team-b' } });
+    await writer.idle();
+    expect(written.map((w) => w.name)).to.deep.equal(['tenant', 'other']);
+    expect(written[1]?.status.conditions[0]?.message).to.equal('mountgate enforces generation 1: Pods of namespace team-b may use no host path');
+  });
+
   it('counts a conflict and leaves it to the watch; retries a failure after a pause', async () => {
     const { table, written, control, writer, count } = setUp();
     table.markSynced(true);

@@ -387,6 +387,58 @@ describe('e2e: MountPolicy (narrowing per namespace, status, Lease)', function (
     });
   });
 
+  describe('two MountPolicies in one namespace', () => {
+    const own = (): string => `/srv/tenants/${s().teamA}`;
+    const reference = (): string => `${own()}/reference`;
+    type Effective = NonNullable<StoredMountPolicy['status']>['effectiveAllowedHostPaths'];
+    /** Waits (bounded) until the status says `message` for the current generation; returns what it says then. */
+    const statusSaying = async (name: string, message: (generation: number) => string): Promise<{ message: string | undefined; effective: Effective }> => {
+      const { teamA } = s();
+      let last: StoredMountPolicy | undefined;
+      const said = (stored: StoredMountPolicy): string | undefined => stored.status?.conditions?.find((c) => c.type === 'Ready')?.message;
+      await waitUntil(`the status of MountPolicy ${teamA}/${name} to describe the namespace`, 20_000, async () => {
+        last = await readMountPolicy(teamA, name);
+        return last.status?.observedGeneration === last.metadata.generation && said(last) === message(last.metadata.generation) ? true : undefined;
+      }).catch(() => undefined);
+      return { message: last === undefined ? undefined : said(last), effective: last?.status?.effectiveAllowedHostPaths };
+    };
+    const enforces = (generation: number, allowed: string): string => `mountgate enforces generation ${generation}: Pods of namespace ${s().teamA} may use ${allowed}`;
+
+    after(async function () {
+      this.timeout(30_000);
+      const { teamA } = s();
+      await deleteMountPolicy(teamA, 'tenant');
+      await deleteMountPolicy(teamA, 'reference');
+    });
+
+    it('gives each the namespace-wide status, naming the other; a deletion rewrites the one left', async function () {
+      this.timeout(90_000);
+      const { teamA, mutateWebhook } = s();
+      await createMountPolicy(teamA, 'tenant', { allowedHostPaths: [{ pathPrefix: own() }] });
+      await createMountPolicy(teamA, 'reference', { allowedHostPaths: [{ pathPrefix: reference(), readOnly: true }, { pathPrefix: '/srv/sandbox' }] });
+      const both = [{ pathPrefix: reference(), readOnly: true }];
+      const under = `host paths under "${reference()}" (read-only)`;
+
+      const tenant = await statusSaying('tenant', (g) => `${enforces(g, under)} (with MountPolicy ${teamA}/reference)`);
+      expect(tenant.message).to.equal(`${enforces(1, under)} (with MountPolicy ${teamA}/reference)`);
+      expect(tenant.effective).to.deep.equal(both);
+      const other = await statusSaying('reference', (g) => `${enforces(g, under)} (with MountPolicy ${teamA}/tenant)`);
+      expect(other.message).to.equal(`${enforces(1, under)} (with MountPolicy ${teamA}/tenant)`);
+      expect(other.effective).to.deep.equal(both);
+
+      // What the statuses say is what Pods get.
+      const data = `${own()}/data`;
+      const notUnder = podDenied(mutateWebhook, `${A}[0].hostPath: "${data}" is not under any allowed host path of MountPolicy ${teamA}/reference`);
+      expect(await eventually(teamA, () => tenantPod(uniqueName('pod'), [{ hostPath: data, mountPath: '/mnt/data' }]), notUnder)).to.equal(notUnder);
+      expect(await answer(teamA, tenantPod(uniqueName('pod'), [{ hostPath: `${reference()}/x`, mountPath: '/mnt/data', readOnly: true }]))).to.equal('admitted');
+
+      await deleteMountPolicy(teamA, 'reference');
+      const alone = await statusSaying('tenant', (g) => enforces(g, `host paths under "${own()}"`));
+      expect(alone.message).to.equal(enforces(1, `host paths under "${own()}"`));
+      expect(alone.effective).to.deep.equal([{ pathPrefix: own(), readOnly: false }]);
+    });
+  });
+
   describe('an unsynced cache', () => {
     it('refuses host paths until the MountPolicies are listed, and lets Pods without host paths through', async () => {
       const { teamC, unsynced, mutateWebhook, validateWebhook } = s();

@@ -7,6 +7,7 @@ import { prefixCovers, prefixMeet } from '../../src/policy/containment.js';
 import {
   compileMountPolicy,
   effectiveAllowedHostPaths,
+  MAX_EFFECTIVE_ENTRIES,
   narrowingWarnings,
   wideningProblems,
 } from '../../src/policy/mount-policy.js';
@@ -118,7 +119,17 @@ describe('policy: MountPolicy objects', () => {
 
     it("is the MountPolicy's own namespace: its Pods are the only ones it judges", () => {
       expect(wideningProblems(perNamespace, compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-a/work' }] })))).to.deep.equal([]);
-      expect(effectiveAllowedHostPaths(perNamespace, compileMountPolicy(mountPolicy({ maxMounts: 1 })))).to.deep.equal([{ pathPrefix: '/srv/tenants/team-a', readOnly: false }]);
+      expect(effectiveAllowedHostPaths(perNamespace, 'team-a', [compileMountPolicy(mountPolicy({ maxMounts: 1 }))]).entries).to.deep.equal([{ pathPrefix: '/srv/tenants/team-a', readOnly: false }]);
+    });
+
+    it('still ranks as a placeholder: "/srv/*" read-only decides "/srv/team-a" over "/srv/{namespace}", as for a Pod', () => {
+      const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/{namespace}' }, { pathPrefix: '/srv/*', readOnly: true }] }), 'cluster.json');
+      expect(effectiveAllowedHostPaths(cluster, 'team-a', []).entries).to.deep.equal([
+        { pathPrefix: '/srv/*', readOnly: true },
+        { pathPrefix: '/srv/team-a', readOnly: true },
+      ]);
+      const narrowed = compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/team-a/x' }] }));
+      expect(narrowingWarnings(cluster, narrowed)).to.deep.equal([`spec.allowedHostPaths[0]: "/srv/team-a/x" is under the cluster policy's read-only prefix "/srv/*", so it is mounted read-only`]);
     });
 
     it("never another namespace's tree", () => {
@@ -139,33 +150,84 @@ describe('policy: MountPolicy objects', () => {
     });
   });
 
-  describe('effectiveAllowedHostPaths', () => {
-    it('is the cluster policy itself without allowedHostPaths', () => {
-      expect(effectiveAllowedHostPaths(CLUSTER, compileMountPolicy(mountPolicy({ maxMounts: 1 })))).to.deep.equal([
-        { pathPrefix: '/data/*/public', readOnly: true },
-        { pathPrefix: '/skills', readOnly: true },
-        { pathPrefix: '/srv/tenants', readOnly: false },
-        { pathPrefix: '/srv/tenants/shared', readOnly: true },
-        { pathPrefix: '/srv/users/{sandboxUser}', readOnly: false },
-      ]);
-    });
+  describe('effectiveAllowedHostPaths: the cluster policy and every MountPolicy of the namespace', () => {
+    const CLUSTER_ENTRIES = [
+      { pathPrefix: '/data/*/public', readOnly: true },
+      { pathPrefix: '/skills', readOnly: true },
+      { pathPrefix: '/srv/tenants', readOnly: false },
+      { pathPrefix: '/srv/tenants/shared', readOnly: true },
+      { pathPrefix: '/srv/users/{sandboxUser}', readOnly: false },
+    ];
+    const rows: Array<{ name: string; specs: Record<string, unknown>; expected: Array<{ pathPrefix: string; readOnly: boolean }> }> = [
+      { name: 'no MountPolicy: the cluster policy itself', specs: {}, expected: CLUSTER_ENTRIES },
+      { name: 'one without allowedHostPaths: the cluster policy itself', specs: { tenant: { maxMounts: 1 } }, expected: CLUSTER_ENTRIES },
+      {
+        name: 'one: what both match, read-only where either deciding entry is',
+        specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants' }, { pathPrefix: '/srv/tenants/team-a/ro', readOnly: true }, { pathPrefix: '/data/d1' }, { pathPrefix: '/srv/users/u3' }] } },
+        expected: [
+          { pathPrefix: '/data/d1/public', readOnly: true },
+          { pathPrefix: '/srv/tenants', readOnly: false },
+          { pathPrefix: '/srv/tenants/shared', readOnly: true },
+          { pathPrefix: '/srv/tenants/team-a/ro', readOnly: true },
+        ],
+      },
+      {
+        name: 'two: what all three layers match',
+        specs: {
+          tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants' }, { pathPrefix: '/data/d1' }] },
+          other: { allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-a' }, { pathPrefix: '/skills' }] },
+        },
+        expected: [{ pathPrefix: '/srv/tenants/team-a', readOnly: false }],
+      },
+      {
+        name: 'two: read-only where the second one says so',
+        specs: {
+          tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-a' }] },
+          other: { allowedHostPaths: [{ pathPrefix: '/srv/tenants', readOnly: true }, { pathPrefix: '/srv/tenants/team-a/scratch' }] },
+        },
+        expected: [
+          { pathPrefix: '/srv/tenants/team-a', readOnly: true },
+          { pathPrefix: '/srv/tenants/team-a/scratch', readOnly: false },
+        ],
+      },
+      {
+        name: 'two with `*`: where the patterns meet',
+        specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/data/*/public/x' }] }, other: { allowedHostPaths: [{ pathPrefix: '/data/d2' }] } },
+        expected: [{ pathPrefix: '/data/d2/public/x', readOnly: true }],
+      },
+      {
+        name: 'a read-only "{user}" entry that decides for some requests only: read-only (never more than Pods get)',
+        specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/srv/users' }, { pathPrefix: '/srv/users/{user}', readOnly: true }] } },
+        expected: [{ pathPrefix: '/srv/users/{sandboxUser}', readOnly: true }],
+      },
+      {
+        name: 'one with "{namespace}": its own namespace, as for its Pods',
+        specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants/{namespace}' }, { pathPrefix: '/srv/users/{namespace}' }] } },
+        expected: [{ pathPrefix: '/srv/tenants/team-a', readOnly: false }],
+      },
+      { name: 'an empty allowedHostPaths beside another: nothing', specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants' }] }, other: { allowedHostPaths: [] } }, expected: [] },
+      { name: 'an invalid one: nothing', specs: { tenant: { maxMounts: 'x' } }, expected: [] },
+      { name: 'an invalid sibling: nothing', specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants' }] }, broken: { allowedHostPaths: 'x' } }, expected: [] },
+    ];
+    for (const row of rows) {
+      it(row.name, () => {
+        const policies = Object.entries(row.specs).map(([name, spec]) => compileMountPolicy(mountPolicy(spec, name)));
+        expect(effectiveAllowedHostPaths(CLUSTER, 'team-a', policies)).to.deep.equal({ entries: row.expected, complete: true });
+      });
+    }
 
-    it('keeps what both match, read-only where either deciding entry is', () => {
-      const policy = compileMountPolicy(
-        mountPolicy({
-          allowedHostPaths: [{ pathPrefix: '/srv/tenants' }, { pathPrefix: '/srv/tenants/team-a/ro', readOnly: true }, { pathPrefix: '/data/d1' }, { pathPrefix: '/srv/users/u3' }],
-        }),
-      );
-      expect(effectiveAllowedHostPaths(CLUSTER, policy)).to.deep.equal([
-        { pathPrefix: '/data/d1/public', readOnly: true },
-        { pathPrefix: '/srv/tenants', readOnly: false },
-        { pathPrefix: '/srv/tenants/shared', readOnly: true },
-        { pathPrefix: '/srv/tenants/team-a/ro', readOnly: true },
-      ]);
-    });
-
-    it('is empty for an invalid MountPolicy', () => {
-      expect(effectiveAllowedHostPaths(CLUSTER, compileMountPolicy(mountPolicy({ maxMounts: 'x' })))).to.deep.equal([]);
+    it(`stops at ${MAX_EFFECTIVE_ENTRIES} prefixes where "*" entries combine (64 × 64 × 64 here), each listed one still true`, () => {
+      const wide = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv' }] }), 'cluster.json');
+      const numbered = (pattern: (i: number) => string) => ({ allowedHostPaths: Array.from({ length: 64 }, (_, i) => ({ pathPrefix: pattern(i) })) });
+      const policies = [
+        compileMountPolicy(mountPolicy(numbered((i) => `/srv/a${i}/*/*`), 'p1')),
+        compileMountPolicy(mountPolicy(numbered((i) => `/srv/*/b${i}/*`), 'p2')),
+        compileMountPolicy(mountPolicy(numbered((i) => `/srv/*/*/c${i}`), 'p3')),
+      ];
+      const { entries, complete } = effectiveAllowedHostPaths(wide, 'team-a', policies);
+      expect(complete).to.equal(false);
+      expect(entries).to.have.length(MAX_EFFECTIVE_ENTRIES);
+      for (const entry of entries) expect(entry.pathPrefix).to.match(/^\/srv\/a\d+\/b\d+\/c\d+$/);
     });
   });
 
