@@ -128,6 +128,11 @@ function clusterEntries(cluster: CompiledPolicy, namespace: string, which: 'carr
   return inNamespace(which === 'carriable' ? [...cluster.spec.allowedHostPaths, ...cluster.spec.builtinHostPaths] : cluster.spec.allowedHostPaths, namespace);
 }
 
+/** The MountPolicy's own entries as they stand for the Pods it judges: its {namespace} is always its own namespace. */
+function ownEntries(policy: CompiledMountPolicy): LayerEntry[] {
+  return inNamespace(policy.spec?.allowedHostPaths ?? [], policy.ref.namespace);
+}
+
 /** The entry that decides for everything under `prefix`, among those that cover all of it (see decidingOrder). */
 function decidingCover(entries: readonly LayerEntry[], prefix: string): LayerEntry | undefined {
   return entries
@@ -145,8 +150,10 @@ function decidingCover(entries: readonly LayerEntry[], prefix: string): LayerEnt
 export function wideningProblems(cluster: CompiledPolicy, policy: CompiledMountPolicy): string[] {
   const problems: string[] = [];
   const outer = clusterEntries(cluster, policy.ref.namespace);
+  const own = ownEntries(policy);
   (policy.spec?.allowedHostPaths ?? []).forEach((entry, index) => {
-    if (outer.some((candidate) => prefixCovers(candidate.pathPrefix, entry.pathPrefix))) return;
+    const filled = own[index]?.pathPrefix ?? entry.pathPrefix;
+    if (outer.some((candidate) => prefixCovers(candidate.pathPrefix, filled))) return;
     problems.push(
       `spec.allowedHostPaths[${index}].pathPrefix: "${entry.pathPrefix}" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)`,
     );
@@ -161,13 +168,15 @@ export function wideningProblems(cluster: CompiledPolicy, policy: CompiledMountP
 /** What a valid MountPolicy says that will not happen as written: read-write where the cluster says read-only, requests of built-ins. */
 export function narrowingWarnings(cluster: CompiledPolicy, policy: CompiledMountPolicy): string[] {
   const warnings: string[] = [];
+  const own = ownEntries(policy);
   (policy.spec?.allowedHostPaths ?? []).forEach((entry, index) => {
     const field = `spec.allowedHostPaths[${index}]`;
-    const deciding = decidingCover(clusterEntries(cluster, policy.ref.namespace), entry.pathPrefix);
+    const filled = own[index]?.pathPrefix ?? entry.pathPrefix;
+    const deciding = decidingCover(clusterEntries(cluster, policy.ref.namespace), filled);
     if (deciding?.readOnly === true && !entry.readOnly) {
       warnings.push(`${field}: "${entry.pathPrefix}" is under the cluster policy's read-only prefix "${deciding.pathPrefix}", so it is mounted read-only`);
     }
-    const requestable = clusterEntries(cluster, policy.ref.namespace, 'requestable').some((allowed) => prefixMeet(allowed.pathPrefix, entry.pathPrefix) !== undefined);
+    const requestable = clusterEntries(cluster, policy.ref.namespace, 'requestable').some((allowed) => prefixMeet(allowed.pathPrefix, filled) !== undefined);
     if (deciding !== undefined && !requestable) {
       warnings.push(`${field}: "${entry.pathPrefix}" lies only under the cluster policy's builtinHostPaths: Pods may carry it, the annotation cannot request it`);
     }

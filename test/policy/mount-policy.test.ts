@@ -132,7 +132,21 @@ describe('policy: MountPolicy objects', () => {
       expect(narrowingWarnings(cluster, narrowed)).to.deep.equal([`spec.allowedHostPaths[0]: "/srv/team-a/x" is under the cluster policy's read-only prefix "/srv/*", so it is mounted read-only`]);
     });
 
-    it("never another namespace's tree", () => {
+    it("fills the MountPolicy's own {namespace} too: it judges only Pods of its namespace", () => {
+      const own = compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/{namespace}/x' }, { pathPrefix: '/srv/tenants/{namespace}' }] }));
+      expect(wideningProblems(perNamespace, own)).to.deep.equal([]);
+      const literal = compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-a/x' }, { pathPrefix: '/srv/tenants/team-a' }] }));
+      expect(effectiveAllowedHostPaths(perNamespace, 'team-a', [own]).entries).to.deep.equal(effectiveAllowedHostPaths(perNamespace, 'team-a', [literal]).entries);
+      const readOnlyCluster = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/{namespace}', readOnly: true }] }), 'cluster.json');
+      expect(narrowingWarnings(readOnlyCluster, compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/{namespace}/x' }] })))).to.deep.equal([
+        `spec.allowedHostPaths[0]: "/srv/tenants/{namespace}/x" is under the cluster policy's read-only prefix "/srv/tenants/team-a", so it is mounted read-only`,
+      ]);
+    });
+
+    it("never another namespace's tree, nor a placeholder that is not {namespace}", () => {
+      expect(wideningProblems(perNamespace, compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/{user}' }] })))).to.deep.equal([
+        'spec.allowedHostPaths[0].pathPrefix: "/srv/tenants/{user}" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)',
+      ]);
       expect(wideningProblems(perNamespace, compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-b' }] })))).to.deep.equal([
         'spec.allowedHostPaths[0].pathPrefix: "/srv/tenants/team-b" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)',
       ]);
