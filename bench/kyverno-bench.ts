@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
+import { sleep } from '../test/e2e/controlplane.js';
 import { EXAMPLE_POLICY, uniqueName } from '../test/e2e/env.js';
 import { injectedMount, injectedVolume, normalizeMounts } from '../test/e2e/expect.js';
 import { apiserverMetrics, meanBetween, readHistogram, type Histogram } from './apiserver-metrics.js';
@@ -32,6 +33,10 @@ export interface AdmissionCost {
   readonly apiserverMsPerCall: number;
   /** Process CPU (user + system) over the timed creates, per call. */
   readonly cpuMicrosPerReview: number;
+  /** CPU the process used while no Pod was created (its controllers, leases, informers), % of one core. */
+  readonly idleCpuPercent: number;
+  /** cpuMicrosPerReview less the idle rate over the same window. */
+  readonly cpuMicrosPerReviewBeyondIdle: number;
   readonly rssMiB: number;
 }
 
@@ -60,6 +65,8 @@ export interface KyvernoSkipped {
 const WARMUP_PER_SIDE = 20;
 const SECTION_BUDGET_MS = 10 * 60_000;
 const WEBHOOK_HISTOGRAM = 'apiserver_admission_webhook_admission_duration_seconds';
+/** How long both processes are watched with no Pod being created, to tell their background CPU from their reviews'. */
+const IDLE_MS = 10_000;
 
 /** The benchmark's deer-flow sandbox Pod (bench/fixtures.ts) as a client sends it: no namespace, status or managedFields. */
 export function timedPod(mounts: readonly unknown[] = THREE_MOUNTS): V1Pod {
@@ -151,6 +158,10 @@ export async function runKyvernoSection(config: BenchConfig, log: (line: string)
 
     const kyvernoWebhooks = await kyverno.resourceWebhooks();
     const mountgateCpu = (): Promise<number> => mountgate.metric('process_cpu_seconds_total', {});
+    const idleStart = { kyverno: cpuSeconds(kyverno.pid), mountgate: await mountgateCpu(), at: performance.now() };
+    await sleep(config.quick ? IDLE_MS / 5 : IDLE_MS);
+    const idleSeconds = (performance.now() - idleStart.at) / 1000;
+    const idleRate = { kyverno: (cpuSeconds(kyverno.pid) - idleStart.kyverno) / idleSeconds, mountgate: ((await mountgateCpu()) - idleStart.mountgate) / idleSeconds };
     const before = {
       kyverno: await webhookHistograms(stack, kyvernoWebhooks),
       mountgate: await webhookHistograms(stack, stack.mountgateWebhooks),
@@ -174,7 +185,15 @@ export async function runKyvernoSection(config: BenchConfig, log: (line: string)
     };
     const cost = (key: 'kyverno' | 'mountgate', cpu: number, rssMiB: number): AdmissionCost => {
       const reviews = after[key].count - before[key].count;
-      return { reviews, apiserverMsPerCall: meanBetween(before[key], after[key]) * 1000, cpuMicrosPerReview: reviews > 0 ? (cpu / reviews) * 1e6 : Number.NaN, rssMiB };
+      const perReview = (seconds: number): number => (reviews > 0 ? (seconds / reviews) * 1e6 : Number.NaN);
+      return {
+        reviews,
+        apiserverMsPerCall: meanBetween(before[key], after[key]) * 1000,
+        cpuMicrosPerReview: perReview(cpu),
+        idleCpuPercent: idleRate[key] * 100,
+        cpuMicrosPerReviewBeyondIdle: perReview(cpu - idleRate[key] * seconds),
+        rssMiB,
+      };
     };
     const kyvernoCost = cost('kyverno', after.kyvernoCpu - before.kyvernoCpu, memory(kyverno.pid).rssMiB);
     const mountgateCost = cost('mountgate', after.mountgateCpu - before.mountgateCpu, (await mountgate.metric('process_resident_memory_bytes', {})) / 2 ** 20);

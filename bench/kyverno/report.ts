@@ -13,7 +13,7 @@ export function kyvernoLines(section: KyvernoSection | KyvernoSkipped): string[]
   const row = (name: string, s: LatencySummary, added: boolean): string =>
     `| ${name} | ${int(s.count)} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} | ${ms(s.max)} | ${added ? `+${ms(s.p50 - base.p50)}` : ''} | ${added ? `+${ms(s.p99 - base.p99)}` : ''} |`;
   const cost = (name: string, c: KyvernoSection['kyverno']): string =>
-    `| ${name} | ${int(c.reviews)} | ${ms(c.apiserverMsPerCall)} | ${int(c.cpuMicrosPerReview)} | ${c.rssMiB.toFixed(1)} |`;
+    `| ${name} | ${int(c.reviews)} | ${ms(c.apiserverMsPerCall)} | ${int(c.cpuMicrosPerReview)} | ${c.idleCpuPercent.toFixed(1)} | ${int(c.cpuMicrosPerReviewBeyondIdle)} | ${c.rssMiB.toFixed(1)} |`;
   const lines = [
     `Kyverno ${section.version} (built from its Go module by bench/tools/install-kyverno.sh) runs out of cluster against a control plane of this section's own, ` +
       'with a ClusterPolicy generated from examples/deer-flow-policy.yaml (bench/kyverno/policy.ts); a mountgate with the same profile serves a second namespace. ' +
@@ -26,10 +26,11 @@ export function kyvernoLines(section: KyvernoSection | KyvernoSkipped): string[]
     row('with mountgate', section.withMountgate, true),
     row('without webhooks', base, false),
     '',
-    'Per webhook call during the timed creates (calls and time from the API server\'s apiserver_admission_webhook_admission_duration_seconds; CPU is the process\'s user + system time over the same window, per call):',
+    'Per webhook call during the timed creates (calls and time from the API server\'s apiserver_admission_webhook_admission_duration_seconds; CPU is the process\'s user + system time ' +
+      'over the same window, per call; "idle" is what the process used in a window with no Pod created just before, and the last CPU column takes that rate off):',
     '',
-    '| admission controller | webhook calls | API server ms per call | CPU µs per call | RSS MiB after |',
-    '|---|---:|---:|---:|---:|',
+    '| admission controller | webhook calls | API server ms per call | CPU µs per call | idle CPU % | CPU µs per call beyond idle | RSS MiB after |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     cost(`Kyverno ${section.version}`, section.kyverno),
     cost('mountgate', section.mountgate),
     '',
