@@ -3,6 +3,8 @@ import type { KyvernoSection, KyvernoSkipped } from '../kyverno-bench.js';
 import type { LatencySummary } from '../load/latency.js';
 
 const ms = (value: number): string => (Number.isFinite(value) ? value.toFixed(Math.abs(value) < 10 ? 2 : 1) : 'n/a');
+/** A difference with its sign: "+3.20", "-1.44". */
+const signed = (value: number): string => `${value >= 0 ? '+' : ''}${ms(value)}`;
 const int = (value: number): string => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a');
 /** How many of the cases Kyverno admits and mountgate denies are named under the table. */
 const NAMED_CASES = 25;
@@ -11,7 +13,7 @@ export function kyvernoLines(section: KyvernoSection | KyvernoSkipped): string[]
   if ('skipped' in section) return [`Not run: ${section.skipped}`];
   const base = section.withoutWebhooks;
   const row = (name: string, s: LatencySummary, added: boolean): string =>
-    `| ${name} | ${int(s.count)} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} | ${ms(s.max)} | ${added ? `+${ms(s.p50 - base.p50)}` : ''} | ${added ? `+${ms(s.p99 - base.p99)}` : ''} |`;
+    `| ${name} | ${int(s.count)} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} | ${ms(s.max)} | ${added ? signed(s.p50 - base.p50) : ''} | ${added ? signed(s.p99 - base.p99) : ''} |`;
   const cost = (name: string, c: KyvernoSection['kyverno']): string =>
     `| ${name} | ${int(c.reviews)} | ${ms(c.apiserverMsPerCall)} | ${int(c.cpuMicrosPerReview)} | ${c.idleCpuPercent.toFixed(1)} | ${int(c.cpuMicrosPerReviewBeyondIdle)} | ${c.rssMiB.toFixed(1)} |`;
   const lines = [

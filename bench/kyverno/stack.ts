@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AdmissionregistrationV1Api, AuthenticationV1Api, CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { stringify as stringifyYaml } from 'yaml';
-import { freePort, sleep, startControlPlane, type ControlPlane } from '../../test/e2e/controlplane.js';
+import { freePort, sleep, startLocalControlPlane, type ControlPlane } from '../../test/e2e/controlplane.js';
 import { ENABLED_LABEL, ignoreNotFound, uniqueName, waitForWebhooks } from '../../test/e2e/env.js';
 import { makeTestCa, MountgateProcess } from '../../test/e2e/mountgate-process.js';
 import { Cleanups } from '../../test/e2e/processes.js';
@@ -42,7 +42,8 @@ export async function startStack(install: KyvernoInstall, profile: MountgatePoli
   try {
     const dir = await mkdtemp(path.join(tmpdir(), 'mountgate-bench-kyverno-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const cp = await startControlPlane();
+    // Always a local one: Kyverno's CRDs and webhooks never go into a cluster named by the e2e environment variables.
+    const cp = await startLocalControlPlane();
     cleanups.push(() => cp.stop());
     const core = cp.admin.makeApiClient(CoreV1Api);
     const admission = cp.admin.makeApiClient(AdmissionregistrationV1Api);
