@@ -56,17 +56,31 @@ function anyOf(prefixes: readonly string[]): string {
   return prefixes.length === 0 ? '^$.' : `^(${prefixes.map(prefixPattern).join('|')})`;
 }
 
-function depth(prefix: string): number {
-  return prefix.replace(/\/$/, '').split('/').length;
+/** At most this many segments take part in the literal-beats-"*" ordering; deeper ones still count for depth. */
+const RANKED_SEGMENTS = 20;
+
+/**
+ * mountgate's order of deciding entries as one number: more segments first, then a literal segment beats "*"
+ * at the first position where they differ (docs/reference.md, section 9).
+ */
+function rank(prefix: string): number {
+  const segments = prefix.replace(/\/$/, '').split('/').slice(1);
+  const literals = segments.slice(0, RANKED_SEGMENTS).reduce((sum, segment, index) => sum + (segment === '*' ? 0 : 2 ** (RANKED_SEGMENTS - 1 - index)), 0);
+  return segments.length * 2 ** RANKED_SEGMENTS + literals;
 }
 
-/** Paths decided by a read-only entry: covered by one, and not by a longer read-write one (the longest prefix decides; read-only wins a tie). */
-function readOnlyDecided(entries: readonly PrefixEntry[]): { covered: string; exceptions: string } {
+/** A JMESPath expression: the highest rank among the entries covering `path`, 0 when none does. */
+function bestRank(entries: readonly PrefixEntry[], path: string): string {
+  if (entries.length === 0) return '`0`';
+  return `max([${entries.map((entry) => `(regex_match(${rawString(anyOf([entry.pathPrefix]))}, ${path}) && \`${rank(entry.pathPrefix)}\`) || \`0\``).join(', ')}])`;
+}
+
+/** A JMESPath expression, true when the entry deciding `path` is read-only (the best-ranked one; read-only wins a tie). */
+function decidedReadOnly(entries: readonly PrefixEntry[], path: string): string {
   const readOnly = entries.filter((entry) => entry.readOnly === true);
-  const longerWritable = entries.filter(
-    (entry) => entry.readOnly !== true && readOnly.some((ro) => depth(entry.pathPrefix) > depth(ro.pathPrefix)),
-  );
-  return { covered: anyOf(readOnly.map((entry) => entry.pathPrefix)), exceptions: anyOf(longerWritable.map((entry) => entry.pathPrefix)) };
+  const writable = entries.filter((entry) => entry.readOnly !== true);
+  if (readOnly.length === 0) return '`false`';
+  return `(${bestRank(readOnly, path)} > \`0\` && ${bestRank(readOnly, path)} >= ${bestRank(writable, path)})`;
 }
 
 /** A JMESPath expression as a Kyverno condition key that must be true for a denial. */
@@ -90,8 +104,6 @@ export function clusterPolicy(spec: MountgatePolicySpec): Record<string, unknown
   const containers = spec.containers !== undefined && spec.containers.length > 0 ? spec.containers : ['sandbox'];
   const maxMounts = spec.maxMounts ?? 10;
   const carriable = [...spec.allowedHostPaths, ...(spec.builtinHostPaths ?? [])];
-  const requestable = readOnlyDecided(spec.allowedHostPaths);
-  const carried = readOnlyDecided(carriable);
   const hostPath = '(element.hostPath || element.host_path)';
   const mountPath = '(element.mountPath || element.container_path)';
   const writable = '(element.readOnly == `false` || element.read_only == `false`)';
@@ -143,7 +155,7 @@ export function clusterPolicy(spec: MountgatePolicySpec): Record<string, unknown
     when(`!regex_match(${rawString(CANONICAL)}, ${mountPath}) || regex_match(${rawString(DOT_SEGMENT)}, ${mountPath})`, 'mountPath is not a canonical absolute path'),
     when(`!regex_match(${rawString(anyOf(spec.allowedHostPaths.map((entry) => entry.pathPrefix)))}, ${hostPath})`, 'hostPath is not under allowedHostPaths'),
     when(
-      `${writable} && regex_match(${rawString(requestable.covered)}, ${hostPath}) && !regex_match(${rawString(requestable.exceptions)}, ${hostPath})`,
+      `${writable} && ${decidedReadOnly(spec.allowedHostPaths, hostPath)}`,
       'hostPath must be mounted read-only',
     ),
     when(`${mountPath} == '/' || regex_match(${rawString(anyOf(forbiddenTargets))}, ${mountPath})`, 'mountPath is a forbidden or reserved target'),
@@ -205,7 +217,7 @@ export function clusterPolicy(spec: MountgatePolicySpec): Record<string, unknown
                 when(`!regex_match(${rawString(anyOf(carriable.map((entry) => entry.pathPrefix)))}, element.hostPath.path)`, 'hostPath is outside the allowed and built-in paths'),
                 // The volume name is a DNS label here (validating admission runs on the validated object), so it may go into the expression.
                 when(
-                  `regex_match(${rawString(carried.covered)}, element.hostPath.path) && !regex_match(${rawString(carried.exceptions)}, element.hostPath.path) && ([${everyMount}][] | [?name == '{{ element.name }}' && readOnly != \`true\`] | length(@)) > \`0\``,
+                  `${decidedReadOnly(carriable, 'element.hostPath.path')} && ([${everyMount}][] | [?name == '{{ element.name }}' && readOnly != \`true\`] | length(@)) > \`0\``,
                   'a read-only hostPath is mounted read-write',
                 ),
               ],
