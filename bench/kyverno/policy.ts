@@ -63,7 +63,7 @@ const RANKED_SEGMENTS = 20;
  * mountgate's order of deciding entries as one number: more segments first, then a literal segment beats "*"
  * at the first position where they differ (docs/reference.md, section 9).
  */
-function rank(prefix: string): number {
+export function rank(prefix: string): number {
   const segments = prefix.replace(/\/$/, '').split('/').slice(1);
   const literals = segments.slice(0, RANKED_SEGMENTS).reduce((sum, segment, index) => sum + (segment === '*' ? 0 : 2 ** (RANKED_SEGMENTS - 1 - index)), 0);
   return segments.length * 2 ** RANKED_SEGMENTS + literals;

@@ -5,7 +5,7 @@
  * benchmark checks the whole policy against a running Kyverno.
  */
 import { expect } from 'chai';
-import { clusterPolicy, prefixPattern } from '../../bench/kyverno/policy.js';
+import { clusterPolicy, prefixPattern, rank } from '../../bench/kyverno/policy.js';
 
 const ROWS: ReadonlyArray<{ name: string; prefix: string; path: string; covered: boolean }> = [
   { name: 'the prefix itself', prefix: '/srv/sandbox', path: '/srv/sandbox', covered: true },
@@ -22,7 +22,25 @@ const ROWS: ReadonlyArray<{ name: string; prefix: string; path: string; covered:
   { name: 'a wildcard never fills none', prefix: '/.deer-flow/users/*/skills_view', path: '/.deer-flow/users/skills_view', covered: false },
 ];
 
+/** Pairs of prefixes covering one path, the first deciding (docs/reference.md: most segments, then a literal before "*"). */
+const ORDER: ReadonlyArray<{ name: string; wins: string; loses: string }> = [
+  { name: 'more segments', wins: '/srv/models/scratch', loses: '/srv/models' },
+  { name: 'more segments, even as "*"', wins: '/a/*/c', loses: '/a/b' },
+  { name: 'a literal before "*" at the same depth', wins: '/a/b', loses: '/a/*' },
+  { name: 'the first position where they differ decides', wins: '/a/b/*', loses: '/a/*/c' },
+];
+
 describe('bench: the Kyverno ClusterPolicy', () => {
+  for (const row of ORDER) {
+    it(`deciding entry: ${row.name}`, () => {
+      expect(rank(row.wins)).to.be.greaterThan(rank(row.loses));
+    });
+  }
+
+  it('ranks a prefix the same with or without a trailing slash', () => {
+    expect(rank('/srv/models/')).to.equal(rank('/srv/models'));
+  });
+
   for (const row of ROWS) {
     it(`prefix pattern: ${row.name}`, () => {
       expect(new RegExp(`^${prefixPattern(row.prefix)}`).test(row.path)).to.equal(row.covered);
