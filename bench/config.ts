@@ -1,11 +1,11 @@
 /**
  * How long and how hard each part of the benchmark runs. BENCH_QUICK=1 gives a
  * smoke run: the same code paths, numbers too short to quote.
- * BENCH_ONLY=http,core,rss,apiserver picks sections (default: all of them);
+ * BENCH_ONLY=http,core,rss,apiserver,kyverno picks sections (default: all of them);
  * BENCH_SCENARIOS=c1,c10,... picks HTTP loads, BENCH_RSS_VARIANTS=image,... RSS runs; BENCH_RUN_SECONDS and
  * BENCH_RSS_REQUESTS override those two settings (bench/steps.ts uses them).
  */
-export const SECTIONS = ['http', 'core', 'rss', 'apiserver'] as const;
+export const SECTIONS = ['http', 'core', 'rss', 'apiserver', 'kyverno'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
@@ -17,7 +17,7 @@ export interface BenchConfig {
   readonly warmupSeconds: number;
   /** Requests sent to a fresh mountgate before its RSS is read. */
   readonly rssRequests: number;
-  /** Pod CREATEs per side (with / without the webhooks) through the API server. */
+  /** Pod CREATEs per side (with / without the webhooks) through the API server, in the API-server and Kyverno sections. */
   readonly apiserverPods: number;
   /** Wall-clock budget per core-benchmark case, in milliseconds. */
   readonly coreCaseMs: number;

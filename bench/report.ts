@@ -7,6 +7,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ApiserverSection } from './apiserver-bench.js';
 import type { CoreResults } from './core-bench.js';
+import type { KyvernoSection, KyvernoSkipped } from './kyverno-bench.js';
+import { kyvernoLines } from './kyverno/report.js';
 import { SCENARIOS, ceilingFor, type HttpRun, type HttpSection, type TargetName } from './http-bench.js';
 import type { MachineState } from './machine.js';
 import type { RssSection } from './rss-bench.js';
@@ -24,6 +26,7 @@ export interface Results {
   readonly core?: CoreResults;
   readonly rss?: RssSection;
   readonly apiserver?: ApiserverSection;
+  readonly kyverno?: KyvernoSection | KyvernoSkipped;
   readonly targets: readonly TargetCheck[];
 }
 
@@ -276,6 +279,7 @@ export function renderMarkdown(results: Results): string {
   if (results.core !== undefined) lines.push('### The decision core alone', '', ...coreTable(results.core), '');
   if (results.rss !== undefined) lines.push('### Memory after many requests', '', ...rssLines(results.rss), '');
   if (results.apiserver !== undefined) lines.push('### Through the API server', '', ...apiserverTable(results.apiserver), '');
+  if (results.kyverno !== undefined) lines.push('### Against Kyverno, through the same kind of API server', '', ...kyvernoLines(results.kyverno), '');
   return lines.join('\n');
 }
 

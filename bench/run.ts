@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: builds mountgate, then measures, in order, the HTTP path
  * against the ceiling (sections 1-2), the decision core (3), memory after many
- * requests (4) and Pod CREATEs through a real API server (5); writes
- * bench/results.json and the table in BENCHMARKS.md.
+ * requests (4), Pod CREATEs through a real API server (5) and the same
+ * against Kyverno (6, when bench/tools/install-kyverno.sh has cached it);
+ * writes bench/results.json and the table in BENCHMARKS.md.
  *
- * BENCH_QUICK=1 for a smoke run; BENCH_ONLY=http,core,rss,apiserver for some
+ * BENCH_QUICK=1 for a smoke run; BENCH_ONLY=http,core,rss,apiserver,kyverno for some
  * sections (more settings in config.ts). Those runs write to a temporary folder
  * (or BENCH_OUT) and leave the committed results alone, unless BENCH_WRITE=1.
  * BENCH_WAIT_QUIET=SECONDS waits (at most that long) for other jobs to stop
@@ -19,6 +20,7 @@ import { runApiserverSection, type ApiserverSection } from './apiserver-bench.js
 import { readConfig, SECTIONS } from './config.js';
 import { runCoreSection, type CoreResults } from './core-bench.js';
 import { runHttpSection, type HttpSection } from './http-bench.js';
+import { runKyvernoSection, type KyvernoSection, type KyvernoSkipped } from './kyverno-bench.js';
 import { machineState, waitForQuiet, watchInterference } from './machine.js';
 import { startLoadGenerator } from './processes.js';
 import { BENCHMARKS_MD, checkTargets, RESULTS_JSON, writeResults, type Results } from './report.js';
@@ -56,6 +58,7 @@ async function main(): Promise<void> {
   let core: CoreResults | undefined;
   let rss: RssSection | undefined;
   let apiserver: ApiserverSection | undefined;
+  let kyverno: KyvernoSection | KyvernoSkipped | undefined;
 
   const workspace = await createWorkspace();
   try {
@@ -89,8 +92,17 @@ async function main(): Promise<void> {
     log(`API server: ${config.apiserverPods} Pod CREATEs per side`);
     apiserver = await runApiserverSection(config, log);
   }
+  if (config.sections.has('kyverno')) {
+    await quietBeforeSection();
+    log(`Kyverno: ${config.apiserverPods} Pod CREATEs per side, then the hostile-path corpus`);
+    // A peer that fails to start must not cost the run its other sections: the report says why.
+    kyverno = await runKyvernoSection(config, log).catch((error: unknown): KyvernoSkipped => ({
+      skipped: `the section failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+    }));
+    if ('skipped' in kyverno) log(`Kyverno not measured: ${kyverno.skipped}`);
+  }
 
-  const sections = { http, core, rss, apiserver };
+  const sections = { http, core, rss, apiserver, kyverno };
   const results: Results = {
     command: `${config.quick ? 'BENCH_QUICK=1 ' : ''}npm run bench`,
     quick: config.quick,
