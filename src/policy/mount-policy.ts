@@ -223,12 +223,19 @@ function readOnlyIn(entries: readonly LayerEntry[], prefix: string): boolean {
  */
 export const MAX_EFFECTIVE_ENTRIES = 1024;
 
+/**
+ * How many characters of prefixes it lists at most: 1024 prefixes of 4096
+ * characters would make a status of 4 MiB, which the API server refuses, and
+ * the status would then never be written.
+ */
+export const MAX_EFFECTIVE_CHARACTERS = 256 * 1024;
+
 /** Put before an incomplete list (a message too long for the CRD loses its end). */
-export const NOT_ALL_LISTED = `(not all listed: the layers combine into more than ${MAX_EFFECTIVE_ENTRIES} prefixes) `;
+export const NOT_ALL_LISTED = `(not all listed: the layers combine into more than ${MAX_EFFECTIVE_ENTRIES} prefixes or ${MAX_EFFECTIVE_CHARACTERS} characters of them) `;
 
 export interface EffectiveHostPaths {
   readonly entries: Entry[];
-  /** False when the list stopped at MAX_EFFECTIVE_ENTRIES: every entry listed holds, some that hold are missing. */
+  /** False when the list stopped at MAX_EFFECTIVE_ENTRIES or MAX_EFFECTIVE_CHARACTERS: every entry listed holds, some that hold are missing. */
   readonly complete: boolean;
 }
 
@@ -261,9 +268,16 @@ export function effectiveAllowedHostPaths(cluster: CompiledPolicy, namespace: st
     }
     prefixes = narrowed;
   }
-  const entries = [...prefixes].sort().map((pathPrefix) => ({
-    pathPrefix,
-    readOnly: layers.some((entries) => readOnlyIn(entries, pathPrefix)),
-  }));
+  const listed: string[] = [];
+  let characters = 0;
+  for (const pathPrefix of [...prefixes].sort()) {
+    characters += pathPrefix.length;
+    if (characters > MAX_EFFECTIVE_CHARACTERS) {
+      complete = false;
+      break;
+    }
+    listed.push(pathPrefix);
+  }
+  const entries = listed.map((pathPrefix) => ({ pathPrefix, readOnly: layers.some((entries) => readOnlyIn(entries, pathPrefix)) }));
   return { entries, complete };
 }

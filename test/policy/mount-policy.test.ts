@@ -7,6 +7,7 @@ import { prefixCovers, prefixMeet } from '../../src/policy/containment.js';
 import {
   compileMountPolicy,
   effectiveAllowedHostPaths,
+  MAX_EFFECTIVE_CHARACTERS,
   MAX_EFFECTIVE_ENTRIES,
   narrowingWarnings,
   wideningProblems,
@@ -242,6 +243,22 @@ describe('policy: MountPolicy objects', () => {
       expect(complete).to.equal(false);
       expect(entries).to.have.length(MAX_EFFECTIVE_ENTRIES);
       for (const entry of entries) expect(entry.pathPrefix).to.match(/^\/srv\/a\d+\/b\d+\/c\d+$/);
+    });
+
+    it(`stops at ${MAX_EFFECTIVE_CHARACTERS} characters of prefixes, so that the status stays writable`, () => {
+      // 100 prefixes of about 4000 characters: 400,000 characters, under the entry limit, over the character one.
+      const long = (i: number): string => `/srv/${String(i).padStart(3, '0')}${'x'.repeat(3990)}`;
+      const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: Array.from({ length: 100 }, (_, i) => ({ pathPrefix: long(i) })) }), 'cluster.json');
+      const { entries, complete } = effectiveAllowedHostPaths(cluster, 'team-a', []);
+      expect(complete).to.equal(false);
+      const characters = entries.reduce((sum, entry) => sum + entry.pathPrefix.length, 0);
+      expect(characters).to.be.at.most(MAX_EFFECTIVE_CHARACTERS);
+      expect(characters + long(entries.length).length).to.be.above(MAX_EFFECTIVE_CHARACTERS);
+      expect(entries.map((entry) => entry.pathPrefix)).to.deep.equal(Array.from({ length: entries.length }, (_, i) => long(i)));
+      expect(effectiveAllowedHostPaths(cluster, 'team-a', [compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: long(7) }] }))])).to.deep.equal({
+        entries: [{ pathPrefix: long(7), readOnly: false }],
+        complete: true,
+      });
     });
   });
 
