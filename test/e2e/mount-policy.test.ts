@@ -25,7 +25,7 @@ import { freePort } from './controlplane.js';
 import { apiError, ignoreNotFound, uniqueName, waitForWebhooks } from './env.js';
 import { injectedVolume } from './expect.js';
 import { e2e } from './hooks.js';
-import { httpsGetStatus, MountgateProcess } from './mountgate-process.js';
+import { httpsGetStatus, MOUNTGATE_MAIN, MountgateProcess } from './mountgate-process.js';
 import { Cleanups } from './processes.js';
 import { findHelm, fromChart, mountPolicyCrd, type WebhookConfigurations } from './webhooks.js';
 import { MOUNT_POLICY_GROUP as GROUP, MOUNT_POLICY_RESOURCE as PLURAL, MOUNT_POLICY_VERSION as VERSION } from '../../src/policy/mount-policy.js';
@@ -92,6 +92,8 @@ interface Suite {
   readonly validateWebhook: string;
   readonly mountPolicyWebhook: string;
   readonly unsynced: MountgateProcess;
+  /** The cluster policy file the replicas serve. */
+  readonly policy: string;
 }
 
 describe('e2e: MountPolicy (narrowing per namespace, status, Lease)', function () {
@@ -252,6 +254,7 @@ describe('e2e: MountPolicy (narrowing per namespace, status, Lease)', function (
       validateWebhook: rendered[0].validateWebhookName,
       mountPolicyWebhook,
       unsynced,
+      policy,
     };
   });
 
@@ -317,11 +320,19 @@ describe('e2e: MountPolicy (narrowing per namespace, status, Lease)', function (
     const asking = (hostPath: string, readOnly?: boolean) => (): V1Pod =>
       tenantPod(uniqueName('pod'), [{ hostPath, mountPath: '/mnt/data', ...(readOnly === undefined ? {} : { readOnly }) }]);
 
+    // Pods that were there before the MountPolicy, each carrying a hostPath volume of its own: what `mountgate audit` judges.
+    const earlier = ['earlier-other-tree', 'earlier-own-tree'] as const;
+
     before(async function () {
       this.timeout(60_000);
       const { teamA } = s();
       // Before it: team-a may mount team-b's tree, as the cluster policy allows every tenant's.
       expect(await answer(teamA, asking(`${other()}/data`)())).to.equal('admitted');
+      const { core } = e2e();
+      for (const [name, hostPath] of [[earlier[0], `${other()}/data`], [earlier[1], `${own()}/data`]] as const) {
+        await core.createNamespacedPod({ namespace: teamA, body: tenantPod(name, undefined, [hostPath]) });
+        cleanups.push(() => ignoreNotFound(core.deleteNamespacedPod({ namespace: teamA, name, gracePeriodSeconds: 0 })));
+      }
       await createMountPolicy(teamA, 'tenant', { allowedHostPaths: [{ pathPrefix: own() }] });
     });
 
@@ -335,6 +346,35 @@ describe('e2e: MountPolicy (narrowing per namespace, status, Lease)', function (
         reason: 'Enforced',
         observedGeneration: stored.metadata.generation,
         message: `mountgate enforces generation ${stored.metadata.generation}: Pods of namespace ${teamA} may use host paths under "${own()}"`,
+      });
+    });
+
+    it('mountgate audit judges the Pods already there by the namespace\'s MountPolicy and exits 1', async () => {
+      const { teamA, policy } = s();
+      const { cp } = e2e();
+      await readyStatus(teamA, 'tenant');
+      const run = await execFileAsync(process.execPath, [MOUNTGATE_MAIN, 'audit', '--config', policy, '--kubeconfig', cp.kubeconfigPath, '--namespace', teamA, '-o', 'json'], {
+        timeout: 60_000,
+      }).then(
+        ({ stdout }) => ({ code: 0, stdout }),
+        (error: unknown) => ({ code: typeof error === 'object' && error !== null && 'code' in error ? error.code : -1, stdout: typeof error === 'object' && error !== null && 'stdout' in error ? String(error.stdout) : '' }),
+      );
+      expect(run.code, run.stdout).to.equal(1);
+      expect(JSON.parse(run.stdout)).to.deep.equal({
+        podsScanned: 2,
+        findings: [
+          {
+            namespace: teamA,
+            pod: earlier[0],
+            violations: [
+              {
+                rule: 'host-path-volume-not-allowed',
+                field: 'spec.volumes[0].hostPath.path',
+                message: `"${other()}/data" is not under any allowed host path of MountPolicy ${teamA}/tenant`,
+              },
+            ],
+          },
+        ],
       });
     });
 
