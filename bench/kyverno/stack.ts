@@ -8,10 +8,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AdmissionregistrationV1Api, AuthenticationV1Api, CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { stringify as stringifyYaml } from 'yaml';
 import { freePort, sleep, startLocalControlPlane, type ControlPlane } from '../../test/e2e/controlplane.js';
-import { ENABLED_LABEL, ignoreNotFound, uniqueName, waitForWebhooks } from '../../test/e2e/env.js';
+import { adminUsername, ENABLED_LABEL, ignoreNotFound, uniqueName, waitForWebhooks } from '../../test/e2e/env.js';
 import { makeTestCa, MountgateProcess } from '../../test/e2e/mountgate-process.js';
 import { Cleanups } from '../../test/e2e/processes.js';
 import { webhookConfigurations } from '../../test/e2e/webhooks.js';
@@ -48,9 +48,7 @@ export async function startStack(install: KyvernoInstall, profile: MountgatePoli
     const core = cp.admin.makeApiClient(CoreV1Api);
     const admission = cp.admin.makeApiClient(AdmissionregistrationV1Api);
     const custom = cp.admin.makeApiClient(CustomObjectsApi);
-    const review = await cp.admin.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
-    const adminName = review.status?.userInfo?.username;
-    if (adminName === undefined) throw new Error('SelfSubjectReview returned no username');
+    const adminName = await adminUsername(cp);
 
     const kyvernoNs = uniqueName('bench-kyverno');
     const mountgateNs = uniqueName('bench-mountgate');

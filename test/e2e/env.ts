@@ -213,6 +213,16 @@ export async function grantPodAccess(rbac: RbacAuthorizationV1Api, namespace: st
   });
 }
 
+/** Who the control plane's admin kubeconfig is, as the API server names it in userInfo (a SelfSubjectReview). */
+export async function adminUsername(cp: Pick<ControlPlane, 'admin'>): Promise<string> {
+  const review = await cp.admin.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({
+    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+  });
+  const username = review.status?.userInfo?.username;
+  if (username === undefined) throw new Error('SelfSubjectReview returned no username');
+  return username;
+}
+
 export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void> }> {
   const cleanups = new Cleanups('e2e tear-down');
   const tearDown = (): Promise<void> => cleanups.run();
@@ -226,11 +236,7 @@ export async function setUp(): Promise<{ env: E2E; tearDown: () => Promise<void>
     const admissionApi = cp.admin.makeApiClient(AdmissionregistrationV1Api);
     const rbac = cp.admin.makeApiClient(RbacAuthorizationV1Api);
 
-    const review = await cp.admin.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
-    });
-    const adminName = review.status?.userInfo?.username;
-    if (adminName === undefined) throw new Error('SelfSubjectReview returned no username');
+    const adminName = await adminUsername(cp);
 
     const tls = await makeTestCa(dir);
     const policy = await makePolicy(dir, adminName);
