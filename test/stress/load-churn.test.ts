@@ -82,11 +82,12 @@ describe('stress: load with certificate and policy churn', function () {
         fixture.dir,
       );
       let result: LoadResult;
+      let began = 0;
       const fingerprints = [firstPair.fingerprint];
       /** When each change was complete on disk: certificate, policy, certificate, invalid policy. */
       const written: number[] = [];
       try {
-        const began = await load.started;
+        began = await load.started;
         const at = (fraction: number): number => began + fraction * SECONDS * 1000;
 
         await sleepUntil(at(1 / 6));
@@ -122,13 +123,18 @@ describe('stress: load with certificate and policy churn', function () {
           `      ${result.requests.length} requests at ${RATE}/s on 4 keep-alive connections, ${result.skipped} beats skipped: ` +
             `latency ms p50 ${latency.p50} p99 ${latency.p99} max ${latency.max}; ${result.connections.length} fresh connections; ` +
             `certificate refusals while half-written: ${sampleSum(metrics, 'mountgate_reloads_total', { kind: 'certificate', result: 'failure' })}; ` +
-            `server CPU ${(((cpuSeconds(server.pid) - cpuBefore) * 1000) / result.requests.length).toFixed(2)} ms per request, RSS ${(server.rssBytes() / 2 ** 20).toFixed(0)} MiB`,
+            `server CPU ${(((cpuSeconds(server.pid) - cpuBefore) * 1000) / result.requests.length).toFixed(2)} ms per request, RSS ${(server.rssBytes() / 2 ** 20).toFixed(0)} MiB; ` +
+            `longest pause of the load process ${result.longestPause.ms} ms at +${(result.longestPause.at / 1000).toFixed(1)} s, ` +
+            `of the server's event loop ${(sampleSum(metrics, 'nodejs_eventloop_lag_max_seconds') * 1000).toFixed(0)} ms`,
         );
+        const slowest = [...result.requests].sort((a, b) => b.received - b.sent - (a.received - a.sent))[0];
+        // Which side stalled, when it happens: the load process's own pauses, the server's event loop, the slowest request.
+        const stall = `slowest request sent at +${(((slowest?.sent ?? began) - began) / 1000).toFixed(1)} s (${slowest === undefined ? 0 : slowest.received - slowest.sent} ms)`;
 
         // Every request answered, as asked, with no beat skipped.
         const failed = result.requests.filter((request) => request.error !== undefined);
         expect(failed, describeFailures(failed)).to.deep.equal([]);
-        expect(result.skipped, 'beats skipped because the server fell behind').to.equal(0);
+        expect(result.skipped, `beats skipped because the server fell behind (${stall})`).to.equal(0);
         expect(result.requests.length).to.equal(Math.floor(RATE * SECONDS));
 
         // One valid policy switch, the invalid one refused.

@@ -124,8 +124,13 @@ async function main(planFile: string): Promise<void> {
   process.stdout.write(`started ${began}\n`);
   const total = Math.floor((plan.ratePerSecond * plan.durationMs) / 1000);
   let nextSample = began;
+  let lastTurn = began;
+  let longestPause = { ms: 0, at: 0 };
   // The count bounds the loop; the time limit only guards against a stalled clock.
   while (sequence < total && Date.now() - began < plan.durationMs + 5_000) {
+    const turn = Date.now();
+    if (turn - lastTurn > longestPause.ms) longestPause = { ms: turn - lastTurn, at: lastTurn - began };
+    lastTurn = turn;
     const due = Math.min(total, Math.ceil(((Date.now() - began) * plan.ratePerSecond) / 1000));
     while (sequence < due) {
       const index = sequence++;
@@ -145,7 +150,7 @@ async function main(planFile: string): Promise<void> {
   await Promise.all([...inFlight]);
   for (const agent of agents.values()) agent.destroy();
 
-  const result: LoadResult = { requests, connections, skipped };
+  const result: LoadResult = { requests, connections, skipped, longestPause };
   writeFileSync(plan.resultFile, JSON.stringify(result));
 }
 

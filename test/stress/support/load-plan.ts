@@ -63,4 +63,9 @@ export interface LoadResult {
   readonly connections: readonly ConnectionSample[];
   /** Beats skipped because maxOutstanding requests were already unanswered. */
   readonly skipped: number;
+  /**
+   * The load process's own longest pause between two turns of its send loop (ms), and when it began (ms after
+   * the start): a stall of the client (or of the whole machine) shows here, one of the server does not.
+   */
+  readonly longestPause: { readonly ms: number; readonly at: number };
 }
