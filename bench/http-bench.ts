@@ -51,13 +51,17 @@ export const SCENARIOS: readonly Scenario[] = [
     needsVegeta: true,
     job: (target, request, seconds, { patch, vegeta }) => {
       if (vegeta === undefined) throw new Error('the fixed-rate scenario needs vegeta, which was not installed');
-      return { kind: 'vegeta', target, request, rate: 1000, seconds, maxConnections: RATE_MAX_CONNECTIONS, binary: vegeta, patch };
+      return { kind: 'vegeta', target, request, load: { kind: 'rate', rate: 1000, maxConnections: RATE_MAX_CONNECTIONS }, seconds, binary: vegeta, patch };
     },
   },
   {
     name: 'reconnect',
-    title: `new TLS connection per request, ${RECONNECT_CONCURRENCY} at a time`,
-    job: (target, request, seconds) => ({ kind: 'reconnect', target, request, concurrency: RECONNECT_CONCURRENCY, seconds }),
+    title: `new TLS connection per request, ${RECONNECT_CONCURRENCY} at a time (vegeta)`,
+    needsVegeta: true,
+    job: (target, request, seconds, { patch, vegeta }) => {
+      if (vegeta === undefined) throw new Error('the reconnect scenario needs vegeta, which was not installed');
+      return { kind: 'vegeta', target, request, load: { kind: 'reconnect', workers: RECONNECT_CONCURRENCY }, seconds, binary: vegeta, patch };
+    },
   },
 ];
 
@@ -140,8 +144,9 @@ async function measure(load: LoadGenerator, subject: Subject, job: LoadJob, scen
     ...result,
     scenario,
     target: subject.name,
-    serverCpuPercent: (serverCpu / result.seconds) * 100,
-    serverCpuMicrosPerRequest: result.requests === 0 ? 0 : (serverCpu / result.requests) * 1e6,
+    // vegeta's timed window leaves out its lead-in, which the server's CPU includes.
+    serverCpuPercent: (serverCpu / (result.wholeAttack ?? result).seconds) * 100,
+    serverCpuMicrosPerRequest: (result.wholeAttack ?? result).requests === 0 ? 0 : (serverCpu / (result.wholeAttack ?? result).requests) * 1e6,
     serverPeakRssMiB: memory(pid).peakRssMiB,
     otherCpuPercent,
   };

@@ -19,10 +19,8 @@ export interface RequestSpec {
 export type LoadJob =
   /** autocannon, keep-alive, as fast as the server answers; by duration or by total count. */
   | { readonly kind: 'closed'; readonly target: Target; readonly requests: readonly RequestSpec[]; readonly connections: number; readonly seconds?: number; readonly amount?: number }
-  /** vegeta at a constant rate in open loop over a keep-alive pool (see vegeta-results.ts for what its latency covers). */
-  | ({ readonly kind: 'vegeta' } & VegetaJob)
-  /** A new TCP + TLS connection for every request. */
-  | { readonly kind: 'reconnect'; readonly target: Target; readonly request: RequestSpec; readonly concurrency: number; readonly seconds: number };
+  /** vegeta: a constant rate in open loop over a keep-alive pool, or a new TCP + TLS connection for every request (see vegeta-results.ts for what its latency covers). */
+  | ({ readonly kind: 'vegeta' } & VegetaJob);
 
 export interface LoadResult {
   readonly requests: number;
@@ -37,6 +35,11 @@ export interface LoadResult {
   readonly mismatches: number;
   /** CPU of the load generator while it ran, in % of one core: near 100 means it, not the server, was the limit. */
   readonly clientCpuPercent: number;
+  /**
+   * vegeta only: every answered request of the attack, lead-in included, and the attack's span from the first
+   * start to the last answer; the server's CPU over the attack is divided by these, not by the timed window's.
+   */
+  readonly wholeAttack?: { readonly requests: number; readonly seconds: number };
   /** vegeta only: latency from the moment each request was due (`latency` is from when it started). */
   readonly fromDue?: LatencySummary;
   /** vegeta only: how late requests started after they were due. */

@@ -22,7 +22,9 @@
 import { boolean, number, object, string, type InferType } from 'yup';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import type { LoadResult } from './jobs.js';
-import type { Outcome } from './one-request.js';
+
+/** How one request ended: answered right, answered with another status or a wrong answer, or not answered. */
+export type Outcome = 'ok' | 'non2xx' | 'mismatch' | 'timeout' | 'error';
 
 const resultSchema = object({
   seq: number().strict().integer().min(0).required(),
@@ -96,13 +98,22 @@ interface Kept {
   readonly outcome: Outcome;
 }
 
-export interface TallyOptions {
+/** What every tally is told. */
+interface CommonOptions {
+  readonly expected: ExpectedAnswer;
+  /** Results kept at most (bounds memory); the rest count as errors. */
+  readonly capacity: number;
+}
+
+export interface TallyOptions extends CommonOptions {
   readonly rate: number;
   /** Requests (by seq) before this one open the connections and are not timed; their answers are still checked. */
   readonly firstMeasuredSeq: number;
-  readonly expected: ExpectedAnswer;
-  /** Results kept at most (bounds memory): rate times duration, with room. */
-  readonly capacity: number;
+}
+
+export interface ClosedTallyOptions extends CommonOptions {
+  /** Requests started within this many ms of the first are not timed (their answers are still checked). */
+  readonly leadInMs: number;
 }
 
 /** The extra numbers a vegeta run gives beside LoadResult's (whose latency is vegeta's own, from the start). */
@@ -113,21 +124,22 @@ export interface VegetaExtras {
   readonly startLag: LatencySummary;
 }
 
-export class VegetaTally {
-  readonly #kept: Kept[] = [];
+/** The results as they come, each checked; at most `capacity` kept. */
+class Results {
+  readonly kept: Kept[] = [];
+  dropped = 0;
   #referenceSecond: number | undefined;
-  #dropped = 0;
 
-  constructor(private readonly options: TallyOptions) {}
+  constructor(private readonly options: CommonOptions) {}
 
   add(result: VegetaResult): void {
-    if (this.#kept.length >= this.options.capacity) {
-      this.#dropped++;
+    if (this.kept.length >= this.options.capacity) {
+      this.dropped++;
       return;
     }
     const time = parseTimestamp(result.timestamp);
     this.#referenceSecond ??= time.seconds;
-    this.#kept.push({
+    this.kept.push({
       seq: result.seq,
       startedMs: (time.seconds - this.#referenceSecond) * 1000 + time.nanos / 1e6,
       latencyMs: result.latency / 1e6,
@@ -135,34 +147,31 @@ export class VegetaTally {
     });
   }
 
-  /** `clientCpuPercent`: vegeta's own CPU over the attack, % of one core. */
-  result(clientCpuPercent: number): LoadResult & VegetaExtras {
-    const intervalMs = 1000 / this.options.rate;
-    const dueOffset = (seq: number): number => (seq + 1) * intervalMs;
-    // With no results at all there is nothing to time; 0 keeps the sums finite.
-    let began = this.#kept.length === 0 ? 0 : Number.POSITIVE_INFINITY;
-    for (const kept of this.#kept) began = Math.min(began, kept.startedMs - dueOffset(kept.seq));
-
-    const fromDue = new LatencyRecorder();
+  /** Every outcome counted (the lead-in's too), and the measured ones timed from their start. */
+  summarise(measured: (kept: Kept) => boolean, windowStart: number, clientCpuPercent: number, onTimed?: (kept: Kept) => void): LoadResult {
     const fromStart = new LatencyRecorder();
-    const startLag = new LatencyRecorder();
-    const counts = { ok: 0, non2xx: 0, mismatch: 0, timeout: 0, error: this.#dropped };
-    const windowStart = began + dueOffset(this.options.firstMeasuredSeq);
+    const counts = { ok: 0, non2xx: 0, mismatch: 0, timeout: 0, error: this.dropped };
     let windowEnd = windowStart;
-    for (const kept of this.#kept) {
+    let answered = 0;
+    let answeredInAll = 0;
+    let attackStart = Number.POSITIVE_INFINITY;
+    let attackEnd = Number.NEGATIVE_INFINITY;
+    for (const kept of this.kept) {
       counts[kept.outcome]++;
-      if (kept.seq < this.options.firstMeasuredSeq) continue;
+      attackStart = Math.min(attackStart, kept.startedMs);
+      attackEnd = Math.max(attackEnd, kept.startedMs + kept.latencyMs);
+      if (kept.outcome !== 'error' && kept.outcome !== 'timeout') answeredInAll++;
+      if (!measured(kept)) continue;
       windowEnd = Math.max(windowEnd, kept.startedMs + kept.latencyMs);
+      if (kept.outcome !== 'error' && kept.outcome !== 'timeout') answered++;
       if (kept.outcome !== 'ok') continue;
-      const lag = kept.startedMs - (began + dueOffset(kept.seq));
-      fromDue.record(lag + kept.latencyMs);
       fromStart.record(kept.latencyMs);
-      startLag.record(lag);
+      onTimed?.(kept);
     }
     const latency = fromStart.summary();
     const seconds = Math.max(windowEnd - windowStart, 1) / 1000;
     return {
-      requests: this.#kept.filter((kept) => kept.seq >= this.options.firstMeasuredSeq && kept.outcome !== 'error' && kept.outcome !== 'timeout').length,
+      requests: answered,
       seconds,
       requestsPerSecond: latency.count / seconds,
       latency,
@@ -171,8 +180,60 @@ export class VegetaTally {
       non2xx: counts.non2xx,
       mismatches: counts.mismatch,
       clientCpuPercent,
-      fromDue: fromDue.summary(),
-      startLag: startLag.summary(),
+      wholeAttack: { requests: answeredInAll, seconds: this.kept.length === 0 ? 0 : Math.max(attackEnd - attackStart, 1) / 1000 },
     };
+  }
+}
+
+/** A constant-rate (open-loop) attack: each request timed from its start, with its lag behind its due moment kept apart. */
+export class VegetaTally {
+  readonly #results: Results;
+
+  constructor(private readonly options: TallyOptions) {
+    this.#results = new Results(options);
+  }
+
+  add(result: VegetaResult): void {
+    this.#results.add(result);
+  }
+
+  /** `clientCpuPercent`: vegeta's own CPU over the attack, % of one core. */
+  result(clientCpuPercent: number): LoadResult & VegetaExtras {
+    const intervalMs = 1000 / this.options.rate;
+    const dueOffset = (seq: number): number => (seq + 1) * intervalMs;
+    const kept = this.#results.kept;
+    // With no results at all there is nothing to time; 0 keeps the sums finite.
+    let began = kept.length === 0 ? 0 : Number.POSITIVE_INFINITY;
+    for (const one of kept) began = Math.min(began, one.startedMs - dueOffset(one.seq));
+
+    const fromDue = new LatencyRecorder();
+    const startLag = new LatencyRecorder();
+    const load = this.#results.summarise((one) => one.seq >= this.options.firstMeasuredSeq, began + dueOffset(this.options.firstMeasuredSeq), clientCpuPercent, (one) => {
+      const lag = one.startedMs - (began + dueOffset(one.seq));
+      fromDue.record(lag + one.latencyMs);
+      startLag.record(lag);
+    });
+    return { ...load, fromDue: fromDue.summary(), startLag: startLag.summary() };
+  }
+}
+
+/** An attack as fast as a fixed number of workers go (closed loop): each request timed from its start. */
+export class VegetaClosedTally {
+  readonly #results: Results;
+
+  constructor(private readonly options: ClosedTallyOptions) {
+    this.#results = new Results(options);
+  }
+
+  add(result: VegetaResult): void {
+    this.#results.add(result);
+  }
+
+  result(clientCpuPercent: number): LoadResult {
+    const kept = this.#results.kept;
+    let first = kept.length === 0 ? 0 : Number.POSITIVE_INFINITY;
+    for (const one of kept) first = Math.min(first, one.startedMs);
+    const windowStart = first + this.options.leadInMs;
+    return this.#results.summarise((one) => one.startedMs >= windowStart, windowStart, clientCpuPercent);
   }
 }

@@ -1,8 +1,9 @@
 /**
- * The fixed-rate load: vegeta (tsenart/vegeta, built by
+ * The fixed-rate and reconnect loads: vegeta (tsenart/vegeta, built by
  * bench/tools/install-vegeta.sh) attacks at a constant rate in open loop over
- * keep-alive HTTP/1.1, pinned to the load core; its results are decoded and
- * checked here (vegeta-results.ts). It runs as a child of the load generator
+ * keep-alive HTTP/1.1, or as fast as a few workers go with a new connection per
+ * request, pinned to the load core; its results are decoded and checked here
+ * (vegeta-results.ts). It runs as a child of the load generator
  * process, which only waits meanwhile.
  */
 import { spawn } from 'node:child_process';
@@ -15,14 +16,18 @@ import { createInterface } from 'node:readline';
 import { LOAD_CORE } from '../config.js';
 import { CLOCK_TICKS_PER_SECOND } from '../proc-stats.js';
 import type { LoadResult, RequestSpec, Target } from './jobs.js';
-import { parseResultLine, VegetaTally, type VegetaExtras } from './vegeta-results.js';
+import { parseResultLine, VegetaClosedTally, VegetaTally, type VegetaExtras } from './vegeta-results.js';
 
 export interface VegetaJob {
   readonly target: Target;
   readonly request: RequestSpec;
-  readonly rate: number;
+  /**
+   * `rate`: requests per second in open loop over a keep-alive pool of at most `maxConnections`; `reconnect`: as
+   * fast as `workers` go, each request on a new connection with a full TLS handshake (Go's client keeps no
+   * session cache unless told to, like the API server's).
+   */
+  readonly load: { readonly kind: 'rate'; readonly rate: number; readonly maxConnections: number } | { readonly kind: 'reconnect'; readonly workers: number };
   readonly seconds: number;
-  readonly maxConnections: number;
   /** Path of the vegeta binary (bench/tools/install-vegeta.sh prints it). */
   readonly binary: string;
   /** Whether a right answer carries a JSON patch (/mutate) or must not (/validate). */
@@ -35,6 +40,8 @@ const LEAD_IN_SECONDS = 0.5;
 const REQUEST_TIMEOUT_SECONDS = 10;
 /** Room above rate x duration for the results kept (vegeta may send a request or two more). */
 const RESULT_ROOM = 1.1;
+/** Results kept at most per second of a reconnect attack (each request costs a full handshake: far fewer). */
+const RECONNECT_RESULTS_PER_SECOND = 20_000;
 const STDERR_KEPT = 4_000;
 
 /** CPU seconds of this process's children that have exited and been waited for (cutime + cstime). */
@@ -63,7 +70,7 @@ async function run(command: string, args: readonly string[], onLine?: (line: str
   if (code !== 0) throw new Error(`${[command, ...args].join(' ')} ended with ${String(code ?? signal)}: ${stderr.trim()}`);
 }
 
-export async function vegeta(job: VegetaJob): Promise<LoadResult & VegetaExtras> {
+export async function vegeta(job: VegetaJob): Promise<LoadResult & Partial<VegetaExtras>> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mountgate-vegeta-'));
   try {
     const caFile = path.join(dir, 'ca.pem');
@@ -81,23 +88,25 @@ export async function vegeta(job: VegetaJob): Promise<LoadResult & VegetaExtras>
     const durationMs = Math.round((LEAD_IN_SECONDS + job.seconds) * 1000);
     const cpuBefore = exitedChildrenCpuSeconds();
     const started = performance.now();
+    const load = job.load;
     await run('taskset', [
       '-c', LOAD_CORE, job.binary, 'attack',
       '-format=json', `-targets=${targetsFile}`, `-root-certs=${caFile}`,
-      `-rate=${job.rate}/s`, `-duration=${durationMs}ms`, `-timeout=${REQUEST_TIMEOUT_SECONDS}s`,
-      // HTTP/1.1 keep-alive over a bounded pool, as the API server calls a webhook.
-      '-http2=false', '-keepalive=true', `-max-connections=${job.maxConnections}`,
+      `-duration=${durationMs}ms`, `-timeout=${REQUEST_TIMEOUT_SECONDS}s`, '-http2=false',
+      ...(load.kind === 'rate'
+        ? // HTTP/1.1 keep-alive over a bounded pool, as the API server calls a webhook.
+          [`-rate=${load.rate}/s`, '-keepalive=true', `-max-connections=${load.maxConnections}`]
+        : ['-rate=0', `-workers=${load.workers}`, `-max-workers=${load.workers}`, '-keepalive=false']),
       `-output=${resultsFile}`,
     ]);
     const attackSeconds = (performance.now() - started) / 1000;
     const clientCpuPercent = ((exitedChildrenCpuSeconds() - cpuBefore) / attackSeconds) * 100;
 
-    const tally = new VegetaTally({
-      rate: job.rate,
-      firstMeasuredSeq: Math.round(job.rate * LEAD_IN_SECONDS),
-      expected: { uid: reviewUid(job.request.body), patch: job.patch },
-      capacity: Math.ceil(job.rate * (durationMs / 1000) * RESULT_ROOM),
-    });
+    const expected = { uid: reviewUid(job.request.body), patch: job.patch };
+    const tally =
+      load.kind === 'rate'
+        ? new VegetaTally({ rate: load.rate, firstMeasuredSeq: Math.round(load.rate * LEAD_IN_SECONDS), expected, capacity: Math.ceil(load.rate * (durationMs / 1000) * RESULT_ROOM) })
+        : new VegetaClosedTally({ leadInMs: LEAD_IN_SECONDS * 1000, expected, capacity: Math.ceil(RECONNECT_RESULTS_PER_SECOND * (durationMs / 1000)) });
     // A line that does not read stops the run with its reason, rather than throwing inside a stream event.
     let unreadable: string | undefined;
     await run(job.binary, ['encode', '-to=json', resultsFile], (line) => {

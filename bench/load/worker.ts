@@ -5,15 +5,12 @@
  */
 import { closedLoop } from './closed-loop.js';
 import type { LoadJob, LoadResult, WorkerMessage } from './jobs.js';
-import { reconnect } from './reconnect.js';
 import { vegeta } from './vegeta.js';
 
 function run(job: LoadJob): Promise<LoadResult> {
   switch (job.kind) {
     case 'closed':
       return closedLoop(job);
-    case 'reconnect':
-      return reconnect(job);
     case 'vegeta':
       return vegeta(job);
   }

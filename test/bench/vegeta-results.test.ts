@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { answerIsRight, outcomeOf, parseResultLine, parseTimestamp, VegetaTally, type ExpectedAnswer } from '../../bench/load/vegeta-results.js';
+import { answerIsRight, outcomeOf, parseResultLine, parseTimestamp, VegetaClosedTally, VegetaTally, type ExpectedAnswer } from '../../bench/load/vegeta-results.js';
 
 const UID = '3f1c-uid';
 const MUTATE: ExpectedAnswer = { uid: UID, patch: true };
@@ -94,6 +94,40 @@ describe('bench/load/vegeta-results', () => {
     }
   });
 
+  describe('VegetaClosedTally (as fast as the workers go, a new connection each)', () => {
+    // Four requests 2 ms apart from 5 s on, each taking 3 ms; the lead-in is the first 3 ms.
+    const closed = (bodies: ReadonlyArray<string | undefined>): ReturnType<VegetaClosedTally['result']> => {
+      const tally = new VegetaClosedTally({ leadInMs: 3, expected: MUTATE, capacity: 100 });
+      bodies.forEach((body, seq) => tally.add(parseResultLine(line({ seq, startedNs: 5e9 + seq * 2e6, latencyNs: 3e6, ...(body === undefined ? {} : { body }) }))));
+      return tally.result(40);
+    };
+
+    it('times the requests started after the lead-in, over the window from its end to the last answer', () => {
+      const result = closed([undefined, undefined, undefined, undefined]);
+      expect(result.latency.count).to.equal(2);
+      expect(result.requests).to.equal(2);
+      // Measured from 3 ms (the lead-in's end) to 9 ms (the last answer): 6 ms for 2 answers.
+      expect(result.seconds).to.be.closeTo(0.006, 1e-9);
+      expect(result.requestsPerSecond).to.be.closeTo(2 / 0.006, 1e-6);
+      expect(result.clientCpuPercent).to.equal(40);
+      expect(result).not.to.have.property('startLag');
+      // The server's CPU covers the lead-in too: all four answers, from the first start (0 ms) to the last answer (9 ms).
+      expect(result.wholeAttack?.requests).to.equal(4);
+      expect(result.wholeAttack?.seconds).to.be.closeTo(0.009, 1e-9);
+    });
+
+    it('counts a wrong answer in the lead-in and one timed, and times only right ones', () => {
+      const result = closed([plain, undefined, plain, undefined]);
+      expect(result.mismatches).to.equal(2);
+      expect(result.latency.count).to.equal(1);
+    });
+
+    it('gives zeros, not NaN, without results', () => {
+      const result = new VegetaClosedTally({ leadInMs: 500, expected: MUTATE, capacity: 10 }).result(0);
+      expect([result.requestsPerSecond, result.latency.count]).to.deep.equal([0, 0]);
+    });
+  });
+
   describe('VegetaTally', () => {
     // 1,000 req/s: request n is due (n + 1) ms after the start; here it starts `lagMs` later.
     const scenario = (rows: ReadonlyArray<{ lagMs: number; latencyMs: number; body?: string }>): ReturnType<VegetaTally['result']> => {
@@ -141,6 +175,12 @@ describe('bench/load/vegeta-results', () => {
       const result = new VegetaTally({ rate: 1000, firstMeasuredSeq: 0, expected: MUTATE, capacity: 10 }).result(0);
       expect(result.requestsPerSecond).to.equal(0);
       expect(result.latency.count).to.equal(0);
+    });
+
+    it('keeps at most `capacity` results and counts the rest as errors (closed loop too)', () => {
+      const closed = new VegetaClosedTally({ leadInMs: 0, expected: MUTATE, capacity: 2 });
+      for (let seq = 0; seq < 5; seq++) closed.add(parseResultLine(line({ seq, startedNs: (seq + 1) * 1e6, latencyNs: 1e5 })));
+      expect([closed.result(0).latency.count, closed.result(0).errors]).to.deep.equal([2, 3]);
     });
 
     it('keeps at most `capacity` results and counts the rest as errors', () => {
