@@ -1,7 +1,7 @@
 /**
  * Where the orchestrator gets vegeta from: bench/tools/install-vegeta.sh, which
  * reuses the cached binary of the pinned version or builds it with Go. There is
- * no fallback generator: without vegeta the fixed-rate scenario fails, saying why.
+ * no fallback generator: without vegeta the fixed-rate and reconnect scenarios fail, saying why.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -22,9 +22,9 @@ export async function installVegeta(log: (line: string) => void): Promise<string
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
     throw new Error(
-      `the fixed-rate scenario (rate1000) runs vegeta, and ${path.relative(REPO_ROOT, INSTALLER)} could not provide it: ${detail.trim()}\n` +
+      `the fixed-rate and reconnect scenarios (rate1000, reconnect) run vegeta, and ${path.relative(REPO_ROOT, INSTALLER)} could not provide it: ${detail.trim()}\n` +
         'It needs the Go toolchain and the Go module proxy, or the pinned vegeta already in ~/.cache/mountgate/bin; ' +
-        'or leave the scenario out (BENCH_SCENARIOS=c1,c10,c100,reconnect).',
+        'or leave them out (BENCH_SCENARIOS=c1,c10,c100).',
     );
   }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs vegeta, the fixed-rate load generator of `npm run bench` (scenario rate1000), from the Go module
+# Installs vegeta, the fixed-rate and reconnect load generator of `npm run bench`, from the Go module
 # proxy (no prebuilt downloads), into the same cache as helm. A binary already there is reused when it reports
 # the pinned version. Prints the path of the binary on stdout; progress goes to stderr.
 # Usage: bench/tools/install-vegeta.sh      (VEGETA_VERSION overrides the pinned version)
