@@ -140,13 +140,14 @@ async function measure(load: LoadGenerator, subject: Subject, job: LoadJob, scen
   const result = await load.run(job, budgetMs);
   const serverCpu = cpuSeconds(pid) - cpuBefore;
   const { otherCpuPercent } = interference();
+  // vegeta's timed window leaves out its lead-in, which the server's CPU includes.
+  const cpuSpan = result.wholeAttack ?? result;
   return {
     ...result,
     scenario,
     target: subject.name,
-    // vegeta's timed window leaves out its lead-in, which the server's CPU includes.
-    serverCpuPercent: (serverCpu / (result.wholeAttack ?? result).seconds) * 100,
-    serverCpuMicrosPerRequest: (result.wholeAttack ?? result).requests === 0 ? 0 : (serverCpu / (result.wholeAttack ?? result).requests) * 1e6,
+    serverCpuPercent: (serverCpu / cpuSpan.seconds) * 100,
+    serverCpuMicrosPerRequest: cpuSpan.requests === 0 ? 0 : (serverCpu / cpuSpan.requests) * 1e6,
     serverPeakRssMiB: memory(pid).peakRssMiB,
     otherCpuPercent,
   };

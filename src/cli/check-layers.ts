@@ -8,10 +8,10 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import { layeredPolicy } from '../policy/layers.js';
 import {
   compileMountPolicy,
+  describeEffective,
   describeMountPolicies,
   describeMountPolicy,
   effectiveAllowedHostPaths,
-  NOT_ALL_LISTED,
   narrowingWarnings,
   wideningProblems,
   type CompiledMountPolicy,
@@ -27,13 +27,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function inNamespace(manifest: unknown, namespace: string): unknown {
   if (!isRecord(manifest) || !isRecord(manifest.metadata) || manifest.metadata.namespace !== undefined) return manifest;
   return { ...manifest, metadata: { ...manifest.metadata, namespace } };
-}
-
-function describeEffective(cluster: CompiledPolicy, namespace: string, policies: readonly CompiledMountPolicy[]): string {
-  const { entries, complete } = effectiveAllowedHostPaths(cluster, namespace, policies);
-  if (entries.length === 0) return 'no host path';
-  const among = complete ? '' : NOT_ALL_LISTED;
-  return `${among}${entries.map((entry) => `${entry.pathPrefix}${entry.readOnly ? ' (read-only)' : ''}`).join(', ')}`;
 }
 
 export async function withMountPolicies(cluster: CompiledPolicy, paths: readonly string[], namespace: string, io: Io): Promise<CompiledPolicy> {
@@ -58,7 +51,7 @@ export async function withMountPolicies(cluster: CompiledPolicy, paths: readonly
   }
   if (policies.length > 0) {
     const refs = policies.map((policy) => policy.ref);
-    io.stderr(`namespace ${namespace} with ${describeMountPolicies(refs)}: host paths in effect: ${describeEffective(cluster, namespace, policies)}\n`);
+    io.stderr(`namespace ${namespace} with ${describeMountPolicies(refs)}: host paths in effect: ${describeEffective(effectiveAllowedHostPaths(cluster, namespace, policies), '', false)}\n`);
   }
   return layeredPolicy(cluster, { known: true, policies });
 }

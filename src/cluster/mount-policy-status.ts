@@ -8,9 +8,9 @@
  */
 import type { CompiledPolicy } from '../policy/compile.js';
 import {
+  describeEffective,
   describeMountPolicies,
   effectiveAllowedHostPaths,
-  NOT_ALL_LISTED,
   wideningProblems,
   type CompiledMountPolicy,
   type EffectiveHostPaths,
@@ -68,17 +68,11 @@ function readiness(
   if (policy.problems.length > 0) {
     return { status: 'False', reason: 'Invalid', message: `mountgate cannot read ${generation}, so Pods of namespace ${policy.ref.namespace} get no host path: ${policy.problems.join('; ')}` };
   }
-  const allowed = describeEffective(effective);
+  const allowed = describeEffective(effective, 'host paths under ', true);
   const others = siblings.length === 0 ? '' : ` (with ${describeMountPolicies(siblings.map((sibling) => sibling.ref))})`;
   const outside = wideningProblems(cluster, policy);
   const note = outside.length === 0 ? '' : `; outside the cluster policy now, so not in force: ${outside.join('; ')}`;
   return { status: 'True', reason: 'Enforced', message: `mountgate enforces ${generation}: Pods of namespace ${policy.ref.namespace} may use ${allowed}${others}${note}` };
-}
-
-function describeEffective({ entries, complete }: EffectiveHostPaths): string {
-  if (entries.length === 0) return 'no host path';
-  const among = complete ? '' : NOT_ALL_LISTED;
-  return `host paths under ${among}${entries.map((entry) => `"${entry.pathPrefix}"${entry.readOnly ? ' (read-only)' : ''}`).join(', ')}`;
 }
 
 /** The Ready condition of a status as stored, if it has one. */

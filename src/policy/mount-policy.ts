@@ -233,6 +233,17 @@ export const MAX_EFFECTIVE_CHARACTERS = 256 * 1024;
 /** Put before an incomplete list (a message too long for the CRD loses its end). */
 export const NOT_ALL_LISTED = `(not all listed: the layers combine into more than ${MAX_EFFECTIVE_ENTRIES} prefixes or ${MAX_EFFECTIVE_CHARACTERS} characters of them) `;
 
+/**
+ * The effective entries as words: `under` starts a non-empty list ("host paths under " in a status),
+ * `quote` wraps each prefix in quotes; "no host path" when there is none.
+ */
+export function describeEffective({ entries, complete }: EffectiveHostPaths, under: string, quote: boolean): string {
+  if (entries.length === 0) return 'no host path';
+  const among = complete ? '' : NOT_ALL_LISTED;
+  const q = quote ? '"' : '';
+  return `${under}${among}${entries.map((entry) => `${q}${entry.pathPrefix}${q}${entry.readOnly ? ' (read-only)' : ''}`).join(', ')}`;
+}
+
 export interface EffectiveHostPaths {
   readonly entries: Entry[];
   /** False when the list stopped at MAX_EFFECTIVE_ENTRIES or MAX_EFFECTIVE_CHARACTERS: every entry listed holds, some that hold are missing. */
