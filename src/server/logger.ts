@@ -1,11 +1,12 @@
 /** JSON logs. Writes are asynchronous so logging stays off the request's path. */
 import { pino, type Logger } from 'pino';
+import { isoLogTime } from './log-time.js';
 
 export type { Logger };
 
 export function createLogger(level = 'info'): Logger {
   return pino(
-    { level, base: { service: 'mountgate' }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    { level, base: { service: 'mountgate' }, timestamp: isoLogTime(), formatters: { level: (label) => ({ level: label }) } },
     pino.destination({ dest: 1, sync: false }),
   );
 }
