@@ -14,6 +14,7 @@ import type { ClusterFacts } from '../admission/pod-security.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { NamespaceLevels } from './namespace-cache.js';
 import type { LiveState } from './live-state.js';
+import { plainJsonLength, readPlainJson } from './json-body.js';
 import type { Metrics, Result } from './metrics.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -118,23 +119,30 @@ function createExpressApp(context: AppContext, parseJson: JsonParser): express.E
 }
 
 /**
- * One admission review: the JSON body (express.json, so limits, charsets and
+ * One admission review: the JSON body (read directly when plain, as the API
+ * server sends it, and otherwise by express.json, so limits, charsets and
  * error messages are body-parser's), then the guards and the decision. Errors
  * are answered here, as express's error handler did before.
  */
 function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerResponse, context: AppContext, parseJson: JsonParser): void {
-  parseJson(req, res, (error?: unknown) => {
+  const withBody = (error: unknown, body: unknown): void => {
     if (error !== undefined) {
       refuseBody(stage, error, res, context);
       return;
     }
     try {
-      // body-parser sets req.body only for a JSON content type.
-      admit(stage, 'body' in req ? req.body : undefined, res, context);
+      admit(stage, body, res, context);
     } catch (failure) {
       refuseBody(stage, failure, res, context);
     }
-  });
+  };
+  const plainLength = plainJsonLength(req, MAX_BODY_BYTES);
+  if (plainLength !== undefined) {
+    readPlainJson(req, plainLength, withBody);
+    return;
+  }
+  // body-parser sets req.body only for a JSON content type.
+  parseJson(req, res, (error?: unknown) => withBody(error, 'body' in req ? req.body : undefined));
 }
 
 function refuseBody(stage: Endpoint | undefined, error: unknown, res: ServerResponse, context: AppContext): void {
