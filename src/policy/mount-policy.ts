@@ -217,6 +217,37 @@ function readOnlyIn(entries: readonly LayerEntry[], prefix: string): boolean {
 }
 
 /**
+ * Adds to `prefixes` where, inside one of them, some layer's entry starts
+ * deciding: its meet with the prefix, and the meets of those with every entry
+ * again. A read-write "/srv/team-a" may hold "/srv/team-a/models", read-only
+ * by a cluster entry that matches every team's models; listed apart, each
+ * prefix's read-only flag holds for every path it decides. False when
+ * MAX_EFFECTIVE_ENTRIES stopped it.
+ */
+function withInnerBoundaries(prefixes: Set<string>, layers: ReadonlyArray<readonly LayerEntry[]>): boolean {
+  const entries = [...new Set(layers.flatMap((layer) => layer.map((entry) => entry.pathPrefix)))];
+  let complete = true;
+  let frontier = [...prefixes];
+  while (frontier.length > 0) {
+    const found: string[] = [];
+    for (const prefix of frontier) {
+      for (const entry of entries) {
+        const meet = prefixMeet(entry, prefix);
+        if (meet === undefined || prefixes.has(meet)) continue;
+        if (prefixes.size >= MAX_EFFECTIVE_ENTRIES) {
+          complete = false;
+          continue;
+        }
+        prefixes.add(meet);
+        found.push(meet);
+      }
+    }
+    frontier = found;
+  }
+  return complete;
+}
+
+/**
  * How many prefixes effectiveAllowedHostPaths lists at most: MountPolicies with
  * `*` at different places can combine into a product of their entries, and a
  * namespace's own admin must not be able to stall the process that admits Pods.
@@ -279,6 +310,7 @@ export function effectiveAllowedHostPaths(cluster: CompiledPolicy, namespace: st
     }
     prefixes = narrowed;
   }
+  if (!withInnerBoundaries(prefixes, layers)) complete = false;
   const listed: string[] = [];
   let characters = 0;
   for (const pathPrefix of [...prefixes].sort()) {

@@ -231,6 +231,20 @@ describe('policy: MountPolicy objects', () => {
       });
     }
 
+    it('lists apart where a read-only entry with "*" crosses a read-write prefix and decides there', () => {
+      // /u/team-a/team-a lies under both; the cluster decides it by "/u/*/team-a" (more segments): read-only.
+      const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/u/team-a' }], builtinHostPaths: [{ pathPrefix: '/u/*/team-a', readOnly: true }] }), 'cluster.json');
+      const policies = [compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/u/*/*' }] }))];
+      expect(effectiveAllowedHostPaths(cluster, 'team-a', policies)).to.deep.equal({
+        entries: [
+          { pathPrefix: '/u/*/team-a', readOnly: true },
+          { pathPrefix: '/u/team-a/*', readOnly: false },
+          { pathPrefix: '/u/team-a/team-a', readOnly: true },
+        ],
+        complete: true,
+      });
+    });
+
     it(`stops at ${MAX_EFFECTIVE_ENTRIES} prefixes where "*" entries combine (64 × 64 × 64 here), each listed one still true`, () => {
       const wide = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv' }] }), 'cluster.json');
       const numbered = (pattern: (i: number) => string) => ({ allowedHostPaths: Array.from({ length: 64 }, (_, i) => ({ pathPrefix: pattern(i) })) });
