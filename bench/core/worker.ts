@@ -88,8 +88,8 @@ const validateRequest3 = requestOf(createReview(mutatedPod(review3, examplePolic
 const body3 = JSON.stringify(review3);
 add('decide mutate, 3-mount Pod', () => decide('mutate', request3, examplePolicy), { stage: 'mutate', size: 3 });
 add('decide validate, 3-mount Pod', () => decide('validate', validateRequest3, examplePolicy), { stage: 'validate', size: 3 });
-// Each sandbox thread has its own workspace path, whose volume name is not remembered yet:
-// the same Pod with a path never seen before (more of them than the name cache holds).
+// Each sandbox thread has its own workspace path: the same Pod with a different path each call
+// (4096 of them in turn, so no call finds the strings and hashes of the one before).
 const FRESH_PATHS = 4096;
 const freshRequests = Array.from({ length: FRESH_PATHS }, (_, i) =>
   requestOf(createReview(sandboxPod([{ ...THREE_MOUNTS[0], host_path: `/srv/sandbox/thread-${i}/workspace` }, ...THREE_MOUNTS.slice(1)]))),
