@@ -6,12 +6,11 @@
  */
 import type { CompiledPolicy } from '../policy/compile.js';
 import { layeredPolicy } from '../policy/layers.js';
+import { describeEffective, effectiveAllowedHostPaths } from '../policy/effective.js';
 import {
   compileMountPolicy,
-  describeEffective,
   describeMountPolicies,
   describeMountPolicy,
-  effectiveAllowedHostPaths,
   narrowingWarnings,
   wideningProblems,
   type CompiledMountPolicy,

@@ -7,14 +7,8 @@
  * Kubernetes conditions do.
  */
 import type { CompiledPolicy } from '../policy/compile.js';
-import {
-  describeEffective,
-  describeMountPolicies,
-  effectiveAllowedHostPaths,
-  wideningProblems,
-  type CompiledMountPolicy,
-  type EffectiveHostPaths,
-} from '../policy/mount-policy.js';
+import { describeEffective, effectiveAllowedHostPaths, type EffectiveHostPaths } from '../policy/effective.js';
+import { describeMountPolicies, wideningProblems, type CompiledMountPolicy } from '../policy/mount-policy.js';
 
 /** The CRD caps a condition message at 32768 characters; a longer one would make every status write fail. */
 export const MAX_MESSAGE_LENGTH = 32_768;
@@ -37,7 +31,8 @@ export interface MountPolicyStatus {
 
 /**
  * The whole status, mountgate's alone to write; `siblings` are the other MountPolicies of its namespace, `current`
- * the status as stored, for lastTransitionTime.
+ * the status as stored, for lastTransitionTime. `effective` is effectiveAllowedHostPaths of the namespace, when the
+ * caller has it already (it is the same for every MountPolicy there).
  */
 export function desiredStatus(
   cluster: CompiledPolicy,
@@ -45,8 +40,8 @@ export function desiredStatus(
   siblings: readonly CompiledMountPolicy[],
   current: unknown,
   now: string,
+  effective: EffectiveHostPaths = effectiveAllowedHostPaths(cluster, policy.ref.namespace, [policy, ...siblings]),
 ): MountPolicyStatus {
-  const effective = effectiveAllowedHostPaths(cluster, policy.ref.namespace, [policy, ...siblings]);
   const { status, reason, message: full } = readiness(cluster, policy, siblings, effective);
   const message = full.length <= MAX_MESSAGE_LENGTH ? full : `${full.slice(0, MAX_MESSAGE_LENGTH - CUT.length)}${CUT}`;
   const previous = readyConditionOf(current);

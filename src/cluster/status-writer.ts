@@ -8,7 +8,8 @@
  */
 import type { Logger } from 'pino';
 import type { CompiledPolicy } from '../policy/compile.js';
-import type { MountPolicyRef } from '../policy/mount-policy.js';
+import { effectiveAllowedHostPaths, type EffectiveHostPaths } from '../policy/effective.js';
+import type { CompiledMountPolicy, MountPolicyRef } from '../policy/mount-policy.js';
 import type { Metrics } from '../server/metrics.js';
 import { statusCodeOf } from './kube-request.js';
 import type { CachedMountPolicy, MountPolicyObject, MountPolicyTable } from './mount-policy-cache.js';
@@ -36,6 +37,11 @@ export class StatusWriter {
   #draining: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
   #stopped = false;
+  /**
+   * Each namespace's effective list during one drain, with what it was worked out from: it is the same for every
+   * MountPolicy of the namespace, and working it out can take tens of milliseconds.
+   */
+  readonly #effective = new Map<string, { cluster: CompiledPolicy; policies: readonly CompiledMountPolicy[]; effective: EffectiveHostPaths }>();
 
   constructor(private readonly options: StatusWriterOptions) {
     options.table.onChange(({ namespace }) => {
@@ -89,6 +95,7 @@ export class StatusWriter {
       const entry = this.options.table.get({ namespace, name });
       if (entry !== undefined && this.options.table.synced && !(await this.#judge(entry))) failed.push(next);
     }
+    this.#effective.clear();
     if (failed.length > 0 && this.#holding && !this.#stopped) {
       clearTimeout(this.#retry);
       this.#retry = setTimeout(() => {
@@ -104,15 +111,25 @@ export class StatusWriter {
     return first;
   }
 
+  /** Worked out again only when the cluster policy or a MountPolicy of the namespace is not the one it was worked out from. */
+  #effectiveOf(namespace: string, policies: readonly CompiledMountPolicy[]): EffectiveHostPaths {
+    const cluster = this.options.cluster.policy;
+    const known = this.#effective.get(namespace);
+    if (known !== undefined && known.cluster === cluster && known.policies.length === policies.length && known.policies.every((policy, i) => policy === policies[i])) {
+      return known.effective;
+    }
+    const effective = effectiveAllowedHostPaths(cluster, namespace, policies);
+    this.#effective.set(namespace, { cluster, policies, effective });
+    return effective;
+  }
+
   /** False when the write failed and should be tried again. */
   async #judge({ object, compiled }: CachedMountPolicy): Promise<boolean> {
     // Condition times are whole seconds (metav1.Time).
     const now = (this.options.now?.() ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
-    const siblings = this.options.table
-      .list(compiled.ref.namespace)
-      .filter((entry) => entry.compiled.ref.name !== compiled.ref.name)
-      .map((entry) => entry.compiled);
-    const status = desiredStatus(this.options.cluster.policy, compiled, siblings, object.status, now);
+    const all = this.options.table.list(compiled.ref.namespace).map((entry) => entry.compiled);
+    const siblings = all.filter((policy) => policy.ref.name !== compiled.ref.name);
+    const status = desiredStatus(this.options.cluster.policy, compiled, siblings, object.status, now, this.#effectiveOf(compiled.ref.namespace, all));
     if (sameStatus(object.status, status)) return true;
     const ref = key(compiled.ref);
     try {

@@ -6,7 +6,7 @@
  */
 import { array, object, ValidationError, type InferType } from 'yup';
 import { decidingOrder, pathLists, type CompiledPolicy, type NarrowingLayer } from './compile.js';
-import { prefixCovers, prefixMeet } from './containment.js';
+import { prefixCovers, prefixMeet, segmentsCover, type ComparisonCost } from './containment.js';
 import { parsePattern, PLACEHOLDER_VALUE, type PatternSegment } from './patterns.js';
 import { maxMounts, pathPrefixEntry, reservedMountPaths, type PathPrefixEntry } from './schema.js';
 
@@ -99,10 +99,10 @@ export function compileMountPolicy(object: unknown): CompiledMountPolicy {
   return { ...identity, problems, spec, layer: { name: describeMountPolicy(ref), closed, ...pathLists(allowed, allowed) } };
 }
 
-type Entry = Pick<PathPrefixEntry, 'pathPrefix' | 'readOnly'>;
+export type Entry = Pick<PathPrefixEntry, 'pathPrefix' | 'readOnly'>;
 
 /** An entry of a layer; `ranking` is the pattern it was written as, when it differs (see inNamespace). */
-type LayerEntry = Entry & { readonly ranking?: readonly PatternSegment[] };
+export type LayerEntry = Entry & { readonly ranking?: readonly PatternSegment[] };
 
 /**
  * Entries as they stand for the Pods of one namespace: a MountPolicy only ever judges Pods of its own namespace, so
@@ -110,7 +110,7 @@ type LayerEntry = Entry & { readonly ranking?: readonly PatternSegment[] };
  * placeholder it is when entries compete for a path: "/srv/{namespace}" does not outrank "/srv/*" as the literal
  * "/srv/team-a" would.
  */
-function inNamespace(entries: readonly Entry[], namespace: string): LayerEntry[] {
+export function inNamespace(entries: readonly Entry[], namespace: string): LayerEntry[] {
   if (!PLACEHOLDER_VALUE.test(namespace)) return [...entries];
   return entries.map((entry) => {
     const segments = entry.pathPrefix.split('/');
@@ -124,7 +124,7 @@ function inNamespace(entries: readonly Entry[], namespace: string): LayerEntry[]
 }
 
 /** The cluster's entries as they stand for the Pods of one namespace (see inNamespace). */
-function clusterEntries(cluster: CompiledPolicy, namespace: string, which: 'carriable' | 'requestable' = 'carriable'): LayerEntry[] {
+export function clusterEntries(cluster: CompiledPolicy, namespace: string, which: 'carriable' | 'requestable' = 'carriable'): LayerEntry[] {
   return inNamespace(which === 'carriable' ? [...cluster.spec.allowedHostPaths, ...cluster.spec.builtinHostPaths] : cluster.spec.allowedHostPaths, namespace);
 }
 
@@ -133,12 +133,33 @@ function ownEntries(policy: CompiledMountPolicy): LayerEntry[] {
   return inNamespace(policy.spec?.allowedHostPaths ?? [], policy.ref.namespace);
 }
 
-/** The entry that decides for everything under `prefix`, among those that cover all of it (see decidingOrder). */
-function decidingCover(entries: readonly LayerEntry[], prefix: string): LayerEntry | undefined {
-  return entries
-    .filter((entry) => prefixCovers(entry.pathPrefix, prefix))
-    .map((entry) => ({ ...entry, segments: entry.ranking ?? parsePattern(entry.pathPrefix) }))
-    .sort(decidingOrder)[0];
+/** An entry with its pattern parsed once: `segments` as it matches paths, `ranking` as it competes (see inNamespace). */
+export interface ParsedEntry {
+  readonly entry: LayerEntry;
+  readonly segments: readonly PatternSegment[];
+  readonly ranking: readonly PatternSegment[];
+}
+
+export function parsedEntries(entries: readonly LayerEntry[]): ParsedEntry[] {
+  return entries.map((entry) => {
+    const segments = parsePattern(entry.pathPrefix);
+    return { entry, segments, ranking: entry.ranking ?? segments };
+  });
+}
+
+/** How an entry competes in decidingOrder. */
+export function rankOf(parsed: ParsedEntry): { readonly readOnly: boolean; readonly segments: readonly PatternSegment[] } {
+  return { readOnly: parsed.entry.readOnly, segments: parsed.ranking };
+}
+
+/** The entry that decides for everything under `prefix`, among those that cover all of it (see decidingOrder; the first of equals). */
+export function decidingCover(entries: readonly ParsedEntry[], prefix: readonly PatternSegment[], cost?: ComparisonCost): ParsedEntry | undefined {
+  let deciding: ParsedEntry | undefined;
+  for (const candidate of entries) {
+    if (!segmentsCover(candidate.segments, prefix, cost)) continue;
+    if (deciding === undefined || decidingOrder(rankOf(candidate), rankOf(deciding)) < 0) deciding = candidate;
+  }
+  return deciding;
 }
 
 /**
@@ -172,7 +193,7 @@ export function narrowingWarnings(cluster: CompiledPolicy, policy: CompiledMount
   (policy.spec?.allowedHostPaths ?? []).forEach((entry, index) => {
     const field = `spec.allowedHostPaths[${index}]`;
     const filled = own[index]?.pathPrefix ?? entry.pathPrefix;
-    const deciding = decidingCover(clusterEntries(cluster, policy.ref.namespace), filled);
+    const deciding = decidingCover(parsedEntries(clusterEntries(cluster, policy.ref.namespace)), parsePattern(filled))?.entry;
     if (deciding?.readOnly === true && !entry.readOnly) {
       warnings.push(`${field}: "${entry.pathPrefix}" is under the cluster policy's read-only prefix "${deciding.pathPrefix}", so it is mounted read-only`);
     }
@@ -188,139 +209,4 @@ export function narrowingWarnings(cluster: CompiledPolicy, policy: CompiledMount
 export function describeMountPolicies(refs: readonly MountPolicyRef[]): string {
   const names = refs.map((ref) => `${ref.namespace}/${ref.name}`).sort();
   return `${names.length === 1 ? 'MountPolicy' : 'MountPolicies'} ${names.join(', ')}`;
-}
-
-/** The pattern with every placeholder as `*`: what it matches for some request. */
-function anyRequest(prefix: string): string {
-  return prefix
-    .split('/')
-    .map((segment) => (segment.startsWith('{') ? '*' : segment))
-    .join('/');
-}
-
-/**
- * Whether a layer makes paths under `prefix` read-only: its deciding entry is, or, for some requests, a read-only
- * entry that meets `prefix` only when placeholders are filled and would then decide ("/u/{user}" against
- * "/u/{sandboxUser}"). The status says read-only then: it may understate, never overstate.
- */
-function readOnlyIn(entries: readonly LayerEntry[], prefix: string): boolean {
-  const deciding = decidingCover(entries, prefix);
-  if (deciding?.readOnly === true) return true;
-  const rank = (entry: LayerEntry) => ({ readOnly: entry.readOnly, segments: entry.ranking ?? parsePattern(entry.pathPrefix) });
-  return entries.some(
-    (entry) =>
-      entry.readOnly &&
-      prefixMeet(entry.pathPrefix, prefix) === undefined &&
-      prefixMeet(anyRequest(entry.pathPrefix), anyRequest(prefix)) !== undefined &&
-      (deciding === undefined || decidingOrder(rank(entry), rank(deciding)) <= 0),
-  );
-}
-
-/**
- * Adds to `prefixes` where, inside one of them, some layer's entry starts
- * deciding: its meet with the prefix, and the meets of those with every entry
- * again. A read-write "/srv/team-a" may hold "/srv/team-a/models", read-only
- * by a cluster entry that matches every team's models; listed apart, each
- * prefix's read-only flag holds for every path it decides. False when
- * MAX_EFFECTIVE_ENTRIES stopped it.
- */
-function withInnerBoundaries(prefixes: Set<string>, layers: ReadonlyArray<readonly LayerEntry[]>): boolean {
-  const entries = [...new Set(layers.flatMap((layer) => layer.map((entry) => entry.pathPrefix)))];
-  let complete = true;
-  let frontier = [...prefixes];
-  while (frontier.length > 0) {
-    const found: string[] = [];
-    for (const prefix of frontier) {
-      for (const entry of entries) {
-        const meet = prefixMeet(entry, prefix);
-        if (meet === undefined || prefixes.has(meet)) continue;
-        if (prefixes.size >= MAX_EFFECTIVE_ENTRIES) {
-          complete = false;
-          continue;
-        }
-        prefixes.add(meet);
-        found.push(meet);
-      }
-    }
-    frontier = found;
-  }
-  return complete;
-}
-
-/**
- * How many prefixes effectiveAllowedHostPaths lists at most: MountPolicies with
- * `*` at different places can combine into a product of their entries, and a
- * namespace's own admin must not be able to stall the process that admits Pods.
- */
-export const MAX_EFFECTIVE_ENTRIES = 1024;
-
-/**
- * How many characters of prefixes it lists at most: 1024 prefixes of 4096
- * characters would make a status of 4 MiB, which the API server refuses, and
- * the status would then never be written.
- */
-export const MAX_EFFECTIVE_CHARACTERS = 256 * 1024;
-
-/** Put before an incomplete list (a message too long for the CRD loses its end). */
-export const NOT_ALL_LISTED = `(not all listed: the layers combine into more than ${MAX_EFFECTIVE_ENTRIES} prefixes or ${MAX_EFFECTIVE_CHARACTERS} characters of them) `;
-
-/**
- * The effective entries as words: `under` starts a non-empty list ("host paths under " in a status),
- * `quote` wraps each prefix in quotes; "no host path" when there is none.
- */
-export function describeEffective({ entries, complete }: EffectiveHostPaths, under: string, quote: boolean): string {
-  if (entries.length === 0) return 'no host path';
-  const among = complete ? '' : NOT_ALL_LISTED;
-  const q = quote ? '"' : '';
-  return `${under}${among}${entries.map((entry) => `${q}${entry.pathPrefix}${q}${entry.readOnly ? ' (read-only)' : ''}`).join(', ')}`;
-}
-
-export interface EffectiveHostPaths {
-  readonly entries: Entry[];
-  /** False when the list stopped at MAX_EFFECTIVE_ENTRIES or MAX_EFFECTIVE_CHARACTERS: every entry listed holds, some that hold are missing. */
-  readonly complete: boolean;
-}
-
-/**
- * What a Pod of `namespace` may carry under the cluster policy and every
- * MountPolicy of that namespace together, for their status: every prefix all
- * layers match, read-only where any layer's deciding entry is, as layers.ts
- * judges a Pod. An invalid MountPolicy allows nothing. Patterns stay
- * patterns; where a placeholder meets a literal the prefix holds only for
- * some requests and is left out.
- */
-export function effectiveAllowedHostPaths(cluster: CompiledPolicy, namespace: string, policies: readonly CompiledMountPolicy[]): EffectiveHostPaths {
-  if (policies.some((policy) => policy.problems.length > 0)) return { entries: [], complete: true };
-  const layers: Array<readonly LayerEntry[]> = [clusterEntries(cluster, namespace)];
-  for (const policy of policies) {
-    const allowed = policy.spec?.allowedHostPaths;
-    if (allowed !== undefined) layers.push(inNamespace(allowed, namespace));
-  }
-  let complete = true;
-  let prefixes = new Set<string>(layers[0]?.map((entry) => entry.pathPrefix));
-  for (const inner of layers.slice(1)) {
-    const narrowed = new Set<string>();
-    for (const a of prefixes) {
-      for (const b of inner) {
-        const meet = prefixMeet(a, b.pathPrefix);
-        if (meet === undefined || narrowed.has(meet)) continue;
-        if (narrowed.size === MAX_EFFECTIVE_ENTRIES) complete = false;
-        else narrowed.add(meet);
-      }
-    }
-    prefixes = narrowed;
-  }
-  if (!withInnerBoundaries(prefixes, layers)) complete = false;
-  const listed: string[] = [];
-  let characters = 0;
-  for (const pathPrefix of [...prefixes].sort()) {
-    characters += pathPrefix.length;
-    if (characters > MAX_EFFECTIVE_CHARACTERS) {
-      complete = false;
-      break;
-    }
-    listed.push(pathPrefix);
-  }
-  const entries = listed.map((pathPrefix) => ({ pathPrefix, readOnly: layers.some((entries) => readOnlyIn(entries, pathPrefix)) }));
-  return { entries, complete };
 }

@@ -14,7 +14,8 @@ import { pathLists } from '../../src/policy/compile.js';
 import { layeredPolicy } from '../../src/policy/layers.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { decidingHostPathEntry, type Fillings } from '../../src/policy/match.js';
-import { compileMountPolicy, effectiveAllowedHostPaths } from '../../src/policy/mount-policy.js';
+import { effectiveAllowedHostPaths } from '../../src/policy/effective.js';
+import { compileMountPolicy } from '../../src/policy/mount-policy.js';
 import { entrySpec, hostPath, TOPS, VALUES, type EntrySpec } from '../helpers/pattern-arbitraries.js';
 
 const RUNS = Number(process.env.MOUNTGATE_PROPERTY_RUNS ?? 300);

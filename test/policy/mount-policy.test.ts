@@ -5,13 +5,14 @@
 import { expect } from 'chai';
 import { prefixCovers, prefixMeet } from '../../src/policy/containment.js';
 import {
-  compileMountPolicy,
+  describeEffective,
   effectiveAllowedHostPaths,
   MAX_EFFECTIVE_CHARACTERS,
   MAX_EFFECTIVE_ENTRIES,
-  narrowingWarnings,
-  wideningProblems,
-} from '../../src/policy/mount-policy.js';
+  MAX_EFFECTIVE_STEPS,
+  TOO_MANY_TO_LIST,
+} from '../../src/policy/effective.js';
+import { compileMountPolicy, narrowingWarnings, wideningProblems } from '../../src/policy/mount-policy.js';
 import { parsePolicy } from '../../src/policy/load.js';
 
 const CLUSTER = parsePolicy(
@@ -257,6 +258,32 @@ describe('policy: MountPolicy objects', () => {
       expect(complete).to.equal(false);
       expect(entries).to.have.length(MAX_EFFECTIVE_ENTRIES);
       for (const entry of entries) expect(entry.pathPrefix).to.match(/^\/srv\/a\d+\/b\d+\/c\d+$/);
+    });
+
+    it('says read-only of a listed prefix that holds a read-only one the list had no room for', () => {
+      // "/srv/a" is read-write itself; the long read-only prefixes under it do not all fit in MAX_EFFECTIVE_CHARACTERS.
+      const inner = (count: number) => Array.from({ length: count }, (_, i) => ({ pathPrefix: `/srv/a/${String(i).padStart(3, '0')}${'x'.repeat(3990)}`, readOnly: true }));
+      const policyWith = (count: number) => parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/a' }, ...inner(count)] }), 'cluster.json');
+      const cut = effectiveAllowedHostPaths(policyWith(100), 'team-a', []);
+      expect(cut.complete).to.equal(false);
+      expect(cut.entries[0]).to.deep.equal({ pathPrefix: '/srv/a', readOnly: true });
+      expect(cut.entries.slice(1).every((entry) => entry.readOnly)).to.equal(true);
+      const whole = effectiveAllowedHostPaths(policyWith(3), 'team-a', []);
+      expect(whole.complete).to.equal(true);
+      expect(whole.entries[0]).to.deep.equal({ pathPrefix: '/srv/a', readOnly: false });
+    });
+
+    it(`lists nothing, and says why, when the layers would take more than ${MAX_EFFECTIVE_STEPS} steps to work out`, () => {
+      // Forty MountPolicies of 128 long entries, crossing one another with "*": seconds of work before it was bounded.
+      const long = 'x'.repeat(2000);
+      const shapes = [(i: number) => `/srv/a${i}${long}/*/*/*`, (i: number) => `/srv/*/b${i}${long}/*/*`, (i: number) => `/srv/*/*/c${i}${long}/*`, (i: number) => `/srv/*/*/*/d${i}${long}`];
+      const policies = Array.from({ length: 40 }, (_, m) =>
+        compileMountPolicy(mountPolicy({ allowedHostPaths: Array.from({ length: 128 }, (_, i) => ({ pathPrefix: (shapes[m % 4] ?? String)(i + 1000 * m), readOnly: i % 2 === 0 })) }, `p${m}`)),
+      );
+      const wide = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv' }] }), 'cluster.json');
+      const effective = effectiveAllowedHostPaths(wide, 'team-a', policies);
+      expect(effective).to.deep.equal({ entries: [], complete: false });
+      expect(describeEffective(effective, 'host paths under ', true)).to.equal(TOO_MANY_TO_LIST);
     });
 
     it(`stops at ${MAX_EFFECTIVE_CHARACTERS} characters of prefixes, so that the status stays writable`, () => {
