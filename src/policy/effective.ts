@@ -49,7 +49,8 @@ export interface EffectiveHostPaths {
 
 /**
  * The effective entries as words: `under` starts a non-empty list ("host paths under " in a status),
- * `quote` wraps each prefix in quotes; "no host path" when there is none.
+ * `quote` wraps each prefix in quotes; "no host path" when there is none, TOO_MANY_TO_LIST when it could not be
+ * worked out.
  */
 export function describeEffective({ entries, complete }: EffectiveHostPaths, under: string, quote: boolean): string {
   if (entries.length === 0) return complete ? 'no host path' : TOO_MANY_TO_LIST;
