@@ -118,6 +118,24 @@ mutatedPod(review3, layered);
 add('decide mutate, 3-mount Pod, namespace with a MountPolicy', () => decide('mutate', request3, layered), { stage: 'mutate', size: 3 });
 add('decide validate, 3-mount Pod, namespace with a MountPolicy', () => decide('validate', validateRequest3, layered), { stage: 'validate', size: 3 });
 
+// A MountPolicy status: the namespace's effective list, as the status writer works it out (once per namespace
+// per change), for the MountPolicy above and for the worst shape tried, which runs into MAX_EFFECTIVE_STEPS.
+const { effectiveAllowedHostPaths } = (await import(dist('policy/effective.js'))) as typeof import('../../src/policy/effective.js');
+add('MountPolicy status: effective list, the MountPolicy above', () => effectiveAllowedHostPaths(examplePolicy, 'deer-flow', [tenantPolicy]));
+const longLiteral = 'x'.repeat(2000);
+const crossingShapes = [(i: number) => `/srv/a${i}${longLiteral}/*/*/*`, (i: number) => `/srv/*/b${i}${longLiteral}/*/*`, (i: number) => `/srv/*/*/c${i}${longLiteral}/*`, (i: number) => `/srv/*/*/*/d${i}${longLiteral}`];
+const crossingPolicies = Array.from({ length: 40 }, (_, m) =>
+  compileMountPolicy({
+    metadata: { namespace: 'deer-flow', name: `crossing-${m}` },
+    spec: { allowedHostPaths: Array.from({ length: 128 }, (_, i) => ({ pathPrefix: (crossingShapes[m % 4] ?? String)(i + 1000 * m), readOnly: i % 2 === 0 })) },
+  }),
+);
+const srvPolicy = parsePolicy(stringifyYaml({ allowedHostPaths: [{ pathPrefix: '/srv' }] }), 'srv-policy.yaml');
+if (effectiveAllowedHostPaths(srvPolicy, 'deer-flow', crossingPolicies).complete) throw new Error('the crossing MountPolicies were meant to run into the bound');
+add('MountPolicy status: effective list, 40 crossing MountPolicies of 128 entries of 2 KB (stops at the bound)', () =>
+  effectiveAllowedHostPaths(srvPolicy, 'deer-flow', crossingPolicies),
+);
+
 // Sized Pods: N containers (one target) and N requested mounts.
 for (const size of [1, 10, 100]) {
   const review = createReview(sandboxPod(manyMounts(size), size));
