@@ -6,6 +6,7 @@
  * One write at a time; a write that fails is retried after a pause, one that
  * lost a race (409) waits for the watch to bring the newer object.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { effectiveAllowedHostPaths, type EffectiveHostPaths } from '../policy/effective.js';
@@ -94,6 +95,9 @@ export class StatusWriter {
       const [namespace = '', name = ''] = next.split('/');
       const entry = this.options.table.get({ namespace, name });
       if (entry !== undefined && this.options.table.synced && !(await this.#judge(entry))) failed.push(next);
+      // A status that needs no write awaits nothing; without a turn of the event loop here, a namespace of many
+      // MountPolicies, or a reload that makes every status stale, would hold back the admission requests meanwhile.
+      await nextTurn();
     }
     this.#effective.clear();
     if (failed.length > 0 && this.#holding && !this.#stopped) {

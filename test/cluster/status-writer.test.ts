@@ -68,6 +68,17 @@ describe('cluster/status-writer', () => {
     expect(await count('success')).to.equal(2);
   });
 
+  it('lets other work run between two MountPolicies (admission requests are served during a long drain)', async () => {
+    const { table, written, writer } = setUp();
+    for (let i = 0; i < 20; i++) table.upsert(object(`tenant-${i}`, { allowedHostPaths: [] }));
+    table.markSynced(true);
+    writer.setHolding(true);
+    const writtenWhenOtherWorkRan = await new Promise<number>((resolve) => setImmediate(() => resolve(written.length)));
+    await writer.idle();
+    expect(written).to.have.length(20);
+    expect(writtenWhenOtherWorkRan).to.be.below(20);
+  });
+
   it('does not write again when the watch brings back what it wrote', async () => {
     const { table, written, writer } = setUp();
     table.markSynced(true);
