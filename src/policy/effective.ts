@@ -36,7 +36,7 @@ export const MAX_EFFECTIVE_STEPS = 4_000_000;
 export const NOT_ALL_LISTED = `(not all listed: the layers combine into more than ${MAX_EFFECTIVE_ENTRIES} prefixes or ${MAX_EFFECTIVE_CHARACTERS} characters of them) `;
 
 /** Said instead of a list when working the list out would take too long. */
-export const TOO_MANY_TO_LIST = `host paths the layers combine into more prefixes than can be worked out (past ${MAX_EFFECTIVE_ENTRIES} prefixes or ${MAX_EFFECTIVE_STEPS} steps; none listed)`;
+export const TOO_MANY_TO_LIST = `host paths the layers combine into more prefixes than can be worked out (past ${2 * MAX_EFFECTIVE_ENTRIES} prefixes or ${MAX_EFFECTIVE_STEPS} steps; none listed)`;
 
 export interface EffectiveHostPaths {
   readonly entries: Entry[];
@@ -62,10 +62,16 @@ export function describeEffective({ entries, complete }: EffectiveHostPaths, und
 /** Thrown when the work runs out; caught below, never seen outside. */
 class OutOfSteps extends Error {}
 
-/** A prefix, parsed. */
+/** A prefix, parsed; `literal` when it has no `*` and no placeholder, `placeholders` when it has a placeholder. */
 interface Prefix {
   readonly text: string;
   readonly segments: readonly PatternSegment[];
+  readonly literal: boolean;
+  readonly placeholders: boolean;
+}
+
+function prefixOf(text: string, segments: readonly PatternSegment[]): Prefix {
+  return { text, segments, literal: segments.every((segment) => segment.kind === 'literal'), placeholders: segments.some((segment) => segment.kind === 'placeholder') };
 }
 
 /** Counts work against MAX_EFFECTIVE_STEPS (see ComparisonCost); written-out prefixes count their length. */
@@ -80,7 +86,7 @@ class Steps {
   /** The meet of two prefixes, with its text. */
   meet(a: Prefix, b: Prefix): Prefix | undefined {
     const segments = segmentsMeet(a.segments, b.segments, this.cost);
-    const meet = segments === undefined ? undefined : { text: patternText(segments), segments };
+    const meet = segments === undefined ? undefined : prefixOf(patternText(segments), segments);
     this.cost.steps += meet?.text.length ?? 0;
     this.check();
     return meet;
@@ -93,11 +99,47 @@ class Steps {
   }
 }
 
-/** The layer's entries parsed, each also as a Prefix, and with every placeholder as `*`: what it matches for some request. */
+/** An entry of a layer: parsed, as a Prefix, and with every placeholder as `*` (what it matches for some request). */
+interface Item {
+  readonly parsed: ParsedEntry;
+  readonly prefix: Prefix;
+  readonly anyRequest: Prefix;
+}
+
+/** A trie of literal entries by segment, so that those covering a prefix are found in as many steps as it has segments. */
+interface LiteralNode {
+  readonly items: Item[];
+  readonly children: Map<string, LiteralNode>;
+}
+
+/** A layer's entries: literal ones in a trie, the others (with `*` or a placeholder) in a list. */
 interface Layer {
-  readonly entries: readonly ParsedEntry[];
-  readonly prefixes: readonly Prefix[];
-  readonly anyRequest: readonly Prefix[];
+  readonly items: readonly Item[];
+  readonly literals: LiteralNode;
+  readonly patterns: readonly Item[];
+}
+
+function layerOf(items: readonly Item[]): Layer {
+  const literals: LiteralNode = { items: [], children: new Map() };
+  const patterns: Item[] = [];
+  for (const item of items) {
+    if (!item.prefix.literal) {
+      patterns.push(item);
+      continue;
+    }
+    let node = literals;
+    for (const segment of item.prefix.segments) {
+      if (segment.kind !== 'literal') break;
+      let child = node.children.get(segment.text);
+      if (child === undefined) {
+        child = { items: [], children: new Map() };
+        node.children.set(segment.text, child);
+      }
+      node = child;
+    }
+    node.items.push(item);
+  }
+  return { items, literals, patterns };
 }
 
 /**
@@ -115,8 +157,9 @@ function interned(segments: readonly PatternSegment[], texts: Map<string, string
 }
 
 function anyRequest(prefix: Prefix): Prefix {
+  if (!prefix.placeholders) return prefix;
   const segments = prefix.segments.map((segment): PatternSegment => (segment.kind === 'placeholder' ? { kind: 'any' } : segment));
-  return { text: patternText(segments), segments };
+  return prefixOf(patternText(segments), segments);
 }
 
 /**
@@ -130,20 +173,24 @@ function anyRequest(prefix: Prefix): Prefix {
 export function effectiveAllowedHostPaths(cluster: CompiledPolicy, namespace: string, policies: readonly CompiledMountPolicy[]): EffectiveHostPaths {
   if (policies.some((policy) => policy.problems.length > 0)) return { entries: [], complete: true };
   const written = [clusterEntries(cluster, namespace)];
-  for (const policy of policies) {
+  // In name order, so that a list cut at a cap is the same whoever asks (the status writer, a status, `check`).
+  for (const policy of [...policies].sort((a, b) => (a.ref.name < b.ref.name ? -1 : a.ref.name > b.ref.name ? 1 : 0))) {
     const allowed = policy.spec?.allowedHostPaths;
     if (allowed !== undefined) written.push(inNamespace(allowed, namespace));
   }
   const texts = new Map<string, string>();
   const layers: Layer[] = written.map((entries) => {
-    const parsed = parsedEntries(entries).map((entry) => ({ ...entry, segments: interned(entry.segments, texts) }));
-    const prefixes = parsed.map(({ entry, segments }) => ({ text: entry.pathPrefix, segments }));
-    return { entries: parsed, prefixes, anyRequest: prefixes.map(anyRequest) };
+    const items = parsedEntries(entries).map((written): Item => {
+      const parsed = { ...written, segments: interned(written.segments, texts) };
+      const prefix = prefixOf(written.entry.pathPrefix, parsed.segments);
+      return { parsed, prefix, anyRequest: anyRequest(prefix) };
+    });
+    return layerOf(items);
   });
   const steps = new Steps();
   try {
     const met = meetOfLayers(layers, steps);
-    if (!withInnerBoundaries(met.prefixes, layers, steps)) return { entries: [], complete: false };
+    if (!withInnerBoundaries(met.prefixes, layers, steps, met.complete)) return { entries: [], complete: false };
     return listed(met.prefixes, layers, steps, met.complete);
   } catch (error) {
     if (error instanceof OutOfSteps) return { entries: [], complete: false };
@@ -155,11 +202,11 @@ export function effectiveAllowedHostPaths(cluster: CompiledPolicy, namespace: st
 function meetOfLayers(layers: readonly Layer[], steps: Steps): { prefixes: Map<string, Prefix>; complete: boolean } {
   let complete = true;
   let prefixes = new Map<string, Prefix>();
-  for (const prefix of layers[0]?.prefixes ?? []) prefixes.set(prefix.text, prefix);
+  for (const { prefix } of layers[0]?.items ?? []) prefixes.set(prefix.text, prefix);
   for (const inner of layers.slice(1)) {
     const narrowed = new Map<string, Prefix>();
     for (const a of prefixes.values()) {
-      for (const b of inner.prefixes) {
+      for (const { prefix: b } of inner.items) {
         const meet = steps.meet(a, b);
         if (meet === undefined || narrowed.has(meet.text)) continue;
         if (narrowed.size === MAX_EFFECTIVE_ENTRIES) complete = false;
@@ -179,15 +226,21 @@ function meetOfLayers(layers: readonly Layer[], steps: Steps): { prefixes: Map<s
  * prefix's read-only flag holds for every path it decides. False when
  * MAX_EFFECTIVE_ENTRIES stopped it: the flags could then say read-write where a
  * missing prefix would say read-only.
+ *
+ * Two literal prefixes meet in one of them or not at all, and a literal entry
+ * inside a prefix every layer matches is itself one every layer matches, so
+ * when `prefixes` holds all of those (`allMet`), such pairs are skipped: a
+ * policy of a thousand plain prefixes costs no closure at all.
  */
-function withInnerBoundaries(prefixes: Map<string, Prefix>, layers: readonly Layer[], steps: Steps): boolean {
+function withInnerBoundaries(prefixes: Map<string, Prefix>, layers: readonly Layer[], steps: Steps, allMet: boolean): boolean {
   const entries = new Map<string, Prefix>();
-  for (const layer of layers) for (const prefix of layer.prefixes) entries.set(prefix.text, prefix);
+  for (const layer of layers) for (const { prefix } of layer.items) entries.set(prefix.text, prefix);
   let frontier = [...prefixes.values()];
   while (frontier.length > 0) {
     const found: Prefix[] = [];
     for (const prefix of frontier) {
       for (const entry of entries.values()) {
+        if (allMet && entry.literal && prefix.literal) continue;
         const meet = steps.meet(entry, prefix);
         if (meet === undefined || prefixes.has(meet.text)) continue;
         if (prefixes.size >= 2 * MAX_EFFECTIVE_ENTRIES) return false;
@@ -233,18 +286,35 @@ function listed(prefixes: ReadonlyMap<string, Prefix>, layers: readonly Layer[],
  * "/u/{sandboxUser}"). The status says read-only then: it may understate, never overstate.
  */
 function readOnlyIn(layer: Layer, prefix: Prefix, steps: Steps): boolean {
-  const deciding = decidingCover(layer.entries, prefix.segments, steps.cost);
+  const deciding = decidingCover(coveringEntries(layer, prefix, steps), prefix.segments, steps.cost);
   steps.check();
   if (deciding?.entry.readOnly === true) return true;
   const prefixForAnyRequest = anyRequest(prefix);
-  return layer.entries.some((candidate, index) => {
-    const written = layer.prefixes[index];
-    const forAnyRequest = layer.anyRequest[index];
-    if (!candidate.entry.readOnly || written === undefined || forAnyRequest === undefined) return false;
-    return (
+  // Without a placeholder on either side, meeting for some request is meeting: only entries with one can count.
+  const candidates = prefix.placeholders ? layer.items : layer.patterns.filter((item) => item.prefix.placeholders);
+  return candidates.some(
+    ({ parsed, prefix: written, anyRequest: forAnyRequest }) =>
+      parsed.entry.readOnly &&
       steps.meet(written, prefix) === undefined &&
       steps.meet(forAnyRequest, prefixForAnyRequest) !== undefined &&
-      (deciding === undefined || decidingOrder(rankOf(candidate), rankOf(deciding)) <= 0)
-    );
-  });
+      (deciding === undefined || decidingOrder(rankOf(parsed), rankOf(deciding)) <= 0),
+  );
+}
+
+/**
+ * The layer's entries that may cover `prefix`: the literal ones along its leading literal segments (all of which
+ * cover it), and every one with `*` or a placeholder (decidingCover checks those).
+ */
+function coveringEntries(layer: Layer, prefix: Prefix, steps: Steps): ParsedEntry[] {
+  const found: ParsedEntry[] = layer.literals.items.map((item) => item.parsed);
+  let node: LiteralNode | undefined = layer.literals;
+  for (const segment of prefix.segments) {
+    if (segment.kind !== 'literal') break;
+    node = node.children.get(segment.text);
+    if (node === undefined) break;
+    for (const item of node.items) found.push(item.parsed);
+  }
+  steps.cost.steps += prefix.segments.length + layer.patterns.length;
+  for (const item of layer.patterns) found.push(item.parsed);
+  return found;
 }

@@ -112,5 +112,5 @@ function notAnObjectOrArray(text: string, first: string | undefined): SyntaxErro
     const message = error instanceof Error ? error.message : String(error);
     return new SyntaxError(message.replace(/#+/g, (placeholder) => text.substring(index, index + placeholder.length)));
   }
-  return new SyntaxError('the body must be a JSON object or array');
+  return new SyntaxError('strict violation');
 }

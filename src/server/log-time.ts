@@ -11,13 +11,14 @@ export function isoLogTime(now: () => number = Date.now): LogTime {
   let second = Number.NaN;
   let prefix = '';
   return () => {
-    const millis = now();
+    // Whole milliseconds, as a Date keeps them (it truncates toward zero).
+    const millis = Math.trunc(now());
     const start = millis - (((millis % 1000) + 1000) % 1000);
     if (start !== second) {
-      second = start;
       // "YYYY-MM-DDTHH:MM:SS." (or "+YYYYYY-..." past year 9999): everything but the milliseconds and the Z.
       const iso = new Date(start).toISOString();
       prefix = `,"time":"${iso.slice(0, -4)}`;
+      second = start;
     }
     const fraction = millis - start;
     return `${prefix}${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}Z"`;

@@ -273,6 +273,42 @@ describe('policy: MountPolicy objects', () => {
       expect(whole.entries[0]).to.deep.equal({ pathPrefix: '/srv/a', readOnly: false });
     });
 
+    it('lists a cluster policy of a thousand plain prefixes whole, read-only flags and all', () => {
+      const deep = (i: number) => `/srv/data/data/data/data/data/p${i}`;
+      const cluster = parsePolicy(
+        JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv' }, ...Array.from({ length: 1000 }, (_, i) => ({ pathPrefix: deep(i), readOnly: i % 3 === 0 }))] }),
+        'cluster.json',
+      );
+      const { entries, complete } = effectiveAllowedHostPaths(cluster, 'team-a', [compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv' }] }))]);
+      expect(complete).to.equal(true);
+      expect(entries).to.have.length(1001);
+      expect(entries.filter((entry) => entry.readOnly).map((entry) => entry.pathPrefix)).to.have.members(Array.from({ length: 334 }, (_, k) => deep(3 * k)));
+    });
+
+    it(`lists nothing when the read-only parts inside the listed prefixes would take ${2 * MAX_EFFECTIVE_ENTRIES} prefixes or more`, () => {
+      // Under /srv/*/* every "/srv/aI/*" crosses every "/srv/*/bJ": N x N prefixes where both are read-only.
+      const crossing = (n: number) =>
+        parsePolicy(
+          JSON.stringify({
+            allowedHostPaths: [
+              { pathPrefix: '/srv' },
+              ...Array.from({ length: n }, (_, i) => ({ pathPrefix: `/srv/a${i}/*`, readOnly: true })),
+              ...Array.from({ length: n }, (_, j) => ({ pathPrefix: `/srv/*/b${j}`, readOnly: true })),
+            ],
+          }),
+          'cluster.json',
+        );
+      const policies = [compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/*/*' }] }))];
+      const few = effectiveAllowedHostPaths(crossing(20), 'team-a', policies);
+      expect(few.complete).to.equal(true);
+      expect(few.entries).to.have.length(1 + 20 + 20 + 20 * 20);
+      expect(few.entries.find((entry) => entry.pathPrefix === '/srv/a3/b7')).to.deep.equal({ pathPrefix: '/srv/a3/b7', readOnly: true });
+      // 40 x 40: more than can be listed, so the list is cut; 50 x 50: more than can be worked out.
+      const cut = effectiveAllowedHostPaths(crossing(40), 'team-a', policies);
+      expect([cut.complete, cut.entries.length]).to.deep.equal([false, MAX_EFFECTIVE_ENTRIES]);
+      expect(effectiveAllowedHostPaths(crossing(50), 'team-a', policies)).to.deep.equal({ entries: [], complete: false });
+    });
+
     it(`lists nothing, and says why, when the layers would take more than ${MAX_EFFECTIVE_STEPS} steps to work out`, () => {
       // Forty MountPolicies of 128 long entries, crossing one another with "*": seconds of work before it was bounded.
       const long = 'x'.repeat(2000);

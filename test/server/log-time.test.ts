@@ -20,6 +20,8 @@ describe('server: the log time', () => {
     ['just before the epoch', -1],
     ['a whole second before the epoch', -1_000],
     ['the end of a leap year', Date.UTC(2024, 11, 31, 23, 59, 59, 999)],
+    ['a fraction of a millisecond', 1_001.75],
+    ['a fraction of a millisecond before the epoch', -0.5],
   ];
   for (const [name, millis] of rows) {
     it(`writes what isoTime writes: ${name}`, () => {
