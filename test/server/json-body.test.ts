@@ -61,6 +61,29 @@ function send(port: number, headers: Record<string, string>, body: Buffer): Prom
   });
 }
 
+/** The same request, its body written in pieces with a pause between them, so that the server reads it in several chunks. */
+function sendInPieces(port: number, body: Buffer, cuts: readonly number[]): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', headers: { 'Content-Type': 'application/json', 'Content-Length': String(body.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Outcome));
+    });
+    req.on('error', reject);
+    const ends = [...cuts, body.length];
+    const writePiece = (index: number, from: number): void => {
+      const to = ends[index] ?? body.length;
+      if (index === ends.length - 1) {
+        req.end(body.subarray(from, to));
+        return;
+      }
+      req.write(body.subarray(from, to));
+      setTimeout(() => writePiece(index + 1, to), 5);
+    };
+    writePiece(0, 0);
+  });
+}
+
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const JSON_TYPE = { 'Content-Type': 'application/json' };
 
@@ -105,6 +128,19 @@ describe('server: plain JSON bodies read directly', function () {
   for (const [name, body] of rows) {
     it(`gives what body-parser gives: ${name}`, async () => {
       await expectSameOutcome(body);
+    });
+  }
+
+  const inPieces: ReadonlyArray<readonly [string, Buffer, readonly number[]]> = [
+    ['a byte order mark split byte by byte', Buffer.concat([BOM, Buffer.from('{"a":1}')]), [1, 2, 3]],
+    ['a three-byte character split inside', Buffer.from('{"path":"/srv/模型"}'), [15, 16]],
+    ['an invalid sequence split across pieces', Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xe2, 0x82]), Buffer.from([0x28]), Buffer.from('"}')]), [7, 8]],
+    ['broken JSON split in the middle', Buffer.from('{"apiVersion": "admission.k8s.io/v1", '), [5, 20]],
+  ];
+  for (const [name, body, cuts] of inPieces) {
+    it(`gives what body-parser gives for a body sent in pieces: ${name}`, async () => {
+      const [ours, theirs] = await Promise.all(servers.map(({ port }) => sendInPieces(port, body, cuts)));
+      expect(ours).to.deep.equal(theirs);
     });
   }
 
