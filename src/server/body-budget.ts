@@ -11,8 +11,8 @@
  * (a few KiB each): bodies up to SMALL_BODY_BYTES share one pool, larger ones
  * the other. A body is charged what its Content-Length says, or the full limit
  * when the length is unknown (chunked) or the body is compressed (it may
- * inflate to the limit). The charge is returned when the response is finished
- * or the connection closes.
+ * inflate to the limit). The charge is returned when the response closes:
+ * finished, or cut off with its connection.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 
@@ -46,14 +46,10 @@ export function withBodyBudget(listener: RequestListener, limits: BodyBudgetLimi
       return;
     }
     charged[pool] += charge;
-    let returned = false;
-    const giveBack = (): void => {
-      if (returned) return;
-      returned = true;
+    // 'close' follows 'finish' on every response, kept alive or not, and also comes when the connection drops.
+    res.once('close', () => {
       charged[pool] -= charge;
-    };
-    res.once('finish', giveBack);
-    res.once('close', giveBack);
+    });
     listener(req, res);
   };
   return { listener: wrapped, inFlightBytes: () => ({ ...charged }) };

@@ -45,13 +45,10 @@ export function readPlainJson(req: IncomingMessage, length: number, done: (error
   const chunks: Buffer[] = [];
   let received = 0;
   let settled = false;
+  // The listeners stay until the request is dropped: after the end nothing more comes but a late error, which they absorb.
   const settle = (error: BodyError | undefined, value?: unknown): void => {
     if (settled) return;
     settled = true;
-    req.off('data', onData);
-    req.off('end', onEnd);
-    req.off('aborted', onAborted);
-    req.off('error', onError);
     done(error, value);
   };
   const onData = (chunk: Buffer): void => {

@@ -1,0 +1,120 @@
+/**
+ * The body budget (src/server/body-budget.ts) charges each body its declared
+ * length while it is read and must give the charge back however the response
+ * ends: answered on a kept-alive connection, answered with the connection
+ * closed, or cut off mid-body. A charge that is never returned shrinks the pool
+ * until every review is refused with 503, so each row ends with the pool empty
+ * and a body that needs all of it accepted.
+ */
+import { expect } from 'chai';
+import { once } from 'node:events';
+import { Agent, createServer, request, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { withBodyBudget, type BodyBudget } from '../../src/server/body-budget.js';
+
+const POOL_BYTES = 1000;
+const BODY = Buffer.alloc(600, 0x61);
+
+interface Harness {
+  readonly port: number;
+  readonly budget: BodyBudget;
+  /** Resolves once the server has received the start of a body (and holds it unanswered). */
+  readonly started: Promise<void>;
+  readonly server: Server;
+}
+
+/** Answers 200 once the whole body is in; a body that starts with "hold" is never answered. */
+async function startHarness(): Promise<Harness> {
+  let markStarted = (): void => undefined;
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
+  const budget = withBodyBudget(
+    (req, res) => {
+      req.once('data', (chunk: Buffer) => {
+        if (chunk.subarray(0, 4).toString() === 'hold') markStarted();
+      });
+      req.on('end', () => res.end('ok'));
+      req.resume();
+    },
+    { poolBytes: POOL_BYTES, maxBodyBytes: 3 * 1024 * 1024 },
+    () => undefined,
+  );
+  const server = createServer(budget.listener);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as AddressInfo).port, budget, started, server };
+}
+
+function post(port: number, body: Buffer, agent: Agent | false): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent, headers: { 'Content-Length': String(body.length) }, timeout: 10_000 }, (res: IncomingMessage) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Waits until the pool is empty again; the charge comes back on the server's side of the close. */
+async function poolEmpties(budget: BodyBudget): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const { small, large } = budget.inFlightBytes();
+    if (small === 0 && large === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  expect(budget.inFlightBytes()).to.deep.equal({ small: 0, large: 0 });
+}
+
+const ROWS: ReadonlyArray<{ readonly title: string; readonly run: (harness: Harness) => Promise<void> }> = [
+  {
+    title: 'answers on one kept-alive connection',
+    run: async ({ port }) => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const statuses: number[] = [];
+        for (let i = 0; i < 5; i++) statuses.push(await post(port, BODY, agent));
+        expect(statuses).to.deep.equal([200, 200, 200, 200, 200]);
+      } finally {
+        agent.destroy();
+      }
+    },
+  },
+  {
+    title: 'answers on connections closed after each',
+    run: async ({ port }) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push(await post(port, BODY, false));
+      expect(statuses).to.deep.equal([200, 200, 200, 200, 200]);
+    },
+  },
+  {
+    title: 'a body cut off by its client',
+    run: async ({ port, started, budget }) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent: false, headers: { 'Content-Length': String(BODY.length) } });
+      req.on('error', () => undefined);
+      req.write('hold');
+      await started;
+      expect(budget.inFlightBytes().small).to.equal(BODY.length);
+      // While it is held, a second body does not fit.
+      expect(await post(port, BODY, false)).to.equal(503);
+      req.destroy();
+    },
+  },
+];
+
+describe('body budget: charges come back', () => {
+  for (const row of ROWS) {
+    it(row.title, async () => {
+      const harness = await startHarness();
+      try {
+        await row.run(harness);
+        await poolEmpties(harness.budget);
+        expect(await post(harness.port, Buffer.alloc(POOL_BYTES, 0x62), false), 'a body of the whole pool').to.equal(200);
+      } finally {
+        harness.server.closeAllConnections();
+        harness.server.close();
+      }
+    });
+  }
+});
