@@ -2,6 +2,7 @@
  * Section 6 of docs/reference.md: judges the mounts a Pod's annotation asks for
  * and plans what mountgate would add. Pure; shared by mutate and validate.
  */
+import { posix } from 'node:path';
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { SYSTEM_MOUNT_PATHS, type CompiledPolicy } from '../policy/compile.js';
 import { hostPathAllowance } from '../policy/allowance.js';
@@ -134,7 +135,8 @@ function targetContainers(pod: CheckedPod, policy: CompiledPolicy): number[] {
 
 /**
  * Mounts already in the target containers (path to container name), mountgate's
- * own set aside so a re-review does not trip on them. Indexed, because a
+ * own set aside so a re-review does not trip on them; a path that is not
+ * canonical is filed where the runtime mounts it, lexically resolved. Indexed, because a
  * hostile Pod can pair tens of thousands of mounts with a thousand requests.
  */
 function occupiedMountPaths(pod: CheckedPod, targets: readonly number[]): PathIndex<string> {
@@ -144,7 +146,8 @@ function occupiedMountPaths(pod: CheckedPod, targets: readonly number[]): PathIn
     for (const mount of container?.volumeMounts ?? []) {
       if (container === undefined || isInjectedName(mount.name)) continue;
       const canonical = canonicalPath(mount.mountPath);
-      occupied.add(canonical.ok ? canonical.path : mount.mountPath, container.name);
+      // The runtime mounts "/mnt//x" or "/mnt/a/../x" at "/mnt/x": filed as written, a request inside it went unseen.
+      occupied.add(canonical.ok ? canonical.path : posix.resolve('/', mount.mountPath), container.name);
     }
   }
   return occupied;

@@ -255,6 +255,22 @@ describe('admission/decide: /mutate', () => {
       ]);
     });
 
+    // The runtime mounts an existing mount written "/mnt//data" at "/mnt/data"; a request inside it is inside that mount.
+    const unevenRows: Array<[string, string]> = [
+      ['an empty segment', '/mnt//data'],
+      ['a "." segment', '/mnt/./data'],
+      ['a ".." segment', '/mnt/x/../data'],
+      ['two trailing slashes', '/mnt/data//'],
+    ];
+    for (const [name, written] of unevenRows) {
+      it(`denies a mountPath under an existing mount written with ${name}`, () => {
+        const containers = [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'skills', mountPath: written, readOnly: true }] }];
+        expect(denial(sandboxPod({ containers, mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/mnt/data/sub' }] }))).to.deep.equal([
+          `${FIELD}[0].mountPath: "/mnt/data/sub" is inside "/mnt/data", already mounted in container "sandbox"`,
+        ]);
+      });
+    }
+
     it('ignores mounts of containers that do not receive the mounts', () => {
       const containers = [{ name: 'sidecar', image: 'y', volumeMounts: [{ name: 'cache', mountPath: '/cache' }] }, { name: 'sandbox', image: 'x' }];
       allowedPod({ containers, mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/cache' }] }, policyOf({ containers: ['sandbox'] }));

@@ -140,6 +140,19 @@ describe('admission/decide: /validate', () => {
         volumes: [{ name: 'm', hostPath: { path: '/srv/models/x' } }],
         containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'm', mountPath: '/m' }] }],
       }, ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/srv/models/x" read-write, but "/srv/models" is read-only']],
+      // The API server refuses a Pod with two volumes of one name; mountgate check and a changed API server must not lean on that.
+      ['a name shared by a read-write and a read-only host path, mounted read-write', {
+        volumes: [{ name: 'h', hostPath: { path: '/srv/sandbox/x' } }, { name: 'h', hostPath: { path: '/srv/models/x' } }],
+        containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'h', mountPath: '/h' }] }],
+      }, ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/srv/models/x" read-write, but "/srv/models" is read-only']],
+      ['a name shared by a read-only host path and a later read-write one, mounted read-write', {
+        volumes: [{ name: 'h', hostPath: { path: '/srv/models/x' } }, { name: 'h', hostPath: { path: '/srv/sandbox/x' } }],
+        containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'h', mountPath: '/h' }] }],
+      }, ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/srv/models/x" read-write, but "/srv/models" is read-only']],
+      ['a name shared by an emptyDir and a host path outside both lists', {
+        volumes: [{ name: 'h', emptyDir: {} }, { name: 'h', hostPath: { path: '/etc' } }],
+        containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'h', mountPath: '/h' }] }],
+      }, ['spec.volumes[1].hostPath.path: "/etc" is not under any allowed or built-in host path']],
     ];
     for (const [name, options, expected] of rows) {
       it(`denies ${name}`, () => expect(validate(sandboxPod(options))).to.deep.equal(expected));
