@@ -5,8 +5,11 @@
  * the same) to /mutate*, and no patch to any other path or when the patch file
  * is empty. Same certificate, TLS floor and keep-alive settings as mountgate.
  *
- *   node --import tsx bench/ceiling-server.ts CERT KEY PATCH_BASE64_FILE
- * prints "listening PORT" once it accepts connections on 127.0.0.1.
+ *   node --import tsx bench/ceiling-server.ts CERT KEY PATCH_BASE64_FILE [BUSY_MICROS]
+ * prints "listening PORT" once it accepts connections on 127.0.0.1. With
+ * BUSY_MICROS it busy-waits that long on each review before answering: work
+ * that stands in for another server's, so that the ceiling answers at that
+ * server's rate (bench/http-bench.ts, the paced ceiling).
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
@@ -17,10 +20,18 @@ const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
-const [certPath, keyPath, patchPath] = process.argv.slice(2);
-if (certPath === undefined || keyPath === undefined || patchPath === undefined) {
-  process.stderr.write('usage: ceiling-server.ts CERT KEY PATCH_BASE64_FILE\n');
+const [certPath, keyPath, patchPath, busyArgument = '0'] = process.argv.slice(2);
+const busyMicros = Number(busyArgument);
+if (certPath === undefined || keyPath === undefined || patchPath === undefined || !Number.isInteger(busyMicros) || busyMicros < 0) {
+  process.stderr.write('usage: ceiling-server.ts CERT KEY PATCH_BASE64_FILE [BUSY_MICROS]\n');
   process.exit(2);
+}
+const busyNanos = BigInt(busyMicros) * 1000n;
+
+function busyWait(): void {
+  if (busyNanos === 0n) return;
+  const until = process.hrtime.bigint() + busyNanos;
+  while (process.hrtime.bigint() < until);
 }
 const patch = readFileSync(patchPath, 'utf8').trim();
 
@@ -48,6 +59,7 @@ const server = createServer(
         res.writeHead(400, { 'Content-Type': 'application/json' }).end('{"error":"not JSON","status":400}');
         return;
       }
+      busyWait();
       // Only mutating calls get the patch: a validating webhook must not send one.
       const mutating = (req.url ?? '').startsWith('/mutate');
       const response = patch === '' || !mutating ? { uid: uidOf(review), allowed: true } : { uid: uidOf(review), allowed: true, patchType: 'JSONPatch', patch };

@@ -65,7 +65,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
-export type TargetName = 'ceiling' | 'mutate' | 'validate' | 'ceiling-no-mf' | 'mutate-no-mf' | 'validate-no-mf';
+export type TargetName = 'ceiling' | 'mutate' | 'validate' | 'ceiling-no-mf' | 'mutate-no-mf' | 'validate-no-mf' | 'ceiling-paced';
 
 /** The review without managedFields is run at 10 connections only: the goal names that load. */
 const NO_MANAGED_FIELDS_SCENARIOS: ReadonlySet<ScenarioName> = new Set(['c10']);
@@ -90,6 +90,8 @@ export interface HttpRun extends LoadResult {
   readonly attempts: number;
   /** With repeats: the p99 of every repeat, ms; this run is the median one. */
   readonly repeatP99sMs?: readonly number[];
+  /** The paced ceiling's busy-wait per review, µs (see pacedCeilingRun). */
+  readonly busyMicros?: number;
 }
 
 export interface HttpSection {
@@ -200,16 +202,15 @@ export async function runHttpSection(config: BenchConfig, workspace: Workspace, 
         const median = byP99[Math.floor(byP99.length / 2)];
         if (median === undefined) throw new Error('no run was made');
         const run: HttpRun = repeats.length === 1 ? median : { ...median, repeatP99sMs: repeats.map((r) => r.latency.p99) };
-        log(
-          `${scenario.name.padEnd(9)} ${subject.name.padEnd(14)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s  ` +
-            `p50 ${run.latency.p50.toFixed(3)} p99 ${run.latency.p99.toFixed(3)} max ${run.latency.max.toFixed(1)} ms  ` +
-            `cpu ${run.serverCpuPercent.toFixed(0)}% ${run.serverCpuMicrosPerRequest.toFixed(0)} µs/req  ` +
-            `client ${run.clientCpuPercent.toFixed(0)}%  other ${run.otherCpuPercent.toFixed(0)}%  ` +
-            `errors ${run.errors + run.timeouts + run.non2xx + run.mismatches}` +
-            (run.startLag === undefined ? '' : `  start lag p50 ${run.startLag.p50.toFixed(3)} p99 ${run.startLag.p99.toFixed(3)} max ${run.startLag.max.toFixed(1)} ms`),
-        );
+        logRun(log, run);
         runs.push(run);
       }
+    }
+    const paced = await pacedCeilingRun(runs, { workspace, load, patchFile, bodies, budgetMs, runSeconds: config.runSeconds, warmupSeconds: config.warmupSeconds, log });
+    if (paced !== undefined) {
+      servers.push(paced.server);
+      logRun(log, paced.run);
+      runs.push(paced.run);
     }
     return {
       requestBytes: { mutate: bodies.mutateBytes, validate: bodies.validateBytes, mutateNoManagedFields: compact.mutateBytes, validateNoManagedFields: compact.validateBytes },
@@ -218,5 +219,77 @@ export async function runHttpSection(config: BenchConfig, workspace: Workspace, 
     };
   } finally {
     for (const server of servers.reverse()) await server.stop();
+  }
+}
+
+function logRun(log: (line: string) => void, run: HttpRun): void {
+  log(
+    `${run.scenario.padEnd(9)} ${run.target.padEnd(14)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s  ` +
+      `p50 ${run.latency.p50.toFixed(3)} p99 ${run.latency.p99.toFixed(3)} max ${run.latency.max.toFixed(1)} ms  ` +
+      `cpu ${run.serverCpuPercent.toFixed(0)}% ${run.serverCpuMicrosPerRequest.toFixed(0)} µs/req  ` +
+      `client ${run.clientCpuPercent.toFixed(0)}%  other ${run.otherCpuPercent.toFixed(0)}%  ` +
+      `errors ${run.errors + run.timeouts + run.non2xx + run.mismatches}` +
+      (run.busyMicros === undefined ? '' : `  busy-wait ${run.busyMicros} µs/req`) +
+      (run.startLag === undefined ? '' : `  start lag p50 ${run.startLag.p50.toFixed(3)} p99 ${run.startLag.p99.toFixed(3)} max ${run.startLag.max.toFixed(1)} ms`),
+  );
+}
+
+interface PacedContext {
+  readonly workspace: Workspace;
+  readonly load: LoadGenerator;
+  readonly patchFile: string;
+  readonly bodies: Bodies;
+  readonly budgetMs: number;
+  readonly runSeconds: number;
+  readonly warmupSeconds: number;
+  readonly log: (line: string) => void;
+}
+
+/** Within this share of /mutate's rate the paced ceiling counts as held to it. */
+const PACED_RATE_TOLERANCE = 0.05;
+const PACED_ATTEMPTS = 3;
+
+/**
+ * The ceiling held to /mutate's rate at 10 connections: it busy-waits on each
+ * review, first for the CPU time /mutate took beyond the ceiling's, then
+ * corrected by what it still spent beyond /mutate, until it answers within 5%
+ * of /mutate's rate (at most three tries). The same work costs a server more
+ * per review when it answers more slowly: its client sleeps longer between
+ * answers, so each answer has to wake it, and fewer reviews share a turn of the
+ * event loop. What this run uses beyond its busy-wait, over the plain
+ * ceiling's, is that share of mountgate's CPU over the ceiling. Made only when
+ * the c10 runs of both are there; the caller stops the server it returns.
+ */
+async function pacedCeilingRun(runs: readonly HttpRun[], context: PacedContext): Promise<{ readonly server: ServerProcess; readonly run: HttpRun } | undefined> {
+  const mutate = runs.find((run) => run.scenario === 'c10' && run.target === 'mutate');
+  const ceiling = runs.find((run) => run.scenario === 'c10' && run.target === 'ceiling');
+  if (mutate === undefined || ceiling === undefined) return undefined;
+  let busyMicros = Math.max(0, Math.round(mutate.serverCpuMicrosPerRequest - ceiling.serverCpuMicrosPerRequest));
+  let last: { readonly server: ServerProcess; readonly run: HttpRun } | undefined;
+  for (let attempt = 1; attempt <= PACED_ATTEMPTS; attempt++) {
+    await last?.server.stop();
+    last = await pacedAt(busyMicros, context);
+    const off = last.run.requestsPerSecond / mutate.requestsPerSecond - 1;
+    if (Math.abs(off) <= PACED_RATE_TOLERANCE) break;
+    context.log(`  (the paced ceiling answered ${(off * 100).toFixed(0)}% off /mutate's rate; again)`);
+    busyMicros = Math.max(0, Math.round(busyMicros - (last.run.serverCpuMicrosPerRequest - mutate.serverCpuMicrosPerRequest)));
+  }
+  return last;
+}
+
+async function pacedAt(busyMicros: number, context: PacedContext): Promise<{ readonly server: ServerProcess; readonly run: HttpRun }> {
+  const { workspace, load, patchFile, bodies, budgetMs, runSeconds, warmupSeconds, log } = context;
+  const server = await startCeiling({ certPath: workspace.certPath, keyPath: workspace.keyPath, patchFile, pinned: true, busyMicros });
+  try {
+    await checkCeiling(server.port, workspace.caCert, bodies);
+    const target: Target = { origin: `https://127.0.0.1:${server.port}`, ca: workspace.caCert };
+    const request = bodies.mutate;
+    await load.run({ kind: 'closed', target, requests: [request], connections: 10, seconds: warmupSeconds }, warmupSeconds * 1000);
+    const job: LoadJob = { kind: 'closed', target, requests: [request], connections: 10, seconds: runSeconds };
+    const run = await measureQuietest(load, { name: 'ceiling-paced', server, request }, job, 'c10', budgetMs, log);
+    return { server, run: { ...run, busyMicros } };
+  } catch (error) {
+    await server.stop();
+    throw error;
   }
 }

@@ -109,6 +109,8 @@ export interface CeilingOptions {
   readonly keyPath: string;
   /** Base64 patch to answer with; an empty file means allowed without a patch. */
   readonly patchFile: string;
+  /** Busy-waits this long on each review before answering (the paced ceiling of bench/http-bench.ts). */
+  readonly busyMicros?: number;
   /** On SERVER_CORE (the HTTP benchmark) or wherever the kernel likes (next to the API server). */
   readonly pinned: boolean;
   /** As for mountgate: a program node runs under, and how long to wait for it to listen. */
@@ -118,7 +120,7 @@ export interface CeilingOptions {
 
 /** bench/ceiling-server.ts, answering every POST with the given patch. */
 export async function startCeiling(options: CeilingOptions): Promise<ServerProcess> {
-  const command = [...(options.launcher ?? []), process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'bench', 'ceiling-server.ts'), options.certPath, options.keyPath, options.patchFile];
+  const command = [...(options.launcher ?? []), process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'bench', 'ceiling-server.ts'), options.certPath, options.keyPath, options.patchFile, String(options.busyMicros ?? 0)];
   const [program = 'node', ...args] = options.pinned ? ['taskset', '-c', SERVER_CORE, ...command] : command;
   const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO_ROOT });
   const server = { name: 'ceiling', pid: pid(child), port: 0, stop: () => stopChild(child) };
