@@ -21,6 +21,19 @@ function withVolume(pod: V1Pod, name: string, hostPath: string, mountPath: strin
 const validatePrefix = (webhook: string): string => `admission webhook "${webhook}" denied the request: `;
 const DENIED = 'mountgate denied the Pod: ';
 
+/** Creates the Pod in the selected namespace: /validate must refuse it with `reason`, and nothing is stored. */
+async function expectCreateRefused(pod: (name: string) => V1Pod, reason: string): Promise<void> {
+  const env = e2e();
+  const name = uniqueName('handwritten');
+  try {
+    const status = await apiError(env.core.createNamespacedPod({ namespace: env.enabledNs, body: pod(name) }));
+    expect(status).to.deep.equal({ code: 403, reason: 'Forbidden', message: `${validatePrefix(env.validateWebhook)}${DENIED}${reason}` });
+    expect(await isNotFound(env.core.readNamespacedPod({ namespace: env.enabledNs, name }))).to.equal(true);
+  } finally {
+    await deletePod(env.core, env.enabledNs, name);
+  }
+}
+
 describe('e2e: the validating webhook refuses hostPaths that skipped the annotation', () => {
   const refused: ReadonlyArray<{ title: string; pod: (name: string) => V1Pod; reason: string }> = [
     {
@@ -47,17 +60,7 @@ describe('e2e: the validating webhook refuses hostPaths that skipped the annotat
   ];
 
   for (const c of refused) {
-    it(`refuses ${c.title}`, async () => {
-      const env = e2e();
-      const name = uniqueName('handwritten');
-      try {
-        const status = await apiError(env.core.createNamespacedPod({ namespace: env.enabledNs, body: c.pod(name) }));
-        expect(status).to.deep.equal({ code: 403, reason: 'Forbidden', message: `${validatePrefix(env.validateWebhook)}${DENIED}${c.reason}` });
-        expect(await isNotFound(env.core.readNamespacedPod({ namespace: env.enabledNs, name }))).to.equal(true);
-      } finally {
-        await deletePod(env.core, env.enabledNs, name);
-      }
-    });
+    it(`refuses ${c.title}`, () => expectCreateRefused(c.pod, c.reason));
   }
 
   it('accepts a hand-written hostPath under a read-only prefix mounted read-only', async () => {
@@ -116,23 +119,11 @@ describe('e2e: handWrittenHostPaths: builtin (the served policy reloaded with it
     if (original !== undefined) await servePolicy(e2e(), original);
   });
 
-  it('refuses a hand-written volume under allowedHostPaths, naming the setting', async () => {
-    const env = e2e();
-    const name = uniqueName('handwritten-allowed');
-    try {
-      const status = await apiError(env.core.createNamespacedPod({ namespace: env.enabledNs, body: withVolume(sandboxPod(name), 'work', '/srv/sandbox/mine', '/mnt/work', false) }));
-      expect(status).to.deep.equal({
-        code: 403,
-        reason: 'Forbidden',
-        message:
-          `${validatePrefix(env.validateWebhook)}${DENIED}` +
-          'spec.volumes[2].hostPath.path: "/srv/sandbox/mine" is not under any built-in host path (with handWrittenHostPaths: builtin, allowed host paths come only through the annotation)',
-      });
-      expect(await isNotFound(env.core.readNamespacedPod({ namespace: env.enabledNs, name }))).to.equal(true);
-    } finally {
-      await deletePod(env.core, env.enabledNs, name);
-    }
-  });
+  it('refuses a hand-written volume under allowedHostPaths, naming the setting', () =>
+    expectCreateRefused(
+      (name) => withVolume(sandboxPod(name), 'work', '/srv/sandbox/mine', '/mnt/work', false),
+      'spec.volumes[2].hostPath.path: "/srv/sandbox/mine" is not under any built-in host path (with handWrittenHostPaths: builtin, allowed host paths come only through the annotation)',
+    ));
 
   it('admits the same path asked for through the annotation, and the built-ins written by hand', async () => {
     const env = e2e();
