@@ -55,7 +55,7 @@ export function hostPathAllowance(policy: CompiledPolicy, use: PathUse, path: st
 }
 
 /** Why a hand-written volume outside builtinHostPaths is refused, as a parenthesis after the denial. */
-export const HAND_WRITTEN_NOTE = ' (with handWrittenHostPaths: builtin, allowed host paths come only through the annotation)';
+const HAND_WRITTEN_NOTE = ' (with handWrittenHostPaths: builtin, allowed host paths come only through the annotation)';
 
 /**
  * A hostPath volume written into the Pod by hand (not named `mountgate-`) under

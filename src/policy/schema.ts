@@ -101,4 +101,3 @@ export const policySchema = object({
 export type Policy = InferType<typeof policySchema>;
 export type PathPrefixEntry = Policy['allowedHostPaths'][number];
 export type HostPathType = Policy['hostPathType'];
-export type HandWrittenHostPaths = NonNullable<Policy['handWrittenHostPaths']>;
