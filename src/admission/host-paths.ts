@@ -1,12 +1,16 @@
 /**
  * The last rule of section 8: every hostPath volume of a Pod, however it got
- * there, must lie inside allowedHostPaths or builtinHostPaths, and must not be
- * mounted read-write by any container where the deciding entry is read-only.
+ * there, must lie inside allowedHostPaths or builtinHostPaths (with
+ * handWrittenHostPaths: builtin, one not named `mountgate-` inside
+ * builtinHostPaths), and must not be mounted read-write by any container
+ * where the deciding entry is read-only. A `mountgate-` volume is tied to the
+ * annotation by the injection rules (see reconcile and annotation-update).
  */
 import type { CompiledPolicy } from '../policy/compile.js';
-import { clusterLayerName, hostPathAllowance } from '../policy/allowance.js';
+import { clusterLayerName, handWrittenAllowance, hostPathAllowance } from '../policy/allowance.js';
 import type { Fillings } from '../policy/match.js';
 import { canonicalPath } from '../policy/paths.js';
+import { isInjectedName } from './injection.js';
 import { allMounts, mountField, volumesOf, type CheckedPod } from './pod.js';
 import { MAX_NAMED_VIOLATIONS, violation, type Violation } from './violation.js';
 
@@ -24,10 +28,13 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
       violations.push(violation('invalid-path', field, `${JSON.stringify(raw)} ${path.problem}`));
       return;
     }
-    const allowance = hostPathAllowance(policy, 'carriable', path.path, fillings);
+    const handWritten = isInjectedName(volume.name) ? undefined : policy.handWritten;
+    const allowance =
+      handWritten === undefined ? hostPathAllowance(policy, 'carriable', path.path, fillings) : handWrittenAllowance(policy, handWritten, path.path, fillings);
     if (!allowance.allowed) {
-      // The cluster layer has built-ins; a MountPolicy has only its allowedHostPaths.
-      const what = allowance.of === '' || allowance.of === clusterLayerName(policy) ? 'allowed or built-in host path' : 'allowed host path';
+      // The cluster layer has built-ins (only those, for a hand-written volume under builtin); a MountPolicy has only its allowedHostPaths.
+      const byCluster = allowance.of === '' || allowance.of === clusterLayerName(policy);
+      const what = !byCluster ? 'allowed host path' : handWritten === undefined ? 'allowed or built-in host path' : 'built-in host path';
       violations.push(violation('host-path-volume-not-allowed', field, `"${path.path}" is not under any ${what}${allowance.of}${allowance.note}`));
     } else if (allowance.readOnly !== undefined) {
       readOnlyVolumes.set(volume.name, { path: path.path, ...allowance.readOnly });

@@ -4,7 +4,7 @@
  * policy decides first; each narrowing layer can only refuse or make
  * read-only, never allow what the cluster policy does not.
  */
-import type { CompiledPolicy, PathLists } from './compile.js';
+import type { BuiltinLists, CompiledPolicy, PathLists } from './compile.js';
 import { decidingHostPathEntry, notCoveredNote, type Fillings } from './match.js';
 
 /** What the annotation may request, or what a Pod may carry (built-ins included). */
@@ -52,4 +52,26 @@ export function hostPathAllowance(policy: CompiledPolicy, use: PathUse, path: st
     if (narrowed.readOnly && readOnly === undefined) readOnly = { pathPrefix: narrowed.pathPrefix, of };
   }
   return { allowed: true, readOnly };
+}
+
+/** Why a hand-written volume outside builtinHostPaths is refused, as a parenthesis after the denial. */
+const HAND_WRITTEN_NOTE = ' (with handWrittenHostPaths: builtin, allowed host paths come only through the annotation)';
+
+/**
+ * A hostPath volume written into the Pod by hand (not named `mountgate-`) under
+ * handWrittenHostPaths: builtin. It must lie under a built-in entry of the
+ * cluster policy, and is then judged as any carried volume (the layers, and
+ * the deciding entry among both lists). It is read-only where that deciding
+ * entry, or the deciding built-in entry, is: the option only ever takes away.
+ * A refusal naming the cluster layer comes from the built-in test alone, as
+ * both lists cover whatever builtinHostPaths covers.
+ */
+export function handWrittenAllowance(policy: CompiledPolicy, builtin: BuiltinLists, path: string, fillings: Fillings): Allowance {
+  const entry = decidingHostPathEntry(builtin.literal, builtin.patterns, path, fillings);
+  if (entry === undefined) {
+    return { allowed: false, of: clusterLayerName(policy), note: notCoveredNote(builtin.patterns, path, fillings) + HAND_WRITTEN_NOTE };
+  }
+  const carried = hostPathAllowance(policy, 'carriable', path, fillings);
+  if (!carried.allowed || carried.readOnly !== undefined || !entry.readOnly) return carried;
+  return { allowed: true, readOnly: { pathPrefix: entry.pathPrefix, of: clusterLayerName(policy) } };
 }

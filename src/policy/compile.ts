@@ -59,6 +59,17 @@ export interface CompiledPolicy extends PathLists {
   /** Whose sandbox-user annotation fills {sandboxUser}: usernames and "group:NAME". */
   readonly trustedProvisioners: ReadonlySet<string>;
   readonly sandboxUserAnnotation: string;
+  /**
+   * With handWrittenHostPaths: builtin, the entries a hostPath volume not named `mountgate-` must
+   * lie under (builtinHostPaths alone); undefined with the default, where both lists serve.
+   */
+  readonly handWritten: BuiltinLists | undefined;
+}
+
+/** builtinHostPaths alone: literal prefixes longest first, patterns in deciding order. */
+export interface BuiltinLists {
+  readonly literal: readonly PathPrefixEntry[];
+  readonly patterns: readonly PatternEntry[];
 }
 
 export function compilePolicy(spec: Policy): CompiledPolicy {
@@ -76,7 +87,12 @@ export function compilePolicy(spec: Policy): CompiledPolicy {
     requesters: spec.requesters.length > 0 ? new Set(spec.requesters) : undefined,
     trustedProvisioners: new Set(spec.trustedProvisioners ?? []),
     sandboxUserAnnotation: spec.sandboxUserAnnotation ?? DEFAULT_SANDBOX_USER_ANNOTATION,
+    handWritten: spec.handWrittenHostPaths === 'builtin' ? builtinLists(spec.builtinHostPaths) : undefined,
   };
+}
+
+function builtinLists(builtin: readonly PathPrefixEntry[]): BuiltinLists {
+  return { literal: sortLongestFirst(builtin.filter((entry) => !isPattern(entry.pathPrefix))), patterns: patternsOf(builtin) };
 }
 
 export function pathLists(requestable: readonly PathPrefixEntry[], carriable: readonly PathPrefixEntry[]): PathLists {

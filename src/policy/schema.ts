@@ -9,6 +9,8 @@ import { isPattern, patternProblem } from './patterns.js';
 export const DEFAULT_ANNOTATION = 'mountgate.io/mounts';
 export const DEFAULT_SANDBOX_USER_ANNOTATION = 'mountgate.io/sandbox-user';
 export const HOST_PATH_TYPES = ['auto', 'Directory', 'DirectoryOrCreate'] as const;
+/** What a hostPath volume written into a Pod by hand may lie under: both lists, or builtinHostPaths alone. */
+export const HAND_WRITTEN_HOST_PATHS = ['allowed', 'builtin'] as const;
 
 // An annotation key: an optional DNS-subdomain prefix and a name of at most 63 characters.
 const ANNOTATION_KEY =
@@ -80,11 +82,17 @@ export const policySchema = object({
     .default('auto'),
   containers: array(nonEmptyName()).strict().typeError('${path} must be a list').default([]),
   requesters: array(nonEmptyName()).strict().typeError('${path} must be a list').default([]),
-  // No defaults for the two keys below, so a policy that does not use them is read without them (compilePolicy supplies the defaults).
+  // No defaults for the three keys below, so a policy that does not use them is read without them (compilePolicy supplies the defaults).
   /** Who may name the sandbox user of a Pod (fills {sandboxUser}): usernames, or "group:NAME". Default []. */
   trustedProvisioners: array(nonEmptyName()).strict().typeError('${path} must be a list').optional(),
   /** The Pod annotation that names the sandbox user. Default mountgate.io/sandbox-user. */
   sandboxUserAnnotation: annotationKey(DEFAULT_SANDBOX_USER_ANNOTATION).optional(),
+  /** builtin: a hostPath volume not named mountgate-... must lie under builtinHostPaths. Default allowed (either list). */
+  handWrittenHostPaths: string()
+    .strict()
+    .typeError('${path} must be a string')
+    .oneOf(HAND_WRITTEN_HOST_PATHS, `\${path} must be one of ${HAND_WRITTEN_HOST_PATHS.join(', ')}`)
+    .optional(),
 })
   .noUnknown(true, 'unknown key: ${unknown}')
   .typeError('the policy must be a mapping of keys such as allowedHostPaths')

@@ -66,6 +66,7 @@ describe('values.schema.json', function () {
     { name: 'maxMounts as a string', values: { policy: { maxMounts: '10' } }, expect: '/policy/maxMounts' },
     { name: 'an annotation key with spaces', values: { policy: { annotation: 'mount gate' } }, expect: '/policy/annotation' },
     { name: 'requesters as a string', values: { policy: { requesters: 'group:a' } }, expect: '/policy/requesters' },
+    { name: 'an unknown handWrittenHostPaths', values: { policy: { handWrittenHostPaths: 'annotation' } }, expect: "'/policy/handWrittenHostPaths': value must be one of 'allowed', 'builtin'" },
     { name: 'an unknown key in the helm cert options', values: { certs: { helm: { days: 3 } } }, expect: "additional properties 'days' not allowed" },
     { name: 'an unknown podAntiAffinity', values: { podAntiAffinity: 'maybe' }, expect: '/podAntiAffinity' },
     { name: 'replicaCount 0', values: { replicaCount: 0 }, expect: '/replicaCount' },
@@ -92,6 +93,7 @@ describe('values.schema.json', function () {
           hostPathType: 'DirectoryOrCreate',
           containers: ['sandbox'],
           requesters: ['alice', 'group:provisioners'],
+          handWrittenHostPaths: 'builtin',
         },
       },
     });

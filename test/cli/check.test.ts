@@ -81,6 +81,34 @@ describe('cli: mountgate check', () => {
     });
   });
 
+  describe('handWrittenHostPaths', () => {
+    const handWritten = JSON.stringify(sandboxPod({ volumes: [{ name: 'skills', hostPath: { path: '/skills' } }, { name: 'work', hostPath: { path: '/srv/sandbox/x' } }] }));
+    const asking = JSON.stringify(sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/a' }] }));
+    const rows: Array<{ name: string; setting: Record<string, string>; pod: string; expected: Omit<Captured, 'stdout'> }> = [
+      {
+        name: 'builtin: denies a hand-written volume under allowedHostPaths',
+        setting: { handWrittenHostPaths: 'builtin' },
+        pod: handWritten,
+        expected: {
+          code: EXIT_DENIED,
+          stderr:
+            'denied by /validate:\n  - [host-path-volume-not-allowed] spec.volumes[1].hostPath.path: "/srv/sandbox/x" is not under any built-in host path (with handWrittenHostPaths: builtin, allowed host paths come only through the annotation)\n',
+        },
+      },
+      { name: 'allowed: admits it', setting: { handWrittenHostPaths: 'allowed' }, pod: handWritten, expected: { code: EXIT_OK, stderr: 'allowed (no change)\n' } },
+      { name: 'unset: admits it', setting: {}, pod: handWritten, expected: { code: EXIT_OK, stderr: 'allowed (no change)\n' } },
+      { name: 'builtin: admits the path asked for through the annotation', setting: { handWrittenHostPaths: 'builtin' }, pod: asking, expected: { code: EXIT_OK, stderr: 'allowed (2 patch operations)\n' } },
+    ];
+    for (const row of rows) {
+      it(row.name, async () => {
+        await withFiles({ 'policy.yaml': JSON.stringify({ ...BASE_POLICY, ...row.setting }), 'pod.yaml': row.pod }, async (dir) => {
+          const { code, stderr } = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
+          expect({ code, stderr }).to.deep.equal(row.expected);
+        });
+      });
+    }
+  });
+
   it('judges requesters by --user and --group', async () => {
     const policy = JSON.stringify({ ...BASE_POLICY, requesters: ['group:provisioners'] });
     const pod = JSON.stringify(sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/a' }] }));
@@ -159,13 +187,19 @@ describe('cli: mountgate check', () => {
     });
   }
 
-  it('is a policy error, naming the file and field, for an invalid policy', async () => {
-    await withFiles({ 'policy.yaml': 'maxMounts: -1\n', 'pod.yaml': 'kind: Pod\n' }, async (dir) => {
-      const error = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]).then(() => undefined, (e: unknown) => e);
-      expect(error).to.be.instanceOf(PolicyError);
-      expect((error as Error).message).to.equal(`${join(dir, 'policy.yaml')}: invalid policy: maxMounts must not be negative`);
+  const invalidPolicies: Array<[string, string, string]> = [
+    ['a negative maxMounts', 'maxMounts: -1\n', 'maxMounts must not be negative'],
+    ['an unknown handWrittenHostPaths', 'handWrittenHostPaths: annotation\n', 'handWrittenHostPaths must be one of allowed, builtin'],
+  ];
+  for (const [name, text, problem] of invalidPolicies) {
+    it(`is a policy error, naming the file and field, for an invalid policy: ${name}`, async () => {
+      await withFiles({ 'policy.yaml': text, 'pod.yaml': 'kind: Pod\n' }, async (dir) => {
+        const error = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]).then(() => undefined, (e: unknown) => e);
+        expect(error).to.be.instanceOf(PolicyError);
+        expect((error as Error).message).to.equal(`${join(dir, 'policy.yaml')}: invalid policy: ${problem}`);
+      });
     });
-  });
+  }
 
   describe('placeholders and --namespace', () => {
     const policy = JSON.stringify({

@@ -3,9 +3,12 @@
  * hostPath volumes by hand, and ephemeral containers added through the pods/ephemeralcontainers
  * subresource (what `kubectl debug` does), by JSON patch, strategic-merge patch and replace.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { expect } from 'chai';
 import { PatchStrategy, setHeaderOptions, type V1EphemeralContainer, type V1Pod } from '@kubernetes/client-node';
-import { apiError, deletePod, isNotFound, sandboxPod, uniqueName } from './env.js';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { waitUntil } from './agent-sandbox-env.js';
+import { apiError, deletePod, isNotFound, sandboxPod, uniqueName, type E2E } from './env.js';
 import { plain } from './expect.js';
 import { e2e } from './hooks.js';
 
@@ -17,6 +20,19 @@ function withVolume(pod: V1Pod, name: string, hostPath: string, mountPath: strin
 
 const validatePrefix = (webhook: string): string => `admission webhook "${webhook}" denied the request: `;
 const DENIED = 'mountgate denied the Pod: ';
+
+/** Creates the Pod in the selected namespace: /validate must refuse it with `reason`, and nothing is stored. */
+async function expectCreateRefused(pod: (name: string) => V1Pod, reason: string): Promise<void> {
+  const env = e2e();
+  const name = uniqueName('handwritten');
+  try {
+    const status = await apiError(env.core.createNamespacedPod({ namespace: env.enabledNs, body: pod(name) }));
+    expect(status).to.deep.equal({ code: 403, reason: 'Forbidden', message: `${validatePrefix(env.validateWebhook)}${DENIED}${reason}` });
+    expect(await isNotFound(env.core.readNamespacedPod({ namespace: env.enabledNs, name }))).to.equal(true);
+  } finally {
+    await deletePod(env.core, env.enabledNs, name);
+  }
+}
 
 describe('e2e: the validating webhook refuses hostPaths that skipped the annotation', () => {
   const refused: ReadonlyArray<{ title: string; pod: (name: string) => V1Pod; reason: string }> = [
@@ -44,17 +60,7 @@ describe('e2e: the validating webhook refuses hostPaths that skipped the annotat
   ];
 
   for (const c of refused) {
-    it(`refuses ${c.title}`, async () => {
-      const env = e2e();
-      const name = uniqueName('handwritten');
-      try {
-        const status = await apiError(env.core.createNamespacedPod({ namespace: env.enabledNs, body: c.pod(name) }));
-        expect(status).to.deep.equal({ code: 403, reason: 'Forbidden', message: `${validatePrefix(env.validateWebhook)}${DENIED}${c.reason}` });
-        expect(await isNotFound(env.core.readNamespacedPod({ namespace: env.enabledNs, name }))).to.equal(true);
-      } finally {
-        await deletePod(env.core, env.enabledNs, name);
-      }
-    });
+    it(`refuses ${c.title}`, () => expectCreateRefused(c.pod, c.reason));
   }
 
   it('accepts a hand-written hostPath under a read-only prefix mounted read-only', async () => {
@@ -86,6 +92,47 @@ describe('e2e: the validating webhook refuses hostPaths that skipped the annotat
       expect(created.spec?.volumes?.map((v) => v.hostPath?.path)).to.include('/var/run');
     } finally {
       await deletePod(env.core, env.excludedNs, name);
+    }
+  });
+});
+
+/** Writes the served policy file and waits until mountgate has reloaded it (it polls the file every second). */
+async function servePolicy(env: E2E, text: string): Promise<void> {
+  const reloads = { kind: 'policy', result: 'success' };
+  const before = await env.mountgate.metric('mountgate_reloads_total', reloads);
+  await writeFile(env.mountgate.options.policy, text);
+  await waitUntil('the policy reload', 20_000, async () => ((await env.mountgate.metric('mountgate_reloads_total', reloads)) > before ? true : undefined));
+}
+
+describe('e2e: handWrittenHostPaths: builtin (the served policy reloaded with it, then restored)', () => {
+  let original: string | undefined;
+
+  before(async () => {
+    const env = e2e();
+    original = await readFile(env.mountgate.options.policy, 'utf8');
+    const policy: unknown = parseYaml(original);
+    if (typeof policy !== 'object' || policy === null) throw new Error('the served policy is not a mapping');
+    await servePolicy(env, stringifyYaml({ ...policy, handWrittenHostPaths: 'builtin' }));
+  });
+
+  after(async () => {
+    if (original !== undefined) await servePolicy(e2e(), original);
+  });
+
+  it('refuses a hand-written volume under allowedHostPaths, naming the setting', () =>
+    expectCreateRefused(
+      (name) => withVolume(sandboxPod(name), 'work', '/srv/sandbox/mine', '/mnt/work', false),
+      'spec.volumes[2].hostPath.path: "/srv/sandbox/mine" is not under any built-in host path (with handWrittenHostPaths: builtin, allowed host paths come only through the annotation)',
+    ));
+
+  it('admits the same path asked for through the annotation, and the built-ins written by hand', async () => {
+    const env = e2e();
+    const name = uniqueName('annotated-allowed');
+    try {
+      const created = await env.core.createNamespacedPod({ namespace: env.enabledNs, body: sandboxPod(name, [{ hostPath: '/srv/sandbox/mine', mountPath: '/mnt/work' }]) });
+      expect(plain(created.spec?.volumes?.map((v) => v.hostPath?.path))).to.deep.equal(['/skills', `/.deer-flow/threads/${name}/user-data`, '/srv/sandbox/mine']);
+    } finally {
+      await deletePod(env.core, env.enabledNs, name);
     }
   });
 });

@@ -45,6 +45,18 @@ describe('policy/load', () => {
     ]);
   });
 
+  const handWritten: Array<[string, string, string[] | undefined]> = [
+    ['builtin', 'handWrittenHostPaths: builtin\nbuiltinHostPaths: [{pathPrefix: /skills/}]', ['/skills']],
+    ['allowed', 'handWrittenHostPaths: allowed\nbuiltinHostPaths: [{pathPrefix: /skills/}]', undefined],
+  ];
+  for (const [value, text, builtin] of handWritten) {
+    it(`reads handWrittenHostPaths: ${value}, keeping it in the spec`, () => {
+      const policy = parsePolicy(text, 'p.yaml');
+      expect(policy.spec.handWrittenHostPaths).to.equal(value);
+      expect(policy.handWritten?.literal.map((entry) => entry.pathPrefix)).to.deep.equal(builtin);
+    });
+  }
+
   const invalid: Array<[string, string, string[]]> = [
     ['an unknown key', 'allowedHostPaths: []\nmaxMount: 3\n', ['unknown key: maxMount']],
     ['an unknown key in an entry', 'allowedHostPaths: [{pathPrefix: /srv, readonly: true}]', ['allowedHostPaths[0] has an unknown key: readonly']],
@@ -62,6 +74,9 @@ describe('policy/load', () => {
     ['a placeholder in a reserved path', 'reservedMountPaths: ["/mnt/{user}"]', ['reservedMountPaths[0] takes no "*" or placeholders (a reserved path covers everything under it)']],
     ['an invalid annotation key', 'annotation: "not a key"', ['annotation must be a valid annotation key such as mountgate.io/mounts']],
     ['an empty container name', 'containers: [""]', ['containers[0] must not be empty']],
+    ['an unknown handWrittenHostPaths', 'handWrittenHostPaths: annotation', ['handWrittenHostPaths must be one of allowed, builtin']],
+    ['a handWrittenHostPaths of the wrong case', 'handWrittenHostPaths: Builtin', ['handWrittenHostPaths must be one of allowed, builtin']],
+    ['a handWrittenHostPaths that is a boolean', 'handWrittenHostPaths: true', ['handWrittenHostPaths must be a string', 'handWrittenHostPaths must be one of allowed, builtin']],
     ['a list at the top', '- pathPrefix: /srv', ['the policy must be a mapping of keys such as allowedHostPaths']],
     ['an empty file', '', ['the file is empty (expected a mapping of keys such as allowedHostPaths)']],
     ['a duplicate key', 'maxMounts: 1\nmaxMounts: 2\n', ['not valid YAML or JSON: Map keys must be unique at line 2, column 1']],
