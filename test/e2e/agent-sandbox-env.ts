@@ -53,8 +53,9 @@ export interface AgentSandboxEnv {
   readonly core: CoreV1Api;
   readonly custom: CustomObjectsApi;
   readonly mountgate: MountgateProcess;
-  /** The name the API server gives the mutating webhook in its errors. */
+  /** The names the API server gives the mutating and the validating webhook in its errors. */
   readonly mutateWebhook: string;
+  readonly validateWebhook: string;
   readonly controllerLog: string;
   /** Stops the controller and mountgate and removes what was created; safe to call twice. */
   stop(): Promise<void>;
@@ -228,6 +229,7 @@ export async function startAgentSandbox(e2e: E2E): Promise<AgentSandboxEnv> {
       custom: admin.makeApiClient(CustomObjectsApi),
       mountgate,
       mutateWebhook: rendered.mutateWebhookName,
+      validateWebhook: rendered.validateWebhookName,
       controllerLog: controller.logFile,
       stop,
     };

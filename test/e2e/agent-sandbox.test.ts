@@ -230,6 +230,31 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
       const created = await waitUntil(`Pod ${refused}`, 90_000, () => pod(refused), logTail);
       expect(mountgateParts(created)).to.deep.equal(injected([MODELS]));
     });
+
+    it('a hostPath volume written into the podTemplate by hand is refused (handWrittenHostPaths: builtin), though its path is allowed', async () => {
+      const handWritten = uniqueName('sb-hand');
+      const workspace = '/srv/agents/workspaces/by-hand';
+      await create(CORE_GROUP, 'sandboxes', {
+        apiVersion: `${CORE_GROUP}/${API_VERSION}`,
+        kind: 'Sandbox',
+        metadata: { name: handWritten },
+        spec: {
+          podTemplate: {
+            spec: {
+              containers: [{ ...CONTAINER, volumeMounts: [{ name: 'work', mountPath: '/work' }] }],
+              volumes: [{ name: 'work', hostPath: { path: workspace } }],
+            },
+          },
+        },
+      });
+      const ready = await refusal(CORE_GROUP, 'sandboxes', handWritten, env().validateWebhook);
+      expect(ready.reason).to.equal('ReconcilerError');
+      expect(ready.message).to.equal(
+        `Error seen: ${denied(env().validateWebhook)}spec.volumes[0].hostPath.path: "${workspace}" is not under any built-in host path ` +
+          '(with handWrittenHostPaths: builtin, allowed host paths come only through the annotation)',
+      );
+      expect(await pod(handWritten)).to.equal(undefined);
+    });
   });
 
   describe('SandboxTemplate, SandboxWarmPool, SandboxClaim', () => {
