@@ -11,8 +11,9 @@
  * (a few KiB each): bodies up to SMALL_BODY_BYTES share one pool, larger ones
  * the other. A body is charged what its Content-Length says, or the full limit
  * when the length is unknown (chunked) or the body is compressed (it may
- * inflate to the limit). The charge is returned when the response closes:
- * finished, or cut off with its connection.
+ * inflate to the limit). The charge is returned when the request or its
+ * response closes, whichever comes first: the body read, the answer sent, or
+ * the connection gone.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 
@@ -46,10 +47,17 @@ export function withBodyBudget(listener: RequestListener, limits: BodyBudgetLimi
       return;
     }
     charged[pool] += charge;
-    // 'close' follows 'finish' on every response, kept alive or not, and also comes when the connection drops.
-    res.once('close', () => {
+    let returned = false;
+    const giveBack = (): void => {
+      if (returned) return;
+      returned = true;
       charged[pool] -= charge;
-    });
+    };
+    // The request closes once its body is read or its connection drops; the response once it is answered.
+    // Both: an answer queued behind pipelined ones never closes if the client leaves first, and a request
+    // answered before its body is in (413) stays open while the rest of the body is read and dropped.
+    req.once('close', giveBack);
+    res.once('close', giveBack);
     listener(req, res);
   };
   return { listener: wrapped, inFlightBytes: () => ({ ...charged }) };
