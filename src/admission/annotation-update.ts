@@ -12,7 +12,7 @@ import { isInjectedName } from './injection.js';
 import { annotationField, planMounts } from './plan.js';
 import { annotationValue, isAnnotated, isCheckedPod, podProblem, volumesOf, type CheckedPod } from './pod.js';
 import { requestFillings, type RequestContext } from './placeholders.js';
-import { reconcile } from './reconcile.js';
+import { injectedMountsOutsideTargets, reconcile } from './reconcile.js';
 import type { AdmissionRequest } from './review.js';
 import { allow, deny, SKIPPED, type Verdict } from './verdict.js';
 import { MAX_NAMED_VIOLATIONS, violation, type Violation } from './violation.js';
@@ -72,7 +72,11 @@ export function judgeBinding(request: AdmissionRequest, policy: CompiledPolicy):
 export function annotationDisagreements(pod: CheckedPod, policy: CompiledPolicy, request: RequestContext, fillings: Fillings): readonly Violation[] {
   const planned = planMounts(pod, policy, request, fillings);
   if (planned.kind === 'denied') return planned.violations;
-  if (planned.kind === 'planned') return reconcile(pod, planned.plan, 'verify');
+  if (planned.kind === 'planned') {
+    const violations = reconcile(pod, planned.plan, 'verify');
+    if (policy.handWritten !== undefined) violations.push(...injectedMountsOutsideTargets(pod, planned.plan));
+    return violations;
+  }
   return unrequestedMounts(pod);
 }
 

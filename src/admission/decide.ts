@@ -10,7 +10,7 @@ import { planMounts } from './plan.js';
 import { podSecurityViolation, type ClusterFacts } from './pod-security.js';
 import { requestFillings } from './placeholders.js';
 import { isCheckedPod, podProblem, type CheckedPod } from './pod.js';
-import { copyForApply, reconcile } from './reconcile.js';
+import { copyForApply, injectedMountsOutsideTargets, reconcile } from './reconcile.js';
 import type { AdmissionRequest } from './review.js';
 import { allow, deny, SKIPPED, type Verdict } from './verdict.js';
 import { hasViolations, violation, type Violation } from './violation.js';
@@ -58,6 +58,7 @@ function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPoli
 
   const mutated = copyForApply(pod, planned.plan);
   const violations = reconcile(mutated, planned.plan, 'apply');
+  if (policy.handWritten !== undefined) violations.push(...injectedMountsOutsideTargets(pod, planned.plan));
   const podSecurity = planned.plan.volumes.length > 0 ? podSecurityViolation(request.namespace, facts) : undefined;
   if (podSecurity !== undefined) violations.push(podSecurity);
   if (hasViolations(violations)) return deny(violations, planned.warnings);

@@ -6,8 +6,8 @@
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { isInjectedName, sameVolume, sameVolumeMount } from './injection.js';
 import type { MountPlan } from './plan.js';
-import type { CheckedPod } from './pod.js';
-import { violation, type Violation } from './violation.js';
+import { allMounts, mountField, type CheckedPod } from './pod.js';
+import { MAX_NAMED_VIOLATIONS, violation, type Violation } from './violation.js';
 
 export type ReconcileMode = 'apply' | 'verify';
 
@@ -50,6 +50,36 @@ export function reconcile(pod: CheckedPod, plan: MountPlan, mode: ReconcileMode)
     if (mode === 'apply') container.volumeMounts = [...mounts, ...missingMounts.map(copyMount)];
     else for (const planned of missingMounts) violations.push(missing(`${field}.volumeMounts`, `"${planned.mountPath}" in container "${container.name}"`));
   }
+  return violations;
+}
+
+/**
+ * Mounts of `mountgate-` volumes outside the plan's target containers: in an
+ * init container, a container the annotation does not mount into, or an
+ * ephemeral one. mountgate never puts them there; under handWrittenHostPaths:
+ * builtin (the caller's choice) they are refused, or a Pod could mount what the
+ * annotation brought in where the annotation may not (a reserved target,
+ * another container, read-write against its readOnly).
+ */
+export function injectedMountsOutsideTargets(pod: CheckedPod, plan: Pick<MountPlan, 'targets'>): Violation[] {
+  const targets = new Set(plan.targets);
+  const violations: Violation[] = [];
+  let unnamed = 0;
+  for (const visit of allMounts(pod)) {
+    if (!isInjectedName(visit.mount.name) || (visit.list === 'containers' && targets.has(visit.containerIndex))) continue;
+    if (violations.length >= MAX_NAMED_VIOLATIONS) {
+      unnamed++;
+      continue;
+    }
+    violations.push(
+      violation(
+        'injection-mismatch',
+        mountField(visit),
+        `mount of "${visit.mount.name}" at "${visit.mount.mountPath}" is in container "${visit.container.name}", which the annotation does not mount into (with handWrittenHostPaths: builtin, its volumes go only into the target containers)`,
+      ),
+    );
+  }
+  if (unnamed > 0) violations.push(violation('injection-mismatch', 'spec', `${unnamed} more mounts of mountgate volumes outside the target containers`));
   return violations;
 }
 

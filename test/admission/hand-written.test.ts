@@ -72,6 +72,15 @@ function withDebugger(pod: Record<string, unknown> & { spec: Record<string, unkn
   return { ...pod, spec: { ...pod.spec, ephemeralContainers: [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: volume, mountPath: '/debug', readOnly: true }] }] } };
 }
 
+/** An init container that mounts the volume of `hostPath` (injected from the annotation) at `mountPath`, read-write. */
+function withInit(pod: Record<string, unknown> & { spec: Record<string, unknown[]> }, hostPath: string, mountPath: string): Record<string, unknown> {
+  return { ...pod, spec: { ...pod.spec, initContainers: [{ name: 'init', image: 'x', volumeMounts: [{ name: expectedVolumeName(hostPath), mountPath }] }] } };
+}
+
+const OUTSIDE_TARGETS = (field: string, hostPath: string, mountPath: string, container: string): string =>
+  `${field}: mount of "${expectedVolumeName(hostPath)}" at "${mountPath}" is in container "${container}", which the annotation does not mount into ` +
+  '(with handWrittenHostPaths: builtin, its volumes go only into the target containers)';
+
 interface Row {
   readonly name: string;
   readonly pod: (policy: CompiledPolicy) => unknown;
@@ -138,6 +147,12 @@ const rows: Row[] = [
     pod: (policy) => injected(policy),
     allowed: [],
     builtin: [],
+  },
+  {
+    name: 'an init container that mounts a volume the annotation brings in, at a target the annotation may not ask for',
+    pod: (policy) => withInit(injected(policy), SANDBOX.hostPath, '/var/run/secrets/x'),
+    allowed: [],
+    builtin: [OUTSIDE_TARGETS('spec.initContainers[0].volumeMounts[0]', SANDBOX.hostPath, '/var/run/secrets/x', 'init')],
   },
   {
     name: 'a hand-written volume named mountgate-... without the annotation',
@@ -214,6 +229,29 @@ describe('admission: handWrittenHostPaths', () => {
           expect(verdict.allowed ? [] : verdict.violations.map(describeViolation)).to.deep.equal(expected);
         });
       }
+    });
+  }
+
+  for (const mode of MODES) {
+    it(`handWrittenHostPaths: ${mode}: a container the annotation does not mount into may ${mode === 'builtin' ? 'not ' : ''}mount a volume it brings in`, () => {
+      const policy = parsePolicy(JSON.stringify({ ...SPEC, containers: ['sandbox'], handWrittenHostPaths: mode }), 'policy.json');
+      const pod = injected(policy);
+      const sidecar = { name: 'sidecar', image: 'x', volumeMounts: [{ name: expectedVolumeName(SANDBOX.hostPath), mountPath: '/elsewhere' }] };
+      const withSidecar = { ...pod, spec: { ...pod.spec, containers: [...(pod.spec.containers ?? []), sidecar] } };
+      const verdict = decide('validate', requestFor(withSidecar, ALICE), policy);
+      expect(verdict.allowed ? [] : verdict.violations.map(describeViolation)).to.deep.equal(
+        mode === 'builtin' ? [OUTSIDE_TARGETS('spec.containers[1].volumeMounts[0]', SANDBOX.hostPath, '/elsewhere', 'sidecar')] : [],
+      );
+    });
+
+    it(`handWrittenHostPaths: ${mode}: /mutate ${mode === 'builtin' ? 'refuses' : 'admits'} a Pod whose init container already mounts a volume the annotation asks for`, () => {
+      const policy = policyIn(mode);
+      const asked = sandboxPod({ mounts: [SANDBOX], volumes: [], containers: [{ name: 'sandbox', image: 'x' }] });
+      const pod = withInit(asked as Record<string, unknown> & { spec: Record<string, unknown[]> }, SANDBOX.hostPath, '/var/run/secrets/x');
+      const verdict = decide('mutate', requestFor(pod, ALICE), policy);
+      expect(verdict.allowed ? [] : verdict.violations.map(describeViolation)).to.deep.equal(
+        mode === 'builtin' ? [OUTSIDE_TARGETS('spec.initContainers[0].volumeMounts[0]', SANDBOX.hostPath, '/var/run/secrets/x', 'init')] : [],
+      );
     });
   }
 
