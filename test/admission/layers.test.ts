@@ -11,7 +11,7 @@ import { compileMountPolicy } from '../../src/policy/mount-policy.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { FIELD, requestFor, sandboxPod, type RequestOptions } from '../helpers/pods.js';
 import { mutateTwice } from '../helpers/reinvocation.js';
-import { mountPolicy } from '../policy/mount-policy.test.js';
+import { mountPolicy } from '../helpers/policies.js';
 
 const CLUSTER = parsePolicy(
   JSON.stringify({

@@ -5,7 +5,7 @@ import { fromVerdict } from '../../src/admission/response.js';
 import { SKIPPED } from '../../src/admission/verdict.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { requestFor, type RequestOptions } from '../helpers/pods.js';
-import { mountPolicy } from '../policy/mount-policy.test.js';
+import { mountPolicy } from '../helpers/policies.js';
 
 const CLUSTER = parsePolicy(
   JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/tenants' }, { pathPrefix: '/srv/tenants/shared', readOnly: true }], maxMounts: 4 }),

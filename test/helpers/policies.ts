@@ -28,3 +28,8 @@ export function problemsOf(text: string): readonly string[] {
   }
   throw new Error('the policy was accepted');
 }
+
+/** A MountPolicy object as the API server would hand it over (generation 2, uid u-1). */
+export function mountPolicy(spec: unknown, name = 'tenant', namespace = 'team-a'): Record<string, unknown> {
+  return { apiVersion: 'mountgate.io/v1alpha1', kind: 'MountPolicy', metadata: { name, namespace, generation: 2, uid: 'u-1' }, spec };
+}

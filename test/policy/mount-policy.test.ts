@@ -14,6 +14,7 @@ import {
 } from '../../src/policy/effective.js';
 import { compileMountPolicy, narrowingWarnings, wideningProblems } from '../../src/policy/mount-policy.js';
 import { parsePolicy } from '../../src/policy/load.js';
+import { mountPolicy } from '../helpers/policies.js';
 
 const CLUSTER = parsePolicy(
   JSON.stringify({
@@ -28,10 +29,6 @@ const CLUSTER = parsePolicy(
   }),
   'cluster.json',
 );
-
-export function mountPolicy(spec: unknown, name = 'tenant', namespace = 'team-a'): Record<string, unknown> {
-  return { apiVersion: 'mountgate.io/v1alpha1', kind: 'MountPolicy', metadata: { name, namespace, generation: 2, uid: 'u-1' }, spec };
-}
 
 describe('policy: MountPolicy objects', () => {
   describe('compileMountPolicy', () => {
