@@ -15,7 +15,7 @@ import { requestFillings, type RequestContext } from './placeholders.js';
 import { injectedMountsOutsideTargets, reconcile } from './reconcile.js';
 import type { AdmissionRequest } from './review.js';
 import { allow, deny, SKIPPED, type Verdict } from './verdict.js';
-import { MAX_NAMED_VIOLATIONS, violation, type Violation } from './violation.js';
+import { NamedThenCounted, violation, type Violation } from './violation.js';
 
 type Change = 'added' | 'changed' | 'removed';
 
@@ -83,17 +83,14 @@ export function annotationDisagreements(pod: CheckedPod, policy: CompiledPolicy,
 /** Every `mountgate-` hostPath volume, for a Pod without the annotation (the first few named, the rest counted). */
 function unrequestedMounts(pod: CheckedPod): Violation[] {
   const violations: Violation[] = [];
-  let unnamed = 0;
+  const unrequested = new NamedThenCounted(violations);
   volumesOf(pod).forEach((volume, index) => {
-    if (!isInjectedName(volume.name) || volume.hostPath === undefined || volume.hostPath === null) return;
-    if (violations.length >= MAX_NAMED_VIOLATIONS) {
-      unnamed++;
-      return;
-    }
-    violations.push(
-      violation('injection-mismatch', `spec.volumes[${index}]`, `volume "${volume.name}" mounts "${volume.hostPath.path}" from the host, but no annotation asks for it`),
+    const hostPath = volume.hostPath;
+    if (!isInjectedName(volume.name) || hostPath === undefined || hostPath === null) return;
+    unrequested.add(() =>
+      violation('injection-mismatch', `spec.volumes[${index}]`, `volume "${volume.name}" mounts "${hostPath.path}" from the host, but no annotation asks for it`),
     );
   });
-  if (unnamed > 0) violations.push(violation('injection-mismatch', 'spec.volumes', `${unnamed} more mountgate volumes that no annotation asks for`));
+  unrequested.close((count) => violation('injection-mismatch', 'spec.volumes', `${count} more mountgate volumes that no annotation asks for`));
   return violations;
 }

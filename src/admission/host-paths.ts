@@ -12,7 +12,7 @@ import type { Fillings } from '../policy/match.js';
 import { canonicalPath } from '../policy/paths.js';
 import { isInjectedName } from './injection.js';
 import { allMounts, mountField, volumesOf, type CheckedPod } from './pod.js';
-import { MAX_NAMED_VIOLATIONS, violation, type Violation } from './violation.js';
+import { NamedThenCounted, violation, type Violation } from './violation.js';
 
 /** `fillings` are requestFillings of the Pod and its request. */
 export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fillings: Fillings): Violation[] {
@@ -42,16 +42,12 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
   });
 
   if (readOnlyVolumes.size === 0) return violations;
-  // A hostile Pod can mount a read-only volume read-write tens of thousands of times: name the first few, count the rest.
-  let unnamed = 0;
+  // A hostile Pod can mount a read-only volume read-write tens of thousands of times.
+  const readWrite = new NamedThenCounted(violations);
   for (const visit of allMounts(pod)) {
     const readOnly = readOnlyVolumes.get(visit.mount.name);
     if (readOnly === undefined || visit.mount.readOnly === true) continue;
-    if (violations.length >= MAX_NAMED_VIOLATIONS) {
-      unnamed++;
-      continue;
-    }
-    violations.push(
+    readWrite.add(() =>
       violation(
         'host-path-volume-read-write',
         mountField(visit),
@@ -59,6 +55,6 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
       ),
     );
   }
-  if (unnamed > 0) violations.push(violation('host-path-volume-read-write', 'spec', `${unnamed} more mounts of read-only host paths are read-write`));
+  readWrite.close((count) => violation('host-path-volume-read-write', 'spec', `${count} more mounts of read-only host paths are read-write`));
   return violations;
 }

@@ -7,7 +7,7 @@ import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { isInjectedName, sameVolume, sameVolumeMount } from './injection.js';
 import type { MountPlan } from './plan.js';
 import { allMounts, mountField, type CheckedPod } from './pod.js';
-import { MAX_NAMED_VIOLATIONS, violation, type Violation } from './violation.js';
+import { NamedThenCounted, violation, type Violation } from './violation.js';
 
 export type ReconcileMode = 'apply' | 'verify';
 
@@ -64,14 +64,10 @@ export function reconcile(pod: CheckedPod, plan: MountPlan, mode: ReconcileMode)
 export function injectedMountsOutsideTargets(pod: CheckedPod, plan: Pick<MountPlan, 'targets'>): Violation[] {
   const targets = new Set(plan.targets);
   const violations: Violation[] = [];
-  let unnamed = 0;
+  const outside = new NamedThenCounted(violations);
   for (const visit of allMounts(pod)) {
     if (!isInjectedName(visit.mount.name) || (visit.list === 'containers' && targets.has(visit.containerIndex))) continue;
-    if (violations.length >= MAX_NAMED_VIOLATIONS) {
-      unnamed++;
-      continue;
-    }
-    violations.push(
+    outside.add(() =>
       violation(
         'injection-mismatch',
         mountField(visit),
@@ -79,7 +75,7 @@ export function injectedMountsOutsideTargets(pod: CheckedPod, plan: Pick<MountPl
       ),
     );
   }
-  if (unnamed > 0) violations.push(violation('injection-mismatch', 'spec', `${unnamed} more mounts of mountgate volumes outside the target containers`));
+  outside.close((count) => violation('injection-mismatch', 'spec', `${count} more mounts of mountgate volumes outside the target containers`));
   return violations;
 }
 

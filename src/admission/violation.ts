@@ -78,6 +78,28 @@ export function hasViolations(violations: readonly Violation[]): violations is V
   return violations.length > 0;
 }
 
+/**
+ * For violations a hostile Pod can repeat tens of thousands of times: each is
+ * named while `violations` holds fewer than MAX_NAMED_VIOLATIONS (earlier ones
+ * included), the rest are only counted, and `close` adds one violation that
+ * says how many.
+ */
+export class NamedThenCounted {
+  private unnamed = 0;
+
+  constructor(private readonly violations: Violation[]) {}
+
+  /** `name` is called only while there is room for another named violation. */
+  add(name: () => Violation): void {
+    if (this.violations.length < MAX_NAMED_VIOLATIONS) this.violations.push(name());
+    else this.unnamed++;
+  }
+
+  close(rest: (count: number) => Violation): void {
+    if (this.unnamed > 0) this.violations.push(rest(this.unnamed));
+  }
+}
+
 export function describeViolation(v: Violation): string {
   return v.field === '' ? v.message : `${v.field}: ${v.message}`;
 }

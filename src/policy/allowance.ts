@@ -4,7 +4,7 @@
  * policy decides first; each narrowing layer can only refuse or make
  * read-only, never allow what the cluster policy does not.
  */
-import type { BuiltinLists, CompiledPolicy, PathLists } from './compile.js';
+import type { CompiledPolicy, EntryLists, PathLists } from './compile.js';
 import { decidingHostPathEntry, notCoveredNote, type Fillings } from './match.js';
 
 /** What the annotation may request, or what a Pod may carry (built-ins included). */
@@ -66,7 +66,7 @@ const HAND_WRITTEN_NOTE = ' (with handWrittenHostPaths: builtin, allowed host pa
  * A refusal naming the cluster layer comes from the built-in test alone, as
  * both lists cover whatever builtinHostPaths covers.
  */
-export function handWrittenAllowance(policy: CompiledPolicy, builtin: BuiltinLists, path: string, fillings: Fillings): Allowance {
+export function handWrittenAllowance(policy: CompiledPolicy, builtin: EntryLists, path: string, fillings: Fillings): Allowance {
   const entry = decidingHostPathEntry(builtin.literal, builtin.patterns, path, fillings);
   if (entry === undefined) {
     return { allowed: false, of: clusterLayerName(policy), note: notCoveredNote(builtin.patterns, path, fillings) + HAND_WRITTEN_NOTE };

@@ -63,11 +63,11 @@ export interface CompiledPolicy extends PathLists {
    * With handWrittenHostPaths: builtin, the entries a hostPath volume not named `mountgate-` must
    * lie under (builtinHostPaths alone); undefined with the default, where both lists serve.
    */
-  readonly handWritten: BuiltinLists | undefined;
+  readonly handWritten: EntryLists | undefined;
 }
 
-/** builtinHostPaths alone: literal prefixes longest first, patterns in deciding order. */
-export interface BuiltinLists {
+/** One list of entries as the matchers read it: literal prefixes longest first, patterns in deciding order. */
+export interface EntryLists {
   readonly literal: readonly PathPrefixEntry[];
   readonly patterns: readonly PatternEntry[];
 }
@@ -87,21 +87,19 @@ export function compilePolicy(spec: Policy): CompiledPolicy {
     requesters: spec.requesters.length > 0 ? new Set(spec.requesters) : undefined,
     trustedProvisioners: new Set(spec.trustedProvisioners ?? []),
     sandboxUserAnnotation: spec.sandboxUserAnnotation ?? DEFAULT_SANDBOX_USER_ANNOTATION,
-    handWritten: spec.handWrittenHostPaths === 'builtin' ? builtinLists(spec.builtinHostPaths) : undefined,
+    handWritten: spec.handWrittenHostPaths === 'builtin' ? entryLists(spec.builtinHostPaths) : undefined,
   };
 }
 
-function builtinLists(builtin: readonly PathPrefixEntry[]): BuiltinLists {
-  return { literal: sortLongestFirst(builtin.filter((entry) => !isPattern(entry.pathPrefix))), patterns: patternsOf(builtin) };
+/** Splits entries into EntryLists. */
+function entryLists(entries: readonly PathPrefixEntry[]): EntryLists {
+  return { literal: sortLongestFirst(entries.filter((entry) => !isPattern(entry.pathPrefix))), patterns: patternsOf(entries) };
 }
 
 export function pathLists(requestable: readonly PathPrefixEntry[], carriable: readonly PathPrefixEntry[]): PathLists {
-  return {
-    requestable: sortLongestFirst(requestable.filter((entry) => !isPattern(entry.pathPrefix))),
-    carriable: sortLongestFirst(carriable.filter((entry) => !isPattern(entry.pathPrefix))),
-    requestablePatterns: patternsOf(requestable),
-    carriablePatterns: patternsOf(carriable),
-  };
+  const asked = entryLists(requestable);
+  const carried = entryLists(carriable);
+  return { requestable: asked.literal, carriable: carried.literal, requestablePatterns: asked.patterns, carriablePatterns: carried.patterns };
 }
 
 function patternsOf(entries: readonly PathPrefixEntry[]): PatternEntry[] {
