@@ -146,7 +146,8 @@ function occupiedMountPaths(pod: CheckedPod, targets: readonly number[]): PathIn
     for (const mount of container?.volumeMounts ?? []) {
       if (container === undefined || isInjectedName(mount.name)) continue;
       const canonical = canonicalPath(mount.mountPath);
-      // The runtime mounts "/mnt//x" or "/mnt/a/../x" at "/mnt/x": filed as written, a request inside it went unseen.
+      // The runtime mounts "/mnt//x" or "/mnt/a/../x" at "/mnt/x", and the kubelet a relative "mnt/x" at "/mnt/x"
+      // (MakeAbsolutePath: Clean("/" + path)); filed as written, a request inside it would go unseen.
       occupied.add(canonical.ok ? canonical.path : posix.resolve('/', mount.mountPath), container.name);
     }
   }

@@ -255,12 +255,15 @@ describe('admission/decide: /mutate', () => {
       ]);
     });
 
-    // The runtime mounts an existing mount written "/mnt//data" at "/mnt/data"; a request inside it is inside that mount.
+    // The runtime mounts an existing mount written "/mnt//data" at "/mnt/data", and the kubelet a relative "mnt/data"
+    // at "/mnt/data" (MakeAbsolutePath: Clean("/" + path)); a request inside it is inside that mount.
     const unevenRows: Array<[string, string]> = [
       ['an empty segment', '/mnt//data'],
       ['a "." segment', '/mnt/./data'],
       ['a ".." segment', '/mnt/x/../data'],
       ['two trailing slashes', '/mnt/data//'],
+      ['a relative path', 'mnt/data'],
+      ['a relative path with ".."', '../mnt/data'],
     ];
     for (const [name, written] of unevenRows) {
       it(`denies a mountPath under an existing mount written with ${name}`, () => {
