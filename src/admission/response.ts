@@ -3,6 +3,7 @@
  * place, toReview, and every refusal's status (code and reason) in another,
  * refused, whatever path produced the response.
  */
+import { cutEnd } from './bounded-text.js';
 import type { Operation } from './json-patch.js';
 import { ADMISSION_API_VERSION } from './review.js';
 import { denialMessage, type Verdict } from './verdict.js';
@@ -64,16 +65,7 @@ function refused(code: RefusalCode, message: string, audit: AuditAnnotations): A
 }
 
 function deniedAudit(rule: Rule | typeof INTERNAL_ERROR_RULE, violation: string): AuditAnnotations {
-  return { verdict: 'denied', rule, violation: bounded(violation) };
-}
-
-/** Cut to the limit, never inside a surrogate pair, with an ellipsis that says so. */
-function bounded(text: string): string {
-  if (text.length <= MAX_AUDIT_VIOLATION_LENGTH) return text;
-  let end = MAX_AUDIT_VIOLATION_LENGTH - 1;
-  const last = text.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${text.slice(0, end)}…`;
+  return { verdict: 'denied', rule, violation: cutEnd(violation, MAX_AUDIT_VIOLATION_LENGTH) };
 }
 
 /** No patch at all when there are no operations. */

@@ -1,4 +1,5 @@
 /** What the decision core answers. */
+import { cutMiddle } from './bounded-text.js';
 import type { Operation } from './json-patch.js';
 import { describeViolation, MAX_NAMED_VIOLATIONS, type Violation, type Violations } from './violation.js';
 
@@ -42,9 +43,21 @@ export function deny(violations: Violations, warnings: readonly string[] = [], c
   return subject === 'the Pod' ? { allowed: false, code, violations, warnings } : { allowed: false, code, violations, warnings, subject };
 }
 
+/**
+ * The longest violation in a denial message; a longer one is cut in the middle.
+ * A path in a violation can be as long as the annotation (256 KiB), and
+ * controllers copy the whole message into status conditions, whose message the
+ * API server refuses beyond 32,768 characters: 20 cut violations and the rest
+ * of the sentence stay under 21,000.
+ */
+export const MAX_VIOLATION_TEXT = 1024;
+
 /** The one sentence a denied client reads: the first MAX_NAMED_VIOLATIONS violations, and how many more there are. */
 export function denialMessage(violations: readonly Violation[], subject: Subject = 'the Pod'): string {
-  const named = violations.slice(0, MAX_NAMED_VIOLATIONS).map(describeViolation).join('; ');
+  const named = violations
+    .slice(0, MAX_NAMED_VIOLATIONS)
+    .map((v) => cutMiddle(describeViolation(v), MAX_VIOLATION_TEXT))
+    .join('; ');
   const more = violations.length - MAX_NAMED_VIOLATIONS;
   return `mountgate ${subject === 'the Pod' ? 'denied' : 'refused'} ${subject}: ${named}${more > 0 ? `; and ${more} more` : ''}`;
 }

@@ -3,7 +3,8 @@ import { decide, type Stage } from '../../src/admission/decide.js';
 import type { ClusterFacts } from '../../src/admission/pod-security.js';
 import { judgeMountPolicyWrite } from '../../src/admission/mount-policy-write.js';
 import { errored, fromVerdict, MAX_AUDIT_VIOLATION_LENGTH, toReview } from '../../src/admission/response.js';
-import { RULES, type Rule } from '../../src/admission/violation.js';
+import { denialMessage, MAX_VIOLATION_TEXT } from '../../src/admission/verdict.js';
+import { MAX_NAMED_VIOLATIONS, RULES, violation, type Rule } from '../../src/admission/violation.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 import { policyOf } from '../helpers/policies.js';
 import { expectedVolumeName, FIELD, requestFor, sandboxPod, type RequestOptions } from '../helpers/pods.js';
@@ -164,6 +165,33 @@ describe('admission/response: every answer, whole', () => {
         expect(violation.length).to.be.at.most(MAX_AUDIT_VIOLATION_LENGTH);
       });
     }
+  });
+});
+
+describe('admission/response: the denial message is bounded', () => {
+  const field = `${FIELD}[0].hostPath`;
+  const rule = '" is not under any allowed host path';
+  it('a violation at the limit is named whole', () => {
+    const hostPath = `/etc/${'a'.repeat(MAX_VIOLATION_TEXT - `${field}: "/etc/`.length - rule.length)}`;
+    const response = fromVerdict(decide('mutate', requestFor(sandboxPod({ mounts: [{ hostPath, mountPath: '/mnt/x' }] })), POLICY));
+    expect(response.status?.message).to.equal(`mountgate denied the Pod: ${field}: "${hostPath}${rule}`);
+  });
+  it('a longer one is cut in the middle: its field, the start of the path, the end of the path and the rule stay', () => {
+    const hostPath = `/etc/${'a'.repeat(3000)}z`;
+    // 1,023 characters of room beside the ellipsis: 768 from the start, 255 from the end.
+    const start = `${field}: "/etc/`;
+    const expected = `mountgate denied the Pod: ${start}${'a'.repeat(768 - start.length)}…${'a'.repeat(255 - 'z'.length - rule.length)}z${rule}`;
+    const response = fromVerdict(decide('mutate', requestFor(sandboxPod({ mounts: [{ hostPath, mountPath: '/mnt/x' }] })), POLICY));
+    expect(response.status?.message).to.equal(expected);
+  });
+  it('twenty cut violations and the count of the rest stay under 21,000 characters', () => {
+    const long = Array.from({ length: MAX_NAMED_VIOLATIONS + 5 }, (_, i) => violation('host-path-not-allowed', `${FIELD}[${i}].hostPath`, `"/etc/${'x'.repeat(250_000)}" is not under any allowed host path`));
+    const [first, ...rest] = long;
+    if (first === undefined) throw new Error('no violation');
+    const message = denialMessage([first, ...rest]);
+    expect(message.length).to.be.below(21_000);
+    expect(message.split('; ')).to.have.length(MAX_NAMED_VIOLATIONS + 1);
+    expect(message.endsWith('; and 5 more')).to.equal(true);
   });
 });
 
