@@ -33,10 +33,18 @@ export interface FillingRules {
   readonly sandboxUserAnnotation: string;
 }
 
-/** True when the requester is listed by username or by one of its groups ("group:NAME"). */
+/** The prefix that makes an entry of requesters or trustedProvisioners name a group. */
+export const GROUP_ENTRY_PREFIX = 'group:';
+
+/**
+ * True when the requester is listed by username or by one of its groups ("group:NAME"). Users and
+ * groups are kept apart, as in RBAC: a username spelled "group:NAME" (an x509 CN, an OIDC claim, a
+ * static token can be) is no member of group NAME, so it matches no entry.
+ */
 export function listsRequester(names: ReadonlySet<string>, requester: Requester | undefined): boolean {
-  if (names.has(requester?.username ?? '')) return true;
-  return (requester?.groups ?? []).some((group) => names.has(`group:${group}`));
+  const username = requester?.username ?? '';
+  if (!username.startsWith(GROUP_ENTRY_PREFIX) && names.has(username)) return true;
+  return (requester?.groups ?? []).some((group) => names.has(`${GROUP_ENTRY_PREFIX}${group}`));
 }
 
 /** "user \"alice\"", or "an anonymous user". */

@@ -369,6 +369,7 @@ const PATTERN_TABLE: ReadonlyArray<[title: string, who: Who, pod: V1Pod]> = [
   ['{sandboxUser} from a provisioner trusted by group', 'carol', annotated('/srv/users/u3/a', false, 'u3')],
   ['{sandboxUser}: another user\'s tree', 'carol', annotated('/srv/users/u4', false, 'u3')],
   ['{sandboxUser} from a requester not trusted', 'bob', annotated('/srv/users/u3', false, 'u3')],
+  ['{sandboxUser} from a user named "group:" and the trusted group, in no group', 'lookalike', annotated('/srv/users/u3', false, 'u3')],
   ['{sandboxUser} from a provisioner trusted by name, read-only below it mounted read-write', 'alice', annotated('/srv/users/u3/config/x', false, 'u3')],
   ['{sandboxUser}, read-only below it mounted read-only', 'alice', annotated('/srv/users/u3/config', true, 'u3')],
   ['{sandboxUser} with a "/" in the annotation', 'carol', annotated('/srv/users/u3', false, 'u3/x')],
