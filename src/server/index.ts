@@ -151,11 +151,13 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       for (const poller of pollers) poller.stop();
-      await namespaces?.stop();
-      await mountPolicies?.stop();
       lifecycle.ready = false;
       lifecycle.closing = true;
+      // The caches go last: a review still in flight, or arriving on a connection not yet closed, is
+      // judged with them, not with a stopped MountPolicy cache (no host path) or namespace cache.
       await Promise.all([closeGracefully(server, options.drainTimeoutMs ?? 30_000), closeGracefully(metricsServer, 1_000)]);
+      await namespaces?.stop();
+      await mountPolicies?.stop();
       logger.info('stopped');
     })();
     return closing;
