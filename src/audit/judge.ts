@@ -1,7 +1,9 @@
 /**
  * Judges a Pod that already exists the way /validate would judge its
  * creation today. Who created it is not known any more, so the requesters
- * rule is left out; every other rule applies.
+ * rule is left out, and entries with {user} or {sandboxUser} (filled from the
+ * requester) cannot be filled: a Pod refused only for want of them cannot be
+ * judged offline, and is told apart from one that breaks the policy.
  */
 import { decide } from '../admission/decide.js';
 import { podCreateRequest } from '../admission/synthetic-request.js';
@@ -9,6 +11,7 @@ import type { Violation } from '../admission/violation.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
 import { layeredPolicy } from '../policy/layers.js';
 import type { CompiledMountPolicy } from '../policy/mount-policy.js';
+import { requesterPlaceholders, withAnyRequester } from './unknown-requester.js';
 
 export interface Finding {
   readonly namespace: string;
@@ -33,11 +36,36 @@ export function policiesByNamespace(policy: CompiledPolicy, mountPolicies: reado
   return (namespace) => layered.get(namespace) ?? policy;
 }
 
-export function judgeExistingPod(pod: unknown, policy: CompiledPolicy): Finding | undefined {
-  const verdict = decide('validate', podCreateRequest(pod, {}, 'mountgate-audit'), policy);
-  if (verdict.allowed) return undefined;
+/** A Pod the policy refuses without a requester but admits for some: audit cannot say which it was created by. */
+export interface Unjudged {
+  readonly namespace: string;
+  readonly pod: string;
+  /** The placeholders that would decide, as written in the policy: "{user}", "{sandboxUser}". */
+  readonly needs: readonly string[];
+}
+
+export type Judgement =
+  | { readonly outcome: 'admitted' }
+  | { readonly outcome: 'breaks'; readonly finding: Finding }
+  | { readonly outcome: 'cannot-judge-offline'; readonly unjudged: Unjudged };
+
+export function judgeExistingPod(pod: unknown, policy: CompiledPolicy): Judgement {
+  const refusal = refused(pod, policy);
+  if (refusal === undefined) return { outcome: 'admitted' };
   const { namespace, name } = identify(pod);
-  return { namespace, pod: name, violations: verdict.violations };
+  const needs = requesterPlaceholders(policy);
+  if (needs.length === 0) return { outcome: 'breaks', finding: { namespace, pod: name, violations: refusal } };
+  // Judged again with the requester's placeholders open: what is still refused is refused whoever asked.
+  const whoever = refused(pod, withAnyRequester(policy));
+  if (whoever === undefined) return { outcome: 'cannot-judge-offline', unjudged: { namespace, pod: name, needs } };
+  // Listed in the policy's own words, without the rules that only a requester's placeholders broke.
+  const kept = refusal.filter((violation) => whoever.some((other) => other.rule === violation.rule && other.field === violation.field));
+  return { outcome: 'breaks', finding: { namespace, pod: name, violations: kept.length > 0 ? kept : whoever } };
+}
+
+function refused(pod: unknown, policy: CompiledPolicy): readonly Violation[] | undefined {
+  const verdict = decide('validate', podCreateRequest(pod, {}, 'mountgate-audit'), policy);
+  return verdict.allowed ? undefined : verdict.violations;
 }
 
 function identify(pod: unknown): { namespace: string; name: string } {

@@ -1,12 +1,14 @@
 /** Audit output: an aligned table (one row per broken rule) or JSON. */
 import { describeViolation } from '../admission/violation.js';
-import type { Finding } from './judge.js';
+import type { Finding, Unjudged } from './judge.js';
 
 export type OutputFormat = 'table' | 'json';
 
 export interface AuditSummary {
   readonly podsScanned: number;
   readonly findings: readonly Finding[];
+  /** Pods admitted or refused depending on who created them (see judge.ts): listed apart, not counted as breaking. */
+  readonly cannotJudgeOffline: readonly Unjudged[];
 }
 
 export function formatReport(summary: AuditSummary, format: OutputFormat): string {
@@ -16,12 +18,21 @@ export function formatReport(summary: AuditSummary, format: OutputFormat): strin
   for (const finding of summary.findings) {
     for (const v of finding.violations) rows.push([finding.namespace, finding.pod, v.rule, describeViolation(v)]);
   }
-  const padded = [0, 1, 2];
-  const widths = padded.map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  const table = rows.map((row) => row.map((cell, column) => (column < padded.length ? cell.padEnd(widths[column] ?? 0) : cell)).join('   ').trimEnd());
+  const unjudged = [['NAMESPACE', 'POD', 'CANNOT JUDGE OFFLINE']];
+  for (const pod of summary.cannotJudgeOffline) {
+    unjudged.push([pod.namespace, pod.pod, `admitted only for some requesters: ${pod.needs.join(' and ')} ${pod.needs.length > 1 ? 'are' : 'is'} filled from who created the Pod, which is not recorded`]);
+  }
   const verdict =
     summary.findings.length === 0
-      ? `no Pod breaks the policy (${summary.podsScanned} scanned)`
-      : `${summary.findings.length} of ${summary.podsScanned} Pods break the policy`;
-  return `${summary.findings.length > 0 ? `${table.join('\n')}\n\n` : ''}${verdict}\n`;
+      ? `no Pod breaks the policy (${summary.podsScanned} scanned${summary.cannotJudgeOffline.length > 0 ? `, ${summary.cannotJudgeOffline.length} cannot be judged offline` : ''})`
+      : `${summary.findings.length} of ${summary.podsScanned} Pods break the policy${summary.cannotJudgeOffline.length > 0 ? `, ${summary.cannotJudgeOffline.length} cannot be judged offline` : ''}`;
+  const tables = [...(summary.findings.length > 0 ? [aligned(rows, 3)] : []), ...(summary.cannotJudgeOffline.length > 0 ? [aligned(unjudged, 2)] : [])];
+  return `${tables.map((table) => `${table}\n\n`).join('')}${verdict}\n`;
+}
+
+/** The first `padded` columns padded to their widest cell; the last one free. */
+function aligned(rows: readonly string[][], padded: number): string {
+  const columns = [...Array(padded).keys()];
+  const widths = columns.map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
+  return rows.map((row) => row.map((cell, column) => (column < padded ? cell.padEnd(widths[column] ?? 0) : cell)).join('   ').trimEnd()).join('\n');
 }

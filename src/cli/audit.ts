@@ -3,7 +3,7 @@
  * today, reading the cluster through the usual kubeconfig rules.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { auditPolicy, judgeExistingPod, policiesByNamespace, type Finding } from '../audit/judge.js';
+import { auditPolicy, judgeExistingPod, policiesByNamespace, type Finding, type Unjudged } from '../audit/judge.js';
 import { listMountPolicies } from '../audit/list-mount-policies.js';
 import { podPages } from '../audit/list-pods.js';
 import { formatReport } from '../audit/report.js';
@@ -36,20 +36,23 @@ export async function audit(settings: AuditSettings, io: Io): Promise<number> {
   const policyOf = policiesByNamespace(policy, mountPolicies === 'not-installed' ? [] : mountPolicies);
 
   const findings: Finding[] = [];
+  const cannotJudgeOffline: Unjudged[] = [];
   let podsScanned = 0;
   try {
     for await (const page of podPages(config, scope, settings.pageSize)) {
       for (const pod of page) {
         podsScanned++;
-        const finding = judgeExistingPod(pod, policyOf(pod.metadata?.namespace ?? ''));
-        if (finding !== undefined) findings.push(finding);
+        const judgement = judgeExistingPod(pod, policyOf(pod.metadata?.namespace ?? ''));
+        if (judgement.outcome === 'breaks') findings.push(judgement.finding);
+        if (judgement.outcome === 'cannot-judge-offline') cannotJudgeOffline.push(judgement.unjudged);
       }
     }
   } catch (error) {
     io.stderr(`mountgate: audit: cannot list Pods: ${describeApiError(error)}\n`);
     return EXIT_USAGE;
   }
-  io.stdout(formatReport({ podsScanned, findings }, settings.format));
+  io.stdout(formatReport({ podsScanned, findings, cannotJudgeOffline }, settings.format));
+  // A Pod that cannot be judged offline is listed, but is no finding: it may well be compliant.
   return findings.length > 0 ? EXIT_DENIED : EXIT_OK;
 }
 

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { describeIoError } from '../policy/load.js';
 import type { Io } from './check.js';
-import { UsageError } from './usage.js';
+import { firstLine, UsageError } from './usage.js';
 
 function kindOf(manifest: unknown): unknown {
   return typeof manifest === 'object' && manifest !== null && 'kind' in manifest ? manifest.kind : undefined;
@@ -19,15 +19,25 @@ export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kin
   }
   const name = path === '-' ? '<stdin>' : path;
   const documents = parseAllDocuments(text, { uniqueKeys: true });
-  if (!Array.isArray(documents) || documents.length === 0 || (count === 'one' && documents.length !== 1)) {
-    throw new UsageError(`${name}: expected ${count === 'one' ? 'exactly one' : `one or more`} ${kind} manifest${count === 'one' ? '' : 's'} (YAML or JSON)`);
-  }
-  return documents.map((document, index) => {
+  const parsed = (Array.isArray(documents) ? documents : []).map((document, index) => {
     const where = documents.length > 1 ? `${name} (document ${index + 1})` : name;
     if (document.errors.length > 0) {
       throw new UsageError(`${where}: not valid YAML or JSON: ${document.errors[0]?.message.split('\n')[0] ?? 'empty'}`);
     }
-    const manifest: unknown = document.toJS({ maxAliasCount: 100 });
+    try {
+      const manifest: unknown = document.toJS({ maxAliasCount: 100 });
+      return { where, manifest };
+    } catch (error) {
+      // The alias limit (a YAML bomb) is reported here, not as a parse error.
+      throw new UsageError(`${where}: not valid YAML or JSON: ${firstLine(error)}`);
+    }
+  });
+  // An empty document (a trailing "---", a comment alone) is no manifest: kubectl skips it too.
+  const manifests = parsed.filter(({ manifest }) => manifest !== null);
+  if (manifests.length === 0 || (count === 'one' && manifests.length !== 1)) {
+    throw new UsageError(`${name}: expected ${count === 'one' ? 'exactly one' : `one or more`} ${kind} manifest${count === 'one' ? '' : 's'} (YAML or JSON)`);
+  }
+  return manifests.map(({ where, manifest }) => {
     const found = kindOf(manifest);
     if (found !== kind) throw new UsageError(`${where}: expected a ${kind} manifest, found kind ${JSON.stringify(found ?? null)}`);
     return manifest;

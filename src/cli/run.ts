@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { PolicyError } from '../policy/load.js';
 import { CertificateError } from '../server/tls-material.js';
+import { ListenError } from '../server/listen.js';
 import { KubeconfigError } from '../server/namespace-cache.js';
 import { parseAuditArgs } from './audit-options.js';
 import { backstopCommand } from './backstop.js';
@@ -101,8 +102,8 @@ function reportError(error: unknown, noCommand: boolean, io: Io): number {
     io.stderr(`mountgate: ${error.message}\n`);
     return EXIT_USAGE;
   }
-  if (error instanceof Error && 'code' in error && (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL')) {
-    io.stderr(`mountgate: cannot listen: ${error.message}\n`);
+  if (error instanceof ListenError) {
+    io.stderr(`mountgate: ${error.message}\n`);
     return EXIT_USAGE;
   }
   throw error;

@@ -3,7 +3,6 @@
  * PolicyError / CertificateError), then the HTTPS and metrics listeners and
  * the file watchers. The returned handle drains (SIGTERM semantics) or stops.
  */
-import { once } from 'node:events';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
@@ -15,6 +14,7 @@ import { LiveState } from './live-state.js';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.js';
 import { watchNamespaces } from './namespace-cache.js';
 import { watchForChanges } from './reload.js';
+import { listen } from './listen.js';
 import { closeGracefully } from './shutdown.js';
 import { generateDevMaterial, loadTlsFiles, secureContextOptions, type TlsFiles } from './tls-material.js';
 
@@ -194,11 +194,6 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
       return close();
     },
   };
-}
-
-async function listen(server: HttpsServer | HttpServer, port: number, host: string): Promise<void> {
-  server.listen(port, host);
-  await once(server, 'listening');
 }
 
 function boundPort(server: HttpsServer | HttpServer): number {

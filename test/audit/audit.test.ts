@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { auditPolicy, judgeExistingPod, policiesByNamespace, type Finding } from '../../src/audit/judge.js';
+import { decide } from '../../src/admission/decide.js';
+import { podCreateRequest } from '../../src/admission/synthetic-request.js';
+import type { Violation } from '../../src/admission/violation.js';
+import { auditPolicy, judgeExistingPod, policiesByNamespace, type Finding, type Judgement } from '../../src/audit/judge.js';
 import { compileMountPolicy } from '../../src/policy/mount-policy.js';
 import { formatReport } from '../../src/audit/report.js';
 import { parseAuditArgs } from '../../src/cli/audit-options.js';
@@ -12,7 +15,10 @@ const recorded = JSON.parse(readFileSync(new URL('./fixtures/pods.json', import.
 const POLICY = auditPolicy(policyOf({ requesters: ['group:provisioners'] }));
 
 function findings(): Finding[] {
-  return recorded.items.flatMap((pod) => judgeExistingPod(pod, POLICY) ?? []);
+  return recorded.items.flatMap((pod) => {
+    const judgement = judgeExistingPod(pod, POLICY);
+    return judgement.outcome === 'breaks' ? [judgement.finding] : [];
+  });
 }
 
 describe('audit', () => {
@@ -36,19 +42,22 @@ describe('audit', () => {
     compliant.metadata.name = 'annotation-removed';
     delete compliant.metadata.annotations;
     expect(judgeExistingPod(compliant, POLICY)).to.deep.equal({
-      namespace: 'agents',
-      pod: 'annotation-removed',
-      violations: [{ rule: 'injection-mismatch', field: 'spec.volumes[1]', message: 'volume "mountgate-876f11fa39f6" mounts "/srv/sandbox/u1" from the host, but no annotation asks for it' }],
+      outcome: 'breaks',
+      finding: {
+        namespace: 'agents',
+        pod: 'annotation-removed',
+        violations: [{ rule: 'injection-mismatch', field: 'spec.volumes[1]', message: 'volume "mountgate-876f11fa39f6" mounts "/srv/sandbox/u1" from the host, but no annotation asks for it' }],
+      },
     });
   });
 
   it('leaves the requesters rule out: who created a Pod is not recorded', () => {
     expect(POLICY.requesters).to.equal(undefined);
-    expect(judgeExistingPod(recorded.items[0], POLICY)).to.equal(undefined);
+    expect(judgeExistingPod(recorded.items[0], POLICY)).to.deep.equal({ outcome: 'admitted' });
   });
 
   it('prints an aligned table, one row per broken rule', () => {
-    expect(formatReport({ podsScanned: 4, findings: findings() }, 'table')).to.equal(
+    expect(formatReport({ podsScanned: 4, findings: findings(), cannotJudgeOffline: [] }, 'table')).to.equal(
       [
         'NAMESPACE   POD                RULE                           REASON',
         'agents      docker-sock        host-path-volume-not-allowed   spec.volumes[0].hostPath.path: "/var/run/docker.sock" is not under any allowed or built-in host path',
@@ -60,11 +69,11 @@ describe('audit', () => {
         '',
       ].join('\n'),
     );
-    expect(formatReport({ podsScanned: 1, findings: [] }, 'table')).to.equal('no Pod breaks the policy (1 scanned)\n');
+    expect(formatReport({ podsScanned: 1, findings: [], cannotJudgeOffline: [] }, 'table')).to.equal('no Pod breaks the policy (1 scanned)\n');
   });
 
   it('prints JSON', () => {
-    const summary = { podsScanned: 4, findings: findings() };
+    const summary = { podsScanned: 5, findings: findings(), cannotJudgeOffline: [{ namespace: 'agents', pod: 'alice-1', needs: ['{user}'] }] };
     expect(JSON.parse(formatReport(summary, 'json'))).to.deep.equal(JSON.parse(JSON.stringify(summary)));
   });
 
@@ -94,10 +103,126 @@ describe('audit with MountPolicies', () => {
     const elsewhere = compileMountPolicy({ metadata: { namespace: 'other', name: 'closed' }, spec: { allowedHostPaths: [] } });
     const policyFor = policiesByNamespace(POLICY, [narrowing, elsewhere]);
     expect(policyFor('nowhere')).to.equal(POLICY);
-    expect(judgeExistingPod(recorded.items[0], policyFor('agents'))?.violations).to.deep.equal([
+    const judgement = judgeExistingPod(recorded.items[0], policyFor('agents'));
+    expect(judgement.outcome === 'breaks' ? judgement.finding.violations : judgement).to.deep.equal([
       { rule: 'host-path-not-allowed', field: 'metadata.annotations[mountgate.io/mounts][0].hostPath', message: '"/srv/sandbox/u1" is not under any allowed host path of MountPolicy agents/tenant' },
       { rule: 'host-path-volume-not-allowed', field: 'spec.volumes[0].hostPath.path', message: '"/skills" is not under any allowed host path of MountPolicy agents/tenant' },
       { rule: 'host-path-volume-not-allowed', field: 'spec.volumes[1].hostPath.path', message: '"/srv/sandbox/u1" is not under any allowed host path of MountPolicy agents/tenant' },
+    ]);
+  });
+});
+
+describe('audit and entries filled from the requester ({user}, {sandboxUser})', () => {
+  const PROVISIONER = 'system:serviceaccount:deer-flow:provisioner';
+  const USER_HOMES = { allowedHostPaths: [{ pathPrefix: '/home/{user}' }], builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }], requesters: [] };
+  const mounts = (...hostPaths: string[]): string => JSON.stringify(hostPaths.map((hostPath, i) => ({ hostPath, mountPath: `/m${i}` })));
+
+  interface Row {
+    readonly name: string;
+    readonly policy: Record<string, unknown>;
+    /** MountPolicy specs of the Pod's namespace ("agents"). */
+    readonly mountPolicies?: readonly Record<string, unknown>[];
+    /** Who creates the Pod through /mutate; the Pod is judged by audit as /mutate left it. */
+    readonly user: { username: string; groups: string[] };
+    readonly annotations: Record<string, string>;
+    /** hostPath volumes the Pod carries itself, mounted read-write by its container. */
+    readonly handWritten?: readonly string[];
+    readonly expected: Judgement;
+  }
+
+  const breaks = (...violations: Violation[]): Judgement => ({ outcome: 'breaks', finding: { namespace: 'agents', pod: 'p', violations } });
+  const rows: Row[] = [
+    {
+      name: 'cannot judge offline: a Pod alice created under /home/{user}',
+      policy: USER_HOMES,
+      user: { username: 'alice', groups: [] },
+      annotations: { 'mountgate.io/mounts': mounts('/home/alice/work') },
+      expected: { outcome: 'cannot-judge-offline', unjudged: { namespace: 'agents', pod: 'p', needs: ['{user}'] } },
+    },
+    {
+      name: 'cannot judge offline: a Pod the trusted provisioner created for bob (examples/deer-flow-per-user-policy.yaml)',
+      policy: { allowedHostPaths: [{ pathPrefix: '/srv/users/{sandboxUser}' }, { pathPrefix: '/home/{user}' }], requesters: [PROVISIONER], trustedProvisioners: [PROVISIONER] },
+      user: { username: PROVISIONER, groups: [] },
+      annotations: { 'mountgate.io/mounts': mounts('/srv/users/bob'), 'mountgate.io/sandbox-user': 'bob' },
+      expected: { outcome: 'cannot-judge-offline', unjudged: { namespace: 'agents', pod: 'p', needs: ['{user}', '{sandboxUser}'] } },
+    },
+    {
+      name: "cannot judge offline: a MountPolicy narrows the namespace to /home/{user}",
+      policy: { allowedHostPaths: [{ pathPrefix: '/home' }], requesters: [] },
+      mountPolicies: [{ allowedHostPaths: [{ pathPrefix: '/home/{user}' }] }],
+      user: { username: 'alice', groups: [] },
+      annotations: { 'mountgate.io/mounts': mounts('/home/alice') },
+      expected: { outcome: 'cannot-judge-offline', unjudged: { namespace: 'agents', pod: 'p', needs: ['{user}'] } },
+    },
+    {
+      name: 'breaks, naming only what no requester could fix: /home/{user} and a hand-written docker.sock',
+      policy: USER_HOMES,
+      user: { username: 'alice', groups: [] },
+      annotations: { 'mountgate.io/mounts': mounts('/home/alice/work') },
+      handWritten: ['/var/run/docker.sock'],
+      expected: breaks({ rule: 'host-path-volume-not-allowed', field: 'spec.volumes[0].hostPath.path', message: '"/var/run/docker.sock" is not under any allowed or built-in host path' }),
+    },
+    {
+      name: 'breaks: a read-only {user} entry mounted read-write stays read-only for any requester',
+      policy: { allowedHostPaths: [{ pathPrefix: '/home/{user}', readOnly: true }], requesters: [] },
+      user: { username: 'alice', groups: [] },
+      annotations: {},
+      handWritten: ['/home/alice'],
+      expected: breaks({ rule: 'host-path-volume-read-write', field: 'spec.containers[0].volumeMounts[0]', message: 'container "sandbox" mounts "/home/alice" read-write, but "/home/{user}" is read-only' }),
+    },
+    {
+      name: 'breaks: {namespace} is known offline, so a path of another namespace is not widened',
+      policy: { allowedHostPaths: [{ pathPrefix: '/srv/{namespace}/{user}' }], requesters: [] },
+      user: { username: 'alice', groups: [] },
+      annotations: {},
+      handWritten: ['/srv/team-b/alice'],
+      expected: breaks({ rule: 'host-path-volume-not-allowed', field: 'spec.volumes[0].hostPath.path', message: '"/srv/team-b/alice" is not under any allowed or built-in host path ("/srv/{namespace}/{user}" has {namespace} = "agents" for this request)' }),
+    },
+  ];
+
+  for (const row of rows) {
+    it(row.name, () => {
+      const handWritten = row.handWritten ?? [];
+      const pod = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p', namespace: 'agents', annotations: row.annotations },
+        spec: {
+          containers: [{ name: 'sandbox', image: 'x', volumeMounts: handWritten.map((_, i) => ({ name: `own${i}`, mountPath: `/own${i}` })) }],
+          volumes: handWritten.map((path, i) => ({ name: `own${i}`, hostPath: { path } })),
+        },
+      };
+      const cluster = auditPolicy(policyOf(row.policy));
+      const layers = (row.mountPolicies ?? []).map((spec, i) => compileMountPolicy({ metadata: { namespace: 'agents', name: `mp${i}` }, spec }));
+      const policy = policiesByNamespace(cluster, layers)('agents');
+      // As the server would have left it: mutated for its requester (when it asks for mounts).
+      const mutation = decide('mutate', podCreateRequest(pod, row.user, 'u1'), policy);
+      const created = mutation.allowed ? (mutation.mutated ?? pod) : pod;
+      expect(judgeExistingPod(created, policy)).to.deep.equal(row.expected);
+    });
+  }
+
+  it('prints the Pods it cannot judge offline apart, and does not count them as breaking', () => {
+    const cannotJudgeOffline = [
+      { namespace: 'agents', pod: 'alice-1', needs: ['{user}'] },
+      { namespace: 'agents', pod: 'bob-sandbox', needs: ['{user}', '{sandboxUser}'] },
+    ];
+    expect(formatReport({ podsScanned: 3, findings: [], cannotJudgeOffline }, 'table')).to.equal(
+      [
+        'NAMESPACE   POD           CANNOT JUDGE OFFLINE',
+        'agents      alice-1       admitted only for some requesters: {user} is filled from who created the Pod, which is not recorded',
+        'agents      bob-sandbox   admitted only for some requesters: {user} and {sandboxUser} are filled from who created the Pod, which is not recorded',
+        '',
+        'no Pod breaks the policy (3 scanned, 2 cannot be judged offline)',
+        '',
+      ].join('\n'),
+    );
+    const finding: Finding = { namespace: 'agents', pod: 'docker-sock', violations: [{ rule: 'host-path-volume-not-allowed', field: 'spec.volumes[0].hostPath.path', message: '"/var/run/docker.sock" is not under any allowed or built-in host path' }] };
+    expect(formatReport({ podsScanned: 3, findings: [finding], cannotJudgeOffline: cannotJudgeOffline.slice(0, 1) }, 'table').split('\n').slice(-4)).to.deep.equal([
+      'agents      alice-1   admitted only for some requesters: {user} is filled from who created the Pod, which is not recorded',
+      '',
+      '1 of 3 Pods break the policy, 1 cannot be judged offline',
+      '',
     ]);
   });
 });

@@ -120,14 +120,29 @@ describe('cli: mountgate check --mount-policy', () => {
     expect(result.code).to.equal(EXIT_DENIED);
   });
 
-  it('refuses a file that holds something else, naming the file and document', async () => {
-    let caught: unknown;
-    try {
-      await run({ 'policy.json': CLUSTER, 'pod.json': asking('/srv/tenants/team-a/x'), 'mp.yaml': `${TENANT}---\nkind: Pod\n` }, (dir) => ['--mount-policy', join(dir, 'mp.yaml')]);
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).to.be.instanceOf(UsageError);
-    expect((caught as Error).message).to.match(/mp\.yaml \(document 3\): expected a MountPolicy manifest, found kind "Pod"$/);
+  const refused: Array<[string, string, RegExp]> = [
+    ['a file that holds something else, naming the file and document', `${TENANT}---\nkind: Pod\n`, /mp\.yaml \(document 3\): expected a MountPolicy manifest, found kind "Pod"$/],
+    [
+      'a file whose aliases expand past 100 (a YAML bomb)',
+      'kind: MountPolicy\na: &a [x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n',
+      /mp\.yaml: not valid YAML or JSON: Excessive alias count[^\n]*$/,
+    ],
+  ];
+  for (const [name, text, message] of refused) {
+    it(`refuses ${name}`, async () => {
+      let caught: unknown;
+      try {
+        await run({ 'policy.json': CLUSTER, 'pod.json': asking('/srv/tenants/team-a/x'), 'mp.yaml': text }, (dir) => ['--mount-policy', join(dir, 'mp.yaml')]);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).to.be.instanceOf(UsageError);
+      expect((caught as Error).message).to.match(message);
+    });
+  }
+
+  it('skips empty documents: MountPolicies ending with a "---" line', async () => {
+    const result = await run({ 'policy.json': CLUSTER, 'pod.json': asking('/srv/tenants/team-a/x'), 'mp.yaml': `${TENANT}---\n` }, (dir) => ['--namespace', 'team-a', '--mount-policy', join(dir, 'mp.yaml')]);
+    expect([result.code, result.stderr.split('\n').slice(-2)]).to.deep.equal([EXIT_OK, ['allowed (2 patch operations)', '']]);
   });
 });

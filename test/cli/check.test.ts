@@ -38,6 +38,16 @@ async function runCheck(argv: string[], stdin = ''): Promise<Captured> {
 
 const POLICY_YAML = JSON.stringify(BASE_POLICY);
 
+/** A Pod whose aliases expand past the reader's limit of 100: a YAML bomb, refused before it grows. */
+const ALIAS_BOMB = [
+  'kind: Pod',
+  'a: &a [x]',
+  'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+  'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+  'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
+  '',
+].join('\n');
+
 describe('cli: mountgate check', () => {
   it('prints the mutated Pod as YAML and exits 0 when allowed', async () => {
     const pod = sandboxPod({ mounts: [{ host_path: '/srv/models/llama', container_path: '/mnt/models' }] });
@@ -56,6 +66,21 @@ describe('cli: mountgate check', () => {
       expect(result).to.deep.equal({ code: EXIT_OK, stdout: 'kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: x\n', stderr: 'allowed (no change)\n' });
     });
   });
+
+  const POD_YAML = 'kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n';
+  const emptyDocuments: Array<[string, string]> = [
+    ['a trailing "---" line', `${POD_YAML}---\n`],
+    ['a leading and a trailing "---"', `---\n${POD_YAML}---\n`],
+    ['a trailing document holding only a comment', `${POD_YAML}---\n# end\n`],
+  ];
+  for (const [name, text] of emptyDocuments) {
+    it(`reads one Pod and skips empty documents: ${name}`, async () => {
+      await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': text }, async (dir) => {
+        const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
+        expect(result).to.deep.equal({ code: EXIT_OK, stdout: stringify(parse(POD_YAML)), stderr: 'allowed (no change)\n' });
+      });
+    });
+  }
 
   it('prints each reason on stderr and exits 1 when /mutate denies', async () => {
     const pod = sandboxPod({ mounts: [{ hostPath: '/', mountPath: '/host' }, { hostPath: '/srv/sandbox/a', mountPath: '/proc' }] });
@@ -175,6 +200,8 @@ describe('cli: mountgate check', () => {
     ['a manifest that is not a Pod', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Deployment\n' }, 'pod.yaml: expected a Pod manifest, found kind "Deployment"'],
     ['two manifests', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\n---\nkind: Pod\n' }, 'pod.yaml: expected exactly one Pod manifest (YAML or JSON)'],
     ['a manifest that is not YAML', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: [Pod\n' }, 'pod.yaml: not valid YAML or JSON'],
+    ['a manifest whose aliases expand past 100', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': ALIAS_BOMB }, 'pod.yaml: not valid YAML or JSON: Excessive alias count'],
+    ['an --old whose aliases expand past 100', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--old', 'old.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\n', 'old.yaml': ALIAS_BOMB }, 'old.yaml: not valid YAML or JSON: Excessive alias count'],
   ];
   for (const [name, argv, files, message] of usage) {
     it(`is a usage error: ${name}`, async () => {

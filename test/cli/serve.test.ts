@@ -148,6 +148,21 @@ describe('cli: mountgate serve', function () {
       });
     });
 
+    const cannotListen: Array<[string, string, RegExp]> = [
+      ['a --host that does not resolve', 'no-such-host.invalid', /^mountgate: cannot listen on no-such-host\.invalid:0: getaddrinfo (ENOTFOUND|EAI_AGAIN) no-such-host\.invalid\n$/],
+    ];
+    for (const [name, host, stderr] of cannotListen) {
+      it(`exits 2 with one line when it cannot listen: ${name}`, async () => {
+        await withDir(async (dir) => {
+          const config = join(dir, 'policy.yaml');
+          await writeFile(config, '{}');
+          const result = await mountgate(['serve', '--config', config, '--dev', '--port', '0', '--metrics-port', '0', '--host', host]).exit;
+          expect(result.code).to.equal(2);
+          expect(result.stderr).to.match(stderr);
+        });
+      });
+    }
+
     it('exits 2 on an unknown command, printing the usage', async () => {
       const result = await mountgate(['launch']).exit;
       expect(result.code).to.equal(2);

@@ -375,6 +375,7 @@ describe('e2e: MountPolicy (narrowing per namespace, status, Lease)', function (
             ],
           },
         ],
+        cannotJudgeOffline: [],
       });
     });
 

@@ -94,7 +94,11 @@ def text_problems(text: str) -> list[str]:
     """Why an annotation value, as written in the Pod, is not well-formed (empty when it is)."""
     try:
         value: object = json.loads(text)
-    except json.JSONDecodeError as error:
+    except RecursionError:
+        # Python's decoder recurses per nesting level; the value is refused, never a crash.
+        return ["the annotation is not valid JSON (nested too deeply to read)"]
+    except ValueError as error:
+        # JSONDecodeError, and the limit on digits of an integer (int_max_str_digits).
         return [f"the annotation is not valid JSON ({error})"]
     return value_problems(value)
 
