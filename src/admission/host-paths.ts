@@ -3,11 +3,12 @@
  * there, must lie inside allowedHostPaths or builtinHostPaths (with
  * handWrittenHostPaths: builtin, one not named `mountgate-` inside
  * builtinHostPaths), and must not be mounted read-write by any container
- * where the deciding entry is read-only. A `mountgate-` volume is tied to the
+ * where the deciding entry is read-only or a read-only entry lies below it
+ * (a subPath could reach it). A `mountgate-` volume is tied to the
  * annotation by the injection rules (see reconcile and annotation-update).
  */
 import type { CompiledPolicy } from '../policy/compile.js';
-import { clusterLayerName, handWrittenAllowance, hostPathAllowance } from '../policy/allowance.js';
+import { clusterLayerName, handWrittenAllowance, hostPathAllowance, type ReadOnlyReason } from '../policy/allowance.js';
 import type { Fillings } from '../policy/match.js';
 import { canonicalPath } from '../policy/paths.js';
 import { isInjectedName } from './injection.js';
@@ -17,7 +18,7 @@ import { NamedThenCounted, violation, type Violation } from './violation.js';
 /** `fillings` are requestFillings of the Pod and its request. */
 export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fillings: Fillings): Violation[] {
   const violations: Violation[] = [];
-  const readOnlyVolumes = new Map<string, { path: string; pathPrefix: string; of: string }>();
+  const readOnlyVolumes = new Map<string, ReadOnlyReason & { path: string }>();
 
   volumesOf(pod).forEach((volume, index) => {
     if (volume.hostPath === undefined || volume.hostPath === null) return;
@@ -51,7 +52,7 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
       violation(
         'host-path-volume-read-write',
         mountField(visit),
-        `container "${visit.container.name}" mounts "${readOnly.path}" read-write, but "${readOnly.pathPrefix}"${readOnly.of} is read-only`,
+        `container "${visit.container.name}" mounts "${readOnly.path}" read-write, but "${readOnly.pathPrefix}"${readOnly.of}${readOnly.below ? ' inside it' : ''} is read-only`,
       ),
     );
   }

@@ -180,11 +180,14 @@ function judgeRequest(
         violation('host-path-not-allowed', `${entryField}.${keys.hostPath}`, `"${host.path}" is not under any allowed host path${allowance.of}${allowance.note}`),
       );
     } else if (allowance.readOnly !== undefined && request.readOnly === false) {
+      const { pathPrefix, of, below } = allowance.readOnly;
       violations.push(
         violation(
           'read-only-required',
           `${entryField}.${keys.readOnly}`,
-          `"${host.path}" is under the read-only prefix "${allowance.readOnly.pathPrefix}"${allowance.readOnly.of} and must be mounted read-only`,
+          below
+            ? `"${host.path}" holds the read-only prefix "${pathPrefix}"${of} and must be mounted read-only`
+            : `"${host.path}" is under the read-only prefix "${pathPrefix}"${of} and must be mounted read-only`,
         ),
       );
     } else {

@@ -72,9 +72,12 @@ function validOrEmpty(value: string): string {
 export const NAMESPACE = validOrEmpty("request.?namespace.orValue('')");
 /** {user}: the requester's username. */
 export const USER = validOrEmpty("request.?userInfo.?username.orValue('')");
-/** {sandboxUser}: the Pod's annotation, only from a requester listed by username or as "group:NAME". */
+/**
+ * {sandboxUser}: the Pod's annotation, only from a requester listed by username or as "group:NAME"; a
+ * username spelled "group:NAME" is no member of the group (src/policy/match.ts listsRequester).
+ */
 export const SANDBOX_USER = [
-  "(request.?userInfo.?username.orValue('') in variables.trustedProvisioners || request.?userInfo.?groups.orValue([]).exists(g, 'group:' + g in variables.trustedProvisioners))",
+  "((!request.?userInfo.?username.orValue('').startsWith('group:') && request.?userInfo.?username.orValue('') in variables.trustedProvisioners) || request.?userInfo.?groups.orValue([]).exists(g, 'group:' + g in variables.trustedProvisioners))",
   " && object.?metadata.?annotations[?variables.sandboxUserAnnotation].orValue('').matches(" + PLACEHOLDER_RE + ')',
   " ? object.?metadata.?annotations[?variables.sandboxUserAnnotation].orValue('') : ''",
 ].join('');

@@ -7,9 +7,10 @@
  * The loop: list (in pages), hand the table every object (`replace`), report synced,
  * watch from the list's resourceVersion, hand the table each change. A watch the
  * server ends (its timeout) is resumed from the last resourceVersion seen; a watch
- * or list answered 410 Gone is followed by a new list at once; any other failure
- * (connection lost, an error status, a malformed event) reports unsynced and lists
- * again after `retryDelayMs`.
+ * answered 410 Gone (its resourceVersion is too old) is followed by a new list at
+ * once; any other failure (connection lost, an error status, a malformed event, and
+ * a list answered 410: a list names no resourceVersion, so listing again at once
+ * would only spin) reports unsynced and lists again after `retryDelayMs`.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -79,15 +80,18 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
 
   const loop = async (): Promise<void> => {
     while (!abort.signal.aborted) {
+      // Only a watch's 410 is cured by a new list; a list's 410 would come back at once, every time.
+      let watching = false;
       try {
         const { objects, resourceVersion } = await list(options, abort.signal);
         options.table.replace(objects);
         setSynced(true);
+        watching = true;
         let version = resourceVersion;
         for (;;) version = await watch(options, version, abort.signal);
       } catch (error) {
         if (abort.signal.aborted) return;
-        if (error instanceof Gone) continue;
+        if (watching && error instanceof Gone) continue;
         setSynced(false);
         options.onError?.(error instanceof Error ? error : new Error(String(error)));
         await sleep(retryDelayMs, abort.signal);

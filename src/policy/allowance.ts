@@ -5,16 +5,24 @@
  * read-only, never allow what the cluster policy does not.
  */
 import type { CompiledPolicy, EntryLists, PathLists } from './compile.js';
-import { decidingHostPathEntry, notCoveredNote, type Fillings } from './match.js';
+import { decidingHostPathEntry, notCoveredNote, readOnlyEntryBelow, type Fillings } from './match.js';
+import type { PathPrefixEntry } from './schema.js';
 
 /** What the annotation may request, or what a Pod may carry (built-ins included). */
 export type PathUse = 'requestable' | 'carriable';
 
+/** Why a path must be mounted read-only: an entry, its layer, and whether it lies below the path rather than over it. */
+export interface ReadOnlyReason {
+  readonly pathPrefix: string;
+  readonly of: string;
+  readonly below: boolean;
+}
+
 export type Allowance =
   | {
       readonly allowed: true;
-      /** The first read-only deciding entry (the cluster policy's before any layer's), if any. */
-      readonly readOnly: { readonly pathPrefix: string; readonly of: string } | undefined;
+      /** The first reason to be read-only (the cluster policy's before any layer's), if any. */
+      readonly readOnly: ReadOnlyReason | undefined;
     }
   | {
       readonly allowed: false;
@@ -39,17 +47,32 @@ function noteFor(lists: PathLists, use: PathUse, path: string, fillings: Filling
   return notCoveredNote(use === 'requestable' ? lists.requestablePatterns : lists.carriablePatterns, path, fillings);
 }
 
+/**
+ * Read-only when the deciding entry is; when the deciding entry among both
+ * lists is (a built-in entry makes a requested path read-only, as /validate,
+ * which sees both lists, would demand); or when a read-only entry of either
+ * list applies below the path, since a read-write mount of the path would write
+ * there.
+ */
+function readOnlyReason(lists: PathLists, use: PathUse, entry: PathPrefixEntry, path: string, fillings: Fillings, of: string): ReadOnlyReason | undefined {
+  if (entry.readOnly) return { pathPrefix: entry.pathPrefix, of, below: false };
+  const carried = use === 'carriable' ? entry : entryFor(lists, 'carriable', path, fillings);
+  if (carried?.readOnly === true) return { pathPrefix: carried.pathPrefix, of, below: false };
+  const below = readOnlyEntryBelow(lists.carriable, lists.carriablePatterns, path, fillings);
+  return below === undefined ? undefined : { pathPrefix: below.pathPrefix, of, below: true };
+}
+
 /** `path` must be canonical; `fillings` are requestFillings of the Pod and its request. */
 export function hostPathAllowance(policy: CompiledPolicy, use: PathUse, path: string, fillings: Fillings): Allowance {
   const entry = entryFor(policy, use, path, fillings);
   if (entry === undefined) return { allowed: false, of: clusterLayerName(policy), note: noteFor(policy, use, path, fillings) };
-  let readOnly = entry.readOnly ? { pathPrefix: entry.pathPrefix, of: clusterLayerName(policy) } : undefined;
+  let readOnly = readOnlyReason(policy, use, entry, path, fillings, clusterLayerName(policy));
   for (const layer of policy.narrowing) {
     const of = ` of ${layer.name}`;
     if (layer.closed !== undefined) return { allowed: false, of, note: ` (${layer.closed})` };
     const narrowed = entryFor(layer, use, path, fillings);
     if (narrowed === undefined) return { allowed: false, of, note: noteFor(layer, use, path, fillings) };
-    if (narrowed.readOnly && readOnly === undefined) readOnly = { pathPrefix: narrowed.pathPrefix, of };
+    readOnly ??= readOnlyReason(layer, use, narrowed, path, fillings, of);
   }
   return { allowed: true, readOnly };
 }
@@ -73,5 +96,5 @@ export function handWrittenAllowance(policy: CompiledPolicy, builtin: EntryLists
   }
   const carried = hostPathAllowance(policy, 'carriable', path, fillings);
   if (!carried.allowed || carried.readOnly !== undefined || !entry.readOnly) return carried;
-  return { allowed: true, readOnly: { pathPrefix: entry.pathPrefix, of: clusterLayerName(policy) } };
+  return { allowed: true, readOnly: { pathPrefix: entry.pathPrefix, of: clusterLayerName(policy), below: false } };
 }

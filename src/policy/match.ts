@@ -5,8 +5,8 @@
  * only when the policy has any.
  */
 import type { PatternEntry } from './compile.js';
-import { decidingEntry } from './paths.js';
-import { PLACEHOLDER_VALUE, PLACEHOLDER_VALUE_RULE, type Placeholder } from './patterns.js';
+import { decidingEntry, isWithin } from './paths.js';
+import { PLACEHOLDER_VALUE, PLACEHOLDER_VALUE_RULE, type PatternSegment, type Placeholder } from './patterns.js';
 import type { PathPrefixEntry } from './schema.js';
 
 /** Who asks, as the API server says (request.userInfo). */
@@ -33,10 +33,18 @@ export interface FillingRules {
   readonly sandboxUserAnnotation: string;
 }
 
-/** True when the requester is listed by username or by one of its groups ("group:NAME"). */
+/** The prefix that makes an entry of requesters or trustedProvisioners name a group. */
+export const GROUP_ENTRY_PREFIX = 'group:';
+
+/**
+ * True when the requester is listed by username or by one of its groups ("group:NAME"). Users and
+ * groups are kept apart, as in RBAC: a username spelled "group:NAME" (an x509 CN, an OIDC claim, a
+ * static token can be) is no member of group NAME, so it matches no entry.
+ */
 export function listsRequester(names: ReadonlySet<string>, requester: Requester | undefined): boolean {
-  if (names.has(requester?.username ?? '')) return true;
-  return (requester?.groups ?? []).some((group) => names.has(`group:${group}`));
+  const username = requester?.username ?? '';
+  if (!username.startsWith(GROUP_ENTRY_PREFIX) && names.has(username)) return true;
+  return (requester?.groups ?? []).some((group) => names.has(`${GROUP_ENTRY_PREFIX}${group}`));
 }
 
 /** "user \"alice\"", or "an anonymous user". */
@@ -70,12 +78,26 @@ export function fillPlaceholders(rules: FillingRules, facts: RequestFacts): Fill
 /** Whether a pattern covers the path's segments, placeholders filled (or, with `anyValue`, as if they were `*`). */
 function covers(pattern: PatternEntry, segments: readonly string[], fillings: Fillings, anyValue: boolean): boolean {
   if (pattern.segments.length > segments.length) return false;
+  return pattern.segments.every((part, i) => matchesSegment(part, segments[i], fillings, anyValue));
+}
+
+function matchesSegment(part: PatternSegment, segment: string | undefined, fillings: Fillings, anyValue: boolean): boolean {
+  if (part.kind === 'literal') return part.text === segment;
+  if (part.kind === 'any' || anyValue) return true;
+  const value = fillings[part.name];
+  return value.ok && value.value === segment;
+}
+
+/**
+ * Whether some path strictly below the one with these (all) segments matches the pattern: its
+ * segments match the path's, and every placeholder has a value (else the entry does not apply).
+ */
+function reachesBelow(pattern: PatternEntry, segments: readonly string[], fillings: Fillings): boolean {
+  if (pattern.segments.length <= segments.length) return false;
   return pattern.segments.every((part, i) => {
     const segment = segments[i];
-    if (part.kind === 'literal') return part.text === segment;
-    if (part.kind === 'any' || anyValue) return true;
-    const value = fillings[part.name];
-    return value.ok && value.value === segment;
+    if (segment === undefined) return part.kind !== 'placeholder' || fillings[part.name].ok;
+    return matchesSegment(part, segment, fillings, false);
   });
 }
 
@@ -125,6 +147,24 @@ export function decidingHostPathEntry(
     if (covers(pattern, segments, fillings, false)) return pattern;
   }
   return best;
+}
+
+/**
+ * A read-only entry that applies strictly below a canonical path, if any: a
+ * read-write mount of the path would let the container write there. Literal
+ * entries first (the longest), then patterns in deciding order.
+ */
+export function readOnlyEntryBelow(
+  literal: readonly PathPrefixEntry[],
+  patterns: readonly PatternEntry[],
+  path: string,
+  fillings: Fillings,
+): PathPrefixEntry | undefined {
+  const below = literal.find((entry) => entry.readOnly && entry.pathPrefix !== path && isWithin(entry.pathPrefix, path));
+  if (below !== undefined || patterns.length === 0) return below;
+  // Fewer segments than the longest pattern has means these are all of the path's.
+  const segments = leadingSegments(path, patterns);
+  return patterns.find((pattern) => pattern.readOnly && reachesBelow(pattern, segments, fillings));
 }
 
 /**

@@ -13,7 +13,7 @@ import { hostPathAllowance } from '../../src/policy/allowance.js';
 import { pathLists } from '../../src/policy/compile.js';
 import { layeredPolicy } from '../../src/policy/layers.js';
 import { parsePolicy } from '../../src/policy/load.js';
-import { decidingHostPathEntry, type Fillings } from '../../src/policy/match.js';
+import { decidingHostPathEntry, readOnlyEntryBelow, type Fillings } from '../../src/policy/match.js';
 import { effectiveAllowedHostPaths } from '../../src/policy/effective.js';
 import { compileMountPolicy } from '../../src/policy/mount-policy.js';
 import { entrySpec, hostPath, TOPS, VALUES, type EntrySpec } from '../helpers/pattern-arbitraries.js';
@@ -83,7 +83,9 @@ describe('admission: effectiveAllowedHostPaths is what the layered decision admi
             }
             seen.admitted++;
             if (decision.readOnly !== undefined) seen.readOnly++;
-            expect(entry.readOnly, `${path} read-only (effective entry ${entry.pathPrefix})`).to.equal(decision.readOnly !== undefined);
+            // Read-only under a read-only entry, or above one (a read-write mount would write there).
+            const readOnly = entry.readOnly || readOnlyEntryBelow(lists.carriable, lists.carriablePatterns, path, fillings) !== undefined;
+            expect(readOnly, `${path} read-only (effective entry ${entry.pathPrefix})`).to.equal(decision.readOnly !== undefined);
           }
         },
       ),
@@ -119,7 +121,8 @@ describe('admission: effectiveAllowedHostPaths is what the layered decision admi
             seen.under++;
             const decision = hostPathAllowance(layered, 'carriable', path, fillings);
             expect(decision.allowed, `${path} is under "${entry.pathPrefix}"`).to.equal(true);
-            if (entry.readOnly || !decision.allowed) continue;
+            // Read-write in the list, with no read-only entry of it below the path.
+            if (entry.readOnly || !decision.allowed || readOnlyEntryBelow(lists.carriable, lists.carriablePatterns, path, fillings) !== undefined) continue;
             seen.readWrite++;
             expect(decision.readOnly, `${path} is read-write under "${entry.pathPrefix}"`).to.equal(undefined);
           }

@@ -329,7 +329,9 @@ describe('admission/decide: /mutate', () => {
         ['a member of a listed group', { username: 'bob', groups: ['system:authenticated', 'sandbox-provisioners'] }, true],
         ['an unlisted user', { username: 'bob', groups: ['system:authenticated'] }, false],
         ['a user whose name matches a group entry', { username: 'sandbox-provisioners', groups: [] }, false],
-        ['a user named like the group entry itself', { username: 'group:sandbox-provisioners', groups: [] }, true],
+        // Users and groups are kept apart, as in RBAC: an x509 CN or a static token may be spelled so.
+        ['a user named like the group entry itself', { username: 'group:sandbox-provisioners', groups: [] }, false],
+        ['a user named like the group entry itself, in the group', { username: 'group:sandbox-provisioners', groups: ['sandbox-provisioners'] }, true],
       ];
       for (const [name, options, allowed] of rows) {
         it(`${allowed ? 'allows' : 'denies'} ${name}`, () => {

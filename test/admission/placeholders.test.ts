@@ -88,6 +88,25 @@ describe('admission: placeholders and wildcards', () => {
       expect(verdict.allowed).to.equal(true);
     });
 
+    describe('who is a trusted provisioner: by username, or by group with "group:NAME", never a username spelled "group:NAME"', () => {
+      const rows: ReadonlyArray<{ name: string; requester: RequestOptions; trusted: boolean }> = [
+        { name: 'the listed username', requester: { ...UNTRUSTED, username: PROVISIONER, groups: [] }, trusted: true },
+        { name: 'a member of the listed group', requester: { ...UNTRUSTED, groups: ['deer-flow-provisioners'] }, trusted: true },
+        { name: 'a user in no listed group', requester: UNTRUSTED, trusted: false },
+        { name: 'a user named as the group, without the prefix', requester: { ...UNTRUSTED, username: 'deer-flow-provisioners', groups: [] }, trusted: false },
+        { name: 'a user named "group:" and the group, in no group', requester: { ...UNTRUSTED, username: 'group:deer-flow-provisioners', groups: [] }, trusted: false },
+        { name: 'a user named "group:" and the group, in the group', requester: { ...UNTRUSTED, username: 'group:deer-flow-provisioners', groups: ['deer-flow-provisioners'] }, trusted: true },
+        { name: 'a member of a group named as the listed username', requester: { ...UNTRUSTED, groups: [PROVISIONER] }, trusted: false },
+      ];
+      for (const row of rows) {
+        it(`${row.trusted ? 'fills' : 'does not fill'} {sandboxUser} for ${row.name}`, () => {
+          const verdict = decide('mutate', requestFor(podAsking('/srv/users/u3/work', { sandboxUser: 'u3' }), row.requester), POLICY);
+          if (row.trusted) expect(injectedVolumes(verdict)).to.have.length(1);
+          else expect(denial(verdict)).to.contain(`{sandboxUser} is not filled, as user "${row.requester.username ?? ''}" is not in trustedProvisioners`);
+        });
+      }
+    });
+
     it("refuses another user's tree to the trusted provisioner", () => {
       expect(denial(decide('mutate', requestFor(podAsking('/srv/users/u4/work', { sandboxUser: 'u3' }), TRUSTED), POLICY))).to.equal(
         `mountgate denied the Pod: ${FIELD}[0].hostPath: "/srv/users/u4/work" is not under any allowed host path ("/srv/users/{sandboxUser}" has {sandboxUser} = "u3" for this request)`,

@@ -62,6 +62,15 @@ describe('values.schema.json', function () {
     { name: 'a pathPrefix with a "." segment', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv/./a' }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
     { name: 'a pathPrefix with a control character', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv/a\u0007' }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
     { name: 'a pathPrefix over 4096 characters', values: { policy: { allowedHostPaths: [{ pathPrefix: `/${'a'.repeat(4096)}` }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
+    // The pattern rules of src/policy/patterns.ts (patternProblem) and schema.ts (reserved paths take none).
+    { name: 'an unknown placeholder', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv/{bogus}' }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
+    { name: 'an empty placeholder', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv/{}' }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
+    { name: 'a segment mixing text and "*"', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv/data*' }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
+    { name: 'a segment mixing text and a placeholder', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv/{user}-data' }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
+    { name: 'a "*" first segment', values: { policy: { builtinHostPaths: [{ pathPrefix: '/*/x' }] } }, expect: '/policy/builtinHostPaths/0/pathPrefix' },
+    { name: 'a placeholder first segment', values: { policy: { allowedHostPaths: [{ pathPrefix: '/{namespace}/data' }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
+    { name: 'a reservedMountPaths pattern', values: { policy: { reservedMountPaths: ['/mnt/*'] } }, expect: '/policy/reservedMountPaths/0' },
+    { name: 'a reservedMountPaths placeholder', values: { policy: { reservedMountPaths: ['/home/{user}'] } }, expect: '/policy/reservedMountPaths/0' },
     { name: 'a builtinHostPaths entry without pathPrefix', values: { policy: { builtinHostPaths: [{ readOnly: true }] } }, expect: "missing property 'pathPrefix'" },
     { name: 'maxMounts as a string', values: { policy: { maxMounts: '10' } }, expect: '/policy/maxMounts' },
     { name: 'an annotation key with spaces', values: { policy: { annotation: 'mount gate' } }, expect: '/policy/annotation' },
@@ -82,11 +91,11 @@ describe('values.schema.json', function () {
     });
   }
 
-  it('accepts the pathPrefix forms mountgate accepts (trailing slash, dot-leading names)', function () {
+  it('accepts the pathPrefix forms mountgate accepts (trailing slash, dot-leading names, "*" and every placeholder after a literal first segment)', function () {
     const res = template({
       values: {
         policy: {
-          allowedHostPaths: [{ pathPrefix: '/srv/sandbox/' }, { pathPrefix: '/srv/.cache' }, { pathPrefix: '/srv/...' }],
+          allowedHostPaths: [{ pathPrefix: '/srv/sandbox/' }, { pathPrefix: '/srv/.cache' }, { pathPrefix: '/srv/...' }, { pathPrefix: '/srv/{namespace}/*/{user}/{sandboxUser}/' }, { pathPrefix: '/home/*' }],
           builtinHostPaths: [{ pathPrefix: '/.deer-flow/threads', readOnly: false }],
           reservedMountPaths: ['/mnt/skills'],
           maxMounts: 0,

@@ -41,13 +41,16 @@ interface Script {
 }
 
 /** A fake collection endpoint: answers list and watch requests from the script, then holds them open. */
-async function scriptedServer(script: Script): Promise<{ server: Server; port: number; requests: URL[] }> {
+async function scriptedServer(script: Script): Promise<{ server: Server; port: number; requests: URL[]; arrivals: number[] }> {
   const requests: URL[] = [];
+  /** When each request came (performance.now()), in the order of `requests`. */
+  const arrivals: number[] = [];
   let lists = 0;
   let watches = 0;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     requests.push(url);
+    arrivals.push(performance.now());
     const handler = url.searchParams.get('watch') === 'true' ? script.watches[watches++] : script.lists[lists++];
     if (handler === undefined) res.flushHeaders(); // held open until the server closes
     else handler(res, url);
@@ -56,7 +59,7 @@ async function scriptedServer(script: Script): Promise<{ server: Server; port: n
   await once(server, 'listening');
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
-  return { server, port: address.port, requests };
+  return { server, port: address.port, requests, arrivals };
 }
 
 function configFor(port: number): KubeConfig {
@@ -111,7 +114,14 @@ interface Row {
   /** The resourceVersion of each watch request, in order. */
   readonly watchedFrom: readonly string[];
   readonly errors: number;
+  /**
+   * How many lists at least must come RETRY_DELAY_MS or more after the request before them (a
+   * lower bound only, so a slow machine cannot fail it): the lists that follow a failure.
+   */
+  readonly pacedLists: number;
 }
+
+const RETRY_DELAY_MS = 20;
 
 const rows: readonly Row[] = [
   {
@@ -125,6 +135,7 @@ const rows: readonly Row[] = [
     lists: 1,
     watchedFrom: ['10'],
     errors: 0,
+    pacedLists: 0,
   },
   {
     name: 'follows the continue token through a paged list',
@@ -134,6 +145,7 @@ const rows: readonly Row[] = [
     lists: 2,
     watchedFrom: ['20'],
     errors: 0,
+    pacedLists: 0,
   },
   {
     name: 'resumes a watch the server ended from the last resourceVersion, bookmarks included, without listing again',
@@ -146,6 +158,7 @@ const rows: readonly Row[] = [
     lists: 1,
     watchedFrom: ['10', '15'],
     errors: 0,
+    pacedLists: 0,
   },
   {
     name: 'lists again at once after an ERROR event with code 410 (resourceVersion too old)',
@@ -158,6 +171,7 @@ const rows: readonly Row[] = [
     lists: 2,
     watchedFrom: ['10', '30'],
     errors: 0,
+    pacedLists: 0,
   },
   {
     name: 'lists again at once when the watch is answered 410 Gone',
@@ -167,6 +181,7 @@ const rows: readonly Row[] = [
     lists: 2,
     watchedFrom: ['10', '30'],
     errors: 0,
+    pacedLists: 0,
   },
   {
     name: 'a watch cut mid-stream reports unsynced, then lists again',
@@ -179,6 +194,7 @@ const rows: readonly Row[] = [
     lists: 2,
     watchedFrom: ['10', '30'],
     errors: 1,
+    pacedLists: 0,
   },
   {
     name: 'a malformed event reports unsynced, then lists again',
@@ -188,6 +204,7 @@ const rows: readonly Row[] = [
     lists: 2,
     watchedFrom: ['10', '30'],
     errors: 1,
+    pacedLists: 0,
   },
   {
     name: 'an event of an unknown type reports unsynced, then lists again',
@@ -197,15 +214,38 @@ const rows: readonly Row[] = [
     lists: 2,
     watchedFrom: ['10', '30'],
     errors: 1,
+    pacedLists: 0,
   },
   {
-    name: 'a failed list (HTTP 500) stays unsynced and is retried',
+    name: 'a failed list (HTTP 500) stays unsynced and is retried after the delay',
     script: { lists: [status(500), listOf('10', [item('a', 'a1')])], watches: [] },
     items: { a: 'a1' },
     syncChanges: [true],
     lists: 2,
     watchedFrom: ['10'],
     errors: 1,
+    pacedLists: 1,
+  },
+  {
+    // A list names no resourceVersion, so listing again at once gets the same answer: it would spin.
+    name: 'a list answered 410 Gone is a failure like any other: unsynced, retried after the delay',
+    script: { lists: [status(410), listOf('10', [item('a', 'a1')])], watches: [] },
+    items: { a: 'a1' },
+    syncChanges: [true],
+    lists: 2,
+    watchedFrom: ['10'],
+    errors: 1,
+    pacedLists: 1,
+  },
+  {
+    name: 'lists answered 410 after a watch answered 410 report unsynced and each waits the delay',
+    script: { lists: [listOf('10', [item('a', 'a1')]), status(410), status(410), listOf('30', [item('z', 'z1')])], watches: [status(410)] },
+    items: { z: 'z1' },
+    syncChanges: [true, false, true],
+    lists: 4,
+    watchedFrom: ['10', '30'],
+    errors: 2,
+    pacedLists: 2,
   },
   {
     name: 'a list without a resourceVersion is a failure, not a sync',
@@ -215,6 +255,7 @@ const rows: readonly Row[] = [
     lists: 2,
     watchedFrom: ['10'],
     errors: 1,
+    pacedLists: 0,
   },
   {
     name: 'objects the decoder refuses are left out, never a crash',
@@ -224,13 +265,14 @@ const rows: readonly Row[] = [
     lists: 1,
     watchedFrom: ['10'],
     errors: 0,
+    pacedLists: 0,
   },
 ];
 
 describe('cluster/list-watch', () => {
   for (const row of rows) {
     it(row.name, async () => {
-      const { server, port, requests } = await scriptedServer(row.script);
+      const { server, port, requests, arrivals } = await scriptedServer(row.script);
       const table = new RecordingTable();
       const syncChanges: boolean[] = [];
       const errors: Error[] = [];
@@ -239,7 +281,7 @@ describe('cluster/list-watch', () => {
         path: '/apis/example.com/v1/things',
         decode,
         table,
-        retryDelayMs: 20,
+        retryDelayMs: RETRY_DELAY_MS,
         pageSize: 2,
         onSyncChange: (synced) => syncChanges.push(synced),
         onError: (error) => errors.push(error),
@@ -256,6 +298,9 @@ describe('cluster/list-watch', () => {
         expect(watches().map((url) => url.searchParams.get('resourceVersion'))).to.deep.equal(row.watchedFrom);
         expect(errors.map((error) => error.message), 'errors').to.have.length(row.errors);
         expect(requests.every((url) => url.pathname === '/apis/example.com/v1/things')).to.equal(true);
+        // 1 ms for timers that round down.
+        const paced = requests.filter((url, i) => i > 0 && url.searchParams.get('watch') !== 'true' && (arrivals[i] ?? 0) - (arrivals[i - 1] ?? 0) >= RETRY_DELAY_MS - 1);
+        expect(paced.length, 'lists that came after the retry delay').to.be.at.least(row.pacedLists);
       } finally {
         await watch.stop();
         server.closeAllConnections();

@@ -39,6 +39,8 @@ export const TEST_USERS = {
   alice: { name: 'alice', groups: [] },
   bob: { name: 'bob', groups: [] },
   carol: { name: 'carol', groups: ['deer-flow-provisioners'] },
+  // A username spelled like a group entry (an x509 CN or a static token may be): no member of the group.
+  lookalike: { name: 'group:deer-flow-provisioners', groups: [] },
 } as const satisfies Record<string, TestUser>;
 
 export interface ControlPlane {

@@ -1,0 +1,40 @@
+import { expect } from 'chai';
+import { afterRead, type Settling } from '../../src/server/file-poller.js';
+
+const POLICY = 'allowedHostPaths:\n  - pathPrefix: /srv/sandbox\nrequesters: [alice]\n';
+const HALF = 'allowedHostPaths:\n  - pathPrefix: /srv/sandbox\n';
+const NEXT = 'allowedHostPaths:\n  - pathPrefix: /srv/models\nrequesters: [alice]\n';
+
+/** The contents applied, read by read, starting from POLICY in force. */
+function applied(reads: readonly string[]): Array<string | undefined> {
+  let state: Settling = { seen: [POLICY], pending: undefined };
+  return reads.map((content) => {
+    const read = afterRead(state, [content]);
+    state = read.state;
+    return read.apply ? content : undefined;
+  });
+}
+
+describe('server/file-poller: new contents apply once two reads in a row agree', () => {
+  const rows: ReadonlyArray<[string, readonly string[], Array<string | undefined>]> = [
+    ['nothing changed', [POLICY, POLICY], [undefined, undefined]],
+    ['a change, read twice, applies on the second read', [NEXT, NEXT, NEXT], [undefined, NEXT, undefined]],
+    ['a half-written file finished before the next read: only the whole one applies', [HALF, NEXT, NEXT], [undefined, undefined, NEXT]],
+    ['a change taken back before the next read: nothing applies', [NEXT, POLICY, NEXT], [undefined, undefined, undefined]],
+    ['a half-written file left so for a whole interval applies (and is then judged as any policy)', [HALF, HALF], [undefined, HALF]],
+  ];
+  for (const [name, reads, expected] of rows) {
+    it(name, () => {
+      expect(applied(reads)).to.deep.equal(expected);
+    });
+  }
+
+  it('two files (a certificate and its key) apply together', () => {
+    const start: Settling = { seen: ['cert-1', 'key-1'], pending: undefined };
+    const first = afterRead(start, ['cert-2', 'key-1']);
+    const second = afterRead(first.state, ['cert-2', 'key-2']);
+    const third = afterRead(second.state, ['cert-2', 'key-2']);
+    expect([first.apply, second.apply, third.apply]).to.deep.equal([false, false, true]);
+    expect(third.state.seen).to.deep.equal(['cert-2', 'key-2']);
+  });
+});
