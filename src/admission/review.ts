@@ -3,6 +3,7 @@
  * against this schema before anything reads them; the types follow from it.
  */
 import { array, boolean, mixed, object, string, type InferType } from 'yup';
+import { firstProblems } from '../policy/problem-list.js';
 import { strictValidator } from './schema-guard.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
@@ -74,5 +75,5 @@ const validateReview = strictValidator(admissionReviewSchema);
 /** Checks a parsed body; never trusts its shape before that. */
 export function readAdmissionReview(body: unknown): ReadReview {
   const checked = validateReview(body);
-  return checked.ok ? { ok: true, request: checked.value.request } : { ok: false, problems: checked.error.errors };
+  return checked.ok ? { ok: true, request: checked.value.request } : { ok: false, problems: firstProblems(checked.error.errors) };
 }

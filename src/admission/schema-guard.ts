@@ -20,6 +20,11 @@
  * - optional / nullable flags, and oneOf lists of primitives on string and boolean.
  * Each check is at least as strict as yup's (String and Boolean wrapper
  * objects, which yup unwraps, are left to yup).
+ *
+ * yup with abortEarly: false builds one error per bad array element (and walks
+ * every element even with abortEarly: true), so a refused value whose arrays
+ * hold more than MAX_EXPLAINED_ENTRIES entries is explained by its first
+ * problem only: the guard finds where it is, and yup words it.
  */
 import { ValidationError } from 'yup';
 import type {
@@ -32,19 +37,35 @@ import type {
 } from 'yup';
 
 type Check = (value: unknown) => boolean;
+/** The yup path of the first field `value` fails at ("" for the value itself), or undefined when it passes. */
+type Locate = (value: unknown, path: string) => string | undefined;
+/** How many array entries yup would walk in `value`. */
+type Count = (value: unknown) => number;
+
+interface Node {
+  readonly check: Check;
+  readonly locate: Locate;
+  readonly entries: Count;
+}
+
+/** Above this many array entries, a refused value is explained by its first problem only (see above). */
+export const MAX_EXPLAINED_ENTRIES = 100;
 
 export type StrictResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ValidationError };
 
 /**
  * Strict yup validation with the guard in front: the guard's yes is yup's yes,
- * and anything else is yup's to answer, with every error message.
+ * and anything else is yup's to answer, with every error message, or only the
+ * first where the value's arrays are too long to explain entry by entry.
  */
 export function strictValidator<S extends ObjectSchema<AnyObject>>(schema: S): (value: unknown) => StrictResult<Validated<S>> {
-  const guard = strictSchemaGuard(schema);
+  const node = compile(schema.describe());
+  const guard = node === undefined ? undefined : (value: unknown): value is Validated<S> => node.check(value);
   return (value) => {
     if (guard?.(value)) return { ok: true, value };
     try {
-      return { ok: true, value: schema.validateSync(value, { strict: true, abortEarly: false }) };
+      const explainAll = node === undefined || node.entries(value) <= MAX_EXPLAINED_ENTRIES;
+      return { ok: true, value: explainAll ? schema.validateSync(value, { strict: true, abortEarly: false }) : validateFirst(schema, node, value) };
     } catch (error) {
       if (error instanceof ValidationError) return { ok: false, error };
       throw error;
@@ -52,31 +73,55 @@ export function strictValidator<S extends ObjectSchema<AnyObject>>(schema: S): (
   };
 }
 
+/** yup's error for the first field the guard refuses, or yup's value when yup accepts it after all. */
+function validateFirst<S extends ObjectSchema<AnyObject>>(schema: S, node: Node, value: unknown): Validated<S> {
+  const at = node.locate(value, '');
+  // The guard refuses wrapper objects yup unwraps (never JSON); for those, and a root that is not an object (no
+  // array to walk), yup itself stops at the first error.
+  if (at !== undefined && at !== '') schema.validateSyncAt(at, value, { strict: true, abortEarly: true });
+  return schema.validateSync(value, { strict: true, abortEarly: true });
+}
+
 /** What strict validation by `schema` returns. */
 export type Validated<S extends ObjectSchema<AnyObject>> = S['__outputType'];
 
 export function strictSchemaGuard<S extends ObjectSchema<AnyObject>>(schema: S): ((value: unknown) => value is Validated<S>) | undefined {
-  const check = compile(schema.describe());
-  return check === undefined ? undefined : (value: unknown): value is Validated<S> => check(value);
+  const node = compile(schema.describe());
+  return node === undefined ? undefined : (value: unknown): value is Validated<S> => node.check(value);
 }
 
-function compile(field: SchemaFieldDescription): Check | undefined {
+const noEntries: Count = () => 0;
+
+function compile(field: SchemaFieldDescription): Node | undefined {
   // Lazy schemas and references describe themselves without a type we can check.
   if (!('type' in field) || !('tests' in field)) return undefined;
   const description: SchemaDescription = field;
   if (description.notOneOf.length > 0) return undefined;
-  const present = presentCheck(description);
+  const present = presentNode(description);
   if (present === undefined) return undefined;
   const { optional, nullable } = description;
-  return (value) => {
+  const check: Check = (value) => {
     if (value === undefined) return optional;
     if (value === null) return nullable;
-    return present(value);
+    return present.check(value);
+  };
+  return {
+    check,
+    locate: (value, path) => {
+      if (value === undefined || value === null) return check(value) ? undefined : path;
+      return present.locate(value, path);
+    },
+    entries: (value) => (value === undefined || value === null ? 0 : present.entries(value)),
   };
 }
 
-/** The check for a value that is neither undefined nor null. */
-function presentCheck(description: SchemaDescription): Check | undefined {
+/** A node whose failure is its own: no inner field to point at, no entries. */
+function leaf(check: Check): Node {
+  return { check, locate: (value, path) => (check(value) ? undefined : path), entries: noEntries };
+}
+
+/** The node for a value that is neither undefined nor null. */
+function presentNode(description: SchemaDescription): Node | undefined {
   const testNames = description.tests.map((test) => test.name);
   switch (description.type) {
     case 'string': {
@@ -84,20 +129,20 @@ function presentCheck(description: SchemaDescription): Check | undefined {
       const allowed = allowedValues(description);
       if (allowed === null) return undefined;
       const nonEmpty = testNames.includes('required');
-      return (value) => typeof value === 'string' && (!nonEmpty || value.length > 0) && (allowed === undefined || allowed.has(value));
+      return leaf((value) => typeof value === 'string' && (!nonEmpty || value.length > 0) && (allowed === undefined || allowed.has(value)));
     }
     case 'boolean': {
       if (testNames.length > 0) return undefined;
       const allowed = allowedValues(description);
       if (allowed === null) return undefined;
-      return (value) => typeof value === 'boolean' && (allowed === undefined || allowed.has(value));
+      return leaf((value) => typeof value === 'boolean' && (allowed === undefined || allowed.has(value)));
     }
     case 'mixed':
-      return testNames.length === 0 && description.oneOf.length === 0 ? () => true : undefined;
+      return testNames.length === 0 && description.oneOf.length === 0 ? leaf(() => true) : undefined;
     case 'array':
-      return arrayCheck(description);
+      return arrayNode(description);
     case 'object':
-      return 'fields' in description ? objectCheck(description as SchemaObjectDescription) : undefined;
+      return 'fields' in description ? objectNode(description as SchemaObjectDescription) : undefined;
     default:
       return undefined;
   }
@@ -110,44 +155,78 @@ function allowedValues(description: SchemaDescription): ReadonlySet<unknown> | u
   return description.oneOf.every(primitive) ? new Set(description.oneOf) : null;
 }
 
-function arrayCheck(description: SchemaInnerTypeDescription): Check | undefined {
+function arrayNode(description: SchemaInnerTypeDescription): Node | undefined {
   if (description.tests.length > 0 || description.oneOf.length > 0) return undefined;
   const inner = description.innerType;
   // A list of inner types is a tuple's, which this guard does not know.
   if (Array.isArray(inner)) return undefined;
-  const element = inner === undefined ? () => true : compile(inner);
+  const element = inner === undefined ? leaf(() => true) : compile(inner);
   if (element === undefined) return undefined;
-  return (value) => {
-    if (!Array.isArray(value)) return false;
-    for (let index = 0; index < value.length; index++) {
-      if (!element(value[index])) return false;
-    }
-    return true;
+  return {
+    check: (value) => {
+      if (!Array.isArray(value)) return false;
+      for (let index = 0; index < value.length; index++) {
+        if (!element.check(value[index])) return false;
+      }
+      return true;
+    },
+    locate: (value, path) => {
+      if (!Array.isArray(value)) return path;
+      for (let index = 0; index < value.length; index++) {
+        const at = element.locate(value[index], `${path}[${index}]`);
+        if (at !== undefined) return at;
+      }
+      return undefined;
+    },
+    entries: (value) => {
+      if (!Array.isArray(value)) return 0;
+      let count = value.length;
+      for (let index = 0; index < value.length; index++) count += element.entries(value[index]);
+      return count;
+    },
   };
 }
 
-function objectCheck(description: SchemaObjectDescription): Check | undefined {
+function objectNode(description: SchemaObjectDescription): Node | undefined {
   const testNames = description.tests.map((test) => test.name);
   if (testNames.some((name) => name !== 'noUnknown') || description.oneOf.length > 0) return undefined;
   const onlyKnownKeys = testNames.includes('noUnknown');
   const fields = description.fields;
   const known: ReadonlySet<string> = new Set(Object.keys(fields));
-  const checks: Array<readonly [string, Check]> = [];
+  const nodes: Array<readonly [string, Node]> = [];
   for (const [key, field] of Object.entries(fields)) {
-    const check = compile(field);
-    if (check === undefined) return undefined;
-    checks.push([key, check]);
+    const node = compile(field);
+    if (node === undefined) return undefined;
+    nodes.push([key, node]);
   }
-  return (value) => {
-    // yup's own object test, exactly: Object.prototype.toString says "[object Object]".
-    if (Object.prototype.toString.call(value) !== '[object Object]') return false;
-    const record = value as Record<string, unknown>;
-    if (onlyKnownKeys) {
-      for (const key of Object.keys(record)) if (!known.has(key)) return false;
-    }
-    for (const [key, check] of checks) {
-      if (!check(record[key])) return false;
-    }
-    return true;
+  // yup's own object test, exactly: Object.prototype.toString says "[object Object]".
+  const isObject = (value: unknown): value is Record<string, unknown> => Object.prototype.toString.call(value) === '[object Object]';
+  const unknownKey = (record: Record<string, unknown>): boolean => onlyKnownKeys && Object.keys(record).some((key) => !known.has(key));
+  return {
+    check: (value) => {
+      if (!isObject(value)) return false;
+      if (onlyKnownKeys) {
+        for (const key of Object.keys(value)) if (!known.has(key)) return false;
+      }
+      for (const [key, node] of nodes) {
+        if (!node.check(value[key])) return false;
+      }
+      return true;
+    },
+    locate: (value, path) => {
+      // yup reports an unknown key at the object itself.
+      if (!isObject(value) || unknownKey(value)) return path;
+      for (const [key, node] of nodes) {
+        const at = node.locate(value[key], path === '' ? key : `${path}.${key}`);
+        if (at !== undefined) return at;
+      }
+      return undefined;
+    },
+    entries: (value) => {
+      if (!isObject(value)) return 0;
+      let count = 0;
+      for (const [key, node] of nodes) count += node.entries(value[key]);
+      return count;
+    },
   };
 }

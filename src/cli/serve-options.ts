@@ -120,10 +120,16 @@ function port(name: string, text: string): number {
   return value;
 }
 
+/** Node turns a longer timer into 1 ms: a "never" reload interval would poll every millisecond. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_SECONDS = MAX_TIMER_MS / 1000;
+
 function seconds(name: string, text: string): number {
   const value = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(value)) {
     throw new ArgumentError('serve', `--${name} must be a number of seconds, not "${text}"`);
   }
+  // Compared as the milliseconds the timers get.
+  if (value * 1000 > MAX_TIMER_MS) throw new ArgumentError('serve', `--${name} must be at most ${MAX_SECONDS} seconds (about 24.8 days), not "${text}"`);
   return value;
 }

@@ -96,8 +96,35 @@ export function createMetrics(): Metrics {
   };
 }
 
-export function createMetricsServer(metrics: Metrics): Server {
-  return createServer((req, res) => {
+/**
+ * What the metrics listener allows a connection. Like the webhook port's: a
+ * connection that says nothing is closed, so idle ones cannot pile up until the
+ * process runs out of file descriptors (and the webhook port with it); and past
+ * maxConnections new ones are closed at once, enough for a few scrapers.
+ */
+export interface MetricsServerLimits {
+  /** A connection with no traffic for this long is closed (Node's server.timeout). */
+  readonly idleTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  /** An idle kept-alive connection after an answer; Node's default, which scrapers already live with. */
+  readonly keepAliveTimeoutMs: number;
+  /** How often Node checks headersTimeout and requestTimeout. */
+  readonly checkIntervalMs: number;
+  readonly maxConnections: number;
+}
+
+export const METRICS_SERVER_LIMITS: MetricsServerLimits = {
+  idleTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  checkIntervalMs: 1_000,
+  maxConnections: 64,
+};
+
+export function createMetricsServer(metrics: Metrics, limits: MetricsServerLimits = METRICS_SERVER_LIMITS): Server {
+  const server = createServer({ connectionsCheckingInterval: limits.checkIntervalMs }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found; try GET /metrics\n');
@@ -108,4 +135,10 @@ export function createMetricsServer(metrics: Metrics): Server {
       (error: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${String(error)}\n`),
     );
   });
+  server.timeout = limits.idleTimeoutMs;
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxConnections = limits.maxConnections;
+  return server;
 }

@@ -85,6 +85,10 @@ describe('cli: mountgate serve', function () {
       ['a negative delay', ['--config', 'p', '--dev', '--shutdown-delay=-1'], 'serve: --shutdown-delay must be a number of seconds, not "-1"'],
       ['a flag without its value', ['--config', 'p', '--dev', '--port', '--host'], "serve: Option '--port' argument is ambiguous."],
       ['a delay that is not a number', ['--config', 'p', '--dev', '--shutdown-delay=soon'], 'serve: --shutdown-delay must be a number of seconds, not "soon"'],
+      // Node runs longer timers after 1 ms: a delay of none, a reload interval polling every millisecond.
+      ['a shutdown delay past the longest timer', ['--config', 'p', '--dev', '--shutdown-delay', '3000000'], 'serve: --shutdown-delay must be at most 2147483.647 seconds (about 24.8 days), not "3000000"'],
+      ['a reload interval past the longest timer', ['--config', 'p', '--dev', '--reload-interval', '2147483.648'], 'serve: --reload-interval must be at most 2147483.647 seconds (about 24.8 days), not "2147483.648"'],
+      ['half a millisecond past the longest timer', ['--config', 'p', '--dev', '--reload-interval', '2147483.6475'], 'serve: --reload-interval must be at most 2147483.647 seconds (about 24.8 days), not "2147483.6475"'],
     ];
     for (const [name, argv, message] of bad) {
       it(`refuses ${name}`, () => expect(() => parseServeArgs(argv, {})).to.throw(UsageError, message));

@@ -60,6 +60,14 @@ describe('policy: MountPolicy objects', () => {
       ['an unknown key beside spec', { ...mountPolicy(undefined), sepc: { allowedHostPaths: [] } }, ['the MountPolicy has an unknown key: sepc']],
       ['no name or namespace', { spec: {} }, ['metadata.namespace is missing (a MountPolicy is namespaced)', 'metadata.name is missing']],
       ['not an object', 'x', ['metadata.namespace is missing (a MountPolicy is namespaced)', 'metadata.name is missing', 'the object must be a mapping with a spec']],
+      // The CRD allows 128; a body that reaches /validate-mountpolicy some other way must not cost yup one error each.
+      ['an allowedHostPaths list of 300 000 entries, before any is read', mountPolicy({ allowedHostPaths: new Array<number>(300_000).fill(0) }), ['spec.allowedHostPaths has 300000 entries, more than the 256 mountgate reads']],
+      ['a reservedMountPaths list of 257 entries', mountPolicy({ reservedMountPaths: new Array<string>(257).fill('/x') }), ['spec.reservedMountPaths has 257 entries, more than the 256 mountgate reads']],
+      [
+        'thirty bad entries: the first ten named, then how many more',
+        mountPolicy({ allowedHostPaths: new Array<number>(30).fill(0) }),
+        [...Array.from({ length: 10 }, (_, index) => `spec.allowedHostPaths[${index}] must be a mapping with pathPrefix and readOnly`), 'and 20 more problems'],
+      ],
     ];
     for (const [name, object, problems] of invalid) {
       it(`refuses ${name}, and then allows no host path`, () => {
