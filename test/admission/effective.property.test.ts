@@ -83,9 +83,12 @@ describe('admission: effectiveAllowedHostPaths is what the layered decision admi
             }
             seen.admitted++;
             if (decision.readOnly !== undefined) seen.readOnly++;
-            // Read-only under a read-only entry, or above one (a read-write mount would write there).
-            const readOnly = entry.readOnly || readOnlyEntryBelow(lists.carriable, lists.carriablePatterns, path, fillings) !== undefined;
-            expect(readOnly, `${path} read-only (effective entry ${entry.pathPrefix})`).to.equal(decision.readOnly !== undefined);
+            // Read-only where the list's deciding entry is. Where Pods get a path read-only, the list says so by that
+            // entry or by one below the path; it may list a read-only entry below a path Pods get read-write (the list
+            // says less than Pods get, never more).
+            const below = readOnlyEntryBelow(lists.carriable, lists.carriablePatterns, path, fillings) !== undefined;
+            if (entry.readOnly) expect(decision.readOnly, `${path} read-only (effective entry ${entry.pathPrefix})`).to.not.equal(undefined);
+            if (decision.readOnly !== undefined) expect(entry.readOnly || below, `${path} read-only, and the list says so`).to.equal(true);
           }
         },
       ),
