@@ -14,7 +14,7 @@ import type { ClusterFacts } from '../admission/pod-security.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { NamespaceLevels } from './namespace-cache.js';
 import type { LiveState } from './live-state.js';
-import { plainJsonLength, readPlainJson } from './json-body.js';
+import { BodyError, declaresTooLong, plainJsonLength, readPlainJson } from './json-body.js';
 import type { Metrics, Result } from './metrics.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -136,6 +136,12 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
       refuseBody(stage, failure, res, context);
     }
   };
+  if (declaresTooLong(req, MAX_BODY_BYTES)) {
+    // Answered before a byte of the body is read, and the connection closes, so the rest is never read.
+    res.setHeader('Connection', 'close');
+    refuseBody(stage, new BodyError(413, 'request entity too large'), res, context);
+    return;
+  }
   const plainLength = plainJsonLength(req, MAX_BODY_BYTES);
   if (plainLength !== undefined) {
     readPlainJson(req, plainLength, withBody);

@@ -69,7 +69,7 @@ function chargeFor(req: IncomingMessage, maxBodyBytes: number): number {
   if (encoding !== undefined && encoding !== 'identity') return maxBodyBytes;
   const declared = req.headers['content-length'];
   if (declared === undefined || !/^\d+$/.test(declared)) return maxBodyBytes;
-  // A declared length over the limit is refused with 413 by the body parser before it reads a byte.
+  // A declared length over the limit is answered 413 at once (app.ts), before a byte of it is read.
   return Math.min(Number(declared), maxBodyBytes);
 }
 

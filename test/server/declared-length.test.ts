@@ -1,0 +1,78 @@
+/**
+ * A request that declares a body over the limit is answered 413 at once and its
+ * connection closed, before a byte of the body is read; body-parser would read
+ * (and drop) the whole body first, however long it is. With "Expect:
+ * 100-continue" only a body within the limit is invited.
+ */
+import { expect } from 'chai';
+import { connect } from 'node:tls';
+import { MAX_BODY_BYTES } from '../../src/server/app.js';
+import { review, sandboxPod } from '../helpers/pods.js';
+import { withServer } from '../helpers/server.js';
+
+interface Exchange {
+  /** Everything the server sent until it closed the connection, or until the wait ended. */
+  readonly text: string;
+  readonly closed: boolean;
+}
+
+/** Sends `head` (and `body`, if any, once the server says 100 Continue or at once), then reads for at most `waitMs`. */
+function exchange(port: number, ca: string, head: string, body: string | undefined, waitOnContinue: boolean, waitMs: number): Promise<Exchange> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' });
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ text, closed: false });
+    }, waitMs);
+    socket.on('secureConnect', () => {
+      socket.write(head);
+      if (body !== undefined && !waitOnContinue) socket.write(body);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (body !== undefined && waitOnContinue && text.startsWith('HTTP/1.1 100 Continue\r\n\r\n') && text.length === 'HTTP/1.1 100 Continue\r\n\r\n'.length) socket.write(body);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, closed: true });
+    });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+const headOf = (length: number, expectContinue: boolean, close = false): string =>
+  [`POST /mutate HTTP/1.1`, 'Host: localhost', 'Content-Type: application/json', `Content-Length: ${length}`, ...(expectContinue ? ['Expect: 100-continue'] : []), ...(close ? ['Connection: close'] : []), '', ''].join('\r\n');
+
+describe('server: a body declared over the limit', () => {
+  const tooLong = MAX_BODY_BYTES + 1;
+  const rows: ReadonlyArray<{ name: string; length: number; expectContinue: boolean }> = [
+    { name: 'the limit plus one, no body sent', length: tooLong, expectContinue: false },
+    { name: '100 GB declared, no body sent', length: 100 * 1024 ** 3, expectContinue: false },
+    { name: 'over the limit with Expect: 100-continue: no 100 Continue', length: tooLong, expectContinue: true },
+  ];
+  for (const row of rows) {
+    it(`${row.name}: 413 at once, and the connection closes`, async () => {
+      await withServer({}, async (test) => {
+        const answer = await exchange(test.server.port, test.pki.caCert, headOf(row.length, row.expectContinue), undefined, false, 3_000);
+        expect(answer.text.split('\r\n')[0]).to.equal('HTTP/1.1 413 Payload Too Large');
+        expect(answer.text).to.include('Connection: close');
+        expect(answer.text).to.include(`"error":"the body is larger than ${MAX_BODY_BYTES} bytes"`);
+        expect(answer.closed, 'closed by the server').to.equal(true);
+      });
+    });
+  }
+
+  it('a body within the limit with Expect: 100-continue is invited and judged', async () => {
+    await withServer({}, async (test) => {
+      const body = JSON.stringify(review(sandboxPod()));
+      const answer = await exchange(test.server.port, test.pki.caCert, headOf(Buffer.byteLength(body), true, true), body, true, 3_000);
+      expect(answer.text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n'), answer.text.slice(0, 80)).to.equal(true);
+      const rest = answer.text;
+      expect(rest).to.include('"allowed":true');
+    });
+  });
+});
