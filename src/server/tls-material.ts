@@ -37,14 +37,21 @@ export function secureContextOptions(material: TlsMaterial): SecureContextOption
   return { cert: material.cert, key: material.key, minVersion: MIN_TLS_VERSION };
 }
 
-/** Checks that the PEM texts hold a certificate and the private key that matches it. */
-export function parseTlsMaterial(cert: string, key: string, files: TlsFiles): TlsMaterial {
+/**
+ * Checks that the PEM texts hold a certificate that has not expired by `now`
+ * and the private key that matches it. An expired one would make the API
+ * server refuse every call; one not valid yet is taken, as issuers' and
+ * nodes' clocks differ by seconds.
+ */
+export function parseTlsMaterial(cert: string, key: string, files: TlsFiles, now = new Date()): TlsMaterial {
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(cert);
   } catch (error) {
     throw new CertificateError(files.certPath, `not a PEM certificate (${message(error)})`);
   }
+  const notAfter = new Date(leaf.validTo);
+  if (notAfter.getTime() <= now.getTime()) throw new CertificateError(files.certPath, `the certificate expired on ${notAfter.toISOString()}`);
   try {
     const privateKey = createPrivateKey(key);
     if (!leaf.checkPrivateKey(privateKey)) {
@@ -59,7 +66,7 @@ export function parseTlsMaterial(cert: string, key: string, files: TlsFiles): Tl
   } catch (error) {
     throw new CertificateError(files.certPath, `cannot be served: ${message(error)}`);
   }
-  return { cert, key, notAfter: new Date(leaf.validTo), fingerprint: leaf.fingerprint256 };
+  return { cert, key, notAfter, fingerprint: leaf.fingerprint256 };
 }
 
 export async function loadTlsFiles(files: TlsFiles): Promise<TlsMaterial> {
