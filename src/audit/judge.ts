@@ -7,11 +7,12 @@
  */
 import { decide } from '../admission/decide.js';
 import { podCreateRequest } from '../admission/synthetic-request.js';
+import type { UserInfo } from '../admission/review.js';
 import type { Violation } from '../admission/violation.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
 import { layeredPolicy } from '../policy/layers.js';
 import type { CompiledMountPolicy } from '../policy/mount-policy.js';
-import { requesterPlaceholders, withAnyRequester } from './unknown-requester.js';
+import { candidateRequesters, requesterPlaceholders } from './unknown-requester.js';
 
 export interface Finding {
   readonly namespace: string;
@@ -50,22 +51,47 @@ export type Judgement =
   | { readonly outcome: 'cannot-judge-offline'; readonly unjudged: Unjudged };
 
 export function judgeExistingPod(pod: unknown, policy: CompiledPolicy): Judgement {
-  const refusal = refused(pod, policy);
+  const refusal = refused(pod, policy, {});
   if (refusal === undefined) return { outcome: 'admitted' };
   const { namespace, name } = identify(pod);
   const needs = requesterPlaceholders(policy);
   if (needs.length === 0) return { outcome: 'breaks', finding: { namespace, pod: name, violations: refusal } };
-  // Judged again with the requester's placeholders open: what is still refused is refused whoever asked.
-  const whoever = refused(pod, withAnyRequester(policy));
-  if (whoever === undefined) return { outcome: 'cannot-judge-offline', unjudged: { namespace, pod: name, needs } };
-  // Listed in the policy's own words, without the rules that only a requester's placeholders broke.
-  const kept = refusal.filter((violation) => whoever.some((other) => other.rule === violation.rule && other.field === violation.field));
-  return { outcome: 'breaks', finding: { namespace, pod: name, violations: kept.length > 0 ? kept : whoever } };
+  const refusals: Array<readonly Violation[]> = [];
+  for (const requester of candidateRequesters(hostPathsOf(pod), policy)) {
+    const asThem = refused(pod, policy, requester);
+    if (asThem === undefined) return { outcome: 'cannot-judge-offline', unjudged: { namespace, pod: name, needs } };
+    refusals.push(asThem);
+  }
+  // Listed: what every requester breaks; when each breaks something else, what the requester who comes
+  // closest breaks: the fewest paths outside every entry, then the fewest violations.
+  const everyone = refusal.filter((violation) => refusals.every((other) => other.some((v) => v.rule === violation.rule && v.field === violation.field)));
+  if (everyone.length > 0) return { outcome: 'breaks', finding: { namespace, pod: name, violations: everyone } };
+  const closest = refusals.reduce((best, other) => (distance(other) < distance(best) ? other : best), refusal);
+  return { outcome: 'breaks', finding: { namespace, pod: name, violations: closest } };
 }
 
-function refused(pod: unknown, policy: CompiledPolicy): readonly Violation[] | undefined {
-  const verdict = decide('validate', podCreateRequest(pod, {}, 'mountgate-audit'), policy);
+const OUTSIDE_EVERY_ENTRY: ReadonlySet<string> = new Set(['host-path-not-allowed', 'host-path-volume-not-allowed']);
+
+/** How far a refusal is from an admission: paths no entry covers weigh more than anything else. */
+function distance(violations: readonly Violation[]): number {
+  return violations.filter((v) => OUTSIDE_EVERY_ENTRY.has(v.rule)).length * 10_000 + violations.length;
+}
+
+function refused(pod: unknown, policy: CompiledPolicy, requester: UserInfo): readonly Violation[] | undefined {
+  const verdict = decide('validate', podCreateRequest(pod, requester, 'mountgate-audit'), policy);
   return verdict.allowed ? undefined : verdict.violations;
+}
+
+/** The hostPath volumes' paths as written (strings only). */
+function hostPathsOf(pod: unknown): string[] {
+  const spec = typeof pod === 'object' && pod !== null && 'spec' in pod ? pod.spec : undefined;
+  const volumes: unknown = typeof spec === 'object' && spec !== null && 'volumes' in spec ? spec.volumes : undefined;
+  if (!Array.isArray(volumes)) return [];
+  return volumes.flatMap((volume: unknown) => {
+    const hostPath: unknown = typeof volume === 'object' && volume !== null && 'hostPath' in volume ? volume.hostPath : undefined;
+    const path: unknown = typeof hostPath === 'object' && hostPath !== null && 'path' in hostPath ? hostPath.path : undefined;
+    return typeof path === 'string' ? [path] : [];
+  });
 }
 
 function identify(pod: unknown): { namespace: string; name: string } {

@@ -1,40 +1,50 @@
 /**
- * Audit does not know who created a Pod, so the entries with {user} or {sandboxUser} (filled from
- * the requester) cannot be filled. To tell a Pod that breaks the policy from one that only needs
- * its requester, audit judges it a second time by the same policy with each such segment matching
- * any segment, as "*" does; {namespace} stays as it is, since the Pod's namespace is known.
+ * Audit does not know who created a Pod, so the entries with {user} or
+ * {sandboxUser} (filled from the requester) cannot be filled. To tell a Pod
+ * that breaks the policy from one that some requester could have created,
+ * audit judges it again as each requester that could change which entries
+ * apply: every path segment of its hostPath volumes as the username (what
+ * {user} could be), with and without the trust that fills {sandboxUser} from
+ * the Pod's own annotation. Other usernames fill {user} with a value no path
+ * of the Pod has, which can only refuse more.
  */
-import type { CompiledPolicy, PathLists, PatternEntry } from '../policy/compile.js';
-import type { Placeholder, PatternSegment } from '../policy/patterns.js';
+import type { UserInfo } from '../admission/review.js';
+import type { CompiledPolicy, PatternEntry } from '../policy/compile.js';
+import { GROUP_ENTRY_PREFIX } from '../policy/match.js';
+import { PLACEHOLDER_VALUE, type Placeholder, type PatternSegment } from '../policy/patterns.js';
 
 const REQUESTER_PLACEHOLDERS: readonly Placeholder[] = ['user', 'sandboxUser'];
+/** Beyond this many distinct segments a Pod is judged by the first ones only (each costs two decisions). */
+export const MAX_CANDIDATE_USERNAMES = 256;
 
 function fromRequester(segment: PatternSegment): boolean {
   return segment.kind === 'placeholder' && REQUESTER_PLACEHOLDERS.includes(segment.name);
 }
 
-// Only the segments change: the pathPrefix keeps the policy's words for messages, and the order in
-// which entries decide stays (a placeholder and "*" rank alike, both not literal), read-only included.
-function widenEntry(entry: PatternEntry): PatternEntry {
-  return entry.segments.some(fromRequester) ? { ...entry, segments: entry.segments.map((segment) => (fromRequester(segment) ? { kind: 'any' } : segment)) } : entry;
-}
-
-function widenLists<T extends PathLists>(lists: T): T {
-  return { ...lists, requestablePatterns: lists.requestablePatterns.map(widenEntry), carriablePatterns: lists.carriablePatterns.map(widenEntry) };
-}
-
 /** The requester placeholders the policy or its layers use, as written: "{user}", "{sandboxUser}". */
 export function requesterPlaceholders(policy: CompiledPolicy): string[] {
-  const used = new Set([policy, ...policy.narrowing].flatMap((lists) => lists.carriablePatterns.flatMap((entry) => entry.segments.filter(fromRequester))).map((segment) => (segment.kind === 'placeholder' ? segment.name : '')));
+  const patterns: PatternEntry[] = [policy, ...policy.narrowing].flatMap((lists) => [...lists.carriablePatterns]);
+  const used = new Set(patterns.flatMap((entry) => entry.segments.filter(fromRequester)).map((segment) => (segment.kind === 'placeholder' ? segment.name : '')));
   return REQUESTER_PLACEHOLDERS.filter((name) => used.has(name)).map((name) => `{${name}}`);
 }
 
-/** The policy with every {user} and {sandboxUser} segment matching any segment, in the cluster policy and each layer. */
-export function withAnyRequester(policy: CompiledPolicy): CompiledPolicy {
-  const { handWritten } = policy;
-  return {
-    ...widenLists(policy),
-    narrowing: policy.narrowing.map(widenLists),
-    handWritten: handWritten === undefined ? undefined : { ...handWritten, patterns: handWritten.patterns.map(widenEntry) },
-  };
+/** The requesters worth judging a Pod as (see the module comment), anonymous first. */
+export function candidateRequesters(hostPaths: readonly string[], policy: CompiledPolicy): UserInfo[] {
+  const segments = new Set<string>();
+  for (const path of hostPaths) {
+    for (const segment of path.split('/')) {
+      if (segments.size === MAX_CANDIDATE_USERNAMES) break;
+      if (PLACEHOLDER_VALUE.test(segment)) segments.add(segment);
+    }
+  }
+  const trusted = [...policy.trustedProvisioners];
+  const trustingGroup = trusted.find((entry) => entry.startsWith(GROUP_ENTRY_PREFIX))?.slice(GROUP_ENTRY_PREFIX.length);
+  const usernames: Array<string | undefined> = [undefined, ...segments];
+  return [
+    ...usernames.map((username): UserInfo => (username === undefined ? { groups: [] } : { username, groups: [] })),
+    // Trusted through a group, so {sandboxUser} is filled whatever the username.
+    ...(trustingGroup === undefined ? [] : usernames.map((username): UserInfo => (username === undefined ? { groups: [trustingGroup] } : { username, groups: [trustingGroup] }))),
+    // Trusted by name: {user} is then that name.
+    ...trusted.filter((entry) => !entry.startsWith(GROUP_ENTRY_PREFIX)).map((username): UserInfo => ({ username, groups: [] })),
+  ];
 }

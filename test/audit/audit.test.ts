@@ -171,6 +171,23 @@ describe('audit and entries filled from the requester ({user}, {sandboxUser})', 
       expected: breaks({ rule: 'host-path-volume-read-write', field: 'spec.containers[0].volumeMounts[0]', message: 'container "sandbox" mounts "/home/alice" read-write, but "/home/{user}" is read-only' }),
     },
     {
+      // Each path could be some requester's, but no one requester's: /home/{user} is filled once per request.
+      name: "breaks: two users' homes in one Pod, though each alone could be a requester's",
+      policy: USER_HOMES,
+      user: { username: 'alice', groups: [] },
+      annotations: {},
+      handWritten: ['/home/alice', '/home/bob'],
+      expected: breaks({ rule: 'host-path-volume-not-allowed', field: 'spec.volumes[1].hostPath.path', message: '"/home/bob" is not under any allowed or built-in host path ("/home/{user}" has {user} = "alice" for this request)' }),
+    },
+    {
+      // For alice {sandboxUser} is not filled, so the read-only entry does not apply and her home is read-write.
+      name: 'cannot judge offline: a read-only {sandboxUser} entry below a home that does not apply to its creator',
+      policy: { allowedHostPaths: [{ pathPrefix: '/home/{user}' }, { pathPrefix: '/home/{sandboxUser}/secrets', readOnly: true }], requesters: [], trustedProvisioners: [PROVISIONER] },
+      user: { username: 'alice', groups: [] },
+      annotations: { 'mountgate.io/mounts': JSON.stringify([{ hostPath: '/home/alice', mountPath: '/m0', readOnly: false }]) },
+      expected: { outcome: 'cannot-judge-offline', unjudged: { namespace: 'agents', pod: 'p', needs: ['{user}', '{sandboxUser}'] } },
+    },
+    {
       name: 'breaks: {namespace} is known offline, so a path of another namespace is not widened',
       policy: { allowedHostPaths: [{ pathPrefix: '/srv/{namespace}/{user}' }], requesters: [] },
       user: { username: 'alice', groups: [] },
