@@ -166,7 +166,8 @@ function anyRequest(prefix: Prefix): Prefix {
  * What a Pod of `namespace` may carry under the cluster policy and every
  * MountPolicy of that namespace together, for their status: every prefix all
  * layers match, read-only where any layer's deciding entry is, as layers.ts
- * judges a Pod. An invalid MountPolicy allows nothing. Patterns stay
+ * judges a Pod (a mount that holds a listed read-only prefix below it is
+ * read-only too; the list shows that prefix). An invalid MountPolicy allows nothing. Patterns stay
  * patterns; where a placeholder meets a literal the prefix holds only for
  * some requests and is left out.
  */

@@ -211,16 +211,25 @@ export function wideningProblems(cluster: CompiledPolicy, policy: CompiledMountP
   return problems;
 }
 
-/** What a valid MountPolicy says that will not happen as written: read-write where the cluster says read-only, requests of built-ins. */
+/**
+ * What a valid MountPolicy says that will not happen as written: read-write where the cluster says read-only, or
+ * above a read-only prefix (a mount holding one is read-only), requests of built-ins.
+ */
 export function narrowingWarnings(cluster: CompiledPolicy, policy: CompiledMountPolicy): string[] {
   const warnings: string[] = [];
   const own = ownEntries(policy);
+  const clusterSide = clusterEntries(cluster, policy.ref.namespace);
   (policy.spec?.allowedHostPaths ?? []).forEach((entry, index) => {
     const field = `spec.allowedHostPaths[${index}]`;
     const filled = own[index]?.pathPrefix ?? entry.pathPrefix;
-    const deciding = decidingCover(parsedEntries(clusterEntries(cluster, policy.ref.namespace)), parsePattern(filled))?.entry;
+    const deciding = decidingCover(parsedEntries(clusterSide), parsePattern(filled))?.entry;
     if (deciding?.readOnly === true && !entry.readOnly) {
       warnings.push(`${field}: "${entry.pathPrefix}" is under the cluster policy's read-only prefix "${deciding.pathPrefix}", so it is mounted read-only`);
+    } else if (!entry.readOnly) {
+      const below = readOnlyBelow(filled, clusterSide);
+      const ownBelow = below === undefined ? readOnlyBelow(filled, own) : undefined;
+      if (below !== undefined) warnings.push(`${field}: "${entry.pathPrefix}" holds the cluster policy's read-only prefix "${below}", so a mount that holds it is read-only`);
+      else if (ownBelow !== undefined) warnings.push(`${field}: "${entry.pathPrefix}" holds the read-only prefix "${ownBelow}", so a mount that holds it is read-only`);
     }
     const requestable = clusterEntries(cluster, policy.ref.namespace, 'requestable').some((allowed) => prefixMeet(allowed.pathPrefix, filled) !== undefined);
     if (deciding !== undefined && !requestable) {
@@ -228,6 +237,12 @@ export function narrowingWarnings(cluster: CompiledPolicy, policy: CompiledMount
     }
   });
   return warnings;
+}
+
+/** A read-only entry that some path strictly below `prefix` matches, as written; undefined when there is none. */
+function readOnlyBelow(prefix: string, entries: readonly LayerEntry[]): string | undefined {
+  const depth = parsePattern(prefix).length;
+  return entries.find((other) => other.readOnly && parsePattern(other.pathPrefix).length > depth && prefixMeet(prefix, other.pathPrefix) !== undefined)?.pathPrefix;
 }
 
 /** "MountPolicy team-a/a", or "MountPolicies team-a/a, team-a/b" in name order. */

@@ -56,7 +56,7 @@ function fillingsFor(namespace: string): Fillings {
 describe('admission: effectiveAllowedHostPaths is what the layered decision admits', function () {
   this.timeout(120_000);
 
-  it('a path is admitted iff it lies under an effective entry, read-only iff that entry is', () => {
+  it('a path is admitted iff it lies under an effective entry; read-only where that entry is, and where Pods get it read-only the list says so', () => {
     const seen = { admitted: 0, refused: 0, readOnly: 0, severalPolicies: 0 };
     fc.assert(
       fc.property(

@@ -97,6 +97,7 @@ describe('cli: mountgate check --mount-policy', () => {
       stderr: [
         'warning: MountPolicy team-a/wide would be refused when written: spec.allowedHostPaths[0].pathPrefix: "/srv" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)',
         "warning: MountPolicy team-a/wide would be refused when written: spec.maxMounts: 9 is more than the cluster policy's maxMounts (4)",
+        `warning: MountPolicy team-a/wide: spec.allowedHostPaths[0]: "/srv" holds the cluster policy's read-only prefix "/srv/shared", so a mount that holds it is read-only`,
         'warning: MountPolicy team-a/bad is invalid, so it allows no host path: spec.maxMounts must not be negative',
         'namespace team-a with MountPolicies team-a/bad, team-a/wide: host paths in effect: no host path',
         'denied by /mutate:',

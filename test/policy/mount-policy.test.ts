@@ -139,6 +139,22 @@ describe('policy: MountPolicy objects', () => {
       expect(narrowingWarnings(cluster, narrowed)).to.deep.equal([`spec.allowedHostPaths[0]: "/srv/team-a/x" is under the cluster policy's read-only prefix "/srv/*", so it is mounted read-only`]);
     });
 
+    it('warns where a read-write entry holds a read-only prefix below it, the cluster policy\'s or its own', () => {
+      const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }, { pathPrefix: '/srv/sandbox/shared', readOnly: true }, { pathPrefix: '/srv/tenants' }] }), 'cluster.json');
+      const rows: ReadonlyArray<[string, unknown[], string[]]> = [
+        ['the cluster policy\'s', [{ pathPrefix: '/srv/sandbox' }], ['spec.allowedHostPaths[0]: "/srv/sandbox" holds the cluster policy\'s read-only prefix "/srv/sandbox/shared", so a mount that holds it is read-only']],
+        [
+          'its own',
+          [{ pathPrefix: '/srv/tenants/team-a' }, { pathPrefix: '/srv/tenants/team-a/reference', readOnly: true }],
+          ['spec.allowedHostPaths[0]: "/srv/tenants/team-a" holds the read-only prefix "/srv/tenants/team-a/reference", so a mount that holds it is read-only'],
+        ],
+        ['none: a sibling, and a read-only entry itself', [{ pathPrefix: '/srv/sandbox/other' }, { pathPrefix: '/srv/sandbox/shared', readOnly: true }], []],
+      ];
+      for (const [name, allowedHostPaths, expected] of rows) {
+        expect(narrowingWarnings(cluster, compileMountPolicy(mountPolicy({ allowedHostPaths }))), name).to.deep.equal(expected);
+      }
+    });
+
     it("fills the MountPolicy's own {namespace} too: it judges only Pods of its namespace", () => {
       const own = compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/{namespace}/x' }, { pathPrefix: '/srv/tenants/{namespace}' }] }));
       expect(wideningProblems(perNamespace, own)).to.deep.equal([]);
