@@ -32,6 +32,7 @@ const CLUSTER = parsePolicy(
     // The same directory read-only in the other list: /validate demands read-only there.
     builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }, { pathPrefix: '/srv/overlap', readOnly: true }, { pathPrefix: '/.deer-flow/threads' }, { pathPrefix: '/.deer-flow/threads/frozen', readOnly: true }],
     maxMounts: 10,
+    trustedProvisioners: ['provisioner'],
   }),
   'policy.json',
 );
@@ -43,6 +44,12 @@ const TEAM_A = layeredPolicy(CLUSTER, {
 });
 
 const ALICE: RequestOptions = { username: 'alice', groups: [], namespace: 'team-a' };
+const PROVISIONER: RequestOptions = { username: 'provisioner', groups: [], namespace: 'team-a' };
+
+function withSandboxUser(pod: Record<string, unknown>, user: string): Record<string, unknown> {
+  const metadata = pod.metadata as { annotations?: Record<string, string> };
+  return { ...pod, metadata: { ...metadata, annotations: { ...metadata.annotations, 'mountgate.io/sandbox-user': user } } };
+}
 
 interface Asked {
   readonly hostPath: string;
@@ -53,6 +60,8 @@ interface Row {
   readonly name: string;
   readonly asked: Asked;
   readonly policy?: CompiledPolicy;
+  /** Asked by the trusted provisioner for this sandbox user (fills {sandboxUser}); by alice otherwise. */
+  readonly sandboxUser?: string;
   /** The whole denial, or (when allowed) whether the one mount is read-only. */
   readonly expected: { readonly denied: readonly string[] } | { readonly readOnly: boolean };
 }
@@ -72,6 +81,9 @@ const ROWS: readonly Row[] = [
   { name: 'a path beside the "*" pattern stays read-write', asked: { hostPath: '/home/alice/notes' }, expected: { readOnly: false } },
   // {sandboxUser} is not filled for alice (not a trusted provisioner): the entry does not apply.
   { name: 'a read-only pattern whose placeholder is not filled does not apply', asked: { hostPath: '/data', readOnly: false }, expected: { readOnly: false } },
+  { name: 'a read-only pattern whose placeholder is filled applies: asked read-write', asked: { hostPath: '/data', readOnly: false }, sandboxUser: 'bob', expected: { denied: [holds('/data', '/data/{sandboxUser}/keys')] } },
+  { name: "a read-only pattern whose placeholder is filled applies below the sandbox user's own directory", asked: { hostPath: '/data/bob' }, sandboxUser: 'bob', expected: { readOnly: true } },
+  { name: "another user's directory does not hold it: read-write", asked: { hostPath: '/data/alice' }, sandboxUser: 'bob', expected: { readOnly: false } },
   { name: 'a directory read-write in one list and read-only in the other, readOnly not given: read-only', asked: { hostPath: '/srv/overlap' }, expected: { readOnly: true } },
   { name: 'a directory read-write in one list and read-only in the other, asked read-write', asked: { hostPath: '/srv/overlap', readOnly: false }, expected: { denied: [under('/srv/overlap', '/srv/overlap')] } },
   {
@@ -87,8 +99,10 @@ describe('admission: a read-only entry below a requested path', () => {
   for (const row of ROWS) {
     it(row.name, () => {
       const policy = row.policy ?? CLUSTER;
-      const pod = sandboxPod({ mounts: [{ hostPath: row.asked.hostPath, mountPath: '/mnt/work', ...(row.asked.readOnly === undefined ? {} : { readOnly: row.asked.readOnly }) }] });
-      const { verdict, pod: mutated } = mutateTwice(pod, policy, ALICE);
+      const asked = sandboxPod({ mounts: [{ hostPath: row.asked.hostPath, mountPath: '/mnt/work', ...(row.asked.readOnly === undefined ? {} : { readOnly: row.asked.readOnly }) }] });
+      const pod = row.sandboxUser === undefined ? asked : withSandboxUser(asked, row.sandboxUser);
+      const requester = row.sandboxUser === undefined ? ALICE : PROVISIONER;
+      const { verdict, pod: mutated } = mutateTwice(pod, policy, requester);
       if ('denied' in row.expected) {
         expect(verdict.allowed ? [] : verdict.violations.map(describeViolation)).to.deep.equal(row.expected.denied);
         return;
@@ -99,7 +113,7 @@ describe('admission: a read-only entry below a requested path', () => {
       const injected = (containers[0]?.volumeMounts ?? []).filter((m) => m.name.startsWith('mountgate-'));
       expect(injected).to.deep.equal([row.expected.readOnly ? { ...mount, readOnly: true, recursiveReadOnly: 'IfPossible' } : mount]);
       // What /mutate made, /validate admits.
-      const validated = decide('validate', requestFor(mutated, ALICE), policy);
+      const validated = decide('validate', requestFor(mutated, requester), policy);
       expect(validated.allowed ? [] : validated.violations.map(describeViolation)).to.deep.equal([]);
     });
   }
@@ -117,10 +131,13 @@ describe('admission: a hand-written volume holding a read-only entry', () => {
     ['mounted read-write with a subPath into the read-only entry', handWritten(false, 'frozen'), [refused]],
     ['mounted read-only', handWritten(true, 'frozen'), []],
   ];
+  const builtin = parsePolicy(JSON.stringify({ ...CLUSTER.spec, handWrittenHostPaths: 'builtin' }), 'policy.json');
   for (const [name, pod, expected] of rows) {
-    it(name, () => {
-      const verdict = decide('validate', requestFor(pod, ALICE), CLUSTER);
-      expect(verdict.allowed ? [] : verdict.violations.map(describeViolation)).to.deep.equal(expected);
-    });
+    for (const [setting, policy] of [['allowed', CLUSTER], ['builtin', builtin]] as const) {
+      it(`${name} (handWrittenHostPaths: ${setting})`, () => {
+        const verdict = decide('validate', requestFor(pod, ALICE), policy);
+        expect(verdict.allowed ? [] : verdict.violations.map(describeViolation)).to.deep.equal(expected);
+      });
+    }
   }
 });
