@@ -9,8 +9,9 @@
  * server ends (its timeout) is resumed from the last resourceVersion seen; a watch
  * answered 410 Gone (its resourceVersion is too old) is followed by a new list at
  * once; any other failure (connection lost, an error status, a malformed event, and
- * a list answered 410: a list names no resourceVersion, so listing again at once
- * would only spin) reports unsynced and lists again after `retryDelayMs`.
+ * a list answered 410, which the same list would get again at once, or, for a later
+ * page, an expired continue token) reports unsynced and lists again after
+ * `retryDelayMs`: meanwhile no Pod gets a host path that needs the table (fail closed).
  */
 import http from 'node:http';
 import https from 'node:https';
