@@ -136,10 +136,15 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
       refuseBody(stage, failure, res, context);
     }
   };
-  if (declaresTooLong(req, MAX_BODY_BYTES)) {
-    // Answered before a byte of the body is read, and the connection closes, so the rest is never read.
+  // body-parser answers a body over the limit only once it has read all of it, however long: the edge answers
+  // at the limit instead, and the connection closes, so the rest is never read.
+  const tooLong = (): void => {
+    if (res.headersSent) return;
     res.setHeader('Connection', 'close');
     refuseBody(stage, new BodyError(413, 'request entity too large'), res, context);
+  };
+  if (declaresTooLong(req, MAX_BODY_BYTES)) {
+    tooLong();
     return;
   }
   const plainLength = plainJsonLength(req, MAX_BODY_BYTES);
@@ -147,8 +152,21 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
     readPlainJson(req, plainLength, withBody);
     return;
   }
+  // A chunked or compressed body declares no length to refuse it by: counted as it comes. body-parser's own
+  // listeners are added in this same turn, before any data is emitted.
+  let received = 0;
+  const count = (chunk: Buffer): void => {
+    received += chunk.length;
+    if (received <= MAX_BODY_BYTES) return;
+    req.off('data', count);
+    tooLong();
+  };
+  req.on('data', count);
   // body-parser sets req.body only for a JSON content type.
-  parseJson(req, res, (error?: unknown) => withBody(error, 'body' in req ? req.body : undefined));
+  parseJson(req, res, (error?: unknown) => {
+    req.off('data', count);
+    if (!res.headersSent) withBody(error, 'body' in req ? req.body : undefined);
+  });
 }
 
 function refuseBody(stage: Endpoint | undefined, error: unknown, res: ServerResponse, context: AppContext): void {

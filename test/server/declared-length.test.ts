@@ -2,7 +2,8 @@
  * A request that declares a body over the limit is answered 413 at once and its
  * connection closed, before a byte of the body is read; body-parser would read
  * (and drop) the whole body first, however long it is. With "Expect:
- * 100-continue" only a body within the limit is invited.
+ * 100-continue" only a body within the limit is invited. A chunked body is cut
+ * off at the limit the same way.
  */
 import { expect } from 'chai';
 import { connect } from 'node:tls';
@@ -75,4 +76,69 @@ describe('server: a body declared over the limit', () => {
       expect(rest).to.include('"allowed":true');
     });
   });
+});
+
+/** Streams a body of up to `maxBytes` (64 KiB chunks, with backpressure), chunked or with a declared length, until the server closes the connection. */
+function streamChunked(port: number, ca: string, maxBytes: number, waitMs: number, declared?: number): Promise<Exchange & { readonly sentBytes: number }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let text = '';
+    let sentBytes = 0;
+    let closed = false;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ text, closed: false, sentBytes });
+    }, waitMs);
+    const pump = (): void => {
+      while (!closed && sentBytes < maxBytes) {
+        sentBytes += chunk.length;
+        if (declared === undefined) socket.write(`${chunk.length.toString(16)}\r\n`);
+        const more = socket.write(chunk);
+        if (!(declared === undefined ? socket.write('\r\n') : more)) {
+          socket.once('drain', pump);
+          return;
+        }
+      }
+      if (!closed && declared === undefined) socket.write('0\r\n\r\n');
+    };
+    socket.on('secureConnect', () => {
+      const length = declared === undefined ? 'Transfer-Encoding: chunked' : `Content-Length: ${declared}`;
+      socket.write(['POST /validate HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', length, '', ''].join('\r\n'));
+      pump();
+    });
+    socket.on('data', (data: Buffer) => {
+      text += data.toString('latin1');
+    });
+    socket.on('close', () => {
+      closed = true;
+      clearTimeout(timer);
+      resolve({ text, closed: true, sentBytes });
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      // The server closing while we still write: the answer is already in.
+      if (error.code === 'ECONNRESET' || error.code === 'EPIPE') return;
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+describe('server: a body over the limit, sent right away', () => {
+  const cap = 64 * 1024 * 1024;
+  const rows: ReadonlyArray<[string, number | undefined]> = [
+    ['chunked: answered 413 once the limit is passed', undefined],
+    ['declared (64 MiB) and sent without waiting for 100 Continue: the 413 still reaches the client', cap],
+  ];
+  for (const [name, declared] of rows) {
+    it(`${name}, and the connection closes before the rest is sent`, async () => {
+      await withServer({}, async (test) => {
+        const answer = await streamChunked(test.server.port, test.pki.caCert, cap, 10_000, declared);
+        expect(answer.text.split('\r\n')[0]).to.equal('HTTP/1.1 413 Payload Too Large');
+        expect(answer.text).to.include(`"error":"the body is larger than ${MAX_BODY_BYTES} bytes"`);
+        expect(answer.closed, 'closed by the server').to.equal(true);
+        expect(answer.sentBytes, 'bytes sent before the close').to.be.below(cap / 2);
+      });
+    });
+  }
 });
