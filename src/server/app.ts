@@ -137,11 +137,11 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
     }
   };
   // body-parser answers a body over the limit only once it has read all of it, however long: the edge answers
-  // at the limit instead, and the connection closes, so the rest is never read.
+  // at the limit instead, and drops a bounded rest (lingerThenCut).
   const tooLong = (): void => {
     if (res.headersSent) return;
-    res.setHeader('Connection', 'close');
     refuseBody(stage, new BodyError(413, 'request entity too large'), res, context);
+    lingerThenCut(req);
   };
   if (declaresTooLong(req, MAX_BODY_BYTES)) {
     tooLong();
@@ -166,6 +166,34 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
   parseJson(req, res, (error?: unknown) => {
     req.off('data', count);
     if (!res.headersSent) withBody(error, 'body' in req ? req.body : undefined);
+  });
+}
+
+/** How much of a refused body is still read and dropped after its 413, and for how long, before the connection is cut. */
+export const LINGER_BYTES = 8 * 1024 * 1024;
+export const LINGER_MS = 2_000;
+
+/**
+ * After an early 413 the client is often still sending: closing a connection with
+ * unread data resets it, and the client can lose the answer. So the rest is read
+ * and dropped (the connection then serves on), up to LINGER_BYTES or LINGER_MS;
+ * past either, the connection is cut.
+ */
+function lingerThenCut(req: IncomingMessage): void {
+  if (req.complete) return;
+  let dropped = 0;
+  const cut = (): void => {
+    req.socket.destroy();
+  };
+  const timer = setTimeout(cut, LINGER_MS);
+  const drop = (chunk: Buffer): void => {
+    dropped += chunk.length;
+    if (dropped > LINGER_BYTES) cut();
+  };
+  req.on('data', drop);
+  req.once('close', () => {
+    clearTimeout(timer);
+    req.off('data', drop);
   });
 }
 
