@@ -136,20 +136,14 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
       refuseBody(stage, failure, res, context);
     }
   };
-  // body-parser answers a body over the limit only once it has read all of it, however long: the edge answers
-  // at the limit instead, and drops a bounded rest (lingerThenCut).
-  const tooLong = (): void => {
-    if (res.headersSent) return;
-    refuseBody(stage, new BodyError(413, 'request entity too large'), res, context);
-    lingerThenCut(req);
-  };
-  if (declaresTooLong(req, MAX_BODY_BYTES)) {
-    tooLong();
-    return;
-  }
   const plainLength = plainJsonLength(req, MAX_BODY_BYTES);
   if (plainLength !== undefined) {
     readPlainJson(req, plainLength, withBody);
+    return;
+  }
+  // Not plain, so possibly declared too long (a plain one is within the limit).
+  if (declaresTooLong(req, MAX_BODY_BYTES)) {
+    refuseTooLong(stage, req, res, context);
     return;
   }
   // A chunked or compressed body declares no length to refuse it by: counted as it comes. body-parser's own
@@ -159,7 +153,7 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
     received += chunk.length;
     if (received <= MAX_BODY_BYTES) return;
     req.off('data', count);
-    tooLong();
+    refuseTooLong(stage, req, res, context);
   };
   req.on('data', count);
   // body-parser sets req.body only for a JSON content type.
@@ -167,6 +161,16 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
     req.off('data', count);
     if (!res.headersSent) withBody(error, 'body' in req ? req.body : undefined);
   });
+}
+
+/**
+ * body-parser answers a body over the limit only once it has read all of it, however long: the edge answers at
+ * the limit instead, and drops a bounded rest.
+ */
+function refuseTooLong(stage: Endpoint, req: IncomingMessage, res: ServerResponse, context: AppContext): void {
+  if (res.headersSent) return;
+  refuseBody(stage, new BodyError(413, 'request entity too large'), res, context);
+  lingerThenCut(req);
 }
 
 /** How much of a refused body is still read and dropped after its 413, and for how long, before the connection is cut. */
