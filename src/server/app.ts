@@ -137,17 +137,23 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
     }
   };
   const plainLength = plainJsonLength(req, MAX_BODY_BYTES);
+  // A plain body is within the limit; another may declare more.
+  if (plainLength === undefined && declaresTooLong(req, MAX_BODY_BYTES)) {
+    refuseTooLong(stage, req, res, context);
+    return;
+  }
+  // The body budget and the length have passed: only now is a client that asked invited to send the body
+  // (Node leaves it to the server's checkContinue listener).
+  if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
   if (plainLength !== undefined) {
     readPlainJson(req, plainLength, withBody);
     return;
   }
-  // Not plain, so possibly declared too long (a plain one is within the limit).
-  if (declaresTooLong(req, MAX_BODY_BYTES)) {
-    refuseTooLong(stage, req, res, context);
-    return;
-  }
-  // A chunked or compressed body declares no length to refuse it by: counted as it comes. body-parser's own
-  // listeners are added in this same turn, before any data is emitted.
+  // A chunked body declares no length to refuse it by: counted as it comes (body-parser's listeners are added in
+  // this same turn, before any data is emitted). A compressed one is left to body-parser, whose limit is on the
+  // inflated bytes and which then stops buffering.
+  const encoding = req.headers['content-encoding'];
+  const counted = encoding === undefined || encoding.toLowerCase() === 'identity';
   let received = 0;
   const count = (chunk: Buffer): void => {
     received += chunk.length;
@@ -155,7 +161,7 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
     req.off('data', count);
     refuseTooLong(stage, req, res, context);
   };
-  req.on('data', count);
+  if (counted) req.on('data', count);
   // body-parser sets req.body only for a JSON content type.
   parseJson(req, res, (error?: unknown) => {
     req.off('data', count);
@@ -169,8 +175,12 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
  */
 function refuseTooLong(stage: Endpoint, req: IncomingMessage, res: ServerResponse, context: AppContext): void {
   if (res.headersSent) return;
+  // Node would close at once after an answer that says "Connection: close" (a draining server's): the close
+  // comes after the rest is dropped instead.
+  const closeAfter = res.getHeader('Connection') === 'close';
+  res.removeHeader('Connection');
   refuseBody(stage, new BodyError(413, 'request entity too large'), res, context);
-  lingerThenCut(req);
+  lingerThenCut(req, closeAfter);
 }
 
 /** How much of a refused body is still read and dropped after its 413, and for how long, before the connection is cut. */
@@ -180,24 +190,29 @@ export const LINGER_MS = 2_000;
 /**
  * After an early 413 the client is often still sending: closing a connection with
  * unread data resets it, and the client can lose the answer. So the rest is read
- * and dropped (the connection then serves on), up to LINGER_BYTES or LINGER_MS;
- * past either, the connection is cut.
+ * and dropped (the connection then serves on, or is closed when the answer was
+ * to close it), up to LINGER_BYTES or LINGER_MS; past either, the connection is cut.
  */
-function lingerThenCut(req: IncomingMessage): void {
-  if (req.complete) return;
-  let dropped = 0;
-  const cut = (): void => {
-    req.socket.destroy();
+function lingerThenCut(req: IncomingMessage, closeAfter: boolean): void {
+  const socket = req.socket;
+  const done = (): void => {
+    if (closeAfter) socket.end();
   };
-  const timer = setTimeout(cut, LINGER_MS);
+  if (req.complete) {
+    done();
+    return;
+  }
+  let dropped = 0;
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   const drop = (chunk: Buffer): void => {
     dropped += chunk.length;
-    if (dropped > LINGER_BYTES) cut();
+    if (dropped > LINGER_BYTES) socket.destroy();
   };
   req.on('data', drop);
   req.once('close', () => {
     clearTimeout(timer);
     req.off('data', drop);
+    done();
   });
 }
 

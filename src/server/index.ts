@@ -4,13 +4,12 @@
  * the file watchers. The returned handle drains (SIGTERM semantics) or stops.
  */
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import { startMountPolicies, type MountPolicyEnforcement } from '../cluster/mount-policies.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { createApp, MAX_BODY_BYTES } from './app.js';
 import { DEFAULT_POOL_BYTES, withBodyBudget } from './body-budget.js';
-import { declaresTooLong } from './json-body.js';
 import { LiveState } from './live-state.js';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.js';
 import { watchNamespaces } from './namespace-cache.js';
@@ -115,11 +114,9 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
     },
     budget.listener,
   );
-  // Without this listener Node answers "100 Continue" by itself, inviting a body that will be refused.
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    if (!declaresTooLong(req, MAX_BODY_BYTES)) res.writeContinue();
-    budget.listener(req, res);
-  });
+  // Without this listener Node answers "100 Continue" by itself, inviting a body the budget or the length
+  // check may refuse: the admission handler invites it once both have passed.
+  server.on('checkContinue', budget.listener);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;

@@ -149,3 +149,74 @@ describe('server: a body over the limit, sent right away', () => {
     });
   }
 });
+
+interface Sent extends Exchange {
+  /** The error a write met, if the server closed while the client still wrote. */
+  readonly writeError: string | undefined;
+}
+
+/** Writes `parts` in order (with backpressure), then reads until the server closes or `waitMs` ends. */
+function sendAll(port: number, ca: string, parts: readonly Buffer[], waitMs: number): Promise<Sent> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' });
+    let text = '';
+    let writeError: string | undefined;
+    const finish = (closed: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text, closed, writeError });
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    const queue = [...parts];
+    const pump = (): void => {
+      for (let part = queue.shift(); part !== undefined; part = queue.shift()) {
+        if (!socket.write(part)) {
+          socket.once('drain', pump);
+          return;
+        }
+      }
+    };
+    socket.on('secureConnect', pump);
+    socket.on('data', (data: Buffer) => {
+      text += data.toString('latin1');
+    });
+    socket.on('close', () => finish(true));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      writeError ??= error.code ?? error.message;
+    });
+  });
+}
+
+describe('server: after an early 413 the rest of the body is dropped, and then', () => {
+  const oneOver = Buffer.alloc(MAX_BODY_BYTES + 1, 0x20);
+  const head = Buffer.from(headOf(oneOver.length, false));
+  // An answer's status line follows the previous answer's body directly.
+  const statusLines = (text: string): string[] => text.match(/HTTP\/1\.1 \d{3} [^\r]*/g) ?? [];
+
+  it('the same connection serves the next request', async () => {
+    await withServer({}, async (test) => {
+      const body = JSON.stringify(review(sandboxPod()));
+      const next = Buffer.from([...headOf(Buffer.byteLength(body), false, true).split('\r\n').slice(0, -1), body].join('\r\n'));
+      const answer = await sendAll(test.server.port, test.pki.caCert, [head, oneOver, next], 5_000);
+      expect(statusLines(answer.text)).to.deep.equal(['HTTP/1.1 413 Payload Too Large', 'HTTP/1.1 200 OK']);
+      expect(answer.writeError).to.equal(undefined);
+    });
+  });
+
+  it('a draining server closes the connection only once the body is in, so the client gets the answer', async () => {
+    // More than the socket buffers hold, within what is dropped: closing at once would reset the client mid-write.
+    const long = Buffer.alloc(LINGER_BYTES - 1024 * 1024, 0x20);
+    await withServer({ shutdownDelaySeconds: 5 }, async (test) => {
+      const draining = test.server.drain();
+      try {
+        const answer = await sendAll(test.server.port, test.pki.caCert, [Buffer.from(headOf(long.length, false)), long], 4_000);
+        expect(statusLines(answer.text)).to.deep.equal(['HTTP/1.1 413 Payload Too Large']);
+        expect(answer.writeError, 'the client could write its whole body').to.equal(undefined);
+        expect(answer.closed, 'closed by the server').to.equal(true);
+      } finally {
+        await test.server.stop();
+        await draining;
+      }
+    });
+  });
+});
