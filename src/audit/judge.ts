@@ -6,7 +6,7 @@
  * judged offline, and is told apart from one that breaks the policy.
  */
 import { decide } from '../admission/decide.js';
-import { podCreateRequest } from '../admission/synthetic-request.js';
+import { manifestNamespace, podCreateRequest } from '../admission/synthetic-request.js';
 import type { UserInfo } from '../admission/review.js';
 import type { Violation } from '../admission/violation.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
@@ -43,6 +43,8 @@ export interface Unjudged {
   readonly pod: string;
   /** The placeholders that would decide, as written in the policy: "{user}", "{sandboxUser}". */
   readonly needs: readonly string[];
+  /** Set when more requesters could decide than audit judges a Pod as (MAX_CANDIDATE_REQUESTERS): not judged at all. */
+  readonly tooManyRequesters?: true;
 }
 
 export type Judgement =
@@ -50,15 +52,20 @@ export type Judgement =
   | { readonly outcome: 'breaks'; readonly finding: Finding }
   | { readonly outcome: 'cannot-judge-offline'; readonly unjudged: Unjudged };
 
-export function judgeExistingPod(pod: unknown, policy: CompiledPolicy): Judgement {
-  const refusal = refused(pod, policy, {});
+/** The decision judged by; replaceable so that tests can count the decisions a Pod costs. */
+export type Decide = typeof decide;
+
+export function judgeExistingPod(pod: unknown, policy: CompiledPolicy, decideBy: Decide = decide): Judgement {
+  const refusal = refused(pod, policy, {}, decideBy);
   if (refusal === undefined) return { outcome: 'admitted' };
   const { namespace, name } = identify(pod);
   const needs = requesterPlaceholders(policy);
   if (needs.length === 0) return { outcome: 'breaks', finding: { namespace, pod: name, violations: refusal } };
+  const candidates = candidateRequesters(hostPathsOf(pod), manifestNamespace(pod), policy);
+  if (candidates.outcome === 'too-many') return { outcome: 'cannot-judge-offline', unjudged: { namespace, pod: name, needs, tooManyRequesters: true } };
   const refusals: Array<readonly Violation[]> = [];
-  for (const requester of candidateRequesters(hostPathsOf(pod), policy)) {
-    const asThem = refused(pod, policy, requester);
+  for (const requester of candidates.requesters) {
+    const asThem = refused(pod, policy, requester, decideBy);
     if (asThem === undefined) return { outcome: 'cannot-judge-offline', unjudged: { namespace, pod: name, needs } };
     refusals.push(asThem);
   }
@@ -77,8 +84,8 @@ function distance(violations: readonly Violation[]): number {
   return violations.filter((v) => OUTSIDE_EVERY_ENTRY.has(v.rule)).length * 10_000 + violations.length;
 }
 
-function refused(pod: unknown, policy: CompiledPolicy, requester: UserInfo): readonly Violation[] | undefined {
-  const verdict = decide('validate', podCreateRequest(pod, requester, 'mountgate-audit'), policy);
+function refused(pod: unknown, policy: CompiledPolicy, requester: UserInfo, decideBy: Decide): readonly Violation[] | undefined {
+  const verdict = decideBy('validate', podCreateRequest(pod, requester, 'mountgate-audit'), policy);
   return verdict.allowed ? undefined : verdict.violations;
 }
 

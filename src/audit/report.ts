@@ -1,6 +1,7 @@
 /** Audit output: an aligned table (one row per broken rule) or JSON. */
 import { describeViolation } from '../admission/violation.js';
 import type { Finding, Unjudged } from './judge.js';
+import { MAX_CANDIDATE_REQUESTERS } from './unknown-requester.js';
 
 export type OutputFormat = 'table' | 'json';
 
@@ -20,7 +21,9 @@ export function formatReport(summary: AuditSummary, format: OutputFormat): strin
   }
   const unjudged = [['NAMESPACE', 'POD', 'CANNOT JUDGE OFFLINE']];
   for (const pod of summary.cannotJudgeOffline) {
-    unjudged.push([pod.namespace, pod.pod, `admitted only for some requesters: ${pod.needs.join(' and ')} ${pod.needs.length > 1 ? 'are' : 'is'} filled from who created the Pod, which is not recorded`]);
+    const filled = `${pod.needs.join(' and ')} ${pod.needs.length > 1 ? 'are' : 'is'} filled from who created the Pod, which is not recorded`;
+    const why = pod.tooManyRequesters === true ? `more than ${MAX_CANDIDATE_REQUESTERS} requesters could decide, too many to try` : 'admitted only for some requesters';
+    unjudged.push([pod.namespace, pod.pod, `${why}: ${filled}`]);
   }
   const verdict =
     summary.findings.length === 0

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { decide } from '../../src/admission/decide.js';
 import { podCreateRequest } from '../../src/admission/synthetic-request.js';
 import type { Violation } from '../../src/admission/violation.js';
-import { auditPolicy, judgeExistingPod, policiesByNamespace, type Finding, type Judgement } from '../../src/audit/judge.js';
+import { auditPolicy, judgeExistingPod, policiesByNamespace, type Decide, type Finding, type Judgement } from '../../src/audit/judge.js';
+import { MAX_CANDIDATE_REQUESTERS } from '../../src/audit/unknown-requester.js';
 import { compileMountPolicy } from '../../src/policy/mount-policy.js';
 import { formatReport } from '../../src/audit/report.js';
 import { parseAuditArgs } from '../../src/cli/audit-options.js';
@@ -128,9 +129,14 @@ describe('audit and entries filled from the requester ({user}, {sandboxUser})', 
     /** hostPath volumes the Pod carries itself, mounted read-write by its container. */
     readonly handWritten?: readonly string[];
     readonly expected: Judgement;
+    /** The most decisions audit may take over the Pod, the one without a requester included. */
+    readonly maxDecisions?: number;
   }
 
   const breaks = (...violations: Violation[]): Judgement => ({ outcome: 'breaks', finding: { namespace: 'agents', pod: 'p', violations } });
+  const SKILLS_AND_HOMES = { allowedHostPaths: [{ pathPrefix: '/skills' }, { pathPrefix: '/home/{user}' }], builtinHostPaths: [], requesters: [] };
+  const numbered = (count: number, path: (i: number) => string): string[] => Array.from({ length: count }, (_, i) => path(i));
+  const BOUND = 1 + MAX_CANDIDATE_REQUESTERS;
   const rows: Row[] = [
     {
       name: 'cannot judge offline: a Pod alice created under /home/{user}',
@@ -195,6 +201,44 @@ describe('audit and entries filled from the requester ({user}, {sandboxUser})', 
       handWritten: ['/srv/team-b/alice'],
       expected: breaks({ rule: 'host-path-volume-not-allowed', field: 'spec.volumes[0].hostPath.path', message: '"/srv/team-b/alice" is not under any allowed or built-in host path ("/srv/{namespace}/{user}" has {namespace} = "agents" for this request)' }),
     },
+    {
+      // Only the segment where {user} stands is a possible username, so the owner's is never crowded out.
+      name: 'cannot judge offline: /home/alice listed after 300 /skills/xN volumes',
+      policy: SKILLS_AND_HOMES,
+      user: { username: 'alice', groups: [] },
+      annotations: {},
+      handWritten: [...numbered(300, (i) => `/skills/x${i}`), '/home/alice'],
+      expected: { outcome: 'cannot-judge-offline', unjudged: { namespace: 'agents', pod: 'p', needs: ['{user}'] } },
+      maxDecisions: 2,
+    },
+    {
+      name: 'cannot judge offline, untried: 2000 volumes under /home/{user} could each be the owner\'s, more than audit tries',
+      policy: SKILLS_AND_HOMES,
+      user: { username: 'u0', groups: [] },
+      annotations: {},
+      handWritten: numbered(2000, (i) => `/home/u${i}`),
+      expected: { outcome: 'cannot-judge-offline', unjudged: { namespace: 'agents', pod: 'p', needs: ['{user}'], tooManyRequesters: true } },
+      maxDecisions: BOUND,
+    },
+    {
+      name: 'breaks, judged in a bounded number of decisions: 2000 /skills/xN volumes and a docker.sock',
+      policy: SKILLS_AND_HOMES,
+      user: { username: 'alice', groups: [] },
+      annotations: {},
+      handWritten: [...numbered(2000, (i) => `/skills/x${i}`), '/var/run/docker.sock'],
+      expected: breaks({ rule: 'host-path-volume-not-allowed', field: 'spec.volumes[2000].hostPath.path', message: '"/var/run/docker.sock" is not under any allowed or built-in host path' }),
+      maxDecisions: BOUND,
+    },
+    {
+      // Trusted through a group, each username is tried twice: 40 homes are 81 requesters.
+      name: 'cannot judge offline, untried: 40 homes when a trustedProvisioners group doubles the requesters past the bound',
+      policy: { ...SKILLS_AND_HOMES, trustedProvisioners: ['group:provisioners'] },
+      user: { username: 'u0', groups: [] },
+      annotations: {},
+      handWritten: numbered(40, (i) => `/home/u${i}`),
+      expected: { outcome: 'cannot-judge-offline', unjudged: { namespace: 'agents', pod: 'p', needs: ['{user}'], tooManyRequesters: true } },
+      maxDecisions: BOUND,
+    },
   ];
 
   for (const row of rows) {
@@ -215,7 +259,13 @@ describe('audit and entries filled from the requester ({user}, {sandboxUser})', 
       // As the server would have left it: mutated for its requester (when it asks for mounts).
       const mutation = decide('mutate', podCreateRequest(pod, row.user, 'u1'), policy);
       const created = mutation.allowed ? (mutation.mutated ?? pod) : pod;
-      expect(judgeExistingPod(created, policy)).to.deep.equal(row.expected);
+      let decisions = 0;
+      const counting: Decide = (...args) => {
+        decisions++;
+        return decide(...args);
+      };
+      expect(judgeExistingPod(created, policy, counting)).to.deep.equal(row.expected);
+      expect(decisions).to.be.within(1, row.maxDecisions ?? Infinity);
     });
   }
 
@@ -241,5 +291,12 @@ describe('audit and entries filled from the requester ({user}, {sandboxUser})', 
       '1 of 3 Pods break the policy, 1 cannot be judged offline',
       '',
     ]);
+  });
+
+  it('says when a Pod was not tried as any requester, there being too many', () => {
+    const cannotJudgeOffline = [{ namespace: 'agents', pod: 'crafted', needs: ['{user}'], tooManyRequesters: true as const }];
+    expect(formatReport({ podsScanned: 1, findings: [], cannotJudgeOffline }, 'table').split('\n')[1]).to.equal(
+      `agents      crafted   more than ${MAX_CANDIDATE_REQUESTERS} requesters could decide, too many to try: {user} is filled from who created the Pod, which is not recorded`,
+    );
   });
 });
