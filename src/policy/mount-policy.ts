@@ -239,7 +239,7 @@ export function narrowingWarnings(cluster: CompiledPolicy, policy: CompiledMount
   return warnings;
 }
 
-/** A read-only entry that some path strictly below `prefix` matches, as written; undefined when there is none. */
+/** A read-only entry that some path strictly below `prefix` matches, as it stands for the namespace; undefined when there is none. */
 function readOnlyBelow(prefix: string, entries: readonly LayerEntry[]): string | undefined {
   const depth = parsePattern(prefix).length;
   return entries.find((other) => other.readOnly && parsePattern(other.pathPrefix).length > depth && prefixMeet(prefix, other.pathPrefix) !== undefined)?.pathPrefix;
