@@ -165,7 +165,8 @@ describe('stress: hostile HTTP', function () {
       // Not all 10 500 at one instant: the accept queue staggers the TCP ones, and the first time out as the last arrive.
       expect(result.peakOpenFds, 'the server held the idle connections at once').to.be.greaterThan(8_000);
       expect(result.peakRssBytes - startRss, 'RSS growth, bytes').to.be.below(300 * MiB);
-      expect(tls.closedAt.filter((at) => at === undefined).length, 'idle TLS connections still open').to.equal(0);
+      // The server's descriptors may be back while this process has yet to see the last closes: wait for them, to the same deadline.
+      await closedBy(tls, openedAt + IDLE_TIMEOUT_MS + CLOSE_MARGIN_MS);
     } finally {
       await probe.stop();
       tcp.stop();
