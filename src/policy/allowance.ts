@@ -58,7 +58,7 @@ function readOnlyReason(lists: PathLists, use: PathUse, entry: PathPrefixEntry, 
   if (entry.readOnly) return { pathPrefix: entry.pathPrefix, of, below: false };
   const carried = use === 'carriable' ? entry : entryFor(lists, 'carriable', path, fillings);
   if (carried?.readOnly === true) return { pathPrefix: carried.pathPrefix, of, below: false };
-  const below = readOnlyEntryBelow(lists.carriable, lists.carriablePatterns, path, fillings);
+  const below = readOnlyEntryBelow(lists.carriableReadOnly.literal, lists.carriableReadOnly.patterns, path, fillings);
   return below === undefined ? undefined : { pathPrefix: below.pathPrefix, of, below: true };
 }
 

@@ -24,6 +24,8 @@ export interface PathLists {
   readonly requestablePatterns: readonly PatternEntry[];
   /** allowedHostPaths and builtinHostPaths with `*` or placeholders, in deciding order. */
   readonly carriablePatterns: readonly PatternEntry[];
+  /** The read-only ones of `carriable` and of `carriablePatterns`, the only ones that can lie below a path and make it read-only. */
+  readonly carriableReadOnly: EntryLists;
 }
 
 /**
@@ -99,7 +101,13 @@ function entryLists(entries: readonly PathPrefixEntry[]): EntryLists {
 export function pathLists(requestable: readonly PathPrefixEntry[], carriable: readonly PathPrefixEntry[]): PathLists {
   const asked = entryLists(requestable);
   const carried = entryLists(carriable);
-  return { requestable: asked.literal, carriable: carried.literal, requestablePatterns: asked.patterns, carriablePatterns: carried.patterns };
+  return {
+    requestable: asked.literal,
+    carriable: carried.literal,
+    requestablePatterns: asked.patterns,
+    carriablePatterns: carried.patterns,
+    carriableReadOnly: { literal: carried.literal.filter((entry) => entry.readOnly), patterns: carried.patterns.filter((entry) => entry.readOnly) },
+  };
 }
 
 function patternsOf(entries: readonly PathPrefixEntry[]): PatternEntry[] {
