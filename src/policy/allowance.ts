@@ -58,7 +58,9 @@ function readOnlyReason(lists: PathLists, use: PathUse, entry: PathPrefixEntry, 
   if (entry.readOnly) return { pathPrefix: entry.pathPrefix, of, below: false };
   const carried = use === 'carriable' ? entry : entryFor(lists, 'carriable', path, fillings);
   if (carried?.readOnly === true) return { pathPrefix: carried.pathPrefix, of, below: false };
-  const below = readOnlyEntryBelow(lists.carriableReadOnly.literal, lists.carriableReadOnly.patterns, path, fillings);
+  // A read-only entry outranked at its own prefix by a read-write one makes nothing below the path read-only.
+  const readOnlyAt = (at: string): boolean => entryFor(lists, 'carriable', at, fillings)?.readOnly === true;
+  const below = readOnlyEntryBelow(lists.carriableReadOnly.literal, lists.carriableReadOnly.patterns, path, fillings, readOnlyAt);
   return below === undefined ? undefined : { pathPrefix: below.pathPrefix, of, below: true };
 }
 

@@ -159,12 +159,35 @@ export function readOnlyEntryBelow(
   patterns: readonly PatternEntry[],
   path: string,
   fillings: Fillings,
+  /** Whether the entry deciding at a path (a pattern's own prefix, filled) is read-only; by default, taken to be. */
+  readOnlyAt: (path: string) => boolean = () => true,
 ): PathPrefixEntry | undefined {
   const below = literal.find((entry) => entry.readOnly && entry.pathPrefix !== path && isWithin(entry.pathPrefix, path));
   if (below !== undefined || patterns.length === 0) return below;
   // Fewer segments than the longest pattern has means these are all of the path's.
   const segments = leadingSegments(path, patterns);
-  return patterns.find((pattern) => pattern.readOnly && reachesBelow(pattern, segments, fillings));
+  return patterns.find((pattern) => pattern.readOnly && reachesBelow(pattern, segments, fillings) && readOnlyAtOwnPrefix(pattern, fillings, readOnlyAt));
+}
+
+/**
+ * Whether a read-only pattern makes anything read-only. Entries rank by their own shape, whatever the
+ * path, so one outranked by a read-write entry at its own prefix (placeholders filled) is outranked at
+ * every path below it too: an entry of the same length with a literal where it has a placeholder. A
+ * literal entry is outranked only by longer ones, which do not cover its prefix; and one with `*` has
+ * other instances than any one entry names: both are taken to count.
+ */
+function readOnlyAtOwnPrefix(pattern: PatternEntry, fillings: Fillings, readOnlyAt: (path: string) => boolean): boolean {
+  const parts: string[] = [];
+  for (const part of pattern.segments) {
+    if (part.kind === 'any') return true;
+    if (part.kind === 'literal') parts.push(part.text);
+    else {
+      const value = fillings[part.name];
+      if (!value.ok) return false;
+      parts.push(value.value);
+    }
+  }
+  return readOnlyAt(`/${parts.join('/')}`);
 }
 
 /**

@@ -28,6 +28,10 @@ const CLUSTER = parsePolicy(
       { pathPrefix: '/data' },
       { pathPrefix: '/data/{sandboxUser}/keys', readOnly: true },
       { pathPrefix: '/srv/overlap' },
+      // Read-only for every namespace but team-a, whose literal entry outranks the pattern at the same paths.
+      { pathPrefix: '/v' },
+      { pathPrefix: '/v/{namespace}/x', readOnly: true },
+      { pathPrefix: '/v/team-a/x' },
     ],
     // The same directory read-only in the other list: /validate demands read-only there.
     builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }, { pathPrefix: '/srv/overlap', readOnly: true }, { pathPrefix: '/.deer-flow/threads' }, { pathPrefix: '/.deer-flow/threads/frozen', readOnly: true }],
@@ -84,6 +88,7 @@ const ROWS: readonly Row[] = [
   { name: 'a read-only pattern whose placeholder is filled applies: asked read-write', asked: { hostPath: '/data', readOnly: false }, sandboxUser: 'bob', expected: { denied: [holds('/data', '/data/{sandboxUser}/keys')] } },
   { name: "a read-only pattern whose placeholder is filled applies below the sandbox user's own directory", asked: { hostPath: '/data/bob' }, sandboxUser: 'bob', expected: { readOnly: true } },
   { name: "another user's directory does not hold it: read-write", asked: { hostPath: '/data/alice' }, sandboxUser: 'bob', expected: { readOnly: false } },
+  { name: 'a read-only pattern outranked at its own prefix by a read-write entry makes nothing read-only', asked: { hostPath: '/v', readOnly: false }, expected: { readOnly: false } },
   { name: 'a directory read-write in one list and read-only in the other, readOnly not given: read-only', asked: { hostPath: '/srv/overlap' }, expected: { readOnly: true } },
   { name: 'a directory read-write in one list and read-only in the other, asked read-write', asked: { hostPath: '/srv/overlap', readOnly: false }, expected: { denied: [under('/srv/overlap', '/srv/overlap')] } },
   {
