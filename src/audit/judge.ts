@@ -6,6 +6,7 @@
  * judged offline, and is told apart from one that breaks the policy.
  */
 import { decide } from '../admission/decide.js';
+import { isCheckedPod, volumesOf } from '../admission/pod.js';
 import { manifestNamespace, podCreateRequest } from '../admission/synthetic-request.js';
 import type { UserInfo } from '../admission/review.js';
 import type { Violation } from '../admission/violation.js';
@@ -89,16 +90,10 @@ function refused(pod: unknown, policy: CompiledPolicy, requester: UserInfo, deci
   return verdict.allowed ? undefined : verdict.violations;
 }
 
-/** The hostPath volumes' paths as written (strings only). */
+/** The hostPath volumes' paths as written; none for a Pod the decision cannot read (refused whoever asks). */
 function hostPathsOf(pod: unknown): string[] {
-  const spec = typeof pod === 'object' && pod !== null && 'spec' in pod ? pod.spec : undefined;
-  const volumes: unknown = typeof spec === 'object' && spec !== null && 'volumes' in spec ? spec.volumes : undefined;
-  if (!Array.isArray(volumes)) return [];
-  return volumes.flatMap((volume: unknown) => {
-    const hostPath: unknown = typeof volume === 'object' && volume !== null && 'hostPath' in volume ? volume.hostPath : undefined;
-    const path: unknown = typeof hostPath === 'object' && hostPath !== null && 'path' in hostPath ? hostPath.path : undefined;
-    return typeof path === 'string' ? [path] : [];
-  });
+  if (!isCheckedPod(pod)) return [];
+  return volumesOf(pod).flatMap((volume) => (volume.hostPath ? [volume.hostPath.path] : []));
 }
 
 function identify(pod: unknown): { namespace: string; name: string } {
