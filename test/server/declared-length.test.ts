@@ -4,7 +4,8 @@
  * first, however long it is. With "Expect: 100-continue" only a body within the
  * limit is invited. A chunked body is answered once it passes the limit. The
  * rest is read and dropped for a bounded while (so a client still sending gets
- * the answer rather than a reset), then the connection is cut.
+ * the answer rather than a reset), then the connection is cut. So is the rest of
+ * a body refused for its type or charset, which body-parser leaves unread.
  */
 import { expect } from 'chai';
 import { connect } from 'node:tls';
@@ -79,7 +80,14 @@ describe('server: a body declared over the limit', () => {
 });
 
 /** Streams a body of up to `maxBytes` (64 KiB chunks, with backpressure), chunked or with a declared length, until the server closes the connection. */
-function streamChunked(port: number, ca: string, maxBytes: number, waitMs: number, declared?: number): Promise<Exchange & { readonly sentBytes: number }> {
+function streamChunked(
+  port: number,
+  ca: string,
+  maxBytes: number,
+  waitMs: number,
+  declared?: number,
+  contentType = 'application/json',
+): Promise<Exchange & { readonly sentBytes: number }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' });
     const chunk = Buffer.alloc(64 * 1024, 0x20);
@@ -105,7 +113,7 @@ function streamChunked(port: number, ca: string, maxBytes: number, waitMs: numbe
     };
     socket.on('secureConnect', () => {
       const length = declared === undefined ? 'Transfer-Encoding: chunked' : `Content-Length: ${declared}`;
-      socket.write(['POST /validate HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', length, '', ''].join('\r\n'));
+      socket.write(['POST /validate HTTP/1.1', 'Host: localhost', `Content-Type: ${contentType}`, length, '', ''].join('\r\n'));
       pump();
     });
     socket.on('data', (data: Buffer) => {
@@ -145,6 +153,38 @@ describe('server: a body over the limit, sent right away', () => {
         expect(answer.text).to.include(`"error":"the body is larger than ${MAX_BODY_BYTES} bytes"`);
         expect(answer.closed, 'closed by the server').to.equal(true);
         expect(answer.sentBytes, 'bytes sent before the close').to.be.below(MAX_BODY_BYTES + LINGER_BYTES + 8 * 1024 * 1024);
+      });
+    });
+  }
+});
+
+describe('server: a body refused for its type or charset, still being sent', () => {
+  // body-parser leaves such a body unread; without a bound, the server read and dropped it until the request timeout.
+  const cap = 64 * 1024 * 1024;
+  const rows: ReadonlyArray<{ name: string; contentType: string; status: string; error: string }> = [
+    {
+      name: 'not JSON (text/plain), chunked',
+      contentType: 'text/plain',
+      status: 'HTTP/1.1 400 Bad Request',
+      error: '"error":"expected a JSON AdmissionReview with Content-Type: application/json"',
+    },
+    {
+      name: 'a charset body-parser does not read (latin1), chunked',
+      contentType: 'application/json; charset=latin1',
+      status: 'HTTP/1.1 415 Unsupported Media Type',
+      error: '"error":"unsupported charset \\"LATIN1\\""',
+    },
+  ];
+  for (const row of rows) {
+    it(`${row.name}: answered, and the connection is cut once the wait for the rest ends`, async () => {
+      await withServer({}, async (test) => {
+        const started = Date.now();
+        const answer = await streamChunked(test.server.port, test.pki.caCert, cap, 10_000, undefined, row.contentType);
+        expect(answer.text.split('\r\n')[0]).to.equal(row.status);
+        expect(answer.text).to.include(row.error);
+        expect(answer.closed, 'closed by the server').to.equal(true);
+        expect(answer.sentBytes, 'bytes sent before the close').to.be.below(LINGER_BYTES + 8 * 1024 * 1024);
+        expect(Date.now() - started, 'ms until the close').to.be.below(LINGER_MS + 5_000);
       });
     });
   }
@@ -199,6 +239,22 @@ describe('server: after an early 413 the rest of the body is dropped, and then',
       const next = Buffer.from([...headOf(Buffer.byteLength(body), false, true).split('\r\n').slice(0, -1), body].join('\r\n'));
       const answer = await sendAll(test.server.port, test.pki.caCert, [head, oneOver, next], 5_000);
       expect(statusLines(answer.text)).to.deep.equal(['HTTP/1.1 413 Payload Too Large', 'HTTP/1.1 200 OK']);
+      expect(answer.writeError).to.equal(undefined);
+    });
+  });
+
+  it('a chunked body refused for its type, then the next request: the same connection serves it', async () => {
+    await withServer({}, async (test) => {
+      const piece = Buffer.alloc(256 * 1024, 0x20);
+      const chunked = [
+        Buffer.from(['POST /validate HTTP/1.1', 'Host: localhost', 'Content-Type: text/plain', 'Transfer-Encoding: chunked', '', ''].join('\r\n')),
+        ...Array.from({ length: 4 }, () => Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')])),
+        Buffer.from('0\r\n\r\n'),
+      ];
+      const body = JSON.stringify(review(sandboxPod()));
+      const next = Buffer.from([...headOf(Buffer.byteLength(body), false, true).split('\r\n').slice(0, -1), body].join('\r\n'));
+      const answer = await sendAll(test.server.port, test.pki.caCert, [...chunked, next], 5_000);
+      expect(statusLines(answer.text)).to.deep.equal(['HTTP/1.1 400 Bad Request', 'HTTP/1.1 200 OK']);
       expect(answer.writeError).to.equal(undefined);
     });
   });
