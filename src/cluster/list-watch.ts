@@ -8,7 +8,8 @@
  * watch from the list's resourceVersion, hand the table each change. A watch the
  * server ends (its timeout) is resumed from the last resourceVersion seen; a watch
  * answered 410 Gone (its resourceVersion is too old) is followed by a new list at
- * once; any other failure (connection lost, an error status, a malformed event, and
+ * once, unless the list before it began less than `retryDelayMs` ago (then it is a
+ * failure, as below, so relists come at most once per delay); any other failure (connection lost, an error status, a malformed event, and
  * a list answered 410, which the same list would get again at once, or, for a later
  * page, an expired continue token) reports unsynced and lists again after
  * `retryDelayMs`: meanwhile no Pod gets a host path that needs the table (fail closed).
@@ -83,6 +84,7 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
     while (!abort.signal.aborted) {
       // Only a watch's 410 is cured by a new list; a list's 410 would come back at once, every time.
       let watching = false;
+      const listedAt = performance.now();
       try {
         const { objects, resourceVersion } = await list(options, abort.signal);
         options.table.replace(objects);
@@ -92,9 +94,12 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
         for (;;) version = await watch(options, version, abort.signal);
       } catch (error) {
         if (abort.signal.aborted) return;
-        if (watching && error instanceof Gone) continue;
+        // A server whose watches are all too old for the list just made would otherwise be listed as fast as it answers.
+        const relistNow = watching && error instanceof Gone && performance.now() - listedAt >= retryDelayMs;
+        if (relistNow) continue;
         setSynced(false);
-        options.onError?.(error instanceof Error ? error : new Error(String(error)));
+        const failure = error instanceof Error ? error : new Error(String(error));
+        options.onError?.(watching && error instanceof Gone ? new Error(`${failure.message}, within ${retryDelayMs} ms of the list before it`) : failure);
         await sleep(retryDelayMs, abort.signal);
       }
     }

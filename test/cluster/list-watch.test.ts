@@ -35,6 +35,11 @@ const events = (lines: readonly string[], then: 'end' | 'hold' | 'cut'): Handler
   if (then === 'cut') setTimeout(() => res.socket?.destroy(), 20);
 };
 
+/** The same answer, given only after `ms`: a watch that lives a while before its 410. */
+const after = (ms: number, handler: Handler): Handler => (res, url) => {
+  setTimeout(() => handler(res, url), ms);
+};
+
 interface Script {
   readonly lists: readonly Handler[];
   readonly watches: readonly Handler[];
@@ -164,7 +169,7 @@ const rows: readonly Row[] = [
     name: 'lists again at once after an ERROR event with code 410 (resourceVersion too old)',
     script: {
       lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])],
-      watches: [events([line('ERROR', { kind: 'Status', code: 410, message: 'too old resource version' })], 'hold')],
+      watches: [after(3 * RETRY_DELAY_MS, events([line('ERROR', { kind: 'Status', code: 410, message: 'too old resource version' })], 'hold'))],
     },
     items: { z: 'z1' },
     syncChanges: [true],
@@ -175,13 +180,27 @@ const rows: readonly Row[] = [
   },
   {
     name: 'lists again at once when the watch is answered 410 Gone',
-    script: { lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])], watches: [status(410)] },
+    script: { lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])], watches: [after(3 * RETRY_DELAY_MS, status(410))] },
     items: { z: 'z1' },
     syncChanges: [true],
     lists: 2,
     watchedFrom: ['10', '30'],
     errors: 0,
     pacedLists: 0,
+  },
+  {
+    // Else a server that answers every watch so would be listed as fast as it answers.
+    name: 'watches answered 410 right after their lists are failures: unsynced, each list after the delay',
+    script: {
+      lists: [listOf('10', [item('a', 'a1')]), listOf('20', [item('b', 'b1')]), listOf('30', [item('z', 'z1')])],
+      watches: [status(410), events([line('ERROR', { kind: 'Status', code: 410, message: 'too old resource version' })], 'hold')],
+    },
+    items: { z: 'z1' },
+    syncChanges: [true, false, true, false, true],
+    lists: 3,
+    watchedFrom: ['10', '20', '30'],
+    errors: 2,
+    pacedLists: 2,
   },
   {
     name: 'a watch cut mid-stream reports unsynced, then lists again',
@@ -239,7 +258,7 @@ const rows: readonly Row[] = [
   },
   {
     name: 'lists answered 410 after a watch answered 410 report unsynced and each waits the delay',
-    script: { lists: [listOf('10', [item('a', 'a1')]), status(410), status(410), listOf('30', [item('z', 'z1')])], watches: [status(410)] },
+    script: { lists: [listOf('10', [item('a', 'a1')]), status(410), status(410), listOf('30', [item('z', 'z1')])], watches: [after(3 * RETRY_DELAY_MS, status(410))] },
     items: { z: 'z1' },
     syncChanges: [true, false, true],
     lists: 4,
