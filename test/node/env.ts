@@ -60,6 +60,7 @@ export async function setUpNode(): Promise<NodeEnv> {
         replicaCount: 2,
         policy: {
           allowedHostPaths: [{ pathPrefix: path.join(hostRoot, 'sandbox') }, { pathPrefix: path.join(hostRoot, 'models'), readOnly: true }],
+          reservedMountPaths: ['/etc'],
         },
       }),
     );

@@ -27,6 +27,10 @@ async function runPod(pod: V1Pod): Promise<{ phase: string; logs: string; stored
   const phase = await waitForPod(core, SANDBOX_NAMESPACE, name, 'to finish', RUN_TIMEOUT_MS, finished);
   const logs = await podLogs(core, SANDBOX_NAMESPACE, name);
   console.log(`      ${name} (${phase}):\n${logs.trimEnd().replace(/^/gm, '      | ')}`);
+  if (phase !== 'Succeeded') {
+    const ended = await core.readNamespacedPod({ name, namespace: SANDBOX_NAMESPACE });
+    for (const status of ended.status?.containerStatuses ?? []) console.log(`      ${status.name}: ${JSON.stringify(status.state?.terminated ?? status.state)}`);
+  }
   return { phase, logs, stored };
 }
 
@@ -133,6 +137,36 @@ describe('sandbox Pods get real mounts', function () {
       expect(logs).to.include('below: written');
       expect(existsSync(path.join(below, 'below-file'))).to.equal(true);
     }
+  });
+
+  describe('a mountPath that is a symlink in the image (the sandbox image has /etc-link -> /etc)', function () {
+    it('/etc is refused as a reserved target; /etc-link passes every rule, and the runtime mounts on /etc inside the container', async function () {
+      // Read-write, as the runtime then places the Pod's /etc/hosts and /etc/resolv.conf on the mounted directory
+      // (read-only, the container does not start: runc cannot create them there, and says so for /etc/hosts).
+      const { core } = node().cluster;
+      const marker = `mounted through the image's link ${randomBytes(6).toString('hex')}`;
+      const dir = host('sandbox', uniqueName('linked'));
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, 'marker.txt'), `${marker}\n`);
+      const refused = await apiError(
+        core.createNamespacedPod({
+          namespace: SANDBOX_NAMESPACE,
+          body: sandboxPod(named('etc-denied'), 'true', { mounts: [{ hostPath: dir, mountPath: '/etc', readOnly: true }] }),
+        }),
+      );
+      console.log(`      refused: ${refused.message}`);
+      expect(refused.code).to.equal(403);
+      expect(refused.message).to.include('is inside the reserved path "/etc"');
+      const { phase, logs } = await runPod(
+        sandboxPod(named('etc-link'), ['readlink /etc-link', 'cat /etc/marker.txt', 'test -e /etc/passwd || echo "the image\'s /etc is hidden"'].join('\n'), {
+          mounts: [{ hostPath: dir, mountPath: '/etc-link', readOnly: false }],
+        }),
+      );
+      expect(phase).to.equal('Succeeded');
+      expect(logs).to.include(marker);
+      expect(logs).to.include("the image's /etc is hidden");
+      expect(existsSync(path.join(dir, 'hosts')), 'the runtime made /etc/hosts in the host directory').to.equal(true);
+    });
   });
 
   describe('a symlink inside an allowed tree that points outside it', function () {

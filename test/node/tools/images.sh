@@ -71,6 +71,8 @@ rm -rf "${rootfs}"
 
 # ---- busybox and pause ----
 busybox_rootfs "${rootfs}/busybox"
+# A mount target that is a symlink in the image (test/node/mounts.test.ts): mountgate judges paths, not images.
+ln -s /etc "${rootfs}/busybox/etc-link"
 commit_rootfs localhost/busybox:node-test "${rootfs}/busybox" '["/bin/sh"]'
 # containerd stops the sandbox with SIGKILL, so `sleep` needs no signal handling.
 commit_rootfs localhost/pause:node-test "${rootfs}/busybox" '["/bin/sleep","inf"]'
