@@ -153,7 +153,7 @@ function quotedShort(path: string): string {
 /** The problem with a path, in mountgate's words (src/policy/paths.ts), in the same order of checks. */
 const PROBLEM = [
   "v.raw == '' ? 'is empty'",
-  `: !${UTF16_LENGTH_OK} ? 'is longer than ${MAX_PATH_LENGTH} characters'`,
+  `: !${UTF16_LENGTH_OK} ? 'is longer than ${MAX_PATH_LENGTH} UTF-16 code units'`,
   `: v.raw.matches(${CONTROL}) ? 'contains a control character'`,
   ": !v.raw.startsWith('/') ? 'is not absolute'",
   `: v.raw != '/' && (v.path + '/').matches(${BAD_SEGMENT}) ? ((v.path + '/').find(${BAD_SEGMENT}) == '//' ? 'has an empty segment (\"//\")' : 'has a \"' + (v.path + '/').find(${BAD_SEGMENT}).substring(1, (v.path + '/').find(${BAD_SEGMENT}).size() - 1) + '\" segment')`,

@@ -40,7 +40,10 @@ Exit 2 when a flag, the policy, the certificate, the kubeconfig or the listening
   },
   {
     name: 'check',
-    synopsis: ['mountgate check --config FILE (-f POD.yaml | -f -) [--old OLD-POD.yaml] [--user NAME] [--group NAME]... [--namespace NS]'],
+    synopsis: [
+      'mountgate check --config FILE (-f POD.yaml | -f -) [--old OLD-POD.yaml] [--user NAME] [--group NAME]...',
+      '                [--namespace NS] [--mount-policy FILE]...',
+    ],
     summary: 'run /mutate then /validate on a Pod manifest, offline',
     options: CHECK_OPTIONS,
     notes: `Prints the mutated Pod as YAML on stdout, warnings and reasons on stderr; when the policy has

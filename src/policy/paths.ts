@@ -13,6 +13,10 @@ export type CanonicalPath =
 
 // U+0000-U+001F and U+007F.
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+// With the u flag a surrogate pair is one code point, so only a lone half matches. Such a string
+// is not Unicode text and has no UTF-8 form: the API server stores U+FFFD in its place, so the
+// path judged would not be the path mounted.
+const LONE_SURROGATE = /\p{Surrogate}/u;
 const SLASH = 0x2f;
 const DOT = 0x2e;
 
@@ -23,8 +27,9 @@ const DOT = 0x2e;
 export function canonicalPath(raw: string): CanonicalPath {
   if (raw.length === 0) return { ok: false, problem: 'is empty' };
   if (raw.length > MAX_PATH_LENGTH) {
-    return { ok: false, problem: `is longer than ${MAX_PATH_LENGTH} characters` };
+    return { ok: false, problem: `is longer than ${MAX_PATH_LENGTH} UTF-16 code units` };
   }
+  if (LONE_SURROGATE.test(raw)) return { ok: false, problem: 'is not well-formed Unicode (it has a lone UTF-16 surrogate)' };
   if (CONTROL_CHARACTER.test(raw)) return { ok: false, problem: 'contains a control character' };
   if (!raw.startsWith('/')) return { ok: false, problem: 'is not absolute' };
   if (raw === '/') return { ok: true, path: '/' };

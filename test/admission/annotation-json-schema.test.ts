@@ -1,7 +1,9 @@
 /**
  * schema/annotation.schema.json, the JSON Schema clients in any language validate the annotation
  * against, accepts exactly what mountgate's annotation parser reads as well-formed: the same named
- * rows and a property-based corpus of well-formed values and near misses go to both.
+ * rows and a property-based corpus of well-formed values and near misses go to both. A string with a
+ * lone UTF-16 surrogate is well-formed to both (JSON Schema cannot say otherwise); canonicalPath
+ * refuses it as a path, and the Python kit before it is sent.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -36,7 +38,9 @@ const rows: Array<readonly [string, string, boolean]> = [
   ['spellings mixed across fields', '[{"host_path":"/a","mountPath":"/b","readOnly":true}]', true],
   ['no readOnly at all', '[{"hostPath":"/a","mountPath":"/b"}]', true],
   ['empty and relative paths (the path rules judge them, not the shape)', '[{"hostPath":"","mountPath":"rel/../x"}]', true],
-  ['a path longer than 4096 characters (a path rule)', JSON.stringify([{ hostPath: `/${'a'.repeat(5000)}`, mountPath: '/b' }]), true],
+  ['a path longer than 4096 UTF-16 code units (a path rule)', JSON.stringify([{ hostPath: `/${'a'.repeat(5000)}`, mountPath: '/b' }]), true],
+  // JSON Schema cannot require well-formed Unicode; neither does the parser: the path rules refuse a lone surrogate.
+  ['a lone surrogate in hostPath (a path rule)', '[{"hostPath":"/srv/sandbox/\\ud800","mountPath":"/b"}]', true],
   ['two identical entries (merged later, with a warning)', '[{"hostPath":"/a","mountPath":"/b"},{"hostPath":"/a","mountPath":"/b"}]', true],
   [`exactly ${MAX_ANNOTATION_ENTRIES} entries`, many(MAX_ANNOTATION_ENTRIES), true],
   [`${MAX_ANNOTATION_ENTRIES + 1} entries`, many(MAX_ANNOTATION_ENTRIES + 1), false],

@@ -206,7 +206,9 @@ describe('admission/decide: /mutate', () => {
       ['two trailing slashes', [{ hostPath: '/srv/sandbox//', mountPath: '/d' }], [`${FIELD}[0].hostPath: "/srv/sandbox//" has an empty segment ("//")`]],
       ['a relative hostPath', [{ hostPath: 'srv/sandbox', mountPath: '/d' }], [`${FIELD}[0].hostPath: "srv/sandbox" is not absolute`]],
       ['a control character', [{ hostPath: '/srv/sandbox/a\u0000', mountPath: '/d' }], [`${FIELD}[0].hostPath: "/srv/sandbox/a\\u0000" contains a control character`]],
-      ['an over-long path', [{ hostPath: `/srv/sandbox/${'a'.repeat(4096)}`, mountPath: '/d' }], [`${FIELD}[0].hostPath: ${JSON.stringify(`/srv/sandbox/${'a'.repeat(4096)}`)} is longer than 4096 characters`]],
+      ['an over-long path', [{ hostPath: `/srv/sandbox/${'a'.repeat(4096)}`, mountPath: '/d' }], [`${FIELD}[0].hostPath: ${JSON.stringify(`/srv/sandbox/${'a'.repeat(4096)}`)} is longer than 4096 UTF-16 code units`]],
+      ['a lone surrogate in hostPath (the API server would store U+FFFD in its place)', [{ hostPath: '/srv/sandbox/\ud800', mountPath: '/d' }], [`${FIELD}[0].hostPath: "/srv/sandbox/\\ud800" is not well-formed Unicode (it has a lone UTF-16 surrogate)`]],
+      ['a lone low surrogate in mountPath', [{ hostPath: '/srv/sandbox/a', mountPath: '/d\udc00' }], [`${FIELD}[0].mountPath: "/d\\udc00" is not well-formed Unicode (it has a lone UTF-16 surrogate)`]],
       ['readOnly false under a read-only prefix', [{ hostPath: '/srv/models/a', mountPath: '/m', readOnly: false }], [
         `${FIELD}[0].readOnly: "/srv/models/a" is under the read-only prefix "/srv/models" and must be mounted read-only`,
       ]],

@@ -14,6 +14,7 @@ import {
   type BackstopEntry,
   type BackstopOptions,
 } from '../../src/backstop/policy.js';
+import { compilePolicy } from '../../src/policy/compile.js';
 import { parsePattern } from '../../src/policy/patterns.js';
 import { policyOf } from '../helpers/policies.js';
 
@@ -95,7 +96,8 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
     });
 
     it('refuses a prefix CEL cannot hold, naming the field', () => {
-      const policy = policyOf({ builtinHostPaths: [{ pathPrefix: '/x\uD800' }] });
+      // The policy parser refuses a lone surrogate too (canonicalPath): compiled directly, the spec reaches the backstop's own guard.
+      const policy = compilePolicy({ ...policyOf().spec, builtinHostPaths: [{ pathPrefix: '/x\uD800', readOnly: false }] });
       expect(() => backstop(policy)).to.throw(BackstopError, 'builtinHostPaths[0].pathPrefix contains a lone UTF-16 surrogate');
     });
   });

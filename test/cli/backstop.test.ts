@@ -90,11 +90,11 @@ describe('cli: mountgate backstop', () => {
     });
   });
 
-  it('is a policy error, naming the file and field, for a prefix CEL cannot hold', async () => {
+  it('is a policy error, naming the file and field, for a prefix CEL cannot hold (a lone surrogate, not a canonical path)', async () => {
     await withPolicy('builtinHostPaths: [{pathPrefix: "/a\\uD800"}]\n', async (file) => {
       const error = await backstopCommand(['--config', file], { stdout: () => {} }).then(() => undefined, (e: unknown) => e);
       expect(error).to.be.instanceOf(PolicyError);
-      expect((error as Error).message).to.equal(`${file}: invalid policy: builtinHostPaths[0].pathPrefix contains a lone UTF-16 surrogate, which a CEL string cannot hold`);
+      expect((error as Error).message).to.equal(`${file}: invalid policy: builtinHostPaths[0].pathPrefix is not well-formed Unicode (it has a lone UTF-16 surrogate)`);
     });
   });
 

@@ -111,6 +111,15 @@ describe('cli: --help and usage', () => {
         }
       });
     }
+    it('every synopsis names every flag of its table', () => {
+      for (const command of COMMANDS) {
+        const synopsis = command.synopsis.join('\n');
+        for (const [flag, spec] of Object.entries(command.options)) {
+          const named = synopsis.includes(`--${flag}`) || (spec.short !== undefined && synopsis.includes(`-${spec.short} `));
+          expect(named, `${command.name} --${flag}`).to.equal(true);
+        }
+      }
+    });
     it('the overview names every command', () => {
       for (const command of COMMANDS) expect(HELP).to.match(new RegExp(`^  ${command.name} +${command.summary}$`, 'm'));
     });

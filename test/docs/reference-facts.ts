@@ -135,7 +135,7 @@ export function limitFacts(): Fact[] {
     ['the malformed entries reported', String(MAX_MALFORMED_ENTRIES)],
     ['the mounts added to one Pod', String(MAX_INJECTED_MOUNTS)],
     ['the rules named in a message', String(MAX_NAMED_VIOLATIONS)],
-    ['the path length', `${MAX_PATH_LENGTH} characters`],
+    ['the path length', `${MAX_PATH_LENGTH} UTF-16 code units`],
     ['the kept-alive idle time', `${KEEP_ALIVE_TIMEOUT_MS / 1000} s`],
   ];
   return [

@@ -140,7 +140,7 @@ async function apiVerdict(call: Promise<unknown>): Promise<ApiVerdict> {
 
 const PROBLEMS = [
   'is empty',
-  'is longer than 4096 characters',
+  'is longer than 4096 UTF-16 code units',
   'contains a control character',
   'is not absolute',
   'has an empty segment ("//")',

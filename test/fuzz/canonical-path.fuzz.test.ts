@@ -14,7 +14,9 @@ const RUNS = Number(process.env.MOUNTGATE_FUZZ_RUNS ?? 2000);
 /** The split-based implementation, as it was. */
 function bySplitting(raw: string): CanonicalPath {
   if (raw.length === 0) return { ok: false, problem: 'is empty' };
-  if (raw.length > MAX_PATH_LENGTH) return { ok: false, problem: `is longer than ${MAX_PATH_LENGTH} characters` };
+  if (raw.length > MAX_PATH_LENGTH) return { ok: false, problem: `is longer than ${MAX_PATH_LENGTH} UTF-16 code units` };
+  // Added since: a lone surrogate is refused. It is what does not survive a UTF-8 round trip (it comes back as U+FFFD).
+  if (Buffer.from(raw, 'utf8').toString('utf8') !== raw) return { ok: false, problem: 'is not well-formed Unicode (it has a lone UTF-16 surrogate)' };
   if (/[\u0000-\u001f\u007f]/.test(raw)) return { ok: false, problem: 'contains a control character' };
   if (!raw.startsWith('/')) return { ok: false, problem: 'is not absolute' };
   if (raw === '/') return { ok: true, path: '/' };
@@ -28,7 +30,7 @@ function bySplitting(raw: string): CanonicalPath {
   return { ok: true, path };
 }
 
-const pieces = fc.constantFrom('/', '//', '.', '..', '...', 'a', '.a', 'a.', '\u2215', '\uff0e', '\u0000', '\u007f', '%2e');
+const pieces = fc.constantFrom('/', '//', '.', '..', '...', 'a', '.a', 'a.', '\u2215', '\uff0e', '\u0000', '\u007f', '%2e', '\ud83d', '\ude00', '\ud83d\ude00');
 const assembled = fc.array(pieces, { maxLength: 8 }).map((parts) => parts.join(''));
 
 describe(`fuzz: canonicalPath reads paths as the split-based version did (${RUNS} cases)`, () => {

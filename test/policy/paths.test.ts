@@ -10,6 +10,8 @@ describe('policy/paths', () => {
       ['dots inside a segment', '/srv/a.b/..c/...', '/srv/a.b/..c/...'],
       ['unicode that only looks like a slash', '/srv/a\u2215b', '/srv/a\u2215b'],
       ['exactly the maximum length', `/${'a'.repeat(MAX_PATH_LENGTH - 1)}`, `/${'a'.repeat(MAX_PATH_LENGTH - 1)}`],
+      ['a character beyond U+FFFF (a surrogate pair)', '/srv/\ud83d\ude00', '/srv/\ud83d\ude00'],
+      ['the maximum length in UTF-16 code units, of characters beyond U+FFFF', `/${'\u{1F600}'.repeat((MAX_PATH_LENGTH - 2) / 2)}a`, `/${'\u{1F600}'.repeat((MAX_PATH_LENGTH - 2) / 2)}a`],
     ];
     for (const [name, input, expected] of accepted) {
       it(`accepts ${name}`, () => expect(canonicalPath(input)).to.deep.equal({ ok: true, path: expected }));
@@ -18,7 +20,12 @@ describe('policy/paths', () => {
     const rejected: Array<[string, string, string]> = [
       ['the empty string', '', 'is empty'],
       ['a relative path', 'srv/sandbox', 'is not absolute'],
-      ['a path one character too long', `/${'a'.repeat(MAX_PATH_LENGTH)}`, `is longer than ${MAX_PATH_LENGTH} characters`],
+      ['a path one character too long', `/${'a'.repeat(MAX_PATH_LENGTH)}`, `is longer than ${MAX_PATH_LENGTH} UTF-16 code units`],
+      ['fewer code points than the limit but more UTF-16 code units', `/${'\u{1F600}'.repeat(MAX_PATH_LENGTH / 2)}`, `is longer than ${MAX_PATH_LENGTH} UTF-16 code units`],
+      ['a lone high surrogate', '/srv/sandbox/\ud800', 'is not well-formed Unicode (it has a lone UTF-16 surrogate)'],
+      ['a lone low surrogate inside a segment', '/srv/a\udc00b', 'is not well-formed Unicode (it has a lone UTF-16 surrogate)'],
+      ['a surrogate pair in reverse order', '/srv/\ude00\ud83d', 'is not well-formed Unicode (it has a lone UTF-16 surrogate)'],
+      ['a pair followed by a lone high surrogate', '/srv/\ud83d\ude00\ud83d', 'is not well-formed Unicode (it has a lone UTF-16 surrogate)'],
       ['NUL', '/srv/a\u0000b', 'contains a control character'],
       ['U+001F', '/srv/a\u001fb', 'contains a control character'],
       ['DEL (U+007F)', '/srv/a\u007fb', 'contains a control character'],

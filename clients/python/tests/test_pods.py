@@ -48,7 +48,7 @@ STATUS = {
     "kind": "Status",
     "apiVersion": "v1",
     "status": "Failure",
-    "message": 'admission webhook "pods.mutate.mountgate.io" denied the request: metadata.annotations[mountgate.io/mounts][0].hostPath: "/etc" is not under any allowed host path',
+    "message": 'admission webhook "pods.mutate.mountgate.io" denied the request: mountgate denied the Pod: metadata.annotations[mountgate.io/mounts][0].hostPath: "/etc" is not under any allowed host path',
     "reason": "Forbidden",
     "code": 403,
 }
@@ -61,10 +61,13 @@ def test_reads_a_webhook_denial() -> None:
     assert refused.reason == "Forbidden"
     assert refused.message == STATUS["message"]
     assert refused.webhook == "pods.mutate.mountgate.io"
-    assert refused.webhook_message == 'metadata.annotations[mountgate.io/mounts][0].hostPath: "/etc" is not under any allowed host path'
+    assert refused.webhook_message == 'mountgate denied the Pod: metadata.annotations[mountgate.io/mounts][0].hostPath: "/etc" is not under any allowed host path'
     assert refused.warnings == [ApiWarning(299, "-", 'repeats entry [0], "merged"')]
     assert refused.status == STATUS
 
+
+DEEP = "[" * 100_000 + "]" * 100_000
+HUGE_INT = "{\"code\": " + "1" * 5000 + "}"
 
 # (id, HTTP status, body, code, reason, message, webhook)
 BODIES: list[tuple[str, int, str, int, str | None, str, str | None]] = [
@@ -80,6 +83,10 @@ BODIES: list[tuple[str, int, str, int, str | None, str, str | None]] = [
     ),
     ("a body that is not JSON", 503, "upstream connect error", 503, None, "upstream connect error", None),
     ("no body", 503, "", 503, None, "Service Unavailable", None),
+    ("a body nested past the recursion limit", 503, DEEP, 503, None, DEEP, None),
+    ("a body with an integer longer than Python reads", 503, HUGE_INT, 503, None, HUGE_INT, None),
+    ("a Status whose code is true", 409, json.dumps({"kind": "Status", "message": "m", "code": True}), 409, None, "m", None),
+    ("a Status whose code is a string", 409, json.dumps({"kind": "Status", "message": "m", "code": "403"}), 409, None, "m", None),
 ]
 
 

@@ -1,6 +1,7 @@
 """The annotation value: a JSON array of mounts, checked against the same rules of shape as
 mountgate's parser and the JSON Schema ``schema/annotation.schema.json`` (the paths themselves are
-judged by the cluster's policy, not here)."""
+judged by the cluster's policy, not here). One rule more: a string must be encodable as UTF-8,
+which JSON Schema cannot express (see entry_problems)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ _KNOWN_KEYS = frozenset(key for canonical, alias, _, _ in _FIELDS for key in (ca
 
 @dataclass(frozen=True)
 class Mount:
-    """One requested mount. ``read_only=None`` leaves it to the policy: read-only under a read-only
-    allow-list entry, read-write otherwise."""
+    """One requested mount. ``read_only=None`` leaves it to the policy: the mount is read-only where
+    it must be (the deciding allowedHostPaths entry has readOnly: true, or the deciding entry among
+    both lists does, or an entry of either list with readOnly: true applies below ``host_path``;
+    see docs/reference.md section 6), read-write otherwise."""
 
     host_path: str
     mount_path: str
@@ -58,8 +61,21 @@ def _is(value: object, expected: type) -> bool:
     return isinstance(value, expected) and not isinstance(value, bool)
 
 
+def _encodes_as_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def entry_problems(item: object, where: str) -> list[str]:
-    """Why one parsed entry is not well-formed (empty when it is)."""
+    """Why one parsed entry is not well-formed (empty when it is).
+
+    A string with a lone surrogate ("\\ud800", which json.loads and Python strings allow) is refused:
+    the API server would store U+FFFD in its place, so the Pod would ask for another path than
+    the one checked here.
+    """
     if not isinstance(item, Mapping):
         return [f"{where}: must be an object with hostPath and mountPath"]
     problems: list[str] = []
@@ -76,8 +92,14 @@ def entry_problems(item: object, where: str) -> list[str]:
         elif not present and required:
             problems.append(f"{where}.{canonical}: is required")
         for key in present:
-            if not _is(item[key], expected):
+            value = item[key]
+            if not _is(value, expected):
                 problems.append(f"{where}.{key}: must be {_type_name(expected)}")
+            elif isinstance(value, str) and not _encodes_as_utf8(value):
+                problems.append(
+                    f"{where}.{key}: must be valid Unicode (it has a lone surrogate, which cannot be "
+                    "encoded as UTF-8; the API server would store U+FFFD in its place)"
+                )
     return problems
 
 
@@ -109,8 +131,21 @@ def annotation_value(mounts: Iterable[Mount | Mapping[str, object]]) -> str:
     Raises AnnotationError when the result would not be well-formed, so that a mistake is
     found here rather than by the API server.
     """
-    entries: list[object] = [mount.entry() if isinstance(mount, Mount) else dict(mount) for mount in mounts]
-    problems = value_problems(entries)
+    items = list(mounts)
+    if len(items) > MAX_ENTRIES:
+        raise AnnotationError(value_problems(items))
+    entries: list[object] = []
+    problems: list[str] = []
+    for index, mount in enumerate(items):
+        if isinstance(mount, Mount):
+            entries.append(mount.entry())
+        elif isinstance(mount, Mapping):
+            entries.append(dict(mount))
+        else:
+            # A string, None or a list of pairs is no entry: dict() would raise or silently take the pairs.
+            problems.append(f"[{index}]: must be a Mount or a mapping")
+            continue
+        problems.extend(entry_problems(entries[-1], f"[{index}]"))
     if problems:
         raise AnnotationError(problems)
     return json.dumps(entries, ensure_ascii=False, separators=(",", ":"))

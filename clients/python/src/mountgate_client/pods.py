@@ -78,7 +78,9 @@ def refusal(error: ApiException) -> Refused:
     if isinstance(body, str):
         try:
             decoded: object = json.loads(body)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
+            # JSONDecodeError, an integer past int_max_str_digits, or nesting past the recursion
+            # limit: whatever the body, the refusal is returned, never an exception.
             decoded = None
         if isinstance(decoded, dict):
             status = decoded
@@ -90,7 +92,8 @@ def refusal(error: ApiException) -> Refused:
     denied = _DENIED_BY.match(message)
     parsed = parse_warning_headers(warning_header_values(error.headers))
     return Refused(
-        code=code if isinstance(code, int) else int(error.status or 0),
+        # JSON true is a Python int too; a Status code is a number.
+        code=code if isinstance(code, int) and not isinstance(code, bool) else int(error.status or 0),
         reason=reason if isinstance(reason, str) and reason else None,
         message=message,
         webhook=denied.group(1) if denied else None,
@@ -111,6 +114,10 @@ def create_pod(
     dry_run: bool = False,
 ) -> Admitted | Refused:
     """Creates ``pod`` (with ``mounts`` set in the annotation, when given).
+
+    ``mounts=None`` leaves the Pod's annotations as they are. ``mounts=[]`` sets the annotation to
+    ``[]``, which asks for no mount but is still a request: a policy with ``requesters`` refuses it
+    from anyone it does not list.
 
     Any refusal by the API server (an admission webhook, RBAC, a conflict) comes back as Refused;
     errors that never reached an answer (connection, TLS) are raised.
