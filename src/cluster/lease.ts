@@ -61,12 +61,12 @@ export function microTime(ms: number): string {
 
 export class LeaseElector {
   #holding = false;
-  /** When this process last renewed (or acquired) the Lease, by its own clock. */
+  /** When this process sent the last renewal (or acquisition) that succeeded, by its own clock. */
   #lastRenewedAt = 0;
   /** The last record seen and when it was first seen, by this process's clock. */
   #observed: { readonly key: string; readonly at: number } | undefined;
   #timer: NodeJS.Timeout | undefined;
-  /** Steps down when no renewal succeeded within the renew deadline, even if a request hangs and tryOnce never returns. */
+  /** Steps down at the renew deadline counted from when the last successful renewal was sent, even if a request hangs and tryOnce never returns. */
   #watchdog: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
@@ -128,18 +128,21 @@ export class LeaseElector {
   }
 
   async #attempt(): Promise<void> {
+    // The others count the Lease's duration from when they see the write, which is after it was sent: the renew
+    // deadline is counted from the same start, however long the answers take.
+    const sentAt = this.now();
     const current = await this.store.read();
     const now = this.now();
     const at = microTime(now);
     if (current === undefined) {
       const created = await this.store.create({ holderIdentity: this.identity, leaseDurationSeconds: this.timing.durationSeconds, acquireTime: at, renewTime: at, leaseTransitions: 0 });
-      this.#renewed(created, now);
+      this.#renewed(created, sentAt, now);
       return;
     }
     this.#observe(current, now);
     const { record } = current;
     if (record.holderIdentity === this.identity) {
-      this.#renewed(await this.store.update(current.resourceVersion, { ...record, leaseDurationSeconds: this.timing.durationSeconds, renewTime: at }), now);
+      this.#renewed(await this.store.update(current.resourceVersion, { ...record, leaseDurationSeconds: this.timing.durationSeconds, renewTime: at }), sentAt, now);
       return;
     }
     if (record.holderIdentity !== '' && !this.#expired(record, now)) {
@@ -153,7 +156,7 @@ export class LeaseElector {
       renewTime: at,
       leaseTransitions: record.leaseTransitions + 1,
     });
-    this.#renewed(taken, now);
+    this.#renewed(taken, sentAt, now);
   }
 
   #observe(lease: StoredLease, now: number): void {
@@ -167,14 +170,24 @@ export class LeaseElector {
     return now >= seenAt + Math.max(record.leaseDurationSeconds, 1) * 1000;
   }
 
-  #renewed(lease: StoredLease, now: number): void {
-    this.#observe(lease, now);
-    this.#lastRenewedAt = now;
+  /**
+   * A write that succeeded, sent at `sentAt`. Answered at or past the renew deadline it is dropped, as client-go's
+   * deadline cancels such a renewal: by then this process must have stopped acting as holder (tryOnce's catch sees
+   * to it), and the others may count the Lease as lapsing. The next attempt finds it still holds the Lease and
+   * renews it.
+   */
+  #renewed(lease: StoredLease, sentAt: number, readAt: number): void {
+    const took = this.now() - sentAt;
+    if (took >= this.timing.renewDeadlineMs) {
+      throw new Error(`the Lease write was answered ${took} ms after the attempt began, past the renew deadline (${this.timing.renewDeadlineMs} ms); not acting on it`);
+    }
+    this.#observe(lease, readAt);
+    this.#lastRenewedAt = sentAt;
     if (!this.#holding) this.#setHolding(true);
     clearTimeout(this.#watchdog);
     this.#watchdog = setTimeout(() => {
       if (this.#holding) this.#setHolding(false);
-    }, this.timing.renewDeadlineMs);
+    }, this.timing.renewDeadlineMs - took);
     this.#watchdog.unref();
   }
 

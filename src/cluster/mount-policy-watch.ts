@@ -24,6 +24,13 @@ export interface MountPolicyWatchOptions {
  */
 const DEFAULTS = { retryDelayMs: 2_000, watchTimeoutSeconds: 50, watchGraceMs: 60_000 };
 
+/**
+ * Objects per list page. The admission webhook bounds a spec (MAX_SPEC_BYTES), but not metadata (annotations up to
+ * 256 KiB) nor what was stored past it, and a page over the 64 MiB list-watch reads fails every list for good. etcd
+ * stores no object over 1.5 MiB by default, so 32 of them (48 MiB) always fit; at the spec bound a page is some 2 MiB.
+ */
+export const MOUNT_POLICY_PAGE_SIZE = 32;
+
 export interface MountPolicyWatch {
   stop(): Promise<void>;
 }
@@ -37,6 +44,7 @@ export function watchMountPolicies(config: ListWatchOptions<MountPolicyObject>['
     retryDelayMs: options.retryDelayMs ?? DEFAULTS.retryDelayMs,
     watchTimeoutSeconds: options.watchTimeoutSeconds ?? DEFAULTS.watchTimeoutSeconds,
     watchGraceMs: options.watchGraceMs ?? DEFAULTS.watchGraceMs,
+    pageSize: MOUNT_POLICY_PAGE_SIZE,
     onSyncChange: (synced) => {
       table.markSynced(synced);
       if (synced) logger.info({ mountPolicies: table.size }, 'MountPolicy cache synced');

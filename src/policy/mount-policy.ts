@@ -41,6 +41,16 @@ const OBJECT_KEYS: ReadonlySet<string> = new Set(['apiVersion', 'kind', 'metadat
 export const MAX_SPEC_LIST_ENTRIES = 256;
 const SPEC_LISTS = ['allowedHostPaths', 'reservedMountPaths'] as const;
 
+/**
+ * The largest spec mountgate reads, in bytes of its JSON (UTF-8). Every replica lists every MountPolicy of the
+ * cluster into memory, so one namespace's admin must not be able to make that list large: the CRD alone lets a spec
+ * hold 2 x 128 strings of 4096 characters (up to 3 MiB), and some 70 specs of 1 MiB made every list page pass the
+ * 64 MiB list-watch reads, so no Pod anywhere got a host path. 64 KiB takes the CRD's 128 allowedHostPaths at some
+ * 470 characters each, where real host paths have a few dozen; 500 specs of it (a default list page) are 32 MiB, and
+ * the MountPolicy watch's pages of 32 (mount-policy-watch.ts) 2 MiB.
+ */
+export const MAX_SPEC_BYTES = 64 * 1024;
+
 /** The object around the spec; only spec is judged, so that error paths read `spec.allowedHostPaths[0]...`. */
 const objectSchema = object({ spec: mountPolicySpecSchema.default({ reservedMountPaths: [] }) });
 
@@ -90,6 +100,7 @@ export function compileMountPolicy(object: unknown): CompiledMountPolicy {
     // A misspelt spec would otherwise read as a MountPolicy without one, narrowing nothing.
     for (const key of Object.keys(object)) if (!OBJECT_KEYS.has(key)) problems.push(`the MountPolicy has an unknown key: ${key}`);
     const tooLong = longLists(object.spec);
+    if (tooLong.length === 0) tooLong.push(...largeSpec(object.spec));
     if (tooLong.length > 0) {
       problems.push(...tooLong);
     } else {
@@ -122,6 +133,19 @@ function longLists(spec: unknown): string[] {
       ? [`spec.${key} has ${list.length} entries, more than the ${MAX_SPEC_LIST_ENTRIES} mountgate reads`]
       : [];
   });
+}
+
+/** Measured after longLists, so that a list of a million entries is refused before it is written out. */
+function largeSpec(spec: unknown): string[] {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(spec);
+  } catch {
+    // Only an object built in memory (a cycle, a BigInt) gets here; nothing parsed from JSON does.
+    return ['spec cannot be written as JSON'];
+  }
+  const bytes = json === undefined ? 0 : Buffer.byteLength(json, 'utf8');
+  return bytes > MAX_SPEC_BYTES ? [`spec takes ${bytes} bytes as JSON, more than the ${MAX_SPEC_BYTES} (64 KiB) mountgate reads`] : [];
 }
 
 export type Entry = Pick<PathPrefixEntry, 'pathPrefix' | 'readOnly'>;

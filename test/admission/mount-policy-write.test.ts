@@ -4,8 +4,9 @@ import { judgeMountPolicyWrite } from '../../src/admission/mount-policy-write.js
 import { fromVerdict } from '../../src/admission/response.js';
 import { SKIPPED } from '../../src/admission/verdict.js';
 import { parsePolicy } from '../../src/policy/load.js';
+import { MAX_SPEC_BYTES } from '../../src/policy/mount-policy.js';
 import { requestFor, type RequestOptions } from '../helpers/pods.js';
-import { mountPolicy } from '../helpers/policies.js';
+import { mountPolicy, specOfBytes } from '../helpers/policies.js';
 
 const CLUSTER = parsePolicy(
   JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/tenants' }, { pathPrefix: '/srv/tenants/shared', readOnly: true }], maxMounts: 4 }),
@@ -63,6 +64,18 @@ describe('admission: MountPolicy writes', () => {
         auditAnnotations: { verdict: 'denied', rule: 'mount-policy-invalid', violation: 'spec.allowedHostPaths[0].readOnly must be true or false' },
       },
     ],
+    [
+      'refuses a MountPolicy whose spec is over 64 KiB as JSON, naming the limit and its size',
+      mountPolicy(specOfBytes(MAX_SPEC_BYTES + 1, '/srv/tenants/team-a')),
+      {},
+      {
+        allowed: false,
+        status: { code: 403, reason: 'Forbidden', message: 'mountgate refused the MountPolicy: spec takes 65537 bytes as JSON, more than the 65536 (64 KiB) mountgate reads' },
+        auditAnnotations: { verdict: 'denied', rule: 'mount-policy-invalid', violation: 'spec takes 65537 bytes as JSON, more than the 65536 (64 KiB) mountgate reads' },
+      },
+    ],
+    ['admits a MountPolicy whose spec is 64 KiB as JSON', mountPolicy(specOfBytes(MAX_SPEC_BYTES, '/srv/tenants/team-a')), {}, { allowed: true, auditAnnotations: { verdict: 'allowed' } }],
+    ['refuses an UPDATE that grows the spec past 64 KiB', mountPolicy(specOfBytes(MAX_SPEC_BYTES + 1, '/srv/tenants/team-a')), { operation: 'UPDATE', oldObject: NARROW }, 'denied'],
     ['judges an UPDATE that changes the spec', WIDE, { operation: 'UPDATE', oldObject: NARROW }, 'denied'],
     ['leaves alone an UPDATE that keeps the spec (a label on an older MountPolicy)', WIDE, { operation: 'UPDATE', oldObject: WIDE }, { allowed: true }],
     ['leaves alone the status subresource', WIDE, { operation: 'UPDATE', subResource: 'status', oldObject: NARROW }, { allowed: true }],

@@ -6,6 +6,8 @@ class FakeLeaseStore implements LeaseStore {
   lease: StoredLease | undefined;
   failing: Error | undefined;
   writes = 0;
+  /** Runs as a write's answer travels back, after the write took effect: a test moves its clock here (a slow answer). */
+  onAnswer: (() => void) | undefined;
   #version = 0;
 
   async read(): Promise<StoredLease | undefined> {
@@ -28,6 +30,7 @@ class FakeLeaseStore implements LeaseStore {
   #store(record: LeaseRecord): StoredLease {
     this.writes++;
     this.lease = { resourceVersion: String(++this.#version), record };
+    this.onAnswer?.();
     return this.lease;
   }
 }
@@ -125,6 +128,65 @@ describe('cluster/lease', () => {
     void elector.tryOnce();
     for (let i = 0; i < 100 && changes.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(changes).to.deep.equal([true, false]);
+  });
+
+  // A renewal that took effect but whose answer came late: the other replicas count from when they saw it, so the
+  // old holder must count from when it sent it (client-go's renew deadline), or two act as holder at once.
+  const lateRows: ReadonlyArray<{ name: string; tookMs: number; holding: boolean; changes: boolean[]; late: boolean }> = [
+    { name: 'a renewal answered at the renew deadline is dropped: the holder steps down and says why', tookMs: 10_000, holding: false, changes: [true, false], late: true },
+    { name: 'a renewal answered long after the renew deadline is dropped too', tookMs: 25_000, holding: false, changes: [true, false], late: true },
+    { name: 'a renewal answered just before the renew deadline keeps it holding', tookMs: 9_999, holding: true, changes: [true], late: false },
+  ];
+  for (const row of lateRows) {
+    it(row.name, async () => {
+      const store = new FakeLeaseStore();
+      const clock = { now: 0 };
+      const a = replica(store, 'a', clock);
+      await a.elector.tryOnce();
+      clock.now = 2_000;
+      store.onAnswer = () => {
+        clock.now += row.tookMs;
+      };
+      await a.elector.tryOnce();
+      expect(store.lease?.record, 'the write itself took effect').to.include({ holderIdentity: 'a', renewTime: microTime(2_000) });
+      expect(a.elector.holding).to.equal(row.holding);
+      expect(a.changes).to.deep.equal(row.changes);
+      expect(a.errors.map(String)).to.deep.equal(
+        row.late ? [`Error: the Lease write was answered ${row.tookMs} ms after the attempt began, past the renew deadline (10000 ms); not acting on it`] : [],
+      );
+    });
+  }
+
+  it('does not become the holder on an acquisition answered past the renew deadline, and holds once a renewal is answered in time', async () => {
+    const store = new FakeLeaseStore();
+    const clock = { now: 0 };
+    const a = replica(store, 'a', clock);
+    store.onAnswer = () => {
+      clock.now += 12_000;
+    };
+    await a.elector.tryOnce();
+    expect(store.lease?.record.holderIdentity).to.equal('a');
+    expect([a.elector.holding, a.changes]).to.deep.equal([false, []]);
+    store.onAnswer = undefined;
+    await a.elector.tryOnce();
+    expect([a.elector.holding, a.changes]).to.deep.equal([true, [true]]);
+  });
+
+  it('steps down at the renew deadline counted from when the renewal was sent, not from its answer', async () => {
+    const store = new FakeLeaseStore();
+    const clock = { now: 0 };
+    const a = replica(store, 'a', clock);
+    // By the elector's clock the answer took 9.98 s of the 10 s; the watchdog is a real timer, so 20 ms of it are left.
+    store.onAnswer = () => {
+      clock.now += 9_980;
+    };
+    await a.elector.tryOnce();
+    expect(a.elector.holding).to.equal(true);
+    store.read = () => new Promise(() => undefined);
+    void a.elector.tryOnce();
+    // Counted from the answer, the watchdog would wait 10 s.
+    for (let i = 0; i < 400 && a.changes.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(a.changes).to.deep.equal([true, false]);
   });
 
   it('steps down when it finds another holder in the Lease', async () => {

@@ -3,7 +3,8 @@ import { decide } from '../../src/admission/decide.js';
 import { LayeredPolicies } from '../../src/cluster/layered-policies.js';
 import { MountPolicyTable, NOT_LISTED, WATCH_BROKEN, type MountPolicyObject, type TableChange } from '../../src/cluster/mount-policy-cache.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
-import { policyOf } from '../helpers/policies.js';
+import { MAX_SPEC_BYTES } from '../../src/policy/mount-policy.js';
+import { policyOf, specOfBytes } from '../helpers/policies.js';
 import { requestFor, sandboxPod } from '../helpers/pods.js';
 
 /** MountPolicies as the API server lists them (managedFields trimmed). */
@@ -64,6 +65,14 @@ describe('cluster/mount-policy-cache', () => {
       const table = synced(BROKEN);
       const layers = table.layersOf('team-c');
       expect(layers.known && layers.policies[0]?.problems).to.deep.equal(['spec has an unknown key: allowedHostPath']);
+    });
+
+    it('keeps a stored MountPolicy over the size bound (written past the webhook) as invalid: it allows nothing, saying why', () => {
+      const table = synced(recorded('team-c', 'huge', specOfBytes(MAX_SPEC_BYTES + 1, '/srv/sandbox/team-c')));
+      const layers = table.layersOf('team-c');
+      const why = 'spec takes 65537 bytes as JSON, more than the 65536 (64 KiB) mountgate reads';
+      expect(layers.known && layers.policies[0]?.problems).to.deep.equal([why]);
+      expect(layers.known && layers.policies[0]?.layer?.closed).to.equal(`it is invalid, so it allows no host path: ${why}`);
     });
 
     it('follows updates and deletions', () => {
@@ -146,6 +155,12 @@ describe('cluster/mount-policy-cache', () => {
       expect(verdictIn(layered, 'team-a', '/srv/sandbox/team-a/x')).to.equal('allowed');
       expect(verdictIn(layered, 'team-a', '/srv/sandbox/team-b/x')).to.include('MountPolicy team-a/tenant');
       expect(verdictIn(layered, 'elsewhere', '/srv/sandbox/team-b/x'), 'other namespaces keep the cluster policy').to.equal('allowed');
+    });
+
+    it('refuses every host path in the namespace of a MountPolicy over the size bound, naming why, and only there', () => {
+      const layered = new LayeredPolicies(cluster, synced(TEAM_A, recorded('team-a', 'huge', specOfBytes(MAX_SPEC_BYTES + 1, '/srv/sandbox/team-a'))));
+      expect(verdictIn(layered, 'team-a', '/srv/sandbox/team-a/x')).to.include('MountPolicy team-a/huge').and.include('spec takes 65537 bytes as JSON');
+      expect(verdictIn(layered, 'elsewhere', '/srv/sandbox/team-a/x')).to.equal('allowed');
     });
 
     it('refuses host paths while the MountPolicies are unknown, and lets a Pod without any through', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { desiredStatus, MAX_MESSAGE_LENGTH, sameStatus, type MountPolicyStatus } from '../../src/cluster/mount-policy-status.js';
-import { compileMountPolicy } from '../../src/policy/mount-policy.js';
-import { policyOf } from '../helpers/policies.js';
+import { compileMountPolicy, MAX_SPEC_BYTES } from '../../src/policy/mount-policy.js';
+import { policyOf, specOfBytes } from '../helpers/policies.js';
 
 const CLUSTER = policyOf();
 const T0 = '2026-12-05T03:00:00Z';
@@ -56,6 +56,19 @@ const rows: Row[] = [
         status: 'False',
         reason: 'Invalid',
         message: 'mountgate cannot read generation 3, so Pods of namespace team-a get no host path: spec.allowedHostPaths[0].pathPrefix is not absolute; spec has an unknown key: colour',
+      },
+    },
+  },
+  {
+    name: 'a MountPolicy stored over the size bound: not Ready, its size and the bound named, nothing allowed',
+    spec: specOfBytes(MAX_SPEC_BYTES + 1, '/srv/sandbox/team-a'),
+    expected: {
+      observedGeneration: 3,
+      effectiveAllowedHostPaths: [],
+      ready: {
+        status: 'False',
+        reason: 'Invalid',
+        message: 'mountgate cannot read generation 3, so Pods of namespace team-a get no host path: spec takes 65537 bytes as JSON, more than the 65536 (64 KiB) mountgate reads',
       },
     },
   },

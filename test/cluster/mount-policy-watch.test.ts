@@ -25,6 +25,8 @@ class FakeApiServer {
   down = false;
   silent = false;
   watchesOpened = 0;
+  /** Each list page served: the limit asked for and the objects it held. */
+  readonly pages: Array<{ limit: number; items: number }> = [];
   readonly #watches = new Set<ServerResponse>();
   readonly #server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -37,8 +39,15 @@ class FakeApiServer {
       return;
     }
     if (url.searchParams.get('watch') !== 'true') {
+      // Pages of `limit` objects, the continue token being the offset of the next (a real one is opaque).
+      const limit = Number(url.searchParams.get('limit') ?? 0);
+      const offset = Number(url.searchParams.get('continue') ?? 0);
+      const all = [...this.items.values()];
+      const items = limit > 0 ? all.slice(offset, offset + limit) : all.slice(offset);
+      const next = offset + items.length < all.length ? String(offset + items.length) : undefined;
+      this.pages.push({ limit, items: items.length });
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ kind: 'MountPolicyList', metadata: { resourceVersion: String(this.resourceVersion) }, items: [...this.items.values()] }));
+      res.end(JSON.stringify({ kind: 'MountPolicyList', metadata: { resourceVersion: String(this.resourceVersion), continue: next }, items }));
       return;
     }
     res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -157,6 +166,26 @@ describe('cluster/mount-policy-watch', () => {
       }
     });
   }
+
+  it('lists MountPolicies in pages of 32, so that a page stays small even when every object is at its size bound', async () => {
+    const api = new FakeApiServer();
+    for (let i = 0; i < 70; i++) api.items.set(`team-a/p${i}`, mountPolicy('team-a', `p${i}`, { maxMounts: 1 }));
+    const table = new MountPolicyTable();
+    let watch: MountPolicyWatch | undefined;
+    try {
+      watch = watchMountPolicies(configFor(await api.start()), table, logger, { retryDelayMs: 20 });
+      await until(() => table.synced, 'the first sync');
+      expect(table.size).to.equal(70);
+      expect(api.pages).to.deep.equal([
+        { limit: 32, items: 32 },
+        { limit: 32, items: 32 },
+        { limit: 32, items: 6 },
+      ]);
+    } finally {
+      await watch?.stop();
+      await api.stop();
+    }
+  });
 
   it('takes a watch that goes silent (never sends, never closes) for dead: unknown, then synced again after a new list', async () => {
     const api = new FakeApiServer();

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import type { SchemaFieldDescription, SchemaObjectDescription } from 'yup';
 import { SYSTEM_MOUNT_PATHS } from '../../src/policy/compile.js';
 import { MAX_PATH_LENGTH } from '../../src/policy/paths.js';
+import { MAX_SPEC_BYTES } from '../../src/policy/mount-policy.js';
+import { MOUNT_POLICY_PAGE_SIZE } from '../../src/cluster/mount-policy-watch.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { COMMANDS } from '../../src/cli/commands.js';
 import { LOG_LEVELS } from '../../src/cli/serve-options.js';
@@ -136,6 +138,8 @@ export function limitFacts(): Fact[] {
     ['the mounts added to one Pod', String(MAX_INJECTED_MOUNTS)],
     ['the rules named in a message', String(MAX_NAMED_VIOLATIONS)],
     ['the path length', `${MAX_PATH_LENGTH} UTF-16 code units`],
+    ['the size of a MountPolicy spec', `${MAX_SPEC_BYTES} bytes (${MAX_SPEC_BYTES / 1024} KiB)`],
+    ['the MountPolicies per list page', String(MOUNT_POLICY_PAGE_SIZE)],
     ['the kept-alive idle time', `${KEEP_ALIVE_TIMEOUT_MS / 1000} s`],
   ];
   return [

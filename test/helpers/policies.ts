@@ -33,3 +33,22 @@ export function problemsOf(text: string): readonly string[] {
 export function mountPolicy(spec: unknown, name = 'tenant', namespace = 'team-a'): Record<string, unknown> {
   return { apiVersion: 'mountgate.io/v1alpha1', kind: 'MountPolicy', metadata: { name, namespace, generation: 2, uid: 'u-1' }, spec };
 }
+
+/**
+ * A valid MountPolicy spec whose JSON takes exactly `bytes` bytes (UTF-8): allowedHostPaths of long paths under
+ * `prefix` written with `filler`, then ASCII ones to land on the size; every path under 4096 characters.
+ */
+export function specOfBytes(bytes: number, prefix: string, filler = 'x'): { allowedHostPaths: Array<{ pathPrefix: string }> } {
+  const spec = { allowedHostPaths: [] as Array<{ pathPrefix: string }> };
+  const size = (): number => Buffer.byteLength(JSON.stringify(spec));
+  const add = (text: string): void => void spec.allowedHostPaths.push({ pathPrefix: `${prefix}/${spec.allowedHostPaths.length}/${text}` });
+  const chunk = filler.repeat(3500);
+  while (size() + Buffer.byteLength(chunk) + 4000 < bytes) add(chunk);
+  while (size() + 3000 + 200 < bytes) add('a'.repeat(3000));
+  add('');
+  const missing = bytes - size();
+  const last = spec.allowedHostPaths.at(-1);
+  if (last === undefined || missing < 0 || missing > 3500) throw new Error(`specOfBytes(${bytes}) cannot land on the size (${missing} bytes to pad)`);
+  last.pathPrefix += 'a'.repeat(missing);
+  return spec;
+}

@@ -12,9 +12,9 @@ import {
   MAX_EFFECTIVE_STEPS,
   TOO_MANY_TO_LIST,
 } from '../../src/policy/effective.js';
-import { compileMountPolicy, narrowingWarnings, wideningProblems } from '../../src/policy/mount-policy.js';
+import { compileMountPolicy, MAX_SPEC_BYTES, narrowingWarnings, wideningProblems } from '../../src/policy/mount-policy.js';
 import { parsePolicy } from '../../src/policy/load.js';
-import { mountPolicy } from '../helpers/policies.js';
+import { mountPolicy, specOfBytes } from '../helpers/policies.js';
 
 const CLUSTER = parsePolicy(
   JSON.stringify({
@@ -42,6 +42,13 @@ describe('policy: MountPolicy objects', () => {
       expect(policy.layer?.closed).to.equal(undefined);
     });
 
+    it('reads a spec of exactly 65 536 bytes as JSON (the bound is inclusive)', () => {
+      const spec = specOfBytes(MAX_SPEC_BYTES, '/srv/tenants/team-a', 'é');
+      const policy = compileMountPolicy(mountPolicy(spec));
+      expect(policy.problems).to.deep.equal([]);
+      expect(policy.spec?.allowedHostPaths).to.have.length(spec.allowedHostPaths.length);
+    });
+
     it('has no path layer without allowedHostPaths, and a closed one with an empty list', () => {
       expect(compileMountPolicy(mountPolicy({ maxMounts: 1 })).layer).to.equal(undefined);
       expect(compileMountPolicy(mountPolicy(undefined)).problems).to.deep.equal([]);
@@ -63,6 +70,11 @@ describe('policy: MountPolicy objects', () => {
       // The CRD allows 128; a body that reaches /validate-mountpolicy some other way must not cost yup one error each.
       ['an allowedHostPaths list of 300 000 entries, before any is read', mountPolicy({ allowedHostPaths: new Array<number>(300_000).fill(0) }), ['spec.allowedHostPaths has 300000 entries, more than the 256 mountgate reads']],
       ['a reservedMountPaths list of 257 entries', mountPolicy({ reservedMountPaths: new Array<string>(257).fill('/x') }), ['spec.reservedMountPaths has 257 entries, more than the 256 mountgate reads']],
+      // Every replica lists every MountPolicy of the cluster: a spec of 1 MiB was valid, and 70 of them failed every list.
+      ['a spec of 65 537 bytes as JSON', mountPolicy(specOfBytes(MAX_SPEC_BYTES + 1, '/srv/tenants/team-a')), ['spec takes 65537 bytes as JSON, more than the 65536 (64 KiB) mountgate reads']],
+      ['a spec of 1 MiB as JSON', mountPolicy(specOfBytes(1024 * 1024, '/srv/tenants/team-a', 'é')), ['spec takes 1048576 bytes as JSON, more than the 65536 (64 KiB) mountgate reads']],
+      // Bytes, not characters: the page the API server lists is bytes.
+      ['a spec of 80 000 bytes in two-byte characters (some 40 000 characters)', mountPolicy(specOfBytes(80_000, '/srv/tenants/team-a', 'é')), ['spec takes 80000 bytes as JSON, more than the 65536 (64 KiB) mountgate reads']],
       [
         'thirty bad entries: the first ten named, then how many more',
         mountPolicy({ allowedHostPaths: new Array<number>(30).fill(0) }),
@@ -332,11 +344,13 @@ describe('policy: MountPolicy objects', () => {
 
     it(`lists nothing, and says why, when the layers would take more than ${MAX_EFFECTIVE_STEPS} steps to work out`, () => {
       // Forty MountPolicies of 128 long entries, crossing one another with "*": seconds of work before it was bounded.
-      const long = 'x'.repeat(2000);
+      // Each spec stays under MAX_SPEC_BYTES, as a namespace's admin can still write forty of them.
+      const long = 'x'.repeat(400);
       const shapes = [(i: number) => `/srv/a${i}${long}/*/*/*`, (i: number) => `/srv/*/b${i}${long}/*/*`, (i: number) => `/srv/*/*/c${i}${long}/*`, (i: number) => `/srv/*/*/*/d${i}${long}`];
       const policies = Array.from({ length: 40 }, (_, m) =>
         compileMountPolicy(mountPolicy({ allowedHostPaths: Array.from({ length: 128 }, (_, i) => ({ pathPrefix: (shapes[m % 4] ?? String)(i + 1000 * m), readOnly: i % 2 === 0 })) }, `p${m}`)),
       );
+      expect(policies.flatMap((policy) => policy.problems)).to.deep.equal([]);
       const wide = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv' }] }), 'cluster.json');
       const effective = effectiveAllowedHostPaths(wide, 'team-a', policies);
       expect(effective).to.deep.equal({ entries: [], complete: false });
