@@ -13,10 +13,16 @@
  * a list answered 410, which the same list would get again at once, or, for a later
  * page, an expired continue token) reports unsynced and lists again after
  * `retryDelayMs`: meanwhile no Pod gets a host path that needs the table (fail closed).
+ *
+ * Each list page, and each watch until its answer's headers, must be done within
+ * `requestTimeoutMs`, counted from before the kubeconfig's credentials are looked up, so a
+ * hung exec plugin or an address that drops packets is a failure like the others, not a
+ * table that says synced while it no longer follows the server (src/cluster/request-deadline.ts).
  */
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from './kubeconfig.js';
+import { RequestDeadline } from './request-deadline.js';
 
 /** Where the objects go. `replace` gets the whole list after each (re-)list. */
 export interface ListWatchTable<T> {
@@ -46,6 +52,8 @@ export interface ListWatchOptions<T> {
   readonly watchGraceMs?: number;
   /** Objects per list page. */
   readonly pageSize?: number;
+  /** How long a list page, or a watch until its headers, may take, the credential lookup and connection included. */
+  readonly requestTimeoutMs?: number;
 }
 
 export interface ListWatch {
@@ -54,9 +62,7 @@ export interface ListWatch {
   stop(): Promise<void>;
 }
 
-const DEFAULTS = { retryDelayMs: 5_000, watchTimeoutSeconds: 300, watchGraceMs: 60_000, pageSize: 500 };
-/** A list page or the start of a watch that takes longer than this has failed. */
-const REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULTS = { retryDelayMs: 5_000, watchTimeoutSeconds: 300, watchGraceMs: 60_000, pageSize: 500, requestTimeoutMs: 30_000 };
 /** The largest list page, error body or watch event read; far above what a page of `pageSize` objects takes. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
@@ -141,8 +147,8 @@ async function list<T>(options: ListWatchOptions<T>, signal: AbortSignal): Promi
   for (;;) {
     const query = new URLSearchParams({ limit: String(options.pageSize ?? DEFAULTS.pageSize) });
     if (next !== undefined) query.set('continue', next);
-    const response = await request(options.config, `${options.path}?${query.toString()}`, signal);
-    const page = readList(await readBody(response, signal), options.path);
+    const text = await request(options, `${options.path}?${query.toString()}`, signal, (response) => readBody(response, signal));
+    const page = readList(text, options.path);
     for (const item of page.items) {
       const object = options.decode(item);
       if (object !== undefined) objects.push(object);
@@ -173,7 +179,7 @@ function readList(text: string, path: string): ListPage {
 async function watch<T>(options: ListWatchOptions<T>, resourceVersion: string, signal: AbortSignal): Promise<string> {
   const timeoutSeconds = options.watchTimeoutSeconds ?? DEFAULTS.watchTimeoutSeconds;
   const query = new URLSearchParams({ watch: 'true', resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
-  const response = await request(options.config, `${options.path}?${query.toString()}`, signal, true);
+  const response = await request(options, `${options.path}?${query.toString()}`, signal, async (headers) => headers);
   // A connection that died without a word would otherwise leave the watch waiting for ever.
   const deadMs = timeoutSeconds * 1000 + (options.watchGraceMs ?? DEFAULTS.watchGraceMs);
   const deadline = setTimeout(() => response.destroy(new Error(`watch of ${options.path}: no end after ${deadMs / 1000} s`)), deadMs);
@@ -226,34 +232,41 @@ function field(value: unknown, key: string): unknown {
 }
 
 /**
- * A GET with the kubeconfig's TLS and auth; resolves with a 200 response, rejects otherwise (Gone
- * for 410). The connection may idle REQUEST_TIMEOUT_MS at most, until the headers of a `stream`.
+ * A GET with the kubeconfig's TLS and auth, its 200 answer handed to `read`; rejects on any other
+ * answer (Gone for 410). One deadline of `requestTimeoutMs` covers the credential lookup, the
+ * connection, and the answer until `read` is done (a watch's `read` returns at the headers).
  */
-async function request(config: ListWatchOptions<unknown>['config'], pathAndQuery: string, signal: AbortSignal, stream = false): Promise<http.IncomingMessage> {
+async function request<R>(options: ListWatchOptions<unknown>, pathAndQuery: string, signal: AbortSignal, read: (response: http.IncomingMessage) => Promise<R>): Promise<R> {
+  const { config } = options;
   const cluster = config.getCurrentCluster();
   if (cluster === null) throw new Error('the kubeconfig names no current cluster');
   // The server may carry a path prefix (behind a proxy); the collection goes below it.
   const url = new URL(`${cluster.server.replace(/\/+$/, '')}${pathAndQuery}`);
-  const options: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' }, signal };
-  await config.applyToHTTPSOptions(options);
-  const client = url.protocol === 'http:' ? http : https;
-  return new Promise((resolve, reject) => {
-    const req = client.request(url, options, (response) => {
-      if (response.statusCode === 200) {
-        if (stream) req.setTimeout(0);
-        resolve(response);
-        return;
-      }
-      const status = response.statusCode ?? 0;
-      readBody(response, signal).then(
-        (body) => reject(status === 410 ? new Gone(`${url.pathname}: 410 Gone`) : new Error(`GET ${url.pathname}: HTTP ${status}: ${body.slice(0, 300)}`)),
-        reject,
-      );
+  const deadline = new RequestDeadline(`GET ${url.pathname}`, url.host, options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs);
+  try {
+    const requestOptions: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' }, signal };
+    await deadline.credentials(config, requestOptions, signal);
+    const client = url.protocol === 'http:' ? http : https;
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = client.request(url, requestOptions, (answer) => {
+        if (answer.statusCode === 200) {
+          resolve(answer);
+          return;
+        }
+        const status = answer.statusCode ?? 0;
+        readBody(answer, signal).then(
+          (body) => reject(status === 410 ? new Gone(`${url.pathname}: 410 Gone`) : new Error(`GET ${url.pathname}: HTTP ${status}: ${body.slice(0, 300)}`)),
+          reject,
+        );
+      });
+      deadline.track(req);
+      req.once('error', reject);
+      req.end();
     });
-    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`GET ${url.pathname}: no answer in ${REQUEST_TIMEOUT_MS / 1000} s`)));
-    req.once('error', reject);
-    req.end();
-  });
+    return await read(response);
+  } finally {
+    deadline.clear();
+  }
 }
 
 function readBody(response: http.IncomingMessage, signal: AbortSignal): Promise<string> {

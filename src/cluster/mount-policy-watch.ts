@@ -2,8 +2,8 @@
  * Keeps MountPolicyTable in step with the MountPolicies of every namespace, on the
  * list and watch loop of src/cluster/list-watch.ts. The table is synced only once a
  * list has been applied; any failure (a list or watch refused, a connection cut, a
- * watch gone silent) marks it unsynced, so no host path is admitted until the next
- * list has replaced what it held.
+ * watch gone silent, a request past its deadline) marks it unsynced, so no host path is
+ * admitted until the next list has replaced what it held.
  */
 import type { Logger } from 'pino';
 import { MOUNT_POLICY_GROUP, MOUNT_POLICY_RESOURCE, MOUNT_POLICY_VERSION } from '../policy/mount-policy.js';
@@ -14,6 +14,8 @@ export interface MountPolicyWatchOptions {
   readonly retryDelayMs?: number;
   readonly watchTimeoutSeconds?: number;
   readonly watchGraceMs?: number;
+  /** A list page, or a watch until its headers, not done in this (credential lookup and connection included) has failed. */
+  readonly requestTimeoutMs?: number;
 }
 
 /**
@@ -45,6 +47,7 @@ export function watchMountPolicies(config: ListWatchOptions<MountPolicyObject>['
     watchTimeoutSeconds: options.watchTimeoutSeconds ?? DEFAULTS.watchTimeoutSeconds,
     watchGraceMs: options.watchGraceMs ?? DEFAULTS.watchGraceMs,
     pageSize: MOUNT_POLICY_PAGE_SIZE,
+    requestTimeoutMs: options.requestTimeoutMs,
     onSyncChange: (synced) => {
       table.markSynced(synced);
       if (synced) logger.info({ mountPolicies: table.size }, 'MountPolicy cache synced');

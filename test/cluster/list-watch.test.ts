@@ -6,8 +6,9 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
-import { startListWatch, type ListWatchTable } from '../../src/cluster/list-watch.js';
+import { startListWatch, type ListWatchOptions, type ListWatchTable } from '../../src/cluster/list-watch.js';
+import { loopbackKubeConfig } from '../helpers/loopback-kubeconfig.js';
+import { stalledAddress } from '../helpers/stalled-address.js';
 
 interface Item {
   readonly name: string;
@@ -65,17 +66,6 @@ async function scriptedServer(script: Script): Promise<{ server: Server; port: n
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   return { server, port: address.port, requests, arrivals };
-}
-
-function configFor(port: number): KubeConfig {
-  const config = new KubeConfig();
-  config.loadFromOptions({
-    clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'fake', token: 'secret' }],
-    contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
-    currentContext: 'fake',
-  });
-  return config;
 }
 
 class RecordingTable implements ListWatchTable<Item> {
@@ -296,7 +286,7 @@ describe('cluster/list-watch', () => {
       const syncChanges: boolean[] = [];
       const errors: Error[] = [];
       const watch = startListWatch({
-        config: configFor(port),
+        config: loopbackKubeConfig(port),
         path: '/apis/example.com/v1/things',
         decode,
         table,
@@ -340,7 +330,7 @@ describe('cluster/list-watch', () => {
     await once(server, 'listening');
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('no port');
-    const watch = startListWatch({ config: configFor(address.port), path: '/api/v1/namespaces', decode, table: new RecordingTable(), watchTimeoutSeconds: 42, pageSize: 9 });
+    const watch = startListWatch({ config: loopbackKubeConfig(address.port), path: '/api/v1/namespaces', decode, table: new RecordingTable(), watchTimeoutSeconds: 42, pageSize: 9 });
     try {
       await until(() => seen.length >= 2, 'a list and a watch');
       expect(seen.map((request) => request.authorization)).to.deep.equal(['Bearer secret', 'Bearer secret']);
@@ -352,4 +342,129 @@ describe('cluster/list-watch', () => {
       server.close();
     }
   });
+});
+
+/** What the request after the first `good` ones meets: a credential lookup, a connection or an answer that never comes. */
+type Stall = 'credentials' | 'connection' | 'headers' | 'list body';
+
+interface DeadlineRow {
+  readonly name: string;
+  readonly stall: Stall;
+  /** Requests (list, watch, watch resume, ...) that go through before every later one stalls. */
+  readonly good: number;
+  readonly syncChanges: readonly boolean[];
+  /** What every error reported must say; `PORT` stands for the port the stalled request went to. */
+  readonly error: string;
+}
+
+const REQUEST_TIMEOUT_MS = 200;
+
+const deadlineRows: readonly DeadlineRow[] = [
+  { name: 'a credential lookup that never returns fails the first list, again after each delay', stall: 'credentials', good: 0, syncChanges: [], error: 'GET /apis/example.com/v1/things: no credentials from the kubeconfig (exec plugin or auth provider) in 0.2 s' },
+  { name: 'a credential lookup that never returns for a watch resume marks the table unsynced', stall: 'credentials', good: 2, syncChanges: [true, false], error: 'GET /apis/example.com/v1/things: no credentials from the kubeconfig (exec plugin or auth provider) in 0.2 s' },
+  { name: 'an address that never accepts the connection fails the first list, again after each delay', stall: 'connection', good: 0, syncChanges: [], error: 'GET /apis/example.com/v1/things: no connection to 127.0.0.1:PORT in 0.2 s' },
+  { name: 'an address that never accepts the connection of a watch resume marks the table unsynced', stall: 'connection', good: 2, syncChanges: [true, false], error: 'GET /apis/example.com/v1/things: no connection to 127.0.0.1:PORT in 0.2 s' },
+  { name: 'a watch whose headers never come marks the table unsynced', stall: 'headers', good: 1, syncChanges: [true, false], error: 'GET /apis/example.com/v1/things: no answer in 0.2 s' },
+  { name: 'a list page whose body never ends is a failure', stall: 'list body', good: 0, syncChanges: [], error: 'GET /apis/example.com/v1/things: answer not complete in 0.2 s' },
+];
+
+/** A server answering lists with one object and ending watches at once, until it stalls as `stall` says. */
+async function stallingServer(stall: Stall, good: number): Promise<{ server: Server; port: number }> {
+  let served = 0;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const watch = url.searchParams.get('watch') === 'true';
+    if (served++ >= good && stall === 'headers') return; // never answered
+    if (served > good && stall === 'list body' && !watch) {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).write('{"kind":"ThingList","items":[');
+      return;
+    }
+    if (watch) events([], 'end')(res, url);
+    else listOf('10', [item('a', 'a1')])(res, url);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return { server, port: address.port };
+}
+
+/** The real kubeconfig for `port`, but after `good` requests each one stalls as `stall` says. */
+function stallingConfig(port: number, stall: Stall, good: number, stalledPort: number): ListWatchOptions<Item>['config'] {
+  const real = loopbackKubeConfig(port);
+  const stalledCluster = loopbackKubeConfig(stalledPort).getCurrentCluster();
+  let clusters = 0;
+  let lookups = 0;
+  return {
+    getCurrentCluster: () => (stall === 'connection' && clusters++ >= good ? stalledCluster : real.getCurrentCluster()),
+    applyToHTTPSOptions: (options) => (stall === 'credentials' && lookups++ >= good ? new Promise<void>(() => undefined) : real.applyToHTTPSOptions(options)),
+  };
+}
+
+async function within<T>(ms: number, work: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not done in ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('cluster/list-watch deadline: credential lookup, connection and answer', () => {
+  for (const row of deadlineRows) {
+    it(row.name, async () => {
+      const { server, port } = await stallingServer(row.stall, row.good);
+      const stalled = row.stall === 'connection' ? await stalledAddress() : undefined;
+      const syncChanges: boolean[] = [];
+      const errors: Error[] = [];
+      const watch = startListWatch({
+        config: stallingConfig(port, row.stall, row.good, stalled?.port ?? port),
+        path: '/apis/example.com/v1/things',
+        decode,
+        table: new RecordingTable(),
+        retryDelayMs: RETRY_DELAY_MS,
+        requestTimeoutMs: REQUEST_TIMEOUT_MS,
+        onSyncChange: (synced) => syncChanges.push(synced),
+        onError: (error) => errors.push(error),
+      });
+      try {
+        // Two failures: the cycle is retried after the delay, and fails the same way again.
+        for (let attempt = 0; attempt < 300 && errors.length < 2; attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(errors.length, 'failures within 3 s').to.be.at.least(2);
+        const expected = row.error.replace('PORT', String(stalled?.port));
+        expect(errors.map((error) => error.message)).to.deep.equal(errors.map(() => expected));
+        expect(syncChanges).to.deep.equal(row.syncChanges);
+        expect(watch.synced).to.equal(false);
+      } finally {
+        await within(2_000, watch.stop(), 'stop()');
+        server.closeAllConnections();
+        server.close();
+        await stalled?.close();
+      }
+    });
+  }
+
+  const stopRows: ReadonlyArray<{ name: string; stall: 'credentials' | 'connection' }> = [
+    { name: 'stop() ends at once while a credential lookup hangs', stall: 'credentials' },
+    { name: 'stop() ends at once while a connection attempt hangs', stall: 'connection' },
+  ];
+  for (const row of stopRows) {
+    it(row.name, async () => {
+      const { server, port } = await stallingServer(row.stall, 0);
+      const stalled = row.stall === 'connection' ? await stalledAddress() : undefined;
+      // The production deadline: stop() must not wait for it.
+      const watch = startListWatch({ config: stallingConfig(port, row.stall, 0, stalled?.port ?? port), path: '/apis/example.com/v1/things', decode, table: new RecordingTable() });
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const started = performance.now();
+        await within(2_000, watch.stop(), 'stop()');
+        expect(performance.now() - started).to.be.below(1_000);
+      } finally {
+        await within(2_000, watch.stop(), 'stop()');
+        server.closeAllConnections();
+        server.close();
+        await stalled?.close();
+      }
+    });
+  }
 });

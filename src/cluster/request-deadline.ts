@@ -1,0 +1,112 @@
+/**
+ * One deadline for a request to the API server, started before its credentials are looked up
+ * and covering the connection and the answer. Neither step has a bound of its own:
+ * KubeConfig.applyToHTTPSOptions may run an exec credential plugin, which the library gives no
+ * timeout (a plugin that hangs or prompts never returns, and cannot be cancelled), and Node's
+ * req.setTimeout starts only once a connection is up, while the kubeconfig's agents set no
+ * connect timeout (an address that drops packets is given up by the kernel after some 2 minutes).
+ * When the deadline passes, the request fails with an error naming the step it was in.
+ */
+import type http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { TLSSocket } from 'node:tls';
+import type { KubeConfig } from './kubeconfig.js';
+
+type Step = 'credentials' | 'connection' | 'answer' | 'rest of the answer';
+
+export class RequestDeadline {
+  readonly #controller = new AbortController();
+  readonly #timer: NodeJS.Timeout;
+  #step: Step = 'credentials';
+
+  /** `label` begins each message ("GET /api/v1/namespaces"); `host` is the server's host:port. */
+  constructor(
+    private readonly label: string,
+    private readonly host: string,
+    private readonly ms: number,
+  ) {
+    this.#timer = setTimeout(() => this.#controller.abort(new Error(this.#message())), ms);
+  }
+
+  /**
+   * The kubeconfig's TLS and auth applied to `options`, or a rejection when the deadline or `stop`
+   * passes first. A lookup given up is left running: nothing can cancel it, and nothing waits for it.
+   */
+  async credentials(config: Pick<KubeConfig, 'applyToHTTPSOptions'>, options: http.RequestOptions, stop?: AbortSignal): Promise<void> {
+    const signals = stop === undefined ? [this.#controller.signal] : [this.#controller.signal, stop];
+    await untilAborted(config.applyToHTTPSOptions(options), signals);
+    this.#step = 'connection';
+  }
+
+  /** Destroys `req` (or its answer, once it has one) with the deadline's error when it passes. */
+  track(req: http.ClientRequest): void {
+    let response: IncomingMessage | undefined;
+    const expire = (): void => {
+      (response ?? req).destroy(this.#controller.signal.reason instanceof Error ? this.#controller.signal.reason : new Error(this.#message()));
+    };
+    if (this.#controller.signal.aborted) expire();
+    else this.#controller.signal.addEventListener('abort', expire, { once: true });
+    req.once('socket', (socket) => {
+      if (req.reusedSocket) this.#reached('answer');
+      else socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', () => this.#reached('answer'));
+    });
+    req.once('response', (answer: IncomingMessage) => {
+      response = answer;
+      this.#reached('rest of the answer');
+    });
+  }
+
+  /** Ends the deadline; call once the request is done (or, for a watch, once its headers are in). */
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+
+  #reached(step: Step): void {
+    if (!this.#controller.signal.aborted) this.#step = step;
+  }
+
+  #message(): string {
+    const seconds = `${this.ms / 1000} s`;
+    switch (this.#step) {
+      case 'credentials':
+        return `${this.label}: no credentials from the kubeconfig (exec plugin or auth provider) in ${seconds}`;
+      case 'connection':
+        return `${this.label}: no connection to ${this.host} in ${seconds}`;
+      case 'answer':
+        return `${this.label}: no answer in ${seconds}`;
+      case 'rest of the answer':
+        return `${this.label}: answer not complete in ${seconds}`;
+    }
+  }
+}
+
+/** `work`'s outcome, or a rejection with the reason of the first of `signals` to abort. */
+function untilAborted<T>(work: Promise<T>, signals: readonly AbortSignal[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (event: Event): void => {
+      done();
+      reject(event.target instanceof AbortSignal ? event.target.reason : new Error('aborted'));
+    };
+    const done = (): void => {
+      for (const signal of signals) signal.removeEventListener('abort', onAbort);
+    };
+    const aborted = signals.find((signal) => signal.aborted);
+    if (aborted !== undefined) {
+      reject(aborted.reason);
+      // Still settles later; this keeps its rejection from counting as unhandled.
+      work.catch(() => undefined);
+      return;
+    }
+    for (const signal of signals) signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        done();
+        resolve(value);
+      },
+      (error: unknown) => {
+        done();
+        reject(error);
+      },
+    );
+  });
+}
