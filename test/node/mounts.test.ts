@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import { apiError, deletePod, uniqueName } from '../e2e/env.js';
+import { apiError, deletePod, uniqueName, type ApiStatus } from '../e2e/env.js';
 import { injectedVolume } from '../e2e/expect.js';
 import { run } from './commands.js';
 import { SANDBOX_NAMESPACE, sandboxPod } from './env.js';
@@ -32,6 +32,13 @@ async function runPod(pod: V1Pod): Promise<{ phase: string; logs: string; stored
     for (const status of ended.status?.containerStatuses ?? []) console.log(`      ${status.name}: ${JSON.stringify(status.state?.terminated ?? status.state)}`);
   }
   return { phase, logs, stored };
+}
+
+/** Creates the Pod, which mountgate must refuse, and returns the API server's refusal. */
+async function refusedPod(pod: V1Pod): Promise<ApiStatus> {
+  const refused = await apiError(node().cluster.core.createNamespacedPod({ namespace: SANDBOX_NAMESPACE, body: pod }));
+  console.log(`      refused: ${refused.message}`);
+  return refused;
 }
 
 describe('sandbox Pods get real mounts', function () {
@@ -143,18 +150,11 @@ describe('sandbox Pods get real mounts', function () {
     it('/etc is refused as a reserved target; /etc-link passes every rule, and the runtime mounts on /etc inside the container', async function () {
       // Read-write, as the runtime then places the Pod's /etc/hosts and /etc/resolv.conf on the mounted directory
       // (read-only, the container does not start: runc cannot create them there, and says so for /etc/hosts).
-      const { core } = node().cluster;
       const marker = `mounted through the image's link ${randomBytes(6).toString('hex')}`;
       const dir = host('sandbox', uniqueName('linked'));
       await mkdir(dir, { recursive: true });
       await writeFile(path.join(dir, 'marker.txt'), `${marker}\n`);
-      const refused = await apiError(
-        core.createNamespacedPod({
-          namespace: SANDBOX_NAMESPACE,
-          body: sandboxPod(named('etc-denied'), 'true', { mounts: [{ hostPath: dir, mountPath: '/etc', readOnly: true }] }),
-        }),
-      );
-      console.log(`      refused: ${refused.message}`);
+      const refused = await refusedPod(sandboxPod(named('etc-denied'), 'true', { mounts: [{ hostPath: dir, mountPath: '/etc', readOnly: true }] }));
       expect(refused.code).to.equal(403);
       expect(refused.message).to.include('is inside the reserved path "/etc"');
       const { phase, logs } = await runPod(
@@ -202,16 +202,9 @@ describe('sandbox Pods get real mounts', function () {
     });
 
     it('what holds: under a read-only prefix a sandbox can neither ask to write nor plant a link', async function () {
-      const { core } = node().cluster;
       const dave = host('models', 'dave');
       await mkdir(dave, { recursive: true });
-      const refused = await apiError(
-        core.createNamespacedPod({
-          namespace: SANDBOX_NAMESPACE,
-          body: sandboxPod(named('rw-denied'), 'true', { mounts: [{ hostPath: dave, mountPath: '/models', readOnly: false }] }),
-        }),
-      );
-      console.log(`      refused: ${refused.message}`);
+      const refused = await refusedPod(sandboxPod(named('rw-denied'), 'true', { mounts: [{ hostPath: dave, mountPath: '/models', readOnly: false }] }));
       expect(refused.code).to.equal(403);
       const { phase, logs } = await runPod(
         sandboxPod(named('noplant'), `ln -s ${host('outside')} /models/planted || echo "no link planted"`, {
