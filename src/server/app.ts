@@ -61,7 +61,8 @@ const DIRECT_ROUTES: ReadonlyMap<string, Stage> = new Map(Object.entries(STAGES)
  * about a tenth of the server's CPU per review.
  */
 export function createApp(context: AppContext): RequestListener {
-  const parseJson = express.json({ limit: MAX_BODY_BYTES, type: 'application/json', strict: true });
+  // Encoded bodies are refused before they reach it (handleAdmission): body-parser would read them to the end first.
+  const parseJson = express.json({ limit: MAX_BODY_BYTES, type: 'application/json', strict: true, inflate: false });
   const app = createExpressApp(context, parseJson);
   return (req, res) => {
     if (context.lifecycle.closing) res.setHeader('Connection', 'close');
@@ -139,7 +140,12 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
   const plainLength = plainJsonLength(req, MAX_BODY_BYTES);
   // A plain body is within the limit; another may declare more.
   if (plainLength === undefined && declaresTooLong(req, MAX_BODY_BYTES)) {
-    refuseTooLong(stage, req, res, context);
+    refuseUnread(stage, req, res, context, new BodyError(413, 'request entity too large'));
+    return;
+  }
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    refuseUnread(stage, req, res, context, new BodyError(415, `the body is encoded (Content-Encoding: ${encoding}); mountgate reads AdmissionReviews as the API server sends them, unencoded`));
     return;
   }
   // The body budget and the length have passed: only now is a client that asked invited to send the body
@@ -150,18 +156,15 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
     return;
   }
   // A chunked body declares no length to refuse it by: counted as it comes (body-parser's listeners are added in
-  // this same turn, before any data is emitted). A compressed one is left to body-parser, whose limit is on the
-  // inflated bytes and which then stops buffering.
-  const encoding = req.headers['content-encoding'];
-  const counted = encoding === undefined || encoding.toLowerCase() === 'identity';
+  // this same turn, before any data is emitted).
   let received = 0;
   const count = (chunk: Buffer): void => {
     received += chunk.length;
     if (received <= MAX_BODY_BYTES) return;
     req.off('data', count);
-    refuseTooLong(stage, req, res, context);
+    refuseUnread(stage, req, res, context, new BodyError(413, 'request entity too large'));
   };
-  if (counted) req.on('data', count);
+  req.on('data', count);
   // body-parser sets req.body only for a JSON content type.
   parseJson(req, res, (error?: unknown) => {
     req.off('data', count);
@@ -190,14 +193,14 @@ function takeConnectionClose(res: ServerResponse): boolean {
 }
 
 /**
- * body-parser answers a body over the limit only once it has read all of it, however long: the edge answers at
- * the limit instead, and drops a bounded rest.
+ * body-parser answers a body it refuses (over the limit, undecodable) only once it has read all of it, however
+ * long: the edge answers before reading it, or at the limit, and drops a bounded rest.
  */
-function refuseTooLong(stage: Endpoint, req: IncomingMessage, res: ServerResponse, context: AppContext): void {
+function refuseUnread(stage: Endpoint, req: IncomingMessage, res: ServerResponse, context: AppContext, error: BodyError): void {
   if (res.headersSent) return;
   // A draining server's answer closes the connection: only after the rest is dropped.
   const closeAfter = takeConnectionClose(res);
-  refuseBody(stage, new BodyError(413, 'request entity too large'), res, context);
+  refuseBody(stage, error, res, context);
   lingerThenCut(req, closeAfter);
 }
 

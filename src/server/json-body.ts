@@ -3,8 +3,8 @@
  * request is plain: `Content-Type: application/json` (with `charset=utf-8` at
  * most), a Content-Length within the limit, no Content-Encoding and no
  * Transfer-Encoding. The API server always sends such requests; anything else
- * goes through express.json, which knows charsets, compressed and chunked
- * bodies. Both give the same value or the same error, status and message
+ * (other charsets, chunked bodies) goes through express.json, except encoded
+ * bodies, which the admission handler refuses unread. Both give the same value or the same error, status and message
  * (test/server/json-body.test.ts sends every body to both): body-parser's
  * streams, decoders and content-type parsing cost about 25k of the ~790k
  * instructions the server spends on a review.

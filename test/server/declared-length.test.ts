@@ -5,7 +5,8 @@
  * limit is invited. A chunked body is answered once it passes the limit. The
  * rest is read and dropped for a bounded while (so a client still sending gets
  * the answer rather than a reset), then the connection is cut. So is the rest of
- * a body refused for its type or charset, which body-parser leaves unread.
+ * a body refused for its type, charset or encoding, which body-parser would
+ * leave unread or read to its end.
  */
 import { expect } from 'chai';
 import { connect } from 'node:tls';
@@ -87,6 +88,7 @@ function streamChunked(
   waitMs: number,
   declared?: number,
   contentType = 'application/json',
+  moreHeaders: readonly string[] = [],
 ): Promise<Exchange & { readonly sentBytes: number }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' });
@@ -113,7 +115,7 @@ function streamChunked(
     };
     socket.on('secureConnect', () => {
       const length = declared === undefined ? 'Transfer-Encoding: chunked' : `Content-Length: ${declared}`;
-      socket.write(['POST /validate HTTP/1.1', 'Host: localhost', `Content-Type: ${contentType}`, length, '', ''].join('\r\n'));
+      socket.write(['POST /validate HTTP/1.1', 'Host: localhost', `Content-Type: ${contentType}`, ...moreHeaders, length, '', ''].join('\r\n'));
       pump();
     });
     socket.on('data', (data: Buffer) => {
@@ -158,10 +160,11 @@ describe('server: a body over the limit, sent right away', () => {
   }
 });
 
-describe('server: a body refused for its type or charset, still being sent', () => {
+describe('server: a body refused for its type, charset or encoding, still being sent', () => {
   // body-parser leaves such a body unread; without a bound, the server read and dropped it until the request timeout.
   const cap = 64 * 1024 * 1024;
-  const rows: ReadonlyArray<{ name: string; contentType: string; status: string; error: string }> = [
+  const encoded = (coding: string): string => `"error":"the body is encoded (Content-Encoding: ${coding}); mountgate reads AdmissionReviews as the API server sends them, unencoded"`;
+  const rows: ReadonlyArray<{ name: string; contentType: string; headers?: readonly string[]; declared?: number; status: string; error: string }> = [
     {
       name: 'not JSON (text/plain), chunked',
       contentType: 'text/plain',
@@ -174,12 +177,35 @@ describe('server: a body refused for its type or charset, still being sent', () 
       status: 'HTTP/1.1 415 Unsupported Media Type',
       error: '"error":"unsupported charset \\"LATIN1\\""',
     },
+    // body-parser inflated these, and answered a broken or oversized one only at the end of the body.
+    {
+      name: 'encoded (gzip), chunked: refused before a byte is read',
+      contentType: 'application/json',
+      headers: ['Content-Encoding: gzip'],
+      status: 'HTTP/1.1 415 Unsupported Media Type',
+      error: encoded('gzip'),
+    },
+    {
+      name: 'encoded (deflate), 64 MiB declared',
+      contentType: 'application/json',
+      headers: ['Content-Encoding: deflate'],
+      declared: cap,
+      status: 'HTTP/1.1 413 Payload Too Large',
+      error: `"error":"the body is larger than ${MAX_BODY_BYTES} bytes"`,
+    },
+    {
+      name: 'encoded (br, spelled in capitals), chunked',
+      contentType: 'application/json',
+      headers: ['Content-Encoding: BR'],
+      status: 'HTTP/1.1 415 Unsupported Media Type',
+      error: encoded('BR'),
+    },
   ];
   for (const row of rows) {
     it(`${row.name}: answered, and the connection is cut once the wait for the rest ends`, async () => {
       await withServer({}, async (test) => {
         const started = Date.now();
-        const answer = await streamChunked(test.server.port, test.pki.caCert, cap, 10_000, undefined, row.contentType);
+        const answer = await streamChunked(test.server.port, test.pki.caCert, cap, 10_000, row.declared, row.contentType, row.headers);
         expect(answer.text.split('\r\n')[0]).to.equal(row.status);
         expect(answer.text).to.include(row.error);
         expect(answer.closed, 'closed by the server').to.equal(true);

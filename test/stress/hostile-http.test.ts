@@ -259,7 +259,7 @@ describe('stress: hostile HTTP', function () {
       { name: 'a Pod with a field nested 100 000 levels deep', request: () => post(smallPod.replace('"image":"sandbox:1"', `"image":"sandbox:1","env":${deep(100_000)}`)), status: '200', heavy: false },
       { name: 'a Pod carrying an array of a million numbers', request: () => post(smallPod.replace('"image":"sandbox:1"', `"image":"sandbox:1","args":[${new Array(1_000_000).fill(0).join(',')}]`)), status: '200', heavy: true },
       { name: 'a body one byte over 3 MiB', request: () => post(Buffer.alloc(MAX_BODY_BYTES + 1, 0x20)), status: '413', heavy: false },
-      { name: 'a gzip bomb (200 MiB of spaces in 200 KiB)', request: () => post(gzipSync(Buffer.alloc(200 * MiB, 0x20)), 'Content-Type: application/json\r\nContent-Encoding: gzip'), status: '413', heavy: false },
+      { name: 'a gzip bomb (200 MiB of spaces in 200 KiB), refused unread', request: () => post(gzipSync(Buffer.alloc(200 * MiB, 0x20)), 'Content-Type: application/json\r\nContent-Encoding: gzip'), status: '415', heavy: false },
       ...HOSTILE_SHAPES.map((shape) => ({ name: `a hostile Pod: ${shape.name}`, request: () => post(JSON.stringify(review(shape.pod()))), status: '200', heavy: true })),
     ];
 
