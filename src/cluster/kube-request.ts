@@ -8,7 +8,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from './kubeconfig.js';
-import { RequestDeadline } from './request-deadline.js';
+import { RequestDeadline, type CredentialOptions } from './request-deadline.js';
 
 export type KubeRequestConfig = Pick<KubeConfig, 'applyToHTTPSOptions' | 'getCurrentCluster'>;
 
@@ -39,7 +39,7 @@ export async function kubeRequest(config: KubeRequestConfig, method: 'GET' | 'PO
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const headers: Record<string, string | number> = { Accept: 'application/json' };
   if (payload !== undefined) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) });
-  const options: https.RequestOptions = { method, headers };
+  const options: CredentialOptions = { method, headers };
   const deadline = new RequestDeadline(`${method} ${url.pathname}`, url.host, timeoutMs);
   let answer: { status: number; text: string };
   try {

@@ -6,6 +6,9 @@
  * write carries the resourceVersion that was read, so two replicas racing for
  * it cannot both win. Expiry is judged by this process's own clock, from when
  * it last saw the Lease change, never from the renewTime another machine wrote.
+ * Every span of time (expiry, the renew deadline) is measured on the monotonic
+ * clock, which a wall-clock step (NTP, an admin) does not move; only the times
+ * written into the Lease come from the wall clock.
  */
 
 /** What the Lease says, as plain data; times are RFC 3339 strings as the API server gives them. */
@@ -61,22 +64,27 @@ export function microTime(ms: number): string {
 
 export class LeaseElector {
   #holding = false;
-  /** When this process sent the last renewal (or acquisition) that succeeded, by its own clock. */
+  /** When this process sent the last renewal (or acquisition) that succeeded, by its monotonic clock. */
   #lastRenewedAt = 0;
-  /** The last record seen and when it was first seen, by this process's clock. */
+  /** The last record seen and when it was first seen, by this process's monotonic clock. */
   #observed: { readonly key: string; readonly at: number } | undefined;
   #timer: NodeJS.Timeout | undefined;
   /** Steps down at the renew deadline counted from when the last successful renewal was sent, even if a request hangs and tryOnce never returns. */
   #watchdog: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
+  /** A write naming this replica was sent: the Lease may name it, even if it is not holding (an answer came late or never). */
+  #wrote = false;
 
   constructor(
     private readonly store: LeaseStore,
     private readonly identity: string,
     private readonly events: LeaseEvents,
     private readonly timing: LeaseTiming = DEFAULT_LEASE_TIMING,
+    /** The wall clock, for the times written into the Lease. */
     private readonly now: () => number = Date.now,
+    /** A monotonic clock in ms, for every span of time. */
+    private readonly elapsed: () => number = () => performance.now(),
   ) {}
 
   get holding(): boolean {
@@ -97,14 +105,18 @@ export class LeaseElector {
     loop();
   }
 
-  /** Stops trying; a holder hands the Lease back (holder cleared, one-second duration) so another replica takes it at once. */
+  /**
+   * Stops trying, and hands the Lease back (holder cleared, one-second duration) so another replica takes it at
+   * once, whenever the stored Lease names this replica: also when it had stopped acting as holder because its
+   * last renewal was answered late, as that write still took effect. A replica that never sent a write does not look.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     clearTimeout(this.#watchdog);
     await this.#running;
-    if (!this.#holding) return;
-    this.#setHolding(false);
+    if (this.#holding) this.#setHolding(false);
+    if (!this.#wrote) return;
     try {
       const current = await this.store.read();
       if (current === undefined || current.record.holderIdentity !== this.identity) return;
@@ -123,32 +135,35 @@ export class LeaseElector {
     } catch (error) {
       if (!(error instanceof LeaseConflict)) this.events.onError(error);
       // A holder that cannot renew must stop acting as one before its Lease can expire for the others.
-      if (this.#holding && this.now() - this.#lastRenewedAt >= this.timing.renewDeadlineMs) this.#setHolding(false);
+      if (this.#holding && this.elapsed() - this.#lastRenewedAt >= this.timing.renewDeadlineMs) this.#setHolding(false);
     }
   }
 
   async #attempt(): Promise<void> {
     // The others count the Lease's duration from when they see the write, which is after it was sent: the renew
     // deadline is counted from the same start, however long the answers take.
-    const sentAt = this.now();
+    const sentAt = this.elapsed();
     const current = await this.store.read();
-    const now = this.now();
-    const at = microTime(now);
+    const readAt = this.elapsed();
+    const at = microTime(this.now());
     if (current === undefined) {
+      this.#wrote = true;
       const created = await this.store.create({ holderIdentity: this.identity, leaseDurationSeconds: this.timing.durationSeconds, acquireTime: at, renewTime: at, leaseTransitions: 0 });
-      this.#renewed(created, sentAt, now);
+      this.#renewed(created, sentAt, readAt);
       return;
     }
-    this.#observe(current, now);
+    this.#observe(current, readAt);
     const { record } = current;
     if (record.holderIdentity === this.identity) {
-      this.#renewed(await this.store.update(current.resourceVersion, { ...record, leaseDurationSeconds: this.timing.durationSeconds, renewTime: at }), sentAt, now);
+      this.#wrote = true;
+      this.#renewed(await this.store.update(current.resourceVersion, { ...record, leaseDurationSeconds: this.timing.durationSeconds, renewTime: at }), sentAt, readAt);
       return;
     }
-    if (record.holderIdentity !== '' && !this.#expired(record, now)) {
+    if (record.holderIdentity !== '' && !this.#expired(record, readAt)) {
       if (this.#holding) this.#setHolding(false);
       return;
     }
+    this.#wrote = true;
     const taken = await this.store.update(current.resourceVersion, {
       holderIdentity: this.identity,
       leaseDurationSeconds: this.timing.durationSeconds,
@@ -156,7 +171,7 @@ export class LeaseElector {
       renewTime: at,
       leaseTransitions: record.leaseTransitions + 1,
     });
-    this.#renewed(taken, sentAt, now);
+    this.#renewed(taken, sentAt, readAt);
   }
 
   #observe(lease: StoredLease, now: number): void {
@@ -177,7 +192,7 @@ export class LeaseElector {
    * renews it.
    */
   #renewed(lease: StoredLease, sentAt: number, readAt: number): void {
-    const took = this.now() - sentAt;
+    const took = this.elapsed() - sentAt;
     if (took >= this.timing.renewDeadlineMs) {
       throw new Error(`the Lease write was answered ${took} ms after the attempt began, past the renew deadline (${this.timing.renewDeadlineMs} ms); not acting on it`);
     }

@@ -22,7 +22,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from './kubeconfig.js';
-import { RequestDeadline } from './request-deadline.js';
+import { RequestDeadline, type CredentialOptions } from './request-deadline.js';
 
 /** Where the objects go. `replace` gets the whole list after each (re-)list. */
 export interface ListWatchTable<T> {
@@ -58,7 +58,11 @@ export interface ListWatchOptions<T> {
 
 export interface ListWatch {
   readonly synced: boolean;
-  /** Ends the loop and any request in flight; resolves once nothing is left running. */
+  /**
+   * Ends the loop and any request in flight; resolves once none is left. A credential lookup that hangs
+   * (an exec plugin) cannot be killed and is left running: at most one per KubeConfig, shared by every
+   * request that uses it (src/cluster/request-deadline.ts).
+   */
   stop(): Promise<void>;
 }
 
@@ -244,7 +248,7 @@ async function request<R>(options: ListWatchOptions<unknown>, pathAndQuery: stri
   const url = new URL(`${cluster.server.replace(/\/+$/, '')}${pathAndQuery}`);
   const deadline = new RequestDeadline(`GET ${url.pathname}`, url.host, options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs);
   try {
-    const requestOptions: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' }, signal };
+    const requestOptions: CredentialOptions = { method: 'GET', headers: { Accept: 'application/json' }, signal };
     await deadline.credentials(config, requestOptions, signal);
     const client = url.protocol === 'http:' ? http : https;
     const response = await new Promise<http.IncomingMessage>((resolve, reject) => {

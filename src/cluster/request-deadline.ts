@@ -6,8 +6,14 @@
  * req.setTimeout starts only once a connection is up, while the kubeconfig's agents set no
  * connect timeout (an address that drops packets is given up by the kernel after some 2 minutes).
  * When the deadline passes, the request fails with an error naming the step it was in.
+ *
+ * A lookup given up keeps running (an exec plugin keeps its process), and the library starts a new
+ * plugin on every lookup that finds no cached token, so each retry would leave one more behind.
+ * Hence one lookup in flight per KubeConfig: a request that comes while one runs waits for that one,
+ * under its own deadline and stop signal, and a new lookup starts only once it has settled.
  */
 import type http from 'node:http';
+import type https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { TLSSocket } from 'node:tls';
 import type { KubeConfig } from './kubeconfig.js';
@@ -30,11 +36,13 @@ export class RequestDeadline {
 
   /**
    * The kubeconfig's TLS and auth applied to `options`, or a rejection when the deadline or `stop`
-   * passes first. A lookup given up is left running: nothing can cancel it, and nothing waits for it.
+   * passes first. A lookup given up is left running (nothing can cancel it) for the next request to join.
    */
-  async credentials(config: Pick<KubeConfig, 'applyToHTTPSOptions'>, options: http.RequestOptions, stop?: AbortSignal): Promise<void> {
+  async credentials(config: CredentialSource, options: CredentialOptions, stop?: AbortSignal): Promise<void> {
     const signals = stop === undefined ? [this.#controller.signal] : [this.#controller.signal, stop];
-    await untilAborted(config.applyToHTTPSOptions(options), signals);
+    const { headers, ...applied } = await untilAborted(sharedLookup(config), signals);
+    Object.assign(options, applied);
+    if (headers !== undefined) options.headers = { ...options.headers, ...headers };
     this.#step = 'connection';
   }
 
@@ -78,6 +86,35 @@ export class RequestDeadline {
         return `${this.label}: answer not complete in ${seconds}`;
     }
   }
+}
+
+type CredentialSource = Pick<KubeConfig, 'applyToHTTPSOptions'>;
+/** Request options whose headers are an object, to which a lookup's headers are added. */
+export type CredentialOptions = Omit<https.RequestOptions, 'headers'> & { headers?: http.OutgoingHttpHeaders };
+type Applied = CredentialOptions;
+
+const lookups = new WeakMap<CredentialSource, Promise<Applied>>();
+
+/**
+ * What applyToHTTPSOptions sets (headers, ca, cert, key, agent, rejectUnauthorized, servername, auth), from
+ * the lookup in flight for `config` or a new one. It runs on an object of its own, as it mutates the one it
+ * is given, and every request copies from it.
+ */
+function sharedLookup(config: CredentialSource): Promise<Applied> {
+  const running = lookups.get(config);
+  if (running !== undefined) return running;
+  const applied: Applied = {};
+  // Called a tick later, so that even one that throws at once settles after it is registered.
+  const lookup = Promise.resolve()
+    .then(() => config.applyToHTTPSOptions(applied))
+    .then(() => applied);
+  lookups.set(config, lookup);
+  // Registered first, so forgotten before any request resumes. Its failure is reported by the requests that waited.
+  const forget = (): void => {
+    lookups.delete(config);
+  };
+  lookup.then(forget, forget);
+  return lookup;
 }
 
 /** `work`'s outcome, or a rejection with the reason of the first of `signals` to abort. */

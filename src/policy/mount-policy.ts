@@ -46,8 +46,11 @@ const SPEC_LISTS = ['allowedHostPaths', 'reservedMountPaths'] as const;
  * cluster into memory, so one namespace's admin must not be able to make that list large: the CRD alone lets a spec
  * hold 2 x 128 strings of 4096 characters (up to 3 MiB), and some 70 specs of 1 MiB made every list page pass the
  * 64 MiB list-watch reads, so no Pod anywhere got a host path. 64 KiB takes the CRD's 128 allowedHostPaths at some
- * 470 characters each, where real host paths have a few dozen; 500 specs of it (a default list page) are 32 MiB, and
- * the MountPolicy watch's pages of 32 (mount-policy-watch.ts) 2 MiB.
+ * 470 characters each, where real host paths have a few dozen. It is measured as JSON.stringify writes the spec, but
+ * the API server writes <, > and & as \u003c and the like, 6 bytes for 1, so a spec at the bound can take up to
+ * 384 KiB in a list answer and 500 of them (a default list page) could pass the 64 MiB. This bound alone does not
+ * bound a page: the MountPolicy watch's page size of 32 does, with etcd's limit on an object (mount-policy-watch.ts):
+ * some 2 MiB of specs at this bound, at most 12 MiB escaped.
  */
 export const MAX_SPEC_BYTES = 64 * 1024;
 

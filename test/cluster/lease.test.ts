@@ -6,11 +6,13 @@ class FakeLeaseStore implements LeaseStore {
   lease: StoredLease | undefined;
   failing: Error | undefined;
   writes = 0;
+  reads = 0;
   /** Runs as a write's answer travels back, after the write took effect: a test moves its clock here (a slow answer). */
   onAnswer: (() => void) | undefined;
   #version = 0;
 
   async read(): Promise<StoredLease | undefined> {
+    this.reads++;
     if (this.failing) throw this.failing;
     return this.lease;
   }
@@ -43,10 +45,18 @@ interface Replica {
   readonly errors: unknown[];
 }
 
-function replica(store: LeaseStore, identity: string, clock: { now: number }): Replica {
+/** `clock` moves the wall clock and the monotonic clock together, unless `wall` is given (a wall-clock step). */
+function replica(store: LeaseStore, identity: string, clock: { now: number; wall?: number }): Replica {
   const changes: boolean[] = [];
   const errors: unknown[] = [];
-  const elector = new LeaseElector(store, identity, { onHoldingChange: (holding) => changes.push(holding), onError: (error) => errors.push(error) }, TIMING, () => clock.now);
+  const elector = new LeaseElector(
+    store,
+    identity,
+    { onHoldingChange: (holding) => changes.push(holding), onError: (error) => errors.push(error) },
+    TIMING,
+    () => clock.wall ?? clock.now,
+    () => clock.now,
+  );
   return { elector, changes, errors };
 }
 
@@ -226,6 +236,129 @@ describe('cluster/lease', () => {
     expect(store.writes).to.equal(writes);
     expect(store.lease?.record.holderIdentity).to.equal('a');
   });
+
+  // Only the Lease's own times come from the wall clock; a step of it (NTP, an admin) moves no span of time.
+  const wallStepRows: ReadonlyArray<{ name: string; run: (store: FakeLeaseStore, clock: { now: number; wall: number }) => Promise<{ holding: boolean; holder: string | undefined }>; holding: boolean; holder: string }> = [
+    {
+      name: 'a wall clock stepped forward past the Lease duration does not let another replica take a fresh Lease over',
+      run: async (store, clock) => {
+        const a = replica(store, 'a', clock);
+        const b = replica(store, 'b', clock);
+        await a.elector.tryOnce();
+        await b.elector.tryOnce();
+        clock.now += 1_000;
+        clock.wall += 60_000;
+        await b.elector.tryOnce();
+        return { holding: b.elector.holding, holder: store.lease?.record.holderIdentity };
+      },
+      holding: false,
+      holder: 'a',
+    },
+    {
+      name: 'a renewal answered past the renew deadline is dropped though the wall clock stepped back meanwhile, and its renewTime is wall time',
+      run: async (store, clock) => {
+        const a = replica(store, 'a', clock);
+        await a.elector.tryOnce();
+        clock.now += 2_000;
+        clock.wall += 2_000;
+        store.onAnswer = () => {
+          clock.now += 10_000;
+          clock.wall -= 5_000;
+        };
+        await a.elector.tryOnce();
+        expect(store.lease?.record.renewTime).to.equal(microTime(1_002_000));
+        return { holding: a.elector.holding, holder: store.lease?.record.holderIdentity };
+      },
+      holding: false,
+      holder: 'a',
+    },
+  ];
+  for (const row of wallStepRows) {
+    it(row.name, async () => {
+      const store = new FakeLeaseStore();
+      expect(await row.run(store, { now: 0, wall: 1_000_000 })).to.deep.equal({ holding: row.holding, holder: row.holder });
+    });
+  }
+
+  it('steps down no later than the renew deadline when the wall clock steps back while its acquisition is answered (real timers)', async () => {
+    const wall = { now: 100_000 };
+    const store = new FakeLeaseStore();
+    const changes: boolean[] = [];
+    const started = performance.now();
+    let steppedDownAfter = Infinity;
+    // Only the wall clock is injected: the monotonic one is the default, performance.now().
+    const elector = new LeaseElector(
+      store,
+      'a',
+      {
+        onHoldingChange: (holding) => {
+          changes.push(holding);
+          if (!holding) steppedDownAfter = performance.now() - started;
+        },
+        onError: () => undefined,
+      },
+      { durationSeconds: 1, renewDeadlineMs: 300, retryPeriodMs: 100 },
+      () => wall.now,
+    );
+    store.onAnswer = () => {
+      wall.now -= 2_000;
+    };
+    await elector.tryOnce();
+    store.onAnswer = undefined;
+    store.read = () => new Promise(() => undefined);
+    void elector.tryOnce();
+    for (let i = 0; i < 600 && changes.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(changes).to.deep.equal([true, false]);
+    // Room for a slow machine, far below the 2.3 s a wall-clock watchdog waits.
+    expect(steppedDownAfter).to.be.below(300 + 400);
+  });
+
+  // On stop, the stored Lease decides: it is handed back whenever it names this replica.
+  const stopRows: ReadonlyArray<{ name: string; run: (store: FakeLeaseStore, a: Replica, clock: { now: number }) => Promise<void>; holder: string; reads: number }> = [
+    {
+      name: 'hands the Lease back on stop after its last renewal was answered past the renew deadline (the write took effect)',
+      run: async (store, a, clock) => {
+        await a.elector.tryOnce();
+        store.onAnswer = () => {
+          clock.now += 10_000;
+        };
+        await a.elector.tryOnce();
+        store.onAnswer = undefined;
+        expect(a.elector.holding, 'stepped down').to.equal(false);
+      },
+      holder: '',
+      reads: 1,
+    },
+    {
+      name: 'does not touch the Lease on stop once another replica has taken it over',
+      run: async (store, a) => {
+        await a.elector.tryOnce();
+        store.lease = { resourceVersion: 'x', record: { holderIdentity: 'b', leaseDurationSeconds: 15, leaseTransitions: 1 } };
+        await a.elector.tryOnce();
+      },
+      holder: 'b',
+      reads: 1,
+    },
+    {
+      name: 'does not read the Lease on stop when it never sent a write',
+      run: async (store) => {
+        store.lease = { resourceVersion: 'x', record: { holderIdentity: 'b', leaseDurationSeconds: 15, leaseTransitions: 1 } };
+      },
+      holder: 'b',
+      reads: 0,
+    },
+  ];
+  for (const row of stopRows) {
+    it(row.name, async () => {
+      const store = new FakeLeaseStore();
+      const clock = { now: 0 };
+      const a = replica(store, 'a', clock);
+      await row.run(store, a, clock);
+      const reads = store.reads;
+      await a.elector.stop();
+      expect({ holder: store.lease?.record.holderIdentity, reads: store.reads - reads }).to.deep.equal({ holder: row.holder, reads: row.reads });
+    });
+  }
 
   it('start() tries at once and keeps renewing until stop()', async () => {
     const store = new FakeLeaseStore();
