@@ -60,8 +60,8 @@ export interface ListWatch {
   readonly synced: boolean;
   /**
    * Ends the loop and any request in flight; resolves once none is left. A credential lookup that hangs
-   * (an exec plugin) cannot be killed and is left running: at most one per KubeConfig, shared by every
-   * request that uses it (src/cluster/request-deadline.ts).
+   * (an exec plugin) cannot be killed and is left running: at most MAX_LOOKUPS_IN_FLIGHT per KubeConfig,
+   * shared by the requests that use it (src/cluster/request-deadline.ts).
    */
   stop(): Promise<void>;
 }

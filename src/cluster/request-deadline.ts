@@ -9,8 +9,9 @@
  *
  * A lookup given up keeps running (an exec plugin keeps its process), and the library starts a new
  * plugin on every lookup that finds no cached token, so each retry would leave one more behind.
- * Hence one lookup in flight per KubeConfig: a request that comes while one runs waits for that one,
- * under its own deadline and stop signal, and a new lookup starts only once it has settled.
+ * Hence lookups are shared per KubeConfig: a request that comes while one runs waits for that one,
+ * under its own deadline and stop signal, unless it has already outlived a whole deadline (a plugin
+ * can hang once and answer the next time); then a new one starts beside it, up to MAX_LOOKUPS_IN_FLIGHT.
  */
 import type http from 'node:http';
 import type https from 'node:https';
@@ -36,11 +37,12 @@ export class RequestDeadline {
 
   /**
    * The kubeconfig's TLS and auth applied to `options`, or a rejection when the deadline or `stop`
-   * passes first. A lookup given up is left running (nothing can cancel it) for the next request to join.
+   * passes first. A lookup given up is left running (nothing can cancel it) for the next request to join,
+   * until it has outlived a whole deadline (see sharedLookup).
    */
   async credentials(config: CredentialSource, options: CredentialOptions, stop?: AbortSignal): Promise<void> {
     const signals = stop === undefined ? [this.#controller.signal] : [this.#controller.signal, stop];
-    const { headers, ...applied } = await untilAborted(sharedLookup(config), signals);
+    const { headers, ...applied } = await untilAborted(sharedLookup(config, this.ms), signals);
     Object.assign(options, applied);
     if (headers !== undefined) options.headers = { ...options.headers, ...headers };
     this.#step = 'connection';
@@ -93,28 +95,46 @@ type CredentialSource = Pick<KubeConfig, 'applyToHTTPSOptions'>;
 export type CredentialOptions = Omit<https.RequestOptions, 'headers'> & { headers?: http.OutgoingHttpHeaders };
 type Applied = CredentialOptions;
 
-const lookups = new WeakMap<CredentialSource, Promise<Applied>>();
+/** A lookup in flight, and when it began (monotonic ms). */
+interface Lookup {
+  readonly result: Promise<Applied>;
+  readonly startedAt: number;
+}
 
 /**
- * What applyToHTTPSOptions sets (headers, ca, cert, key, agent, rejectUnauthorized, servername, auth), from
- * the lookup in flight for `config` or a new one. It runs on an object of its own, as it mutates the one it
- * is given, and every request copies from it.
+ * How many lookups of one config may be in flight at once. One that outlived a whole request deadline is
+ * taken for hung and a new one is started beside it (a plugin can hang once and answer the next time), but
+ * no more than this many: a plugin that always hangs leaves at most this many processes behind.
  */
-function sharedLookup(config: CredentialSource): Promise<Applied> {
-  const running = lookups.get(config);
-  if (running !== undefined) return running;
+export const MAX_LOOKUPS_IN_FLIGHT = 3;
+
+const lookups = new WeakMap<CredentialSource, Lookup[]>();
+
+/**
+ * What applyToHTTPSOptions sets (headers, ca, cert, key, agent, rejectUnauthorized, servername, auth), from a
+ * lookup in flight for `config` younger than `maxAgeMs`, or from a new one (the newest in flight once there are
+ * MAX_LOOKUPS_IN_FLIGHT). It runs on an object of its own, as it mutates the one it is given, and every request
+ * copies from it.
+ */
+function sharedLookup(config: CredentialSource, maxAgeMs: number): Promise<Applied> {
+  const running = lookups.get(config) ?? [];
+  const newest = running.at(-1);
+  if (newest !== undefined && (performance.now() - newest.startedAt < maxAgeMs || running.length >= MAX_LOOKUPS_IN_FLIGHT)) return newest.result;
   const applied: Applied = {};
   // Called a tick later, so that even one that throws at once settles after it is registered.
-  const lookup = Promise.resolve()
+  const result = Promise.resolve()
     .then(() => config.applyToHTTPSOptions(applied))
     .then(() => applied);
-  lookups.set(config, lookup);
+  const lookup = { result, startedAt: performance.now() };
+  lookups.set(config, [...running, lookup]);
   // Registered first, so forgotten before any request resumes. Its failure is reported by the requests that waited.
   const forget = (): void => {
-    lookups.delete(config);
+    const left = (lookups.get(config) ?? []).filter((other) => other !== lookup);
+    if (left.length === 0) lookups.delete(config);
+    else lookups.set(config, left);
   };
-  lookup.then(forget, forget);
-  return lookup;
+  result.then(forget, forget);
+  return result;
 }
 
 /** `work`'s outcome, or a rejection with the reason of the first of `signals` to abort. */

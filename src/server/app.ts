@@ -143,8 +143,9 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
     refuseUnread(stage, req, res, context, new BodyError(413, 'request entity too large'));
     return;
   }
-  const encoding = req.headers['content-encoding'];
-  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+  // An empty value is no coding at all, as body-parser read it.
+  const encoding = req.headers['content-encoding'] ?? '';
+  if (encoding !== '' && encoding.toLowerCase() !== 'identity') {
     refuseUnread(stage, req, res, context, new BodyError(415, `the body is encoded (Content-Encoding: ${encoding}); mountgate reads AdmissionReviews as the API server sends them, unencoded`));
     return;
   }

@@ -1,7 +1,9 @@
 /**
- * One credential lookup in flight per KubeConfig (src/cluster/request-deadline.ts). A lookup the
- * deadline gives up keeps running, and @kubernetes/client-node starts a new exec plugin on every
- * lookup that finds no cached token: without sharing, each retry leaves one more plugin behind.
+ * Credential lookups shared per KubeConfig (src/cluster/request-deadline.ts). A lookup the deadline
+ * gives up keeps running, and @kubernetes/client-node starts a new exec plugin on every lookup that
+ * finds no cached token: without sharing, each retry leaves one more plugin behind; with one shared
+ * for good, a plugin that hung once would fail every later request. So a request joins a lookup
+ * younger than its deadline, and otherwise starts one, at most MAX_LOOKUPS_IN_FLIGHT at a time.
  * Real exec plugins (sh) record their pid in a file, so the rows count the processes started.
  */
 import { expect } from 'chai';
@@ -14,7 +16,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { kubeRequest } from '../../src/cluster/kube-request.js';
 import { startListWatch } from '../../src/cluster/list-watch.js';
-import { RequestDeadline, type CredentialOptions } from '../../src/cluster/request-deadline.js';
+import { MAX_LOOKUPS_IN_FLIGHT, RequestDeadline, type CredentialOptions } from '../../src/cluster/request-deadline.js';
 
 const LEASE = '/apis/coordination.k8s.io/v1/namespaces/mg/leases/status';
 let users = 0;
@@ -48,10 +50,26 @@ function running(pid: number): boolean {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+type CredentialSource = Parameters<RequestDeadline['credentials']>[0];
+
+/** One request's credentials under a deadline of `ms`: its Authorization header, or why it has none. */
+async function authorizationOf(config: CredentialSource, ms: number): Promise<string> {
+  const deadline = new RequestDeadline('GET /', '127.0.0.1:9', ms);
+  const options: CredentialOptions = { headers: { Accept: 'application/json' } };
+  try {
+    await deadline.credentials(config, options);
+    return String(options.headers?.Authorization);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    deadline.clear();
+  }
+}
+
 /** Requests that give a hung plugin up again and again, for about `ms`; returns how many failed. */
 const hungRows: ReadonlyArray<{ name: string; retry: (config: KubeConfig, ms: number) => Promise<number> }> = [
   {
-    name: 'a list-watch retrying under a 100 ms deadline starts one hung plugin, and stop() leaves at most that one',
+    name: 'a list-watch retrying under a 100 ms deadline starts at most MAX_LOOKUPS_IN_FLIGHT hung plugins, and stop() leaves no more',
     retry: async (config, ms) => {
       let failures = 0;
       const watch = startListWatch({
@@ -72,7 +90,7 @@ const hungRows: ReadonlyArray<{ name: string; retry: (config: KubeConfig, ms: nu
     },
   },
   {
-    name: 'Lease requests one after another under a 100 ms deadline start one hung plugin',
+    name: 'Lease requests one after another under a 100 ms deadline start at most MAX_LOOKUPS_IN_FLIGHT hung plugins',
     retry: async (config, ms) => {
       let failures = 0;
       for (const started = performance.now(); performance.now() - started < ms && failures < 50; ) {
@@ -104,10 +122,10 @@ describe('cluster/request-deadline credential lookups', () => {
       const config = execKubeConfig(9, pids, 'exec sleep 600');
       try {
         const failures = await row.retry(config, 1_000);
-        expect(failures, 'requests given up').to.be.at.least(3);
+        expect(failures, 'requests given up').to.be.at.least(MAX_LOOKUPS_IN_FLIGHT + 2);
         const started = await startedPids(pids);
-        expect(started, 'plugins started').to.have.length(1);
-        expect(started.filter(running), 'plugins still running').to.have.length.at.most(1);
+        expect(started, 'plugins started').to.have.length(MAX_LOOKUPS_IN_FLIGHT);
+        expect(started.filter(running), 'plugins still running').to.have.length.at.most(MAX_LOOKUPS_IN_FLIGHT);
       } finally {
         for (const pid of await startedPids(pids)) if (running(pid)) process.kill(pid, 'SIGKILL');
       }
@@ -164,24 +182,27 @@ describe('cluster/request-deadline credential lookups', () => {
       lookups: 2,
     },
   ];
+  it('a lookup that hangs once: a request after a whole deadline starts another, and gets its answer', async () => {
+    let calls = 0;
+    const config = {
+      applyToHTTPSOptions: (options: CredentialOptions): Promise<void> => {
+        calls++;
+        if (calls === 1) return new Promise<void>(() => undefined);
+        options.headers = { Authorization: `Bearer ${calls}` };
+        return Promise.resolve();
+      },
+    };
+    expect(await authorizationOf(config, 50)).to.equal('GET /: no credentials from the kubeconfig (exec plugin or auth provider) in 0.05 s');
+    expect(await authorizationOf(config, 50)).to.equal('Bearer 2');
+    expect(calls).to.equal(2);
+  });
+
   for (const row of fakeRows) {
     it(row.name, async () => {
       let calls = 0;
       const config = { applyToHTTPSOptions: (options: CredentialOptions) => row.lookup(options, ++calls) };
-      const attempt = async (): Promise<string> => {
-        const deadline = new RequestDeadline('GET /', '127.0.0.1:9', 5_000);
-        const options: CredentialOptions = { headers: { Accept: 'application/json' } };
-        try {
-          await deadline.credentials(config, options);
-          return String(options.headers?.Authorization);
-        } catch (error) {
-          return error instanceof Error ? error.message : String(error);
-        } finally {
-          deadline.clear();
-        }
-      };
-      const together = await Promise.all([attempt(), attempt()]);
-      expect([...together, await attempt()]).to.deep.equal(row.outcomes);
+      const together = await Promise.all([authorizationOf(config, 5_000), authorizationOf(config, 5_000)]);
+      expect([...together, await authorizationOf(config, 5_000)]).to.deep.equal(row.outcomes);
       expect(calls).to.equal(row.lookups);
     });
   }

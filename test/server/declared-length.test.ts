@@ -269,6 +269,18 @@ describe('server: after an early 413 the rest of the body is dropped, and then',
     });
   });
 
+  it('an empty Content-Encoding or "identity" is no encoding: the review is judged', async () => {
+    await withServer({}, async (test) => {
+      const body = JSON.stringify(review(sandboxPod()));
+      for (const coding of ['', 'identity', 'IDENTITY']) {
+        const head = headOf(Buffer.byteLength(body), false, true).replace('Content-Type', `Content-Encoding: ${coding}\r\nContent-Type`);
+        const answer = await sendAll(test.server.port, test.pki.caCert, [Buffer.from(head), Buffer.from(body)], 5_000);
+        expect(statusLines(answer.text), `Content-Encoding: "${coding}"`).to.deep.equal(['HTTP/1.1 200 OK']);
+        expect(answer.text).to.include('"allowed":true');
+      }
+    });
+  });
+
   it('a chunked body refused for its type, then the next request: the same connection serves it', async () => {
     await withServer({}, async (test) => {
       const piece = Buffer.alloc(256 * 1024, 0x20);
