@@ -122,7 +122,8 @@ add('decide validate, 3-mount Pod, namespace with a MountPolicy', () => decide('
 // per change), for the MountPolicy above and for the worst shape tried, which runs into MAX_EFFECTIVE_STEPS.
 const { effectiveAllowedHostPaths } = (await import(dist('policy/effective.js'))) as typeof import('../../src/policy/effective.js');
 add('MountPolicy status: effective list, the MountPolicy above', () => effectiveAllowedHostPaths(examplePolicy, 'deer-flow', [tenantPolicy]));
-const longLiteral = 'x'.repeat(2000);
+// 400 characters: 128 such entries stay within a MountPolicy's size bound (MAX_SPEC_BYTES), which 2,000 did not.
+const longLiteral = 'x'.repeat(400);
 const crossingShapes = [(i: number) => `/srv/a${i}${longLiteral}/*/*/*`, (i: number) => `/srv/*/b${i}${longLiteral}/*/*`, (i: number) => `/srv/*/*/c${i}${longLiteral}/*`, (i: number) => `/srv/*/*/*/d${i}${longLiteral}`];
 const crossingPolicies = Array.from({ length: 40 }, (_, m) =>
   compileMountPolicy({
@@ -130,9 +131,11 @@ const crossingPolicies = Array.from({ length: 40 }, (_, m) =>
     spec: { allowedHostPaths: Array.from({ length: 128 }, (_, i) => ({ pathPrefix: (crossingShapes[m % 4] ?? String)(i + 1000 * m), readOnly: i % 2 === 0 })) },
   }),
 );
+const invalidCrossing = crossingPolicies.find((policy) => policy.problems.length > 0);
+if (invalidCrossing !== undefined) throw new Error(`a crossing MountPolicy is invalid: ${invalidCrossing.problems.join('; ')}`);
 const srvPolicy = parsePolicy(stringifyYaml({ allowedHostPaths: [{ pathPrefix: '/srv' }] }), 'srv-policy.yaml');
 if (effectiveAllowedHostPaths(srvPolicy, 'deer-flow', crossingPolicies).complete) throw new Error('the crossing MountPolicies were meant to run into the bound');
-add('MountPolicy status: effective list, 40 crossing MountPolicies of 128 entries of 2 KB (stops at the bound)', () =>
+add('MountPolicy status: effective list, 40 crossing MountPolicies of 128 entries of 400 B (stops at the bound)', () =>
   effectiveAllowedHostPaths(srvPolicy, 'deer-flow', crossingPolicies),
 );
 
