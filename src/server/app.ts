@@ -140,7 +140,7 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
   const plainLength = plainJsonLength(req, MAX_BODY_BYTES);
   // A plain body is within the limit; another may declare more.
   if (plainLength === undefined && declaresTooLong(req, MAX_BODY_BYTES)) {
-    refuseUnread(stage, req, res, context, new BodyError(413, 'request entity too large'));
+    refuseUnread(stage, req, res, context, tooLarge());
     return;
   }
   // An empty value is no coding at all, as body-parser read it.
@@ -163,7 +163,7 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
     received += chunk.length;
     if (received <= MAX_BODY_BYTES) return;
     req.off('data', count);
-    refuseUnread(stage, req, res, context, new BodyError(413, 'request entity too large'));
+    refuseUnread(stage, req, res, context, tooLarge());
   };
   req.on('data', count);
   // body-parser sets req.body only for a JSON content type.
@@ -181,6 +181,11 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
     withBody(error, body);
     lingerThenCut(req, closeAfter);
   });
+}
+
+/** A body over the limit, named as body-parser names it. */
+function tooLarge(): BodyError {
+  return new BodyError(413, 'request entity too large');
 }
 
 /**
