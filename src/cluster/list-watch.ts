@@ -19,10 +19,8 @@
  * hung exec plugin or an address that drops packets is a failure like the others, not a
  * table that says synced while it no longer follows the server (src/cluster/request-deadline.ts).
  */
-import http from 'node:http';
-import https from 'node:https';
-import type { KubeConfig } from './kubeconfig.js';
-import { RequestDeadline, type CredentialOptions } from './request-deadline.js';
+import type http from 'node:http';
+import { apiRequest, readAnswer, type ApiRequestConfig, type RequestTarget } from './api-request.js';
 
 /** Where the objects go. `replace` gets the whole list after each (re-)list. */
 export interface ListWatchTable<T> {
@@ -32,7 +30,7 @@ export interface ListWatchTable<T> {
 }
 
 export interface ListWatchOptions<T> {
-  readonly config: Pick<KubeConfig, 'applyToHTTPSOptions' | 'getCurrentCluster'>;
+  readonly config: ApiRequestConfig;
   /** The collection, e.g. /api/v1/namespaces or /apis/mountgate.io/v1alpha1/mountpolicies (all namespaces). */
   readonly path: string;
   /** Turns one JSON object from the server into a T, or undefined for one to ignore. */
@@ -151,7 +149,7 @@ async function list<T>(options: ListWatchOptions<T>, signal: AbortSignal): Promi
   for (;;) {
     const query = new URLSearchParams({ limit: String(options.pageSize ?? DEFAULTS.pageSize) });
     if (next !== undefined) query.set('continue', next);
-    const text = await request(options, `${options.path}?${query.toString()}`, signal, (response) => readBody(response, signal));
+    const text = await request(options, `${options.path}?${query.toString()}`, signal, (response, target) => readAnswer(response, target, MAX_BODY_BYTES, signal));
     const page = readList(text, options.path);
     for (const item of page.items) {
       const object = options.decode(item);
@@ -240,59 +238,12 @@ function field(value: unknown, key: string): unknown {
  * answer (Gone for 410). One deadline of `requestTimeoutMs` covers the credential lookup, the
  * connection, and the answer until `read` is done (a watch's `read` returns at the headers).
  */
-async function request<R>(options: ListWatchOptions<unknown>, pathAndQuery: string, signal: AbortSignal, read: (response: http.IncomingMessage) => Promise<R>): Promise<R> {
-  const { config } = options;
-  const cluster = config.getCurrentCluster();
-  if (cluster === null) throw new Error('the kubeconfig names no current cluster');
-  // The server may carry a path prefix (behind a proxy); the collection goes below it.
-  const url = new URL(`${cluster.server.replace(/\/+$/, '')}${pathAndQuery}`);
-  const deadline = new RequestDeadline(`GET ${url.pathname}`, url.host, options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs);
-  try {
-    const requestOptions: CredentialOptions = { method: 'GET', headers: { Accept: 'application/json' }, signal };
-    await deadline.credentials(config, requestOptions, signal);
-    const client = url.protocol === 'http:' ? http : https;
-    const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = client.request(url, requestOptions, (answer) => {
-        if (answer.statusCode === 200) {
-          resolve(answer);
-          return;
-        }
-        const status = answer.statusCode ?? 0;
-        readBody(answer, signal).then(
-          (body) => reject(status === 410 ? new Gone(`${url.pathname}: 410 Gone`) : new Error(`GET ${url.pathname}: HTTP ${status}: ${body.slice(0, 300)}`)),
-          reject,
-        );
-      });
-      deadline.track(req);
-      req.once('error', reject);
-      req.end();
-    });
-    return await read(response);
-  } finally {
-    deadline.clear();
-  }
-}
-
-function readBody(response: http.IncomingMessage, signal: AbortSignal): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onAbort = (): void => {
-      response.destroy(new Stopped('stopped'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    response.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) response.destroy(new Error(`response larger than ${MAX_BODY_BYTES} bytes`));
-      else chunks.push(chunk);
-    });
-    response.once('end', () => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    response.once('error', (error) => {
-      signal.removeEventListener('abort', onAbort);
-      reject(error);
-    });
+function request<R>(options: ListWatchOptions<unknown>, pathAndQuery: string, signal: AbortSignal, read: (response: http.IncomingMessage, target: RequestTarget) => Promise<R>): Promise<R> {
+  const timeoutMs = options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
+  return apiRequest(options.config, { method: 'GET', pathAndQuery, headers: { Accept: 'application/json' }, timeoutMs, signal }, async (answer, target) => {
+    if (answer.statusCode === 200) return read(answer, target);
+    const status = answer.statusCode ?? 0;
+    const body = await readAnswer(answer, target, MAX_BODY_BYTES, signal);
+    throw status === 410 ? new Gone(`${target.url.pathname}: 410 Gone`) : new Error(`${target.label}: HTTP ${status}: ${body.slice(0, 300)}`);
   });
 }
