@@ -32,6 +32,13 @@ const rows: readonly Row[] = [
   { name: 'an address that never accepts the connection fails the request', answer: never, stall: 'connection', expected: `PUT ${LEASE}: no connection to 127.0.0.1:PORT in 0.2 s` },
   { name: 'an answer that never comes fails the request', answer: never, expected: `PUT ${LEASE}: no answer in 0.2 s` },
   { name: 'an answer that never ends fails the request', answer: (res) => res.writeHead(200).write('{"kind":'), expected: `PUT ${LEASE}: answer not complete in 0.2 s` },
+  {
+    name: 'an answer over the size bound fails the request, naming it',
+    answer: (res) => res.writeHead(200).end(Buffer.alloc(4 * 1024 * 1024 + 1, 0x20)),
+    expected: `PUT ${LEASE}: answer larger than 4194304 bytes`,
+  },
+  { name: 'an error status names the request and quotes the Status message', answer: (res) => res.writeHead(409).end('{"kind":"Status","message":"the object has been modified"}'), expected: `PUT ${LEASE}: HTTP 409: the object has been modified` },
+  { name: 'an answer that is not JSON names the request', answer: (res) => res.writeHead(200).end('<html>'), expected: `PUT ${LEASE}: the answer is not JSON` },
 ];
 
 describe('cluster/kube-request deadline', () => {
