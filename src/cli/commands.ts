@@ -24,7 +24,8 @@ export const COMMANDS = [
     synopsis: [
       'mountgate serve --config FILE (--tls-cert FILE --tls-key FILE | --dev)',
       '                [--port 8443] [--host 0.0.0.0] [--metrics-port 9090] [--shutdown-delay 5]',
-      '                [--reload-interval 1] [--log-level info] [--pod-security-preflight] [--kubeconfig FILE]',
+      '                [--max-connections 1024] [--reload-interval 1] [--log-level info]',
+      '                [--pod-security-preflight] [--kubeconfig FILE]',
       '                [--mount-policies --lease-namespace NS [--lease-name mountgate-status] [--identity NAME]]',
     ],
     summary: 'run the webhook: POST /mutate and /validate over HTTPS, GET /metrics over HTTP',

@@ -4,6 +4,7 @@
  */
 import { hostname as osHostname } from 'node:os';
 import type { MountPolicyOptions, ServeOptions } from '../server/index.js';
+import { DEFAULT_MAX_CONNECTIONS } from '../server/connection-cap.js';
 import { parseOptions, type OptionSpecs } from './options.js';
 import { ArgumentError } from './usage.js';
 
@@ -25,6 +26,7 @@ export const SERVE_OPTIONS = {
   host: { type: 'string', value: 'ADDRESS', env: 'MOUNTGATE_HOST', fallback: '0.0.0.0', description: 'address both listeners bind to' },
   'metrics-port': { type: 'string', value: 'PORT', env: 'MOUNTGATE_METRICS_PORT', fallback: '9090', description: 'plain HTTP port of GET /metrics (0 picks a free one)' },
   'shutdown-delay': { type: 'string', value: 'SECONDS', env: 'MOUNTGATE_SHUTDOWN_DELAY', fallback: '5', description: 'after SIGTERM, how long to keep serving before the listeners close' },
+  'max-connections': { type: 'string', value: 'N', env: 'MOUNTGATE_MAX_CONNECTIONS', fallback: String(DEFAULT_MAX_CONNECTIONS), description: 'open connections on the HTTPS port beyond which a new one is refused and the idle ones are closed (about 50 KiB each)' },
   'reload-interval': { type: 'string', value: 'SECONDS', env: 'MOUNTGATE_RELOAD_INTERVAL', fallback: '1', description: 'how often the policy and certificate files are compared with what is in force (at least 0.1)' },
   'log-level': { type: 'string', value: 'LEVEL', env: 'MOUNTGATE_LOG_LEVEL', fallback: 'info', description: `one of ${LOG_LEVELS.join(', ')}` },
   kubeconfig: { type: 'string', value: 'FILE', env: 'MOUNTGATE_KUBECONFIG', description: 'the cluster the Pod Security preflight and --mount-policies read from (else KUBECONFIG, ~/.kube/config or in-cluster)' },
@@ -48,7 +50,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
   };
   // The table's fallback is the default, so that the usage cannot name another one.
-  const settingOrFallback = (name: 'host' | 'port' | 'metrics-port' | 'shutdown-delay' | 'reload-interval' | 'log-level'): string =>
+  const settingOrFallback = (name: 'host' | 'port' | 'metrics-port' | 'max-connections' | 'shutdown-delay' | 'reload-interval' | 'log-level'): string =>
     setting(name) ?? SERVE_OPTIONS[name].fallback;
 
   const configPath = setting('config');
@@ -82,6 +84,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     host: settingOrFallback('host'),
     port: port('port', settingOrFallback('port')),
     metricsPort: port('metrics-port', settingOrFallback('metrics-port')),
+    maxConnections: count('max-connections', settingOrFallback('max-connections'), MAX_CONNECTIONS_LIMIT),
     shutdownDelaySeconds: seconds('shutdown-delay', settingOrFallback('shutdown-delay')),
     reloadIntervalMs: Math.max(100, seconds('reload-interval', settingOrFallback('reload-interval')) * 1000),
     logLevel,
@@ -117,6 +120,15 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 function port(name: string, text: string): number {
   const value = Number(text);
   if (!/^\d+$/.test(text) || value > 65535) throw new ArgumentError('serve', `--${name} must be a port number from 0 to 65535, not "${text}"`);
+  return value;
+}
+
+/** Far past what a replica's memory holds (about 50 KiB per connection); a bound only against typos. */
+const MAX_CONNECTIONS_LIMIT = 1_000_000;
+
+function count(name: string, text: string, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < 1 || value > max) throw new ArgumentError('serve', `--${name} must be a whole number from 1 to ${max}, not "${text}"`);
   return value;
 }
 

@@ -10,6 +10,7 @@ import { startMountPolicies, type MountPolicyEnforcement } from '../cluster/moun
 import { loadPolicyFile } from '../policy/load.js';
 import { createApp, MAX_BODY_BYTES } from './app.js';
 import { DEFAULT_POOL_BYTES, withBodyBudget } from './body-budget.js';
+import { capConnections, DEFAULT_MAX_CONNECTIONS } from './connection-cap.js';
 import { LiveState } from './live-state.js';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.js';
 import { watchNamespaces } from './namespace-cache.js';
@@ -43,6 +44,8 @@ export interface ServeOptions {
   readonly port: number;
   readonly metricsPort: number;
   readonly shutdownDelaySeconds: number;
+  /** Open connections on the webhook port beyond which new ones are refused (src/server/connection-cap.ts). */
+  readonly maxConnections?: number;
   /** How often the policy and certificate files are compared with what is in force. */
   readonly reloadIntervalMs?: number;
   /** Longest wait for in-flight requests after the listeners close. */
@@ -121,6 +124,12 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.timeout = IDLE_TIMEOUT_MS;
+  capConnections(
+    server,
+    options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    () => metrics.connectionsRefused.inc(),
+    (refusals) => logger.warn(refusals, 'connections refused: --max-connections are open; idle connections were closed to make room'),
+  );
   state.onTlsChange((material) => server.setSecureContext(secureContextOptions(material)));
 
   const metricsServer = createMetricsServer(metrics);

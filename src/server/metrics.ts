@@ -21,6 +21,7 @@ export interface Metrics {
   readonly mountPolicies: Gauge;
   readonly leaseHeld: Gauge;
   readonly mountPolicyStatusWrites: Counter<'result'>;
+  readonly connectionsRefused: Counter;
 }
 
 export function createMetrics(): Metrics {
@@ -91,6 +92,11 @@ export function createMetrics(): Metrics {
       name: 'mountgate_mountpolicy_status_writes_total',
       help: 'Writes of MountPolicy status, by result (conflict: the object changed first; it is judged again).',
       labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    connectionsRefused: new Counter({
+      name: 'mountgate_connections_refused_total',
+      help: 'Connections to the webhook port closed as they arrived because --max-connections were open (the idle ones were closed with each).',
       registers: [registry],
     }),
   };

@@ -79,6 +79,8 @@ describe('values.schema.json', function () {
     { name: 'an unknown key in the helm cert options', values: { certs: { helm: { days: 3 } } }, expect: "additional properties 'days' not allowed" },
     { name: 'an unknown podAntiAffinity', values: { podAntiAffinity: 'maybe' }, expect: '/podAntiAffinity' },
     { name: 'replicaCount 0', values: { replicaCount: 0 }, expect: '/replicaCount' },
+    { name: 'server.maxConnections 0', values: { server: { maxConnections: 0 } }, expect: '/server/maxConnections' },
+    { name: 'server.maxConnections as a string', values: { server: { maxConnections: '1024' } }, expect: '/server/maxConnections' },
     { name: 'a namespace to exclude that is no DNS label', values: { webhook: { excludeNamespaces: ['Kube_System'] } }, expect: '/webhook/excludeNamespaces/0' },
     { name: 'mountPolicies as a bare boolean', values: { mountPolicies: true }, expect: '/mountPolicies' },
     { name: 'mountPolicies.installCRD as a string', values: { mountPolicies: { enabled: true, installCRD: 'sometimes' } }, expect: '/mountPolicies/installCRD' },

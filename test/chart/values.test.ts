@@ -281,7 +281,7 @@ const rows: Row[] = [
   },
   {
     name: 'server settings reach the args, the ports and the grace period',
-    values: { server: { port: 9443, metricsPort: 9191, host: '::', shutdownDelay: 12, extraArgs: ['--some-new-flag', 'value'] } },
+    values: { server: { port: 9443, metricsPort: 9191, host: '::', shutdownDelay: 12, maxConnections: 300, extraArgs: ['--some-new-flag', 'value'] } },
     check(docs) {
       const c = container(podSpec(docs), 'mountgate');
       const args = list(c['args'], 'args');
@@ -289,6 +289,7 @@ const rows: Row[] = [
       expect(flagValue(args, '--metrics-port')).to.equal('9191');
       expect(flagValue(args, '--host')).to.equal('::');
       expect(flagValue(args, '--shutdown-delay')).to.equal('12');
+      expect(flagValue(args, '--max-connections')).to.equal('300');
       expect(args.slice(-2)).to.deep.equal(['--some-new-flag', 'value']);
       expect(list(c['ports'], 'ports')).to.deep.include({ name: 'https', containerPort: 9443, protocol: 'TCP' });
       expect(list(c['ports'], 'ports')).to.deep.include({ name: 'metrics', containerPort: 9191, protocol: 'TCP' });

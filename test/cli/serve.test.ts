@@ -52,11 +52,19 @@ describe('cli: mountgate serve', function () {
         host: '127.0.0.1',
         port: 10443,
         metricsPort: 9090,
+        maxConnections: 1024,
         shutdownDelaySeconds: 7,
         reloadIntervalMs: 1000,
         logLevel: 'info',
       });
       expect(parseServeArgs(['--config', 'p.yaml', '--dev'], {})).to.include({ tls: 'dev', host: '0.0.0.0', port: 8443, shutdownDelaySeconds: 5 });
+    });
+
+    it('takes --max-connections from the flag or MOUNTGATE_MAX_CONNECTIONS, the flag winning', () => {
+      const base = ['--config', 'p.yaml', '--dev'];
+      expect(parseServeArgs([...base, '--max-connections', '64'], { MOUNTGATE_MAX_CONNECTIONS: '32' }).maxConnections).to.equal(64);
+      expect(parseServeArgs(base, { MOUNTGATE_MAX_CONNECTIONS: '32' }).maxConnections).to.equal(32);
+      expect(parseServeArgs(base, { MOUNTGATE_MAX_CONNECTIONS: '' }).maxConnections).to.equal(1024);
     });
 
     it('turns on --mount-policies with its Lease, from flags or env, the identity defaulting to the hostname', () => {
@@ -82,6 +90,9 @@ describe('cli: mountgate serve', function () {
       ['--dev with a certificate', ['--config', 'p', '--dev', '--tls-cert', 'c'], 'serve: --dev replaces --tls-cert and --tls-key; give one or the other'],
       ['a port that is not a number', ['--config', 'p', '--dev', '--port', 'https'], 'serve: --port must be a port number from 0 to 65535, not "https"'],
       ['a port out of range', ['--config', 'p', '--dev', '--metrics-port', '70000'], 'serve: --metrics-port must be a port number from 0 to 65535, not "70000"'],
+      ['no connections at all', ['--config', 'p', '--dev', '--max-connections', '0'], 'serve: --max-connections must be a whole number from 1 to 1000000, not "0"'],
+      ['a fraction of a connection', ['--config', 'p', '--dev', '--max-connections', '10.5'], 'serve: --max-connections must be a whole number from 1 to 1000000, not "10.5"'],
+      ['a connection cap past the bound', ['--config', 'p', '--dev', '--max-connections', '1000001'], 'serve: --max-connections must be a whole number from 1 to 1000000, not "1000001"'],
       ['a negative delay', ['--config', 'p', '--dev', '--shutdown-delay=-1'], 'serve: --shutdown-delay must be a number of seconds, not "-1"'],
       ['a flag without its value', ['--config', 'p', '--dev', '--port', '--host'], "serve: Option '--port' argument is ambiguous."],
       ['a delay that is not a number', ['--config', 'p', '--dev', '--shutdown-delay=soon'], 'serve: --shutdown-delay must be a number of seconds, not "soon"'],

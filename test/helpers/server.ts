@@ -18,6 +18,7 @@ export interface TestServer {
 export interface TestServerOptions {
   readonly policy?: unknown;
   readonly shutdownDelaySeconds?: number;
+  readonly maxConnections?: number;
   /** Silent when absent. */
   readonly logger?: Logger;
 }
@@ -39,6 +40,7 @@ export async function withServer<T>(options: TestServerOptions, body: (test: Tes
       port: 0,
       metricsPort: 0,
       shutdownDelaySeconds: options.shutdownDelaySeconds ?? 0,
+      ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
       reloadIntervalMs: 100,
       logger: options.logger ?? silentLogger(),
     });
