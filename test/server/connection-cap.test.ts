@@ -46,6 +46,17 @@ async function answered(client: Client): Promise<void> {
   expect(client.received.slice(0, 12)).to.equal('HTTP/1.1 200');
 }
 
+/** Whether a new connection is closed before TLS is up. */
+function refusedAtOnce(test: TestServer): Promise<boolean> {
+  return open(test).then(
+    (client) => {
+      client.socket.destroy();
+      return false;
+    },
+    () => true,
+  );
+}
+
 const isClosed = (client: Client): boolean => client.socket.destroyed || client.socket.readyState === 'closed';
 
 function logSink(): { lines: Array<Record<string, unknown>>; logger: Logger } {
@@ -77,14 +88,7 @@ describe('server: the connection cap', function () {
           idle.push(client);
           await answered(client);
         }
-        const refused = await open(test).then(
-          (client) => {
-            client.socket.destroy();
-            return false;
-          },
-          () => true,
-        );
-        expect(refused, 'the connection past the cap').to.equal(true);
+        expect(await refusedAtOnce(test), 'the connection past the cap').to.equal(true);
         await eventually(async () => idle.every(isClosed));
         expect(await refusedCount(test)).to.equal(1);
 
@@ -113,14 +117,7 @@ describe('server: the connection cap', function () {
           clients.push(client);
           await answered(client);
         }
-        const refused = await open(test).then(
-          (client) => {
-            client.socket.destroy();
-            return false;
-          },
-          () => true,
-        );
-        expect(refused, 'the connection past the cap').to.equal(true);
+        expect(await refusedAtOnce(test), 'the connection past the cap').to.equal(true);
         await eventually(async () => clients.slice(1).every(isClosed));
         expect(isClosed(busy), 'the connection with a request in progress').to.equal(false);
         busy.socket.write(body.slice(10));
