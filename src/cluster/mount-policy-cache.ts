@@ -45,6 +45,41 @@ export function isMountPolicyObject(value: unknown): value is MountPolicyObject 
   return metadata === undefined || (typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata));
 }
 
+/**
+ * A stored status larger than this is not one mountgate wrote (its effective list and message stop at
+ * MAX_EFFECTIVE_CHARACTERS and 32 KiB); it is kept as OVERSIZED_STATUS, which no status mountgate
+ * writes equals, so the holder of the Lease writes the right one over it.
+ */
+export const MAX_KEPT_STATUS_BYTES = 512 * 1024;
+export const OVERSIZED_STATUS = Object.freeze({ mountgateNote: 'the stored status was larger than mountgate keeps' });
+
+/**
+ * What the table keeps of a MountPolicy: the metadata it reads, the spec and (bounded) the status. Labels,
+ * annotations (up to 256 KiB) and managedFields are left out, so that the table's memory follows the specs,
+ * which the admission webhook bounds, rather than whatever a namespace's admin puts beside them.
+ * A status write sends this back: the API server takes only the status from it (and the resourceVersion, to
+ * refuse a stale write), keeping the rest as stored.
+ */
+export function keptOf(object: MountPolicyObject): MountPolicyObject {
+  const metadata = object.metadata;
+  const kept: { -readonly [K in keyof MountPolicyObject]: MountPolicyObject[K] } = {};
+  if (object.apiVersion !== undefined) kept.apiVersion = object.apiVersion;
+  if (object.kind !== undefined) kept.kind = object.kind;
+  if (metadata !== undefined) {
+    kept.metadata = {};
+    for (const key of ['namespace', 'name', 'uid', 'generation', 'resourceVersion'] as const) {
+      if (metadata[key] !== undefined) Object.assign(kept.metadata, { [key]: metadata[key] });
+    }
+  }
+  if (object.spec !== undefined) kept.spec = object.spec;
+  if (object.status !== undefined) kept.status = jsonBytes(object.status) > MAX_KEPT_STATUS_BYTES ? OVERSIZED_STATUS : object.status;
+  return kept;
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+}
+
 export class MountPolicyTable {
   readonly #byNamespace = new Map<string, Map<string, CachedMountPolicy>>();
   /** layersOf's answer per namespace, built when the namespace changes rather than at every admission. */

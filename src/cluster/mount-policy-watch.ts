@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { MOUNT_POLICY_GROUP, MOUNT_POLICY_RESOURCE, MOUNT_POLICY_VERSION } from '../policy/mount-policy.js';
 import { startListWatch, type ListWatchOptions } from './list-watch.js';
-import { isMountPolicyObject, type MountPolicyObject, type MountPolicyTable } from './mount-policy-cache.js';
+import { isMountPolicyObject, keptOf, type MountPolicyObject, type MountPolicyTable } from './mount-policy-cache.js';
 
 export interface MountPolicyWatchOptions {
   readonly retryDelayMs?: number;
@@ -41,7 +41,7 @@ export function watchMountPolicies(config: ListWatchOptions<MountPolicyObject>['
   const watch = startListWatch<MountPolicyObject>({
     config,
     path: `/apis/${MOUNT_POLICY_GROUP}/${MOUNT_POLICY_VERSION}/${MOUNT_POLICY_RESOURCE}`,
-    decode: (value) => (isMountPolicyObject(value) ? value : undefined),
+    decode: (value) => (isMountPolicyObject(value) ? keptOf(value) : undefined),
     table,
     retryDelayMs: options.retryDelayMs ?? DEFAULTS.retryDelayMs,
     watchTimeoutSeconds: options.watchTimeoutSeconds ?? DEFAULTS.watchTimeoutSeconds,

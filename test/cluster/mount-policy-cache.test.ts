@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { decide } from '../../src/admission/decide.js';
 import { LayeredPolicies } from '../../src/cluster/layered-policies.js';
-import { MountPolicyTable, NOT_LISTED, WATCH_BROKEN, type MountPolicyObject, type TableChange } from '../../src/cluster/mount-policy-cache.js';
+import { keptOf, MAX_KEPT_STATUS_BYTES, MountPolicyTable, NOT_LISTED, OVERSIZED_STATUS, WATCH_BROKEN, type MountPolicyObject, type TableChange } from '../../src/cluster/mount-policy-cache.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 import { MAX_SPEC_BYTES } from '../../src/policy/mount-policy.js';
 import { policyOf, specOfBytes } from '../helpers/policies.js';
@@ -134,6 +134,40 @@ describe('cluster/mount-policy-cache', () => {
       expect(entry?.compiled.uid).to.equal('uid-team-b-tenant');
       expect(table.list('team-b')).to.have.length(1);
     });
+  });
+
+  describe('keptOf: what the table keeps of an object', () => {
+    const STATUS = { conditions: [{ type: 'Ready', status: 'True', reason: 'Enforced', message: 'mountgate enforces generation 1' }] };
+    const bulky = {
+      ...TEAM_A,
+      metadata: {
+        ...TEAM_A.metadata,
+        labels: { team: 'a' },
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(200_000) },
+        managedFields: [{ manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:spec': {} } }],
+        finalizers: ['example.com/keep'],
+        creationTimestamp: '2026-12-05T10:00:00Z',
+      },
+      status: STATUS,
+    };
+    const rows: ReadonlyArray<{ name: string; object: MountPolicyObject; kept: MountPolicyObject }> = [
+      { name: 'an object as listed is kept as it is', object: TEAM_A, kept: TEAM_A },
+      { name: 'labels, annotations, managedFields, finalizers and timestamps are left out; spec and status stay', object: bulky, kept: { ...TEAM_A, status: STATUS } },
+      { name: 'an object without metadata stays without', object: { kind: 'MountPolicy', spec: {} }, kept: { kind: 'MountPolicy', spec: {} } },
+      {
+        name: 'a status over the bound is kept as a note that no status mountgate writes equals',
+        object: { ...TEAM_A, status: { conditions: [], note: 'x'.repeat(MAX_KEPT_STATUS_BYTES) } },
+        kept: { ...TEAM_A, status: OVERSIZED_STATUS },
+      },
+      {
+        name: 'a status just within the bound is kept',
+        object: { ...TEAM_A, status: { n: 'x'.repeat(MAX_KEPT_STATUS_BYTES - '{"n":""}'.length) } },
+        kept: { ...TEAM_A, status: { n: 'x'.repeat(MAX_KEPT_STATUS_BYTES - '{"n":""}'.length) } },
+      },
+    ];
+    for (const row of rows) {
+      it(row.name, () => expect(keptOf(row.object)).to.deep.equal(row.kept));
+    }
   });
 
   describe('LayeredPolicies', () => {

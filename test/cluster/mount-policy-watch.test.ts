@@ -167,6 +167,26 @@ describe('cluster/mount-policy-watch', () => {
     });
   }
 
+  it('keeps of each listed object only what it reads: annotations and managedFields are left out', async () => {
+    const api = new FakeApiServer();
+    const bulky = (name: string): MountPolicyObject => {
+      const object = mountPolicy('team-a', name, { maxMounts: 1 });
+      const metadata = { ...object.metadata, annotations: { note: 'x'.repeat(100_000) }, managedFields: [{ manager: 'kubectl' }] };
+      return { ...object, metadata };
+    };
+    api.items.set('team-a/listed', bulky('listed'));
+    const table = new MountPolicyTable();
+    let watch: MountPolicyWatch | undefined;
+    try {
+      watch = watchMountPolicies(configFor(await api.start()), table, logger, { retryDelayMs: 20 });
+      await until(() => table.synced, 'the first sync');
+      expect(table.get({ namespace: 'team-a', name: 'listed' })?.object).to.deep.equal(mountPolicy('team-a', 'listed', { maxMounts: 1 }));
+    } finally {
+      await watch?.stop();
+      await api.stop();
+    }
+  });
+
   it('lists MountPolicies in pages of 32, so that a page stays small even when every object is at its size bound', async () => {
     const api = new FakeApiServer();
     for (let i = 0; i < 70; i++) api.items.set(`team-a/p${i}`, mountPolicy('team-a', `p${i}`, { maxMounts: 1 }));

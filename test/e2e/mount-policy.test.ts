@@ -58,8 +58,10 @@ function tenantPod(name: string, mounts?: readonly Mount[], volumes: readonly st
   };
 }
 
+const TENANT_METADATA = { labels: { team: 'a' }, annotations: { 'example.com/owner': 'team-a admins' } };
+
 interface StoredMountPolicy {
-  readonly metadata: { readonly generation: number; readonly resourceVersion: string };
+  readonly metadata: { readonly generation: number; readonly resourceVersion: string; readonly labels?: Record<string, string>; readonly annotations?: Record<string, string> };
   readonly spec?: unknown;
   readonly status?: {
     readonly observedGeneration?: number;
@@ -126,8 +128,8 @@ describe('e2e: MountPolicy (narrowing per namespace, status, Lease)', function (
     return last;
   };
 
-  const createMountPolicy = (namespace: string, name: string, spec: unknown): Promise<unknown> =>
-    custom().createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'MountPolicy', metadata: { name }, spec } });
+  const createMountPolicy = (namespace: string, name: string, spec: unknown, metadata: Record<string, unknown> = {}): Promise<unknown> =>
+    custom().createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'MountPolicy', metadata: { ...metadata, name }, spec } });
   const readMountPolicy = async (namespace: string, name: string): Promise<StoredMountPolicy> =>
     asStored(await custom().getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name }));
   const replaceSpec = async (namespace: string, name: string, spec: unknown): Promise<void> => {
@@ -333,13 +335,15 @@ describe('e2e: MountPolicy (narrowing per namespace, status, Lease)', function (
         await core.createNamespacedPod({ namespace: teamA, body: tenantPod(name, undefined, [hostPath]) });
         cleanups.push(() => ignoreNotFound(core.deleteNamespacedPod({ namespace: teamA, name, gracePeriodSeconds: 0 })));
       }
-      await createMountPolicy(teamA, 'tenant', { allowedHostPaths: [{ pathPrefix: own() }] });
+      // Labels and annotations mountgate does not keep in its cache: its status write must leave them as stored.
+      await createMountPolicy(teamA, 'tenant', { allowedHostPaths: [{ pathPrefix: own() }] }, TENANT_METADATA);
     });
 
     it('turns Ready with observedGeneration = generation and the effective list', async () => {
       const { teamA } = s();
       const stored = await readyStatus(teamA, 'tenant');
       expect(stored.status?.effectiveAllowedHostPaths).to.deep.equal([{ pathPrefix: own(), readOnly: false }]);
+      expect({ labels: stored.metadata.labels, annotations: stored.metadata.annotations }, 'what the status write left of the metadata').to.deep.equal(TENANT_METADATA);
       const ready = stored.status?.conditions?.find((c) => c.type === 'Ready');
       expect(ready).to.deep.include({
         status: 'True',
