@@ -51,6 +51,18 @@ describe('NOTES.txt', function () {
       hasNot: ['WARNING', 'networkPolicy is on', 'cleanup is off', 'mpol', 'MountPolic'],
     },
     {
+      name: 'failurePolicy Ignore is warned about, with what the backstop still holds',
+      values: { webhook: { failurePolicy: 'Ignore' } },
+      has: ['WARNING: failurePolicy is Ignore', 'anyone who may create Pods can cause that', 'The backstop still holds'],
+      hasNot: ['nothing then'],
+    },
+    {
+      name: 'failurePolicy Ignore without the backstop says nothing checks those Pods',
+      values: { webhook: { failurePolicy: 'Ignore' }, backstop: { enabled: false } },
+      has: ['WARNING: failurePolicy is Ignore', 'backstop.enabled is false: nothing then'],
+      hasNot: ['The backstop still holds'],
+    },
+    {
       name: 'a single replica with failurePolicy Fail is warned about',
       values: { replicaCount: 1 },
       has: ['WARNING: failurePolicy is Fail with a single replica'],

@@ -81,6 +81,28 @@ describe('e2e: the validating webhook refuses hostPaths that skipped the annotat
     }
   });
 
+  it('refuses a Pod whose review is over the 3 MiB body limit, though its request is a sixth of that: the API server sends each "<" as six bytes', async () => {
+    const env = e2e();
+    const name = uniqueName('oversize');
+    const pod = withVolume(sandboxPod(name), 'docker', '/var/run', '/var/run/host', true);
+    // Some 560 KB as the client sends it and the API server stores it; \u003c in the review makes it over 3 MiB.
+    const first = pod.spec?.containers[0];
+    if (first === undefined) throw new Error('the sandbox Pod has no container');
+    first.env = [...(first.env ?? []), { name: 'PADDING', value: '<'.repeat(560_000) }];
+    try {
+      const status = await apiError(env.core.createNamespacedPod({ namespace: env.enabledNs, body: pod }));
+      // mountgate answers 413 (docs/reference.md, "Limits"); with failurePolicy Fail the API server refuses the Pod.
+      expect(status).to.deep.equal({
+        code: 500,
+        reason: 'InternalError',
+        message: `Internal error occurred: failed calling webhook "${env.validateWebhook}": failed to call webhook: the server responded with the status code 413 but did not return more information`,
+      });
+      expect(await isNotFound(env.core.readNamespacedPod({ namespace: env.enabledNs, name }))).to.equal(true);
+    } finally {
+      await deletePod(env.core, env.enabledNs, name);
+    }
+  });
+
   it('lets the same hand-written hostPath through in a namespace the webhooks do not select', async () => {
     const env = e2e();
     const name = uniqueName('unselected');
