@@ -12,6 +12,7 @@ import { errored, fromVerdict, toReview, type AdmissionResponse } from '../admis
 import { readAdmissionReview, type AdmissionRequest } from '../admission/review.js';
 import type { ClusterFacts } from '../admission/pod-security.js';
 import type { CompiledPolicy } from '../policy/compile.js';
+import { errorBody } from './error-body.js';
 import type { NamespaceLevels } from './namespace-cache.js';
 import type { LiveState } from './live-state.js';
 import { BodyError, declaresTooLong, plainJsonLength, readPlainJson } from './json-body.js';
@@ -346,7 +347,7 @@ function httpStatusOf(error: unknown): number {
 }
 
 function sendError(res: ServerResponse, status: number, message: string): void {
-  sendJson(res, status, { error: message, status });
+  sendJson(res, status, errorBody(status, message));
 }
 
 /** What express's res.json sends, header for header: the same type with charset, and the length. */

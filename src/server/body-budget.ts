@@ -16,6 +16,7 @@
  * the connection gone.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { errorBody } from './error-body.js';
 
 export const SMALL_BODY_BYTES = 256 * 1024;
 export const DEFAULT_POOL_BYTES = 32 * 1024 * 1024;
@@ -74,7 +75,7 @@ function chargeFor(req: IncomingMessage, maxBodyBytes: number): number {
 }
 
 function refuse(res: ServerResponse): void {
-  const body = JSON.stringify({ error: 'too many request bodies in flight; retry shortly', status: 503 });
+  const body = JSON.stringify(errorBody(503, 'too many request bodies in flight; retry shortly'));
   res.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Retry-After': '1', Connection: 'close' });
   res.end(body);
 }

@@ -95,7 +95,7 @@ describe('e2e: the validating webhook refuses hostPaths that skipped the annotat
       expect(status).to.deep.equal({
         code: 500,
         reason: 'InternalError',
-        message: `Internal error occurred: failed calling webhook "${env.validateWebhook}": failed to call webhook: the server responded with the status code 413 but did not return more information`,
+        message: `Internal error occurred: failed calling webhook "${env.validateWebhook}": failed to call webhook: the body is larger than 3145728 bytes`,
       });
       expect(await isNotFound(env.core.readNamespacedPod({ namespace: env.enabledNs, name }))).to.equal(true);
     } finally {

@@ -184,9 +184,10 @@ describe('server (real HTTPS on loopback)', function () {
           const answer = await httpsCall({ port: test.server.port, path: '/validate', ca: test.pki.caCert, body, contentType });
           expect(answer.status).to.equal(status);
           expect(answer.headers['content-type']).to.match(/^application\/json/);
-          const error = JSON.parse(answer.text) as { error: string; status: number };
-          expect(error.status).to.equal(status);
-          expect(error.error.startsWith(message), error.error).to.equal(true);
+          // A Kubernetes Status, which the API server's webhook client decodes and quotes.
+          const error = JSON.parse(answer.text) as { message: string; error: string };
+          expect(error.message.startsWith(message), error.message).to.equal(true);
+          expect(error).to.deep.equal({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: status, reason: status === 413 ? 'RequestEntityTooLarge' : 'BadRequest', message: error.message, error: error.message });
           // Still serving.
           expect((await httpsCall({ port: test.server.port, path: '/healthz', ca: test.pki.caCert })).status).to.equal(200);
           expect(await metricsText(test.server.metricsPort)).to.include('mountgate_admission_requests_total{endpoint="validate",result="error"} 1');
@@ -209,7 +210,7 @@ describe('server (real HTTPS on loopback)', function () {
           await withServer({}, async (test) => {
             const answer = await httpsCall({ port: test.server.port, path: '/mutate', ca: test.pki.caCert, body: withGroups(row.count) });
             expect(answer.status, answer.text.slice(0, 200)).to.equal(400);
-            expect(answer.text.length, 'characters in the answer').to.be.below(1024);
+            expect(answer.text.length, 'characters in the answer (the message twice)').to.be.below(2048);
             expect((JSON.parse(answer.text) as { error: string }).error).to.equal(row.message);
           });
         });
@@ -231,7 +232,8 @@ describe('server (real HTTPS on loopback)', function () {
         const wrongMethod = await httpsCall({ port: test.server.port, path: '/mutate', ca: test.pki.caCert, method: 'GET' });
         expect([wrongMethod.status, wrongMethod.headers.allow]).to.deep.equal([405, 'POST']);
         const nowhere = await httpsCall({ port: test.server.port, path: '/admit', ca: test.pki.caCert, method: 'POST', body: '{}' });
-        expect(JSON.parse(nowhere.text)).to.deep.equal({ error: 'no route for /admit', status: 404 });
+        expect(JSON.parse(nowhere.text)).to.deep.equal({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 404, reason: 'NotFound', message: 'no route for /admit', error: 'no route for /admit' });
+        expect(JSON.parse(wrongMethod.text)).to.deep.include({ code: 405, reason: 'MethodNotAllowed', message: '/mutate takes POST' });
       });
     });
   });
