@@ -638,6 +638,33 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
     expect(older.compileError).to.contain("undeclared reference to 'strings'");
   });
 
+  // Which read-only patterns with a placeholder and no "*" decide at their own prefix is worked out
+  // once per request, comparing each with every entry: the cost grows with their number times the policy's.
+  it('judges every Pod within the cost limit under 200 entries, 100 of them read-only patterns with placeholders and no "*"', async function () {
+    this.timeout(600_000);
+    const env = e2e();
+    const entries = Array.from({ length: 200 }, (_, i) =>
+      i % 2 === 0 ? { pathPrefix: `/srv/t${i}/{namespace}/{user}/ro`, readOnly: true } : i % 4 === 1 ? { pathPrefix: `/srv/t${i}/{namespace}/{user}/rw` } : { pathPrefix: `/srv/l${i}/a/b/c`, readOnly: true },
+    );
+    const policyFile = path.join(env.dir, 'backstop-policy-200.json');
+    await writeFile(policyFile, JSON.stringify(backstop(parsePolicy(JSON.stringify({ allowedHostPaths: entries }), 'many.json')).policy));
+    const podFile = path.join(env.dir, 'backstop-pod-200.json');
+    await writeFile(podFile, JSON.stringify(named(pod([['v', '/srv/t1/ns/alice']], [container('c', [['v']])]), 'many')));
+    const requestFile = path.join(env.dir, 'backstop-request-200.json');
+    await writeFile(requestFile, JSON.stringify({ namespace: 'ns', userInfo: { username: 'alice', groups: [] } }));
+    const result = await celcost(env.dir, '1.29', policyFile, [podFile], requestFile);
+    expect(result.compileError).to.equal(undefined);
+    const costs = result.pods[0]?.costs ?? [];
+    for (const { where, cost, error } of costs) {
+      expect(error, where).to.equal(undefined);
+      expect(cost, where).to.be.below(1_000_000);
+    }
+    const below = costs.find((c) => c.where === 'variables.readOnlyBelow')?.cost ?? 0;
+    // 15 to 25 a pair of entries (docs/reference.md): the comparison does run, and costs no more than that.
+    expect(below).to.be.within(100 * 200 * 10, 100 * 200 * 40);
+    console.log(`      CEL cost of readOnlyBelow, 100 such patterns among 200 entries: ${below}`);
+  });
+
   it('with mountgate stopped, still refuses hand-written host paths and admits ordinary Pods; kube-system stays unaffected', async function () {
     this.timeout(60_000);
     const env = e2e();
