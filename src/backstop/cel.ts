@@ -134,8 +134,48 @@ export const OUTSIDE = [
   '))',
 ].join('');
 
-/** The deciding entry is read-only (its rank ends in '0'). */
-export const READ_ONLY_VOLUMES = "variables.hostPathVolumes.filter(v, v.decides.endsWith('0')).map(v, v.name)";
+/** A prefix as written with its placeholders filled ("{user}" and "{sandboxUser}" never overlap). */
+function filled(prefix: string): string {
+  return FILLED_BY.reduce((text, [token, variable]) => `${text}.replace('${token}', variables.${variable})`, prefix);
+}
+
+/**
+ * The read-only entries that make a path above them read-only (src/policy/match.ts
+ * readOnlyEntryBelow): every literal one; a pattern with `*`; a pattern without, only where it
+ * decides at its own prefix (placeholders filled). Entries rank by shape, so one outranked there by
+ * a read-write entry is outranked at every path below it: only entries of as many segments can
+ * outrank it, a literal one equal to that prefix or a pattern covering it. Once per request.
+ */
+export const READ_ONLY_BELOW = [
+  "variables.applicable.filter(e, e[0].endsWith('0') && (e.size() == 3 || e.exists(s, s == '*')",
+  ` || [${filled('e[1]')}].map(own, variables.applicable.filter(f, f[0] <= e[0] && (f.size() == 3 ? f[1] == own`,
+  " : f.size() == e.size() && own.startsWith(f[2]) && variables.positions.all(i, i >= e.size() - 3 || f[i + 3] == '*' || f[i + 3] == e[i + 3]))).map(f, f[0]).min().endsWith('0'))[0]))",
+].join('');
+
+/** Read-only entry e lies strictly below the (trimmed) path of volume v: a literal by whole segments. */
+const LITERAL_BELOW = "e.size() == 3 && e[1].size() > v.path.size() && e[1].startsWith(v.path + '/')";
+/**
+ * Pattern e reaches strictly below the path of volume v, split at "/" into segs (src/policy/match.ts
+ * reachesBelow): it has more segments, and the path's segments match its first ones. Its
+ * placeholders are filled, or it would not be applicable.
+ */
+const PATTERN_BELOW =
+  "e.size() > 3 && segs.size() < e.size() - 2 && variables.positions.all(i, i >= segs.size() - 1 || e[i + 3] == '*' || e[i + 3] == segs[i + 1])";
+
+/**
+ * The volumes whose deciding entry is read-write but whose path holds a read-only entry below it:
+ * a read-write mount (or one with a subPath) would write into it. Only a volume under a pattern
+ * that could lie below is split at "/", once.
+ */
+export const HOLDS_READ_ONLY = [
+  "variables.readOnlyBelow.size() == 0 ? [] : variables.hostPathVolumes.filter(v, v.decides.endsWith('1')",
+  ` && (variables.readOnlyBelow.exists(e, ${LITERAL_BELOW})`,
+  ` || variables.readOnlyBelow.exists(e, e.size() > 3) && [v.path.split('/')].map(segs, variables.readOnlyBelow.exists(e, ${PATTERN_BELOW}))[0])`,
+  ').map(v, v.name)',
+].join('');
+
+/** The deciding entry is read-only (its rank ends in '0'), or the path holds a read-only entry below it. */
+export const READ_ONLY_VOLUMES = "variables.hostPathVolumes.filter(v, v.decides.endsWith('0')).map(v, v.name) + variables.holdsReadOnly";
 
 export const CONTAINERS =
   'object.?spec.?containers.orValue([]) + object.?spec.?initContainers.orValue([]) + object.?spec.?ephemeralContainers.orValue([])';
@@ -172,12 +212,33 @@ export const OUTSIDE_MESSAGE = [
 /** The prefix of the entry that decides volume v: the first in the policy of those of its rank that cover it. */
 const DECIDING_PREFIX = `[v.path.split('/')].map(segs, variables.applicable.filter(e, e[0] == v.decides && ${COVERS}))[0][0][1]`;
 
-/** `container "C" mounts "PATH" read-write (volume "NAME"), but "PREFIX" is read-only`, for the first such mount. */
+/** A string's length in UTF-16 code units, as mountgate orders prefixes (sortLongestFirst). */
+function utf16Length(value: string): string {
+  return `(${value}.size() + ${value}.findAll(${ASTRAL}).size())`;
+}
+
+/**
+ * The read-only entry below the path of volume v that mountgate names: the literal one with the
+ * longest prefix (the first in the policy of those as long), else the pattern first in the deciding
+ * order (least rank, then the first in the policy).
+ */
+const BELOW_PREFIX = [
+  `[variables.readOnlyBelow.filter(e, ${LITERAL_BELOW})].map(l, l.size() > 0`,
+  ` ? [l.map(e, ${utf16Length('e[1]')}).max()].map(n, l.filter(e, ${utf16Length('e[1]')} == n)[0][1])[0]`,
+  ` : [v.path.split('/')].map(segs, [variables.readOnlyBelow.filter(e, ${PATTERN_BELOW})].map(p, [p.map(e, e[0]).min()].map(r, p.filter(e, e[0] == r)[0][1])[0])[0])[0]`,
+  ')[0]',
+].join('');
+
+/**
+ * `container "C" mounts "PATH" read-write (volume "NAME"), but "PREFIX" is read-only`, or
+ * `..., but "PREFIX" inside it is read-only` for a read-only entry below the path, for the first such mount.
+ */
 export const WRITERS_MESSAGE = [
   "variables.writers.size() == 0 ? '' : [variables.writers[0]].map(c,",
   ` [c.?volumeMounts.orValue([]).filter(m, ${WRITES_READ_ONLY})[0]].map(m,`,
   " [variables.hostPathVolumes.filter(v, v.name == string(m.?name.orValue('')))[0]].map(v,",
-  ` 'container ' + strings.quote(string(c.?name.orValue(''))) + ' mounts ' + ${quotedShort('v.path')} + ' read-write (volume ' + strings.quote(v.name) + '), but ' + strings.quote(${DECIDING_PREFIX}) + ' is read-only'`,
+  ` 'container ' + strings.quote(string(c.?name.orValue(''))) + ' mounts ' + ${quotedShort('v.path')} + ' read-write (volume ' + strings.quote(v.name) + '), but '`,
+  ` + (v.decides.endsWith('0') ? strings.quote(${DECIDING_PREFIX}) + ' is read-only' : strings.quote(${BELOW_PREFIX}) + ' inside it is read-only')`,
   ')[0])[0])[0]',
 ].join('');
 
