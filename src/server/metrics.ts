@@ -96,7 +96,7 @@ export function createMetrics(): Metrics {
     }),
     connectionsRefused: new Counter({
       name: 'mountgate_connections_refused_total',
-      help: 'Connections to the webhook port closed as they arrived because --max-connections were open (the idle ones were closed with each).',
+      help: 'Connections to the webhook port closed once TLS was up because --max-connections were open and none was between requests.',
       registers: [registry],
     }),
   };

@@ -1,16 +1,17 @@
 /**
  * The webhook port's connection cap (src/server/connection-cap.ts), on the real server in-process:
- * past the cap a connection is refused as it arrives and the kept-alive ones are closed with it,
- * while a request in progress keeps its place; refusals are counted and logged at a bounded rate.
+ * past the cap the kept-alive connections make room; when none can, the new connection is refused
+ * once TLS is up, while a request in progress and a connection yet to send keep their place;
+ * connections still before TLS do not count; refusals are counted and logged at a bounded rate.
  */
 import { expect } from 'chai';
 import { once } from 'node:events';
-import { createServer } from 'node:https';
+import { createConnection, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { connect, type TLSSocket } from 'node:tls';
 import { pino } from 'pino';
 import type { Logger } from '../../src/server/logger.js';
-import { capConnections, REFUSAL_LOG_INTERVAL_MS, type RefusalReport } from '../../src/server/connection-cap.js';
+import { RefusalLog, REFUSAL_LOG_INTERVAL_MS, type RefusalReport } from '../../src/server/connection-cap.js';
 import { withServer, eventually, type TestServer } from '../helpers/server.js';
 
 const CAP = 3;
@@ -46,15 +47,15 @@ async function answered(client: Client): Promise<void> {
   expect(client.received.slice(0, 12)).to.equal('HTTP/1.1 200');
 }
 
-/** Whether a new connection is closed before TLS is up. */
-function refusedAtOnce(test: TestServer): Promise<boolean> {
-  return open(test).then(
-    (client) => {
-      client.socket.destroy();
-      return false;
-    },
-    () => true,
-  );
+/** Whether a new connection is closed once TLS is up, before it can send a request. */
+async function refusedAfterTls(test: TestServer): Promise<boolean> {
+  const client = await open(test);
+  try {
+    await Promise.race([client.closed, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+    return isClosed(client) && client.received === '';
+  } finally {
+    client.socket.destroy();
+  }
 }
 
 const isClosed = (client: Client): boolean => client.socket.destroyed || client.socket.readyState === 'closed';
@@ -78,25 +79,46 @@ async function refusedCount(test: TestServer): Promise<number> {
 describe('server: the connection cap', function () {
   this.timeout(30_000);
 
-  it('refuses a connection past the cap and closes the kept-alive ones with it; the next one is served', async () => {
-    const { lines, logger } = logSink();
-    await withServer({ maxConnections: CAP, logger }, async (test) => {
-      const idle: Client[] = [];
+  it('past the cap, closes the connections kept alive between requests to make room, and serves the new one', async () => {
+    await withServer({ maxConnections: CAP }, async (test) => {
+      const clients: Client[] = [];
       try {
         for (let i = 0; i < CAP; i++) {
           const client = await open(test);
-          idle.push(client);
+          clients.push(client);
           await answered(client);
         }
-        expect(await refusedAtOnce(test), 'the connection past the cap').to.equal(true);
-        await eventually(async () => idle.every(isClosed));
-        expect(await refusedCount(test)).to.equal(1);
-
         const next = await open(test);
-        idle.push(next);
+        clients.push(next);
         await answered(next);
+        await eventually(async () => clients.slice(0, CAP).every(isClosed));
+        expect(isClosed(next)).to.equal(false);
+        expect(await refusedCount(test)).to.equal(0);
       } finally {
-        for (const client of idle) client.socket.destroy();
+        for (const client of clients) client.socket.destroy();
+      }
+    });
+  });
+
+  it('refuses the new connection when none is between requests: a request in progress and a connection yet to send keep their place', async () => {
+    const { lines, logger } = logSink();
+    await withServer({ maxConnections: CAP, logger }, async (test) => {
+      const clients: Client[] = [];
+      try {
+        const busy = await open(test);
+        clients.push(busy);
+        const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' });
+        busy.socket.write(`POST /validate HTTP/1.1\r\nHost: mountgate\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+        for (let i = 1; i < CAP; i++) clients.push(await open(test));
+        expect(await refusedAfterTls(test), 'the connection past the cap').to.equal(true);
+        expect(clients.map(isClosed), 'the connections that held their place').to.deep.equal(clients.map(() => false));
+        expect(await refusedCount(test)).to.equal(1);
+        busy.socket.write(body.slice(10));
+        await eventually(async () => busy.received.startsWith('HTTP/1.1 '));
+        expect(busy.received.slice(0, 12)).to.equal('HTTP/1.1 400');
+        await answered(clients[1] ?? busy);
+      } finally {
+        for (const client of clients) client.socket.destroy();
       }
     });
     expect(lines.filter((line) => line.msg?.toString().startsWith('connections refused')).map(({ level, refused, maxConnections }) => ({ level, refused, maxConnections }))).to.deep.equal([
@@ -104,26 +126,25 @@ describe('server: the connection cap', function () {
     ]);
   });
 
-  it('keeps a connection whose request is in progress, which is then answered', async () => {
+  it('does not count connections still before their TLS handshake: a flood of bare TCP connections keeps no one out', async () => {
     await withServer({ maxConnections: CAP }, async (test) => {
+      const bare: Socket[] = [];
       const clients: Client[] = [];
       try {
-        const busy = await open(test);
-        clients.push(busy);
-        const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' });
-        busy.socket.write(`POST /validate HTTP/1.1\r\nHost: mountgate\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
-        for (let i = 1; i < CAP; i++) {
+        for (let i = 0; i < 5 * CAP; i++) {
+          const socket = createConnection({ host: '127.0.0.1', port: test.server.port });
+          socket.on('error', () => undefined);
+          bare.push(socket);
+          await once(socket, 'connect');
+        }
+        for (let i = 0; i < CAP; i++) {
           const client = await open(test);
           clients.push(client);
           await answered(client);
         }
-        expect(await refusedAtOnce(test), 'the connection past the cap').to.equal(true);
-        await eventually(async () => clients.slice(1).every(isClosed));
-        expect(isClosed(busy), 'the connection with a request in progress').to.equal(false);
-        busy.socket.write(body.slice(10));
-        await eventually(async () => busy.received.startsWith('HTTP/1.1 '));
-        expect(busy.received.slice(0, 12)).to.equal('HTTP/1.1 400');
+        expect(await refusedCount(test)).to.equal(0);
       } finally {
+        for (const socket of bare) socket.destroy();
         for (const client of clients) client.socket.destroy();
       }
     });
@@ -144,17 +165,13 @@ describe('server: the connection cap', function () {
     ];
     for (const row of rows) {
       it(row.name, () => {
-        const server = createServer();
         let time = 0;
-        let counted = 0;
         const reports: RefusalReport[] = [];
-        capConnections(server, 5, () => counted++, (report) => reports.push(report), () => time);
-        expect(server.maxConnections).to.equal(5);
+        const log = new RefusalLog(5, (report) => reports.push(report), () => time);
         for (const at of row.at) {
           time = at;
-          server.emit('drop');
+          log.refused();
         }
-        expect(counted, 'every refusal is counted').to.equal(row.at.length);
         expect(reports).to.deep.equal(row.reports);
       });
     }

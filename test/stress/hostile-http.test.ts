@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { BASE_POLICY } from '../helpers/policies.js';
 import { review, sandboxPod } from '../helpers/pods.js';
-import { halfClosed, idleTls, rawExchange, rawTcp, slowBodies, slowHeaders, stalledBodies, type Attack } from './support/attackers.js';
+import { halfClosed, idleTls, keptAliveTls, rawExchange, rawTcp, slowBodies, slowHeaders, stalledBodies, type Attack } from './support/attackers.js';
 import { withFixture, type Fixture } from './support/fixture.js';
 import { HOSTILE_SHAPES } from './support/hostile-pods.js';
 import { during, openFds, startProbe, type ProbeReport } from './support/probe.js';
@@ -171,6 +171,33 @@ describe('stress: hostile HTTP', function () {
       await probe.stop();
       tcp.stop();
       tls.stop();
+    }
+  });
+
+  it('3 000 TLS connections kept alive after an answer: past --max-connections the idle ones make room, served meanwhile, memory bounded', async () => {
+    const { server: target, ca } = running();
+    const startRss = target.rssBytes();
+    const refusalLines = (): number => target.records.filter((record) => record.msg.startsWith('connections refused')).length;
+    const refusalsBefore = refusalLines();
+    const probe = startProbe(target.port, ca, target.pid);
+    const kept = await keptAliveTls(target.port, ca, 3_000);
+    const openedAt = Date.now();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const result = await probe.stop();
+      const opening = during(result, 0, openedAt);
+      report('opening 3 000 kept-alive TLS connections (cap 1024)', opening, startRss);
+      const open = kept.closedAt.filter((at) => at === undefined).length;
+      console.log(`      still open: ${open} of 3 000`);
+      expect(refusalLines() - refusalsBefore, 'connections refused (each kept-alive one could make room)').to.equal(0);
+      expect(kept.answers.every((answer) => answer === 'HTTP/1.1 200 OK'), 'every connection got its answer before it was closed').to.equal(true);
+      expect(open, 'kept-alive connections the server still holds').to.be.at.most(1_024);
+      expectAnsweredThroughFlood(opening);
+      // 3 000 held at about 50 KiB each would add some 150 MiB.
+      expect(result.peakRssBytes - startRss, 'RSS growth, bytes').to.be.below(100 * MiB);
+    } finally {
+      await probe.stop();
+      kept.stop();
     }
   });
 

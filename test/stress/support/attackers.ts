@@ -81,6 +81,27 @@ export async function idleTls(port: number, ca: string, count: number, concurren
   return attack(all, []);
 }
 
+/** `count` TLS connections that each get one answer (GET /healthz) and are then kept alive, idle, `concurrency` at a time. */
+export async function keptAliveTls(port: number, ca: string, count: number, concurrency = 50): Promise<Attack> {
+  const all: Tracked[] = [];
+  for (let i = 0; i < count; i += concurrency) {
+    const batch = await Promise.all(Array.from({ length: Math.min(concurrency, count - i) }, () => tlsSocket(port, ca)));
+    await Promise.all(
+      batch.map(
+        (tracked) =>
+          new Promise<void>((resolve) => {
+            const done = (): void => resolve();
+            tracked.socket.once('data', done);
+            tracked.socket.once('close', done);
+            tracked.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+          }),
+      ),
+    );
+    all.push(...batch);
+  }
+  return attack(all, []);
+}
+
 /** Slowloris: request headers, one byte every `everyMs`, never finished. */
 export async function slowHeaders(port: number, ca: string, count: number, everyMs: number): Promise<Attack> {
   const all = await Promise.all(Array.from({ length: count }, () => tlsSocket(port, ca)));
