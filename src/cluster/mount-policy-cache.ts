@@ -5,7 +5,9 @@
  * is broken, every namespace's layers are unknown, which admits no host path.
  */
 import type { NamespaceLayers } from '../policy/layers.js';
+import { MAX_EFFECTIVE_CHARACTERS, MAX_EFFECTIVE_ENTRIES } from '../policy/effective.js';
 import { compileMountPolicy, type CompiledMountPolicy, type MountPolicyRef } from '../policy/mount-policy.js';
+import { MAX_MESSAGE_LENGTH } from './mount-policy-status.js';
 
 /** A MountPolicy as the API server returns it; only metadata is relied upon, the rest is judged. */
 export interface MountPolicyObject {
@@ -46,11 +48,14 @@ export function isMountPolicyObject(value: unknown): value is MountPolicyObject 
 }
 
 /**
- * A stored status larger than this is not one mountgate wrote (its effective list and message stop at
- * MAX_EFFECTIVE_CHARACTERS and 32 KiB); it is kept as OVERSIZED_STATUS, which no status mountgate
- * writes equals, so the holder of the Lease writes the right one over it.
+ * A stored status whose JSON text is longer than this (in UTF-16 code units, as the bounds on what
+ * mountgate writes are counted) is not one mountgate wrote; it is kept as OVERSIZED_STATUS, which no
+ * status mountgate writes equals, so the holder of the Lease writes the right one over it. What
+ * mountgate writes stays well below: the effective list's prefixes (MAX_EFFECTIVE_CHARACTERS) and the
+ * message (MAX_MESSAGE_LENGTH), each character at most doubled by JSON escaping (`"` and `\` may be in
+ * a path), and the fixed text around each of at most MAX_EFFECTIVE_ENTRIES entries.
  */
-export const MAX_KEPT_STATUS_BYTES = 512 * 1024;
+export const MAX_KEPT_STATUS_LENGTH = 2 * (MAX_EFFECTIVE_CHARACTERS + MAX_MESSAGE_LENGTH) + 64 * MAX_EFFECTIVE_ENTRIES + 16 * 1024;
 export const OVERSIZED_STATUS = Object.freeze({ mountgateNote: 'the stored status was larger than mountgate keeps' });
 
 /**
@@ -72,12 +77,8 @@ export function keptOf(object: MountPolicyObject): MountPolicyObject {
     }
   }
   if (object.spec !== undefined) kept.spec = object.spec;
-  if (object.status !== undefined) kept.status = jsonBytes(object.status) > MAX_KEPT_STATUS_BYTES ? OVERSIZED_STATUS : object.status;
+  if (object.status !== undefined) kept.status = (JSON.stringify(object.status)?.length ?? 0) > MAX_KEPT_STATUS_LENGTH ? OVERSIZED_STATUS : object.status;
   return kept;
-}
-
-function jsonBytes(value: unknown): number {
-  return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
 }
 
 export class MountPolicyTable {

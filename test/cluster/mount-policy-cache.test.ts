@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import { decide } from '../../src/admission/decide.js';
 import { LayeredPolicies } from '../../src/cluster/layered-policies.js';
-import { keptOf, MAX_KEPT_STATUS_BYTES, MountPolicyTable, NOT_LISTED, OVERSIZED_STATUS, WATCH_BROKEN, type MountPolicyObject, type TableChange } from '../../src/cluster/mount-policy-cache.js';
+import { keptOf, MAX_KEPT_STATUS_LENGTH, MountPolicyTable, NOT_LISTED, OVERSIZED_STATUS, WATCH_BROKEN, type MountPolicyObject, type TableChange } from '../../src/cluster/mount-policy-cache.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 import { MAX_SPEC_BYTES } from '../../src/policy/mount-policy.js';
+import { MAX_EFFECTIVE_CHARACTERS, MAX_EFFECTIVE_ENTRIES } from '../../src/policy/effective.js';
+import { MAX_MESSAGE_LENGTH } from '../../src/cluster/mount-policy-status.js';
 import { policyOf, specOfBytes } from '../helpers/policies.js';
 import { requestFor, sandboxPod } from '../helpers/pods.js';
 
@@ -137,6 +139,13 @@ describe('cluster/mount-policy-cache', () => {
   });
 
   describe('keptOf: what the table keeps of an object', () => {
+    // MAX_EFFECTIVE_ENTRIES prefixes sharing MAX_EFFECTIVE_CHARACTERS, and a message of MAX_MESSAGE_LENGTH, all of '"'.
+    const prefixLength = Math.floor(MAX_EFFECTIVE_CHARACTERS / MAX_EFFECTIVE_ENTRIES);
+    const LARGEST_OWN_STATUS = {
+      observedGeneration: 1,
+      conditions: [{ type: 'Ready', status: 'True', reason: 'Enforced', message: '"'.repeat(MAX_MESSAGE_LENGTH), observedGeneration: 1, lastTransitionTime: '2026-12-05T10:00:00Z' }],
+      effectiveAllowedHostPaths: Array.from({ length: MAX_EFFECTIVE_ENTRIES }, () => ({ pathPrefix: `/${'"'.repeat(prefixLength - 1)}`, readOnly: false })),
+    };
     const STATUS = { conditions: [{ type: 'Ready', status: 'True', reason: 'Enforced', message: 'mountgate enforces generation 1' }] };
     const bulky = {
       ...TEAM_A,
@@ -156,13 +165,23 @@ describe('cluster/mount-policy-cache', () => {
       { name: 'an object without metadata stays without', object: { kind: 'MountPolicy', spec: {} }, kept: { kind: 'MountPolicy', spec: {} } },
       {
         name: 'a status over the bound is kept as a note that no status mountgate writes equals',
-        object: { ...TEAM_A, status: { conditions: [], note: 'x'.repeat(MAX_KEPT_STATUS_BYTES) } },
+        object: { ...TEAM_A, status: { conditions: [], note: 'x'.repeat(MAX_KEPT_STATUS_LENGTH) } },
         kept: { ...TEAM_A, status: OVERSIZED_STATUS },
       },
       {
+        name: 'the largest status mountgate writes is kept: every effective entry and the message at their bounds, each character escaped in JSON',
+        object: { ...TEAM_A, status: LARGEST_OWN_STATUS },
+        kept: { ...TEAM_A, status: LARGEST_OWN_STATUS },
+      },
+      {
+        name: 'a status of characters that take three bytes in UTF-8 is measured in UTF-16 code units, as the bounds on it are',
+        object: { ...TEAM_A, status: { conditions: [], effectiveAllowedHostPaths: [{ pathPrefix: `/srv/${'漢'.repeat(MAX_EFFECTIVE_CHARACTERS - 5)}` }] } },
+        kept: { ...TEAM_A, status: { conditions: [], effectiveAllowedHostPaths: [{ pathPrefix: `/srv/${'漢'.repeat(MAX_EFFECTIVE_CHARACTERS - 5)}` }] } },
+      },
+      {
         name: 'a status just within the bound is kept',
-        object: { ...TEAM_A, status: { n: 'x'.repeat(MAX_KEPT_STATUS_BYTES - '{"n":""}'.length) } },
-        kept: { ...TEAM_A, status: { n: 'x'.repeat(MAX_KEPT_STATUS_BYTES - '{"n":""}'.length) } },
+        object: { ...TEAM_A, status: { n: 'x'.repeat(MAX_KEPT_STATUS_LENGTH - '{"n":""}'.length) } },
+        kept: { ...TEAM_A, status: { n: 'x'.repeat(MAX_KEPT_STATUS_LENGTH - '{"n":""}'.length) } },
       },
     ];
     for (const row of rows) {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { KubeStatusError } from '../../src/cluster/kube-request.js';
-import { keptOf, MAX_KEPT_STATUS_BYTES, MountPolicyTable, type MountPolicyObject } from '../../src/cluster/mount-policy-cache.js';
+import { keptOf, MAX_KEPT_STATUS_LENGTH, MountPolicyTable, type MountPolicyObject } from '../../src/cluster/mount-policy-cache.js';
 import type { MountPolicyStatus } from '../../src/cluster/mount-policy-status.js';
 import { StatusWriter } from '../../src/cluster/status-writer.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
@@ -95,7 +95,7 @@ describe('cluster/status-writer', () => {
     const { table, written, writer } = setUp();
     table.markSynced(true);
     writer.setHolding(true);
-    table.upsert(keptOf(object('tenant', { allowedHostPaths: [] }, 1, '1', { conditions: [], padding: 'x'.repeat(MAX_KEPT_STATUS_BYTES) })));
+    table.upsert(keptOf(object('tenant', { allowedHostPaths: [] }, 1, '1', { conditions: [], padding: 'x'.repeat(MAX_KEPT_STATUS_LENGTH) })));
     await writer.idle();
     expect(written.map((w) => [w.resourceVersion, w.status.conditions[0]?.reason])).to.deep.equal([['1', 'Enforced']]);
     table.upsert(keptOf(object('tenant', { allowedHostPaths: [] }, 1, '2', JSON.parse(JSON.stringify(written[0]?.status)))));
