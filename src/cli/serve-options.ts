@@ -26,7 +26,7 @@ export const SERVE_OPTIONS = {
   host: { type: 'string', value: 'ADDRESS', env: 'MOUNTGATE_HOST', fallback: '0.0.0.0', description: 'address both listeners bind to' },
   'metrics-port': { type: 'string', value: 'PORT', env: 'MOUNTGATE_METRICS_PORT', fallback: '9090', description: 'plain HTTP port of GET /metrics (0 picks a free one)' },
   'shutdown-delay': { type: 'string', value: 'SECONDS', env: 'MOUNTGATE_SHUTDOWN_DELAY', fallback: '5', description: 'after SIGTERM, how long to keep serving before the listeners close' },
-  'max-connections': { type: 'string', value: 'N', env: 'MOUNTGATE_MAX_CONNECTIONS', fallback: String(DEFAULT_MAX_CONNECTIONS), description: 'connections past TLS on the HTTPS port (about 50 KiB each) beyond which the idle ones are closed to make room, or the new one when none is' },
+  'max-connections': { type: 'string', value: 'N', env: 'MOUNTGATE_MAX_CONNECTIONS', fallback: String(DEFAULT_MAX_CONNECTIONS), description: 'connections past TLS on the HTTPS port (about 50 KiB each); beyond it the one longest idle is closed to make room, or the new one when none may' },
   'reload-interval': { type: 'string', value: 'SECONDS', env: 'MOUNTGATE_RELOAD_INTERVAL', fallback: '1', description: 'how often the policy and certificate files are compared with what is in force (at least 0.1)' },
   'log-level': { type: 'string', value: 'LEVEL', env: 'MOUNTGATE_LOG_LEVEL', fallback: 'info', description: `one of ${LOG_LEVELS.join(', ')}` },
   kubeconfig: { type: 'string', value: 'FILE', env: 'MOUNTGATE_KUBECONFIG', description: 'the cluster the Pod Security preflight and --mount-policies read from (else KUBECONFIG, ~/.kube/config or in-cluster)' },

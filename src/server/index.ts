@@ -128,7 +128,7 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
     server,
     options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     () => metrics.connectionsRefused.inc(),
-    (refusals) => logger.warn(refusals, 'connections refused: --max-connections are open and none is between requests'),
+    (refusals) => logger.warn(refusals, 'connections refused: --max-connections are open and none could make room'),
   );
   state.onTlsChange((material) => server.setSecureContext(secureContextOptions(material)));
 

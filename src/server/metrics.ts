@@ -96,7 +96,7 @@ export function createMetrics(): Metrics {
     }),
     connectionsRefused: new Counter({
       name: 'mountgate_connections_refused_total',
-      help: 'Connections to the webhook port closed once TLS was up because --max-connections were open and none was between requests.',
+      help: 'Connections to the webhook port closed once TLS was up because --max-connections were open and none could make room.',
       registers: [registry],
     }),
   };

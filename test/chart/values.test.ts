@@ -297,6 +297,13 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'server.maxConnections at its bound reaches the args as a whole number, not 1e+06',
+    values: { server: { maxConnections: 1_000_000 } },
+    check(docs) {
+      expect(flagValue(list(container(podSpec(docs), 'mountgate')['args'], 'args'), '--max-connections')).to.equal('1000000');
+    },
+  },
+  {
     name: 'terminationGracePeriodSeconds can be set',
     values: { terminationGracePeriodSeconds: 60 },
     check(docs) {

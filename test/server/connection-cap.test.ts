@@ -1,7 +1,7 @@
 /**
  * The webhook port's connection cap (src/server/connection-cap.ts), on the real server in-process:
- * past the cap the kept-alive connections make room; when none can, the new connection is refused
- * once TLS is up, while a request in progress and a connection yet to send keep their place;
+ * past the cap the connection longest without a request makes room (kept alive after an answer, or
+ * silent past a grace); when none can, the new connection is refused once TLS is up;
  * connections still before TLS do not count; refusals are counted and logged at a bounded rate.
  */
 import { expect } from 'chai';
@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { connect, type TLSSocket } from 'node:tls';
 import { pino } from 'pino';
 import type { Logger } from '../../src/server/logger.js';
-import { RefusalLog, REFUSAL_LOG_INTERVAL_MS, type RefusalReport } from '../../src/server/connection-cap.js';
+import { RefusalLog, REFUSAL_LOG_INTERVAL_MS, SILENT_GRACE_MS, type RefusalReport } from '../../src/server/connection-cap.js';
 import { withServer, eventually, type TestServer } from '../helpers/server.js';
 
 const CAP = 3;
@@ -58,6 +58,10 @@ async function refusedAfterTls(test: TestServer): Promise<boolean> {
   }
 }
 
+const fail = (message: string): never => {
+  throw new Error(message);
+};
+
 const isClosed = (client: Client): boolean => client.socket.destroyed || client.socket.readyState === 'closed';
 
 function logSink(): { lines: Array<Record<string, unknown>>; logger: Logger } {
@@ -79,7 +83,7 @@ async function refusedCount(test: TestServer): Promise<number> {
 describe('server: the connection cap', function () {
   this.timeout(30_000);
 
-  it('past the cap, closes the connections kept alive between requests to make room, and serves the new one', async () => {
+  it('past the cap, the kept-alive connection longest without a request makes room, one per new connection', async () => {
     await withServer({ maxConnections: CAP }, async (test) => {
       const clients: Client[] = [];
       try {
@@ -88,11 +92,18 @@ describe('server: the connection cap', function () {
           clients.push(client);
           await answered(client);
         }
-        const next = await open(test);
-        clients.push(next);
-        await answered(next);
-        await eventually(async () => clients.slice(0, CAP).every(isClosed));
-        expect(isClosed(next)).to.equal(false);
+        // The first is used again: the second is now the longest without a request.
+        await answered(clients[0] ?? fail('no client'));
+        const fourth = await open(test);
+        clients.push(fourth);
+        await answered(fourth);
+        await eventually(async () => isClosed(clients[1] ?? fail('no client')));
+        expect(clients.map(isClosed), 'closed: only the second').to.deep.equal([false, true, false, false]);
+        const fifth = await open(test);
+        clients.push(fifth);
+        await answered(fifth);
+        await eventually(async () => isClosed(clients[2] ?? fail('no client')));
+        expect(clients.map(isClosed), 'closed: the second, then the third').to.deep.equal([false, true, true, false, false]);
         expect(await refusedCount(test)).to.equal(0);
       } finally {
         for (const client of clients) client.socket.destroy();
@@ -100,7 +111,26 @@ describe('server: the connection cap', function () {
     });
   });
 
-  it('refuses the new connection when none is between requests: a request in progress and a connection yet to send keep their place', async () => {
+  it('a connection silent since its handshake makes room once SILENT_GRACE_MS have passed, not before', async () => {
+    await withServer({ maxConnections: CAP }, async (test) => {
+      const clients: Client[] = [];
+      try {
+        for (let i = 0; i < CAP; i++) clients.push(await open(test));
+        expect(await refusedAfterTls(test), 'a connection past the cap while the silent ones are fresh').to.equal(true);
+        await new Promise((resolve) => setTimeout(resolve, SILENT_GRACE_MS + 100));
+        const next = await open(test);
+        clients.push(next);
+        await answered(next);
+        expect(clients.filter(isClosed), 'silent connections closed to make room').to.have.length(1);
+        expect(isClosed(clients[0] ?? fail('no client')), 'the oldest').to.equal(true);
+        expect(await refusedCount(test)).to.equal(1);
+      } finally {
+        for (const client of clients) client.socket.destroy();
+      }
+    });
+  });
+
+  it('refuses the new connection when none may make room: a request in progress and fresh connections keep their place', async () => {
     const { lines, logger } = logSink();
     await withServer({ maxConnections: CAP, logger }, async (test) => {
       const clients: Client[] = [];
@@ -109,6 +139,7 @@ describe('server: the connection cap', function () {
         clients.push(busy);
         const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' });
         busy.socket.write(`POST /validate HTTP/1.1\r\nHost: mountgate\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+        await new Promise((resolve) => setTimeout(resolve, SILENT_GRACE_MS + 100));
         for (let i = 1; i < CAP; i++) clients.push(await open(test));
         expect(await refusedAfterTls(test), 'the connection past the cap').to.equal(true);
         expect(clients.map(isClosed), 'the connections that held their place').to.deep.equal(clients.map(() => false));
@@ -116,7 +147,7 @@ describe('server: the connection cap', function () {
         busy.socket.write(body.slice(10));
         await eventually(async () => busy.received.startsWith('HTTP/1.1 '));
         expect(busy.received.slice(0, 12)).to.equal('HTTP/1.1 400');
-        await answered(clients[1] ?? busy);
+        await answered(clients[1] ?? fail('no client'));
       } finally {
         for (const client of clients) client.socket.destroy();
       }
