@@ -165,10 +165,11 @@ const PATTERN_BELOW =
 /**
  * The volumes whose deciding entry is read-write but whose path holds a read-only entry below it:
  * a read-write mount (or one with a subPath) would write into it. Only a volume under a pattern
- * that could lie below is split at "/", once.
+ * that could lie below is split at "/", once. readOnlyBelow, whose cost grows with the policy, is
+ * worked out only for a Pod with a read-write host path (variables are evaluated when first used).
  */
 export const HOLDS_READ_ONLY = [
-  "variables.readOnlyBelow.size() == 0 ? [] : variables.hostPathVolumes.filter(v, v.decides.endsWith('1')",
+  "!variables.hostPathVolumes.exists(v, v.decides.endsWith('1')) || variables.readOnlyBelow.size() == 0 ? [] : variables.hostPathVolumes.filter(v, v.decides.endsWith('1')",
   ` && (variables.readOnlyBelow.exists(e, ${LITERAL_BELOW})`,
   ` || variables.readOnlyBelow.exists(e, e.size() > 3) && [v.path.split('/')].map(segs, variables.readOnlyBelow.exists(e, ${PATTERN_BELOW}))[0])`,
   ').map(v, v.name)',
