@@ -665,6 +665,40 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
     console.log(`      CEL cost of readOnlyBelow, 100 such patterns among 200 entries: ${below}`);
   });
 
+  // readOnlyBelow costs 15 to 25 units per pair of entries and is worked out only for a Pod with a read-write host path.
+  it('under 150 read-only {namespace} patterns beside 151 other entries, admits a Pod without a read-write host path (the cost past the limit falls on those alone, refused)', async function () {
+    this.timeout(120_000);
+    const env = e2e();
+    const entries = [{ pathPrefix: '/srv' }, ...Array.from({ length: 150 }, (_, i) => ({ pathPrefix: `/srv/{namespace}/ro${i}`, readOnly: true })), ...Array.from({ length: 150 }, (_, i) => ({ pathPrefix: `/opt/rw${i}` }))];
+    const setup: Setup = { title: 'a large policy', policy: parsePolicy(JSON.stringify({ allowedHostPaths: entries }), 'large.json'), webhookNamespace: undefined, name: uniqueName('mg-e2e-large'), namespace: '' };
+    const namespace = setup.name;
+    const cleanups: Array<() => Promise<void>> = [];
+    try {
+      await env.core.createNamespace({ body: { metadata: { name: namespace, labels: { [SELECT_LABEL]: setup.name } } } });
+      cleanups.push(() => ignoreNotFound(env.core.deleteNamespace({ name: namespace })));
+      const objects = backstop(setup.policy, { ...DEFAULT_BACKSTOP_OPTIONS, name: setup.name, namespaceSelector: { matchLabels: { [SELECT_LABEL]: setup.name } } });
+      await env.admissionApi.createValidatingAdmissionPolicy({ body: objects.policy });
+      cleanups.push(() => ignoreNotFound(env.admissionApi.deleteValidatingAdmissionPolicy({ name: setup.name })));
+      await env.admissionApi.createValidatingAdmissionPolicyBinding({ body: objects.binding });
+      cleanups.push(() => ignoreNotFound(env.admissionApi.deleteValidatingAdmissionPolicyBinding({ name: setup.name })));
+      await waitUntilEnforced(env, { ...setup, namespace });
+      const verdictOf = (shape: V1Pod): Promise<ApiVerdict> => apiVerdict(env.core.createNamespacedPod({ namespace, body: named(shape, uniqueName('large')), dryRun: 'All' }));
+      expect(await verdictOf(pod(undefined, [container('c', undefined)])), 'no volume').to.deep.equal({ kind: 'allowed' });
+      // Past the limit a Pod is refused with the API server's cost error (apiVerdict takes any CEL error for a finding), never admitted.
+      const costly = await verdictOf(single('/opt/rw7/data', true)).then(
+        (verdict) => JSON.stringify(verdict),
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      );
+      expect(costly, 'a Pod with a read-write host path').to.contain(
+        `denied request: expression 'variables.writers.size() == 0' resulted in error: composited variable "writers" fails to evaluate: composited variable "readOnlyVolumes" fails to evaluate: composited variable "holdsReadOnly" fails to evaluate: composited variable "readOnlyBelow" fails to evaluate: operation cancelled: actual cost limit exceeded`,
+      );
+      const readOnlyOnly = await verdictOf(single(`/srv/${namespace}/ro3/data`, true));
+      expect(readOnlyOnly, 'a path whose deciding entry is read-only').to.deep.equal({ kind: 'allowed' });
+    } finally {
+      for (const cleanup of cleanups.reverse()) await cleanup();
+    }
+  });
+
   it('with mountgate stopped, still refuses hand-written host paths and admits ordinary Pods; kube-system stays unaffected', async function () {
     this.timeout(60_000);
     const env = e2e();
