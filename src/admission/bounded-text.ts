@@ -8,12 +8,12 @@ const ELLIPSIS = '…';
 const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
 const isLowSurrogate = (code: number): boolean => code >= 0xdc00 && code <= 0xdfff;
 
-/** The start of `text`, then the ellipsis. */
-export function cutEnd(text: string, max: number): string {
+/** The start of `text`, then `marker` (the ellipsis unless given). */
+export function cutEnd(text: string, max: number, marker = ELLIPSIS): string {
   if (text.length <= max) return text;
-  let end = max - ELLIPSIS.length;
+  let end = max - marker.length;
   if (isHighSurrogate(text.charCodeAt(end - 1))) end--;
-  return `${text.slice(0, end)}${ELLIPSIS}`;
+  return `${text.slice(0, end)}${marker}`;
 }
 
 /**

@@ -6,6 +6,7 @@
  * lastTransitionTime moves only when the Ready condition's status does, as
  * Kubernetes conditions do.
  */
+import { cutEnd } from '../admission/bounded-text.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { describeEffective, effectiveAllowedHostPaths, type EffectiveHostPaths } from '../policy/effective.js';
 import { describeMountPolicies, wideningProblems, type CompiledMountPolicy } from '../policy/mount-policy.js';
@@ -43,7 +44,8 @@ export function desiredStatus(
   effective: EffectiveHostPaths = effectiveAllowedHostPaths(cluster, policy.ref.namespace, [policy, ...siblings]),
 ): MountPolicyStatus {
   const { status, reason, message: full } = readiness(cluster, policy, siblings, effective);
-  const message = full.length <= MAX_MESSAGE_LENGTH ? full : `${full.slice(0, MAX_MESSAGE_LENGTH - CUT.length)}${CUT}`;
+  // Never inside a surrogate pair: the API server would store U+FFFD there, and the status would never match what is written.
+  const message = cutEnd(full, MAX_MESSAGE_LENGTH, CUT);
   const previous = readyConditionOf(current);
   const lastTransitionTime = previous !== undefined && previous.status === status && typeof previous.lastTransitionTime === 'string' ? previous.lastTransitionTime : now;
   return {

@@ -230,6 +230,17 @@ describe('cluster/mount-policy-status', () => {
     expect(status.effectiveAllowedHostPaths).to.have.length(128);
   });
 
+  it('cuts a long message before a surrogate pair, never inside it', () => {
+    // Paddings of 126 to 164 put the cut inside an emoji; each is tried.
+    for (let padding = 126; padding <= 164; padding += 2) {
+      const many = Array.from({ length: 128 }, (_, i) => ({ pathPrefix: `/srv/sandbox/${String(i).padStart(3, '0')}/${'x'.repeat(240 + (i === 0 ? padding : 0))}${'😀'.repeat(20)}` }));
+      const message = desiredStatus(CLUSTER, policy({ allowedHostPaths: many }), [], undefined, T0).conditions[0]?.message ?? '';
+      const beforeCut = message.slice(0, -' ... (cut; the whole list is effectiveAllowedHostPaths)'.length);
+      expect(message.length, `padding ${padding}`).to.be.within(MAX_MESSAGE_LENGTH - 1, MAX_MESSAGE_LENGTH);
+      expect(/[\uD800-\uDBFF]$/.test(beforeCut), `padding ${padding}: the text before the cut ends in half a surrogate pair`).to.equal(false);
+    }
+  });
+
   it('ignores key order in the stored status', () => {
     const status = desiredStatus(CLUSTER, policy({}), [], undefined, T0);
     const reordered = { effectiveAllowedHostPaths: status.effectiveAllowedHostPaths, conditions: status.conditions.map((c) => ({ ...c })).reverse(), observedGeneration: status.observedGeneration };
