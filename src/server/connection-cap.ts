@@ -3,15 +3,19 @@
  * without a cap a client that opens a few thousand and keeps them alive takes a replica past its
  * memory limit, and every Pod CREATE then fails until it restarts.
  *
- * When one more completes TLS past the cap, one other connection makes room for it: the one longest
- * without a request of those that are between requests (kept alive after an answer) or that have
- * sent nothing for SILENT_GRACE_MS since their handshake. Only one is closed, and the one least
- * recently used, because a client may be writing its next request on a kept-alive connection as it
- * is closed, and the API server's client does not send a POST again: it reuses its most recently used
- * connection, so the oldest is the least likely to be in use. When no connection can make room, the
- * new one is closed. A request in progress always keeps its place (the request timeout ends it).
- * Connections still in their handshake are not counted: they cost little and the handshake timeout
- * ends them, while counting them would let a flood of bare TCP connections keep every caller out.
+ * When one more completes TLS past the cap, one other connection makes room for it. First choice, a
+ * connection that behaves as no real caller does: silent for SILENT_GRACE_MS since its handshake, or
+ * still sending a request's body SLOW_BODY_GRACE_MS after its headers (the API server sends a review
+ * at once). Else one kept alive after an answer at least IDLE_GRACE_MS ago (one answered just now is
+ * likely to be used again at once). In each group the one longest without a request:
+ * only one is closed, and the least recently used, because a client may be writing its next request
+ * on a kept-alive connection as it is closed, and the API server's client does not send a POST again;
+ * it reuses its most recently used connection first. When none may make room, the new connection is
+ * closed. A request whose body is in, being decided, always keeps its place.
+ *
+ * Connections still in their TLS handshake are not counted, so a flood of bare TCP connections keeps
+ * no one out; the handshake timeout ends them. One that has begun a handshake holds some 50 KiB too:
+ * what bounds those is the handshake timeout and who can reach the port (the chart's networkPolicy).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
@@ -20,6 +24,10 @@ import type { Socket } from 'node:net';
 export const DEFAULT_MAX_CONNECTIONS = 1024;
 /** A connection that has sent no request this long after its handshake may make room; a real client sends at once. */
 export const SILENT_GRACE_MS = 1_000;
+/** A connection kept alive after an answer may make room once its latest request is this old. */
+export const IDLE_GRACE_MS = 1_000;
+/** A request whose body is still coming this long after its headers may make room. */
+export const SLOW_BODY_GRACE_MS = 2_000;
 /** Refusals are logged at most once per this long, with how many there were. */
 export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
@@ -30,10 +38,10 @@ export interface RefusalReport {
 }
 
 interface Tracked {
-  /** When the handshake completed, then when the latest request began (monotonic ms). */
+  /** When the handshake completed, then when the latest request's headers came (monotonic ms). */
   since: number;
-  /** The answer to the latest request; undefined before the first. */
-  latest: ServerResponse | undefined;
+  /** The latest request and its answer; undefined before the first. */
+  latest: { readonly request: IncomingMessage; readonly answer: ServerResponse } | undefined;
 }
 
 export function capConnections(server: Server, maxConnections: number, onRefused: () => void, report: (refusals: RefusalReport) => void, now: () => number = () => performance.now()): void {
@@ -43,7 +51,7 @@ export function capConnections(server: Server, maxConnections: number, onRefused
     open.set(socket, { since: now(), latest: undefined });
     socket.once('close', () => open.delete(socket));
     if (open.size <= maxConnections) return;
-    const room = leastRecentlyUsed(open, socket, now());
+    const room = roomMaker(open, socket, now());
     const closing = room ?? socket;
     open.delete(closing);
     closing.destroy();
@@ -51,31 +59,40 @@ export function capConnections(server: Server, maxConnections: number, onRefused
     onRefused();
     log.refused();
   });
-  // One lookup per request: no listener is added, the answer's state is read only when room is needed.
-  const began = (req: IncomingMessage, res: ServerResponse): void => {
-    const tracked = open.get(req.socket);
+  // One lookup per request: no listener is added, the request's state is read only when room is needed.
+  const began = (request: IncomingMessage, answer: ServerResponse): void => {
+    const tracked = open.get(request.socket);
     if (tracked === undefined) return;
     tracked.since = now();
-    tracked.latest = res;
+    tracked.latest = { request, answer };
   };
   server.on('request', began);
   // A request with "Expect: 100-continue" comes as checkContinue instead.
   server.on('checkContinue', began);
 }
 
-/** The connection other than `arriving` that may make room and is longest without a request, if any. */
-function leastRecentlyUsed(open: ReadonlyMap<Socket, Tracked>, arriving: Socket, time: number): Socket | undefined {
-  let oldest: Socket | undefined;
-  let oldestSince = Number.POSITIVE_INFINITY;
+/** suspect and idle may make room, suspect first; kept may not. */
+type Standing = 'suspect' | 'idle' | 'kept';
+
+/** Whether a connection may make room, and how readily (see the module comment). */
+function standingOf(tracked: Tracked, time: number): Standing {
+  const age = time - tracked.since;
+  if (tracked.latest === undefined) return age >= SILENT_GRACE_MS ? 'suspect' : 'kept';
+  // Answers go out in order, so once the latest is finished, no request on the connection is in progress.
+  if (tracked.latest.answer.writableFinished) return age >= IDLE_GRACE_MS ? 'idle' : 'kept';
+  return !tracked.latest.request.complete && age >= SLOW_BODY_GRACE_MS ? 'suspect' : 'kept';
+}
+
+/** The connection other than `arriving` to close to make room, if any: the longest without a request of the first group that has one. */
+function roomMaker(open: ReadonlyMap<Socket, Tracked>, arriving: Socket, time: number): Socket | undefined {
+  const oldest: Partial<Record<Standing, { socket: Socket; since: number }>> = {};
   for (const [socket, tracked] of open) {
-    if (socket === arriving || tracked.since >= oldestSince) continue;
-    // Answers go out in order, so once the latest is finished, no request on the connection is in progress.
-    const betweenRequests = tracked.latest === undefined ? time - tracked.since >= SILENT_GRACE_MS : tracked.latest.writableFinished;
-    if (!betweenRequests) continue;
-    oldest = socket;
-    oldestSince = tracked.since;
+    if (socket === arriving) continue;
+    const standing = standingOf(tracked, time);
+    const current = oldest[standing];
+    if (current === undefined || tracked.since < current.since) oldest[standing] = { socket, since: tracked.since };
   }
-  return oldest;
+  return (oldest.suspect ?? oldest.idle)?.socket;
 }
 
 /** The first refusal is reported at once, later ones at most once per REFUSAL_LOG_INTERVAL_MS, counted. */

@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { connect, type TLSSocket } from 'node:tls';
 import { pino } from 'pino';
 import type { Logger } from '../../src/server/logger.js';
-import { RefusalLog, REFUSAL_LOG_INTERVAL_MS, SILENT_GRACE_MS, type RefusalReport } from '../../src/server/connection-cap.js';
+import { IDLE_GRACE_MS, RefusalLog, REFUSAL_LOG_INTERVAL_MS, SILENT_GRACE_MS, SLOW_BODY_GRACE_MS, type RefusalReport } from '../../src/server/connection-cap.js';
 import { withServer, eventually, type TestServer } from '../helpers/server.js';
 
 const CAP = 3;
@@ -92,13 +92,15 @@ describe('server: the connection cap', function () {
           clients.push(client);
           await answered(client);
         }
-        // The first is used again: the second is now the longest without a request.
+        await new Promise((resolve) => setTimeout(resolve, IDLE_GRACE_MS + 100));
+        // The first is used again: the second is now the longest without a request, and the first is too recent to make room.
         await answered(clients[0] ?? fail('no client'));
         const fourth = await open(test);
         clients.push(fourth);
         await answered(fourth);
         await eventually(async () => isClosed(clients[1] ?? fail('no client')));
         expect(clients.map(isClosed), 'closed: only the second').to.deep.equal([false, true, false, false]);
+        await new Promise((resolve) => setTimeout(resolve, IDLE_GRACE_MS + 100));
         const fifth = await open(test);
         clients.push(fifth);
         await answered(fifth);
@@ -123,6 +125,55 @@ describe('server: the connection cap', function () {
         await answered(next);
         expect(clients.filter(isClosed), 'silent connections closed to make room').to.have.length(1);
         expect(isClosed(clients[0] ?? fail('no client')), 'the oldest').to.equal(true);
+        expect(await refusedCount(test)).to.equal(1);
+      } finally {
+        for (const client of clients) client.socket.destroy();
+      }
+    });
+  });
+
+  it('a connection that behaves as no real caller does makes room before a kept-alive one: silent since its handshake, or slow with its body', async () => {
+    await withServer({ maxConnections: CAP + 1 }, async (test) => {
+      const clients: Client[] = [];
+      try {
+        const keptAlive = await open(test);
+        clients.push(keptAlive);
+        await answered(keptAlive);
+        const slow = await open(test);
+        clients.push(slow);
+        slow.socket.write('POST /validate HTTP/1.1\r\nHost: mountgate\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"apiVersion"');
+        const silent = await open(test);
+        clients.push(silent);
+        await new Promise((resolve) => setTimeout(resolve, SLOW_BODY_GRACE_MS + 100));
+        const recent = await open(test);
+        clients.push(recent);
+        await answered(recent);
+        // Full: the slow one (its headers came before the silent one's handshake) goes first, then the silent one, then the kept-alive one.
+        for (const expected of [[false, true, false, false, false], [false, true, true, false, false, false], [true, true, true, false, false, false, false]]) {
+          const next = await open(test);
+          clients.push(next);
+          await answered(next);
+          await eventually(async () => clients.filter(isClosed).length === expected.filter(Boolean).length);
+          expect(clients.map(isClosed)).to.deep.equal(expected);
+        }
+        expect(await refusedCount(test)).to.equal(0);
+      } finally {
+        for (const client of clients) client.socket.destroy();
+      }
+    });
+  });
+
+  it('a connection answered less than IDLE_GRACE_MS ago keeps its place: the new one is refused instead', async () => {
+    await withServer({ maxConnections: CAP }, async (test) => {
+      const clients: Client[] = [];
+      try {
+        for (let i = 0; i < CAP; i++) {
+          const client = await open(test);
+          clients.push(client);
+          await answered(client);
+        }
+        expect(await refusedAfterTls(test), 'the connection past the cap').to.equal(true);
+        expect(clients.map(isClosed)).to.deep.equal(clients.map(() => false));
         expect(await refusedCount(test)).to.equal(1);
       } finally {
         for (const client of clients) client.socket.destroy();
