@@ -6,16 +6,21 @@
  * When one more completes TLS past the cap, one other connection makes room for it. First choice, a
  * connection that behaves as no real caller does: silent for SILENT_GRACE_MS since its handshake, or
  * still sending a request's body SLOW_BODY_GRACE_MS after its headers (the API server sends a review
- * at once). Else one kept alive after an answer at least IDLE_GRACE_MS ago (one answered just now is
- * likely to be used again at once). In each group the one longest without a request:
- * only one is closed, and the least recently used, because a client may be writing its next request
- * on a kept-alive connection as it is closed, and the API server's client does not send a POST again;
- * it reuses its most recently used connection first. When none may make room, the new connection is
- * closed. A request whose body is in, being decided, always keeps its place.
+ * at once). Else one kept alive whose latest answer went out at least IDLE_GRACE_MS ago (one answered
+ * just now is the one its client reuses first). In each group the one longest without a request: only
+ * one is closed, and the least recently used, because a client may be writing its next request on a
+ * kept-alive connection as it is closed, and the API server's client does not send a POST again.
+ * When none may make room, the new connection is closed. A request whose body is in, being decided,
+ * always keeps its place. So a client holds a place only by sending a request at least every
+ * IDLE_GRACE_MS, each body complete within SLOW_BODY_GRACE_MS, on every connection it holds: at the
+ * default cap some thousand requests a second, which a client that can reach the port can afford.
+ * The cap bounds memory; who can reach the port is for the chart's networkPolicy to bound.
  *
  * Connections still in their TLS handshake are not counted, so a flood of bare TCP connections keeps
  * no one out; the handshake timeout ends them. One that has begun a handshake holds some 50 KiB too:
  * what bounds those is the handshake timeout and who can reach the port (the chart's networkPolicy).
+ *
+ * Nothing of a request is kept once it is answered: the request and its body are Node's to let go.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
@@ -24,10 +29,10 @@ import type { Socket } from 'node:net';
 export const DEFAULT_MAX_CONNECTIONS = 1024;
 /** A connection that has sent no request this long after its handshake may make room; a real client sends at once. */
 export const SILENT_GRACE_MS = 1_000;
-/** A connection kept alive after an answer may make room once its latest request is this old. */
-export const IDLE_GRACE_MS = 1_000;
 /** A request whose body is still coming this long after its headers may make room. */
-export const SLOW_BODY_GRACE_MS = 2_000;
+export const SLOW_BODY_GRACE_MS = 1_000;
+/** A connection kept alive may make room once its latest answer went out this long ago. */
+export const IDLE_GRACE_MS = 1_000;
 /** Refusals are logged at most once per this long, with how many there were. */
 export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
@@ -40,15 +45,19 @@ export interface RefusalReport {
 interface Tracked {
   /** When the handshake completed, then when the latest request's headers came (monotonic ms). */
   since: number;
-  /** The latest request and its answer; undefined before the first. */
-  latest: { readonly request: IncomingMessage; readonly answer: ServerResponse } | undefined;
+  /** Requests whose answers have not gone out yet (more than one when pipelined). */
+  inFlight: number;
+  /** The latest request, while one is in flight: whether its body is in. */
+  pending: IncomingMessage | undefined;
+  /** When the latest answer went out; undefined before the first. */
+  answeredAt: number | undefined;
 }
 
 export function capConnections(server: Server, maxConnections: number, onRefused: () => void, report: (refusals: RefusalReport) => void, now: () => number = () => performance.now()): void {
   const open = new Map<Socket, Tracked>();
   const log = new RefusalLog(maxConnections, report, now);
   server.on('secureConnection', (socket: Socket) => {
-    open.set(socket, { since: now(), latest: undefined });
+    open.set(socket, { since: now(), inFlight: 0, pending: undefined, answeredAt: undefined });
     socket.once('close', () => open.delete(socket));
     if (open.size <= maxConnections) return;
     const room = roomMaker(open, socket, now());
@@ -59,12 +68,17 @@ export function capConnections(server: Server, maxConnections: number, onRefused
     onRefused();
     log.refused();
   });
-  // One lookup per request: no listener is added, the request's state is read only when room is needed.
   const began = (request: IncomingMessage, answer: ServerResponse): void => {
     const tracked = open.get(request.socket);
     if (tracked === undefined) return;
     tracked.since = now();
-    tracked.latest = { request, answer };
+    tracked.inFlight++;
+    tracked.pending = request;
+    answer.once('finish', () => {
+      tracked.inFlight--;
+      tracked.answeredAt = now();
+      if (tracked.inFlight === 0) tracked.pending = undefined;
+    });
   };
   server.on('request', began);
   // A request with "Expect: 100-continue" comes as checkContinue instead.
@@ -74,13 +88,12 @@ export function capConnections(server: Server, maxConnections: number, onRefused
 /** suspect and idle may make room, suspect first; kept may not. */
 type Standing = 'suspect' | 'idle' | 'kept';
 
-/** Whether a connection may make room, and how readily (see the module comment). */
 function standingOf(tracked: Tracked, time: number): Standing {
-  const age = time - tracked.since;
-  if (tracked.latest === undefined) return age >= SILENT_GRACE_MS ? 'suspect' : 'kept';
-  // Answers go out in order, so once the latest is finished, no request on the connection is in progress.
-  if (tracked.latest.answer.writableFinished) return age >= IDLE_GRACE_MS ? 'idle' : 'kept';
-  return !tracked.latest.request.complete && age >= SLOW_BODY_GRACE_MS ? 'suspect' : 'kept';
+  if (tracked.inFlight > 0) {
+    return tracked.pending !== undefined && !tracked.pending.complete && time - tracked.since >= SLOW_BODY_GRACE_MS ? 'suspect' : 'kept';
+  }
+  if (tracked.answeredAt === undefined) return time - tracked.since >= SILENT_GRACE_MS ? 'suspect' : 'kept';
+  return time - tracked.answeredAt >= IDLE_GRACE_MS ? 'idle' : 'kept';
 }
 
 /** The connection other than `arriving` to close to make room, if any: the longest without a request of the first group that has one. */

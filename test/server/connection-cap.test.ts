@@ -8,13 +8,19 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { connect, type TLSSocket } from 'node:tls';
 import { pino } from 'pino';
 import type { Logger } from '../../src/server/logger.js';
 import { IDLE_GRACE_MS, RefusalLog, REFUSAL_LOG_INTERVAL_MS, SILENT_GRACE_MS, SLOW_BODY_GRACE_MS, type RefusalReport } from '../../src/server/connection-cap.js';
+import { MAX_BODY_BYTES } from '../../src/server/app.js';
 import { withServer, eventually, type TestServer } from '../helpers/server.js';
 
 const CAP = 3;
+
+// For the retention row: a gc() to call from a fresh context.
+setFlagsFromString('--expose-gc');
 
 interface Client {
   readonly socket: TLSSocket;
@@ -190,7 +196,7 @@ describe('server: the connection cap', function () {
         clients.push(busy);
         const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' });
         busy.socket.write(`POST /validate HTTP/1.1\r\nHost: mountgate\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
-        await new Promise((resolve) => setTimeout(resolve, SILENT_GRACE_MS + 100));
+        // All within SILENT_GRACE_MS and SLOW_BODY_GRACE_MS.
         for (let i = 1; i < CAP; i++) clients.push(await open(test));
         expect(await refusedAfterTls(test), 'the connection past the cap').to.equal(true);
         expect(clients.map(isClosed), 'the connections that held their place').to.deep.equal(clients.map(() => false));
@@ -206,6 +212,65 @@ describe('server: the connection cap', function () {
     expect(lines.filter((line) => line.msg?.toString().startsWith('connections refused')).map(({ level, refused, maxConnections }) => ({ level, refused, maxConnections }))).to.deep.equal([
       { level: 40, refused: 1, maxConnections: CAP },
     ]);
+  });
+
+  it('a connection whose answer went out less than IDLE_GRACE_MS ago keeps its place, however long its request took', async () => {
+    await withServer({ maxConnections: 2 }, async (test) => {
+      const clients: Client[] = [];
+      const other = await open(test);
+      clients.push(other);
+      // Never without a request for IDLE_GRACE_MS: it may not make room.
+      const keepBusy = setInterval(() => other.socket.write('GET /healthz HTTP/1.1\r\nHost: mountgate\r\n\r\n'), 300);
+      try {
+        // A body over 1.3 s: its headers came more than IDLE_GRACE_MS before its answer.
+        const slowButDone = await open(test);
+        clients.push(slowButDone);
+        const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', padding: 'x'.repeat(100) });
+        slowButDone.socket.write(`POST /validate HTTP/1.1\r\nHost: mountgate\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+        for (let i = 0; i < 13; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          slowButDone.socket.write(body.slice(i * 10, (i + 1) * 10));
+        }
+        slowButDone.socket.write(body.slice(130));
+        await eventually(async () => slowButDone.received.startsWith('HTTP/1.1 400'));
+        expect(await refusedAfterTls(test), 'the newcomer, as the one answered just now keeps its place').to.equal(true);
+        expect(clients.map(isClosed)).to.deep.equal([false, false]);
+      } finally {
+        clearInterval(keepBusy);
+        for (const client of clients) client.socket.destroy();
+      }
+    });
+  });
+
+  it('keeps nothing of a request once it is answered: answered kept-alive connections hold no bodies', async () => {
+    // express.json parses these (the charset), so an answered request kept alive would hold a parsed 3 MiB array.
+    const body = `[${Array.from({ length: Math.floor((MAX_BODY_BYTES - 2) / 3) }, () => '{}').join(',')}]`;
+    const gc = runInNewContext('gc') as () => void;
+    const retained = async (): Promise<number> => {
+      for (let i = 0; i < 3; i++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const usage = process.memoryUsage();
+      return usage.heapUsed + usage.external;
+    };
+    await withServer({}, async (test) => {
+      const clients: Client[] = [];
+      try {
+        const before = await retained();
+        for (let i = 0; i < 4; i++) {
+          const client = await open(test);
+          clients.push(client);
+          client.socket.write(`POST /validate HTTP/1.1\r\nHost: mountgate\r\nContent-Type: application/json;charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+          await eventually(async () => client.received.includes('\r\n\r\n'), 20_000);
+        }
+        const held = (await retained()) - before;
+        // Each parsed array takes some 60 MiB; what is left is buffers and caches.
+        expect(held / (1024 * 1024), 'MiB held by four answered, idle connections').to.be.below(10);
+      } finally {
+        for (const client of clients) client.socket.destroy();
+      }
+    });
   });
 
   it('does not count connections still before their TLS handshake: a flood of bare TCP connections keeps no one out', async () => {
