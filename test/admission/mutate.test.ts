@@ -249,6 +249,28 @@ describe('admission/decide: /mutate', () => {
       it(`denies ${name}`, () => expect(denial(sandboxPod({ mounts }))).to.deep.equal(expected));
     }
 
+    // The rule identifier is what audit logs and `mountgate check` key on (section 9): each refusal names its own.
+    const ruleRows: Array<[string, PodOptions, string[], CompiledPolicy?, RequestOptions?]> = [
+      ['invalid-path for either path', { mounts: [{ hostPath: 'srv', mountPath: 'd' }] }, ['invalid-path', 'invalid-path']],
+      ['host-path-not-allowed', { mounts: [{ hostPath: '/etc', mountPath: '/d' }] }, ['host-path-not-allowed']],
+      ['read-only-required', { mounts: [{ hostPath: '/srv/models/a', mountPath: '/m', readOnly: false }] }, ['read-only-required']],
+      ['system-mount-path for the container root and a system path', { mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/' }, { hostPath: '/srv/sandbox/b', mountPath: '/proc' }] }, ['system-mount-path', 'system-mount-path']],
+      ['reserved-mount-path', { mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/mnt/user-data' }] }, ['reserved-mount-path']],
+      ['mount-path-in-use', { containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'cache', mountPath: '/cache' }] }], mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/cache' }] }, ['mount-path-in-use']],
+      ['mount-path-conflict', { mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }, { hostPath: '/srv/sandbox/b', mountPath: '/d' }] }, ['mount-path-conflict']],
+      ['max-mounts', { mounts: [1, 2, 3, 4].map((n) => ({ hostPath: `/srv/sandbox/${n}`, mountPath: `/d${n}` })) }, ['max-mounts']],
+      ['host-mounts-disabled', { mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }] }, ['host-mounts-disabled'], policyOf({ allowedHostPaths: [] })],
+      ['no-target-container', { mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }] }, ['no-target-container'], policyOf({ containers: ['other'] })],
+      ['requester-not-allowed', { mounts: [] }, ['requester-not-allowed'], policyOf({ requesters: ['alice'] }), { username: 'bob' }],
+    ];
+    for (const [name, options, rules, policy = POLICY, request = {}] of ruleRows) {
+      it(`names the rule ${name}`, () => {
+        const verdict = decide('mutate', requestFor(sandboxPod(options), request), policy);
+        if (verdict.allowed) throw new Error('expected a denial');
+        expect(verdict.violations.map((v) => v.rule)).to.deep.equal(rules);
+      });
+    }
+
     it('denies a mountPath equal to or under a mount already in a target container', () => {
       const containers = [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'cache', mountPath: '/cache/' }, { name: 'skills', mountPath: '/mnt/skills' }] }];
       expect(denial(sandboxPod({ containers, mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/cache' }, { hostPath: '/srv/sandbox/b', mountPath: '/cache/b' }] }))).to.deep.equal([

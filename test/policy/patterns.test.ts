@@ -124,6 +124,11 @@ describe('policy/patterns', () => {
         user: { ok: false, why: 'the username "system:serviceaccount:df:sa" is not a valid value (letters, digits, "_" and "-", 1 to 64 characters)' },
         sandboxUser: { ok: false, why: 'the Pod has no mountgate.io/sandbox-user annotation' },
       }],
+      ['an empty username is no username, and an empty namespace is not a valid one', { namespace: '', requester: { username: '' } }, {
+        namespace: { ok: false, why: 'the namespace "" is not a valid value (letters, digits, "_" and "-", 1 to 64 characters)' },
+        user: { ok: false, why: 'the request has no username' },
+        sandboxUser: { ok: false, why: 'an anonymous user is not in trustedProvisioners' },
+      }],
     ];
     for (const [name, facts, expected] of rows) {
       it(name, () => expect(fillingsFor(policy, facts)).to.deep.equal(expected));
@@ -141,6 +146,14 @@ describe('policy/patterns', () => {
       expect(fillings.sandboxUser).to.deep.equal({
         ok: false,
         why: `the mountgate.io/sandbox-user annotation "${'x'.repeat(80)}"... is not a valid value (letters, digits, "_" and "-", 1 to 64 characters)`,
+      });
+    });
+
+    it('quotes a value of exactly 80 characters whole', () => {
+      const fillings = fillingsFor(policy, { requester: { username: 'provisioner' }, sandboxUser: 'x'.repeat(80) });
+      expect(fillings.sandboxUser).to.deep.equal({
+        ok: false,
+        why: `the mountgate.io/sandbox-user annotation "${'x'.repeat(80)}" is not a valid value (letters, digits, "_" and "-", 1 to 64 characters)`,
       });
     });
 
