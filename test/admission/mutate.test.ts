@@ -52,6 +52,19 @@ describe('admission/decide: /mutate', () => {
       });
     }
 
+    // An empty list asks for nothing: no volume list or mount list is added to a Pod that has none.
+    const emptyRows: Array<[string, CompiledPolicy]> = [
+      ['an empty annotation', POLICY],
+      ['an empty annotation in a Pod without a target container', policyOf({ containers: ['other'] })],
+    ];
+    for (const [name, policy] of emptyRows) {
+      it(`allows ${name} and changes nothing`, () => {
+        const pod = sandboxPod({ mounts: [], volumes: [], containers: [{ name: 'sandbox', image: 'x' }] });
+        delete (pod.spec as { volumes?: unknown }).volumes;
+        expect(decide('mutate', requestFor(pod), policy)).to.deep.equal({ allowed: true, warnings: [], patch: [] });
+      });
+    }
+
     it('allows a Pod without the annotation and changes nothing', () => {
       expect(decide('mutate', requestFor(sandboxPod()), POLICY)).to.deep.equal({ allowed: true, warnings: [], patch: [] });
     });
