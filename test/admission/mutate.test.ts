@@ -247,6 +247,14 @@ describe('admission/decide: /mutate', () => {
       ['more than maxMounts after merging', [1, 2, 3, 4].map((n) => ({ hostPath: `/srv/sandbox/${n}`, mountPath: `/d${n}` })), [
         `${FIELD}: asks for 4 mounts, more than maxMounts (3)`,
       ]],
+      ['only the refused entry when a valid one shares its mountPath (a refused entry takes no part in merging)', [
+        { hostPath: '/etc', mountPath: '/d' },
+        { hostPath: '/srv/sandbox/a', mountPath: '/d' },
+      ], [`${FIELD}[0].hostPath: "/etc" is not under any allowed host path`]],
+      ['only the refused entry when a valid one shares its mountPath (refused for its mountPath)', [
+        { hostPath: '/srv/sandbox/a', mountPath: '/proc' },
+        { hostPath: '/srv/sandbox/b', mountPath: '/proc' },
+      ], [`${FIELD}[0].mountPath: "/proc" is inside the reserved path "/proc"`, `${FIELD}[1].mountPath: "/proc" is inside the reserved path "/proc"`]],
       ['every broken rule of several entries, in entry order', [
         { hostPath: '/etc/shadow', mountPath: '/proc/x' },
         { hostPath: '/srv/sandbox/ok', mountPath: '/ok' },
@@ -283,6 +291,12 @@ describe('admission/decide: /mutate', () => {
         expect(verdict.violations.map((v) => v.rule)).to.deep.equal(rules);
       });
     }
+
+    it('denies a request in a Pod without containers', () => {
+      expect(denial(sandboxPod({ containers: [], mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }] }))).to.deep.equal([
+        'spec.containers: the Pod has no containers to mount into',
+      ]);
+    });
 
     it('denies a mountPath equal to or under a mount already in a target container', () => {
       const containers = [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'cache', mountPath: '/cache/' }, { name: 'skills', mountPath: '/mnt/skills' }] }];
