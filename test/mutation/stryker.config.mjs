@@ -24,6 +24,8 @@ const config = {
       'test/admission/hand-written.test.ts',
       'test/admission/read-only-below.test.ts',
       'test/admission/annotation-update.test.ts',
+      'test/admission/annotation.test.ts',
+      'test/admission/response.test.ts',
     ],
   },
   mutate: [
