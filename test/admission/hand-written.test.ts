@@ -22,6 +22,8 @@ const SPEC = {
     // Read-write inside a read-only built-in, and read-only inside a read-write one.
     { pathPrefix: '/skills/scratch' },
     { pathPrefix: '/.deer-flow/threads/shared', readOnly: true },
+    // Read-only inside that read-write one: a mount of /skills/scratch is read-only for it, not for /skills.
+    { pathPrefix: '/skills/scratch/frozen', readOnly: true },
   ],
   builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }, { pathPrefix: '/.deer-flow/threads' }, { pathPrefix: '/home/{user}' }],
 };
@@ -141,6 +143,12 @@ const rows: Row[] = [
     pod: () => handWritten({ name: 'shared', path: '/.deer-flow/threads/shared/x' }),
     allowed: ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/.deer-flow/threads/shared/x" read-write, but "/.deer-flow/threads/shared" is read-only'],
     builtin: ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/.deer-flow/threads/shared/x" read-write, but "/.deer-flow/threads/shared" is read-only'],
+  },
+  {
+    name: 'a hand-written volume mounted read-write that holds a read-only allowed entry, inside a read-only built-in: the nearer reason',
+    pod: () => handWritten({ name: 'scratch', path: '/skills/scratch' }),
+    allowed: ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/skills/scratch" read-write, but "/skills/scratch/frozen" inside it is read-only'],
+    builtin: ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/skills/scratch" read-write, but "/skills/scratch/frozen" inside it is read-only'],
   },
   {
     name: 'volumes injected from the annotation, under allowedHostPaths',
