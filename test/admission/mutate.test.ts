@@ -292,6 +292,13 @@ describe('admission/decide: /mutate', () => {
       });
     }
 
+    it('names no built-in pattern when no allowed entry covers a requested path (built-ins never count there)', () => {
+      const policy = policyOf({ builtinHostPaths: [{ pathPrefix: '/home/{user}' }] });
+      expect(denial(sandboxPod({ mounts: [{ hostPath: '/home/bob/x', mountPath: '/d' }] }), policy, { username: 'alice' })).to.deep.equal([
+        `${FIELD}[0].hostPath: "/home/bob/x" is not under any allowed host path`,
+      ]);
+    });
+
     it('denies a request in a Pod without containers', () => {
       expect(denial(sandboxPod({ containers: [], mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }] }))).to.deep.equal([
         'spec.containers: the Pod has no containers to mount into',
