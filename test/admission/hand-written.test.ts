@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { decide } from '../../src/admission/decide.js';
-import { describeViolation } from '../../src/admission/violation.js';
+import { describeViolation, MAX_NAMED_VIOLATIONS } from '../../src/admission/violation.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 import { layeredPolicy } from '../../src/policy/layers.js';
 import { compileMountPolicy } from '../../src/policy/mount-policy.js';
@@ -161,6 +161,19 @@ const rows: Row[] = [
     pod: (policy) => withInit(injected(policy), SANDBOX.hostPath, '/var/run/secrets/x'),
     allowed: [],
     builtin: [OUTSIDE_TARGETS('spec.initContainers[0].volumeMounts[0]', SANDBOX.hostPath, '/var/run/secrets/x', 'init')],
+  },
+  {
+    name: 'more init-container mounts of a volume the annotation brings in than a denial names: the rest are counted',
+    pod: (policy) => {
+      const pod = injected(policy);
+      const mounts = Array.from({ length: MAX_NAMED_VIOLATIONS + 2 }, (_, i) => ({ name: expectedVolumeName(SANDBOX.hostPath), mountPath: `/m${i}` }));
+      return { ...pod, spec: { ...pod.spec, initContainers: [{ name: 'init', image: 'x', volumeMounts: mounts }] } };
+    },
+    allowed: [],
+    builtin: [
+      ...Array.from({ length: MAX_NAMED_VIOLATIONS }, (_, i) => OUTSIDE_TARGETS(`spec.initContainers[0].volumeMounts[${i}]`, SANDBOX.hostPath, `/m${i}`, 'init')),
+      'spec: 2 more mounts of mountgate volumes outside the target containers',
+    ],
   },
   {
     name: 'a hand-written volume named mountgate-... without the annotation',
