@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { decide } from '../../src/admission/decide.js';
-import { describeViolation } from '../../src/admission/violation.js';
+import { describeViolation, MAX_NAMED_VIOLATIONS } from '../../src/admission/violation.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 import { layeredPolicy } from '../../src/policy/layers.js';
 import { compileMountPolicy } from '../../src/policy/mount-policy.js';
@@ -22,6 +22,8 @@ const SPEC = {
     // Read-write inside a read-only built-in, and read-only inside a read-write one.
     { pathPrefix: '/skills/scratch' },
     { pathPrefix: '/.deer-flow/threads/shared', readOnly: true },
+    // Read-only inside that read-write one: a mount of /skills/scratch is read-only for it, not for /skills.
+    { pathPrefix: '/skills/scratch/frozen', readOnly: true },
   ],
   builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }, { pathPrefix: '/.deer-flow/threads' }, { pathPrefix: '/home/{user}' }],
 };
@@ -143,6 +145,12 @@ const rows: Row[] = [
     builtin: ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/.deer-flow/threads/shared/x" read-write, but "/.deer-flow/threads/shared" is read-only'],
   },
   {
+    name: 'a hand-written volume mounted read-write that holds a read-only allowed entry, inside a read-only built-in: the nearer reason',
+    pod: () => handWritten({ name: 'scratch', path: '/skills/scratch' }),
+    allowed: ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/skills/scratch" read-write, but "/skills/scratch/frozen" inside it is read-only'],
+    builtin: ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/skills/scratch" read-write, but "/skills/scratch/frozen" inside it is read-only'],
+  },
+  {
     name: 'volumes injected from the annotation, under allowedHostPaths',
     pod: (policy) => injected(policy),
     allowed: [],
@@ -153,6 +161,19 @@ const rows: Row[] = [
     pod: (policy) => withInit(injected(policy), SANDBOX.hostPath, '/var/run/secrets/x'),
     allowed: [],
     builtin: [OUTSIDE_TARGETS('spec.initContainers[0].volumeMounts[0]', SANDBOX.hostPath, '/var/run/secrets/x', 'init')],
+  },
+  {
+    name: 'more init-container mounts of a volume the annotation brings in than a denial names: the rest are counted',
+    pod: (policy) => {
+      const pod = injected(policy);
+      const mounts = Array.from({ length: MAX_NAMED_VIOLATIONS + 2 }, (_, i) => ({ name: expectedVolumeName(SANDBOX.hostPath), mountPath: `/m${i}` }));
+      return { ...pod, spec: { ...pod.spec, initContainers: [{ name: 'init', image: 'x', volumeMounts: mounts }] } };
+    },
+    allowed: [],
+    builtin: [
+      ...Array.from({ length: MAX_NAMED_VIOLATIONS }, (_, i) => OUTSIDE_TARGETS(`spec.initContainers[0].volumeMounts[${i}]`, SANDBOX.hostPath, `/m${i}`, 'init')),
+      'spec: 2 more mounts of mountgate volumes outside the target containers',
+    ],
   },
   {
     name: 'a hand-written volume named mountgate-... without the annotation',

@@ -52,6 +52,19 @@ describe('admission/decide: /mutate', () => {
       });
     }
 
+    // An empty list asks for nothing: no volume list or mount list is added to a Pod that has none.
+    const emptyRows: Array<[string, CompiledPolicy]> = [
+      ['an empty annotation', POLICY],
+      ['an empty annotation in a Pod without a target container', policyOf({ containers: ['other'] })],
+    ];
+    for (const [name, policy] of emptyRows) {
+      it(`allows ${name} and changes nothing`, () => {
+        const pod = sandboxPod({ mounts: [], volumes: [], containers: [{ name: 'sandbox', image: 'x' }] });
+        delete (pod.spec as { volumes?: unknown }).volumes;
+        expect(decide('mutate', requestFor(pod), policy)).to.deep.equal({ allowed: true, warnings: [], patch: [] });
+      });
+    }
+
     it('allows a Pod without the annotation and changes nothing', () => {
       expect(decide('mutate', requestFor(sandboxPod()), POLICY)).to.deep.equal({ allowed: true, warnings: [], patch: [] });
     });
@@ -234,6 +247,14 @@ describe('admission/decide: /mutate', () => {
       ['more than maxMounts after merging', [1, 2, 3, 4].map((n) => ({ hostPath: `/srv/sandbox/${n}`, mountPath: `/d${n}` })), [
         `${FIELD}: asks for 4 mounts, more than maxMounts (3)`,
       ]],
+      ['only the refused entry when a valid one shares its mountPath (a refused entry takes no part in merging)', [
+        { hostPath: '/etc', mountPath: '/d' },
+        { hostPath: '/srv/sandbox/a', mountPath: '/d' },
+      ], [`${FIELD}[0].hostPath: "/etc" is not under any allowed host path`]],
+      ['only the refused entry when a valid one shares its mountPath (refused for its mountPath)', [
+        { hostPath: '/srv/sandbox/a', mountPath: '/proc' },
+        { hostPath: '/srv/sandbox/b', mountPath: '/proc' },
+      ], [`${FIELD}[0].mountPath: "/proc" is inside the reserved path "/proc"`, `${FIELD}[1].mountPath: "/proc" is inside the reserved path "/proc"`]],
       ['every broken rule of several entries, in entry order', [
         { hostPath: '/etc/shadow', mountPath: '/proc/x' },
         { hostPath: '/srv/sandbox/ok', mountPath: '/ok' },
@@ -248,6 +269,41 @@ describe('admission/decide: /mutate', () => {
     for (const [name, mounts, expected] of deniedRows) {
       it(`denies ${name}`, () => expect(denial(sandboxPod({ mounts }))).to.deep.equal(expected));
     }
+
+    // The rule identifier is what audit logs and `mountgate check` key on (section 9): each refusal names its own.
+    const ruleRows: Array<[string, PodOptions, string[], CompiledPolicy?, RequestOptions?]> = [
+      ['invalid-path for either path', { mounts: [{ hostPath: 'srv', mountPath: 'd' }] }, ['invalid-path', 'invalid-path']],
+      ['host-path-not-allowed', { mounts: [{ hostPath: '/etc', mountPath: '/d' }] }, ['host-path-not-allowed']],
+      ['read-only-required', { mounts: [{ hostPath: '/srv/models/a', mountPath: '/m', readOnly: false }] }, ['read-only-required']],
+      ['system-mount-path for the container root and a system path', { mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/' }, { hostPath: '/srv/sandbox/b', mountPath: '/proc' }] }, ['system-mount-path', 'system-mount-path']],
+      ['reserved-mount-path', { mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/mnt/user-data' }] }, ['reserved-mount-path']],
+      ['mount-path-in-use', { containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'cache', mountPath: '/cache' }] }], mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/cache' }] }, ['mount-path-in-use']],
+      ['mount-path-conflict', { mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }, { hostPath: '/srv/sandbox/b', mountPath: '/d' }] }, ['mount-path-conflict']],
+      ['max-mounts', { mounts: [1, 2, 3, 4].map((n) => ({ hostPath: `/srv/sandbox/${n}`, mountPath: `/d${n}` })) }, ['max-mounts']],
+      ['host-mounts-disabled', { mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }] }, ['host-mounts-disabled'], policyOf({ allowedHostPaths: [] })],
+      ['no-target-container', { mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }] }, ['no-target-container'], policyOf({ containers: ['other'] })],
+      ['requester-not-allowed', { mounts: [] }, ['requester-not-allowed'], policyOf({ requesters: ['alice'] }), { username: 'bob' }],
+    ];
+    for (const [name, options, rules, policy = POLICY, request = {}] of ruleRows) {
+      it(`names the rule ${name}`, () => {
+        const verdict = decide('mutate', requestFor(sandboxPod(options), request), policy);
+        if (verdict.allowed) throw new Error('expected a denial');
+        expect(verdict.violations.map((v) => v.rule)).to.deep.equal(rules);
+      });
+    }
+
+    it('names no built-in pattern when no allowed entry covers a requested path (built-ins never count there)', () => {
+      const policy = policyOf({ builtinHostPaths: [{ pathPrefix: '/home/{user}' }] });
+      expect(denial(sandboxPod({ mounts: [{ hostPath: '/home/bob/x', mountPath: '/d' }] }), policy, { username: 'alice' })).to.deep.equal([
+        `${FIELD}[0].hostPath: "/home/bob/x" is not under any allowed host path`,
+      ]);
+    });
+
+    it('denies a request in a Pod without containers', () => {
+      expect(denial(sandboxPod({ containers: [], mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }] }))).to.deep.equal([
+        'spec.containers: the Pod has no containers to mount into',
+      ]);
+    });
 
     it('denies a mountPath equal to or under a mount already in a target container', () => {
       const containers = [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'cache', mountPath: '/cache/' }, { name: 'skills', mountPath: '/mnt/skills' }] }];

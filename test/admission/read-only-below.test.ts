@@ -34,7 +34,14 @@ const CLUSTER = parsePolicy(
       { pathPrefix: '/v/team-a/x' },
     ],
     // The same directory read-only in the other list: /validate demands read-only there.
-    builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }, { pathPrefix: '/srv/overlap', readOnly: true }, { pathPrefix: '/.deer-flow/threads' }, { pathPrefix: '/.deer-flow/threads/frozen', readOnly: true }],
+    // A read-write built-in directory inside a read-only allowed one: for the annotation, the allowed entry decides.
+    builtinHostPaths: [
+      { pathPrefix: '/skills', readOnly: true },
+      { pathPrefix: '/srv/overlap', readOnly: true },
+      { pathPrefix: '/.deer-flow/threads' },
+      { pathPrefix: '/.deer-flow/threads/frozen', readOnly: true },
+      { pathPrefix: '/srv/sandbox/shared/cache' },
+    ],
     maxMounts: 10,
     trustedProvisioners: ['provisioner'],
   }),
@@ -89,6 +96,11 @@ const ROWS: readonly Row[] = [
   { name: "a read-only pattern whose placeholder is filled applies below the sandbox user's own directory", asked: { hostPath: '/data/bob' }, sandboxUser: 'bob', expected: { readOnly: true } },
   { name: "another user's directory does not hold it: read-write", asked: { hostPath: '/data/alice' }, sandboxUser: 'bob', expected: { readOnly: false } },
   { name: 'a read-only pattern outranked at its own prefix by a read-write entry makes nothing read-only', asked: { hostPath: '/v', readOnly: false }, expected: { readOnly: false } },
+  {
+    name: 'a read-only allowed entry decides a request even under a longer read-write built-in entry',
+    asked: { hostPath: '/srv/sandbox/shared/cache/x', readOnly: false },
+    expected: { denied: [under('/srv/sandbox/shared/cache/x', '/srv/sandbox/shared')] },
+  },
   { name: 'a directory read-write in one list and read-only in the other, readOnly not given: read-only', asked: { hostPath: '/srv/overlap' }, expected: { readOnly: true } },
   { name: 'a directory read-write in one list and read-only in the other, asked read-write', asked: { hostPath: '/srv/overlap', readOnly: false }, expected: { denied: [under('/srv/overlap', '/srv/overlap')] } },
   {

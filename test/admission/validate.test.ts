@@ -117,6 +117,34 @@ describe('admission/decide: /validate', () => {
     });
   });
 
+  // Section 9: audit logs key on the rule; a Pod that lies about its mounts is refused under these two.
+  describe('the rules of an altered or skipped mutation', () => {
+    const name = expectedVolumeName('/srv/sandbox/u1');
+    const rows: Array<[string, () => unknown, string[]]> = [
+      ['injection-missing for every mount a skipped mutation did not add', () => sandboxPod({ mounts: REQUEST }), ['injection-missing', 'injection-missing', 'injection-missing', 'injection-missing']],
+      ['injection-mismatch for a volume pointed elsewhere', () => {
+        const pod = mutated({ mounts: REQUEST });
+        const volume = pod.spec.volumes?.find((v) => v.name === name);
+        if (volume?.hostPath === undefined) throw new Error('no injected volume');
+        volume.hostPath.path = '/srv/sandbox/someone-else';
+        return pod;
+      }, ['injection-mismatch']],
+      ['injection-mismatch and injection-missing for a mount moved elsewhere', () => {
+        const pod = mutated({ mounts: REQUEST });
+        const mount = pod.spec.containers[0]?.volumeMounts?.find((m) => m.name === name);
+        if (mount === undefined) throw new Error('no injected mount');
+        mount.mountPath = '/mnt/elsewhere';
+        return pod;
+      }, ['injection-mismatch', 'injection-missing']],
+    ];
+    for (const [why, pod, rules] of rows) {
+      it(why, () => {
+        const verdict = decide('validate', requestFor(pod()), POLICY);
+        expect(verdict.allowed ? [] : verdict.violations.map((v) => v.rule)).to.deep.equal(rules);
+      });
+    }
+  });
+
   describe('every hostPath volume, however it got there', () => {
     const rows: Array<[string, PodOptions, string[]]> = [
       ['a hand-written hostPath outside both lists', { volumes: [{ name: 'root', hostPath: { path: '/var/run' } }] }, [

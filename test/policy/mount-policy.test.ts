@@ -3,7 +3,7 @@
  * what reaches outside the cluster policy; what it leaves in effect.
  */
 import { expect } from 'chai';
-import { prefixCovers, prefixMeet } from '../../src/policy/containment.js';
+import { prefixCovers, prefixMeet, segmentsCover, segmentsMeet, type ComparisonCost } from '../../src/policy/containment.js';
 import {
   describeEffective,
   effectiveAllowedHostPaths,
@@ -14,6 +14,7 @@ import {
 } from '../../src/policy/effective.js';
 import { compileMountPolicy, MAX_SPEC_BYTES, narrowingWarnings, wideningProblems } from '../../src/policy/mount-policy.js';
 import { parsePolicy } from '../../src/policy/load.js';
+import { parsePattern } from '../../src/policy/patterns.js';
 import { mountPolicy, specOfBytes } from '../helpers/policies.js';
 
 const CLUSTER = parsePolicy(
@@ -399,6 +400,20 @@ describe('policy: MountPolicy objects', () => {
       it(`${a} and ${b} meet at ${String(expected)}`, () => {
         expect(prefixMeet(a, b)).to.equal(expected);
         expect(prefixMeet(b, a)).to.equal(expected);
+      });
+    }
+
+    // The work bound of effective.ts counts on these: one step per pair of segments compared.
+    const steps: Array<[string, (cost: ComparisonCost) => unknown, number]> = [
+      ['covering compares each segment of the outer prefix', (cost) => segmentsCover(parsePattern('/a/*'), parsePattern('/a/b/c'), cost), 2],
+      ['covering stops at the first segment that differs', (cost) => segmentsCover(parsePattern('/a/b/c'), parsePattern('/x/b/c'), cost), 1],
+      ['a meet compares both ways where one way fails', (cost) => segmentsMeet(parsePattern('/a/b'), parsePattern('/a/*/c'), cost), 3],
+    ];
+    for (const [name, compare, expected] of steps) {
+      it(`counts the steps: ${name}`, () => {
+        const cost = { steps: 0 };
+        compare(cost);
+        expect(cost.steps).to.equal(expected);
       });
     }
   });

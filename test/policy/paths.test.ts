@@ -8,6 +8,7 @@ describe('policy/paths', () => {
       ['the root', '/', '/'],
       ['one trailing slash, trimmed', '/srv/sandbox/', '/srv/sandbox'],
       ['dots inside a segment', '/srv/a.b/..c/...', '/srv/a.b/..c/...'],
+      ['a two-character segment that starts with a dot', '/srv/.a/b', '/srv/.a/b'],
       ['unicode that only looks like a slash', '/srv/a\u2215b', '/srv/a\u2215b'],
       ['exactly the maximum length', `/${'a'.repeat(MAX_PATH_LENGTH - 1)}`, `/${'a'.repeat(MAX_PATH_LENGTH - 1)}`],
       ['a character beyond U+FFFF (a surrogate pair)', '/srv/\ud83d\ude00', '/srv/\ud83d\ude00'],

@@ -124,6 +124,11 @@ describe('policy/patterns', () => {
         user: { ok: false, why: 'the username "system:serviceaccount:df:sa" is not a valid value (letters, digits, "_" and "-", 1 to 64 characters)' },
         sandboxUser: { ok: false, why: 'the Pod has no mountgate.io/sandbox-user annotation' },
       }],
+      ['an empty username is no username, and an empty namespace is not a valid one', { namespace: '', requester: { username: '' } }, {
+        namespace: { ok: false, why: 'the namespace "" is not a valid value (letters, digits, "_" and "-", 1 to 64 characters)' },
+        user: { ok: false, why: 'the request has no username' },
+        sandboxUser: { ok: false, why: 'an anonymous user is not in trustedProvisioners' },
+      }],
     ];
     for (const [name, facts, expected] of rows) {
       it(name, () => expect(fillingsFor(policy, facts)).to.deep.equal(expected));
@@ -144,6 +149,14 @@ describe('policy/patterns', () => {
       });
     });
 
+    it('quotes a value of exactly 80 characters whole', () => {
+      const fillings = fillingsFor(policy, { requester: { username: 'provisioner' }, sandboxUser: 'x'.repeat(80) });
+      expect(fillings.sandboxUser).to.deep.equal({
+        ok: false,
+        why: `the mountgate.io/sandbox-user annotation "${'x'.repeat(80)}" is not a valid value (letters, digits, "_" and "-", 1 to 64 characters)`,
+      });
+    });
+
     it('fills with exactly 64 characters', () => {
       expect(fillingsFor(policy, { requester: { username: 'provisioner' }, sandboxUser: 'a'.repeat(64) }).sandboxUser).to.deep.equal({ ok: true, value: 'a'.repeat(64) });
     });
@@ -154,6 +167,7 @@ describe('policy/patterns', () => {
     const rows: Array<[string, Array<{ pathPrefix: string; readOnly?: boolean }>, string, Partial<RequestFacts>, string | undefined]> = [
       ['"*" matches any one segment', [{ pathPrefix: '/u/*/skills' }], '/u/u3/skills/x', {}, '/u/*/skills'],
       ['"*" does not match a missing segment', [{ pathPrefix: '/u/*/skills' }], '/u/u3', {}, undefined],
+      ['"*" does not match a missing last segment: the parent is not covered', [{ pathPrefix: '/u/*' }], '/u', {}, undefined],
       ['"*" is a whole segment, not a character', [{ pathPrefix: '/u/*/skills' }], '/u/a/b/skills', {}, undefined],
       ['a placeholder is compared whole', [{ pathPrefix: '/t/{namespace}' }], '/t/team-a2', {}, undefined],
       ['{namespace} fills from the request', [{ pathPrefix: '/t/{namespace}' }], '/t/team-a/data', {}, '/t/{namespace}'],
@@ -179,13 +193,14 @@ describe('policy/patterns', () => {
   });
 
   describe('why no entry applies', () => {
-    const policy = compiled([{ pathPrefix: '/t/{namespace}/data' }, { pathPrefix: '/u/{sandboxUser}' }, { pathPrefix: '/s/*' }], TRUSTED);
+    const policy = compiled([{ pathPrefix: '/t/{namespace}/data' }, { pathPrefix: '/u/{sandboxUser}' }, { pathPrefix: '/s/*' }, { pathPrefix: '/p/{namespace}/{user}' }], TRUSTED);
     const rows: Array<[string, Partial<RequestFacts>, string]> = [
       ['/t/team-b/data/x', {}, ' ("/t/{namespace}/data" has {namespace} = "team-a" for this request)'],
       ['/t/team-b/other', {}, ''],
       ['/u/u3', { sandboxUser: 'u3' }, ' ("/u/{sandboxUser}" does not apply: {sandboxUser} is not filled, as user "alice" is not in trustedProvisioners)'],
       ['/u/u3', { requester: { username: 'provisioner' } }, ' ("/u/{sandboxUser}" does not apply: {sandboxUser} is not filled, as the Pod has no mountgate.io/sandbox-user annotation)'],
       ['/elsewhere', {}, ''],
+      ['/p/team-a/bob', {}, ' ("/p/{namespace}/{user}" has {user} = "alice" for this request)'],
     ];
     for (const [path, facts, note] of rows) {
       it(`${path}: ${JSON.stringify(note)}`, () => expect(notCoveredNote(policy.requestablePatterns, path, fillingsFor(policy, facts))).to.equal(note));
