@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import type { Logger } from '../../src/server/logger.js';
 import { IDLE_GRACE_MS, RefusalLog, REFUSAL_LOG_INTERVAL_MS, SILENT_GRACE_MS, SLOW_BODY_GRACE_MS, type RefusalReport } from '../../src/server/connection-cap.js';
 import { MAX_BODY_BYTES } from '../../src/server/app.js';
-import { withServer, eventually, type TestServer } from '../helpers/server.js';
+import { withServer, eventually, type TestServer, type TestServerOptions } from '../helpers/server.js';
 
 const CAP = 3;
 
@@ -64,6 +64,18 @@ async function refusedAfterTls(test: TestServer): Promise<boolean> {
   }
 }
 
+/** The server with `options`, and a list of clients that are all closed at the end, whatever happens. */
+async function withClients(options: TestServerOptions, body: (test: TestServer, clients: Client[]) => Promise<void>): Promise<void> {
+  await withServer(options, async (test) => {
+    const clients: Client[] = [];
+    try {
+      await body(test, clients);
+    } finally {
+      for (const client of clients) client.socket.destroy();
+    }
+  });
+}
+
 const fail = (message: string): never => {
   throw new Error(message);
 };
@@ -90,124 +102,99 @@ describe('server: the connection cap', function () {
   this.timeout(30_000);
 
   it('past the cap, the kept-alive connection longest without a request makes room, one per new connection', async () => {
-    await withServer({ maxConnections: CAP }, async (test) => {
-      const clients: Client[] = [];
-      try {
-        for (let i = 0; i < CAP; i++) {
-          const client = await open(test);
-          clients.push(client);
-          await answered(client);
-        }
-        await new Promise((resolve) => setTimeout(resolve, IDLE_GRACE_MS + 100));
-        // The first is used again: the second is now the longest without a request, and the first is too recent to make room.
-        await answered(clients[0] ?? fail('no client'));
-        const fourth = await open(test);
-        clients.push(fourth);
-        await answered(fourth);
-        await eventually(async () => isClosed(clients[1] ?? fail('no client')));
-        expect(clients.map(isClosed), 'closed: only the second').to.deep.equal([false, true, false, false]);
-        await new Promise((resolve) => setTimeout(resolve, IDLE_GRACE_MS + 100));
-        const fifth = await open(test);
-        clients.push(fifth);
-        await answered(fifth);
-        await eventually(async () => isClosed(clients[2] ?? fail('no client')));
-        expect(clients.map(isClosed), 'closed: the second, then the third').to.deep.equal([false, true, true, false, false]);
-        expect(await refusedCount(test)).to.equal(0);
-      } finally {
-        for (const client of clients) client.socket.destroy();
+    await withClients({ maxConnections: CAP }, async (test, clients) => {
+      for (let i = 0; i < CAP; i++) {
+        const client = await open(test);
+        clients.push(client);
+        await answered(client);
       }
+      await new Promise((resolve) => setTimeout(resolve, IDLE_GRACE_MS + 100));
+      // The first is used again: the second is now the longest without a request, and the first is too recent to make room.
+      await answered(clients[0] ?? fail('no client'));
+      const fourth = await open(test);
+      clients.push(fourth);
+      await answered(fourth);
+      await eventually(async () => isClosed(clients[1] ?? fail('no client')));
+      expect(clients.map(isClosed), 'closed: only the second').to.deep.equal([false, true, false, false]);
+      await new Promise((resolve) => setTimeout(resolve, IDLE_GRACE_MS + 100));
+      const fifth = await open(test);
+      clients.push(fifth);
+      await answered(fifth);
+      await eventually(async () => isClosed(clients[2] ?? fail('no client')));
+      expect(clients.map(isClosed), 'closed: the second, then the third').to.deep.equal([false, true, true, false, false]);
+      expect(await refusedCount(test)).to.equal(0);
     });
   });
 
   it('a connection silent since its handshake makes room once SILENT_GRACE_MS have passed, not before', async () => {
-    await withServer({ maxConnections: CAP }, async (test) => {
-      const clients: Client[] = [];
-      try {
-        for (let i = 0; i < CAP; i++) clients.push(await open(test));
-        expect(await refusedAfterTls(test), 'a connection past the cap while the silent ones are fresh').to.equal(true);
-        await new Promise((resolve) => setTimeout(resolve, SILENT_GRACE_MS + 100));
-        const next = await open(test);
-        clients.push(next);
-        await answered(next);
-        expect(clients.filter(isClosed), 'silent connections closed to make room').to.have.length(1);
-        expect(isClosed(clients[0] ?? fail('no client')), 'the oldest').to.equal(true);
-        expect(await refusedCount(test)).to.equal(1);
-      } finally {
-        for (const client of clients) client.socket.destroy();
-      }
+    await withClients({ maxConnections: CAP }, async (test, clients) => {
+      for (let i = 0; i < CAP; i++) clients.push(await open(test));
+      expect(await refusedAfterTls(test), 'a connection past the cap while the silent ones are fresh').to.equal(true);
+      await new Promise((resolve) => setTimeout(resolve, SILENT_GRACE_MS + 100));
+      const next = await open(test);
+      clients.push(next);
+      await answered(next);
+      expect(clients.filter(isClosed), 'silent connections closed to make room').to.have.length(1);
+      expect(isClosed(clients[0] ?? fail('no client')), 'the oldest').to.equal(true);
+      expect(await refusedCount(test)).to.equal(1);
     });
   });
 
   it('a connection that behaves as no real caller does makes room before a kept-alive one: silent since its handshake, or slow with its body', async () => {
-    await withServer({ maxConnections: CAP + 1 }, async (test) => {
-      const clients: Client[] = [];
-      try {
-        const keptAlive = await open(test);
-        clients.push(keptAlive);
-        await answered(keptAlive);
-        const slow = await open(test);
-        clients.push(slow);
-        slow.socket.write('POST /validate HTTP/1.1\r\nHost: mountgate\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"apiVersion"');
-        const silent = await open(test);
-        clients.push(silent);
-        await new Promise((resolve) => setTimeout(resolve, SLOW_BODY_GRACE_MS + 100));
-        const recent = await open(test);
-        clients.push(recent);
-        await answered(recent);
-        // Full: the slow one (its headers came before the silent one's handshake) goes first, then the silent one, then the kept-alive one.
-        for (const expected of [[false, true, false, false, false], [false, true, true, false, false, false], [true, true, true, false, false, false, false]]) {
-          const next = await open(test);
-          clients.push(next);
-          await answered(next);
-          await eventually(async () => clients.filter(isClosed).length === expected.filter(Boolean).length);
-          expect(clients.map(isClosed)).to.deep.equal(expected);
-        }
-        expect(await refusedCount(test)).to.equal(0);
-      } finally {
-        for (const client of clients) client.socket.destroy();
+    await withClients({ maxConnections: CAP + 1 }, async (test, clients) => {
+      const keptAlive = await open(test);
+      clients.push(keptAlive);
+      await answered(keptAlive);
+      const slow = await open(test);
+      clients.push(slow);
+      slow.socket.write('POST /validate HTTP/1.1\r\nHost: mountgate\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"apiVersion"');
+      const silent = await open(test);
+      clients.push(silent);
+      await new Promise((resolve) => setTimeout(resolve, SLOW_BODY_GRACE_MS + 100));
+      const recent = await open(test);
+      clients.push(recent);
+      await answered(recent);
+      // Full: the slow one (its headers came before the silent one's handshake) goes first, then the silent one, then the kept-alive one.
+      for (const expected of [[false, true, false, false, false], [false, true, true, false, false, false], [true, true, true, false, false, false, false]]) {
+        const next = await open(test);
+        clients.push(next);
+        await answered(next);
+        await eventually(async () => clients.filter(isClosed).length === expected.filter(Boolean).length);
+        expect(clients.map(isClosed)).to.deep.equal(expected);
       }
+      expect(await refusedCount(test)).to.equal(0);
     });
   });
 
   it('a connection answered less than IDLE_GRACE_MS ago keeps its place: the new one is refused instead', async () => {
-    await withServer({ maxConnections: CAP }, async (test) => {
-      const clients: Client[] = [];
-      try {
-        for (let i = 0; i < CAP; i++) {
-          const client = await open(test);
-          clients.push(client);
-          await answered(client);
-        }
-        expect(await refusedAfterTls(test), 'the connection past the cap').to.equal(true);
-        expect(clients.map(isClosed)).to.deep.equal(clients.map(() => false));
-        expect(await refusedCount(test)).to.equal(1);
-      } finally {
-        for (const client of clients) client.socket.destroy();
+    await withClients({ maxConnections: CAP }, async (test, clients) => {
+      for (let i = 0; i < CAP; i++) {
+        const client = await open(test);
+        clients.push(client);
+        await answered(client);
       }
+      expect(await refusedAfterTls(test), 'the connection past the cap').to.equal(true);
+      expect(clients.map(isClosed)).to.deep.equal(clients.map(() => false));
+      expect(await refusedCount(test)).to.equal(1);
     });
   });
 
   it('refuses the new connection when none may make room: a request in progress and fresh connections keep their place', async () => {
     const { lines, logger } = logSink();
-    await withServer({ maxConnections: CAP, logger }, async (test) => {
-      const clients: Client[] = [];
-      try {
-        const busy = await open(test);
-        clients.push(busy);
-        const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' });
-        busy.socket.write(`POST /validate HTTP/1.1\r\nHost: mountgate\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
-        // All within SILENT_GRACE_MS and SLOW_BODY_GRACE_MS.
-        for (let i = 1; i < CAP; i++) clients.push(await open(test));
-        expect(await refusedAfterTls(test), 'the connection past the cap').to.equal(true);
-        expect(clients.map(isClosed), 'the connections that held their place').to.deep.equal(clients.map(() => false));
-        expect(await refusedCount(test)).to.equal(1);
-        busy.socket.write(body.slice(10));
-        await eventually(async () => busy.received.startsWith('HTTP/1.1 '));
-        expect(busy.received.slice(0, 12)).to.equal('HTTP/1.1 400');
-        await answered(clients[1] ?? fail('no client'));
-      } finally {
-        for (const client of clients) client.socket.destroy();
-      }
+    await withClients({ maxConnections: CAP, logger }, async (test, clients) => {
+      const busy = await open(test);
+      clients.push(busy);
+      const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' });
+      busy.socket.write(`POST /validate HTTP/1.1\r\nHost: mountgate\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+      // All within SILENT_GRACE_MS and SLOW_BODY_GRACE_MS.
+      for (let i = 1; i < CAP; i++) clients.push(await open(test));
+      expect(await refusedAfterTls(test), 'the connection past the cap').to.equal(true);
+      expect(clients.map(isClosed), 'the connections that held their place').to.deep.equal(clients.map(() => false));
+      expect(await refusedCount(test)).to.equal(1);
+      busy.socket.write(body.slice(10));
+      await eventually(async () => busy.received.startsWith('HTTP/1.1 '));
+      expect(busy.received.slice(0, 12)).to.equal('HTTP/1.1 400');
+      await answered(clients[1] ?? fail('no client'));
     });
     expect(lines.filter((line) => line.msg?.toString().startsWith('connections refused')).map(({ level, refused, maxConnections }) => ({ level, refused, maxConnections }))).to.deep.equal([
       { level: 40, refused: 1, maxConnections: CAP },
@@ -254,22 +241,17 @@ describe('server: the connection cap', function () {
       const usage = process.memoryUsage();
       return usage.heapUsed + usage.external;
     };
-    await withServer({}, async (test) => {
-      const clients: Client[] = [];
-      try {
-        const before = await retained();
-        for (let i = 0; i < 4; i++) {
-          const client = await open(test);
-          clients.push(client);
-          client.socket.write(`POST /validate HTTP/1.1\r\nHost: mountgate\r\nContent-Type: application/json;charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-          await eventually(async () => client.received.includes('\r\n\r\n'), 20_000);
-        }
-        const held = (await retained()) - before;
-        // Each parsed array takes some 60 MiB; what is left is buffers and caches.
-        expect(held / (1024 * 1024), 'MiB held by four answered, idle connections').to.be.below(10);
-      } finally {
-        for (const client of clients) client.socket.destroy();
+    await withClients({}, async (test, clients) => {
+      const before = await retained();
+      for (let i = 0; i < 4; i++) {
+        const client = await open(test);
+        clients.push(client);
+        client.socket.write(`POST /validate HTTP/1.1\r\nHost: mountgate\r\nContent-Type: application/json;charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+        await eventually(async () => client.received.includes('\r\n\r\n'), 20_000);
       }
+      const held = (await retained()) - before;
+      // Each parsed array takes some 60 MiB; what is left is buffers and caches.
+      expect(held / (1024 * 1024), 'MiB held by four answered, idle connections').to.be.below(10);
     });
   });
 
