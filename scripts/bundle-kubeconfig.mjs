@@ -1,9 +1,12 @@
 /**
  * Builds dist/vendor/kubeconfig.js: @kubernetes/client-node's KubeConfig (kubeconfig and in-cluster
  * loading, exec/token/certificate/OIDC auth, proxies) without the generated API classes and models.
- * Its config.js imports the package's gen/index.js only for createConfiguration and
- * ServerConfiguration (used by makeApiClient); that index loads every generated model, some 70 MiB
- * of memory. Here it resolves to just those two modules, and the rest is bundled as it is.
+ * Its config.js imports the package's gen/index.js only for makeApiClient, which mountgate never calls
+ * on this class (the typed API clients come from the package itself); that index loads every generated
+ * model, some 70 MiB of memory, and its HTTP library loads node-fetch. Here both names it imports fail
+ * when called, and node-fetch's one use (Headers, for applyToFetchOptions) is Node's own: node-fetch 2
+ * loads whatwg-url and tr46's Unicode tables, about 6 MiB of RSS, to parse URLs it then parses with
+ * Node's URL. The rest is bundled as it is.
  * Run by `npm run build` after tsc; an argument names another output folder (the tests use one).
  */
 import { build } from 'esbuild';
@@ -16,11 +19,15 @@ const require = createRequire(path.join(root, 'package.json'));
 const dist = path.dirname(require.resolve('@kubernetes/client-node'));
 const config = path.join(dist, 'config.js');
 
-/** gen/index.js as config.js sees it: only the two names it imports. */
-const genIndex = [
-  `export { createConfiguration } from ${JSON.stringify(path.join(dist, 'gen', 'configuration.js'))};`,
-  `export { ServerConfiguration } from ${JSON.stringify(path.join(dist, 'gen', 'servers.js'))};`,
-].join('\n');
+/** gen/index.js as config.js sees it: the two names it imports, for makeApiClient alone. */
+const genIndex = `
+const notBundled = () => { throw new Error('makeApiClient is not in mountgate\\'s kubeconfig bundle; use @kubernetes/client-node'); };
+export const createConfiguration = notBundled;
+export class ServerConfiguration { constructor() { notBundled(); } }
+`;
+
+/** node-fetch as config.js sees it: only Headers, which Node has. */
+const nodeFetch = 'export const Headers = globalThis.Headers;';
 
 await build({
   entryPoints: { kubeconfig: path.join(root, 'scripts', 'kubeconfig-entry.mjs') },
@@ -39,7 +46,8 @@ await build({
       setup(builder) {
         builder.onResolve({ filter: /^@kubernetes\/client-node\/dist\/config\.js$/ }, () => ({ path: config }));
         builder.onResolve({ filter: /^\.\/gen\/index\.js$/ }, (args) => (args.importer === config ? { path: 'gen-index', namespace: 'client-node-lean' } : undefined));
-        builder.onLoad({ filter: /.*/, namespace: 'client-node-lean' }, () => ({ contents: genIndex, resolveDir: dist, loader: 'js' }));
+        builder.onResolve({ filter: /^node-fetch$/ }, (args) => (args.importer === config ? { path: 'node-fetch', namespace: 'client-node-lean' } : undefined));
+        builder.onLoad({ filter: /.*/, namespace: 'client-node-lean' }, (args) => ({ contents: args.path === 'node-fetch' ? nodeFetch : genIndex, resolveDir: dist, loader: 'js' }));
       },
     },
   ],
