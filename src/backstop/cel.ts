@@ -59,6 +59,8 @@ const HALF_LIMIT = MAX_PATH_LENGTH / 2;
 const ASTRAL = "'[\\\\x{10000}-\\\\x{10FFFF}]'";
 // The regex holds the control characters themselves (CEL unescapes \u0000): a regex costs in proportion to its length.
 const CONTROL = "'[\\u0000-\\u001f\\u007f]'";
+/** One backslash, as a CEL string literal. */
+const BACKSLASH = "'\\\\'";
 /** An empty, "." or ".." segment of a path with "/" appended: the first one found names the problem. */
 const BAD_SEGMENT = "'/(\\\\.\\\\.?)?/'";
 
@@ -126,10 +128,13 @@ export const HOST_PATH_VOLUMES = [
  */
 const UTF16_LENGTH_OK = `(bytes(v.raw).size() <= ${MAX_PATH_LENGTH} || v.raw.size() <= ${HALF_LIMIT} || v.raw.size() + v.raw.findAll(${ASTRAL}).size() <= ${MAX_PATH_LENGTH})`;
 
-/** Canonical (section 6) and inside some entry: what a volume must be. */
+/** Canonical (section 6): the checks of src/policy/paths.ts. */
+const CANONICAL = `v.raw.startsWith('/') && ${UTF16_LENGTH_OK} && !v.raw.matches(${CONTROL}) && !v.raw.contains(${BACKSLASH}) && !(v.path + '/').matches(${BAD_SEGMENT})`;
+
+/** Canonical and inside some entry: what a volume must be. */
 export const OUTSIDE = [
   'variables.hostPathVolumes.filter(v, !(',
-  `v.raw.startsWith('/') && ${UTF16_LENGTH_OK} && !v.raw.matches(${CONTROL}) && !(v.path + '/').matches(${BAD_SEGMENT})`,
+  CANONICAL,
   " && v.decides != ''",
   '))',
 ].join('');
@@ -196,6 +201,7 @@ const PROBLEM = [
   "v.raw == '' ? 'is empty'",
   `: !${UTF16_LENGTH_OK} ? 'is longer than ${MAX_PATH_LENGTH} UTF-16 code units'`,
   `: v.raw.matches(${CONTROL}) ? 'contains a control character'`,
+  `: v.raw.contains(${BACKSLASH}) ? 'contains a backslash, a path separator on Windows nodes'`,
   ": !v.raw.startsWith('/') ? 'is not absolute'",
   `: v.raw != '/' && (v.path + '/').matches(${BAD_SEGMENT}) ? ((v.path + '/').find(${BAD_SEGMENT}) == '//' ? 'has an empty segment (\"//\")' : 'has a \"' + (v.path + '/').find(${BAD_SEGMENT}).substring(1, (v.path + '/').find(${BAD_SEGMENT}).size() - 1) + '\" segment')`,
   ": 'is not under any allowed or built-in host path'",
@@ -205,7 +211,7 @@ const PROBLEM = [
 export const OUTSIDE_MESSAGE = [
   "variables.outside.size() == 0 ? '' : [variables.outside[0]].map(v,",
   " 'spec.volumes[' + string(object.?spec.?volumes.orValue([]).map(x, string(x.?name.orValue(''))).indexOf(v.name)) + '].hostPath.path (volume ' + strings.quote(v.name) + '): '",
-  ` + (v.raw.startsWith('/') && ${UTF16_LENGTH_OK} && !v.raw.matches(${CONTROL}) && !(v.path + '/').matches(${BAD_SEGMENT}) ? ${quotedShort('v.path')} : ${quotedShort('v.raw')})`,
+  ` + (${CANONICAL} ? ${quotedShort('v.path')} : ${quotedShort('v.raw')})`,
   ` + ' ' + (${PROBLEM})`,
   ')[0]',
 ].join('');

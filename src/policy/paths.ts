@@ -17,6 +17,9 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 // is not Unicode text and has no UTF-8 form: the API server stores U+FFFD in its place, so the
 // path judged would not be the path mounted.
 const LONE_SURROGATE = /\p{Surrogate}/u;
+// Windows reads "\" as a separator, so on a Windows node "/srv/sandbox/x\..\..\Windows" is
+// "\Windows", while every check here (and the API server's) sees one segment below /srv/sandbox.
+const BACKSLASH = '\\';
 const SLASH = 0x2f;
 const DOT = 0x2e;
 
@@ -31,6 +34,7 @@ export function canonicalPath(raw: string): CanonicalPath {
   }
   if (LONE_SURROGATE.test(raw)) return { ok: false, problem: 'is not well-formed Unicode (it has a lone UTF-16 surrogate)' };
   if (CONTROL_CHARACTER.test(raw)) return { ok: false, problem: 'contains a control character' };
+  if (raw.includes(BACKSLASH)) return { ok: false, problem: 'contains a backslash, a path separator on Windows nodes' };
   if (!raw.startsWith('/')) return { ok: false, problem: 'is not absolute' };
   if (raw === '/') return { ok: true, path: '/' };
 

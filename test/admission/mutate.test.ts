@@ -219,6 +219,10 @@ describe('admission/decide: /mutate', () => {
       ['two trailing slashes', [{ hostPath: '/srv/sandbox//', mountPath: '/d' }], [`${FIELD}[0].hostPath: "/srv/sandbox//" has an empty segment ("//")`]],
       ['a relative hostPath', [{ hostPath: 'srv/sandbox', mountPath: '/d' }], [`${FIELD}[0].hostPath: "srv/sandbox" is not absolute`]],
       ['a control character', [{ hostPath: '/srv/sandbox/a\u0000', mountPath: '/d' }], [`${FIELD}[0].hostPath: "/srv/sandbox/a\\u0000" contains a control character`]],
+      ['backslashes that a Windows node reads as ".." segments', [{ hostPath: '/srv/sandbox/x\\..\\..\\Windows', mountPath: '/d' }], [
+        `${FIELD}[0].hostPath: "/srv/sandbox/x\\\\..\\\\..\\\\Windows" contains a backslash, a path separator on Windows nodes`,
+      ]],
+      ['a backslash in mountPath', [{ hostPath: '/srv/sandbox/a', mountPath: '/d\\e' }], [`${FIELD}[0].mountPath: "/d\\\\e" contains a backslash, a path separator on Windows nodes`]],
       ['an over-long path', [{ hostPath: `/srv/sandbox/${'a'.repeat(4096)}`, mountPath: '/d' }], [`${FIELD}[0].hostPath: ${JSON.stringify(`/srv/sandbox/${'a'.repeat(4096)}`)} is longer than 4096 UTF-16 code units`]],
       ['a lone surrogate in hostPath (the API server would store U+FFFD in its place)', [{ hostPath: '/srv/sandbox/\ud800', mountPath: '/d' }], [`${FIELD}[0].hostPath: "/srv/sandbox/\\ud800" is not well-formed Unicode (it has a lone UTF-16 surrogate)`]],
       ['a lone low surrogate in mountPath', [{ hostPath: '/srv/sandbox/a', mountPath: '/d\udc00' }], [`${FIELD}[0].mountPath: "/d\\udc00" is not well-formed Unicode (it has a lone UTF-16 surrogate)`]],

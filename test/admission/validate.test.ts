@@ -156,6 +156,9 @@ describe('admission/decide: /validate', () => {
       ['a non-canonical hostPath', { volumes: [{ name: 'up', hostPath: { path: '/skills/../etc' } }] }, [
         'spec.volumes[0].hostPath.path: "/skills/../etc" has a ".." segment',
       ]],
+      ['a hand-written hostPath with backslashes that a Windows node reads as ".." segments', { volumes: [{ name: 'up', hostPath: { path: '/skills/x\\..\\..\\Windows' } }] }, [
+        'spec.volumes[0].hostPath.path: "/skills/x\\\\..\\\\..\\\\Windows" contains a backslash, a path separator on Windows nodes',
+      ]],
       ['a read-only built-in mounted read-write', {
         volumes: [{ name: 'skills', hostPath: { path: '/skills' } }],
         containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'skills', mountPath: '/mnt/skills' }] }],

@@ -47,11 +47,12 @@ describe('chart: the backstop ValidatingAdmissionPolicy', function () {
       },
     },
     {
-      name: 'quotes, backslashes, <&>, printf verbs and non-ASCII',
-      policy: { allowedHostPaths: [{ pathPrefix: `/srv/we ird'"\\<&>` }, { pathPrefix: '/données/😀', readOnly: true }, { pathPrefix: '/a%s$b' }] },
+      // A path cannot hold a backslash (canonicalPath); a requester's name can, as in the next row.
+      name: 'quotes, <&>, printf verbs and non-ASCII',
+      policy: { allowedHostPaths: [{ pathPrefix: `/srv/we ird'"<&>` }, { pathPrefix: '/données/😀', readOnly: true }, { pathPrefix: '/a%s$b' }] },
     },
     {
-      name: 'patterns: "*", every placeholder, a pattern and a literal of one rank, trusted provisioners and the annotation key',
+      name: 'patterns: "*", every placeholder, a pattern and a literal of one rank, trusted provisioners (one with a backslash and quotes) and the annotation key',
       policy: {
         allowedHostPaths: [
           { pathPrefix: '/srv/users/{sandboxUser}/' },
@@ -62,10 +63,10 @@ describe('chart: the backstop ValidatingAdmissionPolicy', function () {
         builtinHostPaths: [
           { pathPrefix: '/.deer-flow/users/*/threads/*/acp-workspace', readOnly: true },
           { pathPrefix: '/.deer-flow/users/*/skills_view', readOnly: true },
-          { pathPrefix: `/x/*/we ird'"\\<&>/😀` },
+          { pathPrefix: `/x/*/we ird'"<&>/😀` },
           { pathPrefix: '/x/a/b/c' },
         ],
-        trustedProvisioners: ['system:serviceaccount:deer-flow:provisioner', 'group:sandbox-<provisioners>'],
+        trustedProvisioners: ['system:serviceaccount:deer-flow:provisioner', 'group:sandbox-<provisioners>', `CORP\\provisioner "'one'"`],
         sandboxUserAnnotation: 'example.com/sandbox-user',
       },
     },

@@ -17,7 +17,7 @@ const ASTRAL = '\u{1F600}';
 const segment = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom('srv', 'tenants', 'team-a', '.cache', '...', 'a.b', 'é', ASTRAL) },
   { weight: 3, arbitrary: fc.constantFrom('*', '{namespace}', '{user}', '{sandboxUser}') },
-  { weight: 2, arbitrary: fc.constantFrom('', '.', '..', 'team-*', '{tenant}', '{}', '{user}x', 'a\u0007', 'a\u007f', 'a\u0000', 'a b') },
+  { weight: 2, arbitrary: fc.constantFrom('', '.', '..', 'team-*', '{tenant}', '{}', '{user}x', 'a\u0007', 'a\u007f', 'a\u0000', 'a b', 'x\\..') },
 );
 
 /** Segments that every path rule accepts. */
@@ -48,7 +48,7 @@ export const goodPathString: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** One thing wrong with an otherwise good path, so that each rule alone decides some rows. */
-const BAD_SEGMENTS = ['', '.', '..', 'team-*', '{tenant}', '{}', '{user}x', 'a\u0007', 'a\u007f', 'a\u0000'] as const;
+const BAD_SEGMENTS = ['', '.', '..', 'team-*', '{tenant}', '{}', '{user}x', 'a\u0007', 'a\u007f', 'a\u0000', 'a\\b'] as const;
 const oneFault: fc.Arbitrary<(path: string) => string> = fc.oneof(
   {
     weight: 6,

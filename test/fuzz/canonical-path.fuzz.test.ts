@@ -18,6 +18,8 @@ function bySplitting(raw: string): CanonicalPath {
   // Added since: a lone surrogate is refused. It is what does not survive a UTF-8 round trip (it comes back as U+FFFD).
   if (Buffer.from(raw, 'utf8').toString('utf8') !== raw) return { ok: false, problem: 'is not well-formed Unicode (it has a lone UTF-16 surrogate)' };
   if (/[\u0000-\u001f\u007f]/.test(raw)) return { ok: false, problem: 'contains a control character' };
+  // Added since: a backslash is refused (Windows nodes read it as a separator).
+  if (raw.includes('\\')) return { ok: false, problem: 'contains a backslash, a path separator on Windows nodes' };
   if (!raw.startsWith('/')) return { ok: false, problem: 'is not absolute' };
   if (raw === '/') return { ok: true, path: '/' };
   const path = raw.endsWith('/') ? raw.slice(0, -1) : raw;
@@ -30,7 +32,7 @@ function bySplitting(raw: string): CanonicalPath {
   return { ok: true, path };
 }
 
-const pieces = fc.constantFrom('/', '//', '.', '..', '...', 'a', '.a', 'a.', '\u2215', '\uff0e', '\u0000', '\u007f', '%2e', '\ud83d', '\ude00', '\ud83d\ude00');
+const pieces = fc.constantFrom('/', '//', '.', '..', '...', 'a', '.a', 'a.', '\u2215', '\uff0e', '\u0000', '\u007f', '%2e', '\ud83d', '\ude00', '\ud83d\ude00', '\\');
 const assembled = fc.array(pieces, { maxLength: 8 }).map((parts) => parts.join(''));
 
 describe(`fuzz: canonicalPath reads paths as the split-based version did (${RUNS} cases)`, () => {

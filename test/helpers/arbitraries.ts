@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { ANNOTATION } from './pods.js';
 
-const SEGMENTS = ['srv', 'sandbox', 'sandbox2', 'models', 'scratch', 'skills', 'mnt', 'user-data', 'proc', 'a', '..', '.', '', 'ä', '\u2215', '\uff0f', '\u2024', '%2e%2e', '\u0000', '\u007f', '\n', ' '];
+const SEGMENTS = ['srv', 'sandbox', 'sandbox2', 'models', 'scratch', 'skills', 'mnt', 'user-data', 'proc', 'a', '..', '.', '', 'ä', '\u2215', '\uff0f', '\u2024', '%2e%2e', '\u0000', '\u007f', '\n', ' ', 'x\\..\\..', '\\'];
 const segment = fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...SEGMENTS) }, { weight: 1, arbitrary: fc.string({ maxLength: 4 }) });
 export const hostilePath = fc
   .tuple(fc.boolean(), fc.array(segment, { minLength: 0, maxLength: 5 }), fc.constantFrom('', '', '/', '//'))

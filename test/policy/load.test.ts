@@ -63,6 +63,8 @@ describe('policy/load', () => {
     ['a relative pathPrefix', 'allowedHostPaths: [{pathPrefix: srv/data}]', ['allowedHostPaths[0].pathPrefix is not absolute']],
     ['a pathPrefix of /', 'builtinHostPaths: [{pathPrefix: /}]', ['builtinHostPaths[0].pathPrefix must not be "/" (that would allow the whole node)']],
     ['a traversal in a pathPrefix', 'allowedHostPaths: [{pathPrefix: /srv/../etc}]', ['allowedHostPaths[0].pathPrefix has a ".." segment']],
+    ['a backslash in a pathPrefix', 'builtinHostPaths: [{pathPrefix: "/srv/x\\\\..\\\\etc"}]', ['builtinHostPaths[0].pathPrefix contains a backslash, a path separator on Windows nodes']],
+    ['a backslash in a reserved mount path', 'reservedMountPaths: ["/a\\\\b"]', ['reservedMountPaths[0] contains a backslash, a path separator on Windows nodes']],
     ['a missing pathPrefix', 'allowedHostPaths: [{readOnly: true}]', ['allowedHostPaths[0].pathPrefix is required']],
     ['a negative maxMounts', 'maxMounts: -1', ['maxMounts must not be negative']],
     ['a fractional maxMounts', 'maxMounts: 1.5', ['maxMounts must be a whole number']],

@@ -60,6 +60,7 @@ describe('policy: MountPolicy objects', () => {
       ['a relative prefix', mountPolicy({ allowedHostPaths: [{ pathPrefix: 'srv' }] }), ['spec.allowedHostPaths[0].pathPrefix is not absolute']],
       ['the root', mountPolicy({ allowedHostPaths: [{ pathPrefix: '/' }] }), ['spec.allowedHostPaths[0].pathPrefix must not be "/" (that would allow the whole node)']],
       ['a ".." segment', mountPolicy({ reservedMountPaths: ['/a/../b'] }), ['spec.reservedMountPaths[0] has a ".." segment']],
+      ['a backslash in a prefix', mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/x\\..\\..' }] }), ['spec.allowedHostPaths[0].pathPrefix contains a backslash, a path separator on Windows nodes']],
       ['a pattern as a reserved path', mountPolicy({ reservedMountPaths: ['/a/*'] }), ['spec.reservedMountPaths[0] takes no "*" or placeholders (a reserved path covers everything under it)']],
       ['a negative maxMounts', mountPolicy({ maxMounts: -1 }), ['spec.maxMounts must not be negative']],
       ['an unknown key', mountPolicy({ allowedPaths: [] }), ['spec has an unknown key: allowedPaths']],

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { canonicalPath, decidingEntry, isWithin, MAX_PATH_LENGTH, sortLongestFirst } from '../../src/policy/paths.js';
 
+const BACKSLASH = 'contains a backslash, a path separator on Windows nodes';
+
 describe('policy/paths', () => {
   describe('canonicalPath', () => {
     const accepted: Array<[string, string, string]> = [
@@ -31,6 +33,10 @@ describe('policy/paths', () => {
       ['U+001F', '/srv/a\u001fb', 'contains a control character'],
       ['DEL (U+007F)', '/srv/a\u007fb', 'contains a control character'],
       ['a newline', '/srv/a\nb', 'contains a control character'],
+      ['a backslash that Windows reads as ".." segments', '/srv/sandbox/x\\..\\..\\Windows', BACKSLASH],
+      ['a lone backslash segment', '/srv/\\', BACKSLASH],
+      ['a relative path with a backslash (the backslash is named first)', 'srv\\a', BACKSLASH],
+      ['a control character before a backslash (the control character is named first)', '/srv/\u0000\\', 'contains a control character'],
       ['an empty segment', '/srv//sandbox', 'has an empty segment ("//")'],
       ['two trailing slashes', '/srv/sandbox//', 'has an empty segment ("//")'],
       ['a leading double slash', '//srv', 'has an empty segment ("//")'],
