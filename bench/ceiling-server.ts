@@ -56,7 +56,9 @@ const server = createServer(
       try {
         review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch {
-        res.writeHead(400, { 'Content-Type': 'application/json' }).end('{"error":"not JSON","status":400}');
+        // mountgate's error shape (src/server/error-body.ts), written out so that nothing is imported.
+        const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'not JSON', reason: 'BadRequest', code: 400, error: 'not JSON' };
+        res.writeHead(400, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(status));
         return;
       }
       busyWait();
