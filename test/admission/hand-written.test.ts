@@ -253,6 +253,17 @@ describe('admission: handWrittenHostPaths', () => {
     });
   }
 
+  it('handWrittenHostPaths: builtin: mounts outside the targets, named and counted, are all rule injection-mismatch', () => {
+    const policy = policyIn('builtin');
+    const pod = injected(policy);
+    const mounts = Array.from({ length: MAX_NAMED_VIOLATIONS + 2 }, (_, i) => ({ name: expectedVolumeName(SANDBOX.hostPath), mountPath: `/m${i}` }));
+    const verdict = decide('validate', requestFor({ ...pod, spec: { ...pod.spec, initContainers: [{ name: 'init', image: 'x', volumeMounts: mounts }] } }, ALICE), policy);
+    expect(verdict.allowed ? [] : verdict.violations.map((v) => `${v.rule} ${v.field}`)).to.deep.equal([
+      ...Array.from({ length: MAX_NAMED_VIOLATIONS }, (_, i) => `injection-mismatch spec.initContainers[0].volumeMounts[${i}]`),
+      'injection-mismatch spec',
+    ]);
+  });
+
   for (const mode of MODES) {
     it(`handWrittenHostPaths: ${mode}: a container the annotation does not mount into may ${mode === 'builtin' ? 'not ' : ''}mount a volume it brings in`, () => {
       const policy = parsePolicy(JSON.stringify({ ...SPEC, containers: ['sandbox'], handWrittenHostPaths: mode }), 'policy.json');

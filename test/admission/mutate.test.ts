@@ -200,6 +200,10 @@ describe('admission/decide: /mutate', () => {
       ['a parent of an existing mount', [{ hostPath: '/srv/sandbox/a', mountPath: '/mnt' }]],
       ['a sibling of a system path', [{ hostPath: '/srv/sandbox/a', mountPath: '/process' }]],
       ['exactly maxMounts mounts', [1, 2, 3].map((n) => ({ hostPath: `/srv/sandbox/${n}`, mountPath: `/d${n}` }))],
+      ['exactly the 10000 mounts mountgate adds to one Pod (two into each of 5000 containers)', [1, 2].map((n) => ({ hostPath: `/srv/sandbox/${n}`, mountPath: `/d${n}` })), {
+        containers: Array.from({ length: 5000 }, (_, i) => ({ name: `c${i}`, image: 'x' })),
+        volumes: [],
+      }],
     ];
     for (const [name, mounts, options] of allowedRows) {
       it(`allows ${name}`, () => {
