@@ -17,8 +17,8 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 // is not Unicode text and has no UTF-8 form: the API server stores U+FFFD in its place, so the
 // path judged would not be the path mounted.
 const LONE_SURROGATE = /\p{Surrogate}/u;
-// Windows reads "\" as a separator, so on a Windows node "/srv/sandbox/x\..\..\Windows" is
-// "\Windows", while every check here (and the API server's) sees one segment below /srv/sandbox.
+// Windows reads "\" as a separator, so on a Windows node "/srv/sandbox/x\..\..\..\Windows" is
+// "C:\Windows", while every check here (and the API server's) sees one segment below /srv/sandbox.
 const BACKSLASH = '\\';
 const SLASH = 0x2f;
 const DOT = 0x2e;
