@@ -73,6 +73,18 @@ export function createApp(context: AppContext): RequestListener {
   };
 }
 
+/** A path as express's router matched it: any case, one trailing "/" allowed (`/MUTATE/` is `/mutate`). */
+function routeOf(path: string): string {
+  const lower = path.toLowerCase();
+  return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
+}
+
+/** The one method a route takes, for a 405's Allow; undefined for a path that is no route at all (404). */
+function allowedMethodOf(route: string, mountPolicyRoute: string | undefined): 'POST' | 'GET' | undefined {
+  if (DIRECT_ROUTES.has(route) || route === mountPolicyRoute) return 'POST';
+  return route === '/healthz' || route === '/readyz' ? 'GET' : undefined;
+}
+
 /** The path of a request target, without the query (the API server appends ?timeout=10s). */
 function pathOf(url: string | undefined): string {
   if (url === undefined) return '';
@@ -104,7 +116,7 @@ function createExpressApp(context: AppContext, parseJson: JsonParser): express.E
   if (mountPolicyRoute !== undefined) app.post(mountPolicyRoute, (req, res) => handleAdmission('mountpolicy', req, res, context, parseJson));
 
   app.use((req, res) => {
-    const allowedMethod = req.path in STAGES || req.path === mountPolicyRoute ? 'POST' : ['/healthz', '/readyz'].includes(req.path) ? 'GET' : undefined;
+    const allowedMethod = allowedMethodOf(routeOf(req.path), mountPolicyRoute);
     if (allowedMethod === undefined) {
       sendError(res, 404, `no route for ${req.path}`);
       return;
@@ -114,8 +126,10 @@ function createExpressApp(context: AppContext, parseJson: JsonParser): express.E
   });
 
   // The admission handler answers its own errors; anything else that fails is answered alike.
-  const errors: ErrorRequestHandler = (error: unknown, req, res, _next) =>
-    refuseBody(req.path === mountPolicyRoute ? 'mountpolicy' : STAGES[req.path], error, res, context);
+  const errors: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+    const route = routeOf(req.path);
+    refuseBody(route === mountPolicyRoute ? 'mountpolicy' : DIRECT_ROUTES.get(route), error, res, context);
+  };
   app.use(errors);
   return app;
 }

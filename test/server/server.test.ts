@@ -236,6 +236,22 @@ describe('server (real HTTPS on loopback)', function () {
         expect(JSON.parse(wrongMethod.text)).to.deep.include({ code: 405, reason: 'MethodNotAllowed', message: '/mutate takes POST' });
       });
     });
+
+    const otherSpellings: Array<[string, string, string, number, string | undefined]> = [
+      ['/MUTATE/ (express routes it to /mutate)', 'GET', '/MUTATE/', 405, 'POST'],
+      ['/Validate', 'PUT', '/Validate', 405, 'POST'],
+      ['/HEALTHZ/', 'POST', '/HEALTHZ/', 405, 'GET'],
+      ['/mutate// (two slashes: no route)', 'GET', '/mutate//', 404, undefined],
+      ['/mutatex', 'GET', '/mutatex', 404, undefined],
+    ];
+    for (const [name, method, path, status, allow] of otherSpellings) {
+      it(`answers ${method} ${name} with ${status}, as the route it reaches`, async () => {
+        await withServer({}, async (test) => {
+          const answer = await httpsCall({ port: test.server.port, path, ca: test.pki.caCert, method, body: method === 'GET' ? undefined : '{}' });
+          expect([answer.status, answer.headers.allow]).to.deep.equal([status, allow]);
+        });
+      });
+    }
   });
 
   describe('transport', () => {
