@@ -84,7 +84,8 @@ export function sameStatus(stored: unknown, desired: MountPolicyStatus): boolean
   return canonicalJson(stored) === canonicalJson(desired);
 }
 
-function canonicalJson(value: unknown): string {
+/** JSON with every object's keys in order, so that two statuses compare whatever order the API server keeps. */
+export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, inner: unknown) => {
     if (typeof inner !== 'object' || inner === null || Array.isArray(inner)) return inner;
     return Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -4,8 +4,14 @@
  * was added, changed or deleted, and every one when the cluster policy
  * changed, is judged again and written only when its status would change.
  * One write at a time; a write that fails is retried after a pause, one that
- * lost a race (409) waits for the watch to bring the newer object.
+ * lost a race (409) waits for the watch to bring the newer object. Writing a
+ * MountPolicy the very status written last time is bounded: at most
+ * REPEATS_PER_WINDOW such writes in REPEAT_WINDOW_MS. Such a write puts back a
+ * status someone else changed, or one the API server stored otherwise than
+ * written, which would else be written again at every watch event, as fast as
+ * the round trips go. A status that differs from the last one is never held back.
  */
+import { hash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { CompiledPolicy } from '../policy/compile.js';
@@ -14,7 +20,7 @@ import type { CompiledMountPolicy, MountPolicyRef } from '../policy/mount-policy
 import type { Metrics } from '../server/metrics.js';
 import { statusCodeOf } from './kube-request.js';
 import type { CachedMountPolicy, MountPolicyObject, MountPolicyTable } from './mount-policy-cache.js';
-import { desiredStatus, sameStatus, type MountPolicyStatus } from './mount-policy-status.js';
+import { canonicalJson, desiredStatus, sameStatus, type MountPolicyStatus } from './mount-policy-status.js';
 
 /** Replaces the status subresource of `object` (whose resourceVersion makes it conditional). */
 export type WriteStatus = (object: MountPolicyObject, status: MountPolicyStatus) => Promise<void>;
@@ -26,8 +32,14 @@ export interface StatusWriterOptions {
   readonly metrics: Pick<Metrics, 'mountPolicyStatusWrites'>;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** Milliseconds from any fixed point, for the write budget; performance.now() by default. */
+  readonly clockMs?: () => number;
   readonly retryDelayMs?: number;
 }
+
+/** The same status is written to one MountPolicy again at most this often in REPEAT_WINDOW_MS; more waits for the window to pass. */
+export const REPEATS_PER_WINDOW = 3;
+export const REPEAT_WINDOW_MS = 60_000;
 
 const key = (ref: MountPolicyRef): string => `${ref.namespace}/${ref.name}`;
 
@@ -43,6 +55,8 @@ export class StatusWriter {
    * MountPolicy of the namespace, and working it out can take tens of milliseconds.
    */
   readonly #effective = new Map<string, { cluster: CompiledPolicy; policies: readonly CompiledMountPolicy[]; effective: EffectiveHostPaths }>();
+  /** namespace/name to a digest of the status last written to it, and the times the same status was written again. */
+  readonly #lastWrites = new Map<string, { digest: string; repeats: number[]; warned: boolean }>();
 
   constructor(private readonly options: StatusWriterOptions) {
     options.table.onChange(({ namespace }) => {
@@ -100,6 +114,10 @@ export class StatusWriter {
       await nextTurn();
     }
     this.#effective.clear();
+    for (const ref of this.#lastWrites.keys()) {
+      const [namespace = '', name = ''] = ref.split('/');
+      if (this.options.table.get({ namespace, name }) === undefined) this.#lastWrites.delete(ref);
+    }
     if (failed.length > 0 && this.#holding && !this.#stopped) {
       clearTimeout(this.#retry);
       this.#retry = setTimeout(() => {
@@ -127,7 +145,35 @@ export class StatusWriter {
     return effective;
   }
 
-  /** False when the write failed and should be tried again. */
+  /**
+   * Whether `status` may be written to `ref` now: always when it differs from the status last written there;
+   * a repeat only while fewer than REPEATS_PER_WINDOW repeats lie within the window. A write allowed is counted.
+   */
+  #mayWrite(ref: string, generation: number | undefined, status: MountPolicyStatus): boolean {
+    const digest = hash('sha256', canonicalJson(status));
+    const last = this.#lastWrites.get(ref);
+    if (last === undefined || last.digest !== digest) {
+      this.#lastWrites.set(ref, { digest, repeats: [], warned: false });
+      return true;
+    }
+    const nowMs = this.options.clockMs?.() ?? performance.now();
+    while (last.repeats.length > 0 && (last.repeats[0] ?? nowMs) <= nowMs - REPEAT_WINDOW_MS) last.repeats.shift();
+    if (last.repeats.length < REPEATS_PER_WINDOW) {
+      last.repeats.push(nowMs);
+      last.warned = false;
+      return true;
+    }
+    if (!last.warned) {
+      last.warned = true;
+      this.options.logger.warn(
+        { mountPolicy: ref, generation, repeats: last.repeats.length, windowSeconds: REPEAT_WINDOW_MS / 1000 },
+        'MountPolicy status written again and again without staying (changed by someone else, or stored otherwise than written); the next write waits for the window to pass',
+      );
+    }
+    return false;
+  }
+
+  /** False when the write failed (or must wait) and should be tried again. */
   async #judge({ object, compiled }: CachedMountPolicy): Promise<boolean> {
     // Condition times are whole seconds (metav1.Time).
     const now = (this.options.now?.() ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -136,6 +182,7 @@ export class StatusWriter {
     const status = desiredStatus(this.options.cluster.policy, compiled, siblings, object.status, now, this.#effectiveOf(compiled.ref.namespace, all));
     if (sameStatus(object.status, status)) return true;
     const ref = key(compiled.ref);
+    if (!this.#mayWrite(ref, compiled.generation, status)) return false;
     try {
       await this.options.write(object, status);
       this.options.metrics.mountPolicyStatusWrites.inc({ result: 'success' });

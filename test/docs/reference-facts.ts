@@ -24,6 +24,7 @@ import { MAX_BODY_BYTES } from '../../src/server/app.js';
 import { DEFAULT_POOL_BYTES, SMALL_BODY_BYTES } from '../../src/server/body-budget.js';
 import { KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/index.js';
 import { createMetrics } from '../../src/server/metrics.js';
+import { REPEAT_WINDOW_MS, REPEATS_PER_WINDOW } from '../../src/cluster/status-writer.js';
 
 export interface Fact {
   /** What is missing when the fact does not hold, e.g. "serve flag --port". */
@@ -140,6 +141,7 @@ export function limitFacts(): Fact[] {
     ['the path length', `${MAX_PATH_LENGTH} UTF-16 code units`],
     ['the size of a MountPolicy spec', `${MAX_SPEC_BYTES} bytes (${MAX_SPEC_BYTES / 1024} KiB)`],
     ['the MountPolicies per list page', String(MOUNT_POLICY_PAGE_SIZE)],
+    ['the repeated status writes', `${REPEATS_PER_WINDOW} per ${REPEAT_WINDOW_MS / 1000} s`],
     ['the kept-alive idle time', `${KEEP_ALIVE_TIMEOUT_MS / 1000} s`],
   ];
   return [

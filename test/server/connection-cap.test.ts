@@ -7,14 +7,12 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { connect, type TLSSocket } from 'node:tls';
-import { pino } from 'pino';
-import type { Logger } from '../../src/server/logger.js';
 import { IDLE_GRACE_MS, RefusalLog, REFUSAL_LOG_INTERVAL_MS, SILENT_GRACE_MS, SLOW_BODY_GRACE_MS, type RefusalReport } from '../../src/server/connection-cap.js';
 import { MAX_BODY_BYTES } from '../../src/server/app.js';
+import { logSink } from '../helpers/log-sink.js';
 import { withServer, eventually, type TestServer, type TestServerOptions } from '../helpers/server.js';
 
 const CAP = 3;
@@ -81,17 +79,6 @@ const fail = (message: string): never => {
 };
 
 const isClosed = (client: Client): boolean => client.socket.destroyed || client.socket.readyState === 'closed';
-
-function logSink(): { lines: Array<Record<string, unknown>>; logger: Logger } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, logger: pino({ base: undefined, timestamp: false }, sink) };
-}
 
 async function refusedCount(test: TestServer): Promise<number> {
   const value = await test.server.metrics.connectionsRefused.get();

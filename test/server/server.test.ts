@@ -4,12 +4,11 @@ import { get } from 'node:http';
 import { Agent, request } from 'node:https';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { applyPatch, type Operation } from '../../src/admission/json-patch.js';
 import { KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/index.js';
 import { BASE_POLICY } from '../helpers/policies.js';
 import { expectedVolumeName, review, sandboxPod } from '../helpers/pods.js';
+import { logSink } from '../helpers/log-sink.js';
 import { eventually, withServer, type TestServer } from '../helpers/server.js';
 import { httpsCall, issueServingPair } from '../helpers/tls.js';
 
@@ -100,14 +99,8 @@ describe('server (real HTTPS on loopback)', function () {
     });
 
     it('logs each decision with its verdict, the rule broken first and the message', async () => {
-      const lines: Array<Record<string, unknown>> = [];
-      const sink = new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-          done();
-        },
-      });
-      await withServer({ logger: pino({ base: undefined, timestamp: false }, sink) }, async (test) => {
+      const { lines, logger } = logSink();
+      await withServer({ logger }, async (test) => {
         await admit(test, '/mutate', review(sandboxPod({ mounts: [{ hostPath: '/var/run', mountPath: '/run' }] })));
         await admit(test, '/mutate', review(sandboxPod({ mounts: MOUNTS })));
       });
