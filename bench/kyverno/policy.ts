@@ -38,6 +38,11 @@ const SYSTEM_TARGETS = ['/proc', '/sys', '/dev'];
 /** Absolute, segments without "/" or control characters, at most one trailing "/" (RE2). */
 const CANONICAL = '^(/[^/[:cntrl:]]+)+/?$';
 const DOT_SEGMENT = '(^|/)[.][.]?(/|$)';
+
+/** A JMESPath condition true for a path mountgate refuses as not canonical (the length aside); a backslash as a JSON literal, which a raw string cannot hold. */
+function notCanonical(path: string): string {
+  return `!regex_match(${rawString(CANONICAL)}, ${path}) || regex_match(${rawString(DOT_SEGMENT)}, ${path}) || contains(${path}, ${jsonLiteral('\\')})`;
+}
 const SAFE_SEGMENT = /^(?!\.\.?$)[A-Za-z0-9._~-]+$/;
 
 /** An RE2 pattern for one prefix, by whole segment; "*" is any one segment. Brackets instead of backslashes, so JMESPath raw strings carry it unchanged. */
@@ -151,8 +156,8 @@ export function clusterPolicy(spec: MountgatePolicySpec): Record<string, unknown
       'readOnly must be a boolean',
     ),
     when(`length(${hostPath}) > \`4096\` || length(${mountPath}) > \`4096\``, 'a path is over 4096 characters'),
-    when(`!regex_match(${rawString(CANONICAL)}, ${hostPath}) || regex_match(${rawString(DOT_SEGMENT)}, ${hostPath})`, 'hostPath is not a canonical absolute path'),
-    when(`!regex_match(${rawString(CANONICAL)}, ${mountPath}) || regex_match(${rawString(DOT_SEGMENT)}, ${mountPath})`, 'mountPath is not a canonical absolute path'),
+    when(notCanonical(hostPath), 'hostPath is not a canonical absolute path'),
+    when(notCanonical(mountPath), 'mountPath is not a canonical absolute path'),
     when(`!regex_match(${rawString(anyOf(spec.allowedHostPaths.map((entry) => entry.pathPrefix)))}, ${hostPath})`, 'hostPath is not under allowedHostPaths'),
     when(
       `${writable} && ${decidedReadOnly(spec.allowedHostPaths, hostPath)}`,
@@ -211,7 +216,7 @@ export function clusterPolicy(spec: MountgatePolicySpec): Record<string, unknown
             conditions: {
               any: [
                 when(
-                  `!regex_match(${rawString(CANONICAL)}, element.hostPath.path) || regex_match(${rawString(DOT_SEGMENT)}, element.hostPath.path) || length(element.hostPath.path) > \`4096\``,
+                  `${notCanonical('element.hostPath.path')} || length(element.hostPath.path) > \`4096\``,
                   'hostPath is not a canonical absolute path',
                 ),
                 when(`!regex_match(${rawString(anyOf(carriable.map((entry) => entry.pathPrefix)))}, element.hostPath.path)`, 'hostPath is outside the allowed and built-in paths'),
