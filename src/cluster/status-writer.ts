@@ -5,11 +5,12 @@
  * changed, is judged again and written only when its status would change.
  * One write at a time; a write that fails is retried after a pause, one that
  * lost a race (409) waits for the watch to bring the newer object. Writing a
- * MountPolicy the very status written last time is bounded: at most
- * REPEATS_PER_WINDOW such writes in REPEAT_WINDOW_MS. Such a write puts back a
- * status someone else changed, or one the API server stored otherwise than
- * written, which would else be written again at every watch event, as fast as
- * the round trips go. A status that differs from the last one is never held back.
+ * MountPolicy the status written to it last time (condition times aside) is
+ * bounded: after REPEATS_PER_WINDOW such writes stored within REPEAT_WINDOW_MS,
+ * the next waits. Such a write puts back a status someone else changed, or one
+ * the API server stored otherwise than written, which would else be written
+ * again at every watch event, as fast as the round trips go. A status that
+ * says something else is never held back.
  */
 import { hash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -55,8 +56,13 @@ export class StatusWriter {
    * MountPolicy of the namespace, and working it out can take tens of milliseconds.
    */
   readonly #effective = new Map<string, { cluster: CompiledPolicy; policies: readonly CompiledMountPolicy[]; effective: EffectiveHostPaths }>();
-  /** namespace/name to a digest of the status last written to it, and the times the same status was written again. */
-  readonly #lastWrites = new Map<string, { digest: string; repeats: number[]; warned: boolean }>();
+  /**
+   * namespace/name to the object (uid) and a digest of the status last stored there, and the times the same status
+   * was stored again since. Only writes that succeeded count: a failed one changed nothing.
+   */
+  readonly #lastWrites = new Map<string, { uid: string; digest: string; repeats: number[]; warned: boolean }>();
+  /** Held back or failed, to be judged again when the retry timer fires; one timer for all of them. */
+  readonly #toRetry = new Set<string>();
 
   constructor(private readonly options: StatusWriterOptions) {
     options.table.onChange(({ namespace }) => {
@@ -71,7 +77,10 @@ export class StatusWriter {
   setHolding(holding: boolean): void {
     this.#holding = holding;
     if (holding) this.refreshAll();
-    else this.#dirty.clear();
+    else {
+      this.#dirty.clear();
+      this.#toRetry.clear();
+    }
   }
 
   /** The cluster policy changed: every status may have. */
@@ -90,7 +99,9 @@ export class StatusWriter {
     this.#stopped = true;
     this.#holding = false;
     this.#dirty.clear();
+    this.#toRetry.clear();
     clearTimeout(this.#retry);
+    this.#retry = undefined;
     await this.idle();
   }
 
@@ -119,9 +130,12 @@ export class StatusWriter {
       if (this.options.table.get({ namespace, name }) === undefined) this.#lastWrites.delete(ref);
     }
     if (failed.length > 0 && this.#holding && !this.#stopped) {
-      clearTimeout(this.#retry);
-      this.#retry = setTimeout(() => {
-        for (const ref of failed) this.#dirty.add(ref);
+      // Added to those already waiting, so that one drain's failures never drop another's.
+      for (const ref of failed) this.#toRetry.add(ref);
+      this.#retry ??= setTimeout(() => {
+        this.#retry = undefined;
+        for (const ref of this.#toRetry) this.#dirty.add(ref);
+        this.#toRetry.clear();
         this.#kick();
       }, this.options.retryDelayMs ?? 5_000);
     }
@@ -146,31 +160,39 @@ export class StatusWriter {
   }
 
   /**
-   * Whether `status` may be written to `ref` now: always when it differs from the status last written there;
-   * a repeat only while fewer than REPEATS_PER_WINDOW repeats lie within the window. A write allowed is counted.
+   * Whether `status` may be written to `ref` now: always when it says something else than the status last stored
+   * there (or the object is another one of the same name); a repeat only while fewer than REPEATS_PER_WINDOW repeats
+   * were stored within the window.
    */
-  #mayWrite(ref: string, generation: number | undefined, status: MountPolicyStatus): boolean {
-    const digest = hash('sha256', canonicalJson(status));
+  #mayWrite(ref: string, uid: string, generation: number | undefined, digest: string): boolean {
     const last = this.#lastWrites.get(ref);
-    if (last === undefined || last.digest !== digest) {
-      this.#lastWrites.set(ref, { digest, repeats: [], warned: false });
-      return true;
-    }
-    const nowMs = this.options.clockMs?.() ?? performance.now();
+    if (last === undefined || last.uid !== uid || last.digest !== digest) return true;
+    const nowMs = this.#clockMs();
     while (last.repeats.length > 0 && (last.repeats[0] ?? nowMs) <= nowMs - REPEAT_WINDOW_MS) last.repeats.shift();
-    if (last.repeats.length < REPEATS_PER_WINDOW) {
-      last.repeats.push(nowMs);
-      last.warned = false;
-      return true;
-    }
+    if (last.repeats.length < REPEATS_PER_WINDOW) return true;
     if (!last.warned) {
       last.warned = true;
       this.options.logger.warn(
         { mountPolicy: ref, generation, repeats: last.repeats.length, windowSeconds: REPEAT_WINDOW_MS / 1000 },
-        'MountPolicy status written again and again without staying (changed by someone else, or stored otherwise than written); the next write waits for the window to pass',
+        'MountPolicy status stored again and again without staying (changed by someone else, or kept otherwise than written); the next write waits until the oldest of these is a minute old',
       );
     }
     return false;
+  }
+
+  /** A write of `digest` to `ref` succeeded: a repeat when it is the status stored there last time. */
+  #stored(ref: string, uid: string, digest: string): void {
+    const last = this.#lastWrites.get(ref);
+    if (last === undefined || last.uid !== uid || last.digest !== digest) {
+      this.#lastWrites.set(ref, { uid, digest, repeats: [], warned: false });
+      return;
+    }
+    last.repeats.push(this.#clockMs());
+    if (last.repeats.length < REPEATS_PER_WINDOW) last.warned = false;
+  }
+
+  #clockMs(): number {
+    return this.options.clockMs?.() ?? performance.now();
   }
 
   /** False when the write failed (or must wait) and should be tried again. */
@@ -182,9 +204,11 @@ export class StatusWriter {
     const status = desiredStatus(this.options.cluster.policy, compiled, siblings, object.status, now, this.#effectiveOf(compiled.ref.namespace, all));
     if (sameStatus(object.status, status)) return true;
     const ref = key(compiled.ref);
-    if (!this.#mayWrite(ref, compiled.generation, status)) return false;
+    const digest = statusDigest(status);
+    if (!this.#mayWrite(ref, compiled.uid, compiled.generation, digest)) return false;
     try {
       await this.options.write(object, status);
+      this.#stored(ref, compiled.uid, digest);
       this.options.metrics.mountPolicyStatusWrites.inc({ result: 'success' });
       this.options.logger.info({ mountPolicy: ref, generation: compiled.generation, ready: status.conditions[0]?.status }, 'MountPolicy status written');
       return true;
@@ -201,4 +225,13 @@ export class StatusWriter {
       return false;
     }
   }
+}
+
+/**
+ * What a status says, as a digest: its canonical JSON without the conditions' lastTransitionTime, which a writer that
+ * keeps flipping Ready back would move at every round, making each of mountgate's answers look new.
+ */
+function statusDigest(status: MountPolicyStatus): string {
+  const conditions = status.conditions.map(({ lastTransitionTime: _time, ...rest }) => rest);
+  return hash('sha256', canonicalJson({ ...status, conditions }));
 }

@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import { KubeStatusError } from '../../src/cluster/kube-request.js';
 import { keptOf, MAX_KEPT_STATUS_LENGTH, MountPolicyTable, type MountPolicyObject } from '../../src/cluster/mount-policy-cache.js';
 import type { MountPolicyStatus } from '../../src/cluster/mount-policy-status.js';
-import { REPEAT_WINDOW_MS, REPEATS_PER_WINDOW, StatusWriter } from '../../src/cluster/status-writer.js';
+import { StatusWriter } from '../../src/cluster/status-writer.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 import { createMetrics } from '../../src/server/metrics.js';
-import { logSink } from '../helpers/log-sink.js';
+import { silentLogger } from '../../src/server/logger.js';
 import { policyOf } from '../helpers/policies.js';
 
 function object(name: string, spec: unknown, generation = 1, resourceVersion = '1', status?: unknown): MountPolicyObject {
@@ -25,15 +25,12 @@ function setUp() {
   const written: Written[] = [];
   const control: { fail: Array<Error & { code?: number }> } = { fail: [] };
   const metrics = createMetrics();
-  const clock = { ms: 0 };
-  const { lines, logger } = logSink();
   const writer = new StatusWriter({
     table,
     cluster: state,
     metrics,
-    logger,
+    logger: silentLogger(),
     now: () => new Date('2026-12-05T03:00:00.250Z'),
-    clockMs: () => clock.ms,
     retryDelayMs: 5,
     write: async (target, status) => {
       const failure = control.fail.shift();
@@ -42,15 +39,7 @@ function setUp() {
     },
   });
   const count = async (result: string): Promise<number> => (await metrics.mountPolicyStatusWrites.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
-  return { table, state, written, control, writer, count, clock, lines };
-}
-
-/** Lets the writer's retry timers (5 ms here) run `rounds` times. */
-async function retries(writer: StatusWriter, rounds: number): Promise<void> {
-  for (let i = 0; i < rounds; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    await writer.idle();
-  }
+  return { table, state, written, control, writer, count };
 }
 
 const httpError = (code: number): KubeStatusError => new KubeStatusError(code, `HTTP ${code}`);
@@ -200,48 +189,6 @@ describe('cluster/status-writer', () => {
       await writer.idle();
     }
     expect(written.map((w) => w.name)).to.deep.equal(['b']);
-  });
-
-  it(`writes the same status again at most ${REPEATS_PER_WINDOW} times a window when it does not stay (stored otherwise than written)`, async () => {
-    const { table, written, writer, clock, lines } = setUp();
-    table.markSynced(true);
-    writer.setHolding(true);
-    // The API server as it would be if it normalised what it stores: every write comes back through the watch changed.
-    let version = 1;
-    const storeOtherwise = (): void => {
-      const last = written.at(-1);
-      if (last === undefined) return;
-      version += 1;
-      table.upsert(object('tenant', { allowedHostPaths: [] }, 1, String(version), { ...last.status, conditions: [] }));
-    };
-    table.upsert(object('tenant', { allowedHostPaths: [] }));
-    for (let i = 0; i < 20; i++) {
-      await writer.idle();
-      storeOtherwise();
-      await retries(writer, 1);
-    }
-    expect(written).to.have.length(1 + REPEATS_PER_WINDOW);
-    const warnings = lines.filter((line) => line.level === 40);
-    expect(warnings.map((line) => [line.mountPolicy, line.repeats])).to.deep.equal([['team-a/tenant', REPEATS_PER_WINDOW]]);
-    // A window later there is room again, for as many repeats.
-    clock.ms += REPEAT_WINDOW_MS;
-    await retries(writer, 3);
-    expect(written).to.have.length(2 + REPEATS_PER_WINDOW);
-  });
-
-  it('never holds back a status that differs from the last one written', async () => {
-    const { table, state, written, writer } = setUp();
-    table.markSynced(true);
-    writer.setHolding(true);
-    const prefixes = Array.from({ length: REPEATS_PER_WINDOW + 3 }, (_, i) => `/srv/sandbox/t${i}`);
-    table.upsert(object('tenant', { allowedHostPaths: [] }));
-    await writer.idle();
-    for (const prefix of prefixes) {
-      state.policy = policyOf({ allowedHostPaths: [{ pathPrefix: prefix, readOnly: false }] });
-      table.upsert(object('tenant', { allowedHostPaths: [{ pathPrefix: prefix }] }, 2, prefix));
-      await writer.idle();
-    }
-    expect(written).to.have.length(1 + prefixes.length);
   });
 
   it('stops writing when the Lease is lost and after stop()', async () => {
