@@ -5,7 +5,7 @@
  * on this class (the typed API clients come from the package itself); that index loads every generated
  * model, some 70 MiB of memory, and its HTTP library loads node-fetch. Here both names it imports fail
  * when called, and node-fetch's one use (Headers, for applyToFetchOptions) is Node's own: node-fetch 2
- * loads whatwg-url and tr46's Unicode tables, about 6 MiB of RSS, to parse URLs it then parses with
+ * loads whatwg-url and tr46's Unicode tables, some 3 MiB of heap, to parse URLs it then parses with
  * Node's URL. The rest is bundled as it is.
  * Run by `npm run build` after tsc; an argument names another output folder (the tests use one).
  */

@@ -33,7 +33,7 @@ export interface StatusWriterOptions {
   readonly metrics: Pick<Metrics, 'mountPolicyStatusWrites'>;
   readonly logger: Logger;
   readonly now?: () => Date;
-  /** Milliseconds from any fixed point, for the write budget; performance.now() by default. */
+  /** Milliseconds from any fixed point, for the bound on repeats; performance.now() by default. */
   readonly clockMs?: () => number;
   readonly retryDelayMs?: number;
 }
@@ -169,7 +169,11 @@ export class StatusWriter {
     if (last === undefined || last.uid !== uid || last.digest !== digest) return true;
     const nowMs = this.#clockMs();
     while (last.repeats.length > 0 && (last.repeats[0] ?? nowMs) <= nowMs - REPEAT_WINDOW_MS) last.repeats.shift();
-    if (last.repeats.length < REPEATS_PER_WINDOW) return true;
+    if (last.repeats.length < REPEATS_PER_WINDOW) {
+      // Room again: the next time it runs out is worth a warning of its own.
+      last.warned = false;
+      return true;
+    }
     if (!last.warned) {
       last.warned = true;
       this.options.logger.warn(
@@ -188,7 +192,6 @@ export class StatusWriter {
       return;
     }
     last.repeats.push(this.#clockMs());
-    if (last.repeats.length < REPEATS_PER_WINDOW) last.warned = false;
   }
 
   #clockMs(): number {
