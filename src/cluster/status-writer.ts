@@ -42,6 +42,14 @@ export interface StatusWriterOptions {
 export const REPEATS_PER_WINDOW = 3;
 export const REPEAT_WINDOW_MS = 60_000;
 
+/** The status mountgate last stored on one object, and when it stored that same status again since. */
+interface LastWrite {
+  readonly uid: string;
+  readonly digest: string;
+  readonly repeats: number[];
+  warned: boolean;
+}
+
 const key = (ref: MountPolicyRef): string => `${ref.namespace}/${ref.name}`;
 
 export class StatusWriter {
@@ -60,7 +68,7 @@ export class StatusWriter {
    * namespace/name to the object (uid) and a digest of the status last stored there, and the times the same status
    * was stored again since. Only writes that succeeded count: a failed one changed nothing.
    */
-  readonly #lastWrites = new Map<string, { uid: string; digest: string; repeats: number[]; warned: boolean }>();
+  readonly #lastWrites = new Map<string, LastWrite>();
   /** Held back or failed, to be judged again when the retry timer fires; one timer for all of them. */
   readonly #toRetry = new Set<string>();
 
@@ -165,8 +173,8 @@ export class StatusWriter {
    * were stored within the window.
    */
   #mayWrite(ref: string, uid: string, generation: number | undefined, digest: string): boolean {
-    const last = this.#lastWrites.get(ref);
-    if (last === undefined || last.uid !== uid || last.digest !== digest) return true;
+    const last = this.#repeatOf(ref, uid, digest);
+    if (last === undefined) return true;
     const nowMs = this.#clockMs();
     while (last.repeats.length > 0 && (last.repeats[0] ?? nowMs) <= nowMs - REPEAT_WINDOW_MS) last.repeats.shift();
     if (last.repeats.length < REPEATS_PER_WINDOW) {
@@ -186,12 +194,15 @@ export class StatusWriter {
 
   /** A write of `digest` to `ref` succeeded: a repeat when it is the status stored there last time. */
   #stored(ref: string, uid: string, digest: string): void {
+    const last = this.#repeatOf(ref, uid, digest);
+    if (last === undefined) this.#lastWrites.set(ref, { uid, digest, repeats: [], warned: false });
+    else last.repeats.push(this.#clockMs());
+  }
+
+  /** The record of `ref` when `digest` is the status last stored on the same object (same uid); else undefined. */
+  #repeatOf(ref: string, uid: string, digest: string): LastWrite | undefined {
     const last = this.#lastWrites.get(ref);
-    if (last === undefined || last.uid !== uid || last.digest !== digest) {
-      this.#lastWrites.set(ref, { uid, digest, repeats: [], warned: false });
-      return;
-    }
-    last.repeats.push(this.#clockMs());
+    return last !== undefined && last.uid === uid && last.digest === digest ? last : undefined;
   }
 
   #clockMs(): number {
