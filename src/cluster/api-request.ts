@@ -7,6 +7,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from './kubeconfig.js';
+import { isStaleConnection, keptAliveAgent } from './kept-alive.js';
 import { RequestDeadline, type CredentialOptions } from './request-deadline.js';
 
 export type ApiRequestConfig = Pick<KubeConfig, 'applyToHTTPSOptions' | 'getCurrentCluster'>;
@@ -40,14 +41,19 @@ export async function apiRequest<R>(config: ApiRequestConfig, request: ApiReques
     const options: CredentialOptions = { method: request.method, headers: { ...request.headers } };
     if (request.signal !== undefined) options.signal = request.signal;
     await deadline.credentials(config, options, request.signal);
+    options.agent = keptAliveAgent(config, options.agent);
     const client = url.protocol === 'http:' ? http : https;
-    const answer = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = client.request(url, options, resolve);
-      deadline.track(req);
-      req.once('error', reject);
-      req.end(request.payload);
-    });
-    return await read(answer, target);
+    const send = (): Promise<IncomingMessage> =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const req = client.request(url, options, resolve);
+        deadline.track(req);
+        req.once('error', (error) => {
+          if (req.reusedSocket && isStaleConnection(error) && !deadline.passed && request.signal?.aborted !== true) resolve(send());
+          else reject(error);
+        });
+        req.end(request.payload);
+      });
+    return await read(await send(), target);
   } finally {
     deadline.clear();
   }

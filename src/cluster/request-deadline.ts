@@ -66,6 +66,11 @@ export class RequestDeadline {
     });
   }
 
+  /** Whether the deadline has passed (the request then fails with its error). */
+  get passed(): boolean {
+    return this.#controller.signal.aborted;
+  }
+
   /** Ends the deadline; call once the request is done (or, for a watch, once its headers are in). */
   clear(): void {
     clearTimeout(this.#timer);

@@ -6,12 +6,13 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import type { RequestOptions } from 'node:https';
+import { Agent, type RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { keptAliveAgent } from '../../src/cluster/kept-alive.js';
 
 const execFileAsync = promisify(execFile);
 const SCRIPT = path.resolve('scripts', 'bundle-kubeconfig.mjs');
@@ -93,8 +94,17 @@ describe('cluster: the kubeconfig bundle', function () {
       await config.applyToHTTPSOptions(options);
       // esbuild numbers a class whose name clashes with another in the bundle.
       expect(options.agent?.constructor.name).to.match(new RegExp(`^${row.agent}\\d*$`));
+      expect(keptAliveAgent(config, options.agent)).to.equal(options.agent, "a proxy's agent is used as it is");
     });
   }
+
+  it("gives Node's own https.Agent without a proxy, which mountgate replaces by a kept-alive one", async () => {
+    const config = await loadedConfig(KUBECONFIG);
+    const options: RequestOptions = {};
+    await config.applyToHTTPSOptions(options);
+    expect(options.agent?.constructor).to.equal(Agent);
+    expect(keptAliveAgent(config, options.agent)).to.not.equal(options.agent);
+  });
 
   it('says makeApiClient is not in it, rather than making a client', async () => {
     const config = await loadedConfig(KUBECONFIG);

@@ -25,6 +25,7 @@ import { DEFAULT_POOL_BYTES, SMALL_BODY_BYTES } from '../../src/server/body-budg
 import { KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/index.js';
 import { createMetrics } from '../../src/server/metrics.js';
 import { REPEAT_WINDOW_MS, REPEATS_PER_WINDOW } from '../../src/cluster/status-writer.js';
+import { IDLE_CONNECTION_MS } from '../../src/cluster/kept-alive.js';
 
 export interface Fact {
   /** What is missing when the fact does not hold, e.g. "serve flag --port". */
@@ -143,6 +144,7 @@ export function limitFacts(): Fact[] {
     ['the MountPolicies per list page', String(MOUNT_POLICY_PAGE_SIZE)],
     ['the repeated status writes', `${REPEATS_PER_WINDOW} per ${REPEAT_WINDOW_MS / 1000} s`],
     ['the kept-alive idle time', `${KEEP_ALIVE_TIMEOUT_MS / 1000} s`],
+    ['the idle time of a connection to the API server', `${IDLE_CONNECTION_MS / 1000} s`],
   ];
   return [
     ...limits.map(([what, value]): Fact => ({ what: `limit: ${what}`, section: '## 10. Limits', snippets: [`| ${value}`], row: true })),
