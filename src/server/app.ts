@@ -79,10 +79,10 @@ function routeOf(path: string): string {
   return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
 }
 
-/** The one method a route takes, for a 405's Allow; undefined for a path that is no route at all (404). */
-function allowedMethodOf(route: string, mountPolicyRoute: string | undefined): 'POST' | 'GET' | undefined {
-  if (DIRECT_ROUTES.has(route) || route === mountPolicyRoute) return 'POST';
-  return route === '/healthz' || route === '/readyz' ? 'GET' : undefined;
+/** The methods a route takes, for a 405's Allow (express answers HEAD wherever it answers GET); undefined for a path that is no route at all (404). */
+function allowedMethodsOf(route: string, mountPolicyRoute: string | undefined): readonly string[] | undefined {
+  if (DIRECT_ROUTES.has(route) || route === mountPolicyRoute) return ['POST'];
+  return route === '/healthz' || route === '/readyz' ? ['GET', 'HEAD'] : undefined;
 }
 
 /** The path of a request target, without the query (the API server appends ?timeout=10s). */
@@ -116,13 +116,13 @@ function createExpressApp(context: AppContext, parseJson: JsonParser): express.E
   if (mountPolicyRoute !== undefined) app.post(mountPolicyRoute, (req, res) => handleAdmission('mountpolicy', req, res, context, parseJson));
 
   app.use((req, res) => {
-    const allowedMethod = allowedMethodOf(routeOf(req.path), mountPolicyRoute);
-    if (allowedMethod === undefined) {
+    const allowedMethods = allowedMethodsOf(routeOf(req.path), mountPolicyRoute);
+    if (allowedMethods === undefined) {
       sendError(res, 404, `no route for ${req.path}`);
       return;
     }
-    res.setHeader('Allow', allowedMethod);
-    sendError(res, 405, `${req.path} takes ${allowedMethod}`);
+    res.setHeader('Allow', allowedMethods.join(', '));
+    sendError(res, 405, `${req.path} takes ${allowedMethods.join(' or ')}`);
   });
 
   // The admission handler answers its own errors; anything else that fails is answered alike.

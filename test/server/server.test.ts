@@ -233,7 +233,9 @@ describe('server (real HTTPS on loopback)', function () {
     const otherSpellings: Array<[string, string, string, number, string | undefined]> = [
       ['/MUTATE/ (express routes it to /mutate)', 'GET', '/MUTATE/', 405, 'POST'],
       ['/Validate', 'PUT', '/Validate', 405, 'POST'],
-      ['/HEALTHZ/', 'POST', '/HEALTHZ/', 405, 'GET'],
+      ['/HEALTHZ/', 'POST', '/HEALTHZ/', 405, 'GET, HEAD'],
+      ['/readyz', 'PUT', '/readyz', 405, 'GET, HEAD'],
+      ['/healthz (HEAD, which Allow lists for it)', 'HEAD', '/healthz', 200, undefined],
       ['/mutate// (two slashes: no route)', 'GET', '/mutate//', 404, undefined],
       ['/mutatex', 'GET', '/mutatex', 404, undefined],
     ];
