@@ -48,6 +48,8 @@ export const RULES = [
   'host-path-volume-not-allowed',
   /** A container mounts a hostPath volume read-write where the deciding entry is read-only. */
   'host-path-volume-read-write',
+  /** The kubelet would create files or directories in a read-only host path: a `*OrCreate` type, or a mount with a subPath. */
+  'host-path-volume-creates',
   /** The namespace's Pod Security level forbids hostPath volumes (the preflight of /mutate). */
   'pod-security-level',
   /** A Pod update adds, changes or removes the annotation, or a Binding sets it, though the Pod's mounts were fixed at its creation. */

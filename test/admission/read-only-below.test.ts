@@ -143,10 +143,16 @@ describe('admission: a hand-written volume holding a read-only entry', () => {
       containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'tree', mountPath: '/work', readOnly, ...(subPath === undefined ? {} : { subPath }) }] }],
     });
   const refused = 'spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/.deer-flow/threads" read-write, but "/.deer-flow/threads/frozen" inside it is read-only';
+  // The kubelet creates a missing subPath inside the volume before it mounts it, read-only or not.
+  const subPath = (value: string) =>
+    `spec.containers[0].volumeMounts[0].subPath: container "sandbox" mounts "/.deer-flow/threads" with subPath "${value}", which the kubelet creates when it is missing, ` +
+    'but "/.deer-flow/threads/frozen" inside it is read-only; mount the subdirectory as a hostPath volume of its own';
   const rows: ReadonlyArray<[string, Record<string, unknown>, readonly string[]]> = [
     ['mounted read-write', handWritten(false), [refused]],
-    ['mounted read-write with a subPath into the read-only entry', handWritten(false, 'frozen'), [refused]],
-    ['mounted read-only', handWritten(true, 'frozen'), []],
+    ['mounted read-write with a subPath into the read-only entry', handWritten(false, 'frozen'), [subPath('frozen'), refused]],
+    ['mounted read-only', handWritten(true), []],
+    ['mounted read-only with a subPath into the read-only entry', handWritten(true, 'frozen'), [subPath('frozen')]],
+    ['mounted read-only with a subPath beside the read-only entry', handWritten(true, 'other'), [subPath('other')]],
   ];
   const builtin = parsePolicy(JSON.stringify({ ...CLUSTER.spec, handWrittenHostPaths: 'builtin' }), 'policy.json');
   for (const [name, pod, expected] of rows) {

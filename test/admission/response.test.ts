@@ -326,6 +326,14 @@ describe('admission/violation: each rule, named by the violation that breaks it'
       violation: 'spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/skills" read-write, but "/skills" is read-only',
     },
     {
+      rule: 'host-path-volume-creates',
+      name: 'a read-only built-in mounted with a subPath',
+      stage: 'validate',
+      pod: sandboxPod({ containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'skills', mountPath: '/mnt/skills', readOnly: true, subPath: 'new' }] }] }),
+      violation:
+        'spec.containers[0].volumeMounts[0].subPath: container "sandbox" mounts "/skills" with subPath "new", which the kubelet creates when it is missing, but "/skills" is read-only; mount the subdirectory as a hostPath volume of its own',
+    },
+    {
       rule: 'annotation-fixed-at-creation',
       name: 'a Pod update that adds the annotation to a Pod without its mounts',
       stage: 'validate',
