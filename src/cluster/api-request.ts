@@ -48,7 +48,7 @@ export async function apiRequest<R>(config: ApiRequestConfig, request: ApiReques
         const req = client.request(url, options, resolve);
         deadline.track(req);
         req.once('error', (error) => {
-          if (req.reusedSocket && isStaleConnection(error) && !deadline.passed && request.signal?.aborted !== true) resolve(send());
+          if (request.method === 'GET' && req.reusedSocket && isStaleConnection(error) && !deadline.passed && request.signal?.aborted !== true) resolve(send());
           else reject(error);
         });
         req.end(request.payload);

@@ -52,11 +52,12 @@ export function keptAliveAgent(config: object, given: http.Agent | boolean | und
 }
 
 /**
- * A request that failed this way on a reused connection most likely met one the server closed while it
- * sat idle, before the request reached it: it is sent again (the advice of Node's http documentation),
- * on the next idle connection or a new one. At most MAX_IDLE_CONNECTIONS can be reused that way; a
- * new connection's failure is final. The callers' writes are safe to repeat: a Lease or status update carries
- * its resourceVersion, and a create that did arrive answers 409 the second time.
+ * A GET that failed this way on a reused connection most likely met one the server closed while it sat
+ * idle: it is sent again (the advice of Node's http documentation), on another idle connection or a new
+ * one, within the same deadline; a new connection's failure is final. A write is not sent again, as Go's
+ * HTTP client does not send one again once written: a cut before the answer does not say the server
+ * did not act on it, and a repeated create or update would come back as a 409 for the caller's own
+ * write. Its caller retries it as it retries any failed write.
  */
 export function isStaleConnection(error: unknown): boolean {
   if (!(error instanceof Error) || !('code' in error)) return false;

@@ -57,8 +57,13 @@ export class RequestDeadline {
     if (this.#controller.signal.aborted) expire();
     else this.#controller.signal.addEventListener('abort', expire, { once: true });
     req.once('socket', (socket) => {
-      if (req.reusedSocket) this.#reached('answer');
-      else socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', () => this.#reached('answer'));
+      if (req.reusedSocket) {
+        this.#reached('answer');
+        return;
+      }
+      // Back to 'connection' when a request sent again, after a reused connection failed, opens a new one.
+      this.#reached('connection');
+      socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', () => this.#reached('answer'));
     });
     req.once('response', (answer: IncomingMessage) => {
       response = answer;

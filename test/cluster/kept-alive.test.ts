@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TLSSocket } from 'node:tls';
@@ -126,15 +126,66 @@ describe('cluster/kept-alive', function () {
     }
   });
 
-  it('sends a request again when the server has cut the idle connection it was given', async () => {
+  it('sends a GET again when the server has cut the idle connection it was given', async () => {
+    const server = await fakeApiServer(pki, (requestOnConnection) => requestOnConnection === 2);
+    try {
+      const config = kubeConfigFor(server.port, pki, certDir);
+      await kubeRequest(config, 'GET', LEASE);
+      expect(await kubeRequest(config, 'GET', LEASE)).to.deep.equal({ kind: 'Lease' });
+      expect(server.connections()).to.equal(2);
+      expect(server.clientCertificates).to.have.length(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('does not send a write again when its reused connection is cut: the server may have acted on it', async () => {
     const server = await fakeApiServer(pki, (requestOnConnection) => requestOnConnection === 2);
     try {
       const config = kubeConfigFor(server.port, pki, certDir);
       await kubeRequest(config, 'PUT', LEASE, { kind: 'Lease' });
-      expect(await kubeRequest(config, 'PUT', LEASE, { kind: 'Lease' })).to.deep.equal({ kind: 'Lease' });
-      expect(server.connections()).to.equal(2);
-      expect(server.clientCertificates).to.have.length(2);
+      const outcome = await kubeRequest(config, 'PUT', LEASE, { kind: 'Lease' }).then(
+        () => 'answered',
+        (error: unknown) => (error instanceof Error && 'code' in error ? error.code : error),
+      );
+      expect(outcome).to.equal('ECONNRESET');
+      expect(server.connections()).to.equal(1);
     } finally {
+      await server.close();
+    }
+  });
+
+  it('names the connection step when a GET sent again gets a new connection that never completes', async () => {
+    const server = await fakeApiServer(pki, (requestOnConnection) => requestOnConnection === 2);
+    // In front of the server: the first connection is passed through, later ones are accepted and never answered.
+    let accepted = 0;
+    const held: Socket[] = [];
+    const front = createNetServer((client) => {
+      accepted += 1;
+      if (accepted > 1) {
+        held.push(client);
+        return;
+      }
+      const upstream = connect(server.port, '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    front.listen(0, '127.0.0.1');
+    await once(front, 'listening');
+    try {
+      const port = (front.address() as AddressInfo).port;
+      const config = kubeConfigFor(port, pki, certDir);
+      await kubeRequest(config, 'GET', LEASE, undefined, 1_000);
+      const outcome = await kubeRequest(config, 'GET', LEASE, undefined, 1_000).then(
+        () => 'answered',
+        (error: unknown) => (error instanceof Error ? error.message : error),
+      );
+      expect(outcome).to.equal(`GET ${LEASE}: no connection to 127.0.0.1:${port} in 1 s`);
+      expect(accepted).to.equal(2);
+    } finally {
+      for (const socket of held) socket.destroy();
+      front.close();
       await server.close();
     }
   });
