@@ -39,6 +39,7 @@
  * rule holds), so each starts with a cheap test and returns '' when it holds.
  */
 import { MAX_PATH_LENGTH } from '../policy/paths.js';
+import { VOLUME_PREFIX } from '../admission/injection.js';
 
 /**
  * A CEL string literal for any string: JSON's escapes are a subset of CEL's.
@@ -117,9 +118,9 @@ const COVERS = [
  */
 export const HOST_PATH_VOLUMES = [
   "object.?spec.?volumes.orValue([]).filter(v, has(v.hostPath))",
-  ".map(v, {'name': string(v.?name.orValue('')), 'raw': string(v.hostPath.?path.orValue(''))})",
-  ".map(v, {'name': v.name, 'raw': v.raw, 'path': v.raw.size() > 1 && v.raw.endsWith('/') ? v.raw.substring(0, v.raw.size() - 1) : v.raw})",
-  `.map(v, {'name': v.name, 'raw': v.raw, 'path': v.path, 'decides': [v.path.split('/')].map(segs, variables.applicable.filter(e, ${COVERS}).map(e, e[0])).map(r, r.size() == 0 ? '' : string(r.min()))[0]})`,
+  ".map(v, {'name': string(v.?name.orValue('')), 'raw': string(v.hostPath.?path.orValue('')), 'type': string(v.hostPath.?type.orValue(''))})",
+  ".map(v, {'name': v.name, 'raw': v.raw, 'type': v.type, 'path': v.raw.size() > 1 && v.raw.endsWith('/') ? v.raw.substring(0, v.raw.size() - 1) : v.raw})",
+  `.map(v, {'name': v.name, 'raw': v.raw, 'type': v.type, 'path': v.path, 'decides': [v.path.split('/')].map(segs, variables.applicable.filter(e, ${COVERS}).map(e, e[0])).map(r, r.size() == 0 ? '' : string(r.min()))[0]})`,
 ].join('');
 /**
  * At most MAX_PATH_LENGTH UTF-16 code units, exactly: UTF-8 never has fewer bytes than UTF-16 has
@@ -190,6 +191,18 @@ const WRITES_READ_ONLY = "!m.?readOnly.orValue(false) && string(m.?name.orValue(
 
 export const WRITERS = `variables.readOnlyVolumes.size() == 0 ? [] : variables.containers.filter(c, c.?volumeMounts.orValue([]).exists(m, ${WRITES_READ_ONLY}))`;
 
+/**
+ * Hand-written volumes whose deciding entry is read-only and whose type has the kubelet create the path
+ * (src/admission/host-paths.ts, rule host-path-volume-creates); a mountgate- volume has the policy's type.
+ */
+export const CREATORS = `variables.hostPathVolumes.filter(v, v.decides.endsWith('0') && !v.name.startsWith('${VOLUME_PREFIX}') && v.type in ['DirectoryOrCreate', 'FileOrCreate'])`;
+
+/** A mount with a subPath the kubelet creates when missing, of a read-only volume (or one holding a read-only entry). */
+const SUB_PATH_IN_READ_ONLY =
+  "(string(m.?subPath.orValue('')) != '' || string(m.?subPathExpr.orValue('')) != '') && string(m.?name.orValue('')) in variables.readOnlyVolumes";
+
+export const SUB_PATH_MOUNTERS = `variables.readOnlyVolumes.size() == 0 ? [] : variables.containers.filter(c, c.?volumeMounts.orValue([]).exists(m, ${SUB_PATH_IN_READ_ONLY}))`;
+
 /** Paths in messages are cut short: the API server drops a message over 5 KiB. */
 const MESSAGE_PATH = 1024;
 function quotedShort(path: string): string {
@@ -249,5 +262,28 @@ export const WRITERS_MESSAGE = [
   ')[0])[0])[0]',
 ].join('');
 
+/** `spec.volumes[I].hostPath.type (volume "NAME"): "TYPE" has the kubelet create "PATH" ...`, for the first such volume. */
+export const CREATORS_MESSAGE = [
+  "variables.creators.size() == 0 ? '' : [variables.creators[0]].map(v,",
+  " 'spec.volumes[' + string(object.?spec.?volumes.orValue([]).map(x, string(x.?name.orValue(''))).indexOf(v.name)) + '].hostPath.type (volume ' + strings.quote(v.name) + '): '",
+  ` + strings.quote(v.type) + ' has the kubelet create ' + ${quotedShort('v.path')} + ' when it is missing, but ' + strings.quote(${DECIDING_PREFIX}) + ' is read-only; use '`,
+  " + (v.type == 'FileOrCreate' ? 'File' : 'Directory')",
+  ')[0]',
+].join('');
+
+/** `container "C" mounts "PATH" with subPath "S" (volume "NAME"), which the kubelet creates ...`, for the first such mount. */
+export const SUB_PATH_MESSAGE = [
+  "variables.subPathMounters.size() == 0 ? '' : [variables.subPathMounters[0]].map(c,",
+  ` [c.?volumeMounts.orValue([]).filter(m, ${SUB_PATH_IN_READ_ONLY})[0]].map(m,`,
+  " [variables.hostPathVolumes.filter(v, v.name == string(m.?name.orValue('')))[0]].map(v,",
+  ` 'container ' + strings.quote(string(c.?name.orValue(''))) + ' mounts ' + ${quotedShort('v.path')} + ' with '`,
+  " + (string(m.?subPathExpr.orValue('')) != '' ? 'subPathExpr ' + strings.quote(string(m.?subPathExpr.orValue(''))) : 'subPath ' + strings.quote(string(m.?subPath.orValue(''))))",
+  " + ' (volume ' + strings.quote(v.name) + '), which the kubelet creates when it is missing, but '",
+  ` + (v.decides.endsWith('0') ? strings.quote(${DECIDING_PREFIX}) + ' is read-only' : strings.quote(${BELOW_PREFIX}) + ' inside it is read-only')`,
+  ')[0])[0])[0]',
+].join('');
+
 export const OUTSIDE_EXPRESSION = 'variables.outside.size() == 0';
 export const WRITERS_EXPRESSION = 'variables.writers.size() == 0';
+export const CREATORS_EXPRESSION = 'variables.creators.size() == 0';
+export const SUB_PATH_EXPRESSION = 'variables.subPathMounters.size() == 0';

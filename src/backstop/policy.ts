@@ -15,6 +15,9 @@ import { isPattern, parsePattern, segmentsOf, type PatternSegment } from '../pol
 import {
   APPLICABLE,
   CONTAINERS,
+  CREATORS,
+  CREATORS_EXPRESSION,
+  CREATORS_MESSAGE,
   HOLDS_READ_ONLY,
   HOST_PATH_VOLUMES,
   NAMESPACE,
@@ -24,6 +27,9 @@ import {
   READ_ONLY_BELOW,
   READ_ONLY_VOLUMES,
   SANDBOX_USER,
+  SUB_PATH_EXPRESSION,
+  SUB_PATH_MESSAGE,
+  SUB_PATH_MOUNTERS,
   USER,
   WRITERS,
   WRITERS_EXPRESSION,
@@ -193,6 +199,8 @@ export function backstop(policy: CompiledPolicy, options: BackstopOptions = DEFA
           { name: 'readOnlyVolumes', expression: READ_ONLY_VOLUMES },
           { name: 'containers', expression: CONTAINERS },
           { name: 'writers', expression: WRITERS },
+          { name: 'creators', expression: CREATORS },
+          { name: 'subPathMounters', expression: SUB_PATH_MOUNTERS },
         ],
         validations: [
           {
@@ -205,6 +213,18 @@ export function backstop(policy: CompiledPolicy, options: BackstopOptions = DEFA
             expression: WRITERS_EXPRESSION,
             messageExpression: WRITERS_MESSAGE,
             message: 'a container mounts a host path read-write that the mountgate policy makes read-only',
+            reason: 'Forbidden',
+          },
+          {
+            expression: CREATORS_EXPRESSION,
+            messageExpression: CREATORS_MESSAGE,
+            message: 'a hostPath volume would have the kubelet create its path in a host path the mountgate policy makes read-only',
+            reason: 'Forbidden',
+          },
+          {
+            expression: SUB_PATH_EXPRESSION,
+            messageExpression: SUB_PATH_MESSAGE,
+            message: 'a container mounts a host path the mountgate policy makes read-only with a subPath, which the kubelet creates when it is missing',
             reason: 'Forbidden',
           },
         ],

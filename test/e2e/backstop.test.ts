@@ -19,7 +19,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
-import { ApiException, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type CoreV1Api, type V1Container, type V1EphemeralContainer, type V1Pod, type V1Volume } from '@kubernetes/client-node';
+import { ApiException, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type CoreV1Api, type V1Container, type V1EphemeralContainer, type V1Pod, type V1Volume, type V1VolumeMount } from '@kubernetes/client-node';
 import { decide } from '../../src/admission/decide.js';
 import { ADMISSION_API_VERSION, readAdmissionReview, type AdmissionRequest, type UserInfo } from '../../src/admission/review.js';
 import { podCreateRequest } from '../../src/admission/synthetic-request.js';
@@ -170,6 +170,13 @@ function problemOf(message: string): string {
  * problem only.
  */
 function gist(message: string): string {
+  const creates = /^spec\.volumes\[(\d+)\]\.hostPath\.type(?: \(volume "[^"]*"\))?: ("\w+") has the kubelet create .* when it is missing, (but .* is read-only; use \w+)$/.exec(message);
+  if (creates !== null) return `volume ${creates[1]}: ${creates[2]} ${creates[3]}`;
+  const subPath =
+    /^(?:spec\.\w+\[\d+\]\.volumeMounts\[\d+\]\.subPath(?:Expr)?: )?(container .* with subPath(?:Expr)? .*?)(?: \(volume "[^"]*"\))?, which the kubelet creates when it is missing, (but .* is read-only)(?:; mount the subdirectory as a hostPath volume of its own)?$/.exec(
+      message,
+    );
+  if (subPath !== null) return `${subPath[1]} ${subPath[2]}`;
   const volume = /^spec\.volumes\[(\d+)\]\.hostPath\.path(?: \(volume "[^"]*"\))?: /.exec(message);
   if (volume !== null) return `volume ${volume[1]}: ${problemOf(message)}`;
   const mount = /^(?:spec\.\w+\[\d+\]\.volumeMounts\[\d+\]: )?(container .* read-write)(?: \(volume "[^"]*"\))?(, but .* is read-only)$/.exec(message);
@@ -371,7 +378,28 @@ const TABLE: ReadonlyArray<[string, V1Pod]> = [
   ['one read-write mount among many read-only ones', pod([['a', '/skills'], ['b', '/srv/models/q'], ['c', '/srv/sandbox']], [container('c', [['a', true], ['c'], ['b', true]]), container('d', [['c'], ['b']])])],
   ['the first of several bad volumes is named', pod([['ok', '/srv/sandbox'], ['bad1', '/etc'], ['bad2', '/srv//x']], [container('c', [['ok'], ['bad1'], ['bad2']])])],
   ['a bad volume and a read-write mount of a read-only one', pod([['ro', '/skills'], ['bad', '/var/run']], [container('c', [['ro'], ['bad']])])],
+  // What the kubelet creates in a read-only host path (rule host-path-volume-creates).
+  ['DirectoryOrCreate under a read-only prefix', typed('/srv/models/new', 'DirectoryOrCreate')],
+  ['FileOrCreate under a read-only prefix', typed('/skills/SKILL.md', 'FileOrCreate')],
+  ['DirectoryOrCreate under a read-write prefix', typed('/srv/sandbox/new', 'DirectoryOrCreate')],
+  ['DirectoryOrCreate of a path holding a read-only entry below it', typed('/srv/sandbox', 'DirectoryOrCreate')],
+  ['Directory under a read-only prefix', typed('/srv/models/x', 'Directory')],
+  ['a subPath on a read-only mount of a read-only prefix', withMount('/srv/models/x', { readOnly: true, subPath: 'a/b' })],
+  ['a subPathExpr on a read-only mount of a read-only prefix', withMount('/skills', { readOnly: true, subPathExpr: '$(POD_NAME)' })],
+  ['a subPath on a read-only mount of a path holding a read-only entry below it', withMount('/srv/sandbox', { readOnly: true, subPath: 'shared/x' })],
+  ['a subPath on a read-write prefix', withMount('/srv/sandbox/a', { subPath: 'x' })],
+  ['an empty subPath on a read-only prefix', withMount('/srv/models/x', { readOnly: true, subPath: '' })],
 ];
+
+/** One hostPath volume of `type`, mounted read-only by one container. */
+function typed(path: string, type: string): V1Pod {
+  return { spec: { containers: [container('c', [['v', true]])], volumes: [{ name: 'v', hostPath: { path, type } }] } };
+}
+
+/** One hostPath volume, mounted by one container with `mount`'s fields. */
+function withMount(path: string, mount: Partial<V1VolumeMount>): V1Pod {
+  return { spec: { containers: [{ name: 'c', image: 'registry.example/img:1', volumeMounts: [{ name: 'v', mountPath: '/m/0', ...mount }] }], volumes: [{ name: 'v', hostPath: { path } }] } };
+}
 
 type Who = keyof typeof TEST_USERS | 'admin';
 
@@ -500,6 +528,15 @@ function bigPod(volumes: number, containers: number, mounts: number, pathLength:
   return pod(paths, list);
 }
 
+/** `shape` with a subPath on every mount of a read-write volume and on the very last mount, whatever its volume. */
+function withSubPaths(shape: V1Pod): V1Pod {
+  const containers = shape.spec?.containers ?? [];
+  for (const each of containers) for (const mount of each.volumeMounts ?? []) if (mount.readOnly !== true) mount.subPath = 'sub';
+  const last = containers.at(-1)?.volumeMounts?.at(-1);
+  if (last !== undefined) last.subPath = 'sub';
+  return shape;
+}
+
 /**
  * A big Pod under patterns: `volumes` volumes /.deer-flow/users/<a segment `pathLength` long>/integrations, each
  * holding a read-only pattern below it, mounted read-only by every container.
@@ -595,6 +632,7 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
     ['100 volumes x 100 containers x 100 mounts', bigPod(100, 100, 100, 40, false)],
     ['100 volumes of 4096-character paths under a pattern x 10 containers x 100 mounts', bigPatternPod(100, 10, 4096)],
     ['100 volumes of 4096-character paths holding a read-only pattern below them x 10 containers x 100 mounts', bigHoldingPod(100, 10, 4096)],
+    ['100 volumes x 100 containers x 100 mounts, each with a subPath, the last one into a read-only prefix', withSubPaths(bigPod(100, 100, 100, 40, false))],
   ];
   for (const [title, shape] of big) {
     it(`agrees without a CEL cost error on a big Pod: ${title}`, async function () {
@@ -622,7 +660,7 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
       await writeFile(requestFile, JSON.stringify({ namespace: each.namespace, userInfo: { username: 'alice', groups: ['deer-flow-provisioners'] } }));
       const result = await celcost(env.dir, '1.29', policyFile, files, requestFile);
       expect(result.compileError, `${each.title}: compile error in the 1.29 environment`).to.equal(undefined);
-      expect(result.compiled).to.equal(19);
+      expect(result.compiled).to.equal(25);
       for (const [i, pod] of result.pods.entries()) {
         const title = `${each.title}, ${big[i]?.[0] ?? pod.file}`;
         for (const { where, cost, error } of pod.costs) {

@@ -169,6 +169,60 @@ describe('sandbox Pods get real mounts', function () {
     });
   });
 
+  describe('the kubelet writes into a host path before it mounts it, as root, whatever readOnly says', function () {
+    /** `name` with a hand-written hostPath volume of `hostPath` (type `type`), mounted read-only at /models with `subPath`. */
+    function handWritten(name: string, namespace: string, hostPath: string, type: string, subPath?: string): V1Pod {
+      const pod = sandboxPod(name, 'touch /models/x 2>&1 || true; echo mounted', { namespace });
+      const spec = pod.spec ?? { containers: [] };
+      spec.volumes = [{ name: 'models', hostPath: { path: hostPath, type } }];
+      for (const container of spec.containers) container.volumeMounts = [{ name: 'models', mountPath: '/models', readOnly: true, ...(subPath === undefined ? {} : { subPath }) }];
+      return pod;
+    }
+
+    /** Runs `pod` in kube-system, which mountgate's webhooks and the backstop leave alone, and deletes it. */
+    async function runUnjudged(pod: V1Pod): Promise<{ phase: string; logs: string }> {
+      const { core } = node().cluster;
+      const name = pod.metadata?.name ?? '';
+      await core.createNamespacedPod({ namespace: 'kube-system', body: pod });
+      try {
+        const phase = await waitForPod(core, 'kube-system', name, 'to finish', RUN_TIMEOUT_MS, finished);
+        return { phase, logs: await podLogs(core, 'kube-system', name) };
+      } finally {
+        await deletePod(core, 'kube-system', name);
+      }
+    }
+
+    it('a missing subPath of a read-only mount: refused by mountgate; where nothing judges it, the kubelet creates it', async function () {
+      const eve = host('models', uniqueName('eve'));
+      await mkdir(eve, { recursive: true });
+      const refused = await refusedPod(handWritten(named('subpath'), SANDBOX_NAMESPACE, eve, 'Directory', 'planted/by-kubelet'));
+      expect(refused.code).to.equal(403);
+      expect(refused.message).to.include(
+        `spec.containers[0].volumeMounts[0].subPath: container "sandbox" mounts "${eve}" with subPath "planted/by-kubelet", which the kubelet creates when it is missing, but "${host('models')}" is read-only`,
+      );
+      expect(existsSync(path.join(eve, 'planted'))).to.equal(false);
+
+      const { phase, logs } = await runUnjudged(handWritten(uniqueName('subpath-unjudged'), 'kube-system', eve, 'Directory', 'planted/by-kubelet'));
+      expect(phase).to.equal('Succeeded');
+      expect(logs).to.match(/Read-only file system/);
+      expect(statSync(path.join(eve, 'planted', 'by-kubelet')).isDirectory()).to.equal(true);
+    });
+
+    it('a missing DirectoryOrCreate path under a read-only prefix: refused by mountgate; where nothing judges it, the kubelet creates it', async function () {
+      const missing = host('models', uniqueName('created'), 'by-kubelet');
+      const refused = await refusedPod(handWritten(named('orcreate'), SANDBOX_NAMESPACE, missing, 'DirectoryOrCreate'));
+      expect(refused.code).to.equal(403);
+      expect(refused.message).to.include(
+        `spec.volumes[0].hostPath.type: "DirectoryOrCreate" has the kubelet create "${missing}" when it is missing, but "${host('models')}" is read-only; use Directory`,
+      );
+      expect(existsSync(missing)).to.equal(false);
+
+      const { phase } = await runUnjudged(handWritten(uniqueName('orcreate-unjudged'), 'kube-system', missing, 'DirectoryOrCreate'));
+      expect(phase).to.equal('Succeeded');
+      expect(statSync(missing).isDirectory()).to.equal(true);
+    });
+  });
+
   describe('a symlink inside an allowed tree that points outside it', function () {
     it('is followed by the kubelet: the request passes every rule and the container sees the directory outside', async function () {
       const secret = `outside the allowed tree ${randomBytes(6).toString('hex')}`;
