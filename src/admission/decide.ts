@@ -73,6 +73,6 @@ function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, 
   // Filled once: the annotation's entries and the Pod's volumes are judged with the same values.
   const fillings = requestFillings(pod, policy, request);
   if (concern === 'pod-create') violations.push(...annotationDisagreements(pod, policy, request, fillings));
-  violations.push(...checkHostPathVolumes(pod, policy, fillings));
+  violations.push(...checkHostPathVolumes(pod, policy, fillings, concern === 'pod-create'));
   return hasViolations(violations) ? deny(violations) : allow();
 }

@@ -21,16 +21,26 @@ import { isInjectedName } from './injection.js';
 import { allMounts, mountField, volumesOf, type CheckedPod } from './pod.js';
 import { NamedThenCounted, violation, type Violation } from './violation.js';
 
-/** The hostPath types whose path the kubelet creates when missing, and the type that does not. */
-const CREATED_BY_TYPE: ReadonlyMap<string, string> = new Map([
-  ['DirectoryOrCreate', 'Directory'],
-  ['FileOrCreate', 'File'],
-]);
+/**
+ * The hostPath types under which nothing creates a missing path: with any other the kubelet creates it
+ * (DirectoryOrCreate, FileOrCreate), and with none at all the container runtime does (containerd and
+ * CRI-O make a missing bind-mount source a directory).
+ */
+const NON_CREATING_TYPES: ReadonlySet<string> = new Set(['Directory', 'File', 'Socket', 'CharDevice', 'BlockDevice']);
 
-/** `fillings` are requestFillings of the Pod and its request. */
-export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fillings: Fillings): Violation[] {
+/**
+ * `fillings` are requestFillings of the Pod and its request. `atCreation`: the Pod is being created; what
+ * the kubelet would create is judged only then, as no later update can add a volume or a subPath.
+ * Violations come in the backstop's order (src/backstop/policy.ts): volumes outside the lists, read-write
+ * mounts, volume types, subPaths; each kind in spec order.
+ */
+export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fillings: Fillings, atCreation: boolean): Violation[] {
   const violations: Violation[] = [];
   const readOnlyVolumes = new Map<string, ReadOnlyReason & { path: string }>();
+  const creatingTypes: Violation[] = [];
+  const createdByType = new NamedThenCounted(creatingTypes);
+  // Under hostPathType: DirectoryOrCreate the admin has mountgate's own volumes created (section 7).
+  const injectedMayCreate = policy.hostPathType === 'DirectoryOrCreate';
 
   volumesOf(pod).forEach((volume, index) => {
     if (volume.hostPath === undefined || volume.hostPath === null) return;
@@ -41,7 +51,8 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
       violations.push(violation('invalid-path', field, `${JSON.stringify(raw)} ${path.problem}`));
       return;
     }
-    const handWritten = isInjectedName(volume.name) ? undefined : policy.handWritten;
+    const injected = isInjectedName(volume.name);
+    const handWritten = injected ? undefined : policy.handWritten;
     const allowance =
       handWritten === undefined ? hostPathAllowance(policy, 'carriable', path.path, fillings) : handWrittenAllowance(policy, handWritten, path.path, fillings);
     if (!allowance.allowed) {
@@ -49,52 +60,47 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
       const byCluster = allowance.of === '' || allowance.of === clusterLayerName(policy);
       const what = !byCluster ? 'allowed host path' : handWritten === undefined ? 'allowed or built-in host path' : 'built-in host path';
       violations.push(violation('host-path-volume-not-allowed', field, `"${path.path}" is not under any ${what}${allowance.of}${allowance.note}`));
-    } else if (allowance.readOnly !== undefined) {
-      readOnlyVolumes.set(volume.name, { path: path.path, ...allowance.readOnly });
-      // A mountgate- volume has the policy's hostPathType, and the injection rules hold it to what the annotation asks for.
-      const type = volume.hostPath.type ?? '';
-      const instead = CREATED_BY_TYPE.get(type);
-      if (instead !== undefined && !allowance.readOnly.below && !isInjectedName(volume.name)) {
-        const { pathPrefix, of } = allowance.readOnly;
-        violations.push(
-          violation(
-            'host-path-volume-creates',
-            `spec.volumes[${index}].hostPath.type`,
-            `"${type}" has the kubelet create "${path.path}" when it is missing, but "${pathPrefix}"${of} is read-only; use ${instead}`,
-          ),
-        );
-      }
+      return;
+    }
+    if (allowance.readOnly !== undefined) readOnlyVolumes.set(volume.name, { path: path.path, ...allowance.readOnly });
+    const over = allowance.readOnlyOver;
+    const type = volume.hostPath.type ?? '';
+    if (atCreation && over !== undefined && !NON_CREATING_TYPES.has(type) && !(injected && injectedMayCreate)) {
+      const how = type === '' ? 'is not set, so the container runtime creates' : `${JSON.stringify(type)} has the kubelet create`;
+      createdByType.add(() =>
+        violation(
+          'host-path-volume-creates',
+          `spec.volumes[${index}].hostPath.type`,
+          `${how} "${path.path}" when it is missing, but "${over.pathPrefix}"${over.of} is read-only; use ${type === 'FileOrCreate' ? 'File' : 'Directory'}`,
+        ),
+      );
     }
   });
+  createdByType.close((count) => violation('host-path-volume-creates', 'spec.volumes', `${count} more hostPath volumes in read-only host paths would be created when missing`));
 
-  if (readOnlyVolumes.size === 0) return violations;
   // A hostile Pod can mount a read-only volume read-write tens of thousands of times.
+  const subPaths: Violation[] = [];
   const readWrite = new NamedThenCounted(violations);
-  const subPaths = new NamedThenCounted(violations);
-  for (const visit of allMounts(pod)) {
+  const withSubPath = new NamedThenCounted(subPaths);
+  for (const visit of readOnlyVolumes.size === 0 ? [] : allMounts(pod)) {
     const readOnly = readOnlyVolumes.get(visit.mount.name);
     if (readOnly === undefined) continue;
+    const inside = `"${readOnly.pathPrefix}"${readOnly.of}${readOnly.below ? ' inside it' : ''} is read-only`;
     const subPathKey = visit.mount.subPathExpr ? 'subPathExpr' : visit.mount.subPath ? 'subPath' : undefined;
-    if (subPathKey !== undefined) {
-      subPaths.add(() =>
+    if (atCreation && subPathKey !== undefined) {
+      withSubPath.add(() =>
         violation(
           'host-path-volume-creates',
           `${mountField(visit)}.${subPathKey}`,
           `container "${visit.container.name}" mounts "${readOnly.path}" with ${subPathKey} ${JSON.stringify(visit.mount[subPathKey])}, which the kubelet creates when it is missing, ` +
-            `but "${readOnly.pathPrefix}"${readOnly.of}${readOnly.below ? ' inside it' : ''} is read-only; mount the subdirectory as a hostPath volume of its own`,
+            `but ${inside}; mount the subdirectory as a hostPath volume of its own`,
         ),
       );
     }
     if (visit.mount.readOnly === true) continue;
-    readWrite.add(() =>
-      violation(
-        'host-path-volume-read-write',
-        mountField(visit),
-        `container "${visit.container.name}" mounts "${readOnly.path}" read-write, but "${readOnly.pathPrefix}"${readOnly.of}${readOnly.below ? ' inside it' : ''} is read-only`,
-      ),
-    );
+    readWrite.add(() => violation('host-path-volume-read-write', mountField(visit), `container "${visit.container.name}" mounts "${readOnly.path}" read-write, but ${inside}`));
   }
   readWrite.close((count) => violation('host-path-volume-read-write', 'spec', `${count} more mounts of read-only host paths are read-write`));
-  subPaths.close((count) => violation('host-path-volume-creates', 'spec', `${count} more mounts of read-only host paths have a subPath`));
-  return violations;
+  withSubPath.close((count) => violation('host-path-volume-creates', 'spec', `${count} more mounts of read-only host paths have a subPath or subPathExpr`));
+  return [...violations, ...creatingTypes, ...subPaths];
 }

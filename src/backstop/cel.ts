@@ -192,16 +192,24 @@ const WRITES_READ_ONLY = "!m.?readOnly.orValue(false) && string(m.?name.orValue(
 export const WRITERS = `variables.readOnlyVolumes.size() == 0 ? [] : variables.containers.filter(c, c.?volumeMounts.orValue([]).exists(m, ${WRITES_READ_ONLY}))`;
 
 /**
- * Hand-written volumes whose deciding entry is read-only and whose type has the kubelet create the path
- * (src/admission/host-paths.ts, rule host-path-volume-creates); a mountgate- volume has the policy's type.
+ * At a Pod's creation, volumes whose deciding entry is read-only and whose type has the path created when
+ * missing (src/admission/host-paths.ts, rule host-path-volume-creates): by the kubelet (the *OrCreate types)
+ * or by the container runtime (no type). A mountgate- volume is let through only where the policy's
+ * hostPathType is DirectoryOrCreate (variables.injectedMayCreate), the one setting under which mountgate
+ * itself adds such a volume in a read-only path.
  */
-export const CREATORS = `variables.hostPathVolumes.filter(v, v.decides.endsWith('0') && !v.name.startsWith('${VOLUME_PREFIX}') && v.type in ['DirectoryOrCreate', 'FileOrCreate'])`;
+export const CREATORS = [
+  "request.?operation.orValue('CREATE') != 'CREATE' ? [] : variables.hostPathVolumes.filter(v, v.decides.endsWith('0')",
+  " && !(v.type in ['Directory', 'File', 'Socket', 'CharDevice', 'BlockDevice'])",
+  ` && !(variables.injectedMayCreate && v.name.startsWith('${VOLUME_PREFIX}')))`,
+].join('');
 
 /** A mount with a subPath the kubelet creates when missing, of a read-only volume (or one holding a read-only entry). */
 const SUB_PATH_IN_READ_ONLY =
   "(string(m.?subPath.orValue('')) != '' || string(m.?subPathExpr.orValue('')) != '') && string(m.?name.orValue('')) in variables.readOnlyVolumes";
 
-export const SUB_PATH_MOUNTERS = `variables.readOnlyVolumes.size() == 0 ? [] : variables.containers.filter(c, c.?volumeMounts.orValue([]).exists(m, ${SUB_PATH_IN_READ_ONLY}))`;
+/** At a Pod's creation; an ephemeral container cannot have a subPath. */
+export const SUB_PATH_MOUNTERS = `request.?operation.orValue('CREATE') != 'CREATE' || variables.readOnlyVolumes.size() == 0 ? [] : variables.containers.filter(c, c.?volumeMounts.orValue([]).exists(m, ${SUB_PATH_IN_READ_ONLY}))`;
 
 /** Paths in messages are cut short: the API server drops a message over 5 KiB. */
 const MESSAGE_PATH = 1024;
@@ -262,11 +270,12 @@ export const WRITERS_MESSAGE = [
   ')[0])[0])[0]',
 ].join('');
 
-/** `spec.volumes[I].hostPath.type (volume "NAME"): "TYPE" has the kubelet create "PATH" ...`, for the first such volume. */
+/** `spec.volumes[I].hostPath.type (volume "NAME"): "TYPE" has the kubelet create "PATH" ...` (or "is not set, ..."), for the first such volume. */
 export const CREATORS_MESSAGE = [
   "variables.creators.size() == 0 ? '' : [variables.creators[0]].map(v,",
   " 'spec.volumes[' + string(object.?spec.?volumes.orValue([]).map(x, string(x.?name.orValue(''))).indexOf(v.name)) + '].hostPath.type (volume ' + strings.quote(v.name) + '): '",
-  ` + strings.quote(v.type) + ' has the kubelet create ' + ${quotedShort('v.path')} + ' when it is missing, but ' + strings.quote(${DECIDING_PREFIX}) + ' is read-only; use '`,
+  " + (v.type == '' ? 'is not set, so the container runtime creates ' : strings.quote(v.type) + ' has the kubelet create ')",
+  ` + ${quotedShort('v.path')} + ' when it is missing, but ' + strings.quote(${DECIDING_PREFIX}) + ' is read-only; use '`,
   " + (v.type == 'FileOrCreate' ? 'File' : 'Directory')",
   ')[0]',
 ].join('');

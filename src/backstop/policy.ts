@@ -188,6 +188,7 @@ export function backstop(policy: CompiledPolicy, options: BackstopOptions = DEFA
           { name: 'positions', expression: celPositions(entries) },
           { name: 'trustedProvisioners', expression: celStringList([...policy.trustedProvisioners]) },
           { name: 'sandboxUserAnnotation', expression: celString(policy.sandboxUserAnnotation) },
+          { name: 'injectedMayCreate', expression: policy.hostPathType === 'DirectoryOrCreate' ? 'true' : 'false' },
           { name: 'namespaceName', expression: NAMESPACE },
           { name: 'username', expression: USER },
           { name: 'sandboxUser', expression: SANDBOX_USER },

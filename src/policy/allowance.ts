@@ -23,6 +23,11 @@ export type Allowance =
       readonly allowed: true;
       /** The first reason to be read-only (the cluster policy's before any layer's), if any. */
       readonly readOnly: ReadOnlyReason | undefined;
+      /**
+       * The first reason that is an entry over the path, in any layer, if any: the path itself is read-only,
+       * not only something below it. `readOnly` may be a reason below the path while another layer's is over it.
+       */
+      readonly readOnlyOver: ReadOnlyReason | undefined;
     }
   | {
       readonly allowed: false;
@@ -69,14 +74,17 @@ export function hostPathAllowance(policy: CompiledPolicy, use: PathUse, path: st
   const entry = entryFor(policy, use, path, fillings);
   if (entry === undefined) return { allowed: false, of: clusterLayerName(policy), note: noteFor(policy, use, path, fillings) };
   let readOnly = readOnlyReason(policy, use, entry, path, fillings, clusterLayerName(policy));
+  let readOnlyOver = readOnly?.below === false ? readOnly : undefined;
   for (const layer of policy.narrowing) {
     const of = ` of ${layer.name}`;
     if (layer.closed !== undefined) return { allowed: false, of, note: ` (${layer.closed})` };
     const narrowed = entryFor(layer, use, path, fillings);
     if (narrowed === undefined) return { allowed: false, of, note: noteFor(layer, use, path, fillings) };
-    readOnly ??= readOnlyReason(layer, use, narrowed, path, fillings, of);
+    const reason = readOnlyReason(layer, use, narrowed, path, fillings, of);
+    readOnly ??= reason;
+    if (reason?.below === false) readOnlyOver ??= reason;
   }
-  return { allowed: true, readOnly };
+  return { allowed: true, readOnly, readOnlyOver };
 }
 
 /** Why a hand-written volume outside builtinHostPaths is refused, as a parenthesis after the denial. */
@@ -97,6 +105,7 @@ export function handWrittenAllowance(policy: CompiledPolicy, builtin: EntryLists
     return { allowed: false, of: clusterLayerName(policy), note: notCoveredNote(builtin.patterns, path, fillings) + HAND_WRITTEN_NOTE };
   }
   const carried = hostPathAllowance(policy, 'carriable', path, fillings);
-  if (!carried.allowed || carried.readOnly !== undefined || !entry.readOnly) return carried;
-  return { allowed: true, readOnly: { pathPrefix: entry.pathPrefix, of: clusterLayerName(policy), below: false } };
+  if (!carried.allowed || !entry.readOnly) return carried;
+  const builtinReason = { pathPrefix: entry.pathPrefix, of: clusterLayerName(policy), below: false };
+  return { allowed: true, readOnly: carried.readOnly ?? builtinReason, readOnlyOver: carried.readOnlyOver ?? builtinReason };
 }

@@ -54,7 +54,7 @@ interface HandVolume {
 /** A Pod that writes its hostPath volumes itself, each mounted by its one container. */
 function handWritten(...volumes: HandVolume[]): Record<string, unknown> {
   return sandboxPod({
-    volumes: volumes.map((v) => ({ name: v.name, hostPath: { path: v.path } })),
+    volumes: volumes.map((v) => ({ name: v.name, hostPath: { path: v.path, type: 'Directory' } })),
     containers: [{ name: 'sandbox', image: 'x', volumeMounts: volumes.map((v, i) => ({ name: v.name, mountPath: `/mnt/v${i}`, readOnly: v.readOnly ?? false })) }],
   });
 }

@@ -149,7 +149,7 @@ describe('admission: MountPolicy layers', () => {
   describe('/validate of the volumes a Pod carries', () => {
     const carrying = (path: string, readOnly: boolean): Record<string, unknown> =>
       sandboxPod({
-        volumes: [{ name: 'own', hostPath: { path } }],
+        volumes: [{ name: 'own', hostPath: { path, type: 'Directory' } }],
         containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'own', mountPath: '/data', readOnly }] }],
       });
     const validate = (pod: unknown, layers: NamespaceLayers): Verdict => decide('validate', requestFor(pod, TEAM_A), layeredPolicy(CLUSTER, layers));

@@ -231,8 +231,8 @@ describe('admission: examples/deer-flow-per-user-policy.yaml and the Pods deer-f
     const volume = pod.spec?.volumes?.findIndex((v) => v.hostPath?.path === '/.deer-flow/users/u3/skills_view/custom' && v.hostPath.type === 'DirectoryOrCreate');
     // deer-flow gives a read-write extra mount DirectoryOrCreate, which the kubelet would create inside the read-only tree.
     expect(denial(decide('validate', requestFor(pod, PROFILE_PROVISIONER), policy()))).to.equal(
-      `mountgate denied the Pod: spec.volumes[${volume}].hostPath.type: "DirectoryOrCreate" has the kubelet create "/.deer-flow/users/u3/skills_view/custom" when it is missing, but "/.deer-flow/users/*/skills_view" is read-only; use Directory; ` +
-        `spec.containers[0].volumeMounts[${index}]: container "sandbox" mounts "/.deer-flow/users/u3/skills_view/custom" read-write, but "/.deer-flow/users/*/skills_view" is read-only`,
+      `mountgate denied the Pod: spec.containers[0].volumeMounts[${index}]: container "sandbox" mounts "/.deer-flow/users/u3/skills_view/custom" read-write, but "/.deer-flow/users/*/skills_view" is read-only; ` +
+        `spec.volumes[${volume}].hostPath.type: "DirectoryOrCreate" has the kubelet create "/.deer-flow/users/u3/skills_view/custom" when it is missing, but "/.deer-flow/users/*/skills_view" is read-only; use Directory`,
     );
   });
 });

@@ -149,7 +149,7 @@ describe('admission: a hand-written volume holding a read-only entry', () => {
     'but "/.deer-flow/threads/frozen" inside it is read-only; mount the subdirectory as a hostPath volume of its own';
   const rows: ReadonlyArray<[string, Record<string, unknown>, readonly string[]]> = [
     ['mounted read-write', handWritten(false), [refused]],
-    ['mounted read-write with a subPath into the read-only entry', handWritten(false, 'frozen'), [subPath('frozen'), refused]],
+    ['mounted read-write with a subPath into the read-only entry', handWritten(false, 'frozen'), [refused, subPath('frozen')]],
     ['mounted read-only', handWritten(true), []],
     ['mounted read-only with a subPath into the read-only entry', handWritten(true, 'frozen'), [subPath('frozen')]],
     ['mounted read-only with a subPath beside the read-only entry', handWritten(true, 'other'), [subPath('other')]],

@@ -9,7 +9,9 @@ import { decide } from '../../src/admission/decide.js';
 import { applyPatch } from '../../src/admission/json-patch.js';
 import { denialMessage } from '../../src/admission/verdict.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
-import { BASE_POLICY, policyOf } from '../helpers/policies.js';
+import { layeredPolicy } from '../../src/policy/layers.js';
+import { compileMountPolicy } from '../../src/policy/mount-policy.js';
+import { BASE_POLICY, mountPolicy, policyOf } from '../helpers/policies.js';
 import { expectedVolumeName, requestFor, sandboxPod } from '../helpers/pods.js';
 
 const DEFAULT = policyOf();
@@ -63,7 +65,13 @@ const ROWS: readonly Row[] = [
     denied: 'spec.volumes[1].hostPath.type: "DirectoryOrCreate" has the kubelet create "/skills/new-skill" when it is missing, but "/skills" is read-only; use Directory',
   },
   { name: 'control: Directory in a read-only path', pod: podWith('/srv/models/llama', 'Directory'), denied: undefined },
-  { name: 'control: no type in a read-only path', pod: podWith('/srv/models/llama', ''), denied: undefined },
+  {
+    name: 'no type in a read-only path: the container runtime creates a missing one',
+    pod: podWith('/srv/models/llama', ''),
+    denied: 'spec.volumes[1].hostPath.type: is not set, so the container runtime creates "/srv/models/llama" when it is missing, but "/srv/models" is read-only; use Directory',
+  },
+  { name: 'control: File, Socket, CharDevice and BlockDevice in a read-only path create nothing', pod: podWith('/srv/models/f', 'File'), denied: undefined },
+  { name: 'control: Socket in a read-only path', pod: podWith('/srv/models/s', 'Socket'), denied: undefined },
   { name: 'control: DirectoryOrCreate in a read-write path', pod: podWith('/srv/models/scratch/x', 'DirectoryOrCreate', { readOnly: false }), denied: undefined },
   {
     name: 'control: DirectoryOrCreate of a read-write path that holds a read-only entry (creates nothing inside it)',
@@ -93,13 +101,47 @@ const ROWS: readonly Row[] = [
     denied: subPathDenial('spec.initContainers[0].volumeMounts[0]', 'init', '/srv/models', 'subPath', 'x', '"/srv/models"'),
   },
   {
-    name: 'a read-write mount with a subPath breaks both rules, the subPath first',
+    name: "a read-write mount with a subPath of a DirectoryOrCreate volume breaks three rules, named in the backstop's order",
     pod: podWith('/srv/models', 'DirectoryOrCreate', { subPath: 'x' }),
     denied: [
+      'spec.containers[0].volumeMounts[1]: container "sandbox" mounts "/srv/models" read-write, but "/srv/models" is read-only',
       'spec.volumes[1].hostPath.type: "DirectoryOrCreate" has the kubelet create "/srv/models" when it is missing, but "/srv/models" is read-only; use Directory',
       subPathDenial('spec.containers[0].volumeMounts[1]', 'sandbox', '/srv/models', 'subPath', 'x', '"/srv/models"'),
-      'spec.containers[0].volumeMounts[1]: container "sandbox" mounts "/srv/models" read-write, but "/srv/models" is read-only',
     ].join('; '),
+  },
+  {
+    name: 'a volume outside the lists is named before an earlier one of a creating type',
+    pod: sandboxPod({
+      volumes: [
+        { name: 'new', hostPath: { path: '/srv/models/new', type: 'DirectoryOrCreate' } },
+        { name: 'etc', hostPath: { path: '/etc', type: 'Directory' } },
+      ],
+      containers: [{ name: 'sandbox', image: 'sandbox:1', volumeMounts: [{ name: 'new', mountPath: '/a', readOnly: true }, { name: 'etc', mountPath: '/b', readOnly: true }] }],
+    }),
+    denied: [
+      'spec.volumes[1].hostPath.path: "/etc" is not under any allowed or built-in host path',
+      'spec.volumes[0].hostPath.type: "DirectoryOrCreate" has the kubelet create "/srv/models/new" when it is missing, but "/srv/models" is read-only; use Directory',
+    ].join('; '),
+  },
+  {
+    name: 'a MountPolicy that makes the path read-only, beside a read-only cluster entry below it',
+    pod: podWith('/srv/tenants/team-a/ref/new', 'DirectoryOrCreate'),
+    policy: layeredPolicy(policyOf({ allowedHostPaths: [{ pathPrefix: '/srv/tenants' }, { pathPrefix: '/srv/tenants/team-a/ref/new/frozen', readOnly: true }] }), {
+      known: true,
+      policies: [compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/skills' }, { pathPrefix: '/srv/tenants/team-a' }, { pathPrefix: '/srv/tenants/team-a/ref', readOnly: true }] }))],
+    }),
+    denied:
+      'spec.volumes[1].hostPath.type: "DirectoryOrCreate" has the kubelet create "/srv/tenants/team-a/ref/new" when it is missing, but "/srv/tenants/team-a/ref" of MountPolicy team-a/tenant is read-only; use Directory',
+  },
+  {
+    name: 'a read-only built-in over a path that also holds a read-only entry below it (handWrittenHostPaths: builtin)',
+    pod: podWith('/data/work', 'DirectoryOrCreate'),
+    policy: policyOf({
+      allowedHostPaths: [{ pathPrefix: '/data/work' }, { pathPrefix: '/data/work/frozen', readOnly: true }],
+      builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }, { pathPrefix: '/data', readOnly: true }],
+      handWrittenHostPaths: 'builtin',
+    }),
+    denied: 'spec.volumes[1].hostPath.type: "DirectoryOrCreate" has the kubelet create "/data/work" when it is missing, but "/data" is read-only; use Directory',
   },
   { name: 'control: an empty subPath', pod: podWith('/srv/models', 'Directory', { readOnly: true, subPath: '' }), denied: undefined },
   { name: 'control: a subPath in a read-write path', pod: podWith('/srv/models/scratch', 'Directory', { readOnly: false, subPath: 'x' }), denied: undefined },
@@ -131,6 +173,15 @@ describe('admission: the kubelet creates nothing in a read-only host path', () =
     expect(denialMessage(verdict.violations)).to.equal(
       `mountgate denied the Pod: ${subPathDenial('spec.initContainers[0].volumeMounts[0]', 'init', '/srv/models/llama', 'subPath', 'planted', '"/srv/models"')}`,
     );
+  });
+
+  it('is judged at creation only: kubectl debug on a Pod created before the rule is not refused for it', () => {
+    const created = podWith('/srv/models', 'DirectoryOrCreate', { readOnly: true, subPath: 'x' });
+    const spec = created.spec as Record<string, unknown>;
+    const debugged = { ...created, spec: { ...spec, ephemeralContainers: [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: 'own', mountPath: '/own', readOnly: true }] }] } };
+    const verdict = decide('validate', requestFor(debugged, { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: created }), DEFAULT);
+    expect(verdict.allowed, verdict.allowed ? '' : denialMessage(verdict.violations)).to.equal(true);
+    expect(decide('validate', requestFor(created), DEFAULT).allowed, 'the same Pod at creation').to.equal(false);
   });
 
   it("mountgate's own volume keeps the policy's hostPathType: DirectoryOrCreate for a read-only request is admitted", () => {

@@ -160,24 +160,24 @@ describe('admission/decide: /validate', () => {
         'spec.volumes[0].hostPath.path: "/skills/x\\\\..\\\\..\\\\Windows" contains a backslash, a path separator on Windows nodes',
       ]],
       ['a read-only built-in mounted read-write', {
-        volumes: [{ name: 'skills', hostPath: { path: '/skills' } }],
+        volumes: [{ name: 'skills', hostPath: { path: '/skills', type: 'Directory' } }],
         containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'skills', mountPath: '/mnt/skills' }] }],
       }, ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/skills" read-write, but "/skills" is read-only']],
       ['a read-only built-in mounted read-write by an init container', {
-        volumes: [{ name: 'skills', hostPath: { path: '/skills/python' } }],
+        volumes: [{ name: 'skills', hostPath: { path: '/skills/python', type: 'Directory' } }],
         initContainers: [{ name: 'setup', image: 'x', volumeMounts: [{ name: 'skills', mountPath: '/s', readOnly: false }] }],
       }, ['spec.initContainers[0].volumeMounts[0]: container "setup" mounts "/skills/python" read-write, but "/skills" is read-only']],
       ['a read-only allowed path written by hand and mounted read-write', {
-        volumes: [{ name: 'm', hostPath: { path: '/srv/models/x' } }],
+        volumes: [{ name: 'm', hostPath: { path: '/srv/models/x', type: 'Directory' } }],
         containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'm', mountPath: '/m' }] }],
       }, ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/srv/models/x" read-write, but "/srv/models" is read-only']],
       // The API server refuses a Pod with two volumes of one name; mountgate check and a changed API server must not lean on that.
       ['a name shared by a read-write and a read-only host path, mounted read-write', {
-        volumes: [{ name: 'h', hostPath: { path: '/srv/sandbox/x' } }, { name: 'h', hostPath: { path: '/srv/models/x' } }],
+        volumes: [{ name: 'h', hostPath: { path: '/srv/sandbox/x' } }, { name: 'h', hostPath: { path: '/srv/models/x', type: 'Directory' } }],
         containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'h', mountPath: '/h' }] }],
       }, ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/srv/models/x" read-write, but "/srv/models" is read-only']],
       ['a name shared by a read-only host path and a later read-write one, mounted read-write', {
-        volumes: [{ name: 'h', hostPath: { path: '/srv/models/x' } }, { name: 'h', hostPath: { path: '/srv/sandbox/x' } }],
+        volumes: [{ name: 'h', hostPath: { path: '/srv/models/x', type: 'Directory' } }, { name: 'h', hostPath: { path: '/srv/sandbox/x' } }],
         containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'h', mountPath: '/h' }] }],
       }, ['spec.containers[0].volumeMounts[0]: container "sandbox" mounts "/srv/models/x" read-write, but "/srv/models" is read-only']],
       ['a name shared by an emptyDir and a host path outside both lists', {

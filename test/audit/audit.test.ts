@@ -250,7 +250,7 @@ describe('audit and entries filled from the requester ({user}, {sandboxUser})', 
         metadata: { name: 'p', namespace: 'agents', annotations: row.annotations },
         spec: {
           containers: [{ name: 'sandbox', image: 'x', volumeMounts: handWritten.map((_, i) => ({ name: `own${i}`, mountPath: `/own${i}` })) }],
-          volumes: handWritten.map((path, i) => ({ name: `own${i}`, hostPath: { path } })),
+          volumes: handWritten.map((path, i) => ({ name: `own${i}`, hostPath: { path, type: 'Directory' } })),
         },
       };
       const cluster = auditPolicy(policyOf(row.policy));

@@ -146,9 +146,9 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
       expect(objects.binding.spec?.validationActions).to.deep.equal(['Deny']);
     });
 
-    it('holds the policy in four literals, the deciding entry found in CEL', () => {
+    it('holds the policy in five literals, the deciding entry found in CEL', () => {
       const variables = objects.policy.spec?.variables ?? [];
-      expect(variables.slice(0, 4)).to.deep.equal([
+      expect(variables.slice(0, 5)).to.deep.equal([
         {
           name: 'policyEntries',
           expression: '[["9997001", "/srv/sandbox", "/srv/sandbox/"], ["9997000", "/srv/models", "/srv/models/"], ["99960001", "/srv/models/scratch", "/srv/models/scratch/"], ["999800", "/skills", "/skills/"], ["9997001", "/.deer-flow/threads", "/.deer-flow/threads/"]]',
@@ -156,7 +156,9 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
         { name: 'positions', expression: '[]' },
         { name: 'trustedProvisioners', expression: '[]' },
         { name: 'sandboxUserAnnotation', expression: '"mountgate.io/sandbox-user"' },
+        { name: 'injectedMayCreate', expression: 'false' },
       ]);
+      expect(backstop(policyOf({ hostPathType: 'DirectoryOrCreate' })).policy.spec?.variables?.[4]).to.deep.equal({ name: 'injectedMayCreate', expression: 'true' });
     });
 
     it('by default selects the namespaces labelled mountgate.io/enabled=true, never kube-system', () => {
@@ -231,12 +233,14 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
       for (const [where, expression] of messages) expect(expression, where).to.match(/^variables\.\w+\.size\(\) == 0 \? '' : /);
     });
 
-    it('is the same text for every policy but the four literals', () => {
-      const other = backstop(policyOf({ allowedHostPaths: [{ pathPrefix: '/x/{user}/*' }], builtinHostPaths: [], trustedProvisioners: ['p'], sandboxUserAnnotation: 'example.com/u' })).policy.spec;
+    it('is the same text for every policy but the five literals', () => {
+      const other = backstop(
+        policyOf({ allowedHostPaths: [{ pathPrefix: '/x/{user}/*' }], builtinHostPaths: [], trustedProvisioners: ['p'], sandboxUserAnnotation: 'example.com/u', hostPathType: 'DirectoryOrCreate' }),
+      ).policy.spec;
       const mine = backstop(policyOf()).policy.spec;
-      expect(other?.variables?.slice(0, 4).map((v) => v.name)).to.deep.equal(['policyEntries', 'positions', 'trustedProvisioners', 'sandboxUserAnnotation']);
-      expect(other?.variables?.slice(0, 4)).to.not.deep.equal(mine?.variables?.slice(0, 4));
-      expect(other?.variables?.slice(4)).to.deep.equal(mine?.variables?.slice(4));
+      expect(other?.variables?.slice(0, 5).map((v) => v.name)).to.deep.equal(['policyEntries', 'positions', 'trustedProvisioners', 'sandboxUserAnnotation', 'injectedMayCreate']);
+      for (let i = 0; i < 5; i++) expect(other?.variables?.[i]).to.not.deep.equal(mine?.variables?.[i]);
+      expect(other?.variables?.slice(5)).to.deep.equal(mine?.variables?.slice(5));
       expect(other?.validations).to.deep.equal(mine?.validations);
     });
   });

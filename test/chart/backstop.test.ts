@@ -73,6 +73,9 @@ describe('chart: the backstop ValidatingAdmissionPolicy', function () {
     { name: 'the per-user deer-flow example', policy: PER_USER_EXAMPLE },
     // The backstop does not apply the key: it renders the same objects as without it, in the chart and the CLI alike.
     { name: 'handWrittenHostPaths: builtin', policy: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }], builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }], handWrittenHostPaths: 'builtin' } },
+    // The one setting under which mountgate's own volumes may be created in a read-only path.
+    { name: 'hostPathType: DirectoryOrCreate', policy: { allowedHostPaths: [{ pathPrefix: '/srv/models', readOnly: true }], hostPathType: 'DirectoryOrCreate' } },
+    { name: 'hostPathType: Directory', policy: { allowedHostPaths: [{ pathPrefix: '/srv/models', readOnly: true }], hostPathType: 'Directory' } },
   ];
   for (const row of policies) {
     it(`is what mountgate backstop prints for ${row.name}`, function () {

@@ -107,7 +107,7 @@ describe('cli: mountgate check', () => {
   });
 
   describe('handWrittenHostPaths', () => {
-    const handWritten = JSON.stringify(sandboxPod({ volumes: [{ name: 'skills', hostPath: { path: '/skills' } }, { name: 'work', hostPath: { path: '/srv/sandbox/x' } }] }));
+    const handWritten = JSON.stringify(sandboxPod({ volumes: [{ name: 'skills', hostPath: { path: '/skills', type: 'Directory' } }, { name: 'work', hostPath: { path: '/srv/sandbox/x' } }] }));
     const asking = JSON.stringify(sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/a' }] }));
     const rows: Array<{ name: string; setting: Record<string, string>; pod: string; expected: Omit<Captured, 'stdout'> }> = [
       {

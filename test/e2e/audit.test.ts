@@ -38,7 +38,7 @@ function withHostPath(name: string, hostPath: string, readOnly: boolean): V1Pod 
     metadata: { name },
     spec: {
       containers: [{ name: 'main', image: 'busybox', volumeMounts: [{ name: 'host', mountPath: '/host', readOnly }] }],
-      volumes: [{ name: 'host', hostPath: { path: hostPath } }],
+      volumes: [{ name: 'host', hostPath: { path: hostPath, type: 'Directory' } }],
     },
   };
 }

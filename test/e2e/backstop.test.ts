@@ -170,8 +170,8 @@ function problemOf(message: string): string {
  * problem only.
  */
 function gist(message: string): string {
-  const creates = /^spec\.volumes\[(\d+)\]\.hostPath\.type(?: \(volume "[^"]*"\))?: ("\w+") has the kubelet create .* when it is missing, (but .* is read-only; use \w+)$/.exec(message);
-  if (creates !== null) return `volume ${creates[1]}: ${creates[2]} ${creates[3]}`;
+  const creates = /^spec\.volumes\[(\d+)\]\.hostPath\.type(?: \(volume "[^"]*"\))?: (?:("\w+") has the kubelet create|is not set, so the container runtime creates) .* when it is missing, (but .* is read-only; use \w+)$/.exec(message);
+  if (creates !== null) return `volume ${creates[1]}: ${creates[2] ?? 'no type'} ${creates[3]}`;
   const subPath =
     /^(?:spec\.\w+\[\d+\]\.volumeMounts\[\d+\]\.subPath(?:Expr)?: )?(container .* with subPath(?:Expr)? .*?)(?: \(volume "[^"]*"\))?, which the kubelet creates when it is missing, (but .* is read-only)(?:; mount the subdirectory as a hostPath volume of its own)?$/.exec(
       message,
@@ -302,7 +302,8 @@ function pod(volumes: Array<[string, string]> | undefined, containers: V1Contain
     spec: {
       containers,
       ...(initContainers === undefined ? {} : { initContainers }),
-      ...(volumes === undefined ? {} : { volumes: volumes.map(([name, path]): V1Volume => ({ name, hostPath: { path } })) }),
+      // Of type Directory, which creates nothing: the rows that judge the type say so.
+      ...(volumes === undefined ? {} : { volumes: volumes.map(([name, path]): V1Volume => ({ name, hostPath: { path, type: 'Directory' } })) }),
     },
   };
 }
@@ -389,6 +390,13 @@ const TABLE: ReadonlyArray<[string, V1Pod]> = [
   ['a subPath on a read-only mount of a path holding a read-only entry below it', withMount('/srv/sandbox', { readOnly: true, subPath: 'shared/x' })],
   ['a subPath on a read-write prefix', withMount('/srv/sandbox/a', { subPath: 'x' })],
   ['an empty subPath on a read-only prefix', withMount('/srv/models/x', { readOnly: true, subPath: '' })],
+  ['no type under a read-only prefix', { spec: { containers: [container('c', [['v', true]])], volumes: [{ name: 'v', hostPath: { path: '/srv/models/new' } }] } }],
+  ['no type under a read-write prefix', { spec: { containers: [container('c', [['v']])], volumes: [{ name: 'v', hostPath: { path: '/srv/sandbox/new' } }] } }],
+  [
+    'no type under a read-only prefix, then a volume outside the lists',
+    { spec: { containers: [container('c', [['new', true], ['etc', true]])], volumes: [{ name: 'new', hostPath: { path: '/srv/models/new' } }, { name: 'etc', hostPath: { path: '/etc' } }] } },
+  ],
+  ['a read-write mount with a subPath of a DirectoryOrCreate volume under a read-only prefix', { spec: { containers: [{ name: 'c', image: 'registry.example/img:1', volumeMounts: [{ name: 'v', mountPath: '/m', subPath: 'x' }] }], volumes: [{ name: 'v', hostPath: { path: '/srv/models/v', type: 'DirectoryOrCreate' } }] } }],
 ];
 
 /** One hostPath volume of `type`, mounted read-only by one container. */
@@ -398,7 +406,7 @@ function typed(path: string, type: string): V1Pod {
 
 /** One hostPath volume, mounted by one container with `mount`'s fields. */
 function withMount(path: string, mount: Partial<V1VolumeMount>): V1Pod {
-  return { spec: { containers: [{ name: 'c', image: 'registry.example/img:1', volumeMounts: [{ name: 'v', mountPath: '/m/0', ...mount }] }], volumes: [{ name: 'v', hostPath: { path } }] } };
+  return { spec: { containers: [{ name: 'c', image: 'registry.example/img:1', volumeMounts: [{ name: 'v', mountPath: '/m/0', ...mount }] }], volumes: [{ name: 'v', hostPath: { path, type: 'Directory' } }] } };
 }
 
 type Who = keyof typeof TEST_USERS | 'admin';
@@ -528,11 +536,14 @@ function bigPod(volumes: number, containers: number, mounts: number, pathLength:
   return pod(paths, list);
 }
 
-/** `shape` with a subPath on every mount of a read-write volume and on the very last mount, whatever its volume. */
+/**
+ * `shape` with a subPath on every mount of a read-write volume, and on the last container's last
+ * read-only mount (a read-only volume's), which the rule then refuses.
+ */
 function withSubPaths(shape: V1Pod): V1Pod {
   const containers = shape.spec?.containers ?? [];
   for (const each of containers) for (const mount of each.volumeMounts ?? []) if (mount.readOnly !== true) mount.subPath = 'sub';
-  const last = containers.at(-1)?.volumeMounts?.at(-1);
+  const last = [...(containers.at(-1)?.volumeMounts ?? [])].reverse().find((mount) => mount.readOnly === true);
   if (last !== undefined) last.subPath = 'sub';
   return shape;
 }
@@ -632,7 +643,7 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
     ['100 volumes x 100 containers x 100 mounts', bigPod(100, 100, 100, 40, false)],
     ['100 volumes of 4096-character paths under a pattern x 10 containers x 100 mounts', bigPatternPod(100, 10, 4096)],
     ['100 volumes of 4096-character paths holding a read-only pattern below them x 10 containers x 100 mounts', bigHoldingPod(100, 10, 4096)],
-    ['100 volumes x 100 containers x 100 mounts, each with a subPath, the last one into a read-only prefix', withSubPaths(bigPod(100, 100, 100, 40, false))],
+    ['100 volumes x 100 containers x 100 mounts, each read-write one with a subPath, and the last read-only one', withSubPaths(bigPod(100, 100, 100, 40, false))],
   ];
   for (const [title, shape] of big) {
     it(`agrees without a CEL cost error on a big Pod: ${title}`, async function () {
@@ -660,7 +671,7 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
       await writeFile(requestFile, JSON.stringify({ namespace: each.namespace, userInfo: { username: 'alice', groups: ['deer-flow-provisioners'] } }));
       const result = await celcost(env.dir, '1.29', policyFile, files, requestFile);
       expect(result.compileError, `${each.title}: compile error in the 1.29 environment`).to.equal(undefined);
-      expect(result.compiled).to.equal(25);
+      expect(result.compiled).to.equal(26);
       for (const [i, pod] of result.pods.entries()) {
         const title = `${each.title}, ${big[i]?.[0] ?? pod.file}`;
         for (const { where, cost, error } of pod.costs) {

@@ -188,6 +188,8 @@ describe('e2e: placeholders (per-namespace and per-user host paths)', function (
         const mount = pod.spec?.containers[0]?.volumeMounts?.[1];
         if (volume?.hostPath === undefined || mount === undefined) throw new Error('sandboxPod has no second hostPath volume and mount');
         volume.hostPath.path = skills;
+        // Directory either way: a DirectoryOrCreate volume in a read-only path is refused for that too (rule host-path-volume-creates).
+        volume.hostPath.type = 'Directory';
         mount.readOnly = readOnly;
         return pod;
       };

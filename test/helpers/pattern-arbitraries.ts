@@ -94,7 +94,7 @@ export function podOf(ask: Asked, facts: Facts): unknown {
     },
     spec: {
       containers: [{ name: 'sandbox', image: 'x', volumeMounts: ask.volumes.map((_, i) => ({ name: `v${i}`, mountPath: `/v${i}`, readOnly: ask.readOnly })) }],
-      volumes: ask.volumes.map((path, i) => ({ name: `v${i}`, hostPath: { path } })),
+      volumes: ask.volumes.map((path, i) => ({ name: `v${i}`, hostPath: { path, type: 'Directory' } })),
     },
   };
 }

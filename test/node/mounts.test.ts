@@ -219,6 +219,18 @@ describe('sandbox Pods get real mounts', function () {
       expect(phase).to.equal('Succeeded');
       expect(statSync(missing).isDirectory()).to.equal(true);
     });
+
+    it('a missing path without a type under a read-only prefix: refused by mountgate; where nothing judges it, the container runtime creates it', async function () {
+      const missing = host('models', uniqueName('untyped'), 'by-runtime');
+      const refused = await refusedPod(handWritten(named('untyped'), SANDBOX_NAMESPACE, missing, ''));
+      expect(refused.code).to.equal(403);
+      expect(refused.message).to.include(`is not set, so the container runtime creates "${missing}" when it is missing, but "${host('models')}" is read-only; use Directory`);
+      expect(existsSync(missing)).to.equal(false);
+
+      const { phase } = await runUnjudged(handWritten(uniqueName('untyped-unjudged'), 'kube-system', missing, ''));
+      expect(phase).to.equal('Succeeded');
+      expect(statSync(missing).isDirectory()).to.equal(true);
+    });
   });
 
   describe('a symlink inside an allowed tree that points outside it', function () {
