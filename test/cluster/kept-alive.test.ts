@@ -79,6 +79,14 @@ async function writeClientPair(certDir: string, pair: ServingPair): Promise<stri
   return new X509Certificate(pair.cert).fingerprint256;
 }
 
+/** The code of the error `request` fails with (ECONNRESET, ...), or "answered". */
+function errorCodeOf(request: Promise<unknown>): Promise<unknown> {
+  return request.then(
+    () => 'answered',
+    (error: unknown) => (error instanceof Error && 'code' in error ? error.code : error),
+  );
+}
+
 describe('cluster/kept-alive', function () {
   this.timeout(30_000);
   let pki: TestPki;
@@ -144,11 +152,7 @@ describe('cluster/kept-alive', function () {
     try {
       const config = kubeConfigFor(server.port, pki, certDir);
       await kubeRequest(config, 'PUT', LEASE, { kind: 'Lease' });
-      const outcome = await kubeRequest(config, 'PUT', LEASE, { kind: 'Lease' }).then(
-        () => 'answered',
-        (error: unknown) => (error instanceof Error && 'code' in error ? error.code : error),
-      );
-      expect(outcome).to.equal('ECONNRESET');
+      expect(await errorCodeOf(kubeRequest(config, 'PUT', LEASE, { kind: 'Lease' }))).to.equal('ECONNRESET');
       expect(server.connections()).to.equal(1);
     } finally {
       await server.close();
@@ -194,11 +198,7 @@ describe('cluster/kept-alive', function () {
     const server = await fakeApiServer(pki, () => true);
     try {
       const config = kubeConfigFor(server.port, pki, certDir);
-      const outcome = await kubeRequest(config, 'PUT', LEASE, { kind: 'Lease' }).then(
-        () => 'answered',
-        (error: unknown) => (error instanceof Error && 'code' in error ? error.code : error),
-      );
-      expect(outcome).to.equal('ECONNRESET');
+      expect(await errorCodeOf(kubeRequest(config, 'PUT', LEASE, { kind: 'Lease' }))).to.equal('ECONNRESET');
       expect(server.connections()).to.equal(1);
     } finally {
       await server.close();
