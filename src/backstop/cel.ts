@@ -289,6 +289,7 @@ export const SUB_PATH_MESSAGE = [
   " + (string(m.?subPathExpr.orValue('')) != '' ? 'subPathExpr ' + strings.quote(string(m.?subPathExpr.orValue(''))) : 'subPath ' + strings.quote(string(m.?subPath.orValue(''))))",
   " + ' (volume ' + strings.quote(v.name) + '), which the kubelet creates when it is missing, but '",
   ` + (v.decides.endsWith('0') ? strings.quote(${DECIDING_PREFIX}) + ' is read-only' : strings.quote(${BELOW_PREFIX}) + ' inside it is read-only')`,
+  " + '; mount the subdirectory as a hostPath volume of its own'",
   ')[0])[0])[0]',
 ].join('');
 
