@@ -39,7 +39,7 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
   const readOnlyVolumes = new Map<string, ReadOnlyReason & { path: string }>();
   const creatingTypes: Violation[] = [];
   const createdByType = new NamedThenCounted(creatingTypes);
-  // Under hostPathType: DirectoryOrCreate the admin has mountgate's own volumes created (section 7).
+  // Under hostPathType: DirectoryOrCreate the admin has mountgate's own volumes created (section 7), with that type only.
   const injectedMayCreate = policy.hostPathType === 'DirectoryOrCreate';
 
   volumesOf(pod).forEach((volume, index) => {
@@ -65,7 +65,7 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
     if (allowance.readOnly !== undefined) readOnlyVolumes.set(volume.name, { path: path.path, ...allowance.readOnly });
     const over = allowance.readOnlyOver;
     const type = volume.hostPath.type ?? '';
-    if (atCreation && over !== undefined && !NON_CREATING_TYPES.has(type) && !(injected && injectedMayCreate)) {
+    if (atCreation && over !== undefined && !NON_CREATING_TYPES.has(type) && !(injected && injectedMayCreate && type === 'DirectoryOrCreate')) {
       const how = type === '' ? 'is not set, so the container runtime creates' : `${JSON.stringify(type)} has the kubelet create`;
       createdByType.add(() =>
         violation(

@@ -82,9 +82,10 @@ export function hasViolations(violations: readonly Violation[]): violations is V
 
 /**
  * For violations a hostile Pod can repeat tens of thousands of times: each is
- * named while `violations` holds fewer than MAX_NAMED_VIOLATIONS (earlier ones
- * included), the rest are only counted, and `close` adds one violation that
- * says how many.
+ * named while the list it adds to holds fewer than MAX_NAMED_VIOLATIONS (what
+ * that list held before included), the rest are only counted, and `close` adds
+ * one violation that says how many. A check that keeps kinds in lists of their
+ * own, to name them in a fixed order, names up to that many of each.
  */
 export class NamedThenCounted {
   private unnamed = 0;

@@ -194,14 +194,14 @@ export const WRITERS = `variables.readOnlyVolumes.size() == 0 ? [] : variables.c
 /**
  * At a Pod's creation, volumes whose deciding entry is read-only and whose type has the path created when
  * missing (src/admission/host-paths.ts, rule host-path-volume-creates): by the kubelet (the *OrCreate types)
- * or by the container runtime (no type). A mountgate- volume is let through only where the policy's
- * hostPathType is DirectoryOrCreate (variables.injectedMayCreate), the one setting under which mountgate
- * itself adds such a volume in a read-only path.
+ * or by the container runtime (no type). A mountgate- volume of type DirectoryOrCreate is let through only
+ * where the policy's hostPathType is DirectoryOrCreate (variables.injectedMayCreate), the one setting under
+ * which mountgate itself adds such a volume in a read-only path.
  */
 export const CREATORS = [
   "request.?operation.orValue('CREATE') != 'CREATE' ? [] : variables.hostPathVolumes.filter(v, v.decides.endsWith('0')",
   " && !(v.type in ['Directory', 'File', 'Socket', 'CharDevice', 'BlockDevice'])",
-  ` && !(variables.injectedMayCreate && v.name.startsWith('${VOLUME_PREFIX}')))`,
+  ` && !(variables.injectedMayCreate && v.name.startsWith('${VOLUME_PREFIX}') && v.type == 'DirectoryOrCreate'))`,
 ].join('');
 
 /** A mount with a subPath the kubelet creates when missing, of a read-only volume (or one holding a read-only entry). */

@@ -70,8 +70,7 @@ const ROWS: readonly Row[] = [
     pod: podWith('/srv/models/llama', ''),
     denied: 'spec.volumes[1].hostPath.type: is not set, so the container runtime creates "/srv/models/llama" when it is missing, but "/srv/models" is read-only; use Directory',
   },
-  { name: 'control: File, Socket, CharDevice and BlockDevice in a read-only path create nothing', pod: podWith('/srv/models/f', 'File'), denied: undefined },
-  { name: 'control: Socket in a read-only path', pod: podWith('/srv/models/s', 'Socket'), denied: undefined },
+  ...['File', 'Socket', 'CharDevice', 'BlockDevice'].map((type): Row => ({ name: `control: ${type} in a read-only path creates nothing`, pod: podWith('/srv/models/x', type), denied: undefined })),
   { name: 'control: DirectoryOrCreate in a read-write path', pod: podWith('/srv/models/scratch/x', 'DirectoryOrCreate', { readOnly: false }), denied: undefined },
   {
     name: 'control: DirectoryOrCreate of a read-write path that holds a read-only entry (creates nothing inside it)',
@@ -182,6 +181,18 @@ describe('admission: the kubelet creates nothing in a read-only host path', () =
     const verdict = decide('validate', requestFor(debugged, { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: created }), DEFAULT);
     expect(verdict.allowed, verdict.allowed ? '' : denialMessage(verdict.violations)).to.equal(true);
     expect(decide('validate', requestFor(created), DEFAULT).allowed, 'the same Pod at creation').to.equal(false);
+  });
+
+  it("under hostPathType: DirectoryOrCreate a mountgate- volume of another creating type is still refused", () => {
+    const policy = policyOf({ hostPathType: 'DirectoryOrCreate' });
+    const name = expectedVolumeName('/srv/models/llama');
+    const pod = sandboxPod({
+      volumes: [{ name: 'skills', hostPath: { path: '/skills', type: 'Directory' } }, { name, hostPath: { path: '/srv/models/llama' } }],
+      containers: [{ name: 'sandbox', image: 'sandbox:1', volumeMounts: [{ name: 'skills', mountPath: '/mnt/skills', readOnly: true }, { name, mountPath: '/m', readOnly: true }] }],
+    });
+    const verdict = decide('validate', requestFor(pod), policy);
+    if (verdict.allowed) throw new Error('expected a denial');
+    expect(verdict.violations.map((v) => `${v.rule} ${v.field}`)).to.include('host-path-volume-creates spec.volumes[1].hostPath.type');
   });
 
   it("mountgate's own volume keeps the policy's hostPathType: DirectoryOrCreate for a read-only request is admitted", () => {
