@@ -7,10 +7,11 @@
  * (a subPath could reach it). A `mountgate-` volume is tied to the
  * annotation by the injection rules (see reconcile and annotation-update).
  *
- * Read-only is also about what the kubelet itself writes, as root, before it
- * mounts anything: it creates a missing DirectoryOrCreate or FileOrCreate
- * path, and a missing subPath (subPathExpr included) inside the volume,
- * whatever the mount's readOnly says. Neither is allowed in a read-only host
+ * Read-only is also about what the node itself writes, as root, before it
+ * mounts anything, whatever the mount's readOnly says: the kubelet creates a
+ * missing DirectoryOrCreate or FileOrCreate path and a missing subPath
+ * (subPathExpr included) inside the volume, and the container runtime a
+ * missing path without a type. None of it is allowed in a read-only host
  * path; a subdirectory can be mounted as a volume of its own instead.
  */
 import type { CompiledPolicy } from '../policy/compile.js';
