@@ -27,7 +27,7 @@ import { NamedThenCounted, violation, type Violation } from './violation.js';
  * (DirectoryOrCreate, FileOrCreate), and with none at all the container runtime does (containerd and
  * CRI-O make a missing bind-mount source a directory).
  */
-const NON_CREATING_TYPES: ReadonlySet<string> = new Set(['Directory', 'File', 'Socket', 'CharDevice', 'BlockDevice']);
+export const NON_CREATING_TYPES: readonly string[] = ['Directory', 'File', 'Socket', 'CharDevice', 'BlockDevice'];
 
 /**
  * `fillings` are requestFillings of the Pod and its request. `atCreation`: the Pod is being created; what
@@ -66,7 +66,7 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
     if (allowance.readOnly !== undefined) readOnlyVolumes.set(volume.name, { path: path.path, ...allowance.readOnly });
     const over = allowance.readOnlyOver;
     const type = volume.hostPath.type ?? '';
-    if (atCreation && over !== undefined && !NON_CREATING_TYPES.has(type) && !(injected && injectedMayCreate && type === 'DirectoryOrCreate')) {
+    if (atCreation && over !== undefined && !NON_CREATING_TYPES.includes(type) && !(injected && injectedMayCreate && type === 'DirectoryOrCreate')) {
       const how = type === '' ? 'is not set, so the container runtime creates' : `${JSON.stringify(type)} has the kubelet create`;
       createdByType.add(() =>
         violation(
@@ -103,5 +103,5 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
   }
   readWrite.close((count) => violation('host-path-volume-read-write', 'spec', `${count} more mounts of read-only host paths are read-write`));
   withSubPath.close((count) => violation('host-path-volume-creates', 'spec', `${count} more mounts of read-only host paths have a subPath or subPathExpr`));
-  return [...violations, ...creatingTypes, ...subPaths];
+  return creatingTypes.length === 0 && subPaths.length === 0 ? violations : [...violations, ...creatingTypes, ...subPaths];
 }

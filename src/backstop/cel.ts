@@ -39,6 +39,7 @@
  * rule holds), so each starts with a cheap test and returns '' when it holds.
  */
 import { MAX_PATH_LENGTH } from '../policy/paths.js';
+import { NON_CREATING_TYPES } from '../admission/host-paths.js';
 import { VOLUME_PREFIX } from '../admission/injection.js';
 
 /**
@@ -200,7 +201,7 @@ export const WRITERS = `variables.readOnlyVolumes.size() == 0 ? [] : variables.c
  */
 export const CREATORS = [
   "request.?operation.orValue('CREATE') != 'CREATE' ? [] : variables.hostPathVolumes.filter(v, v.decides.endsWith('0')",
-  " && !(v.type in ['Directory', 'File', 'Socket', 'CharDevice', 'BlockDevice'])",
+  ` && !(v.type in [${NON_CREATING_TYPES.map((type) => `'${type}'`).join(', ')}])`,
   ` && !(variables.injectedMayCreate && v.name.startsWith('${VOLUME_PREFIX}') && v.type == 'DirectoryOrCreate'))`,
 ].join('');
 
