@@ -262,7 +262,7 @@ function withInnerBoundaries(prefixes: Map<string, Prefix>, layers: readonly Lay
 function listed(prefixes: ReadonlyMap<string, Prefix>, layers: readonly Layer[], steps: Steps, complete: boolean): EffectiveHostPaths {
   const all = [...prefixes.keys()].sort().flatMap((text) => {
     const prefix = prefixes.get(text);
-    return prefix === undefined ? [] : [{ prefix, readOnly: layers.some((layer) => readOnlyIn(layer, prefix, steps)) }];
+    return prefix === undefined ? [] : [{ prefix, readOnly: layers.some((layer) => readOnlyIn(layer, prefix, steps) || anyInstanceMarker(layer, prefix, prefixes, steps)) }];
   });
   let shown = 0;
   let characters = 0;
@@ -299,6 +299,25 @@ function readOnlyIn(layer: Layer, prefix: Prefix, steps: Steps): boolean {
       steps.meet(written, prefix) === undefined &&
       steps.meet(forAnyRequest, prefixForAnyRequest) !== undefined &&
       (deciding === undefined || decidingOrder(rankOf(parsed), rankOf(deciding)) <= 0),
+  );
+}
+
+// Whether `prefix` must stand for a read-only entry with `*` that the list does not show: an instance of it
+// ("/u/u3/a" of "/u/*/a") where a read-write entry decides ("/u/u3/*"). layers.ts counts such an entry below
+// every path above any of its instances, outranked there or not (with `*` it stands for more paths than any
+// one entry names), so without a read-only entry below them the list would say read-write above the
+// instance where Pods get read-only. The instance itself is then said to be read-only, which Pods get
+// read-write: the list understates there, never overstates. Only where a listed prefix lies above the
+// instance, and the entry is not listed itself (the cluster policy alone lists it, which says as much).
+function anyInstanceMarker(layer: Layer, prefix: Prefix, listed: ReadonlyMap<string, Prefix>, steps: Steps): boolean {
+  return layer.patterns.some(
+    ({ parsed, prefix: written, anyRequest: forAnyRequest }) =>
+      parsed.entry.readOnly &&
+      written.segments.length === prefix.segments.length &&
+      written.segments.some((segment) => segment.kind === 'any') &&
+      !listed.has(written.text) &&
+      steps.covers(forAnyRequest, anyRequest(prefix)) &&
+      [...listed.values()].some((above) => above.segments.length < prefix.segments.length && steps.covers(above, prefix)),
   );
 }
 

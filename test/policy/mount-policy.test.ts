@@ -153,6 +153,24 @@ describe('policy: MountPolicy objects', () => {
       expect(narrowingWarnings(cluster, narrowed)).to.deep.equal([`spec.allowedHostPaths[0]: "/srv/team-a/x" is under the cluster policy's read-only prefix "/srv/*", so it is mounted read-only`]);
     });
 
+    it('marks an instance of a read-only "*" entry read-only where a read-write entry outranks it, when a listed prefix lies above it', () => {
+      // A Pod gets "/u/team-a" read-only: "/u/*/a" counts below it, though "/u/team-a/*" decides at "/u/team-a/a".
+      const cluster = parsePolicy(
+        JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/u' }, { pathPrefix: '/u/team-a/*' }], builtinHostPaths: [{ pathPrefix: '/u/*/a', readOnly: true }] }),
+        'cluster.json',
+      );
+      const layered = [compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/u/{namespace}' }] }))];
+      expect(effectiveAllowedHostPaths(cluster, 'team-a', layered).entries).to.deep.equal([
+        { pathPrefix: '/u/team-a', readOnly: false },
+        { pathPrefix: '/u/team-a/*', readOnly: false },
+        { pathPrefix: '/u/team-a/a', readOnly: true },
+      ]);
+      // The cluster policy alone lists the entry itself; nothing above the instance needs the mark.
+      expect(effectiveAllowedHostPaths(cluster, 'team-a', []).entries).to.deep.include({ pathPrefix: '/u/team-a/a', readOnly: false });
+      const exact = [compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/u/team-a/a' }] }))];
+      expect(effectiveAllowedHostPaths(cluster, 'team-a', exact).entries).to.deep.equal([{ pathPrefix: '/u/team-a/a', readOnly: false }]);
+    });
+
     it('warns where a read-write entry holds a read-only prefix below it, the cluster policy\'s or its own', () => {
       const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }, { pathPrefix: '/srv/sandbox/shared', readOnly: true }, { pathPrefix: '/srv/tenants' }] }), 'cluster.json');
       const rows: ReadonlyArray<[string, unknown[], string[]]> = [
