@@ -36,6 +36,17 @@ function withAnnotation(pod: Manifest, value: unknown[] | string | undefined): M
   return copy;
 }
 
+const SANDBOX_USER = 'mountgate.io/sandbox-user';
+const USER_FIELD = `metadata.annotations[${SANDBOX_USER}]`;
+
+/** The same Pod with the sandbox-user annotation (under this key) set to a value, or removed (undefined). */
+function withSandboxUser(pod: Manifest, value: string | undefined, key = SANDBOX_USER): Manifest {
+  const copy = structuredClone(pod);
+  const { [key]: _old, ...others } = copy.metadata.annotations ?? {};
+  copy.metadata.annotations = value === undefined ? others : { ...others, [key]: value };
+  return copy;
+}
+
 function withLabel(pod: Manifest): Manifest {
   const copy = structuredClone(pod);
   copy.metadata.labels = { ...copy.metadata.labels, edited: 'yes' };
@@ -54,6 +65,11 @@ const REMOVED =
   `${FIELD}: was removed by an update, but host mounts are fixed when a Pod is created: ` +
   'the Pod keeps its mounts, so it keeps the annotation (create a new Pod without it instead)';
 const DENIED = '403 mountgate denied the Pod: ';
+const userChange = (change: string, advice: string): string =>
+  `${USER_FIELD}: was ${change} by an update, but the Pod has hostPath volumes and a Pod's sandbox user is fixed when it is created: ${advice}`;
+const USER_ADDED = userChange('added', 'create a new Pod that carries the annotation instead');
+const USER_CHANGED = userChange('changed', 'create a new Pod that carries the new value instead');
+const USER_REMOVED = userChange('removed', 'the Pod keeps its mounts, so it keeps the annotation (create a new Pod without it instead)');
 /** What /validate says of a requested mount the Pod does not carry. */
 const missing = (hostPath: string, mountPath: string): string =>
   `spec.volumes: requested mount is missing: volume "${expectedVolumeName(hostPath)}" for ${hostPath} (mutation skipped or altered); ` +
@@ -64,6 +80,10 @@ const mounted = created([WORK]);
 const mountedBoth = created([WORK, MODELS]);
 /** Carries the annotation, not the mounts: as a Pod created before mountgate watched its namespace. */
 const liar = sandboxPod({ mounts: [WORK] }) as unknown as Manifest;
+const alices = withSandboxUser(mounted, 'alice');
+/** Its one hostPath volume is written by hand (/skills). */
+const handWritten = withSandboxUser(plain, 'alice');
+const withoutHostPaths = withSandboxUser(sandboxPod({ volumes: [{ name: 'skills', emptyDir: {} }] }) as unknown as Manifest, 'alice');
 
 interface Row {
   readonly name: string;
@@ -169,6 +189,50 @@ const ROWS: readonly Row[] = [
     policy: policyOf({ annotation: 'example.com/other' }),
     message: '',
   },
+  { name: 'allows an update that leaves the sandbox user alone', old: alices, new: withLabel(alices), message: '' },
+  { name: 'refuses changing the sandbox user of a Pod with mountgate volumes', old: alices, new: withSandboxUser(alices, 'bob'), message: `${DENIED}${USER_CHANGED}` },
+  { name: 'refuses adding a sandbox user to a Pod with mountgate volumes', old: mounted, new: withSandboxUser(mounted, 'bob'), message: `${DENIED}${USER_ADDED}` },
+  { name: 'refuses removing the sandbox user of a Pod with mountgate volumes', old: alices, new: withSandboxUser(alices, undefined), message: `${DENIED}${USER_REMOVED}` },
+  {
+    name: 'refuses changing the sandbox user of a Pod with a hand-written hostPath volume',
+    old: handWritten,
+    new: withSandboxUser(handWritten, 'bob'),
+    message: `${DENIED}${USER_CHANGED}`,
+  },
+  {
+    name: 'refuses changing the sandbox user by a status write too',
+    old: alices,
+    new: withSandboxUser(alices, 'bob'),
+    options: { subResource: 'status' },
+    message: `${DENIED}${USER_CHANGED}`,
+  },
+  {
+    name: 'allows changing the sandbox user of a Pod without hostPath volumes (nothing is judged with it)',
+    old: withoutHostPaths,
+    new: withSandboxUser(withoutHostPaths, 'bob'),
+    message: '',
+  },
+  {
+    name: 'names the policy annotation first, then the sandbox user, when an update changes both',
+    old: alices,
+    new: withSandboxUser(withAnnotation(alices, [WORK, MODELS]), 'bob'),
+    message: `${DENIED}${CHANGED}; ${missing(MODELS.hostPath, MODELS.mountPath)}; ${USER_CHANGED}`,
+  },
+  {
+    name: 'refuses a sandbox-user change beside an admitted new spelling of the mounts',
+    old: alices,
+    new: withSandboxUser(withAnnotation(alices, [{ host_path: '/srv/sandbox/u1/', container_path: '/mnt/work' }]), 'bob'),
+    message: `${DENIED}${USER_CHANGED}`,
+  },
+  {
+    name: 'reads the sandbox-user key from the policy',
+    old: withSandboxUser(mounted, 'alice', 'example.com/owner'),
+    new: withSandboxUser(withSandboxUser(mounted, 'bob', 'example.com/owner'), 'carol'),
+    policy: policyOf({ sandboxUserAnnotation: 'example.com/owner' }),
+    message:
+      `${DENIED}metadata.annotations[example.com/owner]: was changed by an update, but the Pod has hostPath volumes and ` +
+      "a Pod's sandbox user is fixed when it is created: create a new Pod that carries the new value instead",
+  },
 ];
 
 describe('admission/decide: Pod updates (the annotation never lies)', () => {
@@ -225,7 +289,9 @@ describe('admission/decide: Bindings (they copy their annotations onto the Pod)'
     const verdict = decide('validate', requestFor(object, { operation: 'CREATE', ...options }), POLICY);
     return verdict.allowed ? '' : `${verdict.code} ${denialMessage(verdict.violations)}`;
   };
-  const BINDING_DENIED = `${DENIED}${FIELD}: is set by a Binding, but host mounts are fixed when a Pod is created: a Binding may not set it`;
+  const BINDING_SETS = `${FIELD}: is set by a Binding, but host mounts are fixed when a Pod is created: a Binding may not set it`;
+  const BINDING_DENIED = `${DENIED}${BINDING_SETS}`;
+  const BINDING_SETS_USER = `${USER_FIELD}: is set by a Binding, but a Pod's sandbox user is fixed when it is created: a Binding may not set it`;
   const routes: ReadonlyArray<readonly [string, RequestOptions]> = [
     ['pods/binding', { subResource: 'binding' }],
     ['bindings', { resource: 'bindings' }],
@@ -235,6 +301,12 @@ describe('admission/decide: Bindings (they copy their annotations onto the Pod)'
     it(`${route}: refuses a Binding that sets the annotation, whatever its value`, () => {
       expect(judge(binding({ [ANNOTATION]: JSON.stringify([WORK]) }), options)).to.equal(BINDING_DENIED);
       expect(judge(binding({ [ANNOTATION]: '[]' }), options)).to.equal(BINDING_DENIED);
+    });
+
+    it(`${route}: refuses a Binding that sets the sandbox user, whatever its value, and names both annotations when it sets both`, () => {
+      expect(judge(binding({ [SANDBOX_USER]: 'bob' }), options)).to.equal(`${DENIED}${BINDING_SETS_USER}`);
+      expect(judge(binding({ [SANDBOX_USER]: '' }), options)).to.equal(`${DENIED}${BINDING_SETS_USER}`);
+      expect(judge(binding({ [SANDBOX_USER]: 'bob', [ANNOTATION]: '[]' }), options)).to.equal(`${DENIED}${BINDING_SETS}; ${BINDING_SETS_USER}`);
     });
 
     it(`${route}: allows a Binding without it (the scheduler's)`, () => {

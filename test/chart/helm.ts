@@ -219,3 +219,15 @@ export function flagValue(args: readonly unknown[], flag: string): string {
 export function failureText(res: RunResult): string {
   return `${res.stderr}\n${res.stdout}`;
 }
+
+/**
+ * The annotations webhook's matchCondition as the chart writes it for these keys (the policy
+ * annotation, then the sandbox-user annotation); e2e shows what it sends through a real API server.
+ */
+export function touchesAnnotationsCel(keys: readonly string[]): string {
+  const inNew = (key: string): string => `(has(object.metadata.annotations) && '${key}' in object.metadata.annotations)`;
+  const inOld = (key: string): string => `(has(oldObject.metadata.annotations) && '${key}' in oldObject.metadata.annotations)`;
+  const touched = (key: string): string =>
+    `(${inNew(key)} ? (!${inOld(key)} || object.metadata.annotations['${key}'] != oldObject.metadata.annotations['${key}']) : ${inOld(key)})`;
+  return `request.operation == 'CREATE' ? (${keys.map(inNew).join(' || ')}) : (${keys.map(touched).join(' || ')})`;
+}

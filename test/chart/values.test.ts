@@ -23,6 +23,7 @@ import {
   one,
   render,
   str,
+  touchesAnnotationsCel,
   webhookNamed,
   webhookOf,
   type Obj,
@@ -79,14 +80,19 @@ const rows: Row[] = [
         "has(object.metadata.annotations) && 'sandbox.example.com/host-mounts' in object.metadata.annotations",
       );
       expect(get(policyOf(docs), 'annotation')).to.equal('sandbox.example.com/host-mounts');
-      const key = "'sandbox.example.com/host-mounts'";
       expect(get(list(annotationsHook(docs)['matchConditions'], 'matchConditions')[0], 'expression')).to.equal(
-        `request.operation == 'CREATE' ? (has(object.metadata.annotations) && ${key} in object.metadata.annotations) : ` +
-          `((has(object.metadata.annotations) && ${key} in object.metadata.annotations) ? ` +
-          `(!(has(oldObject.metadata.annotations) && ${key} in oldObject.metadata.annotations) || ` +
-          `object.metadata.annotations[${key}] != oldObject.metadata.annotations[${key}]) : ` +
-          `(has(oldObject.metadata.annotations) && ${key} in oldObject.metadata.annotations))`,
+        touchesAnnotationsCel(['sandbox.example.com/host-mounts', 'mountgate.io/sandbox-user']),
       );
+    },
+  },
+  {
+    name: 'policy.sandboxUserAnnotation is the second key the annotations matchCondition looks for',
+    values: { policy: { sandboxUserAnnotation: 'sandbox.example.com/owner' } },
+    check(docs) {
+      expect(get(list(annotationsHook(docs)['matchConditions'], 'matchConditions')[0], 'expression')).to.equal(
+        touchesAnnotationsCel(['mountgate.io/mounts', 'sandbox.example.com/owner']),
+      );
+      expect(get(policyOf(docs), 'sandboxUserAnnotation')).to.equal('sandbox.example.com/owner');
     },
   },
   {

@@ -23,6 +23,11 @@ const ADDED = `${FIELD}: was added by an update, ${FIXED}: create a new Pod that
 const CHANGED = `${FIELD}: was changed by an update, ${FIXED}: create a new Pod that carries the new value instead`;
 const REMOVED = `${FIELD}: was removed by an update, ${FIXED}: the Pod keeps its mounts, so it keeps the annotation (create a new Pod without it instead)`;
 const BINDING = `${FIELD}: is set by a Binding, ${FIXED}: a Binding may not set it`;
+const SANDBOX_USER = 'mountgate.io/sandbox-user';
+const USER_FIXED = "but the Pod has hostPath volumes and a Pod's sandbox user is fixed when it is created";
+const USER_CHANGED = `metadata.annotations[${SANDBOX_USER}]: was changed by an update, ${USER_FIXED}: create a new Pod that carries the new value instead`;
+const USER_ADDED = `metadata.annotations[${SANDBOX_USER}]: was added by an update, ${USER_FIXED}: create a new Pod that carries the annotation instead`;
+const USER_BINDING = `metadata.annotations[${SANDBOX_USER}]: is set by a Binding, but a Pod's sandbox user is fixed when it is created: a Binding may not set it`;
 
 const patchAs = (strategy: (typeof PatchStrategy)[keyof typeof PatchStrategy]) => setHeaderOptions('Content-Type', strategy);
 
@@ -146,6 +151,40 @@ describe('e2e: the annotation never lies (Pod updates, status writes, Bindings)'
     expect(bound.spec?.nodeName).to.equal('node-1');
     expect(bound.metadata?.annotations?.[ANNOTATION]).to.equal(undefined);
     expect(await validateCalls(), 'a Binding without the annotation is not sent').to.equal(calls);
+  });
+
+  it('refuses changing or adding the sandbox user of a Pod with hostPath volumes (patch, status write, Binding)', async () => {
+    const { core, enabledNs } = e2e();
+    const name = uniqueName('user');
+    created.push(name);
+    const body = sandboxPod(name, [work(name)]);
+    body.metadata = { ...body.metadata, annotations: { ...body.metadata?.annotations, [SANDBOX_USER]: 'alice' } };
+    const pod = await core.createNamespacedPod({ namespace: enabledNs, body });
+    const to = (user: string) => ({ metadata: { annotations: { [SANDBOX_USER]: user } } });
+    const refused = (message: string) => ({ code: 403, reason: 'Forbidden', message: `${PREFIX}${message}` });
+    expect(await apiError(core.patchNamespacedPod({ namespace: enabledNs, name, body: to('bob') }, patchAs(PatchStrategy.MergePatch)))).to.deep.equal(refused(USER_CHANGED));
+    expect(await apiError(core.patchNamespacedPodStatus({ namespace: enabledNs, name, body: to('bob') }, patchAs(PatchStrategy.MergePatch)))).to.deep.equal(refused(USER_CHANGED));
+    const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name, annotations: { [SANDBOX_USER]: 'bob' } }, target: { apiVersion: 'v1', kind: 'Node', name: 'node-1' } };
+    expect(await apiError(core.createNamespacedPodBinding({ namespace: enabledNs, name, body: binding }))).to.deep.equal(refused(USER_BINDING));
+    expect((await stored(pod)).metadata?.annotations?.[SANDBOX_USER]).to.equal('alice');
+
+    const bare = await createPod('useradd', true);
+    expect(await apiError(core.patchNamespacedPod({ namespace: enabledNs, name: nameOf(bare), body: to('bob') }, patchAs(PatchStrategy.MergePatch)))).to.deep.equal(refused(USER_ADDED));
+  });
+
+  it('admits a new sandbox user on a Pod without hostPath volumes (nothing is judged with it)', async () => {
+    const { core, enabledNs } = e2e();
+    const name = uniqueName('userplain');
+    created.push(name);
+    const body = sandboxPod(name);
+    if (body.spec !== undefined) {
+      body.spec.volumes = [{ name: 'skills', emptyDir: {} }, { name: 'user-data', emptyDir: {} }];
+    }
+    const pod = await core.createNamespacedPod({ namespace: enabledNs, body });
+    const calls = await validateCalls();
+    await core.patchNamespacedPod({ namespace: enabledNs, name, body: { metadata: { annotations: { [SANDBOX_USER]: 'bob' } } } }, patchAs(PatchStrategy.MergePatch));
+    expect(await validateCalls(), 'the new sandbox user is judged').to.equal(calls + 1);
+    expect((await stored(pod)).metadata?.annotations?.[SANDBOX_USER]).to.equal('bob');
   });
 
   it('keeps the annotation as it was when ephemeral containers are added (the API server ignores their metadata)', async () => {

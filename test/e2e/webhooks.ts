@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import type { V1CustomResourceDefinition, V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from './controlplane.js';
+import { touchesAnnotationsCel } from '../chart/helm.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -161,7 +162,7 @@ function builtIn(target: WebhookTarget): WebhookConfigurations {
           { operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods/binding', 'bindings'], scope: 'Namespaced' },
         ],
         namespaceSelector: NAMESPACE_SELECTOR,
-        matchConditions: [{ name: 'touches-mount-annotation', expression: touchesAnnotation('mountgate.io/mounts') }],
+        matchConditions: [{ name: 'touches-mount-annotation', expression: touchesAnnotationsCel(['mountgate.io/mounts', 'mountgate.io/sandbox-user']) }],
         admissionReviewVersions: ['v1'],
         sideEffects: 'None',
         failurePolicy: 'Fail',
@@ -171,16 +172,6 @@ function builtIn(target: WebhookTarget): WebhookConfigurations {
     ],
   };
   return { source: 'built in the test', mutating, validating, mutateWebhookName, validateWebhookName };
-}
-
-/** The chart's CEL: a Binding that carries the key, or an update that adds, changes or removes it. */
-function touchesAnnotation(key: string): string {
-  const inNew = `(has(object.metadata.annotations) && '${key}' in object.metadata.annotations)`;
-  const inOld = `(has(oldObject.metadata.annotations) && '${key}' in oldObject.metadata.annotations)`;
-  return (
-    `request.operation == 'CREATE' ? ${inNew} : (${inNew} ? (!${inOld} || ` +
-    `object.metadata.annotations['${key}'] != oldObject.metadata.annotations['${key}']) : ${inOld})`
-  );
 }
 
 /** The chart's MountPolicy CRD (rendered with mountPolicies.enabled=true). */
