@@ -94,6 +94,14 @@ export const policySchema = object({
     .oneOf(HAND_WRITTEN_HOST_PATHS, `\${path} must be one of ${HAND_WRITTEN_HOST_PATHS.join(', ')}`)
     .optional(),
 })
+  .test('distinct-annotations', function distinct(value) {
+    // The two keys hold different things (a JSON list, a user name); one key for both would make every
+    // sandbox-user value an unreadable mounts annotation.
+    if (value === undefined || value === null || typeof value !== 'object') return true;
+    const annotation = value.annotation ?? DEFAULT_ANNOTATION;
+    if ((value.sandboxUserAnnotation ?? DEFAULT_SANDBOX_USER_ANNOTATION) !== annotation) return true;
+    return this.createError({ path: 'sandboxUserAnnotation', message: `sandboxUserAnnotation must differ from annotation (both are ${annotation})` });
+  })
   .noUnknown(true, 'unknown key: ${unknown}')
   .typeError('the policy must be a mapping of keys such as allowedHostPaths')
   .strict();

@@ -134,6 +134,16 @@ describe('template checks the schema cannot express', function () {
       values: { certs: { mode: 'certManager', certManager: { issuerRef: { kind: 'ClusterIssuer' } } } },
       expect: 'certs.certManager.issuerRef.name is required',
     },
+    {
+      name: 'a sandbox-user annotation key equal to the mounts annotation key',
+      values: { policy: { annotation: 'example.com/m', sandboxUserAnnotation: 'example.com/m' } },
+      expect: 'policy.sandboxUserAnnotation must differ from policy.annotation (both are example.com/m)',
+    },
+    {
+      name: 'a mounts annotation key equal to the default sandbox-user key',
+      values: { policy: { annotation: 'mountgate.io/sandbox-user' } },
+      expect: 'policy.sandboxUserAnnotation must differ from policy.annotation (both are mountgate.io/sandbox-user)',
+    },
   ];
   for (const row of rows) {
     it(`fails on ${row.name}`, function () {

@@ -150,6 +150,10 @@ Argument: (list $root $selectorOrNil)
 {{- if and .Values.certs.certManager.issuerRef (not .Values.certs.certManager.issuerRef.name) -}}
 {{- fail "certs.certManager.issuerRef.name is required when issuerRef is set" -}}
 {{- end -}}
+{{- $annotation := .Values.policy.annotation | default "mountgate.io/mounts" -}}
+{{- if eq $annotation (.Values.policy.sandboxUserAnnotation | default "mountgate.io/sandbox-user") -}}
+{{- fail (printf "policy.sandboxUserAnnotation must differ from policy.annotation (both are %s)" $annotation) -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "mountgate.terminationGracePeriodSeconds" -}}
