@@ -260,9 +260,12 @@ function withInnerBoundaries(prefixes: Map<string, Prefix>, layers: readonly Lay
  * is then said to be read-only too, so that the list never says more than Pods get.
  */
 function listed(prefixes: ReadonlyMap<string, Prefix>, layers: readonly Layer[], steps: Steps, complete: boolean): EffectiveHostPaths {
+  const decided = new Map<string, boolean>();
+  for (const [text, prefix] of prefixes) decided.set(text, layers.some((layer) => readOnlyIn(layer, prefix, steps)));
   const all = [...prefixes.keys()].sort().flatMap((text) => {
     const prefix = prefixes.get(text);
-    return prefix === undefined ? [] : [{ prefix, readOnly: layers.some((layer) => readOnlyIn(layer, prefix, steps) || anyInstanceMarker(layer, prefix, prefixes, steps)) }];
+    if (prefix === undefined) return [];
+    return [{ prefix, readOnly: decided.get(text) === true || layers.some((layer) => anyInstanceMarker(layer, prefix, prefixes, decided, steps)) }];
   });
   let shown = 0;
   let characters = 0;
@@ -308,14 +311,15 @@ function readOnlyIn(layer: Layer, prefix: Prefix, steps: Steps): boolean {
 // one entry names), so without a read-only entry below them the list would say read-write above the
 // instance where Pods get read-only. The instance itself is then said to be read-only, which Pods get
 // read-write: the list understates there, never overstates. Only where a listed prefix lies above the
-// instance, and the entry is not listed itself (the cluster policy alone lists it, which says as much).
-function anyInstanceMarker(layer: Layer, prefix: Prefix, listed: ReadonlyMap<string, Prefix>, steps: Steps): boolean {
+// instance, and no prefix of the entry's text is listed read-only (the cluster policy alone lists the entry,
+// which says as much; a read-write entry of the same text, ranked before a filled {namespace}, does not).
+function anyInstanceMarker(layer: Layer, prefix: Prefix, listed: ReadonlyMap<string, Prefix>, readOnly: ReadonlyMap<string, boolean>, steps: Steps): boolean {
   return layer.patterns.some(
     ({ parsed, prefix: written, anyRequest: forAnyRequest }) =>
       parsed.entry.readOnly &&
       written.segments.length === prefix.segments.length &&
       written.segments.some((segment) => segment.kind === 'any') &&
-      !listed.has(written.text) &&
+      readOnly.get(written.text) !== true &&
       steps.covers(forAnyRequest, anyRequest(prefix)) &&
       [...listed.values()].some((above) => above.segments.length < prefix.segments.length && steps.covers(above, prefix)),
   );

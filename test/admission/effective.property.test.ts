@@ -157,4 +157,39 @@ describe('admission: effectiveAllowedHostPaths is what the layered decision admi
     expect(seen.under).to.be.above(RUNS / 2);
     expect(seen.readWrite).to.be.above(RUNS / 4);
   });
+  it('where "*" and {namespace} collide (two values, one top): never read-write where Pods get read-only', () => {
+    const segment = fc.constantFrom('a', 'b', '*', '*', '{namespace}');
+    const entry = fc
+      .record({ rest: fc.array(segment, { maxLength: 3 }), readOnly: fc.boolean() })
+      .map(({ rest, readOnly }) => ({ pathPrefix: `/${['u', ...rest].join('/')}`, readOnly }));
+    const path = fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 4 }).map((rest) => `/${['u', ...rest].join('/')}`);
+    const seen = { readOnly: 0 };
+    fc.assert(
+      fc.property(
+        fc.record({ allowedHostPaths: fc.array(entry, { minLength: 1, maxLength: 4 }), builtinHostPaths: fc.array(entry, { maxLength: 2 }) }),
+        fc.array(fc.record({ allowedHostPaths: fc.array(entry, { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 2 }),
+        fc.constantFrom('a', 'b'),
+        fc.array(path, { minLength: 1, maxLength: 8 }),
+        (spec, specs, namespace, paths) => {
+          const cluster = parsePolicy(JSON.stringify(spec), 'cluster.json');
+          const policies = specs.map((mountPolicy, i) => compileMountPolicy({ metadata: { namespace, name: `p${i}`, generation: 1 }, spec: mountPolicy }));
+          const layered = layeredPolicy(cluster, { known: true, policies });
+          const { entries } = effectiveAllowedHostPaths(cluster, namespace, policies);
+          const lists = pathLists(entries, entries);
+          const fillings = fillingsFor(namespace);
+          for (const path of paths) {
+            const decision = hostPathAllowance(layered, 'carriable', path, fillings);
+            const entry = decidingHostPathEntry(lists.carriable, lists.carriablePatterns, path, fillings);
+            expect(entry !== undefined, `${path} under an effective entry`).to.equal(decision.allowed);
+            if (!decision.allowed || entry === undefined || decision.readOnly === undefined) continue;
+            seen.readOnly++;
+            const below = readOnlyEntryBelow(lists.carriable, lists.carriablePatterns, path, fillings) !== undefined;
+            expect(entry.readOnly || below, `${path} is read-only by "${decision.readOnly.pathPrefix}", and the list says so`).to.equal(true);
+          }
+        },
+      ),
+      { numRuns: 10 * RUNS },
+    );
+    expect(seen.readOnly).to.be.above(RUNS);
+  });
 });

@@ -169,6 +169,30 @@ describe('policy: MountPolicy objects', () => {
       expect(effectiveAllowedHostPaths(cluster, 'team-a', []).entries).to.deep.include({ pathPrefix: '/u/team-a/a', readOnly: false });
       const exact = [compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/u/team-a/a' }] }))];
       expect(effectiveAllowedHostPaths(cluster, 'team-a', exact).entries).to.deep.equal([{ pathPrefix: '/u/team-a/a', readOnly: false }]);
+      // Only the instance: a longer prefix inside it keeps its own flag.
+      const deeper = parsePolicy(
+        JSON.stringify({
+          allowedHostPaths: [{ pathPrefix: '/u' }, { pathPrefix: '/u/team-a/*' }, { pathPrefix: '/u/team-a/a/x' }],
+          builtinHostPaths: [{ pathPrefix: '/u/*/a', readOnly: true }],
+        }),
+        'cluster.json',
+      );
+      expect(effectiveAllowedHostPaths(deeper, 'team-a', layered).entries).to.deep.equal([
+        { pathPrefix: '/u/team-a', readOnly: false },
+        { pathPrefix: '/u/team-a/*', readOnly: false },
+        { pathPrefix: '/u/team-a/a', readOnly: true },
+        { pathPrefix: '/u/team-a/a/x', readOnly: false },
+      ]);
+    });
+
+    it('marks a read-only "*" entry filled by {namespace} though a read-write entry of the same text is listed (it ranks after it)', () => {
+      // "/u/*/{namespace}" fills to "/u/*/a" in namespace a, and ranks after the literal "/u/*/a"; a Pod still gets "/u/x" read-only.
+      const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/u' }, { pathPrefix: '/u/*/a' }, { pathPrefix: '/u/*/{namespace}', readOnly: true }] }), 'cluster.json');
+      const layered = [compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/u' }] }))];
+      expect(effectiveAllowedHostPaths(cluster, 'a', layered).entries).to.deep.equal([
+        { pathPrefix: '/u', readOnly: false },
+        { pathPrefix: '/u/*/a', readOnly: true },
+      ]);
     });
 
     it('warns where a read-write entry holds a read-only prefix below it, the cluster policy\'s or its own', () => {
