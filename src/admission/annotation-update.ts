@@ -10,7 +10,7 @@
  * Bindings (which copy their annotations onto the Pod).
  */
 import type { CompiledPolicy } from '../policy/compile.js';
-import type { Fillings } from '../policy/match.js';
+import { describeRequester, listsRequester, type Fillings } from '../policy/match.js';
 import { isInjectedName } from './injection.js';
 import { annotationField, planMounts } from './plan.js';
 import { annotationValue, isAnnotated, isCheckedPod, podProblem, volumesOf, type CheckedPod } from './pod.js';
@@ -73,6 +73,21 @@ function sandboxUserUpdate(pod: CheckedPod, old: CheckedPod, policy: CompiledPol
   // Volumes cannot change in an update; both objects are read so that neither can hide one.
   if (!hasHostPathVolume(old) && !hasHostPathVolume(pod)) return [];
   return [violation('annotation-fixed-at-creation', sandboxUserField(policy), `was ${change} by an update, but the Pod has hostPath volumes and ${USER_FIXED}: ${ADVICE[change]}`)];
+}
+
+/**
+ * At a Pod's creation: the sandbox-user annotation of a Pod with hostPath volumes must come from a trusted
+ * provisioner. `kubectl debug` by one fills {sandboxUser} from it later, so a value written by anyone else
+ * would choose whose directories a trusted debug mounts.
+ */
+export function sandboxUserAtCreation(pod: CheckedPod, policy: CompiledPolicy, request: RequestContext): Violation | undefined {
+  if (annotationValue(pod, policy.sandboxUserAnnotation) === undefined || !hasHostPathVolume(pod)) return undefined;
+  if (listsRequester(policy.trustedProvisioners, request.userInfo)) return undefined;
+  return violation(
+    'sandbox-user-not-trusted',
+    sandboxUserField(policy),
+    `names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and ${describeRequester(request.userInfo)} is not in trustedProvisioners`,
+  );
 }
 
 function hasHostPathVolume(pod: CheckedPod): boolean {

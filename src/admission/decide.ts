@@ -3,7 +3,7 @@
  * policy) to a verdict. /mutate, /validate and `mountgate check` all call it.
  */
 import { additionsPatch } from './additions-patch.js';
-import { annotationDisagreements, judgeAnnotationUpdate, judgeBinding } from './annotation-update.js';
+import { annotationDisagreements, judgeAnnotationUpdate, judgeBinding, sandboxUserAtCreation } from './annotation-update.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { checkHostPathVolumes } from './host-paths.js';
 import { planMounts } from './plan.js';
@@ -74,5 +74,8 @@ function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, 
   const fillings = requestFillings(pod, policy, request);
   if (concern === 'pod-create') violations.push(...annotationDisagreements(pod, policy, request, fillings));
   violations.push(...checkHostPathVolumes(pod, policy, fillings, concern === 'pod-create'));
+  // Last, so that the first reason stays the backstop's where both refuse (the backstop has no such rule).
+  const untrusted = concern === 'pod-create' ? sandboxUserAtCreation(pod, policy, request) : undefined;
+  if (untrusted !== undefined) violations.push(untrusted);
   return hasViolations(violations) ? deny(violations) : allow();
 }

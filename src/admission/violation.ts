@@ -54,6 +54,8 @@ export const RULES = [
   'pod-security-level',
   /** A Pod update adds, changes or removes the annotation, or a Binding sets it, though the Pod's mounts were fixed at its creation. */
   'annotation-fixed-at-creation',
+  /** A Pod with hostPath volumes is created with the sandbox-user annotation by a requester not in trustedProvisioners. */
+  'sandbox-user-not-trusted',
   /** A MountPolicy being written is not valid (its fields, or a missing name or namespace). */
   'mount-policy-invalid',
   /** A MountPolicy being written would allow a host path or a maxMounts the cluster policy does not. */

@@ -278,6 +278,42 @@ describe('admission/decide: Pod updates (the annotation never lies)', () => {
   });
 });
 
+describe('admission/decide: the sandbox user at creation (only a trusted provisioner names it)', () => {
+  const TRUSTING = policyOf({ trustedProvisioners: ['provisioner', 'group:provisioners'] });
+  const create = (pod: unknown, options: RequestOptions, policy: CompiledPolicy = TRUSTING): string => {
+    const verdict = decide('validate', requestFor(pod, { operation: 'CREATE', ...options }), policy);
+    return verdict.allowed ? '' : `${verdict.code} ${denialMessage(verdict.violations)}`;
+  };
+  const untrusted = (who: string): string =>
+    `${DENIED}${USER_FIELD}: names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and ${who} is not in trustedProvisioners`;
+  const rows: ReadonlyArray<{ name: string; pod: Manifest; options: RequestOptions; policy?: CompiledPolicy; message: string }> = [
+    { name: 'admits it from a provisioner trusted by name', pod: alices, options: { username: 'provisioner', groups: [] }, message: '' },
+    { name: 'admits it from a provisioner trusted by group', pod: alices, options: { username: 'sa', groups: ['provisioners'] }, message: '' },
+    { name: 'refuses it from anyone else, on a Pod with mountgate volumes', pod: alices, options: { username: 'mallory', groups: ['others'] }, message: untrusted('user "mallory"') },
+    { name: 'refuses it on a Pod whose hostPath volume is written by hand', pod: handWritten, options: { username: 'mallory', groups: [] }, message: untrusted('user "mallory"') },
+    { name: 'refuses it from everyone when no one is trusted', pod: alices, options: { username: 'provisioner', groups: [] }, policy: POLICY, message: untrusted('user "provisioner"') },
+    { name: 'refuses it from an anonymous request', pod: alices, options: { username: '', groups: [] }, message: untrusted('an anonymous user') },
+    { name: 'admits it from anyone on a Pod without hostPath volumes (nothing is judged with it)', pod: withoutHostPaths, options: { username: 'mallory', groups: [] }, message: '' },
+    { name: 'admits a Pod with hostPath volumes and no sandbox user from anyone', pod: mounted, options: { username: 'mallory', groups: [] }, message: '' },
+  ];
+  for (const row of rows) {
+    it(row.name, () => {
+      expect(create(row.pod, row.options, row.policy)).to.equal(row.message);
+    });
+  }
+
+  it('is judged at creation only: kubectl debug and updates keep their own rules', () => {
+    expect(create(alices, { username: 'mallory', groups: [], operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: alices })).to.equal('');
+    expect(update(alices, withLabel(alices), { username: 'mallory', groups: [] }, TRUSTING)).to.equal('');
+  });
+
+  it('is not a reason /mutate gives (it judges the annotation\'s requests; /validate the Pod)', () => {
+    const asking = withSandboxUser(sandboxPod({ mounts: [WORK] }) as unknown as Manifest, 'alice');
+    expect(decide('mutate', requestFor(asking, { username: 'mallory', groups: [] }), TRUSTING).allowed).to.equal(true);
+    expect(create(asking, { username: 'mallory', groups: [] })).to.not.equal('');
+  });
+});
+
 describe('admission/decide: Bindings (they copy their annotations onto the Pod)', () => {
   const binding = (annotations?: Record<string, unknown>): Record<string, unknown> => ({
     apiVersion: 'v1',

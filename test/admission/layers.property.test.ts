@@ -11,7 +11,7 @@ import type { Operation } from '../../src/admission/json-patch.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { layeredPolicy, type NamespaceLayers } from '../../src/policy/layers.js';
 import { compileMountPolicy } from '../../src/policy/mount-policy.js';
-import { admitsUnder, asked, entrySpec, policySpec, validFacts, type Asked, type Facts, type PolicySpec } from '../helpers/pattern-arbitraries.js';
+import { admitsUnder, annotatedOnlyIfTrusted, asked, entrySpec, policySpec, validFacts, type Asked, type Facts, type PolicySpec } from '../helpers/pattern-arbitraries.js';
 
 const RUNS = Number(process.env.MOUNTGATE_PROPERTY_RUNS ?? 300);
 
@@ -72,7 +72,8 @@ describe('admission: MountPolicies only narrow', function () {
     let admitted = 0;
     let narrowed = 0;
     fc.assert(
-      fc.property(withMountPolicies, asked, validFacts, ([spec, specs], ask, facts) => {
+      fc.property(withMountPolicies, asked, validFacts, ([spec, specs], ask, anyFacts) => {
+        const facts = annotatedOnlyIfTrusted(spec, anyFacts);
         const layered = judge(spec, layersFor(facts.namespace, specs), ask, facts);
         const alone = judge(spec, undefined, ask, facts);
         if (alone.allowed && !layered.allowed) narrowed++;
@@ -92,7 +93,8 @@ describe('admission: MountPolicies only narrow', function () {
 
   it('a MountPolicy listing the cluster\'s own entries, and nothing else, changes no answer', () => {
     fc.assert(
-      fc.property(clusterSpec.map((spec) => ({ ...spec, builtinHostPaths: [] })), asked, validFacts, (spec, ask, facts) => {
+      fc.property(clusterSpec.map((spec) => ({ ...spec, builtinHostPaths: [] })), asked, validFacts, (spec, ask, anyFacts) => {
+        const facts = annotatedOnlyIfTrusted(spec, anyFacts);
         const same = layersFor(facts.namespace, [{ allowedHostPaths: spec.allowedHostPaths, maxMounts: spec.maxMounts }]);
         expect(judge(spec, same, ask, facts)).to.deep.equal(judge(spec, undefined, ask, facts));
       }),
@@ -103,7 +105,8 @@ describe('admission: MountPolicies only narrow', function () {
   it('while a namespace\'s MountPolicies are unknown, no Pod with a host path is admitted', () => {
     const unknown = (namespace: string): NamespaceLayers => ({ known: false, namespace, why: 'not synced' });
     fc.assert(
-      fc.property(clusterSpec, asked, validFacts, (spec, ask, facts) => {
+      fc.property(clusterSpec, asked, validFacts, (spec, ask, anyFacts) => {
+        const facts = annotatedOnlyIfTrusted(spec, anyFacts);
         expect(judge(spec, unknown(facts.namespace), ask, facts).allowed).to.equal(false);
         const noHostPaths = { ...ask, requests: [], volumes: [] };
         expect(judge(spec, unknown(facts.namespace), noHostPaths, facts)).to.deep.equal(judge(spec, undefined, noHostPaths, facts));

@@ -22,6 +22,7 @@ import {
   VALUES,
   PLACEHOLDER_SEGMENTS,
   policySpec,
+  annotatedOnlyIfTrusted,
   validFacts,
   widened,
   type EntrySpec,
@@ -46,7 +47,8 @@ describe('admission: placeholders only narrow', function () {
   it('a read-only Pod the policy admits is admitted, with the same patch, when every placeholder is "*"', () => {
     let admitted = 0;
     fc.assert(
-      fc.property(policySpec, asked, validFacts, (spec, ask, facts) => {
+      fc.property(policySpec, asked, validFacts, (spec, ask, anyFacts) => {
+        const facts = annotatedOnlyIfTrusted(spec, anyFacts);
         const readOnly = { ...ask, readOnly: true };
         const narrow = admits(spec, readOnly, facts);
         if (!narrow.allowed) return;
@@ -63,7 +65,8 @@ describe('admission: placeholders only narrow', function () {
   it('a path the policy admits read-write is admitted by the "*" policy (read-only at least)', () => {
     let admitted = 0;
     fc.assert(
-      fc.property(policySpec, asked, validFacts, (spec, ask, facts) => {
+      fc.property(policySpec, asked, validFacts, (spec, ask, anyFacts) => {
+        const facts = annotatedOnlyIfTrusted(spec, anyFacts);
         if (!admits(spec, { ...ask, readOnly: false }, facts).allowed) return;
         admitted++;
         expect(admits(widened(spec), { ...ask, readOnly: true }, facts).allowed).to.equal(true);
@@ -101,7 +104,7 @@ describe('admission: placeholders only narrow', function () {
     expect(admitted).to.be.above(RUNS / 40);
   });
 
-  it('{sandboxUser} from a requester not in trustedProvisioners admits nothing, whatever the annotation says', () => {
+  it('{sandboxUser} from a requester not in trustedProvisioners admits nothing, and the annotation from one is refused', () => {
     const untrusted = fc.record({
       namespace: fc.constantFrom('team-a', 'a'),
       username: fc.constantFrom('bob', 'u3', 'a'),
@@ -112,9 +115,12 @@ describe('admission: placeholders only narrow', function () {
     fc.assert(
       fc.property(policySpec, asked, untrusted, (spec, ask, facts) => {
         const trusting = { ...spec, trustedProvisioners: ['alice', 'group:provisioners'] };
-        const answer = admits(trusting, ask, facts);
+        // Every Pod here carries a hostPath volume once mutated, so the annotation itself is refused.
+        expect(admits(trusting, ask, facts).allowed, 'with the annotation').to.equal(false);
+        const bare = { ...facts, sandboxUser: undefined };
+        const answer = admits(trusting, ask, bare);
         if (answer.allowed) admitted++;
-        expect(answer).to.deep.equal(admits(without(trusting, ['{sandboxUser}']), ask, facts));
+        expect(answer).to.deep.equal(admits(without(trusting, ['{sandboxUser}']), ask, bare));
       }),
       { numRuns: RUNS },
     );

@@ -193,7 +193,8 @@ describe('admission: placeholders and wildcards', () => {
 
     it('refuses it from anyone else, and another user\'s from the provisioner', () => {
       expect(denial(decide('validate', requestFor(threads('u3'), UNTRUSTED), POLICY))).to.equal(
-        'mountgate denied the Pod: spec.volumes[1].hostPath.path: "/.deer-flow/users/u3/threads/t1" is not under any allowed or built-in host path ("/.deer-flow/users/{sandboxUser}/threads" does not apply: {sandboxUser} is not filled, as user "bob" is not in trustedProvisioners)',
+        'mountgate denied the Pod: spec.volumes[1].hostPath.path: "/.deer-flow/users/u3/threads/t1" is not under any allowed or built-in host path ("/.deer-flow/users/{sandboxUser}/threads" does not apply: {sandboxUser} is not filled, as user "bob" is not in trustedProvisioners); ' +
+          'metadata.annotations[mountgate.io/sandbox-user]: names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and user "bob" is not in trustedProvisioners',
       );
       expect(denial(decide('validate', requestFor(threads('u4'), TRUSTED), POLICY))).to.equal(
         'mountgate denied the Pod: spec.volumes[1].hostPath.path: "/.deer-flow/users/u4/threads/t1" is not under any allowed or built-in host path ("/.deer-flow/users/{sandboxUser}/threads" has {sandboxUser} = "u3" for this request)',

@@ -342,6 +342,14 @@ describe('admission/violation: each rule, named by the violation that breaks it'
       violation: `${FIELD}: was added by an update, but host mounts are fixed when a Pod is created: create a new Pod that carries the annotation instead`,
     },
     {
+      rule: 'sandbox-user-not-trusted',
+      name: 'a Pod with hostPath volumes created with the sandbox-user annotation by someone not trusted',
+      stage: 'validate',
+      pod: { ...sandboxPod(), metadata: { name: 'sandbox-1', namespace: 'agents', annotations: { 'mountgate.io/sandbox-user': 'u3' } } },
+      violation:
+        'metadata.annotations[mountgate.io/sandbox-user]: names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and user "system:serviceaccount:deer-flow:provisioner" is not in trustedProvisioners',
+    },
+    {
       rule: 'pod-security-level',
       name: 'host mounts in a namespace that enforces baseline',
       stage: 'mutate',

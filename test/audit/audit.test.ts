@@ -57,6 +57,14 @@ describe('audit', () => {
     expect(judgeExistingPod(recorded.items[0], POLICY)).to.deep.equal({ outcome: 'admitted' });
   });
 
+  it('leaves the sandbox-user rule out too: a Pod carrying the annotation is judged by its volumes alone', () => {
+    const annotated = structuredClone(recorded.items[0]) as { metadata: { annotations?: Record<string, string> } };
+    annotated.metadata.annotations = { ...annotated.metadata.annotations, 'mountgate.io/sandbox-user': 'u3' };
+    const asCreated = decide('validate', podCreateRequest(annotated, { username: 'bob' }, 'uid'), POLICY);
+    expect(asCreated.allowed ? [] : asCreated.violations.map((v) => v.rule)).to.deep.equal(['sandbox-user-not-trusted']);
+    expect(judgeExistingPod(annotated, POLICY)).to.deep.equal({ outcome: 'admitted' });
+  });
+
   it('prints an aligned table, one row per broken rule', () => {
     expect(formatReport({ podsScanned: 4, findings: findings(), cannotJudgeOffline: [] }, 'table')).to.equal(
       [

@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { ANNOTATION, apiError, deletePod, sandboxPod, uniqueName } from './env.js';
+import { TEST_USERS } from './controlplane.js';
 import { volumeName } from './expect.js';
 import { e2e } from './hooks.js';
 import { MOUNTGATE_MAIN } from './mountgate-process.js';
@@ -170,6 +171,20 @@ describe('e2e: the annotation never lies (Pod updates, status writes, Bindings)'
 
     const bare = await createPod('useradd', true);
     expect(await apiError(core.patchNamespacedPod({ namespace: enabledNs, name: nameOf(bare), body: to('bob') }, patchAs(PatchStrategy.MergePatch)))).to.deep.equal(refused(USER_ADDED));
+  });
+
+  it('refuses creating a Pod with hostPath volumes and the sandbox user from a requester not in trustedProvisioners', async () => {
+    const { enabledNs, validateWebhook, coreAs } = e2e();
+    const name = uniqueName('usernew');
+    const body = sandboxPod(name, [work(name)]);
+    body.metadata = { ...body.metadata, annotations: { ...body.metadata?.annotations, [SANDBOX_USER]: 'alice' } };
+    expect(await apiError(coreAs(TEST_USERS.alice).createNamespacedPod({ namespace: enabledNs, body }))).to.deep.equal({
+      code: 403,
+      reason: 'Forbidden',
+      message:
+        `admission webhook "${validateWebhook}" denied the request: mountgate denied the Pod: ` +
+        `metadata.annotations[${SANDBOX_USER}]: names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and user "alice" is not in trustedProvisioners`,
+    });
   });
 
   it('admits a new sandbox user on a Pod without hostPath volumes (nothing is judged with it)', async () => {

@@ -114,12 +114,16 @@ export async function deletePod(core: CoreV1Api, namespace: string, name: string
 /**
  * The suite's policy with `requesters` filled in, so that the requester rule can be
  * tested: the admin (whoever that is on this cluster), alice by name, carol by group; not bob.
+ * The admin and carol's group are trusted provisioners too (they may name a Pod's sandbox user).
  */
 async function makePolicy(dir: string, adminName: string): Promise<string> {
   const policy: unknown = parseYaml(await readFile(SUITE_POLICY, 'utf8'));
   if (typeof policy !== 'object' || policy === null) throw new Error(`${SUITE_POLICY} is not a mapping`);
   const file = path.join(dir, 'policy.yaml');
-  await writeFile(file, stringifyYaml({ ...policy, requesters: [adminName, 'alice', 'group:deer-flow-provisioners'] }));
+  await writeFile(
+    file,
+    stringifyYaml({ ...policy, requesters: [adminName, 'alice', 'group:deer-flow-provisioners'], trustedProvisioners: [adminName, 'group:deer-flow-provisioners'] }),
+  );
   return file;
 }
 

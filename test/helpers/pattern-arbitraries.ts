@@ -59,6 +59,12 @@ export const validFacts: fc.Arbitrary<Facts> = fc.record({
   sandboxUser: fc.option(fc.constantFrom(...VALUES), { nil: undefined }),
 });
 
+/** The facts as a request that passes the sandbox-user rule carries them: the annotation only from a requester the policy trusts. */
+export function annotatedOnlyIfTrusted(spec: PolicySpec, facts: Facts): Facts {
+  const trusted = spec.trustedProvisioners.includes(facts.username) || facts.groups.some((group) => spec.trustedProvisioners.includes(`group:${group}`));
+  return trusted ? facts : { ...facts, sandboxUser: undefined };
+}
+
 /** Every segment that is a placeholder replaced by "*": the same policy, without narrowing. */
 export function widened(spec: PolicySpec): PolicySpec {
   const widen = (entry: EntrySpec): EntrySpec => ({
