@@ -74,7 +74,7 @@ function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, 
   const fillings = requestFillings(pod, policy, request);
   if (concern === 'pod-create') violations.push(...annotationDisagreements(pod, policy, request, fillings));
   violations.push(...checkHostPathVolumes(pod, policy, fillings, concern === 'pod-create'));
-  // Last, so that the first reason stays the backstop's where both refuse (the backstop has no such rule).
+  // Last, as the backstop checks it last, so that both name the same first reason.
   const untrusted = concern === 'pod-create' ? sandboxUserAtCreation(pod, policy, request) : undefined;
   if (untrusted !== undefined) violations.push(untrusted);
   return hasViolations(violations) ? deny(violations) : allow();

@@ -77,12 +77,15 @@ export const NAMESPACE = validOrEmpty("request.?namespace.orValue('')");
 /** {user}: the requester's username. */
 export const USER = validOrEmpty("request.?userInfo.?username.orValue('')");
 /**
- * {sandboxUser}: the Pod's annotation, only from a requester listed by username or as "group:NAME"; a
- * username spelled "group:NAME" is no member of the group (src/policy/match.ts listsRequester).
+ * Whether the requester is a trusted provisioner: listed by username or as "group:NAME"; a username
+ * spelled "group:NAME" is no member of the group (src/policy/match.ts listsRequester).
  */
+export const TRUSTED =
+  "(!request.?userInfo.?username.orValue('').startsWith('group:') && request.?userInfo.?username.orValue('') in variables.trustedProvisioners) || request.?userInfo.?groups.orValue([]).exists(g, 'group:' + g in variables.trustedProvisioners)";
+
+/** {sandboxUser}: the Pod's annotation, only from a trusted provisioner. */
 export const SANDBOX_USER = [
-  "((!request.?userInfo.?username.orValue('').startsWith('group:') && request.?userInfo.?username.orValue('') in variables.trustedProvisioners) || request.?userInfo.?groups.orValue([]).exists(g, 'group:' + g in variables.trustedProvisioners))",
-  " && object.?metadata.?annotations[?variables.sandboxUserAnnotation].orValue('').matches(" + PLACEHOLDER_RE + ')',
+  "variables.trusted && object.?metadata.?annotations[?variables.sandboxUserAnnotation].orValue('').matches(" + PLACEHOLDER_RE + ')',
   " ? object.?metadata.?annotations[?variables.sandboxUserAnnotation].orValue('') : ''",
 ].join('');
 
@@ -297,4 +300,16 @@ export const SUB_PATH_MESSAGE = [
 export const OUTSIDE_EXPRESSION = 'variables.outside.size() == 0';
 export const WRITERS_EXPRESSION = 'variables.writers.size() == 0';
 export const CREATORS_EXPRESSION = 'variables.creators.size() == 0';
+
+/**
+ * At a Pod's creation, the sandbox-user annotation beside hostPath volumes only from a trusted provisioner
+ * (sandbox-user-not-trusted): the requester's username when it breaks that, else nothing.
+ */
+export const UNTRUSTED_SANDBOX_USER =
+  "request.?operation.orValue('CREATE') != 'CREATE' || variables.trusted || variables.hostPathVolumes.size() == 0 || !object.?metadata.?annotations[?variables.sandboxUserAnnotation].hasValue() ? [] : [request.?userInfo.?username.orValue('')]";
+export const SANDBOX_USER_TRUST_EXPRESSION = 'variables.untrustedSandboxUser.size() == 0';
+export const SANDBOX_USER_TRUST_MESSAGE = [
+  "variables.untrustedSandboxUser.size() == 0 ? '' : 'metadata.annotations[' + variables.sandboxUserAnnotation + ']: names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and '",
+  " + (variables.untrustedSandboxUser[0] == '' ? 'an anonymous user' : 'user \"' + variables.untrustedSandboxUser[0] + '\"') + ' is not in trustedProvisioners'",
+].join('');
 export const SUB_PATH_EXPRESSION = 'variables.subPathMounters.size() == 0';
