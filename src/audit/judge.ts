@@ -1,7 +1,7 @@
 /**
  * Judges a Pod that already exists the way /validate would judge its
  * creation today. Who created it is not known any more, so the requesters
- * rule and the sandbox-user annotation's trust are left out, and entries with {user} or {sandboxUser} (filled from the
+ * rule and the sandbox-user annotation's trust (where anyone is trusted) are left out, and entries with {user} or {sandboxUser} (filled from the
  * requester) cannot be filled: a Pod refused only for want of them cannot be
  * judged offline, and is told apart from one that breaks the policy.
  */
@@ -85,13 +85,18 @@ function distance(violations: readonly Violation[]): number {
   return violations.filter((v) => OUTSIDE_EVERY_ENTRY.has(v.rule)).length * 10_000 + violations.length;
 }
 
-/** Rules that judge who created the Pod, which audit cannot know: left out, as the requesters rule is. */
-const CREATOR_RULES: ReadonlySet<string> = new Set(['sandbox-user-not-trusted']);
+/**
+ * Whether a violation judges who created the Pod, which audit cannot know: such a rule is left out, as the
+ * requesters rule is. The sandbox user's is kept where nobody is trusted, since then no creator passes it.
+ */
+function judgesCreator(violation: Violation, policy: CompiledPolicy): boolean {
+  return violation.rule === 'sandbox-user-not-trusted' && policy.trustedProvisioners.size > 0;
+}
 
 function refused(pod: unknown, policy: CompiledPolicy, requester: UserInfo, decideBy: Decide): readonly Violation[] | undefined {
   const verdict = decideBy('validate', podCreateRequest(pod, requester, 'mountgate-audit'), policy);
   if (verdict.allowed) return undefined;
-  const violations = verdict.violations.filter((violation) => !CREATOR_RULES.has(violation.rule));
+  const violations = verdict.violations.filter((violation) => !judgesCreator(violation, policy));
   return violations.length > 0 ? violations : undefined;
 }
 

@@ -293,6 +293,13 @@ describe('admission/decide: the sandbox user at creation (only a trusted provisi
     { name: 'refuses it on a Pod whose hostPath volume is written by hand', pod: handWritten, options: { username: 'mallory', groups: [] }, message: untrusted('user "mallory"') },
     { name: 'refuses it from everyone when no one is trusted', pod: alices, options: { username: 'provisioner', groups: [] }, policy: POLICY, message: untrusted('user "provisioner"') },
     { name: 'refuses it from an anonymous request', pod: alices, options: { username: '', groups: [] }, message: untrusted('an anonymous user') },
+    {
+      name: 'refuses it from a user spelled like the trusted group, in no group',
+      pod: alices,
+      options: { username: 'group:provisioners', groups: [] },
+      message: untrusted('user "group:provisioners"'),
+    },
+    { name: 'refuses an empty value too (the annotation is there)', pod: withSandboxUser(mounted, ''), options: { username: 'mallory', groups: [] }, message: untrusted('user "mallory"') },
     { name: 'admits it from anyone on a Pod without hostPath volumes (nothing is judged with it)', pod: withoutHostPaths, options: { username: 'mallory', groups: [] }, message: '' },
     { name: 'admits a Pod with hostPath volumes and no sandbox user from anyone', pod: mounted, options: { username: 'mallory', groups: [] }, message: '' },
   ];

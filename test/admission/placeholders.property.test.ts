@@ -7,6 +7,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { decide } from '../../src/admission/decide.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import {
   asked,
@@ -34,6 +35,12 @@ const RUNS = Number(process.env.MOUNTGATE_PROPERTY_RUNS ?? 300);
 
 function admits(spec: PolicySpec, ask: Asked, facts: Facts): Admission {
   return admitsUnder(parsePolicy(JSON.stringify(spec), 'p.json'), ask, facts);
+}
+
+/** /mutate alone: whether it admits, and its patch. */
+function mutates(spec: PolicySpec, ask: Asked, facts: Facts): Admission {
+  const verdict = decide('mutate', requestOf(podOf(ask, facts), facts), parsePolicy(JSON.stringify(spec), 'p.json'));
+  return { allowed: verdict.allowed, patch: verdict.allowed ? verdict.patch : [] };
 }
 
 function without(spec: PolicySpec, unfilled: readonly string[]): PolicySpec {
@@ -115,7 +122,9 @@ describe('admission: placeholders only narrow', function () {
     fc.assert(
       fc.property(policySpec, asked, untrusted, (spec, ask, facts) => {
         const trusting = { ...spec, trustedProvisioners: ['alice', 'group:provisioners'] };
-        // Every Pod here carries a hostPath volume once mutated, so the annotation itself is refused.
+        // /mutate judges the annotation's requests alone: what it admits does not depend on the entries {sandboxUser} fills.
+        expect(mutates(trusting, ask, facts)).to.deep.equal(mutates(without(trusting, ['{sandboxUser}']), ask, facts));
+        // Every Pod here carries a hostPath volume once mutated, so /validate refuses the annotation itself.
         expect(admits(trusting, ask, facts).allowed, 'with the annotation').to.equal(false);
         const bare = { ...facts, sandboxUser: undefined };
         const answer = admits(trusting, ask, bare);

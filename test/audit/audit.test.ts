@@ -57,12 +57,28 @@ describe('audit', () => {
     expect(judgeExistingPod(recorded.items[0], POLICY)).to.deep.equal({ outcome: 'admitted' });
   });
 
-  it('leaves the sandbox-user rule out too: a Pod carrying the annotation is judged by its volumes alone', () => {
-    const annotated = structuredClone(recorded.items[0]) as { metadata: { annotations?: Record<string, string> } };
+  it('leaves the sandbox-user rule out too where someone is trusted, and keeps it where no one is', () => {
+    const annotated = structuredClone(recorded.items[0]) as { metadata: { name: string; annotations?: Record<string, string> } };
     annotated.metadata.annotations = { ...annotated.metadata.annotations, 'mountgate.io/sandbox-user': 'u3' };
-    const asCreated = decide('validate', podCreateRequest(annotated, { username: 'bob' }, 'uid'), POLICY);
+    const trusting = auditPolicy(policyOf({ trustedProvisioners: ['group:provisioners'] }));
+    const asCreated = decide('validate', podCreateRequest(annotated, { username: 'bob' }, 'uid'), trusting);
     expect(asCreated.allowed ? [] : asCreated.violations.map((v) => v.rule)).to.deep.equal(['sandbox-user-not-trusted']);
-    expect(judgeExistingPod(annotated, POLICY)).to.deep.equal({ outcome: 'admitted' });
+    expect(judgeExistingPod(annotated, trusting)).to.deep.equal({ outcome: 'admitted' });
+    expect(POLICY.trustedProvisioners.size).to.equal(0);
+    expect(judgeExistingPod(annotated, POLICY)).to.deep.equal({
+      outcome: 'breaks',
+      finding: {
+        namespace: 'agents',
+        pod: annotated.metadata.name,
+        violations: [
+          {
+            rule: 'sandbox-user-not-trusted',
+            field: 'metadata.annotations[mountgate.io/sandbox-user]',
+            message: 'names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and an anonymous user is not in trustedProvisioners',
+          },
+        ],
+      },
+    });
   });
 
   it('prints an aligned table, one row per broken rule', () => {
