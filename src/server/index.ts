@@ -17,7 +17,7 @@ import { watchNamespaces } from './namespace-cache.js';
 import { watchForChanges } from './reload.js';
 import { listen } from './listen.js';
 import { closeGracefully } from './shutdown.js';
-import { generateDevMaterial, loadTlsFiles, secureContextOptions, type TlsFiles } from './tls-material.js';
+import { generateDevMaterial, loadTlsFiles, notYetValid, secureContextOptions, type TlsFiles } from './tls-material.js';
 
 /** The API server reuses connections; keep idle ones well past its 90 s. */
 export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
@@ -80,6 +80,9 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
   const tls = options.tls === 'dev' ? await generateDevMaterial() : await loadTlsFiles(options.tls);
   if (options.tls === 'dev') {
     logger.warn('serving with a generated self-signed certificate (--dev): NOT FOR PRODUCTION');
+  } else {
+    const early = notYetValid(tls);
+    if (early !== undefined) logger.warn({ file: options.tls.certPath, notBefore: tls.notBefore.toISOString() }, early);
   }
 
   const state = new LiveState(policy, tls);

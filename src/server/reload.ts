@@ -7,7 +7,7 @@ import { parsePolicy } from '../policy/load.js';
 import type { LiveState } from './live-state.js';
 import type { Metrics } from './metrics.js';
 import { pollFiles, type FilePoller } from './file-poller.js';
-import { parseTlsMaterial, type TlsFiles } from './tls-material.js';
+import { notYetValid, parseTlsMaterial, type TlsFiles } from './tls-material.js';
 
 export interface ReloadSources {
   readonly configPath: string;
@@ -39,6 +39,8 @@ export function watchForChanges(state: LiveState, sources: ReloadSources, metric
           metrics.reloads.inc({ kind: 'certificate', result: 'success' });
           metrics.certificateExpiry.set(state.tls.notAfter.getTime() / 1000);
           logger.info({ file: tlsFiles.certPath, notAfter: state.tls.notAfter.toISOString() }, 'certificate reloaded');
+          const early = notYetValid(state.tls);
+          if (early !== undefined) logger.warn({ file: tlsFiles.certPath, notBefore: state.tls.notBefore.toISOString() }, early);
         } catch (error) {
           // Often a rotation caught between writing the certificate and the key; the next tick sees both.
           metrics.reloads.inc({ kind: 'certificate', result: 'failure' });

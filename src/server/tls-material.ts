@@ -23,6 +23,8 @@ export class CertificateError extends Error {
 export interface TlsMaterial {
   readonly cert: string;
   readonly key: string;
+  /** When the leaf certificate starts to be valid. */
+  readonly notBefore: Date;
   /** When the leaf certificate expires. */
   readonly notAfter: Date;
   readonly fingerprint: string;
@@ -41,7 +43,7 @@ export function secureContextOptions(material: TlsMaterial): SecureContextOption
  * Checks that the PEM texts hold a certificate that has not expired by `now`
  * and the private key that matches it. An expired one would make the API
  * server refuse every call; one not valid yet is taken, as issuers' and
- * nodes' clocks differ by seconds.
+ * nodes' clocks differ by seconds (notYetValid says when it is far ahead).
  */
 export function parseTlsMaterial(cert: string, key: string, files: TlsFiles, now = new Date()): TlsMaterial {
   let leaf: X509Certificate;
@@ -66,7 +68,20 @@ export function parseTlsMaterial(cert: string, key: string, files: TlsFiles, now
   } catch (error) {
     throw new CertificateError(files.certPath, `cannot be served: ${message(error)}`);
   }
-  return { cert, key, notAfter, fingerprint: leaf.fingerprint256 };
+  return { cert, key, notBefore: new Date(leaf.validFrom), notAfter, fingerprint: leaf.fingerprint256 };
+}
+
+/** How far ahead a certificate may start before it is worth a warning: issuers' and nodes' clocks differ by seconds. */
+export const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/**
+ * Why a certificate taken now still fails every call for a while, when it does: one that starts more than
+ * CLOCK_SKEW_MS from `now` is refused by the API server until then. Served anyway (the old one may be gone),
+ * and said once, at load.
+ */
+export function notYetValid(material: TlsMaterial, now = new Date()): string | undefined {
+  if (material.notBefore.getTime() <= now.getTime() + CLOCK_SKEW_MS) return undefined;
+  return `the certificate is not valid until ${material.notBefore.toISOString()}: the API server refuses it until then (a clock is off, or it was issued ahead of time)`;
 }
 
 export async function loadTlsFiles(files: TlsFiles): Promise<TlsMaterial> {

@@ -25,11 +25,13 @@ export async function createCa(): Promise<TestPki> {
   return { caCert: ca.cert, caKey: ca.private };
 }
 
-export async function issueServingPair(pki: TestPki, commonName = 'mountgate'): Promise<ServingPair> {
+/** `notBeforeDate`: when it starts to be valid (now by default). */
+export async function issueServingPair(pki: TestPki, commonName = 'mountgate', notBeforeDate?: Date): Promise<ServingPair> {
   const pair = await generate([{ name: 'commonName', value: commonName }], {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
+    ...(notBeforeDate === undefined ? {} : { notBeforeDate, notAfterDate: new Date(notBeforeDate.getTime() + 365 * 24 * 3600 * 1000) }),
     ca: { cert: pki.caCert, key: pki.caKey },
     extensions: [
       { name: 'basicConstraints', cA: false },

@@ -322,6 +322,24 @@ describe('server (real HTTPS on loopback)', function () {
       });
     });
 
+    it('takes a certificate that starts in an hour, and warns that the API server refuses it until then', async () => {
+      const { lines, logger } = logSink();
+      await withServer({ logger }, async (test) => {
+        const later = new Date(Date.now() + 3600_000);
+        const next = await issueServingPair(test.pki, 'mountgate-early', later);
+        await writeFile(`${test.paths.key}.new`, next.key);
+        await writeFile(`${test.paths.cert}.new`, next.cert);
+        await rename(`${test.paths.key}.new`, test.paths.key);
+        await rename(`${test.paths.cert}.new`, test.paths.cert);
+        await eventually(async () => lines.some((line) => String(line['msg']).startsWith('the certificate is not valid until')));
+        const warning = lines.find((line) => String(line['msg']).startsWith('the certificate is not valid until'));
+        expect(warning?.['level']).to.equal(40);
+        expect(warning?.['file']).to.equal(test.paths.cert);
+        expect(warning?.['notBefore']).to.equal(new Date(Math.floor(later.getTime() / 1000) * 1000).toISOString());
+        expect(lines.filter((line) => line['msg'] === 'certificate reloaded')).to.have.length(1);
+      });
+    });
+
     it('keeps the old certificate while the key does not match it', async () => {
       await withServer({}, async (test) => {
         const next = await issueServingPair(test.pki, 'mountgate-half');

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { generate } from 'selfsigned';
-import { CertificateError, parseTlsMaterial } from '../../src/server/tls-material.js';
+import { CertificateError, notYetValid, parseTlsMaterial } from '../../src/server/tls-material.js';
 
 const FILES = { certPath: '/etc/mountgate/tls/tls.crt', keyPath: '/etc/mountgate/tls/tls.key' };
 const DAY = 24 * 3600 * 1000;
@@ -30,6 +30,27 @@ describe('server/tls-material: the validity dates', () => {
         }
       })();
       expect(outcome).to.equal(row.refused === undefined ? row.to.toISOString().replace(/\.\d{3}Z$/, '.000Z') : `refused: ${row.refused}`);
+    });
+  }
+});
+
+describe('server/tls-material: a certificate that starts later', () => {
+  const rows: ReadonlyArray<{ name: string; from: Date; warning?: string }> = [
+    { name: 'valid since yesterday: nothing to say', from: new Date(NOW.getTime() - DAY) },
+    { name: 'valid in a minute (clocks differ): nothing to say', from: new Date(NOW.getTime() + 60_000) },
+    { name: 'valid in five minutes exactly: nothing to say', from: new Date(NOW.getTime() + 5 * 60_000) },
+    {
+      name: 'valid in an hour: said, with the time',
+      from: new Date(NOW.getTime() + 3600_000),
+      warning: 'the certificate is not valid until 2026-12-05T13:00:00.000Z: the API server refuses it until then (a clock is off, or it was issued ahead of time)',
+    },
+  ];
+  for (const row of rows) {
+    it(row.name, async () => {
+      const { cert, key } = await pairValid(row.from, new Date(NOW.getTime() + 2 * DAY));
+      const material = parseTlsMaterial(cert, key, FILES, NOW);
+      expect(material.notBefore.toISOString()).to.equal(row.from.toISOString().replace(/\.\d{3}Z$/, '.000Z'));
+      expect(notYetValid(material, NOW)).to.equal(row.warning);
     });
   }
 });
