@@ -83,11 +83,8 @@ function sandboxUserUpdate(pod: CheckedPod, old: CheckedPod, policy: CompiledPol
 export function sandboxUserAtCreation(pod: CheckedPod, policy: CompiledPolicy, request: RequestContext): Violation | undefined {
   if (annotationValue(pod, policy.sandboxUserAnnotation) === undefined || !hasHostPathVolume(pod)) return undefined;
   if (listsRequester(policy.trustedProvisioners, request.userInfo)) return undefined;
-  return violation(
-    'sandbox-user-not-trusted',
-    sandboxUserField(policy),
-    `names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and ${describeRequester(request.userInfo)} is not in trustedProvisioners`,
-  );
+  const why = policy.trustedProvisioners.size === 0 ? 'trustedProvisioners is empty' : `${describeRequester(request.userInfo)} is not in trustedProvisioners`;
+  return violation('sandbox-user-not-trusted', sandboxUserField(policy), `names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and ${why}`);
 }
 
 function hasHostPathVolume(pod: CheckedPod): boolean {

@@ -310,6 +310,6 @@ export const UNTRUSTED_SANDBOX_USER =
 export const SANDBOX_USER_TRUST_EXPRESSION = 'variables.untrustedSandboxUser.size() == 0';
 export const SANDBOX_USER_TRUST_MESSAGE = [
   "variables.untrustedSandboxUser.size() == 0 ? '' : 'metadata.annotations[' + variables.sandboxUserAnnotation + ']: names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and '",
-  " + (variables.untrustedSandboxUser[0] == '' ? 'an anonymous user' : 'user \"' + variables.untrustedSandboxUser[0] + '\"') + ' is not in trustedProvisioners'",
+  " + (variables.trustedProvisioners.size() == 0 ? 'trustedProvisioners is empty' : (variables.untrustedSandboxUser[0] == '' ? 'an anonymous user' : 'user \"' + variables.untrustedSandboxUser[0] + '\"') + ' is not in trustedProvisioners')",
 ].join('');
 export const SUB_PATH_EXPRESSION = 'variables.subPathMounters.size() == 0';

@@ -291,7 +291,13 @@ describe('admission/decide: the sandbox user at creation (only a trusted provisi
     { name: 'admits it from a provisioner trusted by group', pod: alices, options: { username: 'sa', groups: ['provisioners'] }, message: '' },
     { name: 'refuses it from anyone else, on a Pod with mountgate volumes', pod: alices, options: { username: 'mallory', groups: ['others'] }, message: untrusted('user "mallory"') },
     { name: 'refuses it on a Pod whose hostPath volume is written by hand', pod: handWritten, options: { username: 'mallory', groups: [] }, message: untrusted('user "mallory"') },
-    { name: 'refuses it from everyone when no one is trusted', pod: alices, options: { username: 'provisioner', groups: [] }, policy: POLICY, message: untrusted('user "provisioner"') },
+    {
+      name: 'refuses it from everyone when no one is trusted, and says so',
+      pod: alices,
+      options: { username: 'provisioner', groups: [] },
+      policy: POLICY,
+      message: `${DENIED}${USER_FIELD}: names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and trustedProvisioners is empty`,
+    },
     { name: 'refuses it from an anonymous request', pod: alices, options: { username: '', groups: [] }, message: untrusted('an anonymous user') },
     {
       name: 'refuses it from a user spelled like the trusted group, in no group',

@@ -131,7 +131,8 @@ describe('admission: placeholders only narrow', function () {
         if (answer.allowed) admitted++;
         expect(answer).to.deep.equal(admits(without(trusting, ['{sandboxUser}']), ask, bare));
       }),
-      { numRuns: RUNS },
+      // Few cases tell a trust check left open from a closed one (about 1 in 200): five times the runs.
+      { numRuns: 5 * RUNS },
     );
     expect(admitted).to.be.above(RUNS / 40);
   });

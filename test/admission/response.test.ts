@@ -346,6 +346,7 @@ describe('admission/violation: each rule, named by the violation that breaks it'
       name: 'a Pod with hostPath volumes created with the sandbox-user annotation by someone not trusted',
       stage: 'validate',
       pod: { ...sandboxPod(), metadata: { name: 'sandbox-1', namespace: 'agents', annotations: { 'mountgate.io/sandbox-user': 'u3' } } },
+      policy: policyOf({ trustedProvisioners: ['group:provisioners'] }),
       violation:
         'metadata.annotations[mountgate.io/sandbox-user]: names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and user "system:serviceaccount:deer-flow:provisioner" is not in trustedProvisioners',
     },

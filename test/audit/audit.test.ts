@@ -74,7 +74,7 @@ describe('audit', () => {
           {
             rule: 'sandbox-user-not-trusted',
             field: 'metadata.annotations[mountgate.io/sandbox-user]',
-            message: 'names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and an anonymous user is not in trustedProvisioners',
+            message: 'names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and trustedProvisioners is empty',
           },
         ],
       },

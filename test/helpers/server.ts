@@ -21,6 +21,8 @@ export interface TestServerOptions {
   readonly maxConnections?: number;
   /** Silent when absent. */
   readonly logger?: Logger;
+  /** When the serving certificate starts to be valid (now when absent). */
+  readonly notBefore?: Date;
 }
 
 export async function withServer<T>(options: TestServerOptions, body: (test: TestServer) => Promise<T>): Promise<T> {
@@ -28,7 +30,7 @@ export async function withServer<T>(options: TestServerOptions, body: (test: Tes
   let server: RunningServer | undefined;
   try {
     const pki = await createCa();
-    const pair = await issueServingPair(pki);
+    const pair = await issueServingPair(pki, 'mountgate', options.notBefore);
     const paths = { config: join(dir, 'policy.json'), cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
     await writeFile(paths.config, JSON.stringify(options.policy ?? BASE_POLICY));
     await writeFile(paths.cert, pair.cert);

@@ -322,6 +322,17 @@ describe('server (real HTTPS on loopback)', function () {
       });
     });
 
+    it('starts on a certificate that starts in an hour, and warns that the API server refuses it until then', async () => {
+      const { lines, logger } = logSink();
+      const later = new Date(Date.now() + 3600_000);
+      await withServer({ logger, notBefore: later }, async (test) => {
+        const warning = lines.find((line) => String(line['msg']).startsWith('the certificate is not valid until'));
+        expect(warning?.['level']).to.equal(40);
+        expect(warning?.['file']).to.equal(test.paths.cert);
+        expect(warning?.['notBefore']).to.equal(new Date(Math.floor(later.getTime() / 1000) * 1000).toISOString());
+      });
+    });
+
     it('takes a certificate that starts in an hour, and warns that the API server refuses it until then', async () => {
       const { lines, logger } = logSink();
       await withServer({ logger }, async (test) => {

@@ -40,6 +40,11 @@ describe('server/tls-material: a certificate that starts later', () => {
     { name: 'valid in a minute (clocks differ): nothing to say', from: new Date(NOW.getTime() + 60_000) },
     { name: 'valid in five minutes exactly: nothing to say', from: new Date(NOW.getTime() + 5 * 60_000) },
     {
+      name: 'valid in five minutes and a second: said',
+      from: new Date(NOW.getTime() + 5 * 60_000 + 1000),
+      warning: 'the certificate is not valid until 2026-12-05T12:05:01.000Z: the API server refuses it until then (a clock is off, or it was issued ahead of time)',
+    },
+    {
       name: 'valid in an hour: said, with the time',
       from: new Date(NOW.getTime() + 3600_000),
       warning: 'the certificate is not valid until 2026-12-05T13:00:00.000Z: the API server refuses it until then (a clock is off, or it was issued ahead of time)',
