@@ -1,7 +1,8 @@
 /**
  * Judges a Pod that already exists the way /validate would judge its
  * creation today. Who created it is not known any more, so the requesters
- * rule and the sandbox-user annotation's trust (where anyone is trusted) are left out, and entries with {user} or {sandboxUser} (filled from the
+ * rule and, where anyone is trusted, the sandbox-user annotation's trust are
+ * left out, and entries with {user} or {sandboxUser} (filled from the
  * requester) cannot be filled: a Pod refused only for want of them cannot be
  * judged offline, and is told apart from one that breaks the policy.
  */

@@ -300,6 +300,7 @@ export const SUB_PATH_MESSAGE = [
 export const OUTSIDE_EXPRESSION = 'variables.outside.size() == 0';
 export const WRITERS_EXPRESSION = 'variables.writers.size() == 0';
 export const CREATORS_EXPRESSION = 'variables.creators.size() == 0';
+export const SUB_PATH_EXPRESSION = 'variables.subPathMounters.size() == 0';
 
 /**
  * At a Pod's creation, the sandbox-user annotation beside hostPath volumes only from a trusted provisioner
@@ -312,4 +313,3 @@ export const SANDBOX_USER_TRUST_MESSAGE = [
   "variables.untrustedSandboxUser.size() == 0 ? '' : 'metadata.annotations[' + variables.sandboxUserAnnotation + ']: names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and '",
   " + (variables.trustedProvisioners.size() == 0 ? 'trustedProvisioners is empty' : (variables.untrustedSandboxUser[0] == '' ? 'an anonymous user' : 'user \"' + variables.untrustedSandboxUser[0] + '\"') + ' is not in trustedProvisioners')",
 ].join('');
-export const SUB_PATH_EXPRESSION = 'variables.subPathMounters.size() == 0';
