@@ -30,10 +30,7 @@ function created(mounts: unknown[]): Manifest {
 
 /** The same Pod with the annotation set to a value (an array is JSON-encoded), or removed (undefined). */
 function withAnnotation(pod: Manifest, value: unknown[] | string | undefined): Manifest {
-  const copy = structuredClone(pod);
-  const { [ANNOTATION]: _old, ...others } = copy.metadata.annotations ?? {};
-  copy.metadata.annotations = value === undefined ? others : { ...others, [ANNOTATION]: typeof value === 'string' ? value : JSON.stringify(value) };
-  return copy;
+  return withKey(pod, ANNOTATION, Array.isArray(value) ? JSON.stringify(value) : value);
 }
 
 const SANDBOX_USER = 'mountgate.io/sandbox-user';
@@ -41,6 +38,11 @@ const USER_FIELD = `metadata.annotations[${SANDBOX_USER}]`;
 
 /** The same Pod with the sandbox-user annotation (under this key) set to a value, or removed (undefined). */
 function withSandboxUser(pod: Manifest, value: string | undefined, key = SANDBOX_USER): Manifest {
+  return withKey(pod, key, value);
+}
+
+/** The same Pod with one annotation set to a value, or removed (undefined). */
+function withKey(pod: Manifest, key: string, value: string | undefined): Manifest {
   const copy = structuredClone(pod);
   const { [key]: _old, ...others } = copy.metadata.annotations ?? {};
   copy.metadata.annotations = value === undefined ? others : { ...others, [key]: value };
