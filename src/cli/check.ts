@@ -30,7 +30,7 @@ export async function check(argv: readonly string[], io: Io): Promise<number> {
   const pod = await readPodManifest(settings.podPath, io);
   const namespace = settings.namespace ?? manifestNamespace(pod) ?? 'default';
   const policy = await withMountPolicies(cluster, settings.mountPolicyPaths, namespace, io);
-  if (hasPatterns(policy)) io.stderr(describeFillings(fillingsFor(pod, policy, settings, namespace)));
+  if (hasPlaceholders(policy)) io.stderr(describeFillings(fillingsFor(pod, policy, settings, namespace)));
   if (settings.oldPodPath !== undefined) {
     const old = await readPodManifest(settings.oldPodPath, io);
     const update = decide('validate', podUpdateRequest(pod, old, userInfoOf(settings), 'mountgate-check', namespace), policy);
@@ -63,8 +63,11 @@ function judge(stage: Stage, pod: unknown, settings: CheckSettings, policy: Comp
   return decide(stage, podCreateRequest(pod, userInfoOf(settings), 'mountgate-check', namespace), policy);
 }
 
-function hasPatterns(policy: CompiledPolicy): boolean {
-  return policy.carriablePatterns.length > 0 || policy.narrowing.some((layer) => layer.carriablePatterns.length > 0);
+/** True when some layer's pattern has a placeholder segment (`*` alone fills nothing, so it says nothing to print). */
+function hasPlaceholders(policy: CompiledPolicy): boolean {
+  return [policy, ...policy.narrowing].some((layer) =>
+    layer.carriablePatterns.some((entry) => entry.segments.some((segment) => segment.kind === 'placeholder')),
+  );
 }
 
 function fillingsFor(pod: unknown, policy: CompiledPolicy, settings: CheckSettings, namespace: string): Fillings | undefined {

@@ -277,6 +277,27 @@ describe('cli: mountgate check', () => {
       expect(result.stderr).to.equal('placeholders: {namespace} = "team-a", {user} = "carol", {sandboxUser} = "u3"\nallowed (2 patch operations)\n');
     });
 
+    it('prints no placeholders line for a policy whose only patterns are "*"', async () => {
+      const starOnly = JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/*' }], builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }] });
+      const result = await withFiles({ 'policy.yaml': starOnly, 'pod.yaml': podIn('team-a', '/srv/tenants/team-a/x') }, (dir) =>
+        runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]),
+      );
+      expect(result.code).to.equal(EXIT_OK);
+      expect(result.stderr).to.equal('allowed (2 patch operations)\n');
+    });
+
+    it('prints the placeholders line for a policy with "*" and {namespace}', async () => {
+      const mixed = JSON.stringify({
+        allowedHostPaths: [{ pathPrefix: '/srv/shared/*' }, { pathPrefix: '/srv/tenants/{namespace}' }],
+        builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }],
+      });
+      const result = await withFiles({ 'policy.yaml': mixed, 'pod.yaml': podIn('team-a', '/srv/tenants/team-a/x') }, (dir) =>
+        runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]),
+      );
+      expect(result.code).to.equal(EXIT_OK);
+      expect(result.stderr).to.match(/^placeholders: \{namespace\} = "team-a", /);
+    });
+
     it('is a usage error: a --namespace that is not a namespace name', async () => {
       const error = await run(podIn('team-a', '/srv/tenants/team-a/x'), ['--namespace', 'Team_A']).then(() => undefined, (e: unknown) => e);
       expect(error).to.be.instanceOf(UsageError);
