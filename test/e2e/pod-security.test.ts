@@ -1,8 +1,8 @@
 /**
- * The Pod Security preflight (issue: cluster audit and Pod Security preflight), through the real
- * API server: mountgate watches namespace labels and, where the enforce level forbids hostPath,
- * refuses an injecting Pod up front, naming the label to change, instead of leaving Pod Security
- * Admission to refuse the mutated Pod with a message that never mentions mountgate.
+ * The Pod Security preflight, through the real API server: mountgate watches namespace labels and,
+ * where the enforce level forbids hostPath, refuses an injecting Pod up front, naming the label to
+ * change, instead of leaving Pod Security Admission to refuse the mutated Pod with a message that
+ * never mentions mountgate.
  */
 import { expect } from 'chai';
 import { sleep } from './controlplane.js';

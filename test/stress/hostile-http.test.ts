@@ -6,7 +6,7 @@
  * server's memory must stay bounded, and every hostile connection must be
  * closed by the server within its timeouts.
  *
- * Numbers: 10 000 idle TCP connections is the brief's figure; this process's
+ * Numbers: 10 000 idle TCP connections is the project's target; this process's
  * file-descriptor limit (ulimit -n) must allow them plus the other attackers
  * (the test checks, and fails saying so if it cannot). TLS connections cost both
  * sides a handshake, so 500 of those.
@@ -31,7 +31,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const CHECK_INTERVAL_MS = 1_000;
 /** Slack for a busy 2-core machine between a deadline passing and the close reaching the client. */
 const CLOSE_MARGIN_MS = 4_000;
-/** A fresh client's answer: the brief's 100 ms for 95 in 100 probes, and no probe slower than this. */
+/** A fresh client's answer: the target of 100 ms for 95 in 100 probes, and no probe slower than this. */
 const FRESH_P95_MS = 100;
 const FRESH_MAX_MS = 400;
 /** While an attack is still setting up hundreds of TLS connections, every handshake takes its turn on the event loop. */
