@@ -8,6 +8,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import { checkHostPathVolumes } from './host-paths.js';
 import { planMounts } from './plan.js';
 import { podSecurityViolation, type ClusterFacts } from './pod-security.js';
+import { baselineViolations } from './pod-security-baseline.js';
 import { requestFillings } from './placeholders.js';
 import { isCheckedPod, podProblem, type CheckedPod } from './pod.js';
 import { copyForApply, injectedMountsOutsideTargets, reconcile } from './reconcile.js';
@@ -77,5 +78,7 @@ function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, 
   // Last, as the backstop checks it last, so that both name the same first reason.
   const untrusted = concern === 'pod-create' ? sandboxUserAtCreation(pod, policy, request) : undefined;
   if (untrusted !== undefined) violations.push(untrusted);
+  // After everything the backstop checks too (it does not check this).
+  if (policy.baseline) violations.push(...baselineViolations(pod, concern === 'ephemeral-containers-update'));
   return hasViolations(violations) ? deny(violations) : allow();
 }

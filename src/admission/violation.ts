@@ -56,6 +56,8 @@ export const RULES = [
   'annotation-fixed-at-creation',
   /** A Pod with hostPath volumes is created with the sandbox-user annotation by a requester not in trustedProvisioners. */
   'sandbox-user-not-trusted',
+  /** With podSecurity: baseline, the Pod breaks a Pod Security baseline control other than hostPath volumes (privileged, host namespaces, capabilities, ...). */
+  'pod-security-baseline',
   /** A MountPolicy being written is not valid (its fields, or a missing name or namespace). */
   'mount-policy-invalid',
   /** A MountPolicy being written would allow a host path or a maxMounts the cluster policy does not. */

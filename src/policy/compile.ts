@@ -66,6 +66,8 @@ export interface CompiledPolicy extends PathLists {
    * lie under (builtinHostPaths alone); undefined with the default, where both lists serve.
    */
   readonly handWritten: EntryLists | undefined;
+  /** podSecurity: baseline (the default): Pod Security baseline, hostPath volumes aside, for every Pod judged. */
+  readonly baseline: boolean;
 }
 
 /** One list of entries as the matchers read it: literal prefixes longest first, patterns in deciding order. */
@@ -90,6 +92,7 @@ export function compilePolicy(spec: Policy): CompiledPolicy {
     trustedProvisioners: new Set(spec.trustedProvisioners ?? []),
     sandboxUserAnnotation: spec.sandboxUserAnnotation ?? DEFAULT_SANDBOX_USER_ANNOTATION,
     handWritten: spec.handWrittenHostPaths === 'builtin' ? entryLists(spec.builtinHostPaths) : undefined,
+    baseline: spec.podSecurity !== 'privileged',
   };
 }
 

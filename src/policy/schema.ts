@@ -11,6 +11,8 @@ export const DEFAULT_SANDBOX_USER_ANNOTATION = 'mountgate.io/sandbox-user';
 export const HOST_PATH_TYPES = ['auto', 'Directory', 'DirectoryOrCreate'] as const;
 /** What a hostPath volume written into a Pod by hand may lie under: both lists, or builtinHostPaths alone. */
 export const HAND_WRITTEN_HOST_PATHS = ['allowed', 'builtin'] as const;
+/** baseline: every Pod judged keeps Pod Security baseline, hostPath volumes aside; privileged: nothing beyond host paths is judged. */
+export const POD_SECURITY_MODES = ['baseline', 'privileged'] as const;
 
 // An annotation key: an optional DNS-subdomain prefix and a name of at most 63 characters.
 const ANNOTATION_KEY =
@@ -82,7 +84,7 @@ export const policySchema = object({
     .default('auto'),
   containers: array(nonEmptyName()).strict().typeError('${path} must be a list').default([]),
   requesters: array(nonEmptyName()).strict().typeError('${path} must be a list').default([]),
-  // No defaults for the three keys below, so a policy that does not use them is read without them (compilePolicy supplies the defaults).
+  // No defaults for the four keys below, so a policy that does not use them is read without them (compilePolicy supplies the defaults).
   /** Who may name the sandbox user of a Pod (fills {sandboxUser}): usernames, or "group:NAME". Default []. */
   trustedProvisioners: array(nonEmptyName()).strict().typeError('${path} must be a list').optional(),
   /** The Pod annotation that names the sandbox user. Default mountgate.io/sandbox-user. */
@@ -92,6 +94,12 @@ export const policySchema = object({
     .strict()
     .typeError('${path} must be a string')
     .oneOf(HAND_WRITTEN_HOST_PATHS, `\${path} must be one of ${HAND_WRITTEN_HOST_PATHS.join(', ')}`)
+    .optional(),
+  /** baseline: the rest of Pod Security baseline is required of every Pod judged. Default baseline. */
+  podSecurity: string()
+    .strict()
+    .typeError('${path} must be a string')
+    .oneOf(POD_SECURITY_MODES, `\${path} must be one of ${POD_SECURITY_MODES.join(', ')}`)
     .optional(),
 })
   .test('distinct-annotations', function distinct(value) {

@@ -351,6 +351,14 @@ describe('admission/violation: each rule, named by the violation that breaks it'
         'metadata.annotations[mountgate.io/sandbox-user]: names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and user "system:serviceaccount:deer-flow:provisioner" is not in trustedProvisioners',
     },
     {
+      rule: 'pod-security-baseline',
+      name: 'a privileged container',
+      stage: 'validate',
+      pod: { ...sandboxPod(), spec: { containers: [{ name: 'sandbox', image: 'x', securityContext: { privileged: true } }] } },
+      violation:
+        'spec.containers[0].securityContext.privileged: must not be true: a privileged container can remount read-only host paths read-write and reach every device of the node (podSecurity: baseline)',
+    },
+    {
       rule: 'pod-security-level',
       name: 'host mounts in a namespace that enforces baseline',
       stage: 'mutate',

@@ -76,6 +76,7 @@ describe('values.schema.json', function () {
     { name: 'an annotation key with spaces', values: { policy: { annotation: 'mount gate' } }, expect: '/policy/annotation' },
     { name: 'requesters as a string', values: { policy: { requesters: 'group:a' } }, expect: '/policy/requesters' },
     { name: 'an unknown handWrittenHostPaths', values: { policy: { handWrittenHostPaths: 'annotation' } }, expect: "'/policy/handWrittenHostPaths': value must be one of 'allowed', 'builtin'" },
+    { name: 'an unknown podSecurity', values: { policy: { podSecurity: 'restricted' } }, expect: "'/policy/podSecurity': value must be one of 'baseline', 'privileged'" },
     { name: 'an unknown key in the helm cert options', values: { certs: { helm: { days: 3 } } }, expect: "additional properties 'days' not allowed" },
     { name: 'an unknown podAntiAffinity', values: { podAntiAffinity: 'maybe' }, expect: '/podAntiAffinity' },
     { name: 'replicaCount 0', values: { replicaCount: 0 }, expect: '/replicaCount' },
@@ -105,6 +106,7 @@ describe('values.schema.json', function () {
           containers: ['sandbox'],
           requesters: ['alice', 'group:provisioners'],
           handWrittenHostPaths: 'builtin',
+          podSecurity: 'privileged',
         },
       },
     });
