@@ -11,7 +11,7 @@ import { check } from './check.js';
 import { commandUsage, findCommand, HELP, type CommandName } from './commands.js';
 import { parseOptions } from './options.js';
 import { serve } from './serve.js';
-import { ArgumentError, EXIT_OK, EXIT_USAGE, HelpRequested, UsageError } from './usage.js';
+import { ArgumentError, EXIT_OK, EXIT_USAGE, firstLine, HelpRequested, UsageError } from './usage.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -106,5 +106,8 @@ function reportError(error: unknown, noCommand: boolean, io: Io): number {
     io.stderr(`mountgate: ${error.message}\n`);
     return EXIT_USAGE;
   }
-  throw error;
+  // Anything else (a fault of mountgate's, a file it cannot write) is still one line and exit 2: never 1,
+  // which says that a Pod is denied.
+  io.stderr(`mountgate: unexpected error: ${firstLine(error)}\n`);
+  return EXIT_USAGE;
 }
