@@ -2,7 +2,6 @@
  * `mountgate check`: the /mutate then /validate decision on a Pod manifest,
  * offline, through the same review reader and decision core as the server.
  */
-import { stringify } from 'yaml';
 import { decide, type Stage } from '../admission/decide.js';
 import { requestFillings } from '../admission/placeholders.js';
 import { isCheckedPod } from '../admission/pod.js';
@@ -17,6 +16,7 @@ import { parseCheckArgs, type CheckSettings } from './check-options.js';
 import { withMountPolicies } from './check-layers.js';
 import { readManifests } from './manifests.js';
 import { EXIT_DENIED, EXIT_OK } from './usage.js';
+import { yamlFor11 } from './yaml-output.js';
 
 export interface Io {
   readonly stdout: (text: string) => void;
@@ -36,7 +36,7 @@ export async function check(argv: readonly string[], io: Io): Promise<number> {
     const update = decide('validate', podUpdateRequest(pod, old, userInfoOf(settings), 'mountgate-check', namespace), policy);
     report('validate', update, io);
     if (!update.allowed) return EXIT_DENIED;
-    io.stdout(stringify(pod));
+    io.stdout(yamlFor11(pod));
     io.stderr('allowed (an update: no change)\n');
     return EXIT_OK;
   }
@@ -50,7 +50,7 @@ export async function check(argv: readonly string[], io: Io): Promise<number> {
   report('validate', validation, io);
   if (!validation.allowed) return EXIT_DENIED;
 
-  io.stdout(stringify(mutated));
+  io.stdout(yamlFor11(mutated));
   io.stderr(`allowed${mutation.patch.length > 0 ? ` (${mutation.patch.length} patch operations)` : ' (no change)'}\n`);
   return EXIT_OK;
 }

@@ -1,0 +1,38 @@
+/**
+ * The YAML `check` and `backstop` print, for `kubectl apply -f -`. kubectl reads YAML 1.1 through
+ * sigs.k8s.io/yaml (go-yaml v2), where plain `on`, `yes`, `y`, `~`, `1_000` or `0b11` are no strings:
+ * a label `on` would come back a boolean. So every string a YAML 1.1 reader would take for another type
+ * is quoted (the `compat` schema), and so are the numbers go-yaml v2 reads beyond YAML 1.1 (it drops
+ * every "_" and takes Go's literals: `0o17`, `0X1F`, `-_1`). The rest stays plain.
+ */
+import { Document, Scalar, visit, type ToStringOptions } from 'yaml';
+
+const GO_INTEGER = /^[-+]?(?:0[xX][0-9a-fA-F]+|0[bB][01]+|0[oO][0-7]+|[0-9]+)$/;
+const GO_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+
+/**
+ * Whether go-yaml v2's resolve() reads this plain scalar as a number (a few more than it does: range
+ * aside). Its words (y, on, ~, .inf, <<) and timestamps are YAML 1.1's, quoted by the compat schema.
+ */
+export function goYamlReadsAsNumber(text: string): boolean {
+  if (text.startsWith('.')) return /^\.[0-9]+(?:[eE][-+]?[0-9]+)?$/.test(text);
+  if (!/^[-+0-9]/.test(text)) return false;
+  const plain = text.replace(/_/g, '');
+  return GO_INTEGER.test(plain) || GO_FLOAT.test(plain);
+}
+
+/** NEL, LS and PS break lines in YAML 1.1, not in 1.2: inside quotes too, so they are escaped. */
+const YAML_11_BREAKS = /[\u0085\u2028\u2029]/;
+const ESCAPES: Readonly<Record<string, string>> = { '\u0085': '\\N', '\u2028': '\\L', '\u2029': '\\P' };
+
+/** `value` as one YAML document that YAML 1.1 and 1.2 readers, kubectl among them, read back unchanged. */
+export function yamlFor11(value: unknown, options: ToStringOptions = {}): string {
+  const document = new Document(value, { compat: 'yaml-1.1' });
+  visit(document, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && (goYamlReadsAsNumber(node.value) || YAML_11_BREAKS.test(node.value))) node.type = Scalar.QUOTE_DOUBLE;
+    },
+  });
+  // Every string holding one of them is double-quoted, where \N, \L and \P are their escapes.
+  return document.toString(options).replace(/[\u0085\u2028\u2029]/g, (character) => ESCAPES[character] ?? character);
+}
