@@ -11,7 +11,7 @@ import { check } from './check.js';
 import { commandUsage, findCommand, HELP, type CommandName } from './commands.js';
 import { parseOptions } from './options.js';
 import { serve } from './serve.js';
-import { ArgumentError, EXIT_OK, EXIT_USAGE, firstLine, HelpRequested, UsageError } from './usage.js';
+import { ArgumentError, escapeControl, EXIT_OK, EXIT_USAGE, firstLine, HelpRequested, UsageError } from './usage.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -91,23 +91,23 @@ function reportError(error: unknown, noCommand: boolean, io: Io): number {
   }
   if (error instanceof ArgumentError) {
     const command = findCommand(error.command);
-    io.stderr(`mountgate: ${error.message}\n\n${command === undefined ? HELP : commandUsage(command)}`);
+    io.stderr(`mountgate: ${escapeControl(error.message)}\n\n${command === undefined ? HELP : commandUsage(command)}`);
     return EXIT_USAGE;
   }
   if (error instanceof UsageError) {
-    io.stderr(`mountgate: ${error.message}\n${noCommand ? `\n${HELP}` : ''}`);
+    io.stderr(`mountgate: ${escapeControl(error.message)}\n${noCommand ? `\n${HELP}` : ''}`);
     return EXIT_USAGE;
   }
   if (error instanceof PolicyError || error instanceof CertificateError || error instanceof KubeconfigError) {
-    io.stderr(`mountgate: ${error.message}\n`);
+    io.stderr(`mountgate: ${escapeControl(error.message)}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof ListenError) {
-    io.stderr(`mountgate: ${error.message}\n`);
+    io.stderr(`mountgate: ${escapeControl(error.message)}\n`);
     return EXIT_USAGE;
   }
   // Anything else (a fault of mountgate's, a file it cannot write) is still one line and exit 2: never 1,
   // which says that a Pod is denied.
-  io.stderr(`mountgate: unexpected error: ${firstLine(error)}\n`);
+  io.stderr(`mountgate: unexpected error: ${escapeControl(firstLine(error))}\n`);
   return EXIT_USAGE;
 }

@@ -32,6 +32,16 @@ export function firstLine(error: unknown): string {
   return message.split('\n')[0] ?? message;
 }
 
+const ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Control characters (C0, DEL, C1) and the Unicode line and paragraph separators escaped, as in JSON:
+ * an error naming a file or a policy key stays one line and sends no escape sequence to the terminal.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (character) => ESCAPES[character] ?? `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export const EXIT_OK = 0;
 export const EXIT_DENIED = 1;
 export const EXIT_USAGE = 2;
