@@ -49,6 +49,8 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     const fromEnv = env[SERVE_OPTIONS[name].env];
     return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
   };
+  /** What a refusal names: the variable when the value came from it, else the flag. */
+  const origin = (name: Exclude<FlagName, BooleanFlag>): string => (typeof values[name] !== 'string' && setting(name) !== undefined ? SERVE_OPTIONS[name].env : `--${name}`);
   // The table's fallback is the default, so that the usage cannot name another one.
   const settingOrFallback = (name: 'host' | 'port' | 'metrics-port' | 'max-connections' | 'shutdown-delay' | 'reload-interval' | 'log-level'): string =>
     setting(name) ?? SERVE_OPTIONS[name].fallback;
@@ -71,22 +73,22 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
   }
 
   const logLevel = settingOrFallback('log-level');
-  if (!LOG_LEVELS.includes(logLevel)) throw new ArgumentError('serve', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(logLevel)) throw new ArgumentError('serve', `${origin('log-level')} must be one of ${LOG_LEVELS.join(', ')}`);
 
   const switchedOn = (name: Exclude<BooleanFlag, 'dev'>): boolean => values[name] === true || switchValue(SERVE_OPTIONS[name].env, env[SERVE_OPTIONS[name].env]);
   const preflight = switchedOn('pod-security-preflight');
-  const mountPolicies = switchedOn('mount-policies') ? mountPolicySettings(setting, hostname) : undefined;
+  const mountPolicies = switchedOn('mount-policies') ? mountPolicySettings(setting, origin, hostname) : undefined;
   return {
     configPath,
     tls,
     ...(preflight ? { podSecurityPreflight: { kubeconfigPath: setting('kubeconfig') } } : {}),
     ...(mountPolicies === undefined ? {} : { mountPolicies }),
     host: settingOrFallback('host'),
-    port: port('port', settingOrFallback('port')),
-    metricsPort: port('metrics-port', settingOrFallback('metrics-port')),
-    maxConnections: count('max-connections', settingOrFallback('max-connections'), MAX_CONNECTIONS_LIMIT),
-    shutdownDelaySeconds: seconds('shutdown-delay', settingOrFallback('shutdown-delay')),
-    reloadIntervalMs: Math.max(100, seconds('reload-interval', settingOrFallback('reload-interval')) * 1000),
+    port: port(origin('port'), settingOrFallback('port')),
+    metricsPort: port(origin('metrics-port'), settingOrFallback('metrics-port')),
+    maxConnections: count(origin('max-connections'), settingOrFallback('max-connections'), MAX_CONNECTIONS_LIMIT),
+    shutdownDelaySeconds: seconds(origin('shutdown-delay'), settingOrFallback('shutdown-delay')),
+    reloadIntervalMs: Math.max(100, seconds(origin('reload-interval'), settingOrFallback('reload-interval')) * 1000),
     logLevel,
   };
 }
@@ -103,32 +105,37 @@ function switchValue(variable: string, value: string | undefined): boolean {
 }
 
 /** The Lease names a Kubernetes object and its holder: both must be names the API server takes. */
-function mountPolicySettings(setting: (name: 'kubeconfig' | 'lease-namespace' | 'lease-name' | 'identity') => string | undefined, hostname: () => string): MountPolicyOptions {
+function mountPolicySettings(
+  setting: (name: 'kubeconfig' | 'lease-namespace' | 'lease-name' | 'identity') => string | undefined,
+  origin: (name: 'lease-namespace' | 'lease-name' | 'identity') => string,
+  hostname: () => string,
+): MountPolicyOptions {
   const namespace = setting('lease-namespace');
   if (namespace === undefined) throw new ArgumentError('serve', '--mount-policies needs --lease-namespace NS (or MOUNTGATE_LEASE_NAMESPACE): the namespace of the Lease that picks the replica writing status');
-  if (!DNS_LABEL.test(namespace)) throw new ArgumentError('serve', `--lease-namespace must be a namespace name (a DNS-1123 label), not "${namespace}"`);
+  if (!DNS_LABEL.test(namespace)) throw new ArgumentError('serve', `${origin('lease-namespace')} must be a namespace name (a DNS-1123 label), not "${namespace}"`);
   const name = setting('lease-name') ?? DEFAULT_LEASE_NAME;
-  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) throw new ArgumentError('serve', `--lease-name must be a DNS-1123 subdomain, not "${name}"`);
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) throw new ArgumentError('serve', `${origin('lease-name')} must be a DNS-1123 subdomain, not "${name}"`);
   const identity = setting('identity') ?? hostname();
-  if (identity.trim() === '' || identity.length > 253) throw new ArgumentError('serve', `--identity must be 1 to 253 characters, not "${identity}"`);
+  if (identity.trim() === '' || identity.length > 253) throw new ArgumentError('serve', `${origin('identity')} must be 1 to 253 characters, not "${identity}"`);
   return { kubeconfigPath: setting('kubeconfig'), lease: { namespace, name, identity } };
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-function port(name: string, text: string): number {
+/** `what` is the flag or variable the value came from, as origin() names it. */
+function port(what: string, text: string): number {
   const value = Number(text);
-  if (!/^\d+$/.test(text) || value > 65535) throw new ArgumentError('serve', `--${name} must be a port number from 0 to 65535, not "${text}"`);
+  if (!/^\d+$/.test(text) || value > 65535) throw new ArgumentError('serve', `${what} must be a port number from 0 to 65535, not "${text}"`);
   return value;
 }
 
 /** Far past what a replica's memory holds (about 50 KiB per connection); a bound only against typos. */
 const MAX_CONNECTIONS_LIMIT = 1_000_000;
 
-function count(name: string, text: string, max: number): number {
+function count(what: string, text: string, max: number): number {
   const value = Number(text);
-  if (!/^\d+$/.test(text) || value < 1 || value > max) throw new ArgumentError('serve', `--${name} must be a whole number from 1 to ${max}, not "${text}"`);
+  if (!/^\d+$/.test(text) || value < 1 || value > max) throw new ArgumentError('serve', `${what} must be a whole number from 1 to ${max}, not "${text}"`);
   return value;
 }
 
@@ -136,12 +143,12 @@ function count(name: string, text: string, max: number): number {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_SECONDS = MAX_TIMER_MS / 1000;
 
-function seconds(name: string, text: string): number {
+function seconds(what: string, text: string): number {
   const value = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(value)) {
-    throw new ArgumentError('serve', `--${name} must be a number of seconds, not "${text}"`);
+    throw new ArgumentError('serve', `${what} must be a number of seconds, not "${text}"`);
   }
   // Compared as the milliseconds the timers get.
-  if (value * 1000 > MAX_TIMER_MS) throw new ArgumentError('serve', `--${name} must be at most ${MAX_SECONDS} seconds (about 24.8 days), not "${text}"`);
+  if (value * 1000 > MAX_TIMER_MS) throw new ArgumentError('serve', `${what} must be at most ${MAX_SECONDS} seconds (about 24.8 days), not "${text}"`);
   return value;
 }

@@ -114,6 +114,27 @@ describe('cli: mountgate serve', function () {
     for (const [name, env, message] of badSwitches) {
       it(`refuses ${name}`, () => expect(() => parseServeArgs(['--config', 'p', '--dev'], env)).to.throw(UsageError, message));
     }
+
+    // A value from a variable is refused under the variable's name: the command line has no such flag.
+    const mountPolicies = ['--mount-policies', '--lease-namespace', 'ns'];
+    const badVariables: Array<[string, string[], Record<string, string>, string]> = [
+      ['MOUNTGATE_PORT=abc', [], { MOUNTGATE_PORT: 'abc' }, 'serve: MOUNTGATE_PORT must be a port number from 0 to 65535, not "abc"'],
+      ['MOUNTGATE_METRICS_PORT=70000', [], { MOUNTGATE_METRICS_PORT: '70000' }, 'serve: MOUNTGATE_METRICS_PORT must be a port number from 0 to 65535, not "70000"'],
+      ['MOUNTGATE_MAX_CONNECTIONS=0', [], { MOUNTGATE_MAX_CONNECTIONS: '0' }, 'serve: MOUNTGATE_MAX_CONNECTIONS must be a whole number from 1 to 1000000, not "0"'],
+      ['MOUNTGATE_SHUTDOWN_DELAY=soon', [], { MOUNTGATE_SHUTDOWN_DELAY: 'soon' }, 'serve: MOUNTGATE_SHUTDOWN_DELAY must be a number of seconds, not "soon"'],
+      ['MOUNTGATE_RELOAD_INTERVAL=3000000', [], { MOUNTGATE_RELOAD_INTERVAL: '3000000' }, 'serve: MOUNTGATE_RELOAD_INTERVAL must be at most 2147483.647 seconds'],
+      ['MOUNTGATE_LOG_LEVEL=loud', [], { MOUNTGATE_LOG_LEVEL: 'loud' }, 'serve: MOUNTGATE_LOG_LEVEL must be one of fatal,'],
+      ['MOUNTGATE_LEASE_NAMESPACE=Team_A', ['--mount-policies'], { MOUNTGATE_LEASE_NAMESPACE: 'Team_A' }, 'serve: MOUNTGATE_LEASE_NAMESPACE must be a namespace name (a DNS-1123 label), not "Team_A"'],
+      ['MOUNTGATE_LEASE_NAME=x/y', mountPolicies, { MOUNTGATE_LEASE_NAME: 'x/y' }, 'serve: MOUNTGATE_LEASE_NAME must be a DNS-1123 subdomain, not "x/y"'],
+      ['MOUNTGATE_IDENTITY=" "', mountPolicies, { MOUNTGATE_IDENTITY: ' ' }, 'serve: MOUNTGATE_IDENTITY must be 1 to 253 characters, not " "'],
+      ['--port x over MOUNTGATE_PORT=1: the flag', ['--port', 'x'], { MOUNTGATE_PORT: '1' }, 'serve: --port must be a port number from 0 to 65535, not "x"'],
+    ];
+    for (const [name, argv, env, message] of badVariables) {
+      it(`refuses ${name}, naming where the value came from`, () => expect(() => parseServeArgs(['--config', 'p', '--dev', ...argv], env)).to.throw(UsageError, message));
+    }
+    it('takes --port 9443 over MOUNTGATE_PORT=abc: a variable the flag overrides is not read', () => {
+      expect(parseServeArgs(['--config', 'p', '--dev', '--port', '9443'], { MOUNTGATE_PORT: 'abc' }).port).to.equal(9443);
+    });
   });
 
   describe('the process', () => {
