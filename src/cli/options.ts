@@ -41,6 +41,10 @@ export function parseOptions<S extends OptionSpecs>(command: string, argv: reado
   }
   if (values.help === true) throw new HelpRequested(command);
   delete values.help;
+  // `--config ""` would be taken as a file named "", where an empty variable counts as unset: refused.
+  for (const [name, value] of Object.entries(values)) {
+    if (value === '' || (Array.isArray(value) && value.includes(''))) throw new ArgumentError(command, `--${name} must not be empty`);
+  }
   // parseArgs in strict mode gives each flag the type its table row declares.
   return values as OptionValues<S>;
 }

@@ -72,6 +72,27 @@ describe('cli: --help and usage', () => {
         });
       });
     }
+    // An empty value is no value: `--config ""` used to be read as a file named "".
+    for (const command of COMMANDS) {
+      for (const [flag, spec] of Object.entries(command.options)) {
+        if (spec.type !== 'string') continue;
+        const forms: Array<[string, string[]]> = [
+          [`--${flag} ""`, [`--${flag}`, '']],
+          [`--${flag}=`, [`--${flag}=`]],
+          ...(spec.short === undefined ? [] : [[`-${spec.short} ""`, [`-${spec.short}`, '']] as [string, string[]]]),
+          ...(spec.multiple === true ? [[`--${flag} x --${flag} ""`, [`--${flag}`, 'x', `--${flag}`, '']] as [string, string[]]] : []),
+        ];
+        for (const [form, argv] of forms) {
+          it(`${command.name}: an empty value, ${form}`, async () => {
+            expect(await mountgate([command.name, ...argv])).to.deep.equal({
+              code: EXIT_USAGE,
+              stdout: '',
+              stderr: `mountgate: ${command.name}: --${flag} must not be empty\n\n${usageOf(command.name)}`,
+            });
+          });
+        }
+      }
+    }
     const rows: Array<[string, string[], string, string]> = [
       ['a missing required flag', ['check', '-f', 'pod.yaml'], 'check', 'check: --config FILE is required'],
       ['a bad value', ['audit', '--config', 'p', '-o', 'xml'], 'audit', 'audit: -o must be table or json, not "xml"'],
