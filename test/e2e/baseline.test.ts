@@ -89,7 +89,8 @@ const generatedPod = fc
   })
   .map((g): V1Pod => {
     // The API server takes no net.* sysctl in a Pod on the host's network, and no kernel.* (IPC) one in a Pod in its IPC namespace.
-    const sysctls = g.sysctls.filter((name) => !(g.hostNetwork && name.startsWith('net.')) && !(g.hostIPC && name.startsWith('kernel.')));
+    const chosen: readonly string[] = g.sysctls;
+    const sysctls = chosen.filter((name) => !(g.hostNetwork && name.startsWith('net.')) && !(g.hostIPC && name.startsWith('kernel.')));
     const securityContext = {
       ...(g.podSeccomp ? { seccompProfile: g.podSeccomp } : {}),
       ...(g.podSeLinuxRole ? { seLinuxOptions: { role: g.podSeLinuxRole } } : {}),
