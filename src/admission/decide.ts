@@ -78,7 +78,6 @@ function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, 
   // Last, as the backstop checks it last, so that both name the same first reason.
   const untrusted = concern === 'pod-create' ? sandboxUserAtCreation(pod, policy, request) : undefined;
   if (untrusted !== undefined) violations.push(untrusted);
-  // After everything the backstop checks too (it does not check this).
-  if (policy.baseline) violations.push(...baselineViolations(pod, concern === 'ephemeral-containers-update'));
+  if (policy.baseline) violations.push(...baselineViolations(pod));
   return hasViolations(violations) ? deny(violations) : allow();
 }

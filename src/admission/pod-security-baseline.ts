@@ -1,22 +1,26 @@
 /**
- * Pod Security "baseline", every control but hostPath volumes (policy key
- * podSecurity: baseline). A namespace that takes host mounts must run Pod
- * Security Admission at "privileged", since baseline forbids hostPath volumes
- * outright; that also lets through what undoes the host-path rules: a
- * privileged container or CAP_SYS_ADMIN remounts a read-only bind mount
- * read-write or mounts the node's disk, hostPID reaches the node's files
- * through /proc/PID/root. mountgate judges hostPath volumes itself and puts
- * the rest of baseline back.
+ * Pod Security "baseline", every control but hostPath volumes, for Pods that
+ * carry hostPath volumes (policy key podSecurity: baseline). A namespace that
+ * takes host mounts must run Pod Security Admission at "privileged", since
+ * baseline forbids hostPath volumes outright; that also lets through what
+ * undoes the host-path rules from inside such a Pod: a privileged container or
+ * CAP_SYS_ADMIN remounts a read-only bind mount read-write or mounts the
+ * node's disk, hostPID reaches the node's files through /proc/PID/root.
+ * mountgate judges the hostPath volumes itself and puts the rest of baseline
+ * back for the Pods that have them. A Pod without any is Pod Security's
+ * business alone.
  *
  * The controls are those of Kubernetes 1.34's baseline (k8s.io/pod-security-admission),
  * field for field, which a test holds to a real API server's Pod Security
  * Admission. Later releases relax two things, which are not taken: more
  * sysctls, and a non-default /proc mount in a Pod with its own user namespace.
+ * As Pod Security Admission does, the whole Pod is judged on an update of
+ * pods/ephemeralcontainers too.
  *
  * A value the API server would never send (a string for a boolean) breaks the
  * control it belongs to: only the values the control allows pass.
  */
-import { CONTAINER_LISTS, type CheckedPod } from './pod.js';
+import { CONTAINER_LISTS, volumesOf, type CheckedPod } from './pod.js';
 import { NamedThenCounted, violation, type Violation } from './violation.js';
 
 /** The capabilities baseline lets a container add. */
@@ -96,31 +100,29 @@ function quoted(value: unknown): string {
 }
 
 /**
- * Every baseline control the Pod breaks, hostPath volumes aside: the Pod's own
- * fields first, then each container (init and ephemeral included) in spec
- * order, each control in the order of the reference's table. `onlyEphemeral`:
- * an update of pods/ephemeralcontainers, which can change nothing else.
+ * Every baseline control the Pod breaks, hostPath volumes aside, when it has
+ * any hostPath volume: the Pod's own fields first, then each container (init
+ * and ephemeral included) in spec order, each control in the order of the
+ * reference's table.
  */
-export function baselineViolations(pod: CheckedPod, onlyEphemeral = false): Violation[] {
+export function baselineViolations(pod: CheckedPod): Violation[] {
   const violations: Violation[] = [];
   const spec: unknown = pod.spec;
-  if (!isRecord(spec)) return violations;
+  if (!isRecord(spec) || !volumesOf(pod).some((volume) => volume.hostPath !== undefined && volume.hostPath !== null)) return violations;
   const named = new NamedThenCounted(violations);
   const breaks = (field: string, message: string): void => named.add(() => violation('pod-security-baseline', field, `${message} ${SUFFIX}`));
 
-  if (!onlyEphemeral) {
-    for (const key of HOST_NAMESPACES) {
-      if (isOn(spec[key])) breaks(`spec.${key}`, 'must not be true: the Pod would share the node\'s namespace');
-    }
-    const podContext = objectAt(spec, 'securityContext');
-    if (podContext === false) breaks('spec.securityContext', 'must be an object');
-    else if (podContext !== undefined) {
-      checkContext(podContext, 'spec.securityContext', breaks);
-      checkSysctls(podContext, breaks);
-    }
-    checkAppArmorAnnotations(pod, breaks);
+  for (const key of HOST_NAMESPACES) {
+    if (isOn(spec[key])) breaks(`spec.${key}`, "must not be true: the Pod would share the node's namespace");
   }
-  for (const list of onlyEphemeral ? (['ephemeralContainers'] as const) : CONTAINER_LISTS) {
+  const podContext = objectAt(spec, 'securityContext');
+  if (podContext === false) breaks('spec.securityContext', 'must be an object');
+  else if (podContext !== undefined) {
+    checkContext(podContext, 'spec.securityContext', breaks);
+    checkSysctls(podContext, breaks);
+  }
+  checkAppArmorAnnotations(pod, breaks);
+  for (const list of CONTAINER_LISTS) {
     const containers: readonly unknown[] = pod.spec[list] ?? [];
     containers.forEach((container, index) => {
       if (isRecord(container)) checkContainer(container, `spec.${list}[${index}]`, breaks);
@@ -143,7 +145,7 @@ function checkContext(context: JsonObject, field: string, breaks: Breaks): void 
   else if (seLinux !== undefined) {
     const type = seLinux.type ?? '';
     if (typeof type !== 'string' || !SELINUX_TYPES.has(type)) {
-      breaks(`${field}.seLinuxOptions.type`, `${quoted(type)} is not one of container_t, container_init_t, container_kvm_t, container_engine_t`);
+      breaks(`${field}.seLinuxOptions.type`, `${quoted(type)} is not one of ${[...SELINUX_TYPES].filter((allowed) => allowed !== '').join(', ')}`);
     }
     for (const key of ['user', 'role'] as const) {
       if (!isUnset(seLinux[key])) breaks(`${field}.seLinuxOptions.${key}`, 'must not be set');

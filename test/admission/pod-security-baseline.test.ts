@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { decide } from '../../src/admission/decide.js';
+import { BASELINE_SYSCTLS } from '../../src/admission/pod-security-baseline.js';
 import { describeViolation } from '../../src/admission/violation.js';
 import { policyOf, problemsOf } from '../helpers/policies.js';
 import { requestFor, sandboxPod, type RequestOptions } from '../helpers/pods.js';
@@ -193,9 +194,15 @@ describe('admission/pod-security-baseline: /validate keeps Pod Security baseline
     it(row.name, () => expect(validate(row.pod)).to.deep.equal(row.expected));
   }
 
-  it('judges Pods without any hostPath volume too', () => {
+  it('leaves a Pod without any hostPath volume to Pod Security', () => {
+    expect(validate(podWith({ hostPID: true, volumes: [] }, { volumeMounts: [], securityContext: { privileged: true } }))).to.equal('allowed');
+  });
+
+  it('judges a Pod whose only hostPath volume is one mountgate added', () => {
     const pod = podWith({ hostPID: true, volumes: [] }, { volumeMounts: [] });
-    expect(validate(pod)).to.deep.equal([`spec.hostPID: must not be true: the Pod would share the node's namespace ${SUFFIX}`]);
+    const mutated = decide('mutate', requestFor({ ...pod, metadata: { name: 's', namespace: 'agents', annotations: { 'mountgate.io/mounts': '[{"hostPath":"/srv/sandbox/a","mountPath":"/w"}]' } } }), POLICY);
+    if (!mutated.allowed || mutated.mutated === undefined) throw new Error('the Pod was not mutated');
+    expect(validate(mutated.mutated)).to.deep.equal([`spec.hostPID: must not be true: the Pod would share the node's namespace ${SUFFIX}`]);
   });
 
   it('names 20 and counts the rest for a Pod that breaks it thousands of times', () => {
@@ -210,22 +217,40 @@ describe('admission/pod-security-baseline: /validate keeps Pod Security baseline
     expect(decide('mutate', requestFor(pod), POLICY).allowed).to.equal(true);
   });
 
-  describe('an UPDATE of pods/ephemeralcontainers judges the ephemeral containers only', () => {
-    const old = podWith({ hostPID: true }, { securityContext: { privileged: true } });
-    const withDebugger = (securityContext: Json): Json => ({ ...old, spec: { ...(old.spec as Json), ephemeralContainers: [{ name: 'debugger', image: 'x', securityContext }] } });
+  describe('an UPDATE of pods/ephemeralcontainers judges the whole Pod, as Pod Security Admission does', () => {
     const update = { operation: 'UPDATE', subResource: 'ephemeralcontainers' };
+    const withDebugger = (pod: Json, securityContext: Json): Json => ({ ...pod, spec: { ...(pod.spec as Json), ephemeralContainers: [{ name: 'debugger', image: 'x', securityContext }] } });
+    const debugged = podWith();
 
-    it('a baseline debugger on a Pod created privileged before: admitted', () => {
-      expect(validate(withDebugger({ capabilities: { add: ['KILL'] } }), POLICY, { ...update, oldObject: old })).to.equal('allowed');
+    it('a baseline debugger: admitted', () => {
+      expect(validate(withDebugger(debugged, { capabilities: { add: ['KILL'] } }), POLICY, { ...update, oldObject: debugged })).to.equal('allowed');
     });
     it('a privileged debugger: refused', () => {
-      expect(validate(withDebugger({ privileged: true }), POLICY, { ...update, oldObject: old })).to.deep.equal([
+      expect(validate(withDebugger(debugged, { privileged: true }), POLICY, { ...update, oldObject: debugged })).to.deep.equal([
         `spec.ephemeralContainers[0].securityContext.privileged: must not be true: a privileged container can remount read-only host paths read-write and reach every device of the node ${SUFFIX}`,
       ]);
     });
-    it('a debugger with SYS_ADMIN: refused', () => {
-      expect(validate(withDebugger({ capabilities: { add: ['SYS_ADMIN'] } }), POLICY, { ...update, oldObject: old })).to.have.length(1);
+    it('a baseline debugger in a Pod created with hostPID (before the upgrade, or while mountgate was down): refused', () => {
+      const old = podWith({ hostPID: true });
+      expect(validate(withDebugger(old, {}), POLICY, { ...update, oldObject: old })).to.deep.equal([`spec.hostPID: must not be true: the Pod would share the node's namespace ${SUFFIX}`]);
     });
+  });
+
+  it("allows exactly the sysctls of Kubernetes 1.34's baseline", () => {
+    expect([...BASELINE_SYSCTLS]).to.deep.equal([
+      'kernel.shm_rmid_forced',
+      'net.ipv4.ip_local_port_range',
+      'net.ipv4.tcp_syncookies',
+      'net.ipv4.ping_group_range',
+      'net.ipv4.ip_unprivileged_port_start',
+      'net.ipv4.ip_local_reserved_ports',
+      'net.ipv4.tcp_keepalive_time',
+      'net.ipv4.tcp_fin_timeout',
+      'net.ipv4.tcp_keepalive_intvl',
+      'net.ipv4.tcp_keepalive_probes',
+      'net.ipv4.tcp_rmem',
+      'net.ipv4.tcp_wmem',
+    ]);
   });
 
   describe('podSecurity: privileged', () => {

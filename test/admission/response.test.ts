@@ -354,7 +354,7 @@ describe('admission/violation: each rule, named by the violation that breaks it'
       rule: 'pod-security-baseline',
       name: 'a privileged container',
       stage: 'validate',
-      pod: { ...sandboxPod(), spec: { containers: [{ name: 'sandbox', image: 'x', securityContext: { privileged: true } }] } },
+      pod: sandboxPod({ containers: [{ name: 'sandbox', image: 'x', securityContext: { privileged: true } }] }),
       violation:
         'spec.containers[0].securityContext.privileged: must not be true: a privileged container can remount read-only host paths read-write and reach every device of the node (podSecurity: baseline)',
     },

@@ -52,6 +52,22 @@ describe('audit', () => {
     });
   });
 
+  it('finds a running Pod with hostPath volumes that breaks Pod Security baseline, and leaves it be under podSecurity: privileged', () => {
+    const privileged = structuredClone(recorded.items[0]) as { metadata: { name: string }; spec: { hostPID?: boolean } };
+    privileged.metadata.name = 'host-pid';
+    privileged.spec.hostPID = true;
+    expect(judgeExistingPod(privileged, POLICY)).to.deep.equal({
+      outcome: 'breaks',
+      finding: {
+        namespace: 'agents',
+        pod: 'host-pid',
+        violations: [{ rule: 'pod-security-baseline', field: 'spec.hostPID', message: "must not be true: the Pod would share the node's namespace (podSecurity: baseline)" }],
+      },
+    });
+    const off = auditPolicy(policyOf({ requesters: ['group:provisioners'], podSecurity: 'privileged' }));
+    expect(judgeExistingPod(privileged, off)).to.deep.equal({ outcome: 'admitted' });
+  });
+
   it('leaves the requesters rule out: who created a Pod is not recorded', () => {
     expect(POLICY.requesters).to.equal(undefined);
     expect(judgeExistingPod(recorded.items[0], POLICY)).to.deep.equal({ outcome: 'admitted' });

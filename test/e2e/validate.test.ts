@@ -235,6 +235,26 @@ describe('e2e: ephemeral containers (pods/ephemeralcontainers)', () => {
     });
   });
 
+  it('refuses a privileged debugger (podSecurity: baseline), though it mounts the volume read-only', async () => {
+    await withSandbox(async (name) => {
+      const env = e2e();
+      const status = await apiError(
+        env.core.patchNamespacedPodEphemeralcontainers({
+          namespace: env.enabledNs,
+          name,
+          body: [{ op: 'add', path: '/spec/ephemeralContainers', value: [{ ...debuggerContainer(true), securityContext: { privileged: true } }] }],
+        }),
+      );
+      expect(status).to.deep.equal({
+        code: 403,
+        reason: 'Forbidden',
+        message:
+          `${validatePrefix(env.validateWebhook)}${DENIED}` +
+          'spec.ephemeralContainers[0].securityContext.privileged: must not be true: a privileged container can remount read-only host paths read-write and reach every device of the node (podSecurity: baseline)',
+      });
+    });
+  });
+
   it('accepts the same ephemeral container when it mounts the volume read-only', async () => {
     await withSandbox(async (name) => {
       const env = e2e();
