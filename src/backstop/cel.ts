@@ -41,6 +41,7 @@
 import { MAX_PATH_LENGTH } from '../policy/paths.js';
 import { NON_CREATING_TYPES } from '../admission/host-paths.js';
 import { VOLUME_PREFIX } from '../admission/injection.js';
+import { APPARMOR_ANNOTATION_PREFIX, BASELINE_CAPABILITIES, BASELINE_SYSCTLS, SELINUX_TYPES } from '../admission/pod-security-baseline.js';
 
 /**
  * A CEL string literal for any string: JSON's escapes are a subset of CEL's.
@@ -313,3 +314,69 @@ export const SANDBOX_USER_TRUST_MESSAGE = [
   "variables.untrustedSandboxUser.size() == 0 ? '' : 'metadata.annotations[' + variables.sandboxUserAnnotation + ']: names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and '",
   " + (variables.trustedProvisioners.size() == 0 ? 'trustedProvisioners is empty' : (variables.untrustedSandboxUser[0] == '' ? 'an anonymous user' : 'user \"' + variables.untrustedSandboxUser[0] + '\"') + ' is not in trustedProvisioners')",
 ].join('');
+
+/**
+ * podSecurity: baseline (src/admission/pod-security-baseline.ts): the fields of a Pod with hostPath volumes
+ * that break a control of Pod Security baseline, in mountgate's order. The Pod's own fields come as full
+ * field paths; each container's as the part after `spec.LIST[I]`, so that a container's list is worked out
+ * only for the first container that breaks something (variables.baselineContainers).
+ */
+const SELINUX_TYPES_CEL = celStringList([...SELINUX_TYPES]);
+const PROFILE_TYPES_CEL = celStringList(['RuntimeDefault', 'Localhost']);
+
+/** The broken fields of a securityContext `sc` (an optional), each as `field` plus its path. */
+function contextBreaks(sc: string, field: string): string {
+  const at = (path: string): string => `[${field} + '${path}']`;
+  return [
+    `(${sc}.?windowsOptions.?hostProcess.orValue(false) ? ${at('.windowsOptions.hostProcess')} : [])`,
+    `(${sc}.?seLinuxOptions.hasValue() && !(${sc}.?seLinuxOptions.?type.orValue('') in ${SELINUX_TYPES_CEL}) ? ${at('.seLinuxOptions.type')} : [])`,
+    `(${sc}.?seLinuxOptions.?user.orValue('') != '' ? ${at('.seLinuxOptions.user')} : [])`,
+    `(${sc}.?seLinuxOptions.?role.orValue('') != '' ? ${at('.seLinuxOptions.role')} : [])`,
+    `(${sc}.?seccompProfile.hasValue() && !(${sc}.?seccompProfile.?type.orValue('') in ${PROFILE_TYPES_CEL}) ? ${at('.seccompProfile.type')} : [])`,
+    `(${sc}.?appArmorProfile.hasValue() && !(${sc}.?appArmorProfile.?type.orValue('') in ${PROFILE_TYPES_CEL}) ? ${at('.appArmorProfile.type')} : [])`,
+  ].join(' + ');
+}
+
+/** The Pod's own broken fields: host namespaces, its securityContext, sysctls, AppArmor annotations. */
+export const BASELINE_POD_BREAKS = [
+  "!variables.baseline || variables.hostPathVolumes.size() == 0 ? [] : ",
+  ['hostNetwork', 'hostPID', 'hostIPC'].map((key) => `(object.?spec.?${key}.orValue(false) ? ['spec.${key}'] : [])`).join(' + '),
+  ` + ${contextBreaks('object.?spec.?securityContext', "'spec.securityContext'")}`,
+  ` + [object.?spec.?securityContext.?sysctls.orValue([])].map(s, s.filter(x, !(string(x.?name.orValue('')) in ${celStringList([...BASELINE_SYSCTLS])})).map(x, 'spec.securityContext.sysctls[' + string(s.indexOf(x)) + '].name'))[0]`,
+  ` + [object.?metadata.?annotations.orValue({})].map(a, a.filter(k, k.startsWith('${APPARMOR_ANNOTATION_PREFIX}') && !(a[k] == '' || a[k] == 'runtime/default' || a[k].startsWith('localhost/'))).map(k, 'metadata.annotations[' + k + ']'))[0]`,
+].join('');
+
+const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'].flatMap((probe) =>
+  ['httpGet', 'tcpSocket'].map((action) => `(c.?${probe}.?${action}.?host.orValue('') != '' ? ['.${probe}.${action}.host'] : [])`),
+);
+const HANDLERS = ['postStart', 'preStop'].flatMap((handler) =>
+  ['httpGet', 'tcpSocket'].map((action) => `(c.?lifecycle.?${handler}.?${action}.?host.orValue('') != '' ? ['.lifecycle.${handler}.${action}.host'] : [])`),
+);
+
+/** A container c's broken fields, each as the part after `spec.LIST[I]`. */
+const CONTAINER_BREAKS = [
+  "(c.?securityContext.?privileged.orValue(false) ? ['.securityContext.privileged'] : [])",
+  ` + [c.?securityContext.?capabilities.?add.orValue([])].map(a, a.filter(x, !(x in ${celStringList([...BASELINE_CAPABILITIES])})).map(x, '.securityContext.capabilities.add[' + string(a.indexOf(x)) + ']'))[0]`,
+  ` + ${contextBreaks('c.?securityContext', "'.securityContext'")}`,
+  " + (c.?securityContext.?procMount.hasValue() && c.?securityContext.?procMount.orValue('') != 'Default' ? ['.securityContext.procMount'] : [])",
+  " + [c.?ports.orValue([])].map(ps, ps.filter(p, p.?hostPort.orValue(0) != 0).map(p, '.ports[' + string(ps.indexOf(p)) + '].hostPort'))[0]",
+  ` + ${[...PROBES, ...HANDLERS].join(' + ')}`,
+].join('');
+
+/** The containers, init and ephemeral ones after them, that break a control. */
+export const BASELINE_CONTAINERS = `!variables.baseline || variables.hostPathVolumes.size() == 0 ? [] : variables.containers.filter(c, (${CONTAINER_BREAKS}).size() > 0)`;
+
+/** `spec.LIST[I]` of container c, by its name (unique in a Pod across the three lists); each list's names read once. */
+const LISTS = ['containers', 'initContainers', 'ephemeralContainers'];
+const CONTAINER_FIELD = `${LISTS.map(
+  (list) => `[object.?spec.?${list}.orValue([]).map(x, string(x.?name.orValue('')))].map(names, string(c.?name.orValue('')) in names ? 'spec.${list}[' + string(names.indexOf(string(c.?name.orValue('')))) + ']' : `,
+).join('')}'spec'${')[0]'.repeat(LISTS.length)}`;
+
+/** Every broken field of the Pod itself, then those of the first container that breaks a control. */
+export const BASELINE_BREAKS = `variables.baselinePodBreaks + (variables.baselineContainers.size() == 0 ? [] : [variables.baselineContainers[0]].map(c, [${CONTAINER_FIELD}].map(field, (${CONTAINER_BREAKS}).map(f, field + f))[0])[0])`;
+
+export const BASELINE_EXPRESSION = 'variables.baselineBreaks.size() == 0';
+
+/** `FIELD: breaks Pod Security baseline ... (podSecurity: baseline)`, for the first broken field. */
+export const BASELINE_MESSAGE =
+  "variables.baselineBreaks.size() == 0 ? '' : variables.baselineBreaks[0] + ': breaks Pod Security baseline, which the mountgate policy keeps for Pods with hostPath volumes (podSecurity: baseline)'";

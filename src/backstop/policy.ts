@@ -13,6 +13,11 @@ import type {
 import type { CompiledPolicy } from '../policy/compile.js';
 import { isPattern, parsePattern, segmentsOf, type PatternSegment } from '../policy/patterns.js';
 import {
+  BASELINE_BREAKS,
+  BASELINE_CONTAINERS,
+  BASELINE_EXPRESSION,
+  BASELINE_MESSAGE,
+  BASELINE_POD_BREAKS,
   APPLICABLE,
   CONTAINERS,
   CREATORS,
@@ -193,6 +198,7 @@ export function backstop(policy: CompiledPolicy, options: BackstopOptions = DEFA
           { name: 'trustedProvisioners', expression: celStringList([...policy.trustedProvisioners]) },
           { name: 'sandboxUserAnnotation', expression: celString(policy.sandboxUserAnnotation) },
           { name: 'injectedMayCreate', expression: policy.hostPathType === 'DirectoryOrCreate' ? 'true' : 'false' },
+          { name: 'baseline', expression: policy.baseline ? 'true' : 'false' },
           { name: 'namespaceName', expression: NAMESPACE },
           { name: 'username', expression: USER },
           { name: 'trusted', expression: TRUSTED },
@@ -208,6 +214,9 @@ export function backstop(policy: CompiledPolicy, options: BackstopOptions = DEFA
           { name: 'creators', expression: CREATORS },
           { name: 'subPathMounters', expression: SUB_PATH_MOUNTERS },
           { name: 'untrustedSandboxUser', expression: UNTRUSTED_SANDBOX_USER },
+          { name: 'baselinePodBreaks', expression: BASELINE_POD_BREAKS },
+          { name: 'baselineContainers', expression: BASELINE_CONTAINERS },
+          { name: 'baselineBreaks', expression: BASELINE_BREAKS },
         ],
         validations: [
           {
@@ -238,6 +247,12 @@ export function backstop(policy: CompiledPolicy, options: BackstopOptions = DEFA
             expression: SANDBOX_USER_TRUST_EXPRESSION,
             messageExpression: SANDBOX_USER_TRUST_MESSAGE,
             message: 'only a trusted provisioner may create a Pod with hostPath volumes that names its sandbox user',
+            reason: 'Forbidden',
+          },
+          {
+            expression: BASELINE_EXPRESSION,
+            messageExpression: BASELINE_MESSAGE,
+            message: 'a Pod with hostPath volumes breaks Pod Security baseline, which the mountgate policy keeps for such Pods (podSecurity: baseline)',
             reason: 'Forbidden',
           },
         ],

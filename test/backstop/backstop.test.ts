@@ -142,13 +142,13 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
     });
 
     it('denies with reason Forbidden, like mountgate', () => {
-      expect(objects.policy.spec?.validations?.map((v) => v.reason)).to.deep.equal(['Forbidden', 'Forbidden', 'Forbidden', 'Forbidden', 'Forbidden']);
+      expect(objects.policy.spec?.validations?.map((v) => v.reason)).to.deep.equal(['Forbidden', 'Forbidden', 'Forbidden', 'Forbidden', 'Forbidden', 'Forbidden']);
       expect(objects.binding.spec?.validationActions).to.deep.equal(['Deny']);
     });
 
-    it('holds the policy in five literals, the deciding entry found in CEL', () => {
+    it('holds the policy in six literals, the deciding entry found in CEL', () => {
       const variables = objects.policy.spec?.variables ?? [];
-      expect(variables.slice(0, 5)).to.deep.equal([
+      expect(variables.slice(0, 6)).to.deep.equal([
         {
           name: 'policyEntries',
           expression: '[["9997001", "/srv/sandbox", "/srv/sandbox/"], ["9997000", "/srv/models", "/srv/models/"], ["99960001", "/srv/models/scratch", "/srv/models/scratch/"], ["999800", "/skills", "/skills/"], ["9997001", "/.deer-flow/threads", "/.deer-flow/threads/"]]',
@@ -157,8 +157,10 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
         { name: 'trustedProvisioners', expression: '[]' },
         { name: 'sandboxUserAnnotation', expression: '"mountgate.io/sandbox-user"' },
         { name: 'injectedMayCreate', expression: 'false' },
+        { name: 'baseline', expression: 'true' },
       ]);
       expect(backstop(policyOf({ hostPathType: 'DirectoryOrCreate' })).policy.spec?.variables?.[4]).to.deep.equal({ name: 'injectedMayCreate', expression: 'true' });
+      expect(backstop(policyOf({ podSecurity: 'privileged' })).policy.spec?.variables?.[5]).to.deep.equal({ name: 'baseline', expression: 'false' });
     });
 
     it('by default selects the namespaces labelled mountgate.io/enabled=true, never kube-system', () => {
@@ -229,18 +231,25 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
 
     it('makes each message cheap when its rule holds', () => {
       const messages = expressions().filter(([where]) => where.endsWith('messageExpression'));
-      expect(messages).to.have.length(5);
+      expect(messages).to.have.length(6);
       for (const [where, expression] of messages) expect(expression, where).to.match(/^variables\.\w+\.size\(\) == 0 \? '' : /);
     });
 
-    it('is the same text for every policy but the five literals', () => {
+    it('is the same text for every policy but the six literals', () => {
       const other = backstop(
-        policyOf({ allowedHostPaths: [{ pathPrefix: '/x/{user}/*' }], builtinHostPaths: [], trustedProvisioners: ['p'], sandboxUserAnnotation: 'example.com/u', hostPathType: 'DirectoryOrCreate' }),
+        policyOf({
+          allowedHostPaths: [{ pathPrefix: '/x/{user}/*' }],
+          builtinHostPaths: [],
+          trustedProvisioners: ['p'],
+          sandboxUserAnnotation: 'example.com/u',
+          hostPathType: 'DirectoryOrCreate',
+          podSecurity: 'privileged',
+        }),
       ).policy.spec;
       const mine = backstop(policyOf()).policy.spec;
-      expect(other?.variables?.slice(0, 5).map((v) => v.name)).to.deep.equal(['policyEntries', 'positions', 'trustedProvisioners', 'sandboxUserAnnotation', 'injectedMayCreate']);
-      for (let i = 0; i < 5; i++) expect(other?.variables?.[i]).to.not.deep.equal(mine?.variables?.[i]);
-      expect(other?.variables?.slice(5)).to.deep.equal(mine?.variables?.slice(5));
+      expect(other?.variables?.slice(0, 6).map((v) => v.name)).to.deep.equal(['policyEntries', 'positions', 'trustedProvisioners', 'sandboxUserAnnotation', 'injectedMayCreate', 'baseline']);
+      for (let i = 0; i < 6; i++) expect(other?.variables?.[i]).to.not.deep.equal(mine?.variables?.[i]);
+      expect(other?.variables?.slice(6)).to.deep.equal(mine?.variables?.slice(6));
       expect(other?.validations).to.deep.equal(mine?.validations);
     });
   });

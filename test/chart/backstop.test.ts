@@ -75,6 +75,7 @@ describe('chart: the backstop ValidatingAdmissionPolicy', function () {
     { name: 'handWrittenHostPaths: builtin', policy: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }], builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }], handWrittenHostPaths: 'builtin' } },
     // The one setting under which mountgate's own volumes may be created in a read-only path.
     { name: 'hostPathType: DirectoryOrCreate', policy: { allowedHostPaths: [{ pathPrefix: '/srv/models', readOnly: true }], hostPathType: 'DirectoryOrCreate' } },
+    { name: 'podSecurity: privileged', policy: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }], podSecurity: 'privileged' } },
     { name: 'hostPathType: Directory', policy: { allowedHostPaths: [{ pathPrefix: '/srv/models', readOnly: true }], hostPathType: 'Directory' } },
   ];
   for (const row of policies) {

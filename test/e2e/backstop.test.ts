@@ -19,7 +19,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
-import { ApiException, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type CoreV1Api, type V1Container, type V1EphemeralContainer, type V1Pod, type V1Volume, type V1VolumeMount } from '@kubernetes/client-node';
+import { ApiException, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type CoreV1Api, type V1Container, type V1EphemeralContainer, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1Volume, type V1VolumeMount } from '@kubernetes/client-node';
 import { decide } from '../../src/admission/decide.js';
 import { ADMISSION_API_VERSION, readAdmissionReview, type AdmissionRequest, type UserInfo } from '../../src/admission/review.js';
 import { podCreateRequest } from '../../src/admission/synthetic-request.js';
@@ -183,6 +183,9 @@ function gist(message: string): string {
   if (mount !== null) return `${mount[1]}${mount[2]}`;
   // The whole message: mountgate's and the backstop's are the same text.
   if (/^metadata\.annotations\[[^\]]+\]: names the sandbox user of a Pod with hostPath volumes/.test(message)) return message;
+  // Pod Security baseline: the same first field, in words of its own.
+  const baseline = /^((?:spec|metadata)\S*): .*\(podSecurity: baseline\)$/.exec(message);
+  if (baseline !== null) return `baseline: ${baseline[1]}`;
   throw new Error(`not a hostPath message: ${message}`);
 }
 
@@ -486,7 +489,37 @@ function requesterOf(env: E2E, who: Who): Requester {
   return { userInfo: { username: user.name, groups: [...user.groups] }, core: env.coreAs(user) };
 }
 
+/** A Pod of one read-only hostPath volume (allowed by every setup but one), its spec and first container changed. */
+function breaking(spec: Partial<V1PodSpec>, first: Partial<V1Container> = {}, metadata: V1ObjectMeta = {}): V1Pod {
+  const base = single('/skills', true);
+  const containers = base.spec?.containers ?? [];
+  return { metadata, spec: { ...base.spec, ...spec, containers: containers.map((c, i) => (i === 0 ? { ...c, ...first } : c)) } };
+}
+
+/** Pod Security baseline (podSecurity: baseline, the default of every setup): each control, and their order. */
+const BASELINE: ReadonlyArray<[string, V1Pod]> = [
+  ['baseline: a privileged container', breaking({}, { securityContext: { privileged: true } })],
+  ['baseline: hostPID and a privileged container (the Pod\'s own fields first)', breaking({ hostPID: true }, { securityContext: { privileged: true } })],
+  ['baseline: hostNetwork, hostIPC', breaking({ hostNetwork: true, hostIPC: true })],
+  ['baseline: SYS_ADMIN after an allowed capability', breaking({}, { securityContext: { capabilities: { add: ['CHOWN', 'SYS_ADMIN'] } } })],
+  ['baseline: a host port', breaking({}, { ports: [{ containerPort: 80 }, { containerPort: 81, hostPort: 8081 }] })],
+  ['baseline: SELinux type, user and role of the Pod', breaking({ securityContext: { seLinuxOptions: { type: 'spc_t', user: 'u', role: 'r' } } })],
+  ['baseline: an allowed SELinux type', breaking({ securityContext: { seLinuxOptions: { type: 'container_engine_t', level: 's0' } } })],
+  ['baseline: seccomp Unconfined in the container', breaking({ securityContext: { seccompProfile: { type: 'RuntimeDefault' } } }, { securityContext: { seccompProfile: { type: 'Unconfined' } } })],
+  ['baseline: AppArmor Unconfined of the Pod', breaking({ securityContext: { appArmorProfile: { type: 'Unconfined' } } })],
+  ['baseline: an AppArmor annotation', breaking({}, {}, { annotations: { 'container.apparmor.security.beta.kubernetes.io/c': 'unconfined' } })],
+  ['baseline: an unsafe sysctl after a safe one', breaking({ securityContext: { sysctls: [{ name: 'kernel.shm_rmid_forced', value: '1' }, { name: 'kernel.msgmax', value: '1' }] } })],
+  ['baseline: a probe host', breaking({}, { readinessProbe: { tcpSocket: { port: 80, host: '10.0.0.1' } } })],
+  ['baseline: a lifecycle host', breaking({}, { lifecycle: { preStop: { httpGet: { port: 80, host: '10.0.0.1' } } } })],
+  ['baseline: a privileged init container after a compliant one', { ...breaking({}), spec: { ...breaking({}).spec, containers: breaking({}).spec?.containers ?? [], initContainers: [{ name: 'i', image: 'busybox', securityContext: { privileged: true } }] } }],
+  ['baseline: what baseline allows, written out', breaking({ securityContext: { seccompProfile: { type: 'RuntimeDefault' }, sysctls: [{ name: 'net.ipv4.tcp_keepalive_time', value: '60' }] } }, { securityContext: { privileged: false, capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] }, procMount: 'Default' }, ports: [{ containerPort: 80 }] })],
+  ['baseline: a privileged container and a read-only path mounted read-write (the path first)', breaking({}, { securityContext: { privileged: true }, volumeMounts: [{ name: 'v', mountPath: '/m/0' }] })],
+  ['baseline: a privileged Pod without hostPath volumes (not mountgate\'s)', { spec: { containers: [{ name: 'c', image: 'busybox', securityContext: { privileged: true } }] } }],
+];
+
 const EPHEMERAL: ReadonlyArray<[string, V1Pod, V1EphemeralContainer[]]> = [
+  ['a privileged ephemeral container', single('/srv/models/x', true), [{ name: 'debug', image: 'busybox', securityContext: { privileged: true } }]],
+  ['an ephemeral container with SYS_PTRACE', single('/srv/models/x', true), [{ name: 'debug', image: 'busybox', securityContext: { capabilities: { add: ['SYS_PTRACE'] } } }]],
   ['an ephemeral container mounts a read-only prefix read-write', single('/srv/models/x', true), [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/debug' }] }]],
   ['an ephemeral container mounts a read-only prefix read-only', single('/srv/models/x', true), [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/debug', readOnly: true }] }]],
   ['an ephemeral container mounts a read-write prefix read-write', single('/srv/sandbox/x', false), [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/debug' }] }]],
@@ -551,6 +584,17 @@ function withSubPaths(shape: V1Pod): V1Pod {
   for (const each of containers) for (const mount of each.volumeMounts ?? []) if (mount.readOnly !== true) mount.subPath = 'sub';
   const last = [...(containers.at(-1)?.volumeMounts ?? [])].reverse().find((mount) => mount.readOnly === true);
   if (last !== undefined) last.subPath = 'sub';
+  return shape;
+}
+
+/** Every container of a big Pod breaks Pod Security baseline at the end of its fields, the last container first of all. */
+function breakingEverywhere(shape: V1Pod): V1Pod {
+  const containers = shape.spec?.containers ?? [];
+  containers.forEach((each, i) => {
+    each.ports = Array.from({ length: 20 }, (_, p) => ({ containerPort: 1000 + p, ...(i === containers.length - 1 && p === 19 ? { hostPort: 2000 } : {}) }));
+    each.securityContext = { capabilities: { add: ['CHOWN', 'KILL', 'SETUID', 'SETGID', 'FOWNER'] }, seccompProfile: { type: 'RuntimeDefault' } };
+    each.readinessProbe = { tcpSocket: { port: 1000, host: i === containers.length - 1 ? '10.0.0.1' : '' } };
+  });
   return shape;
 }
 
@@ -621,6 +665,13 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
     });
   }
 
+  for (const [title, shape] of BASELINE) {
+    it(`agrees: ${title}`, async function () {
+      this.timeout(30_000);
+      for (const setup of setups) await judgeCreate(e2e(), setup, shape);
+    });
+  }
+
   for (const [title, who, shape] of PATTERN_TABLE) {
     it(`agrees on a pattern policy: ${title}`, async function () {
       this.timeout(30_000);
@@ -650,6 +701,7 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
     ['100 volumes of 4096-character paths under a pattern x 10 containers x 100 mounts', bigPatternPod(100, 10, 4096)],
     ['100 volumes of 4096-character paths holding a read-only pattern below them x 10 containers x 100 mounts', bigHoldingPod(100, 10, 4096)],
     ['100 volumes x 100 containers x 100 mounts, each read-write one with a subPath, and the last read-only one', withSubPaths(bigPod(100, 100, 100, 40, false))],
+    ['100 volumes x 100 containers x 100 mounts, each container with 20 ports, 5 capabilities and a probe, the last one breaking Pod Security baseline', breakingEverywhere(bigPod(100, 100, 100, 40, false))],
   ];
   for (const [title, shape] of big) {
     it(`agrees without a CEL cost error on a big Pod: ${title}`, async function () {
@@ -677,7 +729,7 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
       await writeFile(requestFile, JSON.stringify({ namespace: each.namespace, userInfo: { username: 'alice', groups: ['deer-flow-provisioners'] } }));
       const result = await celcost(env.dir, '1.29', policyFile, files, requestFile);
       expect(result.compileError, `${each.title}: compile error in the 1.29 environment`).to.equal(undefined);
-      expect(result.compiled).to.equal(30);
+      expect(result.compiled).to.equal(36);
       for (const [i, pod] of result.pods.entries()) {
         const title = `${each.title}, ${big[i]?.[0] ?? pod.file}`;
         for (const { where, cost, error } of pod.costs) {
