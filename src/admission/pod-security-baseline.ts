@@ -60,8 +60,9 @@ export const SELINUX_TYPES: ReadonlySet<string> = new Set(['', 'container_t', 'c
 const PROFILE_TYPES: ReadonlySet<string> = new Set(['RuntimeDefault', 'Localhost']);
 export const APPARMOR_ANNOTATION_PREFIX = 'container.apparmor.security.beta.kubernetes.io/';
 const HOST_NAMESPACES = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
-const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
-const LIFECYCLE_HANDLERS = ['postStart', 'preStop'] as const;
+/** Each probe and lifecycle handler with its field path below a container. */
+const PROBES = (['livenessProbe', 'readinessProbe', 'startupProbe'] as const).map((key) => [key, `.${key}`] as const);
+const LIFECYCLE_HANDLERS = (['postStart', 'preStop'] as const).map((key) => [key, `.lifecycle.${key}`] as const);
 const PROBE_ACTIONS = ['httpGet', 'tcpSocket'] as const;
 
 const SUFFIX = '(podSecurity: baseline)';
@@ -118,47 +119,54 @@ export function baselineViolations(pod: CheckedPod): Violation[] {
   const podContext = objectAt(spec, 'securityContext');
   if (podContext === false) breaks('spec.securityContext', 'must be an object');
   else if (podContext !== undefined) {
-    checkContext(podContext, 'spec.securityContext', breaks);
+    checkContext(podContext, POD_CONTEXT, breaks);
     checkSysctls(podContext, breaks);
   }
   checkAppArmorAnnotations(pod, breaks);
   for (const list of CONTAINER_LISTS) {
     const containers: readonly unknown[] = pod.spec[list] ?? [];
-    containers.forEach((container, index) => {
-      if (isRecord(container)) checkContainer(container, `spec.${list}[${index}]`, breaks);
-    });
+    for (let index = 0; index < containers.length; index++) {
+      const container = containers[index];
+      // The container's field path is written only when something breaks.
+      if (isRecord(container)) checkContainer(container, () => `spec.${list}[${index}]`, breaks);
+    }
   }
   named.close((count) => violation('pod-security-baseline', 'spec', `${count} more fields break Pod Security baseline ${SUFFIX}`));
   return violations;
 }
 
 type Breaks = (field: string, message: string) => void;
+/** A field path, written out when a violation needs it. */
+type Field = () => string;
+const POD_CONTEXT: Field = () => 'spec.securityContext';
 
 /** The fields a Pod's and a container's securityContext share: Windows host process, SELinux, seccomp, AppArmor. */
-function checkContext(context: JsonObject, field: string, breaks: Breaks): void {
+function checkContext(context: JsonObject, field: Field, breaks: Breaks): void {
   const windows = objectAt(context, 'windowsOptions');
-  if (windows === false) breaks(`${field}.windowsOptions`, 'must be an object');
-  else if (windows !== undefined && isOn(windows.hostProcess)) breaks(`${field}.windowsOptions.hostProcess`, 'must not be true: a Windows host process runs as the node');
+  if (windows === false) breaks(`${field()}.windowsOptions`, 'must be an object');
+  else if (windows !== undefined && isOn(windows.hostProcess)) breaks(`${field()}.windowsOptions.hostProcess`, 'must not be true: a Windows host process runs as the node');
 
   const seLinux = objectAt(context, 'seLinuxOptions');
-  if (seLinux === false) breaks(`${field}.seLinuxOptions`, 'must be an object');
+  if (seLinux === false) breaks(`${field()}.seLinuxOptions`, 'must be an object');
   else if (seLinux !== undefined) {
     const type = seLinux.type ?? '';
     if (typeof type !== 'string' || !SELINUX_TYPES.has(type)) {
-      breaks(`${field}.seLinuxOptions.type`, `${quoted(type)} is not one of ${[...SELINUX_TYPES].filter((allowed) => allowed !== '').join(', ')}`);
+      breaks(`${field()}.seLinuxOptions.type`, `${quoted(type)} is not one of ${[...SELINUX_TYPES].filter((allowed) => allowed !== '').join(', ')}`);
     }
-    for (const key of ['user', 'role'] as const) {
-      if (!isUnset(seLinux[key])) breaks(`${field}.seLinuxOptions.${key}`, 'must not be set');
-    }
+    if (!isUnset(seLinux.user)) breaks(`${field()}.seLinuxOptions.user`, 'must not be set');
+    if (!isUnset(seLinux.role)) breaks(`${field()}.seLinuxOptions.role`, 'must not be set');
   }
 
-  for (const key of ['seccompProfile', 'appArmorProfile'] as const) {
-    const profile = objectAt(context, key);
-    if (profile === false) breaks(`${field}.${key}`, 'must be an object');
-    else if (profile !== undefined) {
-      const type = profile.type;
-      if (typeof type !== 'string' || !PROFILE_TYPES.has(type)) breaks(`${field}.${key}.type`, `${quoted(type ?? '')} is not RuntimeDefault or Localhost`);
-    }
+  checkProfile(context, 'seccompProfile', field, breaks);
+  checkProfile(context, 'appArmorProfile', field, breaks);
+}
+
+function checkProfile(context: JsonObject, key: 'seccompProfile' | 'appArmorProfile', field: Field, breaks: Breaks): void {
+  const profile = objectAt(context, key);
+  if (profile === false) breaks(`${field()}.${key}`, 'must be an object');
+  else if (profile !== undefined) {
+    const type = profile.type;
+    if (typeof type !== 'string' || !PROFILE_TYPES.has(type)) breaks(`${field()}.${key}.type`, `${quoted(type ?? '')} is not RuntimeDefault or Localhost`);
   }
 }
 
@@ -168,80 +176,90 @@ function checkSysctls(context: JsonObject, breaks: Breaks): void {
     breaks('spec.securityContext.sysctls', 'must be a list');
     return;
   }
-  (sysctls ?? []).forEach((sysctl, index) => {
+  const list = sysctls ?? [];
+  for (let index = 0; index < list.length; index++) {
+    const sysctl = list[index];
     const name = isRecord(sysctl) ? sysctl.name : undefined;
     if (typeof name !== 'string' || !BASELINE_SYSCTLS.has(name)) {
       breaks(`spec.securityContext.sysctls[${index}].name`, `${quoted(name ?? '')} is not one of the sysctls baseline allows`);
     }
-  });
+  }
 }
 
 /** The AppArmor annotations (deprecated, still honoured): any container's, named or not. */
 function checkAppArmorAnnotations(pod: CheckedPod, breaks: Breaks): void {
-  const annotations = pod.metadata?.annotations ?? {};
-  for (const [key, value] of Object.entries(annotations)) {
-    if (!key.startsWith(APPARMOR_ANNOTATION_PREFIX)) continue;
+  const annotations = pod.metadata?.annotations;
+  if (annotations === undefined || annotations === null) return;
+  for (const key in annotations) {
+    if (!Object.hasOwn(annotations, key) || !key.startsWith(APPARMOR_ANNOTATION_PREFIX)) continue;
+    const value = annotations[key] ?? '';
     if (value === '' || value === 'runtime/default' || value.startsWith('localhost/')) continue;
     breaks(`metadata.annotations[${key}]`, `${quoted(value)} is not runtime/default or localhost/...`);
   }
 }
 
-function checkContainer(container: JsonObject, field: string, breaks: Breaks): void {
+function checkContainer(container: JsonObject, field: Field, breaks: Breaks): void {
   const context = objectAt(container, 'securityContext');
-  if (context === false) breaks(`${field}.securityContext`, 'must be an object');
+  if (context === false) breaks(`${field()}.securityContext`, 'must be an object');
   else if (context !== undefined) {
-    if (isOn(context.privileged)) breaks(`${field}.securityContext.privileged`, 'must not be true: a privileged container can remount read-only host paths read-write and reach every device of the node');
-    checkCapabilities(context, `${field}.securityContext`, breaks);
-    checkContext(context, `${field}.securityContext`, breaks);
+    const contextField: Field = () => `${field()}.securityContext`;
+    if (isOn(context.privileged)) breaks(`${contextField()}.privileged`, 'must not be true: a privileged container can remount read-only host paths read-write and reach every device of the node');
+    checkCapabilities(context, contextField, breaks);
+    checkContext(context, contextField, breaks);
     const procMount = context.procMount;
-    if (procMount !== undefined && procMount !== null && procMount !== 'Default') breaks(`${field}.securityContext.procMount`, `${quoted(procMount)} is not Default`);
+    if (procMount !== undefined && procMount !== null && procMount !== 'Default') breaks(`${contextField()}.procMount`, `${quoted(procMount)} is not Default`);
   }
   checkHostPorts(container, field, breaks);
   checkProbeHosts(container, field, breaks);
 }
 
-function checkCapabilities(context: JsonObject, field: string, breaks: Breaks): void {
+function checkCapabilities(context: JsonObject, field: Field, breaks: Breaks): void {
   const capabilities = objectAt(context, 'capabilities');
   if (capabilities === false) {
-    breaks(`${field}.capabilities`, 'must be an object');
+    breaks(`${field()}.capabilities`, 'must be an object');
     return;
   }
   const added = capabilities === undefined ? undefined : listAt(capabilities, 'add');
   if (added === false) {
-    breaks(`${field}.capabilities.add`, 'must be a list');
+    breaks(`${field()}.capabilities.add`, 'must be a list');
     return;
   }
-  (added ?? []).forEach((capability, index) => {
+  const list = added ?? [];
+  for (let index = 0; index < list.length; index++) {
+    const capability = list[index];
     if (typeof capability !== 'string' || !BASELINE_CAPABILITIES.has(capability)) {
-      breaks(`${field}.capabilities.add[${index}]`, `${quoted(capability)} is not one of the capabilities baseline allows (${[...BASELINE_CAPABILITIES].join(', ')})`);
+      breaks(`${field()}.capabilities.add[${index}]`, `${quoted(capability)} is not one of the capabilities baseline allows (${[...BASELINE_CAPABILITIES].join(', ')})`);
     }
-  });
+  }
 }
 
-function checkHostPorts(container: JsonObject, field: string, breaks: Breaks): void {
+function checkHostPorts(container: JsonObject, field: Field, breaks: Breaks): void {
   const ports = listAt(container, 'ports');
   if (ports === false) {
-    breaks(`${field}.ports`, 'must be a list');
+    breaks(`${field()}.ports`, 'must be a list');
     return;
   }
-  (ports ?? []).forEach((port, index) => {
+  const list = ports ?? [];
+  for (let index = 0; index < list.length; index++) {
+    const port = list[index];
     const hostPort = isRecord(port) ? port.hostPort : undefined;
-    if (hostPort !== undefined && hostPort !== null && hostPort !== 0) breaks(`${field}.ports[${index}].hostPort`, `${quoted(hostPort)} must not be set: the port would open on the node`);
-  });
+    if (hostPort !== undefined && hostPort !== null && hostPort !== 0) breaks(`${field()}.ports[${index}].hostPort`, `${quoted(hostPort)} must not be set: the port would open on the node`);
+  }
 }
 
 /** Probes and lifecycle handlers that name a host: the kubelet, on the node's network, would call it. */
-function checkProbeHosts(container: JsonObject, field: string, breaks: Breaks): void {
-  const check = (handler: unknown, handlerField: string): void => {
-    if (!isRecord(handler)) return;
-    for (const action of PROBE_ACTIONS) {
-      const target = handler[action];
-      if (isRecord(target) && !isUnset(target.host)) breaks(`${handlerField}.${action}.host`, `${quoted(target.host)} must not be set: the kubelet would call it from the node`);
-    }
-  };
-  for (const probe of PROBES) check(container[probe], `${field}.${probe}`);
+function checkProbeHosts(container: JsonObject, field: Field, breaks: Breaks): void {
+  for (const [key, suffix] of PROBES) checkHandlerHost(container[key], field, suffix, breaks);
   const lifecycle = container.lifecycle;
   if (isRecord(lifecycle)) {
-    for (const handler of LIFECYCLE_HANDLERS) check(lifecycle[handler], `${field}.lifecycle.${handler}`);
+    for (const [key, suffix] of LIFECYCLE_HANDLERS) checkHandlerHost(lifecycle[key], field, suffix, breaks);
+  }
+}
+
+function checkHandlerHost(handler: unknown, field: Field, suffix: string, breaks: Breaks): void {
+  if (!isRecord(handler)) return;
+  for (const action of PROBE_ACTIONS) {
+    const target = handler[action];
+    if (isRecord(target) && !isUnset(target.host)) breaks(`${field()}${suffix}.${action}.host`, `${quoted(target.host)} must not be set: the kubelet would call it from the node`);
   }
 }
