@@ -186,16 +186,20 @@ function checkSysctls(context: JsonObject, breaks: Breaks): void {
   }
 }
 
-/** The AppArmor annotations (deprecated, still honoured): any container's, named or not. */
+/**
+ * The AppArmor annotations (deprecated, still honoured): any container's, named or not, by key in sorted
+ * order, as the API server writes them (the backstop names the first).
+ */
 function checkAppArmorAnnotations(pod: CheckedPod, breaks: Breaks): void {
   const annotations = pod.metadata?.annotations;
   if (annotations === undefined || annotations === null) return;
+  const broken: string[] = [];
   for (const key in annotations) {
     if (!Object.hasOwn(annotations, key) || !key.startsWith(APPARMOR_ANNOTATION_PREFIX)) continue;
     const value = annotations[key] ?? '';
-    if (value === '' || value === 'runtime/default' || value.startsWith('localhost/')) continue;
-    breaks(`metadata.annotations[${key}]`, `${quoted(value)} is not runtime/default or localhost/...`);
+    if (value !== '' && value !== 'runtime/default' && !value.startsWith('localhost/')) broken.push(key);
   }
+  for (const key of broken.sort()) breaks(`metadata.annotations[${key}]`, `${quoted(annotations[key])} is not runtime/default or localhost/...`);
 }
 
 function checkContainer(container: JsonObject, field: Field, breaks: Breaks): void {

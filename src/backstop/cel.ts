@@ -1,8 +1,8 @@
 /**
- * The CEL of the backstop: fixed expressions that read the policy from three
- * literals (variables policyEntries, positions, trustedProvisioners and
- * sandboxUserAnnotation), so that the Helm chart can render the same policy by
- * filling in only those four lines.
+ * The CEL of the backstop: fixed expressions that read the policy from six
+ * literals (variables policyEntries, positions, trustedProvisioners,
+ * sandboxUserAnnotation, injectedMayCreate and baseline), so that the Helm
+ * chart can render the same policy by filling in only those six lines.
  *
  * Each policy entry is a list of strings (a CEL literal must be of one type):
  * [rank, prefix, under, segments...]. `prefix` as written; `under`, what a path
@@ -343,7 +343,8 @@ export const BASELINE_POD_BREAKS = [
   ['hostNetwork', 'hostPID', 'hostIPC'].map((key) => `(object.?spec.?${key}.orValue(false) ? ['spec.${key}'] : [])`).join(' + '),
   ` + ${contextBreaks('object.?spec.?securityContext', "'spec.securityContext'")}`,
   ` + [object.?spec.?securityContext.?sysctls.orValue([])].map(s, s.filter(x, !(string(x.?name.orValue('')) in ${celStringList([...BASELINE_SYSCTLS])})).map(x, 'spec.securityContext.sysctls[' + string(s.indexOf(x)) + '].name'))[0]`,
-  ` + [object.?metadata.?annotations.orValue({})].map(a, a.filter(k, k.startsWith('${APPARMOR_ANNOTATION_PREFIX}') && !(a[k] == '' || a[k] == 'runtime/default' || a[k].startsWith('localhost/'))).map(k, 'metadata.annotations[' + k + ']'))[0]`,
+  // Map keys come in no fixed order: the least bad key, which /validate names first (it sorts them).
+  ` + [object.?metadata.?annotations.orValue({})].map(a, a.filter(k, k.startsWith('${APPARMOR_ANNOTATION_PREFIX}') && !(a[k] == '' || a[k] == 'runtime/default' || a[k].startsWith('localhost/')))).map(b, b.size() == 0 ? [] : ['metadata.annotations[' + b.min() + ']'])[0]`,
 ].join('');
 
 const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'].flatMap((probe) =>

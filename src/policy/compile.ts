@@ -66,7 +66,7 @@ export interface CompiledPolicy extends PathLists {
    * lie under (builtinHostPaths alone); undefined with the default, where both lists serve.
    */
   readonly handWritten: EntryLists | undefined;
-  /** podSecurity: baseline (the default): Pod Security baseline, hostPath volumes aside, for every Pod judged. */
+  /** podSecurity: baseline (the default): Pod Security baseline, hostPath volumes aside, for a Pod with hostPath volumes. */
   readonly baseline: boolean;
 }
 

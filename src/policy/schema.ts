@@ -11,7 +11,7 @@ export const DEFAULT_SANDBOX_USER_ANNOTATION = 'mountgate.io/sandbox-user';
 export const HOST_PATH_TYPES = ['auto', 'Directory', 'DirectoryOrCreate'] as const;
 /** What a hostPath volume written into a Pod by hand may lie under: both lists, or builtinHostPaths alone. */
 export const HAND_WRITTEN_HOST_PATHS = ['allowed', 'builtin'] as const;
-/** baseline: every Pod judged keeps Pod Security baseline, hostPath volumes aside; privileged: nothing beyond host paths is judged. */
+/** baseline: a Pod with hostPath volumes keeps Pod Security baseline in all but those; privileged: nothing beyond host paths is judged. */
 export const POD_SECURITY_MODES = ['baseline', 'privileged'] as const;
 
 // An annotation key: an optional DNS-subdomain prefix and a name of at most 63 characters.
@@ -95,7 +95,7 @@ export const policySchema = object({
     .typeError('${path} must be a string')
     .oneOf(HAND_WRITTEN_HOST_PATHS, `\${path} must be one of ${HAND_WRITTEN_HOST_PATHS.join(', ')}`)
     .optional(),
-  /** baseline: the rest of Pod Security baseline is required of every Pod judged. Default baseline. */
+  /** baseline: the rest of Pod Security baseline is required of a Pod with hostPath volumes. Default baseline. */
   podSecurity: string()
     .strict()
     .typeError('${path} must be a string')

@@ -76,6 +76,7 @@ describe('chart: the backstop ValidatingAdmissionPolicy', function () {
     // The one setting under which mountgate's own volumes may be created in a read-only path.
     { name: 'hostPathType: DirectoryOrCreate', policy: { allowedHostPaths: [{ pathPrefix: '/srv/models', readOnly: true }], hostPathType: 'DirectoryOrCreate' } },
     { name: 'podSecurity: privileged', policy: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }], podSecurity: 'privileged' } },
+    { name: 'podSecurity: baseline, written out', policy: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }], podSecurity: 'baseline' } },
     { name: 'hostPathType: Directory', policy: { allowedHostPaths: [{ pathPrefix: '/srv/models', readOnly: true }], hostPathType: 'Directory' } },
   ];
   for (const row of policies) {

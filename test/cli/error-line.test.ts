@@ -2,25 +2,13 @@ import { expect } from 'chai';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commandUsage, findCommand, HELP } from '../../src/cli/commands.js';
+import { HELP } from '../../src/cli/commands.js';
 import { run } from '../../src/cli/run.js';
 import { EXIT_USAGE } from '../../src/cli/usage.js';
+import { captured, usageOf, type Outcome } from '../helpers/cli.js';
 
-async function mountgate(argv: readonly string[], io: { stdout?: (text: string) => void } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, {
-    stdout: io.stdout ?? ((text) => (stdout += text)),
-    stderr: (text) => (stderr += text),
-    readStdin: () => Promise.resolve(''),
-  });
-  return { code, stdout, stderr };
-}
-
-function usageOf(name: string): string {
-  const command = findCommand(name);
-  if (command === undefined) throw new Error(`no command ${name}`);
-  return commandUsage(command);
+function mountgate(argv: readonly string[], io: { stdout?: (text: string) => void } = {}): Promise<Outcome> {
+  return captured(run, argv, io);
 }
 
 describe('cli: an error is one line, its control characters escaped', () => {

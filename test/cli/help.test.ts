@@ -2,31 +2,13 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { COMMANDS, commandUsage, findCommand, HELP, type Command } from '../../src/cli/commands.js';
+import { COMMANDS, HELP, type Command } from '../../src/cli/commands.js';
 import { run } from '../../src/cli/run.js';
 import { EXIT_OK, EXIT_USAGE } from '../../src/cli/usage.js';
+import { captured, usageOf, type Outcome } from '../helpers/cli.js';
 
-interface Outcome {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function mountgate(argv: readonly string[]): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    readStdin: () => Promise.resolve(''),
-  });
-  return { code, stdout, stderr };
-}
-
-function usageOf(name: string): string {
-  const command = findCommand(name);
-  if (command === undefined) throw new Error(`no command ${name}`);
-  return commandUsage(command);
+function mountgate(argv: readonly string[]): Promise<Outcome> {
+  return captured(run, argv);
 }
 
 describe('cli: --help and usage', () => {

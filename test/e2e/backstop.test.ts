@@ -514,6 +514,19 @@ const BASELINE: ReadonlyArray<[string, V1Pod]> = [
   ['baseline: a privileged init container after a compliant one', { ...breaking({}), spec: { ...breaking({}).spec, containers: breaking({}).spec?.containers ?? [], initContainers: [{ name: 'i', image: 'busybox', securityContext: { privileged: true } }] } }],
   ['baseline: what baseline allows, written out', breaking({ securityContext: { seccompProfile: { type: 'RuntimeDefault' }, sysctls: [{ name: 'net.ipv4.tcp_keepalive_time', value: '60' }] } }, { securityContext: { privileged: false, capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] }, procMount: 'Default' }, ports: [{ containerPort: 80 }] })],
   ['baseline: a privileged container and a read-only path mounted read-write (the path first)', breaking({}, { securityContext: { privileged: true }, volumeMounts: [{ name: 'v', mountPath: '/m/0' }] })],
+  ['baseline: AppArmor annotations of five containers, all unconfined (the least key named first)', (() => {
+    const base = breaking({});
+    const names = ['e', 'b', 'd', 'a', 'c'];
+    const containers = names.map((name) => ({ ...(base.spec?.containers?.[0] ?? { name }), name }));
+    const annotations = Object.fromEntries(names.map((name) => [`container.apparmor.security.beta.kubernetes.io/${name}`, 'unconfined']));
+    return { metadata: { annotations }, spec: { ...base.spec, containers } };
+  })()],
+  ['baseline: a bad capability twice', breaking({}, { securityContext: { capabilities: { add: ['SYS_ADMIN', 'CHOWN', 'SYS_ADMIN'] } } })],
+  ['baseline: an unsafe sysctl twice', breaking({ securityContext: { sysctls: [{ name: 'kernel.msgmax', value: '1' }, { name: 'kernel.shm_rmid_forced', value: '1' }, { name: 'kernel.msgmax', value: '1' }] } })],
+  ['baseline: a privileged sidecar (an init container with restartPolicy Always) and a host port in containers[0]', (() => {
+    const base = breaking({}, { ports: [{ containerPort: 80, hostPort: 8080 }] });
+    return { ...base, spec: { ...base.spec, containers: base.spec?.containers ?? [], initContainers: [{ name: 'side', image: 'busybox', restartPolicy: 'Always', securityContext: { privileged: true } }] } };
+  })()],
   ['baseline: a privileged Pod without hostPath volumes (not mountgate\'s)', { spec: { containers: [{ name: 'c', image: 'busybox', securityContext: { privileged: true } }] } }],
 ];
 
