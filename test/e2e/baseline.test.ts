@@ -7,6 +7,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { BASELINE_SYSCTLS } from '../../src/admission/pod-security-baseline.js';
 import { apiError, uniqueName } from './env.js';
 import { e2e } from './hooks.js';
 
@@ -75,20 +76,7 @@ function securityContextOf(c: ContainerContext): Record<string, unknown> {
   };
 }
 
-const ALLOWED_SYSCTLS = [
-  'kernel.shm_rmid_forced',
-  'net.ipv4.ip_local_port_range',
-  'net.ipv4.tcp_syncookies',
-  'net.ipv4.ping_group_range',
-  'net.ipv4.ip_unprivileged_port_start',
-  'net.ipv4.ip_local_reserved_ports',
-  'net.ipv4.tcp_keepalive_time',
-  'net.ipv4.tcp_fin_timeout',
-  'net.ipv4.tcp_keepalive_intvl',
-  'net.ipv4.tcp_keepalive_probes',
-  'net.ipv4.tcp_rmem',
-  'net.ipv4.tcp_wmem',
-];
+const ALLOWED_SYSCTLS = [...BASELINE_SYSCTLS];
 const SYSCTL_VALUES: Readonly<Record<string, string>> = {
   'net.ipv4.ip_local_port_range': '32768 60999',
   'net.ipv4.ping_group_range': '0 2147483647',
