@@ -13,7 +13,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import { describeRequester, listsRequester, type Fillings } from '../policy/match.js';
 import { isInjectedName } from './injection.js';
 import { annotationField, planMounts } from './plan.js';
-import { annotationValue, isAnnotated, isCheckedPod, podProblem, volumesOf, type CheckedPod } from './pod.js';
+import { annotationValue, hasHostPathVolume, isAnnotated, isCheckedPod, podProblem, volumesOf, type CheckedPod } from './pod.js';
 import { requestFillings, type RequestContext } from './placeholders.js';
 import { injectedMountsOutsideTargets, reconcile } from './reconcile.js';
 import type { AdmissionRequest } from './review.js';
@@ -85,10 +85,6 @@ export function sandboxUserAtCreation(pod: CheckedPod, policy: CompiledPolicy, r
   if (listsRequester(policy.trustedProvisioners, request.userInfo)) return undefined;
   const why = policy.trustedProvisioners.size === 0 ? 'trustedProvisioners is empty' : `${describeRequester(request.userInfo)} is not in trustedProvisioners`;
   return violation('sandbox-user-not-trusted', sandboxUserField(policy), `names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and ${why}`);
-}
-
-function hasHostPathVolume(pod: CheckedPod): boolean {
-  return volumesOf(pod).some((volume) => volume.hostPath !== undefined && volume.hostPath !== null);
 }
 
 function sandboxUserField(policy: CompiledPolicy): string {

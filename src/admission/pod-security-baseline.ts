@@ -20,7 +20,7 @@
  * A value the API server would never send (a string for a boolean) breaks the
  * control it belongs to: only the values the control allows pass.
  */
-import { CONTAINER_LISTS, volumesOf, type CheckedPod } from './pod.js';
+import { CONTAINER_LISTS, hasHostPathVolume, isRecord, type CheckedPod } from './pod.js';
 import { NamedThenCounted, violation, type Violation } from './violation.js';
 
 /** The capabilities baseline lets a container add. */
@@ -69,10 +69,6 @@ const SUFFIX = '(podSecurity: baseline)';
 
 type JsonObject = Readonly<Record<string, unknown>>;
 
-function isRecord(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A field's object, or undefined when it is absent or null; anything else is `false`, which no control allows. */
 function objectAt(parent: JsonObject, key: string): JsonObject | undefined | false {
   const value = parent[key];
@@ -96,8 +92,9 @@ function isUnset(value: unknown): boolean {
   return value === undefined || value === null || value === '';
 }
 
+/** A value as JSON writes it (strings in quotes). */
 function quoted(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : `${JSON.stringify(value) ?? String(value)}`;
+  return JSON.stringify(value) ?? String(value);
 }
 
 /**
@@ -109,7 +106,7 @@ function quoted(value: unknown): string {
 export function baselineViolations(pod: CheckedPod): Violation[] {
   const violations: Violation[] = [];
   const spec: unknown = pod.spec;
-  if (!isRecord(spec) || !volumesOf(pod).some((volume) => volume.hostPath !== undefined && volume.hostPath !== null)) return violations;
+  if (!isRecord(spec) || !hasHostPathVolume(pod)) return violations;
   const named = new NamedThenCounted(violations);
   const breaks = (field: string, message: string): void => named.add(() => violation('pod-security-baseline', field, `${message} ${SUFFIX}`));
 

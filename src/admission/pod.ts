@@ -13,9 +13,10 @@ export interface CheckedPod extends V1Pod {
   spec: NonNullable<V1Pod['spec']>;
 }
 
-type JsonObject = Record<string, unknown>;
+export type JsonObject = Record<string, unknown>;
 
-function isRecord(value: unknown): value is JsonObject {
+/** A JSON object: not null, not an array. */
+export function isRecord(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -141,4 +142,9 @@ export function mountField(visit: Pick<MountVisit, 'list' | 'containerIndex' | '
 
 export function volumesOf(pod: CheckedPod): readonly V1Volume[] {
   return pod.spec.volumes ?? [];
+}
+
+/** Whether any volume of the Pod is a hostPath volume, mountgate's or written by hand. */
+export function hasHostPathVolume(pod: CheckedPod): boolean {
+  return volumesOf(pod).some((volume) => volume.hostPath !== undefined && volume.hostPath !== null);
 }
