@@ -57,13 +57,16 @@ export const BASELINE_SYSCTLS: ReadonlySet<string> = new Set([
 ]);
 
 export const SELINUX_TYPES: ReadonlySet<string> = new Set(['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']);
-const PROFILE_TYPES: ReadonlySet<string> = new Set(['RuntimeDefault', 'Localhost']);
+export const PROFILE_TYPES: ReadonlySet<string> = new Set(['RuntimeDefault', 'Localhost']);
 export const APPARMOR_ANNOTATION_PREFIX = 'container.apparmor.security.beta.kubernetes.io/';
 const HOST_NAMESPACES = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
+export const PROBE_KEYS = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
+export const LIFECYCLE_KEYS = ['postStart', 'preStop'] as const;
+/** The actions of a probe or handler that can name a host. */
+export const PROBE_ACTIONS = ['httpGet', 'tcpSocket'] as const;
 /** Each probe and lifecycle handler with its field path below a container. */
-const PROBES = (['livenessProbe', 'readinessProbe', 'startupProbe'] as const).map((key) => [key, `.${key}`] as const);
-const LIFECYCLE_HANDLERS = (['postStart', 'preStop'] as const).map((key) => [key, `.lifecycle.${key}`] as const);
-const PROBE_ACTIONS = ['httpGet', 'tcpSocket'] as const;
+const PROBES = PROBE_KEYS.map((key) => [key, `.${key}`] as const);
+const LIFECYCLE_HANDLERS = LIFECYCLE_KEYS.map((key) => [key, `.lifecycle.${key}`] as const);
 
 const SUFFIX = '(podSecurity: baseline)';
 

@@ -41,7 +41,17 @@
 import { MAX_PATH_LENGTH } from '../policy/paths.js';
 import { NON_CREATING_TYPES } from '../admission/host-paths.js';
 import { VOLUME_PREFIX } from '../admission/injection.js';
-import { APPARMOR_ANNOTATION_PREFIX, BASELINE_CAPABILITIES, BASELINE_SYSCTLS, SELINUX_TYPES } from '../admission/pod-security-baseline.js';
+import { CONTAINER_LISTS } from '../admission/pod.js';
+import {
+  APPARMOR_ANNOTATION_PREFIX,
+  BASELINE_CAPABILITIES,
+  BASELINE_SYSCTLS,
+  LIFECYCLE_KEYS,
+  PROBE_ACTIONS,
+  PROBE_KEYS,
+  PROFILE_TYPES,
+  SELINUX_TYPES,
+} from '../admission/pod-security-baseline.js';
 
 /**
  * A CEL string literal for any string: JSON's escapes are a subset of CEL's.
@@ -322,7 +332,7 @@ export const SANDBOX_USER_TRUST_MESSAGE = [
  * only for the first container that breaks something (variables.baselineContainers).
  */
 const SELINUX_TYPES_CEL = celStringList([...SELINUX_TYPES]);
-const PROFILE_TYPES_CEL = celStringList(['RuntimeDefault', 'Localhost']);
+const PROFILE_TYPES_CEL = celStringList([...PROFILE_TYPES]);
 
 /** The broken fields of a securityContext `sc` (an optional), each as `field` plus its path. */
 function contextBreaks(sc: string, field: string): string {
@@ -347,11 +357,11 @@ export const BASELINE_POD_BREAKS = [
   ` + [object.?metadata.?annotations.orValue({})].map(a, a.filter(k, k.startsWith('${APPARMOR_ANNOTATION_PREFIX}') && !(a[k] == '' || a[k] == 'runtime/default' || a[k].startsWith('localhost/')))).map(b, b.size() == 0 ? [] : ['metadata.annotations[' + b.min() + ']'])[0]`,
 ].join('');
 
-const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'].flatMap((probe) =>
-  ['httpGet', 'tcpSocket'].map((action) => `(c.?${probe}.?${action}.?host.orValue('') != '' ? ['.${probe}.${action}.host'] : [])`),
+const PROBES = PROBE_KEYS.flatMap((probe) =>
+  PROBE_ACTIONS.map((action) => `(c.?${probe}.?${action}.?host.orValue('') != '' ? ['.${probe}.${action}.host'] : [])`),
 );
-const HANDLERS = ['postStart', 'preStop'].flatMap((handler) =>
-  ['httpGet', 'tcpSocket'].map((action) => `(c.?lifecycle.?${handler}.?${action}.?host.orValue('') != '' ? ['.lifecycle.${handler}.${action}.host'] : [])`),
+const HANDLERS = LIFECYCLE_KEYS.flatMap((handler) =>
+  PROBE_ACTIONS.map((action) => `(c.?lifecycle.?${handler}.?${action}.?host.orValue('') != '' ? ['.lifecycle.${handler}.${action}.host'] : [])`),
 );
 
 /** A container c's broken fields, each as the part after `spec.LIST[I]`. */
@@ -368,10 +378,9 @@ const CONTAINER_BREAKS = [
 export const BASELINE_CONTAINERS = `!variables.baseline || variables.hostPathVolumes.size() == 0 ? [] : variables.containers.filter(c, (${CONTAINER_BREAKS}).size() > 0)`;
 
 /** `spec.LIST[I]` of container c, by its name (unique in a Pod across the three lists); each list's names read once. */
-const LISTS = ['containers', 'initContainers', 'ephemeralContainers'];
-const CONTAINER_FIELD = `${LISTS.map(
+const CONTAINER_FIELD = `${CONTAINER_LISTS.map(
   (list) => `[object.?spec.?${list}.orValue([]).map(x, string(x.?name.orValue('')))].map(names, string(c.?name.orValue('')) in names ? 'spec.${list}[' + string(names.indexOf(string(c.?name.orValue('')))) + ']' : `,
-).join('')}'spec'${')[0]'.repeat(LISTS.length)}`;
+).join('')}'spec'${')[0]'.repeat(CONTAINER_LISTS.length)}`;
 
 /** Every broken field of the Pod itself, then those of the first container that breaks a control. */
 export const BASELINE_BREAKS = `variables.baselinePodBreaks + (variables.baselineContainers.size() == 0 ? [] : [variables.baselineContainers[0]].map(c, [${CONTAINER_FIELD}].map(field, (${CONTAINER_BREAKS}).map(f, field + f))[0])[0])`;

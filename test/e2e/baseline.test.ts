@@ -7,11 +7,11 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { ENFORCE_LABEL } from '../../src/admission/pod-security.js';
 import { BASELINE_SYSCTLS } from '../../src/admission/pod-security-baseline.js';
 import { apiError, uniqueName } from './env.js';
 import { e2e } from './hooks.js';
 
-const ENFORCE = 'pod-security.kubernetes.io/enforce';
 const RUNS = 200;
 
 /** PSA's reason for each control, as its denial names it, and the field of mountgate's denial that marks it. */
@@ -181,7 +181,7 @@ describe('e2e: podSecurity baseline, held to Pod Security Admission', function (
 
   before(async () => {
     psaNamespace = uniqueName('mg-psa-oracle');
-    await e2e().core.createNamespace({ body: { metadata: { name: psaNamespace, labels: { [ENFORCE]: 'baseline' } } } });
+    await e2e().core.createNamespace({ body: { metadata: { name: psaNamespace, labels: { [ENFORCE_LABEL]: 'baseline' } } } });
   });
   after(async () => {
     if (psaNamespace !== '') await e2e().core.deleteNamespace({ name: psaNamespace });
