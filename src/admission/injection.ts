@@ -19,6 +19,8 @@ export interface PlannedMount {
   readonly hostPath: string;
   readonly mountPath: string;
   readonly readOnly: boolean;
+  /** The volume's path: hostPath itself, or an ancestor of it (volumeRoot: writableAncestor) with the rest of hostPath as the mount's subPath. */
+  readonly root: string;
 }
 
 export interface Injection {
@@ -26,30 +28,33 @@ export interface Injection {
   readonly mounts: V1VolumeMount[];
 }
 
-/** The volumes and mounts for the accepted requests: one volume per distinct host path, each name hashed once. */
+/** The volumes and mounts for the accepted requests: one volume per distinct root, each name hashed once. */
 export function plannedInjection(mounts: readonly PlannedMount[], hostPathType: HostPathType): Injection {
-  const byPath = new Map<string, { name: string; everyMountReadOnly: boolean }>();
+  const byRoot = new Map<string, { name: string; everyMountReadOnly: boolean }>();
   for (const mount of mounts) {
-    const seen = byPath.get(mount.hostPath);
-    if (seen === undefined) byPath.set(mount.hostPath, { name: volumeName(mount.hostPath), everyMountReadOnly: mount.readOnly });
+    const seen = byRoot.get(mount.root);
+    if (seen === undefined) byRoot.set(mount.root, { name: volumeName(mount.root), everyMountReadOnly: mount.readOnly });
     else seen.everyMountReadOnly &&= mount.readOnly;
   }
-  const volumes = [...byPath].map(([path, { name, everyMountReadOnly }]) => ({
+  const volumes = [...byRoot].map(([path, { name, everyMountReadOnly }]) => ({
     name,
     hostPath: {
       path,
       type: hostPathType === 'auto' ? (everyMountReadOnly ? 'Directory' : 'DirectoryOrCreate') : hostPathType,
     },
   }));
-  return {
-    volumes,
-    mounts: mounts.map((mount) => {
-      const name = byPath.get(mount.hostPath)?.name ?? volumeName(mount.hostPath);
-      return mount.readOnly
-        ? { name, mountPath: mount.mountPath, readOnly: true, recursiveReadOnly: 'IfPossible' }
-        : { name, mountPath: mount.mountPath };
-    }),
-  };
+  return { volumes, mounts: mounts.map((mount) => plannedMount(mount, byRoot.get(mount.root)?.name ?? volumeName(mount.root))) };
+}
+
+function plannedMount(mount: PlannedMount, name: string): V1VolumeMount {
+  // The root is hostPath or an ancestor of it by whole segments: the rest, without its leading "/", is relative.
+  const subPath = mount.root === mount.hostPath ? undefined : mount.hostPath.slice(mount.root.length + 1);
+  if (subPath === undefined) {
+    return mount.readOnly ? { name, mountPath: mount.mountPath, readOnly: true, recursiveReadOnly: 'IfPossible' } : { name, mountPath: mount.mountPath };
+  }
+  return mount.readOnly
+    ? { name, mountPath: mount.mountPath, subPath, readOnly: true, recursiveReadOnly: 'IfPossible' }
+    : { name, mountPath: mount.mountPath, subPath };
 }
 
 export function sameVolume(actual: V1Volume, planned: V1Volume): boolean {
@@ -64,7 +69,7 @@ export function sameVolume(actual: V1Volume, planned: V1Volume): boolean {
   );
 }
 
-const MOUNT_KEYS: ReadonlySet<string> = new Set(['name', 'mountPath', 'readOnly', 'recursiveReadOnly']);
+const MOUNT_KEYS: ReadonlySet<string> = new Set(['name', 'mountPath', 'subPath', 'readOnly', 'recursiveReadOnly']);
 
 /**
  * A mount already in the Pod counts as ours when it matches what mountgate
@@ -75,7 +80,7 @@ export function sameVolumeMount(actual: V1VolumeMount, planned: V1VolumeMount): 
   for (const key of Object.keys(actual)) {
     if (!MOUNT_KEYS.has(key)) return false;
   }
-  if (actual.name !== planned.name || actual.mountPath !== planned.mountPath) return false;
+  if (actual.name !== planned.name || actual.mountPath !== planned.mountPath || actual.subPath !== planned.subPath) return false;
   if (planned.readOnly === true) {
     return actual.readOnly === true && (actual.recursiveReadOnly === undefined || actual.recursiveReadOnly === planned.recursiveReadOnly);
   }

@@ -14,6 +14,7 @@ import { isInjectedName, plannedInjection, type PlannedMount } from './injection
 import { annotationValue, type CheckedPod } from './pod.js';
 import type { RequestContext } from './placeholders.js';
 import type { UserInfo } from './review.js';
+import { writableRoot } from './volume-root.js';
 import { hasViolations, violation, type Violation, type Violations } from './violation.js';
 
 /**
@@ -75,7 +76,7 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, request: Req
   for (const located of disabled ? [] : parsed.requests) {
     const mount = judgeRequest(located, field, policy, fillings, occupied, violations);
     // Spelled out: V8 copies `{ ...mount, entry }` (a spread, then a new key) on a slow path, ~1 µs each.
-    if (mount) accepted.push({ hostPath: mount.hostPath, mountPath: mount.mountPath, readOnly: mount.readOnly, entry: located });
+    if (mount) accepted.push({ hostPath: mount.hostPath, mountPath: mount.mountPath, readOnly: mount.readOnly, root: mount.root, entry: located });
   }
 
   const merged = new Map<string, (typeof accepted)[number]>();
@@ -205,7 +206,8 @@ function judgeRequest(
   }
 
   if (violations.length > before || hostPath === undefined || !target.ok) return undefined;
-  return { hostPath, mountPath: target.path, readOnly: readOnly ?? false };
+  const root = policy.rootAtWritableAncestor ? writableRoot(hostPath, policy, fillings) : hostPath;
+  return { hostPath, mountPath: target.path, readOnly: readOnly ?? false, root };
 }
 
 function targetProblem(mountPath: string, field: string, policy: CompiledPolicy, occupied: PathIndex<string>): Violation | undefined {

@@ -68,6 +68,8 @@ export interface CompiledPolicy extends PathLists {
   readonly handWritten: EntryLists | undefined;
   /** podSecurity: baseline (the default): Pod Security baseline, hostPath volumes aside, for a Pod with hostPath volumes. */
   readonly baseline: boolean;
+  /** volumeRoot: writableAncestor: each request's volume is its shortest ancestor a read-write request could name (see volume-root.ts). */
+  readonly rootAtWritableAncestor: boolean;
 }
 
 /** One list of entries as the matchers read it: literal prefixes longest first, patterns in deciding order. */
@@ -93,6 +95,7 @@ export function compilePolicy(spec: Policy): CompiledPolicy {
     sandboxUserAnnotation: spec.sandboxUserAnnotation ?? DEFAULT_SANDBOX_USER_ANNOTATION,
     handWritten: spec.handWrittenHostPaths === 'builtin' ? entryLists(spec.builtinHostPaths) : undefined,
     baseline: spec.podSecurity !== 'privileged',
+    rootAtWritableAncestor: spec.volumeRoot === 'writableAncestor',
   };
 }
 

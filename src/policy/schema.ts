@@ -13,6 +13,11 @@ export const HOST_PATH_TYPES = ['auto', 'Directory', 'DirectoryOrCreate'] as con
 export const HAND_WRITTEN_HOST_PATHS = ['allowed', 'builtin'] as const;
 /** baseline: a Pod with hostPath volumes keeps Pod Security baseline in all but those; privileged: nothing beyond host paths is judged. */
 export const POD_SECURITY_MODES = ['baseline', 'privileged'] as const;
+/**
+ * Where mountgate roots the hostPath volume of a request: at the requested path, or at the shortest directory above
+ * it that a read-write request could name, the rest of the path becoming the mount's subPath.
+ */
+export const VOLUME_ROOTS = ['requested', 'writableAncestor'] as const;
 
 // An annotation key: an optional DNS-subdomain prefix and a name of at most 63 characters.
 const ANNOTATION_KEY =
@@ -84,7 +89,7 @@ export const policySchema = object({
     .default('auto'),
   containers: array(nonEmptyName()).strict().typeError('${path} must be a list').default([]),
   requesters: array(nonEmptyName()).strict().typeError('${path} must be a list').default([]),
-  // No defaults for the four keys below, so a policy that does not use them is read without them (compilePolicy supplies the defaults).
+  // No defaults for the five keys below, so a policy that does not use them is read without them (compilePolicy supplies the defaults).
   /** Who may name the sandbox user of a Pod (fills {sandboxUser}): usernames, or "group:NAME". Default []. */
   trustedProvisioners: array(nonEmptyName()).strict().typeError('${path} must be a list').optional(),
   /** The Pod annotation that names the sandbox user. Default mountgate.io/sandbox-user. */
@@ -100,6 +105,12 @@ export const policySchema = object({
     .strict()
     .typeError('${path} must be a string')
     .oneOf(POD_SECURITY_MODES, `\${path} must be one of ${POD_SECURITY_MODES.join(', ')}`)
+    .optional(),
+  /** writableAncestor: a request's volume is rooted where a link planted below cannot lead the mount out of it. Default requested. */
+  volumeRoot: string()
+    .strict()
+    .typeError('${path} must be a string')
+    .oneOf(VOLUME_ROOTS, `\${path} must be one of ${VOLUME_ROOTS.join(', ')}`)
     .optional(),
 })
   .test('distinct-annotations', function distinct(value) {

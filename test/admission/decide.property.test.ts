@@ -21,7 +21,18 @@ const REQUESTABLE = [
 
 interface SpecView {
   volumes?: Array<{ name: string; hostPath?: { path: string } }>;
-  containers: Array<{ volumeMounts?: Array<{ name: string; readOnly?: boolean }> }>;
+  containers: Array<{ volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string; readOnly?: boolean }> }>;
+}
+
+/** Per container, each mountgate mount as the host path it reaches (the volume's path and the subPath), its target and read-only-ness. */
+function reachedHostPaths(spec: SpecView): string[][] {
+  const paths = new Map((spec.volumes ?? []).map((v) => [v.name, v.hostPath?.path ?? '']));
+  return spec.containers.map((c) =>
+    (c.volumeMounts ?? [])
+      .filter((m) => m.name.startsWith('mountgate-'))
+      .map((m) => `${paths.get(m.name) ?? '?'}${m.subPath === undefined ? '' : `/${m.subPath}`} at ${m.mountPath}${m.readOnly === true ? ' ro' : ''}`)
+      .sort(),
+  );
 }
 
 /** Whole-segment coverage, written independently of the code under test. */
@@ -87,5 +98,30 @@ describe('admission/decide: properties', function () {
     );
     // Guards against a generator that never produces an admitted Pod, which would make the property vacuous.
     expect(admittedWithMounts).to.be.greaterThan(RUNS / 20);
+  });
+
+  it('volumeRoot: writableAncestor admits the same Pods and reaches the same host paths, through read-write roots above them', () => {
+    const rooted = policyOf({ maxMounts: 4, volumeRoot: 'writableAncestor' });
+    let withSubPath = 0;
+    fc.assert(
+      fc.property(fc.oneof(pod, likelyAdmittedPod), (candidate) => {
+        const plain = mutateTwice(candidate, POLICY);
+        const { verdict, pod: mutated } = mutateTwice(candidate, rooted);
+        expect(verdict.allowed).to.equal(plain.verdict.allowed);
+        if (!verdict.allowed || mutated === undefined || plain.pod === undefined) return;
+        const spec = (mutated as { spec: SpecView }).spec;
+        expect(reachedHostPaths(spec)).to.deep.equal(reachedHostPaths((plain.pod as { spec: SpecView }).spec));
+        const subPathVolumes = new Set(spec.containers.flatMap((c) => (c.volumeMounts ?? []).filter((m) => m.subPath !== undefined).map((m) => m.name)));
+        for (const volume of (spec.volumes ?? []).filter((v) => subPathVolumes.has(v.name))) {
+          withSubPath++;
+          expect(decidingRequestable(volume.hostPath?.path ?? ''), `a read-write root: ${volume.hostPath?.path}`).to.deep.include({ readOnly: false });
+        }
+        const validation = decide('validate', requestFor(mutated), rooted);
+        const own = decide('validate', requestFor(withoutAnnotation(candidate)), rooted);
+        expect(validation.allowed, validation.allowed ? '' : denialMessage(validation.violations)).to.equal(own.allowed);
+      }),
+      { numRuns: RUNS },
+    );
+    expect(withSubPath).to.be.greaterThan(RUNS / 20);
   });
 });

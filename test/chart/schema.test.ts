@@ -77,6 +77,7 @@ describe('values.schema.json', function () {
     { name: 'requesters as a string', values: { policy: { requesters: 'group:a' } }, expect: '/policy/requesters' },
     { name: 'an unknown handWrittenHostPaths', values: { policy: { handWrittenHostPaths: 'annotation' } }, expect: "'/policy/handWrittenHostPaths': value must be one of 'allowed', 'builtin'" },
     { name: 'an unknown podSecurity', values: { policy: { podSecurity: 'restricted' } }, expect: "'/policy/podSecurity': value must be one of 'baseline', 'privileged'" },
+    { name: 'an unknown volumeRoot', values: { policy: { volumeRoot: 'ancestor' } }, expect: "'/policy/volumeRoot': value must be one of 'requested', 'writableAncestor'" },
     { name: 'an unknown key in the helm cert options', values: { certs: { helm: { days: 3 } } }, expect: "additional properties 'days' not allowed" },
     { name: 'an unknown podAntiAffinity', values: { podAntiAffinity: 'maybe' }, expect: '/podAntiAffinity' },
     { name: 'replicaCount 0', values: { replicaCount: 0 }, expect: '/replicaCount' },
@@ -107,6 +108,7 @@ describe('values.schema.json', function () {
           requesters: ['alice', 'group:provisioners'],
           handWrittenHostPaths: 'builtin',
           podSecurity: 'privileged',
+          volumeRoot: 'writableAncestor',
         },
       },
     });

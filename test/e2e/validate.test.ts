@@ -9,7 +9,7 @@ import { PatchStrategy, setHeaderOptions, type V1EphemeralContainer, type V1Pod 
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { waitUntil } from './agent-sandbox-env.js';
 import { apiError, deletePod, isNotFound, sandboxPod, uniqueName, type E2E } from './env.js';
-import { plain } from './expect.js';
+import { injectedVolume, plain, volumeName } from './expect.js';
 import { e2e } from './hooks.js';
 
 function withVolume(pod: V1Pod, name: string, hostPath: string, mountPath: string, readOnly: boolean): V1Pod {
@@ -153,6 +153,64 @@ describe('e2e: handWrittenHostPaths: builtin (the served policy reloaded with it
     try {
       const created = await env.core.createNamespacedPod({ namespace: env.enabledNs, body: sandboxPod(name, [{ hostPath: '/srv/sandbox/mine', mountPath: '/mnt/work' }]) });
       expect(plain(created.spec?.volumes?.map((v) => v.hostPath?.path))).to.deep.equal(['/skills', `/.deer-flow/threads/${name}/user-data`, '/srv/sandbox/mine']);
+    } finally {
+      await deletePod(env.core, env.enabledNs, name);
+    }
+  });
+});
+
+describe('e2e: volumeRoot: writableAncestor (the served policy reloaded with it, then restored)', () => {
+  let original: string | undefined;
+
+  before(async () => {
+    const env = e2e();
+    original = await readFile(env.mountgate.options.policy, 'utf8');
+    const policy: unknown = parseYaml(original);
+    if (typeof policy !== 'object' || policy === null) throw new Error('the served policy is not a mapping');
+    await servePolicy(env, stringifyYaml({ ...policy, volumeRoot: 'writableAncestor' }));
+  });
+
+  after(async () => {
+    if (original !== undefined) await servePolicy(e2e(), original);
+  });
+
+  it('the API server stores the subPath mounts both webhooks and the backstop admit: one volume at the writable root, the read-only entry at its own path', async () => {
+    const env = e2e();
+    const name = uniqueName('rooted');
+    const root = '/srv/sandbox';
+    try {
+      const created = await env.core.createNamespacedPod({
+        namespace: env.enabledNs,
+        body: sandboxPod(name, [
+          { hostPath: `${root}/${name}/work`, mountPath: '/mnt/work' },
+          { hostPath: `${root}/${name}/reference`, mountPath: '/mnt/reference', readOnly: true },
+          { hostPath: '/srv/models/llama', mountPath: '/mnt/models' },
+        ]),
+      });
+      expect(plain(created.spec?.volumes?.slice(2))).to.deep.equal([injectedVolume(root, 'DirectoryOrCreate'), injectedVolume('/srv/models/llama', 'Directory')]);
+      expect(plain(created.spec?.containers[0]?.volumeMounts?.slice(2))).to.deep.equal([
+        { name: volumeName(root), mountPath: '/mnt/work', subPath: `${name}/work` },
+        { name: volumeName(root), mountPath: '/mnt/reference', subPath: `${name}/reference`, readOnly: true, recursiveReadOnly: 'IfPossible' },
+        { name: volumeName('/srv/models/llama'), mountPath: '/mnt/models', readOnly: true, recursiveReadOnly: 'IfPossible' },
+      ]);
+    } finally {
+      await deletePod(env.core, env.enabledNs, name);
+    }
+  });
+
+  it('refuses a Pod that points one of those mounts at another subPath by hand (/mutate, which sees it first)', async () => {
+    const env = e2e();
+    const name = uniqueName('rooted-moved');
+    const pod = sandboxPod(name, [{ hostPath: `/srv/sandbox/${name}/work`, mountPath: '/mnt/work' }]);
+    pod.spec?.volumes?.push(injectedVolume('/srv/sandbox', 'DirectoryOrCreate'));
+    pod.spec?.containers[0]?.volumeMounts?.push({ name: volumeName('/srv/sandbox'), mountPath: '/mnt/work', subPath: 'someone-else' });
+    try {
+      const status = await apiError(env.core.createNamespacedPod({ namespace: env.enabledNs, body: pod }));
+      expect(status).to.deep.equal({
+        code: 403,
+        reason: 'Forbidden',
+        message: `admission webhook "${env.mutateWebhook}" denied the request: ${DENIED}spec.containers[0].volumeMounts[2]: mount of "${volumeName('/srv/sandbox')}" at "/mnt/work" does not match what this request adds`,
+      });
     } finally {
       await deletePod(env.core, env.enabledNs, name);
     }

@@ -11,9 +11,12 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { apiError, deletePod, uniqueName, type ApiStatus } from '../e2e/env.js';
-import { injectedVolume } from '../e2e/expect.js';
+import { CHART_DIR } from '../chart/helm.js';
+import { injectedVolume, volumeName } from '../e2e/expect.js';
+import { sleep } from '../e2e/processes.js';
 import { run } from './commands.js';
-import { SANDBOX_NAMESPACE, sandboxPod } from './env.js';
+import { RELEASE, RELEASE_NAMESPACE, SANDBOX_NAMESPACE, sandboxPod } from './env.js';
+import { helm } from './helm.js';
 import { node } from './hooks.js';
 import { finished, podLogs, waitForPod } from './kube.js';
 
@@ -279,6 +282,94 @@ describe('sandbox Pods get real mounts', function () {
       expect(logs).to.match(/Read-only file system/);
       expect(logs).to.include('no link planted');
       expect(existsSync(path.join(dave, 'planted'))).to.equal(false);
+    });
+  });
+
+  describe('with volumeRoot: writableAncestor, a link planted below the root cannot lead the mount out of it', function () {
+    /** helm upgrade with the suite's values and `extra`, then dry runs until every replica's answer shows the setting. */
+    async function upgradePolicy(extra: readonly string[], rooted: boolean): Promise<void> {
+      const { cluster, valuesFile } = node();
+      await helm(cluster.cp.kubeconfigPath, ['upgrade', RELEASE, CHART_DIR, '--namespace', RELEASE_NAMESPACE, '--values', valuesFile, ...extra, '--wait', '--timeout', '4m']);
+      // Replicas of the old release may still answer for a moment after the rollout: ten answers in a row must agree.
+      const probe = host('sandbox', 'probe', 'below');
+      const expected = volumeName(rooted ? host('sandbox') : probe);
+      const deadline = Date.now() + 90_000;
+      let agreeing = 0;
+      while (agreeing < 10) {
+        if (Date.now() > deadline) throw new Error(`mountgate did not take volumeRoot (${String(rooted)}) within 90 s`);
+        const answered = await cluster.core.createNamespacedPod({
+          namespace: SANDBOX_NAMESPACE,
+          body: sandboxPod(uniqueName('probe'), 'true', { mounts: [{ hostPath: probe, mountPath: '/p', readOnly: false }] }),
+          dryRun: 'All',
+        });
+        agreeing = answered.spec?.volumes?.some((v) => v.name === expected) === true ? agreeing + 1 : 0;
+        if (agreeing === 0) await sleep(500);
+      }
+    }
+
+    before(async function () {
+      this.timeout(300_000);
+      await upgradePolicy(['--set', 'policy.volumeRoot=writableAncestor'], true);
+    });
+
+    after(async function () {
+      this.timeout(300_000);
+      await upgradePolicy([], false);
+    });
+
+    it('a link a sandbox planted through its read-write mount: the later Pod is admitted with a subPath, and the kubelet refuses to start its container', async function () {
+      const { core } = node().cluster;
+      const frank = host('sandbox', 'frank');
+      const planted = await runPod(
+        sandboxPod(named('plant-rooted'), `ln -s ${host('outside')} /work/planted && echo planted`, {
+          mounts: [{ hostPath: frank, mountPath: '/work', readOnly: false }],
+        }),
+      );
+      expect(planted.phase).to.equal('Succeeded');
+      // The planting Pod's own volume is the writable root above the request, with the rest as a subPath.
+      expect(planted.stored.spec?.volumes).to.deep.include(injectedVolume(host('sandbox'), 'DirectoryOrCreate'));
+      expect(planted.stored.spec?.containers[0]?.volumeMounts).to.deep.include({ name: volumeName(host('sandbox')), mountPath: '/work', subPath: 'frank' });
+
+      const name = named('follow-rooted');
+      const stored = await core.createNamespacedPod({
+        namespace: SANDBOX_NAMESPACE,
+        body: sandboxPod(name, 'cat /planted/secret.txt', { mounts: [{ hostPath: path.join(frank, 'planted'), mountPath: '/planted', readOnly: true }] }),
+      });
+      expect(stored.spec?.containers[0]?.volumeMounts).to.deep.include({
+        name: volumeName(host('sandbox')),
+        mountPath: '/planted',
+        subPath: 'frank/planted',
+        readOnly: true,
+        recursiveReadOnly: 'IfPossible',
+      });
+      const waiting = await waitForPod(core, SANDBOX_NAMESPACE, name, 'a container that cannot start', RUN_TIMEOUT_MS, (pod) => {
+        const state = pod.status?.containerStatuses?.[0]?.state;
+        if (state?.running !== undefined || state?.terminated !== undefined) return `started: ${JSON.stringify(state)}`;
+        return state?.waiting?.reason === 'CreateContainerConfigError' ? `${state.waiting.reason}: ${state.waiting.message ?? ''}` : undefined;
+      });
+      console.log(`      kubelet: ${waiting}`);
+      expect(waiting).to.equal(`CreateContainerConfigError: failed to prepare subPath for volumeMount "${volumeName(host('sandbox'))}" of container "sandbox"`);
+    });
+
+    it('below the root, a missing read-write directory is created inside it and a read-only mount refuses writes', async function () {
+      const grace = host('sandbox', 'grace');
+      await mkdir(path.join(grace, 'reference'), { recursive: true });
+      await writeFile(path.join(grace, 'reference', 'note.txt'), 'from the host\n');
+      const work = path.join(grace, uniqueName('work'));
+      const { phase, logs } = await runPod(
+        sandboxPod(named('rooted'), ['echo from-the-pod > /work/out.txt && echo "wrote"', 'cat /ref/note.txt', 'touch /ref/x || echo "read-only refused"'].join('\n'), {
+          mounts: [
+            { hostPath: work, mountPath: '/work', readOnly: false },
+            { hostPath: path.join(grace, 'reference'), mountPath: '/ref', readOnly: true },
+          ],
+        }),
+      );
+      expect(phase).to.equal('Succeeded');
+      expect(logs).to.include('wrote');
+      expect(logs).to.include('from the host');
+      expect(logs).to.include('read-only refused');
+      expect(await readFile(path.join(work, 'out.txt'), 'utf8')).to.equal('from-the-pod\n');
+      expect(existsSync(path.join(grace, 'reference', 'x'))).to.equal(false);
     });
   });
 });

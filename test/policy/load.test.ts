@@ -82,6 +82,8 @@ describe('policy/load', () => {
     ['an unknown handWrittenHostPaths', 'handWrittenHostPaths: annotation', ['handWrittenHostPaths must be one of allowed, builtin']],
     ['a handWrittenHostPaths of the wrong case', 'handWrittenHostPaths: Builtin', ['handWrittenHostPaths must be one of allowed, builtin']],
     ['a handWrittenHostPaths that is a boolean', 'handWrittenHostPaths: true', ['handWrittenHostPaths must be a string', 'handWrittenHostPaths must be one of allowed, builtin']],
+    ['an unknown volumeRoot', 'volumeRoot: ancestor', ['volumeRoot must be one of requested, writableAncestor']],
+    ['a volumeRoot that is a boolean', 'volumeRoot: true', ['volumeRoot must be a string', 'volumeRoot must be one of requested, writableAncestor']],
     ['a list at the top', '- pathPrefix: /srv', ['the policy must be a mapping of keys such as allowedHostPaths']],
     ['an empty file', '', ['the file is empty (expected a mapping of keys such as allowedHostPaths)']],
     ['a duplicate key', 'maxMounts: 1\nmaxMounts: 2\n', ['not valid YAML or JSON: Map keys must be unique at line 2, column 1']],

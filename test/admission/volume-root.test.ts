@@ -1,0 +1,174 @@
+import { expect } from 'chai';
+import { decide } from '../../src/admission/decide.js';
+import { denialMessage } from '../../src/admission/verdict.js';
+import { describeViolation } from '../../src/admission/violation.js';
+import { policyOf } from '../helpers/policies.js';
+import { expectedVolumeName, requestFor, sandboxPod, type PodOptions } from '../helpers/pods.js';
+import { mutateTwice } from '../helpers/reinvocation.js';
+
+/** Per-namespace read-write trees, a read-only entry below a read-write one, a read-write one inside a read-only one, a pattern. */
+const ENTRIES = [
+  { pathPrefix: '/srv/tenants/{namespace}' },
+  { pathPrefix: '/srv/shared' },
+  { pathPrefix: '/srv/shared/reference', readOnly: true },
+  { pathPrefix: '/srv/models', readOnly: true },
+  { pathPrefix: '/srv/models/scratch' },
+  { pathPrefix: '/srv/data/*/out' },
+];
+const ROOTED = policyOf({ allowedHostPaths: ENTRIES, volumeRoot: 'writableAncestor', maxMounts: 10 });
+const REQUESTED = policyOf({ allowedHostPaths: ENTRIES, maxMounts: 10 });
+
+interface Injected {
+  volumes: unknown[];
+  mounts: unknown[];
+}
+
+/** mountgate's volumes and the sandbox container's mounts of them, after mutating twice (the second pass must change nothing). */
+function injected(options: PodOptions, policy = ROOTED): Injected {
+  const { verdict, pod } = mutateTwice(sandboxPod(options), policy);
+  if (!verdict.allowed) throw new Error(`expected allowed, got ${denialMessage(verdict.violations)}`);
+  const spec = (pod as { spec: { volumes: Array<{ name: string }>; containers: Array<{ volumeMounts: Array<{ name: string }> }> } }).spec;
+  return {
+    volumes: spec.volumes.filter((v) => v.name.startsWith('mountgate-')),
+    mounts: spec.containers.flatMap((c) => c.volumeMounts.filter((m) => m.name.startsWith('mountgate-'))),
+  };
+}
+
+const volume = (path: string, type: string) => ({ name: expectedVolumeName(path), hostPath: { path, type } });
+function mount(root: string, mountPath: string, subPath: string | undefined, readOnly: boolean): Record<string, unknown> {
+  return {
+    name: expectedVolumeName(root),
+    mountPath,
+    ...(subPath === undefined ? {} : { subPath }),
+    ...(readOnly ? { readOnly: true, recursiveReadOnly: 'IfPossible' } : {}),
+  };
+}
+
+describe('admission: volumeRoot: writableAncestor', () => {
+  describe('where each request is rooted', () => {
+    // readOnly: what the request says; mountedReadOnly: what the mount is (a request that says nothing under a read-only entry is read-only).
+    const rows: Array<{ name: string; hostPath: string; readOnly?: boolean; mountedReadOnly?: boolean; root: string; subPath?: string }> = [
+      {
+        name: 'below a per-namespace tree: at the tree, the rest a subPath',
+        hostPath: '/srv/tenants/agents/projects/p1',
+        root: '/srv/tenants/agents',
+        subPath: 'projects/p1',
+      },
+      { name: 'the tree itself: at the path, no subPath', hostPath: '/srv/tenants/agents', root: '/srv/tenants/agents' },
+      {
+        name: 'read-only below a read-write tree: at the tree, mounted read-only',
+        hostPath: '/srv/tenants/agents/reference',
+        readOnly: true,
+        root: '/srv/tenants/agents',
+        subPath: 'reference',
+      },
+      { name: 'under a read-only entry with nothing writable above: at the path', hostPath: '/srv/models/llama', mountedReadOnly: true, root: '/srv/models/llama' },
+      {
+        name: 'inside a read-write entry inside a read-only one: at the read-write entry',
+        hostPath: '/srv/models/scratch/run-1',
+        root: '/srv/models/scratch',
+        subPath: 'run-1',
+      },
+      {
+        name: 'beside a read-only entry below the shared tree: not at the tree, which holds it, but one level down',
+        hostPath: '/srv/shared/team/notes',
+        root: '/srv/shared/team',
+        subPath: 'notes',
+      },
+      {
+        name: 'inside the read-only entry below the shared tree: at the path (nothing above it is writable as a whole)',
+        hostPath: '/srv/shared/reference/docs',
+        mountedReadOnly: true,
+        root: '/srv/shared/reference/docs',
+      },
+      { name: 'under a pattern: at the pattern\'s prefix', hostPath: '/srv/data/p1/out/logs/today', root: '/srv/data/p1/out', subPath: 'logs/today' },
+    ];
+    for (const row of rows) {
+      it(row.name, () => {
+        const readOnly = row.mountedReadOnly ?? row.readOnly ?? false;
+        const requested = { hostPath: row.hostPath, mountPath: '/data', ...(row.readOnly === undefined ? {} : { readOnly: row.readOnly }) };
+        expect(injected({ mounts: [requested] })).to.deep.equal({
+          volumes: [volume(row.root, readOnly ? 'Directory' : 'DirectoryOrCreate')],
+          mounts: [mount(row.root, '/data', row.subPath, readOnly)],
+        });
+      });
+    }
+  });
+
+  it('puts requests under one root into one volume, DirectoryOrCreate when any of its mounts is read-write', () => {
+    expect(
+      injected({
+        mounts: [
+          { hostPath: '/srv/tenants/agents/a', mountPath: '/a' },
+          { hostPath: '/srv/models/llama', mountPath: '/m' },
+          { hostPath: '/srv/tenants/agents/b', mountPath: '/b', readOnly: true },
+          { hostPath: '/srv/tenants/agents', mountPath: '/all', readOnly: true },
+        ],
+      }),
+    ).to.deep.equal({
+      volumes: [volume('/srv/tenants/agents', 'DirectoryOrCreate'), volume('/srv/models/llama', 'Directory')],
+      mounts: [
+        mount('/srv/tenants/agents', '/a', 'a', false),
+        mount('/srv/models/llama', '/m', undefined, true),
+        mount('/srv/tenants/agents', '/b', 'b', true),
+        mount('/srv/tenants/agents', '/all', undefined, true),
+      ],
+    });
+  });
+
+  it('roots a placeholder tree at its own namespace only: another namespace\'s tree is still refused', () => {
+    const verdict = decide('mutate', requestFor(sandboxPod({ mounts: [{ hostPath: '/srv/tenants/other/x', mountPath: '/x' }] })), ROOTED);
+    expect(verdict.allowed).to.equal(false);
+    if (verdict.allowed) return;
+    expect(verdict.violations.map(describeViolation)).to.deep.equal([
+      'metadata.annotations[mountgate.io/mounts][0].hostPath: "/srv/tenants/other/x" is not under any allowed host path ("/srv/tenants/{namespace}" has {namespace} = "agents" for this request)',
+    ]);
+  });
+
+  it('by default (requested) roots every volume at the requested path, as section 7 has it', () => {
+    expect(injected({ mounts: [{ hostPath: '/srv/tenants/agents/projects/p1', mountPath: '/data' }] }, REQUESTED)).to.deep.equal({
+      volumes: [volume('/srv/tenants/agents/projects/p1', 'DirectoryOrCreate')],
+      mounts: [mount('/srv/tenants/agents/projects/p1', '/data', undefined, false)],
+    });
+  });
+
+  describe('/validate', () => {
+    const requests = [
+      { hostPath: '/srv/tenants/agents/projects/p1', mountPath: '/data' },
+      { hostPath: '/srv/shared/team/notes', mountPath: '/notes', readOnly: true },
+    ];
+    function mutated(): { spec: { containers: Array<{ volumeMounts: Array<Record<string, unknown>> }> } } {
+      const { verdict, pod } = mutateTwice(sandboxPod({ mounts: requests }), ROOTED);
+      if (!verdict.allowed) throw new Error(denialMessage(verdict.violations));
+      return pod as ReturnType<typeof mutated>;
+    }
+
+    it('admits the Pod /mutate made', () => {
+      const verdict = decide('validate', requestFor(mutated()), ROOTED);
+      expect(verdict.allowed, verdict.allowed ? '' : denialMessage(verdict.violations)).to.equal(true);
+    });
+
+    it('refuses a mount whose subPath was changed after /mutate, naming the mount and the one missing', () => {
+      const pod = mutated();
+      const changed = pod.spec.containers[0]?.volumeMounts[1];
+      if (changed === undefined) throw new Error('no injected mount');
+      changed.subPath = 'projects/p2';
+      const verdict = decide('validate', requestFor(pod), ROOTED);
+      expect(verdict.allowed).to.equal(false);
+      if (verdict.allowed) return;
+      expect(verdict.violations.map(describeViolation)).to.deep.equal([
+        `spec.containers[0].volumeMounts[1]: mount of "${expectedVolumeName('/srv/tenants/agents')}" at "/data" does not match what this request adds`,
+        'spec.containers[0].volumeMounts: requested mount is missing: "/data" in container "sandbox" (mutation skipped or altered)',
+      ]);
+    });
+
+    it('refuses the Pod that the default (requested) made: its volumes are not the ones this policy adds', () => {
+      const { verdict, pod } = mutateTwice(sandboxPod({ mounts: requests.slice(0, 1) }), REQUESTED);
+      if (!verdict.allowed) throw new Error(denialMessage(verdict.violations));
+      const validated = decide('validate', requestFor(pod), ROOTED);
+      expect(validated.allowed).to.equal(false);
+      if (validated.allowed) return;
+      expect(validated.violations.map((v) => v.rule)).to.deep.equal(['injection-mismatch', 'injection-missing', 'injection-mismatch', 'injection-missing']);
+    });
+  });
+});
