@@ -10,7 +10,7 @@ import { formatReport } from '../audit/report.js';
 import { loadPolicyFile } from '../policy/load.js';
 import type { Io } from './check.js';
 import type { AuditSettings } from './audit-options.js';
-import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, firstLine, UsageError } from './usage.js';
+import { escapeControl, EXIT_DENIED, EXIT_OK, EXIT_USAGE, firstLine, UsageError } from './usage.js';
 
 /** `settings` come from parseAuditArgs, which does not load this module's Kubernetes client. */
 export async function audit(settings: AuditSettings, io: Io): Promise<number> {
@@ -30,7 +30,7 @@ export async function audit(settings: AuditSettings, io: Io): Promise<number> {
     mountPolicies = await listMountPolicies(config, scope);
   } catch (error) {
     // Judging without them could miss a Pod a MountPolicy refuses: no report rather than a partial one.
-    io.stderr(`mountgate: audit: cannot list MountPolicies: ${describeApiError(error)}\n`);
+    io.stderr(`mountgate: audit: cannot list MountPolicies: ${escapeControl(describeApiError(error))}\n`);
     return EXIT_USAGE;
   }
   const policyOf = policiesByNamespace(policy, mountPolicies === 'not-installed' ? [] : mountPolicies);
@@ -48,7 +48,7 @@ export async function audit(settings: AuditSettings, io: Io): Promise<number> {
       }
     }
   } catch (error) {
-    io.stderr(`mountgate: audit: cannot list Pods: ${describeApiError(error)}\n`);
+    io.stderr(`mountgate: audit: cannot list Pods: ${escapeControl(describeApiError(error))}\n`);
     return EXIT_USAGE;
   }
   io.stdout(formatReport({ podsScanned, findings, cannotJudgeOffline }, settings.format));
@@ -61,9 +61,28 @@ function contextNamespace(config: KubeConfig): string | undefined {
   return context?.namespace || undefined;
 }
 
+/**
+ * `HTTP 403: pods is forbidden: ...`: the code and the message of the API server's Status. The client's own
+ * message starts "HTTP-Code: 403" and puts the Status on later lines, which one line would drop.
+ */
 function describeApiError(error: unknown): string {
   if (error instanceof Error && 'code' in error && typeof error.code === 'number') {
-    return `HTTP ${error.code}: ${firstLine(error)}`;
+    const status = 'body' in error ? statusMessage(error.body) : undefined;
+    return `HTTP ${error.code}: ${status ?? firstLine(error)}`;
   }
   return firstLine(error);
+}
+
+/** The message of a Status body, as the client hands it over (parsed, or the response text). */
+function statusMessage(body: unknown): string | undefined {
+  let parsed: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null || !('message' in parsed)) return undefined;
+  return typeof parsed.message === 'string' && parsed.message !== '' ? parsed.message : undefined;
 }

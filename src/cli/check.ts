@@ -15,7 +15,7 @@ import { PLACEHOLDERS } from '../policy/patterns.js';
 import { parseCheckArgs, type CheckSettings } from './check-options.js';
 import { withMountPolicies } from './check-layers.js';
 import { readManifests } from './manifests.js';
-import { EXIT_DENIED, EXIT_OK } from './usage.js';
+import { escapeControl, EXIT_DENIED, EXIT_OK } from './usage.js';
 import { yamlFor11 } from './yaml-output.js';
 
 export interface Io {
@@ -81,15 +81,16 @@ function describeFillings(fillings: Fillings | undefined): string {
     const filling = fillings[name];
     return filling.ok ? `{${name}} = "${filling.value}"` : `{${name}} not filled (${filling.why})`;
   });
-  return `placeholders: ${parts.join(', ')}\n`;
+  return `placeholders: ${escapeControl(parts.join(', '))}\n`;
 }
 
 function report(stage: Stage, verdict: Verdict, io: Io): void {
-  for (const warning of verdict.warnings) io.stderr(`warning (${stage}): ${warning}\n`);
+  // A manifest's names reach these lines as written: escaped, so each stays one line and sends no escape sequence.
+  for (const warning of verdict.warnings) io.stderr(`warning (${stage}): ${escapeControl(warning)}\n`);
   if (verdict.allowed) return;
   io.stderr(`denied by /${stage}:\n`);
   // Each line names its rule as the API server's audit log does, so one search finds both.
-  for (const v of verdict.violations) io.stderr(`  - [${v.rule}] ${describeViolation(v)}\n`);
+  for (const v of verdict.violations) io.stderr(`  - [${v.rule}] ${escapeControl(describeViolation(v))}\n`);
 }
 
 async function readPodManifest(path: string, io: Io): Promise<unknown> {

@@ -106,6 +106,18 @@ describe('cli: mountgate check', () => {
     });
   });
 
+  it('escapes control characters in the reasons it prints: a manifest cannot send escape sequences to the terminal', async () => {
+    const pod = sandboxPod({ containers: [{ name: 'evil\u001b[2J\nline', image: 'x', volumeMounts: [{ name: 'skills', mountPath: '/mnt/skills' }] }] });
+    await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': JSON.stringify(pod) }, async (dir) => {
+      const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
+      expect(result).to.deep.equal({
+        code: EXIT_DENIED,
+        stdout: '',
+        stderr: 'denied by /validate:\n  - [host-path-volume-read-write] spec.containers[0].volumeMounts[0]: container "evil\\u001b[2J\\nline" mounts "/skills" read-write, but "/skills" is read-only\n',
+      });
+    });
+  });
+
   describe('handWrittenHostPaths', () => {
     const handWritten = JSON.stringify(sandboxPod({ volumes: [{ name: 'skills', hostPath: { path: '/skills', type: 'Directory' } }, { name: 'work', hostPath: { path: '/srv/sandbox/x' } }] }));
     const asking = JSON.stringify(sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/a' }] }));
