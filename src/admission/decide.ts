@@ -14,6 +14,7 @@ import { isCheckedPod, podProblem, type CheckedPod } from './pod.js';
 import { copyForApply, injectedMountsOutsideTargets, reconcile } from './reconcile.js';
 import type { AdmissionRequest } from './review.js';
 import { allow, deny, SKIPPED, type Verdict } from './verdict.js';
+import { ephemeralRootMounts } from './volume-root.js';
 import { hasViolations, violation, type Violation } from './violation.js';
 
 export type Stage = 'mutate' | 'validate';
@@ -75,6 +76,7 @@ function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, 
   const fillings = requestFillings(pod, policy, request);
   if (concern === 'pod-create') violations.push(...annotationDisagreements(pod, policy, request, fillings));
   violations.push(...checkHostPathVolumes(pod, policy, fillings, concern === 'pod-create'));
+  if (concern === 'ephemeral-containers-update' && policy.rootAtWritableAncestor) violations.push(...ephemeralRootMounts(pod));
   // Last, as the backstop checks it last, so that both name the same first reason.
   const untrusted = concern === 'pod-create' ? sandboxUserAtCreation(pod, policy, request) : undefined;
   if (untrusted !== undefined) violations.push(untrusted);

@@ -76,7 +76,7 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, request: Req
   for (const located of disabled ? [] : parsed.requests) {
     const mount = judgeRequest(located, field, policy, fillings, occupied, violations);
     // Spelled out: V8 copies `{ ...mount, entry }` (a spread, then a new key) on a slow path, ~1 µs each.
-    if (mount) accepted.push({ hostPath: mount.hostPath, mountPath: mount.mountPath, readOnly: mount.readOnly, root: mount.root, entry: located });
+    if (mount) accepted.push({ hostPath: mount.hostPath, mountPath: mount.mountPath, readOnly: mount.readOnly, root: mount.hostPath, entry: located });
   }
 
   const merged = new Map<string, (typeof accepted)[number]>();
@@ -113,12 +113,25 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, request: Req
   }
 
   if (hasViolations(violations)) return { kind: 'denied', violations, warnings };
-  const planned = [...merged.values()];
+  const planned = policy.rootAtWritableAncestor ? rooted([...merged.values()], policy, fillings) : [...merged.values()];
   return {
     kind: 'planned',
     plan: { targets, ...plannedInjection(planned, policy.hostPathType) },
     warnings,
   };
+}
+
+/** The mounts with their volumes rooted at writable ancestors (volume-root.ts), each distinct path looked up once. */
+function rooted(mounts: readonly PlannedMount[], policy: CompiledPolicy, fillings: Fillings): PlannedMount[] {
+  const roots = new Map<string, string>();
+  return mounts.map((mount) => {
+    let root = roots.get(mount.hostPath);
+    if (root === undefined) {
+      root = writableRoot(mount.hostPath, policy, fillings);
+      roots.set(mount.hostPath, root);
+    }
+    return { hostPath: mount.hostPath, mountPath: mount.mountPath, readOnly: mount.readOnly, root };
+  });
 }
 
 function checkRequester(policy: CompiledPolicy, user: UserInfo | undefined): Violation | undefined {
@@ -206,8 +219,7 @@ function judgeRequest(
   }
 
   if (violations.length > before || hostPath === undefined || !target.ok) return undefined;
-  const root = policy.rootAtWritableAncestor ? writableRoot(hostPath, policy, fillings) : hostPath;
-  return { hostPath, mountPath: target.path, readOnly: readOnly ?? false, root };
+  return { hostPath, mountPath: target.path, readOnly: readOnly ?? false, root: hostPath };
 }
 
 function targetProblem(mountPath: string, field: string, policy: CompiledPolicy, occupied: PathIndex<string>): Violation | undefined {

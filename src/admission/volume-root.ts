@@ -14,18 +14,63 @@
 import type { CompiledPolicy } from '../policy/compile.js';
 import { hostPathAllowance } from '../policy/allowance.js';
 import type { Fillings } from '../policy/match.js';
+import { isInjectedName } from './injection.js';
+import { allMounts, mountField, volumesOf, type CheckedPod, type MountVisit } from './pod.js';
+import { NamedThenCounted, violation, type Violation } from './violation.js';
 
 /**
  * The volume's path for a request of canonical `hostPath`: its shortest proper ancestor that the
  * annotation could request read-write (allowed, read-write, no read-only entry below it), or
  * `hostPath` itself. Such a root passes /validate as a read-write volume, so a subPath below it is
- * not a path the kubelet may not create.
+ * not a path the kubelet may not create. Ancestors with as many segments as the deepest entry of
+ * any layer or more all get the answer the first of them gets (the same entries cover them, none
+ * lies below), so a deep path costs no more than a shallow one.
  */
 export function writableRoot(hostPath: string, policy: CompiledPolicy, fillings: Fillings): string {
-  for (let end = hostPath.indexOf('/', 1); end !== -1; end = hostPath.indexOf('/', end + 1)) {
+  const deepest = policy.narrowing.reduce((most, layer) => Math.max(most, layer.deepestEntry), policy.deepestEntry);
+  let segments = 0;
+  for (let end = hostPath.indexOf('/', 1); end !== -1 && segments < deepest; end = hostPath.indexOf('/', end + 1)) {
+    segments++;
     const ancestor = hostPath.slice(0, end);
     const allowance = hostPathAllowance(policy, 'requestable', ancestor, fillings);
     if (allowance.allowed && allowance.readOnly === undefined) return ancestor;
   }
   return hostPath;
+}
+
+/**
+ * A mountgate volume rooted above the requested paths is mounted by the Pod's containers with a subPath, and
+ * an ephemeral container cannot have one (the API server refuses it): mounting the volume would hand it the
+ * whole root. So on a pods/ephemeralcontainers update an ephemeral container may mount a mountgate volume only
+ * where a container of the Pod mounts it whole, and read-write only where one of those does.
+ */
+export function ephemeralRootMounts(pod: CheckedPod): Violation[] {
+  const wholeReadWrite = new Map<string, boolean>();
+  const ephemeral: MountVisit[] = [];
+  for (const visit of allMounts(pod)) {
+    const { mount } = visit;
+    if (!isInjectedName(mount.name)) continue;
+    if (visit.list === 'ephemeralContainers') ephemeral.push(visit);
+    else if (!mount.subPath && !mount.subPathExpr) wholeReadWrite.set(mount.name, wholeReadWrite.get(mount.name) === true || mount.readOnly !== true);
+  }
+  const violations: Violation[] = [];
+  const named = new NamedThenCounted(violations);
+  for (const visit of ephemeral) {
+    const { name } = visit.mount;
+    const readWrite = wholeReadWrite.get(name);
+    if (readWrite === true || (readWrite === false && visit.mount.readOnly === true)) continue;
+    const path = volumesOf(pod).find((volume) => volume.name === name)?.hostPath?.path;
+    const volume = `volume "${name}"${path === undefined ? '' : ` (${JSON.stringify(path)})`}`;
+    named.add(() =>
+      violation(
+        'injection-mismatch',
+        mountField(visit),
+        readWrite === undefined
+          ? `ephemeral container "${visit.container.name}" mounts ${volume} whole, but the Pod's containers mount only paths below it (volumeRoot: writableAncestor; an ephemeral container cannot have a subPath)`
+          : `ephemeral container "${visit.container.name}" mounts ${volume} read-write, but the Pod's containers mount it only read-only`,
+      ),
+    );
+  }
+  named.close((count) => violation('injection-mismatch', 'spec.ephemeralContainers', `${count} more mounts of mountgate volumes by ephemeral containers`));
+  return violations;
 }

@@ -4,7 +4,7 @@
  */
 import { DEFAULT_SANDBOX_USER_ANNOTATION, type HostPathType, type PathPrefixEntry, type Policy } from './schema.js';
 import { sortLongestFirst } from './paths.js';
-import { isPattern, parsePattern, type PatternSegment } from './patterns.js';
+import { isPattern, parsePattern, segmentsOf, type PatternSegment } from './patterns.js';
 
 /** Targets no request may mount over, whatever the policy says. */
 export const SYSTEM_MOUNT_PATHS: readonly string[] = ['/proc', '/sys', '/dev'];
@@ -26,6 +26,11 @@ export interface PathLists {
   readonly carriablePatterns: readonly PatternEntry[];
   /** The read-only ones of `carriable` and of `carriablePatterns`, the only ones that can lie below a path and make it read-only. */
   readonly carriableReadOnly: EntryLists;
+  /**
+   * The most segments of any entry (0 for none). Every path with at least this many segments has the same
+   * covering entries as its own descendants, and no entry below it.
+   */
+  readonly deepestEntry: number;
 }
 
 /**
@@ -113,6 +118,7 @@ export function pathLists(requestable: readonly PathPrefixEntry[], carriable: re
     requestablePatterns: asked.patterns,
     carriablePatterns: carried.patterns,
     carriableReadOnly: { literal: carried.literal.filter((entry) => entry.readOnly), patterns: carried.patterns.filter((entry) => entry.readOnly) },
+    deepestEntry: carried.patterns.reduce((most, entry) => Math.max(most, entry.segments.length), carried.literal.reduce((most, entry) => Math.max(most, segmentsOf(entry.pathPrefix).length), 0)),
   };
 }
 

@@ -100,28 +100,48 @@ describe('admission/decide: properties', function () {
     expect(admittedWithMounts).to.be.greaterThan(RUNS / 20);
   });
 
-  it('volumeRoot: writableAncestor admits the same Pods and reaches the same host paths, through read-write roots above them', () => {
-    const rooted = policyOf({ maxMounts: 4, volumeRoot: 'writableAncestor' });
-    let withSubPath = 0;
-    fc.assert(
-      fc.property(fc.oneof(pod, likelyAdmittedPod), (candidate) => {
-        const plain = mutateTwice(candidate, POLICY);
-        const { verdict, pod: mutated } = mutateTwice(candidate, rooted);
-        expect(verdict.allowed).to.equal(plain.verdict.allowed);
-        if (!verdict.allowed || mutated === undefined || plain.pod === undefined) return;
-        const spec = (mutated as { spec: SpecView }).spec;
-        expect(reachedHostPaths(spec)).to.deep.equal(reachedHostPaths((plain.pod as { spec: SpecView }).spec));
-        const subPathVolumes = new Set(spec.containers.flatMap((c) => (c.volumeMounts ?? []).filter((m) => m.subPath !== undefined).map((m) => m.name)));
-        for (const volume of (spec.volumes ?? []).filter((v) => subPathVolumes.has(v.name))) {
-          withSubPath++;
-          expect(decidingRequestable(volume.hostPath?.path ?? ''), `a read-write root: ${volume.hostPath?.path}`).to.deep.include({ readOnly: false });
-        }
-        const validation = decide('validate', requestFor(mutated), rooted);
-        const own = decide('validate', requestFor(withoutAnnotation(candidate)), rooted);
-        expect(validation.allowed, validation.allowed ? '' : denialMessage(validation.violations)).to.equal(own.allowed);
-      }),
-      { numRuns: RUNS },
-    );
-    expect(withSubPath).to.be.greaterThan(RUNS / 20);
-  });
+  // The generator's paths lie under /srv/sandbox, /srv/models and /srv/models/scratch, with up to two of a, b, c below.
+  const RICH = {
+    allowedHostPaths: [
+      { pathPrefix: '/srv/sandbox' },
+      { pathPrefix: '/srv/sandbox/a/b', readOnly: true },
+      { pathPrefix: '/srv/sandbox/*/c', readOnly: true },
+      { pathPrefix: '/srv/models', readOnly: true },
+      { pathPrefix: '/srv/models/scratch' },
+      { pathPrefix: '/srv/models/*/a' },
+      { pathPrefix: '/srv/models/scratch/{namespace}' },
+    ],
+    builtinHostPaths: [{ pathPrefix: '/srv/sandbox/b', readOnly: true }, { pathPrefix: '/srv/models/scratch/c' }],
+  };
+  const rootRows = [
+    { name: 'the test policy', overrides: { maxMounts: 4 }, independentCheck: true },
+    { name: 'read-only entries below read-write ones, patterns, a placeholder and built-ins among them', overrides: { ...RICH, maxMounts: 4 }, independentCheck: false },
+  ];
+  for (const row of rootRows) {
+    it(`volumeRoot: writableAncestor admits the same Pods and reaches the same host paths, through read-write roots above them: ${row.name}`, () => {
+      const plainPolicy = policyOf(row.overrides);
+      const rooted = policyOf({ ...row.overrides, volumeRoot: 'writableAncestor' });
+      let withSubPath = 0;
+      fc.assert(
+        fc.property(fc.oneof(pod, likelyAdmittedPod), (candidate) => {
+          const plain = mutateTwice(candidate, plainPolicy);
+          const { verdict, pod: mutated } = mutateTwice(candidate, rooted);
+          expect(verdict.allowed).to.equal(plain.verdict.allowed);
+          if (!verdict.allowed || mutated === undefined || plain.pod === undefined) return;
+          const spec = (mutated as { spec: SpecView }).spec;
+          expect(reachedHostPaths(spec)).to.deep.equal(reachedHostPaths((plain.pod as { spec: SpecView }).spec));
+          const subPathVolumes = new Set(spec.containers.flatMap((c) => (c.volumeMounts ?? []).filter((m) => m.subPath !== undefined).map((m) => m.name)));
+          for (const volume of (spec.volumes ?? []).filter((v) => subPathVolumes.has(v.name))) {
+            withSubPath++;
+            if (row.independentCheck) expect(decidingRequestable(volume.hostPath?.path ?? ''), `a read-write root: ${volume.hostPath?.path}`).to.deep.include({ readOnly: false });
+          }
+          const validation = decide('validate', requestFor(mutated), rooted);
+          const own = decide('validate', requestFor(withoutAnnotation(candidate)), rooted);
+          expect(validation.allowed, validation.allowed ? '' : denialMessage(validation.violations)).to.equal(own.allowed);
+        }),
+        { numRuns: RUNS },
+      );
+      expect(withSubPath).to.be.greaterThan(RUNS / 20);
+    });
+  }
 });

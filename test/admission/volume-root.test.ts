@@ -1,8 +1,11 @@
 import { expect } from 'chai';
 import { decide } from '../../src/admission/decide.js';
 import { denialMessage } from '../../src/admission/verdict.js';
+import type { CompiledPolicy } from '../../src/policy/compile.js';
 import { describeViolation } from '../../src/admission/violation.js';
-import { policyOf } from '../helpers/policies.js';
+import { layeredPolicy } from '../../src/policy/layers.js';
+import { compileMountPolicy } from '../../src/policy/mount-policy.js';
+import { mountPolicy, policyOf } from '../helpers/policies.js';
 import { expectedVolumeName, requestFor, sandboxPod, type PodOptions } from '../helpers/pods.js';
 import { mutateTwice } from '../helpers/reinvocation.js';
 
@@ -24,7 +27,7 @@ interface Injected {
 }
 
 /** mountgate's volumes and the sandbox container's mounts of them, after mutating twice (the second pass must change nothing). */
-function injected(options: PodOptions, policy = ROOTED): Injected {
+function injected(options: PodOptions, policy: CompiledPolicy = ROOTED): Injected {
   const { verdict, pod } = mutateTwice(sandboxPod(options), policy);
   if (!verdict.allowed) throw new Error(`expected allowed, got ${denialMessage(verdict.violations)}`);
   const spec = (pod as { spec: { volumes: Array<{ name: string }>; containers: Array<{ volumeMounts: Array<{ name: string }> }> } }).spec;
@@ -170,5 +173,52 @@ describe('admission: volumeRoot: writableAncestor', () => {
       if (validated.allowed) return;
       expect(validated.violations.map((v) => v.rule)).to.deep.equal(['injection-mismatch', 'injection-missing', 'injection-mismatch', 'injection-missing']);
     });
+  });
+
+  describe('a debug container (pods/ephemeralcontainers), which cannot have a subPath', () => {
+    type Spec = { spec: { ephemeralContainers?: unknown[] } };
+    /** The Pod mutated for `requests`, then a debugger mounting mountgate's volume of `root`, judged as the update. */
+    function debug(requests: unknown[], root: string, readOnly: boolean, policy = ROOTED): string[] {
+      const { verdict, pod } = mutateTwice(sandboxPod({ mounts: requests }), policy);
+      if (!verdict.allowed) throw new Error(denialMessage(verdict.violations));
+      const updated = structuredClone(pod) as Spec;
+      const mount = { name: expectedVolumeName(root), mountPath: '/host', ...(readOnly ? { readOnly: true } : {}) };
+      updated.spec.ephemeralContainers = [{ name: 'debugger', image: 'busybox', volumeMounts: [mount] }];
+      const judged = decide('validate', requestFor(updated, { operation: 'UPDATE', subResource: 'ephemeralcontainers', username: 'dev', oldObject: pod }), policy);
+      return judged.allowed ? [] : judged.violations.map(describeViolation);
+    }
+
+    it('may not mount a volume whose containers mount only paths below it: that would hand it the whole root', () => {
+      expect(debug([{ hostPath: '/srv/tenants/agents/projects/p1', mountPath: '/data' }], '/srv/tenants/agents', true)).to.deep.equal([
+        `spec.ephemeralContainers[0].volumeMounts[0]: ephemeral container "debugger" mounts volume "${expectedVolumeName('/srv/tenants/agents')}" ("/srv/tenants/agents") whole, but the Pod's containers mount only paths below it (volumeRoot: writableAncestor; an ephemeral container cannot have a subPath)`,
+      ]);
+    });
+
+    it('may mount one a container mounts whole, read-only where every such mount is', () => {
+      const requests = [
+        { hostPath: '/srv/tenants/agents', mountPath: '/all', readOnly: true },
+        { hostPath: '/srv/tenants/agents/projects/p1', mountPath: '/data' },
+      ];
+      expect(debug(requests, '/srv/tenants/agents', true)).to.deep.equal([]);
+      expect(debug(requests, '/srv/tenants/agents', false)).to.deep.equal([
+        `spec.ephemeralContainers[0].volumeMounts[0]: ephemeral container "debugger" mounts volume "${expectedVolumeName('/srv/tenants/agents')}" ("/srv/tenants/agents") read-write, but the Pod's containers mount it only read-only`,
+      ]);
+    });
+
+    it('by default (requested) may mount any of mountgate\'s volumes, as section 8 has it', () => {
+      expect(debug([{ hostPath: '/srv/tenants/agents/projects/p1', mountPath: '/data' }], '/srv/tenants/agents/projects/p1', false, REQUESTED)).to.deep.equal([]);
+    });
+  });
+
+  it('roots at a MountPolicy\'s narrower entry, and below a read-only entry a layer adds', () => {
+    const base = policyOf({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }], volumeRoot: 'writableAncestor' });
+    const rows: Array<[unknown[], string]> = [
+      [[{ pathPrefix: '/srv/sandbox/alice' }], '/srv/sandbox/alice'],
+      [[{ pathPrefix: '/srv/sandbox' }, { pathPrefix: '/srv/sandbox/alice/ro', readOnly: true }], '/srv/sandbox/alice/w'],
+    ];
+    for (const [entries, root] of rows) {
+      const policy = layeredPolicy(base, { known: true, policies: [compileMountPolicy(mountPolicy({ allowedHostPaths: entries }, 'tenant', 'agents'))] });
+      expect(injected({ mounts: [{ hostPath: '/srv/sandbox/alice/w/x', mountPath: '/w' }] }, policy).volumes).to.deep.equal([volume(root, 'DirectoryOrCreate')]);
+    }
   });
 });
