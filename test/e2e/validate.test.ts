@@ -198,6 +198,29 @@ describe('e2e: volumeRoot: writableAncestor (the served policy reloaded with it,
     }
   });
 
+  it('refuses a debug container that mounts the root whole (an ephemeral container cannot have a subPath), and stores nothing', async () => {
+    const env = e2e();
+    const name = uniqueName('rooted-debug');
+    try {
+      await env.core.createNamespacedPod({ namespace: env.enabledNs, body: sandboxPod(name, [{ hostPath: `/srv/sandbox/${name}/work`, mountPath: '/mnt/work' }]) });
+      const debuggerContainer: V1EphemeralContainer = { name: 'debugger', image: 'busybox', targetContainerName: 'sandbox', volumeMounts: [{ name: volumeName('/srv/sandbox'), mountPath: '/host', readOnly: true }] };
+      const status = await apiError(
+        env.core.patchNamespacedPodEphemeralcontainers({ namespace: env.enabledNs, name, body: [{ op: 'add', path: '/spec/ephemeralContainers', value: [debuggerContainer] }] }),
+      );
+      expect(status).to.deep.equal({
+        code: 403,
+        reason: 'Forbidden',
+        message:
+          `${validatePrefix(env.validateWebhook)}${DENIED}spec.ephemeralContainers[0].volumeMounts[0]: ephemeral container "debugger" mounts volume "${volumeName('/srv/sandbox')}" ("/srv/sandbox") whole, ` +
+          "but the Pod's containers mount only paths below it (volumeRoot: writableAncestor; an ephemeral container cannot have a subPath)",
+      });
+      const stored = await env.core.readNamespacedPod({ namespace: env.enabledNs, name });
+      expect(stored.spec?.ephemeralContainers).to.equal(undefined);
+    } finally {
+      await deletePod(env.core, env.enabledNs, name);
+    }
+  });
+
   it('refuses a Pod that points one of those mounts at another subPath by hand (/mutate, which sees it first)', async () => {
     const env = e2e();
     const name = uniqueName('rooted-moved');
