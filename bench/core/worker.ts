@@ -104,6 +104,12 @@ add('/mutate minus HTTP: parse, envelope, decide, answer', () => {
   return JSON.stringify(toReview(read.request.uid, fromVerdict(decide('mutate', read.request, examplePolicy))));
 });
 
+// The same Pod with volumeRoot: writableAncestor: the workspace is rooted at /srv/sandbox, the rest a subPath.
+const rootedPolicy = parsePolicy(stringifyYaml({ ...(parseYaml(policyText) as object), volumeRoot: 'writableAncestor' }), 'bench-policy.yaml');
+const rootedValidateRequest3 = requestOf(createReview(mutatedPod(review3, rootedPolicy)));
+add('decide mutate, 3-mount Pod, volumeRoot: writableAncestor', () => decide('mutate', request3, rootedPolicy), { stage: 'mutate', size: 3 });
+add('decide validate, 3-mount Pod, volumeRoot: writableAncestor', () => decide('validate', rootedValidateRequest3, rootedPolicy), { stage: 'validate', size: 3 });
+
 // The same Pod in a namespace with a MountPolicy (issue: bench the layered policy): every cluster entry listed
 // again, so the Pod stays admitted, and a reserved target and a smaller maxMounts added.
 const { layeredPolicy } = (await import(dist('policy/layers.js'))) as typeof import('../../src/policy/layers.js');
