@@ -126,20 +126,23 @@ async function servePolicy(env: E2E, text: string): Promise<void> {
   await waitUntil('the policy reload', 20_000, async () => ((await env.mountgate.metric('mountgate_reloads_total', reloads)) > before ? true : undefined));
 }
 
-describe('e2e: handWrittenHostPaths: builtin (the served policy reloaded with it, then restored)', () => {
+/** Hooks of the enclosing describe: the served policy with `overrides` for its tests, then the original again. */
+function servedWith(overrides: Record<string, unknown>): void {
   let original: string | undefined;
-
   before(async () => {
     const env = e2e();
     original = await readFile(env.mountgate.options.policy, 'utf8');
     const policy: unknown = parseYaml(original);
     if (typeof policy !== 'object' || policy === null) throw new Error('the served policy is not a mapping');
-    await servePolicy(env, stringifyYaml({ ...policy, handWrittenHostPaths: 'builtin' }));
+    await servePolicy(env, stringifyYaml({ ...policy, ...overrides }));
   });
-
   after(async () => {
     if (original !== undefined) await servePolicy(e2e(), original);
   });
+}
+
+describe('e2e: handWrittenHostPaths: builtin (the served policy reloaded with it, then restored)', () => {
+  servedWith({ handWrittenHostPaths: 'builtin' });
 
   it('refuses a hand-written volume under allowedHostPaths, naming the setting', () =>
     expectCreateRefused(
@@ -160,19 +163,7 @@ describe('e2e: handWrittenHostPaths: builtin (the served policy reloaded with it
 });
 
 describe('e2e: volumeRoot: writableAncestor (the served policy reloaded with it, then restored)', () => {
-  let original: string | undefined;
-
-  before(async () => {
-    const env = e2e();
-    original = await readFile(env.mountgate.options.policy, 'utf8');
-    const policy: unknown = parseYaml(original);
-    if (typeof policy !== 'object' || policy === null) throw new Error('the served policy is not a mapping');
-    await servePolicy(env, stringifyYaml({ ...policy, volumeRoot: 'writableAncestor' }));
-  });
-
-  after(async () => {
-    if (original !== undefined) await servePolicy(e2e(), original);
-  });
+  servedWith({ volumeRoot: 'writableAncestor' });
 
   it('the API server stores the subPath mounts both webhooks and the backstop admit: one volume at the writable root, the read-only entry at its own path', async () => {
     const env = e2e();
