@@ -76,7 +76,7 @@ function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, 
   const fillings = requestFillings(pod, policy, request);
   if (concern === 'pod-create') violations.push(...annotationDisagreements(pod, policy, request, fillings));
   violations.push(...checkHostPathVolumes(pod, policy, fillings, concern === 'pod-create'));
-  if (concern === 'ephemeral-containers-update' && policy.rootAtWritableAncestor) violations.push(...ephemeralRootMounts(pod));
+  if (concern === 'ephemeral-containers-update') violations.push(...ephemeralRootMounts(pod, request.oldObject));
   // Last, as the backstop checks it last, so that both name the same first reason.
   const untrusted = concern === 'pod-create' ? sandboxUserAtCreation(pod, policy, request) : undefined;
   if (untrusted !== undefined) violations.push(untrusted);

@@ -15,7 +15,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import { hostPathAllowance } from '../policy/allowance.js';
 import type { Fillings } from '../policy/match.js';
 import { isInjectedName } from './injection.js';
-import { allMounts, mountField, volumesOf, type CheckedPod, type MountVisit } from './pod.js';
+import { allMounts, isCheckedPod, mountField, volumesOf, type CheckedPod, type MountVisit } from './pod.js';
 import { NamedThenCounted, violation, type Violation } from './violation.js';
 
 /**
@@ -41,36 +41,45 @@ export function writableRoot(hostPath: string, policy: CompiledPolicy, fillings:
 /**
  * A mountgate volume rooted above the requested paths is mounted by the Pod's containers with a subPath, and
  * an ephemeral container cannot have one (the API server refuses it): mounting the volume would hand it the
- * whole root. So on a pods/ephemeralcontainers update an ephemeral container may mount a mountgate volume only
- * where a container of the Pod mounts it whole, and read-write only where one of those does.
+ * whole root. So an ephemeral container added by this update may mount a mountgate volume only where a
+ * container of the Pod mounts it whole. Judged by the Pod's shape, whatever volumeRoot says now (a Pod rooted
+ * before a change keeps its roots); a Pod of the default shape mounts every mountgate volume whole.
+ * `before` is the Pod before the update: its ephemeral containers were judged when they were added.
  */
-export function ephemeralRootMounts(pod: CheckedPod): Violation[] {
-  const wholeReadWrite = new Map<string, boolean>();
-  const ephemeral: MountVisit[] = [];
+export function ephemeralRootMounts(pod: CheckedPod, before: unknown): Violation[] {
+  const earlier = earlierEphemeralNames(before);
+  const whole = new Set<string>();
+  const added: MountVisit[] = [];
   for (const visit of allMounts(pod)) {
     const { mount } = visit;
     if (!isInjectedName(mount.name)) continue;
-    if (visit.list === 'ephemeralContainers') ephemeral.push(visit);
-    else if (!mount.subPath && !mount.subPathExpr) wholeReadWrite.set(mount.name, wholeReadWrite.get(mount.name) === true || mount.readOnly !== true);
+    if (visit.list !== 'ephemeralContainers') {
+      if (!mount.subPath && !mount.subPathExpr) whole.add(mount.name);
+    } else if (!earlier.has(visit.container.name)) {
+      added.push(visit);
+    }
   }
   const violations: Violation[] = [];
   const named = new NamedThenCounted(violations);
-  for (const visit of ephemeral) {
+  for (const visit of added) {
     const { name } = visit.mount;
-    const readWrite = wholeReadWrite.get(name);
-    if (readWrite === true || (readWrite === false && visit.mount.readOnly === true)) continue;
+    if (whole.has(name)) continue;
     const path = volumesOf(pod).find((volume) => volume.name === name)?.hostPath?.path;
     const volume = `volume "${name}"${path === undefined ? '' : ` (${JSON.stringify(path)})`}`;
     named.add(() =>
       violation(
         'injection-mismatch',
         mountField(visit),
-        readWrite === undefined
-          ? `ephemeral container "${visit.container.name}" mounts ${volume} whole, but the Pod's containers mount only paths below it (volumeRoot: writableAncestor; an ephemeral container cannot have a subPath)`
-          : `ephemeral container "${visit.container.name}" mounts ${volume} read-write, but the Pod's containers mount it only read-only`,
+        `ephemeral container "${visit.container.name}" mounts ${volume} whole, but the Pod's containers mount only paths below it (its volume is rooted above the requested paths, and an ephemeral container cannot have a subPath)`,
       ),
     );
   }
   named.close((count) => violation('injection-mismatch', 'spec.ephemeralContainers', `${count} more mounts of mountgate volumes by ephemeral containers`));
   return violations;
+}
+
+/** The names of the ephemeral containers the Pod had before the update; none when that Pod cannot be read (all are judged). */
+function earlierEphemeralNames(before: unknown): ReadonlySet<string> {
+  if (!isCheckedPod(before)) return new Set();
+  return new Set((before.spec.ephemeralContainers ?? []).map((container) => container.name));
 }

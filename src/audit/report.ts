@@ -1,5 +1,6 @@
 /** Audit output: an aligned table (one row per broken rule) or JSON. */
 import { describeViolation } from '../admission/violation.js';
+import { escapeControl } from '../cli/usage.js';
 import type { Finding, Unjudged } from './judge.js';
 import { MAX_CANDIDATE_REQUESTERS } from './unknown-requester.js';
 
@@ -14,16 +15,17 @@ export interface AuditSummary {
 
 export function formatReport(summary: AuditSummary, format: OutputFormat): string {
   if (format === 'json') return `${JSON.stringify(summary, null, 2)}\n`;
-  // RULE is the identifier the API server's audit log and alerts name, so one search finds both.
+  // RULE is the identifier the API server's audit log and alerts name, so one search finds both. Cells are
+  // escaped: paths from the cluster may hold C1 controls, which a terminal takes for escape sequences.
   const rows = [['NAMESPACE', 'POD', 'RULE', 'REASON']];
   for (const finding of summary.findings) {
-    for (const v of finding.violations) rows.push([finding.namespace, finding.pod, v.rule, describeViolation(v)]);
+    for (const v of finding.violations) rows.push([finding.namespace, finding.pod, v.rule, describeViolation(v)].map(escapeControl));
   }
   const unjudged = [['NAMESPACE', 'POD', 'CANNOT JUDGE OFFLINE']];
   for (const pod of summary.cannotJudgeOffline) {
     const filled = `${pod.needs.join(' and ')} ${pod.needs.length > 1 ? 'are' : 'is'} filled from who created the Pod, which is not recorded`;
     const why = pod.tooManyRequesters === true ? `more than ${MAX_CANDIDATE_REQUESTERS} requesters could decide, too many to try` : 'admitted only for some requesters';
-    unjudged.push([pod.namespace, pod.pod, `${why}: ${filled}`]);
+    unjudged.push([pod.namespace, pod.pod, `${why}: ${filled}`].map(escapeControl));
   }
   const verdict =
     summary.findings.length === 0

@@ -17,6 +17,7 @@ import {
 } from '../policy/mount-policy.js';
 import type { Io } from './check.js';
 import { readManifests } from './manifests.js';
+import { escapeControl } from './usage.js';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -30,27 +31,29 @@ function inNamespace(manifest: unknown, namespace: string): unknown {
 
 export async function withMountPolicies(cluster: CompiledPolicy, paths: readonly string[], namespace: string, io: Io): Promise<CompiledPolicy> {
   if (paths.length === 0) return cluster;
+  // MountPolicy names and problems come from the manifests as written: one line each, no escape sequence.
+  const say = (line: string): void => io.stderr(`${escapeControl(line)}\n`);
   const policies: CompiledMountPolicy[] = [];
   for (const path of paths) {
     for (const manifest of await readManifests(path, io, 'MountPolicy', 'any')) {
       const policy = compileMountPolicy(inNamespace(manifest, namespace));
       const name = describeMountPolicy(policy.ref);
       if (policy.ref.namespace !== namespace) {
-        io.stderr(`note: ${name} is for namespace "${policy.ref.namespace}", not "${namespace}": left out\n`);
+        say(`note: ${name} is for namespace "${policy.ref.namespace}", not "${namespace}": left out`);
         continue;
       }
       policies.push(policy);
       if (policy.problems.length > 0) {
-        io.stderr(`warning: ${name} is invalid, so it allows no host path: ${policy.problems.join('; ')}\n`);
+        say(`warning: ${name} is invalid, so it allows no host path: ${policy.problems.join('; ')}`);
       } else {
-        for (const problem of wideningProblems(cluster, policy)) io.stderr(`warning: ${name} would be refused when written: ${problem}\n`);
-        for (const warning of narrowingWarnings(cluster, policy)) io.stderr(`warning: ${name}: ${warning}\n`);
+        for (const problem of wideningProblems(cluster, policy)) say(`warning: ${name} would be refused when written: ${problem}`);
+        for (const warning of narrowingWarnings(cluster, policy)) say(`warning: ${name}: ${warning}`);
       }
     }
   }
   if (policies.length > 0) {
     const refs = policies.map((policy) => policy.ref);
-    io.stderr(`namespace ${namespace} with ${describeMountPolicies(refs)}: host paths in effect: ${describeEffective(effectiveAllowedHostPaths(cluster, namespace, policies), '', false)}\n`);
+    say(`namespace ${namespace} with ${describeMountPolicies(refs)}: host paths in effect: ${describeEffective(effectiveAllowedHostPaths(cluster, namespace, policies), '', false)}`);
   }
   return layeredPolicy(cluster, { known: true, policies });
 }

@@ -177,36 +177,51 @@ describe('admission: volumeRoot: writableAncestor', () => {
 
   describe('a debug container (pods/ephemeralcontainers), which cannot have a subPath', () => {
     type Spec = { spec: { ephemeralContainers?: unknown[] } };
-    /** The Pod mutated for `requests`, then a debugger mounting mountgate's volume of `root`, judged as the update. */
-    function debug(requests: unknown[], root: string, readOnly: boolean, policy = ROOTED): string[] {
-      const { verdict, pod } = mutateTwice(sandboxPod({ mounts: requests }), policy);
+    const debuggerOf = (root: string, readOnly: boolean, name = 'debugger') => ({
+      name,
+      image: 'busybox',
+      volumeMounts: [{ name: expectedVolumeName(root), mountPath: '/host', ...(readOnly ? { readOnly: true } : {}) }],
+    });
+    /** The Pod mutated for `requests` under `mutatedBy`, then `added` debuggers after `earlier` ones, judged as the update under `judgedBy`. */
+    function debug(requests: unknown[], added: unknown[], options: { mutatedBy?: CompiledPolicy; judgedBy?: CompiledPolicy; earlier?: unknown[] } = {}): string[] {
+      const { verdict, pod } = mutateTwice(sandboxPod({ mounts: requests }), options.mutatedBy ?? ROOTED);
       if (!verdict.allowed) throw new Error(denialMessage(verdict.violations));
-      const updated = structuredClone(pod) as Spec;
-      const mount = { name: expectedVolumeName(root), mountPath: '/host', ...(readOnly ? { readOnly: true } : {}) };
-      updated.spec.ephemeralContainers = [{ name: 'debugger', image: 'busybox', volumeMounts: [mount] }];
-      const judged = decide('validate', requestFor(updated, { operation: 'UPDATE', subResource: 'ephemeralcontainers', username: 'dev', oldObject: pod }), policy);
+      const before = structuredClone(pod) as Spec;
+      if (options.earlier !== undefined) before.spec.ephemeralContainers = options.earlier;
+      const updated = structuredClone(before);
+      updated.spec.ephemeralContainers = [...(options.earlier ?? []), ...added];
+      const request = requestFor(updated, { operation: 'UPDATE', subResource: 'ephemeralcontainers', username: 'dev', oldObject: before });
+      const judged = decide('validate', request, options.judgedBy ?? ROOTED);
       return judged.allowed ? [] : judged.violations.map(describeViolation);
     }
+    const below = [{ hostPath: '/srv/tenants/agents/projects/p1', mountPath: '/data' }];
+    const refusal = (index: number) =>
+      `spec.ephemeralContainers[${index}].volumeMounts[0]: ephemeral container "debugger" mounts volume "${expectedVolumeName('/srv/tenants/agents')}" ("/srv/tenants/agents") whole, ` +
+      "but the Pod's containers mount only paths below it (its volume is rooted above the requested paths, and an ephemeral container cannot have a subPath)";
 
     it('may not mount a volume whose containers mount only paths below it: that would hand it the whole root', () => {
-      expect(debug([{ hostPath: '/srv/tenants/agents/projects/p1', mountPath: '/data' }], '/srv/tenants/agents', true)).to.deep.equal([
-        `spec.ephemeralContainers[0].volumeMounts[0]: ephemeral container "debugger" mounts volume "${expectedVolumeName('/srv/tenants/agents')}" ("/srv/tenants/agents") whole, but the Pod's containers mount only paths below it (volumeRoot: writableAncestor; an ephemeral container cannot have a subPath)`,
-      ]);
+      expect(debug(below, [debuggerOf('/srv/tenants/agents', true)])).to.deep.equal([refusal(0)]);
     });
 
-    it('may mount one a container mounts whole, read-only where every such mount is', () => {
-      const requests = [
-        { hostPath: '/srv/tenants/agents', mountPath: '/all', readOnly: true },
-        { hostPath: '/srv/tenants/agents/projects/p1', mountPath: '/data' },
-      ];
-      expect(debug(requests, '/srv/tenants/agents', true)).to.deep.equal([]);
-      expect(debug(requests, '/srv/tenants/agents', false)).to.deep.equal([
-        `spec.ephemeralContainers[0].volumeMounts[0]: ephemeral container "debugger" mounts volume "${expectedVolumeName('/srv/tenants/agents')}" ("/srv/tenants/agents") read-write, but the Pod's containers mount it only read-only`,
-      ]);
+    it('is judged by the Pod\'s shape: a Pod rooted before the policy went back to requested (or by another replica) is still refused', () => {
+      expect(debug(below, [debuggerOf('/srv/tenants/agents', true)], { judgedBy: REQUESTED })).to.deep.equal([refusal(0)]);
+    });
+
+    it('may mount one a container mounts whole (the root itself was asked for), read-write where the policy allows it', () => {
+      const requests = [{ hostPath: '/srv/tenants/agents', mountPath: '/all', readOnly: true }, ...below];
+      expect(debug(requests, [debuggerOf('/srv/tenants/agents', true)])).to.deep.equal([]);
+      expect(debug(requests, [debuggerOf('/srv/tenants/agents', false)])).to.deep.equal([]);
+    });
+
+    it('judges only the containers this update adds: one added before does not block the next debug', () => {
+      const earlier = [debuggerOf('/srv/tenants/agents', true, 'old-debugger')];
+      const skills = { name: 'other', image: 'busybox', volumeMounts: [{ name: 'skills', mountPath: '/skills', readOnly: true }] };
+      expect(debug(below, [skills], { earlier })).to.deep.equal([]);
+      expect(debug(below, [debuggerOf('/srv/tenants/agents', true)], { earlier })).to.deep.equal([refusal(1)]);
     });
 
     it('by default (requested) may mount any of mountgate\'s volumes, as section 8 has it', () => {
-      expect(debug([{ hostPath: '/srv/tenants/agents/projects/p1', mountPath: '/data' }], '/srv/tenants/agents/projects/p1', false, REQUESTED)).to.deep.equal([]);
+      expect(debug(below, [debuggerOf('/srv/tenants/agents/projects/p1', false)], { mutatedBy: REQUESTED, judgedBy: REQUESTED })).to.deep.equal([]);
     });
   });
 

@@ -113,6 +113,17 @@ describe('audit', () => {
     expect(formatReport({ podsScanned: 1, findings: [], cannotJudgeOffline: [] }, 'table')).to.equal('no Pod breaks the policy (1 scanned)\n');
   });
 
+  it('escapes control characters in the table: a path from the cluster cannot send escape sequences to the terminal', () => {
+    const finding: Finding = {
+      namespace: 'agents',
+      pod: 'p',
+      violations: [{ rule: 'host-path-volume-not-allowed', field: 'spec.volumes[0].hostPath.path', message: '"/srv/\u009b2J" is not under any allowed or built-in host path' }],
+    };
+    expect(formatReport({ podsScanned: 1, findings: [finding], cannotJudgeOffline: [] }, 'table').split('\n')[1]).to.equal(
+      'agents      p     host-path-volume-not-allowed   spec.volumes[0].hostPath.path: "/srv/\\u009b2J" is not under any allowed or built-in host path',
+    );
+  });
+
   it('prints JSON', () => {
     const summary = { podsScanned: 5, findings: findings(), cannotJudgeOffline: [{ namespace: 'agents', pod: 'alice-1', needs: ['{user}'] }] };
     expect(JSON.parse(formatReport(summary, 'json'))).to.deep.equal(JSON.parse(JSON.stringify(summary)));

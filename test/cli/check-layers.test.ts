@@ -107,6 +107,18 @@ describe('cli: mountgate check --mount-policy', () => {
     });
   });
 
+  it('escapes control characters in what it says of a MountPolicy: a manifest cannot send escape sequences to the terminal', async () => {
+    const narrowing = 'kind: MountPolicy\nmetadata: {name: csi, namespace: team-a}\nspec: {allowedHostPaths: [{pathPrefix: "/srv/tenants/team-a/\\u009b2J"}]}\n';
+    const result = await run({ 'policy.json': CLUSTER, 'pod.json': asking('/srv/tenants/team-a/x'), 'mp.yaml': narrowing }, (dir) => [
+      '--namespace',
+      'team-a',
+      '--mount-policy',
+      join(dir, 'mp.yaml'),
+    ]);
+    expect(result.stderr.split('\n')[0]).to.equal('namespace team-a with MountPolicy team-a/csi: host paths in effect: /srv/tenants/team-a/\\u009b2J');
+    expect(result.stderr).to.not.match(/[\u0080-\u009f]/);
+  });
+
   it('says what all the MountPolicies of the namespace leave in effect, read-only where any says so', async () => {
     const second = 'kind: MountPolicy\nmetadata: {name: reference}\nspec: {allowedHostPaths: [{pathPrefix: /srv/tenants/team-a/ref, readOnly: true}, {pathPrefix: /skills}]}\n';
     const result = await run({ 'policy.json': CLUSTER, 'pod.json': asking('/srv/tenants/team-a/x'), 'mp.yaml': `${TENANT}---\n${second}` }, (dir) => [

@@ -203,7 +203,7 @@ describe('e2e: volumeRoot: writableAncestor (the served policy reloaded with it,
         reason: 'Forbidden',
         message:
           `${validatePrefix(env.validateWebhook)}${DENIED}spec.ephemeralContainers[0].volumeMounts[0]: ephemeral container "debugger" mounts volume "${volumeName('/srv/sandbox')}" ("/srv/sandbox") whole, ` +
-          "but the Pod's containers mount only paths below it (volumeRoot: writableAncestor; an ephemeral container cannot have a subPath)",
+          "but the Pod's containers mount only paths below it (its volume is rooted above the requested paths, and an ephemeral container cannot have a subPath)",
       });
       const stored = await env.core.readNamespacedPod({ namespace: env.enabledNs, name });
       expect(stored.spec?.ephemeralContainers).to.equal(undefined);
