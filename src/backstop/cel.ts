@@ -308,10 +308,39 @@ export const SUB_PATH_MESSAGE = [
   ')[0])[0])[0]',
 ].join('');
 
+/**
+ * A mount of a mountgate volume that no container of the Pod (ephemeral ones aside) mounts whole: its
+ * volume is rooted above the requested paths (volumeRoot: writableAncestor), and the containers mount it
+ * with subPaths (src/admission/volume-root.ts, ephemeralRootMounts).
+ */
+const ROOT_MOUNT = [
+  `string(m.?name.orValue('')).startsWith('${VOLUME_PREFIX}')`,
+  " && !(object.?spec.?containers.orValue([]) + object.?spec.?initContainers.orValue([])).exists(k, k.?volumeMounts.orValue([]).exists(n,",
+  " string(n.?name.orValue('')) == string(m.?name.orValue('')) && string(n.?subPath.orValue('')) == '' && string(n.?subPathExpr.orValue('')) == ''))",
+].join('');
+
+/** On an ephemeral-containers update, the ephemeral containers it adds that mount such a volume (they cannot have a subPath). */
+export const ROOT_MOUNTERS = [
+  "request.?subResource.orValue('') != 'ephemeralcontainers' || oldObject == null ? [] : object.?spec.?ephemeralContainers.orValue([]).filter(c,",
+  " !oldObject.?spec.?ephemeralContainers.orValue([]).exists(o, string(o.?name.orValue('')) == string(c.?name.orValue('')))",
+  ` && c.?volumeMounts.orValue([]).exists(m, ${ROOT_MOUNT}))`,
+].join('');
+
+/** `ephemeral container "C" mounts volume "NAME" ("PATH") whole, but ...`, for the first such mount. */
+export const ROOT_MOUNTERS_MESSAGE = [
+  "variables.rootMounters.size() == 0 ? '' : [variables.rootMounters[0]].map(c,",
+  ` [c.?volumeMounts.orValue([]).filter(m, ${ROOT_MOUNT})[0]].map(m,`,
+  " 'ephemeral container ' + strings.quote(string(c.?name.orValue(''))) + ' mounts volume ' + strings.quote(string(m.?name.orValue('')))",
+  " + [variables.hostPathVolumes.filter(v, v.name == string(m.?name.orValue('')))].map(l, l.size() == 0 ? '' : ' (' + " + quotedShort('l[0].raw') + " + ')')[0]",
+  " + \" whole, but the Pod's containers mount only paths below it (its volume is rooted above the requested paths, and an ephemeral container cannot have a subPath)\"",
+  ')[0])[0]',
+].join('');
+
 export const OUTSIDE_EXPRESSION = 'variables.outside.size() == 0';
 export const WRITERS_EXPRESSION = 'variables.writers.size() == 0';
 export const CREATORS_EXPRESSION = 'variables.creators.size() == 0';
 export const SUB_PATH_EXPRESSION = 'variables.subPathMounters.size() == 0';
+export const ROOT_MOUNTERS_EXPRESSION = 'variables.rootMounters.size() == 0';
 
 /**
  * At a Pod's creation, the sandbox-user annotation beside hostPath volumes only from a trusted provisioner

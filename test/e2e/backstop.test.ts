@@ -31,6 +31,7 @@ import { parsePolicy } from '../../src/policy/load.js';
 import { hostilePath } from '../helpers/arbitraries.js';
 import { REPO_ROOT, sleep, TEST_USERS } from './controlplane.js';
 import { deletePod, EXAMPLE_POLICY, grantPodAccess, ignoreNotFound, uniqueName, type E2E } from './env.js';
+import { volumeName } from './expect.js';
 import { e2e } from './hooks.js';
 
 const SELECT_LABEL = 'mountgate.io/backstop-e2e';
@@ -186,6 +187,9 @@ function gist(message: string): string {
   // Pod Security baseline: the same first field, in words of its own.
   const baseline = /^((?:spec|metadata)\S*): .*\(podSecurity: baseline\)$/.exec(message);
   if (baseline !== null) return `baseline: ${baseline[1]}`;
+  // A debug container mounting a rooted mountgate volume whole: the same text, after the field.
+  const rootMount = /^(?:spec\.ephemeralContainers\[\d+\]\.volumeMounts\[\d+\]: )?(ephemeral container .* whole, but the Pod's containers mount only paths below it .*)$/.exec(message);
+  if (rootMount !== null) return rootMount[1] ?? '';
   throw new Error(`not a hostPath message: ${message}`);
 }
 
@@ -693,6 +697,46 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
     });
   }
 
+  it('agrees through pods/ephemeralcontainers: a debug container mounting whole a mountgate volume its containers mount with subPaths (created where only the backstop judges)', async function () {
+    this.timeout(60_000);
+    const env = e2e();
+    const root = '/srv/sandbox';
+    const volume = volumeName(root);
+    const base = pod([[volume, root]], [container('c', undefined)]);
+    const spec = base.spec ?? { containers: [] };
+    spec.containers = [{ name: 'c', image: 'registry.example/img:1', volumeMounts: [{ name: volume, mountPath: '/work', subPath: 'alice/work' }] }];
+    const rows: Array<[string, V1EphemeralContainer[]]> = [
+      ['whole', [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: volume, mountPath: '/host', readOnly: true }] }]],
+      ['another volume only', [{ name: 'debug', image: 'busybox' }]],
+    ];
+    const admitting = setups.filter((setup) => setup.webhookNamespace === undefined || setup.title === 'the policy mountgate serves');
+    let judged = 0;
+    for (const setup of admitting) {
+      for (const [what, ephemeral] of rows) {
+        const name = uniqueName('bs-root');
+        const created = await env.core.createNamespacedPod({ namespace: setup.namespace, body: named(base, name) }).catch((error: unknown) => {
+          if (error instanceof ApiException && error.code === 403) return undefined;
+          throw error;
+        });
+        // Only where the backstop admits the Pod itself (its policy allows /srv/sandbox).
+        if (created === undefined) continue;
+        try {
+          const updated: V1Pod = { ...created, spec: { ...(created.spec ?? { containers: [] }), ephemeralContainers: ephemeral } };
+          const mine = decide('validate', ephemeralUpdateRequest(updated, created, setup.namespace, adminOf(env).userInfo), setup.policy);
+          const theirs = await apiVerdict(env.core.replaceNamespacedPodEphemeralcontainers({ namespace: setup.namespace, name, body: updated, dryRun: 'All' }));
+          const where = `${setup.title}: ${what}`;
+          expect(theirs.kind === 'allowed', `${where}: ${theirs.kind === 'allowed' ? 'allowed' : theirs.message}`).to.equal(mine.allowed);
+          expect(mine.allowed, where).to.equal(what !== 'whole');
+          if (theirs.kind === 'denied') expect(backstopGist(setup, theirs.message), where).to.equal(mountgateGist(mine));
+          judged++;
+        } finally {
+          await deletePod(env.core, setup.namespace, name);
+        }
+      }
+    }
+    expect(judged).to.be.at.least(4);
+  });
+
   for (const [title, base, ephemeral] of EPHEMERAL) {
     it(`agrees through pods/ephemeralcontainers: ${title}`, async function () {
       this.timeout(30_000);
@@ -742,7 +786,7 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
       await writeFile(requestFile, JSON.stringify({ namespace: each.namespace, userInfo: { username: 'alice', groups: ['deer-flow-provisioners'] } }));
       const result = await celcost(env.dir, '1.29', policyFile, files, requestFile);
       expect(result.compileError, `${each.title}: compile error in the 1.29 environment`).to.equal(undefined);
-      expect(result.compiled).to.equal(36);
+      expect(result.compiled).to.equal(39);
       for (const [i, pod] of result.pods.entries()) {
         const title = `${each.title}, ${big[i]?.[0] ?? pod.file}`;
         for (const { where, cost, error } of pod.costs) {
