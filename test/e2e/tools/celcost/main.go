@@ -96,7 +96,7 @@ func run(ver, policyFile, requestFile string, pods []string, out *output) error 
 	if err != nil {
 		return err
 	}
-	env, err := base.Extend(cel.Variable("object", cel.DynType), cel.Variable("request", cel.DynType))
+	env, err := base.Extend(cel.Variable("object", cel.DynType), cel.Variable("oldObject", cel.DynType), cel.Variable("request", cel.DynType))
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,8 @@ func run(ver, policyFile, requestFile string, pods []string, out *output) error 
 		if err := json.Unmarshal(raw, &pod); err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
-		activation := map[string]any{"object": pod, "request": request}
+		// A CREATE, as the API server composes it: no old object.
+		activation := map[string]any{"object": pod, "oldObject": nil, "request": request}
 		result := podResult{File: file, Costs: []cost{}}
 		for _, c := range programs {
 			value, details, err := c.program.Eval(activation)
