@@ -321,9 +321,10 @@ const ROOT_MOUNT = [
 
 /** On an ephemeral-containers update, the ephemeral containers it adds that mount such a volume (they cannot have a subPath). */
 export const ROOT_MOUNTERS = [
-  "request.?subResource.orValue('') != 'ephemeralcontainers' || oldObject == null ? [] : object.?spec.?ephemeralContainers.orValue([]).filter(c,",
-  " !oldObject.?spec.?ephemeralContainers.orValue([]).exists(o, string(o.?name.orValue('')) == string(c.?name.orValue('')))",
-  ` && c.?volumeMounts.orValue([]).exists(m, ${ROOT_MOUNT}))`,
+  "request.?subResource.orValue('') != 'ephemeralcontainers' ? [] : object.?spec.?ephemeralContainers.orValue([]).filter(c,",
+  // The mounts first: most ephemeral containers have none, and the list of earlier ones can be long.
+  ` c.?volumeMounts.orValue([]).exists(m, ${ROOT_MOUNT})`,
+  " && !(oldObject == null ? [] : oldObject.?spec.?ephemeralContainers.orValue([])).exists(o, string(o.?name.orValue('')) == string(c.?name.orValue(''))))",
 ].join('');
 
 /** `ephemeral container "C" mounts volume "NAME" ("PATH") whole, but ...`, for the first such mount. */

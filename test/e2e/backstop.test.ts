@@ -47,7 +47,7 @@ interface CelCost {
 }
 
 /** Builds test/e2e/tools/celcost (the API server's CEL library, see its main.go) into dir and runs it. */
-async function celcost(dir: string, version: string, policyFile: string, pods: readonly string[], requestFile?: string): Promise<CelCost> {
+async function celcost(dir: string, version: string, policyFile: string, pods: readonly string[], requestFile?: string, oldFile?: string): Promise<CelCost> {
   const bin = path.join(dir, 'celcost');
   await execFileAsync('go', ['build', '-trimpath', '-o', bin, '.'], {
     cwd: CELCOST_DIR,
@@ -55,7 +55,8 @@ async function celcost(dir: string, version: string, policyFile: string, pods: r
     timeout: 600_000,
   });
   const request = requestFile === undefined ? [] : ['-request', requestFile];
-  const { stdout } = await execFileAsync(bin, ['-version', version, '-policy', policyFile, ...request, ...pods], { maxBuffer: 16 * 1024 * 1024 });
+  const old = oldFile === undefined ? [] : ['-old', oldFile];
+  const { stdout } = await execFileAsync(bin, ['-version', version, '-policy', policyFile, ...request, ...old, ...pods], { maxBuffer: 16 * 1024 * 1024 });
   return JSON.parse(stdout) as CelCost;
 }
 
@@ -766,6 +767,43 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
       for (const setup of setups) await judgeCreate(e2e(), setup, shape);
     });
   }
+
+  it('stays within the cost limits on a debug of a big Pod whose mountgate volumes are rooted: a debugger with 1 and with 5 whole mounts', async function () {
+    this.timeout(600_000);
+    const env = e2e();
+    const setup = setups[0];
+    if (setup === undefined) throw new Error('no setup');
+    // 100 containers x 100 mounts, every volume a mountgate one mounted with a subPath, as volumeRoot: writableAncestor has them.
+    const before = named(bigPod(100, 100, 100, 40, false), 'big-rooted');
+    for (const volume of before.spec?.volumes ?? []) volume.name = `mountgate-${volume.name}`;
+    for (const each of before.spec?.containers ?? []) for (const mount of each.volumeMounts ?? []) Object.assign(mount, { name: `mountgate-${mount.name}`, subPath: 'sub' });
+    const oldFile = path.join(env.dir, 'backstop-debug-old.json');
+    await writeFile(oldFile, JSON.stringify(before));
+    const requestFile = path.join(env.dir, 'backstop-debug-request.json');
+    await writeFile(requestFile, JSON.stringify({ namespace: setup.namespace, operation: 'UPDATE', subResource: 'ephemeralcontainers', userInfo: { username: 'alice', groups: [] } }));
+    const files: string[] = [];
+    const counts = [1, 5];
+    for (const count of counts) {
+      const debuggerContainer = { name: 'debugger', image: 'busybox', volumeMounts: Array.from({ length: count }, (_, i) => ({ name: `mountgate-v${i}`, mountPath: `/host/${i}`, readOnly: true })) };
+      const file = path.join(env.dir, `backstop-debug-${count}.json`);
+      await writeFile(file, JSON.stringify({ ...before, spec: { ...before.spec, ephemeralContainers: [debuggerContainer] } }));
+      files.push(file);
+    }
+    const policyFile = path.join(env.dir, `backstop-policy-${setup.name}-debug.json`);
+    await writeFile(policyFile, JSON.stringify(backstop(setup.policy).policy));
+    const result = await celcost(env.dir, '1.29', policyFile, files, requestFile, oldFile);
+    expect(result.compileError).to.equal(undefined);
+    for (const [i, pod] of result.pods.entries()) {
+      const rootMounters = pod.costs.find((c) => c.where === 'variables.rootMounters');
+      for (const { where, cost, error } of pod.costs) {
+        expect(error, `${counts[i]} whole mounts: ${where}`).to.equal(undefined);
+        expect(cost, `${counts[i]} whole mounts: ${where}`).to.be.below(1_000_000);
+      }
+      // The rule itself ran over the Pod's mounts: a cost that could not have come from an empty list.
+      expect(rootMounters?.cost ?? 0).to.be.above(100_000);
+      console.log(`      CEL cost, a debugger with ${counts[i]} whole mounts of a 100 x 100 Pod's rooted volumes: ${pod.total} in all; variables.rootMounters ${rootMounters?.cost ?? 0}`);
+    }
+  });
 
   it('compiles in the CEL environment a 1.30 API server checks new expressions against (1.29), within the cost limits on big Pods', async function () {
     this.timeout(600_000);

@@ -64,16 +64,27 @@ func main() {
 	ver := flag.String("version", "1.29", "Kubernetes MAJOR.MINOR whose new-expression CEL environment to use")
 	policyFile := flag.String("policy", "", "the ValidatingAdmissionPolicy (YAML or JSON)")
 	requestFile := flag.String("request", "", "the admission request the Pods come with (JSON: namespace, userInfo); none when empty")
+	oldFile := flag.String("old", "", "the Pod before the update (JSON), for an UPDATE such as pods/ephemeralcontainers; none (a CREATE) when empty")
 	flag.Parse()
 	out := output{Version: *ver, Pods: []podResult{}}
-	if err := run(*ver, *policyFile, *requestFile, flag.Args(), &out); err != nil {
+	if err := run(*ver, *policyFile, *requestFile, *oldFile, flag.Args(), &out); err != nil {
 		fmt.Fprintln(os.Stderr, "celcost:", err)
 		os.Exit(2)
 	}
 	must(json.NewEncoder(os.Stdout).Encode(out))
 }
 
-func run(ver, policyFile, requestFile string, pods []string, out *output) error {
+func run(ver, policyFile, requestFile, oldFile string, pods []string, out *output) error {
+	var old any
+	if oldFile != "" {
+		raw, err := os.ReadFile(oldFile)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, &old); err != nil {
+			return fmt.Errorf("%s: %w", oldFile, err)
+		}
+	}
 	request := map[string]any{}
 	if requestFile != "" {
 		raw, err := os.ReadFile(requestFile)
@@ -146,8 +157,8 @@ func run(ver, policyFile, requestFile string, pods []string, out *output) error 
 		if err := json.Unmarshal(raw, &pod); err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
-		// A CREATE, as the API server composes it: no old object.
-		activation := map[string]any{"object": pod, "oldObject": nil, "request": request}
+		// For a CREATE the API server composes no old object (null).
+		activation := map[string]any{"object": pod, "oldObject": old, "request": request}
 		result := podResult{File: file, Costs: []cost{}}
 		for _, c := range programs {
 			value, details, err := c.program.Eval(activation)
