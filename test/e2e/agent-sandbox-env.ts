@@ -9,7 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -171,8 +171,10 @@ export async function startAgentSandbox(e2e: E2E): Promise<AgentSandboxEnv> {
       });
     }
 
-    // mountgate with the example policy, and the chart's webhooks with the example values.
-    const mountgate = new MountgateProcess({ dir, policy: POLICY_FILE, tls: e2e.tls, port: await freePort(), metricsPort: await freePort() });
+    // mountgate with the example policy (a copy, which a test may change and restore), and the chart's webhooks with the example values.
+    const policy = path.join(dir, 'agent-sandbox-policy.yaml');
+    await copyFile(POLICY_FILE, policy);
+    const mountgate = new MountgateProcess({ dir, policy, tls: e2e.tls, port: await freePort(), metricsPort: await freePort() });
     await mountgate.start();
     cleanups.push(() => mountgate.stop());
     const helm = await findHelm();

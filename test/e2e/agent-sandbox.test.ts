@@ -19,9 +19,10 @@ import {
   type AgentSandboxEnv,
 } from './agent-sandbox-env.js';
 import { sleep } from './controlplane.js';
-import { ANNOTATION, isNotFound, uniqueName } from './env.js';
+import { ANNOTATION, ignoreNotFound, isNotFound, uniqueName } from './env.js';
 import { injectedMount, injectedVolume, normalizeMounts, volumeName } from './expect.js';
 import { e2e } from './hooks.js';
+import { servedWith } from './served-policy.js';
 
 interface Condition {
   readonly type: string;
@@ -58,6 +59,17 @@ function mountgateParts(pod: V1Pod): { volumes: unknown[]; volumeMounts: unknown
     volumes: (pod.spec?.volumes ?? []).filter((v) => ours(v.name)),
     volumeMounts: normalizeMounts(pod.spec?.containers.find((c) => c.name === CONTAINER.name)?.volumeMounts).filter((m) => ours(m.name)),
   };
+}
+
+/** How many of mountgate's decision lines so far refused something about the Pod called `pod`. */
+function mountgateDenials(logFile: string, pod: string): number {
+  let count = 0;
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry: unknown = JSON.parse(line);
+    if (typeof entry === 'object' && entry !== null && 'verdict' in entry && entry.verdict === 'denied' && 'pod' in entry && entry.pod === pod) count++;
+  }
+  return count;
 }
 
 function podTemplate(annotations: Record<string, string>): Record<string, unknown> {
@@ -375,6 +387,37 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
       const adopted = await pod(warm);
       expect(annotationOf(adopted), 'the warm Pod never carries an annotation its volumes do not back').to.equal(undefined);
       expect(mountgateParts(adopted ?? {})).to.deep.equal({ volumes: [], volumeMounts: [] });
+    });
+  });
+
+  describe('volumeRoot: writableAncestor (its policy reloaded with it, then restored)', () => {
+    servedWith(() => env().mountgate, { volumeRoot: 'writableAncestor' });
+    const name = uniqueName('sb-rooted');
+
+    it("a Sandbox's workspace is mounted from the workspaces root with a subPath, and the controller leaves the Pod alone for 30 s", async () => {
+      const root = '/srv/agents/workspaces';
+      const workspace: Mount = { hostPath: `${root}/${name}/work`, mountPath: '/work', readOnly: false };
+      const value = JSON.stringify([workspace, MODELS]);
+      await create(CORE_GROUP, 'sandboxes', { apiVersion: `${CORE_GROUP}/${API_VERSION}`, kind: 'Sandbox', metadata: { name }, spec: { podTemplate: podTemplate({ [ANNOTATION]: value }) } });
+      try {
+        const created = await waitUntil(`Pod ${name}`, 60_000, () => pod(name), logTail);
+        expect(mountgateParts(created)).to.deep.equal({
+          volumes: [injectedVolume(root, 'DirectoryOrCreate'), injectedVolume(MODELS.hostPath, 'Directory')],
+          volumeMounts: [{ name: volumeName(root), mountPath: '/work', subPath: `${name}/work` }, injectedMount(MODELS.hostPath, MODELS.mountPath, true)],
+        });
+        // Other objects of this suite are still being retried and refused: only this Pod's decisions count.
+        const denials = (): number => mountgateDenials(env().mountgate.logFile, name);
+        const deniedBefore = denials();
+        await sleep(30_000);
+        const later = await pod(name);
+        expect(later?.metadata?.uid, 'the same Pod').to.equal(created.metadata?.uid);
+        expect(later?.spec).to.deep.equal(created.spec);
+        expect(denials(), 'nothing the controller did to the Pod in 30 s was refused').to.equal(deniedBefore);
+        expect((await readyOf(CORE_GROUP, 'sandboxes', name))?.reason).to.not.equal('ReconcilerError');
+      } finally {
+        const { custom, namespace } = env();
+        await ignoreNotFound(custom.deleteNamespacedCustomObject({ group: CORE_GROUP, version: API_VERSION, namespace, plural: 'sandboxes', name }));
+      }
     });
   });
 });

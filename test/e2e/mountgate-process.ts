@@ -185,4 +185,16 @@ export class MountgateProcess {
     }
     return sum;
   }
+
+  /** Writes `text` over the policy file and waits until this mountgate has reloaded it (it reads the file every second). */
+  async replacePolicy(text: string): Promise<void> {
+    const reloads = { kind: 'policy', result: 'success' };
+    const before = await this.metric('mountgate_reloads_total', reloads);
+    await writeFile(this.options.policy, text);
+    const deadline = Date.now() + 20_000;
+    while ((await this.metric('mountgate_reloads_total', reloads)) <= before) {
+      if (Date.now() > deadline) throw new Error(`mountgate did not reload ${this.options.policy} within 20 s`);
+      await sleep(200);
+    }
+  }
 }

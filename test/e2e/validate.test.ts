@@ -3,14 +3,12 @@
  * hostPath volumes by hand, and ephemeral containers added through the pods/ephemeralcontainers
  * subresource (what `kubectl debug` does), by JSON patch, strategic-merge patch and replace.
  */
-import { readFile, writeFile } from 'node:fs/promises';
 import { expect } from 'chai';
 import { PatchStrategy, setHeaderOptions, type V1EphemeralContainer, type V1Pod } from '@kubernetes/client-node';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { waitUntil } from './agent-sandbox-env.js';
-import { apiError, deletePod, isNotFound, sandboxPod, uniqueName, type E2E } from './env.js';
+import { apiError, deletePod, isNotFound, sandboxPod, uniqueName } from './env.js';
 import { injectedVolume, plain, volumeName } from './expect.js';
 import { e2e } from './hooks.js';
+import { servedWith } from './served-policy.js';
 
 function withVolume(pod: V1Pod, name: string, hostPath: string, mountPath: string, readOnly: boolean): V1Pod {
   pod.spec?.volumes?.push({ name, hostPath: { path: hostPath, type: 'Directory' } });
@@ -118,31 +116,8 @@ describe('e2e: the validating webhook refuses hostPaths that skipped the annotat
   });
 });
 
-/** Writes the served policy file and waits until mountgate has reloaded it (it polls the file every second). */
-async function servePolicy(env: E2E, text: string): Promise<void> {
-  const reloads = { kind: 'policy', result: 'success' };
-  const before = await env.mountgate.metric('mountgate_reloads_total', reloads);
-  await writeFile(env.mountgate.options.policy, text);
-  await waitUntil('the policy reload', 20_000, async () => ((await env.mountgate.metric('mountgate_reloads_total', reloads)) > before ? true : undefined));
-}
-
-/** Hooks of the enclosing describe: the served policy with `overrides` for its tests, then the original again. */
-function servedWith(overrides: Record<string, unknown>): void {
-  let original: string | undefined;
-  before(async () => {
-    const env = e2e();
-    original = await readFile(env.mountgate.options.policy, 'utf8');
-    const policy: unknown = parseYaml(original);
-    if (typeof policy !== 'object' || policy === null) throw new Error('the served policy is not a mapping');
-    await servePolicy(env, stringifyYaml({ ...policy, ...overrides }));
-  });
-  after(async () => {
-    if (original !== undefined) await servePolicy(e2e(), original);
-  });
-}
-
 describe('e2e: handWrittenHostPaths: builtin (the served policy reloaded with it, then restored)', () => {
-  servedWith({ handWrittenHostPaths: 'builtin' });
+  servedWith(() => e2e().mountgate, { handWrittenHostPaths: 'builtin' });
 
   it('refuses a hand-written volume under allowedHostPaths, naming the setting', () =>
     expectCreateRefused(
@@ -163,7 +138,7 @@ describe('e2e: handWrittenHostPaths: builtin (the served policy reloaded with it
 });
 
 describe('e2e: volumeRoot: writableAncestor (the served policy reloaded with it, then restored)', () => {
-  servedWith({ volumeRoot: 'writableAncestor' });
+  servedWith(() => e2e().mountgate, { volumeRoot: 'writableAncestor' });
 
   it('the API server stores the subPath mounts both webhooks and the backstop admit: one volume at the writable root, the read-only entry at its own path', async () => {
     const env = e2e();
