@@ -8,7 +8,7 @@
  * deer-flow's own targets, for deer-flow's host tree or outside the allow-list are refused with the
  * rule named; Pods of the shared namespace cannot dodge /validate by their labels.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -18,6 +18,7 @@ import { deerFlowSandboxPod, extraMountsFor, type ExtraMount, type SandboxReques
 import { ANNOTATION, EXAMPLE_POLICY, apiError, deletePod, ignoreNotFound, isNotFound, uniqueName, waitForWebhooks } from './env.js';
 import { container, injectedMount, injectedVolume, normalizeMounts, plain, volumeName } from './expect.js';
 import { e2e } from './hooks.js';
+import { servedWith } from './served-policy.js';
 import { MountgateProcess } from './mountgate-process.js';
 import { Cleanups } from './processes.js';
 import { findHelm, fromChart, type WebhookConfigurations } from './webhooks.js';
@@ -37,6 +38,8 @@ interface DeerFlow {
   readonly webhooks: WebhookConfigurations;
   /** The API as deer-flow's provisioner. */
   readonly provisioner: CoreV1Api;
+  /** The mountgate judging the namespace, on a copy of the shipped policy (a test may change it and restore it). */
+  readonly mountgate: MountgateProcess;
   readonly tearDown: () => Promise<void>;
 }
 
@@ -50,9 +53,11 @@ async function setUpDeerFlow(): Promise<DeerFlow> {
   try {
     const dir = await mkdtemp(path.join(tmpdir(), 'mountgate-e2e-deer-flow-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const policy = path.join(dir, 'deer-flow-policy.yaml');
+    await copyFile(EXAMPLE_POLICY, policy);
     const mountgate = new MountgateProcess({
       dir,
-      policy: EXAMPLE_POLICY,
+      policy,
       tls: env.tls,
       port: await freePort(),
       metricsPort: await freePort(),
@@ -109,7 +114,7 @@ async function setUpDeerFlow(): Promise<DeerFlow> {
     await waitForWebhooks(provisioner, namespace, mountgate, (name) =>
       withAnnotation(deerFlowSandboxPod({ sandboxId: name }), [{ host_path: '/srv/sandbox/probe', container_path: '/mnt/probe' }]),
     );
-    return { namespace, webhooks, provisioner, tearDown };
+    return { namespace, webhooks, provisioner, mountgate, tearDown };
   } catch (error) {
     return await cleanups.abandon('deer-flow set-up', error);
   }
@@ -231,6 +236,32 @@ describe('e2e: the deer-flow profile (examples/deer-flow-policy.yaml and example
     } finally {
       await deletePod(e2e().core, namespace, name);
     }
+  });
+
+  describe('with volumeRoot: writableAncestor (the served policy reloaded with it, then restored)', () => {
+    servedWith(() => deerFlow().mountgate, { volumeRoot: 'writableAncestor' });
+
+    it("mounts a user's workspace from /srv/sandbox with a subPath; the rest of deer-flow's Pod is stored as sent", async () => {
+      const { namespace, provisioner } = deerFlow();
+      const sent = withAnnotation(deerFlowSandboxPod({ sandboxId: uniqueName('dfroot'), userId: USER, threadId: THREAD, extraMounts: ALL_EXTRAS }), [
+        { host_path: `/srv/sandbox/${USER}/work`, container_path: '/mnt/work', read_only: false },
+        { host_path: '/srv/models/qwen', container_path: '/mnt/models' },
+      ]);
+      const name = sent.metadata?.name ?? '';
+      try {
+        const stored = await provisioner.createNamespacedPod({ namespace, body: sent });
+        expect(plain(stored.spec?.volumes)).to.deep.equal([...(sent.spec?.volumes ?? []), injectedVolume('/srv/sandbox', 'DirectoryOrCreate'), injectedVolume('/srv/models/qwen', 'Directory')]);
+        expect(mountsOf(container(stored, 'sandbox').volumeMounts)).to.deep.equal(
+          mountsOf([
+            ...(container(sent, 'sandbox').volumeMounts ?? []),
+            { name: volumeName('/srv/sandbox'), mountPath: '/mnt/work', subPath: `${USER}/work` },
+            injectedMount('/srv/models/qwen', '/mnt/models', true),
+          ]),
+        );
+      } finally {
+        await deletePod(e2e().core, namespace, name);
+      }
+    });
   });
 
   const refusedRequests: ReadonlyArray<{ readonly title: string; readonly mounts: unknown; readonly as?: TestUser; readonly reason: string }> = [
