@@ -146,6 +146,14 @@ function withAnnotation(pod: V1Pod, value: unknown): V1Pod {
 
 const PVC = { skillsClaim: 'deer-flow-skills', userDataClaim: 'deer-flow-home' };
 const ALL_EXTRAS: readonly ExtraMount[] = [X.acpWorkspace, X.integrationSkills, X.larkConfig, X.larkLocks, X.larkData, X.larkRuntime];
+
+/** A sandbox Pod with every extra mount, whose annotation forwards a user's workspace and a model (the change docs/deer-flow.md describes). */
+function withUserMounts(prefix: string): V1Pod {
+  return withAnnotation(deerFlowSandboxPod({ sandboxId: uniqueName(prefix), userId: USER, threadId: THREAD, extraMounts: ALL_EXTRAS }), [
+    { host_path: `/srv/sandbox/${USER}/work`, container_path: '/mnt/work', read_only: false },
+    { host_path: '/srv/models/qwen', container_path: '/mnt/models' },
+  ]);
+}
 const LARK: readonly ExtraMount[] = [X.larkConfig, X.larkLocks, X.larkData, X.larkRuntime];
 
 /** Every sandbox Pod the provisioner builds, by the request that makes it. */
@@ -221,10 +229,7 @@ describe('e2e: the deer-flow profile (examples/deer-flow-policy.yaml and example
 
   it("injects a user's mount that the provisioner forwards in the annotation (the change docs/deer-flow.md describes)", async () => {
     const { namespace, provisioner } = deerFlow();
-    const sent = withAnnotation(deerFlowSandboxPod({ sandboxId: uniqueName('dfuser'), userId: USER, threadId: THREAD, extraMounts: ALL_EXTRAS }), [
-      { host_path: `/srv/sandbox/${USER}/work`, container_path: '/mnt/work', read_only: false },
-      { host_path: '/srv/models/qwen', container_path: '/mnt/models' },
-    ]);
+    const sent = withUserMounts('dfuser');
     const name = sent.metadata?.name ?? '';
     try {
       const stored = await provisioner.createNamespacedPod({ namespace, body: sent });
@@ -243,10 +248,7 @@ describe('e2e: the deer-flow profile (examples/deer-flow-policy.yaml and example
 
     it("mounts a user's workspace from /srv/sandbox with a subPath; the rest of deer-flow's Pod is stored as sent", async () => {
       const { namespace, provisioner } = deerFlow();
-      const sent = withAnnotation(deerFlowSandboxPod({ sandboxId: uniqueName('dfroot'), userId: USER, threadId: THREAD, extraMounts: ALL_EXTRAS }), [
-        { host_path: `/srv/sandbox/${USER}/work`, container_path: '/mnt/work', read_only: false },
-        { host_path: '/srv/models/qwen', container_path: '/mnt/models' },
-      ]);
+      const sent = withUserMounts('dfroot');
       const name = sent.metadata?.name ?? '';
       try {
         const stored = await provisioner.createNamespacedPod({ namespace, body: sent });

@@ -77,22 +77,14 @@ func main() {
 func run(ver, policyFile, requestFile, oldFile string, pods []string, out *output) error {
 	var old any
 	if oldFile != "" {
-		raw, err := os.ReadFile(oldFile)
-		if err != nil {
+		if err := readJSON(oldFile, &old); err != nil {
 			return err
-		}
-		if err := json.Unmarshal(raw, &old); err != nil {
-			return fmt.Errorf("%s: %w", oldFile, err)
 		}
 	}
 	request := map[string]any{}
 	if requestFile != "" {
-		raw, err := os.ReadFile(requestFile)
-		if err != nil {
+		if err := readJSON(requestFile, &request); err != nil {
 			return err
-		}
-		if err := json.Unmarshal(raw, &request); err != nil {
-			return fmt.Errorf("%s: %w", requestFile, err)
 		}
 	}
 	raw, err := os.ReadFile(policyFile)
@@ -185,4 +177,16 @@ func must(err error) {
 		fmt.Fprintln(os.Stderr, "celcost:", err)
 		os.Exit(2)
 	}
+}
+
+// readJSON decodes the JSON file at path into value.
+func readJSON(path string, value any) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, value); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
