@@ -20,7 +20,8 @@
  * A value the API server would never send (a string for a boolean) breaks the
  * control it belongs to: only the values the control allows pass.
  */
-import { CONTAINER_LISTS, hasHostPathVolume, isRecord, type CheckedPod } from './pod.js';
+import { isRecord } from '../policy/json-object.js';
+import { CONTAINER_LISTS, hasHostPathVolume, type CheckedPod } from './pod.js';
 import { NamedThenCounted, violation, type Violation } from './violation.js';
 
 /** The capabilities baseline lets a container add. */

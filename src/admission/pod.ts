@@ -3,6 +3,7 @@
  * and one visitor over every container and volume mount.
  */
 import type { V1Container, V1EphemeralContainer, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { isRecord, type JsonObject } from '../policy/json-object.js';
 
 export const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
 export type ContainerList = (typeof CONTAINER_LISTS)[number];
@@ -11,13 +12,6 @@ export type AnyContainer = V1Container | V1EphemeralContainer;
 /** A Pod whose spec, containers, mounts and volumes have the shapes mountgate reads. */
 export interface CheckedPod extends V1Pod {
   spec: NonNullable<V1Pod['spec']>;
-}
-
-export type JsonObject = Record<string, unknown>;
-
-/** A JSON object: not null, not an array. */
-export function isRecord(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function optional(value: unknown, type: 'string' | 'boolean'): boolean {

@@ -4,6 +4,7 @@
  * the write webhook would say of each and what all of them leave in effect
  * (what the status of each of them says).
  */
+import { isRecord } from '../policy/json-object.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { layeredPolicy } from '../policy/layers.js';
 import { describeEffective, effectiveAllowedHostPaths } from '../policy/effective.js';
@@ -19,9 +20,6 @@ import type { Io } from './check.js';
 import { readManifests } from './manifests.js';
 import { escapeControl } from './usage.js';
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** A manifest without a namespace lands in the one checked, as `kubectl apply -n` would put it. */
 function inNamespace(manifest: unknown, namespace: string): unknown {

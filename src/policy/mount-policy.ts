@@ -4,6 +4,7 @@
  * Pods of its namespace. Its spec schema is the truth for the custom
  * resource's fields.
  */
+import { isRecord } from './json-object.js';
 import { array, object, ValidationError, type InferType } from 'yup';
 import { decidingOrder, pathLists, type CompiledPolicy, type NarrowingLayer } from './compile.js';
 import { prefixCovers, prefixMeet, segmentsCover, type ComparisonCost } from './containment.js';
@@ -78,9 +79,6 @@ export function describeMountPolicy(ref: MountPolicyRef): string {
   return `MountPolicy ${ref.namespace}/${ref.name}`;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
