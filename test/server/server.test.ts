@@ -439,5 +439,31 @@ describe('server (real HTTPS on loopback)', function () {
         expect(await answer).to.equal(200);
       });
     });
+
+    it('answers the first request of a connection made before the listener closed and sent 200 ms after', async () => {
+      await withServer({}, async (test) => {
+        const body = JSON.stringify(review(sandboxPod({ mounts: MOUNTS })));
+        const socket = connect({ host: '127.0.0.1', port: test.server.port, ca: test.pki.caCert, servername: 'localhost' });
+        try {
+          await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+          const received: Buffer[] = [];
+          socket.on('data', (chunk: Buffer) => received.push(chunk));
+          const ended = new Promise<string>((resolve) => socket.once('close', () => resolve('closed')).once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error')));
+          // Long enough for the server to take the handshake's end, then past several idle sweeps.
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          const stopping = test.server.stop();
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          socket.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+          expect(await ended).to.equal('closed');
+          const answer = Buffer.concat(received).toString('utf8');
+          expect(answer.split('\r\n')[0]).to.equal('HTTP/1.1 200 OK');
+          expect(answer).to.match(/\r\nConnection: close\r\n/i);
+          expect(answer).to.include('"allowed":true');
+          await stopping;
+        } finally {
+          socket.destroy();
+        }
+      });
+    });
   });
 });

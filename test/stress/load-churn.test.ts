@@ -74,7 +74,7 @@ describe('stress: load with certificate and policy churn', function () {
           durationMs: SECONDS * 1000,
           connectionsPerTarget: 4,
           maxOutstanding: RATE * 5,
-          retryRefused: false,
+          retryBeforeHandshake: false,
           freshConnectionEveryMs: 250,
           bodies: ROWS.map((row) => ({ ...row.body, kind: row.kind })),
           resultFile: join(fixture.dir, 'load-result.json'),

@@ -114,7 +114,7 @@ describe('stress: memory soak', function () {
           durationMs: HTTP_SECONDS * 1000,
           connectionsPerTarget: 8,
           maxOutstanding: HTTP_RATE * 5,
-          retryRefused: false,
+          retryBeforeHandshake: false,
           freshConnectionEveryMs: 0,
           bodies: soakBodies(),
           resultFile: join(fixture.dir, 'soak-result.json'),

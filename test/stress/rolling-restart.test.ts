@@ -1,12 +1,14 @@
 /**
  * Rolling restart: two `mountgate serve` processes share the same policy and
  * certificate, like two replicas of the Deployment. A load process spreads
- * reviews over both and, like the API server reaching a Service, retries a
- * refused connection on the other one. One replica gets SIGTERM mid-load. No
- * request may fail (only a refused connection, which never reached the
- * replica, may be retried), the replica must keep serving through its
- * shutdown delay while /readyz says 503, and it must exit 0 within the delay
- * plus the time its in-flight requests need.
+ * reviews over both and keeps sending to the leaving one past its delay, as
+ * if the Service were slow to stop routing to it; a request whose connection
+ * fails before its TLS handshake (refused by the closed listener, or reset in
+ * its queue as it closed) goes to the other one, as a Service would send it.
+ * One replica gets SIGTERM mid-load. No request that reached a replica may
+ * fail, the replica must keep serving through its shutdown delay while
+ * /readyz says 503, and it must exit 0 within the delay plus the time its
+ * in-flight requests need.
  */
 import { expect } from 'chai';
 import { writeFile } from 'node:fs/promises';
@@ -42,7 +44,7 @@ describe('stress: rolling restart behind a retrying client', function () {
           durationMs: LOAD_SECONDS * 1000,
           connectionsPerTarget: 2,
           maxOutstanding: RATE * 5,
-          retryRefused: true,
+          retryBeforeHandshake: true,
           freshConnectionEveryMs: 0,
           bodies: [
             loadBody('allowed mount', '/mutate', asking('/srv/sandbox/u1')),
@@ -67,10 +69,11 @@ describe('stress: rolling restart behind a retrying client', function () {
         const byLeaving = result.requests.filter((request) => request.target === leaving.port);
         const servedWhileDraining = byLeaving.filter((request) => request.received > terminatedAt && request.sent < terminatedAt + DELAY_SECONDS * 1000);
         const retried = result.requests.filter((request) => request.attempts > 1);
+        const resets = retried.filter((request) => request.retriedAfter.includes('ECONNRESET'));
         const latency = summarize(result.requests.map((request) => request.received - request.sent));
         console.log(
           `      ${result.requests.length} requests, ${byLeaving.length} answered by the leaving replica (${servedWhileDraining.length} during its delay), ` +
-            `${retried.length} retried after a refused connection; /readyz ${readiness.status} ${readiness.afterMs} ms after SIGTERM; ` +
+            `${retried.length} retried after a connection failed before its handshake (${resets.length} of them reset); /readyz ${readiness.status} ${readiness.afterMs} ms after SIGTERM; ` +
             `exit ${exit.code} after ${exit.at - terminatedAt} ms (delay ${DELAY_SECONDS * 1000} ms); latency ms p50 ${latency.p50} p99 ${latency.p99} max ${latency.max}`,
         );
 
@@ -79,7 +82,7 @@ describe('stress: rolling restart behind a retrying client', function () {
         expect(result.skipped).to.equal(0);
         expect(readiness.status).to.equal(503);
         expect(servedWhileDraining.length, 'the leaving replica keeps serving through its delay').to.be.greaterThan(0);
-        expect(retried.length, 'after the delay the leaving replica refuses connections, and the client moves on').to.be.greaterThan(0);
+        expect(retried.length, 'after the delay the leaving replica takes no connections, and the client moves on').to.be.greaterThan(0);
         expect(exit.code).to.equal(0);
         expect(exit.at - terminatedAt).to.be.within(DELAY_SECONDS * 1000, DELAY_SECONDS * 1000 + EXIT_MARGIN_MS);
         expect(leaving.records.map((record) => record.msg)).to.include.members(['signal received', 'stopped']);

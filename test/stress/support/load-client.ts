@@ -11,6 +11,8 @@ import { TLSSocket } from 'node:tls';
 import { SEQUENCE_PLACEHOLDER, UID_PLACEHOLDER, type ConnectionSample, type LoadPlan, type LoadResult, type RequestRecord } from './load-plan.js';
 
 const TICK_MS = 2;
+/** How a connection fails when the server's listener is gone (refused) or closed with it in its queue (reset). */
+const LISTENER_GONE = new Set(['ECONNREFUSED', 'ECONNRESET']);
 const REQUEST_TIMEOUT_MS = 10_000;
 
 interface Attempt {
@@ -21,13 +23,18 @@ interface Attempt {
 }
 
 class AttemptError extends Error {
-  constructor(readonly code: string, message: string) {
+  /**
+   * @param beforeHandshake the connection failed before its TLS handshake completed (refused, or reset
+   *   in the queue of a listener that closed), so nothing of the request reached the server
+   */
+  constructor(readonly code: string, message: string, readonly beforeHandshake: boolean) {
     super(message);
   }
 }
 
 function attempt(port: number, path: string, body: string | undefined, agent: Agent | false, ca: string): Promise<Attempt> {
   return new Promise((resolve, reject) => {
+    let handshaken = false;
     const req = request(
       {
         host: '127.0.0.1',
@@ -47,11 +54,18 @@ function attempt(port: number, path: string, body: string | undefined, agent: Ag
         res.on('end', () =>
           resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), closing: res.headers.connection === 'close', fingerprint }),
         );
-        res.on('error', (error) => reject(new AttemptError('response', error.message)));
+        res.on('error', (error) => reject(new AttemptError('response', error.message, false)));
       },
     );
-    req.on('timeout', () => req.destroy(new AttemptError('ETIMEDOUT', `no answer within ${REQUEST_TIMEOUT_MS} ms`)));
-    req.on('error', (error: NodeJS.ErrnoException) => reject(new AttemptError(error.code ?? 'error', error.message)));
+    req.on('socket', (socket) => {
+      // A kept-alive socket completed its handshake for an earlier request.
+      if (req.reusedSocket) handshaken = true;
+      else socket.once('secureConnect', () => (handshaken = true));
+    });
+    req.on('timeout', () => req.destroy(new AttemptError('ETIMEDOUT', `no answer within ${REQUEST_TIMEOUT_MS} ms`, !handshaken)));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      reject(error instanceof AttemptError ? error : new AttemptError(error.code ?? 'error', error.message, !handshaken)),
+    );
     req.end(body);
   });
 }
@@ -86,20 +100,24 @@ async function main(planFile: string): Promise<void> {
     const sent = Date.now();
     let target = plan.targets[index % plan.targets.length] ?? 0;
     let attempts = 0;
+    const retriedAfter: string[] = [];
     for (;;) {
       attempts++;
       try {
         const answer = await attempt(target, body.path, text, agents.get(target) ?? false, ca);
         const verdict = answer.status === 200 ? judge(answer.text, uid) : { error: `HTTP ${answer.status}: ${answer.text.slice(0, 200)}` };
-        requests.push({ kind: body.kind, sent, received: Date.now(), target, attempts, status: answer.status, closing: answer.closing, ...verdict });
+        requests.push({ kind: body.kind, sent, received: Date.now(), target, attempts, retriedAfter, status: answer.status, closing: answer.closing, ...verdict });
         return;
       } catch (error) {
         const code = error instanceof AttemptError ? error.code : 'error';
-        if (plan.retryRefused && code === 'ECONNREFUSED' && attempts < plan.targets.length * 3) {
+        const beforeHandshake = error instanceof AttemptError && error.beforeHandshake;
+        if (plan.retryBeforeHandshake && beforeHandshake && LISTENER_GONE.has(code) && attempts < plan.targets.length * 3) {
+          retriedAfter.push(code);
           target = plan.targets[(plan.targets.indexOf(target) + 1) % plan.targets.length] ?? target;
           continue;
         }
-        requests.push({ kind: body.kind, sent, received: Date.now(), target, attempts, status: 0, closing: false, error: `${code}: ${String(error)}` });
+        const stage = beforeHandshake ? 'before the TLS handshake completed' : 'after the TLS handshake';
+        requests.push({ kind: body.kind, sent, received: Date.now(), target, attempts, retriedAfter, status: 0, closing: false, error: `${code} ${stage}: ${String(error)}` });
         return;
       }
     }

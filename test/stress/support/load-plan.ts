@@ -23,8 +23,13 @@ export interface LoadPlan {
   readonly connectionsPerTarget: number;
   /** Above this many unanswered requests the load process skips a beat (and counts it) instead of queueing. */
   readonly maxOutstanding: number;
-  /** Like the API server reaching a Service: a refused connection is retried on the next target. */
-  readonly retryRefused: boolean;
+  /**
+   * A request whose connection failed before its TLS handshake completed (refused, or reset in the
+   * queue of a listener that closed) goes to the next target: nothing of it reached a server. This
+   * stands in for a Service that stops routing to a replica once it is gone; a failure after the
+   * handshake is never retried.
+   */
+  readonly retryBeforeHandshake: boolean;
   /** Every this many ms, one request on a brand-new connection records the certificate served; 0 for none. */
   readonly freshConnectionEveryMs: number;
   readonly bodies: readonly LoadBody[];
@@ -40,6 +45,8 @@ export interface RequestRecord {
   /** The target that answered (or the last one tried). */
   readonly target: number;
   readonly attempts: number;
+  /** The error code of each attempt that failed before its handshake and was sent again. */
+  readonly retriedAfter: readonly string[];
   readonly status: number;
   /** response.allowed, when the answer was an AdmissionReview that echoed the uid. */
   readonly allowed?: boolean;
