@@ -8,7 +8,6 @@ import { isCheckedPod } from '../admission/pod.js';
 import { manifestNamespace, podCreateRequest, podUpdateRequest } from '../admission/synthetic-request.js';
 import { describeViolation } from '../admission/violation.js';
 import type { Verdict } from '../admission/verdict.js';
-import { linkPlanterWarnings } from '../policy/link-planters.js';
 import { loadPolicyFile } from '../policy/load.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { Fillings } from '../policy/match.js';
@@ -28,7 +27,6 @@ export interface Io {
 export async function check(argv: readonly string[], io: Io): Promise<number> {
   const settings = parseCheckArgs(argv);
   const { policy: cluster } = await loadPolicyFile(settings.configPath);
-  for (const warning of linkPlanterWarnings(cluster.spec)) io.stderr(`warning (policy): ${escapeControl(warning)}\n`);
   const pod = await readPodManifest(settings.podPath, io);
   const namespace = settings.namespace ?? manifestNamespace(pod) ?? 'default';
   const policy = await withMountPolicies(cluster, settings.mountPolicyPaths, namespace, io);

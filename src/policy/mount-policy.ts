@@ -238,19 +238,16 @@ export function wideningProblems(cluster: CompiledPolicy, policy: CompiledMountP
 
 /**
  * What a valid MountPolicy says that will not happen as written: read-write where the cluster says read-only, or
- * above a read-only prefix (a mount holding one is read-only), requests of built-ins; and a cluster entry other
- * namespaces may write above the namespace's roots, once per cluster entry.
+ * above a read-only prefix (a mount holding one is read-only), requests of built-ins.
  */
 export function narrowingWarnings(cluster: CompiledPolicy, policy: CompiledMountPolicy): string[] {
   const warnings: string[] = [];
-  const sharedAbove = new Set<string>();
   const own = ownEntries(policy);
   const clusterSide = clusterEntries(cluster, policy.ref.namespace);
   (policy.spec?.allowedHostPaths ?? []).forEach((entry, index) => {
     const field = `spec.allowedHostPaths[${index}]`;
     const filled = own[index]?.pathPrefix ?? entry.pathPrefix;
-    const decidingParsed = decidingCover(parsedEntries(clusterSide), parsePattern(filled));
-    const deciding = decidingParsed?.entry;
+    const deciding = decidingCover(parsedEntries(clusterSide), parsePattern(filled))?.entry;
     if (deciding?.readOnly === true && !entry.readOnly) {
       warnings.push(`${field}: "${entry.pathPrefix}" is under the cluster policy's read-only prefix "${deciding.pathPrefix}", so it is mounted read-only`);
     } else if (!entry.readOnly) {
@@ -259,33 +256,12 @@ export function narrowingWarnings(cluster: CompiledPolicy, policy: CompiledMount
       if (below !== undefined) warnings.push(`${field}: "${entry.pathPrefix}" holds the cluster policy's read-only prefix "${below}", so a mount that holds it is read-only`);
       else if (ownBelow !== undefined) warnings.push(`${field}: "${entry.pathPrefix}" holds the read-only prefix "${ownBelow}", so a mount that holds it is read-only`);
     }
-    const above = sharedWritableAbove(decidingParsed, parsePattern(filled), own);
-    if (above !== undefined && !sharedAbove.has(above)) {
-      sharedAbove.add(above);
-      warnings.push(
-        `${field}: "${entry.pathPrefix}" lies below the cluster policy's read-write "${above}", which namespaces without such a MountPolicy may mount: a sandbox there can plant a symbolic link above "${entry.pathPrefix}" that leads this namespace's mounts elsewhere on the node, even with volumeRoot: writableAncestor (a {namespace} in the cluster entry keeps namespaces apart)`,
-      );
-    }
     const requestable = clusterEntries(cluster, policy.ref.namespace, 'requestable').some((allowed) => prefixMeet(allowed.pathPrefix, filled) !== undefined);
     if (deciding !== undefined && !requestable) {
       warnings.push(`${field}: "${entry.pathPrefix}" lies only under the cluster policy's builtinHostPaths: Pods may carry it, the annotation cannot request it`);
     }
   });
   return warnings;
-}
-
-/**
- * The cluster entry deciding for a MountPolicy entry, when other namespaces may mount it read-write above the
- * roots of the entry's paths: it is read-write, names the same directories in every namespace (no {namespace}), and
- * is shorter than those roots. Links planted there are followed, even with volumeRoot: writableAncestor.
- */
-function sharedWritableAbove(deciding: ParsedEntry | undefined, entry: readonly PatternSegment[], own: readonly LayerEntry[]): string | undefined {
-  if (deciding === undefined || deciding.entry.readOnly) return undefined;
-  if (deciding.ranking.some((segment) => segment.kind === 'placeholder' && segment.name === 'namespace')) return undefined;
-  // The roots of the entry's paths lie no higher than the shortest read-write entry of this MountPolicy over them.
-  const ownWritable = own.filter((other) => !other.readOnly).map((other) => parsePattern(other.pathPrefix));
-  const rootDepth = Math.min(entry.length, ...ownWritable.filter((other) => segmentsCover(other, entry)).map((other) => other.length));
-  return deciding.segments.length < rootDepth ? deciding.entry.pathPrefix : undefined;
 }
 
 /** A read-only entry that some path strictly below `prefix` matches, as it stands for the namespace; undefined when there is none. */

@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import { startMountPolicies, type MountPolicyEnforcement } from '../cluster/mount-policies.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { createApp, MAX_BODY_BYTES } from './app.js';
-import { logPolicyWarnings } from './policy-warnings.js';
 import { DEFAULT_POOL_BYTES, withBodyBudget } from './body-budget.js';
 import { capConnections, DEFAULT_MAX_CONNECTIONS } from './connection-cap.js';
 import { LiveState } from './live-state.js';
@@ -86,7 +85,6 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
     if (early !== undefined) logger.warn({ file: options.tls.certPath, notBefore: tls.notBefore.toISOString() }, early);
   }
 
-  logPolicyWarnings(logger, options.configPath, policy);
   const state = new LiveState(policy, tls);
   const metrics = createMetrics();
   metrics.certificateExpiry.set(tls.notAfter.getTime() / 1000);

@@ -4,7 +4,6 @@
  */
 import type { Logger } from 'pino';
 import { parsePolicy } from '../policy/load.js';
-import { logPolicyWarnings } from './policy-warnings.js';
 import type { LiveState } from './live-state.js';
 import type { Metrics } from './metrics.js';
 import { pollFiles, type FilePoller } from './file-poller.js';
@@ -22,11 +21,9 @@ export function watchForChanges(state: LiveState, sources: ReloadSources, metric
   const pollers = [
     pollFiles([sources.configPath], [sources.policyText], sources.intervalMs, async ([text = '']) => {
       try {
-        const policy = parsePolicy(text, sources.configPath);
-        state.setPolicy(policy);
+        state.setPolicy(parsePolicy(text, sources.configPath));
         metrics.reloads.inc({ kind: 'policy', result: 'success' });
         logger.info({ file: sources.configPath }, 'policy reloaded');
-        logPolicyWarnings(logger, sources.configPath, policy);
       } catch (error) {
         metrics.reloads.inc({ kind: 'policy', result: 'failure' });
         logger.error({ file: sources.configPath, err: String(error) }, 'new policy refused; the previous policy stays in force');

@@ -6,13 +6,10 @@ import { SKIPPED } from '../../src/admission/verdict.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { MAX_SPEC_BYTES } from '../../src/policy/mount-policy.js';
 import { requestFor, type RequestOptions } from '../helpers/pods.js';
-import { mountPolicy, sharedAbove, specOfBytes } from '../helpers/policies.js';
+import { mountPolicy, specOfBytes } from '../helpers/policies.js';
 
 const CLUSTER = parsePolicy(
-  JSON.stringify({
-    allowedHostPaths: [{ pathPrefix: '/srv/tenants/{namespace}' }, { pathPrefix: '/srv/tenants/shared', readOnly: true }, { pathPrefix: '/srv/common' }],
-    maxMounts: 4,
-  }),
+  JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/tenants' }, { pathPrefix: '/srv/tenants/shared', readOnly: true }], maxMounts: 4 }),
   'cluster.json',
 );
 const WRITE: RequestOptions = { group: 'mountgate.io', resource: 'mountpolicies', namespace: 'team-a' };
@@ -36,12 +33,6 @@ describe('admission: MountPolicy writes', () => {
         auditAnnotations: { verdict: 'allowed' },
         warnings: [`spec.allowedHostPaths[0]: "/srv/tenants/shared/a" is under the cluster policy's read-only prefix "/srv/tenants/shared", so it is mounted read-only`],
       },
-    ],
-    [
-      'admits with a warning an entry whose tree other namespaces may write above',
-      mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/common/team-a' }] }),
-      {},
-      { allowed: true, auditAnnotations: { verdict: 'allowed' }, warnings: [sharedAbove('spec.allowedHostPaths[0]', '/srv/common/team-a', '/srv/common')] },
     ],
     [
       'refuses a widening MountPolicy, naming every field',

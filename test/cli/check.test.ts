@@ -289,25 +289,6 @@ describe('cli: mountgate check', () => {
       expect(result.stderr).to.equal('placeholders: {namespace} = "team-a", {user} = "carol", {sandboxUser} = "u3"\nallowed (2 patch operations)\n');
     });
 
-    it('says first where one namespace may plant links above the mounts of another', async () => {
-      const shared = JSON.stringify({
-        allowedHostPaths: [{ pathPrefix: '/srv/{namespace}' }, { pathPrefix: '/srv/tenants/{namespace}' }],
-        builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }],
-      });
-      const result = await withFiles({ 'policy.yaml': shared, 'pod.yaml': podIn('team-a', '/srv/tenants/team-a/x') }, (dir) =>
-        runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]),
-      );
-      expect(result.code).to.equal(EXIT_OK);
-      expect(result.stderr).to.equal(
-        [
-          'warning (policy): allowedHostPaths[0]: "/srv/{namespace}" is read-write and, where {namespace} is "tenants", names "/srv/tenants", above the paths of allowedHostPaths[1] ("/srv/tenants/{namespace}") for other namespaces, users or sandbox users: a sandbox that mounts it can plant a symbolic link there that leads those mounts elsewhere on the node, even with volumeRoot: writableAncestor',
-          'placeholders: {namespace} = "team-a", {user} not filled (the request has no username), {sandboxUser} not filled (an anonymous user is not in trustedProvisioners)',
-          'allowed (2 patch operations)',
-          '',
-        ].join('\n'),
-      );
-    });
-
     it('prints no placeholders line for a policy whose only patterns are "*"', async () => {
       const starOnly = JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/*' }], builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }] });
       const result = await withFiles({ 'policy.yaml': starOnly, 'pod.yaml': podIn('team-a', '/srv/tenants/team-a/x') }, (dir) =>

@@ -281,21 +281,6 @@ describe('e2e: MountPolicy (narrowing per namespace, status, Lease)', function (
       expect(await isAbsent(() => readMountPolicy(teamA, 'wide'))).to.equal(true);
     });
 
-    it('stores with a warning, which kubectl prints, an entry below a tree other namespaces may write', async () => {
-      const { teamA } = s();
-      const { cp, dir } = e2e();
-      const manifest = path.join(dir, `below-shared-${teamA}.yaml`);
-      const entry = `/srv/tenants/${teamA}/work`;
-      await writeFile(manifest, stringifyYaml({ apiVersion: `${GROUP}/${VERSION}`, kind: 'MountPolicy', metadata: { name: 'below-shared', namespace: teamA }, spec: { allowedHostPaths: [{ pathPrefix: entry }] } }));
-      const created = await execFileAsync(cp.kubectl, ['--kubeconfig', cp.kubeconfigPath, 'create', '--dry-run=server', '-f', manifest], { timeout: 60_000 });
-      expect(created.stdout.trim()).to.equal(`mountpolicy.mountgate.io/below-shared created (server dry run)`);
-      expect(created.stderr.trim()).to.equal(
-        `Warning: spec.allowedHostPaths[0]: "${entry}" lies below the cluster policy's read-write "/srv/tenants", which namespaces without such a MountPolicy may mount: ` +
-          `a sandbox there can plant a symbolic link above "${entry}" that leads this namespace's mounts elsewhere on the node, ` +
-          'even with volumeRoot: writableAncestor (a {namespace} in the cluster entry keeps namespaces apart)',
-      );
-    });
-
     // As client libraries send it by default (this one included): without strict field validation,
     // so an unknown field would be pruned and the MountPolicy stored as if it had never been written.
     const misspelt: ReadonlyArray<{ name: string; fields: Record<string, unknown>; says: string }> = [

@@ -52,12 +52,3 @@ export function specOfBytes(bytes: number, prefix: string, filler = 'x'): { allo
   last.pathPrefix += 'a'.repeat(missing);
   return spec;
 }
-
-/** The MountPolicy warning for an entry below a read-write cluster entry other namespaces share, as written in full. */
-export function sharedAbove(field: string, entry: string, above: string): string {
-  return (
-    `${field}: "${entry}" lies below the cluster policy's read-write "${above}", which namespaces without such a MountPolicy may mount: ` +
-    `a sandbox there can plant a symbolic link above "${entry}" that leads this namespace's mounts elsewhere on the node, ` +
-    'even with volumeRoot: writableAncestor (a {namespace} in the cluster entry keeps namespaces apart)'
-  );
-}

@@ -15,7 +15,7 @@ import {
 import { compileMountPolicy, MAX_SPEC_BYTES, narrowingWarnings, wideningProblems } from '../../src/policy/mount-policy.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { parsePattern } from '../../src/policy/patterns.js';
-import { mountPolicy, sharedAbove, specOfBytes } from '../helpers/policies.js';
+import { mountPolicy, specOfBytes } from '../helpers/policies.js';
 
 const CLUSTER = parsePolicy(
   JSON.stringify({
@@ -202,16 +202,9 @@ describe('policy: MountPolicy objects', () => {
         [
           'its own',
           [{ pathPrefix: '/srv/tenants/team-a' }, { pathPrefix: '/srv/tenants/team-a/reference', readOnly: true }],
-          [
-            'spec.allowedHostPaths[0]: "/srv/tenants/team-a" holds the read-only prefix "/srv/tenants/team-a/reference", so a mount that holds it is read-only',
-            sharedAbove('spec.allowedHostPaths[0]', '/srv/tenants/team-a', '/srv/tenants'),
-          ],
+          ['spec.allowedHostPaths[0]: "/srv/tenants/team-a" holds the read-only prefix "/srv/tenants/team-a/reference", so a mount that holds it is read-only'],
         ],
-        [
-          'none of these for a sibling, nor for a read-only entry itself',
-          [{ pathPrefix: '/srv/sandbox/other' }, { pathPrefix: '/srv/sandbox/shared', readOnly: true }],
-          [sharedAbove('spec.allowedHostPaths[0]', '/srv/sandbox/other', '/srv/sandbox')],
-        ],
+        ['none: a sibling, and a read-only entry itself', [{ pathPrefix: '/srv/sandbox/other' }, { pathPrefix: '/srv/sandbox/shared', readOnly: true }], []],
       ];
       for (const [name, allowedHostPaths, expected] of rows) {
         expect(narrowingWarnings(cluster, compileMountPolicy(mountPolicy({ allowedHostPaths }))), name).to.deep.equal(expected);
@@ -246,67 +239,7 @@ describe('policy: MountPolicy objects', () => {
         `spec.allowedHostPaths[0]: "/srv/tenants/shared/x" is under the cluster policy's read-only prefix "/srv/tenants/shared", so it is mounted read-only`,
         `spec.allowedHostPaths[1]: "/skills" is under the cluster policy's read-only prefix "/skills", so it is mounted read-only`,
         `spec.allowedHostPaths[1]: "/skills" lies only under the cluster policy's builtinHostPaths: Pods may carry it, the annotation cannot request it`,
-        sharedAbove('spec.allowedHostPaths[2]', '/srv/tenants/a', '/srv/tenants'),
       ]);
-    });
-
-    describe('a read-write cluster entry other namespaces share, above the roots of the entry\'s paths', () => {
-      const rows: ReadonlyArray<{ name: string; cluster: unknown[]; entries: unknown[]; expected: string[] }> = [
-        {
-          name: 'a literal entry narrowed below it: other namespaces may rename the tree',
-          cluster: [{ pathPrefix: '/srv/tenants' }],
-          entries: [{ pathPrefix: '/srv/tenants/team-a' }],
-          expected: [sharedAbove('spec.allowedHostPaths[0]', '/srv/tenants/team-a', '/srv/tenants')],
-        },
-        {
-          name: 'once per cluster entry, for the first entry below it',
-          cluster: [{ pathPrefix: '/srv/tenants' }],
-          entries: [{ pathPrefix: '/srv/tenants/team-a' }, { pathPrefix: '/srv/tenants/team-a2', readOnly: true }],
-          expected: [sharedAbove('spec.allowedHostPaths[0]', '/srv/tenants/team-a', '/srv/tenants')],
-        },
-        {
-          name: 'none where "*" names each tree and the roots are the trees',
-          cluster: [{ pathPrefix: '/srv/tenants/*' }],
-          entries: [{ pathPrefix: '/srv/tenants/team-a' }, { pathPrefix: '/srv/tenants/team-a/reference', readOnly: true }],
-          expected: ['spec.allowedHostPaths[0]: "/srv/tenants/team-a" holds the read-only prefix "/srv/tenants/team-a/reference", so a mount that holds it is read-only'],
-        },
-        {
-          name: 'a "*" entry above a root deeper than it',
-          cluster: [{ pathPrefix: '/srv/tenants/*' }],
-          entries: [{ pathPrefix: '/srv/tenants/team-a/work' }],
-          expected: [sharedAbove('spec.allowedHostPaths[0]', '/srv/tenants/team-a/work', '/srv/tenants/*')],
-        },
-        {
-          name: 'none where the cluster entry has {namespace}: no other namespace names it',
-          cluster: [{ pathPrefix: '/srv/tenants/{namespace}' }],
-          entries: [{ pathPrefix: '/srv/tenants/team-a/work' }],
-          expected: [],
-        },
-        {
-          name: 'a {user} entry: the same user in another namespace names it',
-          cluster: [{ pathPrefix: '/srv/users/{user}' }],
-          entries: [{ pathPrefix: '/srv/users/{user}/work' }],
-          expected: [sharedAbove('spec.allowedHostPaths[0]', '/srv/users/{user}/work', '/srv/users/{user}')],
-        },
-        {
-          name: 'none below a read-only cluster entry',
-          cluster: [{ pathPrefix: '/srv/models', readOnly: true }],
-          entries: [{ pathPrefix: '/srv/models/llama', readOnly: true }],
-          expected: [],
-        },
-        {
-          name: 'none where this MountPolicy keeps the shared entry read-write for its namespace',
-          cluster: [{ pathPrefix: '/srv/tenants' }],
-          entries: [{ pathPrefix: '/srv/tenants' }, { pathPrefix: '/srv/tenants/team-a/reference', readOnly: true }],
-          expected: ['spec.allowedHostPaths[0]: "/srv/tenants" holds the read-only prefix "/srv/tenants/team-a/reference", so a mount that holds it is read-only'],
-        },
-      ];
-      for (const row of rows) {
-        it(row.name, () => {
-          const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: row.cluster }), 'cluster.json');
-          expect(narrowingWarnings(cluster, compileMountPolicy(mountPolicy({ allowedHostPaths: row.entries })))).to.deep.equal(row.expected);
-        });
-      }
     });
   });
 

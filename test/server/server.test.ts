@@ -378,25 +378,6 @@ describe('server (real HTTPS on loopback)', function () {
       });
     });
 
-    it('logs what a policy lets one namespace do to the mounts of another, when it starts and when it reloads', async () => {
-      const { lines, logger } = logSink();
-      const shared = { allowedHostPaths: [{ pathPrefix: '/srv/{namespace}' }, { pathPrefix: '/srv/tenants/{namespace}' }] };
-      await withServer({ policy: shared, logger }, async (test) => {
-        const warnings = (): unknown[] => lines.filter((line) => line.msg === 'policy warning').map((line) => line.warning);
-        const first = warnings();
-        expect(first).to.have.length(1);
-        expect(first[0]).to.match(/^allowedHostPaths\[0\]: "\/srv\/\{namespace\}" is read-write and, where \{namespace\} is "tenants", names "\/srv\/tenants"/);
-        expect(lines.find((line) => line.msg === 'policy warning')?.file).to.equal(test.paths.config);
-
-        await writeFile(test.paths.config, JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/data/{user}' }, { pathPrefix: '/data/{namespace}/x', readOnly: true }] }));
-        await eventually(() => Promise.resolve(warnings().length === 2));
-        expect(warnings()[1]).to.match(/^allowedHostPaths\[0\]: "\/data\/\{user\}" is read-write and, where \{user\} is the other request's \{namespace\}/);
-        await writeFile(test.paths.config, JSON.stringify(BASE_POLICY));
-        await eventually(async () => (await metricsText(test.server.metricsPort)).includes('mountgate_reloads_total{kind="policy",result="success"} 2'));
-        expect(warnings(), 'a policy without such shapes logs none').to.have.length(2);
-      });
-    });
-
     it('follows the atomic symlink swap of a mounted ConfigMap', async () => {
       await withServer({}, async (test) => {
         // The kubelet's layout: policy.yaml -> ..data/policy.yaml, ..data -> ..<timestamp>/
