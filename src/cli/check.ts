@@ -8,6 +8,7 @@ import { isCheckedPod } from '../admission/pod.js';
 import { manifestNamespace, podCreateRequest, podUpdateRequest } from '../admission/synthetic-request.js';
 import { describeViolation } from '../admission/violation.js';
 import type { Verdict } from '../admission/verdict.js';
+import { describeLinkHazards, linkHazards } from '../policy/link-hazards.js';
 import { loadPolicyFile } from '../policy/load.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { Fillings } from '../policy/match.js';
@@ -30,6 +31,8 @@ export async function check(argv: readonly string[], io: Io): Promise<number> {
   const pod = await readPodManifest(settings.podPath, io);
   const namespace = settings.namespace ?? manifestNamespace(pod) ?? 'default';
   const policy = await withMountPolicies(cluster, settings.mountPolicyPaths, namespace, io);
+  const hazards = linkHazards(cluster, policy === cluster ? undefined : { namespace, policy });
+  for (const line of describeLinkHazards(hazards)) io.stderr(`warning (policy): ${escapeControl(line)}\n`);
   if (hasPlaceholders(policy)) io.stderr(describeFillings(fillingsFor(pod, policy, settings, namespace)));
   if (settings.oldPodPath !== undefined) {
     const old = await readPodManifest(settings.oldPodPath, io);

@@ -289,6 +289,25 @@ describe('cli: mountgate check', () => {
       expect(result.stderr).to.equal('placeholders: {namespace} = "team-a", {user} = "carol", {sandboxUser} = "u3"\nallowed (2 patch operations)\n');
     });
 
+    it('says first where one namespace may plant symbolic links above the mounts of another', async () => {
+      const shared = JSON.stringify({
+        allowedHostPaths: [{ pathPrefix: '/srv/{namespace}' }, { pathPrefix: '/srv/tenants/{namespace}' }],
+        builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }],
+      });
+      const result = await withFiles({ 'policy.yaml': shared, 'pod.yaml': podIn('team-a', '/srv/tenants/team-a/x') }, (dir) =>
+        runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]),
+      );
+      expect(result.code).to.equal(EXIT_OK);
+      expect(result.stderr).to.equal(
+        [
+          'warning (policy): "/srv/tenants" may be mounted read-write where {namespace} = "tenants" (allowedHostPaths[0] "/srv/{namespace}"), and lies above "/srv/tenants/<x>", which may be mounted where {namespace} = "<x>" (allowedHostPaths[1] "/srv/tenants/{namespace}"): a symbolic link planted there leads that mount elsewhere on the node, even with volumeRoot: writableAncestor',
+          'placeholders: {namespace} = "team-a", {user} not filled (the request has no username), {sandboxUser} not filled (an anonymous user is not in trustedProvisioners)',
+          'allowed (2 patch operations)',
+          '',
+        ].join('\n'),
+      );
+    });
+
     it('prints no placeholders line for a policy whose only patterns are "*"', async () => {
       const starOnly = JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/*' }], builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }] });
       const result = await withFiles({ 'policy.yaml': starOnly, 'pod.yaml': podIn('team-a', '/srv/tenants/team-a/x') }, (dir) =>

@@ -1,0 +1,337 @@
+/**
+ * Where the cluster policy lets one request plant a symbolic link above the
+ * root of another's mount. The kubelet follows links in a hostPath. With
+ * volumeRoot: writableAncestor a link below a request's root stays inside it,
+ * but a link at or above the root is followed, and the root is chosen from the
+ * request's own view (its namespace, user and sandbox user). So a directory is
+ * a hazard when some view may mount it read-write (or carry it read-write, a
+ * built-in) while a view that may not request it read-write mounts a path
+ * below it whose root lies below the directory.
+ *
+ * The search is exact for a model of the world: a directory's segments are the
+ * policy's literals or names the policy does not know, and a view fills each
+ * placeholder the policy uses with one of the directory's segments, another
+ * unknown name, or (for {sandboxUser}, when someone may name it) nothing. Each
+ * hazard found is then checked on its concrete paths with the functions that
+ * admit Pods (hostPathAllowance, writableRoot). A namespace's MountPolicies
+ * narrow only its own view: given one namespace's, the search judges that
+ * namespace with them and takes every other namespace to have none, as a
+ * namespace without MountPolicies has.
+ */
+import { writableRoot } from '../admission/volume-root.js';
+import { hostPathAllowance } from './allowance.js';
+import type { CompiledPolicy } from './compile.js';
+import { decidingHostPathEntry, type Filling, type Fillings } from './match.js';
+import { parsePattern, PLACEHOLDER_VALUE, PLACEHOLDERS, type PatternSegment, type Placeholder } from './patterns.js';
+import type { PathPrefixEntry } from './schema.js';
+
+/**
+ * Entries one search may look at, counted as each allowance call looks at them all (some half a second); the
+ * example policies take under a tenth of it.
+ */
+export const MAX_HAZARD_WORK = 4_000_000;
+/** At most this many hazards are described; the rest are counted. */
+export const MAX_HAZARDS_DESCRIBED = 5;
+
+/** One namespace judged with its MountPolicies (the layered policy); every other namespace is taken to have none. */
+export interface Narrowed {
+  readonly namespace: string;
+  readonly policy: CompiledPolicy;
+}
+
+export interface LinkHazard {
+  /** The directory a link may be planted in, with names the policy does not know written <x>, <y>, ... */
+  readonly directory: string;
+  readonly writer: { readonly view: string; readonly entry: string; readonly builtin: boolean };
+  readonly reader: { readonly view: string; readonly entry: string; readonly path: string; readonly root: string };
+}
+
+export interface LinkHazards {
+  readonly hazards: readonly LinkHazard[];
+  /** Hazards found beyond those described (one per pair of deciding entries). */
+  readonly more: number;
+  /** False when the search stopped at MAX_HAZARD_WORK. */
+  readonly complete: boolean;
+}
+
+interface Entry {
+  readonly field: string;
+  readonly entry: PathPrefixEntry;
+  readonly segments: readonly PatternSegment[];
+}
+
+const UNFILLED: Filling = { ok: false, why: 'not filled' };
+
+/** A name no literal of the policy is, for names the policy does not know. */
+function unknownNames(literals: ReadonlySet<string>, count: number): string[] {
+  const names: string[] = [];
+  for (let i = 0; names.length < count; i++) {
+    const name = `unknown-${i}`;
+    if (!literals.has(name)) names.push(name);
+  }
+  return names;
+}
+
+class Search {
+  /** Entries looked at: each allowance call looks at up to all of them. */
+  work = 0;
+  readonly entries: readonly Entry[];
+  readonly used: readonly Placeholder[];
+  readonly literalsAt: ReadonlyArray<ReadonlySet<string>>;
+  readonly placeholderLiterals: readonly string[];
+  readonly shared: string;
+  readonly other: string;
+  readonly perDepth: readonly string[];
+  readonly sandboxUserUnfilled: boolean;
+  readonly sandboxUserFilled: boolean;
+
+  constructor(
+    readonly policy: CompiledPolicy,
+    readonly narrowed: Narrowed | undefined,
+  ) {
+    const { spec } = policy;
+    this.entries = [
+      ...spec.allowedHostPaths.map((entry, index) => ({ field: `allowedHostPaths[${index}]`, entry, segments: parsePattern(entry.pathPrefix) })),
+      ...spec.builtinHostPaths.map((entry, index) => ({ field: `builtinHostPaths[${index}]`, entry, segments: parsePattern(entry.pathPrefix) })),
+      // A MountPolicy's entries name directories too; its {namespace} is its own namespace.
+      ...(narrowed?.policy.narrowing ?? []).flatMap((layer) =>
+        [...layer.carriable, ...layer.carriablePatterns].map((entry) => ({ field: layer.name, entry, segments: parsePattern(entry.pathPrefix) })),
+      ),
+    ];
+    const literals = new Set<string>();
+    const literalsAt: Array<Set<string>> = [];
+    const used = new Set<Placeholder>();
+    for (const { segments } of this.entries) {
+      segments.forEach((segment, at) => {
+        if (segment.kind === 'literal') {
+          literals.add(segment.text);
+          (literalsAt[at] ??= new Set()).add(segment.text);
+        } else if (segment.kind === 'placeholder') used.add(segment.name);
+      });
+    }
+    this.literalsAt = literalsAt;
+    // With a narrowed namespace, which namespace a view is in decides its policy, whatever the patterns say.
+    if (narrowed !== undefined) used.add('namespace');
+    this.used = PLACEHOLDERS.filter((name) => used.has(name));
+    // A placeholder couples places: a name one entry spells at one depth may fill another entry's placeholder at
+    // another, so with placeholders every literal a placeholder may take is a name at every depth.
+    this.placeholderLiterals = this.used.length === 0 ? [] : [...literals].filter((literal) => PLACEHOLDER_VALUE.test(literal));
+    const deepest = Math.max(0, ...this.entries.map(({ segments }) => segments.length));
+    // One unknown name shared by every depth (the same name at two places), one per depth, and one for views only.
+    const names = unknownNames(literals, deepest + 2);
+    this.shared = names[0] ?? 'unknown';
+    this.other = names[1] ?? 'unknown-other';
+    this.perDepth = names.slice(2);
+    this.sandboxUserFilled = spec.trustedProvisioners !== undefined && spec.trustedProvisioners.length > 0;
+    this.sandboxUserUnfilled = true;
+  }
+
+  get deepest(): number {
+    return this.perDepth.length;
+  }
+
+  /**
+   * The names a directory's next segment may take: an unknown name, and each name an entry longer than the
+   * directory may have there. Any other name is matched by no longer entry, so it behaves as an unknown one.
+   */
+  children(prefix: readonly string[]): string[] {
+    const at = prefix.length;
+    const longer = this.longer(prefix);
+    // A placeholder here may be filled with a name an entry spells elsewhere; with none here, such a name is as
+    // unknown here as any other.
+    const placeholderHere = longer.some(({ segments }) => segments[at]?.kind === 'placeholder');
+    const named = [...(this.literalsAt[at] ?? []), ...(placeholderHere ? this.placeholderLiterals : [])].filter((name) =>
+      longer.some(({ segments }) => mayMatch(segments, [...prefix, name])),
+    );
+    // Unknown names first: a hazard is described with the plainest directory that shows it.
+    return [...new Set([this.shared, this.perDepth[at] ?? this.shared, ...named])];
+  }
+
+  /**
+   * The entries longer than the directory that may match it. Where there are none, every directory below it is
+   * written, requested and rooted as it is (no entry tells them apart), so a hazard there is one here already.
+   */
+  longer(directory: readonly string[]): Entry[] {
+    this.work += this.entries.length;
+    return this.entries.filter(({ segments }) => segments.length > directory.length && mayMatch(segments, directory));
+  }
+
+  /** Every way the used placeholders may be filled for a directory, each value one of `values`. */
+  views(values: readonly string[]): Fillings[] {
+    let views: Array<Record<Placeholder, Filling>> = [{ namespace: UNFILLED, user: UNFILLED, sandboxUser: UNFILLED }];
+    for (const name of this.used) {
+      const options: Filling[] = values.filter((value) => PLACEHOLDER_VALUE.test(value)).map((value) => ({ ok: true, value }));
+      const fillings = name === 'sandboxUser' ? [...(this.sandboxUserFilled ? options : []), UNFILLED] : options;
+      views = views.flatMap((view) => fillings.map((filling) => ({ ...view, [name]: filling })));
+    }
+    return views;
+  }
+
+  /** The narrowed namespace's views are judged with its MountPolicies; every other namespace is taken to have none. */
+  policyOf(view: Fillings): CompiledPolicy {
+    const { namespace } = view;
+    return this.narrowed !== undefined && namespace.ok && namespace.value === this.narrowed.namespace ? this.narrowed.policy : this.policy;
+  }
+
+  mayBeWritten(directory: readonly string[]): boolean {
+    this.work += this.entries.length;
+    return this.entries.some(({ entry, segments }) => !entry.readOnly && segments.length <= directory.length && mayMatch(segments, directory));
+  }
+
+  writable(path: string, view: Fillings, only?: 'requestable'): 'requestable' | 'carriable' | undefined {
+    for (const use of only === undefined ? (['requestable', 'carriable'] as const) : [only]) {
+      this.work += this.entries.length;
+      const allowance = hostPathAllowance(this.policyOf(view), use, path, view);
+      if (allowance.allowed && allowance.readOnly === undefined) return use;
+    }
+    return undefined;
+  }
+
+  /** A path below `directory` that `view` may request, made from the first entry that allows one. */
+  pathBelow(directory: readonly string[], view: Fillings): string | undefined {
+    for (const { segments } of this.entries) {
+      if (!mayMatch(segments, directory)) continue;
+      const rest = segments.slice(directory.length).map((segment) => nameFor(segment, view, this.shared));
+      if (rest.some((name) => name === undefined)) continue;
+      const path = `/${[...directory, ...(rest.length > 0 ? rest : [this.shared])].join('/')}`;
+      this.work += this.entries.length;
+      if (hostPathAllowance(this.policyOf(view), 'requestable', path, view).allowed) return path;
+    }
+    return undefined;
+  }
+
+  entryField(path: string, view: Fillings, use: 'requestable' | 'carriable'): string {
+    const lists = use === 'requestable' ? [this.policy.requestable, this.policy.requestablePatterns] as const : [this.policy.carriable, this.policy.carriablePatterns] as const;
+    const deciding = decidingHostPathEntry(lists[0], lists[1], path, view);
+    const found = this.entries.find(({ entry }) => entry.pathPrefix === deciding?.pathPrefix && entry.readOnly === deciding.readOnly);
+    return found === undefined ? 'no entry' : `${found.field} "${found.entry.pathPrefix}"`;
+  }
+}
+
+/** Whether some filling lets `segments` match the directory's first segments (or cover it, when shorter). */
+function mayMatch(segments: readonly PatternSegment[], directory: readonly string[]): boolean {
+  const length = Math.min(segments.length, directory.length);
+  for (let at = 0; at < length; at++) {
+    const segment = segments[at];
+    if (segment?.kind === 'literal' && segment.text !== directory[at]) return false;
+  }
+  return true;
+}
+
+function nameFor(segment: PatternSegment, view: Fillings, unknown: string): string | undefined {
+  if (segment.kind === 'literal') return segment.text;
+  if (segment.kind === 'any') return unknown;
+  const filling = view[segment.name];
+  return filling.ok ? filling.value : undefined;
+}
+
+/** Each hazard of the cluster policy, shallowest first, one per pair of deciding entries. */
+export function linkHazards(policy: CompiledPolicy, narrowed?: Narrowed): LinkHazards {
+  const search = new Search(policy, narrowed);
+  const found: LinkHazard[] = [];
+  const pairs = new Set<string>();
+  let more = 0;
+  let complete = true;
+  let level: Array<readonly string[]> = [[]];
+  for (let depth = 1; depth <= search.deepest && level.length > 0 && complete; depth++) {
+    const next: Array<readonly string[]> = [];
+    for (const parent of level) {
+      for (const name of search.children(parent)) {
+        if (search.work > MAX_HAZARD_WORK) {
+          complete = false;
+          break;
+        }
+        const directory = [...parent, name];
+        const hazard = hazardAt(search, directory);
+        if (hazard === undefined) {
+          if (search.longer(directory).length > 0) next.push(directory);
+          continue;
+        }
+        const pair = `${hazard.writer.entry}\n${hazard.reader.entry}`;
+        if (pairs.has(pair)) continue;
+        pairs.add(pair);
+        if (found.length < MAX_HAZARDS_DESCRIBED) found.push(describe(search, hazard));
+        else more++;
+      }
+      if (!complete) break;
+    }
+    level = next;
+  }
+  return { hazards: found, more, complete };
+}
+
+function hazardAt(search: Search, directory: readonly string[]): LinkHazard | undefined {
+  // Only a directory at or below a read-write entry can be written; most are not, and need no view.
+  if (!search.mayBeWritten(directory)) return undefined;
+  const path = `/${directory.join('/')}`;
+  // Names the policy does not know first, so that the views described are the plainest ones.
+  const views = search.views([...new Set([search.other, ...directory, ...(search.narrowed === undefined ? [] : [search.narrowed.namespace])])]);
+  const writers = views.flatMap((view) => {
+    const use = search.writable(path, view);
+    return use === undefined ? [] : [{ view, use }];
+  });
+  const [writer] = writers;
+  if (writer === undefined) return undefined;
+  for (const view of views) {
+    // A root is chosen among what the view may request: a built-in it may carry read-write is no root.
+    if (search.writable(path, view, 'requestable') !== undefined) continue;
+    const below = search.pathBelow(directory, view);
+    if (below === undefined) continue;
+    const root = writableRoot(below, search.policyOf(view), view);
+    // The link is followed only where the root lies below the directory.
+    if (!root.startsWith(`${path}/`)) continue;
+    return {
+      directory: path,
+      writer: { view: describeView(search, writer.view), entry: search.entryField(path, writer.view, writer.use), builtin: writer.use === 'carriable' },
+      reader: { view: describeView(search, view), entry: search.entryField(below, view, 'requestable'), path: below, root },
+    };
+  }
+  return undefined;
+}
+
+function describeView(search: Search, view: Fillings): string {
+  const parts = search.used.map((name) => {
+    const filling = view[name];
+    if (!filling.ok) return `{${name}} not filled`;
+    const narrowed = name === 'namespace' && search.policyOf(view) !== search.policy ? ' under its MountPolicies' : '';
+    return `{${name}} = "${filling.value}"${narrowed}`;
+  });
+  return parts.length === 0 ? 'any request' : parts.join(', ');
+}
+
+const UNKNOWN_LETTERS = ['x', 'y', 'z', 'u', 'v', 'w'];
+
+/** The hazard with the names the policy does not know written <x>, <y>, ... in order of appearance. */
+function describe(search: Search, hazard: LinkHazard): LinkHazard {
+  const unknown = new Set([search.shared, search.other, ...search.perDepth]);
+  const letters = new Map<string, string>();
+  const rename = (text: string): string =>
+    text.replace(/unknown-\d+/g, (name) => {
+      if (!unknown.has(name)) return name;
+      const letter = letters.get(name) ?? `<${UNKNOWN_LETTERS[letters.size] ?? `n${letters.size}`}>`;
+      letters.set(name, letter);
+      return letter;
+    });
+  return {
+    directory: rename(hazard.directory),
+    writer: { ...hazard.writer, view: rename(hazard.writer.view) },
+    reader: { view: rename(hazard.reader.view), entry: hazard.reader.entry, path: rename(hazard.reader.path), root: rename(hazard.reader.root) },
+  };
+}
+
+function rootOf(hazard: LinkHazard): string {
+  const { path, root } = hazard.reader;
+  return root === path ? `"${path}"` : `the root "${root}" of "${path}"`;
+}
+
+/** One line per hazard, then what was left out; for `check`. */
+export function describeLinkHazards(result: LinkHazards): string[] {
+  const lines = result.hazards.map(
+    (hazard) =>
+      `"${hazard.directory}" may be ${hazard.writer.builtin ? 'carried as a built-in' : 'mounted'} read-write where ${hazard.writer.view} (${hazard.writer.entry}), and lies above ${rootOf(hazard)}, which may be mounted where ${hazard.reader.view} (${hazard.reader.entry}): ` +
+      'a symbolic link planted there leads that mount elsewhere on the node, even with volumeRoot: writableAncestor',
+  );
+  if (result.more > 0) lines.push(`and ${result.more} more such pairs of entries`);
+  if (!result.complete) lines.push('the policy is too large to search in full: there may be more such directories');
+  return lines;
+}

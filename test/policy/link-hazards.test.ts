@@ -1,0 +1,140 @@
+/** Where one request may plant a symbolic link above another's root: whole warnings, in order. */
+import { expect } from 'chai';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { layeredPolicy } from '../../src/policy/layers.js';
+import { describeLinkHazards, linkHazards } from '../../src/policy/link-hazards.js';
+import { parsePolicy } from '../../src/policy/load.js';
+import { compileMountPolicy } from '../../src/policy/mount-policy.js';
+import { mountPolicy } from '../helpers/policies.js';
+
+const FOLLOWED = 'a symbolic link planted there leads that mount elsewhere on the node, even with volumeRoot: writableAncestor';
+
+type Entries = ReadonlyArray<{ readonly pathPrefix: string; readonly readOnly?: boolean }>;
+
+interface Row {
+  readonly name: string;
+  readonly allowed: Entries;
+  readonly builtin?: Entries;
+  readonly trusted?: boolean;
+  /** A MountPolicy of namespace team-a. */
+  readonly mountPolicy?: Entries;
+  readonly expected: readonly string[];
+}
+
+const ROWS: readonly Row[] = [
+  {
+    name: 'a {namespace} entry that names the parent of other namespaces’ trees',
+    allowed: [{ pathPrefix: '/srv/{namespace}' }, { pathPrefix: '/srv/tenants/{namespace}' }],
+    expected: [
+      `"/srv/tenants" may be mounted read-write where {namespace} = "tenants" (allowedHostPaths[0] "/srv/{namespace}"), and lies above "/srv/tenants/<x>", which may be mounted where {namespace} = "<x>" (allowedHostPaths[1] "/srv/tenants/{namespace}"): ${FOLLOWED}`,
+    ],
+  },
+  {
+    name: 'none below the same placeholder: only the same namespace writes it',
+    allowed: [{ pathPrefix: '/srv/{namespace}' }, { pathPrefix: '/srv/{namespace}/data', readOnly: true }],
+    expected: [],
+  },
+  {
+    name: 'every tree readable, each namespace’s own writable: another namespace reads what the owner may swap',
+    allowed: [{ pathPrefix: '/srv/models', readOnly: true }, { pathPrefix: '/srv/models/{namespace}' }],
+    expected: [
+      `"/srv/models/<x>" may be mounted read-write where {namespace} = "<x>" (allowedHostPaths[1] "/srv/models/{namespace}"), and lies above "/srv/models/<x>/<x>", which may be mounted where {namespace} = "<y>" (allowedHostPaths[0] "/srv/models"): ${FOLLOWED}`,
+    ],
+  },
+  {
+    name: 'a shared tree with a read-only place per namespace: roots fall below what others may write',
+    allowed: [{ pathPrefix: '/srv/tenants' }, { pathPrefix: '/srv/tenants/{namespace}/reference', readOnly: true }],
+    expected: [
+      `"/srv/tenants/<x>" may be mounted read-write where {namespace} = "<y>" (allowedHostPaths[0] "/srv/tenants"), and lies above "/srv/tenants/<x>/<x>", which may be mounted where {namespace} = "<x>" (allowedHostPaths[0] "/srv/tenants"): ${FOLLOWED}`,
+    ],
+  },
+  {
+    name: 'none where a read-only entry below keeps everyone from writing the shared tree',
+    allowed: [{ pathPrefix: '/srv/tenants' }, { pathPrefix: '/srv/tenants/shared', readOnly: true }],
+    expected: [],
+  },
+  {
+    name: 'none where "*" gives each tree to every namespace alike',
+    allowed: [{ pathPrefix: '/srv/tenants/*' }, { pathPrefix: '/srv/tenants/shared', readOnly: true }],
+    expected: [],
+  },
+  {
+    name: 'a read-write built-in above requestable trees',
+    allowed: [{ pathPrefix: '/srv/sandbox/{namespace}' }],
+    builtin: [{ pathPrefix: '/srv/sandbox' }],
+    expected: [
+      `"/srv/sandbox" may be carried as a built-in read-write where {namespace} = "<x>" (builtinHostPaths[0] "/srv/sandbox"), and lies above "/srv/sandbox/<x>", which may be mounted where {namespace} = "<x>" (allowedHostPaths[0] "/srv/sandbox/{namespace}"): ${FOLLOWED}`,
+    ],
+  },
+  {
+    name: 'none for a sandbox user’s own tree',
+    allowed: [{ pathPrefix: '/srv/users/{sandboxUser}' }, { pathPrefix: '/srv/models', readOnly: true }],
+    trusted: true,
+    expected: [],
+  },
+  {
+    name: 'a cluster tree team-a’s MountPolicy narrows, which namespaces without one may write',
+    allowed: [{ pathPrefix: '/srv/tenants' }],
+    mountPolicy: [{ pathPrefix: '/srv/tenants/team-a' }],
+    expected: [
+      `"/srv/tenants" may be mounted read-write where {namespace} = "<x>" (allowedHostPaths[0] "/srv/tenants"), and lies above "/srv/tenants/team-a", which may be mounted where {namespace} = "team-a" under its MountPolicies (allowedHostPaths[0] "/srv/tenants"): ${FOLLOWED}`,
+    ],
+  },
+  {
+    name: 'none where the MountPolicy narrows a tree that is the namespace’s own',
+    allowed: [{ pathPrefix: '/srv/tenants/{namespace}' }],
+    mountPolicy: [{ pathPrefix: '/srv/tenants/{namespace}/work' }],
+    expected: [],
+  },
+  {
+    name: 'one line per pair of entries, five at most, then how many more',
+    allowed: [
+      { pathPrefix: '/srv/{namespace}' },
+      ...['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((name) => ({ pathPrefix: `/srv/${name}/{namespace}`, readOnly: true })),
+    ],
+    expected: [
+      ...['a', 'b', 'c', 'd', 'e'].map(
+        (name, index) =>
+          // Namespace NAME may not write /srv/NAME (its own read-only /srv/NAME/NAME lies below), but any other tree there.
+          `"/srv/${name}/<x>" may be mounted read-write where {namespace} = "${name}" (allowedHostPaths[0] "/srv/{namespace}"), and lies above "/srv/${name}/<x>/<x>", which may be mounted where {namespace} = "<x>" (allowedHostPaths[${index + 1}] "/srv/${name}/{namespace}"): ${FOLLOWED}`,
+      ),
+      'and 2 more such pairs of entries',
+    ],
+  },
+];
+
+function hazardsOf(row: Row): string[] {
+  const cluster = parsePolicy(
+    JSON.stringify({ allowedHostPaths: row.allowed, builtinHostPaths: row.builtin ?? [], ...(row.trusted === true ? { trustedProvisioners: ['group:p'] } : {}) }),
+    'policy.json',
+  );
+  if (row.mountPolicy === undefined) return describeLinkHazards(linkHazards(cluster));
+  const layered = layeredPolicy(cluster, { known: true, policies: [compileMountPolicy(mountPolicy({ allowedHostPaths: row.mountPolicy }))] });
+  return describeLinkHazards(linkHazards(cluster, { namespace: 'team-a', policy: layered }));
+}
+
+describe('policy: link hazards', () => {
+  for (const row of ROWS) {
+    it(row.name, () => {
+      expect(hazardsOf(row)).to.deep.equal(row.expected);
+    });
+  }
+
+  it('stops on a policy too large to search in full, and says so last', () => {
+    const allowed = [{ pathPrefix: '/srv/{user}' }, ...Array.from({ length: 400 }, (_, index) => ({ pathPrefix: `/srv/{namespace}/d${index}/*/x`, readOnly: index % 2 === 0 }))];
+    const result = linkHazards(parsePolicy(JSON.stringify({ allowedHostPaths: allowed }), 'policy.json'));
+    expect(result.complete).to.equal(false);
+    expect(describeLinkHazards(result).at(-1)).to.equal('the policy is too large to search in full: there may be more such directories');
+  });
+
+  it('finds nothing to say of the example policies', async () => {
+    const dir = join(import.meta.dirname, '../../examples');
+    const files = (await readdir(dir)).filter((name) => name.endsWith('-policy.yaml'));
+    expect(files).to.have.length.greaterThan(2);
+    for (const name of files) {
+      const result = linkHazards(parsePolicy(await readFile(join(dir, name), 'utf8'), name));
+      expect(result, name).to.deep.equal({ hazards: [], more: 0, complete: true });
+    }
+  });
+});
