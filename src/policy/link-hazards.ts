@@ -19,17 +19,17 @@
  * namespace without MountPolicies has.
  */
 import { writableRoot } from '../admission/volume-root.js';
-import { hostPathAllowance } from './allowance.js';
+import { hostPathAllowance, type Allowance } from './allowance.js';
 import type { CompiledPolicy } from './compile.js';
 import { decidingHostPathEntry, type Filling, type Fillings } from './match.js';
 import { parsePattern, PLACEHOLDER_VALUE, PLACEHOLDERS, type PatternSegment, type Placeholder } from './patterns.js';
 import type { PathPrefixEntry } from './schema.js';
 
 /**
- * Entries one search may look at, counted as each allowance call looks at them all (some half a second); the
- * example policies take under a tenth of it.
+ * Entry segments one search may look at, counted as if each allowance call looked at every segment of every
+ * entry (some half a second at most); the example policies take a small part of it.
  */
-export const MAX_HAZARD_WORK = 4_000_000;
+export const MAX_HAZARD_WORK = 20_000_000;
 /** At most this many hazards are described; the rest are counted. */
 export const MAX_HAZARDS_DESCRIBED = 5;
 
@@ -73,17 +73,26 @@ function unknownNames(literals: ReadonlySet<string>, count: number): string[] {
 }
 
 class Search {
-  /** Entries looked at: each allowance call looks at up to all of them. */
+  /** Segments of entries looked at: an allowance call may look at every segment of every entry. */
   work = 0;
   readonly entries: readonly Entry[];
   readonly used: readonly Placeholder[];
   readonly literalsAt: ReadonlyArray<ReadonlySet<string>>;
   readonly placeholderLiterals: readonly string[];
-  readonly shared: string;
+  /**
+   * Names the policy does not spell that a directory's segments may take, the same one at any depth: one per
+   * placeholder in use (each placeholder takes one value, so segments equal to one another through
+   * placeholders need no more), and one more for the segments no placeholder takes.
+   */
+  readonly unknowns: readonly string[];
+  /** A name no directory has: the value of a placeholder that matches none of its segments. */
   readonly other: string;
-  readonly perDepth: readonly string[];
-  readonly sandboxUserUnfilled: boolean;
+  /** A name no directory and no view has: what pads a path below a directory. */
+  readonly filler: string;
+  readonly deepest: number;
   readonly sandboxUserFilled: boolean;
+  /** What one allowance call may cost: every segment of every entry. */
+  readonly callWeight: number;
 
   constructor(
     readonly policy: CompiledPolicy,
@@ -98,7 +107,7 @@ class Search {
         [...layer.carriable, ...layer.carriablePatterns].map((entry) => ({ field: layer.name, entry, segments: parsePattern(entry.pathPrefix) })),
       ),
     ];
-    const literals = new Set<string>();
+    const literals = new Set<string>(narrowed === undefined ? [] : [narrowed.namespace]);
     const literalsAt: Array<Set<string>> = [];
     const used = new Set<Placeholder>();
     for (const { segments } of this.entries) {
@@ -116,18 +125,22 @@ class Search {
     // A placeholder couples places: a name one entry spells at one depth may fill another entry's placeholder at
     // another, so with placeholders every literal a placeholder may take is a name at every depth.
     this.placeholderLiterals = this.used.length === 0 ? [] : [...literals].filter((literal) => PLACEHOLDER_VALUE.test(literal));
-    const deepest = Math.max(0, ...this.entries.map(({ segments }) => segments.length));
-    // One unknown name shared by every depth (the same name at two places), one per depth, and one for views only.
-    const names = unknownNames(literals, deepest + 2);
-    this.shared = names[0] ?? 'unknown';
-    this.other = names[1] ?? 'unknown-other';
-    this.perDepth = names.slice(2);
+    this.deepest = Math.max(0, ...this.entries.map(({ segments }) => segments.length));
+    const names = unknownNames(literals, this.used.length + 3);
+    this.unknowns = names.slice(0, this.used.length + 1);
+    this.other = names[this.used.length + 1] ?? 'unknown-other';
+    this.filler = names[this.used.length + 2] ?? 'unknown-filler';
     this.sandboxUserFilled = spec.trustedProvisioners !== undefined && spec.trustedProvisioners.length > 0;
-    this.sandboxUserUnfilled = true;
+    this.callWeight = Math.max(1, this.entries.reduce((sum, { segments }) => sum + segments.length, 0));
   }
 
-  get deepest(): number {
-    return this.perDepth.length;
+  get exhausted(): boolean {
+    return this.work > MAX_HAZARD_WORK;
+  }
+
+  allowance(use: 'requestable' | 'carriable', path: string, view: Fillings): Allowance {
+    this.work += this.callWeight;
+    return hostPathAllowance(this.policyOf(view), use, path, view);
   }
 
   /**
@@ -144,7 +157,7 @@ class Search {
       longer.some(({ segments }) => mayMatch(segments, [...prefix, name])),
     );
     // Unknown names first: a hazard is described with the plainest directory that shows it.
-    return [...new Set([this.shared, this.perDepth[at] ?? this.shared, ...named])];
+    return [...new Set([...this.unknowns, ...named])];
   }
 
   /**
@@ -152,7 +165,7 @@ class Search {
    * written, requested and rooted as it is (no entry tells them apart), so a hazard there is one here already.
    */
   longer(directory: readonly string[]): Entry[] {
-    this.work += this.entries.length;
+    this.work += this.callWeight;
     return this.entries.filter(({ segments }) => segments.length > directory.length && mayMatch(segments, directory));
   }
 
@@ -174,14 +187,13 @@ class Search {
   }
 
   mayBeWritten(directory: readonly string[]): boolean {
-    this.work += this.entries.length;
+    this.work += this.callWeight;
     return this.entries.some(({ entry, segments }) => !entry.readOnly && segments.length <= directory.length && mayMatch(segments, directory));
   }
 
   writable(path: string, view: Fillings, only?: 'requestable'): 'requestable' | 'carriable' | undefined {
     for (const use of only === undefined ? (['requestable', 'carriable'] as const) : [only]) {
-      this.work += this.entries.length;
-      const allowance = hostPathAllowance(this.policyOf(view), use, path, view);
+      const allowance = this.allowance(use, path, view);
       if (allowance.allowed && allowance.readOnly === undefined) return use;
     }
     return undefined;
@@ -190,12 +202,12 @@ class Search {
   /** A path below `directory` that `view` may request, made from the first entry that allows one. */
   pathBelow(directory: readonly string[], view: Fillings): string | undefined {
     for (const { segments } of this.entries) {
+      if (this.exhausted) return undefined;
       if (!mayMatch(segments, directory)) continue;
-      const rest = segments.slice(directory.length).map((segment) => nameFor(segment, view, this.shared));
+      const rest = segments.slice(directory.length).map((segment) => nameFor(segment, view, this.filler));
       if (rest.some((name) => name === undefined)) continue;
-      const path = `/${[...directory, ...(rest.length > 0 ? rest : [this.shared])].join('/')}`;
-      this.work += this.entries.length;
-      if (hostPathAllowance(this.policyOf(view), 'requestable', path, view).allowed) return path;
+      const path = `/${[...directory, ...(rest.length > 0 ? rest : [this.filler])].join('/')}`;
+      if (this.allowance('requestable', path, view).allowed) return path;
     }
     return undefined;
   }
@@ -237,12 +249,12 @@ export function linkHazards(policy: CompiledPolicy, narrowed?: Narrowed): LinkHa
     const next: Array<readonly string[]> = [];
     for (const parent of level) {
       for (const name of search.children(parent)) {
-        if (search.work > MAX_HAZARD_WORK) {
+        const directory = [...parent, name];
+        const hazard = hazardAt(search, directory);
+        if (search.exhausted) {
           complete = false;
           break;
         }
-        const directory = [...parent, name];
-        const hazard = hazardAt(search, directory);
         if (hazard === undefined) {
           if (search.longer(directory).length > 0) next.push(directory);
           continue;
@@ -266,13 +278,19 @@ function hazardAt(search: Search, directory: readonly string[]): LinkHazard | un
   const path = `/${directory.join('/')}`;
   // Names the policy does not know first, so that the views described are the plainest ones.
   const views = search.views([...new Set([search.other, ...directory, ...(search.narrowed === undefined ? [] : [search.narrowed.namespace])])]);
-  const writers = views.flatMap((view) => {
+  if (search.exhausted) return undefined;
+  let writer: { readonly view: Fillings; readonly use: 'requestable' | 'carriable' } | undefined;
+  for (const view of views) {
+    if (search.exhausted) return undefined;
     const use = search.writable(path, view);
-    return use === undefined ? [] : [{ view, use }];
-  });
-  const [writer] = writers;
+    if (use !== undefined) {
+      writer = { view, use };
+      break;
+    }
+  }
   if (writer === undefined) return undefined;
   for (const view of views) {
+    if (search.exhausted) return undefined;
     // A root is chosen among what the view may request: a built-in it may carry read-write is no root.
     if (search.writable(path, view, 'requestable') !== undefined) continue;
     const below = search.pathBelow(directory, view);
@@ -303,19 +321,25 @@ const UNKNOWN_LETTERS = ['x', 'y', 'z', 'u', 'v', 'w'];
 
 /** The hazard with the names the policy does not know written <x>, <y>, ... in order of appearance. */
 function describe(search: Search, hazard: LinkHazard): LinkHazard {
-  const unknown = new Set([search.shared, search.other, ...search.perDepth]);
+  const unknown = new Set([...search.unknowns, search.other, search.filler]);
   const letters = new Map<string, string>();
+  // Whole segments and whole quoted values only: a literal may have an unknown name inside it.
   const rename = (text: string): string =>
-    text.replace(/unknown-\d+/g, (name) => {
+    text.replace(/(?<=["/])unknown-\d+(?=["/]|$)/g, (name) => {
       if (!unknown.has(name)) return name;
       const letter = letters.get(name) ?? `<${UNKNOWN_LETTERS[letters.size] ?? `n${letters.size}`}>`;
       letters.set(name, letter);
       return letter;
     });
+  // In the order the description names them, so the letters come in order.
+  const directory = rename(hazard.directory);
+  const writerView = rename(hazard.writer.view);
+  const root = rename(hazard.reader.root);
+  const path = rename(hazard.reader.path);
   return {
-    directory: rename(hazard.directory),
-    writer: { ...hazard.writer, view: rename(hazard.writer.view) },
-    reader: { view: rename(hazard.reader.view), entry: hazard.reader.entry, path: rename(hazard.reader.path), root: rename(hazard.reader.root) },
+    directory,
+    writer: { ...hazard.writer, view: writerView },
+    reader: { view: rename(hazard.reader.view), entry: hazard.reader.entry, path, root },
   };
 }
 

@@ -39,14 +39,14 @@ const ROWS: readonly Row[] = [
     name: 'every tree readable, each namespace’s own writable: another namespace reads what the owner may swap',
     allowed: [{ pathPrefix: '/srv/models', readOnly: true }, { pathPrefix: '/srv/models/{namespace}' }],
     expected: [
-      `"/srv/models/<x>" may be mounted read-write where {namespace} = "<x>" (allowedHostPaths[1] "/srv/models/{namespace}"), and lies above "/srv/models/<x>/<x>", which may be mounted where {namespace} = "<y>" (allowedHostPaths[0] "/srv/models"): ${FOLLOWED}`,
+      `"/srv/models/<x>" may be mounted read-write where {namespace} = "<x>" (allowedHostPaths[1] "/srv/models/{namespace}"), and lies above "/srv/models/<x>/<y>", which may be mounted where {namespace} = "<z>" (allowedHostPaths[0] "/srv/models"): ${FOLLOWED}`,
     ],
   },
   {
     name: 'a shared tree with a read-only place per namespace: roots fall below what others may write',
     allowed: [{ pathPrefix: '/srv/tenants' }, { pathPrefix: '/srv/tenants/{namespace}/reference', readOnly: true }],
     expected: [
-      `"/srv/tenants/<x>" may be mounted read-write where {namespace} = "<y>" (allowedHostPaths[0] "/srv/tenants"), and lies above "/srv/tenants/<x>/<x>", which may be mounted where {namespace} = "<x>" (allowedHostPaths[0] "/srv/tenants"): ${FOLLOWED}`,
+      `"/srv/tenants/<x>" may be mounted read-write where {namespace} = "<y>" (allowedHostPaths[0] "/srv/tenants"), and lies above "/srv/tenants/<x>/<z>", which may be mounted where {namespace} = "<x>" (allowedHostPaths[0] "/srv/tenants"): ${FOLLOWED}`,
     ],
   },
   {
@@ -88,6 +88,26 @@ const ROWS: readonly Row[] = [
     expected: [],
   },
   {
+    name: 'two unknown names, each twice: a namespace’s and a user’s',
+    allowed: [{ pathPrefix: '/s.t', readOnly: true }, { pathPrefix: '/s.t/{namespace}/{namespace}/{user}/{user}' }, { pathPrefix: '/s.t/{namespace}/{namespace}/{namespace}/{namespace}', readOnly: true }],
+    expected: [`"/s.t/<x>/<x>/<y>/<y>" may be mounted read-write where {namespace} = "<x>", {user} = "<y>" (allowedHostPaths[1] "/s.t/{namespace}/{namespace}/{user}/{user}"), and lies above "/s.t/<x>/<x>/<y>/<y>/<z>", which may be mounted where {namespace} = "<u>", {user} = "<u>" (allowedHostPaths[0] "/s.t"): ${FOLLOWED}`],
+  },
+  {
+    name: 'a namespace and a user side by side, under a name no placeholder takes',
+    allowed: [{ pathPrefix: '/s.t', readOnly: true }, { pathPrefix: '/s.t/{namespace}/{user}' }, { pathPrefix: '/s.t/{namespace}/{namespace}', readOnly: true }],
+    expected: [`"/s.t/<x>/<y>" may be mounted read-write where {namespace} = "<x>", {user} = "<y>" (allowedHostPaths[1] "/s.t/{namespace}/{user}"), and lies above "/s.t/<x>/<y>/<z>", which may be mounted where {namespace} = "<u>", {user} = "<u>" (allowedHostPaths[0] "/s.t"): ${FOLLOWED}`],
+  },
+  {
+    name: 'one unknown name twice',
+    allowed: [{ pathPrefix: '/s.t', readOnly: true }, { pathPrefix: '/s.t/{namespace}/{namespace}' }],
+    expected: [`"/s.t/<x>/<x>" may be mounted read-write where {namespace} = "<x>" (allowedHostPaths[1] "/s.t/{namespace}/{namespace}"), and lies above "/s.t/<x>/<x>/<y>", which may be mounted where {namespace} = "<z>" (allowedHostPaths[0] "/s.t"): ${FOLLOWED}`],
+  },
+  {
+    name: 'a literal with what looks like an unknown name inside it stays as written',
+    allowed: [{ pathPrefix: '/srv/team-unknown-1/{namespace}' }, { pathPrefix: '/srv/team-unknown-1/x/{user}', readOnly: true }],
+    expected: [`"/srv/team-unknown-1/x/<x>" may be mounted read-write where {namespace} = "x", {user} = "<y>" (allowedHostPaths[0] "/srv/team-unknown-1/{namespace}"), and lies above "/srv/team-unknown-1/x/<x>/<z>", which may be mounted where {namespace} = "<y>", {user} = "<x>" (allowedHostPaths[1] "/srv/team-unknown-1/x/{user}"): ${FOLLOWED}`],
+  },
+  {
     name: 'one line per pair of entries, five at most, then how many more',
     allowed: [
       { pathPrefix: '/srv/{namespace}' },
@@ -97,7 +117,7 @@ const ROWS: readonly Row[] = [
       ...['a', 'b', 'c', 'd', 'e'].map(
         (name, index) =>
           // Namespace NAME may not write /srv/NAME (its own read-only /srv/NAME/NAME lies below), but any other tree there.
-          `"/srv/${name}/<x>" may be mounted read-write where {namespace} = "${name}" (allowedHostPaths[0] "/srv/{namespace}"), and lies above "/srv/${name}/<x>/<x>", which may be mounted where {namespace} = "<x>" (allowedHostPaths[${index + 1}] "/srv/${name}/{namespace}"): ${FOLLOWED}`,
+          `"/srv/${name}/<x>" may be mounted read-write where {namespace} = "${name}" (allowedHostPaths[0] "/srv/{namespace}"), and lies above "/srv/${name}/<x>/<y>", which may be mounted where {namespace} = "<x>" (allowedHostPaths[${index + 1}] "/srv/${name}/{namespace}"): ${FOLLOWED}`,
       ),
       'and 2 more such pairs of entries',
     ],
