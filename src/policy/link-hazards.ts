@@ -20,7 +20,7 @@
  */
 import { writableRoot } from '../admission/volume-root.js';
 import { hostPathAllowance, type Allowance } from './allowance.js';
-import type { CompiledPolicy } from './compile.js';
+import type { CompiledPolicy, PathLists } from './compile.js';
 import { decidingHostPathEntry, type Filling, type Fillings } from './match.js';
 import { parsePattern, PLACEHOLDER_VALUE, PLACEHOLDERS, type PatternSegment, type Placeholder } from './patterns.js';
 import type { PathPrefixEntry } from './schema.js';
@@ -212,12 +212,23 @@ class Search {
     return undefined;
   }
 
+  /** The cluster entry that decides the path, and in the narrowed namespace each MountPolicy's, e.g. `allowedHostPaths[0] "/srv"`. */
   entryField(path: string, view: Fillings, use: 'requestable' | 'carriable'): string {
-    const lists = use === 'requestable' ? [this.policy.requestable, this.policy.requestablePatterns] as const : [this.policy.carriable, this.policy.carriablePatterns] as const;
-    const deciding = decidingHostPathEntry(lists[0], lists[1], path, view);
+    const deciding = decidingIn(this.policy, use, path, view);
     const found = this.entries.find(({ entry }) => entry.pathPrefix === deciding?.pathPrefix && entry.readOnly === deciding.readOnly);
-    return found === undefined ? 'no entry' : `${found.field} "${found.entry.pathPrefix}"`;
+    const cluster = found === undefined ? 'no entry' : `${found.field} "${found.entry.pathPrefix}"`;
+    const layers = this.policyOf(view).narrowing.flatMap((layer) => {
+      const narrowing = decidingIn(layer, use, path, view);
+      return narrowing === undefined ? [] : [`${layer.name} "${narrowing.pathPrefix}"`];
+    });
+    return layers.length === 0 ? cluster : `${cluster}, narrowed by ${layers.join(', ')}`;
   }
+}
+
+function decidingIn(lists: PathLists, use: 'requestable' | 'carriable', path: string, view: Fillings): PathPrefixEntry | undefined {
+  return use === 'requestable'
+    ? decidingHostPathEntry(lists.requestable, lists.requestablePatterns, path, view)
+    : decidingHostPathEntry(lists.carriable, lists.carriablePatterns, path, view);
 }
 
 /** Whether some filling lets `segments` match the directory's first segments (or cover it, when shorter). */

@@ -64,7 +64,7 @@ describe('cli: mountgate check --mount-policy', () => {
         'note: MountPolicy team-b/other is for namespace "team-b", not "team-a": left out',
         'namespace team-a with MountPolicy team-a/tenant: host paths in effect: /skills (read-only), /srv/tenants/team-a',
         // Namespaces without such a MountPolicy may write /srv/tenants, above team-a's root.
-        'warning (policy): "/srv/tenants" may be mounted read-write where {namespace} = "<x>" (allowedHostPaths[0] "/srv/tenants"), and lies above "/srv/tenants/team-a", which may be mounted where {namespace} = "team-a" under its MountPolicies (allowedHostPaths[0] "/srv/tenants"): a symbolic link planted there leads that mount elsewhere on the node, even with volumeRoot: writableAncestor',
+        'warning (policy): "/srv/tenants" may be mounted read-write where {namespace} = "<x>" (allowedHostPaths[0] "/srv/tenants"), and lies above "/srv/tenants/team-a", which may be mounted where {namespace} = "team-a" under its MountPolicies (allowedHostPaths[0] "/srv/tenants", narrowed by MountPolicy team-a/tenant "/srv/tenants/team-a"): a symbolic link planted there leads that mount elsewhere on the node, even with volumeRoot: writableAncestor',
         'denied by /mutate:',
         '  - [host-path-not-allowed] metadata.annotations[mountgate.io/mounts][0].hostPath: "/srv/tenants/team-b" is not under any allowed host path of MountPolicy team-a/tenant',
         '',

@@ -78,7 +78,7 @@ const ROWS: readonly Row[] = [
     allowed: [{ pathPrefix: '/srv/tenants' }],
     mountPolicy: [{ pathPrefix: '/srv/tenants/team-a' }],
     expected: [
-      `"/srv/tenants" may be mounted read-write where {namespace} = "<x>" (allowedHostPaths[0] "/srv/tenants"), and lies above "/srv/tenants/team-a", which may be mounted where {namespace} = "team-a" under its MountPolicies (allowedHostPaths[0] "/srv/tenants"): ${FOLLOWED}`,
+      `"/srv/tenants" may be mounted read-write where {namespace} = "<x>" (allowedHostPaths[0] "/srv/tenants"), and lies above "/srv/tenants/team-a", which may be mounted where {namespace} = "team-a" under its MountPolicies (allowedHostPaths[0] "/srv/tenants", narrowed by MountPolicy team-a/tenant "/srv/tenants/team-a"): ${FOLLOWED}`,
     ],
   },
   {
