@@ -42,7 +42,8 @@ export function clusterLayerName(policy: CompiledPolicy): string {
   return policy.narrowing.length > 0 ? ' of the cluster policy' : '';
 }
 
-function entryFor(lists: PathLists, use: PathUse, path: string, fillings: Fillings) {
+/** The entry of one layer that decides a path, among what may be requested or carried. */
+export function entryFor(lists: PathLists, use: PathUse, path: string, fillings: Fillings): PathPrefixEntry | undefined {
   return use === 'requestable'
     ? decidingHostPathEntry(lists.requestable, lists.requestablePatterns, path, fillings)
     : decidingHostPathEntry(lists.carriable, lists.carriablePatterns, path, fillings);

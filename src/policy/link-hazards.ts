@@ -19,9 +19,9 @@
  * namespace without MountPolicies has.
  */
 import { writableRoot } from '../admission/volume-root.js';
-import { hostPathAllowance, type Allowance } from './allowance.js';
-import type { CompiledPolicy, PathLists } from './compile.js';
-import { decidingHostPathEntry, type Filling, type Fillings } from './match.js';
+import { entryFor, hostPathAllowance, type Allowance } from './allowance.js';
+import type { CompiledPolicy } from './compile.js';
+import type { Filling, Fillings } from './match.js';
 import { parsePattern, PLACEHOLDER_VALUE, PLACEHOLDERS, type PatternSegment, type Placeholder } from './patterns.js';
 import type { PathPrefixEntry } from './schema.js';
 
@@ -147,9 +147,8 @@ class Search {
    * The names a directory's next segment may take: an unknown name, and each name an entry longer than the
    * directory may have there. Any other name is matched by no longer entry, so it behaves as an unknown one.
    */
-  children(prefix: readonly string[]): string[] {
+  children(prefix: readonly string[], longer: readonly Entry[]): string[] {
     const at = prefix.length;
-    const longer = this.longer(prefix);
     // A placeholder here may be filled with a name an entry spells elsewhere; with none here, such a name is as
     // unknown here as any other.
     const placeholderHere = longer.some(({ segments }) => segments[at]?.kind === 'placeholder');
@@ -191,8 +190,9 @@ class Search {
     return this.entries.some(({ entry, segments }) => !entry.readOnly && segments.length <= directory.length && mayMatch(segments, directory));
   }
 
-  writable(path: string, view: Fillings, only?: 'requestable'): 'requestable' | 'carriable' | undefined {
-    for (const use of only === undefined ? (['requestable', 'carriable'] as const) : [only]) {
+  /** How the view may write the path: by request first, else as a carried built-in; undefined when it may not. */
+  writable(path: string, view: Fillings): 'requestable' | 'carriable' | undefined {
+    for (const use of ['requestable', 'carriable'] as const) {
       const allowance = this.allowance(use, path, view);
       if (allowance.allowed && allowance.readOnly === undefined) return use;
     }
@@ -214,21 +214,15 @@ class Search {
 
   /** The cluster entry that decides the path, and in the narrowed namespace each MountPolicy's, e.g. `allowedHostPaths[0] "/srv"`. */
   entryField(path: string, view: Fillings, use: 'requestable' | 'carriable'): string {
-    const deciding = decidingIn(this.policy, use, path, view);
+    const deciding = entryFor(this.policy, use, path, view);
     const found = this.entries.find(({ entry }) => entry.pathPrefix === deciding?.pathPrefix && entry.readOnly === deciding.readOnly);
     const cluster = found === undefined ? 'no entry' : `${found.field} "${found.entry.pathPrefix}"`;
     const layers = this.policyOf(view).narrowing.flatMap((layer) => {
-      const narrowing = decidingIn(layer, use, path, view);
+      const narrowing = entryFor(layer, use, path, view);
       return narrowing === undefined ? [] : [`${layer.name} "${narrowing.pathPrefix}"`];
     });
     return layers.length === 0 ? cluster : `${cluster}, narrowed by ${layers.join(', ')}`;
   }
-}
-
-function decidingIn(lists: PathLists, use: 'requestable' | 'carriable', path: string, view: Fillings): PathPrefixEntry | undefined {
-  return use === 'requestable'
-    ? decidingHostPathEntry(lists.requestable, lists.requestablePatterns, path, view)
-    : decidingHostPathEntry(lists.carriable, lists.carriablePatterns, path, view);
 }
 
 /** Whether some filling lets `segments` match the directory's first segments (or cover it, when shorter). */
@@ -255,11 +249,12 @@ export function linkHazards(policy: CompiledPolicy, narrowed?: Narrowed): LinkHa
   const pairs = new Set<string>();
   let more = 0;
   let complete = true;
-  let level: Array<readonly string[]> = [[]];
+  // Each directory to descend into, with the entries longer than it that may match it.
+  let level: Array<{ readonly directory: readonly string[]; readonly longer: readonly Entry[] }> = [{ directory: [], longer: search.longer([]) }];
   for (let depth = 1; depth <= search.deepest && level.length > 0 && complete; depth++) {
-    const next: Array<readonly string[]> = [];
-    for (const parent of level) {
-      for (const name of search.children(parent)) {
+    const next: typeof level = [];
+    for (const { directory: parent, longer } of level) {
+      for (const name of search.children(parent, longer)) {
         const directory = [...parent, name];
         const hazard = hazardAt(search, directory);
         if (search.exhausted) {
@@ -267,7 +262,8 @@ export function linkHazards(policy: CompiledPolicy, narrowed?: Narrowed): LinkHa
           break;
         }
         if (hazard === undefined) {
-          if (search.longer(directory).length > 0) next.push(directory);
+          const below = search.longer(directory);
+          if (below.length > 0) next.push({ directory, longer: below });
           continue;
         }
         const pair = `${hazard.writer.entry}\n${hazard.reader.entry}`;
@@ -290,20 +286,19 @@ function hazardAt(search: Search, directory: readonly string[]): LinkHazard | un
   // Names the policy does not know first, so that the views described are the plainest ones.
   const views = search.views([...new Set([search.other, ...directory, ...(search.narrowed === undefined ? [] : [search.narrowed.namespace])])]);
   if (search.exhausted) return undefined;
-  let writer: { readonly view: Fillings; readonly use: 'requestable' | 'carriable' } | undefined;
+  const uses: Array<'requestable' | 'carriable' | undefined> = [];
   for (const view of views) {
     if (search.exhausted) return undefined;
-    const use = search.writable(path, view);
-    if (use !== undefined) {
-      writer = { view, use };
-      break;
-    }
+    uses.push(search.writable(path, view));
   }
-  if (writer === undefined) return undefined;
-  for (const view of views) {
+  const writerAt = uses.findIndex((use) => use !== undefined);
+  const writer = views[writerAt];
+  const writerUse = uses[writerAt];
+  if (writer === undefined || writerUse === undefined) return undefined;
+  for (const [index, view] of views.entries()) {
     if (search.exhausted) return undefined;
     // A root is chosen among what the view may request: a built-in it may carry read-write is no root.
-    if (search.writable(path, view, 'requestable') !== undefined) continue;
+    if (uses[index] === 'requestable') continue;
     const below = search.pathBelow(directory, view);
     if (below === undefined) continue;
     const root = writableRoot(below, search.policyOf(view), view);
@@ -311,7 +306,7 @@ function hazardAt(search: Search, directory: readonly string[]): LinkHazard | un
     if (!root.startsWith(`${path}/`)) continue;
     return {
       directory: path,
-      writer: { view: describeView(search, writer.view), entry: search.entryField(path, writer.view, writer.use), builtin: writer.use === 'carriable' },
+      writer: { view: describeView(search, writer), entry: search.entryField(path, writer, writerUse), builtin: writerUse === 'carriable' },
       reader: { view: describeView(search, view), entry: search.entryField(below, view, 'requestable'), path: below, root },
     };
   }
