@@ -4,9 +4,11 @@
  * volumeRoot: writableAncestor a link below a request's root stays inside it,
  * but a link at or above the root is followed, and the root is chosen from the
  * request's own view (its namespace, user and sandbox user). So a directory is
- * a hazard when some view may mount it read-write (or carry it read-write, a
- * built-in) while a view that may not request it read-write mounts a path
- * below it whose root lies below the directory.
+ * a hazard when some view may mount it read-write (or carry it read-write in a
+ * volume written by hand, a built-in) while a view that may not request it
+ * read-write mounts a path below it whose root lies below the directory.
+ * `requesters` narrows the views that may request; handWrittenHostPaths:
+ * builtin, the paths a volume written by hand may carry.
  *
  * The search is exact for a model of the world: a directory's segments are the
  * policy's literals or names the policy does not know, and a view fills each
@@ -19,9 +21,9 @@
  * namespace without MountPolicies has.
  */
 import { writableRoot } from '../admission/volume-root.js';
-import { entryFor, hostPathAllowance, type Allowance } from './allowance.js';
+import { entryFor, handWrittenAllowance, hostPathAllowance, type Allowance } from './allowance.js';
 import type { CompiledPolicy } from './compile.js';
-import type { Filling, Fillings } from './match.js';
+import { GROUP_ENTRY_PREFIX, type Filling, type Fillings } from './match.js';
 import { parsePattern, PLACEHOLDER_VALUE, PLACEHOLDERS, type PatternSegment, type Placeholder } from './patterns.js';
 import type { PathPrefixEntry } from './schema.js';
 
@@ -42,7 +44,8 @@ export interface Narrowed {
 export interface LinkHazard {
   /** The directory a link may be planted in, with names the policy does not know written <x>, <y>, ... */
   readonly directory: string;
-  readonly writer: { readonly view: string; readonly entry: string; readonly builtin: boolean };
+  /** `handWritten`: the writer carries the directory in a hostPath volume written into the Pod, not through the annotation. */
+  readonly writer: { readonly view: string; readonly entry: string; readonly handWritten: boolean };
   readonly reader: { readonly view: string; readonly entry: string; readonly path: string; readonly root: string };
 }
 
@@ -61,6 +64,7 @@ interface Entry {
 }
 
 const UNFILLED: Filling = { ok: false, why: 'not filled' };
+const NOT_A_REQUESTER: Allowance = { allowed: false, of: '', note: '' };
 
 /** A name no literal of the policy is, for names the policy does not know. */
 function unknownNames(literals: ReadonlySet<string>, count: number): string[] {
@@ -91,6 +95,14 @@ class Search {
   readonly filler: string;
   readonly deepest: number;
   readonly sandboxUserFilled: boolean;
+  /**
+   * Who may request mounts when `requesters` names users only: {user} of a requesting view is one of them (or
+   * not filled, for a username no placeholder takes, such as a service account's). Undefined when anyone may,
+   * or a group may (a member may have any name).
+   */
+  readonly requesterNames: ReadonlySet<string> | undefined;
+  /** The {user} values a requesting view may have beyond the directory's segments: the requesters that fill it. */
+  readonly requesterUsers: readonly string[];
   /** What one allowance call may cost: every segment of every entry. */
   readonly callWeight: number;
 
@@ -121,6 +133,11 @@ class Search {
     this.literalsAt = literalsAt;
     // With a narrowed namespace, which namespace a view is in decides its policy, whatever the patterns say.
     if (narrowed !== undefined) used.add('namespace');
+    const requesters = policy.requesters;
+    this.requesterNames = requesters !== undefined && ![...requesters].some((name) => name.startsWith(GROUP_ENTRY_PREFIX)) ? requesters : undefined;
+    // Each requester that fills {user} is a name the policy knows: a name no requester has stays unknown.
+    this.requesterUsers = used.has('user') ? [...(this.requesterNames ?? [])].filter((name) => PLACEHOLDER_VALUE.test(name)) : [];
+    for (const name of this.requesterUsers) literals.add(name);
     this.used = PLACEHOLDERS.filter((name) => used.has(name));
     // A placeholder couples places: a name one entry spells at one depth may fill another entry's placeholder at
     // another, so with placeholders every literal a placeholder may take is a name at every depth.
@@ -138,9 +155,22 @@ class Search {
     return this.work > MAX_HAZARD_WORK;
   }
 
+  /**
+   * Whether the view may request the path, or carry it in a volume written by hand (whoever creates the Pod:
+   * `requesters` judges only who asks; with handWrittenHostPaths: builtin, only under a built-in entry).
+   */
   allowance(use: 'requestable' | 'carriable', path: string, view: Fillings): Allowance {
     this.work += this.callWeight;
-    return hostPathAllowance(this.policyOf(view), use, path, view);
+    const policy = this.policyOf(view);
+    if (use === 'requestable') return this.mayRequest(view) ? hostPathAllowance(policy, use, path, view) : NOT_A_REQUESTER;
+    return policy.handWritten === undefined ? hostPathAllowance(policy, use, path, view) : handWrittenAllowance(policy, policy.handWritten, path, view);
+  }
+
+  /** Whether a request in this view may come from someone in `requesters`. */
+  mayRequest(view: Fillings): boolean {
+    if (this.requesterNames === undefined || !this.used.includes('user')) return true;
+    const { user } = view;
+    return user.ok ? this.requesterNames.has(user.value) : [...this.requesterNames].some((name) => !PLACEHOLDER_VALUE.test(name));
   }
 
   /**
@@ -172,8 +202,15 @@ class Search {
   views(values: readonly string[]): Fillings[] {
     let views: Array<Record<Placeholder, Filling>> = [{ namespace: UNFILLED, user: UNFILLED, sandboxUser: UNFILLED }];
     for (const name of this.used) {
-      const options: Filling[] = values.filter((value) => PLACEHOLDER_VALUE.test(value)).map((value) => ({ ok: true, value }));
-      const fillings = name === 'sandboxUser' ? [...(this.sandboxUserFilled ? options : []), UNFILLED] : options;
+      const named = name === 'user' ? [...new Set([...values, ...this.requesterUsers])] : values;
+      const options: Filling[] = named.filter((value) => PLACEHOLDER_VALUE.test(value)).map((value) => ({ ok: true, value }));
+      // A name no requester has is no requester's: one whose username fills no {user} (a service account's) asks with it unfilled.
+      const fillings =
+        name === 'sandboxUser'
+          ? [...(this.sandboxUserFilled ? options : []), UNFILLED]
+          : name === 'user' && this.requesterNames !== undefined
+            ? [...options, UNFILLED]
+            : options;
       views = views.flatMap((view) => fillings.map((filling) => ({ ...view, [name]: filling })));
     }
     return views;
@@ -306,7 +343,7 @@ function hazardAt(search: Search, directory: readonly string[]): LinkHazard | un
     if (!root.startsWith(`${path}/`)) continue;
     return {
       directory: path,
-      writer: { view: describeView(search, writer), entry: search.entryField(path, writer, writerUse), builtin: writerUse === 'carriable' },
+      writer: { view: describeView(search, writer), entry: search.entryField(path, writer, writerUse), handWritten: writerUse === 'carriable' },
       reader: { view: describeView(search, view), entry: search.entryField(below, view, 'requestable'), path: below, root },
     };
   }
@@ -358,7 +395,7 @@ function rootOf(hazard: LinkHazard): string {
 export function describeLinkHazards(result: LinkHazards): string[] {
   const lines = result.hazards.map(
     (hazard) =>
-      `"${hazard.directory}" may be ${hazard.writer.builtin ? 'carried as a built-in' : 'mounted'} read-write where ${hazard.writer.view} (${hazard.writer.entry}), and lies above ${rootOf(hazard)}, which may be mounted where ${hazard.reader.view} (${hazard.reader.entry}): ` +
+      `"${hazard.directory}" may be ${hazard.writer.handWritten ? 'carried read-write in a hostPath volume written into the Pod' : 'mounted read-write'} where ${hazard.writer.view} (${hazard.writer.entry}), and lies above ${rootOf(hazard)}, which may be mounted where ${hazard.reader.view} (${hazard.reader.entry}): ` +
       'a symbolic link planted there leads that mount elsewhere on the node, even with volumeRoot: writableAncestor',
   );
   if (result.more > 0) lines.push(`and ${result.more} more such pairs of entries`);

@@ -9,7 +9,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { writableRoot } from '../../src/admission/volume-root.js';
-import { hostPathAllowance } from '../../src/policy/allowance.js';
+import { handWrittenAllowance, hostPathAllowance, type Allowance } from '../../src/policy/allowance.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 import { layeredPolicy } from '../../src/policy/layers.js';
 import { linkHazards } from '../../src/policy/link-hazards.js';
@@ -28,10 +28,14 @@ const ENTRY = fc.record({
   pathPrefix: fc.tuple(fc.constantFrom(...LITERALS), fc.array(SEGMENT, { maxLength: 2 })).map(([first, rest]) => `/${[first, ...rest].join('/')}`),
   readOnly: fc.boolean(),
 });
+// Anyone; a user the paths spell; one they do not; a service account only (its username fills no {user}); a group; mixes.
+const REQUESTERS = fc.constantFrom<readonly string[]>([], ['a'], ['v1'], ['system:serviceaccount:x:y'], ['group:g'], ['a', 'system:serviceaccount:x:y'], ['v1', 'v2']);
 const POLICY = fc.record({
   allowedHostPaths: fc.array(ENTRY, { minLength: 1, maxLength: 4 }),
   builtinHostPaths: fc.array(ENTRY, { maxLength: 2 }),
   trusted: fc.boolean(),
+  requesters: REQUESTERS,
+  handWrittenBuiltin: fc.boolean(),
   // A MountPolicy of namespace "a", when there is one: its entries need not lie inside the cluster's (a stored one may not).
   mountPolicy: fc.option(fc.array(ENTRY, { maxLength: 3 }), { nil: undefined }),
 });
@@ -39,11 +43,12 @@ const NARROWED = 'a';
 
 const UNFILLED: Filling = { ok: false, why: 'not filled' };
 
+/** Every view over the names; {user} also unfilled, as a service account's username leaves it. */
 function allViews(trusted: boolean): Fillings[] {
   const values: Filling[] = [...LITERALS.filter((value) => PLACEHOLDER_VALUE.test(value)), 'v1', 'v2'].map((value) => ({ ok: true, value }));
   let views: Array<Record<Placeholder, Filling>> = [{ namespace: UNFILLED, user: UNFILLED, sandboxUser: UNFILLED }];
   for (const name of PLACEHOLDERS) {
-    const options = name === 'sandboxUser' ? [...(trusted ? values : []), UNFILLED] : values;
+    const options = name === 'namespace' ? values : name === 'user' || trusted ? [...values, UNFILLED] : [UNFILLED];
     views = views.flatMap((view) => options.map((filling) => ({ ...view, [name]: filling })));
   }
   return views;
@@ -64,10 +69,22 @@ function allPaths(depth: number): string[] {
 const DIRECTORIES = allPaths(3);
 const PATHS = allPaths(4);
 
-function writable(policy: CompiledPolicy, path: string, view: Fillings, uses: ReadonlyArray<'requestable' | 'carriable'>): boolean {
-  return uses.some((use) => {
-    const allowance = hostPathAllowance(policy, use, path, view);
-    return allowance.allowed && allowance.readOnly === undefined;
+/** Whether someone in `requesters` may ask in this view: a listed username, or anyone in a listed group. */
+function mayRequest(requesters: readonly string[], view: Fillings): boolean {
+  if (requesters.length === 0 || requesters.some((name) => name.startsWith('group:'))) return true;
+  return view.user.ok ? requesters.includes(view.user.value) : requesters.some((name) => !PLACEHOLDER_VALUE.test(name));
+}
+
+/** What the view may request, or carry in a volume written by hand (under a built-in entry only, with handWrittenHostPaths: builtin). */
+function allowance(policy: CompiledPolicy, use: 'requestable' | 'carriable', path: string, view: Fillings): Allowance {
+  if (use === 'requestable') return mayRequest(policy.spec.requesters, view) ? hostPathAllowance(policy, use, path, view) : { allowed: false, of: '', note: '' };
+  return policy.handWritten === undefined ? hostPathAllowance(policy, use, path, view) : handWrittenAllowance(policy, policy.handWritten, path, view);
+}
+
+function writable(policy: CompiledPolicy, path: string, view: Fillings): boolean {
+  return (['requestable', 'carriable'] as const).some((use) => {
+    const granted = allowance(policy, use, path, view);
+    return granted.allowed && granted.readOnly === undefined;
   });
 }
 
@@ -78,11 +95,11 @@ function writable(policy: CompiledPolicy, path: string, view: Fillings, uses: Re
 function bruteForceHazard(cluster: CompiledPolicy, views: readonly Fillings[], layered: CompiledPolicy | undefined): string | undefined {
   const policyOf = (view: Fillings): CompiledPolicy =>
     layered !== undefined && view.namespace.ok && view.namespace.value === NARROWED ? layered : cluster;
-  const writtenBySome = new Set(DIRECTORIES.filter((path) => views.some((view) => writable(policyOf(view), path, view, ['requestable', 'carriable']))));
+  const writtenBySome = new Set(DIRECTORIES.filter((path) => views.some((view) => writable(policyOf(view), path, view))));
   for (const view of views) {
     const policy = policyOf(view);
     for (const path of PATHS) {
-      if (!hostPathAllowance(policy, 'requestable', path, view).allowed) continue;
+      if (!allowance(policy, 'requestable', path, view).allowed) continue;
       const root = writableRoot(path, policy, view);
       const above = root.split('/').slice(1, -1);
       for (let i = 1; i <= above.length; i++) {
@@ -100,8 +117,15 @@ describe('policy: link hazards, held to a brute force (property)', function () {
   it('finds a hazard exactly where trying every directory, path and view finds one', () => {
     let withHazards = 0;
     fc.assert(
-      fc.property(POLICY, ({ allowedHostPaths, builtinHostPaths, trusted, mountPolicy: narrowing }) => {
-        const policy = parsePolicy(JSON.stringify({ allowedHostPaths, builtinHostPaths, ...(trusted ? { trustedProvisioners: ['group:p'] } : {}) }), 'policy.json');
+      fc.property(POLICY, ({ allowedHostPaths, builtinHostPaths, trusted, requesters, handWrittenBuiltin, mountPolicy: narrowing }) => {
+        const spec = {
+          allowedHostPaths,
+          builtinHostPaths,
+          requesters,
+          ...(trusted ? { trustedProvisioners: ['group:p'] } : {}),
+          ...(handWrittenBuiltin ? { handWrittenHostPaths: 'builtin' } : {}),
+        };
+        const policy = parsePolicy(JSON.stringify(spec), 'policy.json');
         const layered =
           narrowing === undefined
             ? undefined

@@ -8,6 +8,7 @@ import { parsePolicy } from '../../src/policy/load.js';
 import { compileMountPolicy } from '../../src/policy/mount-policy.js';
 import { mountPolicy } from '../helpers/policies.js';
 
+const PROVISIONER = 'system:serviceaccount:deer-flow:provisioner';
 const FOLLOWED = 'a symbolic link planted there leads that mount elsewhere on the node, even with volumeRoot: writableAncestor';
 
 type Entries = ReadonlyArray<{ readonly pathPrefix: string; readonly readOnly?: boolean }>;
@@ -17,6 +18,8 @@ interface Row {
   readonly allowed: Entries;
   readonly builtin?: Entries;
   readonly trusted?: boolean;
+  readonly requesters?: readonly string[];
+  readonly handWrittenBuiltin?: boolean;
   /** A MountPolicy of namespace team-a. */
   readonly mountPolicy?: Entries;
   readonly expected: readonly string[];
@@ -64,7 +67,31 @@ const ROWS: readonly Row[] = [
     allowed: [{ pathPrefix: '/srv/sandbox/{namespace}' }],
     builtin: [{ pathPrefix: '/srv/sandbox' }],
     expected: [
-      `"/srv/sandbox" may be carried as a built-in read-write where {namespace} = "<x>" (builtinHostPaths[0] "/srv/sandbox"), and lies above "/srv/sandbox/<x>", which may be mounted where {namespace} = "<x>" (allowedHostPaths[0] "/srv/sandbox/{namespace}"): ${FOLLOWED}`,
+      `"/srv/sandbox" may be carried read-write in a hostPath volume written into the Pod where {namespace} = "<x>" (builtinHostPaths[0] "/srv/sandbox"), and lies above "/srv/sandbox/<x>", which may be mounted where {namespace} = "<x>" (allowedHostPaths[0] "/srv/sandbox/{namespace}"): ${FOLLOWED}`,
+    ],
+  },
+  {
+    name: 'a user’s tree, which only a service account may request: another user may write it by hand',
+    allowed: [{ pathPrefix: '/srv/models', readOnly: true }, { pathPrefix: '/srv/models/{user}' }],
+    requesters: [PROVISIONER],
+    expected: [
+      `"/srv/models/<x>" may be carried read-write in a hostPath volume written into the Pod where {user} = "<x>" (allowedHostPaths[1] "/srv/models/{user}"), and lies above "/srv/models/<x>/<y>", which may be mounted where {user} not filled (allowedHostPaths[0] "/srv/models"): ${FOLLOWED}`,
+    ],
+  },
+  {
+    name: 'none where only a service account may request, and volumes written by hand only carry built-ins',
+    allowed: [{ pathPrefix: '/srv/models', readOnly: true }, { pathPrefix: '/srv/models/{user}' }],
+    requesters: [PROVISIONER],
+    handWrittenBuiltin: true,
+    expected: [],
+  },
+  {
+    name: 'a user’s tree that a listed user may request, above what another listed user may read',
+    allowed: [{ pathPrefix: '/srv/models', readOnly: true }, { pathPrefix: '/srv/models/{user}' }],
+    requesters: ['alice', 'bob'],
+    handWrittenBuiltin: true,
+    expected: [
+      `"/srv/models/alice" may be mounted read-write where {user} = "alice" (allowedHostPaths[1] "/srv/models/{user}"), and lies above "/srv/models/alice/<x>", which may be mounted where {user} = "bob" (allowedHostPaths[0] "/srv/models"): ${FOLLOWED}`,
     ],
   },
   {
@@ -126,7 +153,13 @@ const ROWS: readonly Row[] = [
 
 function hazardsOf(row: Row): string[] {
   const cluster = parsePolicy(
-    JSON.stringify({ allowedHostPaths: row.allowed, builtinHostPaths: row.builtin ?? [], ...(row.trusted === true ? { trustedProvisioners: ['group:p'] } : {}) }),
+    JSON.stringify({
+      allowedHostPaths: row.allowed,
+      builtinHostPaths: row.builtin ?? [],
+      requesters: row.requesters ?? [],
+      ...(row.trusted === true ? { trustedProvisioners: ['group:p'] } : {}),
+      ...(row.handWrittenBuiltin === true ? { handWrittenHostPaths: 'builtin' } : {}),
+    }),
     'policy.json',
   );
   if (row.mountPolicy === undefined) return describeLinkHazards(linkHazards(cluster));
