@@ -1,8 +1,11 @@
 /**
- * The AdmissionReviews the benchmark sends: a deer-flow sandbox Pod as the API
- * server hands it to a webhook (defaults filled in, managedFields, the
- * service-account token volume, a provisioner's userInfo), asking for three
- * mounts in the deer-flow spelling. Sized variants scale the Pod for the core
+ * The AdmissionReviews the benchmark sends: a sandbox Pod of deer-flow's kind
+ * as the API server hands it to a webhook (defaults filled in, managedFields,
+ * the service-account token volume, a provisioner's userInfo), asking for three
+ * mounts in the deer-flow spelling. It is illustrative, not the Pod deer-flow's
+ * provisioner builds today (its name, labels, env, probes and securityContext
+ * differ, and that provisioner sets no annotation): test/e2e/deer-flow-pods.ts
+ * builds those. The benchmark keeps this one so that its runs stay comparable. Sized variants scale the Pod for the core
  * benchmark; a smaller one (~3 KB) leaves out managedFields, as a Pod created
  * without server-side field tracking of its own annotations looks.
  */

@@ -19,7 +19,7 @@ export function kyvernoLines(section: KyvernoSection | KyvernoSkipped): string[]
   const lines = [
     `Kyverno ${section.version} (built from its Go module by bench/tools/install-kyverno.sh) runs out of cluster against a control plane of this section's own, ` +
       'with a ClusterPolicy generated from examples/deer-flow-policy.yaml (bench/kyverno/policy.ts); a mountgate with the same profile serves a second namespace. ' +
-      `Pod CREATEs of the deer-flow sandbox Pod with 3 mounts (bench/fixtures.ts), one at a time, take turns between Kyverno's namespace, mountgate's and one without webhooks ` +
+      `Pod CREATEs of the benchmark's sandbox Pod with 3 mounts (bench/fixtures.ts), one at a time, take turns between Kyverno's namespace, mountgate's and one without webhooks ` +
       `(${section.warmupPerSide} unmeasured per side first). Machine CPU while measuring: ${section.machineBusyPercent.toFixed(0)}% of one core (everything).`,
     '',
     '| Pod CREATE | Pods | p50 ms | p90 ms | p99 ms | max ms | added p50 ms | added p99 ms |',

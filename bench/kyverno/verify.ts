@@ -10,7 +10,7 @@ import { injectedMount, injectedVolume, normalizeMounts } from '../../test/e2e/e
 import { sandboxPod as reviewedSandboxPod, THREE_MOUNTS } from '../fixtures.js';
 import type { Stack } from './stack.js';
 
-/** The benchmark's deer-flow sandbox Pod (bench/fixtures.ts) as a client sends it: no namespace, status or managedFields. */
+/** The benchmark's sandbox Pod (bench/fixtures.ts) as a client sends it: no namespace, status or managedFields. */
 export function timedPod(mounts: readonly unknown[] = THREE_MOUNTS): V1Pod {
   const { metadata, spec, kind, apiVersion } = reviewedSandboxPod(mounts, 1, 'no-managed-fields');
   const { namespace: _namespace, ...rest } = metadata as Record<string, unknown>;

@@ -146,6 +146,8 @@ function withAnnotation(pod: V1Pod, value: unknown): V1Pod {
 
 const PVC = { skillsClaim: 'deer-flow-skills', userDataClaim: 'deer-flow-home' };
 const ALL_EXTRAS: readonly ExtraMount[] = [X.acpWorkspace, X.integrationSkills, X.larkConfig, X.larkLocks, X.larkData, X.larkRuntime];
+/** What deer-flow's Gateway forwards on every create, in its order: /mnt/skills/custom included. */
+const GATEWAY_EXTRAS: readonly ExtraMount[] = [X.acpWorkspace, X.customSkills, X.integrationSkills, X.larkConfig, X.larkLocks, X.larkData, X.larkRuntime];
 
 /** A sandbox Pod with every extra mount, whose annotation forwards a user's workspace and a model (the change docs/deer-flow.md describes). */
 function withUserMounts(prefix: string): V1Pod {
@@ -175,6 +177,8 @@ const admitted: ReadonlyArray<{ readonly title: string; readonly request: Omit<S
   { title: 'PVC mode with a skills subPath template', request: { userId: USER, threadId: THREAD, pvc: { ...PVC, skillsSubPathTemplate: 'users/{user_id}/skills' } } },
   { title: 'PVC mode with every extra mount and the broker', request: { userId: USER, threadId: THREAD, pvc: PVC, extraMounts: ALL_EXTRAS, larkBroker: true } },
   { title: 'skills PVC, user data on hostPath', request: { userId: USER, threadId: THREAD, pvc: { skillsClaim: PVC.skillsClaim }, extraMounts: LARK } },
+  // deer-flow's Helm chart by default: persistence.home.enabled sets USERDATA_PVC_NAME, skills.existingClaim is empty.
+  { title: 'user data PVC, skills on hostPath (deer-flow\'s chart default)', request: { userId: USER, threadId: THREAD, pvc: { userDataClaim: PVC.userDataClaim }, extraMounts: [X.acpWorkspace] } },
 ];
 
 describe('e2e: the deer-flow profile (examples/deer-flow-policy.yaml and examples/deer-flow-values.yaml)', function () {
@@ -217,15 +221,23 @@ describe('e2e: the deer-flow profile (examples/deer-flow-policy.yaml and example
     });
   }
 
-  it("refuses nothing of its own for the extra mount at /mnt/skills/custom: the API server refuses the provisioner's duplicate mountPath", async () => {
-    const { namespace, provisioner } = deerFlow();
-    const sent = deerFlowSandboxPod({ sandboxId: uniqueName('dfdup'), userId: USER, threadId: THREAD, extraMounts: [X.customSkills] });
-    const status = await apiError(provisioner.createNamespacedPod({ namespace, body: sent }));
-    expect({ code: status.code, message: status.message }).to.deep.equal({
-      code: 422,
-      message: `Pod "${sent.metadata?.name ?? ''}" is invalid: spec.containers[0].volumeMounts[4].mountPath: Invalid value: "/mnt/skills/custom": must be unique`,
+  // The Gateway sends /mnt/skills/custom with every create; without a skills claim it collides with the built-in mount.
+  const duplicates: ReadonlyArray<{ readonly title: string; readonly request: Omit<SandboxRequest, 'sandboxId'>; readonly index: number }> = [
+    { title: 'the extra mount at /mnt/skills/custom alone', request: { userId: USER, threadId: THREAD, extraMounts: [X.customSkills] }, index: 4 },
+    { title: "the Gateway's whole payload, hostPath mode", request: { userId: USER, threadId: THREAD, extraMounts: GATEWAY_EXTRAS }, index: 5 },
+    { title: "the Gateway's whole payload, user data PVC (deer-flow's chart default)", request: { userId: USER, threadId: THREAD, pvc: { userDataClaim: PVC.userDataClaim }, extraMounts: GATEWAY_EXTRAS }, index: 5 },
+  ];
+  for (const [index, row] of duplicates.entries()) {
+    it(`refuses nothing of its own for ${row.title}: the API server refuses the provisioner's duplicate mountPath`, async () => {
+      const { namespace, provisioner } = deerFlow();
+      const sent = deerFlowSandboxPod({ ...row.request, sandboxId: uniqueName(`dfdup${index}`) });
+      const status = await apiError(provisioner.createNamespacedPod({ namespace, body: sent }));
+      expect({ code: status.code, message: status.message }).to.deep.equal({
+        code: 422,
+        message: `Pod "${sent.metadata?.name ?? ''}" is invalid: spec.containers[0].volumeMounts[${row.index}].mountPath: Invalid value: "/mnt/skills/custom": must be unique`,
+      });
     });
-  });
+  }
 
   it("injects a user's mount that the provisioner forwards in the annotation (the change docs/deer-flow.md describes)", async () => {
     const { namespace, provisioner } = deerFlow();

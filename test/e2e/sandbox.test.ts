@@ -1,5 +1,5 @@
 /**
- * deer-flow sandbox Pods through a real API server: the annotation (both spellings) turns into
+ * Sandbox Pods (the suite's shape; deer-flow's own are in deer-flow.test.ts) through a real API server: the annotation (both spellings) turns into
  * hostPath volumes and mounts in the stored Pod; Pods without it are stored unchanged; a
  * server-side dry run answers exactly like a real create.
  */
@@ -56,7 +56,7 @@ const spellings: readonly Spelling[] = [
   },
 ];
 
-describe('e2e: deer-flow sandbox Pods', () => {
+describe('e2e: sandbox Pods and the annotation', () => {
   for (const spelling of spellings) {
     it(`injects the requested mounts (${spelling.title}) into the stored Pod`, async () => {
       const { core, enabledNs } = e2e();
