@@ -10,6 +10,7 @@ import { describeViolation } from '../admission/violation.js';
 import type { Verdict } from '../admission/verdict.js';
 import { describeLinkHazards, linkHazards } from '../policy/link-hazards.js';
 import { loadPolicyFile } from '../policy/load.js';
+import { requestedRootWarning } from '../policy/requested-root.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { Fillings } from '../policy/match.js';
 import { PLACEHOLDERS } from '../policy/patterns.js';
@@ -32,7 +33,10 @@ export async function check(argv: readonly string[], io: Io): Promise<number> {
   const namespace = settings.namespace ?? manifestNamespace(pod) ?? 'default';
   const policy = await withMountPolicies(cluster, settings.mountPolicyPaths, namespace, io);
   const hazards = linkHazards(cluster, policy === cluster ? undefined : { namespace, policy });
-  for (const line of describeLinkHazards(hazards)) io.stderr(`warning (policy): ${escapeControl(line)}\n`);
+  const requestedRoot = requestedRootWarning(cluster);
+  for (const line of [...(requestedRoot === undefined ? [] : [requestedRoot]), ...describeLinkHazards(hazards)]) {
+    io.stderr(`warning (policy): ${escapeControl(line)}\n`);
+  }
   if (hasPlaceholders(policy)) io.stderr(describeFillings(fillingsFor(pod, policy, settings, namespace)));
   if (settings.oldPodPath !== undefined) {
     const old = await readPodManifest(settings.oldPodPath, io);

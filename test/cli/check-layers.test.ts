@@ -47,6 +47,12 @@ async function run(files: Record<string, string>, args: (dir: string) => string[
 
 const asking = (hostPath: string): string => JSON.stringify(sandboxPod({ mounts: [{ hostPath, mountPath: '/mnt/x' }] }));
 
+/** What check says first of CLUSTER, which keeps volumeRoot: requested beside a read-write entry. */
+const TENANTS_REQUESTED_ROOT =
+  'warning (policy): volumeRoot is requested and allowedHostPaths[0] "/srv/tenants" may be requested read-write: each mount is the path its request names, ' +
+  'so a symbolic link one request plants under such an entry leads a later request through it anywhere on the node; ' +
+  'volumeRoot: writableAncestor mounts each request from a root no such link leads out of';
+
 describe('cli: mountgate check --mount-policy', () => {
   it("refuses another team's tree, naming the MountPolicy, after saying what is in effect", async () => {
     const result = await run({ 'policy.json': CLUSTER, 'pod.json': asking('/srv/tenants/team-b'), 'mp.yaml': TENANT }, (dir) => [
@@ -63,6 +69,7 @@ describe('cli: mountgate check --mount-policy', () => {
         `warning: MountPolicy team-a/tenant: spec.allowedHostPaths[1]: "/skills" lies only under the cluster policy's builtinHostPaths: Pods may carry it, the annotation cannot request it`,
         'note: MountPolicy team-b/other is for namespace "team-b", not "team-a": left out',
         'namespace team-a with MountPolicy team-a/tenant: host paths in effect: /skills (read-only), /srv/tenants/team-a',
+        TENANTS_REQUESTED_ROOT,
         // Namespaces without such a MountPolicy may write /srv/tenants, above team-a's root.
         'warning (policy): "/srv/tenants" may be mounted read-write where {namespace} = "<x>" (allowedHostPaths[0] "/srv/tenants"), and lies above "/srv/tenants/team-a", which may be mounted where {namespace} = "team-a" under its MountPolicies (allowedHostPaths[0] "/srv/tenants", narrowed by MountPolicy team-a/tenant "/srv/tenants/team-a"): a symbolic link planted there leads that mount elsewhere on the node, even with volumeRoot: writableAncestor',
         'denied by /mutate:',
@@ -102,6 +109,7 @@ describe('cli: mountgate check --mount-policy', () => {
         `warning: MountPolicy team-a/wide: spec.allowedHostPaths[0]: "/srv" holds the cluster policy's read-only prefix "/srv/shared", so a mount that holds it is read-only`,
         'warning: MountPolicy team-a/bad is invalid, so it allows no host path: spec.maxMounts must not be negative',
         'namespace team-a with MountPolicies team-a/bad, team-a/wide: host paths in effect: no host path',
+        TENANTS_REQUESTED_ROOT,
         'denied by /mutate:',
         '  - [host-path-not-allowed] metadata.annotations[mountgate.io/mounts][0].hostPath: "/srv/tenants/team-a/x" is not under any allowed host path of MountPolicy team-a/bad (it is invalid, so it allows no host path: spec.maxMounts must not be negative)',
         '',

@@ -38,6 +38,18 @@ async function runCheck(argv: string[], stdin = ''): Promise<Captured> {
 
 const POLICY_YAML = JSON.stringify(BASE_POLICY);
 
+/** The first line check prints of a policy that keeps volumeRoot: requested beside read-write entries. */
+function requestedRoot(entry: string, others = 0): string {
+  const more = others === 0 ? '' : ` (and ${others} more read-write ${others === 1 ? 'entry' : 'entries'})`;
+  return (
+    `warning (policy): volumeRoot is requested and ${entry} may be requested read-write${more}: each mount is the path its request names, ` +
+    'so a symbolic link one request plants under such an entry leads a later request through it anywhere on the node; ' +
+    'volumeRoot: writableAncestor mounts each request from a root no such link leads out of\n'
+  );
+}
+/** What it says of BASE_POLICY. */
+const BASE_REQUESTED_ROOT = requestedRoot('allowedHostPaths[0] "/srv/sandbox"', 1);
+
 /** A Pod whose aliases expand past the reader's limit of 100: a YAML bomb, refused before it grows. */
 const ALIAS_BOMB = [
   'kind: Pod',
@@ -54,7 +66,7 @@ describe('cli: mountgate check', () => {
     await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': JSON.stringify(pod) }, async (dir) => {
       const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
       expect(result.code).to.equal(EXIT_OK);
-      expect(result.stderr).to.equal('allowed (2 patch operations)\n');
+      expect(result.stderr).to.equal(`${BASE_REQUESTED_ROOT}allowed (2 patch operations)\n`);
       const printed = parse(result.stdout) as { spec: { volumes: unknown[] } };
       expect(printed.spec.volumes).to.deep.include({ name: expectedVolumeName('/srv/models/llama'), hostPath: { path: '/srv/models/llama', type: 'Directory' } });
     });
@@ -63,7 +75,7 @@ describe('cli: mountgate check', () => {
   it('reads the Pod from stdin with -f -', async () => {
     await withFiles({ 'policy.yaml': POLICY_YAML }, async (dir) => {
       const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', '-'], 'kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n');
-      expect(result).to.deep.equal({ code: EXIT_OK, stdout: 'kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: x\n', stderr: 'allowed (no change)\n' });
+      expect(result).to.deep.equal({ code: EXIT_OK, stdout: 'kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: x\n', stderr: `${BASE_REQUESTED_ROOT}allowed (no change)\n` });
     });
   });
 
@@ -77,7 +89,7 @@ describe('cli: mountgate check', () => {
     it(`reads one Pod and skips empty documents: ${name}`, async () => {
       await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': text }, async (dir) => {
         const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
-        expect(result).to.deep.equal({ code: EXIT_OK, stdout: stringify(parse(POD_YAML)), stderr: 'allowed (no change)\n' });
+        expect(result).to.deep.equal({ code: EXIT_OK, stdout: stringify(parse(POD_YAML)), stderr: `${BASE_REQUESTED_ROOT}allowed (no change)\n` });
       });
     });
   }
@@ -89,7 +101,7 @@ describe('cli: mountgate check', () => {
         code: EXIT_DENIED,
         stdout: '',
         stderr: [
-          'denied by /mutate:',
+          `${BASE_REQUESTED_ROOT}denied by /mutate:`,
           '  - [host-path-not-allowed] metadata.annotations[mountgate.io/mounts][0].hostPath: "/" is not under any allowed host path',
           '  - [system-mount-path] metadata.annotations[mountgate.io/mounts][1].mountPath: "/proc" is inside the reserved path "/proc"',
           '',
@@ -102,7 +114,7 @@ describe('cli: mountgate check', () => {
     const pod = sandboxPod({ volumes: [{ name: 'root', hostPath: { path: '/' } }] });
     await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': JSON.stringify(pod) }, async (dir) => {
       const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
-      expect(result).to.deep.equal({ code: EXIT_DENIED, stdout: '', stderr: 'denied by /validate:\n  - [host-path-volume-not-allowed] spec.volumes[0].hostPath.path: "/" is not under any allowed or built-in host path\n' });
+      expect(result).to.deep.equal({ code: EXIT_DENIED, stdout: '', stderr: `${BASE_REQUESTED_ROOT}denied by /validate:\n  - [host-path-volume-not-allowed] spec.volumes[0].hostPath.path: "/" is not under any allowed or built-in host path\n` });
     });
   });
 
@@ -113,7 +125,7 @@ describe('cli: mountgate check', () => {
       expect(result).to.deep.equal({
         code: EXIT_DENIED,
         stdout: '',
-        stderr: 'denied by /validate:\n  - [host-path-volume-read-write] spec.containers[0].volumeMounts[0]: container "evil\\u001b[2J\\nline" mounts "/skills" read-write, but "/skills" is read-only\n',
+        stderr: `${BASE_REQUESTED_ROOT}denied by /validate:\n  - [host-path-volume-read-write] spec.containers[0].volumeMounts[0]: container "evil\\u001b[2J\\nline" mounts "/skills" read-write, but "/skills" is read-only\n`,
       });
     });
   });
@@ -140,7 +152,7 @@ describe('cli: mountgate check', () => {
       it(row.name, async () => {
         await withFiles({ 'policy.yaml': JSON.stringify({ ...BASE_POLICY, ...row.setting }), 'pod.yaml': row.pod }, async (dir) => {
           const { code, stderr } = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
-          expect({ code, stderr }).to.deep.equal(row.expected);
+          expect({ code, stderr }).to.deep.equal({ ...row.expected, stderr: BASE_REQUESTED_ROOT + row.expected.stderr });
         });
       });
     }
@@ -160,7 +172,7 @@ describe('cli: mountgate check', () => {
     const pod = sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/a' }, { hostPath: '/srv/sandbox/a', mountPath: '/a' }] });
     await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': JSON.stringify(pod) }, async (dir) => {
       const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
-      expect(result.stderr).to.equal('warning (mutate): metadata.annotations[mountgate.io/mounts][1] repeats entry [0] (/srv/sandbox/a at /a); merged into one mount\nallowed (2 patch operations)\n');
+      expect(result.stderr).to.equal(`${BASE_REQUESTED_ROOT}warning (mutate): metadata.annotations[mountgate.io/mounts][1] repeats entry [0] (/srv/sandbox/a at /a); merged into one mount\nallowed (2 patch operations)\n`);
     });
   });
 
@@ -190,7 +202,7 @@ describe('cli: mountgate check', () => {
       it(row.name, async () => {
         await withFiles({ 'policy.yaml': POLICY_YAML, 'old.yaml': JSON.stringify(row.old), 'pod.yaml': JSON.stringify(row.pod) }, async (dir) => {
           const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml'), '--old', join(dir, 'old.yaml')]);
-          expect(result).to.deep.equal({ code: row.code, stdout: row.code === EXIT_OK ? stringify(row.pod) : '', stderr: row.stderr });
+          expect(result).to.deep.equal({ code: row.code, stdout: row.code === EXIT_OK ? stringify(row.pod) : '', stderr: BASE_REQUESTED_ROOT + row.stderr });
         });
       });
     }
@@ -252,6 +264,7 @@ describe('cli: mountgate check', () => {
       else pod.metadata.namespace = namespace;
       return JSON.stringify(pod);
     };
+    const TENANTS_REQUESTED_ROOT = requestedRoot('allowedHostPaths[0] "/srv/tenants/{namespace}"', 1);
     const run = (pod: string, extra: string[]): Promise<Captured> =>
       withFiles({ 'policy.yaml': policy, 'pod.yaml': pod }, (dir) => runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml'), ...extra]));
 
@@ -259,7 +272,7 @@ describe('cli: mountgate check', () => {
       const result = await run(podIn('team-a', '/srv/tenants/team-a/x'), ['--user', 'alice']);
       expect(result.code).to.equal(EXIT_OK);
       expect(result.stderr).to.equal(
-        'placeholders: {namespace} = "team-a", {user} = "alice", {sandboxUser} not filled (user "alice" is not in trustedProvisioners)\nallowed (2 patch operations)\n',
+        `${TENANTS_REQUESTED_ROOT}placeholders: {namespace} = "team-a", {user} = "alice", {sandboxUser} not filled (user "alice" is not in trustedProvisioners)\nallowed (2 patch operations)\n`,
       );
     });
 
@@ -269,7 +282,7 @@ describe('cli: mountgate check', () => {
         code: EXIT_DENIED,
         stdout: '',
         stderr: [
-          'placeholders: {namespace} = "team-b", {user} not filled (the request has no username), {sandboxUser} not filled (an anonymous user is not in trustedProvisioners)',
+          `${TENANTS_REQUESTED_ROOT}placeholders: {namespace} = "team-b", {user} not filled (the request has no username), {sandboxUser} not filled (an anonymous user is not in trustedProvisioners)`,
           'denied by /mutate:',
           '  - [host-path-not-allowed] metadata.annotations[mountgate.io/mounts][0].hostPath: "/srv/tenants/team-a/x" is not under any allowed host path ("/srv/tenants/{namespace}" has {namespace} = "team-b" for this request)',
           '',
@@ -286,7 +299,7 @@ describe('cli: mountgate check', () => {
       const pod = JSON.parse(podIn('team-a', '/srv/users/u3')) as { metadata: { annotations: Record<string, string> } };
       pod.metadata.annotations['mountgate.io/sandbox-user'] = 'u3';
       const result = await run(JSON.stringify(pod), ['--user', 'carol', '--group', 'provisioners']);
-      expect(result.stderr).to.equal('placeholders: {namespace} = "team-a", {user} = "carol", {sandboxUser} = "u3"\nallowed (2 patch operations)\n');
+      expect(result.stderr).to.equal(`${TENANTS_REQUESTED_ROOT}placeholders: {namespace} = "team-a", {user} = "carol", {sandboxUser} = "u3"\nallowed (2 patch operations)\n`);
     });
 
     it('says first where one namespace may plant symbolic links above the mounts of another', async () => {
@@ -300,6 +313,7 @@ describe('cli: mountgate check', () => {
       expect(result.code).to.equal(EXIT_OK);
       expect(result.stderr).to.equal(
         [
+          requestedRoot('allowedHostPaths[0] "/srv/{namespace}"', 1).trimEnd(),
           'warning (policy): "/srv/tenants" may be mounted read-write where {namespace} = "tenants" (allowedHostPaths[0] "/srv/{namespace}"), and lies above "/srv/tenants/<x>", which may be mounted where {namespace} = "<x>" (allowedHostPaths[1] "/srv/tenants/{namespace}"): a symbolic link planted there leads that mount elsewhere on the node, even with volumeRoot: writableAncestor',
           'placeholders: {namespace} = "team-a", {user} not filled (the request has no username), {sandboxUser} not filled (an anonymous user is not in trustedProvisioners)',
           'allowed (2 patch operations)',
@@ -314,7 +328,7 @@ describe('cli: mountgate check', () => {
         runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]),
       );
       expect(result.code).to.equal(EXIT_OK);
-      expect(result.stderr).to.equal('allowed (2 patch operations)\n');
+      expect(result.stderr).to.equal(`${requestedRoot('allowedHostPaths[0] "/srv/tenants/*"')}allowed (2 patch operations)\n`);
     });
 
     it('prints the placeholders line for a policy with "*" and {namespace}', async () => {
@@ -326,7 +340,9 @@ describe('cli: mountgate check', () => {
         runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]),
       );
       expect(result.code).to.equal(EXIT_OK);
-      expect(result.stderr).to.match(/^placeholders: \{namespace\} = "team-a", /);
+      const [first, second] = result.stderr.split('\n');
+      expect(`${first ?? ''}\n`).to.equal(requestedRoot('allowedHostPaths[0] "/srv/shared/*"', 1));
+      expect(second).to.match(/^placeholders: \{namespace\} = "team-a", /);
     });
 
     it('is a usage error: a --namespace that is not a namespace name', async () => {

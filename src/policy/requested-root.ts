@@ -1,0 +1,23 @@
+/**
+ * What `check` says of a policy that keeps volumeRoot: requested while a
+ * request may be read-write. Each mount is then the very path a request names,
+ * and the kubelet follows a symbolic link in any of its components: one sandbox
+ * that may write under the entry plants a link, and a later request below it
+ * is led anywhere on the node. The link-hazard search (link-hazards.ts) is for
+ * what remains with writableAncestor; this is the one line for what it leaves.
+ */
+import type { CompiledPolicy } from './compile.js';
+
+export function requestedRootWarning(policy: CompiledPolicy): string | undefined {
+  if (policy.rootAtWritableAncestor) return undefined;
+  const writable = policy.spec.allowedHostPaths.flatMap((entry, index) => (entry.readOnly ? [] : [`allowedHostPaths[${index}] "${entry.pathPrefix}"`]));
+  const [first] = writable;
+  if (first === undefined) return undefined;
+  const others = writable.length - 1;
+  const more = others === 0 ? '' : ` (and ${others} more read-write ${others === 1 ? 'entry' : 'entries'})`;
+  return (
+    `volumeRoot is requested and ${first} may be requested read-write${more}: each mount is the path its request names, ` +
+    'so a symbolic link one request plants under such an entry leads a later request through it anywhere on the node; ' +
+    'volumeRoot: writableAncestor mounts each request from a root no such link leads out of'
+  );
+}

@@ -1,0 +1,44 @@
+/** The one line check prints of a policy whose read-write requests are mounted from the paths they name. */
+import { expect } from 'chai';
+import { parsePolicy } from '../../src/policy/load.js';
+import { requestedRootWarning } from '../../src/policy/requested-root.js';
+
+const TAIL =
+  ': each mount is the path its request names, so a symbolic link one request plants under such an entry leads a later request through it anywhere on the node; ' +
+  'volumeRoot: writableAncestor mounts each request from a root no such link leads out of';
+
+const ROWS: ReadonlyArray<{ readonly name: string; readonly policy: Record<string, unknown>; readonly expected: string | undefined }> = [
+  {
+    name: 'one read-write entry, named with its index',
+    policy: { allowedHostPaths: [{ pathPrefix: '/srv/models', readOnly: true }, { pathPrefix: '/srv/sandbox' }] },
+    expected: `volumeRoot is requested and allowedHostPaths[1] "/srv/sandbox" may be requested read-write${TAIL}`,
+  },
+  {
+    name: 'the first of several, and how many more',
+    policy: { allowedHostPaths: [{ pathPrefix: '/srv/{namespace}' }, { pathPrefix: '/srv/a' }, { pathPrefix: '/srv/b' }] },
+    expected: `volumeRoot is requested and allowedHostPaths[0] "/srv/{namespace}" may be requested read-write (and 2 more read-write entries)${TAIL}`,
+  },
+  {
+    name: 'one more, in the singular',
+    policy: { allowedHostPaths: [{ pathPrefix: '/srv/a' }, { pathPrefix: '/srv/b' }], volumeRoot: 'requested' },
+    expected: `volumeRoot is requested and allowedHostPaths[0] "/srv/a" may be requested read-write (and 1 more read-write entry)${TAIL}`,
+  },
+  {
+    name: 'nothing with volumeRoot: writableAncestor',
+    policy: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }], volumeRoot: 'writableAncestor' },
+    expected: undefined,
+  },
+  {
+    name: 'nothing when every request is read-only (a read-write built-in cannot be requested)',
+    policy: { allowedHostPaths: [{ pathPrefix: '/srv/models', readOnly: true }], builtinHostPaths: [{ pathPrefix: '/srv' }] },
+    expected: undefined,
+  },
+];
+
+describe('policy: the volumeRoot: requested warning', () => {
+  for (const row of ROWS) {
+    it(row.name, () => {
+      expect(requestedRootWarning(parsePolicy(JSON.stringify(row.policy), 'policy.json'))).to.equal(row.expected);
+    });
+  }
+});
