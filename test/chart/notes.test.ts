@@ -91,6 +91,18 @@ describe('NOTES.txt', function () {
       has: ['ValidatingWebhookConfiguration/mg-mountgate (MountPolicy writes only)'],
       hasNot: [],
     },
+    {
+      name: 'the Pod validating webhook off is warned about, with what the backstop still holds',
+      values: { webhook: { validating: { enabled: false } } },
+      has: ['WARNING: webhook.validating.enabled is false', 'reaches only the backstop'],
+      hasNot: ['nothing (backstop.enabled is false too)'],
+    },
+    {
+      name: 'the Pod validating webhook and the backstop off: nothing re-checks the Pod',
+      values: { webhook: { validating: { enabled: false } }, backstop: { enabled: false } },
+      has: ['WARNING: webhook.validating.enabled is false', 'reaches nothing (backstop.enabled is false too)'],
+      hasNot: ['only the backstop'],
+    },
   ];
   for (const row of rows) {
     it(row.name, function () {

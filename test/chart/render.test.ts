@@ -187,7 +187,7 @@ for (const row of modeRows()) {
     describe('the webhook Pod', function () {
       it('Deployment: 2 replicas, never below them during a rollout', function () {
         expect(get(deployment(docs), 'spec.replicas')).to.equal(2);
-        expect(get(deployment(docs), 'spec.strategy.rollingUpdate.maxUnavailable')).to.equal(0);
+        expect(get(deployment(docs), 'spec.strategy.rollingUpdate')).to.deep.equal({ maxUnavailable: 0, maxSurge: 1 });
       });
 
       it('pod securityContext: runAsNonRoot, numeric non-root user, seccomp RuntimeDefault', function () {

@@ -60,6 +60,8 @@ describe('values.schema.json', function () {
   const inlineRows: { name: string; values: Record<string, unknown>; expect: string }[] = [
     { name: 'a pathPrefix with an empty segment', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv//a' }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
     { name: 'a pathPrefix with a "." segment', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv/./a' }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
+    { name: 'a pathPrefix with a backslash', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv/a\\b' }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
+    { name: 'a reservedMountPaths entry with a backslash', values: { policy: { reservedMountPaths: ['/mnt\\x'] } }, expect: '/policy/reservedMountPaths/0' },
     { name: 'a pathPrefix with a control character', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv/a\u0007' }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
     { name: 'a pathPrefix over 4096 characters', values: { policy: { allowedHostPaths: [{ pathPrefix: `/${'a'.repeat(4096)}` }] } }, expect: '/policy/allowedHostPaths/0/pathPrefix' },
     // The pattern rules of src/policy/patterns.ts (patternProblem) and schema.ts (reserved paths take none).
@@ -147,6 +149,11 @@ describe('template checks the schema cannot express', function () {
       name: 'a mounts annotation key equal to the default sandbox-user key',
       values: { policy: { annotation: 'mountgate.io/sandbox-user' } },
       expect: 'policy.sandboxUserAnnotation must differ from policy.annotation (both are mountgate.io/sandbox-user)',
+    },
+    {
+      name: 'the webhook port equal to the metrics port',
+      values: { server: { port: 9090 } },
+      expect: 'server.port and server.metricsPort must differ (both are 9090)',
     },
   ];
   for (const row of rows) {

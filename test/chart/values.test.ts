@@ -350,6 +350,8 @@ const rows: Row[] = [
         'required anti-affinity',
       );
       expect(get(req[0], 'topologyKey')).to.equal('kubernetes.io/hostname');
+      // Where every node runs a replica, a surge Pod could never be scheduled: rollouts replace one at a time.
+      expect(get(one(docs, 'Deployment'), 'spec.strategy.rollingUpdate')).to.deep.equal({ maxUnavailable: 1, maxSurge: 0 });
     },
   },
   {

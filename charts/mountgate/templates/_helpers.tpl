@@ -150,6 +150,9 @@ Argument: (list $root $selectorOrNil)
 {{- if and .Values.certs.certManager.issuerRef (not .Values.certs.certManager.issuerRef.name) -}}
 {{- fail "certs.certManager.issuerRef.name is required when issuerRef is set" -}}
 {{- end -}}
+{{- if eq (int .Values.server.port) (int .Values.server.metricsPort) -}}
+{{- fail (printf "server.port and server.metricsPort must differ (both are %v): mountgate listens on each" .Values.server.port) -}}
+{{- end -}}
 {{- $annotation := .Values.policy.annotation | default "mountgate.io/mounts" -}}
 {{- if eq $annotation (.Values.policy.sandboxUserAnnotation | default "mountgate.io/sandbox-user") -}}
 {{- fail (printf "policy.sandboxUserAnnotation must differ from policy.annotation (both are %s)" $annotation) -}}
