@@ -88,7 +88,8 @@ describe('chart: helm-mode certificate renewal (mountgate.helmCerts)', function 
 
   function probe(oldCa: Secret, oldTls: Secret): Certs {
     const values = path.join(dir, 'values.yaml');
-    writeFileSync(values, stringify({ probe: { oldCa, oldTls } }));
+    // The subchart requires an image, though the probe renders none of its Pods.
+    writeFileSync(values, stringify({ probe: { oldCa, oldTls }, mountgate: { image: { repository: 'registry.example.com/mountgate' } } }));
     const res = helm(['template', RELEASE, path.join(dir, 'probe'), '--namespace', NAMESPACE, '--values', values, '--show-only', 'templates/probe.yaml']);
     if (res.status !== 0) throw new Error(`helm template (probe) failed (${res.status}):\n${res.stderr}`);
     const parsed: unknown = JSON.parse(str(get(one(parseManifests(res.stdout), 'ConfigMap', 'probe'), 'data.result'), 'probe result'));

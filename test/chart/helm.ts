@@ -13,6 +13,8 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const CHART_DIR = path.join(REPO_ROOT, 'charts', 'mountgate');
 export const VALUES_DIR = path.join(REPO_ROOT, 'test', 'chart', 'values');
 export const GEN_CERTS = path.join(REPO_ROOT, 'certs', 'gen-certs.sh');
+/** The image every render is given first (the chart requires one); a test's own values override it. */
+export const IMAGE_VALUES = path.join(VALUES_DIR, 'image.yaml');
 
 export const RELEASE = 'mg';
 export const NAMESPACE = 'mountgate-system';
@@ -83,10 +85,13 @@ export interface RenderOptions {
   readonly release?: string;
   readonly namespace?: string;
   readonly extraArgs?: readonly string[];
+  /** Leaves out IMAGE_VALUES, to see the chart refuse a render without an image. */
+  readonly withoutImage?: boolean;
 }
 
 export function templateArgs(opts: RenderOptions): string[] {
   const args = ['template', opts.release ?? RELEASE, CHART_DIR, '--namespace', opts.namespace ?? NAMESPACE];
+  if (opts.withoutImage !== true) args.push('--values', IMAGE_VALUES);
   for (const f of opts.files ?? []) args.push('--values', f);
   for (const [k, v] of Object.entries(opts.setFile ?? {})) args.push('--set-file', `${k}=${v}`);
   args.push(...(opts.extraArgs ?? []));

@@ -1,11 +1,11 @@
 /** `helm lint --strict` passes for every certificate mode and with every feature on. */
 import { expect } from 'chai';
 import path from 'node:path';
-import { CHART_DIR, VALUES_DIR, failureText, helm, helmPath } from './helm.js';
+import { CHART_DIR, IMAGE_VALUES, VALUES_DIR, failureText, helm, helmPath } from './helm.js';
 import { modeRows } from './fixtures.js';
 
 function lintArgs(files: readonly string[], setFile: Readonly<Record<string, string>>): string[] {
-  const args = ['lint', '--strict', CHART_DIR, '--namespace', 'mountgate-system'];
+  const args = ['lint', '--strict', CHART_DIR, '--namespace', 'mountgate-system', '--values', IMAGE_VALUES];
   for (const f of files) args.push('--values', f);
   for (const [k, v] of Object.entries(setFile)) args.push('--set-file', `${k}=${v}`);
   return args;

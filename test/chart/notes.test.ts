@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CHART_DIR, NAMESPACE, RELEASE, get, helm, one, parseManifests, str, valuesFile } from './helm.js';
+import { CHART_DIR, IMAGE_VALUES, NAMESPACE, RELEASE, get, helm, one, parseManifests, str, valuesFile } from './helm.js';
 
 describe('NOTES.txt', function () {
   let chart = '';
@@ -27,7 +27,7 @@ describe('NOTES.txt', function () {
   function notes(values: Record<string, unknown>): string {
     const v = valuesFile(values);
     try {
-      const res = helm(['template', RELEASE, chart, '-n', NAMESPACE, '-f', v.file, '--show-only', 'templates/notes-probe.yaml']);
+      const res = helm(['template', RELEASE, chart, '-n', NAMESPACE, '-f', IMAGE_VALUES, '-f', v.file, '--show-only', 'templates/notes-probe.yaml']);
       expect(res.status, res.stderr).to.equal(0);
       return str(get(one(parseManifests(res.stdout), 'ConfigMap', 'notes-probe'), 'data.notes'), 'notes');
     } finally {

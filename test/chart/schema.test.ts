@@ -156,6 +156,14 @@ describe('template checks the schema cannot express', function () {
       expect: 'server.port and server.metricsPort must differ (both are 9090)',
     },
   ];
+  it('fails without an image, saying how to get one (none is published)', function () {
+    const res = template({ withoutImage: true });
+    expect(res.status, 'helm template must fail').to.not.equal(0);
+    expect(failureText(res)).to.include(
+      "image.repository is required: build the image from the repository's Dockerfile, push it to a registry the cluster can pull from, and set image.repository (no image is published)",
+    );
+  });
+
   for (const row of rows) {
     it(`fails on ${row.name}`, function () {
       const res = template({ values: row.values });

@@ -334,9 +334,10 @@ const rows: Row[] = [
     },
   },
   {
-    name: 'default image is the chart appVersion',
+    name: 'the tag defaults to the chart appVersion',
+    values: { image: { repository: 'registry.example.com/team/mountgate' } },
     check(docs) {
-      expect(container(podSpec(docs), 'mountgate')['image']).to.equal('ghcr.io/mountgate/mountgate:0.1.0');
+      expect(container(podSpec(docs), 'mountgate')['image']).to.equal('registry.example.com/team/mountgate:0.1.0');
     },
   },
   {

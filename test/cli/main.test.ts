@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/run.js';
@@ -98,5 +98,16 @@ describe('cli: the process, its output and unexpected errors', function () {
         expect({ code, stderr: written }).to.deep.equal({ code: EXIT_USAGE, stderr });
       });
     }
+  });
+});
+
+describe('cli: the installed command', () => {
+  // npm links `mountgate` (and `npx mountgate`) to package.json's bin; the build keeps the source's first line.
+  it('is package.json bin.mountgate, the build of src/cli/main.ts, which starts with a node shebang', async () => {
+    const root = join(import.meta.dirname, '..', '..');
+    const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
+    expect(manifest.bin).to.deep.equal({ mountgate: 'dist/cli/main.js' });
+    const source = await readFile(join(root, 'src', 'cli', 'main.ts'), 'utf8');
+    expect(source.split('\n')[0]).to.equal('#!/usr/bin/env node');
   });
 });

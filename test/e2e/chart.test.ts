@@ -22,7 +22,7 @@ import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } fro
 import { apiError, deletePod, ENABLED_LABEL, isNotFound, SUITE_POLICY, sandboxPod, uniqueName } from './env.js';
 import { e2e } from './hooks.js';
 import { MOUNTGATE_MAIN } from './mountgate-process.js';
-import { CHART_DIR, findHelm } from './webhooks.js';
+import { CHART_DIR, findHelm, RENDER_ONLY_IMAGE } from './webhooks.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -59,7 +59,7 @@ describe('e2e: the Helm chart installed into the API server', () => {
     // API server may keep enforcing its backstop for a moment after the uninstall; other suites' namespaces
     // carry the enabled label too.
     const onlySelected = { [ENABLED_LABEL]: 'true', 'mountgate.io/e2e-chart-release': release };
-    await writeFile(values, stringifyYaml({ policy, replicaCount: 2, webhook: { namespaceSelector: { matchLabels: onlySelected } } }));
+    await writeFile(values, stringifyYaml({ policy, replicaCount: 2, image: { repository: RENDER_ONLY_IMAGE }, webhook: { namespaceSelector: { matchLabels: onlySelected } } }));
 
     let installed = false;
     const podName = uniqueName('chart-selected');

@@ -86,6 +86,9 @@ export interface ChartOptions {
   readonly args: readonly string[];
 }
 
+/** An image for renders whose Pods never run (the chart requires one). */
+export const RENDER_ONLY_IMAGE = 'registry.example.com/mountgate';
+
 /** The chart's webhook configurations; with options, rendered with those values too. */
 export async function fromChart(helm: string, target: WebhookTarget, options?: ChartOptions): Promise<WebhookConfigurations> {
   const { stdout } = await execFileAsync(
@@ -94,6 +97,8 @@ export async function fromChart(helm: string, target: WebhookTarget, options?: C
       'template', options?.release ?? 'mountgate-e2e', CHART_DIR,
       '--namespace', 'mountgate-system',
       '--show-only', 'templates/webhooks.yaml',
+      // The chart requires an image; these renders use only the webhook configurations.
+      '--set-string', `image.repository=${RENDER_ONLY_IMAGE}`,
       '--set-string', `webhook.url=${target.url}`,
       '--set-string', 'certs.mode=secret',
       '--set-string', 'certs.secret.name=mountgate-e2e-tls',
@@ -178,7 +183,7 @@ function builtIn(target: WebhookTarget): WebhookConfigurations {
 export async function mountPolicyCrd(helm: string): Promise<V1CustomResourceDefinition> {
   const { stdout } = await execFileAsync(
     helm,
-    ['template', 'mountgate-e2e', CHART_DIR, '--namespace', 'mountgate-system', '--show-only', 'templates/mountpolicy-crd.yaml', '--set', 'mountPolicies.enabled=true'],
+    ['template', 'mountgate-e2e', CHART_DIR, '--namespace', 'mountgate-system', '--show-only', 'templates/mountpolicy-crd.yaml', '--set', 'mountPolicies.enabled=true', '--set-string', `image.repository=${RENDER_ONLY_IMAGE}`],
     { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
   );
   const crd = parseAllDocuments(stdout)

@@ -351,6 +351,36 @@ describe('server (real HTTPS on loopback)', function () {
       });
     });
 
+    it('follows the atomic symlink swap of a mounted Secret: the certificate and key change together', async () => {
+      await withServer({}, async (test) => {
+        // The kubelet's layout: tls.crt -> ..data/tls.crt, tls.key -> ..data/tls.key, ..data -> ..<timestamp>/
+        const mount = join(test.dir, 'secret');
+        const next = await issueServingPair(test.pki, 'mountgate-swapped');
+        await mkdir(join(mount, '..v1'), { recursive: true });
+        await mkdir(join(mount, '..v2'), { recursive: true });
+        await writeFile(join(mount, '..v1', 'tls.crt'), test.pair.cert);
+        await writeFile(join(mount, '..v1', 'tls.key'), test.pair.key);
+        await writeFile(join(mount, '..v2', 'tls.crt'), next.cert);
+        await writeFile(join(mount, '..v2', 'tls.key'), next.key);
+        await symlink('..v1', join(mount, '..data'));
+        for (const name of ['tls.crt', 'tls.key']) await symlink(join('..data', name), join(mount, name));
+        // Point the server's files at the projected ones by swapping them for links too.
+        await unlink(test.paths.cert);
+        await unlink(test.paths.key);
+        await symlink(join(mount, 'tls.crt'), test.paths.cert);
+        await symlink(join(mount, 'tls.key'), test.paths.key);
+
+        expect((await httpsCall({ port: test.server.port, path: '/healthz', ca: test.pki.caCert })).fingerprint).to.equal(test.pair.fingerprint);
+        await symlink('..v2', join(mount, '..data_tmp'));
+        await rename(join(mount, '..data_tmp'), join(mount, '..data'));
+        await eventually(async () => (await httpsCall({ port: test.server.port, path: '/healthz', ca: test.pki.caCert })).fingerprint === next.fingerprint);
+        // One swap changes both files at once: never a certificate read with the other version's key.
+        const metrics = await metricsText(test.server.metricsPort);
+        expect(metrics).to.match(/mountgate_reloads_total\{kind="certificate",result="success"\} [1-9]/);
+        expect(metrics).to.not.include('kind="certificate",result="failure"');
+      });
+    });
+
     it('keeps the old certificate while the key does not match it', async () => {
       await withServer({}, async (test) => {
         const next = await issueServingPair(test.pki, 'mountgate-half');

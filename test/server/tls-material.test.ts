@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { generate } from 'selfsigned';
-import { CertificateError, notYetValid, parseTlsMaterial } from '../../src/server/tls-material.js';
+import { CertificateError, notYetValid, parseTlsMaterial, secureContextOptions } from '../../src/server/tls-material.js';
 
 const FILES = { certPath: '/etc/mountgate/tls/tls.crt', keyPath: '/etc/mountgate/tls/tls.key' };
 const DAY = 24 * 3600 * 1000;
@@ -58,4 +58,14 @@ describe('server/tls-material: a certificate that starts later', () => {
       expect(notYetValid(material, NOW)).to.equal(row.warning);
     });
   }
+});
+
+describe('server/tls-material: the options every listener and reload is given', () => {
+  // OpenSSL's default security level refuses TLS 1.1 here whatever mountgate asks, so a handshake cannot
+  // show mountgate's own floor: the options the server starts with and reloads with must carry it.
+  it('hold TLS 1.2 as the lowest version, with the certificate and key as loaded', async () => {
+    const { cert, key } = await pairValid(new Date(NOW.getTime() - DAY), new Date(NOW.getTime() + DAY));
+    const material = parseTlsMaterial(cert, key, FILES, NOW);
+    expect(secureContextOptions(material)).to.deep.equal({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2' });
+  });
 });

@@ -138,6 +138,9 @@ Argument: (list $root $selectorOrNil)
 
 {{/* Validations that the schema cannot express. */}}
 {{- define "mountgate.validate" -}}
+{{- if not .Values.image.repository -}}
+{{- fail "image.repository is required: build the image from the repository's Dockerfile, push it to a registry the cluster can pull from, and set image.repository (no image is published)" -}}
+{{- end -}}
 {{- if and (eq .Values.certs.mode "secret") (not .Values.certs.secret.caBundle) -}}
 {{- fail "certs.secret.caBundle is required when certs.mode is secret (the PEM of the CA that signed the Secret's tls.crt)" -}}
 {{- end -}}

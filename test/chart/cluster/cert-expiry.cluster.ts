@@ -9,7 +9,7 @@ import path from 'node:path';
 import { CoreV1Api, type V1Secret } from '@kubernetes/client-node';
 import selfsigned from 'selfsigned';
 import { startControlPlane, type ControlPlane } from '../../e2e/controlplane.js';
-import { CHART_DIR, VALUES_DIR, helm } from '../helm.js';
+import { CHART_DIR, IMAGE_VALUES, VALUES_DIR, helm } from '../helm.js';
 
 const NS = 'mountgate-cert-expiry';
 const RELEASE = 'mg';
@@ -46,7 +46,7 @@ describe('chart in a cluster: the helm-mode serving certificate after it expires
   it('helm upgrade reissues an expired serving certificate', async function () {
     if (cp === undefined) throw new Error('control plane not started');
     const core = cp.admin.makeApiClient(CoreV1Api);
-    const values = ['--values', path.join(VALUES_DIR, 'mode-helm.yaml')];
+    const values = ['--values', IMAGE_VALUES, '--values', path.join(VALUES_DIR, 'mode-helm.yaml')];
     mustHelm(['install', RELEASE, CHART_DIR, '--namespace', NS, '--create-namespace', ...values]);
 
     // What the Secret holds once the certificate issued at install has run out (same CA, same names).

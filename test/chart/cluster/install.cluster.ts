@@ -26,7 +26,7 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../../e2e/controlplane.js';
-import { CHART_DIR, VALUES_DIR, get, helm, parseManifests, templateArgs, type RunResult } from '../helm.js';
+import { CHART_DIR, IMAGE_VALUES, VALUES_DIR, get, helm, parseManifests, templateArgs, type RunResult } from '../helm.js';
 import { testCa } from '../fixtures.js';
 import { mountPolicySuite } from './mountpolicy.js';
 
@@ -58,7 +58,7 @@ describe('the chart in a real kube-apiserver', function () {
     if (res.status !== 0) throw new Error(`helm ${args.slice(0, 2).join(' ')} failed (${res.status}):\n${res.stderr}`);
     return res.stdout;
   }
-  const helmModeValues = ['--values', path.join(VALUES_DIR, 'mode-helm.yaml')];
+  const helmModeValues = ['--values', IMAGE_VALUES, '--values', path.join(VALUES_DIR, 'mode-helm.yaml')];
   function upgrade(extra: string[]): void {
     mustHelm(['upgrade', RELEASE, CHART_DIR, '--namespace', NS, ...helmModeValues, ...extra]);
   }
@@ -254,7 +254,7 @@ describe('the chart in a real kube-apiserver', function () {
     const ns2 = `${NS}-2`;
     mustHelm([
       'install', 'mg2', CHART_DIR, '--namespace', ns2, '--create-namespace',
-      '--values', path.join(VALUES_DIR, 'mode-secret.yaml'),
+      '--values', IMAGE_VALUES, '--values', path.join(VALUES_DIR, 'mode-secret.yaml'),
       '--set-file', `certs.secret.caBundle=${testCa().caFile}`,
       '--set', 'webhook.url=https://127.0.0.1:18443',
     ]);

@@ -20,7 +20,7 @@ import {
 } from '@kubernetes/client-node';
 import { sleep, type ControlPlane } from '../../e2e/controlplane.js';
 import { apiError, isNotFound } from '../../e2e/env.js';
-import { CHART_DIR, VALUES_DIR, run, type RunResult } from '../helm.js';
+import { CHART_DIR, IMAGE_VALUES, VALUES_DIR, run, type RunResult } from '../helm.js';
 import { ROW_SETS, crdOnlyRule, schemaProblems, specRows } from '../mountpolicy-specs.js';
 import { MOUNT_POLICY_GROUP as GROUP, MOUNT_POLICY_RESOURCE as PLURAL, MOUNT_POLICY_VERSION as VERSION } from '../../../src/policy/mount-policy.js';
 
@@ -131,7 +131,7 @@ export function mountPolicySuite(access: ClusterAccess): void {
     if (res.status !== 0) throw new Error(`helm ${args.slice(0, 2).join(' ')} failed (${res.status}):\n${res.stderr}`);
     return res.stdout;
   }
-  const values = ['--values', path.join(VALUES_DIR, 'mode-helm.yaml'), '--set', 'mountPolicies.enabled=true', '--set', 'podSecurityPreflight.enabled=false'];
+  const values = ['--values', IMAGE_VALUES, '--values', path.join(VALUES_DIR, 'mode-helm.yaml'), '--set', 'mountPolicies.enabled=true', '--set', 'podSecurityPreflight.enabled=false'];
   function create(name: string, spec: Spec, api: CustomObjectsApi = custom): Promise<unknown> {
     return api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: TEAM, plural: PLURAL, body: mountPolicy(name, spec) });
   }
