@@ -22,7 +22,8 @@ export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kin
   const parsed = (Array.isArray(documents) ? documents : []).map((document, index) => {
     const where = documents.length > 1 ? `${name} (document ${index + 1})` : name;
     if (document.errors.length > 0) {
-      throw new UsageError(`${where}: not valid YAML or JSON: ${document.errors[0]?.message.split('\n')[0] ?? 'empty'}`);
+      // The parser's first line ends with ":" before a quote of the source, which is left out.
+      throw new UsageError(`${where}: not valid YAML or JSON: ${(document.errors[0]?.message.split('\n')[0] ?? 'empty').replace(/:\s*$/, '')}`);
     }
     try {
       const manifest: unknown = document.toJS({ maxAliasCount: 100 });
@@ -35,7 +36,8 @@ export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kin
   // An empty document (a trailing "---", a comment alone) is no manifest: kubectl skips it too.
   const manifests = parsed.filter(({ manifest }) => manifest !== null);
   if (manifests.length === 0 || (count === 'one' && manifests.length !== 1)) {
-    throw new UsageError(`${name}: expected ${count === 'one' ? 'exactly one' : `one or more`} ${kind} manifest${count === 'one' ? '' : 's'} (YAML or JSON)`);
+    const found = count === 'one' && manifests.length > 1 ? `, found ${manifests.length}` : '';
+    throw new UsageError(`${name}: expected ${count === 'one' ? 'exactly one' : `one or more`} ${kind} manifest${count === 'one' ? '' : 's'} (YAML or JSON)${found}`);
   }
   return manifests.map(({ where, manifest }) => {
     const found = kindOf(manifest);
