@@ -135,8 +135,11 @@ class Search {
     if (narrowed !== undefined) used.add('namespace');
     const requesters = policy.requesters;
     this.requesterNames = requesters !== undefined && ![...requesters].some((name) => name.startsWith(GROUP_ENTRY_PREFIX)) ? requesters : undefined;
-    // Each requester that fills {user} is a name the policy knows: a name no requester has stays unknown.
-    this.requesterUsers = used.has('user') ? [...(this.requesterNames ?? [])].filter((name) => PLACEHOLDER_VALUE.test(name)) : [];
+    // Each requester that fills {user} is a name the policy knows: a name no requester has stays unknown. Requesters
+    // no entry spells are alike under every entry, so one per placeholder in use and one more stand for them all.
+    const fillers = used.has('user') ? [...(this.requesterNames ?? [])].filter((name) => PLACEHOLDER_VALUE.test(name)) : [];
+    const unspelled = fillers.filter((name) => !literals.has(name));
+    this.requesterUsers = [...fillers.filter((name) => literals.has(name)), ...unspelled.slice(0, used.size + 1)];
     for (const name of this.requesterUsers) literals.add(name);
     this.used = PLACEHOLDERS.filter((name) => used.has(name));
     // A placeholder couples places: a name one entry spells at one depth may fill another entry's placeholder at
@@ -277,6 +280,31 @@ function nameFor(segment: PatternSegment, view: Fillings, unknown: string): stri
   if (segment.kind === 'any') return unknown;
   const filling = view[segment.name];
   return filling.ok ? filling.value : undefined;
+}
+
+/**
+ * The read-write entries of allowedHostPaths below which some request may mount a path read-write, each as
+ * `allowedHostPaths[i] "PREFIX"`: one a read-only entry over it, a placeholder nobody may fill, or `requesters`
+ * keeps from that is left out.
+ */
+export function requestableReadWrite(policy: CompiledPolicy): string[] {
+  const search = new Search(policy, undefined);
+  const views = search.views([search.other]);
+  return policy.spec.allowedHostPaths.flatMap((entry, index) => {
+    if (entry.readOnly) return [];
+    const segments = parsePattern(entry.pathPrefix);
+    const writable = views.some((view) => {
+      const names = segments.map((segment) => nameFor(segment, view, search.filler));
+      if (names.some((name) => name === undefined)) return false;
+      // A read-only entry below may hold every path at one depth (`/srv/*/models` below `/srv`), never past the deepest entry.
+      for (let depth = 1; depth <= Math.max(1, search.deepest - segments.length + 1); depth++) {
+        const granted = search.allowance('requestable', `/${[...names, ...Array<string>(depth).fill(search.filler)].join('/')}`, view);
+        if (granted.allowed && granted.readOnly === undefined) return true;
+      }
+      return false;
+    });
+    return writable ? [`allowedHostPaths[${index}] "${entry.pathPrefix}"`] : [];
+  });
 }
 
 /** Each hazard of the cluster policy, shallowest first, one per pair of deciding entries. */

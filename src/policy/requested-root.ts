@@ -7,17 +7,18 @@
  * what remains with writableAncestor; this is the one line for what it leaves.
  */
 import type { CompiledPolicy } from './compile.js';
+import { requestableReadWrite } from './link-hazards.js';
 
 export function requestedRootWarning(policy: CompiledPolicy): string | undefined {
   if (policy.rootAtWritableAncestor) return undefined;
-  const writable = policy.spec.allowedHostPaths.flatMap((entry, index) => (entry.readOnly ? [] : [`allowedHostPaths[${index}] "${entry.pathPrefix}"`]));
+  const writable = requestableReadWrite(policy);
   const [first] = writable;
   if (first === undefined) return undefined;
   const others = writable.length - 1;
   const more = others === 0 ? '' : ` (and ${others} more read-write ${others === 1 ? 'entry' : 'entries'})`;
   return (
-    `volumeRoot is requested and ${first} may be requested read-write${more}: each mount is the path its request names, ` +
+    `volumeRoot: requested (the default) and ${first} may be requested read-write${more}: each mount is the path its request names, ` +
     'so a symbolic link one request plants under such an entry leads a later request through it anywhere on the node; ' +
-    'volumeRoot: writableAncestor mounts each request from a root no such link leads out of'
+    'volumeRoot: writableAncestor mounts each request from a root that a link planted below it cannot lead out of'
   );
 }

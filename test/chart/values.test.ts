@@ -356,6 +356,13 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'hard anti-affinity with one replica surges as usual (one at a time would leave none)',
+    values: { replicaCount: 1, podAntiAffinity: 'hard' },
+    check(docs) {
+      expect(get(one(docs, 'Deployment'), 'spec.strategy.rollingUpdate')).to.deep.equal({ maxUnavailable: 0, maxSurge: 1 });
+    },
+  },
+  {
     name: 'podAntiAffinity none and topologySpread off',
     values: { podAntiAffinity: 'none', topologySpread: { enabled: false } },
     check(docs) {

@@ -42,9 +42,9 @@ const POLICY_YAML = JSON.stringify(BASE_POLICY);
 function requestedRoot(entry: string, others = 0): string {
   const more = others === 0 ? '' : ` (and ${others} more read-write ${others === 1 ? 'entry' : 'entries'})`;
   return (
-    `warning (policy): volumeRoot is requested and ${entry} may be requested read-write${more}: each mount is the path its request names, ` +
+    `warning (policy): volumeRoot: requested (the default) and ${entry} may be requested read-write${more}: each mount is the path its request names, ` +
     'so a symbolic link one request plants under such an entry leads a later request through it anywhere on the node; ' +
-    'volumeRoot: writableAncestor mounts each request from a root no such link leads out of\n'
+    'volumeRoot: writableAncestor mounts each request from a root that a link planted below it cannot lead out of\n'
   );
 }
 /** What it says of BASE_POLICY. */

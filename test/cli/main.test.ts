@@ -54,7 +54,7 @@ describe('cli: the process, its output and unexpected errors', function () {
 
   // The exit code a closed reader leaves is the command's own: `check ... | true` used to exit 1 ("denied") on EPIPE.
   const rows: Array<{ name: string; argv: () => string[]; stdout: Sink; stderr: Sink; code: number; stderrText?: RegExp }> = [
-    { name: 'check, allowed, stdout closed: 0', argv: () => ['check', '--config', policy, '-f', allowed], stdout: 'closed', stderr: 'read', code: EXIT_OK, stderrText: /^warning \(policy\): volumeRoot is requested [^\n]+\nallowed \(2 patch operations\)\n$/ },
+    { name: 'check, allowed, stdout closed: 0', argv: () => ['check', '--config', policy, '-f', allowed], stdout: 'closed', stderr: 'read', code: EXIT_OK, stderrText: /^warning \(policy\): volumeRoot: requested \(the default\) [^\n]+\nallowed \(2 patch operations\)\n$/ },
     { name: 'check, allowed, stdout and stderr closed: 0', argv: () => ['check', '--config', policy, '-f', allowed], stdout: 'closed', stderr: 'closed', code: EXIT_OK },
     { name: 'check, denied, stderr closed: 1', argv: () => ['check', '--config', policy, '-f', denied], stdout: 'read', stderr: 'closed', code: EXIT_DENIED },
     { name: 'check, a missing Pod file, stderr closed: 2', argv: () => ['check', '--config', policy, '-f', join(dir, 'missing.yaml')], stdout: 'read', stderr: 'closed', code: EXIT_USAGE },
@@ -67,7 +67,7 @@ describe('cli: the process, its output and unexpected errors', function () {
       stdout: 'full',
       stderr: 'read',
       code: EXIT_USAGE,
-      stderrText: /^warning \(policy\): volumeRoot is requested [^\n]+\nallowed \(2 patch operations\)\nmountgate: cannot write to stdout: ENOSPC: no space left on device, write\n$/,
+      stderrText: /^warning \(policy\): volumeRoot: requested \(the default\) [^\n]+\nallowed \(2 patch operations\)\nmountgate: cannot write to stdout: ENOSPC: no space left on device, write\n$/,
     },
     { name: 'version, stdout on a full device: 2', argv: () => ['version'], stdout: 'full', stderr: 'read', code: EXIT_USAGE, stderrText: /^mountgate: cannot write to stdout: ENOSPC[^\n]*\n$/ },
   ];

@@ -174,6 +174,15 @@ describe('policy: link hazards', () => {
     });
   }
 
+  it('takes requesters no entry spells as alike: 200 of them are searched in full, with the same result as two', () => {
+    const policy = (requesters: readonly string[]): string[] =>
+      describeLinkHazards(
+        linkHazards(parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/models', readOnly: true }, { pathPrefix: '/srv/models/{user}' }], requesters, handWrittenHostPaths: 'builtin' }), 'policy.json')),
+      );
+    const many = ['alice', 'bob', ...Array.from({ length: 198 }, (_, index) => `user-${index}`)];
+    expect(policy(many)).to.deep.equal(policy(['alice', 'bob'])).and.to.have.length(1);
+  });
+
   it('stops on a policy too large to search in full, and says so last', () => {
     const allowed = [{ pathPrefix: '/srv/{user}' }, ...Array.from({ length: 400 }, (_, index) => ({ pathPrefix: `/srv/{namespace}/d${index}/*/x`, readOnly: index % 2 === 0 }))];
     const result = linkHazards(parsePolicy(JSON.stringify({ allowedHostPaths: allowed }), 'policy.json'));

@@ -60,7 +60,7 @@ describe('server/tls-material: a certificate that starts later', () => {
   }
 });
 
-describe('server/tls-material: the options every listener and reload is given', () => {
+describe('server/tls-material: secureContextOptions, what the listener starts with and each reload sets', () => {
   // OpenSSL's default security level refuses TLS 1.1 here whatever mountgate asks, so a handshake cannot
   // show mountgate's own floor: the options the server starts with and reloads with must carry it.
   it('hold TLS 1.2 as the lowest version, with the certificate and key as loaded', async () => {
