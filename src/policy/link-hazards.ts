@@ -146,7 +146,8 @@ class Search {
     // another, so with placeholders every literal a placeholder may take is a name at every depth.
     this.placeholderLiterals = this.used.length === 0 ? [] : [...literals].filter((literal) => PLACEHOLDER_VALUE.test(literal));
     this.deepest = Math.max(0, ...this.entries.map(({ segments }) => segments.length));
-    const names = unknownNames(literals, this.used.length + 3);
+    // No requester's name either, cut or not: an unknown name stands for someone the policy does not list.
+    const names = unknownNames(new Set([...literals, ...fillers]), this.used.length + 3);
     this.unknowns = names.slice(0, this.used.length + 1);
     this.other = names[this.used.length + 1] ?? 'unknown-other';
     this.filler = names[this.used.length + 2] ?? 'unknown-filler';
@@ -282,28 +283,45 @@ function nameFor(segment: PatternSegment, view: Fillings, unknown: string): stri
   return filling.ok ? filling.value : undefined;
 }
 
+/** More ways to fill the placeholders than requestableReadWrite tries: past it, every read-write entry is named. */
+const MAX_VIEWS = 10_000;
+
 /**
  * The read-write entries of allowedHostPaths below which some request may mount a path read-write, each as
  * `allowedHostPaths[i] "PREFIX"`: one a read-only entry over it, a placeholder nobody may fill, or `requesters`
- * keeps from that is left out.
+ * keeps from that is left out. Placeholders take fresh names or any literal they may take, each its own; the
+ * paths tried below an entry are unknown names at each depth and the rest of every longer entry that may match.
+ * Too many ways to fill them, or the search's budget spent, and the entry is named: the line errs towards speaking.
  */
 export function requestableReadWrite(policy: CompiledPolicy): string[] {
   const search = new Search(policy, undefined);
-  const views = search.views([search.other]);
+  const values = [...search.unknowns, ...search.placeholderLiterals];
+  const views = (values.length + search.requesterUsers.length + 1) ** search.used.length <= MAX_VIEWS ? search.views(values) : undefined;
   return policy.spec.allowedHostPaths.flatMap((entry, index) => {
     if (entry.readOnly) return [];
+    const named = [`allowedHostPaths[${index}] "${entry.pathPrefix}"`];
+    if (views === undefined) return named;
     const segments = parsePattern(entry.pathPrefix);
     const writable = views.some((view) => {
+      if (search.exhausted) return true;
       const names = segments.map((segment) => nameFor(segment, view, search.filler));
-      if (names.some((name) => name === undefined)) return false;
-      // A read-only entry below may hold every path at one depth (`/srv/*/models` below `/srv`), never past the deepest entry.
-      for (let depth = 1; depth <= Math.max(1, search.deepest - segments.length + 1); depth++) {
-        const granted = search.allowance('requestable', `/${[...names, ...Array<string>(depth).fill(search.filler)].join('/')}`, view);
-        if (granted.allowed && granted.readOnly === undefined) return true;
+      if (!names.every((name): name is string => name !== undefined)) return false;
+      // A read-only entry below may hold every path at one depth (`/srv/*/models` below `/srv`), never past the deepest
+      // entry; a read-write one below a read-only one reopens the paths it names (`/srv/cache` below `/srv`).
+      const suffixes: string[][] = [];
+      for (let depth = 1; depth <= Math.max(1, search.deepest - segments.length + 1); depth++) suffixes.push(Array<string>(depth).fill(search.filler));
+      for (const longer of search.entries) {
+        if (longer.segments.length <= segments.length || !mayMatch(longer.segments, names)) continue;
+        const rest = longer.segments.slice(segments.length).map((segment) => nameFor(segment, view, search.filler));
+        if (!rest.every((name): name is string => name !== undefined)) continue;
+        for (let cut = 1; cut <= rest.length; cut++) suffixes.push([...rest.slice(0, cut), search.filler]);
       }
-      return false;
+      return suffixes.some((suffix) => {
+        const granted = search.allowance('requestable', `/${[...names, ...suffix].join('/')}`, view);
+        return granted.allowed && granted.readOnly === undefined;
+      });
     });
-    return writable ? [`allowedHostPaths[${index}] "${entry.pathPrefix}"`] : [];
+    return writable ? named : [];
   });
 }
 

@@ -15,9 +15,9 @@ export function requestedRootWarning(policy: CompiledPolicy): string | undefined
   const [first] = writable;
   if (first === undefined) return undefined;
   const others = writable.length - 1;
-  const more = others === 0 ? '' : ` (and ${others} more read-write ${others === 1 ? 'entry' : 'entries'})`;
+  const more = others === 0 ? '' : ` (and below ${others} more such ${others === 1 ? 'entry' : 'entries'})`;
   return (
-    `volumeRoot: requested (the default) and ${first} may be requested read-write${more}: each mount is the path its request names, ` +
+    `volumeRoot: requested (the default) and a path below ${first} may be requested read-write${more}: each mount is the path its request names, ` +
     'so a symbolic link one request plants under such an entry leads a later request through it anywhere on the node; ' +
     'volumeRoot: writableAncestor mounts each request from a root that a link planted below it cannot lead out of'
   );

@@ -94,7 +94,7 @@ describe('NOTES.txt', function () {
     {
       name: 'the Pod validating webhook off is warned about, with what the backstop still holds',
       values: { webhook: { validating: { enabled: false } } },
-      has: ['WARNING: webhook.validating.enabled is false', 'reach only the\nbackstop'],
+      has: ['WARNING: webhook.validating.enabled is false', 'reach only the backstop', 'updates of the annotation are not checked at all'],
       hasNot: ['nothing (backstop.enabled is false too)'],
     },
     {

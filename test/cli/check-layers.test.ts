@@ -49,7 +49,7 @@ const asking = (hostPath: string): string => JSON.stringify(sandboxPod({ mounts:
 
 /** What check says first of CLUSTER, which keeps volumeRoot: requested beside a read-write entry. */
 const TENANTS_REQUESTED_ROOT =
-  'warning (policy): volumeRoot: requested (the default) and allowedHostPaths[0] "/srv/tenants" may be requested read-write: each mount is the path its request names, ' +
+  'warning (policy): volumeRoot: requested (the default) and a path below allowedHostPaths[0] "/srv/tenants" may be requested read-write: each mount is the path its request names, ' +
   'so a symbolic link one request plants under such an entry leads a later request through it anywhere on the node; ' +
   'volumeRoot: writableAncestor mounts each request from a root that a link planted below it cannot lead out of';
 

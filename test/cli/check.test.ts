@@ -40,9 +40,9 @@ const POLICY_YAML = JSON.stringify(BASE_POLICY);
 
 /** The first line check prints of a policy that keeps volumeRoot: requested beside read-write entries. */
 function requestedRoot(entry: string, others = 0): string {
-  const more = others === 0 ? '' : ` (and ${others} more read-write ${others === 1 ? 'entry' : 'entries'})`;
+  const more = others === 0 ? '' : ` (and below ${others} more such ${others === 1 ? 'entry' : 'entries'})`;
   return (
-    `warning (policy): volumeRoot: requested (the default) and ${entry} may be requested read-write${more}: each mount is the path its request names, ` +
+    `warning (policy): volumeRoot: requested (the default) and a path below ${entry} may be requested read-write${more}: each mount is the path its request names, ` +
     'so a symbolic link one request plants under such an entry leads a later request through it anywhere on the node; ' +
     'volumeRoot: writableAncestor mounts each request from a root that a link planted below it cannot lead out of\n'
   );

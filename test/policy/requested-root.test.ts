@@ -11,17 +11,17 @@ const ROWS: ReadonlyArray<{ readonly name: string; readonly policy: Record<strin
   {
     name: 'one read-write entry, named with its index',
     policy: { allowedHostPaths: [{ pathPrefix: '/srv/models', readOnly: true }, { pathPrefix: '/srv/sandbox' }] },
-    expected: `volumeRoot: requested (the default) and allowedHostPaths[1] "/srv/sandbox" may be requested read-write${TAIL}`,
+    expected: `volumeRoot: requested (the default) and a path below allowedHostPaths[1] "/srv/sandbox" may be requested read-write${TAIL}`,
   },
   {
     name: 'the first of several, and how many more',
     policy: { allowedHostPaths: [{ pathPrefix: '/srv/{namespace}' }, { pathPrefix: '/srv/a' }, { pathPrefix: '/srv/b' }] },
-    expected: `volumeRoot: requested (the default) and allowedHostPaths[0] "/srv/{namespace}" may be requested read-write (and 2 more read-write entries)${TAIL}`,
+    expected: `volumeRoot: requested (the default) and a path below allowedHostPaths[0] "/srv/{namespace}" may be requested read-write (and below 2 more such entries)${TAIL}`,
   },
   {
     name: 'one more, in the singular',
     policy: { allowedHostPaths: [{ pathPrefix: '/srv/a' }, { pathPrefix: '/srv/b' }], volumeRoot: 'requested' },
-    expected: `volumeRoot: requested (the default) and allowedHostPaths[0] "/srv/a" may be requested read-write (and 1 more read-write entry)${TAIL}`,
+    expected: `volumeRoot: requested (the default) and a path below allowedHostPaths[0] "/srv/a" may be requested read-write (and below 1 more such entry)${TAIL}`,
   },
   {
     name: 'nothing for a read-write entry a read-only built-in at the same prefix makes read-only',
@@ -36,7 +36,7 @@ const ROWS: ReadonlyArray<{ readonly name: string; readonly policy: Record<strin
   {
     name: '{sandboxUser} when a trusted provisioner may name one',
     policy: { allowedHostPaths: [{ pathPrefix: '/srv/users/{sandboxUser}' }], trustedProvisioners: ['group:provisioners'] },
-    expected: `volumeRoot: requested (the default) and allowedHostPaths[0] "/srv/users/{sandboxUser}" may be requested read-write${TAIL}`,
+    expected: `volumeRoot: requested (the default) and a path below allowedHostPaths[0] "/srv/users/{sandboxUser}" may be requested read-write${TAIL}`,
   },
   {
     name: 'nothing for {user} when only a service account may request (its username fills no placeholder)',
@@ -46,12 +46,12 @@ const ROWS: ReadonlyArray<{ readonly name: string; readonly policy: Record<strin
   {
     name: '{user} when a listed user may request',
     policy: { allowedHostPaths: [{ pathPrefix: '/srv/home/{user}' }, { pathPrefix: '/srv/shared', readOnly: true }], requesters: ['alice'] },
-    expected: `volumeRoot: requested (the default) and allowedHostPaths[0] "/srv/home/{user}" may be requested read-write${TAIL}`,
+    expected: `volumeRoot: requested (the default) and a path below allowedHostPaths[0] "/srv/home/{user}" may be requested read-write${TAIL}`,
   },
   {
     name: 'a read-write entry with read-only entries below it, whose other paths stay read-write',
     policy: { allowedHostPaths: [{ pathPrefix: '/srv' }, { pathPrefix: '/srv/*/models', readOnly: true }] },
-    expected: `volumeRoot: requested (the default) and allowedHostPaths[0] "/srv" may be requested read-write${TAIL}`,
+    expected: `volumeRoot: requested (the default) and a path below allowedHostPaths[0] "/srv" may be requested read-write${TAIL}`,
   },
   {
     name: 'nothing with volumeRoot: writableAncestor',
