@@ -302,14 +302,14 @@ export function requestableReadWrite(policy: CompiledPolicy): string[] {
     const named = [`allowedHostPaths[${index}] "${entry.pathPrefix}"`];
     if (views === undefined) return named;
     const segments = parsePattern(entry.pathPrefix);
+    // A read-only entry below may hold every path at one depth (`/srv/*/models` below `/srv`), never past the deepest
+    // entry; a read-write one below a read-only one reopens the paths it names (`/srv/cache` below `/srv`).
+    const unknownBelow = Array.from({ length: Math.max(1, search.deepest - segments.length + 1) }, (_, depth) => Array<string>(depth + 1).fill(search.filler));
     const writable = views.some((view) => {
       if (search.exhausted) return true;
       const names = segments.map((segment) => nameFor(segment, view, search.filler));
       if (!names.every((name): name is string => name !== undefined)) return false;
-      // A read-only entry below may hold every path at one depth (`/srv/*/models` below `/srv`), never past the deepest
-      // entry; a read-write one below a read-only one reopens the paths it names (`/srv/cache` below `/srv`).
-      const suffixes: string[][] = [];
-      for (let depth = 1; depth <= Math.max(1, search.deepest - segments.length + 1); depth++) suffixes.push(Array<string>(depth).fill(search.filler));
+      const suffixes = [...unknownBelow];
       for (const longer of search.entries) {
         if (longer.segments.length <= segments.length || !mayMatch(longer.segments, names)) continue;
         const rest = longer.segments.slice(segments.length).map((segment) => nameFor(segment, view, search.filler));

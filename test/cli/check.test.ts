@@ -6,7 +6,7 @@ import { parse, stringify } from 'yaml';
 import { check } from '../../src/cli/check.js';
 import { EXIT_DENIED, EXIT_OK, UsageError } from '../../src/cli/usage.js';
 import { PolicyError } from '../../src/policy/load.js';
-import { BASE_POLICY } from '../helpers/policies.js';
+import { BASE_POLICY, requestedRootLine } from '../helpers/policies.js';
 import { expectedVolumeName, sandboxPod } from '../helpers/pods.js';
 
 interface Captured {
@@ -40,12 +40,7 @@ const POLICY_YAML = JSON.stringify(BASE_POLICY);
 
 /** The first line check prints of a policy that keeps volumeRoot: requested beside read-write entries. */
 function requestedRoot(entry: string, others = 0): string {
-  const more = others === 0 ? '' : ` (and below ${others} more such ${others === 1 ? 'entry' : 'entries'})`;
-  return (
-    `warning (policy): volumeRoot: requested (the default) and a path below ${entry} may be requested read-write${more}: each mount is the path its request names, ` +
-    'so a symbolic link one request plants under such an entry leads a later request through it anywhere on the node; ' +
-    'volumeRoot: writableAncestor mounts each request from a root that a link planted below it cannot lead out of\n'
-  );
+  return `warning (policy): ${requestedRootLine(entry, others)}\n`;
 }
 /** What it says of BASE_POLICY. */
 const BASE_REQUESTED_ROOT = requestedRoot('allowedHostPaths[0] "/srv/sandbox"', 1);

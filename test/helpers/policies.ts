@@ -52,3 +52,17 @@ export function specOfBytes(bytes: number, prefix: string, filler = 'x'): { allo
   last.pathPrefix += 'a'.repeat(missing);
   return spec;
 }
+
+/**
+ * The line `check` prints first of a policy that keeps volumeRoot: requested where a path below `entry` (and
+ * `others` more entries) may be requested read-write, without its "warning (policy): " and newline
+ * (test/policy/requested-root.test.ts pins the wording row by row).
+ */
+export function requestedRootLine(entry: string, others = 0): string {
+  const more = others === 0 ? '' : ` (and below ${others} more such ${others === 1 ? 'entry' : 'entries'})`;
+  return (
+    `volumeRoot: requested (the default) and a path below ${entry} may be requested read-write${more}: each mount is the path its request names, ` +
+    'so a symbolic link one request plants under such an entry leads a later request through it anywhere on the node; ' +
+    'volumeRoot: writableAncestor mounts each request from a root that a link planted below it cannot lead out of'
+  );
+}
