@@ -307,22 +307,50 @@ export function requestableReadWrite(policy: CompiledPolicy): string[] {
     const unknownBelow = Array.from({ length: Math.max(1, search.deepest - segments.length + 1) }, (_, depth) => Array<string>(depth + 1).fill(search.filler));
     const writable = views.some((view) => {
       if (search.exhausted) return true;
-      const names = segments.map((segment) => nameFor(segment, view, search.filler));
-      if (!names.every((name): name is string => name !== undefined)) return false;
-      const suffixes = [...unknownBelow];
-      for (const longer of search.entries) {
-        if (longer.segments.length <= segments.length || !mayMatch(longer.segments, names)) continue;
-        const rest = longer.segments.slice(segments.length).map((segment) => nameFor(segment, view, search.filler));
-        if (!rest.every((name): name is string => name !== undefined)) continue;
-        for (let cut = 1; cut <= rest.length; cut++) suffixes.push([...rest.slice(0, cut), search.filler]);
-      }
-      return suffixes.some((suffix) => {
-        const granted = search.allowance('requestable', `/${[...names, ...suffix].join('/')}`, view);
-        return granted.allowed && granted.readOnly === undefined;
+      const prefixes = pathsOf(search, segments, 0, view);
+      if (prefixes === undefined) return true;
+      return prefixes.some((names) => {
+        const suffixes = [...unknownBelow];
+        for (const longer of search.entries) {
+          if (longer.segments.length <= segments.length || !mayMatch(longer.segments, names)) continue;
+          const rests = pathsOf(search, longer.segments, segments.length, view);
+          if (rests === undefined) return true;
+          for (const rest of rests) for (let cut = 1; cut <= rest.length; cut++) suffixes.push([...rest.slice(0, cut), search.filler]);
+        }
+        return suffixes.some((suffix) => {
+          const granted = search.allowance('requestable', `/${[...names, ...suffix].join('/')}`, view);
+          return granted.allowed && granted.readOnly === undefined;
+        });
       });
     });
     return writable ? named : [];
   });
+}
+
+/**
+ * Every way to name `segments` from `from` on in the view: a literal as it is, a placeholder as the view fills it
+ * (none when it does not), `*` as an unknown name, a literal spelled at that depth or a value of the view (another
+ * entry there may decide those). Undefined past MAX_VIEWS ways.
+ */
+function pathsOf(search: Search, segments: readonly PatternSegment[], from: number, view: Fillings): string[][] | undefined {
+  const values = Object.values(view).flatMap((filling) => (filling.ok ? [filling.value] : []));
+  let paths: string[][] = [[]];
+  for (let at = from; at < segments.length; at++) {
+    const segment = segments[at];
+    if (segment === undefined) break;
+    const filling = segment.kind === 'placeholder' ? view[segment.name] : undefined;
+    const names =
+      segment.kind === 'literal'
+        ? [segment.text]
+        : filling !== undefined
+          ? filling.ok
+            ? [filling.value]
+            : []
+          : [...new Set([search.filler, ...(search.literalsAt[at] ?? []), ...values])];
+    if (paths.length * names.length > MAX_VIEWS) return undefined;
+    paths = paths.flatMap((path) => names.map((name) => [...path, name]));
+  }
+  return paths;
 }
 
 /** Each hazard of the cluster policy, shallowest first, one per pair of deciding entries. */
