@@ -4,7 +4,7 @@
  * validate checks exactly what mutate establishes.
  */
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { isInjectedName, sameVolume, sameVolumeMount } from './injection.js';
+import { isInjectedName, sameVolume, sameVolumeMount, VOLUME_PREFIX } from './injection.js';
 import type { MountPlan } from './plan.js';
 import { allMounts, mountField, type CheckedPod } from './pod.js';
 import { NamedThenCounted, violation, type Violation } from './violation.js';
@@ -22,7 +22,9 @@ export function reconcile(pod: CheckedPod, plan: MountPlan, mode: ReconcileMode)
 
   volumes.forEach((volume, index) => {
     if (isInjectedName(volume.name) && !candidates(plannedVolumes, volume.name).some((planned) => sameVolume(volume, planned))) {
-      violations.push(violation('injection-mismatch', `spec.volumes[${index}]`, `volume "${volume.name}" does not match what this request adds`));
+      // A volume of another kind was named by someone else (a claim template, say): say whose names these are.
+      const whose = volume.hostPath === undefined ? ` (it is no hostPath volume: names that begin with "${VOLUME_PREFIX}" are mountgate's, so rename it)` : '';
+      violations.push(violation('injection-mismatch', `spec.volumes[${index}]`, `volume "${volume.name}" does not match what this request adds${whose}`));
     }
   });
   const volumeNames = new Set(volumes.map((volume) => volume.name));

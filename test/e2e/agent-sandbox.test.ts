@@ -269,6 +269,102 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
     });
   });
 
+  describe('Sandbox shapes: claim templates, suspension, native sidecars', () => {
+    const sandbox = (name: string, spec: Record<string, unknown>): Promise<void> =>
+      create(CORE_GROUP, 'sandboxes', { apiVersion: `${CORE_GROUP}/${API_VERSION}`, kind: 'Sandbox', metadata: { name }, spec });
+    const claimTemplate = (name: string): Record<string, unknown> => ({
+      metadata: { name },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+    const models = JSON.stringify([MODELS]);
+    /** A refused Sandbox is retried by the controller until it goes: each refusal row removes its own. */
+    const refusedSandbox = async (name: string, spec: Record<string, unknown>, webhook: string, message: string): Promise<void> => {
+      await sandbox(name, spec);
+      try {
+        const ready = await refusal(CORE_GROUP, 'sandboxes', name, webhook);
+        expect(ready.message).to.equal(`Error seen: ${denied(webhook)}${message}`);
+        expect(await pod(name)).to.equal(undefined);
+      } finally {
+        const { custom, namespace } = env();
+        await ignoreNotFound(custom.deleteNamespacedCustomObject({ group: CORE_GROUP, version: API_VERSION, namespace, plural: 'sandboxes', name }));
+      }
+    };
+
+    it("volumeClaimTemplates: the claim's volume and its mount stay beside mountgate's", async () => {
+      const name = uniqueName('sb-pvc');
+      await sandbox(name, {
+        podTemplate: { metadata: { annotations: { [ANNOTATION]: models } }, spec: { containers: [{ ...CONTAINER, volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] }] } },
+        volumeClaimTemplates: [claimTemplate('scratch')],
+      });
+      const created = await waitUntil(`Pod ${name}`, 60_000, () => pod(name), logTail);
+      expect(mountgateParts(created)).to.deep.equal(injected([MODELS]));
+      expect(created.spec?.volumes?.find((v) => v.name === 'scratch')?.persistentVolumeClaim).to.deep.equal({ claimName: `scratch-${name}` });
+      expect(normalizeMounts(created.spec?.containers[0]?.volumeMounts).map((m) => m.mountPath)).to.deep.equal(['/scratch', MODELS.mountPath]);
+      const { core, namespace } = env();
+      expect((await core.readNamespacedPersistentVolumeClaim({ namespace, name: `scratch-${name}` })).metadata?.name).to.equal(`scratch-${name}`);
+    });
+
+    it('a claim template whose name begins with "mountgate-" is refused, naming the volume and why, and leaves no Pod', async () => {
+      await refusedSandbox(
+        uniqueName('sb-pvc-named'),
+        { podTemplate: podTemplate({ [ANNOTATION]: models }), volumeClaimTemplates: [claimTemplate('mountgate-cache')] },
+        env().mutateWebhook,
+        `spec.volumes[0]: volume "mountgate-cache" does not match what this request adds (it is no hostPath volume: names that begin with "mountgate-" are mountgate's, so rename it)`,
+      );
+    });
+
+    it('a claim mounted where the annotation asks for a mount is refused, naming the entry', async () => {
+      await refusedSandbox(
+        uniqueName('sb-pvc-clash'),
+        {
+          podTemplate: { metadata: { annotations: { [ANNOTATION]: models } }, spec: { containers: [{ ...CONTAINER, volumeMounts: [{ name: 'cache', mountPath: MODELS.mountPath }] }] } },
+          volumeClaimTemplates: [claimTemplate('cache')],
+        },
+        env().mutateWebhook,
+        `${FIELD}[0].mountPath: "${MODELS.mountPath}" is inside "${MODELS.mountPath}", already mounted in container "agent"`,
+      );
+    });
+
+    it('Suspended, then Running: the Pod goes, and comes back with its mounts', async () => {
+      const name = uniqueName('sb-suspend');
+      const { custom, namespace } = env();
+      await sandbox(name, { podTemplate: podTemplate({ [ANNOTATION]: models }) });
+      const first = await waitUntil(`Pod ${name}`, 60_000, () => pod(name), logTail);
+      const setMode = (operatingMode: string): Promise<unknown> =>
+        custom.patchNamespacedCustomObject({ group: CORE_GROUP, version: API_VERSION, namespace, plural: 'sandboxes', name, body: { spec: { operatingMode } } }, MERGE);
+      await setMode('Suspended');
+      await waitUntil(`Pod ${name} gone`, 60_000, async () => ((await pod(name)) === undefined ? true : undefined), logTail);
+      await waitUntil(`Sandbox ${name} Suspended=True`, 60_000, async () =>
+        conditionsOf(await read(CORE_GROUP, 'sandboxes', name)).some((c) => c.type === 'Suspended' && c.status === 'True') ? true : undefined,
+      logTail);
+      await setMode('Running');
+      const resumed = await waitUntil(`Pod ${name} resumed`, 60_000, () => pod(name), logTail);
+      expect(resumed.metadata?.uid).to.not.equal(first.metadata?.uid);
+      expect(annotationOf(resumed)).to.equal(models);
+      expect(mountgateParts(resumed)).to.deep.equal(injected([MODELS]));
+    });
+
+    it('a native sidecar (an init container with restartPolicy: Always) gets none of the mounts; the Pod is admitted', async () => {
+      const name = uniqueName('sb-sidecar');
+      const sidecar = { name: 'proxy', image: 'registry.example/proxy:1', restartPolicy: 'Always' };
+      await sandbox(name, { podTemplate: { metadata: { annotations: { [ANNOTATION]: models } }, spec: { initContainers: [sidecar], containers: [CONTAINER] } } });
+      const created = await waitUntil(`Pod ${name}`, 60_000, () => pod(name), logTail);
+      expect(mountgateParts(created)).to.deep.equal(injected([MODELS]));
+      expect(created.spec?.initContainers?.map((c) => [c.name, c.restartPolicy, c.volumeMounts])).to.deep.equal([['proxy', 'Always', undefined]]);
+    });
+
+    it("a native sidecar that mounts mountgate's volume by hand is refused by /mutate (handWrittenHostPaths: builtin)", async () => {
+      const sidecar = { name: 'proxy', image: 'registry.example/proxy:1', restartPolicy: 'Always', volumeMounts: [{ name: volumeName(MODELS.hostPath), mountPath: '/models', readOnly: true }] };
+      await refusedSandbox(
+        uniqueName('sb-sidecar-hand'),
+        { podTemplate: { metadata: { annotations: { [ANNOTATION]: models } }, spec: { initContainers: [sidecar], containers: [CONTAINER] } } },
+        env().mutateWebhook,
+        `spec.initContainers[0].volumeMounts[0]: mount of "${volumeName(MODELS.hostPath)}" at "/models" ` +
+          'is in container "proxy", which the annotation does not mount into (with handWrittenHostPaths: builtin, its volumes go only into the target containers)',
+      );
+    });
+  });
+
   describe('SandboxTemplate, SandboxWarmPool, SandboxClaim', () => {
     const shared = uniqueName('shared');
     const perClaim = uniqueName('per-claim');
