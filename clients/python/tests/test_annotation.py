@@ -26,7 +26,7 @@ ROWS: list[tuple[str, str, list[str]]] = [
     ("the mountgate spelling", '[{"hostPath":"/a","mountPath":"/b","readOnly":false}]', []),
     ("the deer-flow spelling", '[{"host_path":"/a","container_path":"/b","read_only":true}]', []),
     ("spellings mixed across fields", '[{"host_path":"/a","mountPath":"/b"}]', []),
-    ("empty and relative paths (judged by the policy)", '[{"hostPath":"","mountPath":"x/../y"}]', []),
+    ("empty and relative paths (judged by mountgate, not here)", '[{"hostPath":"","mountPath":"x/../y"}]', []),
     (f"exactly {MAX_ENTRIES} entries", json.dumps([{"hostPath": "/a", "mountPath": "/b"}] * MAX_ENTRIES), []),
     (
         f"{MAX_ENTRIES + 1} entries",
@@ -128,6 +128,13 @@ def test_takes_entries_in_either_spelling_as_they_are() -> None:
     assert json.loads(value) == [{"host_path": "/a", "container_path": "/b", "read_only": False}]
 
 
+def test_joins_a_surrogate_pair_given_as_two_code_points() -> None:
+    # "\ud83d\ude00" in a Python string is two code points; JSON's reader makes one character of them.
+    value = annotation_value([Mount("/srv/sandbox/\ud83d\ude00", "/data"), {"host_path": "/a\ud83d\ude00", "container_path": "/b"}])
+    assert value == '[{"hostPath":"/srv/sandbox/\U0001f600","mountPath":"/data"},{"host_path":"/a\U0001f600","container_path":"/b"}]'
+    value.encode("utf-8")
+
+
 # (id, mounts, problems)
 REFUSED: list[tuple[str, list[object], list[str]]] = [
     ("readOnly as a string", [{"hostPath": "/a", "mountPath": "/b", "readOnly": "true"}], ["[0].readOnly: must be a boolean (true or false)"]),
@@ -136,6 +143,7 @@ REFUSED: list[tuple[str, list[object], list[str]]] = [
     ("too many", [Mount("/a", "/b")] * (MAX_ENTRIES + 1), [f"the annotation has {MAX_ENTRIES + 1} entries, more than the {MAX_ENTRIES} mountgate reads"]),
     ("a Mount with a lone surrogate", [Mount("/srv/sandbox/\ud800", "/mnt/work")], [f"[0].hostPath: {SURROGATE}"]),
     ("a mapping with a lone surrogate", [{"host_path": "/a", "container_path": "/mnt/\udfff"}], [f"[0].container_path: {SURROGATE}"]),
+    ("a pair beside a lone surrogate", [Mount("/srv/\ud83d\ude00/\ud800", "/mnt/work")], [f"[0].hostPath: {SURROGATE}"]),
     ("a string in docker's host:container form", ["/srv:/b"], ["[0]: must be a Mount or a mapping"]),
     ("None", [Mount("/a", "/b"), None], ["[1]: must be a Mount or a mapping"]),
     ("a number", [5], ["[0]: must be a Mount or a mapping"]),

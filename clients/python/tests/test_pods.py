@@ -32,6 +32,10 @@ def test_sets_the_annotation_on_a_manifest_copy() -> None:
     assert manifest["metadata"] == {"name": "p", "annotations": None}
 
 
+def test_sets_the_annotation_on_a_manifest_whose_metadata_is_null() -> None:
+    assert with_mounts({"kind": "Pod", "metadata": None}, MOUNTS) == {"kind": "Pod", "metadata": {"annotations": {ANNOTATION: VALUE}}}
+
+
 def test_refuses_a_manifest_whose_metadata_is_not_a_mapping() -> None:
     with pytest.raises(TypeError):
         with_mounts({"metadata": ["p"]}, MOUNTS)

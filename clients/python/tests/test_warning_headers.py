@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from http.client import HTTPMessage
+
 import pytest
 from urllib3 import HTTPHeaderDict
 
@@ -81,10 +83,19 @@ def test_texts() -> None:
     assert parse_warning_headers(['299 - "a", 299 - "b"']).texts == ["a", "b"]
 
 
+def _http_message(headers: list[tuple[str, str]]) -> HTTPMessage:
+    message = HTTPMessage()
+    for name, value in headers:
+        message[name] = value
+    return message
+
+
 # (id, headers, values)
 HEADER_ROWS: list[tuple[str, object, list[str]]] = [
     ("urllib3 headers keep each Warning header", HTTPHeaderDict([("Warning", '299 - "a, b"'), ("warning", '299 - "c"')]), ['299 - "a, b"', '299 - "c"']),
     ("a plain mapping", {"Warning": '299 - "a"'}, ['299 - "a"']),
+    ("a plain mapping, its name in lower case", {"warning": '299 - "a"', "Content-Type": "application/json"}, ['299 - "a"']),
+    ("http.client's headers keep each Warning header", _http_message([("Warning", '299 - "a"'), ("warning", '299 - "b"')]), ['299 - "a"', '299 - "b"']),
     ("no Warning header", HTTPHeaderDict([("Content-Type", "application/json")]), []),
     ("no headers at all", None, []),
 ]

@@ -1,7 +1,8 @@
 """The annotation value: a JSON array of mounts, checked against the same rules of shape as
-mountgate's parser and the JSON Schema ``schema/annotation.schema.json`` (the paths themselves are
-judged by the cluster's policy, not here). One rule more: a string must be encodable as UTF-8,
-which JSON Schema cannot express (see entry_problems)."""
+mountgate's parser and the JSON Schema ``schema/annotation.schema.json``. The paths themselves are
+judged by mountgate, not here: its fixed rules (canonical absolute paths, no "/", "/proc", "/sys"
+or "/dev" target; docs/reference.md section 6) and the cluster's policy. One rule more: a string
+must be encodable as UTF-8, which JSON Schema cannot express (see entry_problems)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,20 @@ def _encodes_as_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _joined(text: str) -> str:
+    """``text`` with each surrogate pair given as two code points ("\\ud83d\\ude00", as a Python
+    string may hold one) joined into its one character, as JSON's reader joins an escaped pair;
+    a text with a lone surrogate is returned as it is (entry_problems refuses it)."""
+    try:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeDecodeError:
+        return text
+
+
+def _with_pairs_joined(entry: Mapping[str, object]) -> dict[str, object]:
+    return {key: _joined(value) if isinstance(value, str) else value for key, value in entry.items()}
 
 
 def entry_problems(item: object, where: str) -> list[str]:
@@ -138,9 +153,9 @@ def annotation_value(mounts: Iterable[Mount | Mapping[str, object]]) -> str:
     problems: list[str] = []
     for index, mount in enumerate(items):
         if isinstance(mount, Mount):
-            entries.append(mount.entry())
+            entries.append(_with_pairs_joined(mount.entry()))
         elif isinstance(mount, Mapping):
-            entries.append(dict(mount))
+            entries.append(_with_pairs_joined(mount))
         else:
             # A string, None or a list of pairs is no entry: dict() would raise or silently take the pairs.
             problems.append(f"[{index}]: must be a Mount or a mapping")

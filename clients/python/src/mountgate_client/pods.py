@@ -32,7 +32,10 @@ def with_mounts(
             result.metadata = V1ObjectMeta()
         result.metadata.annotations = {**(result.metadata.annotations or {}), annotation: value}
     else:
-        metadata = result.setdefault("metadata", {})
+        # A manifest may spell an empty field as null, as YAML's "metadata:" does.
+        if result.get("metadata") is None:
+            result["metadata"] = {}
+        metadata = result["metadata"]
         if not isinstance(metadata, dict):
             raise TypeError("the manifest's metadata is not a mapping")
         annotations = metadata.get("annotations") or {}

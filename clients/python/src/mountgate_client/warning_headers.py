@@ -9,7 +9,7 @@ backslash; anything between it and the client may join several headers into one,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 _CODE_AND_AGENT = re.compile(r"[ \t]*([0-9]{3}) ([^ \t]+) ")
@@ -117,13 +117,13 @@ def parse_warning_headers(values: Iterable[str]) -> ParsedWarnings:
 
 def warning_header_values(headers: object) -> list[str]:
     """The ``Warning`` header values from the headers the ``kubernetes`` client returns (a urllib3
-    HTTPHeaderDict, whose ``get`` would join them), or from any mapping."""
-    getlist = getattr(headers, "getlist", None)
-    if callable(getlist):
-        values = getlist("Warning")
-        return [str(value) for value in values] if isinstance(values, list) else []
-    get = getattr(headers, "get", None)
-    if callable(get):
-        value = get("Warning")
-        return [value] if isinstance(value, str) else []
+    HTTPHeaderDict, whose ``get`` would join them), from ``http.client``'s headers (``get_all``), or
+    from any mapping of names to values, its names in any case."""
+    for method in ("getlist", "get_all"):
+        every = getattr(headers, method, None)
+        if callable(every):
+            values = every("Warning")
+            return [str(value) for value in values] if isinstance(values, list) else []
+    if isinstance(headers, Mapping):
+        return [value for name, value in headers.items() if isinstance(name, str) and name.lower() == "warning" and isinstance(value, str)]
     return []
