@@ -69,6 +69,8 @@ export interface SandboxRequest {
   readonly larkRuntime?: boolean;
   /** provision_lark_cli_broker with LARK_CLI_BROKER_IMAGE set (Pattern B; wins over Pattern A). */
   readonly larkBroker?: boolean;
+  /** The provisioner's DEERFLOW_LARK_BROKER_DENY_SUBCOMMANDS, passed on to the broker sidecar when not empty. */
+  readonly larkBrokerDenySubcommands?: string;
   readonly pvc?: PvcMode;
 }
 
@@ -153,6 +155,7 @@ export function deerFlowSandboxPod(request: SandboxRequest): V1Pod {
       env: [
         { name: 'LARKSUITE_CLI_CONFIG_DIR', value: '/var/lark/config' },
         { name: 'LARKSUITE_CLI_DATA_DIR', value: '/var/lark/data' },
+        ...(request.larkBrokerDenySubcommands ? [{ name: 'DEERFLOW_LARK_BROKER_DENY_SUBCOMMANDS', value: request.larkBrokerDenySubcommands }] : []),
       ],
       volumeMounts: sidecarMounts,
       securityContext: { privileged: false, allowPrivilegeEscalation: false },

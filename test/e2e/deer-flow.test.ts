@@ -173,6 +173,10 @@ const admitted: ReadonlyArray<{ readonly title: string; readonly request: Omit<S
   { title: 'Lark Pattern A: init container and emptyDir runtime', request: { userId: USER, threadId: THREAD, extraMounts: ALL_EXTRAS, larkRuntime: true } },
   { title: 'Lark Pattern B: shim init container and broker sidecar holding the credentials', request: { userId: USER, threadId: THREAD, extraMounts: ALL_EXTRAS, larkBroker: true } },
   { title: 'Lark Pattern B with only the config mount', request: { userId: USER, threadId: THREAD, extraMounts: [X.larkConfig], larkBroker: true } },
+  {
+    title: "Lark Pattern B with the broker's subcommand denylist",
+    request: { userId: USER, threadId: THREAD, extraMounts: [X.larkConfig, X.larkData], larkBroker: true, larkBrokerDenySubcommands: 'config,auth login' },
+  },
   { title: 'PVC mode (skills and user data)', request: { userId: USER, threadId: THREAD, pvc: PVC } },
   { title: 'PVC mode with a skills subPath template', request: { userId: USER, threadId: THREAD, pvc: { ...PVC, skillsSubPathTemplate: 'users/{user_id}/skills' } } },
   { title: 'PVC mode with every extra mount and the broker', request: { userId: USER, threadId: THREAD, pvc: PVC, extraMounts: ALL_EXTRAS, larkBroker: true } },
