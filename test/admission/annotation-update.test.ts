@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { decide } from '../../src/admission/decide.js';
+import { fromVerdict } from '../../src/admission/response.js';
 import { denialMessage, SKIPPED } from '../../src/admission/verdict.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 import { likelyAdmittedPod, pod as anyPod } from '../helpers/arbitraries.js';
@@ -214,6 +215,19 @@ const ROWS: readonly Row[] = [
     new: withSandboxUser(withoutHostPaths, 'bob'),
     message: '',
   },
+  // The API server keeps spec.volumes as they were; neither object alone may vouch that the Pod has no hostPath volume.
+  {
+    name: 'refuses changing the sandbox user when only the new object shows a hostPath volume',
+    old: withoutHostPaths,
+    new: withSandboxUser(plain, 'bob'),
+    message: `${DENIED}${USER_CHANGED}`,
+  },
+  {
+    name: 'refuses changing the sandbox user when only the old object shows a hostPath volume',
+    old: handWritten,
+    new: withSandboxUser(withoutHostPaths, 'bob'),
+    message: `${DENIED}${USER_CHANGED}`,
+  },
   {
     name: 'names the policy annotation first, then the sandbox user, when an update changes both',
     old: alices,
@@ -266,6 +280,14 @@ describe('admission/decide: Pod updates (the annotation never lies)', () => {
       ...volumes.slice(0, 20).map((v, i) => `spec.volumes[${i}]: volume "${v.name}" mounts "${v.hostPath.path}" from the host, but no annotation asks for it`),
       'spec.volumes: 5 more mountgate volumes that no annotation asks for',
     ]);
+  });
+
+  it('records an admitted change of the annotation as a decision (audit verdict allowed), unlike an update that leaves it alone', () => {
+    const respelled = withAnnotation(mounted, [{ host_path: '/srv/sandbox/u1/', container_path: '/mnt/work' }]);
+    const judged = decide('validate', requestFor(respelled, { operation: 'UPDATE', oldObject: mounted }), POLICY);
+    expect(judged).to.not.equal(SKIPPED);
+    expect(fromVerdict(judged)).to.deep.equal({ allowed: true, auditAnnotations: { verdict: 'allowed' } });
+    expect(fromVerdict(decide('validate', requestFor(withLabel(mounted), { operation: 'UPDATE', oldObject: mounted }), POLICY))).to.deep.equal({ allowed: true });
   });
 
   it('never patches an update: /mutate allows it untouched', () => {

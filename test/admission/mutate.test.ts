@@ -44,6 +44,7 @@ describe('admission/decide: /mutate', () => {
       ['a Pod DELETE', { operation: 'DELETE' }],
       ['an ephemeral containers update', { operation: 'UPDATE', subResource: 'ephemeralcontainers' }],
       ['a status update', { operation: 'UPDATE', subResource: 'status' }],
+      ['a "pods" resource of another API group (a custom resource, not a Pod)', { resource: 'pods', group: 'example.com' }],
     ];
     for (const [name, options] of untouched) {
       it(`skips ${name}: allowed without a patch, whatever it carries, and nothing judged`, () => {
@@ -67,6 +68,11 @@ describe('admission/decide: /mutate', () => {
 
     it('allows a Pod without the annotation and changes nothing', () => {
       expect(decide('mutate', requestFor(sandboxPod()), POLICY)).to.deep.equal({ allowed: true, warnings: [], patch: [] });
+    });
+
+    it('reads only the annotation itself: a key named like an Object member ("constructor") finds nothing inherited', () => {
+      const pod = sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/data' }] });
+      expect(decide('mutate', requestFor(pod), policyOf({ annotation: 'constructor' }))).to.deep.equal({ allowed: true, warnings: [], patch: [] });
     });
 
     it('answers a dry run exactly like a real request', () => {

@@ -184,6 +184,13 @@ describe('admission/response: the denial message is bounded', () => {
     const response = fromVerdict(decide('mutate', requestFor(sandboxPod({ mounts: [{ hostPath, mountPath: '/mnt/x' }] })), POLICY));
     expect(response.status?.message).to.equal(expected);
   });
+  it('exactly twenty violations are all named, and no count follows them', () => {
+    const [first, ...rest] = Array.from({ length: MAX_NAMED_VIOLATIONS }, (_, i) => violation('host-path-not-allowed', `${FIELD}[${i}].hostPath`, `"/etc/${i}" is not under any allowed host path`));
+    if (first === undefined) throw new Error('no violation');
+    const message = denialMessage([first, ...rest]);
+    expect(message.split('; ')).to.have.length(MAX_NAMED_VIOLATIONS);
+    expect(message.endsWith(`${FIELD}[19].hostPath: "/etc/19" is not under any allowed host path`)).to.equal(true);
+  });
   it('twenty cut violations and the count of the rest stay under 21,000 characters', () => {
     const long = Array.from({ length: MAX_NAMED_VIOLATIONS + 5 }, (_, i) => violation('host-path-not-allowed', `${FIELD}[${i}].hostPath`, `"/etc/${'x'.repeat(250_000)}" is not under any allowed host path`));
     const [first, ...rest] = long;

@@ -53,6 +53,11 @@ describe('admission/decide: /validate', () => {
     expect(validate(bad, { operation: 'UPDATE', oldObject: bad })).to.deep.equal([]);
   });
 
+  it('leaves a "pods" resource of another API group alone (a custom resource, not a Pod)', () => {
+    const bad = sandboxPod({ volumes: [{ name: 'root', hostPath: { path: '/' } }] });
+    expect(validate(bad, { resource: 'pods', group: 'example.com' })).to.deep.equal([]);
+  });
+
   describe('the annotation is re-judged', () => {
     it('denies a Pod whose annotation breaks a rule, even if its mounts were written by hand', () => {
       const pod = mutated({ mounts: REQUEST });
@@ -136,6 +141,32 @@ describe('admission/decide: /validate', () => {
         mount.mountPath = '/mnt/elsewhere';
         return pod;
       }, ['injection-mismatch', 'injection-missing']],
+      // A mount is ours only with exactly the keys mountgate writes: one given another key was altered.
+      ...(['mountPropagation', 'subPathExpr'] as const).map((key): [string, () => unknown, string[]] => [
+        `injection-mismatch and injection-missing for a mount given ${key}`,
+        () => {
+          const pod = mutated({ mounts: REQUEST });
+          const mount = pod.spec.containers[0]?.volumeMounts?.find((m) => m.name === name);
+          if (mount === undefined) throw new Error('no injected mount');
+          mount[key] = key === 'mountPropagation' ? 'HostToContainer' : '$(POD_NAME)';
+          return pod;
+        },
+        ['injection-mismatch', 'injection-missing'],
+      ]),
+      ['injection-mismatch and injection-missing for a read-write mount given recursiveReadOnly', () => {
+        const pod = mutated({ mounts: REQUEST });
+        const mount = pod.spec.containers[0]?.volumeMounts?.find((m) => m.name === name);
+        if (mount === undefined) throw new Error('no injected mount');
+        mount.recursiveReadOnly = 'Disabled';
+        return pod;
+      }, ['injection-mismatch', 'injection-missing']],
+      ['injection-mismatch for a volume given a second source beside its hostPath', () => {
+        const pod = mutated({ mounts: REQUEST });
+        const volume = pod.spec.volumes?.find((v) => v.name === name);
+        if (volume === undefined) throw new Error('no injected volume');
+        Object.assign(volume, { emptyDir: {} });
+        return pod;
+      }, ['injection-mismatch']],
     ];
     for (const [why, pod, rules] of rows) {
       it(why, () => {

@@ -6,8 +6,9 @@ import { parse, stringify } from 'yaml';
 import { check } from '../../src/cli/check.js';
 import { EXIT_DENIED, EXIT_OK, UsageError } from '../../src/cli/usage.js';
 import { PolicyError } from '../../src/policy/load.js';
-import { BASE_POLICY, requestedRootLine } from '../helpers/policies.js';
+import { BASE_POLICY, policyOf, requestedRootLine } from '../helpers/policies.js';
 import { expectedVolumeName, sandboxPod } from '../helpers/pods.js';
+import { mutateTwice } from '../helpers/reinvocation.js';
 
 interface Captured {
   code: number;
@@ -201,6 +202,20 @@ describe('cli: mountgate check', () => {
         });
       });
     }
+
+    it('judges an update by --user and --group, as /validate judges it by the user making it', async () => {
+      const policy = { ...BASE_POLICY, requesters: ['group:provisioners'] };
+      const { pod: mounted } = mutateTwice(annotated, policyOf(policy), { groups: ['provisioners'] });
+      if (mounted === undefined) throw new Error('the mutation was denied');
+      // The annotation added to a Pod that already carries exactly its mounts: allowed for a requester only.
+      const old = structuredClone(mounted) as { metadata: { annotations?: unknown } };
+      delete old.metadata.annotations;
+      await withFiles({ 'policy.yaml': JSON.stringify(policy), 'old.yaml': JSON.stringify(old), 'pod.yaml': JSON.stringify(mounted) }, async (dir) => {
+        const args = ['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml'), '--old', join(dir, 'old.yaml')];
+        expect((await runCheck([...args, '--user', 'bob'])).code).to.equal(EXIT_DENIED);
+        expect((await runCheck([...args, '--user', 'bob', '--group', 'provisioners'])).code).to.equal(EXIT_OK);
+      });
+    });
 
     it('reads the old Pod from stdin with --old -', async () => {
       await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': JSON.stringify(annotated) }, async (dir) => {

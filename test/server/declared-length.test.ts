@@ -78,6 +78,21 @@ describe('server: a body declared over the limit', () => {
       expect(rest).to.include('"allowed":true');
     });
   });
+
+  // Section 3: a body *over* 3 MiB is refused; one of exactly 3 MiB is judged, whichever way the edge reads it
+  // (the API server's plain type directly, any other spelling through body-parser).
+  for (const contentType of ['application/json', 'application/json;charset=utf-8']) {
+    it(`a body of exactly the limit (Content-Type: ${contentType}) is judged, not refused`, async () => {
+      await withServer({}, async (test) => {
+        const json = JSON.stringify(review(sandboxPod()));
+        const body = json + ' '.repeat(MAX_BODY_BYTES - Buffer.byteLength(json));
+        const head = headOf(MAX_BODY_BYTES, false, true).replace('Content-Type: application/json', `Content-Type: ${contentType}`);
+        const answer = await exchange(test.server.port, test.pki.caCert, head, body, false, 10_000);
+        expect(answer.text.split('\r\n')[0]).to.equal('HTTP/1.1 200 OK');
+        expect(answer.text).to.include('"allowed":true');
+      });
+    });
+  }
 });
 
 /** Streams a body of up to `maxBytes` (64 KiB chunks, with backpressure), chunked or with a declared length, until the server closes the connection. */

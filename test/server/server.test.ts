@@ -392,8 +392,9 @@ describe('server (real HTTPS on loopback)', function () {
       });
     });
 
-    it('applies a changed policy, and refuses an invalid one while staying ready', async () => {
-      await withServer({}, async (test) => {
+    it('applies a changed policy, and refuses an invalid one while staying ready, logging the error', async () => {
+      const { lines, logger } = logSink();
+      await withServer({ logger }, async (test) => {
         const pod = sandboxPod({ mounts: [{ hostPath: '/opt/data/x', mountPath: '/data' }] });
         expect((await admit(test, '/mutate', review(pod))).response.allowed).to.equal(false);
 
@@ -405,6 +406,10 @@ describe('server (real HTTPS on loopback)', function () {
         expect((await admit(test, '/mutate', review(pod))).response.allowed, 'the last good policy stays in force').to.equal(true);
         expect((await admit(test, '/mutate', review(sandboxPod({ mounts: [{ hostPath: '/etc', mountPath: '/e' }] })))).response.allowed).to.equal(false);
         expect((await httpsCall({ port: test.server.port, path: '/readyz', ca: test.pki.caCert })).status).to.equal(200);
+        // Section 3: "the error is logged": an error-level line naming the file and the problem.
+        const refused = lines.filter((line) => line['level'] === 50);
+        expect(refused.map((line) => [line['msg'], line['file']])).to.deep.equal([['new policy refused; the previous policy stays in force', test.paths.config]]);
+        expect(String(refused[0]?.['err'])).to.include('must not be "/"');
       });
     });
 
