@@ -72,12 +72,17 @@ export interface SandboxRequest {
   /** The provisioner's DEERFLOW_LARK_BROKER_DENY_SUBCOMMANDS, passed on to the broker sidecar when not empty. */
   readonly larkBrokerDenySubcommands?: string;
   readonly pvc?: PvcMode;
+  /**
+   * The provisioner's DEER_FLOW_HOST_BASE_DIR (default BASE): where its skills hostPaths live and
+   * what its PVC subPaths of extra mounts are taken relative to. THREADS_HOST_PATH is separate.
+   */
+  readonly hostBaseDir?: string;
 }
 
-/** The part of the host path below BASE, as the provisioner turns it into a PVC subPath. */
-function pvcSubPath(hostPath: string): string {
-  if (!hostPath.startsWith(`${BASE}/`)) throw new Error(`${hostPath} is outside ${BASE}`);
-  return `deer-flow/${hostPath.slice(BASE.length + 1)}`;
+/** The part of the host path below the base, as the provisioner turns it into a PVC subPath. */
+function pvcSubPath(hostPath: string, base: string): string {
+  if (!hostPath.startsWith(`${base}/`)) throw new Error(`${hostPath} is outside ${base}`);
+  return `deer-flow/${hostPath.slice(base.length + 1)}`;
 }
 
 function mountOf(name: string, mountPath: string, readOnly: boolean, subPath?: string): V1VolumeMount {
@@ -102,6 +107,7 @@ export function deerFlowSandboxPod(request: SandboxRequest): V1Pod {
   const dropped = broker ? [RUNTIME_PATH, CONFIG_PATH, LOCKS_PATH, DATA_PATH] : runtime ? [RUNTIME_PATH] : [];
   const extras = all.filter((mount) => !dropped.includes(mount.containerPath));
   const userDataClaim = pvc.userDataClaim;
+  const base = request.hostBaseDir ?? BASE;
 
   const volumes: V1Volume[] = [];
   const mounts: V1VolumeMount[] = [];
@@ -111,9 +117,9 @@ export function deerFlowSandboxPod(request: SandboxRequest): V1Pod {
     mounts.push(mountOf('skills', '/mnt/skills', true, subPath));
   } else {
     for (const [name, path] of [
-      ['skills-public', `${BASE}/skills_view/public`],
-      ['skills-custom', `${BASE}/users/${user}/skills_view/custom`],
-      ['skills-legacy', `${BASE}/users/${user}/skills_view/legacy`],
+      ['skills-public', `${base}/skills_view/public`],
+      ['skills-custom', `${base}/users/${user}/skills_view/custom`],
+      ['skills-legacy', `${base}/users/${user}/skills_view/legacy`],
     ] as const) {
       volumes.push({ name, hostPath: { path, type: 'Directory' } });
     }
@@ -131,7 +137,7 @@ export function deerFlowSandboxPod(request: SandboxRequest): V1Pod {
   mounts.push(mountOf('user-data', '/mnt/user-data', false, userDataClaim === undefined ? undefined : `deer-flow/users/${user}/threads/${thread}/user-data`));
   extras.forEach((mount, index) => {
     volumes.push(hostOrClaim(`extra-${index}`, mount.hostPath, mount.readOnly, userDataClaim));
-    mounts.push(mountOf(`extra-${index}`, mount.containerPath, mount.readOnly, userDataClaim === undefined ? undefined : pvcSubPath(mount.hostPath)));
+    mounts.push(mountOf(`extra-${index}`, mount.containerPath, mount.readOnly, userDataClaim === undefined ? undefined : pvcSubPath(mount.hostPath, base)));
   });
   if (runtime || broker) {
     volumes.push({ name: 'lark-cli-runtime', emptyDir: {} });
@@ -145,7 +151,7 @@ export function deerFlowSandboxPod(request: SandboxRequest): V1Pod {
       const mount = all.find((m) => m.containerPath === target);
       if (mount === undefined) continue;
       volumes.push(hostOrClaim(volume, mount.hostPath, mount.readOnly, userDataClaim));
-      sidecarMounts.push(mountOf(volume, sidecarPath, mount.readOnly, userDataClaim === undefined ? undefined : pvcSubPath(mount.hostPath)));
+      sidecarMounts.push(mountOf(volume, sidecarPath, mount.readOnly, userDataClaim === undefined ? undefined : pvcSubPath(mount.hostPath, base)));
     }
     sidecars.push({
       name: 'lark-cli-broker',

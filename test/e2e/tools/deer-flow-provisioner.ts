@@ -1,0 +1,386 @@
+/**
+ * Runs deer-flow's real sandbox provisioner (docker/provisioner/app.py of a deer-flow checkout)
+ * against a local control plane with mountgate in front, as docs/deer-flow.md installs it, and
+ * checks each Pod it creates against the model of test/e2e/deer-flow-pods.ts.
+ *
+ *   node --import tsx test/e2e/tools/deer-flow-provisioner.ts --source DIR [--python PYTHON]
+ *
+ * DIR is a deer-flow checkout or git directory. Its app.py is copied to a scratch folder outside
+ * this repository; deer-flow's Helm chart gives the provisioner's RBAC, ServiceAccount and env.
+ * The provisioner runs in each setting of deer-flow/settings.ts (its env changed a little each
+ * time) and is sent that setting's requests, most of them shaped as deer-flow's Gateway sends them.
+ * A request expected to create a Pod passes when the Pod the API server stored equals the model's
+ * Pod dry-run through the same API server as the same user; one expected to be refused passes when
+ * the provisioner answers as stated and no Pod is stored.
+ *
+ * Exit status: 0 when every request went as expected, 1 when one did not (or the run failed),
+ * 2 on a usage error, 128 + the signal's number when SIGINT or SIGTERM stopped it. Everything it
+ * starts listens on 127.0.0.1 and is stopped, and its scratch folder removed, however it ends.
+ * test/e2e/README.md says when to run it.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { constants, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { AdmissionregistrationV1Api, ApiException, CoreV1Api, KubernetesObjectApi, type V1Pod } from '@kubernetes/client-node';
+import { REPO_ROOT, freePort, startLocalControlPlane, type TestUser } from '../controlplane.js';
+import { deerFlowSandboxPod } from '../deer-flow-pods.js';
+import { EXAMPLE_POLICY, apiError, deletePod, ignoreNotFound, waitForWebhooks } from '../env.js';
+import { MountgateProcess, makeTestCa } from '../mountgate-process.js';
+import { Cleanups } from '../processes.js';
+import { findHelm, fromChart } from '../webhooks.js';
+import { renderProvisionerChart, type ProvisionerChart } from './deer-flow/chart.js';
+import type { CreateSandboxBody } from './deer-flow/gateway.js';
+import { comparablePod, type Json } from './deer-flow/pod-diff.js';
+import { provisionerPython, startProvisioner } from './deer-flow/provisioner.js';
+import { SETTINGS, modelRequestFor, sandboxIdFor, settingEnv, type RequestCase, type Setting } from './deer-flow/settings.js';
+import { UsageError, deerFlowSource } from './deer-flow/source.js';
+import { judge, needsModel, resultLine, short, summaryLines, type ModelOutcome, type Result } from './deer-flow/verdict.js';
+
+const USAGE = 'usage: node --import tsx test/e2e/tools/deer-flow-provisioner.ts --source DIR [--python PYTHON]';
+const MOUNTGATE_VALUES = path.join(REPO_ROOT, 'examples', 'deer-flow-values.yaml');
+/** The provisioner waits up to 10 s for its Service's address; the rest is the API server and the webhooks. */
+const REQUEST_TIMEOUT_MS = 60_000;
+/** Any other API call or small group of them (set-up, read-back, deletes) on the local API server. */
+const API_TIMEOUT_MS = 30_000;
+
+interface Options {
+  readonly source: string;
+  readonly python: string | undefined;
+}
+
+/** The flags as given; an unknown flag or a missing value is a usage error. */
+function readFlags(argv: readonly string[]): { source?: string | undefined; python?: string | undefined } {
+  try {
+    return parseArgs({ args: [...argv], options: { source: { type: 'string' }, python: { type: 'string' } }, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const values = readFlags(argv);
+  if (values.source === undefined || values.source === '') throw new UsageError('--source DIR is required');
+  if (values.python === '') throw new UsageError('--python needs a value');
+  return { source: path.resolve(values.source), python: values.python };
+}
+
+/** Rejects when `work` has not settled in `ms`, so that no step of the run can hang it. */
+async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+class Interrupted extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`stopped by ${signal}; everything started is stopped and removed`);
+  }
+}
+
+/**
+ * SIGINT and SIGTERM end the run after the current request, with everything stopped and removed
+ * (a second one ends it at once: the handlers are taken once).
+ */
+class Interruption {
+  signal: NodeJS.Signals | undefined;
+
+  constructor() {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (this.signal ??= signal));
+  }
+
+  check(): void {
+    if (this.signal !== undefined) throw new Interrupted(this.signal);
+  }
+}
+
+/** What every request needs: the API server as admin and as the provisioner, and where to look. */
+interface Cluster {
+  readonly admin: CoreV1Api;
+  readonly asProvisioner: CoreV1Api;
+  /** A kubeconfig file with the provisioner's token, for the provisioner itself. */
+  readonly provisionerKubeconfig: string;
+  /** Where the provisioner creates its Pods (its chart's K8S_NAMESPACE). */
+  readonly namespace: string;
+}
+
+/** Set-up needs these too: mountgate reads namespaces with the admin's kubeconfig; the webhooks are registered as admin. */
+interface StartedCluster extends Cluster {
+  readonly adminKubeconfig: string;
+  readonly admission: AdmissionregistrationV1Api;
+}
+
+function provisionerIdentity(chart: ProvisionerChart): TestUser {
+  const { namespace, name } = chart.serviceAccount;
+  return { name: `system:serviceaccount:${namespace}:${name}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`] };
+}
+
+/**
+ * etcd and kube-apiserver with the provisioner's ServiceAccount known by a static token, its
+ * namespace labelled as docs/deer-flow.md installs it (Pod Security privileged, which hostPath
+ * needs), and the RBAC objects of deer-flow's chart.
+ */
+async function startCluster(cleanups: Cleanups, chart: ProvisionerChart): Promise<StartedCluster> {
+  const identity = provisionerIdentity(chart);
+  const cp = await startLocalControlPlane({ identities: [identity] });
+  cleanups.push(() => cp.stop());
+  const admin = cp.admin.makeApiClient(CoreV1Api);
+  const namespace = chart.env.K8S_NAMESPACE ?? chart.serviceAccount.namespace;
+  await within(API_TIMEOUT_MS, "creating deer-flow's namespace and RBAC objects", (async () => {
+    await admin.createNamespace({ body: { metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } } });
+    const objects = KubernetesObjectApi.makeApiClient(cp.admin);
+    for (const object of chart.objects) await objects.create(object);
+  })());
+  return {
+    admin,
+    asProvisioner: cp.as(identity).makeApiClient(CoreV1Api),
+    provisionerKubeconfig: await cp.kubeconfigFor(identity),
+    namespace,
+    adminKubeconfig: cp.kubeconfigPath,
+    admission: cp.admin.makeApiClient(AdmissionregistrationV1Api),
+  };
+}
+
+/**
+ * mountgate serving examples/deer-flow-policy.yaml, behind webhook configurations rendered from
+ * charts/mountgate with examples/deer-flow-values.yaml as shipped (which select deer-flow's
+ * namespace by name); waits until the API server calls both webhooks for the provisioner's Pods.
+ */
+async function startMountgate(
+  cleanups: Cleanups,
+  scratch: string,
+  helm: string,
+  cluster: StartedCluster,
+): Promise<string> {
+  const tls = await makeTestCa(scratch);
+  const policy = path.join(scratch, 'deer-flow-policy.yaml');
+  await copyFile(EXAMPLE_POLICY, policy);
+  const mountgate = new MountgateProcess({
+    dir: scratch,
+    policy,
+    tls,
+    port: await freePort(),
+    metricsPort: await freePort(),
+    extraArgs: ['--pod-security-preflight', '--kubeconfig', cluster.adminKubeconfig],
+  });
+  cleanups.push(() => mountgate.stop());
+  await mountgate.start();
+  const webhooks = await fromChart(helm, { url: mountgate.url, caBundle: tls.caPem.toString('base64'), dir: scratch }, { release: 'mountgate', args: ['--values', MOUNTGATE_VALUES] });
+  await within(API_TIMEOUT_MS, 'registering the webhook configurations', (async () => {
+    await cluster.admission.createMutatingWebhookConfiguration({ body: webhooks.mutating });
+    await cluster.admission.createValidatingWebhookConfiguration({ body: webhooks.validating });
+  })());
+  // A sandbox Pod with a user's mount, so that both webhooks are called.
+  await waitForWebhooks(cluster.asProvisioner, cluster.namespace, mountgate, (name) => {
+    const pod = deerFlowSandboxPod({ sandboxId: name });
+    pod.metadata = { ...pod.metadata, annotations: { 'mountgate.io/mounts': JSON.stringify([{ host_path: '/srv/sandbox/probe', container_path: '/mnt/probe' }]) } };
+    return pod;
+  });
+  return mountgate.url;
+}
+
+/** The model's Pod for the request, sent as a dry run through the API server as the provisioner. */
+async function modelDryRun(cluster: Cluster, body: CreateSandboxBody, env: Readonly<Record<string, string>>): Promise<ModelOutcome> {
+  let pod: V1Pod;
+  try {
+    pod = deerFlowSandboxPod(modelRequestFor(body, env));
+  } catch (error) {
+    return { kind: 'threw', message: error instanceof Error ? error.message : String(error) };
+  }
+  pod.metadata = { ...pod.metadata, namespace: cluster.namespace };
+  try {
+    const admitted = await cluster.asProvisioner.createNamespacedPod({ namespace: cluster.namespace, body: pod, dryRun: 'All' });
+    return { kind: 'admitted', pod: comparablePod(admitted) };
+  } catch (error) {
+    const status = await apiError(Promise.reject(error));
+    return { kind: 'refused', code: status.code, message: status.message };
+  }
+}
+
+/** POST /api/sandboxes as deer-flow's Gateway does it (X-API-Key when one is configured). */
+async function createSandbox(url: string, body: CreateSandboxBody, apiKey: string | undefined): Promise<{ status: number; body: string }> {
+  try {
+    const response = await fetch(`${url}/api/sandboxes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(apiKey === undefined ? {} : { 'X-API-Key': apiKey }) },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    return { status: response.status, body: await response.text() };
+  } catch (error) {
+    return { status: 0, body: `no answer: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+/** The Pod the API server holds under that name, without its per-write fields; undefined when there is none. */
+async function storedPod(cluster: Cluster, name: string): Promise<Json | undefined> {
+  try {
+    return comparablePod(await cluster.admin.readNamespacedPod({ namespace: cluster.namespace, name }));
+  } catch (error) {
+    if (error instanceof ApiException && error.code === 404) return undefined;
+    throw error;
+  }
+}
+
+/** One setting's provisioner, up and running. */
+interface SettingRun {
+  readonly cluster: Cluster;
+  readonly setting: Setting;
+  readonly provisionerUrl: string;
+  /** The env that shapes its Pods (what the model is told), without the kubeconfig and the key. */
+  readonly env: Readonly<Record<string, string>>;
+  /** What the Gateway sends as X-API-Key; none where the setting runs without one. */
+  readonly apiKey: string | undefined;
+}
+
+/** The model's dry run first (it stores nothing), then the real request, then what the API server stored. */
+async function runRequest(run: SettingRun, request: RequestCase, sandboxId: string): Promise<Result> {
+  const what = `${run.setting.id}/${request.id}`;
+  const body = request.body(sandboxId);
+  const model: ModelOutcome = needsModel(request.expected)
+    ? await within(API_TIMEOUT_MS, `${what}: the model's dry run`, modelDryRun(run.cluster, body, run.env))
+    : { kind: 'not sent' };
+  const answer = await createSandbox(run.provisionerUrl, body, run.apiKey);
+  const stored = await within(API_TIMEOUT_MS, `${what}: reading the Pod back`, storedPod(run.cluster, `sandbox-${sandboxId}`));
+  const verdict = judge(request.expected, { status: answer.status, body: answer.body, stored, model });
+  return { setting: run.setting.id, request: request.id, expected: request.expected, status: answer.status, verdict };
+}
+
+/**
+ * The provisioner deletes only when asked, and its DELETE is not what is tried here. Ids are never
+ * reused in a run, so this only keeps the namespace small.
+ */
+async function deleteSandboxes(cluster: Cluster, sandboxIds: readonly string[]): Promise<void> {
+  await within(API_TIMEOUT_MS, 'deleting the sandboxes', (async () => {
+    for (const id of sandboxIds) {
+      await deletePod(cluster.admin, cluster.namespace, `sandbox-${id}`);
+      await ignoreNotFound(cluster.admin.deleteNamespacedService({ namespace: cluster.namespace, name: `sandbox-${id}-svc` }));
+    }
+  })());
+}
+
+interface RunContext {
+  readonly cluster: Cluster;
+  readonly chart: ProvisionerChart;
+  readonly scratch: string;
+  readonly python: string;
+  readonly appDir: string;
+  readonly apiKey: string;
+  readonly interruption: Interruption;
+}
+
+/** Lines of the provisioner's log shown under a setting where something went otherwise (a traceback, a refusal). */
+const LOG_LINES_SHOWN = 15;
+
+/**
+ * One setting: its own provisioner process, its requests in order, then its sandboxes deleted.
+ * The log goes with the scratch folder at the end, so its last lines are shown when a request of
+ * the setting did not go as expected.
+ */
+async function runSetting(ctx: RunContext, setting: Setting, firstNumber: number, report: (result: Result) => void): Promise<void> {
+  const env = settingEnv(ctx.chart.env, setting.env);
+  const processEnv = { ...env, KUBECONFIG_PATH: ctx.cluster.provisionerKubeconfig, ...(setting.apiKey ? { PROVISIONER_API_KEY: ctx.apiKey } : {}) };
+  const provisioner = await startProvisioner({ dir: ctx.scratch, name: setting.id, python: ctx.python, appDir: ctx.appDir, env: processEnv });
+  const run: SettingRun = { cluster: ctx.cluster, setting, provisionerUrl: provisioner.url, env, apiKey: setting.apiKey ? ctx.apiKey : undefined };
+  const sandboxIds: string[] = [];
+  let unexpected = false;
+  try {
+    for (const [i, request] of setting.requests.entries()) {
+      ctx.interruption.check();
+      const sandboxId = sandboxIdFor(firstNumber + i, setting.id, request.id);
+      sandboxIds.push(sandboxId);
+      const result = await runRequest(run, request, sandboxId);
+      unexpected ||= !result.verdict.ok;
+      report(result);
+    }
+    if (unexpected) console.log(provisioner.proc.tail(LOG_LINES_SHOWN).replace(/^/gm, '  | '));
+  } finally {
+    try {
+      await provisioner.proc.stop();
+    } finally {
+      await deleteSandboxes(ctx.cluster, sandboxIds);
+    }
+  }
+}
+
+async function run(options: Options, interruption: Interruption, cleanups: Cleanups): Promise<number> {
+  const started = Date.now();
+  const scratch = await mkdtemp(path.join(tmpdir(), 'mountgate-deer-flow-provisioner-'));
+  cleanups.push(() => rm(scratch, { recursive: true, force: true }));
+  const source = await deerFlowSource(options.source, scratch);
+  const helm = await findHelm();
+  if (helm === undefined) throw new Error('helm is needed for both charts: scripts/install-helm.sh builds it');
+  const chart = await renderProvisionerChart(helm, source.chartDir);
+  const python = await provisionerPython(options.python);
+  console.log(`${source.description}; provisioner env from its chart: ${JSON.stringify(chart.env)}`);
+  if (chart.envFromElsewhere.length > 0) console.log(`not set here (the chart takes them from Secrets or ConfigMaps): ${chart.envFromElsewhere.join(', ')}`);
+
+  const cluster = await startCluster(cleanups, chart);
+  const mountgateUrl = await startMountgate(cleanups, scratch, helm, cluster);
+  console.log(`control plane and mountgate (${mountgateUrl}) ready in ${((Date.now() - started) / 1000).toFixed(1)} s; provisioner as ${provisionerIdentity(chart).name}`);
+
+  const ctx: RunContext = { cluster, chart, scratch, python, appDir: source.appDir, apiKey: randomBytes(16).toString('hex'), interruption };
+  const results: Result[] = [];
+  for (const setting of SETTINGS) {
+    interruption.check();
+    console.log(`\n# ${setting.id}: ${setting.description}`);
+    await runSetting(ctx, setting, results.length + 1, (result) => {
+      results.push(result);
+      console.log(resultLine(result));
+    });
+  }
+  console.log('');
+  for (const line of summaryLines(results)) console.log(line);
+  console.log(`${source.description}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return results.every((r) => r.verdict.ok) ? 0 : 1;
+}
+
+async function main(): Promise<number> {
+  const interruption = new Interruption();
+  let options: Options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    return 2;
+  }
+  const cleanups = new Cleanups('stopping the deer-flow provisioner run');
+  let status: number;
+  try {
+    status = await run(options, interruption, cleanups);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\n${USAGE}`);
+      status = 2;
+    } else if (error instanceof Interrupted) {
+      console.error(error.message);
+      status = 128 + constants.signals[error.signal];
+    } else {
+      console.error(`the run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      status = 1;
+    }
+  } finally {
+    try {
+      await cleanups.run();
+    } catch (error) {
+      console.error(short(`clean-up failed: ${error instanceof Error ? error.message : String(error)}`));
+      status = 1;
+    }
+  }
+  return status;
+}
+
+main().then(
+  (status) => process.exit(status),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
