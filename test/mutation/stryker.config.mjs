@@ -45,8 +45,9 @@ const config = {
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   tempDirName: '.stryker-tmp',
-  // The sandbox is a copy of the repository; this folder's own node_modules (Stryker and Mocha 11) stays out.
-  ignorePatterns: ['test/mutation/node_modules'],
+  // The sandbox is a copy of the repository; this folder's own node_modules (Stryker and Mocha 11) stays out,
+  // and so do Python venvs (their lib64 is a link to a folder, which the copy cannot take) and their caches.
+  ignorePatterns: ['test/mutation/node_modules', '**/.venv', '**/__pycache__', '**/.pytest_cache', '**/.mypy_cache', '**/.hypothesis'],
   incremental: false,
   thresholds: { high: 90, low: 80, break: null },
 };
