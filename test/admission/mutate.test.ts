@@ -448,6 +448,14 @@ describe('admission/decide: /mutate', () => {
       ]);
     });
 
+    it('denies a volume of another kind named as the request would name its volume', () => {
+      const name = expectedVolumeName('/srv/sandbox/a');
+      const volumes = [{ name, persistentVolumeClaim: { claimName: 'cache-sb' } }];
+      expect(denial(sandboxPod({ volumes, mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }] }))).to.deep.equal([
+        `spec.volumes[0]: volume "${name}" does not match what this request adds (it is no hostPath volume: names that begin with "mountgate-" are mountgate's, so rename it)`,
+      ]);
+    });
+
     it('denies a hand-written mount of a mountgate- volume that differs from the request', () => {
       const name = expectedVolumeName('/srv/sandbox/a');
       const containers = [{ name: 'sandbox', image: 'x', volumeMounts: [{ name, mountPath: '/elsewhere' }] }];

@@ -141,6 +141,36 @@ describe('admission/decide: /validate', () => {
         mount.mountPath = '/mnt/elsewhere';
         return pod;
       }, ['injection-mismatch', 'injection-missing']],
+      ['injection-mismatch for a volume whose type was changed', () => {
+        const pod = mutated({ mounts: REQUEST });
+        const volume = pod.spec.volumes?.find((v) => v.name === name);
+        if (volume?.hostPath === undefined) throw new Error('no injected volume');
+        volume.hostPath.type = 'Directory';
+        return pod;
+      }, ['injection-mismatch']],
+      // An explicit readOnly: false says what mutate's mount says by leaving it out: still ours.
+      ['no rule for a read-write mount given readOnly: false', () => {
+        const pod = mutated({ mounts: REQUEST });
+        const mount = pod.spec.containers[0]?.volumeMounts?.find((m) => m.name === name);
+        if (mount === undefined) throw new Error('no injected mount');
+        mount.readOnly = false;
+        return pod;
+      }, []],
+      // Exactly what mutate wrote, even where the change would be stricter.
+      ['injection-mismatch and injection-missing for a read-write mount made read-only', () => {
+        const pod = mutated({ mounts: REQUEST });
+        const mount = pod.spec.containers[0]?.volumeMounts?.find((m) => m.name === name);
+        if (mount === undefined) throw new Error('no injected mount');
+        mount.readOnly = true;
+        return pod;
+      }, ['injection-mismatch', 'injection-missing']],
+      ['injection-mismatch and injection-missing for a read-only mount whose recursiveReadOnly was changed', () => {
+        const pod = mutated({ mounts: REQUEST });
+        const mount = pod.spec.containers[0]?.volumeMounts?.find((m) => m.name === expectedVolumeName('/srv/models/llama'));
+        if (mount === undefined) throw new Error('no injected mount');
+        mount.recursiveReadOnly = 'Disabled';
+        return pod;
+      }, ['injection-mismatch', 'injection-missing']],
       // A mount is ours only with exactly the keys mountgate writes: one given another key was altered.
       ...(['mountPropagation', 'subPathExpr'] as const).map((key): [string, () => unknown, string[]] => [
         `injection-mismatch and injection-missing for a mount given ${key}`,

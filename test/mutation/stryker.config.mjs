@@ -23,6 +23,7 @@ const config = {
       'test/admission/placeholders.test.ts',
       'test/admission/hand-written.test.ts',
       'test/admission/read-only-below.test.ts',
+      'test/admission/volume-root.test.ts',
       'test/admission/annotation-update.test.ts',
       'test/admission/annotation.test.ts',
       'test/admission/response.test.ts',
@@ -35,6 +36,7 @@ const config = {
     'src/policy/allowance.ts',
     'src/admission/plan.ts',
     'src/admission/reconcile.ts',
+    'src/admission/injection.ts',
   ],
   // Each mutant runs only the tests that reach it.
   coverageAnalysis: 'perTest',
