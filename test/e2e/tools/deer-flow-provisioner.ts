@@ -19,6 +19,7 @@
  * test/e2e/README.md says when to run it.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,7 +29,7 @@ import { REPO_ROOT, freePort, startLocalControlPlane, type TestUser } from '../c
 import { deerFlowSandboxPod } from '../deer-flow-pods.js';
 import { EXAMPLE_POLICY, apiError, deletePod, ignoreNotFound, waitForWebhooks } from '../env.js';
 import { MountgateProcess, makeTestCa } from '../mountgate-process.js';
-import { Cleanups } from '../processes.js';
+import { Cleanups, sleep } from '../processes.js';
 import { findHelm, fromChart } from '../webhooks.js';
 import { renderProvisionerChart, type ProvisionerChart } from './deer-flow/chart.js';
 import type { CreateSandboxBody } from './deer-flow/gateway.js';
@@ -36,7 +37,7 @@ import { comparablePod, type Json } from './deer-flow/pod-diff.js';
 import { provisionerPython, startProvisioner } from './deer-flow/provisioner.js';
 import { SETTINGS, modelRequestFor, sandboxIdFor, settingEnv, type RequestCase, type Setting } from './deer-flow/settings.js';
 import { UsageError, deerFlowSource } from './deer-flow/source.js';
-import { judge, needsModel, resultLine, short, summaryLines, type ModelOutcome, type Result } from './deer-flow/verdict.js';
+import { decisionsOn, judge, needsModel, resultLine, short, summaryLines, type Decisions, type ModelOutcome, type Result } from './deer-flow/verdict.js';
 
 const USAGE = 'usage: node --import tsx test/e2e/tools/deer-flow-provisioner.ts --source DIR [--python PYTHON]';
 const MOUNTGATE_VALUES = path.join(REPO_ROOT, 'examples', 'deer-flow-values.yaml');
@@ -86,14 +87,14 @@ class Interrupted extends Error {
 }
 
 /**
- * SIGINT and SIGTERM end the run after the current request, with everything stopped and removed
- * (a second one ends it at once: the handlers are taken once).
+ * SIGINT and SIGTERM end the run after the current step, with everything stopped and removed; a
+ * second one changes nothing, so the clean-up is never cut short.
  */
 class Interruption {
   signal: NodeJS.Signals | undefined;
 
   constructor() {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (this.signal ??= signal));
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (this.signal ??= signal));
   }
 
   check(): void {
@@ -158,7 +159,7 @@ async function startMountgate(
   scratch: string,
   helm: string,
   cluster: StartedCluster,
-): Promise<string> {
+): Promise<{ readonly url: string; readonly logFile: string }> {
   const tls = await makeTestCa(scratch);
   const policy = path.join(scratch, 'deer-flow-policy.yaml');
   await copyFile(EXAMPLE_POLICY, policy);
@@ -183,7 +184,7 @@ async function startMountgate(
     pod.metadata = { ...pod.metadata, annotations: { 'mountgate.io/mounts': JSON.stringify([{ host_path: '/srv/sandbox/probe', container_path: '/mnt/probe' }]) } };
     return pod;
   });
-  return mountgate.url;
+  return { url: mountgate.url, logFile: mountgate.logFile };
 }
 
 /** The model's Pod for the request, sent as a dry run through the API server as the provisioner. */
@@ -234,6 +235,9 @@ interface SettingRun {
   readonly cluster: Cluster;
   readonly setting: Setting;
   readonly provisionerUrl: string;
+  /** The provisioner's log, and mountgate's (its decision lines say whether it judged the Pod). */
+  readonly provisionerLog: string;
+  readonly mountgateLog: string;
   /** The env that shapes its Pods (what the model is told), without the kubeconfig and the key. */
   readonly env: Readonly<Record<string, string>>;
   /** What the Gateway sends as X-API-Key; none where the setting runs without one. */
@@ -241,15 +245,48 @@ interface SettingRun {
 }
 
 /** The model's dry run first (it stores nothing), then the real request, then what the API server stored. */
+/** The bytes of a log file written since `from`. */
+function logSince(file: string, from: number): string {
+  try {
+    return readFileSync(file).subarray(from).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+function logSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** How long a decision line may still be on its way: mountgate writes its log asynchronously, right after its answer. */
+const DECISION_LINE_WAIT_MS = 2_000;
+
+/** mountgate's decisions on the Pod so far; where one is expected, waits briefly for its line. */
+async function decisionsOnPod(run: SettingRun, pod: string, expectOne: boolean): Promise<Decisions> {
+  const deadline = Date.now() + DECISION_LINE_WAIT_MS;
+  for (;;) {
+    const decisions = decisionsOn(logSince(run.mountgateLog, 0).split('\n'), pod);
+    if (!expectOne || decisions.validateAllowed > 0 || Date.now() >= deadline) return decisions;
+    await sleep(100);
+  }
+}
+
 async function runRequest(run: SettingRun, request: RequestCase, sandboxId: string): Promise<Result> {
   const what = `${run.setting.id}/${request.id}`;
   const body = request.body(sandboxId);
   const model: ModelOutcome = needsModel(request.expected)
     ? await within(API_TIMEOUT_MS, `${what}: the model's dry run`, modelDryRun(run.cluster, body, run.env))
     : { kind: 'not sent' };
+  const logFrom = logSize(run.provisionerLog);
   const answer = await createSandbox(run.provisionerUrl, body, run.apiKey);
   const stored = await within(API_TIMEOUT_MS, `${what}: reading the Pod back`, storedPod(run.cluster, `sandbox-${sandboxId}`));
-  const verdict = judge(request.expected, { status: answer.status, body: answer.body, stored, model });
+  const decisions = await decisionsOnPod(run, `sandbox-${sandboxId}`, request.expected.outcome === 'created');
+  const log = logSince(run.provisionerLog, logFrom);
+  const verdict = judge(request.expected, { status: answer.status, body: answer.body, stored, model, decisions, log });
   return { setting: run.setting.id, request: request.id, expected: request.expected, status: answer.status, verdict };
 }
 
@@ -274,6 +311,7 @@ interface RunContext {
   readonly appDir: string;
   readonly apiKey: string;
   readonly interruption: Interruption;
+  readonly mountgateLog: string;
 }
 
 /** Lines of the provisioner's log shown under a setting where something went otherwise (a traceback, a refusal). */
@@ -288,7 +326,15 @@ async function runSetting(ctx: RunContext, setting: Setting, firstNumber: number
   const env = settingEnv(ctx.chart.env, setting.env);
   const processEnv = { ...env, KUBECONFIG_PATH: ctx.cluster.provisionerKubeconfig, ...(setting.apiKey ? { PROVISIONER_API_KEY: ctx.apiKey } : {}) };
   const provisioner = await startProvisioner({ dir: ctx.scratch, name: setting.id, python: ctx.python, appDir: ctx.appDir, env: processEnv });
-  const run: SettingRun = { cluster: ctx.cluster, setting, provisionerUrl: provisioner.url, env, apiKey: setting.apiKey ? ctx.apiKey : undefined };
+  const run: SettingRun = {
+    cluster: ctx.cluster,
+    setting,
+    provisionerUrl: provisioner.url,
+    provisionerLog: provisioner.proc.logFile,
+    mountgateLog: ctx.mountgateLog,
+    env,
+    apiKey: setting.apiKey ? ctx.apiKey : undefined,
+  };
   const sandboxIds: string[] = [];
   let unexpected = false;
   try {
@@ -319,14 +365,17 @@ async function run(options: Options, interruption: Interruption, cleanups: Clean
   if (helm === undefined) throw new Error('helm is needed for both charts: scripts/install-helm.sh builds it');
   const chart = await renderProvisionerChart(helm, source.chartDir);
   const python = await provisionerPython(options.python);
+  interruption.check();
   console.log(`${source.description}; provisioner env from its chart: ${JSON.stringify(chart.env)}`);
   if (chart.envFromElsewhere.length > 0) console.log(`not set here (the chart takes them from Secrets or ConfigMaps): ${chart.envFromElsewhere.join(', ')}`);
 
   const cluster = await startCluster(cleanups, chart);
-  const mountgateUrl = await startMountgate(cleanups, scratch, helm, cluster);
-  console.log(`control plane and mountgate (${mountgateUrl}) ready in ${((Date.now() - started) / 1000).toFixed(1)} s; provisioner as ${provisionerIdentity(chart).name}`);
+  interruption.check();
+  const mountgate = await startMountgate(cleanups, scratch, helm, cluster);
+  interruption.check();
+  console.log(`control plane and mountgate (${mountgate.url}) ready in ${((Date.now() - started) / 1000).toFixed(1)} s; provisioner as ${provisionerIdentity(chart).name}`);
 
-  const ctx: RunContext = { cluster, chart, scratch, python, appDir: source.appDir, apiKey: randomBytes(16).toString('hex'), interruption };
+  const ctx: RunContext = { cluster, chart, scratch, python, appDir: source.appDir, apiKey: randomBytes(16).toString('hex'), interruption, mountgateLog: mountgate.logFile };
   const results: Result[] = [];
   for (const setting of SETTINGS) {
     interruption.check();

@@ -6,20 +6,27 @@ import { expect } from 'chai';
 import { deerFlowSandboxPod } from '../../e2e/deer-flow-pods.js';
 import { comparablePod } from '../../e2e/tools/deer-flow/pod-diff.js';
 import type { Expected } from '../../e2e/tools/deer-flow/settings.js';
-import { judge, needsModel, resultLine, summaryLines, type Observation, type Result } from '../../e2e/tools/deer-flow/verdict.js';
+import { decisionsOn, judge, needsModel, resultLine, summaryLines, type Observation, type Result } from '../../e2e/tools/deer-flow/verdict.js';
 
 const POD = comparablePod(deerFlowSandboxPod({ sandboxId: 'sb-1' }));
 const OTHER_POD = comparablePod(deerFlowSandboxPod({ sandboxId: 'sb-1', userId: 'u4' }));
 const CREATED: Expected = { outcome: 'created' };
 const CLASH: Expected = { outcome: 'refused', status: 500, detail: 'Pod creation failed: Unprocessable Entity', model: { code: 422, says: 'must be unique' } };
 const DUPLICATE: Expected = { outcome: 'refused', status: 400, detail: 'Duplicate extra mount path' };
+const BAD_TEMPLATE: Expected = { outcome: 'refused', status: 500, detail: 'Internal Server Error', logSays: "KeyError: 'tenant'" };
+const NONE = { validateAllowed: 0, all: 0 };
+const ADMITTED_ONCE = { validateAllowed: 1, all: 1 };
+/** A refusal the provisioner makes on its own: mountgate never sees a Pod. */
+const refusedAlone = (status: number, body: string, log = ''): Observation => ({ status, body, stored: undefined, model: { kind: 'not sent' }, decisions: NONE, log });
 
-const created: Observation = { status: 200, body: '{"sandbox_id":"sb-1"}', stored: POD, model: { kind: 'admitted', pod: POD } };
+const created: Observation = { status: 200, body: '{"sandbox_id":"sb-1"}', stored: POD, model: { kind: 'admitted', pod: POD }, decisions: ADMITTED_ONCE, log: '' };
 const clash: Observation = {
   status: 500,
   body: '{"detail":"Pod creation failed: Unprocessable Entity"}',
   stored: undefined,
   model: { kind: 'refused', code: 422, message: 'Pod "sandbox-sb-1" is invalid: ... "/mnt/skills/custom": must be unique' },
+  decisions: NONE,
+  log: '',
 };
 
 describe('deer-flow provisioner tool: judging a request', () => {
@@ -38,6 +45,8 @@ describe('deer-flow provisioner tool: judging a request', () => {
     ['no Pod stored', { ...created, stored: undefined }, 'no Pod stored'],
     ['the model refused', { ...created, model: { kind: 'refused', code: 403, message: 'denied' } }, "the model's Pod was refused with 403 (denied)"],
     ['the model not built', { ...created, model: { kind: 'threw', message: 'outside' } }, "the model's Pod was not built (outside)"],
+    ['no /validate of mountgate (the webhook skipped the Pod)', { ...created, decisions: NONE }, 'expected one /validate of mountgate admitting the Pod, saw 0'],
+    ['two /validate decisions', { ...created, decisions: { validateAllowed: 2, all: 2 } }, 'expected one /validate of mountgate admitting the Pod, saw 2'],
   ];
   for (const [name, seen, says] of notCreated) {
     it(`fails an expected creation with ${name}`, () => {
@@ -53,7 +62,8 @@ describe('deer-flow provisioner tool: judging a request', () => {
     expect(verdict.text).to.equal(
       'refused as expected: {"detail":"Pod creation failed: Unprocessable Entity"}; the API server says: Pod "sandbox-sb-1" is invalid: ... "/mnt/skills/custom": must be unique',
     );
-    expect(judge(DUPLICATE, { status: 400, body: '{"detail":"Duplicate extra mount path: /mnt/acp-workspace"}', stored: undefined, model: { kind: 'not sent' } }).ok).to.equal(true);
+    expect(judge(DUPLICATE, refusedAlone(400, '{"detail":"Duplicate extra mount path: /mnt/acp-workspace"}')).ok).to.equal(true);
+    expect(judge(BAD_TEMPLATE, refusedAlone(500, 'Internal Server Error', "Traceback ...\nKeyError: 'tenant'\n")).ok).to.equal(true);
   });
 
   const notRefused: ReadonlyArray<[string, Observation, string]> = [
@@ -71,6 +81,34 @@ describe('deer-flow provisioner tool: judging a request', () => {
       expect(verdict.text).to.contain(says);
     });
   }
+
+  const notRefusedAlone: ReadonlyArray<[string, Expected, Observation, string]> = [
+    ['mountgate judged a Pod of the sandbox', DUPLICATE, { ...refusedAlone(400, 'Duplicate extra mount path'), decisions: { validateAllowed: 0, all: 1 } }, 'mountgate judged its Pod 1 time(s)'],
+    ['a generic 500 for another reason', BAD_TEMPLATE, refusedAlone(500, 'Internal Server Error', 'Traceback ...\nApiException: (403)\n'), `expected "KeyError: 'tenant'" in the provisioner's log`],
+  ];
+  for (const [name, expected, seen, says] of notRefusedAlone) {
+    it(`fails a refusal the provisioner was to make alone when ${name}`, () => {
+      const verdict = judge(expected, seen);
+      expect(verdict.ok).to.equal(false);
+      expect(verdict.text).to.contain(says);
+    });
+  }
+
+  it("counts mountgate's decisions on one Pod, leaving out dry runs, other Pods and other lines", () => {
+    const line = (fields: Record<string, unknown>): string => JSON.stringify({ level: 30, msg: 'admission decision', endpoint: 'validate', verdict: 'allowed', dryRun: false, pod: 'sandbox-a', ...fields });
+    const log = [
+      line({}),
+      line({ endpoint: 'mutate' }),
+      line({ dryRun: true }),
+      line({ pod: 'sandbox-b' }),
+      line({ verdict: 'denied' }),
+      JSON.stringify({ level: 40, msg: 'request refused', pod: 'sandbox-a', dryRun: false }),
+      'not JSON',
+      '{"cut short',
+    ];
+    expect(decisionsOn(log, 'sandbox-a')).to.deep.equal({ validateAllowed: 1, all: 3 });
+    expect(decisionsOn(log, 'sandbox-c')).to.deep.equal({ validateAllowed: 0, all: 0 });
+  });
 
   it('sends the model only when the expectation needs it', () => {
     expect(needsModel(CREATED)).to.equal(true);
@@ -92,7 +130,7 @@ describe('deer-flow provisioner tool: judging a request', () => {
   });
 
   it('shortens long answers to one line', () => {
-    const verdict = judge(DUPLICATE, { status: 500, body: `line one\nline two ${'x'.repeat(1000)}`, stored: undefined, model: { kind: 'not sent' } });
+    const verdict = judge(DUPLICATE, refusedAlone(500, `line one\nline two ${'x'.repeat(1000)}`));
     expect(verdict.text).not.to.contain('\n');
     expect(verdict.text.length).to.be.lessThan(700);
   });

@@ -27,9 +27,17 @@ export type Expected =
   /**
    * The provisioner answers `status` with a body that contains `detail`, and no Pod is stored.
    * With `model`, the model's Pod is refused by the API server too, with that code and text: the
-   * reason the provisioner does not pass on.
+   * reason the provisioner does not pass on. Without it, the provisioner refuses on its own, so
+   * mountgate judges no Pod of the sandbox. With `logSays`, the provisioner's log has that text (why
+   * it failed, where its answer is generic).
    */
-  | { readonly outcome: 'refused'; readonly status: number; readonly detail: string; readonly model?: { readonly code: number; readonly says: string } };
+  | {
+      readonly outcome: 'refused';
+      readonly status: number;
+      readonly detail: string;
+      readonly model?: { readonly code: number; readonly says: string };
+      readonly logSays?: string;
+    };
 
 const CREATED: Expected = { outcome: 'created' };
 /** The Gateway's /mnt/skills/custom meets the provisioner's own skills-custom mount; the API server refuses the Pod. */
@@ -239,7 +247,7 @@ export const SETTINGS: readonly Setting[] = [
         id: 'plain',
         description: 'no extra mounts: the provisioner fails on its own template before it asks the API server',
         body: direct({}),
-        expected: { outcome: 'refused', status: 500, detail: 'Internal Server Error' },
+        expected: { outcome: 'refused', status: 500, detail: 'Internal Server Error', logSays: "KeyError: 'tenant'" },
       },
     ],
   },

@@ -13,6 +13,14 @@ export type ModelOutcome =
   | { readonly kind: 'admitted'; readonly pod: Json }
   | { readonly kind: 'refused'; readonly code: number; readonly message: string };
 
+/** mountgate's decisions on the sandbox's Pod for real writes (dry runs, such as the model's, left out). */
+export interface Decisions {
+  /** /validate admitting it. */
+  readonly validateAllowed: number;
+  /** Any decision at all. */
+  readonly all: number;
+}
+
 /** What one request came to. */
 export interface Observation {
   /** The provisioner's HTTP status; 0 when it gave no answer. */
@@ -21,6 +29,29 @@ export interface Observation {
   /** The Pod the API server holds under the sandbox's name afterwards (comparablePod), if any. */
   readonly stored: Json | undefined;
   readonly model: ModelOutcome;
+  readonly decisions: Decisions;
+  /** The provisioner's log since the request was sent. */
+  readonly log: string;
+}
+
+/** Counts mountgate's decision lines (its JSON log) on Pod `pod` that were no dry run. */
+export function decisionsOn(logLines: readonly string[], pod: string): Decisions {
+  let validateAllowed = 0;
+  let all = 0;
+  for (const line of logLines) {
+    if (!line.startsWith('{')) continue;
+    let entry: unknown;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (typeof entry !== 'object' || entry === null || !('msg' in entry) || entry.msg !== 'admission decision') continue;
+    if (!('pod' in entry) || entry.pod !== pod || !('dryRun' in entry) || entry.dryRun !== false) continue;
+    all++;
+    if ('endpoint' in entry && entry.endpoint === 'validate' && 'verdict' in entry && entry.verdict === 'allowed') validateAllowed++;
+  }
+  return { validateAllowed, all };
 }
 
 export interface Verdict {
@@ -59,6 +90,8 @@ function judgeCreated(seen: Observation): Verdict {
   if (seen.status !== 200) problems.push(`expected HTTP 200, got ${seen.status}: ${short(seen.body)}`);
   if (seen.stored === undefined) problems.push('no Pod stored');
   if (seen.model.kind !== 'admitted') problems.push(`the model's Pod was ${describeModel(seen.model)}`);
+  // The Pod is mountgate's to judge: created only once its /validate admitted it.
+  if (seen.decisions.validateAllowed !== 1) problems.push(`expected one /validate of mountgate admitting the Pod, saw ${seen.decisions.validateAllowed}`);
   if (problems.length > 0) return { ok: false, text: problems.join('; ') };
   const differences = seen.model.kind === 'admitted' ? podDifferences(seen.model.pod, seen.stored) : [];
   if (differences.length === 0) return { ok: true, text: 'same as the model' };
@@ -70,6 +103,12 @@ function judgeRefused(expected: Extract<Expected, { outcome: 'refused' }>, seen:
   if (seen.status !== expected.status) problems.push(`expected HTTP ${expected.status}, got ${seen.status}`);
   if (!seen.body.includes(expected.detail)) problems.push(`expected ${JSON.stringify(expected.detail)} in the answer, got ${short(seen.body)}`);
   if (seen.stored !== undefined) problems.push('a Pod was stored');
+  if (expected.model === undefined && seen.decisions.all !== 0) {
+    problems.push(`the provisioner was to refuse before it asked the API server, but mountgate judged its Pod ${seen.decisions.all} time(s)`);
+  }
+  if (expected.logSays !== undefined && !seen.log.includes(expected.logSays)) {
+    problems.push(`expected ${JSON.stringify(expected.logSays)} in the provisioner's log, got ${short(seen.log.split('\n').slice(-3).join(' | '))}`);
+  }
   const model = expected.model;
   if (model !== undefined) {
     const refusedSo = seen.model.kind === 'refused' && seen.model.code === model.code && seen.model.message.includes(model.says);
