@@ -23,7 +23,7 @@ export function reconcile(pod: CheckedPod, plan: MountPlan, mode: ReconcileMode)
   volumes.forEach((volume, index) => {
     if (isInjectedName(volume.name) && !candidates(plannedVolumes, volume.name).some((planned) => sameVolume(volume, planned))) {
       // A volume of another kind was named by someone else (a claim template, say): say whose names these are.
-      const whose = volume.hostPath === undefined ? ` (it is no hostPath volume: names that begin with "${VOLUME_PREFIX}" are mountgate's, so rename it)` : '';
+      const whose = volume.hostPath === undefined ? ` (it is not a hostPath volume: names that begin with "${VOLUME_PREFIX}" are mountgate's, so rename it)` : '';
       violations.push(violation('injection-mismatch', `spec.volumes[${index}]`, `volume "${volume.name}" does not match what this request adds${whose}`));
     }
   });

@@ -444,7 +444,7 @@ describe('admission/decide: /mutate', () => {
     it('denies a volume of another kind whose name begins with mountgate-, saying whose names these are', () => {
       const volumes = [{ name: 'mountgate-cache', persistentVolumeClaim: { claimName: 'cache-sb' } }];
       expect(denial(sandboxPod({ volumes, mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }] }))).to.deep.equal([
-        `spec.volumes[0]: volume "mountgate-cache" does not match what this request adds (it is no hostPath volume: names that begin with "mountgate-" are mountgate's, so rename it)`,
+        `spec.volumes[0]: volume "mountgate-cache" does not match what this request adds (it is not a hostPath volume: names that begin with "mountgate-" are mountgate's, so rename it)`,
       ]);
     });
 
@@ -452,7 +452,7 @@ describe('admission/decide: /mutate', () => {
       const name = expectedVolumeName('/srv/sandbox/a');
       const volumes = [{ name, persistentVolumeClaim: { claimName: 'cache-sb' } }];
       expect(denial(sandboxPod({ volumes, mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }] }))).to.deep.equal([
-        `spec.volumes[0]: volume "${name}" does not match what this request adds (it is no hostPath volume: names that begin with "mountgate-" are mountgate's, so rename it)`,
+        `spec.volumes[0]: volume "${name}" does not match what this request adds (it is not a hostPath volume: names that begin with "mountgate-" are mountgate's, so rename it)`,
       ]);
     });
 

@@ -309,7 +309,7 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
         uniqueName('sb-pvc-named'),
         { podTemplate: podTemplate({ [ANNOTATION]: models }), volumeClaimTemplates: [claimTemplate('mountgate-cache')] },
         env().mutateWebhook,
-        `spec.volumes[0]: volume "mountgate-cache" does not match what this request adds (it is no hostPath volume: names that begin with "mountgate-" are mountgate's, so rename it)`,
+        `spec.volumes[0]: volume "mountgate-cache" does not match what this request adds (it is not a hostPath volume: names that begin with "mountgate-" are mountgate's, so rename it)`,
       );
     });
 

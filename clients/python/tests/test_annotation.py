@@ -53,6 +53,7 @@ ROWS: list[tuple[str, str, list[str]]] = [
     ("both spellings of readOnly", '[{"hostPath":"/a","mountPath":"/b","readOnly":true,"read_only":true}]', ["[0]: gives both readOnly and read_only; use one"]),
     ("a bad second entry", '[{"hostPath":"/a","mountPath":"/b"},{"hostPath":"/a"}]', ["[1].mountPath: is required"]),
     ("a surrogate pair (one emoji)", '[{"hostPath":"/srv/sandbox/\\ud83d\\ude00","mountPath":"/b"}]', []),
+    ("a surrogate pair written as two code points, not escaped", '[{"hostPath":"/srv/sandbox/\ud83d\ude00","mountPath":"/b"}]', []),
     ("a lone high surrogate in hostPath", '[{"hostPath":"/srv/sandbox/\\ud800","mountPath":"/b"}]', [f"[0].hostPath: {SURROGATE}"]),
     ("a lone low surrogate in container_path", '[{"hostPath":"/a","container_path":"/b\\udc00"}]', [f"[0].container_path: {SURROGATE}"]),
     ("a surrogate pair in reverse order", '[{"host_path":"/a\\ude00\\ud83d","mountPath":"/b"}]', [f"[0].host_path: {SURROGATE}"]),

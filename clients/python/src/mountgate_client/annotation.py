@@ -130,7 +130,8 @@ def value_problems(value: object) -> list[str]:
 def text_problems(text: str) -> list[str]:
     """Why an annotation value, as written in the Pod, is not well-formed (empty when it is)."""
     try:
-        value: object = json.loads(text)
+        # A pair written as two code points is one character once the text is sent (see _joined).
+        value: object = json.loads(_joined(text))
     except RecursionError:
         # Python's decoder recurses per nesting level; the value is refused, never a crash.
         return ["the annotation is not valid JSON (nested too deeply to read)"]
