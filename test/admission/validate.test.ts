@@ -190,6 +190,14 @@ describe('admission/decide: /validate', () => {
         mount.recursiveReadOnly = 'Disabled';
         return pod;
       }, ['injection-mismatch', 'injection-missing']],
+      // The API server drops unknown fields; a manifest read by `mountgate check` keeps them.
+      ['injection-mismatch for a volume whose hostPath has a key the API does not know', () => {
+        const pod = mutated({ mounts: REQUEST });
+        const volume = pod.spec.volumes?.find((v) => v.name === name);
+        if (volume?.hostPath === undefined) throw new Error('no injected volume');
+        Object.assign(volume.hostPath, { readOnly: true });
+        return pod;
+      }, ['injection-mismatch']],
       ['injection-mismatch for a volume given a second source beside its hostPath', () => {
         const pod = mutated({ mounts: REQUEST });
         const volume = pod.spec.volumes?.find((v) => v.name === name);
