@@ -8,7 +8,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { ENFORCE_LABEL } from '../../src/admission/pod-security.js';
-import { BASELINE_SYSCTLS } from '../../src/admission/pod-security-baseline.js';
+import { generatedPod } from './baseline-pods.js';
 import { apiError, uniqueName } from './env.js';
 import { e2e } from './hooks.js';
 
@@ -39,115 +39,6 @@ function mountgateControls(message: string): string[] {
   const fields = [...message.matchAll(/(?:: |; )((?:spec|metadata)[^\s:]*): /g)].map((match) => match[1] ?? '');
   return CONTROLS.filter(({ field }) => fields.some((f) => field.test(f))).map(({ reason }) => reason);
 }
-
-/** Mostly `usual`, one time in eight `rare`: most Pods break one control or none, so both outcomes are common. */
-function mostly<T, U>(usual: fc.Arbitrary<T>, rare: fc.Arbitrary<U>): fc.Arbitrary<T | U> {
-  return fc.oneof({ weight: 7, arbitrary: usual }, { weight: 1, arbitrary: rare });
-}
-
-const profile = (bad: string) =>
-  mostly(
-    fc.constantFrom(undefined, { type: 'RuntimeDefault' }, { type: 'Localhost', localhostProfile: 'mountgate-test' }),
-    fc.constant({ type: bad }),
-  );
-
-const SELINUX_TYPES = fc.constantFrom(undefined, 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t');
-const SELINUX_BAD_TYPES = fc.constantFrom('spc_t', 'unconfined_t');
-
-const containerContext = fc.record({
-  privileged: mostly(fc.constantFrom(undefined, false), fc.constant(true)),
-  // One bad value at a time, so that each value decides a Pod's outcome on its own now and then.
-  added: mostly(fc.subarray(['CHOWN', 'NET_BIND_SERVICE', 'KILL', 'SETUID', 'SYS_CHROOT', 'AUDIT_WRITE']), fc.constantFrom('SYS_ADMIN', 'NET_RAW', 'NET_ADMIN', 'SYS_PTRACE', 'ALL').map((bad) => ['CHOWN', bad])),
-  seLinuxType: mostly(SELINUX_TYPES, SELINUX_BAD_TYPES),
-  seLinuxUser: mostly(fc.constant(''), fc.constant('system_u')),
-  seccompProfile: profile('Unconfined'),
-  appArmorProfile: profile('Unconfined'),
-});
-type ContainerContext = typeof containerContext extends fc.Arbitrary<infer T> ? T : never;
-
-function securityContextOf(c: ContainerContext): Record<string, unknown> {
-  const seLinux = { ...(c.seLinuxType ? { type: c.seLinuxType } : {}), ...(c.seLinuxUser ? { user: c.seLinuxUser } : {}) };
-  return {
-    ...(c.privileged !== undefined ? { privileged: c.privileged } : {}),
-    ...(c.added.length > 0 ? { capabilities: { add: c.added } } : {}),
-    ...(Object.keys(seLinux).length > 0 ? { seLinuxOptions: seLinux } : {}),
-    ...(c.seccompProfile ? { seccompProfile: c.seccompProfile } : {}),
-    ...(c.appArmorProfile ? { appArmorProfile: c.appArmorProfile } : {}),
-  };
-}
-
-const ALLOWED_SYSCTLS = [...BASELINE_SYSCTLS];
-const SYSCTL_VALUES: Readonly<Record<string, string>> = {
-  'net.ipv4.ip_local_port_range': '32768 60999',
-  'net.ipv4.ping_group_range': '0 2147483647',
-  'net.ipv4.ip_local_reserved_ports': '8080',
-  'net.ipv4.tcp_rmem': '4096 87380 6291456',
-  'net.ipv4.tcp_wmem': '4096 16384 4194304',
-};
-
-/** A host in a probe or handler: none, an empty one (allowed), or an address (refused). */
-const handlerHost = mostly(fc.constantFrom(undefined, ''), fc.constant('10.0.0.1'));
-
-/** A valid Pod (the API server validates before PSA judges) without hostPath volumes, breaking any baseline controls. */
-const generatedPod = fc
-  .record({
-    hostNetwork: mostly(fc.constant(false), fc.constant(true)),
-    hostPID: mostly(fc.constant(false), fc.constant(true)),
-    hostIPC: mostly(fc.constant(false), fc.constant(true)),
-    podSeccomp: profile('Unconfined'),
-    podAppArmor: profile('Unconfined'),
-    podSeLinuxType: mostly(SELINUX_TYPES, SELINUX_BAD_TYPES),
-    podSeLinuxRole: mostly(fc.constant(''), fc.constant('system_r')),
-    sysctls: mostly(fc.subarray(ALLOWED_SYSCTLS, { maxLength: 4 }), fc.constantFrom(['kernel.msgmax'], ['net.core.somaxconn'], ['net.ipv4.tcp_notsent_lowat'])),
-    context: containerContext,
-    initContext: containerContext,
-    hostPort: mostly(fc.constant(false), fc.constant(true)),
-    readinessHost: handlerHost,
-    livenessTcpHost: handlerHost,
-    startupHost: handlerHost,
-    preStopHost: handlerHost,
-    appArmorAnnotation: mostly(fc.constantFrom(undefined, 'runtime/default', 'localhost/mountgate-test'), fc.constant('unconfined')),
-  })
-  .map((g): V1Pod => {
-    // The API server takes no net.* sysctl in a Pod on the host's network, and no kernel.* (IPC) one in a Pod in its IPC namespace.
-    const chosen: readonly string[] = g.sysctls;
-    const sysctls = chosen.filter((name) => !(g.hostNetwork && name.startsWith('net.')) && !(g.hostIPC && name.startsWith('kernel.')));
-    const seLinux = { ...(g.podSeLinuxType ? { type: g.podSeLinuxType } : {}), ...(g.podSeLinuxRole ? { role: g.podSeLinuxRole } : {}) };
-    const securityContext = {
-      ...(g.podSeccomp ? { seccompProfile: g.podSeccomp } : {}),
-      ...(g.podAppArmor ? { appArmorProfile: g.podAppArmor } : {}),
-      ...(Object.keys(seLinux).length > 0 ? { seLinuxOptions: seLinux } : {}),
-      ...(sysctls.length > 0 ? { sysctls: sysctls.map((name) => ({ name, value: SYSCTL_VALUES[name] ?? '1' })) } : {}),
-    };
-    const host = (value: string | undefined) => (value === undefined ? {} : { host: value });
-    // The annotation must agree with a container's field where both are set, so it goes to the init container only when that has none.
-    const annotated = g.appArmorAnnotation !== undefined && g.initContext.appArmorProfile === undefined;
-    return {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'generated', ...(annotated ? { annotations: { 'container.apparmor.security.beta.kubernetes.io/init': g.appArmorAnnotation ?? '' } } : {}) },
-      spec: {
-        hostNetwork: g.hostNetwork,
-        hostPID: g.hostPID,
-        hostIPC: g.hostIPC,
-        securityContext,
-        initContainers: [{ name: 'init', image: 'busybox', command: ['true'], securityContext: securityContextOf(g.initContext) }],
-        containers: [
-          {
-            name: 'main',
-            image: 'busybox',
-            securityContext: securityContextOf(g.context),
-            // With hostNetwork the API server wants hostPort equal to containerPort.
-            ports: [{ containerPort: 8080, ...(g.hostPort ? { hostPort: 8080 } : {}) }],
-            readinessProbe: { httpGet: { path: '/', port: 8080, ...host(g.readinessHost) } },
-            livenessProbe: { tcpSocket: { port: 8080, ...host(g.livenessTcpHost) } },
-            startupProbe: { httpGet: { path: '/', port: 8080, ...host(g.startupHost) } },
-            lifecycle: { preStop: { httpGet: { path: '/', port: 8080, ...host(g.preStopHost) } } },
-          },
-        ],
-      },
-    };
-  });
 
 /** The same Pod with a read-only hostPath volume the suite policy allows (a built-in), which makes mountgate judge it. */
 function withHostPath(pod: V1Pod): V1Pod {
