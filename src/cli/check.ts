@@ -8,12 +8,11 @@ import { isCheckedPod } from '../admission/pod.js';
 import { manifestNamespace, podCreateRequest, podUpdateRequest } from '../admission/synthetic-request.js';
 import { describeViolation } from '../admission/violation.js';
 import type { Verdict } from '../admission/verdict.js';
-import { describeLinkHazards, linkHazards } from '../policy/link-hazards.js';
 import { loadPolicyFile } from '../policy/load.js';
-import { requestedRootWarning } from '../policy/requested-root.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { Fillings } from '../policy/match.js';
 import { PLACEHOLDERS } from '../policy/patterns.js';
+import { policyWarnings } from '../policy/warnings.js';
 import { parseCheckArgs, type CheckSettings } from './check-options.js';
 import { withMountPolicies } from './check-layers.js';
 import { readManifests } from './manifests.js';
@@ -32,9 +31,7 @@ export async function check(argv: readonly string[], io: Io): Promise<number> {
   const pod = await readPodManifest(settings.podPath, io);
   const namespace = settings.namespace ?? manifestNamespace(pod) ?? 'default';
   const policy = await withMountPolicies(cluster, settings.mountPolicyPaths, namespace, io);
-  const hazards = linkHazards(cluster, policy === cluster ? undefined : { namespace, policy });
-  const requestedRoot = requestedRootWarning(cluster);
-  for (const line of [...(requestedRoot === undefined ? [] : [requestedRoot]), ...describeLinkHazards(hazards)]) {
+  for (const line of policyWarnings(cluster, policy === cluster ? undefined : { namespace, policy })) {
     io.stderr(`warning (policy): ${escapeControl(line)}\n`);
   }
   if (hasPlaceholders(policy)) io.stderr(describeFillings(fillingsFor(pod, policy, settings, namespace)));

@@ -14,7 +14,7 @@ import { capConnections, DEFAULT_MAX_CONNECTIONS } from './connection-cap.js';
 import { LiveState } from './live-state.js';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.js';
 import { watchNamespaces } from './namespace-cache.js';
-import { watchForChanges } from './reload.js';
+import { logPolicyWarnings, watchForChanges } from './reload.js';
 import { listen } from './listen.js';
 import { closeGracefully } from './shutdown.js';
 import { generateDevMaterial, loadTlsFiles, notYetValid, secureContextOptions, type TlsFiles } from './tls-material.js';
@@ -77,6 +77,7 @@ export interface RunningServer {
 export async function start(options: ServeOptions): Promise<RunningServer> {
   const { logger } = options;
   const { policy, text: policyText } = await loadPolicyFile(options.configPath);
+  logPolicyWarnings(policy, options.configPath, logger);
   const tls = options.tls === 'dev' ? await generateDevMaterial() : await loadTlsFiles(options.tls);
   if (options.tls === 'dev') {
     logger.warn('serving with a generated self-signed certificate (--dev): NOT FOR PRODUCTION');

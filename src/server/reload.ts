@@ -3,7 +3,9 @@
  * invalid new version is refused and logged; the old one stays in force.
  */
 import type { Logger } from 'pino';
+import type { CompiledPolicy } from '../policy/compile.js';
 import { parsePolicy } from '../policy/load.js';
+import { policyWarnings } from '../policy/warnings.js';
 import type { LiveState } from './live-state.js';
 import type { Metrics } from './metrics.js';
 import { pollFiles, type FilePoller } from './file-poller.js';
@@ -21,9 +23,11 @@ export function watchForChanges(state: LiveState, sources: ReloadSources, metric
   const pollers = [
     pollFiles([sources.configPath], [sources.policyText], sources.intervalMs, async ([text = '']) => {
       try {
-        state.setPolicy(parsePolicy(text, sources.configPath));
+        const policy = parsePolicy(text, sources.configPath);
+        state.setPolicy(policy);
         metrics.reloads.inc({ kind: 'policy', result: 'success' });
         logger.info({ file: sources.configPath }, 'policy reloaded');
+        logPolicyWarnings(policy, sources.configPath, logger);
       } catch (error) {
         metrics.reloads.inc({ kind: 'policy', result: 'failure' });
         logger.error({ file: sources.configPath, err: String(error) }, 'new policy refused; the previous policy stays in force');
@@ -50,4 +54,12 @@ export function watchForChanges(state: LiveState, sources: ReloadSources, metric
     );
   }
   return pollers;
+}
+
+/**
+ * What `mountgate check` prints as `warning (policy): ...`, one warn line each, so that an admin who only reads the
+ * server's log learns it too. The search behind it is bounded (some half a second at most).
+ */
+export function logPolicyWarnings(policy: CompiledPolicy, file: string, logger: Logger): void {
+  for (const warning of policyWarnings(policy)) logger.warn({ file, warning }, 'policy warning');
 }

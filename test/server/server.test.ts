@@ -6,7 +6,7 @@ import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { applyPatch, type Operation } from '../../src/admission/json-patch.js';
 import { KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/index.js';
-import { BASE_POLICY } from '../helpers/policies.js';
+import { BASE_POLICY, requestedRootLine } from '../helpers/policies.js';
 import { expectedVolumeName, review, sandboxPod } from '../helpers/pods.js';
 import { logSink } from '../helpers/log-sink.js';
 import { eventually, withServer, type TestServer } from '../helpers/server.js';
@@ -410,6 +410,31 @@ describe('server (real HTTPS on loopback)', function () {
         const refused = lines.filter((line) => line['level'] === 50);
         expect(refused.map((line) => [line['msg'], line['file']])).to.deep.equal([['new policy refused; the previous policy stays in force', test.paths.config]]);
         expect(String(refused[0]?.['err'])).to.include('must not be "/"');
+      });
+    });
+
+    it("logs the policy's warnings, as check prints them, when it loads the policy and after each reload", async () => {
+      const { lines, logger } = logSink();
+      const warnings = () => lines.filter((line) => line['msg'] === 'policy warning').map((line) => [line['level'], line['file'], line['warning']]);
+      await withServer({ logger }, async (test) => {
+        const file = test.paths.config;
+        expect(warnings(), 'at start').to.deep.equal([[40, file, requestedRootLine('allowedHostPaths[0] "/srv/sandbox"', 1)]]);
+
+        await writeFile(file, JSON.stringify({ ...BASE_POLICY, volumeRoot: 'writableAncestor' }));
+        await eventually(async () => lines.filter((line) => line['msg'] === 'policy reloaded').length === 1);
+        expect(warnings(), 'a reload to a policy without warnings adds none').to.have.length(1);
+
+        const hazard = { volumeRoot: 'writableAncestor', allowedHostPaths: [{ pathPrefix: '/srv/models', readOnly: true }, { pathPrefix: '/srv/models/{namespace}' }] };
+        await writeFile(file, JSON.stringify(hazard));
+        await eventually(async () => lines.filter((line) => line['msg'] === 'policy reloaded').length === 2);
+        expect(warnings().slice(1)).to.deep.equal([
+          [
+            40,
+            file,
+            '"/srv/models/<x>" may be mounted read-write where {namespace} = "<x>" (allowedHostPaths[1] "/srv/models/{namespace}"), and lies above "/srv/models/<x>/<y>", ' +
+              'which may be mounted where {namespace} = "<z>" (allowedHostPaths[0] "/srv/models"): a symbolic link planted there leads that mount elsewhere on the node, even with volumeRoot: writableAncestor',
+          ],
+        ]);
       });
     });
 
