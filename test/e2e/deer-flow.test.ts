@@ -8,22 +8,22 @@
  * deer-flow's own targets, for deer-flow's host tree or outside the allow-list are refused with the
  * rule named; Pods of the shared namespace cannot dodge /validate by their labels.
  */
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { CoreV1Api, RbacAuthorizationV1Api, type V1Pod, type V1VolumeMount } from '@kubernetes/client-node';
-import { REPO_ROOT, TEST_USERS, freePort, impersonating, type TestUser } from './controlplane.js';
+import { TEST_USERS, impersonating, type TestUser } from './controlplane.js';
+import { serveDeerFlowProfile } from './deer-flow-mountgate.js';
 import { deerFlowSandboxPod, extraMountsFor, type ExtraMount, type SandboxRequest } from './deer-flow-pods.js';
-import { ANNOTATION, EXAMPLE_POLICY, apiError, deletePod, ignoreNotFound, isNotFound, uniqueName, waitForWebhooks } from './env.js';
+import { ANNOTATION, apiError, deletePod, isNotFound, uniqueName } from './env.js';
 import { container, injectedMount, injectedVolume, normalizeMounts, plain, volumeName } from './expect.js';
 import { e2e } from './hooks.js';
 import { servedWith } from './served-policy.js';
-import { MountgateProcess } from './mountgate-process.js';
+import type { MountgateProcess } from './mountgate-process.js';
 import { Cleanups } from './processes.js';
-import { findHelm, fromChart, type WebhookConfigurations } from './webhooks.js';
+import { findHelm, type WebhookConfigurations } from './webhooks.js';
 
-const VALUES = path.join(REPO_ROOT, 'examples', 'deer-flow-values.yaml');
 /** The provisioner's identity under deer-flow's chart (release and namespace "deer-flow"), as in the values. */
 const PROVISIONER: TestUser = { name: 'system:serviceaccount:deer-flow:deer-flow-deer-flow-provisioner', groups: [] };
 const USER = 'u3';
@@ -53,18 +53,6 @@ async function setUpDeerFlow(): Promise<DeerFlow> {
   try {
     const dir = await mkdtemp(path.join(tmpdir(), 'mountgate-e2e-deer-flow-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const policy = path.join(dir, 'deer-flow-policy.yaml');
-    await copyFile(EXAMPLE_POLICY, policy);
-    const mountgate = new MountgateProcess({
-      dir,
-      policy,
-      tls: env.tls,
-      port: await freePort(),
-      metricsPort: await freePort(),
-      extraArgs: ['--pod-security-preflight', '--kubeconfig', env.cp.kubeconfigPath],
-    });
-    await mountgate.start();
-    cleanups.push(() => mountgate.stop());
 
     // deer-flow's namespace: the sandboxes next to deer-flow's other workloads, Pod Security
     // "privileged" (hostPath needs it) as docs/deer-flow.md describes.
@@ -94,26 +82,19 @@ async function setUpDeerFlow(): Promise<DeerFlow> {
       },
     });
 
-    const webhooks = await fromChart(
-      helm,
-      { url: mountgate.url, caBundle: env.tls.caPem.toString('base64'), dir },
-      {
-        release: 'mountgate-e2e-deer-flow',
-        args: ['--values', VALUES, '--set-json', `webhook.namespaceSelector=${JSON.stringify({ matchLabels: { 'kubernetes.io/metadata.name': namespace } })}`],
-      },
-    );
-    const names = { mutating: webhooks.mutating.metadata?.name ?? '', validating: webhooks.validating.metadata?.name ?? '' };
-    cleanups.push(async () => {
-      await ignoreNotFound(env.admissionApi.deleteMutatingWebhookConfiguration({ name: names.mutating }));
-      await ignoreNotFound(env.admissionApi.deleteValidatingWebhookConfiguration({ name: names.validating }));
-    });
-    await env.admissionApi.createMutatingWebhookConfiguration({ body: webhooks.mutating });
-    await env.admissionApi.createValidatingWebhookConfiguration({ body: webhooks.validating });
     const provisioner = impersonating(env.cp.kubeconfigPath, PROVISIONER).makeApiClient(CoreV1Api);
-    // A sandbox with a user's mount, as the provisioner: mutated, then validated.
-    await waitForWebhooks(provisioner, namespace, mountgate, (name) =>
-      withAnnotation(deerFlowSandboxPod({ sandboxId: name }), [{ host_path: '/srv/sandbox/probe', container_path: '/mnt/probe' }]),
-    );
+    const { mountgate, webhooks } = await serveDeerFlowProfile({
+      cleanups,
+      dir,
+      helm,
+      tls: env.tls,
+      kubeconfigPath: env.cp.kubeconfigPath,
+      admission: env.admissionApi,
+      provisioner,
+      namespace,
+      release: 'mountgate-e2e-deer-flow',
+      helmArgs: ['--set-json', `webhook.namespaceSelector=${JSON.stringify({ matchLabels: { 'kubernetes.io/metadata.name': namespace } })}`],
+    });
     return { namespace, webhooks, provisioner, mountgate, tearDown };
   } catch (error) {
     return await cleanups.abandon('deer-flow set-up', error);

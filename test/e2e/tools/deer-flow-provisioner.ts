@@ -20,31 +20,36 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AdmissionregistrationV1Api, ApiException, CoreV1Api, KubernetesObjectApi, type V1Pod } from '@kubernetes/client-node';
-import { REPO_ROOT, freePort, startLocalControlPlane, type TestUser } from '../controlplane.js';
+import { AdmissionregistrationV1Api, CoreV1Api, KubernetesObjectApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { startLocalControlPlane, type TestUser } from '../controlplane.js';
+import { serveDeerFlowProfile } from '../deer-flow-mountgate.js';
 import { deerFlowSandboxPod } from '../deer-flow-pods.js';
-import { EXAMPLE_POLICY, apiError, deletePod, ignoreNotFound, waitForWebhooks } from '../env.js';
-import { MountgateProcess, makeTestCa } from '../mountgate-process.js';
+import { deletePod, ignoreNotFound } from '../env.js';
+import { makeTestCa } from '../mountgate-process.js';
 import { Cleanups, sleep } from '../processes.js';
-import { findHelm, fromChart } from '../webhooks.js';
+import { findHelm } from '../webhooks.js';
 import { renderProvisionerChart, type ProvisionerChart } from './deer-flow/chart.js';
 import type { CreateSandboxBody } from './deer-flow/gateway.js';
 import { comparablePod, type Json } from './deer-flow/pod-diff.js';
+import { rawJson, statusMessage } from './deer-flow/raw-api.js';
 import { provisionerPython, startProvisioner } from './deer-flow/provisioner.js';
 import { SETTINGS, modelRequestFor, sandboxIdFor, settingEnv, type RequestCase, type Setting } from './deer-flow/settings.js';
 import { UsageError, deerFlowSource } from './deer-flow/source.js';
 import { decisionsOn, judge, needsModel, resultLine, short, summaryLines, type Decisions, type ModelOutcome, type Result } from './deer-flow/verdict.js';
 
 const USAGE = 'usage: node --import tsx test/e2e/tools/deer-flow-provisioner.ts --source DIR [--python PYTHON]';
-const MOUNTGATE_VALUES = path.join(REPO_ROOT, 'examples', 'deer-flow-values.yaml');
 /** The provisioner waits up to 10 s for its Service's address; the rest is the API server and the webhooks. */
 const REQUEST_TIMEOUT_MS = 60_000;
 /** Any other API call or small group of them (set-up, read-back, deletes) on the local API server. */
 const API_TIMEOUT_MS = 30_000;
+/** How long a line the provisioner is expected to log after its answer may still be on its way. */
+const PROVISIONER_LOG_WAIT_MS = 5_000;
+/** mountgate's start (some seconds), the chart's render and the webhooks' first calls (up to 60 s). */
+const SET_UP_TIMEOUT_MS = 180_000;
 
 interface Options {
   readonly source: string;
@@ -106,6 +111,9 @@ class Interruption {
 interface Cluster {
   readonly admin: CoreV1Api;
   readonly asProvisioner: CoreV1Api;
+  /** The same two users for requests whose answers are compared field by field (raw-api.ts says why). */
+  readonly adminConfig: KubeConfig;
+  readonly provisionerConfig: KubeConfig;
   /** A kubeconfig file with the provisioner's token, for the provisioner itself. */
   readonly provisionerKubeconfig: string;
   /** Where the provisioner creates its Pods (its chart's K8S_NAMESPACE). */
@@ -142,6 +150,8 @@ async function startCluster(cleanups: Cleanups, chart: ProvisionerChart): Promis
   return {
     admin,
     asProvisioner: cp.as(identity).makeApiClient(CoreV1Api),
+    adminConfig: cp.admin,
+    provisionerConfig: cp.as(identity),
     provisionerKubeconfig: await cp.kubeconfigFor(identity),
     namespace,
     adminKubeconfig: cp.kubeconfigPath,
@@ -150,9 +160,9 @@ async function startCluster(cleanups: Cleanups, chart: ProvisionerChart): Promis
 }
 
 /**
- * mountgate serving examples/deer-flow-policy.yaml, behind webhook configurations rendered from
- * charts/mountgate with examples/deer-flow-values.yaml as shipped (which select deer-flow's
- * namespace by name); waits until the API server calls both webhooks for the provisioner's Pods.
+ * mountgate serving the deer-flow profile behind webhook configurations rendered from the chart with
+ * examples/deer-flow-values.yaml as shipped (which select deer-flow's namespace by name); waits until
+ * the API server calls both webhooks for the provisioner's Pods.
  */
 async function startMountgate(
   cleanups: Cleanups,
@@ -161,29 +171,20 @@ async function startMountgate(
   cluster: StartedCluster,
 ): Promise<{ readonly url: string; readonly logFile: string }> {
   const tls = await makeTestCa(scratch);
-  const policy = path.join(scratch, 'deer-flow-policy.yaml');
-  await copyFile(EXAMPLE_POLICY, policy);
-  const mountgate = new MountgateProcess({
+  const serving = serveDeerFlowProfile({
+    cleanups,
     dir: scratch,
-    policy,
+    helm,
     tls,
-    port: await freePort(),
-    metricsPort: await freePort(),
-    extraArgs: ['--pod-security-preflight', '--kubeconfig', cluster.adminKubeconfig],
+    kubeconfigPath: cluster.adminKubeconfig,
+    admission: cluster.admission,
+    provisioner: cluster.asProvisioner,
+    namespace: cluster.namespace,
+    release: 'mountgate',
+    helmArgs: [],
   });
-  cleanups.push(() => mountgate.stop());
-  await mountgate.start();
-  const webhooks = await fromChart(helm, { url: mountgate.url, caBundle: tls.caPem.toString('base64'), dir: scratch }, { release: 'mountgate', args: ['--values', MOUNTGATE_VALUES] });
-  await within(API_TIMEOUT_MS, 'registering the webhook configurations', (async () => {
-    await cluster.admission.createMutatingWebhookConfiguration({ body: webhooks.mutating });
-    await cluster.admission.createValidatingWebhookConfiguration({ body: webhooks.validating });
-  })());
-  // A sandbox Pod with a user's mount, so that both webhooks are called.
-  await waitForWebhooks(cluster.asProvisioner, cluster.namespace, mountgate, (name) => {
-    const pod = deerFlowSandboxPod({ sandboxId: name });
-    pod.metadata = { ...pod.metadata, annotations: { 'mountgate.io/mounts': JSON.stringify([{ host_path: '/srv/sandbox/probe', container_path: '/mnt/probe' }]) } };
-    return pod;
-  });
+  // mountgate's start and the wait for the webhooks have bounds of their own; the API calls between them do not.
+  const { mountgate } = await within(SET_UP_TIMEOUT_MS, "starting mountgate behind the chart's webhooks", serving);
   return { url: mountgate.url, logFile: mountgate.logFile };
 }
 
@@ -196,13 +197,13 @@ async function modelDryRun(cluster: Cluster, body: CreateSandboxBody, env: Reado
     return { kind: 'threw', message: error instanceof Error ? error.message : String(error) };
   }
   pod.metadata = { ...pod.metadata, namespace: cluster.namespace };
-  try {
-    const admitted = await cluster.asProvisioner.createNamespacedPod({ namespace: cluster.namespace, body: pod, dryRun: 'All' });
-    return { kind: 'admitted', pod: comparablePod(admitted) };
-  } catch (error) {
-    const status = await apiError(Promise.reject(error));
-    return { kind: 'refused', code: status.code, message: status.message };
-  }
+  const answer = await rawJson(cluster.provisionerConfig, 'POST', `${podsPath(cluster)}?dryRun=All`, API_TIMEOUT_MS, pod);
+  if (answer.status === 201) return { kind: 'admitted', pod: comparablePod(answer.body) };
+  return { kind: 'refused', code: answer.status, message: statusMessage(answer.body) };
+}
+
+function podsPath(cluster: Cluster): string {
+  return `/api/v1/namespaces/${encodeURIComponent(cluster.namespace)}/pods`;
 }
 
 /** POST /api/sandboxes as deer-flow's Gateway does it (X-API-Key when one is configured). */
@@ -222,12 +223,10 @@ async function createSandbox(url: string, body: CreateSandboxBody, apiKey: strin
 
 /** The Pod the API server holds under that name, without its per-write fields; undefined when there is none. */
 async function storedPod(cluster: Cluster, name: string): Promise<Json | undefined> {
-  try {
-    return comparablePod(await cluster.admin.readNamespacedPod({ namespace: cluster.namespace, name }));
-  } catch (error) {
-    if (error instanceof ApiException && error.code === 404) return undefined;
-    throw error;
-  }
+  const answer = await rawJson(cluster.adminConfig, 'GET', `${podsPath(cluster)}/${encodeURIComponent(name)}`, API_TIMEOUT_MS);
+  if (answer.status === 404) return undefined;
+  if (answer.status !== 200) throw new Error(`reading Pod ${name}: HTTP ${answer.status}: ${statusMessage(answer.body)}`);
+  return comparablePod(answer.body);
 }
 
 /** One setting's provisioner, up and running. */
@@ -251,6 +250,19 @@ function logSince(file: string, from: number): string {
     return readFileSync(file).subarray(from).toString('utf8');
   } catch {
     return '';
+  }
+}
+
+/**
+ * The provisioner's log since `from`. Uvicorn logs an exception's traceback after the 500 has been sent, so a line
+ * the request is expected to leave is waited for, a few seconds at most.
+ */
+async function provisionerLogSince(file: string, from: number, awaited: string | undefined): Promise<string> {
+  const deadline = Date.now() + PROVISIONER_LOG_WAIT_MS;
+  for (;;) {
+    const log = logSince(file, from);
+    if (awaited === undefined || log.includes(awaited) || Date.now() >= deadline) return log;
+    await sleep(100);
   }
 }
 
@@ -285,7 +297,7 @@ async function runRequest(run: SettingRun, request: RequestCase, sandboxId: stri
   const answer = await createSandbox(run.provisionerUrl, body, run.apiKey);
   const stored = await within(API_TIMEOUT_MS, `${what}: reading the Pod back`, storedPod(run.cluster, `sandbox-${sandboxId}`));
   const decisions = await decisionsOnPod(run, `sandbox-${sandboxId}`, request.expected.outcome === 'created');
-  const log = logSince(run.provisionerLog, logFrom);
+  const log = await provisionerLogSince(run.provisionerLog, logFrom, 'logSays' in request.expected ? request.expected.logSays : undefined);
   const verdict = judge(request.expected, { status: answer.status, body: answer.body, stored, model, decisions, log });
   return { setting: run.setting.id, request: request.id, expected: request.expected, status: answer.status, verdict };
 }

@@ -13,8 +13,8 @@ export interface Difference {
 }
 
 /**
- * A value as JSON would carry it: the client library hands Pods over with Date objects and
- * undefined fields, which would otherwise compare unequal to the same Pod read another way.
+ * A value as JSON would carry it: a Pod built in code may hold Date objects and undefined fields,
+ * which would otherwise compare unequal to the same Pod read as the API server wrote it.
  */
 export function plainJson(value: unknown): Json | undefined {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
