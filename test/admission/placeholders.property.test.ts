@@ -64,7 +64,7 @@ describe('admission: placeholders only narrow', function () {
       }),
       { numRuns: RUNS },
     );
-    // The property says nothing unless a good share of cases is admitted (here about 24%, 7%, 12% and 15%
+    // The property says nothing unless a good share of cases is admitted (here about 24%, 6%, 12% and 15%
     // for the four properties; each asks for about a third of that).
     expect(admitted).to.be.above(RUNS / 12);
   });
@@ -78,9 +78,10 @@ describe('admission: placeholders only narrow', function () {
         admitted++;
         expect(admits(widened(spec), { ...ask, readOnly: true }, facts).allowed).to.equal(true);
       }),
-      { numRuns: RUNS },
+      // Read-write admits are rare (about 5.8%): over RUNS cases, 17 expected, 5 or fewer about one CI run in 2,500.
+      { numRuns: 5 * RUNS },
     );
-    expect(admitted).to.be.above(RUNS / 60);
+    expect(admitted).to.be.above((5 * RUNS) / 60);
   });
 
   it('a placeholder value outside the pattern admits nothing: the answer is that of the policy without the entries that need it', () => {
