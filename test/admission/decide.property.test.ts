@@ -115,9 +115,11 @@ describe('admission/decide: properties', function () {
   };
   const rootRows = [
     { name: 'the test policy', overrides: { maxMounts: 4 }, independentCheck: true, minimumShare: 1 / 20 },
-    // Most of its read-write paths hold a read-only entry below them: 12-28 in 300 runs across 30 seeds.
+    // Most of its read-write paths hold a read-only entry below them: about 5.8 volumes with a subPath in 100 runs.
     { name: 'read-only entries below read-write ones, patterns, a placeholder and built-ins among them', overrides: { ...RICH, maxMounts: 4 }, independentCheck: false, minimumShare: 1 / 50 },
   ];
+  // Volumes with a subPath are few (about 14 and 5.8 in 100 runs): over 300 runs the bounds failed 1 CI run in 100,000 and 1 in 900.
+  const rootRuns = 5 * RUNS;
   for (const row of rootRows) {
     it(`volumeRoot: writableAncestor admits the same Pods and reaches the same host paths, through read-write roots above them: ${row.name}`, () => {
       const plainPolicy = policyOf(row.overrides);
@@ -140,9 +142,9 @@ describe('admission/decide: properties', function () {
           const own = decide('validate', requestFor(withoutAnnotation(candidate)), rooted);
           expect(validation.allowed, validation.allowed ? '' : denialMessage(validation.violations)).to.equal(own.allowed);
         }),
-        { numRuns: RUNS },
+        { numRuns: rootRuns },
       );
-      expect(withSubPath).to.be.greaterThan(RUNS * row.minimumShare);
+      expect(withSubPath).to.be.greaterThan(rootRuns * row.minimumShare);
     });
   }
 });
