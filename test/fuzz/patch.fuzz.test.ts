@@ -46,6 +46,7 @@ describe(`fuzz: the /mutate patch is what a full diff gives (${RUNS} cases)`, ()
       }),
       { numRuns: RUNS },
     );
-    expect(patched).to.be.greaterThan(RUNS / 10);
+    // About 12% of cases get a patch (244 of 2000, sd 15): RUNS / 10 sat 3 sd down and failed about one CI run in 1,000.
+    expect(patched).to.be.greaterThan(RUNS / 20);
   });
 });
