@@ -1,8 +1,9 @@
 /**
- * The CEL of the backstop: fixed expressions that read the policy from six
+ * The CEL of the backstop: fixed expressions that read the policy from eight
  * literals (variables policyEntries, positions, trustedProvisioners,
- * sandboxUserAnnotation, injectedMayCreate and baseline), so that the Helm
- * chart can render the same policy by filling in only those six lines.
+ * sandboxUserAnnotation, injectedMayCreate, baseline, handWrittenBuiltin and
+ * builtinKeys), so that the Helm chart can render the same policy by filling
+ * in only those eight lines.
  *
  * Each policy entry is a list of strings (a CEL literal must be of one type):
  * [rank, prefix, under, segments...]. `prefix` as written; `under`, what a path
@@ -126,16 +127,29 @@ const COVERS = [
   " : (v.path.startsWith(e[2]) && segs.size() > e.size() - 3 && variables.positions.all(i, i >= e.size() - 3 || e[i + 3] == '*' || e[i + 3] == segs[i + 1])))",
 ].join('');
 
+/** The least rank of `entries`, '' when there are none. */
+function leastRank(entries: string): string {
+  return `[${entries}.map(e, e[0])].map(r, r.size() == 0 ? '' : string(r.min()))[0]`;
+}
+
+/** An entry's key, as variables.builtinKeys holds those of builtinHostPaths (src/backstop/policy.ts entryKey). */
+const BUILTIN_KEY = "(e[0] + ' ' + e[1])";
+
 /**
  * The hostPath volumes: name, path as written (raw), path with one trailing
- * "/" trimmed (path), and the rank of the entry that decides it ('' when none
- * covers it).
+ * "/" trimmed (path), the rank of the entry that decides it ('' when none
+ * covers it), and under handWrittenHostPaths: builtin, for a volume not named
+ * `mountgate-`, the rank of the built-in entry that decides it ('' when none
+ * covers it; '-' for every other volume, and for all under `allowed`).
  */
 export const HOST_PATH_VOLUMES = [
   "object.?spec.?volumes.orValue([]).filter(v, has(v.hostPath))",
   ".map(v, {'name': string(v.?name.orValue('')), 'raw': string(v.hostPath.?path.orValue('')), 'type': string(v.hostPath.?type.orValue(''))})",
   ".map(v, {'name': v.name, 'raw': v.raw, 'type': v.type, 'path': v.raw.size() > 1 && v.raw.endsWith('/') ? v.raw.substring(0, v.raw.size() - 1) : v.raw})",
-  `.map(v, {'name': v.name, 'raw': v.raw, 'type': v.type, 'path': v.path, 'decides': [v.path.split('/')].map(segs, variables.applicable.filter(e, ${COVERS}).map(e, e[0])).map(r, r.size() == 0 ? '' : string(r.min()))[0]})`,
+  // The covering entries are found once: a path thousands of characters long costs hundreds of units per entry compared.
+  `.map(v, [v.path.split('/')].map(segs, [variables.applicable.filter(e, ${COVERS})].map(covering, {'name': v.name, 'raw': v.raw, 'type': v.type, 'path': v.path,`,
+  ` 'decides': ${leastRank('covering')},`,
+  ` 'builtin': !variables.handWrittenBuiltin || v.name.startsWith('${VOLUME_PREFIX}') ? '-' : ${leastRank(`covering.filter(e, ${BUILTIN_KEY} in variables.builtinKeys)`)}})[0])[0])`,
 ].join('');
 /**
  * At most MAX_PATH_LENGTH UTF-16 code units, exactly: UTF-8 never has fewer bytes than UTF-16 has
@@ -147,11 +161,11 @@ const UTF16_LENGTH_OK = `(bytes(v.raw).size() <= ${MAX_PATH_LENGTH} || v.raw.siz
 /** Canonical (section 6): the checks of src/policy/paths.ts. */
 const CANONICAL = `v.raw.startsWith('/') && ${UTF16_LENGTH_OK} && !v.raw.matches(${CONTROL}) && !v.raw.contains(${BACKSLASH}) && !(v.path + '/').matches(${BAD_SEGMENT})`;
 
-/** Canonical and inside some entry: what a volume must be. */
+/** Canonical and inside some entry (a hand-written one under handWrittenHostPaths: builtin, some built-in entry): what a volume must be. */
 export const OUTSIDE = [
   'variables.hostPathVolumes.filter(v, !(',
   CANONICAL,
-  " && v.decides != ''",
+  " && v.decides != '' && v.builtin != ''",
   '))',
 ].join('');
 
@@ -196,8 +210,12 @@ export const HOLDS_READ_ONLY = [
   ').map(v, v.name)',
 ].join('');
 
-/** The deciding entry is read-only (its rank ends in '0'), or the path holds a read-only entry below it. */
-export const READ_ONLY_VOLUMES = "variables.hostPathVolumes.filter(v, v.decides.endsWith('0')).map(v, v.name) + variables.holdsReadOnly";
+/**
+ * The deciding entry is read-only (its rank ends in '0'), the path holds a read-only entry below it, or, for a
+ * volume written by hand under handWrittenHostPaths: builtin, the deciding built-in entry is read-only.
+ */
+export const READ_ONLY_VOLUMES =
+  "variables.hostPathVolumes.filter(v, v.decides.endsWith('0') || v.builtin.endsWith('0')).map(v, v.name) + variables.holdsReadOnly";
 
 export const CONTAINERS =
   'object.?spec.?containers.orValue([]) + object.?spec.?initContainers.orValue([]) + object.?spec.?ephemeralContainers.orValue([])';
@@ -207,14 +225,14 @@ const WRITES_READ_ONLY = "!m.?readOnly.orValue(false) && string(m.?name.orValue(
 export const WRITERS = `variables.readOnlyVolumes.size() == 0 ? [] : variables.containers.filter(c, c.?volumeMounts.orValue([]).exists(m, ${WRITES_READ_ONLY}))`;
 
 /**
- * At a Pod's creation, volumes whose deciding entry is read-only and whose type has the path created when
+ * At a Pod's creation, volumes whose deciding entry (or deciding built-in entry, see READ_ONLY_VOLUMES) is read-only and whose type has the path created when
  * missing (src/admission/host-paths.ts, rule host-path-volume-creates): by the kubelet (the *OrCreate types)
  * or by the container runtime (no type). A mountgate- volume of type DirectoryOrCreate is let through only
  * where the policy's hostPathType is DirectoryOrCreate (variables.injectedMayCreate), the one setting under
  * which mountgate itself adds such a volume in a read-only path.
  */
 export const CREATORS = [
-  "request.?operation.orValue('CREATE') != 'CREATE' ? [] : variables.hostPathVolumes.filter(v, v.decides.endsWith('0')",
+  "request.?operation.orValue('CREATE') != 'CREATE' ? [] : variables.hostPathVolumes.filter(v, (v.decides.endsWith('0') || v.builtin.endsWith('0'))",
   ` && !(v.type in [${NON_CREATING_TYPES.map((type) => `'${type}'`).join(', ')}])`,
   ` && !(variables.injectedMayCreate && v.name.startsWith('${VOLUME_PREFIX}') && v.type == 'DirectoryOrCreate'))`,
 ].join('');
@@ -240,6 +258,7 @@ const PROBLEM = [
   `: v.raw.contains(${BACKSLASH}) ? 'contains a backslash, a path separator on Windows nodes'`,
   ": !v.raw.startsWith('/') ? 'is not absolute'",
   `: v.raw != '/' && (v.path + '/').matches(${BAD_SEGMENT}) ? ((v.path + '/').find(${BAD_SEGMENT}) == '//' ? 'has an empty segment (\"//\")' : 'has a \"' + (v.path + '/').find(${BAD_SEGMENT}).substring(1, (v.path + '/').find(${BAD_SEGMENT}).size() - 1) + '\" segment')`,
+  ": v.builtin == '' ? 'is not under any built-in host path (with handWrittenHostPaths: builtin, allowed host paths come only through the annotation)'",
   ": 'is not under any allowed or built-in host path'",
 ].join(' ');
 
@@ -254,6 +273,8 @@ export const OUTSIDE_MESSAGE = [
 
 /** The prefix of the entry that decides volume v: the first in the policy of those of its rank that cover it. */
 const DECIDING_PREFIX = `[v.path.split('/')].map(segs, variables.applicable.filter(e, e[0] == v.decides && ${COVERS}))[0][0][1]`;
+/** The prefix of the built-in entry that decides volume v (v.builtin a rank), as DECIDING_PREFIX. */
+const BUILTIN_PREFIX = `[v.path.split('/')].map(segs, variables.applicable.filter(e, e[0] == v.builtin && ${BUILTIN_KEY} in variables.builtinKeys && ${COVERS}))[0][0][1]`;
 
 /** A string's length in UTF-16 code units, as mountgate orders prefixes (sortLongestFirst). */
 function utf16Length(value: string): string {
@@ -273,6 +294,16 @@ const BELOW_PREFIX = [
 ].join('');
 
 /**
+ * Why volume v is read-only, as mountgate says it: the deciding entry, else the read-only entry below the path
+ * ("inside it"), else the deciding built-in entry (handWrittenHostPaths: builtin).
+ */
+const READ_ONLY_REASON = [
+  `(v.decides.endsWith('0') ? strings.quote(${DECIDING_PREFIX}) + ' is read-only'`,
+  ` : v.name in variables.holdsReadOnly ? strings.quote(${BELOW_PREFIX}) + ' inside it is read-only'`,
+  ` : strings.quote(${BUILTIN_PREFIX}) + ' is read-only')`,
+].join('');
+
+/**
  * `container "C" mounts "PATH" read-write (volume "NAME"), but "PREFIX" is read-only`, or
  * `..., but "PREFIX" inside it is read-only` for a read-only entry below the path, for the first such mount.
  */
@@ -281,7 +312,7 @@ export const WRITERS_MESSAGE = [
   ` [c.?volumeMounts.orValue([]).filter(m, ${WRITES_READ_ONLY})[0]].map(m,`,
   " [variables.hostPathVolumes.filter(v, v.name == string(m.?name.orValue('')))[0]].map(v,",
   ` 'container ' + strings.quote(string(c.?name.orValue(''))) + ' mounts ' + ${quotedShort('v.path')} + ' read-write (volume ' + strings.quote(v.name) + '), but '`,
-  ` + (v.decides.endsWith('0') ? strings.quote(${DECIDING_PREFIX}) + ' is read-only' : strings.quote(${BELOW_PREFIX}) + ' inside it is read-only')`,
+  ` + ${READ_ONLY_REASON}`,
   ')[0])[0])[0]',
 ].join('');
 
@@ -290,7 +321,7 @@ export const CREATORS_MESSAGE = [
   "variables.creators.size() == 0 ? '' : [variables.creators[0]].map(v,",
   " 'spec.volumes[' + string(object.?spec.?volumes.orValue([]).map(x, string(x.?name.orValue(''))).indexOf(v.name)) + '].hostPath.type (volume ' + strings.quote(v.name) + '): '",
   " + (v.type == '' ? 'is not set, so the container runtime creates ' : strings.quote(v.type) + ' has the kubelet create ')",
-  ` + ${quotedShort('v.path')} + ' when it is missing, but ' + strings.quote(${DECIDING_PREFIX}) + ' is read-only; use '`,
+  ` + ${quotedShort('v.path')} + ' when it is missing, but ' + strings.quote(v.decides.endsWith('0') ? ${DECIDING_PREFIX} : ${BUILTIN_PREFIX}) + ' is read-only; use '`,
   " + (v.type == 'FileOrCreate' ? 'File' : 'Directory')",
   ')[0]',
 ].join('');
@@ -303,7 +334,7 @@ export const SUB_PATH_MESSAGE = [
   ` 'container ' + strings.quote(string(c.?name.orValue(''))) + ' mounts ' + ${quotedShort('v.path')} + ' with '`,
   " + (string(m.?subPathExpr.orValue('')) != '' ? 'subPathExpr ' + strings.quote(string(m.?subPathExpr.orValue(''))) : 'subPath ' + strings.quote(string(m.?subPath.orValue(''))))",
   " + ' (volume ' + strings.quote(v.name) + '), which the kubelet creates when it is missing, but '",
-  ` + (v.decides.endsWith('0') ? strings.quote(${DECIDING_PREFIX}) + ' is read-only' : strings.quote(${BELOW_PREFIX}) + ' inside it is read-only')`,
+  ` + ${READ_ONLY_REASON}`,
   " + '; mount the subdirectory as a hostPath volume of its own'",
   ')[0])[0])[0]',
 ].join('');

@@ -135,6 +135,11 @@ export function celPositions(entries: readonly BackstopEntry[]): string {
   return `[${Array.from({ length: longest }, (_, i) => String(i)).join(', ')}]`;
 }
 
+/** What tells entries apart: one of each key is kept, and the CEL finds the built-in ones by it. */
+export function entryKey(entry: BackstopEntry): string {
+  return `${entry.rank} ${entry.prefix}`;
+}
+
 /** allowedHostPaths then builtinHostPaths, each prefix and read-only-ness once, in the order of the policy. */
 export function backstopEntries(policy: CompiledPolicy): BackstopEntry[] {
   const lists = { allowedHostPaths: policy.spec.allowedHostPaths, builtinHostPaths: policy.spec.builtinHostPaths };
@@ -144,12 +149,21 @@ export function backstopEntries(policy: CompiledPolicy): BackstopEntry[] {
   for (const entry of entries) {
     if (LONE_SURROGATE.test(entry.pathPrefix)) throw new BackstopError(entry.field, 'contains a lone UTF-16 surrogate, which a CEL string cannot hold');
     const made = entryOf(entry.pathPrefix, entry.readOnly);
-    const key = `${made.rank} ${made.prefix}`;
+    const key = entryKey(made);
     if (seen.has(key)) continue;
     seen.add(key);
     result.push(made);
   }
   return result;
+}
+
+/**
+ * Under handWrittenHostPaths: builtin, the keys of the builtinHostPaths entries, each once in the order of the
+ * policy: a volume written by hand must lie under one of them. None under `allowed`.
+ */
+export function builtinKeys(policy: CompiledPolicy): string[] {
+  if (policy.handWritten === undefined) return [];
+  return unique(policy.spec.builtinHostPaths.map((entry) => entryKey(entryOf(entry.pathPrefix, entry.readOnly))));
 }
 
 /** The entries as a CEL list literal of lists: [rank, prefix, under, segments...] (see cel.ts). */
@@ -202,6 +216,8 @@ export function backstop(policy: CompiledPolicy, options: BackstopOptions = DEFA
           { name: 'sandboxUserAnnotation', expression: celString(policy.sandboxUserAnnotation) },
           { name: 'injectedMayCreate', expression: policy.hostPathType === 'DirectoryOrCreate' ? 'true' : 'false' },
           { name: 'baseline', expression: policy.baseline ? 'true' : 'false' },
+          { name: 'handWrittenBuiltin', expression: policy.handWritten === undefined ? 'false' : 'true' },
+          { name: 'builtinKeys', expression: celStringList(builtinKeys(policy)) },
           { name: 'namespaceName', expression: NAMESPACE },
           { name: 'username', expression: USER },
           { name: 'trusted', expression: TRUSTED },

@@ -146,9 +146,9 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
       expect(objects.binding.spec?.validationActions).to.deep.equal(['Deny']);
     });
 
-    it('holds the policy in six literals, the deciding entry found in CEL', () => {
+    it('holds the policy in eight literals, the deciding entry found in CEL', () => {
       const variables = objects.policy.spec?.variables ?? [];
-      expect(variables.slice(0, 6)).to.deep.equal([
+      expect(variables.slice(0, 8)).to.deep.equal([
         {
           name: 'policyEntries',
           expression: '[["9997001", "/srv/sandbox", "/srv/sandbox/"], ["9997000", "/srv/models", "/srv/models/"], ["99960001", "/srv/models/scratch", "/srv/models/scratch/"], ["999800", "/skills", "/skills/"], ["9997001", "/.deer-flow/threads", "/.deer-flow/threads/"]]',
@@ -158,9 +158,20 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
         { name: 'sandboxUserAnnotation', expression: '"mountgate.io/sandbox-user"' },
         { name: 'injectedMayCreate', expression: 'false' },
         { name: 'baseline', expression: 'true' },
+        { name: 'handWrittenBuiltin', expression: 'false' },
+        { name: 'builtinKeys', expression: '[]' },
       ]);
       expect(backstop(policyOf({ hostPathType: 'DirectoryOrCreate' })).policy.spec?.variables?.[4]).to.deep.equal({ name: 'injectedMayCreate', expression: 'true' });
       expect(backstop(policyOf({ podSecurity: 'privileged' })).policy.spec?.variables?.[5]).to.deep.equal({ name: 'baseline', expression: 'false' });
+      // The keys of builtinHostPaths, each once: /skills twice, and read-write beside read-only, is two keys.
+      const builtin = policyOf({
+        handWrittenHostPaths: 'builtin',
+        builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }, { pathPrefix: '/.deer-flow/threads' }, { pathPrefix: '/skills', readOnly: true }, { pathPrefix: '/skills' }],
+      });
+      expect(backstop(builtin).policy.spec?.variables?.slice(6, 8)).to.deep.equal([
+        { name: 'handWrittenBuiltin', expression: 'true' },
+        { name: 'builtinKeys', expression: '["999800 /skills", "9997001 /.deer-flow/threads", "999801 /skills"]' },
+      ]);
     });
 
     it('by default selects the namespaces labelled mountgate.io/enabled=true, never kube-system', () => {
@@ -235,21 +246,23 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
       for (const [where, expression] of messages) expect(expression, where).to.match(/^variables\.\w+\.size\(\) == 0 \? '' : /);
     });
 
-    it('is the same text for every policy but the six literals', () => {
+    it('is the same text for every policy but the eight literals', () => {
       const other = backstop(
         policyOf({
           allowedHostPaths: [{ pathPrefix: '/x/{user}/*' }],
-          builtinHostPaths: [],
           trustedProvisioners: ['p'],
           sandboxUserAnnotation: 'example.com/u',
           hostPathType: 'DirectoryOrCreate',
           podSecurity: 'privileged',
+          handWrittenHostPaths: 'builtin',
+          builtinHostPaths: [{ pathPrefix: '/b' }],
         }),
       ).policy.spec;
       const mine = backstop(policyOf()).policy.spec;
-      expect(other?.variables?.slice(0, 6).map((v) => v.name)).to.deep.equal(['policyEntries', 'positions', 'trustedProvisioners', 'sandboxUserAnnotation', 'injectedMayCreate', 'baseline']);
-      for (let i = 0; i < 6; i++) expect(other?.variables?.[i]).to.not.deep.equal(mine?.variables?.[i]);
-      expect(other?.variables?.slice(6)).to.deep.equal(mine?.variables?.slice(6));
+      const literals = ['policyEntries', 'positions', 'trustedProvisioners', 'sandboxUserAnnotation', 'injectedMayCreate', 'baseline', 'handWrittenBuiltin', 'builtinKeys'];
+      expect(other?.variables?.slice(0, 8).map((v) => v.name)).to.deep.equal(literals);
+      for (let i = 0; i < 8; i++) expect(other?.variables?.[i]).to.not.deep.equal(mine?.variables?.[i]);
+      expect(other?.variables?.slice(8)).to.deep.equal(mine?.variables?.slice(8));
       expect(other?.validations).to.deep.equal(mine?.validations);
     });
   });

@@ -71,8 +71,23 @@ describe('chart: the backstop ValidatingAdmissionPolicy', function () {
       },
     },
     { name: 'the per-user deer-flow example', policy: PER_USER_EXAMPLE },
-    // The backstop does not apply the key: it renders the same objects as without it, in the chart and the CLI alike.
     { name: 'handWrittenHostPaths: builtin', policy: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }], builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }], handWrittenHostPaths: 'builtin' } },
+    {
+      // Built-in keys each once, one also among allowedHostPaths (one entry, still a built-in key), and one CEL and JSON must escape.
+      name: 'handWrittenHostPaths: builtin, with repeated and odd built-in entries',
+      policy: {
+        allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }, { pathPrefix: '/skills', readOnly: true }],
+        builtinHostPaths: [
+          { pathPrefix: '/skills', readOnly: true },
+          { pathPrefix: '/.deer-flow/users/{sandboxUser}/skills_view', readOnly: true },
+          { pathPrefix: '/skills', readOnly: true },
+          { pathPrefix: '/skills' },
+          { pathPrefix: `/x/*/we ird'"<&>/😀` },
+        ],
+        handWrittenHostPaths: 'builtin',
+      },
+    },
+    { name: 'handWrittenHostPaths: builtin, no built-in entries', policy: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }], builtinHostPaths: [], handWrittenHostPaths: 'builtin' } },
     // The one setting under which mountgate's own volumes may be created in a read-only path.
     { name: 'hostPathType: DirectoryOrCreate', policy: { allowedHostPaths: [{ pathPrefix: '/srv/models', readOnly: true }], hostPathType: 'DirectoryOrCreate' } },
     { name: 'podSecurity: privileged', policy: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }], podSecurity: 'privileged' } },

@@ -36,6 +36,7 @@ import { e2e } from './hooks.js';
 
 const SELECT_LABEL = 'mountgate.io/backstop-e2e';
 const PER_USER_POLICY = path.join(REPO_ROOT, 'examples', 'deer-flow-per-user-policy.yaml');
+const AGENT_SANDBOX_POLICY = path.join(REPO_ROOT, 'examples', 'agent-sandbox-policy.yaml');
 const execFileAsync = promisify(execFile);
 const CELCOST_DIR = path.join(REPO_ROOT, 'test', 'e2e', 'tools', 'celcost');
 
@@ -110,6 +111,23 @@ const PATTERN_POLICY = {
   trustedProvisioners: ['alice', 'group:deer-flow-provisioners'],
 };
 
+/**
+ * handWrittenHostPaths: builtin over the corpus's prefixes: a volume written by hand must lie under a built-in entry
+ * and is read-only where the deciding built-in entry is, whatever allowedHostPaths say deeper down.
+ */
+const BUILTIN_POLICY = {
+  allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }, { pathPrefix: '/srv/models/scratch' }, { pathPrefix: '/data/a' }],
+  builtinHostPaths: [
+    { pathPrefix: '/srv/models', readOnly: true },
+    { pathPrefix: '/srv/sandbox/shared', readOnly: true },
+    { pathPrefix: '/skills', readOnly: true },
+    { pathPrefix: '/data' },
+    { pathPrefix: '/data/b', readOnly: true },
+    { pathPrefix: '/.deer-flow/users/*/skills_view', readOnly: true },
+  ],
+  handWrittenHostPaths: 'builtin',
+};
+
 interface Setup {
   readonly title: string;
   readonly policy: CompiledPolicy;
@@ -147,6 +165,9 @@ async function apiVerdict(call: Promise<unknown>): Promise<ApiVerdict> {
   }
 }
 
+/** Why a volume written by hand is refused under handWrittenHostPaths: builtin; the backstop says it too. */
+const HAND_WRITTEN_NOTE = ' (with handWrittenHostPaths: builtin, allowed host paths come only through the annotation)';
+
 const PROBLEMS = [
   'is empty',
   'is longer than 4096 UTF-16 code units',
@@ -157,6 +178,7 @@ const PROBLEMS = [
   'has a "." segment',
   'has a ".." segment',
   'is not under any allowed or built-in host path',
+  `is not under any built-in host path${HAND_WRITTEN_NOTE}`,
 ];
 
 function problemOf(message: string): string {
@@ -207,7 +229,11 @@ const PATTERN_NOTE = / \("[^"]*" (?:does not apply: \{\w+\} is not filled, as .*
 function mountgateGist(verdict: Verdict): string {
   const [first] = verdict.allowed ? [] : verdict.violations;
   if (first === undefined) throw new Error('a denial without a reason');
-  return gist(describeViolation(first).replace(PATTERN_NOTE, ''));
+  const text = describeViolation(first);
+  // The pattern note comes before the hand-written one.
+  const handWritten = text.endsWith(HAND_WRITTEN_NOTE);
+  const rest = handWritten ? text.slice(0, -HAND_WRITTEN_NOTE.length) : text;
+  return gist(rest.replace(PATTERN_NOTE, '') + (handWritten ? HAND_WRITTEN_NOTE : ''));
 }
 
 function ephemeralUpdateRequest(pod: V1Pod, oldPod: V1Pod, namespace: string, userInfo: UserInfo): AdmissionRequest {
@@ -407,6 +433,9 @@ const TABLE: ReadonlyArray<[string, V1Pod]> = [
     { spec: { containers: [container('c', [['new', true], ['etc', true]])], volumes: [{ name: 'new', hostPath: { path: '/srv/models/new' } }, { name: 'etc', hostPath: { path: '/etc' } }] } },
   ],
   ['a read-write mount with a subPath of a DirectoryOrCreate volume under a read-only prefix', { spec: { containers: [{ name: 'c', image: 'registry.example/img:1', volumeMounts: [{ name: 'v', mountPath: '/m', subPath: 'x' }] }], volumes: [{ name: 'v', hostPath: { path: '/srv/models/v', type: 'DirectoryOrCreate' } }] } }],
+  // Under BUILTIN_POLICY a volume written by hand there is read-only by the built-in /srv/models, though /srv/models/scratch is read-write.
+  ['DirectoryOrCreate inside read-write inside read-only', typed('/srv/models/scratch/new', 'DirectoryOrCreate')],
+  ['a read-only mount with a subPath inside read-write inside read-only', { spec: { containers: [{ name: 'c', image: 'registry.example/img:1', volumeMounts: [{ name: 'v', mountPath: '/m', subPath: 'x', readOnly: true }] }], volumes: [{ name: 'v', hostPath: { path: '/srv/models/scratch/v', type: 'Directory' } }] } }],
 ];
 
 /** One hostPath volume of `type`, mounted read-only by one container. */
@@ -647,6 +676,9 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
       { title: 'the shipped deer-flow profile', policy: parsePolicy(await readFile(EXAMPLE_POLICY, 'utf8'), EXAMPLE_POLICY), webhookNamespace: undefined },
       { title: 'the per-user deer-flow example', policy: parsePolicy(await readFile(PER_USER_POLICY, 'utf8'), PER_USER_POLICY), webhookNamespace: undefined },
       { title: 'a policy with every kind of pattern', policy: parsePolicy(JSON.stringify(PATTERN_POLICY), 'patterns.json'), webhookNamespace: undefined },
+      { title: 'a policy with every kind of pattern, with handWrittenHostPaths: builtin', policy: parsePolicy(JSON.stringify({ ...PATTERN_POLICY, handWrittenHostPaths: 'builtin' }), 'patterns-builtin.json'), webhookNamespace: undefined },
+      { title: 'handWrittenHostPaths: builtin over the prefixes of the corpus', policy: parsePolicy(JSON.stringify(BUILTIN_POLICY), 'builtin.json'), webhookNamespace: undefined },
+      { title: 'the shipped agent-sandbox profile (handWrittenHostPaths: builtin)', policy: parsePolicy(await readFile(AGENT_SANDBOX_POLICY, 'utf8'), AGENT_SANDBOX_POLICY), webhookNamespace: undefined },
     ];
     const rbac = env.cp.admin.makeApiClient(RbacAuthorizationV1Api);
     for (const candidate of candidates) {
@@ -824,7 +856,7 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
       await writeFile(requestFile, JSON.stringify({ namespace: each.namespace, userInfo: { username: 'alice', groups: ['deer-flow-provisioners'] } }));
       const result = await celcost(env.dir, '1.29', policyFile, files, requestFile);
       expect(result.compileError, `${each.title}: compile error in the 1.29 environment`).to.equal(undefined);
-      expect(result.compiled).to.equal(39);
+      expect(result.compiled).to.equal(41);
       for (const [i, pod] of result.pods.entries()) {
         const title = `${each.title}, ${big[i]?.[0] ?? pod.file}`;
         for (const { where, cost, error } of pod.costs) {
