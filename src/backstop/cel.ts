@@ -273,8 +273,15 @@ export const OUTSIDE_MESSAGE = [
 
 /** The prefix of the entry that decides volume v: the first in the policy of those of its rank that cover it. */
 const DECIDING_PREFIX = `[v.path.split('/')].map(segs, variables.applicable.filter(e, e[0] == v.decides && ${COVERS}))[0][0][1]`;
-/** The prefix of the built-in entry that decides volume v (v.builtin a rank), as DECIDING_PREFIX. */
-const BUILTIN_PREFIX = `[v.path.split('/')].map(segs, variables.applicable.filter(e, e[0] == v.builtin && ${BUILTIN_KEY} in variables.builtinKeys && ${COVERS}))[0][0][1]`;
+/**
+ * The prefix of the built-in entry that decides volume v (v.builtin a rank): the first in builtinHostPaths of
+ * those of its rank that cover it, cut from its key. Not the first in policyEntries, as DECIDING_PREFIX: mountgate
+ * orders builtinHostPaths alone here, and an entry also listed in allowedHostPaths sits earlier in policyEntries.
+ */
+const BUILTIN_PREFIX = [
+  `[v.path.split('/')].map(segs, [variables.applicable.filter(e, e[0] == v.builtin && ${COVERS}).map(e, ${BUILTIN_KEY})]`,
+  '.map(keys, variables.builtinKeys.filter(k, k in keys)[0].substring(v.builtin.size() + 1))[0])[0]',
+].join('');
 
 /** A string's length in UTF-16 code units, as mountgate orders prefixes (sortLongestFirst). */
 function utf16Length(value: string): string {

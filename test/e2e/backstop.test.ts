@@ -113,10 +113,18 @@ const PATTERN_POLICY = {
 
 /**
  * handWrittenHostPaths: builtin over the corpus's prefixes: a volume written by hand must lie under a built-in entry
- * and is read-only where the deciding built-in entry is, whatever allowedHostPaths say deeper down.
+ * and is read-only where the deciding built-in entry is, whatever allowedHostPaths say deeper down. Two built-in
+ * patterns of one rank cover /srv/tenants/NAMESPACE/work, the second also allowed (so first among the CEL's
+ * entries): mountgate names the first in builtinHostPaths.
  */
 const BUILTIN_POLICY = {
-  allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }, { pathPrefix: '/srv/models/scratch' }, { pathPrefix: '/data/a' }],
+  allowedHostPaths: [
+    { pathPrefix: '/srv/sandbox' },
+    { pathPrefix: '/srv/models/scratch' },
+    { pathPrefix: '/data/a' },
+    { pathPrefix: '/srv/tenants/{namespace}/work' },
+    { pathPrefix: '/srv/tenants/{namespace}', readOnly: true },
+  ],
   builtinHostPaths: [
     { pathPrefix: '/srv/models', readOnly: true },
     { pathPrefix: '/srv/sandbox/shared', readOnly: true },
@@ -124,6 +132,8 @@ const BUILTIN_POLICY = {
     { pathPrefix: '/data' },
     { pathPrefix: '/data/b', readOnly: true },
     { pathPrefix: '/.deer-flow/users/*/skills_view', readOnly: true },
+    { pathPrefix: '/srv/tenants/*', readOnly: true },
+    { pathPrefix: '/srv/tenants/{namespace}', readOnly: true },
   ],
   handWrittenHostPaths: 'builtin',
 };
@@ -487,6 +497,8 @@ const PATTERN_TABLE: ReadonlyArray<[title: string, who: Who, pod: V1Pod]> = [
   ['{sandboxUser} without the annotation', 'carol', annotated('/srv/users/u3', false)],
   ['{sandboxUser}, the parent of the tree', 'carol', annotated('/srv/users', false, 'u3')],
   ['{namespace}: its own tree', 'alice', annotated('/srv/tenants/{ns}/x', false)],
+  // Under BUILTIN_POLICY: read-write by the allowed {namespace}/work, read-only by the first built-in pattern of its rank ("*").
+  ['{namespace}/work: the first of two built-in patterns of one rank is named, not the one also allowed', 'alice', annotated('/srv/tenants/{ns}/work', false)],
   ['{namespace}: another namespace\'s tree', 'alice', annotated('/srv/tenants/default/x', false)],
   ['{namespace}/{user}: read-only, mounted read-write', 'alice', annotated('/srv/tenants/{ns}/alice/x', false)],
   ['{namespace}/{user}: read-only, mounted read-only', 'alice', annotated('/srv/tenants/{ns}/alice', true)],
