@@ -22,16 +22,18 @@ export interface ReloadSources {
 export function watchForChanges(state: LiveState, sources: ReloadSources, metrics: Metrics, logger: Logger): FilePoller[] {
   const pollers = [
     pollFiles([sources.configPath], [sources.policyText], sources.intervalMs, async ([text = '']) => {
+      let policy: CompiledPolicy;
       try {
-        const policy = parsePolicy(text, sources.configPath);
+        policy = parsePolicy(text, sources.configPath);
         state.setPolicy(policy);
         metrics.reloads.inc({ kind: 'policy', result: 'success' });
         logger.info({ file: sources.configPath }, 'policy reloaded');
-        logPolicyWarnings(policy, sources.configPath, logger);
       } catch (error) {
         metrics.reloads.inc({ kind: 'policy', result: 'failure' });
         logger.error({ file: sources.configPath, err: String(error) }, 'new policy refused; the previous policy stays in force');
+        return;
       }
+      logPolicyWarnings(policy, sources.configPath, logger);
     }),
   ];
   const tlsFiles = sources.tlsFiles;
@@ -60,6 +62,14 @@ export function watchForChanges(state: LiveState, sources: ReloadSources, metric
  * What `mountgate check` prints as `warning (policy): ...`, one warn line each, so that an admin who only reads the
  * server's log learns it too. The search behind it is bounded (some half a second at most).
  */
-export function logPolicyWarnings(policy: CompiledPolicy, file: string, logger: Logger): void {
-  for (const warning of policyWarnings(policy)) logger.warn({ file, warning }, 'policy warning');
+export function logPolicyWarnings(policy: CompiledPolicy, file: string, logger: Logger, warningsOf = policyWarnings): void {
+  let warnings: string[];
+  try {
+    warnings = warningsOf(policy);
+  } catch (error) {
+    // The policy is in force either way: a fault in the search must not read as a refused policy, or stop serve.
+    logger.error({ file, err: String(error) }, 'the policy is in force, but its warnings could not be worked out');
+    return;
+  }
+  for (const warning of warnings) logger.warn({ file, warning }, 'policy warning');
 }
