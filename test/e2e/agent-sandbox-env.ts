@@ -23,6 +23,8 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { backstop, DEFAULT_BACKSTOP_OPTIONS } from '../../src/backstop/policy.js';
+import { parsePolicy } from '../../src/policy/load.js';
 import { REPO_ROOT } from './controlplane.js';
 import { ignoreNotFound, uniqueName, type E2E } from './env.js';
 import { MountgateProcess } from './mountgate-process.js';
@@ -56,6 +58,8 @@ export interface AgentSandboxEnv {
   /** The names the API server gives the mutating and the validating webhook in its errors. */
   readonly mutateWebhook: string;
   readonly validateWebhook: string;
+  /** The backstop's ValidatingAdmissionPolicy (and binding): the API server runs it after the mutating webhook, before the validating one. */
+  readonly backstop: string;
   readonly controllerLog: string;
   /** Stops the controller and mountgate and removes what was created; safe to call twice. */
   stop(): Promise<void>;
@@ -190,6 +194,20 @@ export async function startAgentSandbox(e2e: E2E): Promise<AgentSandboxEnv> {
     });
     await admission.createMutatingWebhookConfiguration({ body: rendered.mutating });
     await admission.createValidatingWebhookConfiguration({ body: rendered.validating });
+    // The backstop the chart installs beside them (the same objects as `mountgate backstop`, test/chart checks it), bound
+    // to the same namespaces: the controller's Pods meet it too, with handWrittenHostPaths: builtin as the profile sets it.
+    const backstopObjects = backstop(parsePolicy(await readFile(POLICY_FILE, 'utf8'), POLICY_FILE), {
+      ...DEFAULT_BACKSTOP_OPTIONS,
+      name: 'mountgate-agent-sandbox-e2e-backstop',
+      namespaceSelector: { matchLabels: { [SELECTOR_LABEL]: 'true' } },
+    });
+    const backstopName = backstopObjects.policy.metadata?.name ?? '';
+    cleanups.push(async () => {
+      await ignoreNotFound(admission.deleteValidatingAdmissionPolicyBinding({ name: backstopName }));
+      await ignoreNotFound(admission.deleteValidatingAdmissionPolicy({ name: backstopName }));
+    });
+    await admission.createValidatingAdmissionPolicy({ body: backstopObjects.policy });
+    await admission.createValidatingAdmissionPolicyBinding({ body: backstopObjects.binding });
 
     const namespace = uniqueName('mg-e2e-agent-sandbox');
     await core.createNamespace({ body: { metadata: { name: namespace, labels: { [SELECTOR_LABEL]: 'true' } } } });
@@ -207,6 +225,22 @@ export async function startAgentSandbox(e2e: E2E): Promise<AgentSandboxEnv> {
         });
       } catch (error) {
         return String(error).includes('may not request host mounts') ? true : undefined;
+      }
+      return undefined;
+    });
+    // The backstop in force: a hostPath volume written by hand under allowedHostPaths passes /mutate, and the backstop refuses it.
+    await waitUntil('the backstop in force', 60_000, async () => {
+      try {
+        await core.createNamespacedPod({
+          namespace,
+          dryRun: 'All',
+          body: {
+            metadata: { name: 'probe' },
+            spec: { containers: [{ name: 'c', image: 'x' }], volumes: [{ name: 'w', hostPath: { path: '/srv/agents/workspaces/probe', type: 'Directory' } }] },
+          },
+        });
+      } catch (error) {
+        return String(error).includes(`ValidatingAdmissionPolicy '${backstopName}'`) ? true : undefined;
       }
       return undefined;
     });
@@ -232,6 +266,7 @@ export async function startAgentSandbox(e2e: E2E): Promise<AgentSandboxEnv> {
       mountgate,
       mutateWebhook: rendered.mutateWebhookName,
       validateWebhook: rendered.validateWebhookName,
+      backstop: backstopName,
       controllerLog: controller.logFile,
       stop,
     };

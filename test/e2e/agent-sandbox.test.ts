@@ -117,11 +117,13 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
     return `\ncontroller log:\n${log.trimEnd().split('\n').slice(-15).join('\n')}`;
   };
   /** The Ready condition of an object once its message says what mountgate said. */
-  const refusal = async (group: string, plural: string, name: string, webhook: string): Promise<Condition> => {
+  /** `by` is a webhook's name, or the backstop's as `{ backstop: NAME }`. */
+  const refusal = async (group: string, plural: string, name: string, by: string | { readonly backstop: string }): Promise<Condition> => {
+    const marker = typeof by === 'string' ? `admission webhook "${by}" denied the request` : `ValidatingAdmissionPolicy '${by.backstop}' with binding '${by.backstop}' denied request`;
     let last: Condition | undefined;
-    return waitUntil(`${plural}/${name} Ready=False naming ${webhook}`, 60_000, async () => {
+    return waitUntil(`${plural}/${name} Ready=False naming ${typeof by === 'string' ? by : by.backstop}`, 60_000, async () => {
       last = await readyOf(group, plural, name);
-      return last?.status === 'False' && last.message?.includes(`admission webhook "${webhook}" denied the request`) === true ? last : undefined;
+      return last?.status === 'False' && last.message?.includes(marker) === true ? last : undefined;
     }, () => `; last Ready: ${JSON.stringify(last)}${logTail()}`);
   };
   const annotationOf = (p: V1Pod | undefined): string | undefined => p?.metadata?.annotations?.[ANNOTATION];
@@ -243,7 +245,7 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
       expect(mountgateParts(created)).to.deep.equal(injected([MODELS]));
     });
 
-    it('a hostPath volume written into the podTemplate by hand is refused (handWrittenHostPaths: builtin), though its path is allowed', async () => {
+    it('a hostPath volume written into the podTemplate by hand is refused (handWrittenHostPaths: builtin), though its path is allowed: by the backstop, which the API server runs before /validate', async () => {
       const handWritten = uniqueName('sb-hand');
       const workspace = '/srv/agents/workspaces/by-hand';
       await create(CORE_GROUP, 'sandboxes', {
@@ -259,10 +261,13 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
           },
         },
       });
-      const ready = await refusal(CORE_GROUP, 'sandboxes', handWritten, env().validateWebhook);
+      const { backstop } = env();
+      const ready = await refusal(CORE_GROUP, 'sandboxes', handWritten, { backstop });
       expect(ready.reason).to.equal('ReconcilerError');
+      // /validate's words (test/e2e/validate.test.ts has its own refusal), after the field and the volume's name.
       expect(ready.message).to.equal(
-        `Error seen: ${denied(env().validateWebhook)}spec.volumes[0].hostPath.path: "${workspace}" is not under any built-in host path ` +
+        `Error seen: pods "${handWritten}" is forbidden: ValidatingAdmissionPolicy '${backstop}' with binding '${backstop}' denied request: ` +
+          `spec.volumes[0].hostPath.path (volume "work"): "${workspace}" is not under any built-in host path ` +
           '(with handWrittenHostPaths: builtin, allowed host paths come only through the annotation)',
       );
       expect(await pod(handWritten)).to.equal(undefined);
