@@ -21,6 +21,7 @@ import {
   PatchStrategy,
   RbacAuthorizationV1Api,
   type KubernetesObject,
+  type V1Pod,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { backstop, DEFAULT_BACKSTOP_OPTIONS } from '../../src/backstop/policy.js';
@@ -212,38 +213,27 @@ export async function startAgentSandbox(e2e: E2E): Promise<AgentSandboxEnv> {
     const namespace = uniqueName('mg-e2e-agent-sandbox');
     await core.createNamespace({ body: { metadata: { name: namespace, labels: { [SELECTOR_LABEL]: 'true' } } } });
     cleanups.push(() => ignoreNotFound(core.deleteNamespace({ name: namespace })));
+    /** True once a dry-run create of `body` here is refused with a message that includes `marker`. */
+    const refusedWith = (body: V1Pod, marker: string) => async (): Promise<true | undefined> => {
+      try {
+        await core.createNamespacedPod({ namespace, dryRun: 'All', body });
+      } catch (error) {
+        return String(error).includes(marker) ? true : undefined;
+      }
+      return undefined;
+    };
     // In force once a dry-run Pod with mounts is judged by this mountgate (the admin is no requester here).
-    await waitUntil('the agent-sandbox webhooks in force', 60_000, async () => {
-      try {
-        await core.createNamespacedPod({
-          namespace,
-          dryRun: 'All',
-          body: {
-            metadata: { name: 'probe', annotations: { 'mountgate.io/mounts': '[{"hostPath":"/srv/agents/models","mountPath":"/m"}]' } },
-            spec: { containers: [{ name: 'c', image: 'x' }] },
-          },
-        });
-      } catch (error) {
-        return String(error).includes('may not request host mounts') ? true : undefined;
-      }
-      return undefined;
-    });
+    const asking: V1Pod = {
+      metadata: { name: 'probe', annotations: { 'mountgate.io/mounts': '[{"hostPath":"/srv/agents/models","mountPath":"/m"}]' } },
+      spec: { containers: [{ name: 'c', image: 'x' }] },
+    };
+    await waitUntil('the agent-sandbox webhooks in force', 60_000, refusedWith(asking, 'may not request host mounts'));
     // The backstop in force: a hostPath volume written by hand under allowedHostPaths passes /mutate, and the backstop refuses it.
-    await waitUntil('the backstop in force', 60_000, async () => {
-      try {
-        await core.createNamespacedPod({
-          namespace,
-          dryRun: 'All',
-          body: {
-            metadata: { name: 'probe' },
-            spec: { containers: [{ name: 'c', image: 'x' }], volumes: [{ name: 'w', hostPath: { path: '/srv/agents/workspaces/probe', type: 'Directory' } }] },
-          },
-        });
-      } catch (error) {
-        return String(error).includes(`ValidatingAdmissionPolicy '${backstopName}'`) ? true : undefined;
-      }
-      return undefined;
-    });
+    const handWritten: V1Pod = {
+      metadata: { name: 'probe' },
+      spec: { containers: [{ name: 'c', image: 'x' }], volumes: [{ name: 'w', hostPath: { path: '/srv/agents/workspaces/probe', type: 'Directory' } }] },
+    };
+    await waitUntil('the backstop in force', 60_000, refusedWith(handWritten, `ValidatingAdmissionPolicy '${backstopName}'`));
 
     // The controller, out of cluster, as its ServiceAccount.
     const kubeconfig = path.join(dir, 'controller.kubeconfig');
