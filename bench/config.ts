@@ -27,19 +27,34 @@ export interface BenchConfig {
   readonly rssVariants: ReadonlySet<string> | undefined;
 }
 
+const FULL_RUN_SECONDS = 6;
+const FULL_RSS_REQUESTS = 100_000;
+
 export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
   const quick = env.BENCH_QUICK === '1';
   return {
     quick,
     sections: readSections(env.BENCH_ONLY),
-    runSeconds: positive(env.BENCH_RUN_SECONDS, 'BENCH_RUN_SECONDS') ?? (quick ? 2 : 6),
+    runSeconds: positive(env.BENCH_RUN_SECONDS, 'BENCH_RUN_SECONDS') ?? (quick ? 2 : FULL_RUN_SECONDS),
     warmupSeconds: quick ? 1 : 4,
-    rssRequests: positive(env.BENCH_RSS_REQUESTS, 'BENCH_RSS_REQUESTS') ?? (quick ? 10_000 : 100_000),
+    rssRequests: positive(env.BENCH_RSS_REQUESTS, 'BENCH_RSS_REQUESTS') ?? (quick ? 10_000 : FULL_RSS_REQUESTS),
     apiserverPods: quick ? 30 : 300,
     coreCaseMs: quick ? 200 : 1_500,
     scenarios: nameSet(env.BENCH_SCENARIOS),
     rssVariants: nameSet(env.BENCH_RSS_VARIANTS),
   };
+}
+
+/** The full run's settings: only such a run writes the committed results and table (unless BENCH_WRITE=1). */
+export function isFullRun(config: BenchConfig): boolean {
+  return (
+    !config.quick &&
+    config.sections.size === SECTIONS.length &&
+    config.scenarios === undefined &&
+    config.rssVariants === undefined &&
+    config.runSeconds === FULL_RUN_SECONDS &&
+    config.rssRequests === FULL_RSS_REQUESTS
+  );
 }
 
 function nameSet(value: string | undefined): ReadonlySet<string> | undefined {

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { runApiserverSection, type ApiserverSection } from './apiserver-bench.js';
-import { readConfig, SECTIONS } from './config.js';
+import { isFullRun, readConfig } from './config.js';
 import { runCoreSection, type CoreResults } from './core-bench.js';
 import { runHttpSection, type HttpSection } from './http-bench.js';
 import { runKyvernoSection, type KyvernoSection, type KyvernoSkipped } from './kyverno-bench.js';
@@ -114,8 +114,7 @@ async function main(): Promise<void> {
     targets: checkTargets(sections),
   };
 
-  const complete = !config.quick && config.sections.size === SECTIONS.length && config.scenarios === undefined;
-  const official = complete || process.env.BENCH_WRITE === '1';
+  const official = isFullRun(config) || process.env.BENCH_WRITE === '1';
   const requestedDir = process.env.BENCH_OUT;
   const outDir = requestedDir ?? (official ? undefined : await mkdtemp(path.join(tmpdir(), 'mountgate-bench-results-')));
   const json = outDir === undefined ? RESULTS_JSON : path.join(outDir, 'results.json');

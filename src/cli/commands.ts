@@ -48,7 +48,8 @@ Exit 2 when a flag, the policy, the certificate, the kubeconfig or the listening
     summary: 'run /mutate then /validate on a Pod manifest, offline',
     options: CHECK_OPTIONS,
     notes: `Prints the mutated Pod as YAML on stdout, warnings and reasons on stderr; when the policy has
-placeholders, a first line on stderr says what each one stands for.
+placeholders, a line on stderr before the decision (after the "warning (policy)" lines) says what
+each one stands for.
 With --old, judges the UPDATE from OLD-POD.yaml to POD.yaml as /validate does (an update is
 never changed): a Pod's mounts are fixed when it is created, so an update may set the annotation
 only to a value that asks for exactly the mounts the Pod has.

@@ -103,6 +103,48 @@ describe('NOTES.txt', function () {
       has: ['WARNING: webhook.validating.enabled is false', 'reach nothing (backstop.enabled is false too)'],
       hasNot: ['only the'],
     },
+    {
+      name: 'a selector by the namespace name label: no label to set, since the API server keeps that one',
+      values: { webhook: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'deer-flow' } } } },
+      has: ['2. mountgate is on for the namespace deer-flow (webhook.namespaceSelector names it by\n   kubernetes.io/metadata.name, a label the API server sets and keeps).'],
+      hasNot: ['kubectl label namespace SANDBOX-NS kubernetes.io', 'kubectl label namespace deer-flow'],
+    },
+    {
+      name: 'a selector by the name label and another label: only the other label is set, on that namespace',
+      values: { webhook: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'deer-flow', team: 'a' } } } },
+      has: ['it must\n   also carry:\n     kubectl label namespace deer-flow team=a\n'],
+      hasNot: ['kubernetes.io/metadata.name=deer-flow'],
+    },
+    {
+      name: 'a selector of expressions only: the expressions are shown, no empty label command',
+      values: { webhook: { namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'In', values: ['a'] }] } } },
+      has: ['2. mountgate is on for the namespaces that webhook.namespaceSelector selects:\n     [{"key":"team","operator":"In","values":["a"]}]\n'],
+      hasNot: ['kubectl label namespace SANDBOX-NS \n', 'kubectl label namespace SANDBOX-NS mountgate'],
+    },
+    {
+      name: 'an empty selector: every namespace',
+      values: { webhook: { namespaceSelector: {} } },
+      has: ['2. mountgate is on for every namespace (webhook.namespaceSelector selects all).'],
+      hasNot: ['kubectl label namespace SANDBOX-NS mountgate'],
+    },
+    {
+      name: 'excluded namespaces are named with kube-system and the release namespace',
+      values: { webhook: { excludeNamespaces: ['tools', 'kube-system'] } },
+      has: [`   kube-system, ${NAMESPACE}, tools are never sent to the webhooks.`],
+      hasNot: [],
+    },
+    {
+      name: 'the mutating webhook off: emergency removal names only the validating configuration',
+      values: { webhook: { mutating: { enabled: false } } },
+      has: ['Emergency removal', 'kubectl delete validatingwebhookconfiguration mg-mountgate'],
+      hasNot: ['kubectl delete mutatingwebhookconfiguration'],
+    },
+    {
+      name: 'no webhook configuration at all: no emergency removal',
+      values: { webhook: { mutating: { enabled: false }, validating: { enabled: false } } },
+      has: ['2. Turn mountgate on for a namespace'],
+      hasNot: ['Emergency removal', 'kubectl delete'],
+    },
   ];
   for (const row of rows) {
     it(row.name, function () {
