@@ -114,12 +114,52 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, request: Req
   }
 
   if (hasViolations(violations)) return { kind: 'denied', violations, warnings };
-  const planned = policy.rootAtWritableAncestor ? rooted([...merged.values()], policy, fillings) : [...merged.values()];
-  return {
-    kind: 'planned',
-    plan: { targets, ...plannedInjection(planned, policy.hostPathType) },
-    warnings,
-  };
+  const requested = [...merged.values()];
+  const planned = policy.rootAtWritableAncestor ? rooted(requested, policy, fillings) : requested;
+  const injection = plannedInjection(planned, policy.hostPathType);
+  const collisions = volumeNameCollisions(injection.volumes, planned, requested, field);
+  if (hasViolations(collisions)) return { kind: 'denied', violations: collisions, warnings };
+  return { kind: 'planned', plan: { targets, ...injection }, warnings };
+}
+
+/**
+ * A volume name keeps 48 bits of its path's hash, so two paths can share one, though only a search for
+ * such a pair finds it. The Pod could not carry both volumes, and one volume found in it would stand for
+ * both requests: refused, naming each later path whose name an earlier one has. `planned[i]` is
+ * `requested[i]` with its root.
+ */
+function volumeNameCollisions(volumes: readonly V1Volume[], planned: readonly PlannedMount[], requested: readonly { readonly entry: LocatedRequest }[], field: string): Violation[] {
+  if (new Set(volumes.map((volume) => volume.name)).size === volumes.length) return [];
+  const firstRootOfName = new Map<string, string>();
+  const nameOfRoot = new Map<string, string>();
+  for (const volume of volumes) {
+    const root = volume.hostPath?.path ?? '';
+    nameOfRoot.set(root, volume.name);
+    if (!firstRootOfName.has(volume.name)) firstRootOfName.set(volume.name, root);
+  }
+  const entryOfRoot = new Map<string, LocatedRequest>();
+  const violations: Violation[] = [];
+  planned.forEach((mount, i) => {
+    const entry = requested[i]?.entry;
+    if (entry === undefined || entryOfRoot.has(mount.root)) return;
+    entryOfRoot.set(mount.root, entry);
+    const name = nameOfRoot.get(mount.root) ?? '';
+    const first = firstRootOfName.get(name);
+    const firstEntry = first === undefined ? undefined : entryOfRoot.get(first);
+    if (first === undefined || first === mount.root || firstEntry === undefined) return;
+    violations.push(
+      violation(
+        'volume-name-collision',
+        `${field}[${entry.index}].${entry.keys.hostPath}`,
+        `${rootedPath(mount)} would have the volume name "${name}", which ${rootedPath({ hostPath: first, root: first })} of entry [${firstEntry.index}] has: one Pod cannot carry both, so ask for one of them`,
+      ),
+    );
+  });
+  return violations;
+}
+
+function rootedPath(mount: Pick<PlannedMount, 'hostPath' | 'root'>): string {
+  return mount.root === mount.hostPath ? `"${mount.hostPath}"` : `"${mount.hostPath}" (mounted from "${mount.root}")`;
 }
 
 /** The mounts with their volumes rooted at writable ancestors (volume-root.ts), each distinct path looked up once. */

@@ -36,6 +36,8 @@ export const RULES = [
   'max-mounts',
   /** Requests times target containers exceed the mounts mountgate adds to one Pod. */
   'too-many-injected-mounts',
+  /** Two requested host paths (or the roots they are mounted from) would get one volume name. */
+  'volume-name-collision',
   /** `requesters` is set and lists neither the requesting user nor any of its groups. */
   'requester-not-allowed',
   /** The Pod has no container the mounts could go into. */

@@ -294,6 +294,7 @@ describe('admission/decide: /mutate', () => {
       ['mount-path-in-use', { containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'cache', mountPath: '/cache' }] }], mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/cache' }] }, ['mount-path-in-use']],
       ['mount-path-conflict', { mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }, { hostPath: '/srv/sandbox/b', mountPath: '/d' }] }, ['mount-path-conflict']],
       ['max-mounts', { mounts: [1, 2, 3, 4].map((n) => ({ hostPath: `/srv/sandbox/${n}`, mountPath: `/d${n}` })) }, ['max-mounts']],
+      ['volume-name-collision', { mounts: [{ hostPath: '/srv/sandbox/c5pdhk', mountPath: '/a' }, { hostPath: '/srv/sandbox/cfqctb', mountPath: '/b' }] }, ['volume-name-collision']],
       ['host-mounts-disabled', { mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }] }, ['host-mounts-disabled'], policyOf({ allowedHostPaths: [] })],
       ['no-target-container', { mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }] }, ['no-target-container'], policyOf({ containers: ['other'] })],
       ['requester-not-allowed', { mounts: [] }, ['requester-not-allowed'], policyOf({ requesters: ['alice'] }), { username: 'bob' }],
@@ -391,6 +392,56 @@ describe('admission/decide: /mutate', () => {
       const policy = policyOf({ maxMounts: 0 });
       expect(denial(sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/d' }] }), policy)).to.deep.equal([`${FIELD}: asks for 1 mounts, more than maxMounts (0)`]);
       expect(decide('mutate', requestFor(sandboxPod({ mounts: [] })), policy).allowed).to.equal(true);
+    });
+
+    // Two paths whose volume names collide (12 hex digits of SHA-256 each: 12d2343d2be3), found by a search over
+    // 2^25 names below /srv/sandbox; a third that collides with neither.
+    describe('volume names that collide', () => {
+      const [first, second, other] = ['/srv/sandbox/c5pdhk', '/srv/sandbox/cfqctb', '/srv/sandbox/other'];
+      it('the two paths of the rows do collide', () => {
+        expect(expectedVolumeName(first)).to.equal('mountgate-12d2343d2be3');
+        expect(expectedVolumeName(second)).to.equal(expectedVolumeName(first));
+        expect(expectedVolumeName(other)).to.not.equal(expectedVolumeName(first));
+      });
+
+      const collision = (index: number, key = 'hostPath') =>
+        `${FIELD}[${index}].${key}: "${second}" would have the volume name "mountgate-12d2343d2be3", which "${first}" of entry [0] has: one Pod cannot carry both, so ask for one of them`;
+      const rows: Array<[string, PodOptions['mounts'], string[]]> = [
+        ['two paths of one name', [{ hostPath: first, mountPath: '/a' }, { hostPath: second, mountPath: '/b' }], [collision(1)]],
+        ['two paths of one name, in the deer-flow spelling', [{ host_path: first, container_path: '/a' }, { host_path: second, container_path: '/b' }], [collision(1, 'host_path')]],
+        [
+          'the same later path twice, and another path between: one violation, at the first entry of that path',
+          [{ hostPath: first, mountPath: '/a' }, { hostPath: other, mountPath: '/o' }, { hostPath: second, mountPath: '/b', readOnly: true }, { hostPath: second, mountPath: '/c' }],
+          [collision(2)],
+        ],
+      ];
+      for (const [name, mounts, expected] of rows) {
+        it(`denies ${name}`, () => expect(denial(sandboxPod({ mounts }), policyOf({ maxMounts: 4 }))).to.deep.equal(expected));
+      }
+
+      it('allows one of the two paths at two targets (one volume)', () => {
+        const pod = allowedPod({ mounts: [{ hostPath: second, mountPath: '/a' }, { hostPath: second, mountPath: '/b' }] });
+        expect(injected(pod).volumes).to.deep.equal([rw(second)]);
+      });
+
+      it('names the roots when volumeRoot: writableAncestor mounts the two paths from colliding roots', () => {
+        const policy = policyOf({ allowedHostPaths: [{ pathPrefix: first }, { pathPrefix: second }], volumeRoot: 'writableAncestor' });
+        expect(denial(sandboxPod({ mounts: [{ hostPath: `${first}/x`, mountPath: '/a' }, { hostPath: `${second}/y`, mountPath: '/b' }] }), policy)).to.deep.equal([
+          `${FIELD}[1].hostPath: "${second}/y" (mounted from "${second}") would have the volume name "mountgate-12d2343d2be3", which "${first}" of entry [0] has: one Pod cannot carry both, so ask for one of them`,
+        ]);
+      });
+
+      it('/validate refuses a Pod that carries one of the two volumes for both requests, as /mutate would', () => {
+        const name = expectedVolumeName(first);
+        const pod = sandboxPod({
+          mounts: [{ hostPath: first, mountPath: '/a' }, { hostPath: second, mountPath: '/b' }],
+          containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name, mountPath: '/a' }, { name, mountPath: '/b' }] }],
+          volumes: [rw(first)],
+        });
+        const verdict = decide('validate', requestFor(pod), POLICY);
+        if (verdict.allowed) throw new Error('expected a denial');
+        expect(verdict.violations.map(describeViolation)).to.deep.equal([collision(1)]);
+      });
     });
 
     describe('requesters', () => {

@@ -285,6 +285,13 @@ describe('admission/violation: each rule, named by the violation that breaks it'
       violation: 'spec.containers: 3 mounts into each of 3334 containers is more than the 10000 mounts mountgate adds to one Pod',
     },
     {
+      rule: 'volume-name-collision',
+      name: 'two host paths whose volume names collide',
+      stage: 'mutate',
+      pod: sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/c5pdhk', mountPath: '/a' }, { hostPath: '/srv/sandbox/cfqctb', mountPath: '/b' }] }),
+      violation: `${FIELD}[1].hostPath: "/srv/sandbox/cfqctb" would have the volume name "mountgate-12d2343d2be3", which "/srv/sandbox/c5pdhk" of entry [0] has: one Pod cannot carry both, so ask for one of them`,
+    },
+    {
       rule: 'requester-not-allowed',
       name: 'a requester who is not listed',
       stage: 'mutate',
