@@ -145,6 +145,13 @@ add('MountPolicy status: effective list, 40 crossing MountPolicies of 128 entrie
   effectiveAllowedHostPaths(srvPolicy, 'deer-flow', crossingPolicies),
 );
 
+// The policy's warnings, worked out at each start and reload while reviews wait: a policy of 20,000 entries side by
+// side (a ConfigMap of some 600 KB) runs into the search's budget, MAX_HAZARD_WORK.
+const { policyWarnings } = (await import(dist('policy/warnings.js'))) as typeof import('../../src/policy/warnings.js');
+const sideBySide = parsePolicy(stringifyYaml({ allowedHostPaths: Array.from({ length: 20_000 }, (_, i) => ({ pathPrefix: `/srv/p${i}/x` })) }), 'side-by-side.yaml');
+add('policy warnings, the example policy', () => policyWarnings(examplePolicy));
+add('policy warnings, 20,000 entries side by side (stops at the budget)', () => policyWarnings(sideBySide));
+
 // Sized Pods: N containers (one target) and N requested mounts.
 for (const size of [1, 10, 100]) {
   const review = createReview(sandboxPod(manyMounts(size), size));

@@ -145,7 +145,8 @@ class Search {
     // A placeholder couples places: a name one entry spells at one depth may fill another entry's placeholder at
     // another, so with placeholders every literal a placeholder may take is a name at every depth.
     this.placeholderLiterals = this.used.length === 0 ? [] : [...literals].filter((literal) => PLACEHOLDER_VALUE.test(literal));
-    this.deepest = Math.max(0, ...this.entries.map(({ segments }) => segments.length));
+    // A loop, not Math.max(...): a spread of some hundred thousand entries overflows the stack.
+    this.deepest = this.entries.reduce((most, { segments }) => Math.max(most, segments.length), 0);
     // No requester's name either, cut or not: an unknown name stands for someone the policy does not list.
     const names = unknownNames(new Set([...literals, ...fillers]), this.used.length + 3);
     this.unknowns = names.slice(0, this.used.length + 1);
@@ -186,9 +187,12 @@ class Search {
     // A placeholder here may be filled with a name an entry spells elsewhere; with none here, such a name is as
     // unknown here as any other.
     const placeholderHere = longer.some(({ segments }) => segments[at]?.kind === 'placeholder');
-    const named = [...(this.literalsAt[at] ?? []), ...(placeholderHere ? this.placeholderLiterals : [])].filter((name) =>
-      longer.some(({ segments }) => mayMatch(segments, [...prefix, name])),
-    );
+    const candidates = [...(this.literalsAt[at] ?? []), ...(placeholderHere ? this.placeholderLiterals : [])];
+    // Each candidate is matched against each longer entry: with thousands of entries side by side, that alone
+    // would be the search's cost, so it is charged first and, past the budget, not done.
+    this.work += candidates.length * longer.length;
+    if (this.exhausted) return [];
+    const named = candidates.filter((name) => longer.some(({ segments }) => mayMatch(segments, [...prefix, name])));
     // Unknown names first: a hazard is described with the plainest directory that shows it.
     return [...new Set([...this.unknowns, ...named])];
   }
@@ -300,7 +304,7 @@ export function requestableReadWrite(policy: CompiledPolicy): string[] {
   return policy.spec.allowedHostPaths.flatMap((entry, index) => {
     if (entry.readOnly) return [];
     const named = [`allowedHostPaths[${index}] "${entry.pathPrefix}"`];
-    if (views === undefined) return named;
+    if (views === undefined || search.exhausted) return named;
     const segments = parsePattern(entry.pathPrefix);
     // A read-only entry below may hold every path at one depth (`/srv/*/models` below `/srv`), never past the deepest
     // entry; a read-write one below a read-only one reopens the paths it names (`/srv/cache` below `/srv`).
@@ -311,6 +315,8 @@ export function requestableReadWrite(policy: CompiledPolicy): string[] {
       if (prefixes === undefined) return true;
       return prefixes.some((names) => {
         const suffixes = [...unknownBelow];
+        // A pass over every entry, charged as an allowance call is.
+        search.work += search.callWeight;
         for (const longer of search.entries) {
           if (longer.segments.length <= segments.length || !mayMatch(longer.segments, names)) continue;
           const rests = pathsOf(search, longer.segments, segments.length, view);
@@ -365,7 +371,12 @@ export function linkHazards(policy: CompiledPolicy, narrowed?: Narrowed): LinkHa
   for (let depth = 1; depth <= search.deepest && level.length > 0 && complete; depth++) {
     const next: typeof level = [];
     for (const { directory: parent, longer } of level) {
-      for (const name of search.children(parent, longer)) {
+      const children = search.children(parent, longer);
+      if (search.exhausted) {
+        complete = false;
+        break;
+      }
+      for (const name of children) {
         const directory = [...parent, name];
         const hazard = hazardAt(search, directory);
         if (search.exhausted) {
