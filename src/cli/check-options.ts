@@ -6,7 +6,7 @@ export const CHECK_OPTIONS = {
   config: { type: 'string', value: 'FILE', description: 'the policy file, YAML or JSON; required' },
   file: { type: 'string', short: 'f', value: 'POD', description: 'the Pod manifest, YAML or JSON, one document; - reads it from stdin; required' },
   old: { type: 'string', value: 'OLD-POD', description: 'judge an UPDATE from this Pod manifest to the one of -f, as /validate does; - reads it from stdin' },
-  user: { type: 'string', value: 'NAME', description: 'the username of the requester, as the API server would send it (for requesters)' },
+  user: { type: 'string', value: 'NAME', description: 'the username of the requester, as the API server would send it (for requesters and trustedProvisioners; fills {user})' },
   group: { type: 'string', value: 'NAME', multiple: true, description: 'a group of the requester (for requesters and trustedProvisioners)' },
   namespace: { type: 'string', value: 'NS', description: "the namespace the Pod is judged in, filling {namespace} (else the manifest's, else default)" },
   'mount-policy': {

@@ -18,12 +18,17 @@ export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kin
     throw new UsageError(`${path}: cannot read the file: ${describeIoError(error)}`);
   }
   const name = path === '-' ? '<stdin>' : path;
-  const documents = parseAllDocuments(text, { uniqueKeys: true });
+  // As kubectl reads a manifest: JSON when it starts with "{", else YAML 1.1 (sigs.k8s.io/yaml), where
+  // `readOnly: yes` is true. A warning (an unknown tag) refuses the file, rather than reaching stderr as the
+  // parser's own lines.
+  const version = text.trimStart().startsWith('{') ? '1.2' : '1.1';
+  const documents = parseAllDocuments(text, { uniqueKeys: true, version, logLevel: 'error' });
   const parsed = (Array.isArray(documents) ? documents : []).map((document, index) => {
     const where = documents.length > 1 ? `${name} (document ${index + 1})` : name;
-    if (document.errors.length > 0) {
+    const problem = document.errors[0] ?? document.warnings[0];
+    if (problem !== undefined) {
       // The parser's first line ends with ":" before a quote of the source, which is left out.
-      throw new UsageError(`${where}: not valid YAML or JSON: ${(document.errors[0]?.message.split('\n')[0] ?? 'empty').replace(/:\s*$/, '')}`);
+      throw new UsageError(`${where}: not valid YAML or JSON: ${(problem.message.split('\n')[0] ?? 'empty').replace(/:\s*$/, '')}`);
     }
     try {
       const manifest: unknown = document.toJS({ maxAliasCount: 100 });

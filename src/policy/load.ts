@@ -3,7 +3,7 @@
  * whose one-line message names the file and every field that is wrong.
  */
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { ValidationError } from 'yup';
 import { policySchema } from './schema.js';
 import { compilePolicy, type CompiledPolicy } from './compile.js';
@@ -22,7 +22,12 @@ export class PolicyError extends Error {
 export function parsePolicy(text: string, source: string): CompiledPolicy {
   let raw: unknown;
   try {
-    raw = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 });
+    // A warning (an unknown tag, a key that is a collection) refuses the policy too, rather than reaching stderr
+    // as the parser's own lines beside the one that names the file.
+    const document = parseDocument(text, { uniqueKeys: true, logLevel: 'error' });
+    const problem = document.errors[0] ?? document.warnings[0];
+    if (problem !== undefined) throw problem;
+    raw = document.toJS({ maxAliasCount: 100 });
   } catch (error) {
     const reason = (error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)).replace(/:\s*$/, '');
     throw new PolicyError(source, [`not valid YAML or JSON: ${reason}`]);

@@ -154,6 +154,28 @@ describe('cli: mountgate check', () => {
     }
   });
 
+  // kubectl reads a manifest as YAML 1.1 (sigs.k8s.io/yaml), where yes and on are true: so must check, or it would
+  // judge another Pod than the one kubectl sends.
+  it('reads a YAML manifest as kubectl does, in YAML 1.1: readOnly: yes is true', async () => {
+    const pod = stringify(sandboxPod({ containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: 'skills', mountPath: '/mnt/skills', readOnly: true }] }] }));
+    expect(pod).to.include('readOnly: true');
+    await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': pod.replace('readOnly: true', 'readOnly: yes') }, async (dir) => {
+      const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
+      expect(result.stderr).to.equal(`${BASE_REQUESTED_ROOT}allowed (no change)\n`);
+      expect(result.code).to.equal(EXIT_OK);
+      expect(parse(result.stdout)).to.have.nested.property('spec.containers[0].volumeMounts[0].readOnly', true);
+    });
+  });
+
+  it('reads a JSON manifest as JSON', async () => {
+    const pod = sandboxPod({ mounts: [] });
+    await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.json': JSON.stringify(pod) }, async (dir) => {
+      const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.json')]);
+      expect(result.code).to.equal(EXIT_OK);
+      expect(parse(result.stdout)).to.deep.equal(pod);
+    });
+  });
+
   it('judges requesters by --user and --group', async () => {
     const policy = JSON.stringify({ ...BASE_POLICY, requesters: ['group:provisioners'] });
     const pod = JSON.stringify(sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/a' }] }));
@@ -234,6 +256,7 @@ describe('cli: mountgate check', () => {
     ['a manifest that is not a Pod', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Deployment\n' }, 'pod.yaml: expected a Pod manifest, found kind "Deployment"'],
     ['two manifests', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\n---\nkind: Pod\n' }, 'pod.yaml: expected exactly one Pod manifest (YAML or JSON), found 2'],
     ['a manifest that is not YAML', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: [Pod\n' }, 'pod.yaml: not valid YAML or JSON: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1'],
+    ['a manifest with a tag the reader does not know', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\nspec: !foo {}\n' }, 'pod.yaml: not valid YAML or JSON: Unresolved tag: !foo at line 2, column 7'],
     ['a manifest whose aliases expand past 100', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': ALIAS_BOMB }, 'pod.yaml: not valid YAML or JSON: Excessive alias count indicates a resource exhaustion attack'],
     ['an --old whose aliases expand past 100', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--old', 'old.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\n', 'old.yaml': ALIAS_BOMB }, 'old.yaml: not valid YAML or JSON: Excessive alias count indicates a resource exhaustion attack'],
   ];
@@ -251,6 +274,8 @@ describe('cli: mountgate check', () => {
   const invalidPolicies: Array<[string, string, string]> = [
     ['a negative maxMounts', 'maxMounts: -1\n', 'maxMounts must not be negative'],
     ['an unknown handWrittenHostPaths', 'handWrittenHostPaths: annotation\n', 'handWrittenHostPaths must be one of allowed, builtin'],
+    ['a tag the reader does not know (the parser says nothing of its own on stderr)', 'maxMounts: !foo 1\n', 'not valid YAML or JSON: Unresolved tag: !foo at line 1, column 12'],
+    ['two documents', 'maxMounts: 1\n---\nmaxMounts: 2\n', 'not valid YAML or JSON: Source contains multiple documents; please use YAML.parseAllDocuments() at line 2, column 1'],
   ];
   for (const [name, text, problem] of invalidPolicies) {
     it(`is a policy error, naming the file and field, for an invalid policy: ${name}`, async () => {
