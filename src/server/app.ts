@@ -273,6 +273,8 @@ function refuseBody(stage: Endpoint | undefined, error: unknown, res: ServerResp
 
 function admit(stage: Endpoint, body: unknown, res: ServerResponse, context: AppContext): void {
   const started = process.hrtime.bigint();
+  // The body is in, so closing after the answer drops nothing; the headers may have come before the drain began.
+  if (context.lifecycle.closing) res.setHeader('Connection', 'close');
   if (body === undefined) {
     refuse(stage, res, context, 400, 'expected a JSON AdmissionReview with Content-Type: application/json');
     return;

@@ -476,6 +476,35 @@ describe('server (real HTTPS on loopback)', function () {
       });
     });
 
+    it('closes the connection after an answer sent during the delay to a request whose headers came before it', async () => {
+      await withServer({ shutdownDelaySeconds: 1 }, async (test) => {
+        const body = JSON.stringify(review(sandboxPod({ mounts: MOUNTS })));
+        let draining: Promise<void> | undefined;
+        const answer = new Promise<[number, string | undefined]>((resolve, reject) => {
+          const req = request(
+            { host: '127.0.0.1', port: test.server.port, path: '/mutate', method: 'POST', ca: test.pki.caCert, agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Connection: 'keep-alive' } },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve([res.statusCode ?? 0, res.headers.connection]));
+            },
+          );
+          req.on('error', reject);
+          // A client that keeps its connections (agent: false would ask to close it). The headers and some of the
+          // body now, the rest once the drain has begun (the listener still open).
+          req.write(body.slice(0, 100));
+          setTimeout(() => {
+            draining = test.server.drain();
+            setTimeout(() => req.end(body.slice(100)), 200);
+          }, 200);
+        });
+        try {
+          expect(await answer).to.deep.equal([200, 'close']);
+        } finally {
+          await draining;
+        }
+      });
+    });
+
     it('lets an in-flight request finish after the listener closes', async () => {
       await withServer({}, async (test) => {
         const body = JSON.stringify(review(sandboxPod({ mounts: MOUNTS })));
