@@ -30,30 +30,55 @@ export function afterRead(state: Settling, contents: readonly string[]): { reado
   return { state: { seen: contents, pending: undefined }, apply: true };
 }
 
+/** Failed reads in a row before the files are said to be unreadable: a single one is often a swap caught midway. */
+export const UNREADABLE_AFTER = 2;
+
+/** What is worth saying after a read: that the files have become unreadable, or readable again after that. */
+export type ReadEvent = { readonly kind: 'unreadable'; readonly error: unknown } | { readonly kind: 'readable-again' };
+
+/** `failuresBefore` failed reads in a row, then this one: the event it makes, if any (once per streak). */
+export function readEvent(failuresBefore: number, error: unknown): ReadEvent | undefined {
+  if (error !== undefined) return failuresBefore + 1 === UNREADABLE_AFTER ? { kind: 'unreadable', error } : undefined;
+  return failuresBefore >= UNREADABLE_AFTER ? { kind: 'readable-again' } : undefined;
+}
+
 /**
  * Calls `onChange` with the new contents once any of `files` differs from
  * what was last seen, the same on two reads in a row. A file that cannot be
- * read is skipped until it can.
+ * read is skipped until it can: `onRead` hears once when the files have been
+ * unreadable for UNREADABLE_AFTER reads, and once when they are read again.
  */
 export function pollFiles(
   files: readonly string[],
   initial: readonly string[],
   intervalMs: number,
   onChange: (contents: readonly string[]) => Promise<void>,
+  onRead: (event: ReadEvent) => void = () => undefined,
 ): FilePoller {
   let state: Settling = { seen: [...initial], pending: undefined };
   let busy = false;
+  let failures = 0;
+  const note = (error: unknown): void => {
+    const event = readEvent(failures, error);
+    failures = error === undefined ? 0 : failures + 1;
+    if (event !== undefined) onRead(event);
+  };
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
     void Promise.all(files.map((file) => readFile(file, 'utf8')))
-      .then(async (contents) => {
-        const read = afterRead(state, contents);
-        state = read.state;
-        if (read.apply) await onChange(contents);
-      })
-      .catch(() => {
+      .then(
+        async (contents) => {
+          note(undefined);
+          const read = afterRead(state, contents);
+          state = read.state;
+          if (read.apply) await onChange(contents);
+        },
         // Missing mid-swap or unreadable: keep what is in force and look again next tick.
+        (error: unknown) => note(error ?? new Error('unreadable')),
+      )
+      .catch(() => {
+        // onChange answers its own errors; nothing else may stop the polling.
       })
       .finally(() => {
         busy = false;

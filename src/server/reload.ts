@@ -4,11 +4,11 @@
  */
 import type { Logger } from 'pino';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { parsePolicy } from '../policy/load.js';
+import { describeIoError, parsePolicy } from '../policy/load.js';
 import { policyWarnings } from '../policy/warnings.js';
 import type { LiveState } from './live-state.js';
 import type { Metrics } from './metrics.js';
-import { pollFiles, type FilePoller } from './file-poller.js';
+import { pollFiles, type FilePoller, type ReadEvent } from './file-poller.js';
 import { notYetValid, parseTlsMaterial, type TlsFiles } from './tls-material.js';
 
 export interface ReloadSources {
@@ -34,7 +34,7 @@ export function watchForChanges(state: LiveState, sources: ReloadSources, metric
         return;
       }
       logPolicyWarnings(policy, sources.configPath, logger);
-    }),
+    }, reportRead('policy', [sources.configPath], 'the policy in force stays', metrics, logger)),
   ];
   const tlsFiles = sources.tlsFiles;
   if (tlsFiles !== undefined) {
@@ -52,10 +52,26 @@ export function watchForChanges(state: LiveState, sources: ReloadSources, metric
           metrics.reloads.inc({ kind: 'certificate', result: 'failure' });
           logger.warn({ file: tlsFiles.certPath, err: String(error) }, 'new certificate refused; the previous one stays in use');
         }
-      }),
+      }, reportRead('certificate', [tlsFiles.certPath, tlsFiles.keyPath], 'the certificate in use stays', metrics, logger)),
     );
   }
   return pollers;
+}
+
+/**
+ * A file that cannot be read (a ConfigMap key gone, a Secret unmounted) keeps what is in force; said once, as a
+ * failed reload, so that an admin learns that a change made now would not be seen.
+ */
+function reportRead(kind: 'policy' | 'certificate', files: readonly string[], stays: string, metrics: Metrics, logger: Logger): (event: ReadEvent) => void {
+  const file = files.join(', ');
+  return (event) => {
+    if (event.kind === 'readable-again') {
+      logger.info({ file }, `${kind} ${files.length === 1 ? 'file' : 'files'} readable again`);
+      return;
+    }
+    metrics.reloads.inc({ kind, result: 'failure' });
+    logger.error({ file, err: describeIoError(event.error) }, `${kind} ${files.length === 1 ? 'file' : 'files'} cannot be read; ${stays}`);
+  };
 }
 
 /**

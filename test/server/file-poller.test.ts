@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { afterRead, type Settling } from '../../src/server/file-poller.js';
+import { afterRead, readEvent, type ReadEvent, type Settling } from '../../src/server/file-poller.js';
 
 const POLICY = 'allowedHostPaths:\n  - pathPrefix: /srv/sandbox\nrequesters: [alice]\n';
 const HALF = 'allowedHostPaths:\n  - pathPrefix: /srv/sandbox\n';
@@ -36,5 +36,34 @@ describe('server/file-poller: new contents apply once two reads in a row agree',
     const third = afterRead(second.state, ['cert-2', 'key-2']);
     expect([first.apply, second.apply, third.apply]).to.deep.equal([false, false, true]);
     expect(third.state.seen).to.deep.equal(['cert-2', 'key-2']);
+  });
+});
+
+describe('server/file-poller: a file that cannot be read is said so once per streak', () => {
+  const FAILED = new Error('ENOENT');
+  /** The events of a run of reads, each failed (true) or not. */
+  function events(failedReads: readonly boolean[]): Array<ReadEvent['kind'] | undefined> {
+    let failures = 0;
+    return failedReads.map((failed) => {
+      const event = readEvent(failures, failed ? FAILED : undefined);
+      failures = failed ? failures + 1 : 0;
+      return event?.kind;
+    });
+  }
+  const rows: ReadonlyArray<[string, readonly boolean[], Array<ReadEvent['kind'] | undefined>]> = [
+    ['reads that all succeed say nothing', [false, false], [undefined, undefined]],
+    ['one failed read (a swap caught midway) says nothing, nor does the read after it', [false, true, false], [undefined, undefined, undefined]],
+    ['two failed reads in a row say unreadable once, however long it lasts', [true, true, true, true], [undefined, 'unreadable', undefined, undefined]],
+    ['a read after that says readable again, once', [true, true, false, false], [undefined, 'unreadable', 'readable-again', undefined]],
+    ['a second streak is said again', [true, true, false, true, true], [undefined, 'unreadable', 'readable-again', undefined, 'unreadable']],
+  ];
+  for (const [name, reads, expected] of rows) {
+    it(name, () => {
+      expect(events(reads)).to.deep.equal(expected);
+    });
+  }
+
+  it('carries the error of the read that made the streak', () => {
+    expect(readEvent(1, FAILED)).to.deep.equal({ kind: 'unreadable', error: FAILED });
   });
 });

@@ -413,6 +413,27 @@ describe('server (real HTTPS on loopback)', function () {
       });
     });
 
+    it('says once that the policy file cannot be read, keeps the policy in force, and says when it can be read again', async () => {
+      const { lines, logger } = logSink();
+      const said = () => lines.filter((line) => String(line['msg']).startsWith('policy file')).map((line) => [line['level'], line['msg'], line['file'], line['err']]);
+      await withServer({ logger }, async (test) => {
+        const file = test.paths.config;
+        const pod = sandboxPod({ mounts: [{ hostPath: '/opt/data/x', mountPath: '/data' }] });
+        await unlink(file);
+        await eventually(async () => said().length === 1);
+        expect(said()).to.deep.equal([[50, 'policy file cannot be read; the policy in force stays', file, 'no such file']]);
+        expect(await metricsText(test.server.metricsPort)).to.include('mountgate_reloads_total{kind="policy",result="failure"} 1');
+        expect((await admit(test, '/mutate', review(sandboxPod({ mounts: MOUNTS })))).response.allowed, 'the policy in force stays').to.equal(true);
+
+        await writeFile(file, JSON.stringify({ ...BASE_POLICY, allowedHostPaths: [{ pathPrefix: '/opt/data' }] }));
+        await eventually(async () => (await admit(test, '/mutate', review(pod))).response.allowed);
+        expect(said()).to.deep.equal([
+          [50, 'policy file cannot be read; the policy in force stays', file, 'no such file'],
+          [30, 'policy file readable again', file, undefined],
+        ]);
+      });
+    });
+
     it("logs the policy's warnings, as check prints them, when it loads the policy and after each reload", async () => {
       const { lines, logger } = logSink();
       const warnings = () => lines.filter((line) => line['msg'] === 'policy warning').map((line) => [line['level'], line['file'], line['warning']]);
