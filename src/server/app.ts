@@ -258,13 +258,19 @@ function lingerThenCut(req: IncomingMessage, closeAfter: boolean): void {
   });
 }
 
+/** Body readers' 400s that say the body did not all come, not that it was not JSON (both readers word them so). */
+const CUT_SHORT: ReadonlySet<string> = new Set(['request aborted', 'request size did not match content length']);
+
 function refuseBody(stage: Endpoint | undefined, error: unknown, res: ServerResponse, context: AppContext): void {
   const status = httpStatusOf(error);
+  const message = error instanceof Error ? error.message : String(error);
   const reason =
     status === 413
       ? `the body is larger than ${MAX_BODY_BYTES} bytes`
       : status === 400
-        ? `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`
+        ? CUT_SHORT.has(message)
+          ? `the body did not all come: ${message}`
+          : `the body is not valid JSON: ${message}`
         : error instanceof Error
           ? error.message
           : 'internal error';

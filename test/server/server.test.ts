@@ -413,6 +413,24 @@ describe('server (real HTTPS on loopback)', function () {
       });
     });
 
+    it('logs a body its client left unfinished as cut short, not as JSON that is not valid', async () => {
+      const { lines, logger } = logSink();
+      await withServer({ logger }, async (test) => {
+        const socket = connect({ host: '127.0.0.1', port: test.server.port, ca: test.pki.caCert, servername: 'localhost' });
+        try {
+          await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+          socket.write('POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"apiVersion":');
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        } finally {
+          socket.destroy();
+        }
+        await eventually(async () => lines.some((line) => line['msg'] === 'request refused'));
+        expect(lines.filter((line) => line['msg'] === 'request refused').map((line) => [line['endpoint'], line['status'], line['reason']])).to.deep.equal([
+          ['validate', 400, 'the body did not all come: request aborted'],
+        ]);
+      });
+    });
+
     it('says once that the policy file cannot be read, keeps the policy in force, and says when it can be read again', async () => {
       const { lines, logger } = logSink();
       const said = () => lines.filter((line) => String(line['msg']).startsWith('policy file')).map((line) => [line['level'], line['msg'], line['file'], line['err']]);
