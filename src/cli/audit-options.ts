@@ -5,6 +5,7 @@
 import type { Scope } from '../audit/list-pods.js';
 import type { OutputFormat } from '../audit/report.js';
 import { parseOptions, type OptionSpecs } from './options.js';
+import { isNamespaceName } from './names.js';
 import { ArgumentError } from './usage.js';
 
 /** Pods asked for per list request. */
@@ -34,6 +35,9 @@ export function parseAuditArgs(argv: readonly string[]): AuditSettings {
   if (values.config === undefined) throw new ArgumentError('audit', '--config FILE is required');
   if (values.namespace !== undefined && values['all-namespaces'] === true) {
     throw new ArgumentError('audit', 'give --namespace NS or --all-namespaces, not both');
+  }
+  if (values.namespace !== undefined && !isNamespaceName(values.namespace)) {
+    throw new ArgumentError('audit', `--namespace ${JSON.stringify(values.namespace)} is not a namespace name (lower-case letters, digits and "-", at most 63)`);
   }
   const format = values.output ?? AUDIT_OPTIONS.output.fallback;
   if (format !== 'table' && format !== 'json') throw new ArgumentError('audit', `-o must be table or json, not "${format}"`);

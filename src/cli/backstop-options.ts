@@ -1,6 +1,7 @@
 /** `mountgate backstop` flags. */
 import { DEFAULT_BACKSTOP_OPTIONS, ENABLED_LABEL, VALIDATION_ACTIONS, type BackstopOptions, type ValidationAction } from '../backstop/policy.js';
 import { parseOptions, type OptionSpecs } from './options.js';
+import { DNS_SUBDOMAIN, isNamespaceName } from './names.js';
 import { ArgumentError } from './usage.js';
 
 export const BACKSTOP_OPTIONS = {
@@ -29,9 +30,7 @@ export interface BackstopSettings {
   readonly options: BackstopOptions;
 }
 
-// RFC 1123 names and Kubernetes label keys and values.
-const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
-const DNS_LABEL = /^(?=.{1,63}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
+// Kubernetes label keys and values.
 const LABEL_NAME = /^(?=.{1,63}$)[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(?:(?=.{1,63}$)[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
@@ -86,7 +85,7 @@ export function parseBackstopArgs(argv: readonly string[]): BackstopSettings {
         : DEFAULT_BACKSTOP_OPTIONS.namespaceSelector;
   const excluded = values['exclude-namespace'] ?? [];
   for (const namespace of excluded) {
-    if (!DNS_LABEL.test(namespace)) throw new ArgumentError('backstop', `--exclude-namespace ${JSON.stringify(namespace)} is not a namespace name`);
+    if (!isNamespaceName(namespace)) throw new ArgumentError('backstop', `--exclude-namespace ${JSON.stringify(namespace)} is not a namespace name`);
   }
   return {
     configPath: values.config,

@@ -1,5 +1,6 @@
 /** `mountgate check` flags. */
 import { parseOptions, type OptionSpecs } from './options.js';
+import { isNamespaceName } from './names.js';
 import { ArgumentError } from './usage.js';
 
 export const CHECK_OPTIONS = {
@@ -16,9 +17,6 @@ export const CHECK_OPTIONS = {
     description: "MountPolicy manifests (YAML or JSON, several documents allowed) of the Pod's namespace, layered over the policy as the server does",
   },
 } as const satisfies OptionSpecs;
-
-/** A namespace name (RFC 1123 label), as the API server accepts it. */
-const NAMESPACE_NAME = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export interface CheckSettings {
   readonly configPath: string;
@@ -37,7 +35,7 @@ export function parseCheckArgs(argv: readonly string[]): CheckSettings {
   const values = parseOptions('check', argv, CHECK_OPTIONS);
   if (values.config === undefined) throw new ArgumentError('check', '--config FILE is required');
   if (values.file === undefined) throw new ArgumentError('check', '-f POD.yaml (or -f - for stdin) is required');
-  if (values.namespace !== undefined && !NAMESPACE_NAME.test(values.namespace)) {
+  if (values.namespace !== undefined && !isNamespaceName(values.namespace)) {
     throw new ArgumentError('check', `--namespace ${JSON.stringify(values.namespace)} is not a namespace name (lower-case letters, digits and "-", at most 63)`);
   }
   if (values.old === '-' && values.file === '-') throw new ArgumentError('check', '-f and --old cannot both read stdin');

@@ -6,6 +6,7 @@ import { hostname as osHostname } from 'node:os';
 import type { MountPolicyOptions, ServeOptions } from '../server/index.js';
 import { DEFAULT_MAX_CONNECTIONS } from '../server/connection-cap.js';
 import { parseOptions, type OptionSpecs } from './options.js';
+import { DNS_SUBDOMAIN, isNamespaceName } from './names.js';
 import { ArgumentError } from './usage.js';
 
 /** What the command line decides: the server's options, less the logger it builds from logLevel. */
@@ -112,7 +113,7 @@ function mountPolicySettings(
 ): MountPolicyOptions {
   const namespace = setting('lease-namespace');
   if (namespace === undefined) throw new ArgumentError('serve', '--mount-policies needs --lease-namespace NS (or MOUNTGATE_LEASE_NAMESPACE): the namespace of the Lease that picks the replica writing status');
-  if (!DNS_LABEL.test(namespace)) throw new ArgumentError('serve', `${origin('lease-namespace')} must be a namespace name (a DNS-1123 label), not "${namespace}"`);
+  if (!isNamespaceName(namespace)) throw new ArgumentError('serve', `${origin('lease-namespace')} must be a namespace name (a DNS-1123 label), not "${namespace}"`);
   const name = setting('lease-name') ?? DEFAULT_LEASE_NAME;
   if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) throw new ArgumentError('serve', `${origin('lease-name')} must be a DNS-1123 subdomain, not "${name}"`);
   const identity = setting('identity') ?? hostname();
@@ -120,8 +121,6 @@ function mountPolicySettings(
   return { kubeconfigPath: setting('kubeconfig'), lease: { namespace, name, identity } };
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** `what` is the flag or variable the value came from, as origin() names it. */
 function port(what: string, text: string): number {
