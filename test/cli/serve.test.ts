@@ -60,6 +60,10 @@ describe('cli: mountgate serve', function () {
       expect(parseServeArgs(['--config', 'p.yaml', '--dev'], {})).to.include({ tls: 'dev', host: '0.0.0.0', port: 8443, shutdownDelaySeconds: 5 });
     });
 
+    it("takes the last of a flag given twice, so the chart's server.extraArgs can override a flag the chart sets", () => {
+      expect(parseServeArgs(['--config', 'p.yaml', '--dev', '--shutdown-delay', '5', '--shutdown-delay', '12'], {})).to.include({ shutdownDelaySeconds: 12 });
+    });
+
     it('takes --max-connections from the flag or MOUNTGATE_MAX_CONNECTIONS, the flag winning', () => {
       const base = ['--config', 'p.yaml', '--dev'];
       expect(parseServeArgs([...base, '--max-connections', '64'], { MOUNTGATE_MAX_CONNECTIONS: '32' }).maxConnections).to.equal(64);
