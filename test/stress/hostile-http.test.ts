@@ -117,7 +117,7 @@ describe('stress: hostile HTTP', function () {
     await ready;
     const { server: started, ca } = running();
     // Warm up, then take the baseline.
-    const warm = startProbe(started.port, ca, started.pid, 20, 30);
+    const warm = await startProbe(started.port, ca, started.pid, 20, 30);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     await warm.stop();
     baselineRss = started.rssBytes();
@@ -132,7 +132,7 @@ describe('stress: hostile HTTP', function () {
 
   it('a quiet server answers fresh clients fast (the baseline)', async () => {
     const { server: target, ca } = running();
-    const probe = startProbe(target.port, ca, target.pid);
+    const probe = await startProbe(target.port, ca, target.pid);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const result = await probe.stop();
     report('quiet', result, baselineRss);
@@ -143,7 +143,7 @@ describe('stress: hostile HTTP', function () {
     expect(openFileLimit(), 'ulimit -n of the test process: raise it to 12000 or more for 10 000 idle connections').to.be.at.least(12_000);
     const { server: target, ca } = running();
     const startRss = target.rssBytes();
-    const probe = startProbe(target.port, ca, target.pid);
+    const probe = await startProbe(target.port, ca, target.pid);
     // Each connection's timeout runs from its own start, so the whole set is held only from the last opened to the first timed out.
     const tcp = await rawTcp(target.port, 10_000);
     const tls = await idleTls(target.port, ca, 500, 100);
@@ -179,7 +179,7 @@ describe('stress: hostile HTTP', function () {
     const startRss = target.rssBytes();
     const refusalLines = (): number => target.records.filter((record) => record.msg.startsWith('connections refused')).length;
     const refusalsBefore = refusalLines();
-    const probe = startProbe(target.port, ca, target.pid);
+    const probe = await startProbe(target.port, ca, target.pid);
     const kept = await keptAliveTls(target.port, ca, 3_000);
     const openedAt = Date.now();
     try {
@@ -204,7 +204,7 @@ describe('stress: hostile HTTP', function () {
   it('slowloris headers, slow bodies and half-closed requests: served meanwhile, each closed at its timeout', async () => {
     const { server: target, ca } = running();
     const startRss = target.rssBytes();
-    const probe = startProbe(target.port, ca, target.pid);
+    const probe = await startProbe(target.port, ca, target.pid);
     const started = Date.now();
     const loris = await slowHeaders(target.port, ca, 300, 1_000);
     // 1 MiB declared each: they draw on the large-body pool, not the one the API server's reviews use.
@@ -246,7 +246,7 @@ describe('stress: hostile HTTP', function () {
     const { server: target, ca } = running();
     const startRss = target.rssBytes();
     const refusalsBefore = budgetRefusals(target);
-    const probe = startProbe(target.port, ca, target.pid);
+    const probe = await startProbe(target.port, ca, target.pid);
     const stalled = await stalledBodies(target.port, ca, 40, MAX_BODY_BYTES, 64 * 1024);
     const uploadedAt = Date.now();
     try {
@@ -295,7 +295,7 @@ describe('stress: hostile HTTP', function () {
         const { server: target, ca } = running();
         const startRss = target.rssBytes();
         const [head, body] = row.request();
-        const probe = startProbe(target.port, ca, target.pid, 20);
+        const probe = await startProbe(target.port, ca, target.pid, 20);
         try {
           const answer = await rawExchange(target.port, ca, head, body);
           await new Promise((resolve) => setTimeout(resolve, 500));
