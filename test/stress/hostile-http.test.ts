@@ -31,6 +31,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const CHECK_INTERVAL_MS = 1_000;
 /** Slack for a busy 2-core machine between a deadline passing and the close reaching the client. */
 const CLOSE_MARGIN_MS = 4_000;
+/** How often a slowloris connection sends a byte of its headers; the first goes out this long after its attack is set up. */
+const LORIS_BYTE_EVERY_MS = 1_000;
 /** A fresh client's answer: the target of 100 ms for 95 in 100 probes, and no probe slower than this. */
 const FRESH_P95_MS = 100;
 const FRESH_MAX_MS = 400;
@@ -117,7 +119,7 @@ describe('stress: hostile HTTP', function () {
     await ready;
     const { server: started, ca } = running();
     // Warm up, then take the baseline.
-    const warm = startProbe(started.port, ca, started.pid, 20, 30);
+    const warm = await startProbe(started.port, ca, started.pid, 20, 30);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     await warm.stop();
     baselineRss = started.rssBytes();
@@ -132,7 +134,7 @@ describe('stress: hostile HTTP', function () {
 
   it('a quiet server answers fresh clients fast (the baseline)', async () => {
     const { server: target, ca } = running();
-    const probe = startProbe(target.port, ca, target.pid);
+    const probe = await startProbe(target.port, ca, target.pid);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const result = await probe.stop();
     report('quiet', result, baselineRss);
@@ -143,7 +145,7 @@ describe('stress: hostile HTTP', function () {
     expect(openFileLimit(), 'ulimit -n of the test process: raise it to 12000 or more for 10 000 idle connections').to.be.at.least(12_000);
     const { server: target, ca } = running();
     const startRss = target.rssBytes();
-    const probe = startProbe(target.port, ca, target.pid);
+    const probe = await startProbe(target.port, ca, target.pid);
     // Each connection's timeout runs from its own start, so the whole set is held only from the last opened to the first timed out.
     const tcp = await rawTcp(target.port, 10_000);
     const tls = await idleTls(target.port, ca, 500, 100);
@@ -179,7 +181,7 @@ describe('stress: hostile HTTP', function () {
     const startRss = target.rssBytes();
     const refusalLines = (): number => target.records.filter((record) => record.msg.startsWith('connections refused')).length;
     const refusalsBefore = refusalLines();
-    const probe = startProbe(target.port, ca, target.pid);
+    const probe = await startProbe(target.port, ca, target.pid);
     const kept = await keptAliveTls(target.port, ca, 3_000);
     const openedAt = Date.now();
     try {
@@ -204,9 +206,9 @@ describe('stress: hostile HTTP', function () {
   it('slowloris headers, slow bodies and half-closed requests: served meanwhile, each closed at its timeout', async () => {
     const { server: target, ca } = running();
     const startRss = target.rssBytes();
-    const probe = startProbe(target.port, ca, target.pid);
+    const probe = await startProbe(target.port, ca, target.pid);
     const started = Date.now();
-    const loris = await slowHeaders(target.port, ca, 300, 1_000);
+    const loris = await slowHeaders(target.port, ca, 300, LORIS_BYTE_EVERY_MS);
     // 1 MiB declared each: they draw on the large-body pool, not the one the API server's reviews use.
     const bodies = await slowBodies(target.port, ca, 100, MiB, 1024, 1_000);
     const halfOpen = await halfClosed(target.port, ca, 100, false);
@@ -215,16 +217,20 @@ describe('stress: hostile HTTP', function () {
     try {
       const halfClosedAt = await closedBy(halfOpen, Date.now() + CLOSE_MARGIN_MS);
       await closedBy(halfDone, Date.now() + CLOSE_MARGIN_MS);
-      const lorisClosedAt = await closedBy(loris, started + HEADERS_TIMEOUT_MS + CHECK_INTERVAL_MS + CLOSE_MARGIN_MS);
-      const bodiesClosedAt = await closedBy(bodies, started + REQUEST_TIMEOUT_MS + CHECK_INTERVAL_MS + CLOSE_MARGIN_MS);
+      // Each deadline runs from when its attack's requests began (the server's timers start there), not from before the
+      // test set up the attacks: 600 TLS handshakes on both sides take seconds of a busy 2-core machine.
+      const lorisHeadersFrom = loris.openedAt + LORIS_BYTE_EVERY_MS;
+      const lorisClosedAt = await closedBy(loris, lorisHeadersFrom + HEADERS_TIMEOUT_MS + CHECK_INTERVAL_MS + CLOSE_MARGIN_MS);
+      const bodiesClosedAt = await closedBy(bodies, bodies.openedAt + REQUEST_TIMEOUT_MS + CHECK_INTERVAL_MS + CLOSE_MARGIN_MS);
       const result = await probe.stop();
       const opening = during(result, 0, openedAt);
       const holding = during(result, openedAt, Number.POSITIVE_INFINITY);
       report('opening 300 slowloris + 100 slow bodies + 200 half-closed', opening, startRss);
       report('until the server closed them all', holding, startRss);
-      const refusedAtOnce = bodies.closedAt.filter((at) => at !== undefined && at - started < 5_000).length;
+      const refusedAtOnce = bodies.closedAt.filter((at) => at !== undefined && at - bodies.openedAt < 5_000).length;
       console.log(
-        `      closed after: half-closed ${halfClosedAt - started} ms, slowloris ${lorisClosedAt - started} ms, slow bodies ${bodiesClosedAt - started} ms; ` +
+        `      set up in ${openedAt - started} ms; closed after: half-closed ${halfClosedAt - started} ms, slowloris ${lorisClosedAt - started} ms ` +
+          `(${lorisClosedAt - lorisHeadersFrom} ms after its first byte), slow bodies ${bodiesClosedAt - started} ms (${bodiesClosedAt - bodies.openedAt} ms after their headers); ` +
           `slow bodies refused at once (503, large-body pool full): ${refusedAtOnce}`,
       );
       expectAnsweredThroughFlood(opening);
@@ -246,7 +252,7 @@ describe('stress: hostile HTTP', function () {
     const { server: target, ca } = running();
     const startRss = target.rssBytes();
     const refusalsBefore = budgetRefusals(target);
-    const probe = startProbe(target.port, ca, target.pid);
+    const probe = await startProbe(target.port, ca, target.pid);
     const stalled = await stalledBodies(target.port, ca, 40, MAX_BODY_BYTES, 64 * 1024);
     const uploadedAt = Date.now();
     try {
@@ -295,7 +301,7 @@ describe('stress: hostile HTTP', function () {
         const { server: target, ca } = running();
         const startRss = target.rssBytes();
         const [head, body] = row.request();
-        const probe = startProbe(target.port, ca, target.pid, 20);
+        const probe = await startProbe(target.port, ca, target.pid, 20);
         try {
           const answer = await rawExchange(target.port, ca, head, body);
           await new Promise((resolve) => setTimeout(resolve, 500));

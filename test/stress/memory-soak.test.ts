@@ -25,6 +25,8 @@ const ADMISSIONS = Number(process.env.MOUNTGATE_SOAK_ADMISSIONS ?? 500_000);
 const HTTP_RATE = Number(process.env.MOUNTGATE_SOAK_HTTP_RATE ?? 500);
 const HTTP_SECONDS = Number(process.env.MOUNTGATE_SOAK_HTTP_SECONDS ?? 40);
 const MAX_GROWTH = 0.1;
+/** How long the decision lines of the last answers may take to come through the server's log pipe. */
+const LOG_BOUND_MS = 15_000;
 const MiB = 1024 * 1024;
 
 /** Named kinds of review, each with a sequence placeholder for a path of its own. */
@@ -123,6 +125,9 @@ describe('stress: memory soak', function () {
       );
       try {
         const result = await load.finished;
+        // The server logs each decision as it answers, and its log reaches this process through a pipe: wait (bounded) for
+        // the last lines, then a second more of samples. A line missing after the bound still fails the count below.
+        for (const until = Date.now() + LOG_BOUND_MS; server.decisionsLogged < total && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 50));
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         clearInterval(sampler);
         const failed = result.requests.filter((request) => request.error !== undefined);

@@ -1,15 +1,19 @@
 /**
  * A fresh client, over and over: each probe opens a new TLS connection and
  * asks /mutate about a small Pod, as the API server does after a reconnect.
- * Latencies are what an attack must not spoil. Also samples the server's
- * memory and open file descriptors meanwhile.
+ * Latencies are what an attack must not spoil. The probes run in a process of
+ * their own (probe-client.ts), so that the test process, busy setting up an
+ * attack, does not stall them; this process samples the server's memory and
+ * open file descriptors meanwhile.
  */
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { review, sandboxPod } from '../../helpers/pods.js';
-import { httpsCall } from '../../helpers/tls.js';
+import { join } from 'node:path';
 import { summarize, type LatencySummary } from './timeline.js';
 
-const BODY = JSON.stringify(review(sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/probe', mountPath: '/mnt/probe' }] })));
+const CLIENT = join(process.cwd(), 'test/stress/support/probe-client.ts');
+/** The probe process starts node with tsx: seconds on a loaded machine. This is a wait, not a measurement. */
+const READY_TIMEOUT_MS = 60_000;
 
 export interface ProbeSample {
   /** Date.now() when the probe started. */
@@ -46,37 +50,64 @@ export function rssBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
-/** Probes every `everyMs` (one at a time) and samples memory, until stop(); at most `maxProbes` probes. */
-export function startProbe(port: number, ca: string, pid: number, everyMs = 100, maxProbes = 2_000): Probe {
-  const samples: ProbeSample[] = [];
-  const failures: string[] = [];
+/**
+ * Probes every `everyMs` (one at a time) and samples memory, until stop(); at most `maxProbes` probes.
+ * Resolves once the probe process is warm and probing, so that whatever the caller does next is probed.
+ */
+export async function startProbe(port: number, ca: string, pid: number, everyMs = 100, maxProbes = 2_000): Promise<Probe> {
   let peakRssBytes = 0;
   let peakOpenFds = 0;
-  let running = true;
   const sampler = setInterval(() => {
     peakRssBytes = Math.max(peakRssBytes, rssBytes(pid));
     peakOpenFds = Math.max(peakOpenFds, openFds(pid));
   }, 50);
-  const loop = (async () => {
-    for (let count = 0; running && count < maxProbes; count++) {
-      const at = Date.now();
-      const started = performance.now();
-      try {
-        const answer = await httpsCall({ port, path: '/mutate', ca, body: BODY });
-        samples.push({ at, ms: Math.round((performance.now() - started) * 10) / 10 });
-        if (answer.status !== 200 || !answer.text.includes('"allowed":true')) failures.push(`HTTP ${answer.status}: ${answer.text.slice(0, 200)}`);
-      } catch (error) {
-        failures.push(String(error));
-      }
-      await new Promise((resolve) => setTimeout(resolve, everyMs));
-    }
-  })();
+  const child = spawn(process.execPath, ['--import', 'tsx', CLIENT, String(port), String(everyMs), String(maxProbes)], {
+    env: { PATH: process.env.PATH, MOUNTGATE_PROBE_CA: ca },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  // Saying stop to a probe process that has already ended (it reached maxProbes) is no error.
+  child.stdin.on('error', () => undefined);
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => {
+    if (stderr.length < 16_384) stderr += chunk.toString('utf8');
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the probe process was not ready within ${READY_TIMEOUT_MS} ms: ${stderr}`)), READY_TIMEOUT_MS);
+    const check = (): void => {
+      if (!stdout.startsWith('ready\n')) return;
+      clearTimeout(timer);
+      resolve();
+    };
+    child.stdout.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`the probe process exited (${code}) before its first probe: ${stderr}`));
+    });
+  });
+  try {
+    await ready;
+  } catch (error) {
+    clearInterval(sampler);
+    child.kill('SIGKILL');
+    throw error;
+  }
+  let stopped: Promise<ProbeReport> | undefined;
+  const stop = async (): Promise<ProbeReport> => {
+    child.stdin.end('stop\n');
+    const code = await exited;
+    clearInterval(sampler);
+    const line = stdout.split('\n').find((text) => text.startsWith('{'));
+    if (code !== 0 || line === undefined) throw new Error(`the probe process exited with ${code}: ${stderr}`);
+    const { samples, failures } = JSON.parse(line) as { samples: ProbeSample[]; failures: string[] };
+    return { latency: summarize(samples.map((sample) => sample.ms)), samples, failures, peakRssBytes, peakOpenFds };
+  };
   return {
-    async stop() {
-      running = false;
-      await loop;
-      clearInterval(sampler);
-      return { latency: summarize(samples.map((sample) => sample.ms)), samples, failures, peakRssBytes, peakOpenFds };
+    stop() {
+      stopped ??= stop();
+      return stopped;
     },
   };
 }
