@@ -72,7 +72,7 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, request: Req
   if (disabled) violations.push(violation('host-mounts-disabled', field, 'host mounts are disabled by policy (allowedHostPaths is empty)'));
 
   const occupied = occupiedMountPaths(pod, targets);
-  const accepted: Array<PlannedMount & { readonly entry: LocatedRequest }> = [];
+  const accepted: LocatedMount[] = [];
   for (const located of disabled ? [] : parsed.requests) {
     const mount = judgeRequest(located, field, policy, fillings, occupied, violations);
     // Spelled out: V8 copies `{ ...mount, entry }` (a spread, then a new key) on a slow path, ~1 µs each.
@@ -117,44 +117,41 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, request: Req
   const requested = [...merged.values()];
   const planned = policy.rootAtWritableAncestor ? rooted(requested, policy, fillings) : requested;
   const injection = plannedInjection(planned, policy.hostPathType);
-  const collisions = volumeNameCollisions(injection.volumes, planned, requested, field);
+  const collisions = volumeNameCollisions(injection.volumes, planned, field);
   if (hasViolations(collisions)) return { kind: 'denied', violations: collisions, warnings };
   return { kind: 'planned', plan: { targets, ...injection }, warnings };
 }
 
+type LocatedMount = PlannedMount & { readonly entry: LocatedRequest };
+
 /**
  * A volume name keeps 48 bits of its path's hash, so two paths can share one, though only a search for
  * such a pair finds it. The Pod could not carry both volumes, and one volume found in it would stand for
- * both requests: refused, naming each later path whose name an earlier one has. `planned[i]` is
- * `requested[i]` with its root.
+ * both requests: refused, naming each later root whose name an earlier one has.
  */
-function volumeNameCollisions(volumes: readonly V1Volume[], planned: readonly PlannedMount[], requested: readonly { readonly entry: LocatedRequest }[], field: string): Violation[] {
+function volumeNameCollisions(volumes: readonly V1Volume[], planned: readonly LocatedMount[], field: string): Violation[] {
   if (new Set(volumes.map((volume) => volume.name)).size === volumes.length) return [];
-  const firstRootOfName = new Map<string, string>();
-  const nameOfRoot = new Map<string, string>();
-  for (const volume of volumes) {
-    const root = volume.hostPath?.path ?? '';
-    nameOfRoot.set(root, volume.name);
-    if (!firstRootOfName.has(volume.name)) firstRootOfName.set(volume.name, root);
-  }
-  const entryOfRoot = new Map<string, LocatedRequest>();
+  const nameOfRoot = new Map(volumes.map((volume) => [volume.hostPath?.path ?? '', volume.name]));
+  const firstOfName = new Map<string, LocatedMount>();
+  const reported = new Set<string>();
   const violations: Violation[] = [];
-  planned.forEach((mount, i) => {
-    const entry = requested[i]?.entry;
-    if (entry === undefined || entryOfRoot.has(mount.root)) return;
-    entryOfRoot.set(mount.root, entry);
+  for (const mount of planned) {
     const name = nameOfRoot.get(mount.root) ?? '';
-    const first = firstRootOfName.get(name);
-    const firstEntry = first === undefined ? undefined : entryOfRoot.get(first);
-    if (first === undefined || first === mount.root || firstEntry === undefined) return;
+    const first = firstOfName.get(name);
+    if (first === undefined) {
+      firstOfName.set(name, mount);
+      continue;
+    }
+    if (first.root === mount.root || reported.has(mount.root)) continue;
+    reported.add(mount.root);
     violations.push(
       violation(
         'volume-name-collision',
-        `${field}[${entry.index}].${entry.keys.hostPath}`,
-        `${rootedPath(mount)} would have the volume name "${name}", which ${rootedPath({ hostPath: first, root: first })} of entry [${firstEntry.index}] has: one Pod cannot carry both, so ask for one of them`,
+        `${field}[${mount.entry.index}].${mount.entry.keys.hostPath}`,
+        `${rootedPath(mount)} would have the volume name "${name}", which ${rootedPath(first)} of entry [${first.entry.index}] has: one Pod cannot carry both, so ask for one of them`,
       ),
     );
-  });
+  }
   return violations;
 }
 
@@ -163,7 +160,7 @@ function rootedPath(mount: Pick<PlannedMount, 'hostPath' | 'root'>): string {
 }
 
 /** The mounts with their volumes rooted at writable ancestors (volume-root.ts), each distinct path looked up once. */
-function rooted(mounts: readonly PlannedMount[], policy: CompiledPolicy, fillings: Fillings): PlannedMount[] {
+function rooted(mounts: readonly LocatedMount[], policy: CompiledPolicy, fillings: Fillings): LocatedMount[] {
   const roots = new Map<string, string>();
   return mounts.map((mount) => {
     let root = roots.get(mount.hostPath);
@@ -171,7 +168,7 @@ function rooted(mounts: readonly PlannedMount[], policy: CompiledPolicy, filling
       root = writableRoot(mount.hostPath, policy, fillings);
       roots.set(mount.hostPath, root);
     }
-    return { hostPath: mount.hostPath, mountPath: mount.mountPath, readOnly: mount.readOnly, root };
+    return { hostPath: mount.hostPath, mountPath: mount.mountPath, readOnly: mount.readOnly, root, entry: mount.entry };
   });
 }
 

@@ -1,9 +1,15 @@
 /** Manifests read from a file or stdin for the offline commands: YAML or JSON, one or more documents, of one kind. */
 import { readFile } from 'node:fs/promises';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, type Tags } from 'yaml';
 import { describeIoError } from '../policy/load.js';
+import { firstYamlProblem } from '../policy/yaml-problems.js';
 import type { Io } from './check.js';
 import { firstLine, UsageError } from './usage.js';
+
+/** YAML 1.1's types less those go-yaml v2 does not have: timestamps and base-60 numbers (`10:30`) stay text. */
+function asGoYamlReads(tags: Tags): Tags {
+  return tags.filter((tag) => typeof tag === 'string' || (tag.tag !== 'tag:yaml.org,2002:timestamp' && tag.format !== 'TIME'));
+}
 
 function kindOf(manifest: unknown): unknown {
   return typeof manifest === 'object' && manifest !== null && 'kind' in manifest ? manifest.kind : undefined;
@@ -18,18 +24,15 @@ export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kin
     throw new UsageError(`${path}: cannot read the file: ${describeIoError(error)}`);
   }
   const name = path === '-' ? '<stdin>' : path;
-  // As kubectl reads a manifest: JSON when it starts with "{", else YAML 1.1 (sigs.k8s.io/yaml), where
-  // `readOnly: yes` is true. A warning (an unknown tag) refuses the file, rather than reaching stderr as the
-  // parser's own lines.
-  const version = text.trimStart().startsWith('{') ? '1.2' : '1.1';
-  const documents = parseAllDocuments(text, { uniqueKeys: true, version, logLevel: 'error' });
+  // As kubectl reads a manifest: JSON when it starts with "{", else YAML 1.1 as go-yaml v2 reads it
+  // (sigs.k8s.io/yaml), where `readOnly: yes` is true but a date or `10:30` stays text. A warning (an unknown
+  // tag) refuses the file, rather than reaching stderr as the parser's own lines.
+  const json = text.trimStart().startsWith('{');
+  const documents = parseAllDocuments(text, { uniqueKeys: true, logLevel: 'error', ...(json ? {} : { version: '1.1', customTags: asGoYamlReads }) });
   const parsed = (Array.isArray(documents) ? documents : []).map((document, index) => {
     const where = documents.length > 1 ? `${name} (document ${index + 1})` : name;
-    const problem = document.errors[0] ?? document.warnings[0];
-    if (problem !== undefined) {
-      // The parser's first line ends with ":" before a quote of the source, which is left out.
-      throw new UsageError(`${where}: not valid YAML or JSON: ${(problem.message.split('\n')[0] ?? 'empty').replace(/:\s*$/, '')}`);
-    }
+    const problem = firstYamlProblem(document);
+    if (problem !== undefined) throw new UsageError(`${where}: not valid YAML or JSON: ${problem}`);
     try {
       const manifest: unknown = document.toJS({ maxAliasCount: 100 });
       return { where, manifest };

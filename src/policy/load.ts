@@ -7,6 +7,7 @@ import { parseDocument } from 'yaml';
 import { ValidationError } from 'yup';
 import { policySchema } from './schema.js';
 import { compilePolicy, type CompiledPolicy } from './compile.js';
+import { firstYamlProblem } from './yaml-problems.js';
 
 export class PolicyError extends Error {
   constructor(
@@ -22,13 +23,14 @@ export class PolicyError extends Error {
 export function parsePolicy(text: string, source: string): CompiledPolicy {
   let raw: unknown;
   try {
-    // A warning (an unknown tag, a key that is a collection) refuses the policy too, rather than reaching stderr
-    // as the parser's own lines beside the one that names the file.
+    // A warning (an unknown tag) or a key that is a collection refuses the policy too, rather than reaching
+    // stderr as the parser's own lines beside the one that names the file.
     const document = parseDocument(text, { uniqueKeys: true, logLevel: 'error' });
-    const problem = document.errors[0] ?? document.warnings[0];
-    if (problem !== undefined) throw problem;
+    const problem = firstYamlProblem(document);
+    if (problem !== undefined) throw new PolicyError(source, [`not valid YAML or JSON: ${problem}`]);
     raw = document.toJS({ maxAliasCount: 100 });
   } catch (error) {
+    if (error instanceof PolicyError) throw error;
     const reason = (error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)).replace(/:\s*$/, '');
     throw new PolicyError(source, [`not valid YAML or JSON: ${reason}`]);
   }

@@ -142,6 +142,9 @@ function createExpressApp(context: AppContext, parseJson: JsonParser): express.E
  */
 function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerResponse, context: AppContext, parseJson: JsonParser): void {
   const withBody = (error: unknown, body: unknown): void => {
+    // The headers may have come before the drain began. Only a body all in may close with its answer: with
+    // some of it unread, lingerThenCut drops the rest first (closing with unread data resets the connection).
+    if (context.lifecycle.closing && req.complete && !res.headersSent) res.setHeader('Connection', 'close');
     if (error !== undefined) {
       refuseBody(stage, error, res, context);
       return;
@@ -279,8 +282,6 @@ function refuseBody(stage: Endpoint | undefined, error: unknown, res: ServerResp
 
 function admit(stage: Endpoint, body: unknown, res: ServerResponse, context: AppContext): void {
   const started = process.hrtime.bigint();
-  // The body is in, so closing after the answer drops nothing; the headers may have come before the drain began.
-  if (context.lifecycle.closing) res.setHeader('Connection', 'close');
   if (body === undefined) {
     refuse(stage, res, context, 400, 'expected a JSON AdmissionReview with Content-Type: application/json');
     return;

@@ -427,7 +427,7 @@ describe('admission/decide: /mutate', () => {
       it('names the roots when volumeRoot: writableAncestor mounts the two paths from colliding roots', () => {
         const policy = policyOf({ allowedHostPaths: [{ pathPrefix: first }, { pathPrefix: second }], volumeRoot: 'writableAncestor' });
         expect(denial(sandboxPod({ mounts: [{ hostPath: `${first}/x`, mountPath: '/a' }, { hostPath: `${second}/y`, mountPath: '/b' }] }), policy)).to.deep.equal([
-          `${FIELD}[1].hostPath: "${second}/y" (mounted from "${second}") would have the volume name "mountgate-12d2343d2be3", which "${first}" of entry [0] has: one Pod cannot carry both, so ask for one of them`,
+          `${FIELD}[1].hostPath: "${second}/y" (mounted from "${second}") would have the volume name "mountgate-12d2343d2be3", which "${first}/x" (mounted from "${first}") of entry [0] has: one Pod cannot carry both, so ask for one of them`,
         ]);
       });
 

@@ -167,6 +167,16 @@ describe('cli: mountgate check', () => {
     });
   });
 
+  it('reads a YAML manifest as kubectl does: a date and a time of day stay text (go-yaml v2 has neither type)', async () => {
+    const pod = stringify(sandboxPod({ mounts: [] })).replace('metadata:\n', 'metadata:\n  labels:\n    build-date: 2024-01-01\n    at: 10:30\n');
+    expect(pod).to.include('build-date: 2024-01-01\n');
+    await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': pod }, async (dir) => {
+      const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
+      expect(result.code).to.equal(EXIT_OK);
+      expect(parse(result.stdout)).to.have.nested.property('metadata.labels').that.deep.equals({ 'build-date': '2024-01-01', at: '10:30' });
+    });
+  });
+
   it('reads a JSON manifest as JSON', async () => {
     const pod = sandboxPod({ mounts: [] });
     await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.json': JSON.stringify(pod) }, async (dir) => {
@@ -257,6 +267,7 @@ describe('cli: mountgate check', () => {
     ['two manifests', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\n---\nkind: Pod\n' }, 'pod.yaml: expected exactly one Pod manifest (YAML or JSON), found 2'],
     ['a manifest that is not YAML', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: [Pod\n' }, 'pod.yaml: not valid YAML or JSON: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1'],
     ['a manifest with a tag the reader does not know', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\nspec: !foo {}\n' }, 'pod.yaml: not valid YAML or JSON: Unresolved tag: !foo at line 2, column 7'],
+    ['a manifest with a key that is a list', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\nmetadata:\n  labels:\n    ? [a, b]\n    : c\n' }, 'pod.yaml: not valid YAML or JSON: a key that is a list or a map at offset 36 (JSON keys are strings)'],
     ['a manifest whose aliases expand past 100', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': ALIAS_BOMB }, 'pod.yaml: not valid YAML or JSON: Excessive alias count indicates a resource exhaustion attack'],
     ['an --old whose aliases expand past 100', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--old', 'old.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\n', 'old.yaml': ALIAS_BOMB }, 'old.yaml: not valid YAML or JSON: Excessive alias count indicates a resource exhaustion attack'],
   ];
@@ -275,6 +286,7 @@ describe('cli: mountgate check', () => {
     ['a negative maxMounts', 'maxMounts: -1\n', 'maxMounts must not be negative'],
     ['an unknown handWrittenHostPaths', 'handWrittenHostPaths: annotation\n', 'handWrittenHostPaths must be one of allowed, builtin'],
     ['a tag the reader does not know (the parser says nothing of its own on stderr)', 'maxMounts: !foo 1\n', 'not valid YAML or JSON: Unresolved tag: !foo at line 1, column 12'],
+    ['a key that is a list', '? [a, b]\n: 1\n', 'not valid YAML or JSON: a key that is a list or a map at offset 2 (JSON keys are strings)'],
     ['two documents', 'maxMounts: 1\n---\nmaxMounts: 2\n', 'not valid YAML or JSON: Source contains multiple documents; please use YAML.parseAllDocuments() at line 2, column 1'],
   ];
   for (const [name, text, problem] of invalidPolicies) {

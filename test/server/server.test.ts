@@ -544,6 +544,34 @@ describe('server (real HTTPS on loopback)', function () {
       });
     });
 
+    it('answers a body refused unread during the delay without closing at once, so that its rest is dropped first', async () => {
+      await withServer({ shutdownDelaySeconds: 1 }, async (test) => {
+        const draining = test.server.drain();
+        try {
+          const answer = await new Promise<[number, string | undefined]>((resolve, reject) => {
+            const req = request(
+              { host: '127.0.0.1', port: test.server.port, path: '/validate', method: 'POST', ca: test.pki.caCert, agent: false, headers: { 'Content-Type': 'text/plain', Connection: 'keep-alive' } },
+              (res) => {
+                res.resume();
+                res.on('end', () => {
+                  resolve([res.statusCode ?? 0, res.headers.connection]);
+                  req.destroy();
+                });
+              },
+            );
+            req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
+            // A chunked body of another type: answered before it is read, while more of it is still coming.
+            req.write('x'.repeat(1000));
+          });
+          // Closing with the body unread would reset the connection under the answer: the rest is dropped, then it closes.
+          expect(answer[0]).to.equal(400);
+          expect(answer[1]).to.not.equal('close');
+        } finally {
+          await draining;
+        }
+      });
+    });
+
     it('lets an in-flight request finish after the listener closes', async () => {
       await withServer({}, async (test) => {
         const body = JSON.stringify(review(sandboxPod({ mounts: MOUNTS })));
