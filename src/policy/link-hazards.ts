@@ -29,7 +29,7 @@ import type { PathPrefixEntry } from './schema.js';
 
 /**
  * Entry segments one search may look at, counted as if each allowance call looked at every segment of every
- * entry (some half a second at most); the example policies take a small part of it.
+ * entry (about half a second); the example policies take a small part of it.
  */
 export const MAX_HAZARD_WORK = 20_000_000;
 /** At most this many hazards are described; the rest are counted. */

@@ -76,7 +76,7 @@ function reportRead(kind: 'policy' | 'certificate', files: readonly string[], st
 
 /**
  * What `mountgate check` prints as `warning (policy): ...`, one warn line each, so that an admin who only reads the
- * server's log learns it too. The search behind it is bounded (some half a second at most).
+ * server's log learns it too. The search behind it is bounded (about half a second for a few thousand entries).
  */
 export function logPolicyWarnings(policy: CompiledPolicy, file: string, logger: Logger, warningsOf = policyWarnings): void {
   let warnings: string[];

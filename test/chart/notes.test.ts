@@ -118,8 +118,20 @@ describe('NOTES.txt', function () {
     {
       name: 'a selector of expressions only: the expressions are shown, no empty label command',
       values: { webhook: { namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'In', values: ['a'] }] } } },
-      has: ['2. mountgate is on for the namespaces that webhook.namespaceSelector selects:\n     [{"key":"team","operator":"In","values":["a"]}]\n'],
+      has: ['2. mountgate is on for the namespaces matching webhook.namespaceSelector\'s expressions:\n     [{"key":"team","operator":"In","values":["a"]}]\n'],
       hasNot: ['kubectl label namespace SANDBOX-NS \n', 'kubectl label namespace SANDBOX-NS mountgate'],
+    },
+    {
+      name: 'labels and expressions: the label command, then the expressions the namespace must also match',
+      values: { webhook: { namespaceSelector: { matchLabels: { team: 'a' }, matchExpressions: [{ key: 'tier', operator: 'Exists' }] } } },
+      has: ['     kubectl label namespace SANDBOX-NS team=a\n   It must also match these expressions:\n     [{"key":"tier","operator":"Exists"}]\n'],
+      hasNot: [],
+    },
+    {
+      name: 'a namespace named by the selector that is also excluded is warned about',
+      values: { webhook: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': NAMESPACE } } } },
+      has: [`WARNING: ${NAMESPACE} is one of them, so nothing is sent at all`],
+      hasNot: [],
     },
     {
       name: 'an empty selector: every namespace',
