@@ -134,6 +134,12 @@ describe('NOTES.txt', function () {
       hasNot: [],
     },
     {
+      name: "a webhook's own namespace selector is named beside the shared one",
+      values: { webhook: { validating: { namespaceSelector: { matchLabels: { team: 'b' } } } } },
+      has: ['2. Turn mountgate on for a namespace (it selects mountgate.io/enabled=true)', '   The validating webhook selects by webhook.validating.namespaceSelector instead: {"matchLabels":{"team":"b"}}\n'],
+      hasNot: ['The mutating webhook selects'],
+    },
+    {
       name: 'an empty selector: every namespace',
       values: { webhook: { namespaceSelector: {} } },
       has: ['2. mountgate is on for every namespace (webhook.namespaceSelector selects all).'],
