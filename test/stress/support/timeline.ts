@@ -35,8 +35,12 @@ export interface LatencySummary {
   readonly max: number;
 }
 
+/**
+ * Percentiles by nearest rank: the least value that `q` of the latencies are at or below (of 20, p95 is
+ * the 19th, so one slow probe in 20 is the max, not the p95; of fewer than 20 the p95 is the max).
+ */
 export function summarize(latencies: readonly number[]): LatencySummary {
   const sorted = [...latencies].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  const at = (q: number): number => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
   return { count: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN };
 }
