@@ -10,6 +10,7 @@ import { patternText, segmentsCover, segmentsMeet, type ComparisonCost } from '.
 import { decidingOrder, type CompiledPolicy } from './compile.js';
 import { clusterEntries, decidingCover, inNamespace, parsedEntries, rankOf, type CompiledMountPolicy, type Entry, type ParsedEntry } from './mount-policy.js';
 import type { PatternSegment } from './patterns.js';
+import { MAX_PATH_LENGTH } from './paths.js';
 
 /**
  * How many prefixes effectiveAllowedHostPaths lists at most: MountPolicies with
@@ -33,7 +34,7 @@ export const MAX_EFFECTIVE_CHARACTERS = 256 * 1024;
 export const MAX_EFFECTIVE_STEPS = 4_000_000;
 
 /** Put before an incomplete list (a message too long for the CRD loses its end). */
-export const NOT_ALL_LISTED = `(not all listed: the layers combine into more than ${MAX_EFFECTIVE_ENTRIES} prefixes or ${MAX_EFFECTIVE_CHARACTERS} characters of them) `;
+export const NOT_ALL_LISTED = `(not all listed: the layers combine into more than ${MAX_EFFECTIVE_ENTRIES} prefixes or ${MAX_EFFECTIVE_CHARACTERS} characters of them, or into a prefix longer than the ${MAX_PATH_LENGTH} a status holds) `;
 
 /** Said instead of a list when working the list out would take too long. */
 export const TOO_MANY_TO_LIST = `host paths the layers combine into more prefixes than can be worked out (past ${2 * MAX_EFFECTIVE_ENTRIES} prefixes or ${MAX_EFFECTIVE_STEPS} steps; none listed)`;
@@ -267,21 +268,33 @@ function listed(prefixes: ReadonlyMap<string, Prefix>, layers: readonly Layer[],
     if (prefix === undefined) return [];
     return [{ prefix, readOnly: decided.get(text) === true || layers.some((layer) => anyInstanceMarker(layer, prefix, prefixes, decided, steps)) }];
   });
+  // A prefix whose every match is longer than a path may be matches nothing mountgate admits: not listed, and
+  // nothing is missing. One that some path matches but a status cannot hold (a {user} in it stands for a
+  // shorter name) is left out, and the list is not complete.
+  const matchable = all.filter(({ prefix }) => shortestMatch(prefix.text) <= MAX_PATH_LENGTH);
+  const storable = matchable.filter(({ prefix }) => prefix.text.length <= MAX_PATH_LENGTH);
   let shown = 0;
   let characters = 0;
-  for (const { prefix } of all) {
+  for (const { prefix } of storable) {
     characters += prefix.text.length;
     if (shown === MAX_EFFECTIVE_ENTRIES || characters > MAX_EFFECTIVE_CHARACTERS) break;
     shown++;
   }
-  const readOnlyLeftOut = all.slice(shown).filter((item) => item.readOnly);
-  const entries = all.slice(0, shown).map(({ prefix, readOnly }) => ({
+  const listedItems = storable.slice(0, shown);
+  const listedSet = new Set(listedItems);
+  const readOnlyLeftOut = matchable.filter((item) => item.readOnly && !listedSet.has(item));
+  const entries = listedItems.map(({ prefix, readOnly }) => ({
     pathPrefix: prefix.text,
     readOnly:
       readOnly ||
       readOnlyLeftOut.some((inner) => steps.covers(prefix, inner.prefix)),
   }));
-  return { entries, complete: complete && shown === all.length };
+  return { entries, complete: complete && shown === matchable.length };
+}
+
+/** The length of the shortest path a prefix matches: each placeholder filled with one character (a `*` is one already). */
+function shortestMatch(text: string): number {
+  return text.replace(/\{(?:user|namespace|sandboxUser)\}/g, 'x').length;
 }
 
 /**

@@ -143,6 +143,31 @@ describe('policy: MountPolicy objects', () => {
       expect(effectiveAllowedHostPaths(perNamespace, 'team-a', [compileMountPolicy(mountPolicy({ maxMounts: 1 }))]).entries).to.deep.equal([{ pathPrefix: '/srv/tenants/team-a', readOnly: false }]);
     });
 
+    // A status holds prefixes of at most 4096 characters (the CRD's maxLength), and no path longer than that is admitted.
+    it('leaves out a filled prefix longer than any path may be, with nothing missing: it matches no path', () => {
+      const long = `/l/{namespace}/${'a'.repeat(4096 - '/l/{namespace}/'.length)}`;
+      const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: long }, { pathPrefix: '/srv/{namespace}' }] }), 'cluster.json');
+      const namespace = 'n'.repeat(63);
+      expect(effectiveAllowedHostPaths(cluster, namespace, [compileMountPolicy(mountPolicy({ maxMounts: 2 }))])).to.deep.equal({
+        entries: [{ pathPrefix: `/srv/${namespace}`, readOnly: false }],
+        complete: true,
+      });
+      // In a namespace of one letter the filled prefix fits, and is listed.
+      expect(effectiveAllowedHostPaths(cluster, 'n', []).entries.map((entry) => entry.pathPrefix.length)).to.deep.equal([4096 - '{namespace}'.length + 1, '/srv/n'.length]);
+    });
+
+    it('leaves out a prefix some path matches but a status cannot hold, and says the list is not complete', () => {
+      // Filled with a namespace of 20, the prefix grows past 4096; "{user}" and "{sandboxUser}" stand for names as
+      // short as one character, so paths of 4096 or less still match it.
+      const head = '/l/{user}/{sandboxUser}/{namespace}/';
+      const long = `${head}${'a'.repeat(4096 - head.length)}`;
+      const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: long, readOnly: true }, { pathPrefix: '/l' }] }), 'cluster.json');
+      const effective = effectiveAllowedHostPaths(cluster, 'n'.repeat(20), []);
+      expect(effective.complete).to.equal(false);
+      // The read-only prefix left out makes the listed one above it read-only: the list never says more than Pods get.
+      expect(effective.entries).to.deep.equal([{ pathPrefix: '/l', readOnly: true }]);
+    });
+
     it('still ranks as a placeholder: "/srv/*" read-only decides "/srv/team-a" over "/srv/{namespace}", as for a Pod', () => {
       const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/{namespace}' }, { pathPrefix: '/srv/*', readOnly: true }] }), 'cluster.json');
       expect(effectiveAllowedHostPaths(cluster, 'team-a', []).entries).to.deep.equal([
