@@ -115,12 +115,11 @@ function mountPolicySettings(
   if (namespace === undefined) throw new ArgumentError('serve', '--mount-policies needs --lease-namespace NS (or MOUNTGATE_LEASE_NAMESPACE): the namespace of the Lease that picks the replica writing status');
   if (!isNamespaceName(namespace)) throw new ArgumentError('serve', `${origin('lease-namespace')} must be a namespace name (a DNS-1123 label), not "${namespace}"`);
   const name = setting('lease-name') ?? DEFAULT_LEASE_NAME;
-  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) throw new ArgumentError('serve', `${origin('lease-name')} must be a DNS-1123 subdomain, not "${name}"`);
+  if (!DNS_SUBDOMAIN.test(name)) throw new ArgumentError('serve', `${origin('lease-name')} must be a DNS-1123 subdomain, not "${name}"`);
   const identity = setting('identity') ?? hostname();
   if (identity.trim() === '' || identity.length > 253) throw new ArgumentError('serve', `${origin('identity')} must be 1 to 253 characters, not "${identity}"`);
   return { kubeconfigPath: setting('kubeconfig'), lease: { namespace, name, identity } };
 }
-
 
 /** `what` is the flag or variable the value came from, as origin() names it. */
 function port(what: string, text: string): number {

@@ -22,18 +22,18 @@ export class PolicyError extends Error {
 /** Pure: text in, compiled policy out. `source` only names the file in errors. */
 export function parsePolicy(text: string, source: string): CompiledPolicy {
   let raw: unknown;
+  let problem: string | undefined;
   try {
     // A warning (an unknown tag) or a key that is a collection refuses the policy too, rather than reaching
     // stderr as the parser's own lines beside the one that names the file.
     const document = parseDocument(text, { uniqueKeys: true, logLevel: 'error' });
-    const problem = firstYamlProblem(document);
-    if (problem !== undefined) throw new PolicyError(source, [`not valid YAML or JSON: ${problem}`]);
-    raw = document.toJS({ maxAliasCount: 100 });
+    problem = firstYamlProblem(document);
+    if (problem === undefined) raw = document.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    if (error instanceof PolicyError) throw error;
-    const reason = (error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)).replace(/:\s*$/, '');
-    throw new PolicyError(source, [`not valid YAML or JSON: ${reason}`]);
+    // The alias limit (a YAML bomb) is reported by toJS.
+    problem = (error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)).replace(/:\s*$/, '');
   }
+  if (problem !== undefined) throw new PolicyError(source, [`not valid YAML or JSON: ${problem}`]);
   if (raw === null || raw === undefined) {
     throw new PolicyError(source, ['the file is empty (expected a mapping of keys such as allowedHostPaths)']);
   }
