@@ -57,6 +57,11 @@ ROWS: list[tuple[str, str, list[str]]] = [
     ("a lone high surrogate in hostPath", '[{"hostPath":"/srv/sandbox/\\ud800","mountPath":"/b"}]', [f"[0].hostPath: {SURROGATE}"]),
     ("a lone low surrogate in container_path", '[{"hostPath":"/a","container_path":"/b\\udc00"}]', [f"[0].container_path: {SURROGATE}"]),
     ("a surrogate pair in reverse order", '[{"host_path":"/a\\ude00\\ud83d","mountPath":"/b"}]', [f"[0].host_path: {SURROGATE}"]),
+    (
+        "a pair written as two code points beside a lone surrogate in another field",
+        '[{"hostPath":"/srv/sandbox/\ud83d\ude00","mountPath":"/b\ud800"}]',
+        [f"[0].mountPath: {SURROGATE}"],
+    ),
 ]
 
 
@@ -136,6 +141,11 @@ def test_joins_a_surrogate_pair_given_as_two_code_points() -> None:
     value.encode("utf-8")
 
 
+def test_a_python_value_with_a_pair_as_two_code_points_is_well_formed() -> None:
+    # As annotation_value takes it: the kubernetes client sends the pair as one character.
+    assert value_problems([{"hostPath": "/srv/sandbox/\ud83d\ude00", "mountPath": "/b"}]) == []
+
+
 # (id, mounts, problems)
 REFUSED: list[tuple[str, list[object], list[str]]] = [
     ("readOnly as a string", [{"hostPath": "/a", "mountPath": "/b", "readOnly": "true"}], ["[0].readOnly: must be a boolean (true or false)"]),
@@ -158,3 +168,4 @@ def test_refuses_what_mountgate_would(mounts: list[Mount], problems: list[str]) 
     with pytest.raises(AnnotationError) as raised:
         annotation_value(mounts)
     assert raised.value.problems == problems
+

@@ -89,7 +89,8 @@ def entry_problems(item: object, where: str) -> list[str]:
 
     A string with a lone surrogate ("\\ud800", which json.loads and Python strings allow) is refused:
     the API server would store U+FFFD in its place, so the Pod would ask for another path than
-    the one checked here.
+    the one checked here. A pair given as two code points is one character (see _joined), in each
+    string on its own: a lone surrogate elsewhere does not make it one.
     """
     if not isinstance(item, Mapping):
         return [f"{where}: must be an object with hostPath and mountPath"]
@@ -110,7 +111,7 @@ def entry_problems(item: object, where: str) -> list[str]:
             value = item[key]
             if not _is(value, expected):
                 problems.append(f"{where}.{key}: must be {_type_name(expected)}")
-            elif isinstance(value, str) and not _encodes_as_utf8(value):
+            elif isinstance(value, str) and not _encodes_as_utf8(_joined(value)):
                 problems.append(
                     f"{where}.{key}: must be valid Unicode (it has a lone surrogate, which cannot be "
                     "encoded as UTF-8; the API server would store U+FFFD in its place)"
