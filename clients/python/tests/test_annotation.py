@@ -169,3 +169,24 @@ def test_refuses_what_mountgate_would(mounts: list[Mount], problems: list[str]) 
         annotation_value(mounts)
     assert raised.value.problems == problems
 
+
+# (id, mounts, message): one mount, or the annotation text, where a list of mounts belongs.
+NOT_A_LIST: list[tuple[str, object, str]] = [
+    (
+        "the annotation text",
+        '[{"host_path":"/srv/sandbox/a","container_path":"/mnt/a"}]',
+        "mounts must be a list of Mount or mappings, not a str (annotation_value writes the annotation text itself)",
+    ),
+    ("bytes", b"[]", "mounts must be a list of Mount or mappings, not a bytes (annotation_value writes the annotation text itself)"),
+    ("one mapping", {"host_path": "/srv/sandbox/a", "container_path": "/mnt/a"}, "mounts must be a list of Mount or mappings, not a single dict (put it in a list)"),
+    ("one Mount", Mount("/srv/sandbox/a", "/mnt/a"), "mounts must be a list of Mount or mappings, not a single Mount (put it in a list)"),
+]
+
+
+@pytest.mark.parametrize(("mounts", "message"), [row[1:] for row in NOT_A_LIST], ids=[row[0] for row in NOT_A_LIST])
+def test_refuses_what_is_not_a_list_of_mounts(mounts: object, message: str) -> None:
+    # Iterated, a string is its characters and a mapping its keys: "[0]: must be a Mount or a mapping"
+    # for each, or, past 1000 characters, "more than the 1000 entries mountgate reads".
+    with pytest.raises(TypeError) as raised:
+        annotation_value(mounts)  # type: ignore[arg-type]
+    assert str(raised.value) == message

@@ -146,8 +146,18 @@ def annotation_value(mounts: Iterable[Mount | Mapping[str, object]]) -> str:
     """The annotation value for ``mounts``: Mount objects, or entries already in either spelling.
 
     Raises AnnotationError when the result would not be well-formed, so that a mistake is
-    found here rather than by the API server.
+    found here rather than by the API server, and TypeError when ``mounts`` is one mount or a text
+    rather than a list of them.
     """
+    # Iterated, a text is its characters and a mapping its keys: each would be named as an entry
+    # that is not a mount (or, past MAX_ENTRIES of them, as entries too many).
+    if isinstance(mounts, (str, bytes, bytearray)):
+        raise TypeError(
+            f"mounts must be a list of Mount or mappings, not a {type(mounts).__name__} "
+            "(annotation_value writes the annotation text itself)"
+        )
+    if isinstance(mounts, (Mount, Mapping)):
+        raise TypeError(f"mounts must be a list of Mount or mappings, not a single {type(mounts).__name__} (put it in a list)")
     items = list(mounts)
     if len(items) > MAX_ENTRIES:
         raise AnnotationError(value_problems(items))
