@@ -1,7 +1,7 @@
 """The annotation the helper builds, and its local check: the same answers as the JSON Schema
 (which is tested, in the TypeScript suite, to answer as mountgate's own parser does), but for one
 thing JSON Schema cannot express: a string with a lone surrogate, which the schema accepts and the
-helper refuses (the API server would store U+FFFD in its place; mountgate's path rules refuse it)."""
+helper refuses (mountgate's path rules refuse it)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from mountgate_client import MAX_ENTRIES, AnnotationError, Mount, annotation_val
 SCHEMA_FILE = Path(__file__).resolve().parents[3] / "schema" / "annotation.schema.json"
 SCHEMA = Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
 UNKNOWN = "(allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)"
-SURROGATE = "must be valid Unicode (it has a lone surrogate, which cannot be encoded as UTF-8; the API server would store U+FFFD in its place)"
+SURROGATE = "must be valid Unicode (it has a lone surrogate, which cannot be encoded as UTF-8; mountgate refuses it)"
 
 # (id, annotation text, problems the helper names; none means well-formed)
 ROWS: list[tuple[str, str, list[str]]] = [

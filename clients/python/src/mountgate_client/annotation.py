@@ -88,9 +88,10 @@ def entry_problems(item: object, where: str) -> list[str]:
     """Why one parsed entry is not well-formed (empty when it is).
 
     A string with a lone surrogate ("\\ud800", which json.loads and Python strings allow) is refused:
-    the API server would store U+FFFD in its place, so the Pod would ask for another path than
-    the one checked here. A pair given as two code points is one character (see _joined), in each
-    string on its own: a lone surrogate elsewhere does not make it one.
+    mountgate refuses it in a path, and a Python string holding one cannot be sent as UTF-8 (the
+    API server would read U+FFFD in its place, another path than the one checked here). A pair
+    given as two code points is one character (see _joined), in each string on its own: a lone
+    surrogate elsewhere does not make it one.
     """
     if not isinstance(item, Mapping):
         return [f"{where}: must be an object with hostPath and mountPath"]
@@ -114,7 +115,7 @@ def entry_problems(item: object, where: str) -> list[str]:
             elif isinstance(value, str) and not _encodes_as_utf8(_joined(value)):
                 problems.append(
                     f"{where}.{key}: must be valid Unicode (it has a lone surrogate, which cannot be "
-                    "encoded as UTF-8; the API server would store U+FFFD in its place)"
+                    "encoded as UTF-8; mountgate refuses it)"
                 )
     return problems
 
