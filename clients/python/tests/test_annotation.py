@@ -1,7 +1,7 @@
 """The annotation the helper builds, and its local check: the same answers as the JSON Schema
 (which is tested, in the TypeScript suite, to answer as mountgate's own parser does), but for one
 thing JSON Schema cannot express: a string with a lone surrogate, which the schema accepts and the
-helper refuses (the API server would store U+FFFD in its place; mountgate's path rules refuse it)."""
+helper refuses (mountgate's path rules refuse it)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from mountgate_client import MAX_ENTRIES, AnnotationError, Mount, annotation_val
 SCHEMA_FILE = Path(__file__).resolve().parents[3] / "schema" / "annotation.schema.json"
 SCHEMA = Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
 UNKNOWN = "(allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)"
-SURROGATE = "must be valid Unicode (it has a lone surrogate, which cannot be encoded as UTF-8; the API server would store U+FFFD in its place)"
+SURROGATE = "must be valid Unicode (it has a lone surrogate, which cannot be encoded as UTF-8; mountgate refuses it)"
 
 # (id, annotation text, problems the helper names; none means well-formed)
 ROWS: list[tuple[str, str, list[str]]] = [
@@ -57,6 +57,11 @@ ROWS: list[tuple[str, str, list[str]]] = [
     ("a lone high surrogate in hostPath", '[{"hostPath":"/srv/sandbox/\\ud800","mountPath":"/b"}]', [f"[0].hostPath: {SURROGATE}"]),
     ("a lone low surrogate in container_path", '[{"hostPath":"/a","container_path":"/b\\udc00"}]', [f"[0].container_path: {SURROGATE}"]),
     ("a surrogate pair in reverse order", '[{"host_path":"/a\\ude00\\ud83d","mountPath":"/b"}]', [f"[0].host_path: {SURROGATE}"]),
+    (
+        "a pair written as two code points beside a lone surrogate in another field",
+        '[{"hostPath":"/srv/sandbox/\ud83d\ude00","mountPath":"/b\ud800"}]',
+        [f"[0].mountPath: {SURROGATE}"],
+    ),
 ]
 
 
@@ -136,6 +141,11 @@ def test_joins_a_surrogate_pair_given_as_two_code_points() -> None:
     value.encode("utf-8")
 
 
+def test_a_python_value_with_a_pair_as_two_code_points_is_well_formed() -> None:
+    # As annotation_value takes it: the kubernetes client sends the pair as one character.
+    assert value_problems([{"hostPath": "/srv/sandbox/\ud83d\ude00", "mountPath": "/b"}]) == []
+
+
 # (id, mounts, problems)
 REFUSED: list[tuple[str, list[object], list[str]]] = [
     ("readOnly as a string", [{"hostPath": "/a", "mountPath": "/b", "readOnly": "true"}], ["[0].readOnly: must be a boolean (true or false)"]),
@@ -158,3 +168,25 @@ def test_refuses_what_mountgate_would(mounts: list[Mount], problems: list[str]) 
     with pytest.raises(AnnotationError) as raised:
         annotation_value(mounts)
     assert raised.value.problems == problems
+
+
+# (id, mounts, message): one mount, or the annotation text, where a list of mounts belongs.
+NOT_A_LIST: list[tuple[str, object, str]] = [
+    (
+        "the annotation text",
+        '[{"host_path":"/srv/sandbox/a","container_path":"/mnt/a"}]',
+        "mounts must be a list of Mount or mappings, not a str (annotation_value writes the annotation text itself)",
+    ),
+    ("bytes", b"[]", "mounts must be a list of Mount or mappings, not a bytes (annotation_value writes the annotation text itself)"),
+    ("one mapping", {"host_path": "/srv/sandbox/a", "container_path": "/mnt/a"}, "mounts must be a list of Mount or mappings, not a single dict (put it in a list)"),
+    ("one Mount", Mount("/srv/sandbox/a", "/mnt/a"), "mounts must be a list of Mount or mappings, not a single Mount (put it in a list)"),
+]
+
+
+@pytest.mark.parametrize(("mounts", "message"), [row[1:] for row in NOT_A_LIST], ids=[row[0] for row in NOT_A_LIST])
+def test_refuses_what_is_not_a_list_of_mounts(mounts: object, message: str) -> None:
+    # Iterated, a string is its characters and a mapping its keys: "[0]: must be a Mount or a mapping"
+    # for each, or, past 1000 characters, "more than the 1000 entries mountgate reads".
+    with pytest.raises(TypeError) as raised:
+        annotation_value(mounts)  # type: ignore[arg-type]
+    assert str(raised.value) == message

@@ -88,8 +88,10 @@ def entry_problems(item: object, where: str) -> list[str]:
     """Why one parsed entry is not well-formed (empty when it is).
 
     A string with a lone surrogate ("\\ud800", which json.loads and Python strings allow) is refused:
-    the API server would store U+FFFD in its place, so the Pod would ask for another path than
-    the one checked here.
+    mountgate refuses it in a path, and a Python string holding one cannot be sent as UTF-8 (the
+    API server would read U+FFFD in its place, another path than the one checked here). A pair
+    given as two code points is one character (see _joined), in each string on its own: a lone
+    surrogate elsewhere does not make it one.
     """
     if not isinstance(item, Mapping):
         return [f"{where}: must be an object with hostPath and mountPath"]
@@ -110,10 +112,10 @@ def entry_problems(item: object, where: str) -> list[str]:
             value = item[key]
             if not _is(value, expected):
                 problems.append(f"{where}.{key}: must be {_type_name(expected)}")
-            elif isinstance(value, str) and not _encodes_as_utf8(value):
+            elif isinstance(value, str) and not _encodes_as_utf8(_joined(value)):
                 problems.append(
                     f"{where}.{key}: must be valid Unicode (it has a lone surrogate, which cannot be "
-                    "encoded as UTF-8; the API server would store U+FFFD in its place)"
+                    "encoded as UTF-8; mountgate refuses it)"
                 )
     return problems
 
@@ -145,8 +147,18 @@ def annotation_value(mounts: Iterable[Mount | Mapping[str, object]]) -> str:
     """The annotation value for ``mounts``: Mount objects, or entries already in either spelling.
 
     Raises AnnotationError when the result would not be well-formed, so that a mistake is
-    found here rather than by the API server.
+    found here rather than by the API server, and TypeError when ``mounts`` is one mount or a text
+    rather than a list of them.
     """
+    # Iterated, a text is its characters and a mapping its keys: each would be named as an entry
+    # that is not a mount (or, past MAX_ENTRIES of them, as entries too many).
+    if isinstance(mounts, (str, bytes, bytearray)):
+        raise TypeError(
+            f"mounts must be a list of Mount or mappings, not a {type(mounts).__name__} "
+            "(annotation_value writes the annotation text itself)"
+        )
+    if isinstance(mounts, (Mount, Mapping)):
+        raise TypeError(f"mounts must be a list of Mount or mappings, not a single {type(mounts).__name__} (put it in a list)")
     items = list(mounts)
     if len(items) > MAX_ENTRIES:
         raise AnnotationError(value_problems(items))
