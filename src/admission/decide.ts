@@ -63,6 +63,9 @@ function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPoli
   if (policy.handWritten !== undefined) violations.push(...injectedMountsOutsideTargets(pod, planned.plan));
   const podSecurity = planned.plan.volumes.length > 0 ? podSecurityViolation(request.namespace, facts) : undefined;
   if (podSecurity !== undefined) violations.push(podSecurity);
+  // On the Pod as mutated, as /validate judges it (and last, as there): the volumes added here make the rule apply.
+  const untrusted = sandboxUserAtCreation(mutated, policy, request);
+  if (untrusted !== undefined) violations.push(untrusted);
   if (hasViolations(violations)) return deny(violations, planned.warnings);
   // Against the object exactly as it arrived, so the patch holds only additions.
   const patch = additionsPatch(pod, mutated, planned.plan.targets);

@@ -344,10 +344,22 @@ describe('admission/decide: the sandbox user at creation (only a trusted provisi
     expect(update(alices, withLabel(alices), { username: 'mallory', groups: [] }, TRUSTING)).to.equal('');
   });
 
-  it('is not a reason /mutate gives (it judges the annotation\'s requests; /validate the Pod)', () => {
+  const mutation = (pod: Manifest, options: RequestOptions): string => {
+    const verdict = decide('mutate', requestFor(pod, options), TRUSTING);
+    return verdict.allowed ? '' : `${verdict.code} ${denialMessage(verdict.violations)}`;
+  };
+
+  it('is a reason /mutate gives too, once the volumes it would add make the rule apply, in /validate\'s words', () => {
     const asking = withSandboxUser(sandboxPod({ mounts: [WORK] }) as unknown as Manifest, 'alice');
-    expect(decide('mutate', requestFor(asking, { username: 'mallory', groups: [] }), TRUSTING).allowed).to.equal(true);
-    expect(create(asking, { username: 'mallory', groups: [] })).to.not.equal('');
+    expect(mutation(asking, { username: 'mallory', groups: [] })).to.equal(untrusted('user "mallory"'));
+    expect(mutation(asking, { username: 'provisioner', groups: [] })).to.equal('');
+    // Nothing to add, no hostPath volume: nothing is judged with the annotation.
+    expect(mutation(withSandboxUser(sandboxPod() as unknown as Manifest, 'alice'), { username: 'mallory', groups: [] })).to.equal('');
+  });
+
+  it('is not reached at /mutate when the annotation itself is refused (no volume is added)', () => {
+    const asking = withSandboxUser(sandboxPod({ mounts: [WORK, { hostPath: '/etc', mountPath: '/etc-host' }] }) as unknown as Manifest, 'alice');
+    expect(mutation(asking, { username: 'mallory', groups: [] })).to.equal(`${DENIED}${FIELD}[1].hostPath: "/etc" is not under any allowed host path`);
   });
 });
 

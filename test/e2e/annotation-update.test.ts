@@ -173,8 +173,8 @@ describe('e2e: the annotation never lies (Pod updates, status writes, Bindings)'
     expect(await apiError(core.patchNamespacedPod({ namespace: enabledNs, name: nameOf(bare), body: to('bob') }, patchAs(PatchStrategy.MergePatch)))).to.deep.equal(refused(USER_ADDED));
   });
 
-  it('refuses creating a Pod with hostPath volumes and the sandbox user from a requester not in trustedProvisioners', async () => {
-    const { enabledNs, validateWebhook, coreAs } = e2e();
+  it('refuses creating a Pod with hostPath volumes and the sandbox user from a requester not in trustedProvisioners, at /mutate already', async () => {
+    const { enabledNs, mutateWebhook, coreAs } = e2e();
     const name = uniqueName('usernew');
     const body = sandboxPod(name, [work(name)]);
     body.metadata = { ...body.metadata, annotations: { ...body.metadata?.annotations, [SANDBOX_USER]: 'alice' } };
@@ -182,7 +182,7 @@ describe('e2e: the annotation never lies (Pod updates, status writes, Bindings)'
       code: 403,
       reason: 'Forbidden',
       message:
-        `admission webhook "${validateWebhook}" denied the request: mountgate denied the Pod: ` +
+        `admission webhook "${mutateWebhook}" denied the request: mountgate denied the Pod: ` +
         `metadata.annotations[${SANDBOX_USER}]: names the sandbox user of a Pod with hostPath volumes, which only trustedProvisioners may do, and user "alice" is not in trustedProvisioners`,
     });
   });
