@@ -17,7 +17,7 @@
 import type { CompiledPolicy } from '../policy/compile.js';
 import { clusterLayerName, handWrittenAllowance, hostPathAllowance, type ReadOnlyReason } from '../policy/allowance.js';
 import type { Fillings } from '../policy/match.js';
-import { canonicalPath } from '../policy/paths.js';
+import { canonicalPath, quoted } from '../policy/paths.js';
 import { isInjectedName } from './injection.js';
 import { allMounts, mountField, volumesOf, type CheckedPod } from './pod.js';
 import { NamedThenCounted, violation, type Violation } from './violation.js';
@@ -49,7 +49,7 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
     const raw = volume.hostPath.path;
     const path = canonicalPath(raw);
     if (!path.ok) {
-      violations.push(violation('invalid-path', field, `${JSON.stringify(raw)} ${path.problem}`));
+      violations.push(violation('invalid-path', field, `${quoted(raw)} ${path.problem}`));
       return;
     }
     const injected = isInjectedName(volume.name);
@@ -93,7 +93,7 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
         violation(
           'host-path-volume-creates',
           `${mountField(visit)}.${subPathKey}`,
-          `container "${visit.container.name}" mounts "${readOnly.path}" with ${subPathKey} ${JSON.stringify(visit.mount[subPathKey])}, which the kubelet creates when it is missing, ` +
+          `container "${visit.container.name}" mounts "${readOnly.path}" with ${subPathKey} ${quoted(visit.mount[subPathKey] ?? '')}, which the kubelet creates when it is missing, ` +
             `but ${inside}; mount the subdirectory as a hostPath volume of its own`,
         ),
       );

@@ -7,7 +7,7 @@ import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { SYSTEM_MOUNT_PATHS, type CompiledPolicy } from '../policy/compile.js';
 import { hostPathAllowance } from '../policy/allowance.js';
 import { describeRequester, listsRequester, type Fillings } from '../policy/match.js';
-import { canonicalPath, isWithin } from '../policy/paths.js';
+import { canonicalPath, isWithin, quoted } from '../policy/paths.js';
 import { PathIndex } from '../policy/path-index.js';
 import { parseAnnotation, type LocatedRequest } from './annotation.js';
 import { isInjectedName, plannedInjection, type PlannedMount } from './injection.js';
@@ -223,7 +223,7 @@ function judgeRequest(
   let readOnly = request.readOnly;
   let hostPath: string | undefined;
   if (!host.ok) {
-    violations.push(violation('invalid-path', `${entryField}.${keys.hostPath}`, `${JSON.stringify(request.hostPath)} ${host.problem}`));
+    violations.push(violation('invalid-path', `${entryField}.${keys.hostPath}`, `${quoted(request.hostPath)} ${host.problem}`));
   } else {
     hostPath = host.path;
     const allowance = hostPathAllowance(policy, 'requestable', host.path, fillings);
@@ -250,7 +250,7 @@ function judgeRequest(
   const target = canonicalPath(request.mountPath);
   const mountField = `${entryField}.${keys.mountPath}`;
   if (!target.ok) {
-    violations.push(violation('invalid-path', mountField, `${JSON.stringify(request.mountPath)} ${target.problem}`));
+    violations.push(violation('invalid-path', mountField, `${quoted(request.mountPath)} ${target.problem}`));
   } else {
     const problem = targetProblem(target.path, mountField, policy, occupied);
     if (problem) violations.push(problem);

@@ -5,7 +5,7 @@
  * only when the policy has any.
  */
 import type { PatternEntry } from './compile.js';
-import { decidingEntry, isWithin } from './paths.js';
+import { decidingEntry, isWithin, quoted } from './paths.js';
 import { PLACEHOLDER_VALUE, PLACEHOLDER_VALUE_RULE, type PatternSegment, type Placeholder } from './patterns.js';
 import type { PathPrefixEntry } from './schema.js';
 
@@ -55,7 +55,7 @@ export function describeRequester(requester: Requester | undefined): string {
 
 /** A value as JSON, cut short: an annotation can be 256 KiB, a denial is read by a person. */
 function quoteShort(value: string): string {
-  return value.length > 80 ? `${JSON.stringify(value.slice(0, 80))}...` : JSON.stringify(value);
+  return value.length > 80 ? `${quoted(value.slice(0, 80))}...` : quoted(value);
 }
 
 function filling(value: string | undefined, what: string, missing: string): Filling {

@@ -53,6 +53,15 @@ export function canonicalPath(raw: string): CanonicalPath {
   return { ok: true, path: end === raw.length ? raw : raw.slice(0, end) };
 }
 
+// Characters JSON leaves as they are but a reader does not see: DEL, the C1 controls, the line and
+// paragraph separators and the marks that reorder text as it is shown.
+const UNSEEN = /[\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/** A path (or any text) as a message quotes what it refused: JSON, with what a reader would not see escaped too. */
+export function quoted(text: string): string {
+  return JSON.stringify(text).replace(UNSEEN, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** True when `path` is `prefix` or lies below it by whole segments. Both must be canonical. */
 export function isWithin(path: string, prefix: string): boolean {
   if (prefix === '/') return true;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { canonicalPath, decidingEntry, isWithin, MAX_PATH_LENGTH, sortLongestFirst } from '../../src/policy/paths.js';
+import { canonicalPath, decidingEntry, isWithin, MAX_PATH_LENGTH, quoted, sortLongestFirst } from '../../src/policy/paths.js';
 
 const BACKSLASH = 'contains a backslash, a path separator on Windows nodes';
 
@@ -47,6 +47,21 @@ describe('policy/paths', () => {
     ];
     for (const [name, input, problem] of rejected) {
       it(`rejects ${name}`, () => expect(canonicalPath(input)).to.deep.equal({ ok: false, problem }));
+    }
+  });
+
+  describe('quoted (a refused path in a message)', () => {
+    const rows: Array<[string, string, string]> = [
+      ['a plain path, as JSON', '/srv/a"b', '"/srv/a\\"b"'],
+      ['C0 controls, as JSON escapes them', '/srv/a\u0000\nb', '"/srv/a\\u0000\\nb"'],
+      ['DEL, which JSON leaves as it is', '/srv/a\u007fb', '"/srv/a\\u007fb"'],
+      ['a C1 control (CSI)', '/srv/a\u009bb', '"/srv/a\\u009bb"'],
+      ['the line and paragraph separators', '/srv/\u2028\u2029', '"/srv/\\u2028\\u2029"'],
+      ['marks that reorder shown text', '/srv/\u202etxt.exe\u2066\u200f', '"/srv/\\u202etxt.exe\\u2066\\u200f"'],
+      ['other text beyond ASCII, as it is', '/srv/caf\u00e9/\u{1F600}', '"/srv/caf\u00e9/\u{1F600}"'],
+    ];
+    for (const [name, input, expected] of rows) {
+      it(`quotes ${name}`, () => expect(quoted(input)).to.equal(expected));
     }
   });
 
