@@ -158,6 +158,12 @@ describe('NOTES.txt', function () {
       hasNot: ['kubectl delete mutatingwebhookconfiguration'],
     },
     {
+      name: 'policy.annotation left empty (null): the mutating webhook is said to take mountgate.io/mounts, the key mountgate reads',
+      values: { policy: { annotation: null } },
+      has: ['(only Pods annotated mountgate.io/mounts)'],
+      hasNot: ['(only Pods annotated )'],
+    },
+    {
       name: 'no webhook configuration at all: no emergency removal',
       values: { webhook: { mutating: { enabled: false }, validating: { enabled: false } } },
       has: ['2. Turn mountgate on for a namespace'],
