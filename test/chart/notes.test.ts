@@ -140,6 +140,12 @@ describe('NOTES.txt', function () {
       hasNot: ['The mutating webhook selects'],
     },
     {
+      name: "a webhook's own empty namespace selector is named too: that webhook takes every namespace",
+      values: { webhook: { validating: { namespaceSelector: {} } } },
+      has: ['   The validating webhook selects by webhook.validating.namespaceSelector instead: {} (every namespace)\n'],
+      hasNot: ['The mutating webhook selects'],
+    },
+    {
       name: 'an empty selector: every namespace',
       values: { webhook: { namespaceSelector: {} } },
       has: ['2. mountgate is on for every namespace (webhook.namespaceSelector selects all).'],
