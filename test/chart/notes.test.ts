@@ -140,6 +140,12 @@ describe('NOTES.txt', function () {
       hasNot: ['The mutating webhook selects'],
     },
     {
+      name: "a webhook's own empty namespace selector is named too: that webhook takes every namespace",
+      values: { webhook: { validating: { namespaceSelector: {} } } },
+      has: ['   The validating webhook selects by webhook.validating.namespaceSelector instead: {} (every namespace)\n'],
+      hasNot: ['The mutating webhook selects'],
+    },
+    {
       name: 'an empty selector: every namespace',
       values: { webhook: { namespaceSelector: {} } },
       has: ['2. mountgate is on for every namespace (webhook.namespaceSelector selects all).'],
@@ -156,6 +162,12 @@ describe('NOTES.txt', function () {
       values: { webhook: { mutating: { enabled: false } } },
       has: ['Emergency removal', 'kubectl delete validatingwebhookconfiguration mg-mountgate'],
       hasNot: ['kubectl delete mutatingwebhookconfiguration'],
+    },
+    {
+      name: 'policy.annotation left empty (null): the mutating webhook is said to take mountgate.io/mounts, the key mountgate reads',
+      values: { policy: { annotation: null } },
+      has: ['(only Pods annotated mountgate.io/mounts)'],
+      hasNot: ['(only Pods annotated )'],
     },
     {
       name: 'no webhook configuration at all: no emergency removal',

@@ -86,6 +86,21 @@ const rows: Row[] = [
     },
   },
   {
+    // `annotation:` with no value in a values file is null, which removes the key: the policy file then
+    // has none and mountgate reads its default. The matchConditions must name that key, not '' (a CEL
+    // syntax error the API server refused the whole webhook configuration with).
+    name: 'policy.annotation left empty (null) means mountgate.io/mounts in the matchConditions and NOTES, as in mountgate',
+    values: { policy: { annotation: null } },
+    check(docs) {
+      expect(get(policyOf(docs), 'annotation')).to.equal(undefined);
+      const conds = list(mutatingHook(docs)['matchConditions'], 'matchConditions');
+      expect(get(conds[0], 'expression')).to.equal("has(object.metadata.annotations) && 'mountgate.io/mounts' in object.metadata.annotations");
+      expect(get(list(annotationsHook(docs)['matchConditions'], 'matchConditions')[0], 'expression')).to.equal(
+        touchesAnnotationsCel(['mountgate.io/mounts', 'mountgate.io/sandbox-user']),
+      );
+    },
+  },
+  {
     name: 'policy.sandboxUserAnnotation is the second key the annotations matchCondition looks for',
     values: { policy: { sandboxUserAnnotation: 'sandbox.example.com/owner' } },
     check(docs) {

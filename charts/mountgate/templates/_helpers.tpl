@@ -67,6 +67,11 @@ app.kubernetes.io/part-of: mountgate
 {{- end -}}
 
 {{/* Object names. */}}
+{{/*
+The key clients put their requests in: policy.annotation, or mountgate's default when it is unset
+(a values file's `annotation:` with no value, or null, removes the key; mountgate then reads the default).
+*/}}
+{{- define "mountgate.annotation" -}}{{ .Values.policy.annotation | default "mountgate.io/mounts" }}{{- end -}}
 {{- define "mountgate.policyConfigMapName" -}}{{ include "mountgate.suffixed" (list . "policy") }}{{- end -}}
 {{- define "mountgate.mutatingName" -}}{{ include "mountgate.fullname" . }}{{- end -}}
 {{- define "mountgate.validatingName" -}}{{ include "mountgate.fullname" . }}{{- end -}}
@@ -156,7 +161,7 @@ Argument: (list $root $selectorOrNil)
 {{- if eq (int .Values.server.port) (int .Values.server.metricsPort) -}}
 {{- fail (printf "server.port and server.metricsPort must differ (both are %v): mountgate listens on each" .Values.server.port) -}}
 {{- end -}}
-{{- $annotation := .Values.policy.annotation | default "mountgate.io/mounts" -}}
+{{- $annotation := include "mountgate.annotation" . -}}
 {{- if eq $annotation (.Values.policy.sandboxUserAnnotation | default "mountgate.io/sandbox-user") -}}
 {{- fail (printf "policy.sandboxUserAnnotation must differ from policy.annotation (both are %s)" $annotation) -}}
 {{- end -}}
