@@ -57,6 +57,30 @@ describe('NOTES.txt', function () {
       hasNot: ['nothing then'],
     },
     {
+      name: 'failurePolicy Ignore: emergency removal and cleanup off say what happens then, without claiming Pods are refused',
+      values: { webhook: { failurePolicy: 'Ignore' }, cleanup: { enabled: false } },
+      has: [
+        'Emergency removal (mountgate down: Pods it cannot review are admitted without it):',
+        'delete the webhook configurations above (or\nthe API server keeps calling a removed Service during the uninstall)',
+      ],
+      hasNot: ['Pods refused', 'are refused during', 'the two webhook configurations'],
+    },
+    {
+      name: 'failurePolicy Fail (the default): emergency removal and cleanup off say Pods are refused',
+      values: { cleanup: { enabled: false } },
+      has: [
+        'Emergency removal (mountgate down and Pods refused):',
+        'delete the webhook configurations above (or\nPods in the selected namespaces are refused during the uninstall)',
+      ],
+      hasNot: ['admitted without it'],
+    },
+    {
+      name: 'tests off: no helm test to run',
+      values: { tests: { enabled: false } },
+      has: ['rollout status deployment/mg-mountgate'],
+      hasNot: ['helm test'],
+    },
+    {
       name: 'failurePolicy Ignore without the backstop says nothing checks those Pods',
       values: { webhook: { failurePolicy: 'Ignore' }, backstop: { enabled: false } },
       has: ['WARNING: failurePolicy is Ignore', 'backstop.enabled is false: nothing then'],
