@@ -415,6 +415,11 @@ describe('admission/decide: /mutate', () => {
           [{ hostPath: first, mountPath: '/a' }, { hostPath: other, mountPath: '/o' }, { hostPath: second, mountPath: '/b', readOnly: true }, { hostPath: second, mountPath: '/c' }],
           [collision(2)],
         ],
+        [
+          'the first path at two targets, then the second: one violation (the first path shares its own volume)',
+          [{ hostPath: first, mountPath: '/a' }, { hostPath: first, mountPath: '/c' }, { hostPath: second, mountPath: '/b' }],
+          [collision(2)],
+        ],
       ];
       for (const [name, mounts, expected] of rows) {
         it(`denies ${name}`, () => expect(denial(sandboxPod({ mounts }), policyOf({ maxMounts: 4 }))).to.deep.equal(expected));

@@ -143,6 +143,7 @@ describe('cli: mountgate check --mount-policy', () => {
 
   const refused: Array<[string, string, RegExp]> = [
     ['a file that holds something else, naming the file and document', `${TENANT}---\nkind: Pod\n`, /mp\.yaml \(document 3\): expected a MountPolicy manifest, found kind "Pod"$/],
+    ['a file of no MountPolicy (a comment alone)', '# none yet\n', /\/mp\.yaml: expected one or more MountPolicy manifests \(YAML or JSON\)$/],
     [
       'a file whose aliases expand past 100 (a YAML bomb)',
       'kind: MountPolicy\na: &a [x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n',

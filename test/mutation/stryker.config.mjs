@@ -27,6 +27,13 @@ const config = {
       'test/admission/annotation-update.test.ts',
       'test/admission/annotation.test.ts',
       'test/admission/response.test.ts',
+      'test/cluster/mount-policy-status.test.ts',
+      'test/cluster/status-writer.test.ts',
+      'test/cluster/mount-policy-cache.test.ts',
+      'test/cli/check.test.ts',
+      'test/cli/check-layers.test.ts',
+      'test/policy/load.test.ts',
+      'test/server/file-poller.test.ts',
     ],
   },
   mutate: [
@@ -37,6 +44,11 @@ const config = {
     'src/admission/plan.ts',
     'src/admission/reconcile.ts',
     'src/admission/injection.ts',
+    'src/policy/effective.ts',
+    'src/policy/yaml-problems.ts',
+    'src/cli/manifests.ts',
+    // Its pure part (afterRead, readEvent); pollFiles' timer is reached only by the server suite.
+    'src/server/file-poller.ts:24-43',
   ],
   // Each mutant runs only the tests that reach it.
   coverageAnalysis: 'perTest',

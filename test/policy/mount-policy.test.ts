@@ -168,6 +168,20 @@ describe('policy: MountPolicy objects', () => {
       expect(effective.entries).to.deep.equal([{ pathPrefix: '/l', readOnly: true }]);
     });
 
+    it('lists a prefix of exactly 4096 characters, the longest a status holds', () => {
+      const longest = `/l/${'a'.repeat(4096 - '/l/'.length)}`;
+      const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: longest }] }), 'cluster.json');
+      expect(effectiveAllowedHostPaths(cluster, 'n', [])).to.deep.equal({ entries: [{ pathPrefix: longest, readOnly: false }], complete: true });
+    });
+
+    it('leaves out, with nothing missing, a prefix whose {user} filled with one character still makes it 4097 long', () => {
+      // 4096 characters written; a namespace of 17 makes them 4102, and the shortest path it matches is 4102 - "{user}" + "x".
+      const head = '/l/{user}/{namespace}/';
+      const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: `${head}${'a'.repeat(4096 - head.length)}` }, { pathPrefix: '/srv/{namespace}' }] }), 'cluster.json');
+      const namespace = 'n'.repeat(17);
+      expect(effectiveAllowedHostPaths(cluster, namespace, [])).to.deep.equal({ entries: [{ pathPrefix: `/srv/${namespace}`, readOnly: false }], complete: true });
+    });
+
     it('still ranks as a placeholder: "/srv/*" read-only decides "/srv/team-a" over "/srv/{namespace}", as for a Pod', () => {
       const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/{namespace}' }, { pathPrefix: '/srv/*', readOnly: true }] }), 'cluster.json');
       expect(effectiveAllowedHostPaths(cluster, 'team-a', []).entries).to.deep.equal([
@@ -323,6 +337,40 @@ describe('policy: MountPolicy objects', () => {
         specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants/{namespace}' }, { pathPrefix: '/srv/users/{namespace}' }] } },
         expected: [{ pathPrefix: '/srv/tenants/team-a', readOnly: false }],
       },
+      {
+        name: 'a read-only entry with "*" inside a listed prefix of the same MountPolicy: listed apart where it decides',
+        specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-a' }, { pathPrefix: '/srv/tenants/*/cache', readOnly: true }] } },
+        expected: [
+          { pathPrefix: '/srv/tenants/*/cache', readOnly: true },
+          { pathPrefix: '/srv/tenants/shared/cache', readOnly: true },
+          { pathPrefix: '/srv/tenants/team-a', readOnly: false },
+          { pathPrefix: '/srv/tenants/team-a/cache', readOnly: true },
+        ],
+      },
+      {
+        name: 'a read-only "{user}" entry below a read-write prefix: only the entry is read-only',
+        specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-a' }, { pathPrefix: '/srv/tenants/team-a/{user}', readOnly: true }] } },
+        expected: [
+          { pathPrefix: '/srv/tenants/team-a', readOnly: false },
+          { pathPrefix: '/srv/tenants/team-a/{user}', readOnly: true },
+        ],
+      },
+      {
+        name: 'a read-only "{user}" entry that decides a plain prefix of another MountPolicy for some requests: read-only',
+        specs: {
+          tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants' }, { pathPrefix: '/srv/tenants/{user}', readOnly: true }] },
+          other: { allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-a/data' }] },
+        },
+        expected: [{ pathPrefix: '/srv/tenants/team-a/data', readOnly: true }],
+      },
+      {
+        name: 'a read-only "{user}" entry that a deeper read-write entry outranks: read-write',
+        specs: {
+          tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants/*/data' }, { pathPrefix: '/srv/tenants/{user}', readOnly: true }] },
+          other: { allowedHostPaths: [{ pathPrefix: '/srv/tenants/team-a/data/x' }] },
+        },
+        expected: [{ pathPrefix: '/srv/tenants/team-a/data/x', readOnly: false }],
+      },
       { name: 'an empty allowedHostPaths beside another: nothing', specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants' }] }, other: { allowedHostPaths: [] } }, expected: [] },
       { name: 'an invalid one: nothing', specs: { tenant: { maxMounts: 'x' } }, expected: [] },
       { name: 'an invalid sibling: nothing', specs: { tenant: { allowedHostPaths: [{ pathPrefix: '/srv/tenants' }] }, broken: { allowedHostPaths: 'x' } }, expected: [] },
@@ -362,6 +410,21 @@ describe('policy: MountPolicy objects', () => {
       for (const entry of entries) expect(entry.pathPrefix).to.match(/^\/srv\/a\d+\/b\d+\/c\d+$/);
     });
 
+    it('cuts the list the same whatever order the MountPolicies come in (by name)', () => {
+      const wide = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv' }] }), 'cluster.json');
+      const numbered = (pattern: (i: number) => string) => ({ allowedHostPaths: Array.from({ length: 64 }, (_, i) => ({ pathPrefix: pattern(i) })) });
+      const p1 = compileMountPolicy(mountPolicy(numbered((i) => `/srv/a${i}/*/*`), 'p1'));
+      const p2 = compileMountPolicy(mountPolicy(numbered((i) => `/srv/*/b${i}/*`), 'p2'));
+      const p3 = compileMountPolicy(mountPolicy(numbered((i) => `/srv/*/*/c${i}`), 'p3'));
+      const inOrder = effectiveAllowedHostPaths(wide, 'team-a', [p1, p2, p3]);
+      expect(inOrder.entries.slice(0, 2)).to.deep.equal([
+        { pathPrefix: '/srv/a0/b0/c0', readOnly: false },
+        { pathPrefix: '/srv/a0/b0/c1', readOnly: false },
+      ]);
+      expect(effectiveAllowedHostPaths(wide, 'team-a', [p3, p2, p1])).to.deep.equal(inOrder);
+      expect(effectiveAllowedHostPaths(wide, 'team-a', [p2, p3, p1])).to.deep.equal(inOrder);
+    });
+
     it('says read-only of a listed prefix that holds a read-only one the list had no room for', () => {
       // "/srv/a" is read-write itself; the long read-only prefixes under it do not all fit in MAX_EFFECTIVE_CHARACTERS.
       const inner = (count: number) => Array.from({ length: count }, (_, i) => ({ pathPrefix: `/srv/a/${String(i).padStart(3, '0')}${'x'.repeat(3990)}`, readOnly: true }));
@@ -373,6 +436,16 @@ describe('policy: MountPolicy objects', () => {
       const whole = effectiveAllowedHostPaths(policyWith(3), 'team-a', []);
       expect(whole.complete).to.equal(true);
       expect(whole.entries[0]).to.deep.equal({ pathPrefix: '/srv/a', readOnly: false });
+    });
+
+    it(`never lists read-write a prefix that holds a read-only one cut off at ${MAX_EFFECTIVE_ENTRIES} where the layers first met`, () => {
+      // The layers meet in "/srv/a" and 1100 plain prefixes inside it, the last of them read-only: past the cap, so
+      // the inner prefixes must still be worked out, and "/srv/a" listed read-only or not at all.
+      const inner = Array.from({ length: 1100 }, (_, i) => ({ pathPrefix: `/srv/a/x${String(i).padStart(4, '0')}`, readOnly: i === 1099 }));
+      const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/a' }, ...inner] }), 'cluster.json');
+      const { entries, complete } = effectiveAllowedHostPaths(cluster, 'team-a', [compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/a' }] }))]);
+      expect(complete).to.equal(false);
+      expect(entries.filter((entry) => entry.pathPrefix === '/srv/a' && !entry.readOnly)).to.deep.equal([]);
     });
 
     it('lists a cluster policy of a thousand plain prefixes whole, read-only flags and all', () => {
@@ -440,6 +513,55 @@ describe('policy: MountPolicy objects', () => {
         entries: [{ pathPrefix: long(7), readOnly: false }],
         complete: true,
       });
+    });
+
+    it(`lists prefixes of exactly ${MAX_EFFECTIVE_CHARACTERS} characters whole`, () => {
+      // 64 prefixes of 4096 characters.
+      const long = (i: number): string => `/srv/${String(i).padStart(2, '0')}${'x'.repeat(4096 - '/srv/00'.length)}`;
+      const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: Array.from({ length: 64 }, (_, i) => ({ pathPrefix: long(i) })) }), 'cluster.json');
+      const { entries, complete } = effectiveAllowedHostPaths(cluster, 'team-a', []);
+      expect([complete, entries.length, entries.reduce((sum, entry) => sum + entry.pathPrefix.length, 0)]).to.deep.equal([true, 64, MAX_EFFECTIVE_CHARACTERS]);
+    });
+
+    it(`lists nothing when writing out the prefixes alone would take more than ${MAX_EFFECTIVE_STEPS} steps`, () => {
+      // N x N meets of N "/srv/aI/*" and N "/srv/*/<2600 characters>J": each of them counts its length.
+      const wide = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv' }] }), 'cluster.json');
+      const crossing = (n: number) => [
+        compileMountPolicy(mountPolicy({ allowedHostPaths: Array.from({ length: n }, (_, i) => ({ pathPrefix: `/srv/a${i}/*` })) }, 'p1')),
+        compileMountPolicy(mountPolicy({ allowedHostPaths: Array.from({ length: n }, (_, j) => ({ pathPrefix: `/srv/*/${'x'.repeat(2600)}${j}` })) }, 'p2')),
+      ];
+      expect(crossing(24).flatMap((policy) => policy.problems)).to.deep.equal([]);
+      const few = effectiveAllowedHostPaths(wide, 'team-a', crossing(8));
+      expect([few.complete, few.entries.length]).to.deep.equal([true, 8 * 8]);
+      expect(effectiveAllowedHostPaths(wide, 'team-a', crossing(24))).to.deep.equal({ entries: [], complete: false });
+    });
+
+    it(`lists nothing when looking for each prefix's deciding entry among many "*" entries would take more than ${MAX_EFFECTIVE_STEPS} steps`, () => {
+      // 1000 plain prefixes, each looked up among the cluster's "*" entries (which meet none of them).
+      const cluster = (patterns: number) =>
+        parsePolicy(
+          JSON.stringify({
+            allowedHostPaths: [...Array.from({ length: 1000 }, (_, i) => ({ pathPrefix: `/srv/p${i}` })), ...Array.from({ length: patterns }, (_, i) => ({ pathPrefix: `/q${i}/*` }))],
+          }),
+          'cluster.json',
+        );
+      const policies = [compileMountPolicy(mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv' }] }))];
+      const few = effectiveAllowedHostPaths(cluster(100), 'team-a', policies);
+      expect([few.complete, few.entries.length]).to.deep.equal([true, 1000]);
+      expect(effectiveAllowedHostPaths(cluster(1000), 'team-a', policies)).to.deep.equal({ entries: [], complete: false });
+    });
+
+    it('says in words what is listed, and why a list is incomplete or empty', () => {
+      const cluster = parsePolicy(JSON.stringify({ allowedHostPaths: [{ pathPrefix: '/srv/a' }, { pathPrefix: '/srv/b', readOnly: true }] }), 'cluster.json');
+      const entries = effectiveAllowedHostPaths(cluster, 'team-a', []).entries;
+      expect(describeEffective({ entries, complete: true }, 'host paths under ', true)).to.equal('host paths under "/srv/a", "/srv/b" (read-only)');
+      expect(describeEffective({ entries, complete: false }, '', false)).to.equal(
+        '(not all listed: the layers combine into more than 1024 prefixes or 262144 characters of them, or into a prefix longer than the 4096 a status holds) /srv/a, /srv/b (read-only)',
+      );
+      expect(describeEffective({ entries: [], complete: true }, 'host paths under ', true)).to.equal('no host path');
+      expect(describeEffective({ entries: [], complete: false }, 'host paths under ', true)).to.equal(
+        'host paths the layers combine into more prefixes than can be worked out (past 2048 prefixes or 4000000 steps; none listed)',
+      );
     });
   });
 

@@ -37,6 +37,14 @@ describe('server/file-poller: new contents apply once two reads in a row agree',
     expect([first.apply, second.apply, third.apply]).to.deep.equal([false, false, true]);
     expect(third.state.seen).to.deep.equal(['cert-2', 'key-2']);
   });
+
+  it('one of two files changed (a certificate renewed with the same key) applies too', () => {
+    const start: Settling = { seen: ['cert-1', 'key-1'], pending: undefined };
+    const first = afterRead(start, ['cert-2', 'key-1']);
+    const second = afterRead(first.state, ['cert-2', 'key-1']);
+    expect([first.apply, second.apply]).to.deep.equal([false, true]);
+    expect(second.state.seen).to.deep.equal(['cert-2', 'key-1']);
+  });
 });
 
 describe('server/file-poller: a file that cannot be read is said so once per streak', () => {
