@@ -8,7 +8,7 @@ import pytest
 from kubernetes.client import ApiException, V1Container, V1ObjectMeta, V1Pod, V1PodSpec
 from urllib3 import HTTPHeaderDict
 
-from mountgate_client import ANNOTATION, ApiWarning, Mount, refusal, with_mounts
+from mountgate_client import ANNOTATION, SANDBOX_USER_ANNOTATION, Admitted, ApiWarning, Mount, create_pod, refusal, sandbox_user_problem, with_mounts
 
 MOUNTS = [Mount("/srv/sandbox/a", "/data")]
 VALUE = '[{"hostPath":"/srv/sandbox/a","mountPath":"/data"}]'
@@ -98,3 +98,57 @@ BODIES: list[tuple[str, int, str, int, str | None, str, str | None]] = [
 def test_reads_other_answers(http: int, body: str, code: int, reason: str | None, message: str, webhook: str | None) -> None:
     refused = refusal(api_exception(http, "Service Unavailable" if http == 503 else "Conflict", body, HTTPHeaderDict()))
     assert (refused.code, refused.reason, refused.message, refused.webhook, refused.warnings) == (code, reason, message, webhook, [])
+
+
+def test_names_the_sandbox_user_beside_the_mounts() -> None:
+    pod = V1Pod(metadata=V1ObjectMeta(name="p", annotations={"other": "x"}))
+    result = with_mounts(pod, MOUNTS, sandbox_user="u3")
+    assert result.metadata.annotations == {"other": "x", ANNOTATION: VALUE, SANDBOX_USER_ANNOTATION: "u3"}
+    manifest = with_mounts({"metadata": {}}, MOUNTS, sandbox_user="u_3-a", sandbox_user_annotation="example.com/user")
+    assert manifest == {"metadata": {"annotations": {ANNOTATION: VALUE, "example.com/user": "u_3-a"}}}
+
+
+@pytest.mark.parametrize(
+    "user",
+    ["", "alice.smith", "system:serviceaccount:ns:sa", "a/b", "x" * 65, "ü"],
+    ids=["empty", "a dot", "a service account", "a slash", "65 characters", "beyond ASCII"],
+)
+def test_refuses_a_sandbox_user_that_cannot_fill_the_placeholder(user: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        with_mounts(V1Pod(), MOUNTS, sandbox_user=user)
+    assert str(raised.value) == (
+        f"the sandbox user {json.dumps(user)} cannot fill {{sandboxUser}}: mountgate takes 1 to 64 "
+        "letters, digits, '_' or '-', and leaves any other value unused"
+    )
+    assert sandbox_user_problem("x" * 64) is None
+
+
+class RecordingApi:
+    """Stands for CoreV1Api: answers create_namespaced_pod_with_http_info with the body it was given, and keeps the call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object, dict[str, object]]] = []
+
+    def create_namespaced_pod_with_http_info(self, namespace: str, body: object, **kwargs: object) -> tuple[object, int, HTTPHeaderDict]:
+        self.calls.append((namespace, body, kwargs))
+        return body, 201, HTTPHeaderDict()
+
+
+def test_create_pod_passes_the_sandbox_user_dry_run_and_timeout() -> None:
+    api = RecordingApi()
+    result = create_pod(api, "agents", V1Pod(), MOUNTS, sandbox_user="u3", dry_run=True, request_timeout=2.5)
+    assert isinstance(result, Admitted)
+    [(namespace, body, kwargs)] = api.calls
+    assert namespace == "agents"
+    assert isinstance(body, V1Pod) and body.metadata.annotations == {ANNOTATION: VALUE, SANDBOX_USER_ANNOTATION: "u3"}
+    assert kwargs == {"dry_run": "All", "_request_timeout": 2.5}
+
+
+def test_create_pod_without_mounts_refuses_a_sandbox_user_and_leaves_the_pod_alone() -> None:
+    api = RecordingApi()
+    with pytest.raises(ValueError, match="give mounts too"):
+        create_pod(api, "agents", V1Pod(), sandbox_user="u3")
+    pod = V1Pod(metadata=V1ObjectMeta(annotations={"other": "x"}))
+    create_pod(api, "agents", pod)
+    [(_, body, kwargs)] = api.calls
+    assert body is pod and kwargs == {}

@@ -2,7 +2,7 @@
 API server's answer (its message, status reason and code, and its warnings)."""
 
 from .annotation import ANNOTATION, MAX_ENTRIES, AnnotationError, Mount, annotation_value, text_problems, value_problems
-from .pods import Admitted, Refused, create_pod, refusal, with_mounts
+from .pods import SANDBOX_USER_ANNOTATION, Admitted, Refused, create_pod, refusal, sandbox_user_problem, with_mounts
 from .warning_headers import ApiWarning, ParsedWarnings, parse_warning_headers, warning_header_values
 
 __all__ = [
@@ -14,10 +14,12 @@ __all__ = [
     "Mount",
     "ParsedWarnings",
     "Refused",
+    "SANDBOX_USER_ANNOTATION",
     "annotation_value",
     "create_pod",
     "parse_warning_headers",
     "refusal",
+    "sandbox_user_problem",
     "text_problems",
     "value_problems",
     "warning_header_values",

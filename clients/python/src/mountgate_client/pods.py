@@ -21,16 +21,49 @@ PodT = TypeVar("PodT", V1Pod, dict[str, object])
 _DENIED_BY = re.compile(r'^admission webhook "([^"]+)" denied the request: (.*)$', re.DOTALL)
 
 
+#: The annotation that names the sandbox's user, which fills ``{sandboxUser}`` in the policy.
+SANDBOX_USER_ANNOTATION = "mountgate.io/sandbox-user"
+#: The values mountgate fills a placeholder with; any other leaves the entry unused.
+_PLACEHOLDER_VALUE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def sandbox_user_problem(user: str) -> str | None:
+    """Why ``user`` cannot fill ``{sandboxUser}`` (None when it can)."""
+    if _PLACEHOLDER_VALUE.fullmatch(user) is None:
+        return (
+            f"the sandbox user {json.dumps(user)} cannot fill {{sandboxUser}}: mountgate takes 1 to 64 "
+            "letters, digits, '_' or '-', and leaves any other value unused"
+        )
+    return None
+
+
 def with_mounts(
-    pod: PodT, mounts: Iterable[Mount | Mapping[str, object]], annotation: str = ANNOTATION
+    pod: PodT,
+    mounts: Iterable[Mount | Mapping[str, object]],
+    annotation: str = ANNOTATION,
+    *,
+    sandbox_user: str | None = None,
+    sandbox_user_annotation: str = SANDBOX_USER_ANNOTATION,
 ) -> PodT:
-    """A copy of ``pod`` (a V1Pod or a manifest dict) that asks for ``mounts`` through the annotation."""
+    """A copy of ``pod`` (a V1Pod or a manifest dict) that asks for ``mounts`` through the annotation.
+
+    ``sandbox_user`` also names the sandbox's user, for policy entries with ``{sandboxUser}``;
+    mountgate believes it only from a requester in the policy's ``trustedProvisioners`` and refuses a
+    Pod with host mounts that carries it from anyone else. A value that cannot fill the placeholder
+    raises ValueError.
+    """
     value = annotation_value(mounts)
+    added = {annotation: value}
+    if sandbox_user is not None:
+        problem = sandbox_user_problem(sandbox_user)
+        if problem is not None:
+            raise ValueError(problem)
+        added[sandbox_user_annotation] = sandbox_user
     result = copy.deepcopy(pod)
     if isinstance(result, V1Pod):
         if result.metadata is None:
             result.metadata = V1ObjectMeta()
-        result.metadata.annotations = {**(result.metadata.annotations or {}), annotation: value}
+        result.metadata.annotations = {**(result.metadata.annotations or {}), **added}
     else:
         # A manifest may spell an empty field as null, as YAML's "metadata:" does.
         if result.get("metadata") is None:
@@ -41,7 +74,7 @@ def with_mounts(
         annotations = metadata.get("annotations") or {}
         if not isinstance(annotations, dict):
             raise TypeError("the manifest's metadata.annotations is not a mapping")
-        metadata["annotations"] = {**annotations, annotation: value}
+        metadata["annotations"] = {**annotations, **added}
     return result
 
 
@@ -114,19 +147,32 @@ def create_pod(
     mounts: Iterable[Mount | Mapping[str, object]] | None = None,
     *,
     annotation: str = ANNOTATION,
+    sandbox_user: str | None = None,
+    sandbox_user_annotation: str = SANDBOX_USER_ANNOTATION,
     dry_run: bool = False,
+    request_timeout: float | None = None,
 ) -> Admitted | Refused:
     """Creates ``pod`` (with ``mounts`` set in the annotation, when given).
 
     ``mounts=None`` leaves the Pod's annotations as they are. ``mounts=[]`` sets the annotation to
     ``[]``, which asks for no mount but is still a request: a policy with ``requesters`` refuses it
-    from anyone it does not list.
+    from anyone it does not list. ``sandbox_user`` is set beside the mounts, as ``with_mounts`` does
+    (with ``mounts=None`` it raises ValueError: nothing would be set). ``request_timeout`` bounds the
+    call in seconds (the client's default is to wait without limit).
 
     Any refusal by the API server (an admission webhook, RBAC, a conflict) comes back as Refused;
     errors that never reached an answer (connection, TLS) are raised.
     """
-    body = pod if mounts is None else with_mounts(pod, mounts, annotation)
-    extra: dict[str, str] = {"dry_run": "All"} if dry_run else {}
+    if mounts is None and sandbox_user is not None:
+        raise ValueError("sandbox_user is set beside the mounts: give mounts too")
+    body = (
+        pod
+        if mounts is None
+        else with_mounts(pod, mounts, annotation, sandbox_user=sandbox_user, sandbox_user_annotation=sandbox_user_annotation)
+    )
+    extra: dict[str, object] = {"dry_run": "All"} if dry_run else {}
+    if request_timeout is not None:
+        extra["_request_timeout"] = request_timeout
     try:
         created, _, headers = api.create_namespaced_pod_with_http_info(namespace, body, **extra)
     except ApiException as error:
