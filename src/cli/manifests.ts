@@ -15,6 +15,14 @@ function kindOf(manifest: unknown): unknown {
   return typeof manifest === 'object' && manifest !== null && 'kind' in manifest ? manifest.kind : undefined;
 }
 
+function strictJson(text: string, name: string): void {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${name}: not valid JSON (it begins with "{"): ${firstLine(error)}`);
+  }
+}
+
 /** Every document of `path` ("-" for stdin), each of `kind`, or a UsageError naming the file. */
 export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kind: string, count: 'one' | 'any'): Promise<unknown[]> {
   let text: string;
@@ -28,6 +36,8 @@ export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kin
   // (sigs.k8s.io/yaml), where `readOnly: yes` is true but a date or `10:30` stays text. A warning (an unknown
   // tag) refuses the file, rather than reaching stderr as the parser's own lines.
   const json = text.trimStart().startsWith('{');
+  // kubectl decodes such a text as JSON alone: flow-style YAML in braces (`{kind: Pod}`) is refused there, so here too.
+  if (json) strictJson(text, name);
   const documents = parseAllDocuments(text, { uniqueKeys: true, logLevel: 'error', ...(json ? {} : { version: '1.1', customTags: asGoYamlReads }) });
   const parsed = (Array.isArray(documents) ? documents : []).map((document, index) => {
     const where = documents.length > 1 ? `${name} (document ${index + 1})` : name;
