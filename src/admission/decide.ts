@@ -63,9 +63,14 @@ function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPoli
   if (policy.handWritten !== undefined) violations.push(...injectedMountsOutsideTargets(pod, planned.plan));
   const podSecurity = planned.plan.volumes.length > 0 ? podSecurityViolation(request.namespace, facts) : undefined;
   if (podSecurity !== undefined) violations.push(podSecurity);
-  // On the Pod as mutated, as /validate judges it (and last, as there): the volumes added here make the rule apply.
+  // On the Pod as mutated, as /validate judges it: the volumes added here make the rule apply. Refused for it alone
+  // here, the Pod gets /validate's whole answer (a hand-written volume outside the lists first, as there and in the
+  // backstop), not this reason alone, so that the first reason, the audit record's, is the one /validate names.
   const untrusted = sandboxUserAtCreation(mutated, policy, request);
-  if (untrusted !== undefined) violations.push(untrusted);
+  if (untrusted !== undefined) {
+    const validated = hasViolations(violations) ? undefined : validate(mutated, 'pod-create', request, policy);
+    violations.push(...(validated === undefined || validated.allowed ? [untrusted] : validated.violations));
+  }
   if (hasViolations(violations)) return deny(violations, planned.warnings);
   // Against the object exactly as it arrived, so the patch holds only additions.
   const patch = additionsPatch(pod, mutated, planned.plan.targets);

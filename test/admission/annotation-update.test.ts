@@ -357,6 +357,17 @@ describe('admission/decide: the sandbox user at creation (only a trusted provisi
     expect(mutation(withSandboxUser(sandboxPod() as unknown as Manifest, 'alice'), { username: 'mallory', groups: [] })).to.equal('');
   });
 
+  it('gives /validate\'s whole answer at /mutate, so a hand-written volume outside the lists is still named first', () => {
+    const outside = { name: 'etc', hostPath: { path: '/etc' } };
+    const asking = withSandboxUser(sandboxPod({ mounts: [WORK], volumes: [{ name: 'skills', hostPath: { path: '/skills', type: 'Directory' } }, outside] }) as unknown as Manifest, 'alice');
+    const validated = decide('mutate', requestFor(asking, { username: 'provisioner', groups: [] }), TRUSTING);
+    // As the trusted provisioner, /mutate adds the volume and /validate then refuses /etc alone.
+    expect(validated.allowed).to.equal(true);
+    const expected = create(validated.allowed ? validated.mutated : undefined, { username: 'mallory', groups: [] });
+    expect(expected).to.match(/^403 mountgate denied the Pod: spec\.volumes\[1\]\.hostPath\.path: "\/etc" is not under any allowed or built-in host path; /);
+    expect(mutation(asking, { username: 'mallory', groups: [] })).to.equal(expected);
+  });
+
   it('is not reached at /mutate when the annotation itself is refused (no volume is added)', () => {
     const asking = withSandboxUser(sandboxPod({ mounts: [WORK, { hostPath: '/etc', mountPath: '/etc-host' }] }) as unknown as Manifest, 'alice');
     expect(mutation(asking, { username: 'mallory', groups: [] })).to.equal(`${DENIED}${FIELD}[1].hostPath: "/etc" is not under any allowed host path`);
