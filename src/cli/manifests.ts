@@ -17,7 +17,8 @@ function kindOf(manifest: unknown): unknown {
 
 function strictJson(text: string, name: string): void {
   try {
-    JSON.parse(text);
+    // A byte order mark (which some editors write) is no part of the JSON: the YAML reader skips it too, and kubectl reads such a file.
+    JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new UsageError(`${name}: not valid JSON (it begins with "{"): ${firstLine(error)}`);
   }

@@ -186,6 +186,16 @@ describe('cli: mountgate check', () => {
     });
   });
 
+  it('reads a JSON manifest that begins with a byte order mark, as kubectl does (editors on Windows write one)', async () => {
+    const pod = sandboxPod({ mounts: [] });
+    await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.json': `\uFEFF${JSON.stringify(pod)}` }, async (dir) => {
+      const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.json')]);
+      expect(result.stderr).to.not.contain('not valid JSON');
+      expect(result.code).to.equal(EXIT_OK);
+      expect(parse(result.stdout)).to.deep.equal(pod);
+    });
+  });
+
   it('judges requesters by --user and --group', async () => {
     const policy = JSON.stringify({ ...BASE_POLICY, requesters: ['group:provisioners'] });
     const pod = JSON.stringify(sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/a' }] }));
