@@ -152,3 +152,11 @@ def test_create_pod_without_mounts_refuses_a_sandbox_user_and_leaves_the_pod_alo
     create_pod(api, "agents", pod)
     [(_, body, kwargs)] = api.calls
     assert body is pod and kwargs == {}
+
+
+@pytest.mark.parametrize("annotation", [ANNOTATION, "example.com/m"])
+def test_refuses_a_sandbox_user_annotation_that_is_the_mounts_annotation(annotation: str) -> None:
+    # One key cannot hold both: the sandbox user would replace the mounts (mountgate's policy refuses it too).
+    with pytest.raises(ValueError) as raised:
+        with_mounts({"metadata": {}}, MOUNTS, annotation, sandbox_user="u3", sandbox_user_annotation=annotation)
+    assert str(raised.value) == f"sandbox_user_annotation must differ from the mounts annotation (both are {annotation})"

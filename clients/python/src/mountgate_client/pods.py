@@ -49,8 +49,8 @@ def with_mounts(
 
     ``sandbox_user`` also names the sandbox's user, for policy entries with ``{sandboxUser}``;
     mountgate believes it only from a requester in the policy's ``trustedProvisioners`` and refuses a
-    Pod with host mounts that carries it from anyone else. A value that cannot fill the placeholder
-    raises ValueError.
+    Pod with host mounts that carries it from anyone else. A value that cannot fill the placeholder,
+    or a ``sandbox_user_annotation`` equal to ``annotation``, raises ValueError.
     """
     value = annotation_value(mounts)
     added = {annotation: value}
@@ -58,6 +58,9 @@ def with_mounts(
         problem = sandbox_user_problem(sandbox_user)
         if problem is not None:
             raise ValueError(problem)
+        if sandbox_user_annotation == annotation:
+            # One key cannot hold both: the sandbox user would silently replace the mounts.
+            raise ValueError(f"sandbox_user_annotation must differ from the mounts annotation (both are {annotation})")
         added[sandbox_user_annotation] = sandbox_user
     result = copy.deepcopy(pod)
     if isinstance(result, V1Pod):
