@@ -12,6 +12,7 @@
 import type { CompiledPolicy } from '../policy/compile.js';
 import { describeRequester, listsRequester, type Fillings } from '../policy/match.js';
 import { isInjectedName } from './injection.js';
+import { quoted } from '../policy/paths.js';
 import { annotationField, planMounts } from './plan.js';
 import { annotationValue, hasHostPathVolume, isAnnotated, isCheckedPod, podProblem, volumesOf, type CheckedPod } from './pod.js';
 import { requestFillings, type RequestContext } from './placeholders.js';
@@ -138,7 +139,7 @@ function unrequestedMounts(pod: CheckedPod): Violation[] {
     const hostPath = volume.hostPath;
     if (!isInjectedName(volume.name) || hostPath === undefined || hostPath === null) return;
     unrequested.add(() =>
-      violation('injection-mismatch', `spec.volumes[${index}]`, `volume "${volume.name}" mounts "${hostPath.path}" from the host, but no annotation asks for it`),
+      violation('injection-mismatch', `spec.volumes[${index}]`, `volume "${volume.name}" mounts ${quoted(hostPath.path)} from the host, but no annotation asks for it`),
     );
   });
   unrequested.close((count) => violation('injection-mismatch', 'spec.volumes', `${count} more mountgate volumes that no annotation asks for`));

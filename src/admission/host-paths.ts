@@ -60,7 +60,7 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
       // The cluster layer has built-ins (only those, for a hand-written volume under builtin); a MountPolicy has only its allowedHostPaths.
       const byCluster = allowance.of === '' || allowance.of === clusterLayerName(policy);
       const what = !byCluster ? 'allowed host path' : handWritten === undefined ? 'allowed or built-in host path' : 'built-in host path';
-      violations.push(violation('host-path-volume-not-allowed', field, `"${path.path}" is not under any ${what}${allowance.of}${allowance.note}`));
+      violations.push(violation('host-path-volume-not-allowed', field, `${quoted(path.path)} is not under any ${what}${allowance.of}${allowance.note}`));
       return;
     }
     if (allowance.readOnly !== undefined) readOnlyVolumes.set(volume.name, { path: path.path, ...allowance.readOnly });
@@ -72,7 +72,7 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
         violation(
           'host-path-volume-creates',
           `spec.volumes[${index}].hostPath.type`,
-          `${how} "${path.path}" when it is missing, but "${over.pathPrefix}"${over.of} is read-only; use ${type === 'FileOrCreate' ? 'File' : 'Directory'}`,
+          `${how} ${quoted(path.path)} when it is missing, but "${over.pathPrefix}"${over.of} is read-only; use ${type === 'FileOrCreate' ? 'File' : 'Directory'}`,
         ),
       );
     }
@@ -93,13 +93,13 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
         violation(
           'host-path-volume-creates',
           `${mountField(visit)}.${subPathKey}`,
-          `container "${visit.container.name}" mounts "${readOnly.path}" with ${subPathKey} ${quoted(visit.mount[subPathKey] ?? '')}, which the kubelet creates when it is missing, ` +
+          `container "${visit.container.name}" mounts ${quoted(readOnly.path)} with ${subPathKey} ${quoted(visit.mount[subPathKey] ?? '')}, which the kubelet creates when it is missing, ` +
             `but ${inside}; mount the subdirectory as a hostPath volume of its own`,
         ),
       );
     }
     if (visit.mount.readOnly === true) continue;
-    readWrite.add(() => violation('host-path-volume-read-write', mountField(visit), `container "${visit.container.name}" mounts "${readOnly.path}" read-write, but ${inside}`));
+    readWrite.add(() => violation('host-path-volume-read-write', mountField(visit), `container "${visit.container.name}" mounts ${quoted(readOnly.path)} read-write, but ${inside}`));
   }
   readWrite.close((count) => violation('host-path-volume-read-write', 'spec', `${count} more mounts of read-only host paths are read-write`));
   withSubPath.close((count) => violation('host-path-volume-creates', 'spec', `${count} more mounts of read-only host paths have a subPath or subPathExpr`));

@@ -94,7 +94,7 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, request: Req
         violation(
           'mount-path-conflict',
           `${field}[${mount.entry.index}].${mount.entry.keys.mountPath}`,
-          `"${mount.mountPath}" is also requested by entry [${earlier.entry.index}] with a different hostPath or readOnly`,
+          `${quoted(mount.mountPath)} is also requested by entry [${earlier.entry.index}] with a different hostPath or readOnly`,
         ),
       );
     }
@@ -156,7 +156,7 @@ function volumeNameCollisions(volumes: readonly V1Volume[], planned: readonly Lo
 }
 
 function rootedPath(mount: Pick<PlannedMount, 'hostPath' | 'root'>): string {
-  return mount.root === mount.hostPath ? `"${mount.hostPath}"` : `"${mount.hostPath}" (mounted from "${mount.root}")`;
+  return mount.root === mount.hostPath ? quoted(mount.hostPath) : `${quoted(mount.hostPath)} (mounted from ${quoted(mount.root)})`;
 }
 
 /** The mounts with their volumes rooted at writable ancestors (volume-root.ts), each distinct path looked up once. */
@@ -229,7 +229,7 @@ function judgeRequest(
     const allowance = hostPathAllowance(policy, 'requestable', host.path, fillings);
     if (!allowance.allowed) {
       violations.push(
-        violation('host-path-not-allowed', `${entryField}.${keys.hostPath}`, `"${host.path}" is not under any allowed host path${allowance.of}${allowance.note}`),
+        violation('host-path-not-allowed', `${entryField}.${keys.hostPath}`, `${quoted(host.path)} is not under any allowed host path${allowance.of}${allowance.note}`),
       );
     } else if (allowance.readOnly !== undefined && request.readOnly === false) {
       const { pathPrefix, of, below } = allowance.readOnly;
@@ -238,8 +238,8 @@ function judgeRequest(
           'read-only-required',
           `${entryField}.${keys.readOnly}`,
           below
-            ? `"${host.path}" holds the read-only prefix "${pathPrefix}"${of} and must be mounted read-only`
-            : `"${host.path}" is under the read-only prefix "${pathPrefix}"${of} and must be mounted read-only`,
+            ? `${quoted(host.path)} holds the read-only prefix "${pathPrefix}"${of} and must be mounted read-only`
+            : `${quoted(host.path)} is under the read-only prefix "${pathPrefix}"${of} and must be mounted read-only`,
         ),
       );
     } else {
@@ -267,11 +267,11 @@ function targetProblem(mountPath: string, field: string, policy: CompiledPolicy,
     // The same words for both; the rule says whether the policy or the system reserved the path.
     const rule = SYSTEM_MOUNT_PATHS.includes(forbidden) ? 'system-mount-path' : 'reserved-mount-path';
     const layer = policy.reservedBy.get(forbidden);
-    return violation(rule, field, `"${mountPath}" is inside the reserved path "${forbidden}"${layer === undefined ? '' : ` of ${layer}`}`);
+    return violation(rule, field, `${quoted(mountPath)} is inside the reserved path "${forbidden}"${layer === undefined ? '' : ` of ${layer}`}`);
   }
   const taken = occupied.covering(mountPath);
   if (taken !== undefined) {
-    return violation('mount-path-in-use', field, `"${mountPath}" is inside "${taken.path}", already mounted in container "${taken.value}"`);
+    return violation('mount-path-in-use', field, `${quoted(mountPath)} is inside ${quoted(taken.path)}, already mounted in container "${taken.value}"`);
   }
   return undefined;
 }

@@ -4,6 +4,7 @@
  * validate checks exactly what mutate establishes.
  */
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { quoted } from '../policy/paths.js';
 import { isInjectedName, sameVolume, sameVolumeMount, VOLUME_PREFIX } from './injection.js';
 import type { MountPlan } from './plan.js';
 import { allMounts, mountField, type CheckedPod } from './pod.js';
@@ -42,7 +43,7 @@ export function reconcile(pod: CheckedPod, plan: MountPlan, mode: ReconcileMode)
     mounts.forEach((mount, mountIndex) => {
       if (isInjectedName(mount.name) && !candidates(plannedMounts, mount.name).some((planned) => sameVolumeMount(mount, planned))) {
         violations.push(
-          violation('injection-mismatch', `${field}.volumeMounts[${mountIndex}]`, `mount of "${mount.name}" at "${mount.mountPath}" does not match what this request adds`),
+          violation('injection-mismatch', `${field}.volumeMounts[${mountIndex}]`, `mount of "${mount.name}" at ${quoted(mount.mountPath)} does not match what this request adds`),
         );
       }
     });
@@ -50,7 +51,7 @@ export function reconcile(pod: CheckedPod, plan: MountPlan, mode: ReconcileMode)
     const missingMounts = plan.mounts.filter((planned) => !candidates(mountsByName, planned.name).some((mount) => sameVolumeMount(mount, planned)));
     if (missingMounts.length === 0) continue;
     if (mode === 'apply') container.volumeMounts = [...mounts, ...missingMounts.map(copyMount)];
-    else for (const planned of missingMounts) violations.push(missing(`${field}.volumeMounts`, `"${planned.mountPath}" in container "${container.name}"`));
+    else for (const planned of missingMounts) violations.push(missing(`${field}.volumeMounts`, `${quoted(planned.mountPath)} in container "${container.name}"`));
   }
   return violations;
 }
@@ -73,7 +74,7 @@ export function injectedMountsOutsideTargets(pod: CheckedPod, plan: Pick<MountPl
       violation(
         'injection-mismatch',
         mountField(visit),
-        `mount of "${visit.mount.name}" at "${visit.mount.mountPath}" is in container "${visit.container.name}", which the annotation does not mount into (with handWrittenHostPaths: builtin, its volumes go only into the target containers)`,
+        `mount of "${visit.mount.name}" at ${quoted(visit.mount.mountPath)} is in container "${visit.container.name}", which the annotation does not mount into (with handWrittenHostPaths: builtin, its volumes go only into the target containers)`,
       ),
     );
   }

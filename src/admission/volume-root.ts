@@ -14,6 +14,7 @@
 import type { CompiledPolicy } from '../policy/compile.js';
 import { hostPathAllowance } from '../policy/allowance.js';
 import type { Fillings } from '../policy/match.js';
+import { quoted } from '../policy/paths.js';
 import { isInjectedName } from './injection.js';
 import { allMounts, isCheckedPod, mountField, volumesOf, type CheckedPod, type MountVisit } from './pod.js';
 import { NamedThenCounted, violation, type Violation } from './violation.js';
@@ -65,7 +66,7 @@ export function ephemeralRootMounts(pod: CheckedPod, before: unknown): Violation
     const { name } = visit.mount;
     if (whole.has(name)) continue;
     const path = volumesOf(pod).find((volume) => volume.name === name)?.hostPath?.path;
-    const volume = `volume "${name}"${path === undefined ? '' : ` (${JSON.stringify(path)})`}`;
+    const volume = `volume "${name}"${path === undefined ? '' : ` (${quoted(path)})`}`;
     named.add(() =>
       violation(
         'injection-mismatch',

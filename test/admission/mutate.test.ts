@@ -229,6 +229,7 @@ describe('admission/decide: /mutate', () => {
       ['two trailing slashes', [{ hostPath: '/srv/sandbox//', mountPath: '/d' }], [`${FIELD}[0].hostPath: "/srv/sandbox//" has an empty segment ("//")`]],
       ['a relative hostPath', [{ hostPath: 'srv/sandbox', mountPath: '/d' }], [`${FIELD}[0].hostPath: "srv/sandbox" is not absolute`]],
       ['a control character', [{ hostPath: '/srv/sandbox/a\u0000', mountPath: '/d' }], [`${FIELD}[0].hostPath: "/srv/sandbox/a\\u0000" contains a control character`]],
+      ['a C1 control in an otherwise canonical path, shown escaped', [{ hostPath: '/srv/other/\u009b2J', mountPath: '/d' }], [`${FIELD}[0].hostPath: "/srv/other/\\u009b2J" is not under any allowed host path`]],
       ['DEL, shown escaped', [{ hostPath: '/srv/sandbox/a', mountPath: '/d\u007f' }], [`${FIELD}[0].mountPath: "/d\\u007f" contains a control character`]],
       ['backslashes that a Windows node reads as ".." segments', [{ hostPath: '/srv/sandbox/x\\..\\..\\Windows', mountPath: '/d' }], [
         `${FIELD}[0].hostPath: "/srv/sandbox/x\\\\..\\\\..\\\\Windows" contains a backslash, a path separator on Windows nodes`,

@@ -222,6 +222,9 @@ describe('admission/decide: /validate', () => {
       ['a hostPath that only shares characters with a built-in', { volumes: [{ name: 'sk', hostPath: { path: '/skills2' } }] }, [
         'spec.volumes[0].hostPath.path: "/skills2" is not under any allowed or built-in host path',
       ]],
+      ['a hostPath whose name reorders shown text, quoted with the marks escaped', { volumes: [{ name: 'rl', hostPath: { path: '/skills2/\u202egpj.exe' } }] }, [
+        'spec.volumes[0].hostPath.path: "/skills2/\\u202egpj.exe" is not under any allowed or built-in host path',
+      ]],
       ['a non-canonical hostPath', { volumes: [{ name: 'up', hostPath: { path: '/skills/../etc' } }] }, [
         'spec.volumes[0].hostPath.path: "/skills/../etc" has a ".." segment',
       ]],
