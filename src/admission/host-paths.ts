@@ -29,6 +29,16 @@ import { NamedThenCounted, violation, type Violation } from './violation.js';
  */
 export const NON_CREATING_TYPES: readonly string[] = ['Directory', 'File', 'Socket', 'CharDevice', 'BlockDevice'];
 
+/** Written only for a violation: most volumes break no rule. */
+function pathField(index: number): string {
+  return `spec.volumes[${index}].hostPath.path`;
+}
+
+/** Why a mount of a read-only volume breaks a rule, for its violation. */
+function inside(readOnly: ReadOnlyReason): string {
+  return `"${readOnly.pathPrefix}"${readOnly.of}${readOnly.below ? ' inside it' : ''} is read-only`;
+}
+
 /**
  * `fillings` are requestFillings of the Pod and its request. `atCreation`: the Pod is being created; what
  * the kubelet would create is judged only then, as no later update can add a volume or a subPath.
@@ -45,11 +55,10 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
 
   volumesOf(pod).forEach((volume, index) => {
     if (volume.hostPath === undefined || volume.hostPath === null) return;
-    const field = `spec.volumes[${index}].hostPath.path`;
     const raw = volume.hostPath.path;
     const path = canonicalPath(raw);
     if (!path.ok) {
-      violations.push(violation('invalid-path', field, `${quoted(raw)} ${path.problem}`));
+      violations.push(violation('invalid-path', pathField(index), `${quoted(raw)} ${path.problem}`));
       return;
     }
     const injected = isInjectedName(volume.name);
@@ -60,10 +69,12 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
       // The cluster layer has built-ins (only those, for a hand-written volume under builtin); a MountPolicy has only its allowedHostPaths.
       const byCluster = allowance.of === '' || allowance.of === clusterLayerName(policy);
       const what = !byCluster ? 'allowed host path' : handWritten === undefined ? 'allowed or built-in host path' : 'built-in host path';
-      violations.push(violation('host-path-volume-not-allowed', field, `${quoted(path.path)} is not under any ${what}${allowance.of}${allowance.note}`));
+      violations.push(violation('host-path-volume-not-allowed', pathField(index), `${quoted(path.path)} is not under any ${what}${allowance.of}${allowance.note}`));
       return;
     }
-    if (allowance.readOnly !== undefined) readOnlyVolumes.set(volume.name, { path: path.path, ...allowance.readOnly });
+    // Spelled out: V8 copies `{ key, ...object }` on a slow path, once per read-only volume of every Pod.
+    const readOnly = allowance.readOnly;
+    if (readOnly !== undefined) readOnlyVolumes.set(volume.name, { path: path.path, pathPrefix: readOnly.pathPrefix, of: readOnly.of, below: readOnly.below });
     const over = allowance.readOnlyOver;
     const type = volume.hostPath.type ?? '';
     if (atCreation && over !== undefined && !NON_CREATING_TYPES.includes(type) && !(injected && injectedMayCreate && type === 'DirectoryOrCreate')) {
@@ -86,7 +97,6 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
   for (const visit of readOnlyVolumes.size === 0 ? [] : allMounts(pod)) {
     const readOnly = readOnlyVolumes.get(visit.mount.name);
     if (readOnly === undefined) continue;
-    const inside = `"${readOnly.pathPrefix}"${readOnly.of}${readOnly.below ? ' inside it' : ''} is read-only`;
     const subPathKey = visit.mount.subPathExpr ? 'subPathExpr' : visit.mount.subPath ? 'subPath' : undefined;
     if (atCreation && subPathKey !== undefined) {
       withSubPath.add(() =>
@@ -94,12 +104,12 @@ export function checkHostPathVolumes(pod: CheckedPod, policy: CompiledPolicy, fi
           'host-path-volume-creates',
           `${mountField(visit)}.${subPathKey}`,
           `container "${visit.container.name}" mounts ${quoted(readOnly.path)} with ${subPathKey} ${quoted(visit.mount[subPathKey] ?? '')}, which the kubelet creates when it is missing, ` +
-            `but ${inside}; mount the subdirectory as a hostPath volume of its own`,
+            `but ${inside(readOnly)}; mount the subdirectory as a hostPath volume of its own`,
         ),
       );
     }
     if (visit.mount.readOnly === true) continue;
-    readWrite.add(() => violation('host-path-volume-read-write', mountField(visit), `container "${visit.container.name}" mounts ${quoted(readOnly.path)} read-write, but ${inside}`));
+    readWrite.add(() => violation('host-path-volume-read-write', mountField(visit), `container "${visit.container.name}" mounts ${quoted(readOnly.path)} read-write, but ${inside(readOnly)}`));
   }
   readWrite.close((count) => violation('host-path-volume-read-write', 'spec', `${count} more mounts of read-only host paths are read-write`));
   withSubPath.close((count) => violation('host-path-volume-creates', 'spec', `${count} more mounts of read-only host paths have a subPath or subPathExpr`));

@@ -3,7 +3,7 @@
  * request: its namespace and requester (set by the API server) and the Pod's
  * sandbox-user annotation (honoured only for trusted provisioners).
  */
-import type { CompiledPolicy } from '../policy/compile.js';
+import type { CompiledPolicy, PathLists } from '../policy/compile.js';
 import { fillPlaceholders, type Fillings } from '../policy/match.js';
 import { annotationValue, type CheckedPod } from './pod.js';
 import type { AdmissionRequest } from './review.js';
@@ -18,9 +18,14 @@ const NOT_USED: Fillings = {
   sandboxUser: { ok: false, why: 'the policy has no placeholders' },
 };
 
+function fillsPlaceholders(layer: PathLists): boolean {
+  return layer.placeholders;
+}
+
 export function requestFillings(pod: CheckedPod, policy: CompiledPolicy, request: RequestContext): Fillings {
-  // carriablePatterns holds every pattern of the cluster policy; a literal policy without layers pays nothing for placeholders.
-  if (policy.carriablePatterns.length === 0 && policy.narrowing.length === 0) return NOT_USED;
+  // Only a placeholder segment reads the fillings: a policy without one (`*` aside) pays nothing for them, as
+  // filling them writes a reason for each value that is refused (a service account's username, on every request).
+  if (!policy.placeholders && !policy.narrowing.some(fillsPlaceholders)) return NOT_USED;
   return fillPlaceholders(policy, {
     namespace: request.namespace,
     requester: request.userInfo,

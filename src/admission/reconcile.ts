@@ -18,11 +18,12 @@ export function reconcile(pod: CheckedPod, plan: MountPlan, mode: ReconcileMode)
   const volumes: V1Volume[] = pod.spec.volumes ?? [];
   // Matching is by name first (sameVolume and sameVolumeMount require equal names), so
   // grouping by name keeps each lookup to its few candidates: linear, not volumes × plan.
-  const plannedVolumes = groupByName(plan.volumes);
-  const plannedMounts = groupByName(plan.mounts);
+  // Grouped when first needed: a Pod as it reaches /mutate has no `mountgate-` names to match.
+  let plannedVolumes: Map<string, V1Volume[]> | undefined;
+  let plannedMounts: Map<string, V1VolumeMount[]> | undefined;
 
   volumes.forEach((volume, index) => {
-    if (isInjectedName(volume.name) && !candidates(plannedVolumes, volume.name).some((planned) => sameVolume(volume, planned))) {
+    if (isInjectedName(volume.name) && !candidates((plannedVolumes ??= groupByName(plan.volumes)), volume.name).some((planned) => sameVolume(volume, planned))) {
       // A volume of another kind was named by someone else (a claim template, say): say whose names these are.
       const whose = volume.hostPath === undefined ? ` (it is not a hostPath volume: names that begin with "${VOLUME_PREFIX}" are mountgate's, so rename it)` : '';
       violations.push(violation('injection-mismatch', `spec.volumes[${index}]`, `volume "${volume.name}" does not match what this request adds${whose}`));
@@ -41,7 +42,7 @@ export function reconcile(pod: CheckedPod, plan: MountPlan, mode: ReconcileMode)
     const field = `spec.containers[${index}]`;
     const mounts: V1VolumeMount[] = container.volumeMounts ?? [];
     mounts.forEach((mount, mountIndex) => {
-      if (isInjectedName(mount.name) && !candidates(plannedMounts, mount.name).some((planned) => sameVolumeMount(mount, planned))) {
+      if (isInjectedName(mount.name) && !candidates((plannedMounts ??= groupByName(plan.mounts)), mount.name).some((planned) => sameVolumeMount(mount, planned))) {
         violations.push(
           violation('injection-mismatch', `${field}.volumeMounts[${mountIndex}]`, `mount of "${mount.name}" at ${quoted(mount.mountPath)} does not match what this request adds`),
         );

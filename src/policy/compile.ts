@@ -31,6 +31,8 @@ export interface PathLists {
    * covering entries as its own descendants, and no entry below it.
    */
   readonly deepestEntry: number;
+  /** Whether any pattern has a placeholder segment: only those read a request's fillings (`*` matches without them). */
+  readonly placeholders: boolean;
 }
 
 /**
@@ -119,6 +121,8 @@ export function pathLists(requestable: readonly PathPrefixEntry[], carriable: re
     carriablePatterns: carried.patterns,
     carriableReadOnly: { literal: carried.literal.filter((entry) => entry.readOnly), patterns: carried.patterns.filter((entry) => entry.readOnly) },
     deepestEntry: carried.patterns.reduce((most, entry) => Math.max(most, entry.segments.length), carried.literal.reduce((most, entry) => Math.max(most, segmentsOf(entry.pathPrefix).length), 0)),
+    // carriable holds every requestable entry, so its patterns are all of the layer's.
+    placeholders: carried.patterns.some((entry) => entry.segments.some((segment) => segment.kind === 'placeholder')),
   };
 }
 

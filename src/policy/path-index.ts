@@ -9,7 +9,8 @@
  * of isWithin: `p` is covered by `q` when q is "/", q equals p, or p starts
  * with q followed by "/". Among several covering paths, the first added wins.
  *
- * How: each added path is filed under a 30-bit FNV-1a hash. FNV-1a reads a
+ * How: the first SCANNED_PATHS paths are kept in a list and scanned; beyond
+ * that, each added path is filed under a 30-bit FNV-1a hash. FNV-1a reads a
  * string one character at a time, so one pass over `p` yields the hash of
  * every prefix of `p`; the prefixes that end where p has a "/" are looked up,
  * and a hit is confirmed by comparing the strings. The hash starts from a
@@ -17,7 +18,7 @@
  * cost one comparison anyway.
  */
 import { randomInt } from 'node:crypto';
-import { MAX_PATH_LENGTH } from './paths.js';
+import { isWithin, MAX_PATH_LENGTH } from './paths.js';
 
 const FNV_PRIME = 16777619;
 /** 30 bits keep every hash a small integer for V8 (no heap numbers in the loops or the Map). */
@@ -41,7 +42,46 @@ function hashOf(path: string): number {
   return hash;
 }
 
+/**
+ * Up to this many paths are kept in a list and scanned in the order added: for the few mounts most Pods
+ * have, a scan costs less than building the hash table (a Map and a table of lengths, per review).
+ */
+export const SCANNED_PATHS = 16;
+
 export class PathIndex<T> {
+  /** The paths added while there are at most SCANNED_PATHS, in order; undefined once they are hashed instead. */
+  #few: Array<Entry<T>> | undefined = [];
+  #hashed: HashedPaths<T> | undefined;
+  #added = 0;
+
+  add(path: string, value: T): void {
+    const entry = { order: this.#added++, path, value };
+    // Longer than any canonical path: it can cover none.
+    if (path.length > MAX_PATH_LENGTH) return;
+    if (this.#few !== undefined && this.#few.length < SCANNED_PATHS) {
+      this.#few.push(entry);
+      return;
+    }
+    if (this.#hashed === undefined) {
+      this.#hashed = new HashedPaths<T>();
+      for (const earlier of this.#few ?? []) this.#hashed.add(earlier);
+      this.#few = undefined;
+    }
+    this.#hashed.add(entry);
+  }
+
+  /** The first-added path that equals or contains `path`, with its value; undefined when none does. */
+  covering(path: string): IndexedPath<T> | undefined {
+    if (this.#hashed !== undefined) return this.#hashed.covering(path);
+    for (const entry of this.#few ?? []) {
+      if (isWithin(path, entry.path)) return entry;
+    }
+    return undefined;
+  }
+}
+
+/** The paths of a PathIndex that has more than SCANNED_PATHS, filed by hash as described above. */
+class HashedPaths<T> {
   /** Distinct paths by hash: one entry, or (after a collision) a list. */
   readonly #byHash = new Map<number, Entry<T> | Array<Entry<T>>>();
   /**
@@ -55,16 +95,14 @@ export class PathIndex<T> {
   #everything: Entry<T> | undefined;
   /** The longest path added: no longer prefix of a query can match, so hashing stops there. */
   #longest = -1;
-  #added = 0;
 
-  add(path: string, value: T): void {
-    const entry = { order: this.#added++, path, value };
+  /** `entry.path` is at most MAX_PATH_LENGTH long; entries come in the order added. */
+  add(entry: Entry<T>): void {
+    const { path } = entry;
     if (path === '/') {
       this.#everything ??= entry;
       return;
     }
-    // Longer than any canonical path: it can cover none.
-    if (path.length > MAX_PATH_LENGTH) return;
     const hash = hashOf(path);
     const known = this.#byHash.get(hash);
     // A path added again is ignored: the first one wins, and lookups stay short however often a path repeats.

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { PathIndex } from '../../src/policy/path-index.js';
+import { PathIndex, SCANNED_PATHS } from '../../src/policy/path-index.js';
 import { isWithin } from '../../src/policy/paths.js';
 import { hostilePath } from '../helpers/arbitraries.js';
 import { edgePath } from './arbitraries.js';
@@ -34,19 +34,26 @@ describe(`fuzz: PathIndex answers as a scan with isWithin (${RUNS} cases)`, () =
     });
   }
 
-  it('agrees with the scan on random paths', () => {
-    fc.assert(
-      fc.property(fc.array(written, { maxLength: 12 }), fc.array(asked, { minLength: 1, maxLength: 6 }), (added, queries) => {
-        const index = new PathIndex<number>();
-        added.forEach((path, order) => index.add(path, order));
-        for (const query of queries) {
-          const scanned = added.findIndex((path) => isWithin(query, path));
-          const found = index.covering(query);
-          expect(found?.value, `${JSON.stringify(query)} in ${JSON.stringify(added)}`).to.equal(scanned === -1 ? undefined : scanned);
-          if (found !== undefined) expect(found.path).to.equal(added[scanned]);
-        }
-      }),
-      { numRuns: RUNS },
-    );
-  });
+  // Up to SCANNED_PATHS paths the index scans them; more are hashed: both ways are held to the scan.
+  const sizes = [
+    ['a few', 0, 12],
+    ['more than it scans', SCANNED_PATHS + 1, 3 * SCANNED_PATHS],
+  ] as const;
+  for (const [name, fewest, most] of sizes) {
+    it(`agrees with the scan on random paths (${name})`, () => {
+      fc.assert(
+        fc.property(fc.array(written, { minLength: fewest, maxLength: most }), fc.array(asked, { minLength: 1, maxLength: 6 }), (added, queries) => {
+          const index = new PathIndex<number>();
+          added.forEach((path, order) => index.add(path, order));
+          for (const query of queries) {
+            const scanned = added.findIndex((path) => isWithin(query, path));
+            const found = index.covering(query);
+            expect(found?.value, `${JSON.stringify(query)} in ${JSON.stringify(added)}`).to.equal(scanned === -1 ? undefined : scanned);
+            if (found !== undefined) expect(found.path).to.equal(added[scanned]);
+          }
+        }),
+        { numRuns: RUNS },
+      );
+    });
+  }
 });
