@@ -11,8 +11,8 @@
  */
 import type { CompiledPolicy } from '../policy/compile.js';
 import { describeRequester, listsRequester, type Fillings } from '../policy/match.js';
-import { isInjectedName } from './injection.js';
 import { quoted } from '../policy/paths.js';
+import { isInjectedName } from './injection.js';
 import { annotationField, planMounts } from './plan.js';
 import { annotationValue, hasHostPathVolume, isAnnotated, isCheckedPod, podProblem, volumesOf, type CheckedPod } from './pod.js';
 import { requestFillings, type RequestContext } from './placeholders.js';
