@@ -76,6 +76,9 @@ describe('values.schema.json', function () {
     { name: 'a builtinHostPaths entry without pathPrefix', values: { policy: { builtinHostPaths: [{ readOnly: true }] } }, expect: "missing property 'pathPrefix'" },
     { name: 'maxMounts as a string', values: { policy: { maxMounts: '10' } }, expect: '/policy/maxMounts' },
     { name: 'an annotation key with spaces', values: { policy: { annotation: 'mount gate' } }, expect: '/policy/annotation' },
+    // A 254-character prefix: mountgate (and the API server) refuse it, so mountgate would exit 2 at start.
+    { name: 'an annotation key whose prefix is over 253 characters', values: { policy: { annotation: `${'a'.repeat(250)}.com/mounts` } }, expect: '/policy/annotation' },
+    { name: 'a sandbox-user annotation key whose prefix is over 253 characters', values: { policy: { sandboxUserAnnotation: `${'a'.repeat(250)}.com/user` } }, expect: '/policy/sandboxUserAnnotation' },
     { name: 'requesters as a string', values: { policy: { requesters: 'group:a' } }, expect: '/policy/requesters' },
     { name: 'an unknown handWrittenHostPaths', values: { policy: { handWrittenHostPaths: 'annotation' } }, expect: "'/policy/handWrittenHostPaths': value must be one of 'allowed', 'builtin'" },
     { name: 'an unknown podSecurity', values: { policy: { podSecurity: 'restricted' } }, expect: "'/policy/podSecurity': value must be one of 'baseline', 'privileged'" },
@@ -114,6 +117,12 @@ describe('values.schema.json', function () {
         },
       },
     });
+    expect(res.status, failureText(res)).to.equal(0);
+  });
+
+  it('accepts annotation keys whose prefix is exactly 253 characters, as mountgate does', function () {
+    const prefix = `${'a'.repeat(249)}.com`;
+    const res = template({ values: { policy: { annotation: `${prefix}/mounts`, sandboxUserAnnotation: `${prefix}/user` } } });
     expect(res.status, failureText(res)).to.equal(0);
   });
 });
