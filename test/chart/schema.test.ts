@@ -120,6 +120,12 @@ describe('values.schema.json', function () {
     expect(res.status, failureText(res)).to.equal(0);
   });
 
+  it('accepts annotation keys of 317 characters, a 253-character prefix and a 63-character name, as mountgate and the API server do', function () {
+    const prefix = `${'a'.repeat(249)}.com`;
+    const res = template({ values: { policy: { annotation: `${prefix}/${'m'.repeat(63)}`, sandboxUserAnnotation: `${prefix}/${'u'.repeat(63)}` } } });
+    expect(res.status, failureText(res)).to.equal(0);
+  });
+
   it('accepts annotation keys whose prefix is exactly 253 characters, as mountgate does', function () {
     const prefix = `${'a'.repeat(249)}.com`;
     const res = template({ values: { policy: { annotation: `${prefix}/mounts`, sandboxUserAnnotation: `${prefix}/user` } } });
