@@ -7,7 +7,7 @@ import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { SYSTEM_MOUNT_PATHS, type CompiledPolicy } from '../policy/compile.js';
 import { hostPathAllowance } from '../policy/allowance.js';
 import { describeRequester, listsRequester, type Fillings } from '../policy/match.js';
-import { canonicalPath, isWithin, quoted } from '../policy/paths.js';
+import { canonicalPath, escaped, isWithin, quoted } from '../policy/paths.js';
 import { PathIndex } from '../policy/path-index.js';
 import { parseAnnotation, type LocatedRequest } from './annotation.js';
 import { isInjectedName, plannedInjection, type PlannedMount } from './injection.js';
@@ -87,7 +87,7 @@ export function planMounts(pod: CheckedPod, policy: CompiledPolicy, request: Req
       merged.set(mount.mountPath, mount);
     } else if (earlier.hostPath === mount.hostPath && earlier.readOnly === mount.readOnly) {
       warnings.push(
-        `${field}[${mount.entry.index}] repeats entry [${earlier.entry.index}] (${mount.hostPath} at ${mount.mountPath}); merged into one mount`,
+        `${field}[${mount.entry.index}] repeats entry [${earlier.entry.index}] (${escaped(mount.hostPath)} at ${escaped(mount.mountPath)}); merged into one mount`,
       );
     } else {
       violations.push(

@@ -4,7 +4,7 @@
  * validate checks exactly what mutate establishes.
  */
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { quoted } from '../policy/paths.js';
+import { escaped, quoted } from '../policy/paths.js';
 import { isInjectedName, sameVolume, sameVolumeMount, VOLUME_PREFIX } from './injection.js';
 import type { MountPlan } from './plan.js';
 import { allMounts, mountField, type CheckedPod } from './pod.js';
@@ -33,7 +33,7 @@ export function reconcile(pod: CheckedPod, plan: MountPlan, mode: ReconcileMode)
   const missingVolumes = plan.volumes.filter((planned) => !volumeNames.has(planned.name));
   if (missingVolumes.length > 0) {
     if (mode === 'apply') pod.spec.volumes = [...volumes, ...missingVolumes.map(copyVolume)];
-    else for (const planned of missingVolumes) violations.push(missing('spec.volumes', `volume "${planned.name}" for ${planned.hostPath?.path}`));
+    else for (const planned of missingVolumes) violations.push(missing('spec.volumes', `volume "${planned.name}" for ${escaped(planned.hostPath?.path ?? '')}`));
   }
 
   for (const index of plan.targets) {

@@ -62,6 +62,11 @@ export function quoted(text: string): string {
   return JSON.stringify(text).replace(UNSEEN, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** What quoted() writes, without the quotes: for the few messages that show a path bare. */
+export function escaped(text: string): string {
+  return quoted(text).slice(1, -1);
+}
+
 /** True when `path` is `prefix` or lies below it by whole segments. Both must be canonical. */
 export function isWithin(path: string, prefix: string): boolean {
   if (prefix === '/') return true;

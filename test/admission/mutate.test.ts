@@ -372,6 +372,12 @@ describe('admission/decide: /mutate', () => {
       expect(injected(mutated).mounts).to.deep.equal([[rwMount('/srv/sandbox/a', '/d'), rwMount('/srv/sandbox/b', '/e'), rwMount('/srv/sandbox/c', '/f')]]);
     });
 
+    it('shows the paths of a merged request in its warning with the marks that reorder shown text escaped', () => {
+      const hostPath = '/srv/sandbox/\u202egpj.exe';
+      const { verdict } = mutateTwice(sandboxPod({ mounts: [{ hostPath, mountPath: '/d' }, { hostPath, mountPath: '/d' }] }), POLICY);
+      expect(verdict.warnings).to.deep.equal([`${FIELD}[1] repeats entry [0] (/srv/sandbox/\\u202egpj.exe at /d); merged into one mount`]);
+    });
+
     it('makes a mount read-only when the entry is silent and the prefix is read-only', () => {
       expect(injected(allowedPod({ mounts: [{ hostPath: '/srv/models/m', mountPath: '/m' }] })).mounts).to.deep.equal([[roMount('/srv/models/m', '/m')]]);
     });

@@ -95,6 +95,15 @@ describe('admission/decide: /validate', () => {
       ]);
     });
 
+    it('shows a missing volume\'s host path with the marks that reorder shown text escaped', () => {
+      const hostPath = '/srv/sandbox/\u202egpj.exe';
+      const name = expectedVolumeName(hostPath);
+      expect(validate(sandboxPod({ mounts: [{ hostPath, mountPath: '/mnt/work' }] }))).to.deep.equal([
+        `spec.volumes: requested mount is missing: volume "${name}" for /srv/sandbox/\\u202egpj.exe (mutation skipped or altered)`,
+        'spec.containers[0].volumeMounts: requested mount is missing: "/mnt/work" in container "sandbox" (mutation skipped or altered)',
+      ]);
+    });
+
     it('denies a Pod whose injected mount was made read-write afterwards', () => {
       const pod = mutated({ mounts: REQUEST });
       const mounts = pod.spec.containers[0]?.volumeMounts ?? [];
