@@ -115,6 +115,23 @@ describe('files/helm-test.js against a real mountgate serve', function () {
     expect(res.code, `${res.stdout}\n${res.stderr}`).to.equal(0);
   });
 
+  it('asks /readyz again while nothing answers yet (a Service that does not route yet), rather than failing at once', async function () {
+    const closed = await freePort();
+    const child = spawn(process.execPath, ['-e', readFileSync(HELM_TEST_JS, 'utf8')], {
+      env: { PATH: process.env.PATH, MOUNTGATE_HOST: '127.0.0.1', MOUNTGATE_PORT: String(closed), MOUNTGATE_CA_PEM: testCa().caPem },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    try {
+      await new Promise((r) => setTimeout(r, 5_000));
+      expect(child.exitCode, 'still asking after 5 s').to.equal(null);
+      expect(stdout).to.match(/readyz: connect ECONNREFUSED 127\.0\.0\.1:\d+; again in 2 s/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('fails when the server certificate is not from the given CA', async function () {
     const other = mkdtempSync(path.join(tmpdir(), 'mountgate-other-ca-'));
     try {

@@ -23,7 +23,7 @@ function call(method, path, body) {
         res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`timeout calling ${method} ${path}`)));
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`timeout calling ${method} ${path}`), { code: 'TIMEOUT' })));
     req.on('error', reject);
     req.end(data);
   });
@@ -49,9 +49,34 @@ function review(uid) {
   };
 }
 
+// A Service created moments ago may not route yet (its endpoints and the node's rules follow the Pods'
+// readiness by a few seconds): /readyz is asked again for up to this long before the test fails.
+const READY_WITHIN_MS = 60000;
+const RETRY_EVERY_MS = 2000;
+// Not yet routed, not yet resolvable, or not yet answering; a certificate error fails at once.
+const NOT_YET = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'TIMEOUT']);
+
+async function readyz() {
+  const deadline = Date.now() + READY_WITHIN_MS;
+  for (;;) {
+    let problem;
+    try {
+      const ready = await call('GET', '/readyz');
+      if (ready.status === 200) return;
+      problem = `answered ${ready.status}: ${ready.text}`;
+    } catch (err) {
+      if (!err || !NOT_YET.has(err.code)) throw err;
+      problem = err.message;
+    }
+    if (Date.now() + RETRY_EVERY_MS > deadline) throw new Error(`GET /readyz ${problem} (for ${READY_WITHIN_MS / 1000} s)`);
+    console.log(`GET https://${host}:${port}/readyz: ${problem}; again in ${RETRY_EVERY_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, RETRY_EVERY_MS));
+  }
+}
+
 async function main() {
-  const ready = await call('GET', '/readyz');
-  if (ready.status !== 200) throw new Error(`GET /readyz answered ${ready.status}: ${ready.text}`);
+  await readyz();
+  console.log(`GET https://${host}:${port}/readyz: 200`);
   console.log(`GET https://${host}:${port}/readyz: 200`);
   for (const path of ['/mutate', '/validate']) {
     const uid = crypto.randomUUID();
