@@ -66,7 +66,7 @@ describe('the admin installs mountgate on a real node', function () {
 
   it('helm test passes: its Pod calls the webhook through the Service (cluster DNS name, kube-proxy)', async function () {
     const { cluster } = node();
-    const { stdout } = await helm(cluster.cp.kubeconfigPath, ['test', RELEASE, '--namespace', RELEASE_NAMESPACE, '--timeout', '3m', '--logs']);
+    const { stdout } = await helm(cluster.cp.kubeconfigPath, ['test', RELEASE, '--namespace', RELEASE_NAMESPACE, '--timeout', '3m']);
     console.log(stdout.trim().replace(/^/gm, '      | '));
     expect(stdout).to.match(/Phase:\s+Succeeded/);
   });
