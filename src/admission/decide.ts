@@ -68,8 +68,8 @@ function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPoli
   // backstop), not this reason alone, so that the first reason, the audit record's, is the one /validate names.
   const untrusted = sandboxUserAtCreation(mutated, policy, request);
   if (untrusted !== undefined) {
-    const validated = hasViolations(violations) ? undefined : validate(mutated, 'pod-create', request, policy);
-    violations.push(...(validated === undefined || validated.allowed ? [untrusted] : validated.violations));
+    // Not empty: validation of the mutated Pod names `untrusted` too.
+    violations.push(...(hasViolations(violations) ? [untrusted] : validationViolations(mutated, 'pod-create', request, policy)));
   }
   if (hasViolations(violations)) return deny(violations, planned.warnings);
   // Against the object exactly as it arrived, so the patch holds only additions.
@@ -79,6 +79,12 @@ function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPoli
 
 /** Section 8: re-judge the final Pod; annotation and injection must agree, and every hostPath lie inside the lists. */
 function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, policy: CompiledPolicy): Verdict {
+  const violations = validationViolations(pod, concern, request, policy);
+  return hasViolations(violations) ? deny(violations) : allow();
+}
+
+/** What /validate refuses in the Pod, in its fixed order; empty when it admits it. */
+function validationViolations(pod: CheckedPod, concern: Concern, request: AdmissionRequest, policy: CompiledPolicy): Violation[] {
   const violations: Violation[] = [];
   // Filled once: the annotation's entries and the Pod's volumes are judged with the same values.
   const fillings = requestFillings(pod, policy, request);
@@ -89,5 +95,5 @@ function validate(pod: CheckedPod, concern: Concern, request: AdmissionRequest, 
   const untrusted = concern === 'pod-create' ? sandboxUserAtCreation(pod, policy, request) : undefined;
   if (untrusted !== undefined) violations.push(untrusted);
   if (policy.baseline) violations.push(...baselineViolations(pod));
-  return hasViolations(violations) ? deny(violations) : allow();
+  return violations;
 }
