@@ -1,8 +1,8 @@
 /**
  * mountgate for the API-server section as the chart installs it with
  * mountPolicies.enabled: the chart's MountPolicy CRD, `serve
- * --pod-security-preflight --mount-policies` with the image's NODE_ENV and
- * NODE_OPTIONS (plus bench/preload/time-answer-write.mjs), the chart's webhook configurations (the MountPolicy webhook
+ * --pod-security-preflight --mount-policies` with the image's environment
+ * (NODE_ENV, NODE_OPTIONS, MALLOC_ARENA_MAX; plus bench/preload/time-answer-write.mjs), the chart's webhook configurations (the MountPolicy webhook
  * included) pointed at it in place of the e2e environment's mountgate, and one
  * more namespace whose MountPolicy narrows the cluster policy while still
  * admitting the benchmark Pod (the issue's "bench the layered policy too").

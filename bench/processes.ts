@@ -65,8 +65,8 @@ export interface MountgateOptions {
 }
 
 /**
- * `node dist/cli/main.js serve` as the container image runs it (its NODE_ENV and
- * NODE_OPTIONS, see imageEnvironment), logging at info, the default, to a file.
+ * `node dist/cli/main.js serve` as the container image runs it (the environment
+ * its Dockerfile sets, see imageEnvironment), logging at info, the default, to a file.
  */
 export async function startMountgate(workspace: Workspace, name: string, options: MountgateOptions = {}): Promise<ServerProcess> {
   const port = await freePort();
@@ -147,20 +147,33 @@ export async function startCeiling(options: CeilingOptions): Promise<ServerProce
 }
 
 /**
- * NODE_ENV and NODE_OPTIONS as the Dockerfile sets them (read from it, so the
- * benchmark follows the image), or nothing when the Dockerfile says nothing.
+ * The environment the Dockerfile's runtime stage sets with ENV (NODE_ENV,
+ * NODE_OPTIONS, MALLOC_ARENA_MAX), read from it so that the benchmark follows
+ * the image; nothing when the Dockerfile says nothing.
  */
-export function imageEnvironment(): { NODE_ENV?: string; NODE_OPTIONS?: string } {
+export function imageEnvironment(): Readonly<Record<string, string>> {
   let dockerfile: string;
   try {
     dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
   } catch {
     return {};
   }
-  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-  const nodeEnv = /\bNODE_ENV=("[^"]*"|\S+)/.exec(runtime)?.[1]?.replace(/^"|"$/g, '');
-  const nodeOptions = /\bNODE_OPTIONS=("[^"]*"|\S+)/.exec(runtime)?.[1]?.replace(/^"|"$/g, '');
-  return { ...(nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv }), ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }) };
+  return runtimeEnvironment(dockerfile);
+}
+
+/** `KEY=value` and `KEY="value"` pairs of the last stage's ENV instructions, continuation lines joined. */
+export function runtimeEnvironment(dockerfile: string): Readonly<Record<string, string>> {
+  // A newline first, so that a FROM on the first line is found as well.
+  const lines = `\n${dockerfile}`;
+  const runtime = lines.slice(lines.lastIndexOf('\nFROM ')).replace(/\\\n/g, ' ');
+  const environment: Record<string, string> = {};
+  for (const instruction of runtime.matchAll(/^ENV\s+(.*)$/gm)) {
+    for (const pair of (instruction[1] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g)) {
+      const [, key, value] = pair;
+      if (key !== undefined && value !== undefined) environment[key] = value.replace(/^"|"$/g, '');
+    }
+  }
+  return environment;
 }
 
 export interface LoadGenerator {

@@ -209,7 +209,7 @@ function apiserverTable(api: ApiserverSection): string[] {
     `Pod CREATEs through a local kube-apiserver + etcd (test/e2e/env.ts), the e2e sandbox Pod asking for the 3 mounts of bench/fixtures.ts, one at a time, ` +
       `taking turns between the namespace mountgate's webhooks select, one they select that has a MountPolicy (narrower than the cluster policy, admitting the Pod), ` +
       `one no webhook selects, and one a do-nothing webhook pair selects (${api.warmupPerSide} unmeasured per side first); ` +
-      `webhook configurations ${api.webhookSource}; mountgate runs \`serve --pod-security-preflight --mount-policies\` with the image's NODE_OPTIONS. ` +
+      `webhook configurations ${api.webhookSource}; mountgate runs \`serve --pod-security-preflight --mount-policies\` with the environment the image sets (read from the Dockerfile). ` +
       `Layout: mountgate and the do-nothing server on core 0, etcd, kube-apiserver and the client on core 1 (every thread, taskset); ` +
       `mountgate answered ${int(api.warmReviews)} direct reviews before the timed creates, then ${int(api.mountgateCalls.mutate)} /mutate and ${int(api.mountgateCalls.validate)} /validate calls during them. ` +
       `Other processes (not the section's) used ${api.otherCpuPercent.toFixed(0)}% of one core meanwhile.`,

@@ -2,7 +2,7 @@
  * Section 4: a fresh mountgate answers many reviews (half /mutate, half
  * /validate, 10 keep-alive connections); then its resident memory is read, at
  * once and after a short rest. A leak per request would show here. The main
- * run is `serve` with the chart's default settings: the image's NODE_OPTIONS and
+ * run is `serve` with the chart's default settings: the image's environment and
  * the Pod Security preflight (which loads the kubeconfig code and watches
  * namespaces); two shorter runs show what the preflight and V8's default young
  * generation size cost.
