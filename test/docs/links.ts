@@ -7,12 +7,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 
-/** Directories not walked: .git and the directories .gitignore names. */
+/** Directories not walked: .git and the names .gitignore gives without a wildcard (`dist/`, `node_modules`). */
 export function ignoredDirectories(root: string): Set<string> {
   const ignored = new Set(['.git']);
   for (const line of readFileSync(join(root, '.gitignore'), 'utf8').split('\n')) {
     const name = line.trim();
-    if (name.endsWith('/')) ignored.add(name.slice(0, -1));
+    if (name === '' || name.startsWith('#') || /[*?[\]!]/.test(name)) continue;
+    ignored.add(name.endsWith('/') ? name.slice(0, -1) : name);
   }
   return ignored;
 }
