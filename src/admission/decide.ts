@@ -5,7 +5,7 @@
 import { additionsPatch } from './additions-patch.js';
 import { annotationDisagreements, judgeAnnotationUpdate, judgeBinding, sandboxUserAtCreation } from './annotation-update.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { checkHostPathVolumes } from './host-paths.js';
+import { checkHostPathVolumes, mountPointsAtCreation } from './host-paths.js';
 import { planMounts } from './plan.js';
 import { podSecurityViolation, type ClusterFacts } from './pod-security.js';
 import { baselineViolations } from './pod-security-baseline.js';
@@ -14,7 +14,7 @@ import { isCheckedPod, podProblem, type CheckedPod } from './pod.js';
 import { copyForApply, injectedMountsOutsideTargets, reconcile } from './reconcile.js';
 import type { AdmissionRequest } from './review.js';
 import { allow, deny, SKIPPED, type Verdict } from './verdict.js';
-import { ephemeralRootMounts } from './volume-root.js';
+import { earlierEphemeralNames, ephemeralRootMounts } from './volume-root.js';
 import { hasViolations, violation, type Violation } from './violation.js';
 
 export type Stage = 'mutate' | 'validate';
@@ -54,7 +54,8 @@ export function decide(stage: Stage, request: AdmissionRequest, policy: Compiled
 
 /** Section 6 and 7: judge the annotation, then add what it asks for to a copy and write down the additions. */
 function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPolicy, facts: ClusterFacts): Verdict {
-  const planned = planMounts(pod, policy, request, requestFillings(pod, policy, request));
+  const fillings = requestFillings(pod, policy, request);
+  const planned = planMounts(pod, policy, request, fillings);
   if (planned.kind === 'none') return allow();
   if (planned.kind === 'denied') return deny(planned.violations, planned.warnings);
 
@@ -63,13 +64,16 @@ function mutate(pod: CheckedPod, request: AdmissionRequest, policy: CompiledPoli
   if (policy.handWritten !== undefined) violations.push(...injectedMountsOutsideTargets(pod, planned.plan));
   const podSecurity = planned.plan.volumes.length > 0 ? podSecurityViolation(request.namespace, facts) : undefined;
   if (podSecurity !== undefined) violations.push(podSecurity);
-  // On the Pod as mutated, as /validate judges it: the volumes added here make the rule apply. Refused for it alone
-  // here, the Pod gets /validate's whole answer (a hand-written volume outside the lists first, as there and in the
-  // backstop), not this reason alone, so that the first reason, the audit record's, is the one /validate names.
+  // On the Pod as mutated, as /validate judges it: the volumes and mounts added here make the rules apply (a sandbox
+  // user beside hostPath volumes; a mount point inside a read-only host mount, as nested requests make). Refused for
+  // either here, the Pod gets /validate's whole answer (a hand-written volume outside the lists first, as there and in
+  // the backstop), not these reasons alone, so that the first reason, the audit record's, is the one /validate names.
   const untrusted = sandboxUserAtCreation(mutated, policy, request);
-  if (untrusted !== undefined) {
-    // Not empty: validation of the mutated Pod names `untrusted` too.
-    violations.push(...(hasViolations(violations) ? [untrusted] : validationViolations(mutated, 'pod-create', request, policy)));
+  const mountPoints = mountPointsAtCreation(mutated, policy, fillings);
+  if (untrusted !== undefined || mountPoints.length > 0) {
+    const reasons = [...mountPoints, ...(untrusted === undefined ? [] : [untrusted])];
+    // Not empty: validation of the mutated Pod finds these reasons too.
+    violations.push(...(hasViolations(violations) ? reasons : validationViolations(mutated, 'pod-create', request, policy)));
   }
   if (hasViolations(violations)) return deny(violations, planned.warnings);
   // Against the object exactly as it arrived, so the patch holds only additions.
@@ -89,7 +93,8 @@ function validationViolations(pod: CheckedPod, concern: Concern, request: Admiss
   // Filled once: the annotation's entries and the Pod's volumes are judged with the same values.
   const fillings = requestFillings(pod, policy, request);
   if (concern === 'pod-create') violations.push(...annotationDisagreements(pod, policy, request, fillings));
-  violations.push(...checkHostPathVolumes(pod, policy, fillings, concern === 'pod-create'));
+  const earlierEphemeral = concern === 'ephemeral-containers-update' ? earlierEphemeralNames(request.oldObject) : undefined;
+  violations.push(...checkHostPathVolumes(pod, policy, fillings, concern === 'pod-create', earlierEphemeral));
   if (concern === 'ephemeral-containers-update') violations.push(...ephemeralRootMounts(pod, request.oldObject));
   // Last, as the backstop checks it last, so that both name the same first reason.
   const untrusted = concern === 'pod-create' ? sandboxUserAtCreation(pod, policy, request) : undefined;

@@ -80,7 +80,7 @@ export function ephemeralRootMounts(pod: CheckedPod, before: unknown): Violation
 }
 
 /** The names of the ephemeral containers the Pod had before the update; none when that Pod cannot be read (all are judged). */
-function earlierEphemeralNames(before: unknown): ReadonlySet<string> {
+export function earlierEphemeralNames(before: unknown): ReadonlySet<string> {
   if (!isCheckedPod(before)) return new Set();
   return new Set((before.spec.ephemeralContainers ?? []).map((container) => container.name));
 }

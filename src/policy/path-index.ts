@@ -7,7 +7,8 @@
  *
  * Paths are added as written (canonical or not) and matched with the meaning
  * of isWithin: `p` is covered by `q` when q is "/", q equals p, or p starts
- * with q followed by "/". Among several covering paths, the first added wins.
+ * with q followed by "/". Among several covering paths, covering() answers the first added,
+ * closest() the longest.
  *
  * How: the first SCANNED_PATHS paths are kept in a list and scanned; beyond
  * that, each added path is filed under a 30-bit FNV-1a hash. FNV-1a reads a
@@ -78,6 +79,16 @@ export class PathIndex<T> {
     }
     return undefined;
   }
+
+  /** The longest path that equals or contains `path` (the closest around it; of equal ones the first added), with its value; undefined when none does. */
+  closest(path: string): IndexedPath<T> | undefined {
+    if (this.#hashed !== undefined) return this.#hashed.closest(path);
+    let best: Entry<T> | undefined;
+    for (const entry of this.#few ?? []) {
+      if (isWithin(path, entry.path) && (best === undefined || entry.path.length > best.path.length)) best = entry;
+    }
+    return best;
+  }
 }
 
 /** The paths of a PathIndex that has more than SCANNED_PATHS, filed by hash as described above. */
@@ -131,6 +142,34 @@ class HashedPaths<T> {
       if (i < path.length) hash = Math.imul(hash ^ path.charCodeAt(i), FNV_PRIME) & HASH_MASK;
     }
     return best;
+  }
+
+  /** The longest path that equals or contains `path`: the prefixes are hashed in one pass, then looked up longest first. */
+  closest(path: string): IndexedPath<T> | undefined {
+    const ends: number[] = [];
+    const hashes: number[] = [];
+    let hash = SEED;
+    const lengths = this.#lengths;
+    const last = Math.min(path.length, this.#longest);
+    for (let i = 0; i <= last; i++) {
+      if (lengths[i] === 1 && (i === path.length || path.charCodeAt(i) === SLASH)) {
+        ends.push(i);
+        hashes.push(hash);
+      }
+      if (i < path.length) hash = Math.imul(hash ^ path.charCodeAt(i), FNV_PRIME) & HASH_MASK;
+    }
+    for (let k = ends.length - 1; k >= 0; k--) {
+      const length = ends[k] ?? -1;
+      // "/" (one character) is longer than the empty path, the only shorter one.
+      if (length === 0 && this.#everything !== undefined) return this.#everything;
+      const known = this.#byHash.get(hashes[k] ?? -1);
+      if (known === undefined) continue;
+      // A path is filed once (the first added), so at most one entry of a list has this prefix.
+      for (const entry of Array.isArray(known) ? known : [known]) {
+        if (entry.path.length === length && path.startsWith(entry.path)) return entry;
+      }
+    }
+    return this.#everything;
   }
 
   #better(best: Entry<T> | undefined, hash: number, path: string, length: number): Entry<T> | undefined {

@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { decide } from '../../src/admission/decide.js';
+import { mountPointsAtCreation } from '../../src/admission/host-paths.js';
 import { compare } from '../../src/admission/json-patch.js';
 import { planMounts } from '../../src/admission/plan.js';
 import { requestFillings } from '../../src/admission/placeholders.js';
@@ -28,6 +29,8 @@ function deepClonePatch(object: unknown): unknown {
   if (planned.kind !== 'planned') return undefined;
   const mutated = structuredClone(object);
   if (reconcile(mutated, planned.plan, 'apply').length > 0) return undefined;
+  // Refused: a mount point inside a read-only host mount of the Pod as mutated.
+  if (mountPointsAtCreation(mutated, POLICY, requestFillings(object, POLICY, request)).length > 0) return undefined;
   return compare(object, mutated);
 }
 

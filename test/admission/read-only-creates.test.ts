@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { decide } from '../../src/admission/decide.js';
 import { applyPatch } from '../../src/admission/json-patch.js';
 import { denialMessage } from '../../src/admission/verdict.js';
+import { describeViolation, type Violation } from '../../src/admission/violation.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 import { layeredPolicy } from '../../src/policy/layers.js';
 import { compileMountPolicy } from '../../src/policy/mount-policy.js';
@@ -204,5 +205,193 @@ describe('admission: the kubelet creates nothing in a read-only host path', () =
     expect(JSON.stringify(pod)).to.contain('"type":"DirectoryOrCreate"');
     const verdict = decide('validate', requestFor(pod), policy);
     expect(verdict.allowed, verdict.allowed ? '' : denialMessage(verdict.violations)).to.equal(true);
+  });
+});
+
+/**
+ * A mount point inside a read-only host mount of the same container: the container runtime makes a missing one
+ * in the host path, as root. runc makes the mount read-only at once and then fails with "read-only file system";
+ * crun (1.8.1 tested) makes every read-only mount read-only only after the last mount, so the directory or
+ * file is made on the node. Mount points come from the container's other mounts, its terminationMessagePath and
+ * the files the node mounts into every container (/etc/hosts, /etc/hostname, /etc/resolv.conf).
+ */
+describe('admission: no mount point is made inside a read-only host mount', () => {
+  const RUNTIME = '(crun makes it before it makes the mount read-only)';
+  const KEEP = 'keep mount points out of read-only host paths';
+  const own = (path = '/srv/models', at = '/mnt/own'): Mount => ({ name: 'own', mountPath: at, readOnly: true, _path: path });
+  /** The sandbox with the skills volume, the read-only hostPath volume "own" and an emptyDir "scratch", mounted as `mounts` say. */
+  function nested(mounts: Mount[], extra: Record<string, unknown> = {}, path = '/srv/models'): Record<string, unknown> {
+    return sandboxPod({
+      volumes: [
+        { name: 'skills', hostPath: { path: '/skills', type: 'Directory' } },
+        { name: 'own', hostPath: { path, type: 'Directory' } },
+        { name: 'scratch', emptyDir: {} },
+      ],
+      containers: [
+        {
+          name: 'sandbox',
+          image: 'sandbox:1',
+          terminationMessagePath: '/dev/termination-log',
+          ...extra,
+          volumeMounts: [{ name: 'skills', mountPath: '/mnt/skills', readOnly: true }, ...mounts.map(({ _path, ...mount }) => mount)],
+        },
+      ],
+    });
+  }
+  const scratch = (at: string): Mount => ({ name: 'scratch', mountPath: at });
+
+  const rows: readonly Row[] = [
+    {
+      name: 'an emptyDir mounted inside a read-only mount of a read-only path',
+      pod: nested([own(), scratch('/mnt/own/cache')]),
+      denied:
+        'spec.containers[0].volumeMounts[2].mountPath: container "sandbox" mounts volume "scratch" at "/mnt/own/cache", inside its mount of "/srv/models" at "/mnt/own", ' +
+        `so the container runtime makes the mount point "/srv/models/cache" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+    },
+    {
+      name: 'a mount written with "//" lies where the runtime mounts it',
+      pod: nested([own(), scratch('/mnt/own//a/b')]),
+      denied:
+        'spec.containers[0].volumeMounts[2].mountPath: container "sandbox" mounts volume "scratch" at "/mnt/own//a/b", inside its mount of "/srv/models" at "/mnt/own", ' +
+        `so the container runtime makes the mount point "/srv/models/a/b" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+    },
+    {
+      name: 'the termination message file inside a read-only mount',
+      pod: nested([own()], { terminationMessagePath: '/mnt/own/exit.log' }),
+      denied:
+        'spec.containers[0].terminationMessagePath: container "sandbox" has its termination message file mounted at "/mnt/own/exit.log", inside its mount of "/srv/models" at "/mnt/own", ' +
+        `so the container runtime makes the mount point "/srv/models/exit.log" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+    },
+    {
+      name: 'a read-only path mounted at /etc, where the node mounts /etc/hosts, /etc/hostname and /etc/resolv.conf',
+      pod: nested([own('/srv/models', '/etc')]),
+      denied: ['hosts', 'hostname', 'resolv.conf']
+        .map(
+          (file) =>
+            `spec.containers[0].volumeMounts[1].mountPath: container "sandbox" has "/etc/${file}" mounted by the node, as every container has, inside its mount of "/srv/models" at "/etc", ` +
+            `so the container runtime makes the mount point "/srv/models/${file}" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+        )
+        .join('; '),
+    },
+    {
+      name: 'a mount inside a read-only mount of a path that holds a read-only entry',
+      pod: nested([own('/srv/sandbox'), scratch('/mnt/own/shared/x')], {}, '/srv/sandbox'),
+      policy: HOLDING,
+      denied:
+        'spec.containers[0].volumeMounts[2].mountPath: container "sandbox" mounts volume "scratch" at "/mnt/own/shared/x", inside its mount of "/srv/sandbox" at "/mnt/own", ' +
+        `so the container runtime makes the mount point "/srv/sandbox/shared/x" when it is missing ${RUNTIME}, but "/srv/sandbox/shared" is read-only; ${KEEP}`,
+    },
+    {
+      name: 'control: a mount inside a read-only mount of a path that holds a read-only entry, beside that entry (made where the path may be written)',
+      pod: nested([own('/srv/sandbox'), scratch('/mnt/own/other')], {}, '/srv/sandbox'),
+      policy: HOLDING,
+      denied: undefined,
+    },
+    {
+      name: "control: a read-write entry's own directory inside a read-only one, mounted inside a read-only mount of it (as a DirectoryOrCreate volume of it may make it)",
+      pod: nested([own(), { name: 'scratch', mountPath: '/mnt/own/scratch' }]),
+      denied: undefined,
+    },
+    {
+      name: 'only the closest mount around a mount point counts: one inside an emptyDir inside the read-only mount is made in the emptyDir',
+      pod: nested([own(), scratch('/mnt/own/cache'), { name: 'skills', mountPath: '/mnt/own/cache/skills', readOnly: true }]),
+      denied:
+        'spec.containers[0].volumeMounts[2].mountPath: container "sandbox" mounts volume "scratch" at "/mnt/own/cache", inside its mount of "/srv/models" at "/mnt/own", ' +
+        `so the container runtime makes the mount point "/srv/models/cache" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+    },
+    { name: 'control: a mount beside the read-only mount (a longer name, not a segment below)', pod: nested([own(), scratch('/mnt/own2')]), denied: undefined },
+    { name: 'control: a read-only mount inside a read-write one (a read-only directory inside a workspace)', pod: nested([scratch('/work'), own('/srv/models', '/work/models')]), denied: undefined },
+    {
+      name: 'control: a read-write path mounted read-only, with a mount inside it (the path may be written)',
+      pod: nested([own('/srv/sandbox/u1'), scratch('/mnt/own/cache')], {}, '/srv/sandbox/u1'),
+      denied: undefined,
+    },
+  ];
+
+  for (const row of rows) {
+    it(row.name, () => {
+      const verdict = decide('validate', requestFor(row.pod), row.policy ?? DEFAULT);
+      if (row.denied === undefined) {
+        expect(verdict.allowed, verdict.allowed ? '' : denialMessage(verdict.violations)).to.equal(true);
+        return;
+      }
+      if (verdict.allowed) throw new Error('expected a denial');
+      expect(verdict.violations.map((v) => v.rule)).to.satisfy((rules: string[]) => rules.every((rule) => rule === 'host-path-volume-creates'));
+      expect(denialMessage(verdict.violations)).to.equal(`mountgate denied the Pod: ${row.denied}`);
+    });
+  }
+
+  it('a mount in another container is made in that container: admitted', () => {
+    const pod = nested([own()]);
+    (pod.spec as { initContainers?: unknown[] }).initContainers = [{ name: 'init', image: 'init:1', volumeMounts: [{ name: 'scratch', mountPath: '/mnt/own/cache' }] }];
+    const verdict = decide('validate', requestFor(pod), DEFAULT);
+    expect(verdict.allowed, verdict.allowed ? '' : denialMessage(verdict.violations)).to.equal(true);
+  });
+
+  it('nested requests of the annotation: a read-write request inside a read-only one is refused by /mutate, with the words of /validate', () => {
+    const asked = sandboxPod({
+      mounts: [
+        { hostPath: '/srv/models/llama', mountPath: '/work' },
+        { hostPath: '/srv/sandbox/u1', mountPath: '/work/out' },
+      ],
+    });
+    const mutated = decide('mutate', requestFor(asked), DEFAULT);
+    if (mutated.allowed) throw new Error('expected a denial');
+    expect(denialMessage(mutated.violations)).to.equal(
+      `mountgate denied the Pod: spec.containers[0].volumeMounts[2].mountPath: container "sandbox" mounts volume "${expectedVolumeName('/srv/sandbox/u1')}" at "/work/out", ` +
+        `inside its mount of "/srv/models/llama" at "/work", so the container runtime makes the mount point "/srv/models/llama/out" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+    );
+    // The other way round is the layout of a read-only directory inside a workspace: admitted.
+    const workspace = sandboxPod({
+      mounts: [
+        { hostPath: '/srv/sandbox/u1', mountPath: '/work' },
+        { hostPath: '/srv/models/llama', mountPath: '/work/models' },
+      ],
+    });
+    const admitted = decide('mutate', requestFor(workspace), DEFAULT);
+    expect(admitted.allowed, admitted.allowed ? '' : denialMessage(admitted.violations)).to.equal(true);
+  });
+
+  it('/mutate names what /validate names first: a hand-written volume outside the lists before the mount point', () => {
+    const asked = sandboxPod({
+      mounts: [{ hostPath: '/srv/models/llama', mountPath: '/work' }],
+      volumes: [{ name: 'skills', hostPath: { path: '/skills', type: 'Directory' } }, { name: 'etc', hostPath: { path: '/etc', type: 'Directory' } }],
+      containers: [{ name: 'sandbox', image: 'sandbox:1', volumeMounts: [{ name: 'skills', mountPath: '/work/skills', readOnly: true }, { name: 'etc', mountPath: '/e', readOnly: true }] }],
+    });
+    const mutated = decide('mutate', requestFor(asked), DEFAULT);
+    if (mutated.allowed) throw new Error('expected a denial');
+    expect(denialMessage(mutated.violations)).to.equal(
+      'mountgate denied the Pod: spec.volumes[1].hostPath.path: "/etc" is not under any allowed or built-in host path; ' +
+        'spec.containers[0].volumeMounts[0].mountPath: container "sandbox" mounts volume "skills" at "/work/skills", ' +
+        `inside its mount of "/srv/models/llama" at "/work", so the container runtime makes the mount point "/srv/models/llama/skills" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+    );
+  });
+
+  it('kubectl debug: a debug container the update adds is judged, one added earlier (or the Pod\'s own) is not', () => {
+    const created = nested([own(), scratch('/mnt/own/cache')]);
+    const spec = created.spec as Record<string, unknown>;
+    const debug = (name: string, at: string) => ({ name, image: 'busybox', volumeMounts: [{ name: 'own', mountPath: '/o', readOnly: true }, { name: 'scratch', mountPath: at }] });
+    const before = { ...created, spec: { ...spec, ephemeralContainers: [debug('first', '/o/x')] } };
+    const inside = { ...before, spec: { ...before.spec, ephemeralContainers: [debug('first', '/o/x'), debug('second', '/o/y')] } };
+    const verdict = decide('validate', requestFor(inside, { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: before }), DEFAULT);
+    if (verdict.allowed) throw new Error('expected a denial');
+    expect(denialMessage(verdict.violations)).to.equal(
+      'mountgate denied the Pod: spec.ephemeralContainers[1].volumeMounts[1].mountPath: container "second" mounts volume "scratch" at "/o/y", inside its mount of "/srv/models" at "/o", ' +
+        `so the container runtime makes the mount point "/srv/models/y" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+    );
+    const beside = { ...before, spec: { ...before.spec, ephemeralContainers: [debug('first', '/o/x'), debug('second', '/p')] } };
+    const allowed = decide('validate', requestFor(beside, { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: before }), DEFAULT);
+    expect(allowed.allowed, allowed.allowed ? '' : denialMessage(allowed.violations)).to.equal(true);
+  });
+
+  it('a hostile container with many nested mounts: the first are named, the rest counted, quickly', () => {
+    const mounts = [own(), ...Array.from({ length: 5000 }, (_, i) => scratch(`/mnt/own/${'d/'.repeat(i % 50)}m${i}`))];
+    const pod = nested(mounts);
+    const started = performance.now();
+    const verdict = decide('validate', requestFor(pod), DEFAULT);
+    expect(performance.now() - started).to.be.below(1000);
+    if (verdict.allowed) throw new Error('expected a denial');
+    expect(verdict.violations).to.have.length(21);
+    expect(describeViolation(verdict.violations[20] as Violation)).to.equal('spec: 4980 more mount points inside read-only host mounts');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * PathIndex must answer exactly what a scan with isWithin answers (the first
- * covering path in insertion order), for canonical and non-canonical paths,
+ * covering path in insertion order; for closest(), the longest), for canonical and non-canonical paths,
  * "/" and "" included, so that replacing the scan changed no verdict.
  */
 import { expect } from 'chai';
@@ -50,6 +50,11 @@ describe(`fuzz: PathIndex answers as a scan with isWithin (${RUNS} cases)`, () =
             const found = index.covering(query);
             expect(found?.value, `${JSON.stringify(query)} in ${JSON.stringify(added)}`).to.equal(scanned === -1 ? undefined : scanned);
             if (found !== undefined) expect(found.path).to.equal(added[scanned]);
+            // closest(): the longest covering path, of equal ones the first added.
+            const longest = added.reduce((best, path, order) => (isWithin(query, path) && (best === -1 || path.length > (added[best] ?? '').length) ? order : best), -1);
+            const closest = index.closest(query);
+            expect(closest?.path, `closest: ${JSON.stringify(query)} in ${JSON.stringify(added)}`).to.equal(longest === -1 ? undefined : added[longest]);
+            if (closest !== undefined) expect(added[closest.value]).to.equal(closest.path);
           }
         }),
         { numRuns: RUNS },
