@@ -18,7 +18,7 @@
  * missing one in the host path. runc makes each read-only mount read-only at once, and then fails; crun makes
  * them read-only only after the last mount, so the directory or file is made on the node. Mount points are
  * the container's other mounts, its termination message file and the files the node mounts into every
- * container.
+ * container; crun makes a missing working directory there too.
  */
 import { posix } from 'node:path';
 import type { V1VolumeMount } from '@kubernetes/client-node';
@@ -209,7 +209,7 @@ function mountPointsInReadOnlyMounts(
       points.forEach((point, mountIndex) => index.add(point, mountIndex));
       const field = (mountIndex: number): string => mountField({ list, containerIndex, mountIndex });
       /** The words after "container "C" ", when the closest mount around `point` is a read-only host mount. */
-      const inside = (point: string, what: string): { at: number; words: () => string } | undefined => {
+      const inside = (point: string, what: string, thing = 'the mount point'): { at: number; words: () => string } | undefined => {
         const parent = parentOf(point);
         const around = parent === undefined ? undefined : index.closest(parent);
         const outer = around === undefined ? undefined : mounts[around.value];
@@ -222,7 +222,7 @@ function mountPointsInReadOnlyMounts(
         return {
           at: around.value,
           words: () =>
-            `${what}, inside its mount of ${quoted(volume.path)} at ${quoted(outer.mountPath)}, so the container runtime makes the mount point ${quoted(made)} ` +
+            `${what}, inside its mount of ${quoted(volume.path)} at ${quoted(outer.mountPath)}, so the container runtime makes ${thing} ${quoted(made)} ` +
             `when it is missing (crun makes it before it makes the mount read-only), but "${over.pathPrefix}"${over.of} is read-only; keep mount points out of read-only host paths`,
         };
       };
@@ -234,6 +234,13 @@ function mountPointsInReadOnlyMounts(
       );
       const termination = typeof container.terminationMessagePath === 'string' ? container.terminationMessagePath : DEFAULT_TERMINATION_MESSAGE_PATH;
       add(`spec.${list}[${containerIndex}].terminationMessagePath`, inside(mountPoint(termination), `has its termination message file mounted at ${quoted(termination)}`));
+      // The runtime makes a missing working directory too, with its parents (crun before the mounts are read-only).
+      if (typeof container.workingDir === 'string' && container.workingDir !== '') {
+        const directory = mountPoint(container.workingDir);
+        if (index.closest(directory)?.path !== directory) {
+          add(`spec.${list}[${containerIndex}].workingDir`, inside(directory, `has its working directory at ${quoted(container.workingDir)}`, 'the directory'));
+        }
+      }
       for (const file of NODE_MOUNT_POINTS) {
         // The kubelet and the runtime leave out a file the container mounts itself.
         if (index.closest(file)?.path === file) continue;

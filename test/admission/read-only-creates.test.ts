@@ -213,7 +213,8 @@ describe('admission: the kubelet creates nothing in a read-only host path', () =
  * in the host path, as root. runc makes the mount read-only at once and then fails with "read-only file system";
  * crun (1.8.1 tested) makes every read-only mount read-only only after the last mount, so the directory or
  * file is made on the node. Mount points come from the container's other mounts, its terminationMessagePath and
- * the files the node mounts into every container (/etc/hosts, /etc/hostname, /etc/resolv.conf).
+ * the files the node mounts into every container (/etc/hosts, /etc/hostname, /etc/resolv.conf); crun makes a
+ * missing workingDir there too.
  */
 describe('admission: no mount point is made inside a read-only host mount', () => {
   const RUNTIME = '(crun makes it before it makes the mount read-only)';
@@ -262,6 +263,14 @@ describe('admission: no mount point is made inside a read-only host mount', () =
         'spec.containers[0].terminationMessagePath: container "sandbox" has its termination message file mounted at "/mnt/own/exit.log", inside its mount of "/srv/models" at "/mnt/own", ' +
         `so the container runtime makes the mount point "/srv/models/exit.log" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
     },
+    {
+      name: 'the working directory inside a read-only mount (crun makes it, with its parents)',
+      pod: nested([own()], { workingDir: '/mnt/own/wd/deeper' }),
+      denied:
+        'spec.containers[0].workingDir: container "sandbox" has its working directory at "/mnt/own/wd/deeper", inside its mount of "/srv/models" at "/mnt/own", ' +
+        `so the container runtime makes the directory "/srv/models/wd/deeper" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+    },
+    { name: 'control: the working directory is the read-only mount itself (it exists)', pod: nested([own()], { workingDir: '/mnt/own' }), denied: undefined },
     {
       name: 'a read-only path mounted at /etc, where the node mounts /etc/hosts, /etc/hostname and /etc/resolv.conf',
       pod: nested([own('/srv/models', '/etc')]),
