@@ -5,7 +5,8 @@
 import { additionsPatch } from './additions-patch.js';
 import { annotationDisagreements, judgeAnnotationUpdate, judgeBinding, sandboxUserAtCreation } from './annotation-update.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { checkHostPathVolumes, mountPointsAtCreation } from './host-paths.js';
+import { checkHostPathVolumes } from './host-paths.js';
+import { mountPointsAtCreation } from './mount-points.js';
 import { planMounts } from './plan.js';
 import { podSecurityViolation, type ClusterFacts } from './pod-security.js';
 import { baselineViolations } from './pod-security-baseline.js';

@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { decide } from '../../src/admission/decide.js';
-import { mountPointsAtCreation } from '../../src/admission/host-paths.js';
+import { mountPointsAtCreation } from '../../src/admission/mount-points.js';
 import { compare } from '../../src/admission/json-patch.js';
 import { planMounts } from '../../src/admission/plan.js';
 import { requestFillings } from '../../src/admission/placeholders.js';

@@ -1,0 +1,214 @@
+/**
+ * Mount points inside a read-only host mount (rule host-path-volume-creates, section 8): the container
+ * runtime makes a missing mount point in the host path it lies in, as root. runc makes each read-only
+ * mount read-only at once, and then fails; crun makes them read-only only after the last mount, so the
+ * directory or file is made on the node. Mount points are the container's other mounts, its termination
+ * message file and the files the node mounts into every container; crun makes a missing working
+ * directory there too.
+ *
+ * Most Pods nest nothing inside a hostPath mount, so each container is first asked, from its spec alone,
+ * whether anything lies below such a mount; only then are host paths worked out and judged.
+ */
+import { posix } from 'node:path';
+import type { V1VolumeMount } from '@kubernetes/client-node';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { handWrittenAllowance, hostPathAllowance, type ReadOnlyReason } from '../policy/allowance.js';
+import type { Fillings } from '../policy/match.js';
+import { PathIndex, SCANNED_PATHS } from '../policy/path-index.js';
+import { canonicalPath, quoted } from '../policy/paths.js';
+import { isInjectedName } from './injection.js';
+import { CONTAINER_LISTS, mountField, volumesOf, type AnyContainer, type CheckedPod, type ContainerList } from './pod.js';
+import { NamedThenCounted, violation, type Violation } from './violation.js';
+
+/** The files the node mounts into every container: the kubelet /etc/hosts, the container runtime /etc/hostname and /etc/resolv.conf. */
+export const NODE_MOUNT_POINTS: readonly string[] = ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf'];
+
+/** Where the kubelet mounts a container's termination message file when terminationMessagePath is not set (the API server sets it). */
+const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+
+const SLASH = 0x2f;
+
+/** A hostPath volume that is read-only or holds a read-only entry below its path; `path` is its canonical host path. */
+export type ReadOnlyVolume = ReadOnlyReason & { readonly path: string };
+
+/** Why a host path the container runtime would make is read-only (the entry over it), or undefined where it may be made. */
+export function madeReadOnly(policy: CompiledPolicy, fillings: Fillings): (made: string) => ReadOnlyReason | undefined {
+  return (made) => {
+    const canonical = canonicalPath(made);
+    if (!canonical.ok) return { pathPrefix: made, of: '', below: false };
+    const allowance = hostPathAllowance(policy, 'carriable', canonical.path, fillings);
+    return allowance.allowed ? allowance.readOnlyOver : { pathPrefix: canonical.path, of: allowance.of, below: false };
+  };
+}
+
+/**
+ * For /mutate, on the Pod it would answer with: the mount points of every container that the container
+ * runtime would make inside a read-only host mount, as /validate finds them at creation. Nested requests
+ * (a read-write one inside a read-only one) are refused there, not answered with a patch /validate refuses.
+ */
+export function mountPointsAtCreation(pod: CheckedPod, policy: CompiledPolicy, fillings: Fillings): Violation[] {
+  const hostPathVolumes = new Set<string>();
+  for (const volume of volumesOf(pod)) {
+    if (volume.hostPath !== undefined && volume.hostPath !== null) hostPathVolumes.add(volume.name);
+  }
+  if (hostPathVolumes.size === 0 || !anyContainerNests(pod, hostPathVolumes)) return [];
+  const readOnlyVolumes = new Map<string, ReadOnlyVolume>();
+  for (const volume of volumesOf(pod)) {
+    if (volume.hostPath === undefined || volume.hostPath === null) continue;
+    const path = canonicalPath(volume.hostPath.path);
+    if (!path.ok) continue;
+    const handWritten = isInjectedName(volume.name) ? undefined : policy.handWritten;
+    const allowance =
+      handWritten === undefined ? hostPathAllowance(policy, 'carriable', path.path, fillings) : handWrittenAllowance(policy, handWritten, path.path, fillings);
+    const readOnly = allowance.allowed ? allowance.readOnly : undefined;
+    if (readOnly !== undefined) readOnlyVolumes.set(volume.name, { path: path.path, pathPrefix: readOnly.pathPrefix, of: readOnly.of, below: readOnly.below });
+  }
+  return readOnlyVolumes.size === 0 ? [] : mountPointsInReadOnlyMounts(pod, readOnlyVolumes, () => true, madeReadOnly(policy, fillings));
+}
+
+/**
+ * Where the runtime mounts at `mountPath`: "/mnt//x" and "/mnt/a/../x" at "/mnt/x", a relative "mnt/x" at
+ * "/mnt/x" (as plan.ts reads them). Most are written where they are: absolute, without "//", a "." or ".."
+ * segment or a trailing "/", which canonicalPath and posix.resolve both keep as they are.
+ */
+export function mountPoint(mountPath: string): string {
+  const plain =
+    mountPath.charCodeAt(0) === SLASH &&
+    (mountPath.length === 1 || mountPath.charCodeAt(mountPath.length - 1) !== SLASH) &&
+    !mountPath.includes('//') &&
+    !mountPath.includes('/.');
+  if (plain) return mountPath;
+  const canonical = canonicalPath(mountPath);
+  return canonical.ok ? canonical.path : posix.resolve('/', mountPath);
+}
+
+export function parentOf(path: string): string | undefined {
+  if (path === '/') return undefined;
+  const slash = path.lastIndexOf('/');
+  return slash <= 0 ? '/' : path.slice(0, slash);
+}
+
+function terminationPathOf(container: AnyContainer): string {
+  return typeof container.terminationMessagePath === 'string' ? container.terminationMessagePath : DEFAULT_TERMINATION_MESSAGE_PATH;
+}
+
+function workingDirOf(container: AnyContainer): string | undefined {
+  return typeof container.workingDir === 'string' && container.workingDir !== '' ? container.workingDir : undefined;
+}
+
+/** Whether some container mounts one of `outerVolumes` with a mount point, its termination file, a node file or its working directory below. */
+function anyContainerNests(pod: CheckedPod, outerVolumes: ReadonlySet<string>): boolean {
+  for (const list of CONTAINER_LISTS) {
+    for (const container of pod.spec[list] ?? []) {
+      const mounts: readonly V1VolumeMount[] = container.volumeMounts ?? [];
+      if (nests(container, mounts.map((mount) => mountPoint(mount.mountPath)), outerVolumes)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether anything the runtime places in `container` lies strictly below one of its mounts of `outerVolumes`
+ * (`points` are its mounts' mount points, in order). A necessary condition for a violation: the closest
+ * mount around such a place is then a mount, and for a violation it must be one of a read-only volume.
+ */
+function nests(container: AnyContainer, points: readonly string[], outerVolumes: ReadonlySet<string> | ReadonlyMap<string, unknown>): boolean {
+  const mounts: readonly V1VolumeMount[] = container.volumeMounts ?? [];
+  const outers: string[] = [];
+  mounts.forEach((mount, mountIndex) => {
+    if (outerVolumes.has(mount.name)) outers.push(points[mountIndex] ?? '/');
+  });
+  if (outers.length === 0) return false;
+  const below = belowAny(outers);
+  const workingDir = workingDirOf(container);
+  return points.some(below) || below(mountPoint(terminationPathOf(container))) || (workingDir !== undefined && below(mountPoint(workingDir))) || NODE_MOUNT_POINTS.some(below);
+}
+
+/** Whether a path lies strictly below one of `outers` (canonical): compared one by one when they are few, else indexed. */
+export function belowAny(outers: readonly string[]): (path: string) => boolean {
+  if (outers.length > SCANNED_PATHS) {
+    const index = new PathIndex<undefined>();
+    for (const outer of outers) index.add(outer, undefined);
+    return (path) => {
+      const parent = parentOf(path);
+      return parent !== undefined && index.covering(parent) !== undefined;
+    };
+  }
+  return (path) => outers.some((outer) => strictlyBelow(path, outer));
+}
+
+function strictlyBelow(path: string, outer: string): boolean {
+  if (outer === '/') return path !== '/';
+  return path.length > outer.length && path.charCodeAt(outer.length) === SLASH && path.startsWith(outer);
+}
+
+/**
+ * Mount points the container runtime would make inside a read-only host mount of the same container: where
+ * the closest mount around a mount point is one of a read-only volume (or one holding a read-only entry),
+ * and the host path it would make is read-only (`madeReadOnly`: the entry over it; a read-write entry's own
+ * directory inside a read-only one may be made, as a DirectoryOrCreate volume of it may). Judged for the
+ * containers `judged` picks. Indexed per container, as a hostile Pod can nest tens of thousands of mounts.
+ */
+export function mountPointsInReadOnlyMounts(
+  pod: CheckedPod,
+  readOnlyVolumes: ReadonlyMap<string, ReadOnlyVolume>,
+  judged: (list: ContainerList, container: AnyContainer) => boolean,
+  madeReadOnly: (made: string) => ReadOnlyReason | undefined,
+): Violation[] {
+  const violations: Violation[] = [];
+  const named = new NamedThenCounted(violations);
+  for (const list of CONTAINER_LISTS) {
+    const containers: readonly AnyContainer[] = pod.spec[list] ?? [];
+    containers.forEach((container, containerIndex) => {
+      const mounts: readonly V1VolumeMount[] = container.volumeMounts ?? [];
+      if (!judged(list, container) || !mounts.some((mount) => readOnlyVolumes.has(mount.name))) return;
+      const points = mounts.map((mount) => mountPoint(mount.mountPath));
+      if (!nests(container, points, readOnlyVolumes)) return;
+      const index = new PathIndex<number>();
+      points.forEach((point, mountIndex) => index.add(point, mountIndex));
+      const field = (mountIndex: number): string => mountField({ list, containerIndex, mountIndex });
+      /** The words after "container "C" ", when the closest mount around `point` is a read-only host mount. */
+      const inside = (point: string, what: () => string, thing = 'the mount point'): { at: number; words: () => string } | undefined => {
+        const parent = parentOf(point);
+        const around = parent === undefined ? undefined : index.closest(parent);
+        const outer = around === undefined ? undefined : mounts[around.value];
+        const volume = outer === undefined ? undefined : readOnlyVolumes.get(outer.name);
+        if (around === undefined || outer === undefined || volume === undefined) return undefined;
+        const below = outer.subPathExpr || outer.subPath;
+        const made = `${volume.path}${below ? `/${below}` : ''}${around.path === '/' ? point : point.slice(around.path.length)}`;
+        const over = madeReadOnly(made);
+        if (over === undefined) return undefined;
+        return {
+          at: around.value,
+          words: () =>
+            `${what()}, inside its mount of ${quoted(volume.path)} at ${quoted(outer.mountPath)}, so the container runtime makes ${thing} ${quoted(made)} ` +
+            `when it is missing (crun makes it before it makes the mount read-only), but "${over.pathPrefix}"${over.of} is read-only; keep mount points out of read-only host paths`,
+        };
+      };
+      const add = (at: string, found: { words: () => string } | undefined): void => {
+        if (found !== undefined) named.add(() => violation('host-path-volume-creates', at, `container "${container.name}" ${found.words()}`));
+      };
+      mounts.forEach((mount, mountIndex) =>
+        add(`${field(mountIndex)}.mountPath`, inside(points[mountIndex] ?? '/', () => `mounts volume "${mount.name}" at ${quoted(mount.mountPath)}`)),
+      );
+      const termination = terminationPathOf(container);
+      add(`spec.${list}[${containerIndex}].terminationMessagePath`, inside(mountPoint(termination), () => `has its termination message file mounted at ${quoted(termination)}`));
+      // The runtime makes a missing working directory too, with its parents (crun before the mounts are read-only).
+      const workingDir = workingDirOf(container);
+      if (workingDir !== undefined) {
+        const directory = mountPoint(workingDir);
+        if (index.closest(directory)?.path !== directory) {
+          add(`spec.${list}[${containerIndex}].workingDir`, inside(directory, () => `has its working directory at ${quoted(workingDir)}`, 'the directory'));
+        }
+      }
+      for (const file of NODE_MOUNT_POINTS) {
+        // The kubelet and the runtime leave out a file the container mounts itself.
+        if (index.closest(file)?.path === file) continue;
+        const found = inside(file, () => `has ${quoted(file)} mounted by the node, as every container has`);
+        if (found !== undefined) add(`${field(found.at)}.mountPath`, found);
+      }
+    });
+  }
+  named.close((count) => violation('host-path-volume-creates', 'spec', `${count} more mount points inside read-only host mounts`));
+  return violations;
+}
