@@ -101,6 +101,7 @@ function anyContainerNests(pod: CheckedPod, outerVolumes: ReadonlySet<string>): 
   for (const list of CONTAINER_LISTS) {
     for (const container of pod.spec[list] ?? []) {
       const mounts: readonly V1VolumeMount[] = container.volumeMounts ?? [];
+      if (!mounts.some((mount) => outerVolumes.has(mount.name))) continue;
       if (nests(container, mounts.map((mount) => mountPoint(mount.mountPath)), outerVolumes)) return true;
     }
   }
