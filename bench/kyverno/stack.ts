@@ -15,6 +15,7 @@ import { adminUsername, ENABLED_LABEL, ignoreNotFound, uniqueName, waitForWebhoo
 import { makeTestCa, MountgateProcess } from '../../test/e2e/mountgate-process.js';
 import { Cleanups } from '../../test/e2e/processes.js';
 import { webhookConfigurations } from '../../test/e2e/webhooks.js';
+import { imageEnvironment } from '../processes.js';
 import { clusterPolicy, POLICY_NAME, type MountgatePolicySpec } from './policy.js';
 import { SELECT_LABEL, startKyverno, type Kyverno, type KyvernoInstall } from './process.js';
 
@@ -69,6 +70,8 @@ export async function startStack(install: KyvernoInstall, profile: MountgatePoli
       port: await freePort(),
       metricsPort: await freePort(),
       extraArgs: ['--pod-security-preflight', '--kubeconfig', cp.kubeconfigPath],
+      // As the container runs it, so that its RSS beside Kyverno's is the image's.
+      env: imageEnvironment(),
     });
     await mountgate.start();
     cleanups.push(() => mountgate.stop());

@@ -62,6 +62,8 @@ export interface MountgateOptions {
   readonly extraArgs?: readonly string[];
   /** What start() waits for: /readyz (default), or /healthz for a server that is meant not to become ready. */
   readonly waitFor?: '/readyz' | '/healthz';
+  /** Added to this process's environment, e.g. the image's (the benchmark's Kyverno section). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -119,7 +121,7 @@ export class MountgateProcess {
         [MOUNTGATE_MAIN, 'serve', '--config', policy, '--tls-cert', tls.cert, '--tls-key', tls.key,
           '--port', String(port), '--host', webhookHost(), '--metrics-port', String(metricsPort), '--shutdown-delay', '1',
           ...(this.options.extraArgs ?? [])],
-        { stdio: ['ignore', log.fd, log.fd], cwd: this.options.dir },
+        { stdio: ['ignore', log.fd, log.fd], cwd: this.options.dir, env: { ...process.env, ...this.options.env } },
       );
       this.child = child;
       this.exitInfo = undefined;
