@@ -16,11 +16,11 @@
  * Mount points inside a read-only host mount are judged in mount-points.ts.
  */
 import type { CompiledPolicy } from '../policy/compile.js';
-import { clusterLayerName, handWrittenAllowance, hostPathAllowance, type ReadOnlyReason } from '../policy/allowance.js';
+import { clusterLayerName, type ReadOnlyReason } from '../policy/allowance.js';
 import type { Fillings } from '../policy/match.js';
 import { canonicalPath, quoted } from '../policy/paths.js';
 import { isInjectedName } from './injection.js';
-import { madeReadOnly, mountPointsInReadOnlyMounts, type ReadOnlyVolume } from './mount-points.js';
+import { hostPathVolumeAllowance, madeReadOnly, mountPointsInReadOnlyMounts, type ReadOnlyVolume } from './mount-points.js';
 import { allMounts, mountField, volumesOf, type AnyContainer, type CheckedPod, type ContainerList } from './pod.js';
 import { NamedThenCounted, violation, type Violation } from './violation.js';
 
@@ -73,8 +73,7 @@ export function checkHostPathVolumes(
     }
     const injected = isInjectedName(volume.name);
     const handWritten = injected ? undefined : policy.handWritten;
-    const allowance =
-      handWritten === undefined ? hostPathAllowance(policy, 'carriable', path.path, fillings) : handWrittenAllowance(policy, handWritten, path.path, fillings);
+    const allowance = hostPathVolumeAllowance(policy, volume.name, path.path, fillings);
     if (!allowance.allowed) {
       // The cluster layer has built-ins (only those, for a hand-written volume under builtin); a MountPolicy has only its allowedHostPaths.
       const byCluster = allowance.of === '' || allowance.of === clusterLayerName(policy);

@@ -12,7 +12,7 @@
 import { posix } from 'node:path';
 import type { V1VolumeMount } from '@kubernetes/client-node';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { handWrittenAllowance, hostPathAllowance, type ReadOnlyReason } from '../policy/allowance.js';
+import { handWrittenAllowance, hostPathAllowance, type Allowance, type ReadOnlyReason } from '../policy/allowance.js';
 import type { Fillings } from '../policy/match.js';
 import { PathIndex, SCANNED_PATHS } from '../policy/path-index.js';
 import { canonicalPath, quoted } from '../policy/paths.js';
@@ -31,12 +31,25 @@ const SLASH = 0x2f;
 /** A hostPath volume that is read-only or holds a read-only entry below its path; `path` is its canonical host path. */
 export type ReadOnlyVolume = ReadOnlyReason & { readonly path: string };
 
-/** Why a host path the container runtime would make is read-only (the entry over it), or undefined where it may be made. */
-export function madeReadOnly(policy: CompiledPolicy, fillings: Fillings): (made: string) => ReadOnlyReason | undefined {
-  return (made) => {
+/**
+ * The allowance of the hostPath volume `volumeName` at `path` (canonical): one written by hand is judged under
+ * handWrittenHostPaths: builtin by the built-in entries too. /validate's volume rules, the host paths made
+ * inside a volume and /mutate's look-ahead all judge with it, so that they cannot drift apart.
+ */
+export function hostPathVolumeAllowance(policy: CompiledPolicy, volumeName: string, path: string, fillings: Fillings): Allowance {
+  const handWritten = isInjectedName(volumeName) ? undefined : policy.handWritten;
+  return handWritten === undefined ? hostPathAllowance(policy, 'carriable', path, fillings) : handWrittenAllowance(policy, handWritten, path, fillings);
+}
+
+/**
+ * Why a host path the container runtime would make inside the volume `volumeName` is read-only (the entry over
+ * it, as for a DirectoryOrCreate volume of that path written as that volume is), or undefined where it may be made.
+ */
+export function madeReadOnly(policy: CompiledPolicy, fillings: Fillings): (made: string, volumeName: string) => ReadOnlyReason | undefined {
+  return (made, volumeName) => {
     const canonical = canonicalPath(made);
     if (!canonical.ok) return { pathPrefix: made, of: '', below: false };
-    const allowance = hostPathAllowance(policy, 'carriable', canonical.path, fillings);
+    const allowance = hostPathVolumeAllowance(policy, volumeName, canonical.path, fillings);
     return allowance.allowed ? allowance.readOnlyOver : { pathPrefix: canonical.path, of: allowance.of, below: false };
   };
 }
@@ -57,9 +70,7 @@ export function mountPointsAtCreation(pod: CheckedPod, policy: CompiledPolicy, f
     if (volume.hostPath === undefined || volume.hostPath === null) continue;
     const path = canonicalPath(volume.hostPath.path);
     if (!path.ok) continue;
-    const handWritten = isInjectedName(volume.name) ? undefined : policy.handWritten;
-    const allowance =
-      handWritten === undefined ? hostPathAllowance(policy, 'carriable', path.path, fillings) : handWrittenAllowance(policy, handWritten, path.path, fillings);
+    const allowance = hostPathVolumeAllowance(policy, volume.name, path.path, fillings);
     const readOnly = allowance.allowed ? allowance.readOnly : undefined;
     if (readOnly !== undefined) readOnlyVolumes.set(volume.name, { path: path.path, pathPrefix: readOnly.pathPrefix, of: readOnly.of, below: readOnly.below });
   }
@@ -154,7 +165,7 @@ export function mountPointsInReadOnlyMounts(
   pod: CheckedPod,
   readOnlyVolumes: ReadonlyMap<string, ReadOnlyVolume>,
   judged: (list: ContainerList, container: AnyContainer) => boolean,
-  madeReadOnly: (made: string) => ReadOnlyReason | undefined,
+  madeReadOnly: (made: string, volumeName: string) => ReadOnlyReason | undefined,
 ): Violation[] {
   const violations: Violation[] = [];
   const named = new NamedThenCounted(violations);
@@ -177,7 +188,7 @@ export function mountPointsInReadOnlyMounts(
         if (around === undefined || outer === undefined || volume === undefined) return undefined;
         const below = outer.subPathExpr || outer.subPath;
         const made = `${volume.path}${below ? `/${below}` : ''}${around.path === '/' ? point : point.slice(around.path.length)}`;
-        const over = madeReadOnly(made);
+        const over = madeReadOnly(made, outer.name);
         if (over === undefined) return undefined;
         return {
           at: around.value,

@@ -4,6 +4,7 @@
  * expanded subPathExpr) inside the volume. In a read-only host path /validate refuses both (rule
  * host-path-volume-creates). Whole messages; the control rows are admitted.
  */
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { decide } from '../../src/admission/decide.js';
 import { applyPatch } from '../../src/admission/json-patch.js';
@@ -11,14 +12,20 @@ import { denialMessage } from '../../src/admission/verdict.js';
 import { describeViolation, type Violation } from '../../src/admission/violation.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 import { layeredPolicy } from '../../src/policy/layers.js';
+import { parsePolicy } from '../../src/policy/load.js';
 import { compileMountPolicy } from '../../src/policy/mount-policy.js';
 import { BASE_POLICY, mountPolicy, policyOf } from '../helpers/policies.js';
+import { deerFlowSandboxPod, extraMountsFor } from '../e2e/deer-flow-pods.js';
 import { expectedVolumeName, requestFor, sandboxPod } from '../helpers/pods.js';
 
 const DEFAULT = policyOf();
 const BUILTIN = policyOf({ handWrittenHostPaths: 'builtin' });
 // A read-write tree that holds a read-only entry.
 const HOLDING = policyOf({ allowedHostPaths: [...BASE_POLICY.allowedHostPaths, { pathPrefix: '/srv/sandbox/shared', readOnly: true }] });
+// A read-write allowed entry inside a read-only built-in, with and without handWrittenHostPaths: builtin.
+const DATA_WORK = { allowedHostPaths: [{ pathPrefix: '/data/work' }], builtinHostPaths: [{ pathPrefix: '/skills', readOnly: true }, { pathPrefix: '/data', readOnly: true }] };
+const DATA_WORK_ALLOWED = policyOf(DATA_WORK);
+const DATA_WORK_BUILTIN = policyOf({ ...DATA_WORK, handWrittenHostPaths: 'builtin' });
 
 type Mount = Record<string, unknown>;
 
@@ -315,6 +322,20 @@ describe('admission: no mount point is made inside a read-only host mount', () =
       pod: nested([own('/srv/sandbox/u1'), scratch('/mnt/own/cache')], {}, '/srv/sandbox/u1'),
       denied: undefined,
     },
+    {
+      name: 'under handWrittenHostPaths: builtin, a mount point in a hand-written volume is judged as that volume is: a read-write allowed entry inside the read-only built-in may not be made',
+      pod: nested([own('/data'), scratch('/mnt/own/work')], {}, '/data'),
+      policy: DATA_WORK_BUILTIN,
+      denied:
+        'spec.containers[0].volumeMounts[2].mountPath: container "sandbox" mounts volume "scratch" at "/mnt/own/work", inside its mount of "/data" at "/mnt/own", ' +
+        `so the container runtime makes the mount point "/data/work" when it is missing ${RUNTIME}, but "/data" is read-only; ${KEEP}`,
+    },
+    {
+      name: 'control: under handWrittenHostPaths: allowed, the read-write allowed entry inside the read-only built-in may be made',
+      pod: nested([own('/data'), scratch('/mnt/own/work')], {}, '/data'),
+      policy: DATA_WORK_ALLOWED,
+      denied: undefined,
+    },
   ];
 
   for (const row of rows) {
@@ -329,6 +350,22 @@ describe('admission: no mount point is made inside a read-only host mount', () =
       expect(denialMessage(verdict.violations)).to.equal(`mountgate denied the Pod: ${row.denied}`);
     });
   }
+
+  it("deer-flow's layout is admitted: the read-write Lark locks inside the read-only Lark config, in the sandbox and in the broker sidecar", () => {
+    const text = readFileSync('examples/deer-flow-policy.yaml', 'utf8');
+    const extras = extraMountsFor('u1', 't1');
+    const asked = [extras.larkConfig, extras.larkLocks, extras.larkData, extras.larkRuntime, extras.acpWorkspace, extras.integrationSkills];
+    for (const handWritten of ['allowed', 'builtin']) {
+      const policy = parsePolicy(`${text}\nhandWrittenHostPaths: ${handWritten}\n`, 'deer-flow-policy.yaml');
+      for (const pod of [
+        deerFlowSandboxPod({ sandboxId: 's1', userId: 'u1', threadId: 't1', extraMounts: asked }),
+        deerFlowSandboxPod({ sandboxId: 's1', userId: 'u1', threadId: 't1', extraMounts: asked, larkBroker: true }),
+      ]) {
+        const verdict = decide('validate', requestFor(pod), policy);
+        expect(verdict.allowed, verdict.allowed ? '' : `${handWritten}: ${denialMessage(verdict.violations)}`).to.equal(true);
+      }
+    }
+  });
 
   it('a mount in another container is made in that container: admitted', () => {
     const pod = nested([own()]);
