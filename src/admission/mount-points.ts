@@ -15,7 +15,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import { handWrittenAllowance, hostPathAllowance, type Allowance, type ReadOnlyReason } from '../policy/allowance.js';
 import type { Fillings } from '../policy/match.js';
 import { PathIndex, SCANNED_PATHS } from '../policy/path-index.js';
-import { canonicalPath, quoted } from '../policy/paths.js';
+import { canonicalPath, escaped, quoted } from '../policy/paths.js';
 import { isInjectedName } from './injection.js';
 import { CONTAINER_LISTS, mountField, volumesOf, type AnyContainer, type CheckedPod, type ContainerList } from './pod.js';
 import { NamedThenCounted, violation, type Violation } from './violation.js';
@@ -48,9 +48,10 @@ export function hostPathVolumeAllowance(policy: CompiledPolicy, volumeName: stri
 export function madeReadOnly(policy: CompiledPolicy, fillings: Fillings): (made: string, volumeName: string) => ReadOnlyReason | undefined {
   return (made, volumeName) => {
     const canonical = canonicalPath(made);
-    if (!canonical.ok) return { pathPrefix: made, of: '', below: false };
+    // Not a path the lists can judge: refused. The reason is shown in quotes, so escaped as every path of a message is.
+    if (!canonical.ok) return { pathPrefix: escaped(made), of: '', below: false };
     const allowance = hostPathVolumeAllowance(policy, volumeName, canonical.path, fillings);
-    return allowance.allowed ? allowance.readOnlyOver : { pathPrefix: canonical.path, of: allowance.of, below: false };
+    return allowance.allowed ? allowance.readOnlyOver : { pathPrefix: escaped(canonical.path), of: allowance.of, below: false };
   };
 }
 

@@ -336,6 +336,13 @@ describe('admission: no mount point is made inside a read-only host mount', () =
       policy: DATA_WORK_ALLOWED,
       denied: undefined,
     },
+    {
+      name: 'a mount point that is no canonical path (a control character, a backslash, a quote) is escaped in every part of the message',
+      pod: nested([own(), scratch('/mnt/own/a\u0001\\"b')]),
+      denied:
+        'spec.containers[0].volumeMounts[2].mountPath: container "sandbox" mounts volume "scratch" at "/mnt/own/a\\u0001\\\\\\"b", inside its mount of "/srv/models" at "/mnt/own", ' +
+        `so the container runtime makes the mount point "/srv/models/a\\u0001\\\\\\"b" when it is missing ${RUNTIME}, but "/srv/models/a\\u0001\\\\\\"b" is read-only; ${KEEP}`,
+    },
   ];
 
   for (const row of rows) {
