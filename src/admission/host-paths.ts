@@ -20,9 +20,10 @@ import { clusterLayerName, type ReadOnlyReason } from '../policy/allowance.js';
 import type { Fillings } from '../policy/match.js';
 import { canonicalPath, quoted } from '../policy/paths.js';
 import { isInjectedName } from './injection.js';
-import { hostPathVolumeAllowance, madeReadOnly, mountPointsInReadOnlyMounts, type ReadOnlyVolume } from './mount-points.js';
+import { madeReadOnly, mountPointsInReadOnlyMounts, type ReadOnlyVolume } from './mount-points.js';
 import { allMounts, mountField, volumesOf, type AnyContainer, type CheckedPod, type ContainerList } from './pod.js';
 import { NamedThenCounted, violation, type Violation } from './violation.js';
+import { hostPathVolumeAllowance } from './volume-allowance.js';
 
 /**
  * The hostPath types under which nothing creates a missing path: with any other the kubelet creates it

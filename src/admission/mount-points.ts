@@ -12,13 +12,13 @@
 import { posix } from 'node:path';
 import type { V1VolumeMount } from '@kubernetes/client-node';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { handWrittenAllowance, hostPathAllowance, type Allowance, type ReadOnlyReason } from '../policy/allowance.js';
+import type { ReadOnlyReason } from '../policy/allowance.js';
 import type { Fillings } from '../policy/match.js';
 import { PathIndex, SCANNED_PATHS } from '../policy/path-index.js';
 import { canonicalPath, escaped, quoted } from '../policy/paths.js';
-import { isInjectedName } from './injection.js';
 import { CONTAINER_LISTS, mountField, volumesOf, type AnyContainer, type CheckedPod, type ContainerList } from './pod.js';
 import { NamedThenCounted, violation, type Violation } from './violation.js';
+import { hostPathVolumeAllowance } from './volume-allowance.js';
 
 /** The files the node mounts into every container: the kubelet /etc/hosts, the container runtime /etc/hostname and /etc/resolv.conf. */
 export const NODE_MOUNT_POINTS: readonly string[] = ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf'];
@@ -30,16 +30,6 @@ const SLASH = 0x2f;
 
 /** A hostPath volume that is read-only or holds a read-only entry below its path; `path` is its canonical host path. */
 export type ReadOnlyVolume = ReadOnlyReason & { readonly path: string };
-
-/**
- * The allowance of the hostPath volume `volumeName` at `path` (canonical): one written by hand is judged under
- * handWrittenHostPaths: builtin by the built-in entries too. /validate's volume rules, the host paths made
- * inside a volume and /mutate's look-ahead all judge with it, so that they cannot drift apart.
- */
-export function hostPathVolumeAllowance(policy: CompiledPolicy, volumeName: string, path: string, fillings: Fillings): Allowance {
-  const handWritten = isInjectedName(volumeName) ? undefined : policy.handWritten;
-  return handWritten === undefined ? hostPathAllowance(policy, 'carriable', path, fillings) : handWrittenAllowance(policy, handWritten, path, fillings);
-}
 
 /**
  * Why a host path the container runtime would make inside the volume `volumeName` is read-only (the entry over
