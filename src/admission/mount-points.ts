@@ -9,13 +9,12 @@
  * Most Pods nest nothing inside a hostPath mount, so each container is first asked, from its spec alone,
  * whether anything lies below such a mount; only then are host paths worked out and judged.
  */
-import { posix } from 'node:path';
 import type { V1VolumeMount } from '@kubernetes/client-node';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { ReadOnlyReason } from '../policy/allowance.js';
 import type { Fillings } from '../policy/match.js';
 import { PathIndex, SCANNED_PATHS } from '../policy/path-index.js';
-import { canonicalPath, escaped, quoted } from '../policy/paths.js';
+import { canonicalPath, escaped, mountPoint, quoted } from '../policy/paths.js';
 import { CONTAINER_LISTS, mountField, volumesOf, type AnyContainer, type CheckedPod, type ContainerList } from './pod.js';
 import { NamedThenCounted, violation, type Violation } from './violation.js';
 import { hostPathVolumeAllowance } from './volume-allowance.js';
@@ -66,22 +65,6 @@ export function mountPointsAtCreation(pod: CheckedPod, policy: CompiledPolicy, f
     if (readOnly !== undefined) readOnlyVolumes.set(volume.name, { path: path.path, pathPrefix: readOnly.pathPrefix, of: readOnly.of, below: readOnly.below });
   }
   return readOnlyVolumes.size === 0 ? [] : mountPointsInReadOnlyMounts(pod, readOnlyVolumes, () => true, madeReadOnly(policy, fillings));
-}
-
-/**
- * Where the runtime mounts at `mountPath`: "/mnt//x" and "/mnt/a/../x" at "/mnt/x", a relative "mnt/x" at
- * "/mnt/x" (as plan.ts reads them). Most are written where they are: absolute, without "//", a "." or ".."
- * segment or a trailing "/", which canonicalPath and posix.resolve both keep as they are.
- */
-export function mountPoint(mountPath: string): string {
-  const plain =
-    mountPath.charCodeAt(0) === SLASH &&
-    (mountPath.length === 1 || mountPath.charCodeAt(mountPath.length - 1) !== SLASH) &&
-    !mountPath.includes('//') &&
-    !mountPath.includes('/.');
-  if (plain) return mountPath;
-  const canonical = canonicalPath(mountPath);
-  return canonical.ok ? canonical.path : posix.resolve('/', mountPath);
 }
 
 export function parentOf(path: string): string | undefined {

@@ -2,12 +2,11 @@
  * Section 6 of docs/reference.md: judges the mounts a Pod's annotation asks for
  * and plans what mountgate would add. Pure; shared by mutate and validate.
  */
-import { posix } from 'node:path';
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { SYSTEM_MOUNT_PATHS, type CompiledPolicy } from '../policy/compile.js';
 import { hostPathAllowance } from '../policy/allowance.js';
 import { describeRequester, listsRequester, type Fillings } from '../policy/match.js';
-import { canonicalPath, escaped, isWithin, quoted } from '../policy/paths.js';
+import { canonicalPath, escaped, isWithin, mountPoint, quoted } from '../policy/paths.js';
 import { PathIndex } from '../policy/path-index.js';
 import { parseAnnotation, type LocatedRequest } from './annotation.js';
 import { isInjectedName, plannedInjection, type PlannedMount } from './injection.js';
@@ -197,10 +196,8 @@ function occupiedMountPaths(pod: CheckedPod, targets: readonly number[]): PathIn
     const container = pod.spec.containers[index];
     for (const mount of container?.volumeMounts ?? []) {
       if (container === undefined || isInjectedName(mount.name)) continue;
-      const canonical = canonicalPath(mount.mountPath);
-      // The runtime mounts "/mnt//x" or "/mnt/a/../x" at "/mnt/x", and the kubelet a relative "mnt/x" at "/mnt/x"
-      // (MakeAbsolutePath: Clean("/" + path)); filed as written, a request inside it would go unseen.
-      occupied.add(canonical.ok ? canonical.path : posix.resolve('/', mount.mountPath), container.name);
+      // Filed where it is mounted, not as written: a request inside "/mnt//x" would go unseen.
+      occupied.add(mountPoint(mount.mountPath), container.name);
     }
   }
   return occupied;

@@ -5,6 +5,8 @@
  * rejected, so what the policy judged is exactly what the kubelet will mount.
  */
 
+import { posix } from 'node:path';
+
 export const MAX_PATH_LENGTH = 4096;
 
 export type CanonicalPath =
@@ -51,6 +53,22 @@ export function canonicalPath(raw: string): CanonicalPath {
     segmentStart = i + 1;
   }
   return { ok: true, path: end === raw.length ? raw : raw.slice(0, end) };
+}
+
+/**
+ * Where the runtime mounts at `mountPath`: "/mnt//x" and "/mnt/a/../x" at "/mnt/x", a relative "mnt/x" at
+ * "/mnt/x" (the kubelet's MakeAbsolutePath: Clean("/" + path)). Most are written where they are: absolute,
+ * without "//", a "." or ".." segment or a trailing "/", which canonicalPath and posix.resolve both keep.
+ */
+export function mountPoint(mountPath: string): string {
+  const plain =
+    mountPath.charCodeAt(0) === SLASH &&
+    (mountPath.length === 1 || mountPath.charCodeAt(mountPath.length - 1) !== SLASH) &&
+    !mountPath.includes('//') &&
+    !mountPath.includes('/.');
+  if (plain) return mountPath;
+  const canonical = canonicalPath(mountPath);
+  return canonical.ok ? canonical.path : posix.resolve('/', mountPath);
 }
 
 // Characters JSON leaves as they are but a reader does not see: DEL, the C1 controls, the line and

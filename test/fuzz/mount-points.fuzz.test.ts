@@ -7,9 +7,9 @@
 import { posix } from 'node:path';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { belowAny, mountPoint, parentOf } from '../../src/admission/mount-points.js';
+import { belowAny, parentOf } from '../../src/admission/mount-points.js';
 import { SCANNED_PATHS } from '../../src/policy/path-index.js';
-import { canonicalPath, isWithin } from '../../src/policy/paths.js';
+import { canonicalPath, isWithin, mountPoint } from '../../src/policy/paths.js';
 import { hostilePath } from '../helpers/arbitraries.js';
 import { edgePath } from './arbitraries.js';
 
