@@ -3,7 +3,7 @@
  * runtime makes a missing mount point in the host path it lies in, as root. runc makes each read-only
  * mount read-only at once, and then fails; crun makes them read-only only after the last mount, so the
  * directory or file is made on the node. Mount points are the container's other mounts, its termination
- * message file and the files the node mounts into every container; crun makes a missing working
+ * message file and what the node mounts into every container; crun makes a missing working
  * directory there too.
  *
  * Most Pods nest nothing inside a hostPath mount, so each container is first asked, from its spec alone,
@@ -19,8 +19,12 @@ import { CONTAINER_LISTS, mountField, volumesOf, type AnyContainer, type Checked
 import { NamedThenCounted, violation, type Violation } from './violation.js';
 import { hostPathVolumeAllowance } from './volume-allowance.js';
 
-/** The files the node mounts into every container: the kubelet /etc/hosts, the container runtime /etc/hostname and /etc/resolv.conf. */
-export const NODE_MOUNT_POINTS: readonly string[] = ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf'];
+/**
+ * What the node mounts into every container: the kubelet /etc/hosts, the container runtime /etc/hostname,
+ * /etc/resolv.conf and the Pod's shared memory at /dev/shm (containerd mounts it after the container's own mounts,
+ * so inside a hostPath mounted at /dev, where it leaves out its other mounts below /dev).
+ */
+export const NODE_MOUNT_POINTS: readonly string[] = ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/dev/shm'];
 
 /** Where the kubelet mounts a container's termination message file when terminationMessagePath is not set (the API server sets it). */
 const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';

@@ -225,7 +225,7 @@ describe('admission: the kubelet creates nothing in a read-only host path', () =
  * in the host path, as root. runc makes the mount read-only at once and then fails with "read-only file system";
  * crun (1.8.1 tested) makes every read-only mount read-only only after the last mount, so the directory or
  * file is made on the node. Mount points come from the container's other mounts, its terminationMessagePath and
- * the files the node mounts into every container (/etc/hosts, /etc/hostname, /etc/resolv.conf); crun makes a
+ * what the node mounts into every container (/etc/hosts, /etc/hostname, /etc/resolv.conf, /dev/shm); crun makes a
  * missing workingDir there too.
  */
 describe('admission: no mount point is made inside a read-only host mount', () => {
@@ -293,6 +293,20 @@ describe('admission: no mount point is made inside a read-only host mount', () =
             `so the container runtime makes the mount point "/srv/models/${file}" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
         )
         .join('; '),
+    },
+    {
+      name: 'a read-only path mounted at /dev, where the node mounts the Pod\'s shared memory at /dev/shm (the termination file elsewhere)',
+      pod: nested([own('/srv/models', '/dev')], { terminationMessagePath: '/tmp/termination-log' }),
+      denied:
+        'spec.containers[0].volumeMounts[1].mountPath: container "sandbox" has "/dev/shm" mounted by the node, as every container has, inside its mount of "/srv/models" at "/dev", ' +
+        `so the container runtime makes the mount point "/srv/models/shm" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+    },
+    {
+      name: 'a read-only path mounted at /dev with the container\'s own /dev/shm: that mount point is named once (the node then mounts none there)',
+      pod: nested([own('/srv/models', '/dev'), scratch('/dev/shm')], { terminationMessagePath: '/tmp/termination-log' }),
+      denied:
+        'spec.containers[0].volumeMounts[2].mountPath: container "sandbox" mounts volume "scratch" at "/dev/shm", inside its mount of "/srv/models" at "/dev", ' +
+        `so the container runtime makes the mount point "/srv/models/shm" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
     },
     {
       name: 'a mount inside a read-only mount of a path that holds a read-only entry',

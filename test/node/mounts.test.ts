@@ -23,18 +23,23 @@ import { finished, podLogs, waitForPod } from './kube.js';
 const RUN_TIMEOUT_MS = 120_000;
 
 /** Creates the Pod, waits for it to end, and returns its phase and log. */
-async function runPod(pod: V1Pod): Promise<{ phase: string; logs: string; stored: V1Pod }> {
+/** Creates the Pod in `namespace`, waits for it to finish and prints its logs (and, unless it succeeded, how its containers ended). */
+async function runIn(namespace: string, pod: V1Pod): Promise<{ phase: string; logs: string; stored: V1Pod }> {
   const { core } = node().cluster;
   const name = pod.metadata?.name ?? '';
-  const stored = await core.createNamespacedPod({ namespace: SANDBOX_NAMESPACE, body: pod });
-  const phase = await waitForPod(core, SANDBOX_NAMESPACE, name, 'to finish', RUN_TIMEOUT_MS, finished);
-  const logs = await podLogs(core, SANDBOX_NAMESPACE, name);
+  const stored = await core.createNamespacedPod({ namespace, body: pod });
+  const phase = await waitForPod(core, namespace, name, 'to finish', RUN_TIMEOUT_MS, finished);
+  const logs = await podLogs(core, namespace, name);
   console.log(`      ${name} (${phase}):\n${logs.trimEnd().replace(/^/gm, '      | ')}`);
   if (phase !== 'Succeeded') {
-    const ended = await core.readNamespacedPod({ name, namespace: SANDBOX_NAMESPACE });
+    const ended = await core.readNamespacedPod({ name, namespace });
     for (const status of ended.status?.containerStatuses ?? []) console.log(`      ${status.name}: ${JSON.stringify(status.state?.terminated ?? status.state)}`);
   }
   return { phase, logs, stored };
+}
+
+async function runPod(pod: V1Pod): Promise<{ phase: string; logs: string; stored: V1Pod }> {
+  return runIn(SANDBOX_NAMESPACE, pod);
 }
 
 /** Creates the Pod, which mountgate must refuse, and returns the API server's refusal. */
@@ -184,14 +189,10 @@ describe('sandbox Pods get real mounts', function () {
 
     /** Runs `pod` in kube-system, which mountgate's webhooks and the backstop leave alone, and deletes it. */
     async function runUnjudged(pod: V1Pod): Promise<{ phase: string; logs: string }> {
-      const { core } = node().cluster;
-      const name = pod.metadata?.name ?? '';
-      await core.createNamespacedPod({ namespace: 'kube-system', body: pod });
       try {
-        const phase = await waitForPod(core, 'kube-system', name, 'to finish', RUN_TIMEOUT_MS, finished);
-        return { phase, logs: await podLogs(core, 'kube-system', name) };
+        return await runIn('kube-system', pod);
       } finally {
-        await deletePod(core, 'kube-system', name);
+        await deletePod(node().cluster.core, 'kube-system', pod.metadata?.name ?? '');
       }
     }
 
@@ -233,6 +234,35 @@ describe('sandbox Pods get real mounts', function () {
       const { phase } = await runUnjudged(handWritten(uniqueName('untyped-unjudged'), 'kube-system', missing, ''));
       expect(phase).to.equal('Succeeded');
       expect(statSync(missing).isDirectory()).to.equal(true);
+    });
+
+    it('a read-only host path mounted at /dev: refused by mountgate, as the runtime mounts the Pod\'s /dev/shm inside it, after the container\'s own mounts', async function () {
+      /** `dir` mounted at /dev, the termination file elsewhere, so that /dev/shm is the one mount point inside. */
+      const atDev = (name: string, namespace: string, dir: string, readOnly: boolean): V1Pod => {
+        const pod = sandboxPod(name, 'ls /dev', { namespace });
+        const spec = pod.spec ?? { containers: [] };
+        spec.volumes = [{ name: 'models', hostPath: { path: dir, type: 'Directory' } }];
+        for (const container of spec.containers) {
+          container.terminationMessagePath = '/tmp/termination-log';
+          container.volumeMounts = [{ name: 'models', mountPath: '/dev', readOnly }];
+        }
+        return pod;
+      };
+      const dir = host('models', uniqueName('dev'));
+      await mkdir(dir, { recursive: true });
+      const refused = await refusedPod(atDev(named('dev'), SANDBOX_NAMESPACE, dir, true));
+      expect(refused.code).to.equal(403);
+      expect(refused.message).to.include(
+        `container "sandbox" has "/dev/shm" mounted by the node, as every container has, inside its mount of "${dir}" at "/dev", so the container runtime makes the mount point "${dir}/shm" when it is missing`,
+      );
+      expect(existsSync(path.join(dir, 'shm'))).to.equal(false);
+
+      // Read-write and unjudged, the container starts (runc needs its /dev/null) and containerd has made the mount point in the host directory.
+      await run('mknod', ['-m', '666', path.join(dir, 'null'), 'c', '1', '3']);
+      const { phase, logs } = await runUnjudged(atDev(uniqueName('dev-unjudged'), 'kube-system', dir, false));
+      expect(phase).to.equal('Succeeded');
+      expect(logs).to.match(/^shm$/m);
+      expect(statSync(path.join(dir, 'shm')).isDirectory()).to.equal(true);
     });
   });
 
