@@ -4,7 +4,7 @@
  * mount read-only at once, and then fails; crun makes them read-only only after the last mount, so the
  * directory or file is made on the node. Mount points are the container's other mounts, its termination
  * message file and what the node mounts into every container; crun makes a missing working
- * directory there too.
+ * directory there too, and the device node of each block device the container takes (volumeDevices).
  *
  * Most Pods nest nothing inside a hostPath mount, so each container is first asked, from its spec alone,
  * whether anything lies below such a mount; only then are host paths worked out and judged.
@@ -15,6 +15,7 @@ import type { ReadOnlyReason } from '../policy/allowance.js';
 import type { Fillings } from '../policy/match.js';
 import { PathIndex, SCANNED_PATHS } from '../policy/path-index.js';
 import { canonicalPath, escaped, mountPoint, quoted } from '../policy/paths.js';
+import { isRecord } from '../policy/json-object.js';
 import { CONTAINER_LISTS, mountField, volumesOf, type AnyContainer, type CheckedPod, type ContainerList } from './pod.js';
 import { NamedThenCounted, violation, type Violation } from './violation.js';
 import { hostPathVolumeAllowance } from './volume-allowance.js';
@@ -81,6 +82,20 @@ function terminationPathOf(container: AnyContainer): string {
   return typeof container.terminationMessagePath === 'string' ? container.terminationMessagePath : DEFAULT_TERMINATION_MESSAGE_PATH;
 }
 
+/**
+ * The devicePath of each block device the container takes from a claim (volumeDevices), read defensively: the
+ * container runtime makes a device node there, with its parents (crun before the read-only mounts are read-only).
+ */
+function devicePathsOf(container: AnyContainer): { readonly index: number; readonly name: string; readonly path: string }[] {
+  const devices: unknown = (container as { volumeDevices?: unknown }).volumeDevices;
+  if (!Array.isArray(devices)) return [];
+  const paths: { index: number; name: string; path: string }[] = [];
+  devices.forEach((device: unknown, index) => {
+    if (isRecord(device) && typeof device.devicePath === 'string') paths.push({ index, name: typeof device.name === 'string' ? device.name : '', path: device.devicePath });
+  });
+  return paths;
+}
+
 function workingDirOf(container: AnyContainer): string | undefined {
   return typeof container.workingDir === 'string' && container.workingDir !== '' ? container.workingDir : undefined;
 }
@@ -111,7 +126,13 @@ function nests(container: AnyContainer, points: readonly string[], outerVolumes:
   if (outers.length === 0) return false;
   const below = belowAny(outers);
   const workingDir = workingDirOf(container);
-  return points.some(below) || below(mountPoint(terminationPathOf(container))) || (workingDir !== undefined && below(mountPoint(workingDir))) || NODE_MOUNT_POINTS.some(below);
+  return (
+    points.some(below) ||
+    devicePathsOf(container).some((device) => below(mountPoint(device.path))) ||
+    below(mountPoint(terminationPathOf(container))) ||
+    (workingDir !== undefined && below(mountPoint(workingDir))) ||
+    NODE_MOUNT_POINTS.some(below)
+  );
 }
 
 /** Whether a path lies strictly below one of `outers` (canonical): compared one by one when they are few, else indexed. */
@@ -181,6 +202,12 @@ export function mountPointsInReadOnlyMounts(
       mounts.forEach((mount, mountIndex) =>
         add(`${field(mountIndex)}.mountPath`, inside(points[mountIndex] ?? '/', () => `mounts volume "${mount.name}" at ${quoted(mount.mountPath)}`)),
       );
+      for (const device of devicePathsOf(container)) {
+        add(
+          `spec.${list}[${containerIndex}].volumeDevices[${device.index}].devicePath`,
+          inside(mountPoint(device.path), () => `has the block device of volume "${device.name}" at ${quoted(device.path)}`, 'the device node'),
+        );
+      }
       const termination = terminationPathOf(container);
       add(`spec.${list}[${containerIndex}].terminationMessagePath`, inside(mountPoint(termination), () => `has its termination message file mounted at ${quoted(termination)}`));
       // The runtime makes a missing working directory too, with its parents (crun before the mounts are read-only).

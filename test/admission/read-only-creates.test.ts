@@ -239,6 +239,8 @@ describe('admission: no mount point is made inside a read-only host mount', () =
         { name: 'skills', hostPath: { path: '/skills', type: 'Directory' } },
         { name: 'own', hostPath: { path, type: 'Directory' } },
         { name: 'scratch', emptyDir: {} },
+        // A claim of a block-mode PersistentVolume, which a container takes as a device (volumeDevices).
+        { name: 'disk', persistentVolumeClaim: { claimName: 'disk' } },
       ],
       containers: [
         {
@@ -361,6 +363,34 @@ describe('admission: no mount point is made inside a read-only host mount', () =
       denied:
         'spec.containers[0].volumeMounts[2].mountPath: container "sandbox" mounts volume "scratch" at "/mnt/own/a\\u0001\\\\\\"b", inside its mount of "/srv/models" at "/mnt/own", ' +
         `so the container runtime makes the mount point "/srv/models/a\\u0001\\\\\\"b" when it is missing ${RUNTIME}, but "/srv/models/a\\u0001\\\\\\"b" is read-only; ${KEEP}`,
+    },
+    {
+      name: "a block device (volumeDevices) inside a read-only mount: crun makes the device node, with its parents, before it makes the mount read-only",
+      pod: nested([own()], { volumeDevices: [{ name: 'disk', devicePath: '/mnt/own/dev/disk0' }] }),
+      denied:
+        'spec.containers[0].volumeDevices[0].devicePath: container "sandbox" has the block device of volume "disk" at "/mnt/own/dev/disk0", inside its mount of "/srv/models" at "/mnt/own", ' +
+        `so the container runtime makes the device node "/srv/models/dev/disk0" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+    },
+    {
+      name: 'a block device written with "//" lies where the runtime makes it',
+      pod: nested([own('/srv/models', '/etc')], { volumeDevices: [{ name: 'disk', devicePath: '/etc//x' }] }),
+      denied: [
+        'spec.containers[0].volumeDevices[0].devicePath: container "sandbox" has the block device of volume "disk" at "/etc//x", inside its mount of "/srv/models" at "/etc", ' +
+          `so the container runtime makes the device node "/srv/models/x" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+        ...['hosts', 'hostname', 'resolv.conf'].map(
+          (file) =>
+            `spec.containers[0].volumeMounts[1].mountPath: container "sandbox" has "/etc/${file}" mounted by the node, as every container has, inside its mount of "/srv/models" at "/etc", ` +
+            `so the container runtime makes the mount point "/srv/models/${file}" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+        ),
+      ].join('; '),
+    },
+    { name: 'control: a block device beside the read-only mount', pod: nested([own()], { volumeDevices: [{ name: 'disk', devicePath: '/dev/xvdb' }] }), denied: undefined },
+    {
+      name: 'control: a block device inside an emptyDir inside the read-only mount is made in the emptyDir',
+      pod: nested([own(), scratch('/mnt/own/cache')], { volumeDevices: [{ name: 'disk', devicePath: '/mnt/own/cache/disk0' }] }),
+      denied:
+        'spec.containers[0].volumeMounts[2].mountPath: container "sandbox" mounts volume "scratch" at "/mnt/own/cache", inside its mount of "/srv/models" at "/mnt/own", ' +
+        `so the container runtime makes the mount point "/srv/models/cache" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
     },
   ];
 
