@@ -176,25 +176,37 @@ export function mountPointsInReadOnlyMounts(
       const points = mounts.map((mount) => mountPoint(mount.mountPath));
       if (!nests(container, points, readOnlyVolumes)) return;
       const index = new PathIndex<number>();
-      points.forEach((point, mountIndex) => index.add(point, mountIndex));
+      // Mounts spelt apart at one mount point ("/m" and "/m/"; the API server compares the strings) are all mounted, in
+      // an order the runtime picks (containerd: the later on top), so each of them counts as the mount around a path.
+      const atPoint = new Map<string, number[]>();
+      points.forEach((point, mountIndex) => {
+        index.add(point, mountIndex);
+        const same = atPoint.get(point);
+        if (same === undefined) atPoint.set(point, [mountIndex]);
+        else same.push(mountIndex);
+      });
       const field = (mountIndex: number): string => mountField({ list, containerIndex, mountIndex });
       /** The words after "container "C" ", when the closest mount around `point` is a read-only host mount. */
       const inside = (point: string, what: () => string, thing = 'the mount point'): { at: number; words: () => string } | undefined => {
         const parent = parentOf(point);
         const around = parent === undefined ? undefined : index.closest(parent);
-        const outer = around === undefined ? undefined : mounts[around.value];
-        const volume = outer === undefined ? undefined : readOnlyVolumes.get(outer.name);
-        if (around === undefined || outer === undefined || volume === undefined) return undefined;
-        const below = outer.subPathExpr || outer.subPath;
-        const made = `${volume.path}${below ? `/${below}` : ''}${around.path === '/' ? point : point.slice(around.path.length)}`;
-        const over = madeReadOnly(made, outer.name);
-        if (over === undefined) return undefined;
-        return {
-          at: around.value,
-          words: () =>
-            `${what()}, inside its mount of ${quoted(volume.path)} at ${quoted(outer.mountPath)}, so the container runtime makes ${thing} ${quoted(made)} ` +
-            `when it is missing (crun makes it before it makes the mount read-only), but "${over.pathPrefix}"${over.of} is read-only; keep mount points out of read-only host paths`,
-        };
+        if (around === undefined) return undefined;
+        for (const at of atPoint.get(around.path) ?? [around.value]) {
+          const outer = mounts[at];
+          const volume = outer === undefined ? undefined : readOnlyVolumes.get(outer.name);
+          if (outer === undefined || volume === undefined) continue;
+          const below = outer.subPathExpr || outer.subPath;
+          const made = `${volume.path}${below ? `/${below}` : ''}${around.path === '/' ? point : point.slice(around.path.length)}`;
+          const over = madeReadOnly(made, outer.name);
+          if (over === undefined) continue;
+          return {
+            at,
+            words: () =>
+              `${what()}, inside its mount of ${quoted(volume.path)} at ${quoted(outer.mountPath)}, so the container runtime makes ${thing} ${quoted(made)} ` +
+              `when it is missing (crun makes it before it makes the mount read-only), but "${over.pathPrefix}"${over.of} is read-only; keep mount points out of read-only host paths`,
+          };
+        }
+        return undefined;
       };
       const add = (at: string, found: { words: () => string } | undefined): void => {
         if (found !== undefined) named.add(() => violation('host-path-volume-creates', at, `container "${container.name}" ${found.words()}`));

@@ -392,6 +392,31 @@ describe('admission: no mount point is made inside a read-only host mount', () =
         'spec.containers[0].volumeMounts[2].mountPath: container "sandbox" mounts volume "scratch" at "/mnt/own/cache", inside its mount of "/srv/models" at "/mnt/own", ' +
         `so the container runtime makes the mount point "/srv/models/cache" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
     },
+    {
+      name: 'two mounts at one mount point, spelt apart ("/mnt/own/" and "/mnt/own"): the runtime mounts both, the later on top, so the read-only one counts',
+      pod: nested([scratch('/mnt/own/'), own(), scratch('/mnt/own/cache')]),
+      denied:
+        'spec.containers[0].volumeMounts[3].mountPath: container "sandbox" mounts volume "scratch" at "/mnt/own/cache", inside its mount of "/srv/models" at "/mnt/own", ' +
+        `so the container runtime makes the mount point "/srv/models/cache" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+    },
+    {
+      name: 'two mounts at /etc, spelt "/etc//" and "/etc": the files the node mounts there are made in the read-only one',
+      pod: nested([scratch('/etc//'), own('/srv/models', '/etc')]),
+      denied: ['hosts', 'hostname', 'resolv.conf']
+        .map(
+          (file) =>
+            `spec.containers[0].volumeMounts[2].mountPath: container "sandbox" has "/etc/${file}" mounted by the node, as every container has, inside its mount of "/srv/models" at "/etc", ` +
+            `so the container runtime makes the mount point "/srv/models/${file}" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+        )
+        .join('; '),
+    },
+    {
+      name: 'two mounts at one mount point, the read-only one first: it still counts (the runtime may mount mounts of one depth in either order)',
+      pod: nested([own(), scratch('/mnt//own'), scratch('/mnt/own/cache')]),
+      denied:
+        'spec.containers[0].volumeMounts[3].mountPath: container "sandbox" mounts volume "scratch" at "/mnt/own/cache", inside its mount of "/srv/models" at "/mnt/own", ' +
+        `so the container runtime makes the mount point "/srv/models/cache" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+    },
   ];
 
   itJudges(rows, (rules) => rules.every((rule) => rule === 'host-path-volume-creates'));
