@@ -55,6 +55,33 @@ describe('e2e: the validating webhook refuses hostPaths that skipped the annotat
       },
       reason: 'spec.initContainers[0].volumeMounts[0]: container "init" mounts "/skills" read-write, but "/skills" is read-only',
     },
+    {
+      title: 'a block device whose devicePath lies inside a read-only host mount (the runtime makes the device node there)',
+      pod: (name) => {
+        const pod = withVolume(sandboxPod(name), 'models', '/srv/models/qwen', '/mnt/models', true);
+        pod.spec?.volumes?.push({ name: 'disk', persistentVolumeClaim: { claimName: 'disk' } });
+        const container = pod.spec?.containers[0];
+        if (container !== undefined) container.volumeDevices = [{ name: 'disk', devicePath: '/mnt/models/dev/disk0' }];
+        return pod;
+      },
+      reason:
+        'spec.containers[0].volumeDevices[0].devicePath: container "sandbox" has the block device of volume "disk" at "/mnt/models/dev/disk0", inside its mount of "/srv/models/qwen" at "/mnt/models", ' +
+        'so the container runtime makes the device node "/srv/models/qwen/dev/disk0" when it is missing (crun makes it before it makes the mount read-only), but "/srv/models" is read-only; keep mount points out of read-only host paths',
+    },
+    {
+      title: 'an emptyDir at "/mnt/models/" beside a read-only host mount at "/mnt/models" (one place, two strings), and a mount inside them',
+      pod: (name) => {
+        const pod = sandboxPod(name);
+        pod.spec?.volumes?.push({ name: 'scratch', emptyDir: {} }, { name: 'cache', emptyDir: {} });
+        pod.spec?.containers[0]?.volumeMounts?.push({ name: 'scratch', mountPath: '/mnt/models/' });
+        withVolume(pod, 'models', '/srv/models/qwen', '/mnt/models', true);
+        pod.spec?.containers[0]?.volumeMounts?.push({ name: 'cache', mountPath: '/mnt/models/cache' });
+        return pod;
+      },
+      reason:
+        'spec.containers[0].volumeMounts[4].mountPath: container "sandbox" mounts volume "cache" at "/mnt/models/cache", inside its mount of "/srv/models/qwen" at "/mnt/models", ' +
+        'so the container runtime makes the mount point "/srv/models/qwen/cache" when it is missing (crun makes it before it makes the mount read-only), but "/srv/models" is read-only; keep mount points out of read-only host paths',
+    },
   ];
 
   for (const c of refused) {
