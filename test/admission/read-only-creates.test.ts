@@ -468,6 +468,20 @@ describe('admission: no mount point is made inside a read-only host mount', () =
     expect(admitted.allowed, admitted.allowed ? '' : denialMessage(admitted.violations)).to.equal(true);
   });
 
+  it("a read-only request whose mount would hold the container's block device is refused by /mutate, with the words of /validate", () => {
+    const asked = sandboxPod({
+      mounts: [{ hostPath: '/srv/models/llama', mountPath: '/work' }],
+      volumes: [{ name: 'skills', hostPath: { path: '/skills', type: 'Directory' } }, { name: 'disk', persistentVolumeClaim: { claimName: 'disk' } }],
+      containers: [{ name: 'sandbox', image: 'sandbox:1', volumeMounts: [{ name: 'skills', mountPath: '/mnt/skills', readOnly: true }], volumeDevices: [{ name: 'disk', devicePath: '/work/disk0' }] }],
+    });
+    const mutated = decide('mutate', requestFor(asked), DEFAULT);
+    if (mutated.allowed) throw new Error('expected a denial');
+    expect(denialMessage(mutated.violations)).to.equal(
+      'mountgate denied the Pod: spec.containers[0].volumeDevices[0].devicePath: container "sandbox" has the block device of volume "disk" at "/work/disk0", ' +
+        `inside its mount of "/srv/models/llama" at "/work", so the container runtime makes the device node "/srv/models/llama/disk0" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+    );
+  });
+
   it('/mutate names what /validate names first: a hand-written volume outside the lists before the mount point', () => {
     const asked = sandboxPod({
       mounts: [{ hostPath: '/srv/models/llama', mountPath: '/work' }],
