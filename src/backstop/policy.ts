@@ -190,8 +190,48 @@ export interface Backstop {
   readonly binding: V1ValidatingAdmissionPolicyBinding;
 }
 
+/**
+ * The API server compiles no CEL expression longer than this, in code points: it refuses to store a policy
+ * with one (422 `expression code point size exceeds limit`), so `kubectl apply` and `helm install` fail.
+ */
+export const MAX_CEL_EXPRESSION_LENGTH = 100_000;
+
+/** The variables that hold the policy's own lists, whose length grows with them, and the policy keys they come from. */
+const GROWING_VARIABLES: Readonly<Record<string, string>> = {
+  policyEntries: 'allowedHostPaths and builtinHostPaths',
+  builtinKeys: 'builtinHostPaths',
+  trustedProvisioners: 'trustedProvisioners',
+};
+
+/** Refuses a policy whose lists make a variable longer than the API server compiles, naming the policy keys. */
+function checkExpressionLengths(variables: ReadonlyArray<{ readonly name: string; readonly expression: string }>): void {
+  for (const { name, expression } of variables) {
+    const field = GROWING_VARIABLES[name];
+    if (field === undefined) continue;
+    let length = 0;
+    for (const _ of expression) length++;
+    if (length > MAX_CEL_EXPRESSION_LENGTH) {
+      throw new BackstopError(
+        field,
+        `make the backstop's CEL variable ${name} ${length} characters long, over the ${MAX_CEL_EXPRESSION_LENGTH} the API server compiles in one expression: it would refuse the ValidatingAdmissionPolicy; use fewer or shorter entries, or run without the backstop`,
+      );
+    }
+  }
+}
+
 export function backstop(policy: CompiledPolicy, options: BackstopOptions = DEFAULT_BACKSTOP_OPTIONS): Backstop {
   const entries = backstopEntries(policy);
+  const literals = [
+    { name: 'policyEntries', expression: celEntries(entries) },
+    { name: 'positions', expression: celPositions(entries) },
+    { name: 'trustedProvisioners', expression: celStringList([...policy.trustedProvisioners]) },
+    { name: 'sandboxUserAnnotation', expression: celString(policy.sandboxUserAnnotation) },
+    { name: 'injectedMayCreate', expression: policy.hostPathType === 'DirectoryOrCreate' ? 'true' : 'false' },
+    { name: 'baseline', expression: policy.baseline ? 'true' : 'false' },
+    { name: 'handWrittenBuiltin', expression: policy.handWritten === undefined ? 'false' : 'true' },
+    { name: 'builtinKeys', expression: celStringList(builtinKeys(policy)) },
+  ];
+  checkExpressionLengths(literals);
   // One copy each: a shared object would come out of the YAML printer as an anchor and an alias.
   const metadata = () => ({ name: options.name, labels: { ...options.labels } });
   return {
@@ -210,14 +250,7 @@ export function backstop(policy: CompiledPolicy, options: BackstopOptions = DEFA
           ],
         },
         variables: [
-          { name: 'policyEntries', expression: celEntries(entries) },
-          { name: 'positions', expression: celPositions(entries) },
-          { name: 'trustedProvisioners', expression: celStringList([...policy.trustedProvisioners]) },
-          { name: 'sandboxUserAnnotation', expression: celString(policy.sandboxUserAnnotation) },
-          { name: 'injectedMayCreate', expression: policy.hostPathType === 'DirectoryOrCreate' ? 'true' : 'false' },
-          { name: 'baseline', expression: policy.baseline ? 'true' : 'false' },
-          { name: 'handWrittenBuiltin', expression: policy.handWritten === undefined ? 'false' : 'true' },
-          { name: 'builtinKeys', expression: celStringList(builtinKeys(policy)) },
+          ...literals,
           { name: 'namespaceName', expression: NAMESPACE },
           { name: 'username', expression: USER },
           { name: 'trusted', expression: TRUSTED },

@@ -100,6 +100,36 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
       const policy = compilePolicy({ ...policyOf().spec, builtinHostPaths: [{ pathPrefix: '/x\uD800', readOnly: false }] });
       expect(() => backstop(policy)).to.throw(BackstopError, 'builtinHostPaths[0].pathPrefix contains a lone UTF-16 surrogate');
     });
+
+    // The API server compiles no CEL expression longer than 100,000 characters (code points): it refuses to store such a
+    // policy (422), and `helm install` of the chart fails with it. test/e2e/backstop.test.ts holds the limit to a real one.
+    const tenants = (count: number, tail = 'projects'): Array<{ pathPrefix: string; readOnly: boolean }> =>
+      Array.from({ length: count }, (_, i) => ({ pathPrefix: `/srv/tenants/team-${i}/${tail}`, readOnly: i % 3 === 0 }));
+    const tooLong: Array<{ name: string; spec: Record<string, unknown>; throws: string | undefined }> = [
+      { name: '700 entries of some 30 characters fit', spec: { allowedHostPaths: tenants(700), builtinHostPaths: [] }, throws: undefined },
+      {
+        name: '1300 entries of some 30 characters do not: the entries of both lists make one expression',
+        spec: { allowedHostPaths: tenants(650), builtinHostPaths: tenants(650, 'shared') },
+        throws: "allowedHostPaths and builtinHostPaths make the backstop's CEL variable policyEntries 106",
+      },
+      {
+        name: 'characters are counted as code points, not UTF-8 bytes or UTF-16 code units (an emoji: 4 bytes, 2 units, 1 character)',
+        spec: { allowedHostPaths: tenants(600, '😀'.repeat(30)), builtinHostPaths: [] },
+        throws: undefined,
+      },
+      {
+        name: 'trustedProvisioners are one expression of their own',
+        spec: { trustedProvisioners: Array.from({ length: 2000 }, (_, i) => `system:serviceaccount:sandboxes-${i}:provisioner`) },
+        throws: "trustedProvisioners make the backstop's CEL variable trustedProvisioners 1",
+      },
+    ];
+    for (const row of tooLong) {
+      it(`the API server's limit of 100,000 characters for one CEL expression: ${row.name}`, () => {
+        const policy = compilePolicy({ ...policyOf().spec, ...row.spec });
+        if (row.throws === undefined) expect(() => backstop(policy)).to.not.throw();
+        else expect(() => backstop(policy)).to.throw(BackstopError, row.throws);
+      });
+    }
   });
 
   describe('CEL string literals', () => {

@@ -94,6 +94,34 @@ describe('chart: the backstop ValidatingAdmissionPolicy', function () {
     { name: 'podSecurity: baseline, written out', policy: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox' }], podSecurity: 'baseline' } },
     { name: 'hostPathType: Directory', policy: { allowedHostPaths: [{ pathPrefix: '/srv/models', readOnly: true }], hostPathType: 'Directory' } },
   ];
+  // The API server compiles no CEL expression over 100,000 code points: the chart, as `mountgate backstop`, refuses a policy that makes one.
+  const tenants = (count: number, tail = 'projects'): Array<{ pathPrefix: string; readOnly: boolean }> =>
+    Array.from({ length: count }, (_, i) => ({ pathPrefix: `/srv/tenants/team-${i}/${tail}`, readOnly: i % 3 === 0 }));
+  policies.push(
+    { name: '700 entries, within the API server\'s limit for one CEL expression', policy: { allowedHostPaths: tenants(700) } },
+    { name: '600 entries of emoji, within the limit in code points though not in bytes', policy: { allowedHostPaths: tenants(600, '😀'.repeat(30)) } },
+  );
+  const tooLong: Array<{ name: string; policy: Record<string, unknown>; expect: string }> = [
+    {
+      name: '1300 entries',
+      policy: { allowedHostPaths: tenants(650), builtinHostPaths: tenants(650, 'shared') },
+      expect: "policy.allowedHostPaths and builtinHostPaths make the backstop's CEL variable policyEntries 106",
+    },
+    {
+      name: '2000 trusted provisioners',
+      policy: { trustedProvisioners: Array.from({ length: 2000 }, (_, i) => `system:serviceaccount:sandboxes-${i}:provisioner`) },
+      expect: "policy.trustedProvisioners make the backstop's CEL variable trustedProvisioners 1",
+    },
+  ];
+  for (const row of tooLong) {
+    it(`refuses, as mountgate backstop does, a policy too long for one CEL expression: ${row.name}`, function () {
+      const res = template({ extraArgs: KUBE_1_30, values: { policy: row.policy } });
+      expect(res.status, 'helm template must fail').to.not.equal(0);
+      expect(res.stderr).to.include(row.expect);
+      expect(() => backstop(parsePolicy(JSON.stringify(row.policy), 'values.policy'))).to.throw(row.expect.replace(/^policy\./, ''));
+    });
+  }
+
   for (const row of policies) {
     it(`is what mountgate backstop prints for ${row.name}`, function () {
       const docs = render({ extraArgs: KUBE_1_30, values: { policy: row.policy } });
