@@ -25,12 +25,13 @@ import { ADMISSION_API_VERSION, readAdmissionReview, type AdmissionRequest, type
 import { podCreateRequest } from '../../src/admission/synthetic-request.js';
 import { denialMessage, type Verdict } from '../../src/admission/verdict.js';
 import { describeViolation } from '../../src/admission/violation.js';
-import { backstop, DEFAULT_BACKSTOP_OPTIONS } from '../../src/backstop/policy.js';
+import { backstop, DEFAULT_BACKSTOP_OPTIONS, MAX_CEL_EXPRESSION_LENGTH } from '../../src/backstop/policy.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { hostilePath } from '../helpers/arbitraries.js';
 import { REPO_ROOT, sleep, TEST_USERS } from './controlplane.js';
-import { deletePod, EXAMPLE_POLICY, grantPodAccess, ignoreNotFound, uniqueName, type E2E } from './env.js';
+import { deerFlowSandboxPod, extraMountsFor, type SandboxRequest } from './deer-flow-pods.js';
+import { apiError, deletePod, EXAMPLE_POLICY, grantPodAccess, ignoreNotFound, uniqueName, type E2E } from './env.js';
 import { volumeName } from './expect.js';
 import { e2e } from './hooks.js';
 
@@ -911,6 +912,75 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
     // 15 to 25 a pair of entries (docs/reference.md): the comparison does run, and costs no more than that.
     expect(below).to.be.within(100 * 200 * 10, 100 * 200 * 40);
     console.log(`      CEL cost of readOnlyBelow, 100 such patterns among 200 entries: ${below}`);
+  });
+
+  // The API server compiles no CEL expression over 100,000 code points: backstop() refuses a policy whose entries would
+  // make one (test/backstop), rather than print a ValidatingAdmissionPolicy that kubectl apply and helm install fail on.
+  it(`stores a backstop whose entries make an expression of exactly ${MAX_CEL_EXPRESSION_LENGTH} characters, and refuses one of a character more`, async function () {
+    this.timeout(60_000);
+    const env = e2e();
+    const entries = Array.from({ length: 700 }, (_, i) => ({ pathPrefix: `/srv/tenants/team-${i}/projects`, readOnly: i % 3 === 0 }));
+    const base = backstop(parsePolicy(JSON.stringify({ allowedHostPaths: entries }), 'long.json')).policy;
+    const spec = base.spec;
+    if (spec === undefined) throw new Error('no spec');
+    const rows: Array<[length: number, stored: boolean]> = [
+      [MAX_CEL_EXPRESSION_LENGTH, true],
+      [MAX_CEL_EXPRESSION_LENGTH + 1, false],
+    ];
+    for (const [length, stored] of rows) {
+      const name = uniqueName('mg-e2e-long');
+      // Padded with spaces: the API server counts the expression's text, as backstop() does.
+      const variables = (spec.variables ?? []).map((v) => (v.name === 'policyEntries' ? { ...v, expression: v.expression + ' '.repeat(length - [...v.expression].length) } : v));
+      const create = env.admissionApi.createValidatingAdmissionPolicy({ body: { ...base, metadata: { name }, spec: { ...spec, variables } } });
+      if (stored) {
+        await create;
+        await env.admissionApi.deleteValidatingAdmissionPolicy({ name });
+      } else {
+        const status = await apiError(create);
+        expect(status.code).to.equal(422);
+        expect(status.message).to.contain(`spec.variables[0].expression`).and.to.contain(`expression code point size exceeds limit: size: ${length}, limit ${MAX_CEL_EXPRESSION_LENGTH}`);
+      }
+    }
+  });
+
+  // deer-flow's sandbox Pods as its provisioner builds them (hostPath mode) pass the shipped profile's backstop, as they pass mountgate.
+  const X = extraMountsFor('u3', 't-4c1e');
+  const deerFlowRequests: Array<[string, Omit<SandboxRequest, 'sandboxId'>]> = [
+    ['default user, no extra mounts', {}],
+    ['every extra mount the provisioner accepts', { userId: 'u3', threadId: 't-4c1e', extraMounts: [X.acpWorkspace, X.integrationSkills, X.larkConfig, X.larkLocks, X.larkData, X.larkRuntime] }],
+    ['Lark Pattern A: init container and emptyDir runtime', { userId: 'u3', threadId: 't-4c1e', extraMounts: [X.larkConfig, X.larkLocks, X.larkData, X.larkRuntime], larkRuntime: true }],
+    ['Lark Pattern B: broker sidecar holding the credentials', { userId: 'u3', threadId: 't-4c1e', extraMounts: [X.acpWorkspace, X.larkConfig, X.larkLocks, X.larkData, X.larkRuntime], larkBroker: true }],
+    ['user data PVC, skills on hostPath', { userId: 'u3', threadId: 't-4c1e', pvc: { userDataClaim: 'deer-flow-home' }, extraMounts: [X.acpWorkspace] }],
+  ];
+  for (const [title, request] of deerFlowRequests) {
+    it(`admits deer-flow's sandbox Pod under the shipped profile, as mountgate does: ${title}`, async function () {
+      const env = e2e();
+      const setup = setups.find((s) => s.title === 'the shipped deer-flow profile');
+      if (setup === undefined) throw new Error('no setup of the shipped deer-flow profile');
+      const body = named(deerFlowSandboxPod({ ...request, sandboxId: 'x' }), uniqueName('sandbox'));
+      const mine = decide('validate', podCreateRequest(body, adminOf(env).userInfo, 'backstop-e2e', setup.namespace), setup.policy);
+      expect(mine.allowed, mine.allowed ? '' : denialMessage(mine.violations)).to.equal(true);
+      expect(await apiVerdict(env.core.createNamespacedPod({ namespace: setup.namespace, body, dryRun: 'All' }))).to.deep.equal({ kind: 'allowed' });
+    });
+  }
+
+  // docs/reference.md, "Where the backstop is looser than mountgate": a mount point inside a read-only mount is mountgate's alone.
+  it('admits what only mountgate refuses: another mount whose mount point lies inside a read-only mount of a read-only host path', async function () {
+    const env = e2e();
+    const setup = setups.find((s) => s.title === 'the policy mountgate serves');
+    if (setup === undefined) throw new Error('no setup of the served policy');
+    const body: V1Pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: uniqueName('bs-mount-point') },
+      spec: {
+        containers: [{ name: 'c', image: 'registry.example/img:1', volumeMounts: [{ name: 'models', mountPath: '/m', readOnly: true }, { name: 'scratch', mountPath: '/m/new' }] }],
+        volumes: [{ name: 'models', hostPath: { path: '/srv/models/x', type: 'Directory' } }, { name: 'scratch', emptyDir: {} }],
+      },
+    };
+    const mine = decide('validate', podCreateRequest(body, adminOf(env).userInfo, 'backstop-e2e', setup.namespace), setup.policy);
+    expect(mine.allowed ? [] : mine.violations.map((v) => v.rule)).to.deep.equal(['host-path-volume-creates']);
+    expect(await apiVerdict(env.core.createNamespacedPod({ namespace: setup.namespace, body, dryRun: 'All' }))).to.deep.equal({ kind: 'allowed' });
   });
 
   // readOnlyBelow costs 15 to 25 units per pair of entries and is worked out only for a Pod with a read-write host path.
