@@ -943,6 +943,35 @@ describe('e2e: the backstop (ValidatingAdmissionPolicy) agrees with mountgate', 
     }
   });
 
+  // A policy near the largest backstop() accepts is still cheap enough for deer-flow's fullest sandbox Pod (some 360,000 units).
+  it("judges deer-flow's fullest sandbox Pod within the cost limits under a policy near the largest backstop() accepts: the shipped profile and 1,140 more entries (1,200 are refused)", async function () {
+    this.timeout(600_000);
+    const env = e2e();
+    const shipped = parsePolicy(await readFile(EXAMPLE_POLICY, 'utf8'), EXAMPLE_POLICY);
+    const more = (count: number): unknown => ({
+      ...shipped.spec,
+      allowedHostPaths: [...shipped.spec.allowedHostPaths, ...Array.from({ length: count }, (_, i) => ({ pathPrefix: `/srv/tenants/team-${i}/projects`, readOnly: i % 3 === 0 }))],
+    });
+    expect(() => backstop(parsePolicy(JSON.stringify(more(1200)), 'more.json'))).to.throw('over the 100000 the API server compiles');
+    const policyFile = path.join(env.dir, 'backstop-policy-largest.json');
+    await writeFile(policyFile, JSON.stringify(backstop(parsePolicy(JSON.stringify(more(1140)), 'more.json')).policy));
+    const podFile = path.join(env.dir, 'backstop-pod-deer-flow.json');
+    const all = Object.values(extraMountsFor('u3', 't-4c1e')).filter((m) => m.containerPath !== '/mnt/skills/custom');
+    await writeFile(podFile, JSON.stringify(deerFlowSandboxPod({ sandboxId: 'largest', userId: 'u3', threadId: 't-4c1e', extraMounts: all, larkBroker: true })));
+    const requestFile = path.join(env.dir, 'backstop-request-deer-flow.json');
+    await writeFile(requestFile, JSON.stringify({ namespace: 'deer-flow', userInfo: { username: 'system:serviceaccount:deer-flow:deer-flow-deer-flow-provisioner', groups: [] } }));
+    const result = await celcost(env.dir, '1.29', policyFile, [podFile], requestFile);
+    expect(result.compileError).to.equal(undefined);
+    const judged = result.pods[0];
+    if (judged === undefined) throw new Error('no Pod judged');
+    for (const { where, cost, error } of judged.costs) {
+      expect(error, where).to.equal(undefined);
+      expect(cost, where).to.be.below(1_000_000);
+    }
+    expect(judged.total).to.be.below(10_000_000);
+    console.log(`      CEL cost, deer-flow's fullest sandbox Pod under a policy of some 1,150 entries: ${judged.total} in all`);
+  });
+
   // deer-flow's sandbox Pods as its provisioner builds them (hostPath mode) pass the shipped profile's backstop, as they pass mountgate.
   const X = extraMountsFor('u3', 't-4c1e');
   const deerFlowRequests: Array<[string, Omit<SandboxRequest, 'sandboxId'>]> = [
