@@ -32,6 +32,13 @@ const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 
 const SLASH = 0x2f;
 
+/**
+ * Read-only host mounts stacked at one place that are judged one by one for each mount point inside them: a
+ * hostile Pod could stack thousands (as "/m", "/m/", "//m", each with a subPath of its own) around thousands of
+ * mount points. A mount point inside more than these is refused as it is.
+ */
+export const JUDGED_STACK = 8;
+
 /** A hostPath volume that is read-only or holds a read-only entry below its path; `path` is its canonical host path. */
 export type ReadOnlyVolume = ReadOnlyReason & { readonly path: string };
 
@@ -176,22 +183,33 @@ export function mountPointsInReadOnlyMounts(
       const points = mounts.map((mount) => mountPoint(mount.mountPath));
       if (!nests(container, points, readOnlyVolumes)) return;
       const index = new PathIndex<number>();
-      // Mounts spelt apart at one mount point ("/m" and "/m/"; the API server compares the strings) are all mounted, in
-      // an order the runtime picks (containerd: the later on top), so each of them counts as the mount around a path.
-      const atPoint = new Map<string, number[]>();
-      points.forEach((point, mountIndex) => {
+      // Mounts at one place ("/m" and "/m/") are stacked in an order no runtime promises (they sort mounts by depth
+      // alone, not always stably), so each mount of a read-only volume there may be the one around a mount point.
+      const readOnlyAt = new Map<string, number[]>();
+      mounts.forEach((mount, mountIndex) => {
+        const point = points[mountIndex] ?? '/';
         index.add(point, mountIndex);
-        const same = atPoint.get(point);
-        if (same === undefined) atPoint.set(point, [mountIndex]);
-        else same.push(mountIndex);
+        if (!readOnlyVolumes.has(mount.name)) return;
+        const stacked = readOnlyAt.get(point);
+        if (stacked === undefined) readOnlyAt.set(point, [mountIndex]);
+        else stacked.push(mountIndex);
       });
       const field = (mountIndex: number): string => mountField({ list, containerIndex, mountIndex });
-      /** The words after "container "C" ", when the closest mount around `point` is a read-only host mount. */
+      /** The words after "container "C" ", when a closest mount around `point` is a read-only host mount. */
       const inside = (point: string, what: () => string, thing = 'the mount point'): { at: number; words: () => string } | undefined => {
         const parent = parentOf(point);
         const around = parent === undefined ? undefined : index.closest(parent);
         if (around === undefined) return undefined;
-        for (const at of atPoint.get(around.path) ?? [around.value]) {
+        const stacked = readOnlyAt.get(around.path) ?? [];
+        if (stacked.length > JUDGED_STACK) {
+          return {
+            at: stacked[0] ?? around.value,
+            words: () =>
+              `${what()}, inside ${stacked.length} mounts of read-only host paths stacked at ${quoted(around.path)}, more than are judged one by one ` +
+              `(the container runtime makes ${thing} in whichever is on top); keep mount points out of read-only host paths`,
+          };
+        }
+        for (const at of stacked) {
           const outer = mounts[at];
           const volume = outer === undefined ? undefined : readOnlyVolumes.get(outer.name);
           if (outer === undefined || volume === undefined) continue;

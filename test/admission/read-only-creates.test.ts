@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { decide } from '../../src/admission/decide.js';
 import { applyPatch } from '../../src/admission/json-patch.js';
 import { denialMessage } from '../../src/admission/verdict.js';
+import { JUDGED_STACK } from '../../src/admission/mount-points.js';
 import { describeViolation, type Violation } from '../../src/admission/violation.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 import { layeredPolicy } from '../../src/policy/layers.js';
@@ -335,6 +336,21 @@ describe('admission: no mount point is made inside a read-only host mount', () =
       denied:
         'spec.containers[0].volumeMounts[2].mountPath: container "sandbox" mounts volume "scratch" at "/mnt/own/cache", inside its mount of "/srv/models" at "/mnt/own", ' +
         `so the container runtime makes the mount point "/srv/models/cache" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+    },
+    {
+      name: 'mounts stacked at one place ("/mnt/own" and "/mnt/own/"): the read-only one may be on top, though an emptyDir there is listed first',
+      pod: nested([scratch('/mnt/own'), own('/srv/models', '/mnt/own/'), scratch('/mnt/own/cache')]),
+      denied:
+        'spec.containers[0].volumeMounts[3].mountPath: container "sandbox" mounts volume "scratch" at "/mnt/own/cache", inside its mount of "/srv/models" at "/mnt/own/", ' +
+        `so the container runtime makes the mount point "/srv/models/cache" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+    },
+    {
+      name: `more than ${JUDGED_STACK} read-only host mounts stacked at one place: a mount point inside them is refused without judging each`,
+      pod: nested([...Array.from({ length: JUDGED_STACK + 1 }, (_, i) => own('/srv/models', `/mnt/${'/'.repeat(i)}own`)), scratch('/mnt/own/cache')]),
+      denied:
+        `spec.containers[0].volumeMounts[${JUDGED_STACK + 2}].mountPath: container "sandbox" mounts volume "scratch" at "/mnt/own/cache", ` +
+        `inside ${JUDGED_STACK + 1} mounts of read-only host paths stacked at "/mnt/own", more than are judged one by one ` +
+        `(the container runtime makes the mount point in whichever is on top); ${KEEP}`,
     },
     { name: 'control: a mount beside the read-only mount (a longer name, not a segment below)', pod: nested([own(), scratch('/mnt/own2')]), denied: undefined },
     { name: 'control: a read-only mount inside a read-write one (a read-only directory inside a workspace)', pod: nested([scratch('/work'), own('/srv/models', '/work/models')]), denied: undefined },
