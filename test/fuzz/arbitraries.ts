@@ -50,3 +50,41 @@ export const rawAnnotatedPod = fc
       volumes: ownVolume === undefined ? [] : [{ name: 'own', hostPath: { path: ownVolume.path } }],
     },
   }));
+
+/**
+ * Mount paths that often lie inside one another, at /etc and its node files, or at /dev (where the default
+ * termination message file is), written in the forms the kubelet still mounts where it cleans them to.
+ */
+const nestedPath = fc
+  .tuple(
+    fc.constantFrom('m', 'm', 'm', 'etc', 'dev', ''),
+    fc.array(fc.constantFrom('scratch', 'frozen', 'x', 'hosts', 'resolv.conf'), { maxLength: 2 }),
+    fc.constantFrom((path: string) => path, (path: string) => path, (path: string) => `${path}/`, (path: string) => `/${path}`, (path: string) => path.slice(1)),
+  )
+  .map(([first, rest, written]) => written(first === '' ? '/' : `/${[first, ...rest].join('/')}`));
+/** Read-only and read-write host paths, and read-write ones that hold a read-only entry (see NESTING_ENTRIES). */
+const nestedHostPath = fc.constantFrom('/srv/models', '/srv/models/llama', '/srv/models/scratch', '/skills', '/srv/sandbox', '/srv/work', '/srv/work/frozen');
+const nestedMount = fc.record({ name: fc.constantFrom('h0', 'h1', 'e'), mountPath: nestedPath, readOnly: fc.constantFrom(true, true, true, false) });
+const nestedContainer = fc.record(
+  { name: fc.constantFrom('sandbox', 'sidecar'), image: fc.constant('img'), volumeMounts: fc.array(nestedMount, { minLength: 1, maxLength: 4 }), terminationMessagePath: nestedPath, workingDir: nestedPath },
+  { requiredKeys: ['name', 'image', 'volumeMounts'] },
+);
+const nestedRequest = fc.record({ hostPath: fc.constantFrom('/srv/models/llama', '/srv/models/scratch', '/srv/sandbox/u1', '/srv/work'), mountPath: nestedPath, readOnly: fc.boolean() });
+
+/** The read-write tree /srv/work holding the read-only /srv/work/frozen, which nestedPod mounts from; other generators never reach it. */
+export const NESTING_ENTRIES = [{ pathPrefix: '/srv/work' }, { pathPrefix: '/srv/work/frozen', readOnly: true }];
+
+/** Pods whose mounts, termination message files and working directories lie inside their own hostPath mounts. */
+export const nestedPod = fc
+  .record({
+    paths: fc.tuple(nestedHostPath, nestedHostPath),
+    containers: fc.array(nestedContainer, { minLength: 1, maxLength: 2 }),
+    requests: fc.option(fc.array(nestedRequest, { minLength: 1, maxLength: 2 }), { nil: undefined }),
+  })
+  .map(({ paths, containers, requests }) => ({
+    metadata: { name: 'p', ...(requests === undefined ? {} : { annotations: { [ANNOTATION]: JSON.stringify(requests) } }) },
+    spec: {
+      containers,
+      volumes: [...paths.map((path, index) => ({ name: `h${index}`, hostPath: { path, type: 'Directory' } })), { name: 'e', emptyDir: {} }],
+    },
+  }));

@@ -4,6 +4,7 @@
  * decides (a read-only entry wins a tie). Returns the problems found; an
  * empty list means the admitted Pod is safe.
  */
+import { posix } from 'node:path';
 import type { Operation } from '../../src/admission/json-patch.js';
 
 export interface PrefixEntry {
@@ -24,6 +25,8 @@ interface Mount {
 }
 interface Container {
   readonly volumeMounts?: readonly Mount[];
+  readonly terminationMessagePath?: unknown;
+  readonly workingDir?: unknown;
 }
 interface Volume {
   readonly name?: unknown;
@@ -39,6 +42,8 @@ interface PodView {
 }
 
 const SYSTEM_TARGETS = ['/proc', '/sys', '/dev'];
+/** Mounted into every container by the kubelet (/etc/hosts) and the container runtime. */
+const NODE_FILES = ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf'];
 
 export function isCanonical(path: unknown): path is string {
   if (typeof path !== 'string' || path.length === 0 || path.length > 4096 || !path.startsWith('/')) return false;
@@ -95,6 +100,67 @@ export function validatedPodProblems(pod: unknown, policy: OraclePolicy): string
     for (const container of allContainers(view)) {
       for (const mount of container.volumeMounts ?? []) {
         if (mount.name === volume.name && mount.readOnly !== true) problems.push(`read-only ${path} is mounted read-write`);
+      }
+    }
+  }
+  return [...problems, ...mountPointProblems(pod, policy)];
+}
+
+/** The host path as the contract reads it (one trailing "/" trimmed), when it is canonical. */
+function hostPathOf(volume: Volume): string | undefined {
+  const written = volume.hostPath?.path;
+  const path = typeof written === 'string' && written.length > 1 && written.endsWith('/') ? written.slice(0, -1) : written;
+  return isCanonical(path) ? path : undefined;
+}
+
+/** Where the kubelet mounts or makes something at `path` in the container: Clean("/" + path). */
+function placeOf(path: string): string {
+  return posix.resolve('/', path);
+}
+
+/**
+ * The container runtime makes a missing mount point, as root, in whatever host directory it lies in, before
+ * (crun) the mount around it is made read-only; so nothing it places may land, through the closest hostPath
+ * mount around it, on a host path whose deciding entry is read-only. What it places: the container's mounts,
+ * its termination message file, its working directory (crun makes a missing one) and the node's files. A
+ * read-write entry's own directory inside a read-only one may be made, as its deciding entry says.
+ */
+export function mountPointProblems(pod: unknown, policy: OraclePolicy): string[] {
+  const view = pod as PodView;
+  const volumes = view.spec?.volumes ?? [];
+  // The API server refuses repeated volume names before any validating webhook sees the Pod.
+  if (new Set(volumes.map((volume) => volume.name)).size < volumes.length) return [];
+  const carriable = [...policy.allowedHostPaths, ...(policy.builtinHostPaths ?? [])];
+  // A volume outside the lists is refused for that alone (and /mutate leaves hand-written ones to /validate).
+  const hostPaths = new Map<unknown, string>();
+  for (const volume of volumes) {
+    const path = hostPathOf(volume);
+    if (path !== undefined && decidingEntry(carriable, path) !== undefined) hostPaths.set(volume.name, path);
+  }
+  const problems: string[] = [];
+  for (const container of hostPaths.size === 0 ? [] : allContainers(view)) {
+    const mounts = (container.volumeMounts ?? []).flatMap((mount) =>
+      typeof mount.mountPath === 'string' ? [{ hostPath: hostPaths.get(mount.name), at: placeOf(mount.mountPath) }] : [],
+    );
+    if (mounts.every((mount) => mount.hostPath === undefined)) continue;
+    const mounted = (path: string): boolean => mounts.some((mount) => mount.at === path);
+    const placed = mounts.map((mount) => mount.at);
+    const termination = typeof container.terminationMessagePath === 'string' ? container.terminationMessagePath : '/dev/termination-log';
+    // An empty one is no file at all (the kubelet mounts none); the API server defaults it anyway.
+    if (termination !== '') placed.push(placeOf(termination));
+    const workingDir = typeof container.workingDir === 'string' && container.workingDir !== '' ? placeOf(container.workingDir) : undefined;
+    // A working directory that is itself a mount point exists once it is mounted; a node file the container mounts itself is left out.
+    if (workingDir !== undefined && !mounted(workingDir)) placed.push(workingDir);
+    placed.push(...NODE_FILES.filter((file) => !mounted(file)));
+    for (const point of placed) {
+      if (point === '/') continue;
+      const around = mounts.filter((mount) => covers(mount.at, posix.dirname(point)));
+      const closest = Math.max(...around.map((mount) => segments(mount.at).length));
+      // Several mounts at the closest place ("/m" and "/m/"): no runtime promises which is on top, so any may be.
+      for (const outer of around.filter((mount) => segments(mount.at).length === closest)) {
+        if (outer.hostPath === undefined) continue;
+        const made = posix.join(outer.hostPath, posix.relative(outer.at, point));
+        if (decidingEntry(carriable, made)?.readOnly === true) problems.push(`${point} is made in read-only ${made} (inside the mount of ${outer.hostPath} at ${outer.at})`);
       }
     }
   }
