@@ -52,23 +52,28 @@ export const rawAnnotatedPod = fc
   }));
 
 /**
- * Mount paths that often lie inside one another, at /etc and its node files, or at /dev (where the default
- * termination message file is), written in the forms the kubelet still mounts where it cleans them to.
+ * Mount paths that often lie inside one another, over /etc and its node files or /dev and the default
+ * termination message file, or at /; written as they are, or with "/" at the end, "//" or relative, which
+ * the kubelet still mounts where it cleans them to.
  */
 const nestedPath = fc
   .tuple(
-    fc.constantFrom('m', 'm', 'm', 'etc', 'dev', ''),
-    fc.array(fc.constantFrom('scratch', 'frozen', 'x', 'hosts', 'resolv.conf'), { maxLength: 2 }),
+    fc.constantFrom('/m', '/m', '/m/x', '/m/scratch', '/m/frozen', '/m/frozen/x', '/m/x/hosts', '/etc', '/etc/hosts', '/dev', '/dev/termination-log', '/'),
     fc.constantFrom((path: string) => path, (path: string) => path, (path: string) => `${path}/`, (path: string) => `/${path}`, (path: string) => path.slice(1)),
   )
-  .map(([first, rest, written]) => written(first === '' ? '/' : `/${[first, ...rest].join('/')}`));
+  .map(([path, written]) => written(path));
 /** Read-only and read-write host paths, and read-write ones that hold a read-only entry (see NESTING_ENTRIES). */
 const nestedHostPath = fc.constantFrom('/srv/models', '/srv/models/llama', '/srv/models/scratch', '/skills', '/srv/sandbox', '/srv/work', '/srv/work/frozen');
-const nestedMount = fc.record({ name: fc.constantFrom('h0', 'h1', 'e'), mountPath: nestedPath, readOnly: fc.constantFrom(true, true, true, false) });
-const nestedContainer = fc.record(
-  { name: fc.constantFrom('sandbox', 'sidecar'), image: fc.constant('img'), volumeMounts: fc.array(nestedMount, { minLength: 1, maxLength: 4 }), terminationMessagePath: nestedPath, workingDir: nestedPath },
-  { requiredKeys: ['name', 'image', 'volumeMounts'] },
-);
+// Read-only, so that no Pod is refused for a read-write mount of a read-only path instead.
+const nestedMount = fc.record({ name: fc.constantFrom('h0', 'h1', 'e'), mountPath: nestedPath, readOnly: fc.constant(true) });
+const nestedContainer = fc.record({
+  name: fc.constantFrom('sandbox', 'sidecar'),
+  image: fc.constant('img'),
+  volumeMounts: fc.array(nestedMount, { minLength: 1, maxLength: 3 }),
+  // Mostly left to the default /dev/termination-log, which the API server writes in.
+  terminationMessagePath: fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: nestedPath }),
+  workingDir: fc.option(nestedPath, { nil: undefined, freq: 2 }),
+});
 const nestedRequest = fc.record({ hostPath: fc.constantFrom('/srv/models/llama', '/srv/models/scratch', '/srv/sandbox/u1', '/srv/work'), mountPath: nestedPath, readOnly: fc.boolean() });
 
 /** The read-write tree /srv/work holding the read-only /srv/work/frozen, which nestedPod mounts from; other generators never reach it. */
@@ -79,12 +84,18 @@ export const nestedPod = fc
   .record({
     paths: fc.tuple(nestedHostPath, nestedHostPath),
     containers: fc.array(nestedContainer, { minLength: 1, maxLength: 2 }),
-    requests: fc.option(fc.array(nestedRequest, { minLength: 1, maxLength: 2 }), { nil: undefined }),
+    // Mostly none: /validate refuses a Pod whose annotation asks for mounts it does not carry.
+    requests: fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.array(nestedRequest, { minLength: 1, maxLength: 2 }) }),
   })
-  .map(({ paths, containers, requests }) => ({
-    metadata: { name: 'p', ...(requests === undefined ? {} : { annotations: { [ANNOTATION]: JSON.stringify(requests) } }) },
-    spec: {
-      containers,
-      volumes: [...paths.map((path, index) => ({ name: `h${index}`, hostPath: { path, type: 'Directory' } })), { name: 'e', emptyDir: {} }],
-    },
-  }));
+  .map(({ paths, containers, requests }): unknown =>
+    // As the API server sends it: JSON, so no undefined values.
+    JSON.parse(
+      JSON.stringify({
+        metadata: { name: 'p', ...(requests === undefined ? {} : { annotations: { [ANNOTATION]: JSON.stringify(requests) } }) },
+        spec: {
+          containers,
+          volumes: [...paths.map((path, index) => ({ name: `h${index}`, hostPath: { path, type: 'Directory' } })), { name: 'e', emptyDir: {} }],
+        },
+      }),
+    ),
+  );

@@ -57,11 +57,11 @@ describe(`fuzz: the decision over hostile Pods (${RUNS} cases per property)`, fu
       { numRuns: RUNS },
     );
     // Not vacuous: a good share of cases is admitted, with mounts, and the mount-point rule has Pods to refuse.
-    // Measured over 14 runs of 2000: 130-169 mutations with a patch, 56-89 Pods with hostPath volumes admitted
-    // (most generated volumes break a rule), and 136-186 Pods the oracle finds mount points in (refused);
+    // Measured over 10 runs of 2000: 133-155 mutations with a patch, 211-251 Pods with hostPath volumes admitted
+    // (most generated volumes break a rule), and 114-149 Pods refused that the oracle finds mount points in;
     // each bound sits several standard deviations under the mean.
     expect(admittedWithPatch, 'mutations admitted with a patch').to.be.greaterThan(RUNS / 20);
     expect(validatedWithHostPaths, 'Pods with hostPath volumes admitted by /validate').to.be.greaterThan(RUNS / 100);
-    expect(refusedForMountPoints, 'Pods refused with mount points inside read-only host mounts').to.be.greaterThan(RUNS / 20);
+    expect(refusedForMountPoints, 'Pods refused with mount points inside read-only host mounts').to.be.greaterThan(RUNS / 25);
   });
 });
