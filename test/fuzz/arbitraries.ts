@@ -56,20 +56,26 @@ export const rawAnnotatedPod = fc
  * termination message file, or at /; written as they are, or with "/" at the end, "//" or relative, which
  * the kubelet still mounts where it cleans them to.
  */
-const nestedPath = fc
-  .tuple(
-    fc.constantFrom('/m', '/m', '/m/x', '/m/scratch', '/m/frozen', '/m/frozen/x', '/m/x/hosts', '/etc', '/etc/hosts', '/dev', '/dev/termination-log', '/'),
-    fc.constantFrom((path: string) => path, (path: string) => path, (path: string) => `${path}/`, (path: string) => `/${path}`, (path: string) => path.slice(1)),
-  )
-  .map(([path, written]) => written(path));
+const spelled = fc.constantFrom((path: string) => path, (path: string) => path, (path: string) => `${path}/`, (path: string) => `/${path}`, (path: string) => path.slice(1));
+const place = fc.constantFrom('/m', '/m', '/m/x', '/m/scratch', '/m/frozen', '/m/frozen/x', '/m/x/hosts', '/etc', '/etc/hosts', '/dev', '/dev/termination-log', '/');
+const nestedPath = fc.tuple(place, spelled).map(([path, written]) => written(path));
 /** Read-only and read-write host paths, and read-write ones that hold a read-only entry (see NESTING_ENTRIES). */
 const nestedHostPath = fc.constantFrom('/srv/models', '/srv/models/llama', '/srv/models/scratch', '/skills', '/srv/sandbox', '/srv/work', '/srv/work/frozen');
-// Read-only, so that no Pod is refused for a read-write mount of a read-only path instead.
-const nestedMount = fc.record({ name: fc.constantFrom('h0', 'h1', 'e'), mountPath: nestedPath, readOnly: fc.constant(true) });
+// Half of them of the emptyDir, so that read-only host mounts often lie inside or on top of one that is not; all
+// read-only, so that no Pod is refused for a read-write mount of a read-only path instead.
+const mountAt = fc.tuple(fc.constantFrom('h0', 'h1', 'e', 'e'), spelled).map(([name, written]) => (path: string) => ({ name, mountPath: written(path), readOnly: true }));
+/** One mount, or two stacked at one place ("/m" and "/m/", which the API server lets through). */
+const nestedMounts = fc
+  .tuple(place, fc.oneof({ weight: 2, arbitrary: fc.array(mountAt, { minLength: 1, maxLength: 1 }) }, { weight: 1, arbitrary: fc.array(mountAt, { minLength: 2, maxLength: 2 }) }))
+  .map(([path, mounts]) => ({ path, mounts: mounts.map((mount) => mount(path)) }));
 const nestedContainer = fc.record({
   name: fc.constantFrom('sandbox', 'sidecar'),
   image: fc.constant('img'),
-  volumeMounts: fc.array(nestedMount, { minLength: 1, maxLength: 3 }),
+  // Mostly listed outermost first (a place never lies inside a shorter one), so that an outer mount that is not
+  // read-only often comes before a read-only one inside it: only the closest mount around a mount point counts.
+  volumeMounts: fc
+    .tuple(fc.array(nestedMounts, { minLength: 1, maxLength: 3 }), fc.constantFrom(true, true, false))
+    .map(([groups, outerFirst]) => (outerFirst ? [...groups].sort((a, b) => a.path.length - b.path.length) : groups).flatMap((group) => group.mounts)),
   // Mostly left to the default /dev/termination-log, which the API server writes in.
   terminationMessagePath: fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: nestedPath }),
   workingDir: fc.option(nestedPath, { nil: undefined, freq: 2 }),

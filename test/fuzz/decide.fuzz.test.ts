@@ -23,7 +23,7 @@ const objects = fc.oneof(
   { weight: 3, arbitrary: rawAnnotatedPod },
   { weight: 2, arbitrary: pod },
   { weight: 2, arbitrary: likelyAdmittedPod },
-  { weight: 2, arbitrary: nestedPod },
+  { weight: 4, arbitrary: nestedPod },
   { weight: 1, arbitrary: fc.anything() },
 );
 
@@ -57,11 +57,11 @@ describe(`fuzz: the decision over hostile Pods (${RUNS} cases per property)`, fu
       { numRuns: RUNS },
     );
     // Not vacuous: a good share of cases is admitted, with mounts, and the mount-point rule has Pods to refuse.
-    // Measured over 10 runs of 2000: 133-155 mutations with a patch, 211-251 Pods with hostPath volumes admitted
-    // (most generated volumes break a rule), and 114-149 Pods refused that the oracle finds mount points in;
-    // each bound sits several standard deviations under the mean.
-    expect(admittedWithPatch, 'mutations admitted with a patch').to.be.greaterThan(RUNS / 20);
+    // Measured over 10 runs of 2000: 115-153 mutations with a patch, 314-375 Pods with hostPath volumes admitted,
+    // and 183-226 Pods refused that the oracle finds mount points in; each bound sits several standard
+    // deviations under the mean.
+    expect(admittedWithPatch, 'mutations admitted with a patch').to.be.greaterThan(RUNS / 25);
     expect(validatedWithHostPaths, 'Pods with hostPath volumes admitted by /validate').to.be.greaterThan(RUNS / 100);
-    expect(refusedForMountPoints, 'Pods refused with mount points inside read-only host mounts').to.be.greaterThan(RUNS / 25);
+    expect(refusedForMountPoints, 'Pods refused with mount points inside read-only host mounts').to.be.greaterThan(RUNS / 20);
   });
 });
