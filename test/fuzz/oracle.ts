@@ -123,7 +123,8 @@ function placeOf(path: string): string {
  * (crun) the mount around it is made read-only; so nothing it places may land, through the closest hostPath
  * mount around it, on a host path whose deciding entry is read-only. What it places: the container's mounts,
  * its termination message file, its working directory (crun makes a missing one) and the node's files. A
- * read-write entry's own directory inside a read-only one may be made, as its deciding entry says.
+ * read-write entry's own directory inside a read-only one may be made, as its deciding entry says. A subPath
+ * is not modelled: no generated mount has one, and one on a read-only volume is refused by a rule of its own.
  */
 export function mountPointProblems(pod: unknown, policy: OraclePolicy): string[] {
   const view = pod as PodView;
