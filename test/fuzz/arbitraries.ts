@@ -79,6 +79,7 @@ const nestedContainer = fc.record({
   // Mostly left to the default /dev/termination-log, which the API server writes in.
   terminationMessagePath: fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: nestedPath }),
   workingDir: fc.option(nestedPath, { nil: undefined, freq: 2 }),
+  volumeDevices: fc.option(fc.array(nestedPath.map((devicePath) => ({ name: 'disk', devicePath })), { minLength: 1, maxLength: 2 }), { nil: undefined, freq: 3 }),
 });
 const nestedRequest = fc.record({ hostPath: fc.constantFrom('/srv/models/llama', '/srv/models/scratch', '/srv/sandbox/u1', '/srv/work'), mountPath: nestedPath, readOnly: fc.boolean() });
 

@@ -27,6 +27,7 @@ interface Container {
   readonly volumeMounts?: readonly Mount[];
   readonly terminationMessagePath?: unknown;
   readonly workingDir?: unknown;
+  readonly volumeDevices?: readonly { readonly devicePath?: unknown }[];
 }
 interface Volume {
   readonly name?: unknown;
@@ -42,8 +43,8 @@ interface PodView {
 }
 
 const SYSTEM_TARGETS = ['/proc', '/sys', '/dev'];
-/** Mounted into every container by the kubelet (/etc/hosts) and the container runtime. */
-const NODE_FILES = ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf'];
+/** Mounted into every container by the kubelet (/etc/hosts) and the container runtime (the rest; /dev/shm after the container's own mounts). */
+const NODE_FILES = ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/dev/shm'];
 
 export function isCanonical(path: unknown): path is string {
   if (typeof path !== 'string' || path.length === 0 || path.length > 4096 || !path.startsWith('/')) return false;
@@ -122,7 +123,7 @@ function placeOf(path: string): string {
  * The container runtime makes a missing mount point, as root, in whatever host directory it lies in, before
  * (crun) the mount around it is made read-only; so nothing it places may land, through the closest hostPath
  * mount around it, on a host path whose deciding entry is read-only. What it places: the container's mounts,
- * its termination message file, its working directory (crun makes a missing one) and the node's files. A
+ * its termination message file, its working directory (crun makes a missing one), its block devices and the node's files. A
  * read-write entry's own directory inside a read-only one may be made, as its deciding entry says. A subPath
  * is not modelled: no generated mount has one, and one on a read-only volume is refused by a rule of its own.
  */
@@ -153,6 +154,8 @@ export function mountPointProblems(pod: unknown, policy: OraclePolicy): string[]
     // A working directory that is itself a mount point exists once it is mounted; a node file the container mounts itself is left out.
     if (workingDir !== undefined && !mounted(workingDir)) placed.push(workingDir);
     placed.push(...NODE_FILES.filter((file) => !mounted(file)));
+    // The runtime makes a block device's node, with its parents, where the container takes it.
+    for (const device of container.volumeDevices ?? []) if (typeof device.devicePath === 'string') placed.push(placeOf(device.devicePath));
     for (const point of placed) {
       if (point === '/') continue;
       const around = mounts.filter((mount) => covers(mount.at, posix.dirname(point)));
