@@ -255,6 +255,15 @@ describe('admission: no mount point is made inside a read-only host mount', () =
     });
   }
   const scratch = (at: string): Mount => ({ name: 'scratch', mountPath: at });
+  /** The denial of the node's three /etc files, made in /srv/models through its mount at /etc, the container's mount `mountIndex`. */
+  const etcFilesMadeIn = (mountIndex: number): string =>
+    ['hosts', 'hostname', 'resolv.conf']
+      .map(
+        (file) =>
+          `spec.containers[0].volumeMounts[${mountIndex}].mountPath: container "sandbox" has "/etc/${file}" mounted by the node, as every container has, inside its mount of "/srv/models" at "/etc", ` +
+          `so the container runtime makes the mount point "/srv/models/${file}" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+      )
+      .join('; ');
 
   const rows: readonly Row[] = [
     {
@@ -289,13 +298,7 @@ describe('admission: no mount point is made inside a read-only host mount', () =
     {
       name: 'a read-only path mounted at /etc, where the node mounts /etc/hosts, /etc/hostname and /etc/resolv.conf',
       pod: nested([own('/srv/models', '/etc')]),
-      denied: ['hosts', 'hostname', 'resolv.conf']
-        .map(
-          (file) =>
-            `spec.containers[0].volumeMounts[1].mountPath: container "sandbox" has "/etc/${file}" mounted by the node, as every container has, inside its mount of "/srv/models" at "/etc", ` +
-            `so the container runtime makes the mount point "/srv/models/${file}" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
-        )
-        .join('; '),
+      denied: etcFilesMadeIn(1),
     },
     {
       name: 'a read-only path mounted at /dev, where the node mounts the Pod\'s shared memory at /dev/shm (the termination file elsewhere)',
@@ -418,13 +421,7 @@ describe('admission: no mount point is made inside a read-only host mount', () =
     {
       name: 'two mounts at /etc, spelt "/etc//" and "/etc": the files the node mounts there are made in the read-only one',
       pod: nested([scratch('/etc//'), own('/srv/models', '/etc')]),
-      denied: ['hosts', 'hostname', 'resolv.conf']
-        .map(
-          (file) =>
-            `spec.containers[0].volumeMounts[2].mountPath: container "sandbox" has "/etc/${file}" mounted by the node, as every container has, inside its mount of "/srv/models" at "/etc", ` +
-            `so the container runtime makes the mount point "/srv/models/${file}" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
-        )
-        .join('; '),
+      denied: etcFilesMadeIn(2),
     },
     {
       name: 'two mounts at one mount point, the read-only one first: it still counts (the runtime may mount mounts of one depth in either order)',
