@@ -1,6 +1,6 @@
 /** `mountgate serve`: the webhook process, with its signals. */
-import { start } from '../server/index.js';
-import { createLogger } from '../server/logger.js';
+import { start, type RunningServer } from '../server/index.js';
+import { createLogger, type Logger } from '../server/logger.js';
 import { parseServeArgs } from './serve-options.js';
 import { EXIT_OK } from './usage.js';
 
@@ -10,7 +10,23 @@ export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
   const logger = createLogger(settings.logLevel);
   const server = await start({ ...settings, logger });
 
-  await new Promise<void>((resolve) => {
+  // Node's default for SIGHUP ends the process at once, dropping requests in flight. Many daemons take
+  // `kill -HUP` as "reload"; here the files are re-read on their own, so it is said and otherwise ignored.
+  const onHangup = (): void => {
+    logger.info({ signal: 'SIGHUP', reloadIntervalMs: settings.reloadIntervalMs }, 'SIGHUP ignored: the policy and certificate files are re-read every --reload-interval');
+  };
+  process.on('SIGHUP', onHangup);
+  try {
+    await untilStopped(server, logger);
+  } finally {
+    process.off('SIGHUP', onHangup);
+  }
+  logger.flush();
+  return EXIT_OK;
+}
+
+function untilStopped(server: RunningServer, logger: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       logger.info({ signal }, 'signal received');
       process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
@@ -24,6 +40,4 @@ export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
     };
     process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
   });
-  logger.flush();
-  return EXIT_OK;
 }

@@ -236,5 +236,41 @@ describe('cli: mountgate serve', function () {
         }
       });
     });
+
+    const signalRows: ReadonlyArray<{ name: string; signal: NodeJS.Signals; logged: string }> = [
+      // Node's default for SIGHUP ends the process at once, dropping requests in flight; `kill -HUP`,
+      // which many daemons take as "reload", must not take the webhook down.
+      { name: 'SIGHUP keeps it serving and says the files are re-read on their own', signal: 'SIGHUP', logged: 'SIGHUP ignored: the policy and certificate files are re-read every --reload-interval' },
+      { name: 'SIGINT drains like SIGTERM', signal: 'SIGINT', logged: 'draining: not ready, still serving' },
+    ];
+    for (const row of signalRows) {
+      it(`on a signal: ${row.name}; exits 0 once stopped`, async () => {
+        await withDir(async (dir) => {
+          const pki = await createCa();
+          const pair = await issueServingPair(pki);
+          await writeFile(join(dir, 'policy.json'), JSON.stringify(BASE_POLICY));
+          await writeFile(join(dir, 'tls.crt'), pair.cert);
+          await writeFile(join(dir, 'tls.key'), pair.key);
+          const port = 20000 + Math.floor(Math.random() * 20000);
+          const env = { MOUNTGATE_CONFIG: join(dir, 'policy.json'), MOUNTGATE_TLS_CERT: join(dir, 'tls.crt'), MOUNTGATE_TLS_KEY: join(dir, 'tls.key'), MOUNTGATE_HOST: '127.0.0.1' };
+          const proc = mountgate(['serve', '--port', String(port), '--metrics-port', '0', '--shutdown-delay', '0.5'], env);
+          try {
+            await eventually(() => httpsCall({ port, path: '/readyz', ca: pki.caCert }).then((a) => a.status === 200, () => false), 60_000);
+            proc.child.kill(row.signal);
+            await eventually(async () => proc.output().includes(row.logged), 5_000);
+            if (row.signal === 'SIGHUP') {
+              expect(proc.child.exitCode, 'still running').to.equal(null);
+              expect((await httpsCall({ port, path: '/readyz', ca: pki.caCert })).status).to.equal(200);
+              proc.child.kill('SIGTERM');
+            }
+            const result = await proc.exit;
+            expect(result.code, result.stderr).to.equal(0);
+            expect(result.stdout).to.include('"msg":"stopped"');
+          } finally {
+            proc.child.kill('SIGKILL');
+          }
+        });
+      });
+    }
   });
 });
