@@ -13,6 +13,7 @@ export interface Metrics {
   readonly requests: Counter<'endpoint' | 'result'>;
   readonly duration: Histogram<'endpoint'>;
   readonly reloads: Counter<'kind' | 'result'>;
+  readonly reloadLastSuccessful: Gauge<'kind'>;
   readonly certificateExpiry: Gauge;
   readonly draining: Gauge;
   readonly podSecurityCacheSynced: Gauge;
@@ -53,6 +54,7 @@ export function createMetrics(): Metrics {
       labelNames: ['kind', 'result'] as const,
       registers: [registry],
     }),
+    reloadLastSuccessful: reloadLastSuccessful(registry),
     certificateExpiry: new Gauge({
       name: 'mountgate_certificate_expiry_timestamp_seconds',
       help: 'When the serving certificate in use expires (Unix time).',
@@ -100,6 +102,22 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
   };
+}
+
+/**
+ * 1 while the policy (or certificate) files as they are on disk are in force; 0 from a change refused or files
+ * that cannot be read until a change is taken or they are readable again. mountgate_reloads_total counts a
+ * refusal once, so an alert on its rate clears while the refused file stays, to fail the next start.
+ */
+function reloadLastSuccessful(registry: Registry): Gauge<'kind'> {
+  const gauge = new Gauge({
+    name: 'mountgate_reload_last_successful',
+    help: 'Whether the policy or certificate files on disk are in force (0: a change was refused, or they cannot be read).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  for (const kind of ['policy', 'certificate']) gauge.set({ kind }, 1);
+  return gauge;
 }
 
 /**

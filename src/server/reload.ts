@@ -19,29 +19,67 @@ export interface ReloadSources {
   readonly intervalMs: number;
 }
 
+/**
+ * Whether the files on disk are in force, for mountgate_reload_last_successful: not while the last change read was
+ * refused, nor while they cannot be read. Files readable again that still hold a refused change stay refused.
+ */
+class InForce {
+  #refused = false;
+  #unreadable = false;
+
+  constructor(
+    private readonly kind: 'policy' | 'certificate',
+    private readonly metrics: Metrics,
+  ) {}
+
+  taken(): void {
+    this.#refused = false;
+    this.#update();
+  }
+
+  refused(): void {
+    this.#refused = true;
+    this.#update();
+  }
+
+  readable(readable: boolean): void {
+    this.#unreadable = !readable;
+    this.#update();
+  }
+
+  #update(): void {
+    this.metrics.reloadLastSuccessful.set({ kind: this.kind }, this.#refused || this.#unreadable ? 0 : 1);
+  }
+}
+
 export function watchForChanges(state: LiveState, sources: ReloadSources, metrics: Metrics, logger: Logger): FilePoller[] {
+  const policyInForce = new InForce('policy', metrics);
   const pollers = [
     pollFiles([sources.configPath], [sources.policyText], sources.intervalMs, async ([text = '']) => {
       let policy: CompiledPolicy;
       try {
         policy = parsePolicy(text, sources.configPath);
         state.setPolicy(policy);
+        policyInForce.taken();
         metrics.reloads.inc({ kind: 'policy', result: 'success' });
         logger.info({ file: sources.configPath }, 'policy reloaded');
       } catch (error) {
+        policyInForce.refused();
         metrics.reloads.inc({ kind: 'policy', result: 'failure' });
         logger.error({ file: sources.configPath, err: String(error) }, 'new policy refused; the previous policy stays in force');
         return;
       }
       logPolicyWarnings(policy, sources.configPath, logger);
-    }, reportRead('policy', [sources.configPath], 'the policy in force stays', metrics, logger)),
+    }, reportRead('policy', [sources.configPath], 'the policy in force stays', policyInForce, metrics, logger)),
   ];
   const tlsFiles = sources.tlsFiles;
   if (tlsFiles !== undefined) {
+    const certificateInForce = new InForce('certificate', metrics);
     pollers.push(
       pollFiles([tlsFiles.certPath, tlsFiles.keyPath], [state.tls.cert, state.tls.key], sources.intervalMs, async ([cert = '', key = '']) => {
         try {
           state.setTls(parseTlsMaterial(cert, key, tlsFiles));
+          certificateInForce.taken();
           metrics.reloads.inc({ kind: 'certificate', result: 'success' });
           metrics.certificateExpiry.set(state.tls.notAfter.getTime() / 1000);
           logger.info({ file: tlsFiles.certPath, notAfter: state.tls.notAfter.toISOString() }, 'certificate reloaded');
@@ -49,10 +87,11 @@ export function watchForChanges(state: LiveState, sources: ReloadSources, metric
           if (early !== undefined) logger.warn({ file: tlsFiles.certPath, notBefore: state.tls.notBefore.toISOString() }, early);
         } catch (error) {
           // Often a rotation caught between writing the certificate and the key; the next tick sees both.
+          certificateInForce.refused();
           metrics.reloads.inc({ kind: 'certificate', result: 'failure' });
           logger.warn({ file: tlsFiles.certPath, err: String(error) }, 'new certificate refused; the previous one stays in use');
         }
-      }, reportRead('certificate', [tlsFiles.certPath, tlsFiles.keyPath], 'the certificate in use stays', metrics, logger)),
+      }, reportRead('certificate', [tlsFiles.certPath, tlsFiles.keyPath], 'the certificate in use stays', certificateInForce, metrics, logger)),
     );
   }
   return pollers;
@@ -62,9 +101,10 @@ export function watchForChanges(state: LiveState, sources: ReloadSources, metric
  * A file that cannot be read (a ConfigMap key gone, a Secret unmounted) keeps what is in force; said once, as a
  * failed reload, so that an admin learns that a change made now would not be seen.
  */
-function reportRead(kind: 'policy' | 'certificate', files: readonly string[], stays: string, metrics: Metrics, logger: Logger): (event: ReadEvent) => void {
+function reportRead(kind: 'policy' | 'certificate', files: readonly string[], stays: string, inForce: InForce, metrics: Metrics, logger: Logger): (event: ReadEvent) => void {
   const file = files.join(', ');
   return (event) => {
+    inForce.readable(event.kind === 'readable-again');
     if (event.kind === 'readable-again') {
       logger.info({ file }, `${kind} ${files.length === 1 ? 'file' : 'files'} readable again`);
       return;

@@ -392,6 +392,56 @@ describe('server (real HTTPS on loopback)', function () {
       });
     });
 
+    // mountgate_reloads_total counts a refusal once; an alert on its rate clears while the refused file is still
+    // there, and the next restart of the replica exits 2 on it. The gauge says, for as long as it lasts, that the
+    // file on disk is not the one in force.
+    const inForceRows: ReadonlyArray<{ name: string; kind: 'policy' | 'certificate'; break: (test: TestServer) => Promise<void>; mend: (test: TestServer) => Promise<void> }> = [
+      {
+        name: 'a policy refused at reload, until a valid one is taken',
+        kind: 'policy',
+        break: (test) => writeFile(test.paths.config, 'maxMounts: -1\n'),
+        mend: (test) => writeFile(test.paths.config, JSON.stringify({ ...BASE_POLICY, maxMounts: 3 })),
+      },
+      {
+        name: 'a policy put back as it was in force after a refusal',
+        kind: 'policy',
+        break: (test) => writeFile(test.paths.config, ''),
+        mend: (test) => writeFile(test.paths.config, JSON.stringify(BASE_POLICY)),
+      },
+      {
+        name: 'a policy file that cannot be read, until it can',
+        kind: 'policy',
+        break: (test) => unlink(test.paths.config),
+        mend: (test) => writeFile(test.paths.config, JSON.stringify(BASE_POLICY)),
+      },
+      {
+        name: 'a certificate whose key does not match, until the key comes',
+        kind: 'certificate',
+        break: async (test) => {
+          const next = await issueServingPair(test.pki, 'mountgate-next');
+          await writeFile(test.paths.cert, next.cert);
+          nextKeys.set(test, next.key);
+        },
+        mend: (test) => writeFile(test.paths.key, nextKeys.get(test) ?? ''),
+      },
+    ];
+    const nextKeys = new WeakMap<TestServer, string>();
+    for (const row of inForceRows) {
+      it(`says while the file on disk is not in force: ${row.name}`, async () => {
+        await withServer({}, async (test) => {
+          const gauge = `mountgate_reload_last_successful{kind="${row.kind}"}`;
+          expect(await metricsText(test.server.metricsPort)).to.include(`${gauge} 1`);
+          await row.break(test);
+          await eventually(async () => (await metricsText(test.server.metricsPort)).includes(`${gauge} 0`));
+          // Still 0 some intervals later: it is a state, not an event.
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          expect(await metricsText(test.server.metricsPort)).to.include(`${gauge} 0`);
+          await row.mend(test);
+          await eventually(async () => (await metricsText(test.server.metricsPort)).includes(`${gauge} 1`));
+        });
+      });
+    }
+
     it('applies a changed policy, and refuses an invalid one while staying ready, logging the error', async () => {
       const { lines, logger } = logSink();
       await withServer({ logger }, async (test) => {
