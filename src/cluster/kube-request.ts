@@ -27,15 +27,15 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /**
  * `method` on `path` (below the cluster's server URL), sending `body` as JSON; resolves with the
- * parsed answer, or fails once `timeoutMs` have passed.
+ * parsed answer, or fails once `timeoutMs` have passed or `signal` aborts.
  */
-export async function kubeRequest(config: KubeRequestConfig, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, timeoutMs = REQUEST_TIMEOUT_MS): Promise<unknown> {
+export async function kubeRequest(config: KubeRequestConfig, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, timeoutMs = REQUEST_TIMEOUT_MS, signal?: AbortSignal): Promise<unknown> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const headers: Record<string, string | number> = { Accept: 'application/json' };
   if (payload !== undefined) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) });
-  const { status, text, label } = await apiRequest(config, { method, pathAndQuery: path, headers, payload, timeoutMs }, async (answer, target) => ({
+  const { status, text, label } = await apiRequest(config, { method, pathAndQuery: path, headers, payload, timeoutMs, signal }, async (answer, target) => ({
     status: answer.statusCode ?? 0,
-    text: await readAnswer(answer, target, MAX_BODY_BYTES),
+    text: await readAnswer(answer, target, MAX_BODY_BYTES, signal),
     label: target.label,
   }));
   if (status < 200 || status > 299) throw new KubeStatusError(status, `${label}: HTTP ${status}: ${messageOf(text)}`);

@@ -41,16 +41,16 @@ export function kubernetesLeaseStore(config: KubeRequestConfig, namespace: strin
     }
   };
   return {
-    async read() {
+    async read(signal) {
       try {
-        return fromLease(await kubeRequest(config, 'GET', one));
+        return fromLease(await kubeRequest(config, 'GET', one, undefined, undefined, signal));
       } catch (error) {
         if (statusCodeOf(error) === 404) return undefined;
         throw error;
       }
     },
-    create: (record) => conflicts(kubeRequest(config, 'POST', collection, toLease(record))),
-    update: (resourceVersion, record) => conflicts(kubeRequest(config, 'PUT', one, toLease(record, resourceVersion))),
+    create: (record, signal) => conflicts(kubeRequest(config, 'POST', collection, toLease(record), undefined, signal)),
+    update: (resourceVersion, record, signal) => conflicts(kubeRequest(config, 'PUT', one, toLease(record, resourceVersion), undefined, signal)),
   };
 }
 

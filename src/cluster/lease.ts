@@ -33,12 +33,19 @@ export class LeaseConflict extends Error {
 
 /** The Lease object in the API server; an adapter over the Kubernetes client, or a fake in tests. */
 export interface LeaseStore {
-  /** undefined when the Lease does not exist. */
-  read(): Promise<StoredLease | undefined>;
-  create(record: LeaseRecord): Promise<StoredLease>;
+  /** undefined when the Lease does not exist. Each call ends early, failing, when `signal` aborts. */
+  read(signal?: AbortSignal): Promise<StoredLease | undefined>;
+  create(record: LeaseRecord, signal?: AbortSignal): Promise<StoredLease>;
   /** Replaces the spec only if the Lease still has `resourceVersion`. */
-  update(resourceVersion: string, record: LeaseRecord): Promise<StoredLease>;
+  update(resourceVersion: string, record: LeaseRecord, signal?: AbortSignal): Promise<StoredLease>;
 }
+
+/**
+ * How long stop() tries to hand the Lease back. Shutdown waits for stop(), and an API server that takes
+ * connections but does not answer would otherwise hold it for each request's whole deadline (30 s), past the
+ * kubelet's grace period; a Lease not handed back is taken over once it expires, as after a crash.
+ */
+export const LEASE_HAND_BACK_TIMEOUT_MS = 3_000;
 
 export interface LeaseTiming {
   /** How long a Lease stays valid after its last renewal (client-go's default: 15 s). */
@@ -72,6 +79,8 @@ export class LeaseElector {
   /** Steps down at the renew deadline counted from when the last successful renewal was sent, even if a request hangs and tryOnce never returns. */
   #watchdog: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
+  /** Aborted by stop(): the attempt under way ends at once instead of at its request's deadline. */
+  #abort = new AbortController();
   #stopped = true;
   /** A write naming this replica was sent: the Lease may name it, even if it is not holding (an answer came late or never). */
   #wrote = false;
@@ -95,6 +104,7 @@ export class LeaseElector {
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
+    this.#abort = new AbortController();
     const loop = (): void => {
       this.#running = this.tryOnce().finally(() => {
         this.#running = undefined;
@@ -114,15 +124,21 @@ export class LeaseElector {
     this.#stopped = true;
     clearTimeout(this.#timer);
     clearTimeout(this.#watchdog);
+    this.#abort.abort(new Error('the Lease elector stopped'));
     await this.#running;
     if (this.#holding) this.#setHolding(false);
     if (!this.#wrote) return;
+    const signal = AbortSignal.timeout(LEASE_HAND_BACK_TIMEOUT_MS);
     try {
-      const current = await this.store.read();
+      const current = await this.store.read(signal);
       if (current === undefined || current.record.holderIdentity !== this.identity) return;
       const at = microTime(this.now());
-      await this.store.update(current.resourceVersion, { ...current.record, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: at, renewTime: at });
+      await this.store.update(current.resourceVersion, { ...current.record, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: at, renewTime: at }, signal);
     } catch (error) {
+      if (signal.aborted) {
+        this.events.onError(new Error(`the Lease was not handed back within ${LEASE_HAND_BACK_TIMEOUT_MS} ms; the others take it over once it expires`));
+        return;
+      }
       // Not handed back: the others take over once it expires.
       this.events.onError(error);
     }
@@ -133,7 +149,8 @@ export class LeaseElector {
     try {
       await this.#attempt();
     } catch (error) {
-      if (!(error instanceof LeaseConflict)) this.events.onError(error);
+      // An attempt ended by stop() is no failure to report.
+      if (!(error instanceof LeaseConflict) && !this.#abort.signal.aborted) this.events.onError(error);
       // A holder that cannot renew must stop acting as one before its Lease can expire for the others.
       if (this.#holding && this.elapsed() - this.#lastRenewedAt >= this.timing.renewDeadlineMs) this.#setHolding(false);
     }
@@ -143,12 +160,13 @@ export class LeaseElector {
     // The others count the Lease's duration from when they see the write, which is after it was sent: the renew
     // deadline is counted from the same start, however long the answers take.
     const sentAt = this.elapsed();
-    const current = await this.store.read();
+    const { signal } = this.#abort;
+    const current = await this.store.read(signal);
     const readAt = this.elapsed();
     const at = microTime(this.now());
     if (current === undefined) {
       this.#wrote = true;
-      const created = await this.store.create({ holderIdentity: this.identity, leaseDurationSeconds: this.timing.durationSeconds, acquireTime: at, renewTime: at, leaseTransitions: 0 });
+      const created = await this.store.create({ holderIdentity: this.identity, leaseDurationSeconds: this.timing.durationSeconds, acquireTime: at, renewTime: at, leaseTransitions: 0 }, signal);
       this.#renewed(created, sentAt, readAt);
       return;
     }
@@ -156,7 +174,7 @@ export class LeaseElector {
     const { record } = current;
     if (record.holderIdentity === this.identity) {
       this.#wrote = true;
-      this.#renewed(await this.store.update(current.resourceVersion, { ...record, leaseDurationSeconds: this.timing.durationSeconds, renewTime: at }), sentAt, readAt);
+      this.#renewed(await this.store.update(current.resourceVersion, { ...record, leaseDurationSeconds: this.timing.durationSeconds, renewTime: at }, signal), sentAt, readAt);
       return;
     }
     if (record.holderIdentity !== '' && !this.#expired(record, readAt)) {
@@ -170,7 +188,7 @@ export class LeaseElector {
       acquireTime: at,
       renewTime: at,
       leaseTransitions: record.leaseTransitions + 1,
-    });
+    }, signal);
     this.#renewed(taken, sentAt, readAt);
   }
 

@@ -136,6 +136,26 @@ describe('cluster/lease-store', () => {
       },
       expected: `GET ${ONE}: the answer is not JSON`,
     },
+    // An API server that never answers: each call ends when its signal aborts, not at the 30 s deadline.
+    ...(
+      [
+        ['read', (store: LeaseStore, signal: AbortSignal) => store.read(signal)],
+        ['create', (store: LeaseStore, signal: AbortSignal) => store.create(RECORD, signal)],
+        ['update', (store: LeaseStore, signal: AbortSignal) => store.update('1', RECORD, signal)],
+      ] as const
+    ).map(([call, send]) => ({
+      name: `ends ${call === 'update' ? 'an' : 'a'} ${call} the server never answers when its signal aborts`,
+      run: async (store: LeaseStore, leases: FakeLeases) => {
+        leases.override = () => undefined;
+        const started = Date.now();
+        const error = await send(store, AbortSignal.timeout(200)).then(
+          () => 'answered',
+          (failure: unknown) => (failure instanceof Error ? failure.name : String(failure)),
+        );
+        return [error, Date.now() - started < 2_000];
+      },
+      expected: ['AbortError', true],
+    })),
   ];
   for (const row of rows) {
     it(row.name, async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { LeaseConflict, LeaseElector, microTime, type LeaseRecord, type LeaseStore, type LeaseTiming, type StoredLease } from '../../src/cluster/lease.js';
+import { LEASE_HAND_BACK_TIMEOUT_MS, LeaseConflict, LeaseElector, microTime, type LeaseRecord, type LeaseStore, type LeaseTiming, type StoredLease } from '../../src/cluster/lease.js';
 
 /** A Lease in memory with the API server's optimistic concurrency: a write with a stale resourceVersion is a 409. */
 class FakeLeaseStore implements LeaseStore {
@@ -374,4 +374,71 @@ describe('cluster/lease', () => {
     expect(changes).to.deep.equal([true, false]);
     expect(store.lease?.record.holderIdentity).to.equal('');
   });
+});
+
+/**
+ * An API server that takes connections and never answers (a partition, a control plane being upgraded): each call
+ * hangs until its signal aborts, as a request does when its deadline (30 s) has not come yet.
+ */
+class HangingLeaseStore implements LeaseStore {
+  readonly calls: string[] = [];
+  /** Calls answered at once before hanging starts (so that the replica first holds the Lease). */
+  constructor(
+    private readonly inner: LeaseStore,
+    private answered: number,
+  ) {}
+
+  read(signal?: AbortSignal): Promise<StoredLease | undefined> {
+    return this.#call('read', signal, () => this.inner.read());
+  }
+
+  create(record: LeaseRecord, signal?: AbortSignal): Promise<StoredLease> {
+    return this.#call('create', signal, () => this.inner.create(record));
+  }
+
+  update(resourceVersion: string, record: LeaseRecord, signal?: AbortSignal): Promise<StoredLease> {
+    return this.#call('update', signal, () => this.inner.update(resourceVersion, record));
+  }
+
+  #call<T>(name: string, signal: AbortSignal | undefined, answer: () => Promise<T>): Promise<T> {
+    this.calls.push(name);
+    if (this.answered > 0) {
+      this.answered--;
+      return answer();
+    }
+    return new Promise<T>((_resolve, reject) => {
+      const fail = (): void => reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      if (signal?.aborted === true) fail();
+      else signal?.addEventListener('abort', fail, { once: true });
+      // Without a signal the call would hang for the request's whole deadline; the test's own bound ends it.
+    });
+  }
+}
+
+describe('cluster/lease: stop() while the API server does not answer', function () {
+  this.timeout(10_000);
+  // Shutdown waits for stop(): while the kubelet's grace period runs out, it must not wait for a request's 30 s deadline.
+  const rows: ReadonlyArray<{ name: string; answered: number; holding: boolean }> = [
+    { name: 'an acquisition hanging: stop returns at once, with no error reported for it', answered: 0, holding: false },
+    { name: 'holding, a renewal hanging: stop ends it and gives up handing the Lease back within the bound', answered: 2, holding: true },
+  ];
+  for (const row of rows) {
+    it(row.name, async () => {
+      const store = new HangingLeaseStore(new FakeLeaseStore(), row.answered);
+      const errors: unknown[] = [];
+      const elector = new LeaseElector(store, 'a', { onHoldingChange: () => undefined, onError: (error) => errors.push(error) }, { durationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 50 });
+      elector.start();
+      try {
+        const deadline = Date.now() + 2_000;
+        while (store.calls.length <= row.answered && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(elector.holding).to.equal(row.holding);
+        const stopping = Date.now();
+        await Promise.race([elector.stop(), new Promise((_resolve, reject) => setTimeout(() => reject(new Error('stop() still waiting after 5 s')), 5_000))]);
+        expect(Date.now() - stopping).to.be.below(row.holding ? LEASE_HAND_BACK_TIMEOUT_MS + 500 : 500);
+        expect(errors.map(String).filter((error) => !error.includes('handed back')), 'the aborted attempt is no error').to.deep.equal([]);
+      } finally {
+        await Promise.race([elector.stop(), new Promise((resolve) => setTimeout(resolve, 100))]);
+      }
+    });
+  }
 });
