@@ -65,11 +65,11 @@ export async function startMountPolicies(options: MountPolicyOptions, state: Liv
 }
 
 function statusWriter(config: KubeRequestConfig): WriteStatus {
-  return async (object, status) => {
+  return async (object, status, signal) => {
     const namespace = encodeURIComponent(object.metadata?.namespace ?? '');
     const name = encodeURIComponent(object.metadata?.name ?? '');
     // The cached object's resourceVersion makes the write conditional: a 409 if it changed meanwhile.
     const path = `/apis/${MOUNT_POLICY_GROUP}/${MOUNT_POLICY_VERSION}/namespaces/${namespace}/${MOUNT_POLICY_RESOURCE}/${name}/status`;
-    await kubeRequest(config, 'PUT', path, { ...object, status });
+    await kubeRequest(config, 'PUT', path, { ...object, status }, undefined, signal);
   };
 }

@@ -24,7 +24,8 @@ import type { CachedMountPolicy, MountPolicyObject, MountPolicyTable } from './m
 import { canonicalJson, desiredStatus, sameStatus, type MountPolicyStatus } from './mount-policy-status.js';
 
 /** Replaces the status subresource of `object` (whose resourceVersion makes it conditional). */
-export type WriteStatus = (object: MountPolicyObject, status: MountPolicyStatus) => Promise<void>;
+/** Writes a status; ends early, failing, when `signal` aborts (stop()). */
+export type WriteStatus = (object: MountPolicyObject, status: MountPolicyStatus, signal?: AbortSignal) => Promise<void>;
 
 export interface StatusWriterOptions {
   readonly table: MountPolicyTable;
@@ -59,6 +60,8 @@ export class StatusWriter {
   #draining: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Aborted by stop(): a write under way ends at once instead of at its request's deadline. */
+  readonly #abort = new AbortController();
   /**
    * Each namespace's effective list during one drain, with what it was worked out from: it is the same for every
    * MountPolicy of the namespace, and working it out can take tens of milliseconds.
@@ -110,6 +113,7 @@ export class StatusWriter {
     this.#toRetry.clear();
     clearTimeout(this.#retry);
     this.#retry = undefined;
+    this.#abort.abort(new Error('the MountPolicy status writer stopped'));
     await this.idle();
   }
 
@@ -221,12 +225,14 @@ export class StatusWriter {
     const digest = statusDigest(status);
     if (!this.#mayWrite(ref, compiled.uid, compiled.generation, digest)) return false;
     try {
-      await this.options.write(object, status);
+      await this.options.write(object, status, this.#abort.signal);
       this.#stored(ref, compiled.uid, digest);
       this.options.metrics.mountPolicyStatusWrites.inc({ result: 'success' });
       this.options.logger.info({ mountPolicy: ref, generation: compiled.generation, ready: status.conditions[0]?.status }, 'MountPolicy status written');
       return true;
     } catch (error) {
+      // Ended by stop(): no failure, and nothing to try again.
+      if (this.#stopped) return true;
       const code = statusCodeOf(error);
       if (code === 409) {
         // The object changed since it was cached; its watch event queues it again.

@@ -204,3 +204,52 @@ describe('cluster/status-writer', () => {
     expect(written).to.deep.equal([]);
   });
 });
+
+describe('cluster/status-writer: stop() while a write is under way', () => {
+  // Shutdown waits for stop(); an API server that takes the write and never answers must not hold it for the
+  // request's 30 s deadline.
+  const rows: ReadonlyArray<{ name: string; answer: (signal: AbortSignal | undefined) => Promise<void> }> = [
+    {
+      name: 'a write the API server never answers ends at once, not counted as failed',
+      answer: (signal) =>
+        new Promise<void>((_resolve, reject) => {
+          const fail = (): void => reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+          if (signal?.aborted === true) fail();
+          else signal?.addEventListener('abort', fail, { once: true });
+        }),
+    },
+  ];
+  for (const row of rows) {
+    it(row.name, async () => {
+      const table = new MountPolicyTable();
+      const metrics = createMetrics();
+      let started: (() => void) | undefined;
+      const writing = new Promise<void>((resolve) => (started = resolve));
+      const writer = new StatusWriter({
+        table,
+        cluster: { policy: policyOf() },
+        metrics,
+        logger: silentLogger(),
+        retryDelayMs: 5,
+        write: (_target, _status, signal) => {
+          started?.();
+          return row.answer(signal);
+        },
+      });
+      table.upsert(object('tenant', { allowedHostPaths: [] }));
+      table.markSynced(true);
+      writer.setHolding(true);
+      await writing;
+      const stopping = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([writer.stop(), new Promise((_resolve, reject) => (timer = setTimeout(() => reject(new Error('stop() still waiting after 2 s')), 2_000)))]);
+      } finally {
+        clearTimeout(timer);
+      }
+      expect(Date.now() - stopping).to.be.below(500);
+      const failures = (await metrics.mountPolicyStatusWrites.get()).values.find((v) => v.labels.result === 'failure')?.value ?? 0;
+      expect(failures).to.equal(0);
+    });
+  }
+});
