@@ -18,7 +18,7 @@ import { run } from './commands.js';
 import { RELEASE, RELEASE_NAMESPACE, SANDBOX_NAMESPACE, sandboxPod } from './env.js';
 import { helm } from './helm.js';
 import { node } from './hooks.js';
-import { finished, podLogs, waitForPod } from './kube.js';
+import { finished, podLogs, waitForPod, waitForReplicas } from './kube.js';
 
 const RUN_TIMEOUT_MS = 120_000;
 
@@ -316,10 +316,27 @@ describe('sandbox Pods get real mounts', function () {
   });
 
   describe('with volumeRoot: writableAncestor, a link planted below the root cannot lead the mount out of it', function () {
+    /** How many times the webhook Pod's log says it took a changed policy. */
+    async function policyReloads(pod: V1Pod): Promise<number> {
+      const logs = await podLogs(node().cluster.core, RELEASE_NAMESPACE, pod.metadata?.name ?? '');
+      return logs.split('\n').filter((line) => line.includes('"msg":"policy reloaded"')).length;
+    }
+
     /** helm upgrade with the suite's values and `extra`, then dry runs until every replica's answer shows the setting. */
     async function upgradePolicy(extra: readonly string[], rooted: boolean): Promise<void> {
       const { cluster, valuesFile } = node();
+      const replicas = await waitForReplicas(cluster.core, RELEASE_NAMESPACE, RELEASE, 2);
+      const reloadsBefore = await Promise.all(replicas.map((pod) => policyReloads(pod)));
       await helm(cluster.cp.kubeconfigPath, ['upgrade', RELEASE, CHART_DIR, '--namespace', RELEASE_NAMESPACE, '--values', valuesFile, ...extra, '--wait', '--timeout', '4m']);
+      // Each replica re-reads the ConfigMap when its kubelet updates the file, up to a minute or more apart. The answers
+      // below can all come from one replica (the API server keeps its connection to it), so each one's log must say it.
+      const reloadDeadline = Date.now() + 150_000;
+      for (const [index, pod] of replicas.entries()) {
+        while ((await policyReloads(pod)) <= (reloadsBefore[index] ?? 0)) {
+          if (Date.now() > reloadDeadline) throw new Error(`${pod.metadata?.name ?? '?'} did not reload the policy within 150 s`);
+          await sleep(1_000);
+        }
+      }
       // Replicas of the old release may still answer for a moment after the rollout: ten answers in a row must agree.
       // Meanwhile a Pod that one setting mutates and the other validates is refused (docs/reference.md, section 7).
       const probe = host('sandbox', 'probe', 'below');
