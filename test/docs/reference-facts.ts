@@ -26,6 +26,9 @@ import { KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/index.js';
 import { createMetrics } from '../../src/server/metrics.js';
 import { REPEAT_WINDOW_MS, REPEATS_PER_WINDOW } from '../../src/cluster/status-writer.js';
 import { IDLE_CONNECTION_MS } from '../../src/cluster/kept-alive.js';
+import { JUDGED_STACK } from '../../src/admission/mount-points.js';
+import { MAX_CEL_EXPRESSION_LENGTH } from '../../src/backstop/policy.js';
+import { LEASE_HAND_BACK_TIMEOUT_MS } from '../../src/cluster/lease.js';
 
 export interface Fact {
   /** What is missing when the fact does not hold, e.g. "serve flag --port". */
@@ -145,6 +148,9 @@ export function limitFacts(): Fact[] {
     ['the repeated status writes', `${REPEATS_PER_WINDOW} per ${REPEAT_WINDOW_MS / 1000} s`],
     ['the kept-alive idle time', `${KEEP_ALIVE_TIMEOUT_MS / 1000} s`],
     ['the idle time of a connection to the API server', `${IDLE_CONNECTION_MS / 1000} s`],
+    ['the read-only host mounts stacked at one place judged one by one', String(JUDGED_STACK)],
+    ['the length of one CEL expression of the backstop', `${MAX_CEL_EXPRESSION_LENGTH} characters (code points)`],
+    ['the time to hand the Lease back', `${LEASE_HAND_BACK_TIMEOUT_MS / 1000} s`],
   ];
   return [
     ...limits.map(([what, value]): Fact => ({ what: `limit: ${what}`, section: '## 10. Limits', snippets: [`| ${value}`], row: true })),
