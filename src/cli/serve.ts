@@ -13,7 +13,7 @@ export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
   // Node's default for SIGHUP ends the process at once, dropping requests in flight. Many daemons take
   // `kill -HUP` as "reload"; here the files are re-read on their own, so it is said and otherwise ignored.
   const onHangup = (): void => {
-    logger.info({ signal: 'SIGHUP', reloadIntervalMs: settings.reloadIntervalMs }, 'SIGHUP ignored: the policy and certificate files are re-read every --reload-interval');
+    logger.info({ signal: 'SIGHUP', reloadIntervalMs: settings.reloadIntervalMs }, 'SIGHUP ignored: mountgate re-reads its files every --reload-interval');
   };
   process.on('SIGHUP', onHangup);
   try {

@@ -44,7 +44,7 @@ export async function startMountPolicies(options: MountPolicyOptions, state: Liv
       logger.info({ lease: `${namespace}/${name}`, identity }, holding ? 'holding the Lease: writing MountPolicy status' : 'no longer holding the Lease');
       writer.setHolding(holding);
     },
-    onError: (error) => logger.warn({ lease: `${namespace}/${name}`, err: String(error) }, 'Lease not acquired or renewed'),
+    onError: (error) => logger.warn({ lease: `${namespace}/${name}`, err: String(error) }, 'Lease not acquired, renewed or handed back'),
   });
   const watch = watchMountPolicies(config, table, logger);
   elector.start();

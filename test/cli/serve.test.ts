@@ -240,7 +240,7 @@ describe('cli: mountgate serve', function () {
     const signalRows: ReadonlyArray<{ name: string; signal: NodeJS.Signals; logged: string }> = [
       // Node's default for SIGHUP ends the process at once, dropping requests in flight; `kill -HUP`,
       // which many daemons take as "reload", must not take the webhook down.
-      { name: 'SIGHUP keeps it serving and says the files are re-read on their own', signal: 'SIGHUP', logged: 'SIGHUP ignored: the policy and certificate files are re-read every --reload-interval' },
+      { name: 'SIGHUP keeps it serving and says the files are re-read on their own', signal: 'SIGHUP', logged: 'SIGHUP ignored: mountgate re-reads its files every --reload-interval' },
       { name: 'SIGINT drains like SIGTERM', signal: 'SIGINT', logged: 'draining: not ready, still serving' },
     ];
     for (const row of signalRows) {
