@@ -209,7 +209,11 @@ describe('cli: mountgate serve', function () {
       expect(result.stderr.split('\n')[0]).to.equal('mountgate: unknown command "launch"');
     });
 
-    it('drains on SIGTERM: 503 at once, serves through the delay, exits 0', async () => {
+    /** A real `mountgate serve` on a random loopback port with a fresh CA, ready (/readyz 200) when `use` is called; killed after. */
+    async function withServing(
+      shutdownDelay: string,
+      use: (served: { proc: ReturnType<typeof mountgate>; readyz: () => Promise<number>; healthz: () => Promise<number> }) => Promise<void>,
+    ): Promise<void> {
       await withDir(async (dir) => {
         const pki = await createCa();
         const pair = await issueServingPair(pki);
@@ -218,22 +222,29 @@ describe('cli: mountgate serve', function () {
         await writeFile(join(dir, 'tls.key'), pair.key);
         const port = 20000 + Math.floor(Math.random() * 20000);
         const env = { MOUNTGATE_CONFIG: join(dir, 'policy.json'), MOUNTGATE_TLS_CERT: join(dir, 'tls.crt'), MOUNTGATE_TLS_KEY: join(dir, 'tls.key'), MOUNTGATE_HOST: '127.0.0.1' };
-        const proc = mountgate(['serve', '--port', String(port), '--metrics-port', '0', '--shutdown-delay', '3'], env);
+        const proc = mountgate(['serve', '--port', String(port), '--metrics-port', '0', '--shutdown-delay', shutdownDelay], env);
+        const status = (path: string) => (): Promise<number> => httpsCall({ port, path, ca: pki.caCert }).then((answer) => answer.status);
         try {
           // Starting node with tsx can take long on a loaded machine; this is a wait, not a measurement.
-          await eventually(() => httpsCall({ port, path: '/readyz', ca: pki.caCert }).then((a) => a.status === 200, () => false), 60_000);
-          const signalled = Date.now();
-          proc.child.kill('SIGTERM');
-          await eventually(() => httpsCall({ port, path: '/readyz', ca: pki.caCert }).then((a) => a.status === 503, () => false), 2_500);
-          expect((await httpsCall({ port, path: '/healthz', ca: pki.caCert })).status).to.equal(200);
-          const result = await proc.exit;
-          expect(result.code, result.stderr).to.equal(0);
-          expect(Date.now() - signalled).to.be.at.least(3000);
-          const messages = result.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg);
-          expect(messages).to.include.members(['mountgate is serving', 'signal received', 'draining: not ready, still serving', 'stopped']);
+          await eventually(() => status('/readyz')().then((code) => code === 200, () => false), 60_000);
+          await use({ proc, readyz: status('/readyz'), healthz: status('/healthz') });
         } finally {
           proc.child.kill('SIGKILL');
         }
+      });
+    }
+
+    it('drains on SIGTERM: 503 at once, serves through the delay, exits 0', async () => {
+      await withServing('3', async ({ proc, readyz, healthz }) => {
+        const signalled = Date.now();
+        proc.child.kill('SIGTERM');
+        await eventually(() => readyz().then((code) => code === 503, () => false), 2_500);
+        expect(await healthz()).to.equal(200);
+        const result = await proc.exit;
+        expect(result.code, result.stderr).to.equal(0);
+        expect(Date.now() - signalled).to.be.at.least(3000);
+        const messages = result.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg);
+        expect(messages).to.include.members(['mountgate is serving', 'signal received', 'draining: not ready, still serving', 'stopped']);
       });
     });
 
@@ -245,30 +256,17 @@ describe('cli: mountgate serve', function () {
     ];
     for (const row of signalRows) {
       it(`on a signal: ${row.name}; exits 0 once stopped`, async () => {
-        await withDir(async (dir) => {
-          const pki = await createCa();
-          const pair = await issueServingPair(pki);
-          await writeFile(join(dir, 'policy.json'), JSON.stringify(BASE_POLICY));
-          await writeFile(join(dir, 'tls.crt'), pair.cert);
-          await writeFile(join(dir, 'tls.key'), pair.key);
-          const port = 20000 + Math.floor(Math.random() * 20000);
-          const env = { MOUNTGATE_CONFIG: join(dir, 'policy.json'), MOUNTGATE_TLS_CERT: join(dir, 'tls.crt'), MOUNTGATE_TLS_KEY: join(dir, 'tls.key'), MOUNTGATE_HOST: '127.0.0.1' };
-          const proc = mountgate(['serve', '--port', String(port), '--metrics-port', '0', '--shutdown-delay', '0.5'], env);
-          try {
-            await eventually(() => httpsCall({ port, path: '/readyz', ca: pki.caCert }).then((a) => a.status === 200, () => false), 60_000);
-            proc.child.kill(row.signal);
-            await eventually(async () => proc.output().includes(row.logged), 5_000);
-            if (row.signal === 'SIGHUP') {
-              expect(proc.child.exitCode, 'still running').to.equal(null);
-              expect((await httpsCall({ port, path: '/readyz', ca: pki.caCert })).status).to.equal(200);
-              proc.child.kill('SIGTERM');
-            }
-            const result = await proc.exit;
-            expect(result.code, result.stderr).to.equal(0);
-            expect(result.stdout).to.include('"msg":"stopped"');
-          } finally {
-            proc.child.kill('SIGKILL');
+        await withServing('0.5', async ({ proc, readyz }) => {
+          proc.child.kill(row.signal);
+          await eventually(async () => proc.output().includes(row.logged), 5_000);
+          if (row.signal === 'SIGHUP') {
+            expect(proc.child.exitCode, 'still running').to.equal(null);
+            expect(await readyz()).to.equal(200);
+            proc.child.kill('SIGTERM');
           }
+          const result = await proc.exit;
+          expect(result.code, result.stderr).to.equal(0);
+          expect(result.stdout).to.include('"msg":"stopped"');
         });
       });
     }
