@@ -11,8 +11,25 @@ import path from 'node:path';
 
 const STOP_GRACE_MS = 10_000;
 
-/** A free TCP port on 127.0.0.1 (the kernel picks it; we release it straight away). */
+/**
+ * Ports this process has handed out. The kernel may give a port just released to the next listen(0), so two calls
+ * in a row (a server's port and its metrics port) could name the same one, and the second bind then fails.
+ */
+const handedOut = new Set<number>();
+const FREE_PORT_TRIES = 50;
+
+/** A free TCP port on 127.0.0.1 (the kernel picks it; we release it straight away), never one handed out before. */
 export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < FREE_PORT_TRIES; tries++) {
+    const port = await kernelPort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no port in ${FREE_PORT_TRIES} tries that this process had not handed out already`);
+}
+
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
