@@ -3,8 +3,9 @@
  * refuse; a few rules the schema cannot express fail in the templates with a clear message.
  */
 import { expect } from 'chai';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { testCa } from './fixtures.js';
 import { VALUES_DIR, failureText, template } from './helm.js';
 
 interface BadRow {
@@ -164,6 +165,21 @@ describe('template checks the schema cannot express', function () {
       name: 'a mounts annotation key equal to the default sandbox-user key',
       values: { policy: { annotation: 'mountgate.io/sandbox-user' } },
       expect: 'policy.sandboxUserAnnotation must differ from policy.annotation (both are mountgate.io/sandbox-user)',
+    },
+    {
+      name: 'a secret-mode caBundle that is no PEM and no base64 of one',
+      values: { certs: { mode: 'secret', secret: { name: 'tls', caBundle: 'not a certificate' } } },
+      expect: 'certs.secret.caBundle holds no CA certificate: give the PEM of the CA that signed the Secret\'s tls.crt (-----BEGIN CERTIFICATE-----), or base64 of that PEM',
+    },
+    {
+      name: 'a secret-mode caBundle that holds a private key (tls.key given for ca.crt)',
+      values: { certs: { mode: 'secret', secret: { name: 'tls', caBundle: `${testCa().caPem}${readFileSync(testCa().keyFile, 'utf8')}` } } },
+      expect: 'certs.secret.caBundle holds a private key: the webhook configurations and the helm test Pod would publish it; give the CA certificate alone',
+    },
+    {
+      name: 'a secret-mode caBundle given as base64 of a private key',
+      values: { certs: { mode: 'secret', secret: { name: 'tls', caBundle: readFileSync(testCa().keyFile).toString('base64') } } },
+      expect: 'certs.secret.caBundle holds a private key',
     },
     {
       name: 'the webhook port equal to the metrics port',

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { testCa } from './fixtures.js';
 import {
   FULLNAME,
   NAMESPACE,
@@ -475,10 +476,11 @@ const rows: Row[] = [
   },
   {
     name: 'secret mode accepts the caBundle already base64-encoded',
-    values: { certs: { mode: 'secret', secret: { name: 'tls', caBundle: 'TFMwdExTMUNSVWQ=' } } },
+    values: { certs: { mode: 'secret', secret: { name: 'tls', caBundle: Buffer.from(testCa().caPem).toString('base64') } } },
     check(docs) {
-      expect(get(mutatingHook(docs), 'clientConfig.caBundle')).to.equal('TFMwdExTMUNSVWQ=');
-      expect(get(validatingHook(docs), 'clientConfig.caBundle')).to.equal('TFMwdExTMUNSVWQ=');
+      const bundle = Buffer.from(testCa().caPem).toString('base64');
+      expect(get(mutatingHook(docs), 'clientConfig.caBundle')).to.equal(bundle);
+      expect(get(validatingHook(docs), 'clientConfig.caBundle')).to.equal(bundle);
     },
   },
   {

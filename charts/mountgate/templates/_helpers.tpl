@@ -152,6 +152,16 @@ Argument: (list $root $selectorOrNil)
 {{- if and (eq .Values.certs.mode "secret") (not .Values.certs.secret.name) -}}
 {{- fail "certs.secret.name is required when certs.mode is secret" -}}
 {{- end -}}
+{{- if eq .Values.certs.mode "secret" -}}
+{{- /* The caBundle lands in cluster-scoped webhook configurations and the helm test Pod's env. */ -}}
+{{- $caPem := include "mountgate.secretModeCaPem" . -}}
+{{- if contains "PRIVATE KEY-----" $caPem -}}
+{{- fail "certs.secret.caBundle holds a private key: the webhook configurations and the helm test Pod would publish it; give the CA certificate alone (ca.crt, not tls.key)" -}}
+{{- end -}}
+{{- if not (contains "-----BEGIN CERTIFICATE-----" $caPem) -}}
+{{- fail "certs.secret.caBundle holds no CA certificate: give the PEM of the CA that signed the Secret's tls.crt (-----BEGIN CERTIFICATE-----), or base64 of that PEM" -}}
+{{- end -}}
+{{- end -}}
 {{- if and (not (kindIs "invalid" .Values.terminationGracePeriodSeconds)) (le (int .Values.terminationGracePeriodSeconds) (int .Values.server.shutdownDelay)) -}}
 {{- fail (printf "terminationGracePeriodSeconds (%v) must be greater than server.shutdownDelay (%v), or the kubelet kills mountgate while it drains" .Values.terminationGracePeriodSeconds .Values.server.shutdownDelay) -}}
 {{- end -}}
