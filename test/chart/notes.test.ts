@@ -104,6 +104,22 @@ describe('NOTES.txt', function () {
       hasNot: ['every mount request is denied'],
     },
     {
+      name: 'a NetworkPolicy with webhookFrom but no apiServerCIDRs: the webhook port admits those peers alone, so they must hold the API server',
+      values: {
+        networkPolicy: { enabled: true, webhookFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] },
+      },
+      has: ['WARNING: networkPolicy.webhookFrom is set without networkPolicy.apiServerCIDRs', 'the API server can reach mountgate only if one of those peers is its source'],
+      hasNot: ['networkPolicy is on but neither'],
+    },
+    {
+      name: 'a NetworkPolicy with apiServerCIDRs and webhookFrom: no warning about the API server',
+      values: {
+        networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.10/32'], webhookFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] },
+      },
+      has: [],
+      hasNot: ['networkPolicy.webhookFrom is set without', 'networkPolicy is on but neither'],
+    },
+    {
       name: 'mountPolicies on: how to list them, that they only narrow, that the CRD stays',
       values: { mountPolicies: { enabled: true } },
       has: ['kubectl get mpol -A', 'can only narrow', 'stays after `helm uninstall`', 'ValidatingWebhookConfiguration/mg-mountgate\n'],
