@@ -87,6 +87,30 @@ describe('NOTES.txt', function () {
       hasNot: ['The backstop still holds'],
     },
     {
+      name: 'a PodDisruptionBudget with minAvailable equal to replicaCount is warned about: no drain can evict a replica',
+      values: { podDisruptionBudget: { minAvailable: 2 } },
+      has: ['WARNING: the PodDisruptionBudget allows no voluntary eviction (minAvailable 2, replicaCount 2)', 'kubectl drain'],
+      hasNot: [],
+    },
+    {
+      name: 'a PodDisruptionBudget with maxUnavailable 0 is warned about',
+      values: { podDisruptionBudget: { maxUnavailable: 0 } },
+      has: ['WARNING: the PodDisruptionBudget allows no voluntary eviction (maxUnavailable 0, replicaCount 2)'],
+      hasNot: [],
+    },
+    {
+      name: 'a PodDisruptionBudget with minAvailable 100% is warned about',
+      values: { podDisruptionBudget: { minAvailable: '100%' } },
+      has: ['WARNING: the PodDisruptionBudget allows no voluntary eviction (minAvailable 100%, replicaCount 2)'],
+      hasNot: [],
+    },
+    {
+      name: 'a PodDisruptionBudget that leaves one replica to evict is not warned about',
+      values: { replicaCount: 3, podDisruptionBudget: { minAvailable: 2 } },
+      has: [],
+      hasNot: ['PodDisruptionBudget allows no voluntary eviction'],
+    },
+    {
       name: 'a single replica with failurePolicy Fail is warned about',
       values: { replicaCount: 1 },
       has: ['WARNING: failurePolicy is Fail with a single replica'],
