@@ -182,11 +182,26 @@ describe('template checks the schema cannot express', function () {
       expect: 'certs.secret.caBundle holds a private key',
     },
     {
+      name: 'a helm-mode serving certificate that could outlive its CA (caValidityDays 365, certValidityDays 825)',
+      values: { certs: { helm: { caValidityDays: 365 } } },
+      expect: 'certs.helm.certValidityDays (825) must be at most a third of certs.helm.caValidityDays (365 / 3 = 121)',
+    },
+    {
       name: 'the webhook port equal to the metrics port',
       values: { server: { port: 9090 } },
       expect: 'server.port and server.metricsPort must differ (both are 9090)',
     },
   ];
+  it('accepts a serving certificate of a third of the CA validity, and any in the other modes', function () {
+    for (const values of [
+      { certs: { helm: { caValidityDays: 365, certValidityDays: 121 } } },
+      { certs: { mode: 'certManager', helm: { caValidityDays: 365 } } },
+    ]) {
+      const res = template({ values });
+      expect(res.status, failureText(res)).to.equal(0);
+    }
+  });
+
   it('fails without an image, saying how to get one (none is published)', function () {
     const res = template({ withoutImage: true });
     expect(res.status, 'helm template must fail').to.not.equal(0);

@@ -165,6 +165,14 @@ Argument: (list $root $selectorOrNil)
 {{- if and (not (kindIs "invalid" .Values.terminationGracePeriodSeconds)) (le (int .Values.terminationGracePeriodSeconds) (int .Values.server.shutdownDelay)) -}}
 {{- fail (printf "terminationGracePeriodSeconds (%v) must be greater than server.shutdownDelay (%v), or the kubelet kills mountgate while it drains" .Values.terminationGracePeriodSeconds .Values.server.shutdownDelay) -}}
 {{- end -}}
+{{- if eq .Values.certs.mode "helm" -}}
+{{- /* A CA is kept while more than a third of it is left: a serving certificate issued then must end first. */ -}}
+{{- $caDays := int .Values.certs.helm.caValidityDays -}}
+{{- $certDays := int .Values.certs.helm.certValidityDays -}}
+{{- if gt $certDays (div $caDays 3) -}}
+{{- fail (printf "certs.helm.certValidityDays (%d) must be at most a third of certs.helm.caValidityDays (%d / 3 = %d): the CA is kept until a third of its validity is left, so a longer serving certificate could outlive the CA that signed it, and mountgate_certificate_expiry_timestamp_seconds, which shows the serving certificate's expiry, would not warn before the API server stops trusting it" $certDays $caDays (div $caDays 3)) -}}
+{{- end -}}
+{{- end -}}
 {{- if and .Values.certs.certManager.issuerRef (not .Values.certs.certManager.issuerRef.name) -}}
 {{- fail "certs.certManager.issuerRef.name is required when issuerRef is set" -}}
 {{- end -}}
