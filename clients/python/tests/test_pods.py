@@ -123,6 +123,23 @@ def test_refuses_a_sandbox_user_that_cannot_fill_the_placeholder(user: str) -> N
     assert sandbox_user_problem("x" * 64) is None
 
 
+@pytest.mark.parametrize(
+    ("user", "kind"),
+    [(1001, "int"), (b"u3", "bytes"), (["u3"], "list")],
+    ids=["a numeric user id", "bytes", "a list"],
+)
+def test_refuses_a_sandbox_user_that_is_not_a_string(user: object, kind: str) -> None:
+    # A provisioner's user ids are often numbers; re would raise "expected string or bytes-like object".
+    message = f"sandbox_user must be a string (an annotation value), not {kind}"
+    with pytest.raises(TypeError) as raised:
+        with_mounts(V1Pod(), MOUNTS, sandbox_user=user)  # type: ignore[arg-type]
+    assert str(raised.value) == message
+    with pytest.raises(TypeError) as raised:
+        create_pod(RecordingApi(), "agents", V1Pod(), MOUNTS, sandbox_user=user)  # type: ignore[arg-type]
+    assert str(raised.value) == message
+    assert sandbox_user_problem(user) == message  # type: ignore[arg-type]
+
+
 class RecordingApi:
     """Stands for CoreV1Api: answers create_namespaced_pod_with_http_info with the body it was given, and keeps the call."""
 

@@ -27,8 +27,17 @@ SANDBOX_USER_ANNOTATION = "mountgate.io/sandbox-user"
 _PLACEHOLDER_VALUE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
+def _not_text(user: object) -> str | None:
+    if isinstance(user, str):
+        return None
+    return f"sandbox_user must be a string (an annotation value), not {type(user).__name__}"
+
+
 def sandbox_user_problem(user: str) -> str | None:
     """Why ``user`` cannot fill ``{sandboxUser}`` (None when it can)."""
+    not_text = _not_text(user)
+    if not_text is not None:
+        return not_text
     if _PLACEHOLDER_VALUE.fullmatch(user) is None:
         return (
             f"the sandbox user {json.dumps(user)} cannot fill {{sandboxUser}}: mountgate takes 1 to 64 "
@@ -49,12 +58,16 @@ def with_mounts(
 
     ``sandbox_user`` also names the sandbox's user, for policy entries with ``{sandboxUser}``;
     mountgate believes it only from a requester in the policy's ``trustedProvisioners`` and refuses a
-    Pod with host mounts that carries it from anyone else. A value that cannot fill the placeholder,
-    or a ``sandbox_user_annotation`` equal to ``annotation``, raises ValueError.
+    Pod with host mounts that carries it from anyone else. A value that is not a string raises
+    TypeError; one that cannot fill the placeholder, or a ``sandbox_user_annotation`` equal to
+    ``annotation``, raises ValueError.
     """
     value = annotation_value(mounts)
     added = {annotation: value}
     if sandbox_user is not None:
+        not_text = _not_text(sandbox_user)
+        if not_text is not None:
+            raise TypeError(not_text)
         problem = sandbox_user_problem(sandbox_user)
         if problem is not None:
             raise ValueError(problem)
