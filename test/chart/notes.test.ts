@@ -111,6 +111,18 @@ describe('NOTES.txt', function () {
       hasNot: ['PodDisruptionBudget allows no voluntary eviction'],
     },
     {
+      name: 'failurePolicy Ignore with a backstop that only audits or warns: nothing refuses such a Pod',
+      values: { webhook: { failurePolicy: 'Ignore' }, backstop: { validationActions: ['Audit', 'Warn'] } },
+      has: ['WARNING: failurePolicy is Ignore', 'backstop.validationActions has no Deny: nothing then'],
+      hasNot: ['The backstop still holds'],
+    },
+    {
+      name: 'the Pod validating webhook off with a backstop that only warns: nothing re-checks the Pod',
+      values: { webhook: { validating: { enabled: false } }, backstop: { validationActions: ['Warn'] } },
+      has: ['WARNING: webhook.validating.enabled is false', 'reach nothing (backstop.validationActions has no Deny)'],
+      hasNot: ['only the backstop'],
+    },
+    {
       name: 'a single replica with failurePolicy Fail is warned about',
       values: { replicaCount: 1 },
       has: ['WARNING: failurePolicy is Fail with a single replica'],
