@@ -197,7 +197,7 @@ export function mountPolicySuite(access: ClusterAccess): void {
       { what: 'watch MountPolicies in every namespace', attrs: { group: GROUP, resource: PLURAL, verb: 'watch' }, allowed: true },
       { what: 'list MountPolicies', attrs: { group: GROUP, resource: PLURAL, verb: 'list' }, allowed: true },
       { what: 'update a status', attrs: { group: GROUP, resource: PLURAL, subresource: 'status', verb: 'update', namespace: TEAM }, allowed: true },
-      { what: 'patch a status', attrs: { group: GROUP, resource: PLURAL, subresource: 'status', verb: 'patch', namespace: TEAM }, allowed: true },
+      { what: 'patch a status (it writes with update alone)', attrs: { group: GROUP, resource: PLURAL, subresource: 'status', verb: 'patch', namespace: TEAM }, allowed: false },
       { what: 'update a MountPolicy', attrs: { group: GROUP, resource: PLURAL, verb: 'update', namespace: TEAM }, allowed: false },
       { what: 'delete a MountPolicy', attrs: { group: GROUP, resource: PLURAL, verb: 'delete', namespace: TEAM }, allowed: false },
       { what: 'create a Lease in the release namespace', attrs: { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', namespace: NS }, allowed: true },
