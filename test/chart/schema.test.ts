@@ -191,6 +191,11 @@ describe('template checks the schema cannot express', function () {
       values: { server: { port: 9090 } },
       expect: 'server.port and server.metricsPort must differ (both are 9090)',
     },
+    {
+      name: 'the Service port equal to the metrics port',
+      values: { service: { port: 9090 } },
+      expect: 'service.port and server.metricsPort must differ (both are 9090)',
+    },
   ];
   it('accepts a serving certificate of a third of the CA validity, and any in the other modes', function () {
     for (const values of [

@@ -179,6 +179,9 @@ Argument: (list $root $selectorOrNil)
 {{- if eq (int .Values.server.port) (int .Values.server.metricsPort) -}}
 {{- fail (printf "server.port and server.metricsPort must differ (both are %v): mountgate listens on each" .Values.server.port) -}}
 {{- end -}}
+{{- if eq (int .Values.service.port) (int .Values.server.metricsPort) -}}
+{{- fail (printf "service.port and server.metricsPort must differ (both are %v): the Service serves each under its own port" .Values.service.port) -}}
+{{- end -}}
 {{- $annotation := include "mountgate.annotation" . -}}
 {{- if eq $annotation (.Values.policy.sandboxUserAnnotation | default "mountgate.io/sandbox-user") -}}
 {{- fail (printf "policy.sandboxUserAnnotation must differ from policy.annotation (both are %s)" $annotation) -}}
