@@ -6,7 +6,7 @@
  */
 import type { NamespaceLayers } from '../policy/layers.js';
 import { MAX_EFFECTIVE_CHARACTERS, MAX_EFFECTIVE_ENTRIES } from '../policy/effective.js';
-import { compileMountPolicy, type CompiledMountPolicy, type MountPolicyRef } from '../policy/mount-policy.js';
+import { compileMountPolicy, OBJECT_KEYS, type CompiledMountPolicy, type MountPolicyRef } from '../policy/mount-policy.js';
 import { MAX_MESSAGE_LENGTH } from './mount-policy-status.js';
 
 /** A MountPolicy as the API server returns it; only metadata is relied upon, the rest is judged. */
@@ -78,6 +78,12 @@ export function keptOf(object: MountPolicyObject): MountPolicyObject {
   }
   if (object.spec !== undefined) kept.spec = object.spec;
   if (object.status !== undefined) kept.status = (JSON.stringify(object.status)?.length ?? 0) > MAX_KEPT_STATUS_LENGTH ? OVERSIZED_STATUS : object.status;
+  // A key no MountPolicy has (a misspelt spec, stored while the webhook was out of the way) makes the object invalid,
+  // allowing no host path: left out, the object would read as one without a spec, which narrows nothing. Its name is
+  // all compileMountPolicy reads. Defined, not assigned: a key named __proto__ would set the prototype instead.
+  for (const key of Object.keys(object)) {
+    if (!OBJECT_KEYS.has(key)) Object.defineProperty(kept, key, { value: null, enumerable: true, writable: true, configurable: true });
+  }
   return kept;
 }
 
@@ -185,11 +191,20 @@ function keyOf(object: MountPolicyObject): string {
   return `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
 }
 
-/** With a status subresource, generation moves only with spec; the spec is compared too, for a CRD without one. */
+/**
+ * With a status subresource, generation moves only with what lies beside metadata and status; that is compared too
+ * (the spec, and a key no MountPolicy has, which makes it invalid), for a CRD without one.
+ */
 function sameLayer(before: MountPolicyObject, after: MountPolicyObject): boolean {
   return (
     before.metadata?.uid === after.metadata?.uid &&
     before.metadata?.generation === after.metadata?.generation &&
-    JSON.stringify(before.spec) === JSON.stringify(after.spec)
+    JSON.stringify(judged(before)) === JSON.stringify(judged(after))
   );
+}
+
+/** What compileMountPolicy reads of an object beside its metadata. */
+function judged(object: MountPolicyObject): Omit<MountPolicyObject, 'metadata' | 'status'> {
+  const { metadata: _metadata, status: _status, ...rest } = object;
+  return rest;
 }

@@ -32,7 +32,7 @@ export const mountPolicySpecSchema = object({
 export type MountPolicySpec = InferType<typeof mountPolicySpecSchema>;
 
 /** The keys of a MountPolicy object; the CRD keeps any other (x-kubernetes-preserve-unknown-fields) for this to refuse. */
-const OBJECT_KEYS: ReadonlySet<string> = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+export const OBJECT_KEYS: ReadonlySet<string> = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
 
 /**
  * Longer lists are refused before yup reads them: yup explains every bad entry, at tens of microseconds each, and a

@@ -77,6 +77,30 @@ describe('cluster/mount-policy-cache', () => {
       expect(layers.known && layers.policies[0]?.layer?.closed).to.equal(`it is invalid, so it allows no host path: ${why}`);
     });
 
+    it('keeps a MountPolicy with a key beside spec that is not its own (a misspelt spec, stored past the webhook) as invalid, as kept from the watch: it allows nothing, saying why', () => {
+      const { spec: _spec, ...withoutSpec } = recorded('team-c', 'spce', undefined);
+      const misspelt = { ...withoutSpec, spce: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-c' }] } };
+      const table = synced(keptOf(misspelt));
+      const layers = table.layersOf('team-c');
+      expect(layers.known && layers.policies[0]?.problems).to.deep.equal(['the MountPolicy has an unknown key: spce']);
+      expect(layers.known && layers.policies[0]?.layer?.closed).to.equal('it is invalid, so it allows no host path: the MountPolicy has an unknown key: spce');
+    });
+
+    it('keeps a key named __proto__ beside spec as a key, not as the prototype of what it keeps', () => {
+      const parsed: unknown = JSON.parse(`{"__proto__": {"x": 1}, ${JSON.stringify(recorded('team-c', 'proto', {})).slice(1)}`);
+      const table = synced(keptOf(parsed as MountPolicyObject));
+      const layers = table.layersOf('team-c');
+      expect(layers.known && layers.policies[0]?.problems).to.deep.equal(['the MountPolicy has an unknown key: __proto__']);
+    });
+
+    it('compiles a MountPolicy again when a key beside spec comes or goes, whatever its generation says', () => {
+      const table = synced(keptOf(TEAM_A));
+      const misspelt = { ...TEAM_A, metadata: { ...TEAM_A.metadata, resourceVersion: '140' }, spce: {} };
+      table.upsert(keptOf(misspelt));
+      const layers = table.layersOf('team-a');
+      expect(layers.known && layers.policies[0]?.problems).to.deep.equal(['the MountPolicy has an unknown key: spce']);
+    });
+
     it('follows updates and deletions', () => {
       const table = synced(TEAM_A, TEAM_A_MODELS);
       table.upsert(recorded('team-a', 'tenant', { allowedHostPaths: [] }, 2, '101'));
@@ -163,6 +187,11 @@ describe('cluster/mount-policy-cache', () => {
       { name: 'an object as listed is kept as it is', object: TEAM_A, kept: TEAM_A },
       { name: 'labels, annotations, managedFields, finalizers and timestamps are left out; spec and status stay', object: bulky, kept: { ...TEAM_A, status: STATUS } },
       { name: 'an object without metadata stays without', object: { kind: 'MountPolicy', spec: {} }, kept: { kind: 'MountPolicy', spec: {} } },
+      {
+        name: 'a key beside spec that is not a MountPolicy\'s (a misspelt spec) is kept by name, for the MountPolicy to be refused; its value is left out',
+        object: { ...TEAM_A, spce: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a'.repeat(100) }] } } as MountPolicyObject,
+        kept: { ...TEAM_A, spce: null } as MountPolicyObject,
+      },
       {
         name: 'a status over the bound is kept as a note that no status mountgate writes equals',
         object: { ...TEAM_A, status: { conditions: [], note: 'x'.repeat(MAX_KEPT_STATUS_LENGTH) } },
