@@ -7,6 +7,7 @@
  */
 import { compare } from './json-patch.js';
 import type { CompiledPolicy } from '../policy/compile.js';
+import { isRecord } from '../policy/json-object.js';
 import {
   compileMountPolicy,
   MOUNT_POLICY_GROUP,
@@ -18,16 +19,25 @@ import type { AdmissionRequest } from './review.js';
 import { allow, deny, SKIPPED, type Verdict } from './verdict.js';
 import { hasViolations, violation, type Rule } from './violation.js';
 
-function specOf(object: unknown): unknown {
-  return typeof object === 'object' && object !== null && 'spec' in object ? object.spec : undefined;
+/**
+ * What a MountPolicy is judged by: all but its metadata and status, that is the spec and any key beside it (one no
+ * MountPolicy has, a misspelt spec, makes it invalid).
+ */
+function judgedPart(object: unknown): unknown {
+  if (!isRecord(object)) return undefined;
+  const { metadata: _metadata, status: _status, ...rest } = object;
+  return rest;
 }
 
-/** Only a spec that is new or changed is judged: a label added to an older MountPolicy is not refused because the cluster policy shrank since. */
+/**
+ * Only a spec that is new or changed is judged: a label added to an older MountPolicy is not refused because the
+ * cluster policy shrank since. A key added beside the spec is a change too: the stored MountPolicy would be invalid.
+ */
 function specChanged(request: AdmissionRequest): boolean {
   if (request.operation === 'CREATE') return true;
-  const before = specOf(request.oldObject);
-  const after = specOf(request.object);
-  if (typeof before !== 'object' || before === null || typeof after !== 'object' || after === null) return before !== after;
+  const before = judgedPart(request.oldObject);
+  const after = judgedPart(request.object);
+  if (!isRecord(before) || !isRecord(after)) return before !== after;
   return compare(before, after).length > 0;
 }
 

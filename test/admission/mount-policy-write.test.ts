@@ -78,6 +78,22 @@ describe('admission: MountPolicy writes', () => {
     ['refuses an UPDATE that grows the spec past 64 KiB', mountPolicy(specOfBytes(MAX_SPEC_BYTES + 1, '/srv/tenants/team-a')), { operation: 'UPDATE', oldObject: NARROW }, 'denied'],
     ['judges an UPDATE that changes the spec', WIDE, { operation: 'UPDATE', oldObject: NARROW }, 'denied'],
     ['leaves alone an UPDATE that keeps the spec (a label on an older MountPolicy)', WIDE, { operation: 'UPDATE', oldObject: WIDE }, { allowed: true }],
+    [
+      'refuses an UPDATE that keeps the spec but adds a key beside it (a misspelt spec), which the stored MountPolicy would be invalid for',
+      { ...NARROW, spce: { allowedHostPaths: [] } },
+      { operation: 'UPDATE', oldObject: NARROW },
+      {
+        allowed: false,
+        status: { code: 403, reason: 'Forbidden', message: 'mountgate refused the MountPolicy: the MountPolicy has an unknown key: spce' },
+        auditAnnotations: { verdict: 'denied', rule: 'mount-policy-invalid', violation: 'the MountPolicy has an unknown key: spce' },
+      },
+    ],
+    [
+      'leaves alone an UPDATE that keeps the spec and the rest beside metadata (a label and a status on an older MountPolicy)',
+      { ...WIDE, metadata: { ...(WIDE.metadata as object), labels: { team: 'a' } }, status: { observedGeneration: 2 } },
+      { operation: 'UPDATE', oldObject: WIDE },
+      { allowed: true },
+    ],
     ['leaves alone the status subresource', WIDE, { operation: 'UPDATE', subResource: 'status', oldObject: NARROW }, { allowed: true }],
     ['leaves alone other resources of the group', WIDE, { resource: 'others' }, { allowed: true }],
     ['leaves alone other groups', WIDE, { group: 'example.com' }, { allowed: true }],
