@@ -31,7 +31,8 @@ export async function withMountPolicies(cluster: CompiledPolicy, paths: readonly
   if (paths.length === 0) return cluster;
   // MountPolicy names and problems come from the manifests as written: one line each, no escape sequence.
   const say = (line: string): void => io.stderr(`${escapeControl(line)}\n`);
-  const policies: CompiledMountPolicy[] = [];
+  // By name: the API server keeps one object of a name, the last applied, so a later manifest replaces an earlier one.
+  const policies = new Map<string, CompiledMountPolicy>();
   for (const path of paths) {
     for (const manifest of await readManifests(path, io, 'MountPolicy', 'any')) {
       const policy = compileMountPolicy(inNamespace(manifest, namespace));
@@ -40,7 +41,8 @@ export async function withMountPolicies(cluster: CompiledPolicy, paths: readonly
         say(`note: ${name} is for namespace "${policy.ref.namespace}", not "${namespace}": left out`);
         continue;
       }
-      policies.push(policy);
+      if (policies.has(policy.ref.name)) say(`note: ${name} is given more than once: the last one is layered, as the API server keeps one object of a name`);
+      policies.set(policy.ref.name, policy);
       if (policy.problems.length > 0) {
         say(`warning: ${name} is invalid, so it allows no host path: ${policy.problems.join('; ')}`);
       } else {
@@ -49,9 +51,10 @@ export async function withMountPolicies(cluster: CompiledPolicy, paths: readonly
       }
     }
   }
-  if (policies.length > 0) {
-    const refs = policies.map((policy) => policy.ref);
-    say(`namespace ${namespace} with ${describeMountPolicies(refs)}: host paths in effect: ${describeEffective(effectiveAllowedHostPaths(cluster, namespace, policies), '', false)}`);
+  const layered = [...policies.values()];
+  if (layered.length > 0) {
+    const refs = layered.map((policy) => policy.ref);
+    say(`namespace ${namespace} with ${describeMountPolicies(refs)}: host paths in effect: ${describeEffective(effectiveAllowedHostPaths(cluster, namespace, layered), '', false)}`);
   }
-  return layeredPolicy(cluster, { known: true, policies });
+  return layeredPolicy(cluster, { known: true, policies: layered });
 }

@@ -141,6 +141,24 @@ describe('cli: mountgate check --mount-policy', () => {
     expect(result.code).to.equal(EXIT_DENIED);
   });
 
+  it('layers the last of MountPolicies of one name, as the API server keeps one object of a name, and says so', async () => {
+    const before = 'kind: MountPolicy\nmetadata: {name: tenant}\nspec: {allowedHostPaths: [{pathPrefix: /srv/tenants/team-a/old}, {pathPrefix: /skills, readOnly: true}]}\n';
+    const after = 'kind: MountPolicy\nmetadata: {name: tenant}\nspec: {allowedHostPaths: [{pathPrefix: /srv/tenants/team-a}, {pathPrefix: /skills, readOnly: true}]}\n';
+    const result = await run({ 'policy.json': CLUSTER, 'pod.json': asking('/srv/tenants/team-a/x'), 'old.yaml': before, 'new.yaml': after }, (dir) => [
+      '--namespace',
+      'team-a',
+      '--mount-policy',
+      join(dir, 'old.yaml'),
+      '--mount-policy',
+      join(dir, 'new.yaml'),
+    ]);
+    expect(result.stderr.split('\n').filter((line) => line.startsWith('note') || line.includes('in effect'))).to.deep.equal([
+      'note: MountPolicy team-a/tenant is given more than once: the last one is layered, as the API server keeps one object of a name',
+      'namespace team-a with MountPolicy team-a/tenant: host paths in effect: /skills (read-only), /srv/tenants/team-a',
+    ]);
+    expect([result.code, result.stderr.split('\n').slice(-2)]).to.deep.equal([EXIT_OK, ['allowed (2 patch operations)', '']]);
+  });
+
   const refused: Array<[string, string, RegExp]> = [
     ['a file that holds something else, naming the file and document', `${TENANT}---\nkind: Pod\n`, /mp\.yaml \(document 3\): expected a MountPolicy manifest, found kind "Pod"$/],
     ['a file of no MountPolicy (a comment alone)', '# none yet\n', /\/mp\.yaml: expected one or more MountPolicy manifests \(YAML or JSON\)$/],
