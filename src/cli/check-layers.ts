@@ -21,9 +21,14 @@ import { readManifests } from './manifests.js';
 import { escapeControl } from './usage.js';
 
 
-/** A manifest without a namespace lands in the one checked, as `kubectl apply -n` would put it. */
+/**
+ * A manifest without a namespace lands in the one checked, as `kubectl apply -n` would put it; kubectl reads an empty
+ * or null namespace as none, so those land there too.
+ */
 function inNamespace(manifest: unknown, namespace: string): unknown {
-  if (!isRecord(manifest) || !isRecord(manifest.metadata) || manifest.metadata.namespace !== undefined) return manifest;
+  if (!isRecord(manifest) || !isRecord(manifest.metadata)) return manifest;
+  const given = manifest.metadata.namespace;
+  if (given !== undefined && given !== null && given !== '') return manifest;
   return { ...manifest, metadata: { ...manifest.metadata, namespace } };
 }
 

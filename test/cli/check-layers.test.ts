@@ -141,6 +141,26 @@ describe('cli: mountgate check --mount-policy', () => {
     expect(result.code).to.equal(EXIT_DENIED);
   });
 
+  const unsetNamespaces: Array<[string, string]> = [
+    ['an empty namespace', 'namespace: ""'],
+    ['a namespace key without a value (null)', 'namespace: null'],
+  ];
+  for (const [name, field] of unsetNamespaces) {
+    it(`takes a manifest with ${name} as the checked namespace's, as kubectl apply places it`, async () => {
+      const narrowing = `kind: MountPolicy\nmetadata: {name: tenant, ${field}}\nspec: {allowedHostPaths: [{pathPrefix: /srv/tenants/team-a}, {pathPrefix: /skills, readOnly: true}]}\n`;
+      const result = await run({ 'policy.json': CLUSTER, 'pod.json': asking('/srv/tenants/team-b/x'), 'mp.yaml': narrowing }, (dir) => [
+        '--namespace',
+        'team-a',
+        '--mount-policy',
+        join(dir, 'mp.yaml'),
+      ]);
+      expect(result.stderr.split('\n').filter((line) => line.startsWith('note') || line.includes('in effect'))).to.deep.equal([
+        'namespace team-a with MountPolicy team-a/tenant: host paths in effect: /skills (read-only), /srv/tenants/team-a',
+      ]);
+      expect(result.code).to.equal(EXIT_DENIED);
+    });
+  }
+
   it('layers the last of MountPolicies of one name, as the API server keeps one object of a name, and says so', async () => {
     const before = 'kind: MountPolicy\nmetadata: {name: tenant}\nspec: {allowedHostPaths: [{pathPrefix: /srv/tenants/team-a/old}, {pathPrefix: /skills, readOnly: true}]}\n';
     const after = 'kind: MountPolicy\nmetadata: {name: tenant}\nspec: {allowedHostPaths: [{pathPrefix: /srv/tenants/team-a}, {pathPrefix: /skills, readOnly: true}]}\n';
