@@ -217,6 +217,16 @@ describe('mountPolicies', function () {
       }
     });
 
+    it('spec: every optional key is nullable, so that a null (a key left empty, `readOnly:`) reaches mountgate, which refuses it, instead of being dropped', function () {
+      // The API server drops a null it may not keep before anyone reads the object: `readOnly:` would be stored as
+      // read-write, `allowedHostPaths:` as no narrowing at all. Nulls in lists, and pathPrefix (required), are refused by
+      // the API server itself, so those stay non-nullable.
+      const nullable = ['spec', 'spec.allowedHostPaths', 'spec.allowedHostPaths[].readOnly', 'spec.reservedMountPaths', 'spec.maxMounts'];
+      for (const { at, node } of schemaNodes(schemaAt(docs, 'properties.spec'), 'spec')) {
+        expect(node['nullable'], at).to.equal(nullable.includes(at) ? true : undefined);
+      }
+    });
+
     it('status: observedGeneration, metav1.Condition list keyed by type, effectiveAllowedHostPaths', function () {
       const status = schemaAt(docs, 'properties.status');
       expect(Object.keys(obj(status['properties'], 'status.properties'))).to.deep.equal(['observedGeneration', 'conditions', 'effectiveAllowedHostPaths']);
