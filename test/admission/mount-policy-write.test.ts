@@ -65,6 +65,16 @@ describe('admission: MountPolicy writes', () => {
       },
     ],
     [
+      'refuses a key written without a value (null, which the CRD keeps for this), naming it: it is not read as missing',
+      mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv/tenants/a', readOnly: null }], maxMounts: null }),
+      {},
+      {
+        allowed: false,
+        status: { code: 403, reason: 'Forbidden', message: 'mountgate refused the MountPolicy: spec.allowedHostPaths[0].readOnly cannot be null; spec.maxMounts cannot be null' },
+        auditAnnotations: { verdict: 'denied', rule: 'mount-policy-invalid', violation: 'spec.allowedHostPaths[0].readOnly cannot be null' },
+      },
+    ],
+    [
       'refuses a MountPolicy whose spec is over 64 KiB as JSON, naming the limit and its size',
       mountPolicy(specOfBytes(MAX_SPEC_BYTES + 1, '/srv/tenants/team-a')),
       {},
