@@ -241,12 +241,17 @@ export function mountPolicySuite(access: ClusterAccess): void {
       });
     }
 
-    // Pruned, a misspelt key would vanish before mountgate's webhook could refuse it (readonly: true stored read-write).
+    // Pruned, a misspelt key would vanish before mountgate's webhook could refuse it (readonly: true stored read-write);
+    // dropped, a key left without a value would too (readOnly: stored read-write, allowedHostPaths: as no narrowing).
     for (const [name, spec] of [
       ['unknown-field', { maxMounts: 1, maxMount: 2 }],
       ['unknown-entry-field', { allowedHostPaths: [{ pathPrefix: '/srv/a', readonly: true }] }],
+      ['null-read-only', { allowedHostPaths: [{ pathPrefix: '/srv/a', readOnly: null }] }],
+      ['null-allowed-host-paths', { allowedHostPaths: null, maxMounts: 1 }],
+      ['null-reserved-mount-paths', { reservedMountPaths: null }],
+      ['null-max-mounts', { maxMounts: null }],
     ] as const) {
-      it(`keeps an unknown key for mountgate to refuse, not pruned, also without strict field validation: ${name}`, async function () {
+      it(`keeps an unknown key or a null for mountgate to refuse, not pruned, also without strict field validation: ${name}`, async function () {
         const ref = { group: GROUP, version: VERSION, namespace: TEAM, plural: PLURAL, name };
         await create(name, spec);
         try {
