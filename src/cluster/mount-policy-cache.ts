@@ -89,7 +89,7 @@ export function keptOf(object: MountPolicyObject): MountPolicyObject {
 
 export class MountPolicyTable {
   readonly #byNamespace = new Map<string, Map<string, CachedMountPolicy>>();
-  /** layersOf's answer per namespace, built when the namespace changes rather than at every admission. */
+  /** layersOf's answer per namespace with MountPolicies, built when the namespace changes rather than at every admission. */
   readonly #layers = new Map<string, NamespaceLayers>();
   readonly #listeners: Array<(change: TableChange) => void> = [];
   #synced = false;
@@ -163,10 +163,12 @@ export class MountPolicyTable {
   /** What decide() must take into account for a Pod of `namespace`. */
   layersOf(namespace: string): NamespaceLayers {
     if (!this.#synced) return { known: false, namespace, why: this.#everSynced ? WATCH_BROKEN : NOT_LISTED };
+    const policies = this.#byNamespace.get(namespace);
+    // Kept only for a namespace with MountPolicies: a review can name any namespace, and remembering each would grow without bound.
+    if (policies === undefined) return NO_POLICIES;
     let layers = this.#layers.get(namespace);
     if (layers === undefined) {
-      const policies = this.#byNamespace.get(namespace);
-      layers = policies === undefined ? NO_POLICIES : { known: true, policies: [...policies.values()].map((entry) => entry.compiled) };
+      layers = { known: true, policies: [...policies.values()].map((entry) => entry.compiled) };
       this.#layers.set(namespace, layers);
     }
     return layers;
