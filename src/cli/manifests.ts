@@ -1,14 +1,89 @@
 /** Manifests read from a file or stdin for the offline commands: YAML or JSON, one or more documents, of one kind. */
 import { readFile } from 'node:fs/promises';
-import { parseAllDocuments, type Tags } from 'yaml';
+import { LineCounter, parseAllDocuments, visit, type Document, type ScalarTag, type Tags } from 'yaml';
 import { describeIoError } from '../policy/load.js';
 import { firstYamlProblem } from '../policy/yaml-problems.js';
 import type { Io } from './check.js';
 import { firstLine, UsageError } from './usage.js';
 
-/** YAML 1.1's types less those go-yaml v2 does not have: timestamps and base-60 numbers (`10:30`) stay text. */
+const INT_TAG = 'tag:yaml.org,2002:int';
+const FLOAT_TAG = 'tag:yaml.org,2002:float';
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/** Go's strconv.ParseInt(text, 0, 64), then ParseUint for one without a sign: undefined where both fail. */
+function goInteger(text: string): bigint | undefined {
+  const match = /^([-+]?)(0[xX][0-9a-fA-F]+|0[bB][01]+|0[oO][0-7]+|0[0-7]*|[1-9][0-9]*)$/.exec(text);
+  if (match === null) return undefined;
+  const [, sign = '', digits = ''] = match;
+  // A leading 0 alone makes an octal number in Go; BigInt reads its own prefixes, 0x, 0b and 0o.
+  const magnitude = BigInt(/^0[0-7]/.test(digits) ? `0o${digits.slice(1)}` : digits);
+  const value = sign === '-' ? -magnitude : magnitude;
+  if (value >= INT64_MIN && value <= INT64_MAX) return value;
+  return sign === '' && value <= UINT64_MAX ? value : undefined;
+}
+
+function finite(value: number): number | undefined {
+  // Go's ParseFloat fails past the largest double (a value it then keeps as text), and rounds what is too small to 0.
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * The number go-yaml v2 (resolve.go, as sigs.k8s.io/yaml v1.4.0 has it) reads a plain scalar as, or undefined
+ * where it keeps the text. After a leading dot, Go's float syntax ("_" only between digits); after a sign or a
+ * digit, every "_" dropped, then Go's integer literals (0x, 0X, 0b, 0o, a leading 0 for octal) within 64 bits,
+ * then a YAML-style decimal float, then go-yaml's own "0b" with a sign after it.
+ */
+function goYamlNumber(text: string): number | undefined {
+  if (text.startsWith('.')) return /^\.[0-9](?:_?[0-9])*(?:[eE][-+]?[0-9](?:_?[0-9])*)?$/.test(text) ? finite(Number(text.replace(/_/g, ''))) : undefined;
+  if (!/^[-+0-9]/.test(text)) return undefined;
+  const plain = text.replace(/_/g, '');
+  const integer = goInteger(plain);
+  if (integer !== undefined) return Number(integer);
+  if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/.test(plain)) {
+    const float = finite(Number(plain));
+    if (float !== undefined) return float;
+  }
+  const binary = /^0b([-+]?)([01]+)$/.exec(plain);
+  if (binary === null) return undefined;
+  const value = BigInt(`0b${binary[2] ?? ''}`) * (binary[1] === '-' ? -1n : 1n);
+  return value >= INT64_MIN && value <= (binary[1] === '' ? UINT64_MAX : INT64_MAX) ? Number(value) : undefined;
+}
+
+/** Every plain scalar that could be a number to go-yaml v2; one it keeps as text stays text. */
+const GO_NUMBER_TEST = /^[-+.0-9][-+.0-9A-Za-z_]*$/;
+/** As int and as float, so that an explicit `!!int` or `!!float` finds it too. */
+const GO_NUMBER_TAGS: readonly ScalarTag[] = [INT_TAG, FLOAT_TAG].map((tag) => ({ tag, default: true, test: GO_NUMBER_TEST, resolve: (text: string) => goYamlNumber(text) ?? text }));
+
+/**
+ * YAML 1.1's types as go-yaml v2 reads them: timestamps and base-60 numbers (`10:30`) stay text, and numbers are
+ * Go's (`0o17` is 15, `-_1` is -1, `.` is text). `.inf` and `.nan` stay YAML 1.1's, as in go-yaml's own table.
+ */
 function asGoYamlReads(tags: Tags): Tags {
-  return tags.filter((tag) => typeof tag === 'string' || (tag.tag !== 'tag:yaml.org,2002:timestamp' && tag.format !== 'TIME'));
+  const kept = tags.filter((tag) => {
+    if (typeof tag === 'string') return true;
+    if (tag.tag === 'tag:yaml.org,2002:timestamp' || tag.format === 'TIME') return false;
+    if (tag.tag === INT_TAG) return false;
+    return tag.tag !== FLOAT_TAG || tag.test?.test('.inf') === true;
+  });
+  // After .inf and .nan, which the broad test would take for text.
+  return [...kept, ...GO_NUMBER_TAGS];
+}
+
+/** A number JSON cannot hold (`.inf`, `.nan`, `1e400` in JSON), which kubectl refuses: the first, or undefined. */
+function nonFinite(document: Document.Parsed, lines: LineCounter): string | undefined {
+  let found: string | undefined;
+  visit(document, {
+    Scalar(_, scalar) {
+      if (typeof scalar.value !== 'number' || Number.isFinite(scalar.value)) return undefined;
+      const offset = scalar.range?.[0] ?? 0;
+      const { line, col } = lines.linePos(offset);
+      found = `${scalar.source ?? String(scalar.value)} at line ${line}, column ${col} is a number JSON cannot hold (kubectl refuses it)`;
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 function kindOf(manifest: unknown): unknown {
@@ -39,18 +114,22 @@ export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kin
   const json = text.trimStart().startsWith('{');
   // kubectl decodes such a text as JSON alone: flow-style YAML in braces (`{kind: Pod}`) is refused there, so here too.
   if (json) strictJson(text, name);
-  const documents = parseAllDocuments(text, { uniqueKeys: true, logLevel: 'error', ...(json ? {} : { version: '1.1', customTags: asGoYamlReads }) });
+  const lines = new LineCounter();
+  const documents = parseAllDocuments(text, { uniqueKeys: true, logLevel: 'error', lineCounter: lines, ...(json ? {} : { version: '1.1', customTags: asGoYamlReads }) });
   const parsed = (Array.isArray(documents) ? documents : []).map((document, index) => {
     const where = documents.length > 1 ? `${name} (document ${index + 1})` : name;
     const problem = firstYamlProblem(document);
     if (problem !== undefined) throw new UsageError(`${where}: not valid YAML or JSON: ${problem}`);
+    let manifest: unknown;
     try {
-      const manifest: unknown = document.toJS({ maxAliasCount: 100 });
-      return { where, manifest };
+      manifest = document.toJS({ maxAliasCount: 100 });
     } catch (error) {
       // The alias limit (a YAML bomb) is reported here, not as a parse error.
       throw new UsageError(`${where}: not valid YAML or JSON: ${firstLine(error)}`);
     }
+    const infinite = nonFinite(document, lines);
+    if (infinite !== undefined) throw new UsageError(`${where}: not valid YAML or JSON: ${infinite}`);
+    return { where, manifest };
   });
   // An empty document (a trailing "---", a comment alone) is no manifest: kubectl skips it too.
   const manifests = parsed.filter(({ manifest }) => manifest !== null);

@@ -177,6 +177,34 @@ describe('cli: mountgate check', () => {
     });
   });
 
+  // kubectl's go-yaml v2 reads plain numbers by Go's rules, not YAML 1.1's: it drops every "_", takes Go's
+  // integer literals, and leaves as text what Go cannot parse. Each row as sigs.k8s.io/yaml v1.4.0 reads it.
+  const goYamlNumbers: Array<{ name: string; written: string; readAs: unknown }> = [
+    { name: 'a Go octal literal (defaultMode: 0o644)', written: '0o644', readAs: 420 },
+    { name: 'a YAML 1.1 octal', written: '0755', readAs: 493 },
+    { name: 'an upper-case hex prefix', written: '0X1F', readAs: 31 },
+    { name: 'an upper-case binary prefix', written: '0B11', readAs: 3 },
+    { name: 'a "_" after the sign', written: '-_1', readAs: -1 },
+    { name: 'a "_" in the hex prefix', written: '0_x1F', readAs: 31 },
+    { name: 'a zero with a trailing "_"', written: '0_', readAs: 0 },
+    { name: 'a "_" in the exponent', written: '1e_3', readAs: 1000 },
+    { name: 'a dot alone', written: '.', readAs: '.' },
+    { name: 'a sign and a dot', written: '-.', readAs: '-.' },
+    { name: 'a "_" right after a leading dot', written: '._5', readAs: '._5' },
+    { name: 'an integer past 64 bits in hex', written: '0x10000000000000000', readAs: '0x10000000000000000' },
+    { name: 'a float past the largest double', written: '1e400', readAs: '1e400' },
+  ];
+  for (const row of goYamlNumbers) {
+    it(`reads a YAML manifest as kubectl does: ${row.name} (${row.written})`, async () => {
+      const pod = stringify(sandboxPod({ mounts: [] })).replace('metadata:\n', `metadata:\n  labels:\n    value: ${row.written}\n`);
+      await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': pod }, async (dir) => {
+        const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
+        expect(result.code).to.equal(EXIT_OK);
+        expect(parse(result.stdout, { version: '1.1' })).to.have.nested.property('metadata.labels.value', row.readAs);
+      });
+    });
+  }
+
   it('reads a JSON manifest as JSON', async () => {
     const pod = sandboxPod({ mounts: [] });
     await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.json': JSON.stringify(pod) }, async (dir) => {
@@ -282,6 +310,8 @@ describe('cli: mountgate check', () => {
     ['a manifest that is not YAML', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: [Pod\n' }, 'pod.yaml: not valid YAML or JSON: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1'],
     ['a manifest with a tag the reader does not know', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\nspec: !foo {}\n' }, 'pod.yaml: not valid YAML or JSON: Unresolved tag: !foo at line 2, column 7'],
     ['a manifest with a key that is a list', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\nmetadata:\n  labels:\n    ? [a, b]\n    : c\n' }, 'pod.yaml: not valid YAML or JSON: a key that is a list or a map at offset 36 (JSON keys are strings)'],
+    ['a manifest with .inf, which JSON cannot hold (kubectl refuses it)', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\nx: [1, -.Inf]\n' }, 'pod.yaml: not valid YAML or JSON: -.Inf at line 2, column 8 is a number JSON cannot hold (kubectl refuses it)'],
+    ['a JSON manifest with a number past the largest double', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': '{"kind": "Pod", "x": 1e400}\n' }, 'pod.yaml: not valid YAML or JSON: 1e400 at line 1, column 22 is a number JSON cannot hold (kubectl refuses it)'],
     ['a manifest whose aliases expand past 100', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': ALIAS_BOMB }, 'pod.yaml: not valid YAML or JSON: Excessive alias count indicates a resource exhaustion attack'],
     ['an --old whose aliases expand past 100', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--old', 'old.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\n', 'old.yaml': ALIAS_BOMB }, 'old.yaml: not valid YAML or JSON: Excessive alias count indicates a resource exhaustion attack'],
   ];
