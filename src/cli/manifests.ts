@@ -1,6 +1,6 @@
 /** Manifests read from a file or stdin for the offline commands: YAML or JSON, one or more documents, of one kind. */
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseAllDocuments, visit, type Document, type ScalarTag, type Tags } from 'yaml';
+import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node, type ScalarTag, type Tags } from 'yaml';
 import { describeIoError } from '../policy/load.js';
 import { firstYamlProblem } from '../policy/yaml-problems.js';
 import type { Io } from './check.js';
@@ -71,6 +71,62 @@ function asGoYamlReads(tags: Tags): Tags {
   return [...kept, ...GO_NUMBER_TAGS];
 }
 
+/** A merge key (`<<` written plain), as the YAML 1.1 schema resolves it. */
+function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && typeof key.value === 'symbol' && key.value.description === '<<';
+}
+
+/** The keys a merge key brings, as the reader names them; none for what is no map (the reader refuses it). */
+function mergedKeys(value: unknown, document: Document.Parsed): string[] {
+  if (isSeq(value)) return value.items.flatMap((item) => mergedKeys(item, document));
+  const source = isAlias(value) ? value.resolve(document) : value;
+  if (!isMap(source)) return [];
+  const merged: unknown = source.toJS(document, { maxAliasCount: 100 });
+  return typeof merged === 'object' && merged !== null ? Object.keys(merged) : [];
+}
+
+/** A key as the reader names it in the manifest it returns (null as "", as the yaml package does). */
+function keyName(key: unknown, document: Document.Parsed): string {
+  const value: unknown = isNode(key) ? key.toJS(document, { maxAliasCount: 100 }) : key;
+  return value === null || value === undefined ? '' : String(value);
+}
+
+/**
+ * go-yaml v2 (kubectl) applies a merge key where it stands, over the keys before it; YAML 1.1, and this reader,
+ * keep those. A key that a later merge key gives again would be read two ways: the first such one, or undefined.
+ */
+function mergeOverride(document: Document.Parsed, lines: LineCounter): string | undefined {
+  const at = (node: Node | null | undefined): string => {
+    const offset = node?.range?.[0];
+    if (offset === undefined) return '';
+    const { line, col } = lines.linePos(offset);
+    return ` at line ${line}, column ${col}`;
+  };
+  let found: string | undefined;
+  visit(document, {
+    Map(_, map) {
+      // Each key so far, with where it was given: itself, or the merge key that brought it.
+      const before = new Map<string, string>();
+      for (const pair of map.items) {
+        if (!isMergeKey(pair.key)) {
+          if (isNode(pair.key)) before.set(keyName(pair.key, document), at(pair.key));
+          continue;
+        }
+        const mergeKey = isNode(pair.key) ? pair.key : undefined;
+        const keys = mergedKeys(pair.value, document);
+        const given = keys.find((key) => before.has(key));
+        if (given !== undefined) {
+          found = `${JSON.stringify(given)}${before.get(given) ?? ''} is given again by the merge key "<<"${at(mergeKey)}, which kubectl lets override it and YAML does not: give it once, or after the merge key`;
+          return visit.BREAK;
+        }
+        for (const key of keys) before.set(key, ` (from the merge key "<<"${at(mergeKey)})`);
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
 /** A number JSON cannot hold (`.inf`, `.nan`, `1e400` in JSON), which kubectl refuses: the first, or undefined. */
 function nonFinite(document: Document.Parsed, lines: LineCounter): string | undefined {
   let found: string | undefined;
@@ -129,6 +185,9 @@ export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kin
     }
     const infinite = nonFinite(document, lines);
     if (infinite !== undefined) throw new UsageError(`${where}: not valid YAML or JSON: ${infinite}`);
+    // After toJS, which has refused an alias bomb: the merged maps are read again here.
+    const override = json ? undefined : mergeOverride(document, lines);
+    if (override !== undefined) throw new UsageError(`${where}: ${override}`);
     return { where, manifest };
   });
   // An empty document (a trailing "---", a comment alone) is no manifest: kubectl skips it too.

@@ -205,6 +205,49 @@ describe('cli: mountgate check', () => {
     });
   }
 
+  // go-yaml v2 applies a merge key where it stands, over the keys before it; YAML 1.1 keeps those. The two readings
+  // of one such file differ (here: check would judge /srv/sandbox/a, kubectl send /etc), so it is refused.
+  const mergeKeys: Array<{ name: string; annotations: string; problem?: string }> = [
+    {
+      name: 'a key given again by a merge key after it is refused',
+      annotations: `    mountgate.io/mounts: '[{"hostPath":"/srv/sandbox/a","mountPath":"/a"}]'\n    <<: {mountgate.io/mounts: '[{"hostPath":"/etc","mountPath":"/a"}]'}\n`,
+      problem: 'pod.yaml: "mountgate.io/mounts" at line 7, column 5 is given again by the merge key "<<" at line 8, column 5, which kubectl lets override it and YAML does not: give it once, or after the merge key',
+    },
+    {
+      name: 'a key given again by a merged list is refused',
+      annotations: `    mountgate.io/mounts: '[]'\n    <<: [{note: x}, {mountgate.io/mounts: '[{"hostPath":"/etc","mountPath":"/a"}]'}]\n`,
+      problem: 'pod.yaml: "mountgate.io/mounts" at line 7, column 5 is given again by the merge key "<<" at line 8, column 5, which kubectl lets override it and YAML does not: give it once, or after the merge key',
+    },
+    {
+      name: 'a key given by two merge keys is refused (kubectl takes the second, YAML the first)',
+      annotations: `    <<: {mountgate.io/mounts: '[{"hostPath":"/srv/sandbox/a","mountPath":"/a"}]'}\n    <<: {mountgate.io/mounts: '[{"hostPath":"/etc","mountPath":"/a"}]'}\n`,
+      problem: 'pod.yaml: "mountgate.io/mounts" (from the merge key "<<" at line 7, column 5) is given again by the merge key "<<" at line 8, column 5, which kubectl lets override it and YAML does not: give it once, or after the merge key',
+    },
+    {
+      name: 'a key after the merge key overrides it, as in both readings',
+      annotations: `    <<: {mountgate.io/mounts: '[{"hostPath":"/etc","mountPath":"/a"}]'}\n    mountgate.io/mounts: '[{"hostPath":"/srv/sandbox/a","mountPath":"/a"}]'\n`,
+    },
+  ];
+  for (const row of mergeKeys) {
+    it(`reads merge keys as kubectl does: ${row.name}`, async () => {
+      const pod = stringify(sandboxPod({ mounts: [] })).replace(/ {2}annotations:\n.*\n/, `  annotations:\n${row.annotations}`);
+      expect(pod).to.include('<<:');
+      await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': pod }, async (dir) => {
+        const outcome = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]).then(
+          (result) => result,
+          (e: unknown) => e,
+        );
+        if (row.problem === undefined) {
+          expect(outcome).to.have.property('code', EXIT_OK);
+          expect(parse((outcome as Captured).stdout)).to.have.nested.property('spec.volumes[1].hostPath.path', '/srv/sandbox/a');
+        } else {
+          expect(outcome).to.be.instanceOf(UsageError);
+          expect((outcome as Error).message.replaceAll(`${dir}/`, '')).to.equal(row.problem);
+        }
+      });
+    });
+  }
+
   it('reads a JSON manifest as JSON', async () => {
     const pod = sandboxPod({ mounts: [] });
     await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.json': JSON.stringify(pod) }, async (dir) => {
