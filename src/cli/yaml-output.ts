@@ -21,18 +21,27 @@ export function goYamlReadsAsNumber(text: string): boolean {
   return GO_INTEGER.test(plain) || GO_FLOAT.test(plain);
 }
 
-/** NEL, LS and PS break lines in YAML 1.1, not in 1.2: inside quotes too, so they are escaped. */
-const YAML_11_BREAKS = /[\u0085\u2028\u2029]/;
+/**
+ * NEL, LS and PS break lines in YAML 1.1, not in 1.2: inside quotes too, so they are escaped. So are DEL, the C1
+ * controls and U+FFFE and U+FFFF, which go-yaml v2's reader refuses anywhere in its input, quoted or not
+ * ("control characters are not allowed"), where the yaml package writes them as they are.
+ */
+const NOT_RAW = /[\u007f-\u009f\u2028\u2029\ufffe\uffff]/;
 const ESCAPES: Readonly<Record<string, string>> = { '\u0085': '\\N', '\u2028': '\\L', '\u2029': '\\P' };
+
+function escaped(character: string): string {
+  const code = character.charCodeAt(0);
+  return ESCAPES[character] ?? (code < 0x100 ? `\\x${code.toString(16)}` : `\\u${code.toString(16)}`);
+}
 
 /** `value` as one YAML document that YAML 1.1 and 1.2 readers, kubectl among them, read back unchanged. */
 export function yamlFor11(value: unknown, options: ToStringOptions = {}): string {
   const document = new Document(value, { compat: 'yaml-1.1' });
   visit(document, {
     Scalar(_key, node) {
-      if (typeof node.value === 'string' && (goYamlReadsAsNumber(node.value) || YAML_11_BREAKS.test(node.value))) node.type = Scalar.QUOTE_DOUBLE;
+      if (typeof node.value === 'string' && (goYamlReadsAsNumber(node.value) || NOT_RAW.test(node.value))) node.type = Scalar.QUOTE_DOUBLE;
     },
   });
-  // Every string holding one of them is double-quoted, where \N, \L and \P are their escapes.
-  return document.toString(options).replace(/[\u0085\u2028\u2029]/g, (character) => ESCAPES[character] ?? character);
+  // Every string holding one of them is double-quoted, where \N, \L, \P, \xHH and \uHHHH are their escapes.
+  return document.toString(options).replace(new RegExp(NOT_RAW.source, 'g'), escaped);
 }

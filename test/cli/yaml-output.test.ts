@@ -63,6 +63,16 @@ const WITH_A_BREAK: Array<[string, string]> = [
   ['a\u2029b', 'PS'],
 ];
 
+/** Characters go-yaml v2's reader refuses anywhere in its input, quoted or not ("control characters are not allowed"). */
+const REFUSED_RAW: Array<[string, string]> = [
+  ['a\u007fb', 'U+007F (DEL)'],
+  ['a\u0080b', 'U+0080, a C1 control'],
+  ['a\u009bb', 'U+009B (CSI), a C1 control'],
+  ['a\u009fb', 'U+009F, a C1 control'],
+  ['a\ufffeb', 'U+FFFE, a noncharacter'],
+  ['a\uffffb', 'U+FFFF, a noncharacter'],
+];
+
 /** The plain scalars of a YAML stream, as written. */
 function plainScalars(text: string): string[] {
   const plain: string[] = [];
@@ -136,6 +146,14 @@ describe('cli: the YAML of check and backstop reads back unchanged in YAML 1.1 (
         const pod = podWith(text);
         const printed = await checkOutput(pod);
         expect(printed).not.to.match(/[\u0085\u2028\u2029]/);
+        expect(readAs11(printed)).to.deep.equal([pod]);
+      });
+    }
+    for (const [text, name] of REFUSED_RAW) {
+      it(`a string with ${name}, which kubectl refuses unescaped, is escaped`, async () => {
+        const pod = podWith(text);
+        const printed = await checkOutput(pod);
+        expect(printed).not.to.match(/[\u007f-\u009f\ufffe\uffff]/);
         expect(readAs11(printed)).to.deep.equal([pod]);
       });
     }
