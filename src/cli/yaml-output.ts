@@ -34,12 +34,20 @@ function escaped(character: string): string {
   return ESCAPES[character] ?? (code < 0x100 ? `\\x${code.toString(16)}` : `\\u${code.toString(16)}`);
 }
 
+/**
+ * A string of several lines whose first line with text begins with a space or a tab: the yaml package writes it
+ * as a block scalar without an indentation indicator, so readers, go-yaml v2 among them, take that line's blanks
+ * for indentation (" \n" comes back "\n") or refuse a tab there ("found a tab character where an indentation
+ * space is expected").
+ */
+const BLANK_FIRST_LINE = /^(?=[^]*\n)\n*[ \t]/;
+
 /** `value` as one YAML document that YAML 1.1 and 1.2 readers, kubectl among them, read back unchanged. */
 export function yamlFor11(value: unknown, options: ToStringOptions = {}): string {
   const document = new Document(value, { compat: 'yaml-1.1' });
   visit(document, {
     Scalar(_key, node) {
-      if (typeof node.value === 'string' && (goYamlReadsAsNumber(node.value) || NOT_RAW.test(node.value))) node.type = Scalar.QUOTE_DOUBLE;
+      if (typeof node.value === 'string' && (goYamlReadsAsNumber(node.value) || NOT_RAW.test(node.value) || BLANK_FIRST_LINE.test(node.value))) node.type = Scalar.QUOTE_DOUBLE;
     },
   });
   // Every string holding one of them is double-quoted, where \N, \L, \P, \xHH and \uHHHH are their escapes.
