@@ -142,6 +142,32 @@ function nonFinite(document: Document.Parsed, lines: LineCounter): string | unde
   return found;
 }
 
+/**
+ * A manifest's bytes as text, as go-yaml v2 (kubectl) decodes them: UTF-16 when they begin with its byte order
+ * mark (Windows PowerShell 5 writes files so), else UTF-8, whose own mark the readers skip.
+ */
+export function decodeManifest(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes);
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes);
+  return bytes.toString('utf8');
+}
+
+/** What go-yaml v2's reader refuses anywhere in its input, quoted or not: the C0 controls but tab and line breaks, DEL, C1 but NEL, U+FFFE, U+FFFF. */
+const REFUSED_CHARACTER = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f\ufffe\uffff]/;
+
+/** The first character kubectl would refuse a YAML manifest for, with its place, or undefined. */
+function refusedCharacter(text: string): string | undefined {
+  const found = REFUSED_CHARACTER.exec(text);
+  if (found === null) return undefined;
+  const before = text.slice(0, found.index);
+  const line = before.split('\n').length;
+  const column = found.index - before.lastIndexOf('\n');
+  const code = `U+${found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  // UTF-16 without its byte order mark reads as UTF-8 with a NUL beside each ASCII character.
+  const hint = found[0] === '\u0000' ? '; a UTF-16 file needs its byte order mark' : '';
+  return `the control character ${code} at line ${line}, column ${column}, which kubectl refuses${hint}`;
+}
+
 function kindOf(manifest: unknown): unknown {
   return typeof manifest === 'object' && manifest !== null && 'kind' in manifest ? manifest.kind : undefined;
 }
@@ -159,7 +185,7 @@ function strictJson(text: string, name: string): void {
 export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kind: string, count: 'one' | 'any'): Promise<unknown[]> {
   let text: string;
   try {
-    text = path === '-' ? await io.readStdin() : await readFile(path, 'utf8');
+    text = path === '-' ? await io.readStdin() : decodeManifest(await readFile(path));
   } catch (error) {
     throw new UsageError(`${path}: cannot read the file: ${describeIoError(error)}`);
   }
@@ -170,6 +196,8 @@ export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kin
   const json = text.trimStart().startsWith('{');
   // kubectl decodes such a text as JSON alone: flow-style YAML in braces (`{kind: Pod}`) is refused there, so here too.
   if (json) strictJson(text, name);
+  const refused = json ? undefined : refusedCharacter(text);
+  if (refused !== undefined) throw new UsageError(`${name}: not valid YAML: ${refused}`);
   const lines = new LineCounter();
   const documents = parseAllDocuments(text, { uniqueKeys: true, logLevel: 'error', lineCounter: lines, ...(json ? {} : { version: '1.1', customTags: asGoYamlReads }) });
   const parsed = (Array.isArray(documents) ? documents : []).map((document, index) => {

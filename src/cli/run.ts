@@ -9,6 +9,7 @@ import { backstopCommand } from './backstop.js';
 import type { Io } from './check.js';
 import { check } from './check.js';
 import { commandUsage, findCommand, HELP, type CommandName } from './commands.js';
+import { decodeManifest } from './manifests.js';
 import { parseOptions } from './options.js';
 import { serve } from './serve.js';
 import { ArgumentError, escapeControl, EXIT_OK, EXIT_USAGE, firstLine, HelpRequested, UsageError } from './usage.js';
@@ -16,7 +17,8 @@ import { ArgumentError, escapeControl, EXIT_OK, EXIT_USAGE, firstLine, HelpReque
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(chunks).toString('utf8');
+  // Only manifests are read from stdin: decoded as a file of them is.
+  return decodeManifest(Buffer.concat(chunks));
 }
 
 const processIo: Io = {

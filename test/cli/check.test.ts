@@ -257,6 +257,23 @@ describe('cli: mountgate check', () => {
     });
   });
 
+  // Windows PowerShell 5 writes UTF-16 with a byte order mark (kubectl get pod -o yaml > pod.yaml): kubectl reads it.
+  const utf16: Array<{ name: string; bytes: (text: string) => Buffer }> = [
+    { name: 'UTF-16LE', bytes: (text) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]) },
+    { name: 'UTF-16BE', bytes: (text) => Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]) },
+  ];
+  for (const row of utf16) {
+    it(`reads a manifest in ${row.name} with a byte order mark, as kubectl does`, async () => {
+      const pod = sandboxPod({ mounts: [] });
+      await withFiles({ 'policy.yaml': POLICY_YAML }, async (dir) => {
+        await writeFile(join(dir, 'pod.yaml'), row.bytes(stringify(pod)));
+        const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]);
+        expect(result.code, result.stderr).to.equal(EXIT_OK);
+        expect(parse(result.stdout)).to.deep.equal(pod);
+      });
+    });
+  }
+
   it('reads a JSON manifest that begins with a byte order mark, as kubectl does (editors on Windows write one)', async () => {
     const pod = sandboxPod({ mounts: [] });
     await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.json': `\uFEFF${JSON.stringify(pod)}` }, async (dir) => {
@@ -355,6 +372,8 @@ describe('cli: mountgate check', () => {
     ['a manifest with a key that is a list', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\nmetadata:\n  labels:\n    ? [a, b]\n    : c\n' }, 'pod.yaml: not valid YAML or JSON: a key that is a list or a map at offset 36 (JSON keys are strings)'],
     ['a manifest with .inf, which JSON cannot hold (kubectl refuses it)', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\nx: [1, -.Inf]\n' }, 'pod.yaml: not valid YAML or JSON: -.Inf at line 2, column 8 is a number JSON cannot hold (kubectl refuses it)'],
     ['a JSON manifest with a number past the largest double', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': '{"kind": "Pod", "x": 1e400}\n' }, 'pod.yaml: not valid YAML or JSON: 1e400 at line 1, column 22 is a number JSON cannot hold (kubectl refuses it)'],
+    ['a YAML manifest with a raw control character (kubectl refuses it)', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\nmetadata:\n  name: a\u009bb\n' }, 'pod.yaml: not valid YAML: the control character U+009B at line 3, column 10, which kubectl refuses'],
+    ['a manifest in UTF-16 without its byte order mark', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'k\u0000i\u0000n\u0000d\u0000' }, 'pod.yaml: not valid YAML: the control character U+0000 at line 1, column 2, which kubectl refuses; a UTF-16 file needs its byte order mark'],
     ['a manifest whose aliases expand past 100', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': ALIAS_BOMB }, 'pod.yaml: not valid YAML or JSON: Excessive alias count indicates a resource exhaustion attack'],
     ['an --old whose aliases expand past 100', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--old', 'old.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\n', 'old.yaml': ALIAS_BOMB }, 'old.yaml: not valid YAML or JSON: Excessive alias count indicates a resource exhaustion attack'],
   ];
