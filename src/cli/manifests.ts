@@ -168,6 +168,28 @@ function refusedCharacter(text: string): string | undefined {
   return `the control character ${code} at line ${line}, column ${column}, which kubectl refuses${hint}`;
 }
 
+/**
+ * How deep a manifest may nest. A Pod nests some 25 levels at most, managedFields included; printing the Pod
+ * (yamlFor11) overflows the stack near 800, past which check would fail with an unexpected error.
+ */
+const MAX_DEPTH = 100;
+
+/** Where `value` nests past MAX_DEPTH, as a field path (its first segments), or undefined. */
+function tooDeep(value: unknown): string | undefined {
+  // Iterative: the check must not itself need the stack it guards.
+  const pending: Array<{ value: unknown; path: readonly string[] }> = [{ value, path: [] }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    if (next.path.length >= MAX_DEPTH) {
+      const shown = next.path.slice(0, 6).join('').replace(/^\./, '');
+      return `${shown}${next.path.length > 6 ? '...' : ''}`;
+    }
+    const entries = Array.isArray(next.value) ? next.value.map((item, index) => [`[${index}]`, item] as const) : Object.entries(next.value).map(([key, item]) => [`.${key}`, item] as const);
+    for (const [segment, item] of entries) pending.push({ value: item, path: [...next.path, segment] });
+  }
+  return undefined;
+}
+
 function kindOf(manifest: unknown): unknown {
   return typeof manifest === 'object' && manifest !== null && 'kind' in manifest ? manifest.kind : undefined;
 }
@@ -211,6 +233,8 @@ export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kin
       // The alias limit (a YAML bomb) is reported here, not as a parse error.
       throw new UsageError(`${where}: not valid YAML or JSON: ${firstLine(error)}`);
     }
+    const deep = tooDeep(manifest);
+    if (deep !== undefined) throw new UsageError(`${where}: nested more than ${MAX_DEPTH} levels deep, under ${deep}`);
     const infinite = nonFinite(document, lines);
     if (infinite !== undefined) throw new UsageError(`${where}: not valid YAML or JSON: ${infinite}`);
     // After toJS, which has refused an alias bomb: the merged maps are read again here.
