@@ -39,6 +39,9 @@ export function parseCheckArgs(argv: readonly string[]): CheckSettings {
     throw new ArgumentError('check', `--namespace ${JSON.stringify(values.namespace)} is not a namespace name (lower-case letters, digits and "-", at most 63)`);
   }
   if (values.old === '-' && values.file === '-') throw new ArgumentError('check', '-f and --old cannot both read stdin');
+  // Stdin is read once: a second reader would find it empty and blame its own flag's manifests.
+  const fromStdin = [values.file, values.old, ...(values['mount-policy'] ?? [])].filter((path) => path === '-').length;
+  if (fromStdin > 1) throw new ArgumentError('check', 'only one of -f, --old and --mount-policy can read stdin (-)');
   return {
     configPath: values.config,
     podPath: values.file,

@@ -358,6 +358,9 @@ describe('cli: mountgate check', () => {
   const usage: Array<[string, string[], Record<string, string>, string]> = [
     ['-f and --old both from stdin', ['--config', 'policy.yaml', '-f', '-', '--old', '-'], {}, 'check: -f and --old cannot both read stdin'],
     ['an --old that is not a Pod', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--old', 'old.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\n', 'old.yaml': 'kind: Service\n' }, 'old.yaml: expected a Pod manifest, found kind "Service"'],
+    ['-f and --mount-policy both from stdin', ['--config', 'policy.yaml', '-f', '-', '--mount-policy', '-'], {}, 'check: only one of -f, --old and --mount-policy can read stdin (-)'],
+    ['--old and --mount-policy both from stdin', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--old', '-', '--mount-policy', '-'], {}, 'check: only one of -f, --old and --mount-policy can read stdin (-)'],
+    ['--mount-policy from stdin twice', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--mount-policy', '-', '--mount-policy', '-'], {}, 'check: only one of -f, --old and --mount-policy can read stdin (-)'],
     ['no --config', ['-f', 'pod.yaml'], {}, 'check: --config FILE is required'],
     ['no -f', ['--config', 'policy.yaml'], {}, 'check: -f POD.yaml (or -f - for stdin) is required'],
     ['an unknown flag', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--verbose'], {}, "check: Unknown option '--verbose'"],
