@@ -9,7 +9,7 @@ import { backstopCommand } from './backstop.js';
 import type { Io } from './check.js';
 import { check } from './check.js';
 import { commandUsage, findCommand, HELP, type CommandName } from './commands.js';
-import { decodeManifest } from './manifests.js';
+import { decodeManifest } from './kubectl-yaml.js';
 import { parseOptions } from './options.js';
 import { serve } from './serve.js';
 import { ArgumentError, escapeControl, EXIT_OK, EXIT_USAGE, firstLine, HelpRequested, UsageError } from './usage.js';
