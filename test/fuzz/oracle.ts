@@ -16,12 +16,15 @@ export interface OraclePolicy {
   readonly allowedHostPaths: readonly PrefixEntry[];
   readonly builtinHostPaths?: readonly PrefixEntry[];
   readonly reservedMountPaths?: readonly string[];
+  readonly hostPathType?: string;
 }
 
 interface Mount {
   readonly name?: unknown;
   readonly mountPath?: unknown;
   readonly readOnly?: unknown;
+  readonly subPath?: unknown;
+  readonly subPathExpr?: unknown;
 }
 interface Container {
   readonly volumeMounts?: readonly Mount[];
@@ -78,8 +81,11 @@ function allContainers(pod: PodView): Container[] {
   return [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? []), ...(pod.spec?.ephemeralContainers ?? [])];
 }
 
-/** Every hostPath volume canonical and inside the lists, read-only entries mounted read-only everywhere. */
-export function validatedPodProblems(pod: unknown, policy: OraclePolicy): string[] {
+/**
+ * Every hostPath volume canonical and inside the lists, read-only entries mounted read-only everywhere, nothing
+ * made on the node in a read-only host path (`atCreation`: the Pod is being created, when the node makes it).
+ */
+export function validatedPodProblems(pod: unknown, policy: OraclePolicy, atCreation = true): string[] {
   const view = pod as PodView;
   const problems: string[] = [];
   const carriable = [...policy.allowedHostPaths, ...(policy.builtinHostPaths ?? [])];
@@ -97,6 +103,7 @@ export function validatedPodProblems(pod: unknown, policy: OraclePolicy): string
       problems.push(`hostPath ${path} is outside the lists`);
       continue;
     }
+    if (atCreation) problems.push(...madeOnTheNode(view, volume, path, entry, carriable, policy));
     if (entry.readOnly !== true) continue;
     for (const container of allContainers(view)) {
       for (const mount of container.volumeMounts ?? []) {
@@ -105,6 +112,40 @@ export function validatedPodProblems(pod: unknown, policy: OraclePolicy): string
     }
   }
   return [...problems, ...mountPointProblems(pod, policy)];
+}
+
+/** The hostPath types under which nothing makes a missing path on the node. */
+const NON_CREATING_TYPES = ['Directory', 'File', 'Socket', 'CharDevice', 'BlockDevice'];
+
+function written(value: unknown): boolean {
+  return typeof value === 'string' && value !== '';
+}
+
+/**
+ * What the node would make, as root, in a read-only host path when the Pod is created: the volume's path
+ * itself, under a type that creates a missing one (the kubelet for DirectoryOrCreate and FileOrCreate, the
+ * container runtime for none), where the deciding entry is read-only; a subPath (or subPathExpr) of the
+ * volume, which the kubelet makes inside it, where that entry or one below the path is read-only. mountgate's
+ * own volumes are made DirectoryOrCreate when the admin asks for that (hostPathType: DirectoryOrCreate).
+ * Entries with a placeholder are left out of "below": whether they apply depends on the request.
+ */
+function madeOnTheNode(view: PodView, volume: Volume, path: string, entry: PrefixEntry, carriable: readonly PrefixEntry[], policy: OraclePolicy): string[] {
+  const problems: string[] = [];
+  const type = typeof volume.hostPath?.type === 'string' ? volume.hostPath.type : '';
+  const ownVolume = typeof volume.name === 'string' && volume.name.startsWith('mountgate-');
+  const madeAsAsked = ownVolume && policy.hostPathType === 'DirectoryOrCreate' && type === 'DirectoryOrCreate';
+  if (entry.readOnly === true && !NON_CREATING_TYPES.includes(type) && !madeAsAsked) problems.push(`read-only ${path} is made when missing (type ${JSON.stringify(type)})`);
+  const readOnlyBelow = carriable.some((other) => {
+    const prefix = other.pathPrefix.replace(/\/$/, '');
+    return other.readOnly === true && !prefix.includes('{') && prefix !== path && covers(path, prefix);
+  });
+  if (entry.readOnly !== true && !readOnlyBelow) return problems;
+  for (const container of allContainers(view)) {
+    for (const mount of container.volumeMounts ?? []) {
+      if (mount.name === volume.name && (written(mount.subPath) || written(mount.subPathExpr))) problems.push(`a subPath of read-only ${path} is made when missing`);
+    }
+  }
+  return problems;
 }
 
 /** The host path as the contract reads it (one trailing "/" trimmed), when it is canonical. */
@@ -125,7 +166,8 @@ function placeOf(path: string): string {
  * mount around it, on a host path whose deciding entry is read-only. What it places: the container's mounts,
  * its termination message file, its working directory (crun makes a missing one), its block devices and the node's files. A
  * read-write entry's own directory inside a read-only one may be made, as its deciding entry says. A subPath
- * is not modelled: no generated mount has one, and one on a read-only volume is refused by a rule of its own.
+ * is not modelled here: no generated mount has one, and one on a read-only volume is refused for that alone
+ * (validatedPodProblems).
  */
 export function mountPointProblems(pod: unknown, policy: OraclePolicy): string[] {
   const view = pod as PodView;

@@ -75,7 +75,7 @@ export function judgeInCore(testCase: CorpusCase): Judgement[] {
     };
     judgements.push(judgement);
     if (verdict.allowed && stage === 'validate' && isJudged(options)) {
-      expect(validatedPodProblems(object, spec), `${testCase.name}: /validate admitted`).to.deep.equal([]);
+      expect(validatedPodProblems(object, spec, (options.operation ?? 'CREATE') === 'CREATE'), `${testCase.name}: /validate admitted`).to.deep.equal([]);
     }
     if (verdict.allowed && stage === 'mutate' && verdict.patch.length > 0) {
       const patched = applyPatch(structuredClone(object), structuredClone([...verdict.patch]), true, false).newDocument;
