@@ -9,9 +9,11 @@ import type { Scope } from './list-pods.js';
 
 const GROUP_VERSION_RESOURCE = { group: MOUNT_POLICY_GROUP, version: MOUNT_POLICY_VERSION, plural: MOUNT_POLICY_RESOURCE };
 
+/** A list without its items is no answer: judged as if there were no MountPolicies, Pods would be judged too leniently. */
 function itemsOf(list: unknown): unknown[] {
   const items = typeof list === 'object' && list !== null && 'items' in list ? list.items : undefined;
-  return Array.isArray(items) ? (items as unknown[]) : [];
+  if (!Array.isArray(items)) throw new Error('the answer holds no list of items');
+  return items as unknown[];
 }
 
 function isNotFound(error: unknown): boolean {
