@@ -57,6 +57,14 @@ dns_label='^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'
 [[ "$namespace" =~ $dns_label ]] || die "--namespace '$namespace' is not a DNS label"
 [[ "$days" =~ ^[1-9][0-9]*$ ]] || die "--days '$days' is not a positive integer"
 case "$key_type" in ec|rsa) ;; *) die "--key-type must be ec or rsa, not '$key_type'" ;; esac
+# Each SAN goes into openssl's extension file as it is: a comma or a line break would add names or
+# extensions of its own. openssl itself checks an IPv6 address further.
+dns_name='^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$'
+octet='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+ipv4="^$octet(\.$octet){3}\$"
+ipv6='^[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*$'
+for d in "${extra_dns[@]}"; do [[ -z "$d" || "$d" =~ $dns_name ]] || die "--dns '$d' is not a DNS name"; done
+for i in "${extra_ips[@]}"; do [[ -z "$i" || "$i" =~ $ipv4 || "$i" =~ $ipv6 ]] || die "--ip '$i' is not an IP address"; done
 
 mkdir -p "$out"
 if [[ "$force" -eq 0 ]]; then
@@ -80,12 +88,14 @@ for i in "${ips[@]}"; do if [[ -n "$i" ]]; then san+="${san:+,}IP:$i"; fi; done
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+# openssl's notes stay quiet; its errors are shown.
+quiet() { "$@" 2>"$tmp/openssl.err" || { cat "$tmp/openssl.err" >&2; echo "gen-certs: openssl $2 failed" >&2; exit 1; }; }
 
 genkey() {
   if [[ "$key_type" == ec ]]; then
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null
+    quiet openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"
   else
-    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null
+    quiet openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1"
   fi
 }
 
@@ -108,8 +118,8 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = $san
 CNF
-openssl x509 -req -in "$tmp/tls.csr" -CA "$tmp/ca.crt" -CAkey "$tmp/ca.key" -CAcreateserial \
-  -sha256 -days "$days" -extfile "$tmp/ext.cnf" -out "$tmp/tls.crt" 2>/dev/null
+quiet openssl x509 -req -in "$tmp/tls.csr" -CA "$tmp/ca.crt" -CAkey "$tmp/ca.key" -CAcreateserial \
+  -sha256 -days "$days" -extfile "$tmp/ext.cnf" -out "$tmp/tls.crt"
 openssl verify -CAfile "$tmp/ca.crt" "$tmp/tls.crt" >/dev/null
 
 base64 <"$tmp/ca.crt" | tr -d '\n' >"$tmp/ca.b64"

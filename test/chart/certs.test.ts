@@ -1,7 +1,7 @@
 /** certs/gen-certs.sh: a CA and a serving certificate that verify, with the SANs asked for. */
 import { expect } from 'chai';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GEN_CERTS, run } from './helm.js';
@@ -94,12 +94,44 @@ describe('certs/gen-certs.sh', function () {
     { name: 'a Service name that is no DNS label', args: ['x', '--service', 'Bad_Name'], message: 'is not a DNS label' },
     { name: 'a bad key type', args: ['x', '--key-type', 'dsa'], message: '--key-type must be ec or rsa' },
     { name: 'zero days', args: ['x', '--days', '0'], message: 'is not a positive integer' },
+    { name: 'an --ip that is no IP address', args: ['x', '--ip', 'not-an-ip'], message: "--ip 'not-an-ip' is not an IP address" },
+    { name: 'an --ip with an octet above 255', args: ['x', '--ip', '300.1.1.1'], message: "--ip '300.1.1.1' is not an IP address" },
+    { name: 'a --dns name with a comma, which would add a SAN of its own', args: ['x', '--dns', 'x,IP:10.9.9.9'], message: "--dns 'x,IP:10.9.9.9' is not a DNS name" },
+    { name: 'a --dns name with a space', args: ['x', '--dns', 'a b'], message: "--dns 'a b' is not a DNS name" },
+    { name: 'a --dns name with a line break, which would add a line to the extensions', args: ['x', '--dns', 'x\nbasicConstraints = critical,CA:TRUE'], message: 'is not a DNS name' },
   ];
   for (const row of usageRows) {
     it(`exits 2 on ${row.name}`, function () {
       const res = run('bash', [GEN_CERTS, ...row.args.map((a) => (a === 'x' ? path.join(dir, 'x') : a))]);
       expect(res.status).to.equal(2);
       expect(res.stderr).to.include(row.message);
+      expect(existsSync(path.join(dir, 'x', 'tls.crt'))).to.equal(false);
     });
   }
+
+  it('exits 2 on a bad name in MOUNTGATE_EXTRA_DNS or MOUNTGATE_EXTRA_IPS', function () {
+    for (const [name, value, message] of [
+      ['MOUNTGATE_EXTRA_DNS', 'ok.example.com bad,DNS:evil.example.com', "--dns 'bad,DNS:evil.example.com' is not a DNS name"],
+      ['MOUNTGATE_EXTRA_IPS', '10.0.0.1 10.0.0', "--ip '10.0.0' is not an IP address"],
+    ] as const) {
+      const res = run('bash', [GEN_CERTS, path.join(dir, 'x')], { ...process.env, [name]: value });
+      expect(res.status, name).to.equal(2);
+      expect(res.stderr, name).to.include(message);
+    }
+  });
+
+  it('accepts a wildcard --dns name and an IPv6 --ip', function () {
+    const res = run('bash', [GEN_CERTS, path.join(dir, 'out'), '--dns', '*.webhook.example.com', '--ip', 'fd00::10']);
+    expect(res.status, res.stderr).to.equal(0);
+    const { cert } = load('out');
+    expect(cert.checkHost('a.webhook.example.com')).to.equal('*.webhook.example.com');
+    expect(cert.checkIP('fd00::10')).to.equal('fd00::10');
+  });
+
+  it('says why openssl refused an address it was given, and exits 1', function () {
+    const res = run('bash', [GEN_CERTS, path.join(dir, 'out'), '--ip', '1:2']);
+    expect(res.status).to.equal(1);
+    expect(res.stderr).to.include('bad ip address');
+    expect(existsSync(path.join(dir, 'out', 'tls.crt'))).to.equal(false);
+  });
 });
