@@ -49,7 +49,9 @@ build() { # build NAME DIR PACKAGE LDFLAGS VERSION-LINE
   if [[ -x "${out}/${name}" ]]; then
     local version_args=(--version)
     [[ "${name}" == kubectl ]] && version_args=(version --client)
-    if "${out}/${name}" "${version_args[@]}" 2>/dev/null | grep -qxF "${want}"; then
+    # grep reads to the end (no -q): a grep that left at the first match could end the binary with
+    # SIGPIPE on its next line, which pipefail would take for a wrong version.
+    if "${out}/${name}" "${version_args[@]}" 2>/dev/null | grep -xF "${want}" >/dev/null; then
       echo "build.sh: ${out}/${name} exists (${want}), not rebuilding" >&2
       return 0
     fi
