@@ -4,7 +4,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GEN_CERTS, run } from './helm.js';
+import { GEN_CERTS, REPO_ROOT, run } from './helm.js';
 
 describe('certs/gen-certs.sh', function () {
   let dir = '';
@@ -75,6 +75,18 @@ describe('certs/gen-certs.sh', function () {
       }
     });
   }
+
+  it("the chart README's example writes the keys and certificates where git ignores them", function () {
+    const readme = readFileSync(path.join(REPO_ROOT, 'charts', 'mountgate', 'README.md'), 'utf8');
+    const outDirs = [...readme.matchAll(/^certs\/gen-certs\.sh (\S+)/gm)].map((m) => m[1] ?? '');
+    expect(outDirs).to.not.deep.equal([]);
+    for (const out of outDirs) {
+      for (const f of ['ca.key', 'tls.key', 'ca.crt', 'tls.crt', 'ca.b64']) {
+        // git check-ignore exits 0 for a path it ignores, 1 for one `git add` would take.
+        expect(run('git', ['-C', REPO_ROOT, 'check-ignore', '-q', path.join(out, f)]).status, path.join(out, f)).to.equal(0);
+      }
+    }
+  });
 
   it('refuses to overwrite without --force, and overwrites with it', function () {
     const out = path.join(dir, 'out');
