@@ -34,7 +34,7 @@ function finite(value: number): number | undefined {
  * digit, every "_" dropped, then Go's integer literals (0x, 0X, 0b, 0o, a leading 0 for octal) within 64 bits,
  * then a YAML-style decimal float, then go-yaml's own "0b" with a sign after it.
  */
-function goYamlNumber(text: string): number | undefined {
+export function goYamlNumber(text: string): number | undefined {
   if (text.startsWith('.')) return /^\.[0-9](?:_?[0-9])*(?:[eE][-+]?[0-9](?:_?[0-9])*)?$/.test(text) ? finite(Number(text.replace(/_/g, ''))) : undefined;
   if (!/^[-+0-9]/.test(text)) return undefined;
   const plain = text.replace(/_/g, '');

@@ -6,15 +6,18 @@
  * every "_" and takes Go's literals: `0o17`, `0X1F`, `-_1`). The rest stays plain.
  */
 import { Document, Scalar, visit, type ToStringOptions } from 'yaml';
+import { goYamlNumber } from './kubectl-yaml.js';
 
 const GO_INTEGER = /^[-+]?(?:0[xX][0-9a-fA-F]+|0[bB][01]+|0[oO][0-7]+|[0-9]+)$/;
 const GO_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
 
 /**
- * Whether go-yaml v2's resolve() reads this plain scalar as a number (a few more than it does: range
- * aside). Its words (y, on, ~, .inf, <<) and timestamps are YAML 1.1's, quoted by the compat schema.
+ * Whether go-yaml v2's resolve() reads this plain scalar as a number: as check's reader models it
+ * (goYamlNumber), and numbers past its range too, which other readers take for numbers. Its words (y, on, ~,
+ * .inf, <<) and timestamps are YAML 1.1's, quoted by the compat schema.
  */
 export function goYamlReadsAsNumber(text: string): boolean {
+  if (goYamlNumber(text) !== undefined) return true;
   if (text.startsWith('.')) return /^\.[0-9]+(?:[eE][-+]?[0-9]+)?$/.test(text);
   if (!/^[-+0-9]/.test(text)) return false;
   const plain = text.replace(/_/g, '');

@@ -44,6 +44,8 @@ const AMBIGUOUS: Array<[string, string]> = [
   ['0_x1F', '31 (go-yaml v2 only: every "_" dropped)'],
   ['-_1', '-1 (go-yaml v2 only)'],
   ['1e_3', '1000 (go-yaml v2 only)'],
+  ['0b-101', '-5 (go-yaml v2 only: its own 0b with the sign after it)'],
+  ['.1_0', '0.1 (go-yaml v2 only: Go\'s float syntax after a leading dot)'],
   ['1_', '1'],
   ['1e3', '1000'],
   ['1_000.5', '1000.5'],
