@@ -7,9 +7,9 @@
  */
 import { compare } from './json-patch.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { isRecord } from '../policy/json-object.js';
 import {
   compileMountPolicy,
+  judgedPartOf,
   MOUNT_POLICY_GROUP,
   MOUNT_POLICY_RESOURCE,
   narrowingWarnings,
@@ -20,24 +20,14 @@ import { allow, deny, SKIPPED, type Verdict } from './verdict.js';
 import { hasViolations, violation, type Rule } from './violation.js';
 
 /**
- * What a MountPolicy is judged by: all but its metadata and status, that is the spec and any key beside it (one no
- * MountPolicy has, a misspelt spec, makes it invalid).
- */
-function judgedPart(object: unknown): unknown {
-  if (!isRecord(object)) return undefined;
-  const { metadata: _metadata, status: _status, ...rest } = object;
-  return rest;
-}
-
-/**
  * Only a spec that is new or changed is judged: a label added to an older MountPolicy is not refused because the
  * cluster policy shrank since. A key added beside the spec is a change too: the stored MountPolicy would be invalid.
  */
 function specChanged(request: AdmissionRequest): boolean {
   if (request.operation === 'CREATE') return true;
-  const before = judgedPart(request.oldObject);
-  const after = judgedPart(request.object);
-  if (!isRecord(before) || !isRecord(after)) return before !== after;
+  const before = judgedPartOf(request.oldObject);
+  const after = judgedPartOf(request.object);
+  if (before === undefined || after === undefined) return before !== after;
   return compare(before, after).length > 0;
 }
 

@@ -6,7 +6,7 @@
  */
 import type { NamespaceLayers } from '../policy/layers.js';
 import { MAX_EFFECTIVE_CHARACTERS, MAX_EFFECTIVE_ENTRIES } from '../policy/effective.js';
-import { compileMountPolicy, OBJECT_KEYS, type CompiledMountPolicy, type MountPolicyRef } from '../policy/mount-policy.js';
+import { compileMountPolicy, judgedPartOf, OBJECT_KEYS, type CompiledMountPolicy, type MountPolicyRef } from '../policy/mount-policy.js';
 import { MAX_MESSAGE_LENGTH } from './mount-policy-status.js';
 
 /** A MountPolicy as the API server returns it; only metadata is relied upon, the rest is judged. */
@@ -201,12 +201,6 @@ function sameLayer(before: MountPolicyObject, after: MountPolicyObject): boolean
   return (
     before.metadata?.uid === after.metadata?.uid &&
     before.metadata?.generation === after.metadata?.generation &&
-    JSON.stringify(judged(before)) === JSON.stringify(judged(after))
+    JSON.stringify(judgedPartOf(before)) === JSON.stringify(judgedPartOf(after))
   );
-}
-
-/** What compileMountPolicy reads of an object beside its metadata. */
-function judged(object: MountPolicyObject): Omit<MountPolicyObject, 'metadata' | 'status'> {
-  const { metadata: _metadata, status: _status, ...rest } = object;
-  return rest;
 }

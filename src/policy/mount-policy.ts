@@ -35,6 +35,16 @@ export type MountPolicySpec = InferType<typeof mountPolicySpecSchema>;
 export const OBJECT_KEYS: ReadonlySet<string> = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
 
 /**
+ * What a MountPolicy is judged by: all of it but its metadata and status, that is its spec and any key beside it (one
+ * no MountPolicy has, a misspelt spec, makes it invalid). Undefined for what is no object.
+ */
+export function judgedPartOf(object: unknown): Record<string, unknown> | undefined {
+  if (!isRecord(object)) return undefined;
+  const { metadata: _metadata, status: _status, ...rest } = object;
+  return rest;
+}
+
+/**
  * Longer lists are refused before yup reads them: yup explains every bad entry, at tens of microseconds each, and a
  * body of a few MiB holds a million. The CRD allows 128 (maxItems); this only bounds what reaches /validate-mountpolicy
  * some other way.
