@@ -30,6 +30,7 @@ export function goYamlReadsAsNumber(text: string): boolean {
  * ("control characters are not allowed"), where the yaml package writes them as they are.
  */
 const NOT_RAW = /[\u007f-\u009f\u2028\u2029\ufffe\uffff]/;
+const EVERY_NOT_RAW = new RegExp(NOT_RAW.source, 'g');
 const ESCAPES: Readonly<Record<string, string>> = { '\u0085': '\\N', '\u2028': '\\L', '\u2029': '\\P' };
 
 function escaped(character: string): string {
@@ -54,5 +55,5 @@ export function yamlFor11(value: unknown, options: ToStringOptions = {}): string
     },
   });
   // Every string holding one of them is double-quoted, where \N, \L, \P, \xHH and \uHHHH are their escapes.
-  return document.toString(options).replace(new RegExp(NOT_RAW.source, 'g'), escaped);
+  return document.toString(options).replace(EVERY_NOT_RAW, escaped);
 }
