@@ -47,6 +47,19 @@ function requestedRoot(entry: string, others = 0): string {
 const BASE_REQUESTED_ROOT = requestedRoot('allowedHostPaths[0] "/srv/sandbox"', 1);
 
 /** A Pod whose aliases expand past the reader's limit of 100: a YAML bomb, refused before it grows. */
+/** YAML that kubectl reads as JSON, since it begins with a brace. */
+const YAML_IN_BRACES = '{kind: Pod, apiVersion: v1}';
+
+/** JSON.parse's own words for `text`, which differ between V8 versions (Node 24's add the line and column). */
+function jsonParseMessage(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    if (error instanceof SyntaxError) return error.message;
+  }
+  throw new Error(`${text} parses as JSON`);
+}
+
 const ALIAS_BOMB = [
   'kind: Pod',
   'a: &a [x]',
@@ -369,7 +382,7 @@ describe('cli: mountgate check', () => {
     ['no manifest on stdin', ['--config', 'policy.yaml', '-f', '-'], { 'policy.yaml': POLICY_YAML }, '<stdin>: expected exactly one Pod manifest (YAML or JSON)'],
     ['a manifest that is a string, not a map', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'Pod\n' }, 'pod.yaml: expected a Pod manifest, found kind null'],
     ['a manifest file that is not there', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML }, 'pod.yaml: cannot read the file: no such file'],
-    ['a manifest in braces that is YAML, not JSON (kubectl reads it as JSON)', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': '{kind: Pod, apiVersion: v1}\n' }, 'pod.yaml: not valid JSON (it begins with "{"): Expected property name or \'}\' in JSON at position 1'],
+    ['a manifest in braces that is YAML, not JSON (kubectl reads it as JSON)', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': `${YAML_IN_BRACES}\n` }, `pod.yaml: not valid JSON (it begins with "{"): ${jsonParseMessage(YAML_IN_BRACES)}`],
     ['a manifest that is not YAML', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: [Pod\n' }, 'pod.yaml: not valid YAML or JSON: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1'],
     ['a manifest with a tag the reader does not know', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\nspec: !foo {}\n' }, 'pod.yaml: not valid YAML or JSON: Unresolved tag: !foo at line 2, column 7'],
     ['a manifest with !!set, which would be read as an empty Set', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\nmetadata:\n  labels: !!set {a, b}\n' }, 'pod.yaml: not valid YAML or JSON: Unresolved tag: tag:yaml.org,2002:set at line 3, column 11'],
