@@ -92,6 +92,26 @@ describe('values.schema.json', function () {
     { name: 'a namespace to exclude that is no DNS label', values: { webhook: { excludeNamespaces: ['Kube_System'] } }, expect: '/webhook/excludeNamespaces/0' },
     { name: 'mountPolicies as a bare boolean', values: { mountPolicies: true }, expect: '/mountPolicies' },
     { name: 'mountPolicies.installCRD as a string', values: { mountPolicies: { enabled: true, installCRD: 'sometimes' } }, expect: '/mountPolicies/installCRD' },
+    // Values the API server would refuse part-way through an install: refused before anything is applied.
+    { name: 'a fullnameOverride that is no DNS label (a Service name)', values: { fullnameOverride: 'My_Gate' }, expect: "'/fullnameOverride': 'My_Gate' does not match pattern" },
+    { name: 'a fullnameOverride that begins with a digit (a Service name must not)', values: { fullnameOverride: '1gate' }, expect: "'/fullnameOverride'" },
+    { name: 'a nameOverride that is no DNS label', values: { nameOverride: 'Mount.Gate' }, expect: "'/nameOverride': 'Mount.Gate' does not match pattern" },
+    { name: 'a PodDisruptionBudget maxUnavailable that is neither a count nor a percentage', values: { podDisruptionBudget: { enabled: true, maxUnavailable: 'abc' } }, expect: '/podDisruptionBudget/maxUnavailable' },
+    { name: 'a PodDisruptionBudget maxUnavailable over 100%', values: { podDisruptionBudget: { enabled: true, maxUnavailable: '150%' } }, expect: '/podDisruptionBudget/maxUnavailable' },
+    { name: 'a negative PodDisruptionBudget minAvailable', values: { podDisruptionBudget: { enabled: true, maxUnavailable: null, minAvailable: -1 } }, expect: '/podDisruptionBudget/minAvailable' },
+    { name: 'an apiServerCIDRs entry with an octet over 255', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.300/32'] } }, expect: '/networkPolicy/apiServerCIDRs/0' },
+    { name: 'an apiServerCIDRs entry with an IPv4 prefix over 32', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.3/99'] } }, expect: '/networkPolicy/apiServerCIDRs/0' },
+    { name: 'an apiServerCIDRs entry with a leading zero (the API server refuses it)', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.01/32'] } }, expect: '/networkPolicy/apiServerCIDRs/0' },
+    { name: 'an apiServerCIDRs entry with an IPv6 prefix over 128', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['fd00::1/129'] } }, expect: '/networkPolicy/apiServerCIDRs/0' },
+    { name: 'an apiServerCIDRs entry without a prefix length', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.1'] } }, expect: '/networkPolicy/apiServerCIDRs/0' },
+    { name: 'a pod label value with a space', values: { podLabels: { team: 'sand box' } }, expect: '/podLabels/team' },
+    { name: 'a pod label value over 63 characters', values: { podLabels: { team: 'a'.repeat(64) } }, expect: '/podLabels/team' },
+    { name: 'a pod label key with a space', values: { podLabels: { 'my team': 'a' } }, expect: '/podLabels' },
+    { name: 'a common label value with a space', values: { commonLabels: { team: 'sand box' } }, expect: '/commonLabels/team' },
+    { name: 'a ServiceMonitor label value with a space', values: { serviceMonitor: { labels: { release: 'kube prometheus' } } }, expect: '/serviceMonitor/labels/release' },
+    { name: 'a pod label the chart sets itself (it selects the Pods)', values: { podLabels: { 'app.kubernetes.io/instance': 'other' } }, expect: '/podLabels' },
+    { name: 'a pod label the chart sets itself (its component)', values: { podLabels: { 'app.kubernetes.io/component': 'other' } }, expect: '/podLabels' },
+    { name: 'a common label the chart sets itself', values: { commonLabels: { 'app.kubernetes.io/name': 'other' } }, expect: '/commonLabels' },
   ];
   for (const row of inlineRows) {
     it(`refuses ${row.name}`, function () {
@@ -132,6 +152,22 @@ describe('values.schema.json', function () {
     const res = template({ values: { policy: { annotation: `${prefix}/mounts`, sandboxUserAnnotation: `${prefix}/user` } } });
     expect(res.status, failureText(res)).to.equal(0);
   });
+
+  it('accepts the names, disruption budgets, CIDRs and labels the API server accepts', function () {
+    const values = {
+      fullnameOverride: 'admission-mounts',
+      nameOverride: 'mounts-2',
+      podDisruptionBudget: { enabled: true, maxUnavailable: '50%', minAvailable: null },
+      networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.0/8', '192.168.255.254/32', '0.0.0.0/0', 'fd00::/8', '::/0', '2001:db8::1/128', '::ffff:10.0.0.1/128'] },
+      podLabels: { team: 'sandbox_a.b-c', 'example.com/owner': '', 'app.kubernetes.io/owner': 'platform' },
+      commonLabels: { 'example.com/cost-center': `A${'b'.repeat(61)}9` },
+      serviceMonitor: { labels: { release: 'kube-prometheus' } },
+    };
+    const res = template({ values });
+    expect(res.status, failureText(res)).to.equal(0);
+    expect(template({ values: { podDisruptionBudget: { enabled: true, maxUnavailable: 0 } } }).status).to.equal(0);
+    expect(template({ values: { podDisruptionBudget: { enabled: true, maxUnavailable: null, minAvailable: '100%' } } }).status).to.equal(0);
+  });
 });
 
 describe('template checks the schema cannot express', function () {
@@ -155,6 +191,11 @@ describe('template checks the schema cannot express', function () {
       name: 'a cert-manager issuerRef without a name',
       values: { certs: { mode: 'certManager', certManager: { issuerRef: { kind: 'ClusterIssuer' } } } },
       expect: 'certs.certManager.issuerRef.name is required',
+    },
+    {
+      name: 'a label in both podLabels and commonLabels (the Pod template would hold it twice)',
+      values: { podLabels: { team: 'a' }, commonLabels: { team: 'b' } },
+      expect: 'podLabels and commonLabels both set team: the Pod template carries both, and a key may appear only once',
     },
     {
       name: 'a sandbox-user annotation key equal to the mounts annotation key',

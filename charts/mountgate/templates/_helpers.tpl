@@ -186,6 +186,11 @@ Argument: (list $root $selectorOrNil)
 {{- if eq $annotation (.Values.policy.sandboxUserAnnotation | default "mountgate.io/sandbox-user") -}}
 {{- fail (printf "policy.sandboxUserAnnotation must differ from policy.annotation (both are %s)" $annotation) -}}
 {{- end -}}
+{{- range $key := keys (.Values.podLabels | default dict) | sortAlpha -}}
+{{- if hasKey ($.Values.commonLabels | default dict) $key -}}
+{{- fail (printf "podLabels and commonLabels both set %s: the Pod template carries both, and a key may appear only once" $key) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "mountgate.terminationGracePeriodSeconds" -}}
