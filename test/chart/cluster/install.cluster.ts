@@ -26,7 +26,8 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../../e2e/controlplane.js';
-import { CHART_DIR, IMAGE_VALUES, VALUES_DIR, get, helm, parseManifests, templateArgs, type RunResult } from '../helm.js';
+import { ACCEPTED_EDGE_VALUES, API_SERVER_REFUSES } from '../api-server-values.js';
+import { CHART_DIR, IMAGE_VALUES, VALUES_DIR, get, helm, isObj, parseManifests, templateArgs, valuesFile, type RunResult } from '../helm.js';
 import { testCa } from '../fixtures.js';
 import { mountPolicySuite } from './mountpolicy.js';
 
@@ -110,6 +111,40 @@ describe('the chart in a real kube-apiserver', function () {
     const pdb = await cp?.admin.makeApiClient(PolicyV1Api).readNamespacedPodDisruptionBudget({ name: FULL, namespace: NS });
     expect(pdb?.spec?.unhealthyPodEvictionPolicy).to.equal('AlwaysAllow');
   });
+
+  /** Every object of a render with these values, created in a server dry run: the API server's complaints, one per refused object. */
+  async function dryRunRefusals(values: Record<string, unknown>, extraArgs: readonly string[] = []): Promise<string[]> {
+    const file = valuesFile(values);
+    let rendered: string;
+    try {
+      rendered = mustHelm(templateArgs({ release: 'edge', namespace: NS, files: [path.join(VALUES_DIR, 'mode-helm.yaml'), file.file], extraArgs }));
+    } finally {
+      file.cleanup();
+    }
+    const refusals: string[] = [];
+    for (const manifest of parseManifests(rendered)) {
+      // The helm test Pod and the hooks are not installed by `helm install` itself.
+      const annotations = get(manifest, 'metadata.annotations');
+      if (isObj(annotations) && 'helm.sh/hook' in annotations) continue;
+      try {
+        await objects.create(manifest as KubernetesObject, undefined, 'All');
+      } catch (error) {
+        if (!(error instanceof ApiException)) throw error;
+        refusals.push(`${String(manifest['kind'])}: ${String(error.body)}`);
+      }
+    }
+    return refusals;
+  }
+
+  it('takes every object rendered with the edge values the schema accepts (server dry run)', async function () {
+    expect(await dryRunRefusals(ACCEPTED_EDGE_VALUES)).to.deep.equal([]);
+  });
+
+  for (const row of API_SERVER_REFUSES) {
+    it(`refuses an object rendered past the schema with ${row.name} (server dry run), as the schema does`, async function () {
+      expect(await dryRunRefusals(row.values, ['--skip-schema-validation'])).to.not.deep.equal([]);
+    });
+  }
 
   it('with podSecurityPreflight, the webhook identity may list namespaces and nothing more', async function () {
     const sa = `system:serviceaccount:${NS}:${FULL}`;

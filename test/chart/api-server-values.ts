@@ -1,0 +1,41 @@
+/**
+ * Values at the edge of what the API server takes, shared by the schema tests (helm alone) and the
+ * chart-cluster suite, which shows that the real API server takes the accepted set and refuses each
+ * refused row: so the schema refuses exactly what would otherwise fail part-way through an install.
+ */
+
+/** Every kind of value here the API server accepts, in one render. */
+export const ACCEPTED_EDGE_VALUES: Record<string, unknown> = {
+  fullnameOverride: 'admission-mounts',
+  nameOverride: 'mounts-2',
+  podDisruptionBudget: { enabled: true, maxUnavailable: '50%', minAvailable: null },
+  networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.0/8', '192.168.255.254/32', '0.0.0.0/0', 'fd00::/8', '::/0', '2001:db8::1/128'] },
+  podLabels: { team: 'sandbox_a.b-c', 'example.com/owner': '', 'app.kubernetes.io/owner': 'platform' },
+  commonLabels: { 'example.com/cost-center': `A${'b'.repeat(61)}9` },
+  serviceMonitor: { labels: { release: 'kube-prometheus' } },
+};
+
+export interface RefusedValuesRow {
+  readonly name: string;
+  readonly values: Record<string, unknown>;
+  /** What helm's schema error names: the JSON pointer of the value. */
+  readonly pointer: string;
+}
+
+/** Values the API server refuses in one of the rendered objects. */
+export const API_SERVER_REFUSES: readonly RefusedValuesRow[] = [
+  { name: 'a fullnameOverride that is no DNS label (a Service name)', values: { fullnameOverride: 'My_Gate' }, pointer: "'/fullnameOverride': 'My_Gate' does not match pattern" },
+  { name: 'a fullnameOverride that begins with a digit (a Service name must not)', values: { fullnameOverride: '1gate' }, pointer: "'/fullnameOverride'" },
+  { name: 'a nameOverride that is no DNS label', values: { nameOverride: 'Mount.Gate' }, pointer: "'/nameOverride': 'Mount.Gate' does not match pattern" },
+  { name: 'a PodDisruptionBudget maxUnavailable that is neither a count nor a percentage', values: { podDisruptionBudget: { enabled: true, maxUnavailable: 'abc' } }, pointer: '/podDisruptionBudget/maxUnavailable' },
+  { name: 'a PodDisruptionBudget maxUnavailable over 100%', values: { podDisruptionBudget: { enabled: true, maxUnavailable: '150%' } }, pointer: '/podDisruptionBudget/maxUnavailable' },
+  { name: 'a negative PodDisruptionBudget minAvailable', values: { podDisruptionBudget: { enabled: true, maxUnavailable: null, minAvailable: -1 } }, pointer: '/podDisruptionBudget/minAvailable' },
+  { name: 'an apiServerCIDRs entry with an octet over 255', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.300/32'] } }, pointer: '/networkPolicy/apiServerCIDRs/0' },
+  { name: 'an apiServerCIDRs entry with an IPv4 prefix over 32', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.3/99'] } }, pointer: '/networkPolicy/apiServerCIDRs/0' },
+  { name: 'an apiServerCIDRs entry with an IPv6 prefix over 128', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['fd00::1/129'] } }, pointer: '/networkPolicy/apiServerCIDRs/0' },
+  { name: 'an apiServerCIDRs entry without a prefix length', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.1'] } }, pointer: '/networkPolicy/apiServerCIDRs/0' },
+  { name: 'a pod label value with a space', values: { podLabels: { team: 'sand box' } }, pointer: '/podLabels/team' },
+  { name: 'a pod label value over 63 characters', values: { podLabels: { team: 'a'.repeat(64) } }, pointer: '/podLabels/team' },
+  { name: 'a pod label key with a space', values: { podLabels: { 'my team': 'a' } }, pointer: '/podLabels' },
+  { name: 'a common label value with a space', values: { commonLabels: { team: 'sand box' } }, pointer: '/commonLabels/team' },
+];
