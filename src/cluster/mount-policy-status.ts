@@ -68,7 +68,7 @@ function readiness(
   const allowed = describeEffective(effective, 'host paths under ', true);
   const others = siblings.length === 0 ? '' : ` (with ${describeMountPolicies(siblings.map((sibling) => sibling.ref))})`;
   const outside = wideningProblems(cluster, policy);
-  const note = outside.length === 0 ? '' : `; outside the cluster policy now, so not in force: ${outside.join('; ')}`;
+  const note = outside.length === 0 ? '' : `; beyond the cluster policy now, so in force only as far as it also allows: ${outside.join('; ')}`;
   return { status: 'True', reason: 'Enforced', message: `mountgate enforces ${generation}: Pods of namespace ${policy.ref.namespace} may use ${allowed}${others}${note}` };
 }
 

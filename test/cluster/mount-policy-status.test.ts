@@ -83,9 +83,25 @@ const rows: Row[] = [
         status: 'True',
         reason: 'Enforced',
         message:
-          'mountgate enforces generation 3: Pods of namespace team-a may use host paths under "/srv/sandbox/team-a"; outside the cluster policy now, so not in force: ' +
+          'mountgate enforces generation 3: Pods of namespace team-a may use host paths under "/srv/sandbox/team-a"; beyond the cluster policy now, so in force only as far as it also allows: ' +
           'spec.allowedHostPaths[1].pathPrefix: "/srv/models/team-a" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it); ' +
           "spec.maxMounts: 3 is more than the cluster policy's maxMounts (2)",
+      },
+    },
+  },
+  {
+    name: 'an entry the cluster policy has shrunk to a part of: the part is enforced, the message names the entry',
+    spec: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] },
+    cluster: policyOf({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a/work' }] }),
+    expected: {
+      observedGeneration: 3,
+      effectiveAllowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a/work', readOnly: false }],
+      ready: {
+        status: 'True',
+        reason: 'Enforced',
+        message:
+          'mountgate enforces generation 3: Pods of namespace team-a may use host paths under "/srv/sandbox/team-a/work"; beyond the cluster policy now, so in force only as far as it also allows: ' +
+          'spec.allowedHostPaths[0].pathPrefix: "/srv/sandbox/team-a" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)',
       },
     },
   },
@@ -163,7 +179,7 @@ const rows: Row[] = [
         status: 'True',
         reason: 'Enforced',
         message:
-          'mountgate enforces generation 3: Pods of namespace team-a may use no host path (with MountPolicy team-a/other); outside the cluster policy now, so not in force: ' +
+          'mountgate enforces generation 3: Pods of namespace team-a may use no host path (with MountPolicy team-a/other); beyond the cluster policy now, so in force only as far as it also allows: ' +
           'spec.allowedHostPaths[1].pathPrefix: "/srv/models/team-a" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)',
       },
     },
