@@ -77,7 +77,6 @@ async function readyz() {
 async function main() {
   await readyz();
   console.log(`GET https://${host}:${port}/readyz: 200`);
-  console.log(`GET https://${host}:${port}/readyz: 200`);
   for (const path of ['/mutate', '/validate']) {
     const uid = crypto.randomUUID();
     const res = await call('POST', path, review(uid));
