@@ -82,6 +82,7 @@ export function parseAnnotation(value: string, field: string): ParsedAnnotation 
     };
   }
 
+  const repeated = repeatedKeys(value);
   const requests: LocatedRequest[] = [];
   const violations: Violation[] = [];
   let malformed = 0;
@@ -91,7 +92,7 @@ export function parseAnnotation(value: string, field: string): ParsedAnnotation 
       break;
     }
     const item: unknown = raw[index];
-    const result = readEntry(item, `${field}[${index}]`);
+    const result = readEntry(item, `${field}[${index}]`, repeated.get(index));
     if ('violations' in result) {
       violations.push(...result.violations);
       malformed++;
@@ -106,6 +107,7 @@ export function parseAnnotation(value: string, field: string): ParsedAnnotation 
 function readEntry(
   item: unknown,
   entryField: string,
+  repeated: ReadonlySet<string> | undefined,
 ): Omit<LocatedRequest, 'index'> | { violations: Violation[] } {
   // yup's object type lets arrays through, and null needs its own words.
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
@@ -118,6 +120,9 @@ function readEntry(
     const hasAlias = Object.hasOwn(item, alias);
     if (hasCanonical && hasAlias) violations.push(violation('malformed-annotation', entryField, `gives both ${canonical} and ${alias}; use one`));
     else if (hasAlias) keys[canonical] = alias;
+  }
+  for (const key of FIELDS.flat()) {
+    if (repeated?.has(key) === true) violations.push(violation('malformed-annotation', entryField, `gives ${key} more than once; use one`));
   }
 
   const entry = validEntry(item, entryField, violations);
@@ -146,4 +151,68 @@ function validEntry(item: object, entryField: string, violations: Violation[]): 
 /** yup prefixes messages with the path; the violation carries the path already. */
 function stripPath(message: string, path: string): string {
   return message.startsWith(`${path} `) ? message.slice(path.length + 1) : message;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+
+/**
+ * The keys that an entry of the array `text` (valid JSON) gives more than once, by entry index. JSON.parse
+ * keeps the last of them, while other readers keep the first or refuse: the value would ask different readers
+ * for different mounts, so it is refused rather than read one way. Keys are compared as JSON reads them
+ * (`"read\u005fonly"` is `read_only`).
+ */
+function repeatedKeys(text: string): Map<number, Set<string>> {
+  const repeated = new Map<number, Set<string>>();
+  let depth = 0;
+  let entry = 0;
+  // The keys read so far of the entry being read, when it is an object.
+  let keys: Set<string> | undefined;
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === QUOTE) {
+      let end = text.indexOf('"', i + 1);
+      while (end !== -1 && escapedAt(text, end)) end = text.indexOf('"', end + 1);
+      // Not JSON after all: nothing more to find, and no way on.
+      if (end === -1) break;
+      if (depth === 2 && keyNext && keys !== undefined) {
+        const raw = text.slice(i, end + 1);
+        const decoded: unknown = raw.includes('\\') ? JSON.parse(raw) : raw.slice(1, -1);
+        const key = String(decoded);
+        if (!keys.has(key)) keys.add(key);
+        else {
+          const entryKeys = repeated.get(entry);
+          if (entryKeys === undefined) repeated.set(entry, new Set([key]));
+          else entryKeys.add(key);
+        }
+        keyNext = false;
+      }
+      i = end;
+    } else if (code === OPEN_OBJECT || code === OPEN_ARRAY) {
+      depth++;
+      if (depth === 2) {
+        keys = code === OPEN_OBJECT ? new Set() : undefined;
+        keyNext = true;
+      }
+    } else if (code === CLOSE_OBJECT || code === CLOSE_ARRAY) {
+      depth--;
+    } else if (code === COMMA) {
+      if (depth === 1) entry++;
+      else if (depth === 2) keyNext = true;
+    }
+  }
+  return repeated;
+}
+
+/** Whether the character at `at` is escaped: an odd number of backslashes comes before it. */
+function escapedAt(text: string, at: number): boolean {
+  let backslashes = 0;
+  while (text.charCodeAt(at - 1 - backslashes) === BACKSLASH) backslashes++;
+  return backslashes % 2 === 1;
 }

@@ -22,6 +22,16 @@ describe('admission/annotation', () => {
     expect(parseAnnotation('[{"hostPath":"/a","mountPath":"/b"}]', FIELD).requests[0]?.request).to.deep.equal({ hostPath: '/a', mountPath: '/b' });
   });
 
+  it('reads a key repeated only inside a value, or in another entry, as given once', () => {
+    expect(parseAnnotation('[{"hostPath":"/a,\\"hostPath\\":{","mountPath":"/b"},{"hostPath":"/c","mountPath":"/d"}]', FIELD)).to.deep.equal({
+      requests: [
+        { index: 0, request: { hostPath: '/a,"hostPath":{', mountPath: '/b' }, keys: { hostPath: 'hostPath', mountPath: 'mountPath', readOnly: 'readOnly' } },
+        { index: 1, request: { hostPath: '/c', mountPath: '/d' }, keys: { hostPath: 'hostPath', mountPath: 'mountPath', readOnly: 'readOnly' } },
+      ],
+      violations: [],
+    });
+  });
+
   it('reads an empty list as no requests', () => {
     expect(parseAnnotation('[]', FIELD)).to.deep.equal({ requests: [], violations: [] });
   });
@@ -45,6 +55,19 @@ describe('admission/annotation', () => {
     ['both spellings of hostPath', '[{"hostPath":"/a","host_path":"/a","mountPath":"/b"}]', [`${FIELD}[0]: gives both hostPath and host_path; use one`]],
     ['both spellings of readOnly', '[{"hostPath":"/a","mountPath":"/b","readOnly":true,"read_only":true}]', [`${FIELD}[0]: gives both readOnly and read_only; use one`]],
     ['one good entry and one bad one', '[{"hostPath":"/a","mountPath":"/b"},{"hostPath":"/a"}]', [`${FIELD}[1].mountPath: is required`]],
+    // JSON.parse keeps the last of a repeated key; a reader that keeps the first would see another mount.
+    ['hostPath given twice', '[{"hostPath":"/etc","hostPath":"/a","mountPath":"/b"}]', [`${FIELD}[0]: gives hostPath more than once; use one`]],
+    ['read_only given twice, once with an escape', '[{"host_path":"/a","container_path":"/b","read_only":false,"read\\u005fonly":true}]', [
+      `${FIELD}[0]: gives read_only more than once; use one`,
+    ]],
+    ['hostPath given twice, the first ending in a backslash', '[{"hostPath":"/a\\\\","hostPath":"/c","mountPath":"/b"}]', [`${FIELD}[0]: gives hostPath more than once; use one`]],
+    ['mountPath given three times in the second entry', '[{"hostPath":"/a","mountPath":"/b"},{"mountPath":"/c","hostPath":"/a","mountPath":"/d","mountPath":"/e"}]', [
+      `${FIELD}[1]: gives mountPath more than once; use one`,
+    ]],
+    ['a repeated key beside both spellings of another', '[{"hostPath":"/a","host_path":"/a","mountPath":"/b","mountPath":"/b"}]', [
+      `${FIELD}[0]: gives both hostPath and host_path; use one`,
+      `${FIELD}[0]: gives mountPath more than once; use one`,
+    ]],
   ];
   for (const [name, value, expected] of denied) {
     it(`denies ${name}`, () => expect(reasons(value)).to.deep.equal(expected));
