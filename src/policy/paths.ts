@@ -73,7 +73,7 @@ export function mountPoint(mountPath: string): string {
 
 // Characters JSON leaves as they are but a reader does not see: DEL, the C1 controls, the line and
 // paragraph separators and the marks that reorder text as it is shown.
-const UNSEEN = /[\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+const UNSEEN = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
 /** A path (or any text) as a message quotes what it refused: JSON, with what a reader would not see escaped too. */
 export function quoted(text: string): string {

@@ -58,6 +58,7 @@ describe('policy/paths', () => {
       ['a C1 control (CSI)', '/srv/a\u009bb', '"/srv/a\\u009bb"'],
       ['the line and paragraph separators', '/srv/\u2028\u2029', '"/srv/\\u2028\\u2029"'],
       ['marks that reorder shown text', '/srv/\u202etxt.exe\u2066\u200f', '"/srv/\\u202etxt.exe\\u2066\\u200f"'],
+      ['the Arabic letter mark, which reorders shown text as the right-to-left mark does', '/srv/\u061ctxt.exe', '"/srv/\\u061ctxt.exe"'],
       ['other text beyond ASCII, as it is', '/srv/caf\u00e9/\u{1F600}', '"/srv/caf\u00e9/\u{1F600}"'],
     ];
     for (const [name, input, expected] of rows) {
