@@ -19,6 +19,7 @@ SCHEMA_FILE = Path(__file__).resolve().parents[3] / "schema" / "annotation.schem
 SCHEMA = Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
 UNKNOWN = "(allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)"
 SURROGATE = "must be valid Unicode (it has a lone surrogate, which cannot be encoded as UTF-8; mountgate refuses it)"
+REPEATED = "[0]: gives {} more than once; use one"
 
 # (id, annotation text, problems the helper names; none means well-formed)
 ROWS: list[tuple[str, str, list[str]]] = [
@@ -51,6 +52,9 @@ ROWS: list[tuple[str, str, list[str]]] = [
     ("a missing hostPath", '[{"mountPath":"/b"}]', ["[0].hostPath: is required"]),
     ("both spellings of hostPath", '[{"hostPath":"/a","host_path":"/a","mountPath":"/b"}]', ["[0]: gives both hostPath and host_path; use one"]),
     ("both spellings of readOnly", '[{"hostPath":"/a","mountPath":"/b","readOnly":true,"read_only":true}]', ["[0]: gives both readOnly and read_only; use one"]),
+    ("hostPath given twice (json.loads would keep the last)", '[{"hostPath":"/etc","hostPath":"/srv/sandbox/a","mountPath":"/b"}]', [REPEATED.format("hostPath")]),
+    ("read_only given twice, once escaped", '[{"hostPath":"/a","mountPath":"/b","read_only":true,"read\\u005fonly":false}]', [REPEATED.format("read_only")]),
+    ("a key given twice in a nested object only", '[{"hostPath":"/a","mountPath":"/b","x":{"k":1,"k":2}}]', [f'[0]: unknown key "x" {UNKNOWN}']),
     ("a bad second entry", '[{"hostPath":"/a","mountPath":"/b"},{"hostPath":"/a"}]', ["[1].mountPath: is required"]),
     ("a surrogate pair (one emoji)", '[{"hostPath":"/srv/sandbox/\\ud83d\\ude00","mountPath":"/b"}]', []),
     ("a surrogate pair written as two code points, not escaped", '[{"hostPath":"/srv/sandbox/\ud83d\ude00","mountPath":"/b"}]', []),
@@ -69,6 +73,10 @@ ROWS: list[tuple[str, str, list[str]]] = [
 def test_rows(text: str, problems: list[str]) -> None:
     assert text_problems(text) == problems
     if any(problem.startswith("the annotation is not valid JSON") for problem in problems):
+        return
+    if any(problem.endswith("more than once; use one") for problem in problems):
+        # JSON Schema reads the value json.loads made, in which a repeated key is already gone.
+        assert SCHEMA.is_valid(json.loads(text))
         return
     if any(problem.endswith(SURROGATE) for problem in problems):
         # The one difference: JSON Schema has no way to require well-formed Unicode.

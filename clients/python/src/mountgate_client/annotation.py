@@ -84,6 +84,24 @@ def _with_pairs_joined(entry: Mapping[str, object]) -> dict[str, object]:
     return {key: _joined(value) if isinstance(value, str) else value for key, value in entry.items()}
 
 
+class _ReadObject(dict[str, object]):
+    """A JSON object as text_problems read it, with the keys it gave more than once: json.loads keeps
+    the last value of such a key, while other readers keep the first or refuse, so mountgate refuses
+    the entry rather than read it one way."""
+
+    repeated: frozenset[str] = frozenset()
+
+
+def _read_object(pairs: list[tuple[str, object]]) -> _ReadObject:
+    read = _ReadObject(pairs)
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for key, _ in pairs:
+        (repeated if key in seen else seen).add(key)
+    read.repeated = frozenset(repeated)
+    return read
+
+
 def entry_problems(item: object, where: str) -> list[str]:
     """Why one parsed entry is not well-formed (empty when it is).
 
@@ -108,6 +126,8 @@ def entry_problems(item: object, where: str) -> list[str]:
             problems.append(f"{where}: gives both {canonical} and {alias}; use one")
         elif not present and required:
             problems.append(f"{where}.{canonical}: is required")
+        repeated = item.repeated if isinstance(item, _ReadObject) else frozenset()
+        problems.extend(f"{where}: gives {key} more than once; use one" for key in (canonical, alias) if key in repeated)
         for key in present:
             value = item[key]
             if not _is(value, expected):
@@ -133,7 +153,7 @@ def text_problems(text: str) -> list[str]:
     """Why an annotation value, as written in the Pod, is not well-formed (empty when it is)."""
     try:
         # A pair written as two code points is one character once the text is sent (see _joined).
-        value: object = json.loads(_joined(text))
+        value: object = json.loads(_joined(text), object_pairs_hook=_read_object)
     except RecursionError:
         # Python's decoder recurses per nesting level; the value is refused, never a crash.
         return ["the annotation is not valid JSON (nested too deeply to read)"]
