@@ -5,6 +5,7 @@
  * but never both for one field and never any other key.
  */
 import { boolean, object, string, type InferType } from 'yup';
+import { isRecord } from '../policy/json-object.js';
 import { violation, type Violation } from './violation.js';
 import { strictValidator } from './schema-guard.js';
 
@@ -63,6 +64,9 @@ const FIELDS = [
   ['readOnly', 'read_only'],
 ] as const;
 
+/** Each key an entry may give, and that key as JSON writes it. */
+const ENTRY_KEYS: ReadonlyArray<{ readonly key: string; readonly quoted: string }> = FIELDS.flat().map((key) => ({ key, quoted: JSON.stringify(key) }));
+
 /** `field` is where the annotation lives, e.g. `metadata.annotations[mountgate.io/mounts]`. */
 export function parseAnnotation(value: string, field: string): ParsedAnnotation {
   let raw: unknown;
@@ -82,7 +86,7 @@ export function parseAnnotation(value: string, field: string): ParsedAnnotation 
     };
   }
 
-  const repeated = repeatedKeys(value);
+  const repeated = mayRepeatKeys(value, raw) ? repeatedKeys(value) : NO_REPEATED_KEYS;
   const requests: LocatedRequest[] = [];
   const violations: Violation[] = [];
   let malformed = 0;
@@ -121,8 +125,10 @@ function readEntry(
     if (hasCanonical && hasAlias) violations.push(violation('malformed-annotation', entryField, `gives both ${canonical} and ${alias}; use one`));
     else if (hasAlias) keys[canonical] = alias;
   }
-  for (const key of FIELDS.flat()) {
-    if (repeated?.has(key) === true) violations.push(violation('malformed-annotation', entryField, `gives ${key} more than once; use one`));
+  if (repeated !== undefined) {
+    for (const { key } of ENTRY_KEYS) {
+      if (repeated.has(key)) violations.push(violation('malformed-annotation', entryField, `gives ${key} more than once; use one`));
+    }
   }
 
   const entry = validEntry(item, entryField, violations);
@@ -153,6 +159,41 @@ function stripPath(message: string, path: string): string {
   return message.startsWith(`${path} `) ? message.slice(path.length + 1) : message;
 }
 
+const NO_REPEATED_KEYS: ReadonlyMap<number, ReadonlySet<string>> = new Map();
+
+/**
+ * False only when no object in `parsed`, the parse of `text`, had a key given twice. Each string of the text
+ * is a key or a string value in the parse, but for the key and strings of an entry given again (JSON.parse
+ * keeps only the last); each is written between two quotes, and an escaped quote only adds one more. So the
+ * text holds exactly twice as many quotes as the parse holds strings only if no key was given twice; any other
+ * count is left to repeatedKeys, which reads the text through. This spares the common annotation that read.
+ */
+export function mayRepeatKeys(text: string, parsed: unknown): boolean {
+  let quotes = 0;
+  for (let at = text.indexOf('"'); at !== -1; at = text.indexOf('"', at + 1)) quotes++;
+  return quotes !== 2 * stringsIn(parsed);
+}
+
+/** The keys and string values in `root`, at any depth (without recursion: an annotation may nest deeply). */
+function stringsIn(root: unknown): number {
+  let count = 0;
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === 'string') count++;
+    else if (Array.isArray(value)) {
+      for (const item of value) pending.push(item);
+    } else if (isRecord(value)) {
+      // for...in, not Object.values: a parse's own keys, without an array made for each object.
+      for (const key in value) {
+        count++;
+        pending.push(value[key]);
+      }
+    }
+  }
+  return count;
+}
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
@@ -167,7 +208,7 @@ const CLOSE_ARRAY = 0x5d;
  * for different mounts, so it is refused rather than read one way. Keys are compared as JSON reads them
  * (`"read\u005fonly"` is `read_only`).
  */
-function repeatedKeys(text: string): Map<number, Set<string>> {
+export function repeatedKeys(text: string): Map<number, Set<string>> {
   const repeated = new Map<number, Set<string>>();
   let depth = 0;
   let entry = 0;
