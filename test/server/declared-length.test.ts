@@ -79,6 +79,18 @@ describe('server: a body declared over the limit', () => {
     });
   });
 
+  // Node joins a repeated Expect into "100-continue, 100-continue" and still holds the body back for the server
+  // to invite: left uninvited, the client waits until the request timeout.
+  it('a body within the limit with Expect: 100-continue given twice is invited and judged', async () => {
+    await withServer({}, async (test) => {
+      const body = JSON.stringify(review(sandboxPod()));
+      const head = headOf(Buffer.byteLength(body), true, true).replace('Expect: 100-continue\r\n', 'Expect: 100-continue\r\nExpect: 100-continue\r\n');
+      const answer = await exchange(test.server.port, test.pki.caCert, head, body, true, 3_000);
+      expect(answer.text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n'), answer.text.slice(0, 80)).to.equal(true);
+      expect(answer.text).to.include('"allowed":true');
+    });
+  });
+
   // Section 3: a body *over* 3 MiB is refused; one of exactly 3 MiB is judged, whichever way the edge reads it
   // (the API server's plain type directly, any other spelling through body-parser).
   for (const contentType of ['application/json', 'application/json;charset=utf-8']) {
