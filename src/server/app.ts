@@ -169,7 +169,7 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
   }
   // The body budget and the length have passed: only now is a client that asked invited to send the body
   // (Node leaves it to the server's checkContinue listener).
-  if (req.headers.expect !== undefined && CONTINUE_EXPECTED.test(req.headers.expect)) res.writeContinue();
+  if (continueExpected(req)) res.writeContinue();
   if (plainLength !== undefined) {
     readPlainJson(req, plainLength, withBody);
     return;
@@ -201,11 +201,17 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
   });
 }
 
-/**
- * The test Node applies before it holds a body back for checkContinue (lib/_http_server.js): a repeated header
- * arrives joined ("100-continue, 100-continue"), and a client left uninvited waits until the request timeout.
- */
 const CONTINUE_EXPECTED = /(?:^|\W)100-continue(?:$|\W)/i;
+
+/**
+ * Whether Node held the body back for checkContinue, by its own test (lib/_http_server.js): a repeated header
+ * arrives joined ("100-continue, 100-continue"), and a client left uninvited waits until the request timeout.
+ * HTTP/1.0 has no interim answers: its client would take "100 Continue" for the answer.
+ */
+function continueExpected(req: IncomingMessage): boolean {
+  const expectation = req.headers.expect;
+  return req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && expectation !== undefined && CONTINUE_EXPECTED.test(expectation);
+}
 
 /** A body over the limit, named as body-parser names it. */
 function tooLarge(): BodyError {

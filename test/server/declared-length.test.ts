@@ -91,6 +91,17 @@ describe('server: a body declared over the limit', () => {
     });
   });
 
+  // RFC 9110 section 10.1.1: an HTTP/1.0 client cannot read an interim answer; it would take "100 Continue" for the answer.
+  it('a body sent over HTTP/1.0 with Expect: 100-continue is judged without a 100 Continue', async () => {
+    await withServer({}, async (test) => {
+      const body = JSON.stringify(review(sandboxPod()));
+      const head = headOf(Buffer.byteLength(body), true).replace('HTTP/1.1', 'HTTP/1.0');
+      const answer = await exchange(test.server.port, test.pki.caCert, head, body, false, 3_000);
+      expect(answer.text.split('\r\n')[0]).to.equal('HTTP/1.1 200 OK');
+      expect(answer.text).to.include('"allowed":true');
+    });
+  });
+
   // Section 3: a body *over* 3 MiB is refused; one of exactly 3 MiB is judged, whichever way the edge reads it
   // (the API server's plain type directly, any other spelling through body-parser).
   for (const contentType of ['application/json', 'application/json;charset=utf-8']) {
