@@ -14,8 +14,15 @@
  * inflate to the limit). The charge is returned when the request or its
  * response closes, whichever comes first: the body read, the answer sent, or
  * the connection gone.
+ *
+ * A body that is still coming SLOW_BODY_GRACE_MS after its headers behaves as no real caller does (the API
+ * server sends a review at once), and declaring 256 KiB and sending a byte now and then would otherwise hold
+ * its place until the request timeout: 128 such connections, far below the connection cap, would keep every
+ * review out. So when a body does not fit, such bodies of its pool are cut, longest first, if that makes
+ * room; only otherwise is it refused.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { SLOW_BODY_GRACE_MS } from './connection-cap.js';
 import { errorBody } from './error-body.js';
 
 export const SMALL_BODY_BYTES = 256 * 1024;
@@ -33,8 +40,43 @@ export interface BodyBudgetLimits {
   readonly maxBodyBytes: number;
 }
 
-export function withBodyBudget(listener: RequestListener, limits: BodyBudgetLimits, onRefused: (req: IncomingMessage, charge: number) => void): BodyBudget {
+interface Charged {
+  readonly req: IncomingMessage;
+  readonly bytes: number;
+  /** When its headers came (monotonic ms). */
+  readonly since: number;
+  readonly giveBack: () => void;
+}
+
+export function withBodyBudget(
+  listener: RequestListener,
+  limits: BodyBudgetLimits,
+  onRefused: (req: IncomingMessage, charge: number) => void,
+  onCut: (req: IncomingMessage, charge: number) => void = () => undefined,
+  now: () => number = () => performance.now(),
+): BodyBudget {
   const charged = { small: 0, large: 0 };
+  // In the order they came, so the first slow one found is the one longest in.
+  const bodies = { small: new Set<Charged>(), large: new Set<Charged>() };
+  /** Cuts slow bodies of `pool` until `charge` fits, if they are enough to make it fit; else cuts none. */
+  const makeRoom = (pool: 'small' | 'large', charge: number): boolean => {
+    const time = now();
+    const cut: Charged[] = [];
+    let freed = 0;
+    for (const body of bodies[pool]) {
+      if (charged[pool] - freed + charge <= limits.poolBytes) break;
+      if (body.req.complete || time - body.since < SLOW_BODY_GRACE_MS) continue;
+      cut.push(body);
+      freed += body.bytes;
+    }
+    if (charged[pool] - freed + charge > limits.poolBytes) return false;
+    for (const body of cut) {
+      body.giveBack();
+      onCut(body.req, body.bytes);
+      body.req.socket.destroy();
+    }
+    return true;
+  };
   const wrapped: RequestListener = (req, res) => {
     const charge = chargeFor(req, limits.maxBodyBytes);
     if (charge === 0) {
@@ -42,23 +84,30 @@ export function withBodyBudget(listener: RequestListener, limits: BodyBudgetLimi
       return;
     }
     const pool = charge <= SMALL_BODY_BYTES ? 'small' : 'large';
-    if (charged[pool] + charge > limits.poolBytes) {
+    if (charged[pool] + charge > limits.poolBytes && !makeRoom(pool, charge)) {
       onRefused(req, charge);
       refuse(res);
       return;
     }
     charged[pool] += charge;
     let returned = false;
-    const giveBack = (): void => {
-      if (returned) return;
-      returned = true;
-      charged[pool] -= charge;
+    const body: Charged = {
+      req,
+      bytes: charge,
+      since: now(),
+      giveBack: () => {
+        if (returned) return;
+        returned = true;
+        charged[pool] -= charge;
+        bodies[pool].delete(body);
+      },
     };
+    bodies[pool].add(body);
     // The request closes once its body is read or its connection drops; the response once it is answered.
     // Both: an answer queued behind pipelined ones never closes if the client leaves first, and a request
     // answered before its body is in (413) stays open while the rest of the body is read and dropped.
-    req.once('close', giveBack);
-    res.once('close', giveBack);
+    req.once('close', body.giveBack);
+    res.once('close', body.giveBack);
     listener(req, res);
   };
   return { listener: wrapped, inFlightBytes: () => ({ ...charged }) };

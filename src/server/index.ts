@@ -10,7 +10,7 @@ import { startMountPolicies, type MountPolicyEnforcement } from '../cluster/moun
 import { loadPolicyFile } from '../policy/load.js';
 import { createApp, MAX_BODY_BYTES } from './app.js';
 import { DEFAULT_POOL_BYTES, withBodyBudget } from './body-budget.js';
-import { capConnections, DEFAULT_MAX_CONNECTIONS } from './connection-cap.js';
+import { capConnections, DEFAULT_MAX_CONNECTIONS, SLOW_BODY_GRACE_MS } from './connection-cap.js';
 import { LiveState } from './live-state.js';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.js';
 import { watchNamespaces } from './namespace-cache.js';
@@ -110,8 +110,11 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
     ...(namespaces ? { namespaceLevels: namespaces.levels } : {}),
     ...(mountPolicies ? { mountPolicies } : {}),
   });
-  const budget = withBodyBudget(app, { poolBytes: DEFAULT_POOL_BYTES, maxBodyBytes: MAX_BODY_BYTES }, (req, charge) =>
-    logger.warn({ path: req.url, chargeBytes: charge }, 'request refused: too many request bodies in flight (503)'),
+  const budget = withBodyBudget(
+    app,
+    { poolBytes: DEFAULT_POOL_BYTES, maxBodyBytes: MAX_BODY_BYTES },
+    (req, charge) => logger.warn({ path: req.url, chargeBytes: charge }, 'request refused: too many request bodies in flight (503)'),
+    (req, charge) => logger.warn({ path: req.url, chargeBytes: charge }, `request body cut to make room: still coming ${SLOW_BODY_GRACE_MS} ms after its headers`),
   );
   const server = createHttpsServer(
     {

@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { Agent, createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { withBodyBudget, type BodyBudget } from '../../src/server/body-budget.js';
+import { SLOW_BODY_GRACE_MS } from '../../src/server/connection-cap.js';
 
 const POOL_BYTES = 1000;
 const BODY = Buffer.alloc(600, 0x61);
@@ -140,6 +141,48 @@ const ROWS: ReadonlyArray<{ readonly title: string; readonly run: (harness: Harn
     },
   },
 ];
+
+describe('body budget: bodies still coming after the grace make room', () => {
+  it('a held body is cut for one that does not fit only once it has been coming SLOW_BODY_GRACE_MS', async () => {
+    let time = 0;
+    let markStarted = (): void => undefined;
+    const started = new Promise<void>((resolve) => (markStarted = resolve));
+    const cut: number[] = [];
+    const budget = withBodyBudget(
+      (req, res) => {
+        req.once('data', (chunk: Buffer) => {
+          if (chunk.subarray(0, 4).toString() === 'hold') markStarted();
+        });
+        req.on('end', () => res.end('ok'));
+        req.resume();
+      },
+      { poolBytes: POOL_BYTES, maxBodyBytes: 3 * 1024 * 1024 },
+      () => undefined,
+      (_req, charge) => cut.push(charge),
+      () => time,
+    );
+    const server = createServer(budget.listener);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    const held = request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent: false, headers: { 'Content-Length': String(BODY.length) } });
+    held.on('error', () => undefined);
+    try {
+      held.write('hold');
+      await started;
+      time = SLOW_BODY_GRACE_MS - 1;
+      expect(await post(port, BODY, false), 'within the grace').to.equal(503);
+      time = SLOW_BODY_GRACE_MS;
+      expect(await post(port, BODY, false), 'after it').to.equal(200);
+      expect(cut).to.deep.equal([BODY.length]);
+      await poolEmpties(budget);
+    } finally {
+      held.destroy();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
 
 describe('body budget: charges come back', () => {
   for (const row of ROWS) {
