@@ -117,7 +117,7 @@ describe('cluster/status-writer', () => {
     await writer.idle();
     expect(written).to.have.length(2);
     expect(written[1]?.status.effectiveAllowedHostPaths).to.deep.equal([]);
-    expect(written[1]?.status.conditions[0]?.message).to.include('outside the cluster policy now');
+    expect(written[1]?.status.conditions[0]?.message).to.include('beyond the cluster policy now, so in force only as far as it also allows');
   });
 
   it("rewrites a MountPolicy's status when a sibling is added, changed or deleted", async () => {
