@@ -64,8 +64,8 @@ const FIELDS = [
   ['readOnly', 'read_only'],
 ] as const;
 
-/** Each key an entry may give, and that key as JSON writes it. */
-const ENTRY_KEYS: ReadonlyArray<{ readonly key: string; readonly quoted: string }> = FIELDS.flat().map((key) => ({ key, quoted: JSON.stringify(key) }));
+/** Each key an entry may give, in both spellings. */
+const ENTRY_KEYS: readonly string[] = FIELDS.flat();
 
 /** `field` is where the annotation lives, e.g. `metadata.annotations[mountgate.io/mounts]`. */
 export function parseAnnotation(value: string, field: string): ParsedAnnotation {
@@ -126,7 +126,7 @@ function readEntry(
     else if (hasAlias) keys[canonical] = alias;
   }
   if (repeated !== undefined) {
-    for (const { key } of ENTRY_KEYS) {
+    for (const key of ENTRY_KEYS) {
       if (repeated.has(key)) violations.push(violation('malformed-annotation', entryField, `gives ${key} more than once; use one`));
     }
   }
