@@ -89,7 +89,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     metricsPort: port(origin('metrics-port'), settingOrFallback('metrics-port')),
     maxConnections: count(origin('max-connections'), settingOrFallback('max-connections'), MAX_CONNECTIONS_LIMIT),
     shutdownDelaySeconds: seconds(origin('shutdown-delay'), settingOrFallback('shutdown-delay')),
-    reloadIntervalMs: Math.max(100, seconds(origin('reload-interval'), settingOrFallback('reload-interval')) * 1000),
+    reloadIntervalMs: reloadInterval(origin('reload-interval'), settingOrFallback('reload-interval')) * 1000,
     logLevel,
   };
 }
@@ -134,6 +134,15 @@ const MAX_CONNECTIONS_LIMIT = 1_000_000;
 function count(what: string, text: string, max: number): number {
   const value = Number(text);
   if (!/^\d+$/.test(text) || value < 1 || value > max) throw new ArgumentError('serve', `${what} must be a whole number from 1 to ${max}, not "${text}"`);
+  return value;
+}
+
+/** Files read more often than this would cost CPU for no gain: a change applies once two reads in a row agree. */
+const MIN_RELOAD_SECONDS = 0.1;
+
+function reloadInterval(what: string, text: string): number {
+  const value = seconds(what, text);
+  if (value < MIN_RELOAD_SECONDS) throw new ArgumentError('serve', `${what} must be at least ${MIN_RELOAD_SECONDS} seconds, not "${text}"`);
   return value;
 }
 

@@ -103,6 +103,9 @@ describe('cli: mountgate serve', function () {
       // Node runs longer timers after 1 ms: a delay of none, a reload interval polling every millisecond.
       ['a shutdown delay past the longest timer', ['--config', 'p', '--dev', '--shutdown-delay', '3000000'], 'serve: --shutdown-delay must be at most 2147483.647 seconds (about 24.8 days), not "3000000"'],
       ['a reload interval past the longest timer', ['--config', 'p', '--dev', '--reload-interval', '2147483.648'], 'serve: --reload-interval must be at most 2147483.647 seconds (about 24.8 days), not "2147483.648"'],
+      // "At least 0.1", as its usage says: refused below that rather than read as 0.1.
+      ['a reload interval of none', ['--config', 'p', '--dev', '--reload-interval', '0'], 'serve: --reload-interval must be at least 0.1 seconds, not "0"'],
+      ['a reload interval under 0.1 s', ['--config', 'p', '--dev', '--reload-interval', '0.05'], 'serve: --reload-interval must be at least 0.1 seconds, not "0.05"'],
       ['half a millisecond past the longest timer', ['--config', 'p', '--dev', '--reload-interval', '2147483.6475'], 'serve: --reload-interval must be at most 2147483.647 seconds (about 24.8 days), not "2147483.6475"'],
     ];
     for (const [name, argv, message] of bad) {
