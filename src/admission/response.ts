@@ -81,8 +81,17 @@ function patched(operations: readonly Operation[]): AdmissionResponse {
 
 /** An internal failure: fail closed with a 500 status. */
 export function errored(error: unknown): AdmissionResponse {
-  const message = `mountgate could not decide: ${error instanceof Error ? error.message : String(error)}`;
+  const message = `mountgate could not decide: ${describeThrown(error)}`;
   return refused(500, message, deniedAudit(INTERNAL_ERROR_RULE, message));
+}
+
+/** What was thrown, in words; never a throw itself, so that the answer is still a denial with the uid. */
+export function describeThrown(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    return 'a thrown value that cannot be shown';
+  }
 }
 
 function withWarnings(response: AdmissionResponse, warnings: readonly string[]): AdmissionResponse {

@@ -8,7 +8,7 @@ import express, { type ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { decide, type Stage } from '../admission/decide.js';
 import { judgeMountPolicyWrite } from '../admission/mount-policy-write.js';
-import { errored, fromVerdict, toReview, type AdmissionResponse } from '../admission/response.js';
+import { describeThrown, errored, fromVerdict, toReview, type AdmissionResponse } from '../admission/response.js';
 import { readAdmissionReview, type AdmissionRequest } from '../admission/review.js';
 import type { ClusterFacts } from '../admission/pod-security.js';
 import type { CompiledPolicy } from '../policy/compile.js';
@@ -278,7 +278,7 @@ const CUT_SHORT: ReadonlySet<string> = new Set(['request aborted', 'request size
 
 function refuseBody(stage: Endpoint | undefined, error: unknown, res: ServerResponse, context: AppContext): void {
   const status = httpStatusOf(error);
-  const message = error instanceof Error ? error.message : String(error);
+  const message = describeThrown(error);
   const reason =
     status === 413
       ? `the body is larger than ${MAX_BODY_BYTES} bytes`
@@ -287,7 +287,7 @@ function refuseBody(stage: Endpoint | undefined, error: unknown, res: ServerResp
           ? `the body did not all come: ${message}`
           : `the body is not valid JSON: ${message}`
         : error instanceof Error
-          ? error.message
+          ? message
           : 'internal error';
   refuse(stage, res, context, status, reason);
 }

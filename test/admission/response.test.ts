@@ -134,6 +134,12 @@ describe('admission/response: every answer, whole', () => {
   const failures: ReadonlyArray<[string, unknown, string]> = [
     ['an Error', new Error('policy index broken'), 'mountgate could not decide: policy index broken'],
     ['anything else thrown', 'a string', 'mountgate could not decide: a string'],
+    ['an object that cannot be made a string', Object.create(null), 'mountgate could not decide: a thrown value that cannot be shown'],
+    [
+      'an Error whose message throws',
+      Object.defineProperty(new Error('x'), 'message', { get: () => { throw new Error('no'); } }),
+      'mountgate could not decide: a thrown value that cannot be shown',
+    ],
   ];
   for (const [name, thrown, message] of failures) {
     it(`a handler that threw ${name}: 500 InternalError, denied (fail closed), recorded as internal-error`, () => {
