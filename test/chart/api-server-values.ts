@@ -20,22 +20,24 @@ export interface RefusedValuesRow {
   readonly values: Record<string, unknown>;
   /** What helm's schema error names: the JSON pointer of the value. */
   readonly pointer: string;
+  /** What the API server's refusal names: the field of the rendered object. */
+  readonly apiServerSays: string;
 }
 
 /** Values the API server refuses in one of the rendered objects. */
 export const API_SERVER_REFUSES: readonly RefusedValuesRow[] = [
-  { name: 'a fullnameOverride that is no DNS label (a Service name)', values: { fullnameOverride: 'My_Gate' }, pointer: "'/fullnameOverride': 'My_Gate' does not match pattern" },
-  { name: 'a fullnameOverride that begins with a digit (a Service name must not)', values: { fullnameOverride: '1gate' }, pointer: "'/fullnameOverride'" },
-  { name: 'a nameOverride that is no DNS label', values: { nameOverride: 'Mount.Gate' }, pointer: "'/nameOverride': 'Mount.Gate' does not match pattern" },
-  { name: 'a PodDisruptionBudget maxUnavailable that is neither a count nor a percentage', values: { podDisruptionBudget: { enabled: true, maxUnavailable: 'abc' } }, pointer: '/podDisruptionBudget/maxUnavailable' },
-  { name: 'a PodDisruptionBudget maxUnavailable over 100%', values: { podDisruptionBudget: { enabled: true, maxUnavailable: '150%' } }, pointer: '/podDisruptionBudget/maxUnavailable' },
-  { name: 'a negative PodDisruptionBudget minAvailable', values: { podDisruptionBudget: { enabled: true, maxUnavailable: null, minAvailable: -1 } }, pointer: '/podDisruptionBudget/minAvailable' },
-  { name: 'an apiServerCIDRs entry with an octet over 255', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.300/32'] } }, pointer: '/networkPolicy/apiServerCIDRs/0' },
-  { name: 'an apiServerCIDRs entry with an IPv4 prefix over 32', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.3/99'] } }, pointer: '/networkPolicy/apiServerCIDRs/0' },
-  { name: 'an apiServerCIDRs entry with an IPv6 prefix over 128', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['fd00::1/129'] } }, pointer: '/networkPolicy/apiServerCIDRs/0' },
-  { name: 'an apiServerCIDRs entry without a prefix length', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.1'] } }, pointer: '/networkPolicy/apiServerCIDRs/0' },
-  { name: 'a pod label value with a space', values: { podLabels: { team: 'sand box' } }, pointer: '/podLabels/team' },
-  { name: 'a pod label value over 63 characters', values: { podLabels: { team: 'a'.repeat(64) } }, pointer: '/podLabels/team' },
-  { name: 'a pod label key with a space', values: { podLabels: { 'my team': 'a' } }, pointer: '/podLabels' },
-  { name: 'a common label value with a space', values: { commonLabels: { team: 'sand box' } }, pointer: '/commonLabels/team' },
+  { name: 'a fullnameOverride that is no DNS label (a Service name)', values: { fullnameOverride: 'My_Gate' }, pointer: "'/fullnameOverride': 'My_Gate' does not match pattern", apiServerSays: 'metadata.name: Invalid value: "My_Gate"' },
+  { name: 'a fullnameOverride that begins with a digit (a Service name must not)', values: { fullnameOverride: '1gate' }, pointer: "'/fullnameOverride'", apiServerSays: 'metadata.name: Invalid value: "1gate"' },
+  { name: 'a nameOverride that is no DNS label', values: { nameOverride: 'Mount.Gate' }, pointer: "'/nameOverride': 'Mount.Gate' does not match pattern", apiServerSays: 'metadata.name: Invalid value: "edge-Mount.Gate"' },
+  { name: 'a PodDisruptionBudget maxUnavailable that is neither a count nor a percentage', values: { podDisruptionBudget: { enabled: true, maxUnavailable: 'abc' } }, pointer: '/podDisruptionBudget/maxUnavailable', apiServerSays: 'spec.maxUnavailable' },
+  { name: 'a PodDisruptionBudget maxUnavailable over 100%', values: { podDisruptionBudget: { enabled: true, maxUnavailable: '150%' } }, pointer: '/podDisruptionBudget/maxUnavailable', apiServerSays: 'spec.maxUnavailable' },
+  { name: 'a negative PodDisruptionBudget minAvailable', values: { podDisruptionBudget: { enabled: true, maxUnavailable: null, minAvailable: -1 } }, pointer: '/podDisruptionBudget/minAvailable', apiServerSays: 'spec.minAvailable' },
+  { name: 'an apiServerCIDRs entry with an octet over 255', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.300/32'] } }, pointer: '/networkPolicy/apiServerCIDRs/0', apiServerSays: 'ipBlock.cidr' },
+  { name: 'an apiServerCIDRs entry with an IPv4 prefix over 32', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.3/99'] } }, pointer: '/networkPolicy/apiServerCIDRs/0', apiServerSays: 'ipBlock.cidr' },
+  { name: 'an apiServerCIDRs entry with an IPv6 prefix over 128', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['fd00::1/129'] } }, pointer: '/networkPolicy/apiServerCIDRs/0', apiServerSays: 'ipBlock.cidr' },
+  { name: 'an apiServerCIDRs entry without a prefix length', values: { networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.1'] } }, pointer: '/networkPolicy/apiServerCIDRs/0', apiServerSays: 'ipBlock.cidr' },
+  { name: 'a pod label value with a space', values: { podLabels: { team: 'sand box' } }, pointer: '/podLabels/team', apiServerSays: 'labels: Invalid value: "sand box"' },
+  { name: 'a pod label value over 63 characters', values: { podLabels: { team: 'a'.repeat(64) } }, pointer: '/podLabels/team', apiServerSays: 'labels: Invalid value: "aaaa' },
+  { name: 'a pod label key with a space', values: { podLabels: { 'my team': 'a' } }, pointer: '/podLabels', apiServerSays: 'labels: Invalid value: "my team"' },
+  { name: 'a common label value with a space', values: { commonLabels: { team: 'sand box' } }, pointer: '/commonLabels/team', apiServerSays: 'labels: Invalid value: "sand box"' },
 ];
