@@ -90,16 +90,13 @@ export function withBodyBudget(
       return;
     }
     charged[pool] += charge;
-    let returned = false;
     const body: Charged = {
       req,
       bytes: charge,
       since: now(),
+      // Once only: a body leaves its set when its charge is given back.
       giveBack: () => {
-        if (returned) return;
-        returned = true;
-        charged[pool] -= charge;
-        bodies[pool].delete(body);
+        if (bodies[pool].delete(body)) charged[pool] -= charge;
       },
     };
     bodies[pool].add(body);
