@@ -115,14 +115,17 @@ function createExpressApp(context: AppContext, parseJson: JsonParser): express.E
   const mountPolicyRoute = context.mountPolicies === undefined ? undefined : MOUNT_POLICY_PATH;
   if (mountPolicyRoute !== undefined) app.post(mountPolicyRoute, (req, res) => handleAdmission('mountpolicy', req, res, context, parseJson));
 
+  // Node would read and drop a body left unread here until the request timeout: only a bounded rest is dropped.
   app.use((req, res) => {
+    const closeAfter = takeConnectionClose(res);
     const allowedMethods = allowedMethodsOf(routeOf(req.path), mountPolicyRoute);
     if (allowedMethods === undefined) {
       sendError(res, 404, `no route for ${req.path}`);
-      return;
+    } else {
+      res.setHeader('Allow', allowedMethods.join(', '));
+      sendError(res, 405, `${req.path} takes ${allowedMethods.join(' or ')}`);
     }
-    res.setHeader('Allow', allowedMethods.join(', '));
-    sendError(res, 405, `${req.path} takes ${allowedMethods.join(' or ')}`);
+    lingerThenCut(req, closeAfter);
   });
 
   // The admission handler answers its own errors; anything else that fails is answered alike.
@@ -169,8 +172,8 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
   }
   // The body budget and the length have passed: only now is a client that asked invited to send the body
   // (Node leaves it to the server's checkContinue listener).
-  if (continueExpected(req)) res.writeContinue();
   if (plainLength !== undefined) {
+    if (continueExpected(req)) res.writeContinue();
     readPlainJson(req, plainLength, withBody);
     return;
   }
@@ -185,7 +188,9 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
   };
   req.on('data', count);
   // body-parser sets req.body only for a JSON content type.
+  let settled = false;
   parseJson(req, res, (error?: unknown) => {
+    settled = true;
     req.off('data', count);
     if (res.headersSent) return;
     const body: unknown = 'body' in req ? req.body : undefined;
@@ -199,6 +204,9 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
     withBody(error, body);
     lingerThenCut(req, closeAfter);
   });
+  // body-parser refuses a type or charset it does not read before it reads a byte, in this same turn: such a body
+  // is not invited.
+  if (!settled && continueExpected(req)) res.writeContinue();
 }
 
 const CONTINUE_EXPECTED = /(?:^|\W)100-continue(?:$|\W)/i;
