@@ -45,10 +45,16 @@ export async function apiRequest<R>(config: ApiRequestConfig, request: ApiReques
     const client = url.protocol === 'http:' ? http : https;
     const send = (): Promise<IncomingMessage> =>
       new Promise<IncomingMessage>((resolve, reject) => {
-        const req = client.request(url, options, resolve);
+        // Once the answer has begun, the server has acted on the request: a reset then fails the answer being read, and sent
+        // again, the request would only open another answer, which nobody would read (a watch left open, a page kept waiting).
+        let answered = false;
+        const req = client.request(url, options, (answer) => {
+          answered = true;
+          resolve(answer);
+        });
         deadline.track(req);
         req.once('error', (error) => {
-          if (request.method === 'GET' && req.reusedSocket && isStaleConnection(error) && !deadline.passed && request.signal?.aborted !== true) resolve(send());
+          if (request.method === 'GET' && !answered && req.reusedSocket && isStaleConnection(error) && !deadline.passed && request.signal?.aborted !== true) resolve(send());
           else reject(error);
         });
         req.end(request.payload);

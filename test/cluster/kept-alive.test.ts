@@ -13,8 +13,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TLSSocket } from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
+import { apiRequest, readAnswer } from '../../src/cluster/api-request.js';
 import { IDLE_CONNECTION_MS, keptAliveAgent } from '../../src/cluster/kept-alive.js';
 import { kubeRequest } from '../../src/cluster/kube-request.js';
+import { loopbackKubeConfig } from '../helpers/loopback-kubeconfig.js';
 import { createCa, issueServingPair, type ServingPair, type TestPki } from '../helpers/tls.js';
 
 const LEASE = '/apis/coordination.k8s.io/v1/namespaces/mg/leases/status';
@@ -235,6 +237,53 @@ describe('cluster/kept-alive', function () {
         expect(chosen).to.not.equal(keptAliveAgent({}, row.given()), 'another config gets its own');
         const options = (chosen as http.Agent & { options: { keepAlive?: boolean; timeout?: number } }).options;
         expect([options.keepAlive, options.timeout]).to.deep.equal([true, IDLE_CONNECTION_MS]);
+      });
+    }
+  });
+
+  describe('a GET whose answer had begun when its reused connection was reset', () => {
+    // The server has acted on it and was answering: sending it again would open a request whose answer nobody reads.
+    interface ResetRow {
+      readonly name: string;
+      /** What the server sends on the reused connection before it resets it. */
+      readonly before: (res: http.ServerResponse) => void;
+    }
+    const resetRows: readonly ResetRow[] = [
+      { name: 'a watch reset after its headers is not sent again', before: (res) => res.writeHead(200, { 'Content-Type': 'application/json' }).flushHeaders() },
+      {
+        name: 'a list page reset halfway through its body is not sent again',
+        before: (res) => {
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.write('{"kind":"ThingList","items":[');
+        },
+      },
+    ];
+    for (const row of resetRows) {
+      it(row.name, async () => {
+        let requests = 0;
+        const server = http.createServer((req, res) => {
+          requests += 1;
+          if (requests === 1) {
+            res.end('{"kind":"ThingList","metadata":{"resourceVersion":"1"},"items":[]}');
+            return;
+          }
+          row.before(res);
+          if (requests === 2) setTimeout(() => req.socket.resetAndDestroy(), 50);
+        });
+        server.listen(0, '127.0.0.1');
+        await once(server, 'listening');
+        try {
+          const config = loopbackKubeConfig((server.address() as AddressInfo).port);
+          const get = (): Promise<string> =>
+            apiRequest(config, { method: 'GET', pathAndQuery: '/apis/example.com/v1/things', headers: {}, timeoutMs: 2_000 }, (answer, target) => readAnswer(answer, target, 1024 * 1024));
+          await get();
+          expect(await errorCodeOf(get())).to.equal('ECONNRESET');
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          expect(requests, 'requests the server got').to.equal(2);
+        } finally {
+          server.closeAllConnections();
+          server.close();
+        }
       });
     }
   });
