@@ -6,7 +6,8 @@
  *
  * The loop: list (in pages), hand the table every object (`replace`), report synced,
  * watch from the list's resourceVersion, hand the table each change. A watch the
- * server ends (its timeout) is resumed from the last resourceVersion seen; a watch
+ * server ends (its timeout) is resumed from the last resourceVersion seen, unless it
+ * ended within a second without an event (then it is a failure, as below); a watch
  * answered 410 Gone (its resourceVersion is too old) is followed by a new list at
  * once, unless the list before it began less than `retryDelayMs` ago (then it is a
  * failure, as below, so relists come at most once per delay); any other failure (connection lost, an error status, a malformed event, and
@@ -65,6 +66,8 @@ export interface ListWatch {
 }
 
 const DEFAULTS = { retryDelayMs: 5_000, watchTimeoutSeconds: 300, watchGraceMs: 60_000, pageSize: 500, requestTimeoutMs: 30_000 };
+/** A watch the server ends sooner than this without an event is a failure, not resumed at once. */
+const SHORT_WATCH_MS = 1_000;
 /** The largest list page, error body or watch event read; far above what a page of `pageSize` objects takes. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
@@ -185,7 +188,9 @@ async function watch<T>(options: ListWatchOptions<T>, resourceVersion: string, s
   // A connection that died without a word would otherwise leave the watch waiting for ever.
   const deadMs = timeoutSeconds * 1000 + (options.watchGraceMs ?? DEFAULTS.watchGraceMs);
   const deadline = setTimeout(() => response.destroy(new Error(`watch of ${options.path}: no end after ${deadMs / 1000} s`)), deadMs);
+  const openedAt = performance.now();
   let version = resourceVersion;
+  let events = 0;
   let buffered = '';
   try {
     response.setEncoding('utf8');
@@ -195,12 +200,20 @@ async function watch<T>(options: ListWatchOptions<T>, resourceVersion: string, s
       for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
-        if (line.trim() !== '') version = applyEvent(options, line, version);
+        if (line.trim() === '') continue;
+        version = applyEvent(options, line, version);
+        events++;
       }
     }
     // Ended without the chunked terminator: the connection was cut, not closed by the server's timeout.
     if (!response.complete) throw new Error(`watch of ${options.path}: connection lost`);
-    if (buffered.trim() !== '') version = applyEvent(options, buffered, version);
+    if (buffered.trim() !== '') {
+      version = applyEvent(options, buffered, version);
+      events++;
+    }
+    // As client-go's reflector: resumed at once, a watch that a server (or a proxy) always ends so would be sent as fast as it answers.
+    const lasted = performance.now() - openedAt;
+    if (events === 0 && lasted < SHORT_WATCH_MS) throw new Error(`watch of ${options.path}: ended by the server after ${Math.round(lasted)} ms without an event`);
   } finally {
     clearTimeout(deadline);
     response.destroy();

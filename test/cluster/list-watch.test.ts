@@ -193,6 +193,17 @@ const rows: readonly Row[] = [
     pacedLists: 2,
   },
   {
+    // Else a server (or a proxy) that ends every watch at once would be sent watches as fast as it answers them.
+    name: 'a watch the server ends at once without an event is a failure: unsynced, listed again after the delay',
+    script: { lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])], watches: [events([], 'end')] },
+    items: { z: 'z1' },
+    syncChanges: [true, false, true],
+    lists: 2,
+    watchedFrom: ['10', '30'],
+    errors: 1,
+    pacedLists: 1,
+  },
+  {
     name: 'a watch cut mid-stream reports unsynced, then lists again',
     script: {
       lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])],
@@ -368,7 +379,7 @@ const deadlineRows: readonly DeadlineRow[] = [
   { name: 'a list page whose body never ends is a failure', stall: 'list body', good: 0, syncChanges: [], error: 'GET /apis/example.com/v1/things: answer not complete in 0.2 s' },
 ];
 
-/** A server answering lists with one object and ending watches at once, until it stalls as `stall` says. */
+/** A server answering lists with one object and ending watches after a bookmark, until it stalls as `stall` says. */
 async function stallingServer(stall: Stall, good: number): Promise<{ server: Server; port: number }> {
   let served = 0;
   const server = createServer((req, res) => {
@@ -379,7 +390,7 @@ async function stallingServer(stall: Stall, good: number): Promise<{ server: Ser
       res.writeHead(200, { 'Content-Type': 'application/json' }).write('{"kind":"ThingList","items":[');
       return;
     }
-    if (watch) events([], 'end')(res, url);
+    if (watch) events([line('BOOKMARK', { metadata: { resourceVersion: '10' } })], 'end')(res, url);
     else listOf('10', [item('a', 'a1')])(res, url);
   });
   server.listen(0, '127.0.0.1');
