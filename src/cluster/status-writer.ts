@@ -24,7 +24,7 @@ import type { CachedMountPolicy, MountPolicyObject, MountPolicyTable } from './m
 import { canonicalJson, desiredStatus, sameStatus, type MountPolicyStatus } from './mount-policy-status.js';
 
 /** Replaces the status subresource of `object` (whose resourceVersion makes it conditional). */
-/** Writes a status; ends early, failing, when `signal` aborts (stop()). */
+/** Writes a status; ends early, failing, when `signal` aborts (stop(), or the Lease lost). */
 export type WriteStatus = (object: MountPolicyObject, status: MountPolicyStatus, signal?: AbortSignal) => Promise<void>;
 
 export interface StatusWriterOptions {
@@ -60,8 +60,11 @@ export class StatusWriter {
   #draining: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
   #stopped = false;
-  /** Aborted by stop(): a write under way ends at once instead of at its request's deadline. */
-  readonly #abort = new AbortController();
+  /**
+   * Aborted by stop() and when the Lease is lost: a write under way ends at once instead of at its request's deadline,
+   * by when another replica may hold the Lease.
+   */
+  #abort = new AbortController();
   /**
    * Each namespace's effective list during one drain, with what it was worked out from: it is the same for every
    * MountPolicy of the namespace, and working it out can take tens of milliseconds.
@@ -84,13 +87,16 @@ export class StatusWriter {
     });
   }
 
-  /** Lease gained: judge everything. Lease lost: write nothing more. */
+  /** Lease gained: judge everything. Lease lost: write nothing more, ending a write under way. */
   setHolding(holding: boolean): void {
     this.#holding = holding;
-    if (holding) this.refreshAll();
-    else {
+    if (holding) {
+      if (this.#abort.signal.aborted && !this.#stopped) this.#abort = new AbortController();
+      this.refreshAll();
+    } else {
       this.#dirty.clear();
       this.#toRetry.clear();
+      this.#abort.abort(new Error('the Lease was lost'));
     }
   }
 
@@ -224,15 +230,16 @@ export class StatusWriter {
     const ref = key(compiled.ref);
     const digest = statusDigest(status);
     if (!this.#mayWrite(ref, compiled.uid, compiled.generation, digest)) return false;
+    const { signal } = this.#abort;
     try {
-      await this.options.write(object, status, this.#abort.signal);
+      await this.options.write(object, status, signal);
       this.#stored(ref, compiled.uid, digest);
       this.options.metrics.mountPolicyStatusWrites.inc({ result: 'success' });
       this.options.logger.info({ mountPolicy: ref, generation: compiled.generation, ready: status.conditions[0]?.status }, 'MountPolicy status written');
       return true;
     } catch (error) {
-      // Ended by stop(): no failure, and nothing to try again.
-      if (this.#stopped) return true;
+      // Ended by stop() or the Lease lost: no failure, and nothing to try again.
+      if (signal.aborted) return true;
       const code = statusCodeOf(error);
       if (code === 409) {
         // The object changed since it was cached; its watch event queues it again.

@@ -205,18 +205,24 @@ describe('cluster/status-writer', () => {
   });
 });
 
-describe('cluster/status-writer: stop() while a write is under way', () => {
+describe('cluster/status-writer: stop() or the Lease lost while a write is under way', () => {
   // Shutdown waits for stop(); an API server that takes the write and never answers must not hold it for the
-  // request's 30 s deadline.
-  const rows: ReadonlyArray<{ name: string; answer: (signal: AbortSignal | undefined) => Promise<void> }> = [
+  // request's 30 s deadline. A replica that lost the Lease writes nothing more: another may hold it by the time a
+  // write still under way would land.
+  const never = (signal: AbortSignal | undefined): Promise<void> =>
+    new Promise<void>((_resolve, reject) => {
+      const fail = (): void => reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      if (signal?.aborted === true) fail();
+      else signal?.addEventListener('abort', fail, { once: true });
+    });
+  const rows: ReadonlyArray<{ name: string; end: (writer: StatusWriter) => Promise<void> }> = [
+    { name: 'a write the API server never answers ends at once on stop(), not counted as failed', end: (writer) => writer.stop() },
     {
-      name: 'a write the API server never answers ends at once, not counted as failed',
-      answer: (signal) =>
-        new Promise<void>((_resolve, reject) => {
-          const fail = (): void => reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-          if (signal?.aborted === true) fail();
-          else signal?.addEventListener('abort', fail, { once: true });
-        }),
+      name: 'a write the API server never answers ends at once when the Lease is lost, not counted as failed',
+      end: async (writer) => {
+        writer.setHolding(false);
+        await writer.idle();
+      },
     },
   ];
   for (const row of rows) {
@@ -233,7 +239,7 @@ describe('cluster/status-writer: stop() while a write is under way', () => {
         retryDelayMs: 5,
         write: (_target, _status, signal) => {
           started?.();
-          return row.answer(signal);
+          return never(signal);
         },
       });
       table.upsert(object('tenant', { allowedHostPaths: [] }));
@@ -243,9 +249,10 @@ describe('cluster/status-writer: stop() while a write is under way', () => {
       const stopping = Date.now();
       let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([writer.stop(), new Promise((_resolve, reject) => (timer = setTimeout(() => reject(new Error('stop() still waiting after 2 s')), 2_000)))]);
+        await Promise.race([row.end(writer), new Promise((_resolve, reject) => (timer = setTimeout(() => reject(new Error('the write still under way after 2 s')), 2_000)))]);
       } finally {
         clearTimeout(timer);
+        await writer.stop();
       }
       expect(Date.now() - stopping).to.be.below(500);
       const failures = (await metrics.mountPolicyStatusWrites.get()).values.find((v) => v.labels.result === 'failure')?.value ?? 0;
