@@ -66,7 +66,7 @@ export interface ListWatch {
 }
 
 const DEFAULTS = { retryDelayMs: 5_000, watchTimeoutSeconds: 300, watchGraceMs: 60_000, pageSize: 500, requestTimeoutMs: 30_000 };
-/** A watch the server ends sooner than this without an event is a failure, not resumed at once. */
+/** A watch the server ends sooner than this (or than half its timeout) without an event is a failure, not resumed at once. */
 const SHORT_WATCH_MS = 1_000;
 /** The largest list page, error body or watch event read; far above what a page of `pageSize` objects takes. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -184,11 +184,11 @@ function readList(text: string, path: string): ListPage {
 async function watch<T>(options: ListWatchOptions<T>, resourceVersion: string, signal: AbortSignal): Promise<string> {
   const timeoutSeconds = options.watchTimeoutSeconds ?? DEFAULTS.watchTimeoutSeconds;
   const query = new URLSearchParams({ watch: 'true', resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
+  const sentAt = performance.now();
   const response = await request(options, `${options.path}?${query.toString()}`, signal, async (headers) => headers);
   // A connection that died without a word would otherwise leave the watch waiting for ever.
   const deadMs = timeoutSeconds * 1000 + (options.watchGraceMs ?? DEFAULTS.watchGraceMs);
   const deadline = setTimeout(() => response.destroy(new Error(`watch of ${options.path}: no end after ${deadMs / 1000} s`)), deadMs);
-  const openedAt = performance.now();
   let version = resourceVersion;
   let events = 0;
   let buffered = '';
@@ -212,8 +212,9 @@ async function watch<T>(options: ListWatchOptions<T>, resourceVersion: string, s
       events++;
     }
     // As client-go's reflector: resumed at once, a watch that a server (or a proxy) always ends so would be sent as fast as it answers.
-    const lasted = performance.now() - openedAt;
-    if (events === 0 && lasted < SHORT_WATCH_MS) throw new Error(`watch of ${options.path}: ended by the server after ${Math.round(lasted)} ms without an event`);
+    // Counted from before the request, and never as long as the timeout asked for, so that a watch ended at its timeout is not one.
+    const lasted = performance.now() - sentAt;
+    if (events === 0 && lasted < Math.min(SHORT_WATCH_MS, (timeoutSeconds * 1000) / 2)) throw new Error(`watch of ${options.path}: ended by the server after ${Math.round(lasted)} ms without an event`);
   } finally {
     clearTimeout(deadline);
     response.destroy();
