@@ -4,7 +4,7 @@ import { LineCounter, parseAllDocuments } from 'yaml';
 import { describeIoError } from '../policy/load.js';
 import { firstYamlProblem } from '../policy/yaml-problems.js';
 import type { Io } from './check.js';
-import { asGoYamlReads, decodeManifest, mergeOverride, nonFinite, refusedCharacter } from './kubectl-yaml.js';
+import { asGoYamlReads, decodeManifest, EncodingError, mergeOverride, nonFinite, refusedCharacter } from './kubectl-yaml.js';
 import { firstLine, UsageError } from './usage.js';
 
 /**
@@ -44,13 +44,14 @@ function strictJson(text: string, name: string): void {
 
 /** Every document of `path` ("-" for stdin), each of `kind`, or a UsageError naming the file. */
 export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kind: string, count: 'one' | 'any'): Promise<unknown[]> {
+  const name = path === '-' ? '<stdin>' : path;
   let text: string;
   try {
     text = path === '-' ? await io.readStdin() : decodeManifest(await readFile(path));
   } catch (error) {
+    if (error instanceof EncodingError) throw new UsageError(`${name}: ${error.message}`);
     throw new UsageError(`${path}: cannot read the file: ${describeIoError(error)}`);
   }
-  const name = path === '-' ? '<stdin>' : path;
   // As kubectl reads a manifest: JSON when it starts with "{", else YAML 1.1 as go-yaml v2 reads it
   // (sigs.k8s.io/yaml), where `readOnly: yes` is true but a date or `10:30` stays text. A warning (an unknown
   // tag) refuses the file, rather than reaching stderr as the parser's own lines.

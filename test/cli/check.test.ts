@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { check } from '../../src/cli/check.js';
+import { decodeManifest } from '../../src/cli/kubectl-yaml.js';
 import { EXIT_DENIED, EXIT_OK, UsageError } from '../../src/cli/usage.js';
 import { PolicyError } from '../../src/policy/load.js';
 import { BASE_POLICY, policyOf, requestedRootLine } from '../helpers/policies.js';
@@ -405,6 +406,41 @@ describe('cli: mountgate check', () => {
         const error = await runCheck(resolved).then(() => undefined, (e: unknown) => e);
         expect(error).to.be.instanceOf(UsageError);
         expect(String((error as Error).message).replaceAll(`${dir}/`, '')).to.equal(message);
+      });
+    });
+  }
+
+  // A byte that is no character of the file's encoding is refused, never read as U+FFFD: the Pod judged would
+  // not be the bytes given (a hostPath "/srv/sandbox/a\uFFFDb" allowed for a file that says something else).
+  const utf8 = (text: string, bad: readonly number[], after = ''): Buffer => Buffer.concat([Buffer.from(text), Buffer.from(bad), Buffer.from(after)]);
+  const utf16le = (text: string, tail: readonly number[]): Buffer => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le'), Buffer.from(tail)]);
+  const POD_HEAD = 'kind: Pod\nmetadata:\n  name: p\n  annotations:\n    mountgate.io/mounts: \'[{"hostPath": "/srv/sandbox/a';
+  const POD_TAIL = 'b", "mountPath": "/w"}]\'\n';
+  const undecodable: Array<[string, Buffer, string]> = [
+    ['a byte that begins no UTF-8 character', utf8(POD_HEAD, [0xff], POD_TAIL), 'not valid UTF-8 at line 5, column 56'],
+    ['a byte that begins no UTF-8 character, in JSON', utf8('{"kind": "Pod",\n "metadata": {"name": "a', [0xc3], '"}}'), 'not valid UTF-8 at line 2, column 25'],
+    ['an overlong UTF-8 encoding of "/"', utf8(POD_HEAD, [0xc0, 0xaf], POD_TAIL), 'not valid UTF-8 at line 5, column 56'],
+    ['a surrogate encoded as UTF-8', utf8(POD_HEAD, [0xed, 0xa0, 0x80], POD_TAIL), 'not valid UTF-8 at line 5, column 56'],
+    ['a UTF-8 character cut short at the end', utf8('kind: Pod\n# ', [0xe2, 0x82]), 'not valid UTF-8 at line 2, column 3'],
+    ['UTF-16 with a lone surrogate', utf16le('kind: Pod\nmetadata: {name: a', [0x00, 0xd8, 0x62, 0x00, 0x7d, 0x00]), 'not valid UTF-16 at line 2, column 19'],
+    ['UTF-16 with an odd number of bytes', utf16le('kind: Pod\n', [0x20]), 'not valid UTF-16 at line 2, column 1'],
+  ];
+  for (const [name, bytes, problem] of undecodable) {
+    it(`is a usage error, naming the place, for a manifest that is not text: ${name}`, async () => {
+      await withFiles({ 'policy.yaml': POLICY_YAML }, async (dir) => {
+        await writeFile(join(dir, 'pod.yaml'), bytes);
+        const error = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml')]).then(() => undefined, (e: unknown) => e);
+        expect(error).to.be.instanceOf(UsageError);
+        expect(String((error as Error).message).replaceAll(`${dir}/`, '')).to.equal(`pod.yaml: ${problem}`);
+      });
+    });
+
+    it(`is a usage error, naming stdin, for a manifest on stdin that is not text: ${name}`, async () => {
+      await withFiles({ 'policy.yaml': POLICY_YAML }, async (dir) => {
+        const io = { stdout: () => undefined, stderr: () => undefined, readStdin: () => Promise.resolve().then(() => decodeManifest(bytes)) };
+        const error = await check(['--config', join(dir, 'policy.yaml'), '-f', '-'], io).then(() => undefined, (e: unknown) => e);
+        expect(error).to.be.instanceOf(UsageError);
+        expect((error as Error).message).to.equal(`<stdin>: ${problem}`);
       });
     });
   }
