@@ -130,6 +130,39 @@ export function mergeOverride(document: Document.Parsed, lines: LineCounter): st
   return found;
 }
 
+/**
+ * The first key of a map that a key before it names alike, as the reader names keys in the manifest it returns
+ * (`1` and "1", `true` and "true", `~` and "", an alias and its anchor are one name there): kubectl would keep one
+ * of the two, which one depending on its reader. Merge keys are left to mergeOverride. One set per map, so each
+ * key is looked at once (the yaml package's uniqueKeys compares each key with every one before it: minutes for
+ * a map of 50,000 keys). Undefined when no key is given twice.
+ */
+export function repeatedKey(document: Document.Parsed, lines: LineCounter): string | undefined {
+  const at = (node: Node): string => {
+    const { line, col } = lines.linePos(node.range?.[0] ?? 0);
+    return `line ${line}, column ${col}`;
+  };
+  let found: string | undefined;
+  visit(document, {
+    Map(_, map) {
+      const seen = new Map<string, Node>();
+      for (const pair of map.items) {
+        if (!isNode(pair.key) || isMergeKey(pair.key)) continue;
+        const name = keyName(pair.key, document);
+        const first = seen.get(name);
+        if (first === undefined) {
+          seen.set(name, pair.key);
+          continue;
+        }
+        found = `the key ${JSON.stringify(name)} at ${at(pair.key)} is given again (first at ${at(first)})`;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
 /** A number JSON cannot hold (`.inf`, `.nan`, `1e400` in JSON), which kubectl refuses: the first, or undefined. */
 export function nonFinite(document: Document.Parsed, lines: LineCounter): string | undefined {
   let found: string | undefined;

@@ -4,7 +4,7 @@ import { LineCounter, parseAllDocuments } from 'yaml';
 import { describeIoError } from '../policy/load.js';
 import { firstYamlProblem } from '../policy/yaml-problems.js';
 import type { Io } from './check.js';
-import { asGoYamlReads, decodeManifest, EncodingError, mergeOverride, nonFinite, refusedCharacter } from './kubectl-yaml.js';
+import { asGoYamlReads, decodeManifest, EncodingError, mergeOverride, nonFinite, refusedCharacter, repeatedKey } from './kubectl-yaml.js';
 import { firstLine, UsageError } from './usage.js';
 
 /**
@@ -61,10 +61,11 @@ export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kin
   const refused = json ? undefined : refusedCharacter(text);
   if (refused !== undefined) throw new UsageError(`${name}: not valid YAML: ${refused}`);
   const lines = new LineCounter();
-  const documents = parseAllDocuments(text, { uniqueKeys: true, logLevel: 'error', lineCounter: lines, ...(json ? {} : { version: '1.1', customTags: asGoYamlReads }) });
+  // Keys given twice are found by repeatedKey, in one pass: the parser's own check takes minutes for a large map.
+  const documents = parseAllDocuments(text, { uniqueKeys: false, logLevel: 'error', lineCounter: lines, ...(json ? {} : { version: '1.1', customTags: asGoYamlReads }) });
   const parsed = (Array.isArray(documents) ? documents : []).map((document, index) => {
     const where = documents.length > 1 ? `${name} (document ${index + 1})` : name;
-    const problem = firstYamlProblem(document);
+    const problem = firstYamlProblem(document) ?? repeatedKey(document, lines);
     if (problem !== undefined) throw new UsageError(`${where}: not valid YAML or JSON: ${problem}`);
     let manifest: unknown;
     try {
