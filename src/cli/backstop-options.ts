@@ -50,6 +50,20 @@ function parseLabel(text: string): [string, string] {
   return [key, value];
 }
 
+/** Every label given; a key given twice is refused, as a namespace carries one value of it and the last would silently win. */
+function matchLabels(texts: readonly string[]): Record<string, string> {
+  const given = new Map<string, string>();
+  for (const text of texts) {
+    const [key, value] = parseLabel(text);
+    const first = given.get(key);
+    if (first !== undefined) {
+      throw new ArgumentError('backstop', `--namespace-label ${key} is given twice (${JSON.stringify(`${key}=${first}`)}, ${JSON.stringify(text)}): a namespace carries one value of a label`);
+    }
+    given.set(key, value);
+  }
+  return Object.fromEntries(given);
+}
+
 function isValidationAction(value: string): value is ValidationAction {
   return (VALIDATION_ACTIONS as readonly string[]).includes(value);
 }
@@ -81,7 +95,7 @@ export function parseBackstopArgs(argv: readonly string[]): BackstopSettings {
     values['all-namespaces'] === true
       ? {}
       : labels.length > 0
-        ? { matchLabels: Object.fromEntries(labels.map(parseLabel)) }
+        ? { matchLabels: matchLabels(labels) }
         : DEFAULT_BACKSTOP_OPTIONS.namespaceSelector;
   const excluded = values['exclude-namespace'] ?? [];
   for (const namespace of excluded) {
