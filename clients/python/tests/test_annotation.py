@@ -41,6 +41,10 @@ ROWS: list[tuple[str, str, list[str]]] = [
         "[" + "1" * 5000 + "]",
         ["the annotation is not valid JSON (Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits; use sys.set_int_max_str_digits() to increase the limit)"],
     ),
+    # json.loads reads NaN and Infinity, which are no JSON: mountgate's parser refuses the text, not an entry.
+    ("NaN as a value", '[{"hostPath":"/a","mountPath":"/b","readOnly":NaN}]', ["the annotation is not valid JSON (NaN is not a JSON value)"]),
+    ("-Infinity as an entry", '[{"hostPath":"/a","mountPath":"/b"},-Infinity]', ["the annotation is not valid JSON (-Infinity is not a JSON value)"]),
+    ("Infinity alone", "Infinity", ["the annotation is not valid JSON (Infinity is not a JSON value)"]),
     ("an object", '{"hostPath":"/a","mountPath":"/b"}', ["the annotation must be a JSON array of mounts"]),
     ("null entries and nested lists", "[null,[]]", ["[0]: must be an object with hostPath and mountPath", "[1]: must be an object with hostPath and mountPath"]),
     ("an unknown key", '[{"hostPath":"/a","mountPath":"/b","subPath":"x"}]', [f'[0]: unknown key "subPath" {UNKNOWN}']),

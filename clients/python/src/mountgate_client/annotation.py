@@ -149,11 +149,16 @@ def value_problems(value: object) -> list[str]:
     return [problem for index, item in enumerate(value) for problem in entry_problems(item, f"[{index}]")]
 
 
+def _no_constant(name: str) -> object:
+    """json.loads reads NaN, Infinity and -Infinity, which JSON (and mountgate's parser) does not have."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def text_problems(text: str) -> list[str]:
     """Why an annotation value, as written in the Pod, is not well-formed (empty when it is)."""
     try:
         # A pair written as two code points is one character once the text is sent (see _joined).
-        value: object = json.loads(_joined(text), object_pairs_hook=_read_object)
+        value: object = json.loads(_joined(text), object_pairs_hook=_read_object, parse_constant=_no_constant)
     except RecursionError:
         # Python's decoder recurses per nesting level; the value is refused, never a crash.
         return ["the annotation is not valid JSON (nested too deeply to read)"]
