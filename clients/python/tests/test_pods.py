@@ -41,6 +41,13 @@ def test_refuses_a_manifest_whose_metadata_is_not_a_mapping() -> None:
         with_mounts({"metadata": ["p"]}, MOUNTS)
 
 
+@pytest.mark.parametrize("annotations", [[], "", 0, False, ["other"]], ids=["an empty list", "an empty text", "zero", "false", "a list"])
+def test_refuses_a_manifest_whose_annotations_are_not_a_mapping(annotations: object) -> None:
+    # Not replaced by an empty mapping: the API server would refuse the manifest as written.
+    with pytest.raises(TypeError, match=r"metadata\.annotations is not a mapping"):
+        with_mounts({"metadata": {"annotations": annotations}}, MOUNTS)
+
+
 def api_exception(status: int, reason: str, body: str | bytes, headers: HTTPHeaderDict) -> ApiException:
     error = ApiException(status=status, reason=reason)
     error.body = body

@@ -87,7 +87,10 @@ def with_mounts(
         metadata = result["metadata"]
         if not isinstance(metadata, dict):
             raise TypeError("the manifest's metadata is not a mapping")
-        annotations = metadata.get("annotations") or {}
+        # null (YAML's "annotations:") is none; any other value that is no mapping is refused, not replaced.
+        annotations = metadata.get("annotations")
+        if annotations is None:
+            annotations = {}
         if not isinstance(annotations, dict):
             raise TypeError("the manifest's metadata.annotations is not a mapping")
         metadata["annotations"] = {**annotations, **added}
