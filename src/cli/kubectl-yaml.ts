@@ -2,7 +2,7 @@
  * YAML as kubectl reads it (go-yaml v2, through sigs.k8s.io/yaml): its numbers and tags, its merge keys, the
  * characters it refuses and the encodings it decodes, so that `mountgate check` judges the object kubectl would send.
  */
-import { TextDecoder } from 'node:util';
+import { decodeStrictly } from '../policy/strict-text.js';
 import { isAlias, isMap, isNode, isScalar, isSeq, type Document, type LineCounter, type Node, type ScalarTag, type Tags, visit } from 'yaml';
 
 const INT_TAG = 'tag:yaml.org,2002:int';
@@ -178,40 +178,13 @@ export function nonFinite(document: Document.Parsed, lines: LineCounter): string
   return found;
 }
 
-/** Bytes that are not text in the encoding a manifest is read in: the message names the first place. */
-export class EncodingError extends Error {
-  override name = 'EncodingError';
-}
-
 /**
  * A manifest's bytes as text, as go-yaml v2 (kubectl) decodes them: UTF-16 when they begin with its byte order
  * mark (Windows PowerShell 5 writes files so), else UTF-8, whose own mark the readers skip. Bytes that are no
- * character of that encoding (go-yaml refuses them) throw an EncodingError rather than become U+FFFD, so that
- * what is judged is what the file says.
+ * character of that encoding (go-yaml refuses them) throw an EncodingError.
  */
 export function decodeManifest(bytes: Uint8Array): string {
-  const encoding = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : 'utf-8';
-  // The UTF-16 mark is dropped, the UTF-8 one kept, as before: the YAML and JSON readers skip it.
-  const decoder = (): TextDecoder => new TextDecoder(encoding, { fatal: true, ignoreBOM: encoding === 'utf-8' });
-  try {
-    return decoder().decode(bytes);
-  } catch {
-    // The longest prefix that decodes (a character cut short at its end pending) ends where the first bad one begins.
-    let good = 0;
-    let high = bytes.length;
-    while (good < high) {
-      const middle = Math.ceil((good + high) / 2);
-      try {
-        decoder().decode(bytes.subarray(0, middle), { stream: true });
-        good = middle;
-      } catch {
-        high = middle - 1;
-      }
-    }
-    const lines = decoder().decode(bytes.subarray(0, good), { stream: true }).split('\n');
-    const column = (lines[lines.length - 1] ?? '').length + 1;
-    throw new EncodingError(`not valid ${encoding === 'utf-8' ? 'UTF-8' : 'UTF-16'} at line ${lines.length}, column ${column}`);
-  }
+  return decodeStrictly(bytes, bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : 'utf-8');
 }
 
 /** What go-yaml v2's reader refuses anywhere in its input, quoted or not: the C0 controls but tab and line breaks, DEL, C1 but NEL, U+FFFE, U+FFFF. */

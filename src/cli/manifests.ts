@@ -4,7 +4,8 @@ import { LineCounter, parseAllDocuments } from 'yaml';
 import { describeIoError } from '../policy/load.js';
 import { firstYamlProblem } from '../policy/yaml-problems.js';
 import type { Io } from './check.js';
-import { asGoYamlReads, decodeManifest, EncodingError, mergeOverride, nonFinite, refusedCharacter, repeatedKey } from './kubectl-yaml.js';
+import { EncodingError } from '../policy/strict-text.js';
+import { asGoYamlReads, decodeManifest, mergeOverride, nonFinite, refusedCharacter, repeatedKey } from './kubectl-yaml.js';
 import { firstLine, UsageError } from './usage.js';
 
 /**

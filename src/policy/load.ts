@@ -2,11 +2,11 @@
  * Parses policy text (YAML or JSON) into a compiled policy, or a PolicyError
  * whose one-line message names the file and every field that is wrong.
  */
-import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { ValidationError } from 'yup';
 import { policySchema } from './schema.js';
 import { compilePolicy, type CompiledPolicy } from './compile.js';
+import { EncodingError, readUtf8File } from './strict-text.js';
 import { firstYamlProblem } from './yaml-problems.js';
 
 export class PolicyError extends Error {
@@ -50,14 +50,16 @@ export function parsePolicy(text: string, source: string): CompiledPolicy {
 export async function loadPolicyFile(file: string): Promise<{ policy: CompiledPolicy; text: string }> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readUtf8File(file);
   } catch (error) {
+    if (error instanceof EncodingError) throw new PolicyError(file, [error.message]);
     throw new PolicyError(file, [`cannot read the file: ${describeIoError(error)}`]);
   }
   return { policy: parsePolicy(text, file), text };
 }
 
 export function describeIoError(error: unknown): string {
+  if (error instanceof EncodingError) return error.message;
   if (error instanceof Error && 'code' in error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return 'no such file';

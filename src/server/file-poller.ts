@@ -9,7 +9,7 @@
  * lines gone). So new contents are applied only once the next read, an
  * interval later, gives the same: a change takes two intervals to apply.
  */
-import { readFile } from 'node:fs/promises';
+import { readUtf8File } from '../policy/strict-text.js';
 
 export interface FilePoller {
   stop(): void;
@@ -45,7 +45,7 @@ export function readEvent(failuresBefore: number, error: unknown): ReadEvent | u
 /**
  * Calls `onChange` with the new contents once any of `files` differs from
  * what was last seen, the same on two reads in a row. A file that cannot be
- * read is skipped until it can: `onRead` hears once when the files have been
+ * read (or is not UTF-8) is skipped until it can: `onRead` hears once when the files have been
  * unreadable for UNREADABLE_AFTER reads, and once when they are read again.
  */
 export function pollFiles(
@@ -66,7 +66,7 @@ export function pollFiles(
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    void Promise.all(files.map((file) => readFile(file, 'utf8')))
+    void Promise.all(files.map(readUtf8File))
       .then(
         async (contents) => {
           note(undefined);
@@ -74,7 +74,7 @@ export function pollFiles(
           state = read.state;
           if (read.apply) await onChange(contents);
         },
-        // Missing mid-swap or unreadable: keep what is in force and look again next tick.
+        // Missing mid-swap, unreadable or not UTF-8: keep what is in force and look again next tick.
         (error: unknown) => note(error ?? new Error('unreadable')),
       )
       .catch(() => {

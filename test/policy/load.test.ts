@@ -104,6 +104,42 @@ describe('policy/load', () => {
     );
   });
 
+  // Read as it is written, not cleaned: a byte that is no UTF-8 would otherwise become U+FFFD inside a host path.
+  const undecodable: ReadonlyArray<{ name: string; bytes: Buffer; problem: string }> = [
+    { name: 'a 0xFF byte in a pathPrefix', bytes: Buffer.concat([Buffer.from('allowedHostPaths:\n  - pathPrefix: /srv/a'), Buffer.from([0xff]), Buffer.from('b\n')]), problem: 'not valid UTF-8 at line 2, column 23' },
+    { name: 'an overlong "/" (C0 AF)', bytes: Buffer.concat([Buffer.from('allowedHostPaths:\n  - pathPrefix: /srv'), Buffer.from([0xc0, 0xaf]), Buffer.from('x\n')]), problem: 'not valid UTF-8 at line 2, column 21' },
+    { name: 'a surrogate encoded as UTF-8 (ED A0 80)', bytes: Buffer.concat([Buffer.from('maxMounts: 2 # '), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('\n')]), problem: 'not valid UTF-8 at line 1, column 16' },
+    { name: 'a character cut short at the end (E2 82)', bytes: Buffer.concat([Buffer.from('maxMounts: 2\n# '), Buffer.from([0xe2, 0x82])]), problem: 'not valid UTF-8 at line 2, column 3' },
+  ];
+  for (const row of undecodable) {
+    it(`refuses ${row.name}, naming the file and where`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'mountgate-policy-'));
+      try {
+        const file = join(dir, 'policy.yaml');
+        await writeFile(file, row.bytes);
+        await loadPolicyFile(file).then(
+          () => expect.fail('a file that is not UTF-8 was accepted'),
+          (error: unknown) => expect(String(error)).to.equal(`PolicyError: ${file}: invalid policy: ${row.problem}`),
+        );
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('reads UTF-8 as it is, a byte order mark and U+FFFD written out included', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mountgate-policy-'));
+    try {
+      const file = join(dir, 'policy.yaml');
+      await writeFile(file, '\ufeffmaxMounts: 3 # caf\u00e9 \ufffd\n');
+      const { policy, text } = await loadPolicyFile(file);
+      expect(policy.maxMounts).to.equal(3);
+      expect(text).to.equal('\ufeffmaxMounts: 3 # caf\u00e9 \ufffd\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reports a missing file by name', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mountgate-policy-'));
     try {

@@ -502,6 +502,21 @@ describe('server (real HTTPS on loopback)', function () {
       });
     });
 
+    it('keeps the policy in force when the file changes to bytes that are not UTF-8, saying where, rather than reading them as U+FFFD', async () => {
+      const { lines, logger } = logSink();
+      const said = () => lines.filter((line) => String(line['msg']).startsWith('policy file')).map((line) => [line['level'], line['msg'], line['file'], line['err']]);
+      await withServer({ logger }, async (test) => {
+        const file = test.paths.config;
+        const widened = JSON.stringify({ ...BASE_POLICY, allowedHostPaths: [{ pathPrefix: '/opt/data' }] });
+        const at = widened.indexOf('/opt/data') + '/opt/'.length;
+        await writeFile(file, Buffer.concat([Buffer.from(widened.slice(0, at)), Buffer.from([0xff]), Buffer.from(widened.slice(at))]));
+        await eventually(async () => said().length === 1);
+        expect(said()).to.deep.equal([[50, 'policy file cannot be read; the policy in force stays', file, `not valid UTF-8 at line 1, column ${at + 1}`]]);
+        expect(await metricsText(test.server.metricsPort)).to.include('mountgate_reload_last_successful{kind="policy"} 0');
+        expect((await admit(test, '/mutate', review(sandboxPod({ mounts: MOUNTS })))).response.allowed, 'the policy in force stays').to.equal(true);
+      });
+    });
+
     it("logs the policy's warnings, as check prints them, when it loads the policy and after each reload", async () => {
       const { lines, logger } = logSink();
       const warnings = () => lines.filter((line) => line['msg'] === 'policy warning').map((line) => [line['level'], line['file'], line['warning']]);
