@@ -113,36 +113,29 @@ describe('policy/load', () => {
   ];
   for (const row of undecodable) {
     it(`refuses ${row.name}, naming the file and where`, async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'mountgate-policy-'));
-      try {
+      await inTempDir(async (dir) => {
         const file = join(dir, 'policy.yaml');
         await writeFile(file, row.bytes);
         await loadPolicyFile(file).then(
           () => expect.fail('a file that is not UTF-8 was accepted'),
           (error: unknown) => expect(String(error)).to.equal(`PolicyError: ${file}: invalid policy: ${row.problem}`),
         );
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     });
   }
 
   it('reads UTF-8 as it is, a byte order mark and U+FFFD written out included', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'mountgate-policy-'));
-    try {
+    await inTempDir(async (dir) => {
       const file = join(dir, 'policy.yaml');
       await writeFile(file, '\ufeffmaxMounts: 3 # caf\u00e9 \ufffd\n');
       const { policy, text } = await loadPolicyFile(file);
       expect(policy.maxMounts).to.equal(3);
       expect(text).to.equal('\ufeffmaxMounts: 3 # caf\u00e9 \ufffd\n');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('reports a missing file by name', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'mountgate-policy-'));
-    try {
+    await inTempDir(async (dir) => {
       const missing = join(dir, 'nope.yaml');
       await loadPolicyFile(missing).then(
         () => expect.fail('a missing file was accepted'),
@@ -150,8 +143,15 @@ describe('policy/load', () => {
       );
       await writeFile(join(dir, 'ok.yaml'), 'maxMounts: 2\n');
       expect((await loadPolicyFile(join(dir, 'ok.yaml'))).policy.maxMounts).to.equal(2);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
+
+async function inTempDir(use: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'mountgate-policy-'));
+  try {
+    await use(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
