@@ -105,6 +105,31 @@ describe('NOTES.txt', function () {
       hasNot: [],
     },
     {
+      // The disruption controller rounds a percentage of minAvailable up: 51% of 2 replicas is 2.
+      name: 'a PodDisruptionBudget with a minAvailable percentage that rounds up to replicaCount is warned about',
+      values: { podDisruptionBudget: { minAvailable: '51%' } },
+      has: ['WARNING: the PodDisruptionBudget allows no voluntary eviction (minAvailable 51%, replicaCount 2)'],
+      hasNot: [],
+    },
+    {
+      name: 'a PodDisruptionBudget with minAvailable 67% of 3 replicas (rounded up: 3) is warned about',
+      values: { replicaCount: 3, podDisruptionBudget: { minAvailable: '67%' } },
+      has: ['WARNING: the PodDisruptionBudget allows no voluntary eviction (minAvailable 67%, replicaCount 3)'],
+      hasNot: [],
+    },
+    {
+      name: 'a PodDisruptionBudget with minAvailable 50% of 2 replicas (1) leaves one replica to evict: no warning',
+      values: { podDisruptionBudget: { minAvailable: '50%' } },
+      has: [],
+      hasNot: ['PodDisruptionBudget allows no voluntary eviction'],
+    },
+    {
+      name: 'a PodDisruptionBudget with minAvailable 66% of 3 replicas (rounded up: 2) leaves one to evict: no warning',
+      values: { replicaCount: 3, podDisruptionBudget: { minAvailable: '66%' } },
+      has: [],
+      hasNot: ['PodDisruptionBudget allows no voluntary eviction'],
+    },
+    {
       name: 'a PodDisruptionBudget that leaves one replica to evict is not warned about',
       values: { replicaCount: 3, podDisruptionBudget: { minAvailable: 2 } },
       has: [],
