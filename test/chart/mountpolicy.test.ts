@@ -344,11 +344,11 @@ describe('mountPolicies', function () {
   describe('on: RBAC and the Pod', function () {
     const rows: { name: string; values: Record<string, unknown>; check(docs: Obj[]): void }[] = [
       {
-        name: 'a ClusterRole to get/list/watch MountPolicies and update their status (nothing else), bound to the ServiceAccount',
+        name: 'a ClusterRole to list/watch MountPolicies (the cache never GETs one) and update their status (nothing else), bound to the ServiceAccount',
         values: {},
         check(docs) {
           expect(get(one(docs, 'ClusterRole', READER), 'rules')).to.deep.equal([
-            { apiGroups: ['mountgate.io'], resources: ['mountpolicies'], verbs: ['get', 'list', 'watch'] },
+            { apiGroups: ['mountgate.io'], resources: ['mountpolicies'], verbs: ['list', 'watch'] },
             { apiGroups: ['mountgate.io'], resources: ['mountpolicies/status'], verbs: ['update'] },
           ]);
           const binding = one(docs, 'ClusterRoleBinding', READER);

@@ -396,8 +396,8 @@ for (const row of modeRows()) {
         expect(get(c, 'securityContext.readOnlyRootFilesystem')).to.equal(true);
         const role = one(docs, 'ClusterRole', `${FULLNAME}-cleanup`);
         expect(role['rules']).to.deep.equal([
-          { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [FULLNAME], verbs: ['get', 'delete'] },
-          { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: [FULLNAME], verbs: ['get', 'delete'] },
+          { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [FULLNAME], verbs: ['delete'] },
+          { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: [FULLNAME], verbs: ['delete'] },
         ]);
         const binding = one(docs, 'ClusterRoleBinding', `${FULLNAME}-cleanup`);
         expect(get(binding, 'subjects.0')).to.deep.equal({ kind: 'ServiceAccount', name: `${FULLNAME}-cleanup`, namespace: NAMESPACE });

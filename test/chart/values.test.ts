@@ -143,13 +143,13 @@ const rows: Row[] = [
     },
   },
   {
-    name: 'podSecurityPreflight on (default): the flag, a token, and get/list/watch on namespaces only',
+    name: 'podSecurityPreflight on (default): the flag, a token, and list/watch on namespaces only (the namespace cache never GETs one)',
     check(docs) {
       const c = container(podSpec(docs), 'mountgate');
       expect(list(c['args'], 'args')).to.include('--pod-security-preflight');
       expect(podSpec(docs)['automountServiceAccountToken']).to.equal(true);
       const role = one(docs, 'ClusterRole', `${FULLNAME}-namespaces`);
-      expect(role['rules']).to.deep.equal([{ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] }]);
+      expect(role['rules']).to.deep.equal([{ apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] }]);
       const binding = one(docs, 'ClusterRoleBinding', `${FULLNAME}-namespaces`);
       expect(get(binding, 'roleRef.name')).to.equal(`${FULLNAME}-namespaces`);
       expect(get(binding, 'subjects')).to.deep.equal([{ kind: 'ServiceAccount', name: podSpec(docs)['serviceAccountName'], namespace: NAMESPACE }]);

@@ -157,6 +157,7 @@ describe('the chart in a real kube-apiserver', function () {
     };
     expect(await review('namespaces', 'list')).to.equal(true);
     expect(await review('namespaces', 'watch')).to.equal(true);
+    expect(await review('namespaces', 'get')).to.equal(false);
     expect(await review('namespaces', 'update')).to.equal(false);
     expect(await review('secrets', 'get')).to.equal(false);
     expect(await review('pods', 'list')).to.equal(false);

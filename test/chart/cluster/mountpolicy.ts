@@ -196,6 +196,7 @@ export function mountPolicySuite(access: ClusterAccess): void {
     const rows: { what: string; attrs: Parameters<typeof may>[0]; allowed: boolean }[] = [
       { what: 'watch MountPolicies in every namespace', attrs: { group: GROUP, resource: PLURAL, verb: 'watch' }, allowed: true },
       { what: 'list MountPolicies', attrs: { group: GROUP, resource: PLURAL, verb: 'list' }, allowed: true },
+      { what: 'get one MountPolicy (it reads them from its watch)', attrs: { group: GROUP, resource: PLURAL, verb: 'get', namespace: TEAM }, allowed: false },
       { what: 'update a status', attrs: { group: GROUP, resource: PLURAL, subresource: 'status', verb: 'update', namespace: TEAM }, allowed: true },
       { what: 'patch a status (it writes with update alone)', attrs: { group: GROUP, resource: PLURAL, subresource: 'status', verb: 'patch', namespace: TEAM }, allowed: false },
       { what: 'update a MountPolicy', attrs: { group: GROUP, resource: PLURAL, verb: 'update', namespace: TEAM }, allowed: false },
@@ -288,7 +289,8 @@ export function mountPolicySuite(access: ClusterAccess): void {
     it('mountgate\'s identity writes the status (Ready, observedGeneration, the effective allow-list) but cannot change the spec', async function () {
       const asMountgate = (await as(FULL)).makeApiClient(CustomObjectsApi);
       const ref = { group: GROUP, version: VERSION, namespace: TEAM, plural: PLURAL, name: 'tenant' };
-      const current = (await asMountgate.getNamespacedCustomObject(ref)) as { metadata: { generation: number; resourceVersion: string }; spec: Spec };
+      // mountgate takes the object from its watch cache, never by GET: read it as the admin.
+      const current = (await custom.getNamespacedCustomObject(ref)) as { metadata: { generation: number; resourceVersion: string }; spec: Spec };
       const status = {
         observedGeneration: current.metadata.generation,
         conditions: [
