@@ -372,6 +372,20 @@ const rows: Row[] = [
     },
   },
   {
+    // An admission policy that requires a label on Pods would otherwise refuse the cleanup Job's Pod, and the uninstall stop.
+    name: 'commonLabels reach every rendered object and the Pods of every Pod template (Deployment and cleanup Job)',
+    values: { commonLabels: { 'example.com/team': 'platform' }, mountPolicies: { enabled: true }, networkPolicy: { enabled: true }, serviceMonitor: { enabled: true } },
+    check(docs) {
+      for (const d of docs) {
+        expect(obj(get(d, 'metadata.labels'), `${kindOf(d)} labels`)['example.com/team'], `${kindOf(d)} ${nameOf(d)}`).to.equal('platform');
+        const template = get(d, 'spec.template');
+        if (template !== undefined) {
+          expect(obj(get(template, 'metadata.labels'), `${kindOf(d)} Pod template labels`)['example.com/team'], `${kindOf(d)} ${nameOf(d)} Pod template`).to.equal('platform');
+        }
+      }
+    },
+  },
+  {
     name: 'hard anti-affinity with one replica surges as usual (one at a time would leave none)',
     values: { replicaCount: 1, podAntiAffinity: 'hard' },
     check(docs) {
