@@ -187,6 +187,16 @@ describe('NOTES.txt', function () {
       hasNot: ['MountPolicy writes only'],
     },
     {
+      name: 'mountPolicies on with failurePolicy Ignore: the MountPolicy webhook is said to fail closed in every namespace, kube-system included',
+      values: { mountPolicies: { enabled: true }, webhook: { failurePolicy: 'Ignore' } },
+      has: [
+        'Webhooks (failurePolicy Ignore, timeout 5s)',
+        '  mountpolicies.validate.mountgate.io: failurePolicy Fail whatever webhook.failurePolicy says, in every namespace',
+        `   kube-system, ${NAMESPACE} are never sent to the Pod webhooks.`,
+      ],
+      hasNot: ['are never sent to the webhooks'],
+    },
+    {
       name: 'mountPolicies on with the Pod validating webhook off: the configuration is there for MountPolicy writes',
       values: { mountPolicies: { enabled: true }, webhook: { validating: { enabled: false } } },
       has: ['ValidatingWebhookConfiguration/mg-mountgate (MountPolicy writes only)'],
@@ -255,7 +265,7 @@ describe('NOTES.txt', function () {
     {
       name: 'excluded namespaces are named with kube-system and the release namespace',
       values: { webhook: { excludeNamespaces: ['tools', 'kube-system'] } },
-      has: [`   kube-system, ${NAMESPACE}, tools are never sent to the webhooks.`],
+      has: [`   kube-system, ${NAMESPACE}, tools are never sent to the Pod webhooks.`],
       hasNot: [],
     },
     {
