@@ -207,6 +207,32 @@ describe('template checks the schema cannot express', function () {
       values: { certs: { helm: { caValidityDays: 365 } } },
       expect: 'certs.helm.certValidityDays (825) must be at most a third of certs.helm.caValidityDays (365 / 3 = 121)',
     },
+    // cert-manager's webhook refuses these Certificates (ValidateDuration), part-way through an install.
+    {
+      name: 'a cert-manager renewBefore equal to the duration',
+      values: { certs: { mode: 'certManager', certManager: { duration: '720h', renewBefore: '720h' } } },
+      expect: 'certs.certManager.renewBefore (720h) must be shorter than certs.certManager.duration (720h)',
+    },
+    {
+      name: 'a cert-manager renewBefore longer than the duration, in other units',
+      values: { certs: { mode: 'certManager', certManager: { duration: '2h', renewBefore: '150m' } } },
+      expect: 'certs.certManager.renewBefore (150m) must be shorter than certs.certManager.duration (2h)',
+    },
+    {
+      name: 'a cert-manager duration under an hour',
+      values: { certs: { mode: 'certManager', certManager: { duration: '59m59s', renewBefore: '10m' } } },
+      expect: 'certs.certManager.duration (59m59s) must be at least 1h',
+    },
+    {
+      name: 'a cert-manager renewBefore under five minutes',
+      values: { certs: { mode: 'certManager', certManager: { renewBefore: '299s' } } },
+      expect: 'certs.certManager.renewBefore (299s) must be at least 5m',
+    },
+    {
+      name: 'a cert-manager caDuration under an hour (the chart-made CA)',
+      values: { certs: { mode: 'certManager', certManager: { caDuration: '0.5h' } } },
+      expect: 'certs.certManager.caDuration (0.5h) must be at least 1h',
+    },
     {
       name: 'the webhook port equal to the metrics port',
       values: { server: { port: 9090 } },
@@ -225,6 +251,18 @@ describe('template checks the schema cannot express', function () {
     ]) {
       const res = template({ values });
       expect(res.status, failureText(res)).to.equal(0);
+    }
+  });
+
+  it('accepts cert-manager durations at their bounds: 1h, renewBefore 5m, just under the duration', function () {
+    for (const certManager of [
+      { duration: '1h', renewBefore: '59m59.5s', caDuration: '60m' },
+      { duration: '1h0m0.001s', renewBefore: '300s' },
+      { duration: '2160h', renewBefore: '2159h59m' },
+      { duration: '1.5h', renewBefore: '89m', caDuration: '3600000ms' },
+    ]) {
+      const res = template({ values: { certs: { mode: 'certManager', certManager } } });
+      expect(res.status, `${JSON.stringify(certManager)}: ${failureText(res)}`).to.equal(0);
     }
   });
 

@@ -176,6 +176,24 @@ Argument: (list $root $selectorOrNil)
 {{- if and .Values.certs.certManager.issuerRef (not .Values.certs.certManager.issuerRef.name) -}}
 {{- fail "certs.certManager.issuerRef.name is required when issuerRef is set" -}}
 {{- end -}}
+{{- if eq .Values.certs.mode "certManager" -}}
+{{- /* What cert-manager's webhook would refuse in the Certificates, part-way through an install. */ -}}
+{{- $cm := .Values.certs.certManager -}}
+{{- $duration := include "mountgate.durationSeconds" $cm.duration | float64 -}}
+{{- $renewBefore := include "mountgate.durationSeconds" $cm.renewBefore | float64 -}}
+{{- if lt $duration 3600.0 -}}
+{{- fail (printf "certs.certManager.duration (%s) must be at least 1h: cert-manager refuses a shorter Certificate" $cm.duration) -}}
+{{- end -}}
+{{- if lt $renewBefore 300.0 -}}
+{{- fail (printf "certs.certManager.renewBefore (%s) must be at least 5m: cert-manager refuses a shorter one" $cm.renewBefore) -}}
+{{- end -}}
+{{- if ge $renewBefore $duration -}}
+{{- fail (printf "certs.certManager.renewBefore (%s) must be shorter than certs.certManager.duration (%s): cert-manager refuses the Certificate otherwise" $cm.renewBefore $cm.duration) -}}
+{{- end -}}
+{{- if and (not $cm.issuerRef) (lt (include "mountgate.durationSeconds" $cm.caDuration | float64) 3600.0) -}}
+{{- fail (printf "certs.certManager.caDuration (%s) must be at least 1h: cert-manager refuses a shorter Certificate" $cm.caDuration) -}}
+{{- end -}}
+{{- end -}}
 {{- if eq (int .Values.server.port) (int .Values.server.metricsPort) -}}
 {{- fail (printf "server.port and server.metricsPort must differ (both are %v): mountgate listens on each" .Values.server.port) -}}
 {{- end -}}
@@ -191,6 +209,20 @@ Argument: (list $root $selectorOrNil)
 {{- fail (printf "podLabels and commonLabels both set %s: the Pod template carries both, and a key may appear only once" $key) -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+Seconds in a Go duration as values.schema.json admits it (e.g. 2160h, 1h30m, 1.5h, 300s, 500ms),
+the form cert-manager reads.
+*/}}
+{{- define "mountgate.durationSeconds" -}}
+{{- $units := dict "h" 3600.0 "m" 60.0 "s" 1.0 "ms" 0.001 "us" 0.000001 "µs" 0.000001 "ns" 0.000000001 -}}
+{{- $total := 0.0 -}}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h)" (toString .) -1 -}}
+{{- $unit := regexFind "(ns|us|µs|ms|s|m|h)$" . -}}
+{{- $total = addf $total (mulf (trimSuffix $unit . | float64) (get $units $unit)) -}}
+{{- end -}}
+{{- $total -}}
 {{- end -}}
 
 {{- define "mountgate.terminationGracePeriodSeconds" -}}
