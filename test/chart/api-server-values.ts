@@ -13,6 +13,19 @@ export const ACCEPTED_EDGE_VALUES: Record<string, unknown> = {
   podLabels: { team: 'sandbox_a.b-c', 'example.com/owner': '', 'app.kubernetes.io/owner': 'platform' },
   commonLabels: { 'example.com/cost-center': `A${'b'.repeat(61)}9` },
   serviceMonitor: { labels: { release: 'kube-prometheus' } },
+  resources: { requests: { cpu: '0.05', memory: '98304Ki' }, limits: { memory: '+0.25Gi' } },
+  cleanup: { resources: { requests: { cpu: 1e-2, memory: '32e6' }, limits: { memory: '64M' } } },
+  webhook: {
+    namespaceSelector: {
+      matchLabels: { 'example.com/sandbox': '' },
+      matchExpressions: [
+        { key: 'team', operator: 'In', values: ['a', 'b_c.d-e'] },
+        { key: 'example.com/tier', operator: 'Exists' },
+        { key: 'legacy', operator: 'DoesNotExist', values: [] },
+      ],
+    },
+    mutating: { objectSelector: { matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['x'] }] } },
+  },
 };
 
 export interface RefusedValuesRow {
@@ -40,4 +53,12 @@ export const API_SERVER_REFUSES: readonly RefusedValuesRow[] = [
   { name: 'a pod label value over 63 characters', values: { podLabels: { team: 'a'.repeat(64) } }, pointer: '/podLabels/team', apiServerSays: 'labels: Invalid value: "aaaa' },
   { name: 'a pod label key with a space', values: { podLabels: { 'my team': 'a' } }, pointer: '/podLabels', apiServerSays: 'labels: Invalid value: "my team"' },
   { name: 'a common label value with a space', values: { commonLabels: { team: 'sand box' } }, pointer: '/commonLabels/team', apiServerSays: 'labels: Invalid value: "sand box"' },
+  { name: 'a negative memory limit', values: { resources: { limits: { memory: '-1Mi' } } }, pointer: '/resources/limits/memory', apiServerSays: 'must be greater than or equal to 0' },
+  { name: 'a namespaceSelector expression In without values', values: { webhook: { namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'In' }] } } }, pointer: '/webhook/namespaceSelector', apiServerSays: 'matchExpressions[0].values: Required value' },
+  { name: 'a namespaceSelector expression NotIn with an empty values list', values: { webhook: { validating: { namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'NotIn', values: [] }] } } } }, pointer: '/webhook/validating/namespaceSelector', apiServerSays: 'matchExpressions[0].values: Required value' },
+  { name: 'an objectSelector expression Exists with values', values: { webhook: { mutating: { objectSelector: { matchExpressions: [{ key: 'team', operator: 'Exists', values: ['a'] }] } } } }, pointer: '/webhook/mutating/objectSelector/matchExpressions/0', apiServerSays: 'matchExpressions[0].values: Forbidden' },
+  { name: 'a namespaceSelector expression key with a space', values: { webhook: { namespaceSelector: { matchExpressions: [{ key: 'my team', operator: 'Exists' }] } } }, pointer: '/webhook/namespaceSelector', apiServerSays: 'matchExpressions[0].key: Invalid value: "my team"' },
+  { name: 'a namespaceSelector expression value with a space', values: { webhook: { namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'In', values: ['sand box'] }] } } }, pointer: '/webhook/namespaceSelector', apiServerSays: 'Invalid value: "sand box"' },
+  { name: 'a namespaceSelector label value with a space', values: { webhook: { namespaceSelector: { matchLabels: { team: 'sand box' } } } }, pointer: '/webhook/namespaceSelector', apiServerSays: 'matchLabels: Invalid value: "sand box"' },
+  { name: 'an objectSelector label key with a space', values: { webhook: { validating: { objectSelector: { matchLabels: { 'my team': 'a' } } } } }, pointer: '/webhook/validating/objectSelector/matchLabels', apiServerSays: 'matchLabels: Invalid value: "my team"' },
 ];

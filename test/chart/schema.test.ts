@@ -88,6 +88,10 @@ describe('values.schema.json', function () {
     { name: 'an unknown key in the helm cert options', values: { certs: { helm: { days: 3 } } }, expect: "additional properties 'days' not allowed" },
     { name: 'an unknown podAntiAffinity', values: { podAntiAffinity: 'maybe' }, expect: '/podAntiAffinity' },
     { name: 'replicaCount 0', values: { replicaCount: 0 }, expect: '/replicaCount' },
+    // A hook, which the chart-cluster rows do not create; the same rule as resources.
+    { name: 'a negative cpu request of the cleanup Job', values: { cleanup: { resources: { requests: { cpu: '-10m' } } } }, expect: '/cleanup/resources/requests/cpu' },
+    { name: 'a memory request that is no quantity (two points)', values: { resources: { requests: { memory: '1.2.3Mi' } } }, expect: '/resources/requests/memory' },
+    { name: 'a memory request with a suffix that is no quantity suffix (ki)', values: { resources: { requests: { memory: '512ki' } } }, expect: '/resources/requests/memory' },
     { name: 'server.maxConnections 0', values: { server: { maxConnections: 0 } }, expect: '/server/maxConnections' },
     { name: 'server.maxConnections as a string', values: { server: { maxConnections: '1024' } }, expect: '/server/maxConnections' },
     { name: 'a namespace to exclude that is no DNS label', values: { webhook: { excludeNamespaces: ['Kube_System'] } }, expect: '/webhook/excludeNamespaces/0' },
@@ -141,7 +145,7 @@ describe('values.schema.json', function () {
     expect(res.status, failureText(res)).to.equal(0);
   });
 
-  it('accepts the names, disruption budgets, CIDRs and labels the API server accepts', function () {
+  it('accepts the names, disruption budgets, CIDRs, labels and selectors the API server accepts', function () {
     const values = { ...ACCEPTED_EDGE_VALUES, serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus', 'example.com/team': 'a' } } };
     const res = template({ values });
     expect(res.status, failureText(res)).to.equal(0);
