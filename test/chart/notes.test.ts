@@ -24,10 +24,11 @@ describe('NOTES.txt', function () {
     rmSync(path.dirname(chart), { recursive: true, force: true });
   });
 
-  function notes(values: Record<string, unknown>): string {
+  /** NOTES as `helm install` prints them on a cluster of kubeVersion (by default the one the chart is tested with). */
+  function notes(values: Record<string, unknown>, kubeVersion = '1.34.0'): string {
     const v = valuesFile(values);
     try {
-      const res = helm(['template', RELEASE, chart, '-n', NAMESPACE, '-f', IMAGE_VALUES, '-f', v.file, '--show-only', 'templates/notes-probe.yaml']);
+      const res = helm(['template', RELEASE, chart, '-n', NAMESPACE, '-f', IMAGE_VALUES, '-f', v.file, '--kube-version', kubeVersion, '--show-only', 'templates/notes-probe.yaml']);
       expect(res.status, res.stderr).to.equal(0);
       return str(get(one(parseManifests(res.stdout), 'ConfigMap', 'notes-probe'), 'data.notes'), 'notes');
     } finally {
@@ -35,7 +36,7 @@ describe('NOTES.txt', function () {
     }
   }
 
-  const rows: { name: string; values: Record<string, unknown>; has: string[]; hasNot: string[] }[] = [
+  const rows: { name: string; values: Record<string, unknown>; kubeVersion?: string; has: string[]; hasNot: string[] }[] = [
     {
       name: 'defaults: how to enable a namespace, the PSA note, emergency removal, the empty-policy note',
       values: {},
@@ -79,6 +80,28 @@ describe('NOTES.txt', function () {
       values: { tests: { enabled: false } },
       has: ['rollout status deployment/mg-mountgate'],
       hasNot: ['helm test'],
+    },
+    {
+      // The backstop is rendered on 1.30+ only: on an older cluster there is none to count on.
+      name: 'failurePolicy Ignore on Kubernetes 1.29 says the backstop is not installed there and nothing checks those Pods',
+      values: { webhook: { failurePolicy: 'Ignore' } },
+      kubeVersion: '1.29.0',
+      has: ['WARNING: failurePolicy is Ignore', 'the backstop is not installed on this cluster (v1.29.0; it needs Kubernetes 1.30+): nothing then'],
+      hasNot: ['The backstop still holds'],
+    },
+    {
+      name: 'failurePolicy Ignore on Kubernetes 1.30: the backstop still holds',
+      values: { webhook: { failurePolicy: 'Ignore' } },
+      kubeVersion: '1.30.0',
+      has: ['The backstop still holds'],
+      hasNot: ['not installed on this cluster'],
+    },
+    {
+      name: 'the Pod validating webhook off on Kubernetes 1.29: nothing re-checks the Pod, since the backstop is not installed there',
+      values: { webhook: { validating: { enabled: false } } },
+      kubeVersion: '1.29.0',
+      has: ['reach nothing (the backstop is not installed on this cluster: v1.29.0; it needs Kubernetes 1.30+)'],
+      hasNot: ['only the backstop'],
     },
     {
       name: 'failurePolicy Ignore without the backstop says nothing checks those Pods',
@@ -289,7 +312,7 @@ describe('NOTES.txt', function () {
   ];
   for (const row of rows) {
     it(row.name, function () {
-      const text = notes(row.values);
+      const text = notes(row.values, row.kubeVersion);
       for (const s of row.has) expect(text).to.include(s);
       for (const s of row.hasNot) expect(text).to.not.include(s);
     });
