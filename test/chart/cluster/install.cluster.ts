@@ -276,6 +276,28 @@ describe('the chart in a real kube-apiserver', function () {
     }
   });
 
+  it('a pre-delete Job that cannot finish stops the uninstall with the webhooks in place, and, as the README says, leaves only the failed Job behind (Helm removes the hook ServiceAccount and RBAC)', async function () {
+    // No controller manager here, so the Job never completes: the hook fails as one whose image cannot be pulled does.
+    upgrade([]);
+    const res = helmOn(['uninstall', RELEASE, '--namespace', NS, '--timeout', '10s']);
+    expect(res.status, res.stderr).to.not.equal(0);
+    await admission.readMutatingWebhookConfiguration({ name: FULL });
+    await admission.readValidatingWebhookConfiguration({ name: FULL });
+    const left: string[] = [];
+    for (const ref of [
+      { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: `${FULL}-cleanup`, namespace: NS } },
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: `${FULL}-cleanup`, namespace: NS } },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: `${FULL}-cleanup` } },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: `${FULL}-cleanup` } },
+    ]) {
+      const found = await objects.read(ref).then(() => true, (e: unknown) => (isNotFound(e) ? false : Promise.reject(e)));
+      if (found) left.push(ref.kind);
+      if (found) await objects.delete(ref);
+    }
+    // No identity that may delete the webhooks outlives the failed uninstall; the Job is deleted by hand (README, "Uninstall").
+    expect(left).to.deep.equal(['Job']);
+  });
+
   it('uninstall removes the release objects', async function () {
     mustHelm(['uninstall', RELEASE, '--namespace', NS, '--no-hooks']);
     let gone = false;
