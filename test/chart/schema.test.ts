@@ -237,6 +237,12 @@ describe('template checks the schema cannot express', function () {
       values: { certs: { mode: 'certManager', certManager: { caDuration: '0.5h' } } },
       expect: 'certs.certManager.caDuration (0.5h) must be at least 1h',
     },
+    // The Prometheus Operator skips such a ServiceMonitor, and the certificate-expiry metric is never scraped.
+    {
+      name: 'a ServiceMonitor scrapeTimeout longer than its interval',
+      values: { serviceMonitor: { enabled: true, interval: '30s', scrapeTimeout: '1m' } },
+      expect: 'serviceMonitor.scrapeTimeout (1m) must not be longer than serviceMonitor.interval (30s)',
+    },
     {
       name: 'the webhook port equal to the metrics port',
       values: { server: { port: 9090 } },
@@ -267,6 +273,17 @@ describe('template checks the schema cannot express', function () {
     ]) {
       const res = template({ values: { certs: { mode: 'certManager', certManager } } });
       expect(res.status, `${JSON.stringify(certManager)}: ${failureText(res)}`).to.equal(0);
+    }
+  });
+
+  it('accepts a ServiceMonitor scrapeTimeout up to its interval, and any while the ServiceMonitor is off', function () {
+    for (const serviceMonitor of [
+      { enabled: true, interval: '30s', scrapeTimeout: '30s' },
+      { enabled: true, interval: '1m', scrapeTimeout: '59500ms' },
+      { enabled: false, interval: '10s', scrapeTimeout: '1m' },
+    ]) {
+      const res = template({ values: { serviceMonitor } });
+      expect(res.status, `${JSON.stringify(serviceMonitor)}: ${failureText(res)}`).to.equal(0);
     }
   });
 

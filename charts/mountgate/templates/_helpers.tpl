@@ -194,6 +194,13 @@ Argument: (list $root $selectorOrNil)
 {{- fail (printf "certs.certManager.caDuration (%s) must be at least 1h: cert-manager refuses a shorter Certificate" $cm.caDuration) -}}
 {{- end -}}
 {{- end -}}
+{{- if .Values.serviceMonitor.enabled -}}
+{{- /* The Prometheus Operator skips a ServiceMonitor whose scrapeTimeout exceeds its interval: no metric would be scraped. */ -}}
+{{- $sm := .Values.serviceMonitor -}}
+{{- if gt (include "mountgate.durationSeconds" $sm.scrapeTimeout | float64) (include "mountgate.durationSeconds" $sm.interval | float64) -}}
+{{- fail (printf "serviceMonitor.scrapeTimeout (%s) must not be longer than serviceMonitor.interval (%s): the Prometheus Operator skips such a ServiceMonitor, and mountgate's metrics (the certificate expiry among them) would not be scraped" $sm.scrapeTimeout $sm.interval) -}}
+{{- end -}}
+{{- end -}}
 {{- if eq (int .Values.server.port) (int .Values.server.metricsPort) -}}
 {{- fail (printf "server.port and server.metricsPort must differ (both are %v): mountgate listens on each" .Values.server.port) -}}
 {{- end -}}
