@@ -243,6 +243,13 @@ describe('template checks the schema cannot express', function () {
       values: { serviceMonitor: { enabled: true, interval: '30s', scrapeTimeout: '1m' } },
       expect: 'serviceMonitor.scrapeTimeout (1m) must not be longer than serviceMonitor.interval (30s)',
     },
+    // The NetworkPolicy would admit no scraper to the metrics port, so nothing would be scraped, and nothing would say so.
+    {
+      name: 'a ServiceMonitor while the NetworkPolicy closes the metrics port',
+      values: { serviceMonitor: { enabled: true }, networkPolicy: { enabled: true, metrics: { enabled: false } } },
+      expect:
+        'serviceMonitor.enabled asks Prometheus to scrape the metrics port, which networkPolicy.metrics.enabled=false closes to every source: set networkPolicy.metrics.enabled=true (and networkPolicy.metrics.from to admit Prometheus), or serviceMonitor.enabled=false',
+    },
     {
       name: 'the webhook port equal to the metrics port',
       values: { server: { port: 9090 } },
@@ -284,6 +291,17 @@ describe('template checks the schema cannot express', function () {
     ]) {
       const res = template({ values: { serviceMonitor } });
       expect(res.status, `${JSON.stringify(serviceMonitor)}: ${failureText(res)}`).to.equal(0);
+    }
+  });
+
+  it('accepts a ServiceMonitor with the NetworkPolicy open to scrapes or off, and the metrics port closed while no ServiceMonitor asks', function () {
+    for (const values of [
+      { serviceMonitor: { enabled: true }, networkPolicy: { enabled: true, metrics: { enabled: true } } },
+      { serviceMonitor: { enabled: true }, networkPolicy: { enabled: false, metrics: { enabled: false } } },
+      { serviceMonitor: { enabled: false }, networkPolicy: { enabled: true, metrics: { enabled: false } } },
+    ]) {
+      const res = template({ values });
+      expect(res.status, `${JSON.stringify(values)}: ${failureText(res)}`).to.equal(0);
     }
   });
 

@@ -194,6 +194,9 @@ Argument: (list $root $selectorOrNil)
 {{- fail (printf "certs.certManager.caDuration (%s) must be at least 1h: cert-manager refuses a shorter Certificate" $cm.caDuration) -}}
 {{- end -}}
 {{- end -}}
+{{- if and .Values.serviceMonitor.enabled .Values.networkPolicy.enabled (not .Values.networkPolicy.metrics.enabled) -}}
+{{- fail "serviceMonitor.enabled asks Prometheus to scrape the metrics port, which networkPolicy.metrics.enabled=false closes to every source: set networkPolicy.metrics.enabled=true (and networkPolicy.metrics.from to admit Prometheus), or serviceMonitor.enabled=false" -}}
+{{- end -}}
 {{- if .Values.serviceMonitor.enabled -}}
 {{- /* The Prometheus Operator skips a ServiceMonitor whose scrapeTimeout exceeds its interval: no metric would be scraped. */ -}}
 {{- $sm := .Values.serviceMonitor -}}
