@@ -4,6 +4,7 @@ import { enforceLevel, type ClusterFacts } from '../../src/admission/pod-securit
 import { describeViolation } from '../../src/admission/violation.js';
 import { policyOf } from '../helpers/policies.js';
 import { requestFor, sandboxPod } from '../helpers/pods.js';
+import { mutateTwice } from '../helpers/reinvocation.js';
 
 const POLICY = policyOf();
 const ASKING = sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/w' }] });
@@ -36,9 +37,16 @@ describe('admission/pod-security preflight', () => {
   });
 
   it('is not part of /validate', () => {
-    expect(decide('validate', requestFor(ASKING), POLICY, { namespacePodSecurity: 'baseline' }).allowed).to.equal(false);
-    const verdict = decide('validate', requestFor(sandboxPod()), POLICY, { namespacePodSecurity: 'baseline' });
+    // The Pod as /mutate makes it where the level is unknown: annotation and injected hostPath volume together.
+    const { verdict, pod: mutated } = mutateTwice(ASKING, POLICY);
     expect(verdict.allowed).to.equal(true);
+    expect(mutate(ASKING, { namespacePodSecurity: 'baseline' })).to.not.equal('allowed');
+    for (const level of ['baseline', 'restricted'] as const) {
+      const validated = decide('validate', requestFor(mutated), POLICY, { namespacePodSecurity: level });
+      expect(validated.allowed ? 'allowed' : validated.violations.map(describeViolation), level).to.equal('allowed');
+    }
+    const verdictOfPlain = decide('validate', requestFor(sandboxPod()), POLICY, { namespacePodSecurity: 'baseline' });
+    expect(verdictOfPlain.allowed).to.equal(true);
   });
 
   describe('enforceLevel', () => {
