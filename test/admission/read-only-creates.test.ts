@@ -197,16 +197,35 @@ describe('admission: the kubelet creates nothing in a read-only host path', () =
     expect(decide('validate', requestFor(created), DEFAULT).allowed, 'the same Pod at creation').to.equal(false);
   });
 
-  it("under hostPathType: DirectoryOrCreate a mountgate- volume of another creating type is still refused", () => {
+  describe('under hostPathType: DirectoryOrCreate only mountgate\'s own volumes, of that type, may be created', () => {
     const policy = policyOf({ hostPathType: 'DirectoryOrCreate' });
-    const name = expectedVolumeName('/srv/models/llama');
-    const pod = sandboxPod({
-      volumes: [{ name: 'skills', hostPath: { path: '/skills', type: 'Directory' } }, { name, hostPath: { path: '/srv/models/llama' } }],
-      containers: [{ name: 'sandbox', image: 'sandbox:1', volumeMounts: [{ name: 'skills', mountPath: '/mnt/skills', readOnly: true }, { name, mountPath: '/m', readOnly: true }] }],
-    });
-    const verdict = decide('validate', requestFor(pod), policy);
-    if (verdict.allowed) throw new Error('expected a denial');
-    expect(verdict.violations.map((v) => `${v.rule} ${v.field}`)).to.include('host-path-volume-creates spec.volumes[1].hostPath.type');
+    const injectedName = expectedVolumeName('/srv/models/llama');
+    const rows: ReadonlyArray<{ readonly name: string; readonly volume: string; readonly type?: string; readonly denied: readonly string[] }> = [
+      {
+        name: 'a mountgate- volume of another creating type (none) is still refused',
+        volume: injectedName,
+        denied: [
+          `spec.volumes[1]: volume "${injectedName}" mounts "/srv/models/llama" from the host, but no annotation asks for it`,
+          'spec.volumes[1].hostPath.type: is not set, so the container runtime creates "/srv/models/llama" when it is missing, but "/srv/models" is read-only; use Directory',
+        ],
+      },
+      {
+        name: 'a hand-written DirectoryOrCreate volume is still refused',
+        volume: 'own',
+        type: 'DirectoryOrCreate',
+        denied: ['spec.volumes[1].hostPath.type: "DirectoryOrCreate" has the kubelet create "/srv/models/llama" when it is missing, but "/srv/models" is read-only; use Directory'],
+      },
+    ];
+    for (const row of rows) {
+      it(row.name, () => {
+        const pod = sandboxPod({
+          volumes: [{ name: 'skills', hostPath: { path: '/skills', type: 'Directory' } }, { name: row.volume, hostPath: { path: '/srv/models/llama', ...(row.type === undefined ? {} : { type: row.type }) } }],
+          containers: [{ name: 'sandbox', image: 'sandbox:1', volumeMounts: [{ name: 'skills', mountPath: '/mnt/skills', readOnly: true }, { name: row.volume, mountPath: '/m', readOnly: true }] }],
+        });
+        const verdict = decide('validate', requestFor(pod), policy);
+        expect(verdict.allowed ? [] : verdict.violations.map(describeViolation)).to.deep.equal(row.denied);
+      });
+    }
   });
 
   it("mountgate's own volume keeps the policy's hostPathType: DirectoryOrCreate for a read-only request is admitted", () => {
