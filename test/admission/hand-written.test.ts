@@ -94,6 +94,8 @@ interface Row {
 }
 
 const FORGED = expectedVolumeName('/srv/sandbox/x');
+const ETC = expectedVolumeName('/etc/x');
+const ETC_REQUEST = 'metadata.annotations[mountgate.io/mounts][0].hostPath: "/etc/x" is not under any allowed host path';
 
 const rows: Row[] = [
   {
@@ -189,6 +191,17 @@ const rows: Row[] = [
     },
     allowed: ['spec.volumes[2]: volume "mountgate-000000000000" does not match what this request adds'],
     builtin: ['spec.volumes[2]: volume "mountgate-000000000000" does not match what this request adds'],
+  },
+  {
+    name: 'a volume named mountgate-... outside both lists, that the annotation asks for: judged as mountgate\'s own, by both lists',
+    pod: () =>
+      sandboxPod({
+        mounts: [{ hostPath: '/etc/x', mountPath: '/mnt/x' }],
+        volumes: [{ name: ETC, hostPath: { path: '/etc/x', type: 'DirectoryOrCreate' } }],
+        containers: [{ name: 'sandbox', image: 'x', volumeMounts: [{ name: ETC, mountPath: '/mnt/x' }] }],
+      }),
+    allowed: [ETC_REQUEST, 'spec.volumes[0].hostPath.path: "/etc/x" is not under any allowed or built-in host path'],
+    builtin: [ETC_REQUEST, 'spec.volumes[0].hostPath.path: "/etc/x" is not under any allowed or built-in host path'],
   },
   {
     name: 'kubectl debug of a Pod with a hand-written volume under allowedHostPaths only',
