@@ -3,7 +3,7 @@ import { decide } from '../../src/admission/decide.js';
 import { BASELINE_SYSCTLS } from '../../src/admission/pod-security-baseline.js';
 import { describeViolation } from '../../src/admission/violation.js';
 import { policyOf, problemsOf } from '../helpers/policies.js';
-import { requestFor, sandboxPod, type RequestOptions } from '../helpers/pods.js';
+import { expectedVolumeName, requestFor, sandboxPod, type RequestOptions } from '../helpers/pods.js';
 
 const POLICY = policyOf();
 const SUFFIX = '(podSecurity: baseline)';
@@ -214,7 +214,16 @@ describe('admission/pod-security-baseline: /validate keeps Pod Security baseline
 
   it('is not /mutate\'s: a privileged Pod asking for a mount is patched, and refused by /validate', () => {
     const pod = { ...podWith({}, { securityContext: { privileged: true } }), metadata: { name: 's', namespace: 'agents', annotations: { 'mountgate.io/mounts': '[{"hostPath":"/srv/sandbox/a","mountPath":"/w"}]' } } };
-    expect(decide('mutate', requestFor(pod), POLICY).allowed).to.equal(true);
+    const mutated = decide('mutate', requestFor(pod), POLICY);
+    if (!mutated.allowed || mutated.mutated === undefined) throw new Error('the Pod was not mutated');
+    const name = expectedVolumeName('/srv/sandbox/a');
+    expect(mutated.patch).to.deep.equal([
+      { op: 'add', path: '/spec/volumes/1', value: { name, hostPath: { path: '/srv/sandbox/a', type: 'DirectoryOrCreate' } } },
+      { op: 'add', path: '/spec/containers/0/volumeMounts/1', value: { name, mountPath: '/w' } },
+    ]);
+    expect(validate(mutated.mutated)).to.deep.equal([
+      `${C}.securityContext.privileged: must not be true: a privileged container can remount read-only host paths read-write and reach every device of the node ${SUFFIX}`,
+    ]);
   });
 
   describe('an UPDATE of pods/ephemeralcontainers judges the whole Pod, as Pod Security Admission does', () => {
