@@ -73,7 +73,9 @@ describe('admission: placeholders and wildcards', () => {
     it('never takes the namespace from the Pod', () => {
       const pod = podAsking('/srv/tenants/team-b/data');
       (pod.metadata as { namespace: string }).namespace = 'team-b';
-      expect(decide('mutate', requestFor(pod, TEAM_A), POLICY).allowed).to.equal(false);
+      expect(denial(decide('mutate', requestFor(pod, TEAM_A), POLICY))).to.equal(
+        `mountgate denied the Pod: ${FIELD}[0].hostPath: "/srv/tenants/team-b/data" is not under any allowed host path ("/srv/tenants/{namespace}" has {namespace} = "team-a" for this request)`,
+      );
     });
   });
 
@@ -101,8 +103,16 @@ describe('admission: placeholders and wildcards', () => {
       for (const row of rows) {
         it(`${row.trusted ? 'fills' : 'does not fill'} {sandboxUser} for ${row.name}`, () => {
           const verdict = decide('mutate', requestFor(podAsking('/srv/users/u3/work', { sandboxUser: 'u3' }), row.requester), POLICY);
-          if (row.trusted) expect(injectedVolumes(verdict)).to.have.length(1);
-          else expect(denial(verdict)).to.contain(`{sandboxUser} is not filled, as user "${row.requester.username ?? ''}" is not in trustedProvisioners`);
+          if (row.trusted) {
+            expect(injectedVolumes(verdict)).to.deep.equal([
+              { name: expectedVolumeName('/srv/users/u3/work'), hostPath: { path: '/srv/users/u3/work', type: 'DirectoryOrCreate' } },
+            ]);
+          } else {
+            expect(denial(verdict)).to.equal(
+              `mountgate denied the Pod: ${FIELD}[0].hostPath: "/srv/users/u3/work" is not under any allowed host path ` +
+                `("/srv/users/{sandboxUser}" does not apply: {sandboxUser} is not filled, as user "${row.requester.username ?? ''}" is not in trustedProvisioners)`,
+            );
+          }
         });
       }
     });
