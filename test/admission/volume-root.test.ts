@@ -9,7 +9,7 @@ import { mountPolicy, policyOf } from '../helpers/policies.js';
 import { expectedVolumeName, requestFor, sandboxPod, type PodOptions } from '../helpers/pods.js';
 import { mutateTwice } from '../helpers/reinvocation.js';
 
-/** Per-namespace read-write trees, a read-only entry below a read-write one, a read-write one inside a read-only one, a pattern. */
+/** Per-namespace read-write trees, a read-only entry below a read-write one, a read-write one inside a read-only one, a pattern, one inside a built-in. */
 const ENTRIES = [
   { pathPrefix: '/srv/tenants/{namespace}' },
   { pathPrefix: '/srv/shared' },
@@ -17,6 +17,8 @@ const ENTRIES = [
   { pathPrefix: '/srv/models', readOnly: true },
   { pathPrefix: '/srv/models/scratch' },
   { pathPrefix: '/srv/data/*/out' },
+  // Inside the read-write built-in /.deer-flow/threads of BASE_POLICY, which only a Pod's own volumes may name.
+  { pathPrefix: '/.deer-flow/threads/t1' },
 ];
 const ROOTED = policyOf({ allowedHostPaths: ENTRIES, volumeRoot: 'writableAncestor', maxMounts: 10 });
 const REQUESTED = policyOf({ allowedHostPaths: ENTRIES, maxMounts: 10 });
@@ -85,6 +87,12 @@ describe('admission: volumeRoot: writableAncestor', () => {
         root: '/srv/shared/reference/docs',
       },
       { name: 'under a pattern: at the pattern\'s prefix', hostPath: '/srv/data/p1/out/logs/today', root: '/srv/data/p1/out', subPath: 'logs/today' },
+      {
+        name: 'below a read-write built-in, which the annotation cannot ask for: at the allowed entry inside it, not at the built-in',
+        hostPath: '/.deer-flow/threads/t1/out',
+        root: '/.deer-flow/threads/t1',
+        subPath: 'out',
+      },
     ];
     for (const row of rows) {
       it(row.name, () => {
@@ -211,6 +219,27 @@ describe('admission: volumeRoot: writableAncestor', () => {
       const requests = [{ hostPath: '/srv/tenants/agents', mountPath: '/all', readOnly: true }, ...below];
       expect(debug(requests, [debuggerOf('/srv/tenants/agents', true)])).to.deep.equal([]);
       expect(debug(requests, [debuggerOf('/srv/tenants/agents', false)])).to.deep.equal([]);
+    });
+
+    /** `debug`, with an init container that mounts the root's volume as `mount` says, in the Pod before and after. */
+    function debugBesideInit(mount: Record<string, unknown>, added: unknown[]): string[] {
+      const { verdict, pod } = mutateTwice(sandboxPod({ mounts: below }), ROOTED);
+      if (!verdict.allowed) throw new Error(denialMessage(verdict.violations));
+      const before = structuredClone(pod) as Spec & { spec: { initContainers?: unknown[] } };
+      before.spec.initContainers = [{ name: 'init', image: 'busybox', volumeMounts: [{ name: expectedVolumeName('/srv/tenants/agents'), mountPath: '/init', ...mount }] }];
+      const updated = structuredClone(before);
+      updated.spec.ephemeralContainers = added;
+      const judged = decide('validate', requestFor(updated, { operation: 'UPDATE', subResource: 'ephemeralcontainers', username: 'dev', oldObject: before }), ROOTED);
+      return judged.allowed ? [] : judged.violations.map(describeViolation);
+    }
+
+    it('may mount one an init container mounts whole', () => {
+      expect(debugBesideInit({}, [debuggerOf('/srv/tenants/agents', true)])).to.deep.equal([]);
+    });
+
+    it('may not mount one the Pod\'s containers mount only with a subPath or a subPathExpr', () => {
+      expect(debugBesideInit({ subPath: 'projects' }, [debuggerOf('/srv/tenants/agents', true)])).to.deep.equal([refusal(0)]);
+      expect(debugBesideInit({ subPathExpr: '$(POD_NAME)' }, [debuggerOf('/srv/tenants/agents', true)])).to.deep.equal([refusal(0)]);
     });
 
     it('judges only the containers this update adds: one added before does not block the next debug', () => {
