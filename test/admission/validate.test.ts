@@ -119,6 +119,22 @@ describe('admission/decide: /validate', () => {
       ]);
     });
 
+    it('denies a Pod whose injected mount was taken out of one of several target containers', () => {
+      const pod = mutated({
+        mounts: REQUEST,
+        containers: [
+          { name: 'sandbox', image: 'x' },
+          { name: 'sidecar', image: 'y' },
+        ],
+      });
+      const sidecar = pod.spec.containers[1];
+      if (sidecar?.volumeMounts === undefined) throw new Error('no injected mount');
+      sidecar.volumeMounts = sidecar.volumeMounts.filter((mount) => mount.mountPath !== '/mnt/work');
+      expect(validate(pod)).to.deep.equal([
+        'spec.containers[1].volumeMounts: requested mount is missing: "/mnt/work" in container "sidecar" (mutation skipped or altered)',
+      ]);
+    });
+
     it('denies a Pod whose injected volume was pointed elsewhere', () => {
       const pod = mutated({ mounts: REQUEST });
       const volume = pod.spec.volumes?.find((v) => v.name === expectedVolumeName('/srv/sandbox/u1'));
