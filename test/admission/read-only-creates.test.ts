@@ -320,6 +320,21 @@ describe('admission: no mount point is made inside a read-only host mount', () =
       denied: etcFilesMadeIn(1),
     },
     {
+      name: 'a read-only path mounted at the container root "/": every other mount point of the container is made in it',
+      pod: nested([own('/srv/models', '/')]),
+      denied: [
+        'spec.containers[0].volumeMounts[0].mountPath: container "sandbox" mounts volume "skills" at "/mnt/skills", inside its mount of "/srv/models" at "/", ' +
+          `so the container runtime makes the mount point "/srv/models/mnt/skills" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+        'spec.containers[0].terminationMessagePath: container "sandbox" has its termination message file mounted at "/dev/termination-log", inside its mount of "/srv/models" at "/", ' +
+          `so the container runtime makes the mount point "/srv/models/dev/termination-log" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+        ...['/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/dev/shm'].map(
+          (file) =>
+            `spec.containers[0].volumeMounts[1].mountPath: container "sandbox" has "${file}" mounted by the node, as every container has, inside its mount of "/srv/models" at "/", ` +
+            `so the container runtime makes the mount point "/srv/models${file}" when it is missing ${RUNTIME}, but "/srv/models" is read-only; ${KEEP}`,
+        ),
+      ].join('; '),
+    },
+    {
       name: 'a read-only path mounted at /dev, where the node mounts the Pod\'s shared memory at /dev/shm (the termination file elsewhere)',
       pod: nested([own('/srv/models', '/dev')], { terminationMessagePath: '/tmp/termination-log' }),
       denied:
