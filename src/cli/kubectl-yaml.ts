@@ -3,6 +3,7 @@
  * characters it refuses and the encodings it decodes, so that `mountgate check` judges the object kubectl would send.
  */
 import { decodeStrictly } from '../policy/strict-text.js';
+import type { KeyReading } from '../policy/yaml-problems.js';
 import { isAlias, isMap, isNode, isScalar, isSeq, type Document, type LineCounter, type Node, type ScalarTag, type Tags, visit } from 'yaml';
 
 const INT_TAG = 'tag:yaml.org,2002:int';
@@ -131,36 +132,15 @@ export function mergeOverride(document: Document.Parsed, lines: LineCounter): st
 }
 
 /**
- * The first key of a map that a key before it names alike, as the reader names keys in the manifest it returns
- * (`1` and "1", `true` and "true", `~` and "", an alias and its anchor are one name there): kubectl would keep one
- * of the two, which one depending on its reader. Merge keys are left to mergeOverride. One set per map, so each
- * key is looked at once (the yaml package's uniqueKeys compares each key with every one before it: minutes for
- * a map of 50,000 keys). Undefined when no key is given twice.
+ * Keys as the reader names them in the manifest it returns (`1` and "1", `true` and "true", `~` and "", an alias and
+ * its anchor are one name there): of two keys of a map named alike kubectl would keep one, which one depending on
+ * its reader. Merge keys are left to mergeOverride.
  */
-export function repeatedKey(document: Document.Parsed, lines: LineCounter): string | undefined {
-  const at = (node: Node): string => {
-    const { line, col } = lines.linePos(node.range?.[0] ?? 0);
-    return `line ${line}, column ${col}`;
+export function kubectlKeys(document: Document.Parsed): KeyReading {
+  return {
+    identity: (key) => (isMergeKey(key) ? undefined : keyName(key, document)),
+    name: (key) => JSON.stringify(keyName(key, document)),
   };
-  let found: string | undefined;
-  visit(document, {
-    Map(_, map) {
-      const seen = new Map<string, Node>();
-      for (const pair of map.items) {
-        if (!isNode(pair.key) || isMergeKey(pair.key)) continue;
-        const name = keyName(pair.key, document);
-        const first = seen.get(name);
-        if (first === undefined) {
-          seen.set(name, pair.key);
-          continue;
-        }
-        found = `the key ${JSON.stringify(name)} at ${at(pair.key)} is given again (first at ${at(first)})`;
-        return visit.BREAK;
-      }
-      return undefined;
-    },
-  });
-  return found;
 }
 
 /** A number JSON cannot hold (`.inf`, `.nan`, `1e400` in JSON), which kubectl refuses: the first, or undefined. */

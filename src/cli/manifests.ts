@@ -2,10 +2,10 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { describeIoError } from '../policy/load.js';
-import { firstYamlProblem } from '../policy/yaml-problems.js';
+import { firstYamlProblem, repeatedKey } from '../policy/yaml-problems.js';
 import type { Io } from './check.js';
 import { EncodingError } from '../policy/strict-text.js';
-import { asGoYamlReads, decodeManifest, mergeOverride, nonFinite, refusedCharacter, repeatedKey } from './kubectl-yaml.js';
+import { asGoYamlReads, decodeManifest, kubectlKeys, mergeOverride, nonFinite, refusedCharacter } from './kubectl-yaml.js';
 import { firstLine, UsageError } from './usage.js';
 
 /**
@@ -66,7 +66,7 @@ export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kin
   const documents = parseAllDocuments(text, { uniqueKeys: false, logLevel: 'error', lineCounter: lines, ...(json ? {} : { version: '1.1', customTags: asGoYamlReads }) });
   const parsed = (Array.isArray(documents) ? documents : []).map((document, index) => {
     const where = documents.length > 1 ? `${name} (document ${index + 1})` : name;
-    const problem = firstYamlProblem(document) ?? repeatedKey(document, lines);
+    const problem = firstYamlProblem(document) ?? repeatedKey(document, lines, kubectlKeys(document));
     if (problem !== undefined) throw new UsageError(`${where}: not valid YAML or JSON: ${problem}`);
     let manifest: unknown;
     try {

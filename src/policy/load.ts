@@ -2,12 +2,12 @@
  * Parses policy text (YAML or JSON) into a compiled policy, or a PolicyError
  * whose one-line message names the file and every field that is wrong.
  */
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { ValidationError } from 'yup';
 import { policySchema } from './schema.js';
 import { compilePolicy, type CompiledPolicy } from './compile.js';
 import { EncodingError, readUtf8File } from './strict-text.js';
-import { firstYamlProblem } from './yaml-problems.js';
+import { firstYamlProblem, repeatedKey, YAML_KEYS } from './yaml-problems.js';
 
 export class PolicyError extends Error {
   constructor(
@@ -25,9 +25,12 @@ export function parsePolicy(text: string, source: string): CompiledPolicy {
   let problem: string | undefined;
   try {
     // A warning (an unknown tag) or a key that is a collection refuses the policy too, rather than reaching
-    // stderr as the parser's own lines beside the one that names the file.
-    const document = parseDocument(text, { uniqueKeys: true, logLevel: 'error' });
-    problem = firstYamlProblem(document);
+    // stderr as the parser's own lines beside the one that names the file. A key given twice in a map is found
+    // by repeatedKey, keys equal as the parser's uniqueKeys has them, but in one pass: the parser's own check
+    // compares each key with every one before it.
+    const lines = new LineCounter();
+    const document = parseDocument(text, { uniqueKeys: false, logLevel: 'error', lineCounter: lines });
+    problem = firstYamlProblem(document) ?? repeatedKey(document, lines, YAML_KEYS);
     if (problem === undefined) raw = document.toJS({ maxAliasCount: 100 });
   } catch (error) {
     // The alias limit (a YAML bomb) is reported by toJS.

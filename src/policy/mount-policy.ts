@@ -10,22 +10,24 @@ import { decidingOrder, pathLists, type CompiledPolicy, type NarrowingLayer } fr
 import { prefixCovers, prefixMeet, segmentsCover, type ComparisonCost } from './containment.js';
 import { parsePattern, PLACEHOLDER_VALUE, type PatternSegment } from './patterns.js';
 import { firstProblems } from './problem-list.js';
-import { maxMounts, pathPrefixEntry, reservedMountPaths, type PathPrefixEntry } from './schema.js';
+import { maxMounts, pathPrefixEntry, refusingUnknownKeys, reservedMountPaths, type PathPrefixEntry } from './schema.js';
 
 export const MOUNT_POLICY_GROUP = 'mountgate.io';
 export const MOUNT_POLICY_VERSION = 'v1alpha1';
 export const MOUNT_POLICY_KIND = 'MountPolicy';
 export const MOUNT_POLICY_RESOURCE = 'mountpolicies';
 
-export const mountPolicySpecSchema = object({
-  /** When present, a host path must also lie under one of these; an empty list allows none. */
-  allowedHostPaths: array(pathPrefixEntry).strict().typeError('${path} must be a list').optional(),
-  /** Added to the cluster policy's reserved targets. */
-  reservedMountPaths: reservedMountPaths().default([]),
-  /** The smallest maxMounts of all layers applies. */
-  maxMounts: maxMounts().optional(),
-})
-  .noUnknown(true, '${path} has an unknown key: ${unknown}')
+export const mountPolicySpecSchema = refusingUnknownKeys(
+  object({
+    /** When present, a host path must also lie under one of these; an empty list allows none. */
+    allowedHostPaths: array(pathPrefixEntry).strict().typeError('${path} must be a list').optional(),
+    /** Added to the cluster policy's reserved targets. */
+    reservedMountPaths: reservedMountPaths().default([]),
+    /** The smallest maxMounts of all layers applies. */
+    maxMounts: maxMounts().optional(),
+  }),
+  (path) => `${path} has an unknown key`,
+)
   .typeError('${path} must be a mapping of keys such as allowedHostPaths')
   .strict();
 

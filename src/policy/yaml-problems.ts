@@ -1,5 +1,5 @@
 /** What makes a YAML document unfit to read, beyond the parser's errors. */
-import { isCollection, visit, type Document } from 'yaml';
+import { isCollection, isNode, isScalar, visit, type Document, type LineCounter, type Node } from 'yaml';
 
 /**
  * The first thing wrong with a parsed document, as one line: a parse error, a warning (a tag the
@@ -20,4 +20,56 @@ export function firstYamlProblem(document: Document.Parsed): string | undefined 
     },
   });
   return collectionKey;
+}
+
+/** How a reader tells the keys of a map apart, and names one in a message. */
+export interface KeyReading {
+  /** Keys with the same identity (as a Map compares them) are one key; a key whose identity is undefined is like no other. */
+  readonly identity: (key: Node) => unknown;
+  readonly name: (key: Node) => string;
+}
+
+/**
+ * Keys as the yaml package's uniqueKeys tells them apart: two scalars are one key when their values are === (so `1`
+ * and "1" are two, as are `.nan` and `.nan`; `~`, `null` and an empty key are one), anything else is like no other.
+ */
+export const YAML_KEYS: KeyReading = {
+  identity: (key) => (isScalar(key) && !Number.isNaN(key.value) ? key.value : undefined),
+  name: (key) => {
+    const value = isScalar(key) ? key.value : undefined;
+    return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  },
+};
+
+/**
+ * The first key of a map that a key before it in the same map equals, as `reading` tells keys apart, naming it and
+ * both places; undefined when no key is given twice. One Map per map, so each key is looked at once: the yaml
+ * package's uniqueKeys compares each key with every one before it (3 seconds for a map of 20,000 keys, minutes
+ * for 50,000).
+ */
+export function repeatedKey(document: Document.Parsed, lines: LineCounter, reading: KeyReading): string | undefined {
+  const at = (node: Node): string => {
+    const { line, col } = lines.linePos(node.range?.[0] ?? 0);
+    return `line ${line}, column ${col}`;
+  };
+  let found: string | undefined;
+  visit(document, {
+    Map(_, map) {
+      const seen = new Map<unknown, Node>();
+      for (const pair of map.items) {
+        if (!isNode(pair.key)) continue;
+        const identity = reading.identity(pair.key);
+        if (identity === undefined) continue;
+        const first = seen.get(identity);
+        if (first === undefined) {
+          seen.set(identity, pair.key);
+          continue;
+        }
+        found = `the key ${reading.name(pair.key)} at ${at(pair.key)} is given again (first at ${at(first)})`;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }

@@ -64,6 +64,13 @@ describe('policy: MountPolicy objects', () => {
       ['a pattern as a reserved path', mountPolicy({ reservedMountPaths: ['/a/*'] }), ['spec.reservedMountPaths[0] takes no "*" or placeholders (a reserved path covers everything under it)']],
       ['a negative maxMounts', mountPolicy({ maxMounts: -1 }), ['spec.maxMounts must not be negative']],
       ['an unknown key', mountPolicy({ allowedPaths: [] }), ['spec has an unknown key: allowedPaths']],
+      ['five unknown keys, all named', mountPolicy({ a: 1, b: 1, c: 1, d: 1, e: 1 }), ['spec has an unknown key: a, b, c, d, e']],
+      ['3,000 unknown keys, five named', mountPolicy(Object.fromEntries(Array.from({ length: 3000 }, (_, index) => [`k${index}`, 1]))), ['spec has an unknown key: k0, k1, k2, k3, k4 and 2,995 more']],
+      [
+        '3,000 unknown keys in an allowedHostPaths entry',
+        mountPolicy({ allowedHostPaths: [{ pathPrefix: '/srv', ...Object.fromEntries(Array.from({ length: 3000 }, (_, index) => [`k${index}`, 1])) }] }),
+        ['spec.allowedHostPaths[0] has an unknown key: k0, k1, k2, k3, k4 and 2,995 more'],
+      ],
       ['a spec that is a list', mountPolicy([]), ['spec must be a mapping of keys such as allowedHostPaths']],
       // A misspelt spec, kept by the CRD: read as a MountPolicy without spec, it would narrow nothing.
       ['an unknown key beside spec', { ...mountPolicy(undefined), sepc: { allowedHostPaths: [] } }, ['the MountPolicy has an unknown key: sepc']],
