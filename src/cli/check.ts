@@ -4,7 +4,7 @@
  */
 import { decide, type Stage } from '../admission/decide.js';
 import { requestFillings } from '../admission/placeholders.js';
-import { isCheckedPod } from '../admission/pod.js';
+import { isCheckedPod, podProblem } from '../admission/pod.js';
 import { manifestNamespace, podCreateRequest, podUpdateRequest } from '../admission/synthetic-request.js';
 import { describeViolation } from '../admission/violation.js';
 import type { Verdict } from '../admission/verdict.js';
@@ -78,7 +78,7 @@ function fillingsFor(pod: unknown, policy: CompiledPolicy, settings: CheckSettin
   return isCheckedPod(pod) ? requestFillings(pod, policy, { namespace, userInfo: userInfoOf(settings) }) : undefined;
 }
 
-/** One line saying what each placeholder stands for in this check (a Pod that is not readable is refused later). */
+/** One line saying what each placeholder stands for in this check (nothing for a Pod it cannot read, which readPodManifest has refused). */
 function describeFillings(fillings: Fillings | undefined): string {
   if (fillings === undefined) return '';
   const parts = PLACEHOLDERS.map((name) => {
@@ -97,7 +97,14 @@ function report(stage: Stage, verdict: Verdict, io: Io): void {
   for (const v of verdict.violations) io.stderr(`  - [${v.rule}] ${escapeControl(describeViolation(v))}\n`);
 }
 
+/**
+ * The Pod of `path`. One mountgate cannot read (no spec, containers that are no list) is a usage error naming the
+ * file, as the server answers such a review with 400, not a denial.
+ */
 async function readPodManifest(path: string, io: Io): Promise<unknown> {
-  const [pod] = await readManifests(path, io, 'Pod', 'one');
+  const [pod] = await readManifests(path, io, 'Pod', 'one', (manifest) => {
+    const problem = podProblem(manifest);
+    return problem === undefined ? undefined : `not a readable Pod: ${problem}`;
+  });
   return pod;
 }

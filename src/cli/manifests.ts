@@ -43,8 +43,17 @@ function strictJson(text: string, name: string): void {
   }
 }
 
-/** Every document of `path` ("-" for stdin), each of `kind`, or a UsageError naming the file. */
-export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kind: string, count: 'one' | 'any'): Promise<unknown[]> {
+/**
+ * Every document of `path` ("-" for stdin), each of `kind`, or a UsageError naming the file (and the document): also
+ * for a manifest `problemOf` finds fault with (it says why, undefined for none).
+ */
+export async function readManifests(
+  path: string,
+  io: Pick<Io, 'readStdin'>,
+  kind: string,
+  count: 'one' | 'any',
+  problemOf: (manifest: unknown) => string | undefined = () => undefined,
+): Promise<unknown[]> {
   const name = path === '-' ? '<stdin>' : path;
   let text: string;
   try {
@@ -93,6 +102,8 @@ export async function readManifests(path: string, io: Pick<Io, 'readStdin'>, kin
   return manifests.map(({ where, manifest }) => {
     const found = kindOf(manifest);
     if (found !== kind) throw new UsageError(`${where}: expected a ${kind} manifest, found kind ${JSON.stringify(found ?? null)}`);
+    const problem = problemOf(manifest);
+    if (problem !== undefined) throw new UsageError(`${where}: ${problem}`);
     return manifest;
   });
 }

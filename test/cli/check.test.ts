@@ -48,6 +48,9 @@ function requestedRoot(entry: string, others = 0): string {
 /** What it says of BASE_POLICY. */
 const BASE_REQUESTED_ROOT = requestedRoot('allowedHostPaths[0] "/srv/sandbox"', 1);
 
+/** The least Pod check reads (and allows). */
+const READABLE_POD = 'kind: Pod\nmetadata:\n  name: p\nspec:\n  containers: []\n';
+
 /** A Pod whose aliases expand past the reader's limit of 100: a YAML bomb, refused before it grows. */
 /** YAML that kubectl reads as JSON, since it begins with a brace. */
 const YAML_IN_BRACES = '{kind: Pod, apiVersion: v1}';
@@ -372,7 +375,7 @@ describe('cli: mountgate check', () => {
 
   const usage: Array<[string, string[], Record<string, string>, string]> = [
     ['-f and --old both from stdin', ['--config', 'policy.yaml', '-f', '-', '--old', '-'], {}, 'check: -f and --old cannot both read stdin'],
-    ['an --old that is not a Pod', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--old', 'old.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\n', 'old.yaml': 'kind: Service\n' }, 'old.yaml: expected a Pod manifest, found kind "Service"'],
+    ['an --old that is not a Pod', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--old', 'old.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': READABLE_POD, 'old.yaml': 'kind: Service\n' }, 'old.yaml: expected a Pod manifest, found kind "Service"'],
     ['-f and --mount-policy both from stdin', ['--config', 'policy.yaml', '-f', '-', '--mount-policy', '-'], {}, 'check: only one of -f, --old and --mount-policy can read stdin (-)'],
     ['--old and --mount-policy both from stdin', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--old', '-', '--mount-policy', '-'], {}, 'check: only one of -f, --old and --mount-policy can read stdin (-)'],
     ['--mount-policy from stdin twice', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--mount-policy', '-', '--mount-policy', '-'], {}, 'check: only one of -f, --old and --mount-policy can read stdin (-)'],
@@ -398,7 +401,14 @@ describe('cli: mountgate check', () => {
     ['a manifest nested more than 100 levels deep', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': `kind: Pod\nspec:\n  x: ${'{a: '.repeat(99)}1${'}'.repeat(99)}\n` }, 'pod.yaml: nested more than 100 levels deep, under spec.x.a.a.a.a...'],
     ['a JSON manifest nested more than 100 levels deep', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': `{"kind": "Pod", "x": ${'['.repeat(700)}${']'.repeat(700)}}` }, 'pod.yaml: nested more than 100 levels deep, under x[0][0][0][0][0]...'],
     ['a manifest whose aliases expand past 100', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': ALIAS_BOMB }, 'pod.yaml: not valid YAML or JSON: Excessive alias count indicates a resource exhaustion attack'],
-    ['an --old whose aliases expand past 100', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--old', 'old.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\n', 'old.yaml': ALIAS_BOMB }, 'old.yaml: not valid YAML or JSON: Excessive alias count indicates a resource exhaustion attack'],
+    // The server answers a review of such a Pod with 400 (unreadable-pod), not a denial: a bad input, not a verdict.
+    ['a Pod without spec', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\nmetadata:\n  name: p\n' }, 'pod.yaml: not a readable Pod: spec must be an object'],
+    ['a Pod whose spec is a list', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\nspec: []\n' }, 'pod.yaml: not a readable Pod: spec must be an object'],
+    ['a Pod without containers', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\nspec: {}\n' }, 'pod.yaml: not a readable Pod: spec.containers is required'],
+    ['a Pod whose annotations are no map', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': 'kind: Pod\nmetadata:\n  annotations: [a]\nspec:\n  containers: []\n' }, 'pod.yaml: not a readable Pod: metadata.annotations must be an object'],
+    ['a Pod without spec, its document named', ['--config', 'policy.yaml', '-f', 'pod.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': '~\n---\nkind: Pod\n' }, 'pod.yaml (document 2): not a readable Pod: spec must be an object'],
+    ['an --old without spec', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--old', 'old.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': READABLE_POD, 'old.yaml': 'kind: Pod\n' }, 'old.yaml: not a readable Pod: spec must be an object'],
+    ['an --old whose aliases expand past 100', ['--config', 'policy.yaml', '-f', 'pod.yaml', '--old', 'old.yaml'], { 'policy.yaml': POLICY_YAML, 'pod.yaml': READABLE_POD, 'old.yaml': ALIAS_BOMB }, 'old.yaml: not valid YAML or JSON: Excessive alias count indicates a resource exhaustion attack'],
   ];
   for (const [name, argv, files, message] of usage) {
     it(`is a usage error: ${name}`, async () => {

@@ -41,14 +41,17 @@ describe('cli: the process, its output and unexpected errors', function () {
   let policy: string;
   let allowed: string;
   let denied: string;
+  let specless: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mountgate-main-'));
     policy = join(dir, 'policy.json');
     allowed = join(dir, 'allowed.json');
     denied = join(dir, 'denied.json');
+    specless = join(dir, 'specless.yaml');
     await writeFile(policy, JSON.stringify(BASE_POLICY));
     await writeFile(allowed, JSON.stringify(sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/a', mountPath: '/a' }] })));
     await writeFile(denied, JSON.stringify(sandboxPod({ volumes: [{ name: 'root', hostPath: { path: '/' } }] })));
+    await writeFile(specless, 'kind: Pod\nmetadata:\n  name: p\n');
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -58,6 +61,8 @@ describe('cli: the process, its output and unexpected errors', function () {
     { name: 'check, allowed, stdout and stderr closed: 0', argv: () => ['check', '--config', policy, '-f', allowed], stdout: 'closed', stderr: 'closed', code: EXIT_OK },
     { name: 'check, denied, stderr closed: 1', argv: () => ['check', '--config', policy, '-f', denied], stdout: 'read', stderr: 'closed', code: EXIT_DENIED },
     { name: 'check, a missing Pod file, stderr closed: 2', argv: () => ['check', '--config', policy, '-f', join(dir, 'missing.yaml')], stdout: 'read', stderr: 'closed', code: EXIT_USAGE },
+    // A bad input, not a verdict: 2 and one line naming the file, not 1 ("denied") with the server's 400.
+    { name: 'check, a Pod without spec: 2', argv: () => ['check', '--config', policy, '-f', specless], stdout: 'read', stderr: 'read', code: EXIT_USAGE, stderrText: /^mountgate: [^\n]*specless\.yaml: not a readable Pod: spec must be an object\n$/ },
     { name: 'backstop, stdout closed: 0', argv: () => ['backstop', '--config', policy], stdout: 'closed', stderr: 'read', code: EXIT_OK, stderrText: /^$/ },
     { name: 'help, stdout closed: 0', argv: () => ['help'], stdout: 'closed', stderr: 'read', code: EXIT_OK, stderrText: /^$/ },
     // Lost output is no verdict: exit 2 with one line, not 1 and a stack trace.
