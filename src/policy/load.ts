@@ -7,7 +7,7 @@ import { ValidationError } from 'yup';
 import { policySchema } from './schema.js';
 import { compilePolicy, type CompiledPolicy } from './compile.js';
 import { EncodingError, readUtf8File } from './strict-text.js';
-import { firstYamlProblem, repeatedKey, YAML_KEYS } from './yaml-problems.js';
+import { firstYamlProblem, repeatedKey, yamlKeys } from './yaml-problems.js';
 
 export class PolicyError extends Error {
   constructor(
@@ -30,7 +30,7 @@ export function parsePolicy(text: string, source: string): CompiledPolicy {
     // compares each key with every one before it.
     const lines = new LineCounter();
     const document = parseDocument(text, { uniqueKeys: false, logLevel: 'error', lineCounter: lines });
-    problem = firstYamlProblem(document) ?? repeatedKey(document, lines, YAML_KEYS);
+    problem = firstYamlProblem(document) ?? repeatedKey(document, lines, yamlKeys(document));
     if (problem === undefined) raw = document.toJS({ maxAliasCount: 100 });
   } catch (error) {
     // The alias limit (a YAML bomb) is reported by toJS.

@@ -1,5 +1,5 @@
 /** What makes a YAML document unfit to read, beyond the parser's errors. */
-import { isCollection, isNode, isScalar, visit, type Document, type LineCounter, type Node } from 'yaml';
+import { isAlias, isCollection, isNode, isScalar, visit, type Document, type LineCounter, type Node, type Scalar } from 'yaml';
 
 /**
  * The first thing wrong with a parsed document, as one line: a parse error, a warning (a tag the
@@ -30,16 +30,27 @@ export interface KeyReading {
 }
 
 /**
- * Keys as the yaml package's uniqueKeys tells them apart: two scalars are one key when their values are === (so `1`
- * and "1" are two, as are `.nan` and `.nan`; `~`, `null` and an empty key are one), anything else is like no other.
+ * Keys as the policy reads them: two scalars are one key when their values are === (so `1` and "1" are two, as are
+ * `.nan` and `.nan`; `~`, `null` and an empty key are one), and an alias is the scalar it names, since the policy
+ * read takes `*a` for the value of `&a` (the yaml package's uniqueKeys lets `&a maxMounts: 1` and `*a : 2` through,
+ * and the second then replaces the first). Anything else is like no other key.
  */
-export const YAML_KEYS: KeyReading = {
-  identity: (key) => (isScalar(key) && !Number.isNaN(key.value) ? key.value : undefined),
-  name: (key) => {
-    const value = isScalar(key) ? key.value : undefined;
-    return typeof value === 'string' ? JSON.stringify(value) : String(value);
-  },
-};
+export function yamlKeys(document: Document.Parsed): KeyReading {
+  const scalarOf = (key: Node): Scalar | undefined => {
+    const node = isAlias(key) ? key.resolve(document) : key;
+    return isScalar(node) ? node : undefined;
+  };
+  return {
+    identity: (key) => {
+      const value = scalarOf(key)?.value;
+      return Number.isNaN(value) ? undefined : value;
+    },
+    name: (key) => {
+      const value = scalarOf(key)?.value;
+      return typeof value === 'string' ? JSON.stringify(value) : String(value);
+    },
+  };
+}
 
 /**
  * The first key of a map that a key before it in the same map equals, as `reading` tells keys apart, naming it and

@@ -92,6 +92,9 @@ describe('policy/load', () => {
     ['a duplicate key after 20,000 others', `${Array.from({ length: 20_000 }, (_, index) => `k${index}: 1\n`).join('')}k0: 2\n`, ['not valid YAML or JSON: the key "k0" at line 20001, column 1 is given again (first at line 1, column 1)']],
     ['a key given as a quoted and a plain string', 'maxMounts: 1\n"maxMounts": 2\n', ['not valid YAML or JSON: the key "maxMounts" at line 2, column 1 is given again (first at line 1, column 1)']],
     ['a key given as ~ and as null (both null in YAML)', '~: 1\nnull: 2\n', ['not valid YAML or JSON: the key null at line 2, column 1 is given again (first at line 1, column 1)']],
+    // The alias reads as its anchor's key, so the second would replace the first.
+    ['a key given again by an alias of it', '&k maxMounts: 1\n*k : 2\n', ['not valid YAML or JSON: the key "maxMounts" at line 2, column 1 is given again (first at line 1, column 4)']],
+    ['an alias key in an entry', 'allowedHostPaths:\n  - &p pathPrefix: /srv/a\n    *p : /\n', ['not valid YAML or JSON: the key "pathPrefix" at line 3, column 5 is given again (first at line 2, column 8)']],
     // Two keys in YAML 1.2, as for the parser's own check; one in the object read, and no policy key.
     ['a key given as 1 and as "1"', '1: a\n"1": b\n', ['unknown key: 1']],
     ['five unknown keys, all named', 'a: 1\nb: 1\nc: 1\nd: 1\ne: 1\n', ['unknown key: a, b, c, d, e']],
