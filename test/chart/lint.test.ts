@@ -1,7 +1,7 @@
 /** `helm lint --strict` passes for every certificate mode and with every feature on. */
 import { expect } from 'chai';
 import path from 'node:path';
-import { CHART_DIR, IMAGE_VALUES, VALUES_DIR, failureText, helm, helmPath, template } from './helm.js';
+import { CHART_DIR, IMAGE_VALUES, VALUES_DIR, failureText, helm, helmPath } from './helm.js';
 import { modeRows } from './fixtures.js';
 
 function lintArgs(files: readonly string[], setFile: Readonly<Record<string, string>>): string[] {
@@ -30,25 +30,6 @@ describe('helm lint --strict', function () {
       expect(res.status, failureText(res)).to.equal(0);
       expect(res.stdout).to.match(/1 chart\(s\) linted, 0 chart\(s\) failed/);
       expect(res.stdout).not.to.match(/\[(ERROR|WARNING)\]/);
-    });
-  }
-
-  // Helm itself refuses an install on a cluster older than the chart's kubeVersion, before rendering anything.
-  const kubeVersions = [
-    { name: 'Kubernetes 1.24 is refused', version: '1.24.17', refused: true },
-    { name: 'Kubernetes 1.25 renders', version: '1.25.0', refused: false },
-    { name: 'a provider build of 1.25 renders', version: '1.25.16-gke.1000', refused: false },
-    { name: 'Kubernetes 1.34 renders', version: '1.34.0', refused: false },
-  ];
-  for (const row of kubeVersions) {
-    it(`kubeVersion: ${row.name}`, function () {
-      const res = template({ extraArgs: ['--kube-version', row.version] });
-      if (row.refused) {
-        expect(res.status).to.not.equal(0);
-        expect(failureText(res)).to.include(`chart requires kubeVersion: >=1.25.0-0 which is incompatible with Kubernetes v${row.version}`);
-      } else {
-        expect(res.status, failureText(res)).to.equal(0);
-      }
     });
   }
 
