@@ -108,6 +108,8 @@ interface Row {
   readonly items: Record<string, string>;
   readonly syncChanges: readonly boolean[];
   readonly lists: number;
+  /** The continue token of each list request, in order (null for none); without it, no list sends one. */
+  readonly listContinues?: ReadonlyArray<string | null>;
   /** The resourceVersion of each watch request, in order. */
   readonly watchedFrom: readonly string[];
   readonly errors: number;
@@ -140,6 +142,7 @@ const rows: readonly Row[] = [
     items: { a: 'a1', b: 'b1' },
     syncChanges: [true],
     lists: 2,
+    listContinues: [null, 'page-2'],
     watchedFrom: ['20'],
     errors: 0,
     pacedLists: 0,
@@ -316,7 +319,10 @@ describe('cluster/list-watch', () => {
         expect(Object.fromEntries(table.items)).to.deep.equal(row.items);
         expect(syncChanges).to.deep.equal(row.syncChanges);
         expect(watch.synced).to.equal(true);
-        expect(requests.filter((url) => url.searchParams.get('watch') !== 'true').length, 'lists').to.equal(row.lists);
+        const lists = requests.filter((url) => url.searchParams.get('watch') !== 'true');
+        expect(lists.length, 'lists').to.equal(row.lists);
+        expect(lists.map((url) => url.searchParams.get('continue')), 'continue tokens').to.deep.equal(row.listContinues ?? lists.map(() => null));
+        expect(lists.map((url) => url.searchParams.get('limit')), 'page sizes').to.deep.equal(lists.map(() => '2'));
         expect(watches().map((url) => url.searchParams.get('resourceVersion'))).to.deep.equal(row.watchedFrom);
         expect(errors.map((error) => error.message), 'errors').to.have.length(row.errors);
         expect(requests.every((url) => url.pathname === '/apis/example.com/v1/things')).to.equal(true);
