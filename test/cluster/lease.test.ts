@@ -103,6 +103,29 @@ describe('cluster/lease', () => {
     expect(store.lease?.record).to.include({ holderIdentity: 'b', leaseTransitions: 1, acquireTime: microTime(20_000) });
   });
 
+  it('counts the duration from the last renewal it saw: a holder that keeps renewing is never taken over', async () => {
+    const store = new FakeLeaseStore();
+    const clock = { now: 0 };
+    const a = replica(store, 'a', clock);
+    const b = replica(store, 'b', clock);
+    await a.elector.tryOnce();
+    await b.elector.tryOnce();
+    clock.now = 10_000;
+    await a.elector.tryOnce();
+    await b.elector.tryOnce();
+    // 15 s after b first saw the Lease, but only 10 s after it saw a renew it.
+    clock.now = 20_000;
+    await b.elector.tryOnce();
+    expect([b.elector.holding, store.lease?.record.holderIdentity], 'at 20 s').to.deep.equal([false, 'a']);
+    clock.now = 24_999;
+    await b.elector.tryOnce();
+    expect([b.elector.holding, store.lease?.record.holderIdentity], 'at 24.999 s').to.deep.equal([false, 'a']);
+    clock.now = 25_000;
+    await b.elector.tryOnce();
+    expect([b.elector.holding, store.lease?.record.holderIdentity], 'at 25 s').to.deep.equal([true, 'b']);
+    expect(b.changes).to.deep.equal([true]);
+  });
+
   it('never lets two replicas hold it: a write on a stale resourceVersion loses', async () => {
     const store = new FakeLeaseStore();
     const clock = { now: 0 };
