@@ -82,19 +82,34 @@ describe('cluster/lease-store', () => {
     { name: 'reads a missing Lease as none', run: (store) => store.read(), expected: undefined },
     {
       name: 'creates a Lease and reads back the record as written, MicroTimes untouched',
-      run: async (store) => [await store.create(RECORD), await store.read()],
+      run: async (store, leases) => [await store.create(RECORD), await store.read(), leases.lease],
       expected: [
         { resourceVersion: '1', record: RECORD },
         { resourceVersion: '1', record: RECORD },
+        // The object the server stored: what was sent, and the resourceVersion it gave.
+        {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: 'status', namespace: 'mg', resourceVersion: '1' },
+          spec: { holderIdentity: 'replica-a', leaseDurationSeconds: 15, leaseTransitions: 2, acquireTime: '2026-12-05T03:00:00.123000Z', renewTime: '2026-12-05T03:00:01.456000Z' },
+        },
       ],
     },
     {
       name: 'updates from the resourceVersion it read',
-      run: async (store) => {
+      run: async (store, leases) => {
         const created = await store.create(RECORD);
-        return store.update(created.resourceVersion, { ...RECORD, holderIdentity: 'replica-b' });
+        return [await store.update(created.resourceVersion, { ...RECORD, holderIdentity: 'replica-b' }), leases.lease];
       },
-      expected: { resourceVersion: '2', record: { ...RECORD, holderIdentity: 'replica-b' } },
+      expected: [
+        { resourceVersion: '2', record: { ...RECORD, holderIdentity: 'replica-b' } },
+        {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: 'status', namespace: 'mg', resourceVersion: '2' },
+          spec: { holderIdentity: 'replica-b', leaseDurationSeconds: 15, leaseTransitions: 2, acquireTime: '2026-12-05T03:00:00.123000Z', renewTime: '2026-12-05T03:00:01.456000Z' },
+        },
+      ],
     },
     {
       name: 'takes a 409 on create (another replica made it first) for a LeaseConflict',
