@@ -110,6 +110,7 @@ describe('cluster/mount-policy-cache', () => {
         ['tenant', 2],
       ]);
       table.remove(TEAM_A_MODELS);
+      expect(names(table, 'team-a'), 'one of two removed').to.deep.equal(['tenant']);
       table.remove(recorded('team-a', 'tenant', {}));
       expect(table.layersOf('team-a')).to.deep.equal({ known: true, policies: [] });
       expect(table.size).to.equal(0);
