@@ -101,6 +101,18 @@ describe('cluster/mount-policy-cache', () => {
       expect(layers.known && layers.policies[0]?.problems).to.deep.equal(['the MountPolicy has an unknown key: spce']);
     });
 
+    it('compiles a MountPolicy again when it is made anew under the same name (a new uid), though its generation and spec are as before', () => {
+      const table = synced(TEAM_A);
+      const changes: TableChange[] = [];
+      table.onChange((change) => changes.push(change));
+      const before = table.layersOf('team-a');
+      table.upsert({ ...TEAM_A, metadata: { ...TEAM_A.metadata, uid: 'uid-team-a-tenant-2', resourceVersion: '160' } });
+      const layers = table.layersOf('team-a');
+      expect(layers).not.to.equal(before);
+      expect(layers.known && layers.policies.map((policy) => [policy.ref.name, policy.uid, policy.generation])).to.deep.equal([['tenant', 'uid-team-a-tenant-2', 1]]);
+      expect(changes).to.deep.equal([{ namespace: 'team-a', layersChanged: true }]);
+    });
+
     it('follows updates and deletions', () => {
       const table = synced(TEAM_A, TEAM_A_MODELS);
       table.upsert(recorded('team-a', 'tenant', { allowedHostPaths: [] }, 2, '101'));
