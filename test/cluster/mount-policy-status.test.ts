@@ -257,9 +257,16 @@ describe('cluster/mount-policy-status', () => {
     }
   });
 
-  it('ignores key order in the stored status', () => {
-    const status = desiredStatus(CLUSTER, policy({}), [], undefined, T0);
-    const reordered = { effectiveAllowedHostPaths: status.effectiveAllowedHostPaths, conditions: status.conditions.map((c) => ({ ...c })).reverse(), observedGeneration: status.observedGeneration };
+  it('ignores key order in the stored status, at every depth (the API server keeps its own)', () => {
+    const status = desiredStatus(CLUSTER, policy({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }] }), [], undefined, T0);
+    const reversed = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).reverse()) as T;
+    const reordered = {
+      effectiveAllowedHostPaths: status.effectiveAllowedHostPaths.map(reversed),
+      conditions: status.conditions.map(reversed),
+      observedGeneration: status.observedGeneration,
+    };
+    expect(status.effectiveAllowedHostPaths, 'an entry to reorder').to.have.length(1);
+    expect(JSON.stringify(reordered.conditions)).not.to.equal(JSON.stringify(status.conditions));
     expect(sameStatus(reordered, status)).to.equal(true);
   });
 });
