@@ -181,14 +181,20 @@ describe('cluster/status-writer', () => {
     table.upsert(object('a', {}));
     await writer.idle();
     expect(await count('conflict')).to.equal(1);
-    table.upsert(object('b', {}));
+    // In another namespace, so that its change does not queue a again.
+    const b = object('b', {});
+    table.upsert({ ...b, metadata: { ...b.metadata, namespace: 'team-b' } });
     await writer.idle();
-    expect(await count('failure')).to.equal(1);
+    expect([await count('failure'), written.map((w) => w.name)], 'b failed, not yet tried again').to.deep.equal([1, []]);
     for (let i = 0; i < 100 && written.length === 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 5));
       await writer.idle();
     }
+    // Room for a retry of a, which must not come.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await writer.idle();
     expect(written.map((w) => w.name)).to.deep.equal(['b']);
+    expect([await count('conflict'), await count('failure'), await count('success')]).to.deep.equal([1, 1, 1]);
   });
 
   it('stops writing when the Lease is lost and after stop()', async () => {
