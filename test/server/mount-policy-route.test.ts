@@ -83,9 +83,9 @@ describe('server: --mount-policies', () => {
 
   describe('POST /validate-mountpolicy', () => {
     const ladder: Array<[string, string | Buffer, string, number, string]> = [
-      ['not JSON', '{"apiVersion": ', 'application/json', 400, 'the body is not valid JSON'],
-      ['not an AdmissionReview', '{"kind":"MountPolicy"}', 'application/json', 400, 'not an admission.k8s.io/v1 AdmissionReview'],
-      ['not JSON at all (text/plain)', 'hello', 'text/plain', 400, 'expected a JSON AdmissionReview'],
+      ['not JSON', '{"apiVersion": ', 'application/json', 400, 'the body is not valid JSON: Unexpected end of JSON input'],
+      ['not an AdmissionReview', '{"kind":"MountPolicy"}', 'application/json', 400, 'not an admission.k8s.io/v1 AdmissionReview: apiVersion is required; kind must be AdmissionReview; request is required'],
+      ['not JSON at all (text/plain)', 'hello', 'text/plain', 400, 'expected a JSON AdmissionReview with Content-Type: application/json'],
       ['a body over 3 MiB', Buffer.alloc(3 * 1024 * 1024 + 1, 0x20), 'application/json', 413, 'the body is larger than 3145728 bytes'],
     ];
     for (const [name, body, type, status, error] of ladder) {
@@ -93,7 +93,7 @@ describe('server: --mount-policies', () => {
         await withApp(true, async ({ url, metrics }) => {
           const answer = await post(`${url}/validate-mountpolicy`, body, type);
           expect(answer.status).to.equal(status);
-          expect(JSON.stringify(answer.json)).to.include(error);
+          expect(answer.json).to.deep.equal({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: status, reason: status === 413 ? 'RequestEntityTooLarge' : 'BadRequest', message: error, error });
           const errors = (await metrics.requests.get()).values.find((v) => v.labels.endpoint === 'mountpolicy' && v.labels.result === 'error');
           expect(errors?.value).to.equal(1);
         });
@@ -112,7 +112,9 @@ describe('server: --mount-policies', () => {
         const widening = responseOf((await post(`${url}/validate-mountpolicy`, JSON.stringify(mountPolicyReview({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/a' }, { pathPrefix: '/srv/elsewhere' }] })))).json);
         expect(widening.allowed).to.equal(false);
         expect(widening.status?.code).to.equal(403);
-        expect(widening.status?.message).to.include('spec.allowedHostPaths[1].pathPrefix: "/srv/elsewhere" reaches outside the cluster policy');
+        expect(widening.status?.message).to.equal(
+          'mountgate refused the MountPolicy: spec.allowedHostPaths[1].pathPrefix: "/srv/elsewhere" reaches outside the cluster policy (no allowedHostPaths or builtinHostPaths entry of the cluster policy covers all of it)',
+        );
         const narrowing = responseOf((await post(`${url}/validate-mountpolicy`, JSON.stringify(mountPolicyReview({ allowedHostPaths: [{ pathPrefix: '/srv/sandbox/a' }] })))).json);
         expect(narrowing.allowed).to.equal(true);
         const counts = (await metrics.requests.get()).values.filter((v) => v.labels.endpoint === 'mountpolicy').map((v) => [v.labels.result, v.value]);
@@ -136,11 +138,13 @@ describe('server: --mount-policies', () => {
     await withApp(true, async ({ url, table }) => {
       const pod = JSON.stringify(review(sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/team-b', mountPath: '/w' }] }), { namespace: 'team-a' }));
       const before = responseOf((await post(`${url}/mutate`, pod)).json);
-      expect(before.status?.message).to.include('not known: mountgate has not listed the MountPolicies yet');
+      expect(before.status?.message).to.equal(
+        'mountgate denied the Pod: metadata.annotations[mountgate.io/mounts][0].hostPath: "/srv/sandbox/team-b" is not under any allowed host path of the MountPolicies of namespace "team-a" (not known: mountgate has not listed the MountPolicies yet)',
+      );
       table.upsert({ metadata: { namespace: 'team-a', name: 'tenant', generation: 1 }, spec: { allowedHostPaths: [{ pathPrefix: '/srv/sandbox/team-a' }, { pathPrefix: '/skills' }] } });
       table.markSynced(true);
       const after = responseOf((await post(`${url}/mutate`, pod)).json);
-      expect(after.status?.message).to.include('is not under any allowed host path of MountPolicy team-a/tenant');
+      expect(after.status?.message).to.equal('mountgate denied the Pod: metadata.annotations[mountgate.io/mounts][0].hostPath: "/srv/sandbox/team-b" is not under any allowed host path of MountPolicy team-a/tenant');
       const elsewhere = JSON.stringify(review(sandboxPod({ mounts: [{ hostPath: '/srv/sandbox/team-b', mountPath: '/w' }] }), { namespace: 'team-b' }));
       expect(responseOf((await post(`${url}/mutate`, elsewhere)).json).allowed).to.equal(true);
     });
