@@ -61,8 +61,9 @@ describe('server/tls-material: a certificate that starts later', () => {
 });
 
 describe('server/tls-material: secureContextOptions, what the listener starts with and each reload sets', () => {
-  // OpenSSL's default security level refuses TLS 1.1 here whatever mountgate asks, so a handshake cannot
-  // show mountgate's own floor: the options the server starts with and reloads with must carry it.
+  // OpenSSL's default security level fails a TLS 1.1 handshake here whatever mountgate asks; only the alert
+  // tells mountgate's floor apart (protocol_version, not internal_error: test/server/server.test.ts), and only
+  // at start. The options the server starts with and each reload sets must carry it.
   it('hold TLS 1.2 as the lowest version, with the certificate and key as loaded', async () => {
     const { cert, key } = await pairValid(new Date(NOW.getTime() - DAY), new Date(NOW.getTime() + DAY));
     const material = parseTlsMaterial(cert, key, FILES, NOW);
