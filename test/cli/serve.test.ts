@@ -85,7 +85,7 @@ describe('cli: mountgate serve', function () {
     });
 
     const bad: Array<[string, string[], string]> = [
-      ['--mount-policies without a Lease namespace', ['--config', 'p', '--dev', '--mount-policies'], 'serve: --mount-policies needs --lease-namespace NS (or MOUNTGATE_LEASE_NAMESPACE)'],
+      ['--mount-policies without a Lease namespace', ['--config', 'p', '--dev', '--mount-policies'], 'serve: --mount-policies needs --lease-namespace NS (or MOUNTGATE_LEASE_NAMESPACE): the namespace of the Lease that picks the replica writing status'],
       ['a Lease namespace that is no name', ['--config', 'p', '--dev', '--mount-policies', '--lease-namespace', 'Team_A'], 'serve: --lease-namespace must be a namespace name (a DNS-1123 label), not "Team_A"'],
       ['a Lease name that is no name', ['--config', 'p', '--dev', '--mount-policies', '--lease-namespace', 'a', '--lease-name', 'x/y'], 'serve: --lease-name must be a DNS-1123 subdomain, not "x/y"'],
       ['an empty identity', ['--config', 'p', '--dev', '--mount-policies', '--lease-namespace', 'a', '--identity', ' '], 'serve: --identity must be 1 to 253 characters, not " "'],
@@ -109,7 +109,7 @@ describe('cli: mountgate serve', function () {
       ['half a millisecond past the longest timer', ['--config', 'p', '--dev', '--reload-interval', '2147483.6475'], 'serve: --reload-interval must be at most 2147483.647 seconds (about 24.8 days), not "2147483.6475"'],
     ];
     for (const [name, argv, message] of bad) {
-      it(`refuses ${name}`, () => expect(() => parseServeArgs(argv, {})).to.throw(UsageError, message));
+      it(`refuses ${name}`, () => expect(() => parseServeArgs(argv, {})).to.throw(UsageError).with.property('message', message));
     }
 
     const badSwitches: Array<[string, Record<string, string>, string]> = [
@@ -119,7 +119,7 @@ describe('cli: mountgate serve', function () {
       ['MOUNTGATE_POD_SECURITY_PREFLIGHT=on', { MOUNTGATE_POD_SECURITY_PREFLIGHT: 'on' }, 'serve: MOUNTGATE_POD_SECURITY_PREFLIGHT must be true, 1, false or 0, not "on"'],
     ];
     for (const [name, env, message] of badSwitches) {
-      it(`refuses ${name}`, () => expect(() => parseServeArgs(['--config', 'p', '--dev'], env)).to.throw(UsageError, message));
+      it(`refuses ${name}`, () => expect(() => parseServeArgs(['--config', 'p', '--dev'], env)).to.throw(UsageError).with.property('message', message));
     }
 
     // A value from a variable is refused under the variable's name: the command line has no such flag.
@@ -129,15 +129,15 @@ describe('cli: mountgate serve', function () {
       ['MOUNTGATE_METRICS_PORT=70000', [], { MOUNTGATE_METRICS_PORT: '70000' }, 'serve: MOUNTGATE_METRICS_PORT must be a port number from 0 to 65535, not "70000"'],
       ['MOUNTGATE_MAX_CONNECTIONS=0', [], { MOUNTGATE_MAX_CONNECTIONS: '0' }, 'serve: MOUNTGATE_MAX_CONNECTIONS must be a whole number from 1 to 1000000, not "0"'],
       ['MOUNTGATE_SHUTDOWN_DELAY=soon', [], { MOUNTGATE_SHUTDOWN_DELAY: 'soon' }, 'serve: MOUNTGATE_SHUTDOWN_DELAY must be a number of seconds, not "soon"'],
-      ['MOUNTGATE_RELOAD_INTERVAL=3000000', [], { MOUNTGATE_RELOAD_INTERVAL: '3000000' }, 'serve: MOUNTGATE_RELOAD_INTERVAL must be at most 2147483.647 seconds'],
-      ['MOUNTGATE_LOG_LEVEL=loud', [], { MOUNTGATE_LOG_LEVEL: 'loud' }, 'serve: MOUNTGATE_LOG_LEVEL must be one of fatal,'],
+      ['MOUNTGATE_RELOAD_INTERVAL=3000000', [], { MOUNTGATE_RELOAD_INTERVAL: '3000000' }, 'serve: MOUNTGATE_RELOAD_INTERVAL must be at most 2147483.647 seconds (about 24.8 days), not "3000000"'],
+      ['MOUNTGATE_LOG_LEVEL=loud', [], { MOUNTGATE_LOG_LEVEL: 'loud' }, 'serve: MOUNTGATE_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
       ['MOUNTGATE_LEASE_NAMESPACE=Team_A', ['--mount-policies'], { MOUNTGATE_LEASE_NAMESPACE: 'Team_A' }, 'serve: MOUNTGATE_LEASE_NAMESPACE must be a namespace name (a DNS-1123 label), not "Team_A"'],
       ['MOUNTGATE_LEASE_NAME=x/y', mountPolicies, { MOUNTGATE_LEASE_NAME: 'x/y' }, 'serve: MOUNTGATE_LEASE_NAME must be a DNS-1123 subdomain, not "x/y"'],
       ['MOUNTGATE_IDENTITY=" "', mountPolicies, { MOUNTGATE_IDENTITY: ' ' }, 'serve: MOUNTGATE_IDENTITY must be 1 to 253 characters, not " "'],
       ['--port x over MOUNTGATE_PORT=1: the flag', ['--port', 'x'], { MOUNTGATE_PORT: '1' }, 'serve: --port must be a port number from 0 to 65535, not "x"'],
     ];
     for (const [name, argv, env, message] of badVariables) {
-      it(`refuses ${name}, naming where the value came from`, () => expect(() => parseServeArgs(['--config', 'p', '--dev', ...argv], env)).to.throw(UsageError, message));
+      it(`refuses ${name}, naming where the value came from`, () => expect(() => parseServeArgs(['--config', 'p', '--dev', ...argv], env)).to.throw(UsageError).with.property('message', message));
     }
     it('takes --port 9443 over MOUNTGATE_PORT=abc: a variable the flag overrides is not read', () => {
       expect(parseServeArgs(['--config', 'p', '--dev', '--port', '9443'], { MOUNTGATE_PORT: 'abc' }).port).to.equal(9443);
