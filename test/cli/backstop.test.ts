@@ -70,18 +70,18 @@ describe('cli: mountgate backstop', () => {
     ['an unknown action', ['--config', 'p.yaml', '--action', 'deny'], 'backstop: --action "deny" must be one of Deny, Warn, Audit'],
     ['Deny with Warn', ['--config', 'p.yaml', '--action', 'Deny', '--action', 'Warn'], 'backstop: --action Deny and --action Warn cannot be combined'],
     ['an action twice', ['--config', 'p.yaml', '--action', 'Audit', '--action', 'Audit'], 'backstop: --action Audit is given twice'],
-    ['a label without "="', ['--config', 'p.yaml', '--namespace-label', 'team'], 'backstop: --namespace-label "team" must be KEY=VALUE'],
-    ['a label value with a space', ['--config', 'p.yaml', '--namespace-label', 'team=a b'], 'backstop: --namespace-label "team=a b" must be KEY=VALUE'],
+    ['a label without "="', ['--config', 'p.yaml', '--namespace-label', 'team'], 'backstop: --namespace-label "team" must be KEY=VALUE with a valid label key and value'],
+    ['a label value with a space', ['--config', 'p.yaml', '--namespace-label', 'team=a b'], 'backstop: --namespace-label "team=a b" must be KEY=VALUE with a valid label key and value'],
     // A namespace carries one value of a label: the last of two would silently leave the namespaces with the first unjudged.
     ['a label key given twice with two values', ['--config', 'p.yaml', '--namespace-label', 'team=a', '--namespace-label', 'team=b'], 'backstop: --namespace-label team is given twice ("team=a", "team=b"): a namespace carries one value of a label'],
     ['a label given twice', ['--config', 'p.yaml', '--namespace-label', 'team=a', '--namespace-label', 'team=a'], 'backstop: --namespace-label team is given twice ("team=a", "team=a"): a namespace carries one value of a label'],
     ['labels and every namespace', ['--config', 'p.yaml', '--all-namespaces', '--namespace-label', 'a=b'], 'backstop: --all-namespaces and --namespace-label cannot be combined'],
-    ['a bad name', ['--config', 'p.yaml', '--name', 'Backstop'], 'backstop: --name "Backstop" must be a DNS subdomain'],
+    ['a bad name', ['--config', 'p.yaml', '--name', 'Backstop'], 'backstop: --name "Backstop" must be a DNS subdomain (lower case letters, digits, "-" and ".")'],
     ['a bad namespace', ['--config', 'p.yaml', '--exclude-namespace', 'a_b'], 'backstop: --exclude-namespace "a_b" is not a namespace name'],
   ];
   for (const [name, argv, message] of usage) {
     it(`is a usage error: ${name}`, () => {
-      expect(() => parseBackstopArgs(argv)).to.throw(UsageError, message);
+      expect(() => parseBackstopArgs(argv)).to.throw(UsageError).with.property('message', message);
     });
   }
 
