@@ -10,8 +10,12 @@ import { createConnection, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { connect, type TLSSocket } from 'node:tls';
-import { IDLE_GRACE_MS, RefusalLog, REFUSAL_LOG_INTERVAL_MS, SILENT_GRACE_MS, SLOW_BODY_GRACE_MS, type RefusalReport } from '../../src/server/connection-cap.js';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { capConnections, IDLE_GRACE_MS, RefusalLog, REFUSAL_LOG_INTERVAL_MS, SILENT_GRACE_MS, SLOW_BODY_GRACE_MS, type RefusalReport } from '../../src/server/connection-cap.js';
 import { MAX_BODY_BYTES } from '../../src/server/app.js';
+import { generateDevMaterial, secureContextOptions } from '../../src/server/tls-material.js';
 import { logSink } from '../helpers/log-sink.js';
 import { withServer, eventually, type TestServer, type TestServerOptions } from '../helpers/server.js';
 
@@ -78,7 +82,8 @@ const fail = (message: string): never => {
   throw new Error(message);
 };
 
-const isClosed = (client: Client): boolean => client.socket.destroyed || client.socket.readyState === 'closed';
+const isClosedSocket = (socket: TLSSocket): boolean => socket.destroyed || socket.readyState === 'closed';
+const isClosed = (client: Client): boolean => isClosedSocket(client.socket);
 
 async function refusedCount(test: TestServer): Promise<number> {
   const value = await test.server.metrics.connectionsRefused.get();
@@ -264,6 +269,48 @@ describe('server: the connection cap', function () {
         for (const client of clients) client.socket.destroy();
       }
     });
+  });
+
+  it('a request whose body is all in keeps its place while its answer is still being worked out, however long that takes', async () => {
+    // The decision, not the client, is slow here: the server holds the answer until the test lets it go.
+    const held: ServerResponse[] = [];
+    const server = createHttpsServer(secureContextOptions(await generateDevMaterial()), (req, res) => {
+      req.resume();
+      req.once('end', () => held.push(res));
+    });
+    let refused = 0;
+    capConnections(server, 1, () => refused++, () => undefined);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const sockets: TLSSocket[] = [];
+    const openRaw = async (): Promise<{ socket: TLSSocket; closed: Promise<void>; received: () => string }> => {
+      const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+      sockets.push(socket);
+      socket.on('error', () => undefined);
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      const closed = once(socket, 'close').then(() => undefined);
+      // The newcomer may be closed before its client sees the handshake end: that is a refusal too.
+      await Promise.race([once(socket, 'secureConnect'), closed]);
+      return { socket, closed, received: () => text };
+    };
+    try {
+      const waiting = await openRaw();
+      waiting.socket.write('POST /validate HTTP/1.1\r\nHost: mountgate\r\nContent-Length: 2\r\n\r\n{}');
+      await eventually(async () => held.length === 1);
+      await new Promise((resolve) => setTimeout(resolve, SLOW_BODY_GRACE_MS + 200));
+      const newcomer = await openRaw();
+      await Promise.race([newcomer.closed, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+      expect([isClosedSocket(newcomer.socket), isClosedSocket(waiting.socket), refused], 'newcomer closed, the waiting one open, refusals').to.deep.equal([true, false, 1]);
+      held[0]?.end('judged');
+      await eventually(async () => waiting.received().endsWith('\r\n\r\njudged'));
+      expect(waiting.received().slice(0, 15)).to.equal('HTTP/1.1 200 OK');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   describe('the refusal log', () => {
