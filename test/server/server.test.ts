@@ -98,22 +98,34 @@ describe('server (real HTTPS on loopback)', function () {
       });
     });
 
-    it('logs each decision with its verdict, the rule broken first and the message', async () => {
+    it('logs each decision with the request it judged, its verdict, the rule broken first and the message', async () => {
       const { lines, logger } = logSink();
+      // A Pod created from generateName has no name yet: the log names it by its prefix.
+      const generated = sandboxPod();
+      generated['metadata'] = { generateName: 'sandbox-', namespace: 'agents' };
       await withServer({ logger }, async (test) => {
         await admit(test, '/mutate', review(sandboxPod({ mounts: [{ hostPath: '/var/run', mountPath: '/run' }] })));
-        await admit(test, '/mutate', review(sandboxPod({ mounts: MOUNTS })));
+        await admit(test, '/mutate', review(sandboxPod({ mounts: MOUNTS }), { operation: 'UPDATE', namespace: 'team-a' }));
+        await admit(test, '/validate', review(generated, { dryRun: true }));
       });
       const decisions = lines
         .filter((line) => line.msg === 'admission decision')
-        .map(({ verdict, rule, reason }) => ({ verdict, rule, reason }));
+        .map(({ uid, namespace, pod, operation, dryRun, endpoint, verdict, rule, reason }) => ({ uid, namespace, pod, operation, dryRun, endpoint, verdict, rule, reason }));
+      const uid = '3f1c2f2e-1111-4a4a-9b9b-000000000001';
       expect(decisions).to.deep.equal([
         {
+          uid,
+          namespace: 'agents',
+          pod: 'sandbox-1',
+          operation: 'CREATE',
+          dryRun: false,
+          endpoint: 'mutate',
           verdict: 'denied',
           rule: 'host-path-not-allowed',
           reason: 'mountgate denied the Pod: metadata.annotations[mountgate.io/mounts][0].hostPath: "/var/run" is not under any allowed host path',
         },
-        { verdict: 'allowed', rule: undefined, reason: undefined },
+        { uid, namespace: 'team-a', pod: 'sandbox-1', operation: 'UPDATE', dryRun: false, endpoint: 'mutate', verdict: 'allowed', rule: undefined, reason: undefined },
+        { uid, namespace: 'agents', pod: 'sandbox-*', operation: 'CREATE', dryRun: true, endpoint: 'validate', verdict: 'allowed', rule: undefined, reason: undefined },
       ]);
     });
 
