@@ -400,20 +400,27 @@ describe('server: after an early 413 the rest of the body is dropped, and then',
     });
   });
 
-  it('a draining server closes the connection only once the body is in, so the client gets the answer', async () => {
-    // More than the socket buffers hold, within what is dropped: closing at once would reset the client mid-write.
-    const long = Buffer.alloc(LINGER_BYTES - 1024 * 1024, 0x20);
-    await withServer({ shutdownDelaySeconds: 5 }, async (test) => {
-      const draining = test.server.drain();
-      try {
-        const answer = await sendAll(test.server.port, test.pki.caCert, [Buffer.from(headOf(long.length, false)), long], 4_000);
-        expect(statusLines(answer.text)).to.deep.equal(['HTTP/1.1 413 Payload Too Large']);
-        expect(answer.writeError, 'the client could write its whole body').to.equal(undefined);
-        expect(answer.closed, 'closed by the server').to.equal(true);
-      } finally {
-        await test.server.stop();
-        await draining;
-      }
+  // More than the socket buffers hold, within what is dropped: closing at once would reset the client mid-write.
+  const long = Buffer.alloc(LINGER_BYTES - 1024 * 1024, 0x20);
+  const drainingRows: ReadonlyArray<{ name: string; head: string; status: string }> = [
+    { name: 'a body over the limit (413)', head: headOf(long.length, false), status: 'HTTP/1.1 413 Payload Too Large' },
+    { name: 'a body sent to no route (404)', head: headOf(long.length, false).replace('POST /mutate', 'POST /nowhere'), status: 'HTTP/1.1 404 Not Found' },
+    { name: 'a body sent with a method the route does not take (405)', head: headOf(long.length, false).replace('POST /mutate', 'PUT /mutate'), status: 'HTTP/1.1 405 Method Not Allowed' },
+  ];
+  for (const row of drainingRows) {
+    it(`a draining server closes the connection only once the body is in, so the client gets the answer: ${row.name}`, async () => {
+      await withServer({ shutdownDelaySeconds: 5 }, async (test) => {
+        const draining = test.server.drain();
+        try {
+          const answer = await sendAll(test.server.port, test.pki.caCert, [Buffer.from(row.head), long], 4_000);
+          expect(statusLines(answer.text)).to.deep.equal([row.status]);
+          expect(answer.writeError, 'the client could write its whole body').to.equal(undefined);
+          expect(answer.closed, 'closed by the server').to.equal(true);
+        } finally {
+          await test.server.stop();
+          await draining;
+        }
+      });
     });
-  });
+  }
 });
