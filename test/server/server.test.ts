@@ -3,6 +3,7 @@ import { rename, symlink, writeFile, mkdir, unlink } from 'node:fs/promises';
 import { get } from 'node:http';
 import { Agent, request } from 'node:https';
 import { connect } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { applyPatch, type Operation } from '../../src/admission/json-patch.js';
 import { KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/index.js';
@@ -312,13 +313,17 @@ describe('server (real HTTPS on loopback)', function () {
   });
 
   describe('reloading files', () => {
-    it('serves a rotated certificate to new connections without dropping a kept-alive one', async () => {
+    it('serves a rotated certificate to new connections without dropping a kept-alive one, and exports its expiry', async () => {
+      const expiryLine = (pem: string): string => `\nmountgate_certificate_expiry_timestamp_seconds ${new Date(new X509Certificate(pem).validTo).getTime() / 1000}\n`;
       await withServer({}, async (test) => {
         const agent = new Agent({ keepAlive: true, ca: test.pki.caCert, maxSockets: 1 });
         try {
           const before = await httpsCall({ port: test.server.port, path: '/healthz', ca: test.pki.caCert, agent });
           expect(before.fingerprint).to.equal(test.pair.fingerprint);
-          const next = await issueServingPair(test.pki, 'mountgate-rotated');
+          expect(await metricsText(test.server.metricsPort)).to.include(expiryLine(test.pair.cert));
+          // Valid from a day ago, so that it expires a day before the first (issued in the same second, they would expire together).
+          const next = await issueServingPair(test.pki, 'mountgate-rotated', new Date(Date.now() - 24 * 3600 * 1000));
+          expect(expiryLine(next.cert)).to.not.equal(expiryLine(test.pair.cert));
           // Rotate the way tools do: write beside, rename over.
           await writeFile(`${test.paths.cert}.new`, next.cert);
           await writeFile(`${test.paths.key}.new`, next.key);
@@ -327,7 +332,9 @@ describe('server (real HTTPS on loopback)', function () {
           await eventually(async () => (await httpsCall({ port: test.server.port, path: '/healthz', ca: test.pki.caCert })).fingerprint === next.fingerprint);
           const reused = await httpsCall({ port: test.server.port, path: '/healthz', ca: test.pki.caCert, agent });
           expect(reused.status).to.equal(200);
-          expect(await metricsText(test.server.metricsPort)).to.match(/mountgate_reloads_total\{kind="certificate",result="success"\} [1-9]/);
+          const metrics = await metricsText(test.server.metricsPort);
+          expect(metrics).to.match(/mountgate_reloads_total\{kind="certificate",result="success"\} [1-9]/);
+          expect(metrics).to.include(expiryLine(next.cert));
         } finally {
           agent.destroy();
         }
