@@ -585,12 +585,14 @@ describe('server (real HTTPS on loopback)', function () {
   });
 
   describe('draining', () => {
-    it('turns not ready at once, serves through the delay, then closes', async () => {
+    it('turns not ready at once, says it drains, serves through the delay, then closes', async () => {
       await withServer({ shutdownDelaySeconds: 0.6 }, async (test) => {
         const { port } = test.server;
+        expect(await metricsText(test.server.metricsPort)).to.include('\nmountgate_draining 0\n');
         const draining = test.server.drain();
         const started = Date.now();
         expect((await httpsCall({ port, path: '/readyz', ca: test.pki.caCert })).status).to.equal(503);
+        expect(await metricsText(test.server.metricsPort)).to.include('\nmountgate_draining 1\n');
         expect((await admit(test, '/mutate', review(sandboxPod({ mounts: MOUNTS })))).response.allowed).to.equal(true);
         await draining;
         expect(Date.now() - started).to.be.at.least(500);
