@@ -54,16 +54,39 @@ async function startHarness(): Promise<Harness> {
   return { port: (server.address() as AddressInfo).port, budget, started, server };
 }
 
-function post(port: number, body: Buffer, agent: Agent | false): Promise<number> {
+interface Answer {
+  readonly status: number;
+  readonly headers: IncomingMessage['headers'];
+  readonly text: string;
+}
+
+function answerTo(port: number, body: Buffer, agent: Agent | false): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent, headers: { 'Content-Length': String(body.length) }, timeout: 10_000 }, (res: IncomingMessage) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', reject);
     req.end(body);
   });
+}
+
+async function post(port: number, body: Buffer, agent: Agent | false): Promise<number> {
+  return (await answerTo(port, body, agent)).status;
+}
+
+/** What a body that does not fit is answered: a Status the API server quotes, a retry in a second, and the connection closed before the body is read. */
+const REFUSED = {
+  status: 503,
+  retryAfter: '1',
+  connection: 'close',
+  body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 503, reason: 'ServiceUnavailable', message: 'too many request bodies in flight; retry shortly', error: 'too many request bodies in flight; retry shortly' },
+};
+
+function refusal(answer: Answer): typeof REFUSED {
+  return { status: answer.status, retryAfter: String(answer.headers['retry-after']), connection: String(answer.headers.connection), body: JSON.parse(answer.text) as typeof REFUSED.body };
 }
 
 /** Waits until the pool is empty again; the charge comes back on the server's side of the close. */
@@ -135,8 +158,13 @@ const ROWS: ReadonlyArray<{ readonly title: string; readonly run: (harness: Harn
       req.write('hold');
       await started;
       expect(budget.inFlightBytes().small).to.equal(BODY.length);
-      // While it is held, a second body does not fit.
-      expect(await post(port, BODY, false)).to.equal(503);
+      // While it is held, a second body does not fit. Its client would keep the connection: the server closes it.
+      const keepAlive = new Agent({ keepAlive: true });
+      try {
+        expect(refusal(await answerTo(port, BODY, keepAlive))).to.deep.equal(REFUSED);
+      } finally {
+        keepAlive.destroy();
+      }
       req.destroy();
     },
   },
