@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import { Agent, createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { withBodyBudget, type BodyBudget } from '../../src/server/body-budget.js';
+import { SMALL_BODY_BYTES, withBodyBudget, type BodyBudget } from '../../src/server/body-budget.js';
 import { SLOW_BODY_GRACE_MS } from '../../src/server/connection-cap.js';
 
 const POOL_BYTES = 1000;
@@ -169,6 +169,49 @@ const ROWS: ReadonlyArray<{ readonly title: string; readonly run: (harness: Harn
     },
   },
 ];
+
+describe('body budget: what a body is charged, before a byte of it is read', () => {
+  const MAX = 3 * 1024 * 1024;
+  const rows: ReadonlyArray<{ name: string; head: readonly string[]; charged: { small: number; large: number } }> = [
+    { name: 'a declared length: that many bytes, from the pool of small bodies', head: ['POST / HTTP/1.1', 'Content-Length: 600'], charged: { small: 600, large: 0 } },
+    { name: 'the largest small body', head: ['POST / HTTP/1.1', `Content-Length: ${SMALL_BODY_BYTES}`], charged: { small: SMALL_BODY_BYTES, large: 0 } },
+    { name: 'a byte more: from the pool of large bodies', head: ['POST / HTTP/1.1', `Content-Length: ${SMALL_BODY_BYTES + 1}`], charged: { small: 0, large: SMALL_BODY_BYTES + 1 } },
+    { name: 'a chunked body: the whole limit, from the pool of large ones', head: ['POST / HTTP/1.1', 'Transfer-Encoding: chunked'], charged: { small: 0, large: MAX } },
+    { name: 'an encoded body: the whole limit, whatever it declares (it may inflate to that)', head: ['POST / HTTP/1.1', 'Content-Encoding: gzip', 'Content-Length: 10'], charged: { small: 0, large: MAX } },
+    { name: 'Content-Encoding: identity is no encoding', head: ['POST / HTTP/1.1', 'Content-Encoding: identity', 'Content-Length: 10'], charged: { small: 10, large: 0 } },
+    { name: 'a length over the limit: the limit (it is answered 413 unread)', head: ['POST / HTTP/1.1', `Content-Length: ${MAX + 1}`], charged: { small: 0, large: MAX } },
+    { name: 'a GET: nothing', head: ['GET / HTTP/1.1'], charged: { small: 0, large: 0 } },
+  ];
+  for (const row of rows) {
+    it(row.name, async () => {
+      const seen: Array<{ small: number; large: number }> = [];
+      const budget = withBodyBudget(
+        (req, res) => {
+          seen.push(budget.inFlightBytes());
+          req.resume();
+          req.on('end', () => res.end('ok'));
+        },
+        { poolBytes: 4 * 1024 * 1024, maxBodyBytes: MAX },
+        () => undefined,
+      );
+      const server = createServer(budget.listener);
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      try {
+        await once(socket, 'connect');
+        socket.write([...row.head, 'Host: budget', '', ''].join('\r\n'));
+        for (let attempt = 0; attempt < 200 && seen.length === 0; attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(seen).to.deep.equal([row.charged]);
+      } finally {
+        socket.destroy();
+        server.closeAllConnections();
+        server.close();
+      }
+    });
+  }
+});
 
 describe('body budget: bodies still coming after the grace make room', () => {
   it('a held body is cut for one that does not fit only once it has been coming SLOW_BODY_GRACE_MS', async () => {
