@@ -251,6 +251,26 @@ describe('cli: mountgate serve', function () {
       });
     });
 
+    it('a second SIGTERM while draining closes without waiting for the rest of the delay, and exits 0', async () => {
+      await withServing('60', async ({ proc }) => {
+        proc.child.kill('SIGTERM');
+        await eventually(async () => proc.output().includes('draining: not ready, still serving'), 5_000);
+        const hurried = Date.now();
+        proc.child.kill('SIGTERM');
+        const result = await proc.exit;
+        expect(result.code, result.stderr).to.equal(0);
+        // The delay was 60 s: what is left of it was not waited for.
+        expect(Date.now() - hurried, 'ms from the second signal to the exit').to.be.below(20_000);
+        const messages = result.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg);
+        expect(messages.slice(messages.indexOf('signal received'))).to.deep.equal([
+          'signal received',
+          'draining: not ready, still serving',
+          'second signal: closing without waiting for the shutdown delay',
+          'stopped',
+        ]);
+      });
+    });
+
     const signalRows: ReadonlyArray<{ name: string; signal: NodeJS.Signals; logged: string }> = [
       // Node's default for SIGHUP ends the process at once, dropping requests in flight; `kill -HUP`,
       // which many daemons take as "reload", must not take the webhook down.
