@@ -74,7 +74,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
   }
 
   const logLevel = settingOrFallback('log-level');
-  if (!LOG_LEVELS.includes(logLevel)) throw new ArgumentError('serve', `${origin('log-level')} must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(logLevel)) throw new ArgumentError('serve', `${origin('log-level')} must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);
 
   const switchedOn = (name: Exclude<BooleanFlag, 'dev'>): boolean => values[name] === true || switchValue(SERVE_OPTIONS[name].env, env[SERVE_OPTIONS[name].env]);
   const preflight = switchedOn('pod-security-preflight');
