@@ -60,6 +60,17 @@ function replica(store: LeaseStore, identity: string, clock: { now: number; wall
   return { elector, changes, errors };
 }
 
+/** Two replicas on one store and clock at 0: a has taken the Lease, b has seen it held. */
+async function aHoldingBWaiting(): Promise<{ store: FakeLeaseStore; clock: { now: number; wall?: number }; a: Replica; b: Replica }> {
+  const store = new FakeLeaseStore();
+  const clock: { now: number; wall?: number } = { now: 0 };
+  const a = replica(store, 'a', clock);
+  const b = replica(store, 'b', clock);
+  await a.elector.tryOnce();
+  await b.elector.tryOnce();
+  return { store, clock, a, b };
+}
+
 describe('cluster/lease', () => {
   it('writes MicroTime with six fraction digits', () => {
     expect(microTime(Date.UTC(2026, 11, 5, 3, 0, 0, 123))).to.equal('2026-12-05T03:00:00.123000Z');
@@ -104,12 +115,7 @@ describe('cluster/lease', () => {
   });
 
   it('counts the duration from the last renewal it saw: a holder that keeps renewing is never taken over', async () => {
-    const store = new FakeLeaseStore();
-    const clock = { now: 0 };
-    const a = replica(store, 'a', clock);
-    const b = replica(store, 'b', clock);
-    await a.elector.tryOnce();
-    await b.elector.tryOnce();
+    const { store, clock, a, b } = await aHoldingBWaiting();
     clock.now = 10_000;
     await a.elector.tryOnce();
     await b.elector.tryOnce();
@@ -233,12 +239,7 @@ describe('cluster/lease', () => {
   });
 
   it('hands the Lease back on stop, so another replica takes it at once', async () => {
-    const store = new FakeLeaseStore();
-    const clock = { now: 0 };
-    const a = replica(store, 'a', clock);
-    const b = replica(store, 'b', clock);
-    await a.elector.tryOnce();
-    await b.elector.tryOnce();
+    const { store, clock, a, b } = await aHoldingBWaiting();
     await a.elector.stop();
     expect(a.changes).to.deep.equal([true, false]);
     expect(store.lease?.record).to.include({ holderIdentity: '', leaseDurationSeconds: 1 });
@@ -248,12 +249,7 @@ describe('cluster/lease', () => {
   });
 
   it('does not touch a Lease it does not hold when it stops', async () => {
-    const store = new FakeLeaseStore();
-    const clock = { now: 0 };
-    const a = replica(store, 'a', clock);
-    const b = replica(store, 'b', clock);
-    await a.elector.tryOnce();
-    await b.elector.tryOnce();
+    const { store, clock, a, b } = await aHoldingBWaiting();
     const writes = store.writes;
     await b.elector.stop();
     expect(store.writes).to.equal(writes);
