@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import type { V1ValidatingAdmissionPolicy } from '@kubernetes/client-node';
 import { backstop } from '../../src/backstop/policy.js';
 import { parsePolicy } from '../../src/policy/load.js';
-import { FULLNAME, REPO_ROOT, all, get, kindOf, one, render, template, webhookOf, type Obj } from './helm.js';
+import { FULLNAME, HELM_DEFAULT_KUBE_VERSION, REPO_ROOT, all, get, kindOf, one, render, template, webhookOf, type Obj } from './helm.js';
 
 const KUBE_1_30 = ['--kube-version', '1.30.0'];
 const PER_USER_EXAMPLE = parse(readFileSync(path.join(REPO_ROOT, 'examples', 'deer-flow-per-user-policy.yaml'), 'utf8')) as Record<string, unknown>;
@@ -22,6 +22,7 @@ function backstopKinds(docs: readonly Obj[]): string[] {
 
 describe('chart: the backstop ValidatingAdmissionPolicy', function () {
   const when: Array<{ name: string; args: string[]; values?: Record<string, unknown>; rendered: boolean }> = [
+    { name: `helm template's default (Kubernetes ${HELM_DEFAULT_KUBE_VERSION})`, args: [], rendered: true },
     { name: 'Kubernetes 1.30', args: KUBE_1_30, rendered: true },
     { name: 'Kubernetes 1.34', args: ['--kube-version', '1.34.12'], rendered: true },
     { name: 'a 1.30 pre-release (as some providers report)', args: ['--kube-version', '1.30.2-eks-1234'], rendered: true },

@@ -3,7 +3,7 @@
  * renders, and read fields out of the parsed objects without `any`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,13 @@ export const VALUES_DIR = path.join(REPO_ROOT, 'test', 'chart', 'values');
 export const GEN_CERTS = path.join(REPO_ROOT, 'certs', 'gen-certs.sh');
 /** The image every render is given first (the chart requires one); a test's own values override it. */
 export const IMAGE_VALUES = path.join(VALUES_DIR, 'image.yaml');
+
+/**
+ * The Kubernetes version `helm template` and `helm lint` assume without --kube-version: helm v3.21.4
+ * as released (and as scripts/install-helm.sh builds it) takes it from its k8s.io/client-go v0.36.2.
+ * A helm built without those ldflags assumes v1.20.0; lint.test.ts refuses such a binary.
+ */
+export const HELM_DEFAULT_KUBE_VERSION = 'v1.36.0';
 
 export const RELEASE = 'mg';
 export const NAMESPACE = 'mountgate-system';
@@ -34,6 +41,24 @@ export function helmPath(): string {
   const installed = path.join(cache, 'mountgate', 'bin', 'helm');
   if (existsSync(installed)) return installed;
   throw new Error(`helm not found: set HELM or run scripts/install-helm.sh (looked at ${installed})`);
+}
+
+/** .Capabilities.KubeVersion.Version as the helm in use renders a throwaway chart without --kube-version. */
+export function defaultKubeVersion(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mountgate-kube-version-'));
+  try {
+    mkdirSync(path.join(dir, 'templates'));
+    writeFileSync(path.join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: kube-version-probe\nversion: 0.1.0\n');
+    writeFileSync(
+      path.join(dir, 'templates', 'version.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n  kubeVersion: {{ .Capabilities.KubeVersion.Version | quote }}\n',
+    );
+    const res = helm(['template', 'probe', dir]);
+    if (res.status !== 0) throw new Error(`helm template of the probe chart failed (${res.status}):\n${res.stderr}`);
+    return str(get(one(parseManifests(res.stdout), 'ConfigMap'), 'data.kubeVersion'), 'data.kubeVersion');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export interface RunResult {

@@ -1,7 +1,7 @@
 /** `helm lint --strict` passes for every certificate mode and with every feature on. */
 import { expect } from 'chai';
 import path from 'node:path';
-import { CHART_DIR, IMAGE_VALUES, VALUES_DIR, failureText, helm, helmPath } from './helm.js';
+import { CHART_DIR, HELM_DEFAULT_KUBE_VERSION, IMAGE_VALUES, VALUES_DIR, defaultKubeVersion, failureText, helm, helmPath } from './helm.js';
 import { modeRows } from './fixtures.js';
 
 function lintArgs(files: readonly string[], setFile: Readonly<Record<string, string>>): string[] {
@@ -16,6 +16,11 @@ describe('helm lint --strict', function () {
     const res = helm(['version', '--template', '{{.Version}}']);
     expect(res.status, res.stderr).to.equal(0);
     expect(res.stdout.trim(), `helm at ${helmPath()}`).to.equal('v3.21.4');
+  });
+
+  // Every render without --kube-version depends on it (the backstop, the PDB's 1.27+ field).
+  it(`assumes Kubernetes ${HELM_DEFAULT_KUBE_VERSION} without --kube-version, as the released helm v3.21.4 does`, function () {
+    expect(defaultKubeVersion(), `helm at ${helmPath()} (a helm built without the release's ldflags assumes v1.20.0: rerun scripts/install-helm.sh)`).to.equal(HELM_DEFAULT_KUBE_VERSION);
   });
 
   const rows = [

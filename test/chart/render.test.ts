@@ -350,8 +350,11 @@ for (const row of modeRows()) {
         }
       });
 
-      it('namespaced objects are in the release namespace; webhook configurations are cluster-scoped', function () {
-        const clusterScoped = new Set(['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterRole', 'ClusterRoleBinding']);
+      it('namespaced objects are in the release namespace; webhook configurations and the backstop are cluster-scoped', function () {
+        const clusterScoped = new Set([
+          'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding',
+          'ClusterRole', 'ClusterRoleBinding',
+        ]);
         for (const d of docs) {
           const ns = get(d, 'metadata.namespace');
           if (clusterScoped.has(String(d['kind']))) expect(ns, nameOf(d)).to.equal(undefined);

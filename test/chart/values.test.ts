@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { testCa } from './fixtures.js';
 import {
   FULLNAME,
+  HELM_DEFAULT_KUBE_VERSION,
   NAMESPACE,
   REPO_ROOT,
   VALUES_DIR,
@@ -58,6 +59,8 @@ interface Row {
   readonly files?: string[];
   readonly namespace?: string;
   readonly release?: string;
+  /** Further helm template arguments (--kube-version for a row about a cluster version). */
+  readonly extraArgs?: string[];
   check(docs: Obj[]): void;
 }
 
@@ -417,10 +420,9 @@ const rows: Row[] = [
     },
   },
   {
-    name: 'PodDisruptionBudget leaves out unhealthyPodEvictionPolicy for clusters older than 1.27 (helm template default)',
-    values: {},
+    name: 'PodDisruptionBudget leaves out unhealthyPodEvictionPolicy for clusters older than 1.27 (--kube-version 1.26.15)',
+    extraArgs: ['--kube-version', '1.26.15'],
     check(docs) {
-      // helm template's default cluster version is old; see the --kube-version row below.
       expect(get(one(docs, 'PodDisruptionBudget'), 'spec.unhealthyPodEvictionPolicy')).to.equal(undefined);
     },
   },
@@ -564,6 +566,7 @@ describe('helm template with values that change the output', function () {
         ...(row.files === undefined ? {} : { files: row.files }),
         ...(row.namespace === undefined ? {} : { namespace: row.namespace }),
         ...(row.release === undefined ? {} : { release: row.release }),
+        ...(row.extraArgs === undefined ? {} : { extraArgs: row.extraArgs }),
       });
       row.check(docs);
     });
@@ -571,6 +574,11 @@ describe('helm template with values that change the output', function () {
 
   it('PodDisruptionBudget sets unhealthyPodEvictionPolicy AlwaysAllow with --kube-version 1.30', function () {
     const docs = render({ extraArgs: ['--kube-version', '1.30.0'] });
+    expect(get(one(docs, 'PodDisruptionBudget'), 'spec.unhealthyPodEvictionPolicy')).to.equal('AlwaysAllow');
+  });
+
+  it(`PodDisruptionBudget sets unhealthyPodEvictionPolicy AlwaysAllow by default (helm template assumes Kubernetes ${HELM_DEFAULT_KUBE_VERSION})`, function () {
+    const docs = render();
     expect(get(one(docs, 'PodDisruptionBudget'), 'spec.unhealthyPodEvictionPolicy')).to.equal('AlwaysAllow');
   });
 });
