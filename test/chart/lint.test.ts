@@ -1,7 +1,22 @@
-/** `helm lint --strict` passes for every certificate mode and with every feature on. */
+/**
+ * `helm lint --strict` passes for every certificate mode and with every feature on; the helm in use
+ * is the pinned one, built as released; Chart.yaml's kubeVersion refuses clusters older than 1.25.
+ */
 import { expect } from 'chai';
 import path from 'node:path';
-import { CHART_DIR, HELM_DEFAULT_KUBE_VERSION, IMAGE_VALUES, VALUES_DIR, defaultKubeVersion, failureText, helm, helmPath } from './helm.js';
+import {
+  CHART_DIR,
+  HELM_DEFAULT_KUBE_VERSION,
+  IMAGE_VALUES,
+  VALUES_DIR,
+  all,
+  defaultKubeVersion,
+  failureText,
+  helm,
+  helmPath,
+  parseManifests,
+  template,
+} from './helm.js';
 import { modeRows } from './fixtures.js';
 
 function lintArgs(files: readonly string[], setFile: Readonly<Record<string, string>>): string[] {
@@ -43,4 +58,26 @@ describe('helm lint --strict', function () {
     expect(res.status).to.not.equal(0);
     expect(failureText(res)).to.include('/policy/hostPathType');
   });
+});
+
+describe('Chart.yaml kubeVersion >=1.25.0-0: helm refuses an older cluster', function () {
+  const rows: Array<{ kubeVersion: string; refused?: string }> = [
+    { kubeVersion: '1.24.17', refused: 'chart requires kubeVersion: >=1.25.0-0 which is incompatible with Kubernetes v1.24.17' },
+    { kubeVersion: '1.25.0' },
+    { kubeVersion: '1.25.16-gke.1000' },
+    { kubeVersion: '1.34.0' },
+  ];
+  for (const row of rows) {
+    it(`--kube-version ${row.kubeVersion}: ${row.refused === undefined ? 'renders' : 'refused'}`, function () {
+      const res = template({ extraArgs: ['--kube-version', row.kubeVersion] });
+      if (row.refused === undefined) {
+        expect(res.status, failureText(res)).to.equal(0);
+        expect(all(parseManifests(res.stdout), 'Deployment')).to.have.length(1);
+      } else {
+        expect(res.status).to.not.equal(0);
+        expect(res.stdout).to.equal('');
+        expect(res.stderr).to.include(row.refused);
+      }
+    });
+  }
 });
