@@ -48,15 +48,19 @@ export async function withMountPolicies(cluster: CompiledPolicy, paths: readonly
       }
       if (policies.has(policy.ref.name)) say(`note: ${name} is given more than once: the last one is layered, as the API server keeps one object of a name`);
       policies.set(policy.ref.name, policy);
-      if (policy.problems.length > 0) {
-        say(`warning: ${name} is invalid, so it allows no host path: ${policy.problems.join('; ')}`);
-      } else {
-        for (const problem of wideningProblems(cluster, policy)) say(`warning: ${name} would be refused when written: ${problem}`);
-        for (const warning of narrowingWarnings(cluster, policy)) say(`warning: ${name}: ${warning}`);
-      }
     }
   }
   const layered = [...policies.values()];
+  // Of the copies of one name, only the one layered is judged: an earlier copy's warnings would speak of nothing in force.
+  for (const policy of layered) {
+    const name = describeMountPolicy(policy.ref);
+    if (policy.problems.length > 0) {
+      say(`warning: ${name} is invalid, so it allows no host path: ${policy.problems.join('; ')}`);
+    } else {
+      for (const problem of wideningProblems(cluster, policy)) say(`warning: ${name} would be refused when written: ${problem}`);
+      for (const warning of narrowingWarnings(cluster, policy)) say(`warning: ${name}: ${warning}`);
+    }
+  }
   if (layered.length > 0) {
     const refs = layered.map((policy) => policy.ref);
     say(`namespace ${namespace} with ${describeMountPolicies(refs)}: host paths in effect: ${describeEffective(effectiveAllowedHostPaths(cluster, namespace, layered), '', false)}`);
