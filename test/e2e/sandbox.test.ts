@@ -135,15 +135,21 @@ describe('e2e: sandbox Pods and the annotation', () => {
   });
 
   it('refuses a dry-run create with the same error as a real one', async () => {
-    const { core, enabledNs } = e2e();
+    const { core, enabledNs, mutateWebhook } = e2e();
     const name = uniqueName('dryrun-denied');
     const pod = sandboxPod(name, [{ hostPath: '/etc', mountPath: '/mnt/etc' }]);
     try {
       const dry = await apiError(core.createNamespacedPod({ namespace: enabledNs, body: pod, dryRun: 'All' }));
       const real = await apiError(core.createNamespacedPod({ namespace: enabledNs, body: pod }));
       expect(dry).to.deep.equal(real);
-      expect(dry.code).to.equal(403);
-      expect(dry.message).to.contain('/etc');
+      expect(dry).to.deep.equal({
+        code: 403,
+        reason: 'Forbidden',
+        message:
+          `admission webhook "${mutateWebhook}" denied the request: mountgate denied the Pod: ` +
+          `metadata.annotations[${ANNOTATION}][0].hostPath: "/etc" is not under any allowed host path`,
+      });
+      expect(await isNotFound(core.readNamespacedPod({ namespace: enabledNs, name }))).to.equal(true);
     } finally {
       await deletePod(core, enabledNs, name);
     }
