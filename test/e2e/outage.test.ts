@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { apiError, deletePod, sandboxPod, uniqueName } from './env.js';
+import { container, injectedMount, injectedVolume, normalizeMounts, plain } from './expect.js';
 import { e2e } from './hooks.js';
 
 describe('e2e: mountgate unavailable with failurePolicy Fail', () => {
@@ -57,7 +58,16 @@ describe('e2e: mountgate unavailable with failurePolicy Fail', () => {
         namespace: env.enabledNs,
         body: sandboxPod(name, [{ hostPath: '/srv/sandbox/outage', mountPath: '/mnt/workspace' }]),
       });
-      expect(created.spec?.volumes?.length).to.equal(3);
+      expect(plain(created.spec?.volumes)).to.deep.equal([
+        { name: 'skills', hostPath: { path: '/skills', type: 'Directory' } },
+        { name: 'user-data', hostPath: { path: `/.deer-flow/threads/${name}/user-data`, type: 'DirectoryOrCreate' } },
+        injectedVolume('/srv/sandbox/outage', 'DirectoryOrCreate'),
+      ]);
+      expect(normalizeMounts(container(created, 'sandbox').volumeMounts)).to.deep.equal([
+        { name: 'skills', mountPath: '/mnt/skills', readOnly: true },
+        { name: 'user-data', mountPath: '/mnt/user-data' },
+        injectedMount('/srv/sandbox/outage', '/mnt/workspace', false),
+      ]);
     } finally {
       await deletePod(env.core, env.enabledNs, name);
     }
