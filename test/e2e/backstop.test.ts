@@ -297,6 +297,17 @@ async function judgeCreate(env: E2E, setup: Setup, pod: V1Pod, requester: Reques
   if (setup.webhookNamespace !== undefined) {
     const webhook = await apiVerdict(env.core.createNamespacedPod({ namespace: setup.webhookNamespace, body, dryRun: 'All' }));
     expect(webhook.kind === 'allowed', `${what}: the webhook's verdict ${webhook.kind === 'allowed' ? '' : webhook.message}`).to.equal(mine.allowed);
+    if (webhook.kind === 'denied') {
+      // The webhooks' first reason, whole: what decide() says first of the same Pod, sent there by the admin. (Only the
+      // first: the API server copies AppArmor annotations into securityContext fields before the webhooks see the Pod.)
+      const served = decide('validate', podCreateRequest(body, adminOf(env).userInfo, 'backstop-e2e', setup.webhookNamespace), setup.policy);
+      const first = served.allowed ? '(allowed in-process)' : denialMessage(served.violations.slice(0, 1));
+      const opening = [env.mutateWebhook, env.validateWebhook].map((name) => `admission webhook "${name}" denied the request: ${first}`);
+      expect(
+        opening.some((text) => webhook.message === text || webhook.message.startsWith(`${text}; `)),
+        `${what}\nthe webhooks: ${webhook.message}\nin-process, first: ${first}`,
+      ).to.equal(true);
+    }
   }
 }
 
