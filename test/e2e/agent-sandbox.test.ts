@@ -61,15 +61,17 @@ function mountgateParts(pod: V1Pod): { volumes: unknown[]; volumeMounts: unknown
   };
 }
 
-/** How many of mountgate's decision lines so far refused something about the Pod called `pod`. */
-function mountgateDenials(logFile: string, pod: string): number {
-  let count = 0;
+/** mountgate's decision lines so far about the Pod called `pod`, by verdict. */
+function mountgateDecisions(logFile: string, pod: string): { allowed: number; denied: number } {
+  const counts = { allowed: 0, denied: 0 };
   for (const line of readFileSync(logFile, 'utf8').split('\n')) {
     if (!line.startsWith('{')) continue;
     const entry: unknown = JSON.parse(line);
-    if (typeof entry === 'object' && entry !== null && 'verdict' in entry && entry.verdict === 'denied' && 'pod' in entry && entry.pod === pod) count++;
+    if (typeof entry !== 'object' || entry === null || !('pod' in entry) || entry.pod !== pod || !('verdict' in entry)) continue;
+    if (entry.verdict === 'allowed') counts.allowed++;
+    if (entry.verdict === 'denied') counts.denied++;
   }
-  return count;
+  return counts;
 }
 
 function podTemplate(annotations: Record<string, string>): Record<string, unknown> {
@@ -507,7 +509,9 @@ describe(`e2e: agent-sandbox ${AGENT_SANDBOX_VERSION}, a second real caller`, fu
           volumeMounts: [{ name: volumeName(root), mountPath: '/work', subPath: `${name}/work` }, injectedMount(MODELS.hostPath, MODELS.mountPath, true)],
         });
         // Other objects of this suite are still being retried and refused: only this Pod's decisions count.
-        const denials = (): number => mountgateDenials(env().mountgate.logFile, name);
+        const denials = (): number => mountgateDecisions(env().mountgate.logFile, name).denied;
+        // The log is read as it is written: the Pod's own admission must be found in it, or no refusal could be either.
+        expect(mountgateDecisions(env().mountgate.logFile, name).allowed, "mountgate's log has the Pod's admission").to.be.at.least(2);
         const deniedBefore = denials();
         await sleep(30_000);
         const later = await pod(name);
