@@ -132,18 +132,22 @@ describe('files/helm-test.js against a real mountgate serve', function () {
     }
   });
 
-  it('fails when the server certificate is not from the given CA', async function () {
+  it('fails at once, naming the certificate error, when the server certificate is not from the given CA', async function () {
     const other = mkdtempSync(path.join(tmpdir(), 'mountgate-other-ca-'));
     try {
       const gen = run('bash', [GEN_CERTS, other]);
       expect(gen.status, gen.stderr).to.equal(0);
+      const started = Date.now();
       const res = await runScript(HELM_TEST_JS, {
         MOUNTGATE_HOST: 'localhost',
         MOUNTGATE_PORT: String(port),
         MOUNTGATE_CA_FILE: path.join(other, 'ca.crt'),
       });
       expect(res.code).to.equal(1);
-      expect(res.stderr).to.include('mountgate helm test failed');
+      // The verification error itself, not a retry of /readyz that ran out after a minute.
+      expect(res.stderr).to.equal('mountgate helm test failed: unable to verify the first certificate\n');
+      expect(res.stdout, 'no "again in 2 s" line: a certificate error is not retried').to.equal('');
+      expect(Date.now() - started).to.be.below(10_000);
     } finally {
       rmSync(other, { recursive: true, force: true });
     }
