@@ -315,6 +315,7 @@ for (const row of modeRows()) {
           ['cleanup Job', get(one(docs, 'Job', `${FULLNAME}-cleanup`), 'spec.template.spec')],
         ];
         const allowedVolumeTypes = new Set(['configMap', 'secret', 'emptyDir', 'projected', 'downwardAPI']);
+        let portsChecked = 0;
         for (const [what, spec] of specs) {
           const s = obj(spec, what);
           for (const hostField of ['hostNetwork', 'hostPID', 'hostIPC']) expect(s[hostField], `${what} ${hostField}`).to.not.equal(true);
@@ -333,9 +334,13 @@ for (const row of modeRows()) {
             expect(get(sc, 'capabilities.drop'), `${what} capabilities.drop`).to.include('ALL');
             expect(get(sc, 'capabilities.add') ?? [], `${what} capabilities.add`).to.deep.equal([]);
             expect(get(sc, 'seccompProfile.type') ?? get(podSc, 'seccompProfile.type'), `${what} seccomp`).to.equal('RuntimeDefault');
-            expect(get(c, 'ports.0.hostPort'), `${what} hostPort`).to.equal(undefined);
+            const ports = get(c, 'ports') === undefined ? [] : list(get(c, 'ports'), `${what} ports`);
+            for (const p of ports) expect(get(p, 'hostPort'), `${what} port ${String(get(p, 'name'))} hostPort`).to.equal(undefined);
+            portsChecked += ports.length;
           }
         }
+        // The webhook container's https and metrics ports at least: every port, not the first alone.
+        expect(portsChecked, 'container ports checked').to.be.at.least(2);
       });
     });
 
