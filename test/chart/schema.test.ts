@@ -84,6 +84,8 @@ describe('values.schema.json', function () {
   const inlineRows: { name: string; values: Record<string, unknown>; says: readonly string[] }[] = [
     // Also refused by the segment pattern (an empty segment is no literal): the "//" rule's own line must be there.
     { name: 'a pathPrefix with an empty segment', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv//a' }] } }, says: ["at '/policy/allowedHostPaths/0/pathPrefix': 'not' failed"] },
+    // A reserved path has no segment pattern: the "//" rule alone refuses it.
+    { name: 'a reservedMountPaths entry with an empty segment', values: { policy: { reservedMountPaths: ['/mnt//skills'] } }, says: ["at '/policy/reservedMountPaths/0': 'not' failed"] },
     { name: 'a pathPrefix with a "." segment', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv/./a' }] } }, says: ["at '/policy/allowedHostPaths/0/pathPrefix': 'not' failed"] },
     { name: 'a pathPrefix with a backslash', values: { policy: { allowedHostPaths: [{ pathPrefix: '/srv/a\\b' }] } }, says: ["at '/policy/allowedHostPaths/0/pathPrefix': 'not' failed"] },
     { name: 'a reservedMountPaths entry with a backslash', values: { policy: { reservedMountPaths: ['/mnt\\x'] } }, says: ["at '/policy/reservedMountPaths/0': 'not' failed"] },
