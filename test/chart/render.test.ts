@@ -37,6 +37,17 @@ const POLICY_DEFAULTS = {
   requesters: [],
 };
 
+/**
+ * The labels that pick out this release's webhook Pods, and nothing else: the Deployment, Service,
+ * PodDisruptionBudget, anti-affinity and topology spread select exactly these (a selector with fewer
+ * would take another release's webhook Pods in the same namespace).
+ */
+const WEBHOOK_SELECTOR = {
+  'app.kubernetes.io/name': 'mountgate',
+  'app.kubernetes.io/instance': 'mg',
+  'app.kubernetes.io/component': 'webhook',
+};
+
 function b64(s: string): string {
   return Buffer.from(s, 'utf8').toString('base64');
 }
@@ -112,10 +123,11 @@ for (const row of modeRows()) {
           expect(ports).to.deep.include({ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' });
           const cports = list(get(mountgateContainer(docs), 'ports'), 'container ports');
           expect(cports).to.deep.include({ name: 'https', containerPort: 8443, protocol: 'TCP' });
-          // The Service selects the webhook Pods.
+          // The Service selects this release's webhook Pods, and only them.
           const selector = obj(get(service, 'spec.selector'), 'service selector');
-          const podLabels = obj(get(deployment(docs), 'spec.template.metadata.labels'), 'pod labels');
-          for (const [k, v] of Object.entries(selector)) expect(podLabels[k], k).to.equal(v);
+          expect(selector).to.deep.equal(WEBHOOK_SELECTOR);
+          expect(get(deployment(docs), 'spec.selector.matchLabels')).to.deep.equal(WEBHOOK_SELECTOR);
+          expect(get(deployment(docs), 'spec.template.metadata.labels')).to.include(WEBHOOK_SELECTOR);
         });
 
         it(`${w.name}: namespaceSelector takes labelled namespaces and always excludes kube-system and ${NAMESPACE}`, function () {
@@ -290,15 +302,14 @@ for (const row of modeRows()) {
         const spread = list(get(podSpec(docs), 'topologySpreadConstraints'), 'topologySpreadConstraints');
         expect(get(spread[0], 'topologyKey')).to.equal('topology.kubernetes.io/zone');
         expect(get(spread[0], 'whenUnsatisfiable')).to.equal('ScheduleAnyway');
-        const podLabels = obj(get(deployment(docs), 'spec.template.metadata.labels'), 'pod labels');
-        const sel = obj(get(spread[0], 'labelSelector.matchLabels'), 'spread selector');
-        for (const [k, v] of Object.entries(sel)) expect(podLabels[k], k).to.equal(v);
+        expect(get(spread[0], 'labelSelector.matchLabels'), 'spread selector').to.deep.equal(WEBHOOK_SELECTOR);
+        expect(get(pref[0], 'podAffinityTerm.labelSelector.matchLabels'), 'anti-affinity selector').to.deep.equal(WEBHOOK_SELECTOR);
       });
 
       it('PodDisruptionBudget: maxUnavailable 1 over exactly the webhook Pods', function () {
         const pdb = one(docs, 'PodDisruptionBudget', FULLNAME);
         expect(get(pdb, 'spec.maxUnavailable')).to.equal(1);
-        expect(get(pdb, 'spec.selector.matchLabels')).to.deep.equal(get(deployment(docs), 'spec.selector.matchLabels'));
+        expect(get(pdb, 'spec.selector.matchLabels')).to.deep.equal(WEBHOOK_SELECTOR);
       });
 
       it('no NetworkPolicy and no ServiceMonitor unless enabled', function () {

@@ -370,6 +370,11 @@ const rows: Row[] = [
         'required anti-affinity',
       );
       expect(get(req[0], 'topologyKey')).to.equal('kubernetes.io/hostname');
+      expect(get(req[0], 'labelSelector.matchLabels')).to.deep.equal({
+        'app.kubernetes.io/name': 'mountgate',
+        'app.kubernetes.io/instance': 'mg',
+        'app.kubernetes.io/component': 'webhook',
+      });
       // Where every node runs a replica, a surge Pod could never be scheduled: rollouts replace one at a time.
       expect(get(one(docs, 'Deployment'), 'spec.strategy.rollingUpdate')).to.deep.equal({ maxUnavailable: 1, maxSurge: 0 });
     },
@@ -470,10 +475,15 @@ const rows: Row[] = [
       expect(get(sm, 'spec.endpoints')).to.deep.equal([
         { port: 'metrics', path: '/metrics', scheme: 'http', interval: '15s', scrapeTimeout: '10s' },
       ]);
-      const svcLabels = obj(get(one(docs, 'Service'), 'metadata.labels'), 'service labels');
-      for (const [k, v] of Object.entries(obj(get(sm, 'spec.selector.matchLabels'), 'sm selector'))) {
-        expect(svcLabels[k], k).to.equal(v);
-      }
+      // This release's webhook Service, and only it: the labels it carries that name the release and the component.
+      const selector = {
+        'app.kubernetes.io/name': 'mountgate',
+        'app.kubernetes.io/instance': 'mg',
+        'app.kubernetes.io/component': 'webhook',
+      };
+      expect(get(sm, 'spec.selector.matchLabels')).to.deep.equal(selector);
+      expect(get(sm, 'spec.namespaceSelector')).to.deep.equal({ matchNames: [NAMESPACE] });
+      expect(get(one(docs, 'Service'), 'metadata.labels')).to.include(selector);
       expect(list(get(one(docs, 'Service'), 'spec.ports'), 'ports')).to.deep.include({
         name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP',
       });
