@@ -397,10 +397,15 @@ for (const row of modeRows()) {
         if (row.mode === 'secret') {
           expect(env).to.deep.include({ name: 'MOUNTGATE_CA_PEM', value: `${testCa().caPem.trim()}\n` });
         } else {
-          // Only ca.crt of the serving Secret is mounted, never the key.
+          // Only ca.crt of the serving Secret is mounted, never the key; the script reads it where it is mounted.
           const vols = list(spec['volumes'], 'test volumes');
+          expect(vols).to.have.length(1);
           expect(get(vols[0], 'secret.secretName')).to.equal(`${FULLNAME}-tls`);
           expect(get(vols[0], 'secret.items')).to.deep.equal([{ key: 'ca.crt', path: 'ca.crt' }]);
+          const mounts = list(c['volumeMounts'], 'test volumeMounts');
+          expect(mounts).to.have.length(1);
+          expect(get(mounts[0], 'name')).to.equal(get(vols[0], 'name'));
+          expect(env).to.deep.include({ name: 'MOUNTGATE_CA_FILE', value: `${str(get(mounts[0], 'mountPath'), 'mountPath')}/ca.crt` });
         }
       });
 
