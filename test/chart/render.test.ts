@@ -4,8 +4,11 @@
  */
 import { expect } from 'chai';
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
+  CHART_DIR,
   FULLNAME,
   NAMESPACE,
   all,
@@ -392,8 +395,9 @@ for (const row of modeRows()) {
         const env = list(c['env'], 'env');
         expect(env).to.deep.include({ name: 'MOUNTGATE_HOST', value: `${FULLNAME}.${NAMESPACE}.svc` });
         expect(env).to.deep.include({ name: 'MOUNTGATE_PORT', value: '443' });
-        const script = str(list(c['args'], 'args')[0], 'script');
-        expect(script).to.include("call('GET', '/readyz')");
+        // files/helm-test.js, whole (test/chart/scripts.test.ts runs it against mountgate serve).
+        expect(c['command']).to.deep.equal(['node', '-e']);
+        expect(c['args']).to.deep.equal([readFileSync(path.join(CHART_DIR, 'files', 'helm-test.js'), 'utf8')]);
         if (row.mode === 'secret') {
           expect(env).to.deep.include({ name: 'MOUNTGATE_CA_PEM', value: `${testCa().caPem.trim()}\n` });
         } else {
@@ -417,6 +421,9 @@ for (const row of modeRows()) {
           name: 'MOUNTGATE_WEBHOOKS',
           value: `mutatingwebhookconfigurations/${FULLNAME} validatingwebhookconfigurations/${FULLNAME}`,
         });
+        // files/cleanup.js, whole (test/chart/scripts.test.ts runs it against a stub API server).
+        expect(c['command']).to.deep.equal(['node', '-e']);
+        expect(c['args']).to.deep.equal([readFileSync(path.join(CHART_DIR, 'files', 'cleanup.js'), 'utf8')]);
         expect(get(c, 'securityContext.readOnlyRootFilesystem')).to.equal(true);
         const role = one(docs, 'ClusterRole', `${FULLNAME}-cleanup`);
         expect(role['rules']).to.deep.equal([
