@@ -134,6 +134,17 @@ describe('chart: helm-mode certificate renewal (mountgate.helmCerts)', function 
     expect(again).to.deep.equal(fresh);
   });
 
+  it('a serving certificate far from expiry is reissued by the same CA when the names it must carry changed', function () {
+    // The checksum of the DNS names and IPs (service name, namespace, extra SANs) no longer matches the Secret's.
+    const ca = { crt: fresh.caCrt, key: fresh.caKey };
+    const out = probe(caSecret(ca), tlsSecret(ca, { crt: fresh.tlsCrt, key: fresh.tlsKey }, `${fresh.sans}-before`));
+    expect(out.caCrt).to.equal(fresh.caCrt);
+    expect(out.caBundle).to.equal(fresh.caCrt);
+    expect(out.tlsKey).to.not.equal(fresh.tlsKey);
+    expect(out.sans).to.equal(fresh.sans);
+    expectServingFrom(out, fresh.caCrt, 800);
+  });
+
   const servingRows: { name: string; from: number; to: number; kept: boolean }[] = [
     { name: 'is kept with more than a third of its validity left', from: -59, to: 31, kept: true },
     { name: 'is reissued with less than a third of its validity left', from: -61, to: 29, kept: false },
