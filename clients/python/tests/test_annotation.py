@@ -137,8 +137,12 @@ def test_agrees_with_the_json_schema(value: object) -> None:
 
 
 def test_builds_the_mountgate_spelling() -> None:
-    value = annotation_value([Mount("/srv/sandbox/a", "/data"), Mount("/srv/datasets/ä", "/ds", read_only=True)])
-    assert value == '[{"hostPath":"/srv/sandbox/a","mountPath":"/data"},{"hostPath":"/srv/datasets/ä","mountPath":"/ds","readOnly":true}]'
+    # read_only=False is written out (read-write asked for), unlike None (left to the policy).
+    value = annotation_value([Mount("/srv/sandbox/a", "/data"), Mount("/srv/datasets/ä", "/ds", read_only=True), Mount("/srv/sandbox/b", "/w", read_only=False)])
+    assert value == (
+        '[{"hostPath":"/srv/sandbox/a","mountPath":"/data"},{"hostPath":"/srv/datasets/ä","mountPath":"/ds","readOnly":true},'
+        '{"hostPath":"/srv/sandbox/b","mountPath":"/w","readOnly":false}]'
+    )
 
 
 def test_takes_entries_in_either_spelling_as_they_are() -> None:
