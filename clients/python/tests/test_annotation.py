@@ -145,6 +145,12 @@ def test_builds_the_mountgate_spelling() -> None:
     )
 
 
+def test_builds_exactly_max_entries() -> None:
+    # The limit is on more than MAX_ENTRIES; a list of exactly that many is written.
+    value = annotation_value([Mount("/a", "/b")] * MAX_ENTRIES)
+    assert value == "[" + ",".join(['{"hostPath":"/a","mountPath":"/b"}'] * MAX_ENTRIES) + "]"
+
+
 def test_takes_entries_in_either_spelling_as_they_are() -> None:
     value = annotation_value([{"host_path": "/a", "container_path": "/b", "read_only": False}])
     assert json.loads(value) == [{"host_path": "/a", "container_path": "/b", "read_only": False}]
