@@ -200,6 +200,7 @@ NOT_A_LIST: list[tuple[str, object, str]] = [
         "mounts must be a list of Mount or mappings, not a str (annotation_value writes the annotation text itself)",
     ),
     ("bytes", b"[]", "mounts must be a list of Mount or mappings, not a bytes (annotation_value writes the annotation text itself)"),
+    ("a bytearray", bytearray(b"[]"), "mounts must be a list of Mount or mappings, not a bytearray (annotation_value writes the annotation text itself)"),
     ("one mapping", {"host_path": "/srv/sandbox/a", "container_path": "/mnt/a"}, "mounts must be a list of Mount or mappings, not a single dict (put it in a list)"),
     ("one Mount", Mount("/srv/sandbox/a", "/mnt/a"), "mounts must be a list of Mount or mappings, not a single Mount (put it in a list)"),
 ]
