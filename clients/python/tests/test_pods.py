@@ -32,6 +32,15 @@ def test_sets_the_annotation_on_a_manifest_copy() -> None:
     assert manifest["metadata"] == {"name": "p", "annotations": None}
 
 
+def test_replaces_a_mounts_annotation_the_pod_already_has() -> None:
+    # A Pod made from a template that already asks for mounts asks for the new ones only.
+    old = '[{"hostPath":"/srv/sandbox/old","mountPath":"/old"}]'
+    pod = V1Pod(metadata=V1ObjectMeta(annotations={ANNOTATION: old, "other": "x"}))
+    assert with_mounts(pod, MOUNTS).metadata.annotations == {ANNOTATION: VALUE, "other": "x"}
+    manifest: dict[str, object] = {"metadata": {"annotations": {ANNOTATION: old, "other": "x"}}}
+    assert with_mounts(manifest, MOUNTS) == {"metadata": {"annotations": {ANNOTATION: VALUE, "other": "x"}}}
+
+
 def test_sets_the_annotation_on_a_manifest_whose_metadata_is_null() -> None:
     assert with_mounts({"kind": "Pod", "metadata": None}, MOUNTS) == {"kind": "Pod", "metadata": {"annotations": {ANNOTATION: VALUE}}}
 
