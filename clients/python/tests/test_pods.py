@@ -92,7 +92,7 @@ DEEP = "[" * 100_000 + "]" * 100_000
 HUGE_INT = "{\"code\": " + "1" * 5000 + "}"
 
 # (id, HTTP status, body, code, reason, message, webhook)
-BODIES: list[tuple[str, int, str, int, str | None, str, str | None]] = [
+BODIES: list[tuple[str, int, str | bytes, int, str | None, str, str | None]] = [
     ("a Status without a reason", 403, json.dumps({**STATUS, "reason": ""}), 403, None, str(STATUS["message"]), "pods.mutate.mountgate.io"),
     (
         "a Status of another refusal",
@@ -105,6 +105,8 @@ BODIES: list[tuple[str, int, str, int, str | None, str, str | None]] = [
     ),
     ("a body that is not JSON", 503, "upstream connect error", 503, None, "upstream connect error", None),
     ("no body", 503, "", 503, None, "Service Unavailable", None),
+    # A proxy's page in another encoding: read with U+FFFD for what is no UTF-8, never an exception.
+    ("a body that is not UTF-8", 503, "bad gateway \xe9t\xe9".encode("latin-1"), 503, None, "bad gateway \ufffdt\ufffd", None),
     ("a body nested past the recursion limit", 503, DEEP, 503, None, DEEP, None),
     ("a body with an integer longer than Python reads", 503, HUGE_INT, 503, None, HUGE_INT, None),
     ("a Status whose code is true", 409, json.dumps({"kind": "Status", "message": "m", "code": True}), 409, None, "m", None),
@@ -113,7 +115,7 @@ BODIES: list[tuple[str, int, str, int, str | None, str, str | None]] = [
 
 
 @pytest.mark.parametrize(("http", "body", "code", "reason", "message", "webhook"), [row[1:] for row in BODIES], ids=[row[0] for row in BODIES])
-def test_reads_other_answers(http: int, body: str, code: int, reason: str | None, message: str, webhook: str | None) -> None:
+def test_reads_other_answers(http: int, body: str | bytes, code: int, reason: str | None, message: str, webhook: str | None) -> None:
     refused = refusal(api_exception(http, "Service Unavailable" if http == 503 else "Conflict", body, HTTPHeaderDict()))
     assert (refused.code, refused.reason, refused.message, refused.webhook, refused.warnings) == (code, reason, message, webhook, [])
 
