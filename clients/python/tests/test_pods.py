@@ -90,6 +90,7 @@ def test_reads_a_webhook_denial() -> None:
 
 DEEP = "[" * 100_000 + "]" * 100_000
 HUGE_INT = "{\"code\": " + "1" * 5000 + "}"
+NUMBER_MESSAGE = json.dumps({"kind": "Status", "message": 5, "reason": "Conflict", "code": 409})
 
 # (id, HTTP status, body, code, reason, message, webhook)
 BODIES: list[tuple[str, int, str | bytes, int, str | None, str, str | None]] = [
@@ -109,6 +110,8 @@ BODIES: list[tuple[str, int, str | bytes, int, str | None, str, str | None]] = [
     ("a body that is not UTF-8", 503, "bad gateway \xe9t\xe9".encode("latin-1"), 503, None, "bad gateway \ufffdt\ufffd", None),
     ("a body nested past the recursion limit", 503, DEEP, 503, None, DEEP, None),
     ("a body with an integer longer than Python reads", 503, HUGE_INT, 503, None, HUGE_INT, None),
+    ("a JSON body that is not an object", 503, '["not", "a", "Status"]', 503, None, '["not", "a", "Status"]', None),
+    ("a Status whose message is not a string", 409, NUMBER_MESSAGE, 409, "Conflict", NUMBER_MESSAGE, None),
     ("a Status whose code is true", 409, json.dumps({"kind": "Status", "message": "m", "code": True}), 409, None, "m", None),
     ("a Status whose code is a string", 409, json.dumps({"kind": "Status", "message": "m", "code": "403"}), 409, None, "m", None),
 ]
