@@ -88,6 +88,14 @@ def test_reads_a_webhook_denial() -> None:
     assert refused.status == STATUS
 
 
+def test_reads_a_webhook_denial_that_spans_lines() -> None:
+    # Node's JSON.parse quotes the text it could not read as it is, newlines and all.
+    words = 'mountgate denied the Pod: metadata.annotations[mountgate.io/mounts]: is not valid JSON (Unexpected token \'m\', "mounts:\n/srv" is not valid JSON)'
+    status = {**STATUS, "message": f'admission webhook "pods.mutate.mountgate.io" denied the request: {words}'}
+    refused = refusal(api_exception(403, "Forbidden", json.dumps(status), HTTPHeaderDict()))
+    assert (refused.webhook, refused.webhook_message) == ("pods.mutate.mountgate.io", words)
+
+
 DEEP = "[" * 100_000 + "]" * 100_000
 HUGE_INT = "{\"code\": " + "1" * 5000 + "}"
 NUMBER_MESSAGE = json.dumps({"kind": "Status", "message": 5, "reason": "Conflict", "code": 409})
