@@ -202,6 +202,14 @@ def test_create_pod_without_mounts_refuses_a_sandbox_user_and_leaves_the_pod_alo
     assert body is pod and kwargs == {}
 
 
+def test_create_pod_with_no_mounts_still_sets_the_annotation() -> None:
+    # mounts=[] is a request for nothing (a policy with requesters judges it), not mounts=None.
+    api = RecordingApi()
+    create_pod(api, "agents", {"metadata": {"name": "p"}}, [])
+    [(_, body, _)] = api.calls
+    assert body == {"metadata": {"name": "p", "annotations": {ANNOTATION: "[]"}}}
+
+
 @pytest.mark.parametrize("annotation", [ANNOTATION, "example.com/m"])
 def test_refuses_a_sandbox_user_annotation_that_is_the_mounts_annotation(annotation: str) -> None:
     # One key cannot hold both: the sandbox user would replace the mounts (mountgate's policy refuses it too).
