@@ -8,7 +8,7 @@ import pytest
 from kubernetes.client import ApiException, V1Container, V1ObjectMeta, V1Pod, V1PodSpec
 from urllib3 import HTTPHeaderDict
 
-from mountgate_client import ANNOTATION, SANDBOX_USER_ANNOTATION, Admitted, ApiWarning, Mount, create_pod, refusal, sandbox_user_problem, with_mounts
+from mountgate_client import ANNOTATION, SANDBOX_USER_ANNOTATION, Admitted, ApiWarning, Mount, Refused, create_pod, refusal, sandbox_user_problem, with_mounts
 
 MOUNTS = [Mount("/srv/sandbox/a", "/data")]
 VALUE = '[{"hostPath":"/srv/sandbox/a","mountPath":"/data"}]'
@@ -174,12 +174,16 @@ def test_refuses_a_sandbox_user_that_is_not_a_string(user: object, kind: str) ->
 class RecordingApi:
     """Stands for CoreV1Api: answers create_namespaced_pod_with_http_info with the body it was given, and keeps the call."""
 
-    def __init__(self) -> None:
+    def __init__(self, headers: HTTPHeaderDict | None = None, error: ApiException | None = None) -> None:
         self.calls: list[tuple[str, object, dict[str, object]]] = []
+        self.headers = HTTPHeaderDict() if headers is None else headers
+        self.error = error
 
     def create_namespaced_pod_with_http_info(self, namespace: str, body: object, **kwargs: object) -> tuple[object, int, HTTPHeaderDict]:
         self.calls.append((namespace, body, kwargs))
-        return body, 201, HTTPHeaderDict()
+        if self.error is not None:
+            raise self.error
+        return body, 201, self.headers
 
 
 def test_create_pod_passes_the_sandbox_user_dry_run_and_timeout() -> None:
@@ -190,6 +194,21 @@ def test_create_pod_passes_the_sandbox_user_dry_run_and_timeout() -> None:
     assert namespace == "agents"
     assert isinstance(body, V1Pod) and body.metadata.annotations == {ANNOTATION: VALUE, SANDBOX_USER_ANNOTATION: "u3"}
     assert kwargs == {"dry_run": "All", "_request_timeout": 2.5}
+
+
+def test_create_pod_keeps_the_warnings_of_an_admitted_pod() -> None:
+    api = RecordingApi(HTTPHeaderDict([("Warning", '299 - "repeats entry [0]"'), ("Warning", "junk")]))
+    result = create_pod(api, "agents", V1Pod(), MOUNTS)
+    assert isinstance(result, Admitted)
+    assert (result.warnings, result.unparsed_warnings) == ([ApiWarning(299, "-", "repeats entry [0]")], ["junk"])
+
+
+def test_create_pod_answers_a_refusal_with_refused() -> None:
+    headers = HTTPHeaderDict([("Warning", '299 - "repeats entry [0]"')])
+    result = create_pod(RecordingApi(error=api_exception(403, "Forbidden", json.dumps(STATUS), headers)), "agents", V1Pod(), MOUNTS)
+    assert isinstance(result, Refused)
+    assert (result.code, result.reason, result.webhook, result.status) == (403, "Forbidden", "pods.mutate.mountgate.io", STATUS)
+    assert result.warnings == [ApiWarning(299, "-", "repeats entry [0]")]
 
 
 def test_create_pod_without_mounts_refuses_a_sandbox_user_and_leaves_the_pod_alone() -> None:
