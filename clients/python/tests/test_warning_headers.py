@@ -57,6 +57,7 @@ ROWS: list[tuple[str, list[str], list[ApiWarning], list[str]]] = [
         [],
     ),
     ("text already decoded", ['299 - "ä"'], [W(299, "-", "ä")], []),
+    ("text already decoded, beyond ISO-8859-1", ['299 - "✓ ä"'], [W(299, "-", "✓ ä")], []),
     ("an unterminated quote", ['299 - "never closed'], [], ['299 - "never closed']),
     ("a trailing backslash", ['299 - "x\\'], [], ['299 - "x\\']),
     ("a code that is not three digits", ['29 - "x"'], [], ['29 - "x"']),
