@@ -98,6 +98,7 @@ HEADER_ROWS: list[tuple[str, object, list[str]]] = [
     ("a plain mapping, its name in lower case", {"warning": '299 - "a"', "Content-Type": "application/json"}, ['299 - "a"']),
     ("http.client's headers keep each Warning header", _http_message([("Warning", '299 - "a"'), ("warning", '299 - "b"')]), ['299 - "a"', '299 - "b"']),
     ("no Warning header", HTTPHeaderDict([("Content-Type", "application/json")]), []),
+    ("http.client's headers without a Warning header", _http_message([("Content-Type", "application/json")]), []),
     ("no headers at all", None, []),
 ]
 
