@@ -172,6 +172,8 @@ def test_a_python_value_with_a_pair_as_two_code_points_is_well_formed() -> None:
 REFUSED: list[tuple[str, list[object], list[str]]] = [
     ("readOnly as a string", [{"hostPath": "/a", "mountPath": "/b", "readOnly": "true"}], ["[0].readOnly: must be a boolean (true or false)"]),
     ("a Mount whose path is not a string", [Mount("/a", 7)], ["[0].mountPath: must be a string"]),  # type: ignore[arg-type]
+    # Not made a boolean: bool("false") is True.
+    ("a Mount whose read_only is a string", [Mount("/a", "/b", "false")], ["[0].readOnly: must be a boolean (true or false)"]),  # type: ignore[arg-type]
     ("both spellings", [{"hostPath": "/a", "host_path": "/a", "mountPath": "/b"}], ["[0]: gives both hostPath and host_path; use one"]),
     ("too many", [Mount("/a", "/b")] * (MAX_ENTRIES + 1), [f"the annotation has {MAX_ENTRIES + 1} entries, more than the {MAX_ENTRIES} mountgate reads"]),
     ("a Mount with a lone surrogate", [Mount("/srv/sandbox/\ud800", "/mnt/work")], [f"[0].hostPath: {SURROGATE}"]),
