@@ -194,6 +194,13 @@ def test_refuses_what_mountgate_would(mounts: list[Mount], problems: list[str]) 
     assert raised.value.problems == problems
 
 
+def test_the_error_message_names_every_problem() -> None:
+    # What a traceback shows: each problem, not only the first.
+    with pytest.raises(AnnotationError) as raised:
+        annotation_value([{"hostPath": "/a"}, {"mountPath": "/b"}])
+    assert str(raised.value) == "[0].mountPath: is required; [1].hostPath: is required"
+
+
 # (id, mounts, message): one mount, or the annotation text, where a list of mounts belongs.
 NOT_A_LIST: list[tuple[str, object, str]] = [
     (
