@@ -62,6 +62,8 @@ ROWS: list[tuple[str, str, list[str]]] = [
     ("a bad second entry", '[{"hostPath":"/a","mountPath":"/b"},{"hostPath":"/a"}]', ["[1].mountPath: is required"]),
     ("a surrogate pair (one emoji)", '[{"hostPath":"/srv/sandbox/\\ud83d\\ude00","mountPath":"/b"}]', []),
     ("a surrogate pair written as two code points, not escaped", '[{"hostPath":"/srv/sandbox/\ud83d\ude00","mountPath":"/b"}]', []),
+    # Named as one character, as mountgate reads it: two code points would not print as UTF-8.
+    ("an unknown key with a pair written as two code points", '[{"hostPath":"/a","mountPath":"/b","\ud83d\ude00":1}]', [f'[0]: unknown key "\U0001f600" {UNKNOWN}']),
     ("a lone high surrogate in hostPath", '[{"hostPath":"/srv/sandbox/\\ud800","mountPath":"/b"}]', [f"[0].hostPath: {SURROGATE}"]),
     ("a lone low surrogate in container_path", '[{"hostPath":"/a","container_path":"/b\\udc00"}]', [f"[0].container_path: {SURROGATE}"]),
     ("a surrogate pair in reverse order", '[{"host_path":"/a\\ude00\\ud83d","mountPath":"/b"}]', [f"[0].host_path: {SURROGATE}"]),
