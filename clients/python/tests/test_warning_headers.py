@@ -51,6 +51,12 @@ ROWS: list[tuple[str, list[str], list[ApiWarning], list[str]]] = [
     ("empty list elements", [', 299 - "x",, ,299 - "y",'], [W(299, "-", "x"), W(299, "-", "y")], []),
     ("leading and trailing blanks", ['  299 - "x"  ,  299 - "y"  '], [W(299, "-", "x"), W(299, "-", "y")], []),
     (
+        "tabs as blanks (RFC 9110 OWS), also in an empty element",
+        ['299 - "x"\t"Sat, 05 Dec 2026 01:00:00 GMT"\t,\t,\t299 - "y"'],
+        [W(299, "-", "x", "Sat, 05 Dec 2026 01:00:00 GMT"), W(299, "-", "y")],
+        [],
+    ),
+    (
         "UTF-8 text, as http.client hands it over (read as ISO-8859-1)",
         ['299 - "/srv/sandbox/ä ✓"'.encode().decode("latin-1")],
         [W(299, "-", "/srv/sandbox/ä ✓")],
