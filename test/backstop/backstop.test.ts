@@ -264,10 +264,19 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
 
     it('reads the object only through ?. (a missing field is never an error)', () => {
       for (const [where, expression] of expressions()) {
-        expect(expression, where).not.to.match(/\bobject\.(?!\?)/);
-        // Containers (c), mounts (m) and raw volumes (x) come straight from the object.
-        expect(expression, where).not.to.match(/\b[cmx]\.(?!\?)\w/);
+        expect(expression, where).not.to.match(/\b(object|oldObject|request)\.(?!\?)/);
+        // String literals aside (they hold field paths for messages), a field selected without "?" is a variable, or a key
+        // of the map the CEL builds for each hostPath volume; whatever comes from the object (containers, mounts, volumes,
+        // ports, earlier ephemeral containers) is read through "?.". Method calls aside.
+        const code = expression.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, "''");
+        const plain = [...code.matchAll(/\b\w+\.(?!\?)\w+\b(?!\()/g)].map(([selection]) => selection);
+        expect(plain.filter((s) => !/^variables\.\w+$|^v\.(name|raw|type|path|decides|builtin|hostPath)$/.test(s)), where).to.deep.equal([]);
+        // A raw volume's hostPath only once has() has found it, and its fields through "?.".
+        expect(code.match(/\bv\.hostPath\b(?!\)|\.\?)/g) ?? [], where).to.deep.equal([]);
       }
+      // The map built for a volume holds its name, path and type read through "?.", not selected from the raw volume.
+      const volumes = expressions().find(([where]) => where === 'variables.hostPathVolumes')?.[1] ?? '';
+      expect(volumes).to.contain(".filter(v, has(v.hostPath)).map(v, {'name': string(v.?name.orValue('')), 'raw': string(v.hostPath.?path.orValue('')), 'type': string(v.hostPath.?type.orValue(''))})");
     });
 
     it('makes each message cheap when its rule holds', () => {
