@@ -285,6 +285,26 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
       for (const [where, expression] of messages) expect(expression, where).to.match(/^variables\.\w+\.size\(\) == 0 \? '' : /);
     });
 
+    it('denies when a rule\'s variable lists anything, and explains with that same variable, rule by rule', () => {
+      const rules = ['outside', 'writers', 'creators', 'subPathMounters', 'rootMounters', 'untrustedSandboxUser', 'baselineBreaks'];
+      const validations = backstop(policyOf()).policy.spec?.validations ?? [];
+      expect(validations.map((v) => v.expression)).to.deep.equal(rules.map((name) => `variables.${name}.size() == 0`));
+      expect(validations.map((v) => /^variables\.(\w+)\.size\(\) == 0 \? '' : /.exec(v.messageExpression ?? '')?.[1])).to.deep.equal(rules);
+      // Past its cheap test, each message reads the first of what its own variable lists.
+      validations.forEach((v, i) => expect(v.messageExpression, rules[i]).to.match(new RegExp(`variables\\.${rules[i]}\\[0\\]`)));
+    });
+
+    it('refers in a variable only to variables defined before it, and in a rule only to variables defined (as the API server requires)', () => {
+      const spec = backstop(policyOf()).policy.spec;
+      const defined: string[] = [];
+      const used = (expression: string): string[] => [...expression.matchAll(/\bvariables\.(\w+)/g)].map(([, name]) => name ?? '');
+      for (const v of spec?.variables ?? []) {
+        expect(used(v.expression).filter((name) => !defined.includes(name)), `variables.${v.name}`).to.deep.equal([]);
+        defined.push(v.name);
+      }
+      for (const v of spec?.validations ?? []) expect(used(`${v.expression} ${v.messageExpression ?? ''}`).filter((name) => !defined.includes(name))).to.deep.equal([]);
+    });
+
     it('is the same text for every policy but the eight literals', () => {
       const other = backstop(
         policyOf({
