@@ -105,6 +105,13 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
     // policy (422), and `helm install` of the chart fails with it. test/e2e/backstop.test.ts holds the limit to a real one.
     const tenants = (count: number, tail = 'projects'): Array<{ pathPrefix: string; readOnly: boolean }> =>
       Array.from({ length: count }, (_, i) => ({ pathPrefix: `/srv/tenants/team-${i}/${tail}`, readOnly: i % 3 === 0 }));
+    /** trustedProvisioners whose CEL list literal is exactly `length` characters long (ASCII: one character a byte). */
+    const provisioners = (length: number): string[] => {
+      const names = Array.from({ length: 2000 }, (_, i) => `system:serviceaccount:team-${i}:p`);
+      names[0] = `${names[0] ?? ''}${'x'.repeat(length - celStringList(names).length)}`;
+      expect(celStringList(names)).to.have.length(length);
+      return names;
+    };
     const tooLong: Array<{ name: string; spec: Record<string, unknown>; throws: string | undefined }> = [
       { name: '700 entries of some 30 characters fit', spec: { allowedHostPaths: tenants(700), builtinHostPaths: [] }, throws: undefined },
       {
@@ -116,6 +123,16 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
         name: 'characters are counted as code points, not UTF-8 bytes or UTF-16 code units (an emoji: 4 bytes, 2 units, 1 character)',
         spec: { allowedHostPaths: tenants(600, '😀'.repeat(30)), builtinHostPaths: [] },
         throws: undefined,
+      },
+      {
+        name: 'an expression of exactly 100,000 characters fits',
+        spec: { trustedProvisioners: provisioners(100_000) },
+        throws: undefined,
+      },
+      {
+        name: 'an expression of 100,001 characters does not',
+        spec: { trustedProvisioners: provisioners(100_001) },
+        throws: "trustedProvisioners make the backstop's CEL variable trustedProvisioners 100001 characters long, over the 100000 the API server compiles in one expression",
       },
       {
         name: 'trustedProvisioners are one expression of their own',
