@@ -99,6 +99,11 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
       // The policy parser refuses a lone surrogate too (canonicalPath): compiled directly, the spec reaches the backstop's own guard.
       const policy = compilePolicy({ ...policyOf().spec, builtinHostPaths: [{ pathPrefix: '/x\uD800', readOnly: false }] });
       expect(() => backstop(policy)).to.throw(BackstopError, 'builtinHostPaths[0].pathPrefix contains a lone UTF-16 surrogate');
+      // A low surrogate alone too, named by its own list and index; a pair is a character like any other.
+      const low = compilePolicy({ ...policyOf().spec, allowedHostPaths: [{ pathPrefix: '/a', readOnly: false }, { pathPrefix: '/\uDC00x', readOnly: false }] });
+      expect(() => backstop(low)).to.throw(BackstopError, 'allowedHostPaths[1].pathPrefix contains a lone UTF-16 surrogate');
+      const pair = compilePolicy({ ...policyOf().spec, allowedHostPaths: [{ pathPrefix: '/\uD83D\uDE00', readOnly: false }] });
+      expect(() => backstop(pair)).to.not.throw();
     });
 
     // The API server compiles no CEL expression longer than 100,000 characters (code points): it refuses to store such a
