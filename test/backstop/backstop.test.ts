@@ -181,6 +181,7 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
     });
 
     it('judges Pod CREATE and the pods/ephemeralcontainers UPDATE, nothing else', () => {
+      expect(objects.policy.spec?.matchConstraints?.matchPolicy).to.equal('Equivalent');
       expect(objects.policy.spec?.matchConstraints?.resourceRules).to.deep.equal([
         { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] },
         { apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['pods/ephemeralcontainers'] },
