@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { backstopEntries, celEntries } from '../../src/backstop/policy.js';
-import { READ_ONLY_BELOW } from '../../src/backstop/cel.js';
+import { APPLICABLE, HOLDS_READ_ONLY, HOST_PATH_VOLUMES, READ_ONLY_BELOW, WRITERS_MESSAGE } from '../../src/backstop/cel.js';
 import { hostPathAllowance } from '../../src/policy/allowance.js';
 import type { Fillings } from '../../src/policy/match.js';
 import { PLACEHOLDERS, type Placeholder } from '../../src/policy/patterns.js';
@@ -19,6 +19,27 @@ type Values = Readonly<Partial<Record<Placeholder, string>>>;
 type Entry = readonly string[];
 
 const minimum = (values: readonly string[]): string => values.reduce((a, b) => (b < a ? b : a));
+
+/**
+ * The CEL each step below stands for, as cel.ts writes it: the property runs the steps, not this text, so the
+ * text is held here and a change to it fails until the steps are brought along.
+ */
+const CEL = {
+  applicable:
+    "variables.policyEntries.filter(e, (!('{namespace}' in e) || variables.namespaceName != '') && (!('{user}' in e) || variables.username != '') && (!('{sandboxUser}' in e) || variables.sandboxUser != '')).map(e, e.map(s, s == '{namespace}' ? variables.namespaceName : s == '{user}' ? variables.username : s == '{sandboxUser}' ? variables.sandboxUser : s))",
+  covers:
+    "(e.size() == 3 ? (v.path == e[1] || v.path.startsWith(e[2])) : (v.path.startsWith(e[2]) && segs.size() > e.size() - 3 && variables.positions.all(i, i >= e.size() - 3 || e[i + 3] == '*' || e[i + 3] == segs[i + 1])))",
+  decides: "'decides': [covering.map(e, e[0])].map(r, r.size() == 0 ? '' : string(r.min()))[0]",
+  readOnlyBelow:
+    "variables.applicable.filter(e, e[0].endsWith('0') && (e.size() == 3 || e.exists(s, s == '*') || [e[1].replace('{namespace}', variables.namespaceName).replace('{user}', variables.username).replace('{sandboxUser}', variables.sandboxUser)].map(own, variables.applicable.filter(f, f[0] <= e[0] && (f.size() == 3 ? f[1] == own : f.size() == e.size() && own.startsWith(f[2]) && variables.positions.all(i, i >= e.size() - 3 || f[i + 3] == '*' || f[i + 3] == e[i + 3]))).map(f, f[0]).min().endsWith('0'))[0]))",
+  literalBelow: "e.size() == 3 && e[1].size() > v.path.size() && e[1].startsWith(v.path + '/')",
+  patternBelow: "e.size() > 3 && segs.size() < e.size() - 2 && variables.positions.all(i, i >= segs.size() - 1 || e[i + 3] == '*' || e[i + 3] == segs[i + 1])",
+  holdsReadOnly:
+    "!variables.hostPathVolumes.exists(v, v.decides.endsWith('1')) || variables.readOnlyBelow.size() == 0 ? [] : variables.hostPathVolumes.filter(v, v.decides.endsWith('1') && (variables.readOnlyBelow.exists(e, LITERAL_BELOW) || variables.readOnlyBelow.exists(e, e.size() > 3) && [v.path.split('/')].map(segs, variables.readOnlyBelow.exists(e, PATTERN_BELOW))[0])).map(v, v.name)",
+  named:
+    "[variables.readOnlyBelow.filter(e, LITERAL_BELOW)].map(l, l.size() > 0 ? [l.map(e, (e[1].size() + e[1].findAll('[\\\\x{10000}-\\\\x{10FFFF}]').size())).max()].map(n, l.filter(e, (e[1].size() + e[1].findAll('[\\\\x{10000}-\\\\x{10FFFF}]').size()) == n)[0][1])[0] : [v.path.split('/')].map(segs, [variables.readOnlyBelow.filter(e, PATTERN_BELOW)].map(p, [p.map(e, e[0]).min()].map(r, p.filter(e, e[0] == r)[0][1])[0])[0])[0])[0]",
+};
+const withBelow = (text: string): string => text.replaceAll('LITERAL_BELOW', CEL.literalBelow).replaceAll('PATTERN_BELOW', CEL.patternBelow);
 
 /** variables.applicable: the entries whose placeholders all have values, the values filled in. */
 function applicable(entries: readonly Entry[], values: Values): Entry[] {
@@ -112,6 +133,15 @@ const values = fc.record({ namespace: value, user: value, sandboxUser: value }).
 );
 
 describe('backstop: read-only entries below a path, step by step as the CEL takes them', () => {
+  it('stands for the CEL as cel.ts writes it', () => {
+    expect(APPLICABLE, 'applicable').to.equal(CEL.applicable);
+    expect(HOST_PATH_VOLUMES, 'covers').to.contain(`[variables.applicable.filter(e, ${CEL.covers})].map(covering,`);
+    expect(HOST_PATH_VOLUMES, 'decides').to.contain(CEL.decides);
+    expect(READ_ONLY_BELOW, 'readOnlyBelow').to.equal(CEL.readOnlyBelow);
+    expect(HOLDS_READ_ONLY, 'holdsReadOnly').to.equal(withBelow(CEL.holdsReadOnly));
+    expect(WRITERS_MESSAGE, 'named').to.contain(`v.name in variables.holdsReadOnly ? strings.quote(${withBelow(CEL.named)}) + ' inside it is read-only'`);
+  });
+
   it('holds a read-only entry below exactly where mountgate says so, and names the same entry', () => {
     let below = 0;
     fc.assert(
