@@ -101,6 +101,20 @@ describe('cli: mountgate backstop', () => {
     });
   });
 
+  // The parser refuses a lone surrogate itself (the row above): what only the backstop refuses is a policy too big for one CEL expression.
+  it('is a policy error, naming the file and field, for lists too long for one CEL expression', async () => {
+    const trustedProvisioners = Array.from({ length: 2000 }, (_, i) => `system:serviceaccount:sandboxes-${i}:provisioner`);
+    await withPolicy(JSON.stringify({ ...BASE_POLICY, trustedProvisioners }), async (file) => {
+      const error = await backstopCommand(['--config', file], { stdout: () => {} }).then(() => undefined, (e: unknown) => e);
+      expect(error).to.be.instanceOf(PolicyError);
+      const head = `${file}: invalid policy: `;
+      expect((error as Error).message.slice(0, head.length)).to.equal(head);
+      expect((error as Error).message.slice(head.length)).to.match(
+        /^trustedProvisioners make the backstop's CEL variable trustedProvisioners 1\d{5} characters long, over the 100000 the API server compiles in one expression/,
+      );
+    });
+  });
+
   it('the process exits 2 with one line naming the file and field', async () => {
     await withPolicy('maxMounts: -1\n', async (file) => {
       const result = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'backstop', '--config', file], { encoding: 'utf8' });
