@@ -180,6 +180,27 @@ describe('backstop: the generated ValidatingAdmissionPolicy', () => {
       expect(objects.binding.spec?.policyName).to.equal('mountgate-backstop');
     });
 
+    it('takes its name, labels, validation actions and namespaces from the options', () => {
+      const options: BackstopOptions = {
+        name: 'sandbox-hostpaths',
+        namespaceSelector: { matchLabels: { team: 'sandbox' } },
+        excludedNamespaces: ['kube-system', 'mountgate'],
+        validationActions: ['Audit', 'Warn'],
+        labels: { tier: 'guard' },
+      };
+      const made = backstop(policyOf(), options);
+      expect(made.policy.metadata).to.deep.equal({ name: 'sandbox-hostpaths', labels: { tier: 'guard' } });
+      expect(made.binding.metadata).to.deep.equal({ name: 'sandbox-hostpaths', labels: { tier: 'guard' } });
+      expect(made.binding.spec).to.deep.equal({
+        policyName: 'sandbox-hostpaths',
+        validationActions: ['Audit', 'Warn'],
+        matchResources: {
+          namespaceSelector: { matchLabels: { team: 'sandbox' }, matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'mountgate'] }] },
+        },
+      });
+      expect(objects.policy.metadata?.labels).to.deep.equal({ 'app.kubernetes.io/name': 'mountgate', 'app.kubernetes.io/component': 'backstop' });
+    });
+
     it('judges Pod CREATE and the pods/ephemeralcontainers UPDATE, nothing else', () => {
       expect(objects.policy.spec?.matchConstraints?.matchPolicy).to.equal('Equivalent');
       expect(objects.policy.spec?.matchConstraints?.resourceRules).to.deep.equal([
