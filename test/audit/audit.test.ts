@@ -254,6 +254,29 @@ describe('audit and entries filled from the requester ({user}, {sandboxUser})', 
       expected: breaks({ rule: 'host-path-volume-not-allowed', field: 'spec.volumes[0].hostPath.path', message: '"/srv/team-b/alice" is not under any allowed or built-in host path ("/srv/{namespace}/{user}" has {namespace} = "agents" for this request)' }),
     },
     {
+      // Each requester breaks something no other does: the one with no path outside every entry is named, though it breaks more.
+      name: 'breaks, naming the requester who comes closest: paths outside every entry outweigh any number of read-only mounts',
+      policy: { allowedHostPaths: [{ pathPrefix: '/home/{user}' }, { pathPrefix: '/opt', readOnly: true }, { pathPrefix: '/opt/{user}' }], requesters: [] },
+      user: { username: 'alice', groups: [] },
+      annotations: {},
+      handWritten: ['/home/alice', '/opt/bob', '/opt/bob/a', '/opt/bob/b'],
+      expected: breaks(
+        ...['/opt/bob', '/opt/bob/a', '/opt/bob/b'].map((path, i) => ({
+          rule: 'host-path-volume-read-write' as const,
+          field: `spec.containers[0].volumeMounts[${i + 1}]`,
+          message: `container "sandbox" mounts "${path}" read-write, but "/opt" is read-only`,
+        })),
+      ),
+    },
+    {
+      name: "breaks, naming only what every requester breaks: two users' homes and a docker.sock",
+      policy: USER_HOMES,
+      user: { username: 'alice', groups: [] },
+      annotations: {},
+      handWritten: ['/home/alice', '/home/bob', '/var/run/docker.sock'],
+      expected: breaks({ rule: 'host-path-volume-not-allowed', field: 'spec.volumes[2].hostPath.path', message: '"/var/run/docker.sock" is not under any allowed or built-in host path' }),
+    },
+    {
       // Only the segment where {user} stands is a possible username, so the owner's is never crowded out.
       name: 'cannot judge offline: /home/alice listed after 300 /skills/xN volumes',
       policy: SKILLS_AND_HOMES,
