@@ -252,6 +252,17 @@ describe('audit and entries filled from the requester ({user}, {sandboxUser})', 
       annotations: {},
       handWritten: ['/srv/team-b/alice'],
       expected: breaks({ rule: 'host-path-volume-not-allowed', field: 'spec.volumes[0].hostPath.path', message: '"/srv/team-b/alice" is not under any allowed or built-in host path ("/srv/{namespace}/{user}" has {namespace} = "agents" for this request)' }),
+      // alice is no candidate: the segment before hers is not this namespace, so no requester is tried.
+      maxDecisions: 1,
+    },
+    {
+      name: 'breaks, no requester tried: the segment where {user} stands cannot be a username',
+      policy: USER_HOMES,
+      user: { username: 'alice', groups: [] },
+      annotations: {},
+      handWritten: ['/home/a.b'],
+      expected: breaks({ rule: 'host-path-volume-not-allowed', field: 'spec.volumes[0].hostPath.path', message: '"/home/a.b" is not under any allowed or built-in host path ("/home/{user}" does not apply: {user} is not filled, as the request has no username)' }),
+      maxDecisions: 1,
     },
     {
       // Each requester breaks something no other does: the one with no path outside every entry is named, though it breaks more.
@@ -275,6 +286,21 @@ describe('audit and entries filled from the requester ({user}, {sandboxUser})', 
       annotations: {},
       handWritten: ['/home/alice', '/home/bob', '/var/run/docker.sock'],
       expected: breaks({ rule: 'host-path-volume-not-allowed', field: 'spec.volumes[2].hostPath.path', message: '"/var/run/docker.sock" is not under any allowed or built-in host path' }),
+    },
+    {
+      // The provisioner's group fills {sandboxUser} from the annotation; the username before it is tried as {user}.
+      name: 'cannot judge offline: /srv/{sandboxUser}/{user}, created by alice in a trusted group for bob',
+      policy: { allowedHostPaths: [{ pathPrefix: '/srv/{sandboxUser}/{user}' }], requesters: [], trustedProvisioners: ['group:provisioners'] },
+      user: { username: 'alice', groups: ['provisioners'] },
+      annotations: { 'mountgate.io/mounts': mounts('/srv/bob/alice'), 'mountgate.io/sandbox-user': 'bob' },
+      expected: { outcome: 'cannot-judge-offline', unjudged: { namespace: 'agents', pod: 'p', needs: ['{user}', '{sandboxUser}'] } },
+    },
+    {
+      name: 'cannot judge offline: /srv/users/{sandboxUser}, created through a trusted group whatever the username',
+      policy: { allowedHostPaths: [{ pathPrefix: '/srv/users/{sandboxUser}' }], requesters: [], trustedProvisioners: ['group:provisioners'] },
+      user: { username: 'system:serviceaccount:deer-flow:provisioner', groups: ['provisioners'] },
+      annotations: { 'mountgate.io/mounts': mounts('/srv/users/bob'), 'mountgate.io/sandbox-user': 'bob' },
+      expected: { outcome: 'cannot-judge-offline', unjudged: { namespace: 'agents', pod: 'p', needs: ['{sandboxUser}'] } },
     },
     {
       // Only the segment where {user} stands is a possible username, so the owner's is never crowded out.
