@@ -187,7 +187,7 @@ describe('audit and entries filled from the requester ({user}, {sandboxUser})', 
 
   const breaks = (...violations: Violation[]): Judgement => ({ outcome: 'breaks', finding: { namespace: 'agents', pod: 'p', violations } });
   const SKILLS_AND_HOMES = { allowedHostPaths: [{ pathPrefix: '/skills' }, { pathPrefix: '/home/{user}' }], builtinHostPaths: [], requesters: [] };
-  const numbered = (count: number, path: (i: number) => string): string[] => Array.from({ length: count }, (_, i) => path(i));
+  const numbered = <T>(count: number, path: (i: number) => T): T[] => Array.from({ length: count }, (_, i) => path(i));
   const BOUND = 1 + MAX_CANDIDATE_REQUESTERS;
   const rows: Row[] = [
     {
@@ -301,6 +301,31 @@ describe('audit and entries filled from the requester ({user}, {sandboxUser})', 
       user: { username: 'system:serviceaccount:deer-flow:provisioner', groups: ['provisioners'] },
       annotations: { 'mountgate.io/mounts': mounts('/srv/users/bob'), 'mountgate.io/sandbox-user': 'bob' },
       expected: { outcome: 'cannot-judge-offline', unjudged: { namespace: 'agents', pod: 'p', needs: ['{sandboxUser}'] } },
+    },
+    {
+      name: `judged as every requester up to the bound: ${MAX_CANDIDATE_REQUESTERS} homes`,
+      policy: SKILLS_AND_HOMES,
+      user: { username: 'u0', groups: [] },
+      annotations: {},
+      handWritten: numbered(MAX_CANDIDATE_REQUESTERS, (i) => `/home/u${i}`),
+      // Each is the owner for one home and outside for the others: u0, the first of those closest, is named.
+      expected: breaks(
+        ...numbered(MAX_CANDIDATE_REQUESTERS - 1, (i) => i + 1).map((i) => ({
+          rule: 'host-path-volume-not-allowed' as const,
+          field: `spec.volumes[${i}].hostPath.path`,
+          message: `"/home/u${i}" is not under any allowed or built-in host path ("/home/{user}" has {user} = "u0" for this request)`,
+        })),
+      ),
+      maxDecisions: BOUND,
+    },
+    {
+      name: `cannot judge offline, untried: ${MAX_CANDIDATE_REQUESTERS + 1} homes, one past the bound`,
+      policy: SKILLS_AND_HOMES,
+      user: { username: 'u0', groups: [] },
+      annotations: {},
+      handWritten: numbered(MAX_CANDIDATE_REQUESTERS + 1, (i) => `/home/u${i}`),
+      expected: { outcome: 'cannot-judge-offline', unjudged: { namespace: 'agents', pod: 'p', needs: ['{user}'], tooManyRequesters: true } },
+      maxDecisions: 1,
     },
     {
       // Only the segment where {user} stands is a possible username, so the owner's is never crowded out.
