@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { canonicalPath, decidingEntry, isWithin, MAX_PATH_LENGTH, quoted, sortLongestFirst } from '../../src/policy/paths.js';
+import { canonicalPath, decidingEntry, isWithin, MAX_PATH_LENGTH, mountPoint, quoted, sortLongestFirst } from '../../src/policy/paths.js';
 
 const BACKSLASH = 'contains a backslash, a path separator on Windows nodes';
 
@@ -47,6 +47,26 @@ describe('policy/paths', () => {
     ];
     for (const [name, input, problem] of rejected) {
       it(`rejects ${name}`, () => expect(canonicalPath(input)).to.deep.equal({ ok: false, problem }));
+    }
+  });
+
+  describe('mountPoint (where the runtime mounts: the kubelet cleans "/" + the path)', () => {
+    const rows: Array<[string, string, string]> = [
+      ['a plain absolute path, as written', '/mnt/x', '/mnt/x'],
+      ['the root', '/', '/'],
+      ['a trailing slash, dropped', '/mnt/x/', '/mnt/x'],
+      ['two trailing slashes, dropped', '/mnt/x//', '/mnt/x'],
+      ['an empty segment, dropped', '/mnt//x', '/mnt/x'],
+      ['only slashes', '//', '/'],
+      ['a "." segment, dropped', '/mnt/./x', '/mnt/x'],
+      ['a ".." segment, taking the one before it', '/mnt/a/../x', '/mnt/x'],
+      ['a ".." above the root, at the root', '/..', '/'],
+      ['a relative path, from the root', 'mnt/x', '/mnt/x'],
+      ['a relative path that climbs, from the root', '../x', '/x'],
+      ['segments that only start with dots, as written', '/mnt/.hidden/..x', '/mnt/.hidden/..x'],
+    ];
+    for (const [name, input, expected] of rows) {
+      it(name, () => expect(mountPoint(input)).to.equal(expected));
     }
   });
 
