@@ -106,3 +106,29 @@ export const nestedPod = fc
       }),
     ),
   );
+
+/**
+ * Pods mounting hostPath volumes with a subPath or subPathExpr, which the kubelet makes inside the volume when it
+ * is missing: of read-only host paths, of read-write ones that hold a read-only entry (/srv/work, see
+ * NESTING_ENTRIES) and of read-write ones that do not. Mount paths never nest and all mounts are read-only, so a
+ * subPath is the only thing that can refuse most of these Pods.
+ */
+export const subPathPod = fc
+  .record({
+    paths: fc.tuple(fc.constantFrom('/srv/models', '/srv/models/llama', '/skills', '/srv/work', '/srv/work/frozen'), fc.constantFrom('/srv/sandbox', '/srv/models/scratch', '/srv/work', '/srv/models')),
+    mounts: fc.array(
+      fc.record({
+        name: fc.constantFrom('h0', 'h1'),
+        key: fc.constantFrom('subPath', 'subPathExpr'),
+        value: fc.constantFrom('x', 'x/y', '$(POD_NAME)', ''),
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+  })
+  .map(({ paths, mounts }): unknown => ({
+    metadata: { name: 'p' },
+    spec: {
+      containers: [{ name: 'sandbox', image: 'img', volumeMounts: mounts.map(({ name, key, value }, index) => ({ name, mountPath: `/v${index}`, readOnly: true, [key]: value })) }],
+      volumes: paths.map((path, index) => ({ name: `h${index}`, hostPath: { path, type: 'Directory' } })),
+    },
+  }));
