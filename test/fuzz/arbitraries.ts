@@ -132,3 +132,23 @@ export const subPathPod = fc
       volumes: paths.map((path, index) => ({ name: `h${index}`, hostPath: { path, type: 'Directory' } })),
     },
   }));
+
+/**
+ * Sandbox Pods asking for allowed host paths at targets in or beside the system paths (/proc, /sys, /dev) and
+ * the test policy's reserved ones, so that a target is what refuses them, or, beside one, what does not.
+ */
+export const targetedPod = fc
+  .array(
+    fc.record({
+      hostPath: fc.constantFrom('/srv/sandbox/a', '/srv/models/a'),
+      mountPath: fc
+        .tuple(fc.constantFrom('/proc', '/sys', '/dev', '/mnt/skills', '/mnt/user-data', '/procs', '/system', '/devices', '/mnt/skills2', '/mnt/user'), fc.constantFrom('', '', '/x', '/x/y', '/'))
+        .map(([prefix, tail]) => prefix + tail),
+      readOnly: fc.constant(true),
+    }),
+    { minLength: 1, maxLength: 2 },
+  )
+  .map((requests): unknown => ({
+    metadata: { name: 'p', annotations: { [ANNOTATION]: JSON.stringify(requests) } },
+    spec: { containers: [{ name: 'sandbox', image: 'img' }] },
+  }));

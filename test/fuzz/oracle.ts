@@ -213,6 +213,11 @@ export function mountPointProblems(pod: unknown, policy: OraclePolicy): string[]
   return problems;
 }
 
+/** The system or reserved path a mount target lies in, if any. */
+export function forbiddenTarget(target: string, policy: OraclePolicy): string | undefined {
+  return [...SYSTEM_TARGETS, ...(policy.reservedMountPaths ?? [])].find((reserved) => covers(reserved, target));
+}
+
 const ADDED_PATH = /^\/spec\/(volumes(\/(\d+|-))?|containers\/\d+\/volumeMounts(\/(\d+|-))?)$/;
 
 /** The patch only adds volumes and mounts, and everything it adds is a canonical, requestable, well-targeted mount. */
@@ -243,7 +248,7 @@ export function mutationProblems(original: unknown, patch: readonly Operation[],
           problems.push(`mount target ${JSON.stringify(target)} is not canonical or is /`);
           continue;
         }
-        const forbidden = [...SYSTEM_TARGETS, ...(policy.reservedMountPaths ?? [])].find((reserved) => covers(reserved, target));
+        const forbidden = forbiddenTarget(target, policy);
         if (forbidden !== undefined) problems.push(`mount target ${target} is inside ${forbidden}`);
       }
     }
