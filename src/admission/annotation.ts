@@ -6,6 +6,7 @@
  */
 import { boolean, object, string, type InferType } from 'yup';
 import { isRecord } from '../policy/json-object.js';
+import { listedKeys, shownKey } from '../policy/problem-list.js';
 import { violation, type Violation } from './violation.js';
 import { strictValidator } from './schema-guard.js';
 
@@ -21,6 +22,18 @@ export const MAX_MALFORMED_ENTRIES = 10;
 const text = () => string().strict().typeError('${path} must be a string');
 const flag = () => boolean().strict().typeError('${path} must be a boolean (true or false)');
 
+const FIELDS = [
+  ['hostPath', 'host_path'],
+  ['mountPath', 'container_path'],
+  ['readOnly', 'read_only'],
+] as const;
+
+/** Each key an entry may give, in both spellings. */
+const ENTRY_KEYS: readonly string[] = FIELDS.flat();
+
+/** A client's key in a message: cut, and escaped as JSON, so that no quote or line break in it can pass for the message's own. */
+const quotedKey = (key: string): string => JSON.stringify(shownKey(key));
+
 /** An entry as the client wrote it, in either spelling. */
 export const annotationEntrySchema = object({
   hostPath: text(),
@@ -30,7 +43,10 @@ export const annotationEntrySchema = object({
   readOnly: flag(),
   read_only: flag(),
 })
-  .noUnknown(true, 'unknown key "${unknown}" (allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)')
+  .noUnknown(true, ({ value }: { value: object }) => {
+    const unknown = Object.keys(value).filter((key) => !ENTRY_KEYS.includes(key));
+    return `unknown key ${listedKeys(unknown, quotedKey)} (allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)`;
+  })
   .typeError('must be an object with hostPath and mountPath')
   .strict();
 
@@ -57,15 +73,6 @@ export interface ParsedAnnotation {
   readonly requests: readonly LocatedRequest[];
   readonly violations: readonly Violation[];
 }
-
-const FIELDS = [
-  ['hostPath', 'host_path'],
-  ['mountPath', 'container_path'],
-  ['readOnly', 'read_only'],
-] as const;
-
-/** Each key an entry may give, in both spellings. */
-const ENTRY_KEYS: readonly string[] = FIELDS.flat();
 
 /** `field` is where the annotation lives, e.g. `metadata.annotations[mountgate.io/mounts]`. */
 export function parseAnnotation(value: string, field: string): ParsedAnnotation {

@@ -1,3 +1,5 @@
+import { cutMiddle } from '../admission/bounded-text.js';
+
 /**
  * Lists of problems as they reach answers, log lines and status conditions:
  * a value can hold as many faults as its size allows (one per list entry),
@@ -15,8 +17,19 @@ export function firstProblems(problems: readonly string[]): readonly string[] {
 /** How many of an object's unknown keys one message names. */
 export const MAX_LISTED_KEYS = 5;
 
-/** Keys as one message lists them: a few all, more as the first MAX_LISTED_KEYS and how many others there are. */
-export function listedKeys(keys: readonly string[]): string {
-  if (keys.length <= MAX_LISTED_KEYS) return keys.join(', ');
-  return `${keys.slice(0, MAX_LISTED_KEYS).join(', ')} and ${(keys.length - MAX_LISTED_KEYS).toLocaleString('en-US')} more`;
+/** The longest key a message shows whole (UTF-16 code units); a longer one is cut in the middle. */
+export const MAX_SHOWN_KEY_LENGTH = 64;
+
+/** A key as a message shows it: at most MAX_SHOWN_KEY_LENGTH long. */
+export function shownKey(key: string): string {
+  return cutMiddle(key, MAX_SHOWN_KEY_LENGTH);
+}
+
+/**
+ * Keys as one message lists them: a few all, more as the first MAX_LISTED_KEYS and how many others there are;
+ * each as `show` writes it (cut to MAX_SHOWN_KEY_LENGTH unless told otherwise).
+ */
+export function listedKeys(keys: readonly string[], show: (key: string) => string = shownKey): string {
+  const named = keys.slice(0, MAX_LISTED_KEYS).map(show).join(', ');
+  return keys.length <= MAX_LISTED_KEYS ? named : `${named} and ${(keys.length - MAX_LISTED_KEYS).toLocaleString('en-US')} more`;
 }

@@ -47,6 +47,19 @@ describe('admission/annotation', () => {
     ['a prototype-pollution key', '[{"hostPath":"/a","mountPath":"/b","__proto__":{"readOnly":false}}]', [
       `${FIELD}[0]: unknown key "__proto__" (allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)`,
     ]],
+    ['two unknown keys, each quoted', '[{"hostPath":"/a","mountPath":"/b","subPath":"x","mode":1}]', [
+      `${FIELD}[0]: unknown key "subPath", "mode" (allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)`,
+    ]],
+    ['300 unknown keys, five named', `[{"hostPath":"/a","mountPath":"/b",${Array.from({ length: 300 }, (_, index) => `"k${index}":1`).join(',')}}]`, [
+      `${FIELD}[0]: unknown key "k0", "k1", "k2", "k3", "k4" and 295 more (allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)`,
+    ]],
+    ['an unknown key of 5,000 characters, cut in the middle', `[{"hostPath":"/a","mountPath":"/b","${'x'.repeat(5_000)}":1}]`, [
+      `${FIELD}[0]: unknown key "${'x'.repeat(48)}…${'x'.repeat(15)}" (allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)`,
+    ]],
+    // Escaped as JSON: a quote cannot close the quoted key early, nor a line break start a line of its own.
+    ['an unknown key with a quote, a comma and a line break', '[{"hostPath":"/a","mountPath":"/b","a\\", \\"b\\nc":1}]', [
+      `${FIELD}[0]: unknown key "a\\", \\"b\\nc" (allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)`,
+    ]],
     ['readOnly given as the string "true"', '[{"hostPath":"/a","mountPath":"/b","readOnly":"true"}]', [`${FIELD}[0].readOnly: must be a boolean (true or false)`]],
     ['read_only given as a number', '[{"host_path":"/a","container_path":"/b","read_only":1}]', [`${FIELD}[0].read_only: must be a boolean (true or false)`]],
     ['a hostPath that is a number', '[{"hostPath":7,"mountPath":"/b"}]', [`${FIELD}[0].hostPath: must be a string`]],

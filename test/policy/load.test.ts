@@ -100,6 +100,7 @@ describe('policy/load', () => {
     ['five unknown keys, all named', 'a: 1\nb: 1\nc: 1\nd: 1\ne: 1\n', ['unknown key: a, b, c, d, e']],
     ['six unknown keys, five named', 'a: 1\nb: 1\nc: 1\nd: 1\ne: 1\nf: 1\n', ['unknown key: a, b, c, d, e and 1 more']],
     ['20,000 unknown keys', Array.from({ length: 20_000 }, (_, index) => `k${index}: 1\n`).join(''), ['unknown key: k0, k1, k2, k3, k4 and 19,995 more']],
+    ['an unknown key of 5,000 characters, cut in the middle', `{"${'k'.repeat(5_000)}": 1}`, [`unknown key: ${'k'.repeat(48)}…${'k'.repeat(15)}`]],
     ['200 unknown keys in an entry', `allowedHostPaths:\n  - pathPrefix: /srv\n${Array.from({ length: 200 }, (_, index) => `    k${index}: 1\n`).join('')}`, ['allowedHostPaths[0] has an unknown key: k0, k1, k2, k3, k4 and 195 more']],
     ['several problems at once', 'maxMounts: -2\nhostPathType: x\nextra: 1', [
       'maxMounts must not be negative',
