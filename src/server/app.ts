@@ -15,7 +15,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import { errorBody } from './error-body.js';
 import type { NamespaceLevels } from './namespace-cache.js';
 import type { LiveState } from './live-state.js';
-import { BodyError, declaresTooLong, plainJsonLength, readPlainJson } from './json-body.js';
+import { BodyError, declaresEncoding, declaresTooLong, plainJsonLength, readPlainJson } from './json-body.js';
 import type { Metrics, Result } from './metrics.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -164,9 +164,8 @@ function handleAdmission(stage: Endpoint, req: IncomingMessage, res: ServerRespo
     refuseUnread(stage, req, res, context, tooLarge());
     return;
   }
-  // An empty value is no coding at all, as body-parser read it.
-  const encoding = req.headers['content-encoding'] ?? '';
-  if (encoding !== '' && encoding.toLowerCase() !== 'identity') {
+  if (declaresEncoding(req)) {
+    const encoding = req.headers['content-encoding'] ?? '';
     refuseUnread(stage, req, res, context, new BodyError(415, `the body is encoded (Content-Encoding: ${encoding}); mountgate reads AdmissionReviews as the API server sends them, unencoded`));
     return;
   }

@@ -24,6 +24,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { SLOW_BODY_GRACE_MS } from './connection-cap.js';
 import { errorBody } from './error-body.js';
+import { declaresEncoding } from './json-body.js';
 
 export const SMALL_BODY_BYTES = 256 * 1024;
 export const DEFAULT_POOL_BYTES = 32 * 1024 * 1024;
@@ -112,8 +113,8 @@ export function withBodyBudget(
 
 function chargeFor(req: IncomingMessage, maxBodyBytes: number): number {
   if (req.method === 'GET' || req.method === 'HEAD') return 0;
-  const encoding = req.headers['content-encoding'];
-  if (encoding !== undefined && encoding !== 'identity') return maxBodyBytes;
+  // An encoded body may inflate to the limit, whatever it declares.
+  if (declaresEncoding(req)) return maxBodyBytes;
   const declared = req.headers['content-length'];
   if (declared === undefined || !/^\d+$/.test(declared)) return maxBodyBytes;
   // A declared length over the limit is answered 413 at once (app.ts), before a byte of it is read.

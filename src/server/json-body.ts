@@ -38,6 +38,12 @@ export function declaresTooLong(req: IncomingMessage, maxBytes: number): boolean
   return declared !== undefined && /^[0-9]+$/.test(declared) && Number(declared) > maxBytes;
 }
 
+/** Whether the body declares a content coding: an empty value, or `identity` in any case, is none, as body-parser reads it. */
+export function declaresEncoding(req: IncomingMessage): boolean {
+  const encoding = req.headers['content-encoding'] ?? '';
+  return encoding !== '' && encoding.toLowerCase() !== 'identity';
+}
+
 /** The declared length of a plain JSON body of at most `maxBytes`, or undefined when body-parser must read it. */
 export function plainJsonLength(req: IncomingMessage, maxBytes: number): number | undefined {
   const headers = req.headers;

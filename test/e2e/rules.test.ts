@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { TEST_USERS } from './controlplane.js';
 import { apiError, deletePod, isNotFound, sandboxPod, uniqueName } from './env.js';
-import { container, volumeName } from './expect.js';
+import { container, injectedVolume, volumeName } from './expect.js';
 import { e2e } from './hooks.js';
 
 interface Case {
@@ -161,7 +161,9 @@ describe('e2e: every rule class is refused by the API server with mountgate\'s r
           namespace: env.enabledNs,
           body: sandboxPod(name, [{ hostPath: `/srv/sandbox/${user.name}`, mountPath: '/mnt/workspace' }]),
         });
-        expect(container(created, 'sandbox').volumeMounts).to.deep.include({ name: volumeName(`/srv/sandbox/${user.name}`), mountPath: '/mnt/workspace' });
+        const hostPath = `/srv/sandbox/${user.name}`;
+        expect(created.spec?.volumes).to.deep.include(injectedVolume(hostPath, 'DirectoryOrCreate'));
+        expect(container(created, 'sandbox').volumeMounts).to.deep.include({ name: volumeName(hostPath), mountPath: '/mnt/workspace' });
       } finally {
         await deletePod(env.core, env.enabledNs, name);
       }

@@ -179,6 +179,9 @@ describe('body budget: what a body is charged, before a byte of it is read', () 
     { name: 'a chunked body: the whole limit, from the pool of large ones', head: ['POST / HTTP/1.1', 'Transfer-Encoding: chunked'], charged: { small: 0, large: MAX } },
     { name: 'an encoded body: the whole limit, whatever it declares (it may inflate to that)', head: ['POST / HTTP/1.1', 'Content-Encoding: gzip', 'Content-Length: 10'], charged: { small: 0, large: MAX } },
     { name: 'Content-Encoding: identity is no encoding', head: ['POST / HTTP/1.1', 'Content-Encoding: identity', 'Content-Length: 10'], charged: { small: 10, large: 0 } },
+    // As the edge reads the body: such a body is read as unencoded, not refused.
+    { name: 'Content-Encoding: IDENTITY, in any case, is no encoding', head: ['POST / HTTP/1.1', 'Content-Encoding: IDENTITY', 'Content-Length: 10'], charged: { small: 10, large: 0 } },
+    { name: 'an empty Content-Encoding is no encoding', head: ['POST / HTTP/1.1', 'Content-Encoding: ', 'Content-Length: 10'], charged: { small: 10, large: 0 } },
     { name: 'a length over the limit: the limit (it is answered 413 unread)', head: ['POST / HTTP/1.1', `Content-Length: ${MAX + 1}`], charged: { small: 0, large: MAX } },
     { name: 'a GET: nothing', head: ['GET / HTTP/1.1'], charged: { small: 0, large: 0 } },
   ];
