@@ -22,7 +22,20 @@ export function podUpdateRequest(pod: unknown, old: unknown, userInfo: UserInfo,
   return podRequest('UPDATE', pod, old, userInfo, uid, namespace);
 }
 
-function podRequest(operation: 'CREATE' | 'UPDATE', pod: unknown, old: unknown, userInfo: UserInfo, uid: string, namespace: string | undefined): AdmissionRequest {
+/** An UPDATE of pods/ephemeralcontainers (how `kubectl debug` adds a container), from `old` to `pod`; the namespace as for a CREATE. */
+export function ephemeralContainersUpdateRequest(pod: unknown, old: unknown, userInfo: UserInfo, uid: string, namespace = manifestNamespace(pod)): AdmissionRequest {
+  return podRequest('UPDATE', pod, old, userInfo, uid, namespace, 'ephemeralcontainers');
+}
+
+function podRequest(
+  operation: 'CREATE' | 'UPDATE',
+  pod: unknown,
+  old: unknown,
+  userInfo: UserInfo,
+  uid: string,
+  namespace: string | undefined,
+  subResource?: 'ephemeralcontainers',
+): AdmissionRequest {
   const review = readAdmissionReview({
     apiVersion: ADMISSION_API_VERSION,
     kind: 'AdmissionReview',
@@ -31,6 +44,7 @@ function podRequest(operation: 'CREATE' | 'UPDATE', pod: unknown, old: unknown, 
       kind: { group: '', version: 'v1', kind: 'Pod' },
       resource: { group: '', version: 'v1', resource: 'pods' },
       operation,
+      ...(subResource === undefined ? {} : { subResource }),
       ...(namespace === undefined ? {} : { namespace }),
       userInfo,
       object: pod,

@@ -4,8 +4,10 @@
  */
 import { decide, type Stage } from '../admission/decide.js';
 import { requestFillings } from '../admission/placeholders.js';
-import { isCheckedPod, podProblem } from '../admission/pod.js';
-import { manifestNamespace, podCreateRequest, podUpdateRequest } from '../admission/synthetic-request.js';
+import { compare } from '../admission/json-patch.js';
+import { isCheckedPod, podProblem, type CheckedPod } from '../admission/pod.js';
+import type { AdmissionRequest, UserInfo } from '../admission/review.js';
+import { ephemeralContainersUpdateRequest, manifestNamespace, podCreateRequest, podUpdateRequest } from '../admission/synthetic-request.js';
 import { describeViolation } from '../admission/violation.js';
 import type { Verdict } from '../admission/verdict.js';
 import { loadPolicyFile } from '../policy/load.js';
@@ -37,9 +39,11 @@ export async function check(argv: readonly string[], io: Io): Promise<number> {
   if (hasPlaceholders(policy)) io.stderr(describeFillings(fillingsFor(pod, policy, settings, namespace)));
   if (settings.oldPodPath !== undefined) {
     const old = await readPodManifest(settings.oldPodPath, io);
-    const update = decide('validate', podUpdateRequest(pod, old, userInfoOf(settings), 'mountgate-check', namespace), policy);
-    report('validate', update, io);
-    if (!update.allowed) return EXIT_DENIED;
+    for (const step of updateSteps(old, pod, userInfoOf(settings), namespace)) {
+      const update = decide('validate', step.request, policy);
+      report('validate', update, io, step.as);
+      if (!update.allowed) return EXIT_DENIED;
+    }
     io.stdout(yamlFor11(pod));
     io.stderr('allowed (an update: no change)\n');
     return EXIT_OK;
@@ -57,6 +61,35 @@ export async function check(argv: readonly string[], io: Io): Promise<number> {
   io.stdout(yamlFor11(mutated));
   io.stderr(`allowed${mutation.patch.length > 0 ? ` (${mutation.patch.length} patch operations)` : ' (no change)'}\n`);
   return EXIT_OK;
+}
+
+interface UpdateStep {
+  readonly request: AdmissionRequest;
+  /** How the API server is asked for it, where that is not a plain UPDATE of the Pod. */
+  readonly as?: string;
+}
+
+/**
+ * The updates the API server would judge on the way from `old` to `pod`. Ephemeral containers change only through
+ * pods/ephemeralcontainers, which takes nothing else from the Pod, and an UPDATE of the Pod may not change them: a
+ * change to them is that update first, from `old` to `old` with `pod`'s ephemeral containers, then whatever else
+ * changed is an UPDATE of the Pod from there.
+ */
+function updateSteps(old: unknown, pod: unknown, userInfo: UserInfo, namespace: string): UpdateStep[] {
+  const uid = 'mountgate-check';
+  if (!isCheckedPod(old) || !isCheckedPod(pod)) return [{ request: podUpdateRequest(pod, old, userInfo, uid, namespace) }];
+  const debugged = withEphemeralContainersOf(old, pod);
+  if (compare(old, debugged).length === 0) return [{ request: podUpdateRequest(pod, old, userInfo, uid, namespace) }];
+  const steps: UpdateStep[] = [{ request: ephemeralContainersUpdateRequest(debugged, old, userInfo, uid, namespace), as: 'an UPDATE of pods/ephemeralcontainers' }];
+  if (compare(debugged, pod).length > 0) steps.push({ request: podUpdateRequest(pod, debugged, userInfo, uid, namespace), as: 'the Pod UPDATE after pods/ephemeralcontainers' });
+  return steps;
+}
+
+/** `old` with the ephemeral containers of `pod` (none when it has none), as pods/ephemeralcontainers makes it. */
+function withEphemeralContainersOf(old: CheckedPod, pod: CheckedPod): CheckedPod {
+  const { ephemeralContainers: _left, ...spec } = old.spec;
+  const ephemeralContainers = pod.spec.ephemeralContainers;
+  return { ...old, spec: ephemeralContainers === undefined ? spec : { ...spec, ephemeralContainers } };
 }
 
 function userInfoOf(settings: CheckSettings): { username?: string; groups: string[] } {
@@ -88,11 +121,11 @@ function describeFillings(fillings: Fillings | undefined): string {
   return `placeholders: ${escapeControl(parts.join(', '))}\n`;
 }
 
-function report(stage: Stage, verdict: Verdict, io: Io): void {
+function report(stage: Stage, verdict: Verdict, io: Io, as?: string): void {
   // A manifest's names reach these lines as written: escaped, so each stays one line and sends no escape sequence.
   for (const warning of verdict.warnings) io.stderr(`warning (${stage}): ${escapeControl(warning)}\n`);
   if (verdict.allowed) return;
-  io.stderr(`denied by /${stage}:\n`);
+  io.stderr(`denied by /${stage}${as === undefined ? '' : `, as ${as}`}:\n`);
   // Each line names its rule as the API server's audit log does, so one search finds both.
   for (const v of verdict.violations) io.stderr(`  - [${v.rule}] ${escapeControl(describeViolation(v))}\n`);
 }

@@ -365,6 +365,50 @@ describe('cli: mountgate check', () => {
       });
     });
 
+    describe('a changed spec.ephemeralContainers: judged as pods/ephemeralcontainers, the only way to change it', () => {
+      const models = { hostPath: '/srv/models/llama', mountPath: '/models', readOnly: true };
+      const { pod: running } = mutateTwice(sandboxPod({ mounts: [models] }), policyOf());
+      if (running === undefined) throw new Error('the mutation was denied');
+      const debugged = (mount: Record<string, unknown>, extra: Record<string, unknown> = {}): unknown => {
+        const pod = structuredClone(running) as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+        pod.spec.ephemeralContainers = [{ name: 'debugger', image: 'busybox', volumeMounts: [{ name: expectedVolumeName('/srv/models/llama'), mountPath: '/models', ...mount }] }];
+        Object.assign(pod.metadata, extra);
+        return pod;
+      };
+      const rows: Array<{ name: string; pod: unknown; code: number; stderr: string }> = [
+        {
+          name: 'refuses a debug container that mounts a read-only volume read-write',
+          pod: debugged({}),
+          code: EXIT_DENIED,
+          stderr: [
+            'denied by /validate, as an UPDATE of pods/ephemeralcontainers:',
+            '  - [host-path-volume-read-write] spec.ephemeralContainers[0].volumeMounts[0]: container "debugger" mounts "/srv/models/llama" read-write, but "/srv/models" is read-only',
+            '',
+          ].join('\n'),
+        },
+        { name: 'allows one that mounts it read-only', pod: debugged({ readOnly: true }), code: EXIT_OK, stderr: 'allowed (an update: no change)\n' },
+        {
+          name: 'judges what else changed as an UPDATE of the Pod after it',
+          pod: debugged({ readOnly: true }, { annotations: {} }),
+          code: EXIT_DENIED,
+          stderr: [
+            'denied by /validate, as the Pod UPDATE after pods/ephemeralcontainers:',
+            '  - [annotation-fixed-at-creation] metadata.annotations[mountgate.io/mounts]: was removed by an update, but host mounts are fixed when a Pod is created: the Pod keeps its mounts, so it keeps the annotation (create a new Pod without it instead)',
+            `  - [injection-mismatch] spec.volumes[1]: volume "${expectedVolumeName('/srv/models/llama')}" mounts "/srv/models/llama" from the host, but no annotation asks for it`,
+            '',
+          ].join('\n'),
+        },
+      ];
+      for (const row of rows) {
+        it(row.name, async () => {
+          await withFiles({ 'policy.yaml': POLICY_YAML, 'old.yaml': JSON.stringify(running), 'pod.yaml': JSON.stringify(row.pod) }, async (dir) => {
+            const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml'), '--old', join(dir, 'old.yaml')]);
+            expect(result).to.deep.equal({ code: row.code, stdout: row.code === EXIT_OK ? stringify(row.pod) : '', stderr: BASE_REQUESTED_ROOT + row.stderr });
+          });
+        });
+      }
+    });
+
     it('reads the old Pod from stdin with --old -', async () => {
       await withFiles({ 'policy.yaml': POLICY_YAML, 'pod.yaml': JSON.stringify(annotated) }, async (dir) => {
         const result = await runCheck(['--config', join(dir, 'policy.yaml'), '-f', join(dir, 'pod.yaml'), '--old', '-'], JSON.stringify(bare));
