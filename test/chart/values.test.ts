@@ -318,7 +318,7 @@ const rows: Row[] = [
       expect(args.slice(-2)).to.deep.equal(['--some-new-flag', 'value']);
       expect(list(c['ports'], 'ports')).to.deep.include({ name: 'https', containerPort: 9443, protocol: 'TCP' });
       expect(list(c['ports'], 'ports')).to.deep.include({ name: 'metrics', containerPort: 9191, protocol: 'TCP' });
-      expect(podSpec(docs)['terminationGracePeriodSeconds']).to.equal(37);
+      expect(podSpec(docs)['terminationGracePeriodSeconds']).to.equal(47);
     },
   },
   {

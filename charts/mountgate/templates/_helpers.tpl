@@ -237,7 +237,8 @@ the form cert-manager reads.
 
 {{- define "mountgate.terminationGracePeriodSeconds" -}}
 {{- if kindIs "invalid" .Values.terminationGracePeriodSeconds -}}
-{{- add (int .Values.server.shutdownDelay) 25 -}}
+{{- /* After the delay: requests in flight for up to 30 s, the Lease handed back for up to 3 s, and 2 s to exit. */ -}}
+{{- add (int .Values.server.shutdownDelay) 35 -}}
 {{- else -}}
 {{- int .Values.terminationGracePeriodSeconds -}}
 {{- end -}}
