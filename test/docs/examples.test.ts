@@ -171,6 +171,12 @@ const rows: Array<[file: string, quote: string, answer: () => Promise<string>]> 
     },
   ],
   [
+    'docs/deer-flow.md',
+    'hostPath.path: "//.deer-flow/users/u1/integrations/lark-cli/data" has an empty segment ("//")`',
+    async () =>
+      `${await answered(DEER_FLOW, pod({ container: { volumeMounts: [{ name: 'extra-0', mountPath: '/mnt/integrations/lark-cli/data' }] }, volumes: [{ name: 'extra-0', hostPath: { path: '//.deer-flow/users/u1/integrations/lark-cli/data', type: 'DirectoryOrCreate' } }] }), PROVISIONER)}\``,
+  ],
+  [
     'docs/agent-sandbox.md',
     'denied the request: mountgate denied the Pod: metadata.annotations[mountgate.io/mounts][0].hostPath: "/etc" is not under any allowed host path\n',
     async () => `denied the request: ${await answered(AGENT_SANDBOX, pod({ mounts: [{ hostPath: '/etc', mountPath: '/workspace', readOnly: false }] }), CONTROLLER)}\n`,
