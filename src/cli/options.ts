@@ -37,7 +37,8 @@ export function parseOptions<S extends OptionSpecs>(command: string, argv: reado
   try {
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
   } catch (error) {
-    throw new ArgumentError(command, firstLine(error));
+    const readAsFlag = isAmbiguousValue(error) ? valueReadAsFlag(argv, options) : undefined;
+    throw new ArgumentError(command, readAsFlag ?? firstLine(error));
   }
   if (values.help === true) throw new HelpRequested(command);
   delete values.help;
@@ -47,6 +48,27 @@ export function parseOptions<S extends OptionSpecs>(command: string, argv: reado
   }
   // parseArgs in strict mode gives each flag the type its table row declares.
   return values as OptionValues<S>;
+}
+
+function isAmbiguousValue(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && firstLine(error).endsWith('argument is ambiguous.');
+}
+
+/**
+ * A flag's value that begins with "-" is read as the next flag, where parseArgs's first line says only that the
+ * argument is ambiguous: the flag, what came after it, and the form that takes such a value.
+ */
+function valueReadAsFlag(argv: readonly string[], options: Readonly<Record<string, { type: 'string' | 'boolean' }>>): string | undefined {
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    // Unlike strict mode, this one takes the next argument as the value: the one strict mode refused.
+    if (token.kind !== 'option' || !Object.hasOwn(options, token.name) || options[token.name]?.type !== 'string' || token.inlineValue !== false) continue;
+    const next = token.value;
+    if (next !== undefined && next.length > 1 && next.startsWith('-')) {
+      return `${token.rawName} takes a value, but ${JSON.stringify(next)} after it begins with "-" and is read as a flag (give such a value as --${token.name}=VALUE)`;
+    }
+  }
+  return undefined;
 }
 
 function parserOption(spec: OptionSpec): { type: 'string' | 'boolean'; short?: string; multiple?: boolean } {

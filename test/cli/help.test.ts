@@ -86,6 +86,21 @@ describe('cli: --help and usage', () => {
         expect(await mountgate(argv)).to.deep.equal({ code: EXIT_USAGE, stdout: '', stderr: `mountgate: ${message}\n\n${usageOf(command)}` });
       });
     }
+    // A value that begins with "-" is read as the next flag: the line names the flag, what came after it, and the form that works.
+    const dashed: Array<[string, string[], string, string]> = [
+      ['a negative port', ['serve', '--config', 'p', '--dev', '--port', '-1'], 'serve', 'serve: --port takes a value, but "-1" after it begins with "-" and is read as a flag (give such a value as --port=VALUE)'],
+      ['a flag without its value', ['serve', '--config', 'p', '--dev', '--port', '--host', '127.0.0.1'], 'serve', 'serve: --port takes a value, but "--host" after it begins with "-" and is read as a flag (give such a value as --port=VALUE)'],
+      ['a short flag', ['check', '--config', 'p', '-f', '-x'], 'check', 'check: -f takes a value, but "-x" after it begins with "-" and is read as a flag (give such a value as --file=VALUE)'],
+      ['a username', ['check', '--config', 'p', '-f', 'pod.yaml', '--user', '-alice'], 'check', 'check: --user takes a value, but "-alice" after it begins with "-" and is read as a flag (give such a value as --user=VALUE)'],
+      ['a short flag before another', ['audit', '--config', 'p', '-n', '-A'], 'audit', 'audit: -n takes a value, but "-A" after it begins with "-" and is read as a flag (give such a value as --namespace=VALUE)'],
+      ['a repeatable flag', ['backstop', '--config', 'p', '--exclude-namespace', 'a', '--exclude-namespace', '-x'], 'backstop', 'backstop: --exclude-namespace takes a value, but "-x" after it begins with "-" and is read as a flag (give such a value as --exclude-namespace=VALUE)'],
+      ['an unknown flag before it, named first', ['serve', '--bogus', '--port', '-1'], 'serve', "serve: Unknown option '--bogus'"],
+    ];
+    for (const [name, argv, command, message] of dashed) {
+      it(`a value that begins with "-": ${name}`, async () => {
+        expect(await mountgate(argv)).to.deep.equal({ code: EXIT_USAGE, stdout: '', stderr: `mountgate: ${message}\n\n${usageOf(command)}` });
+      });
+    }
   });
 
   describe('no command, or an unknown one, exits 2 with the overview on stderr', () => {

@@ -99,7 +99,7 @@ describe('cli: mountgate serve', function () {
       ['a fraction of a connection', ['--config', 'p', '--dev', '--max-connections', '10.5'], 'serve: --max-connections must be a whole number from 1 to 1000000, not "10.5"'],
       ['a connection cap past the bound', ['--config', 'p', '--dev', '--max-connections', '1000001'], 'serve: --max-connections must be a whole number from 1 to 1000000, not "1000001"'],
       ['a negative delay', ['--config', 'p', '--dev', '--shutdown-delay=-1'], 'serve: --shutdown-delay must be a number of seconds, not "-1"'],
-      ['a flag without its value', ['--config', 'p', '--dev', '--port', '--host'], "serve: Option '--port' argument is ambiguous."],
+      ['a flag without its value', ['--config', 'p', '--dev', '--port', '--host'], 'serve: --port takes a value, but "--host" after it begins with "-" and is read as a flag (give such a value as --port=VALUE)'],
       ['a delay that is not a number', ['--config', 'p', '--dev', '--shutdown-delay=soon'], 'serve: --shutdown-delay must be a number of seconds, not "soon"'],
       // Node runs longer timers after 1 ms: a delay of none, a reload interval polling every millisecond.
       ['a shutdown delay past the longest timer', ['--config', 'p', '--dev', '--shutdown-delay', '3000000'], 'serve: --shutdown-delay must be at most 2147483.647 seconds (about 24.8 days), not "3000000"'],
