@@ -53,7 +53,7 @@ each one stands for.
 With --old, judges the UPDATE from OLD-POD.yaml to POD.yaml as /validate does (an update is
 never changed): a Pod's mounts are fixed when it is created, so an update may set the annotation
 only to a value that asks for exactly the mounts the Pod has.
-Exit 0 when the Pod is allowed, 1 when it is denied, 2 on a usage or policy error.
+Exit 0 when the Pod is allowed, 1 when it is denied, 2 on a usage, policy or manifest error.
 `,
   },
   {
