@@ -7,6 +7,7 @@ import { auditPolicy, judgeExistingPod, policiesByNamespace, type Finding, type 
 import { listMountPolicies } from '../audit/list-mount-policies.js';
 import { podPages } from '../audit/list-pods.js';
 import { formatReport } from '../audit/report.js';
+import { loadFromFileOrDefault } from '../cluster/kubeconfig.js';
 import { loadPolicyFile } from '../policy/load.js';
 import type { Io } from './check.js';
 import type { AuditSettings } from './audit-options.js';
@@ -17,8 +18,7 @@ export async function audit(settings: AuditSettings, io: Io): Promise<number> {
   const policy = auditPolicy((await loadPolicyFile(settings.configPath)).policy);
   const config = new KubeConfig();
   try {
-    if (settings.kubeconfigPath === undefined) config.loadFromDefault();
-    else config.loadFromFile(settings.kubeconfigPath);
+    loadFromFileOrDefault(config, settings.kubeconfigPath);
   } catch (error) {
     throw new UsageError(`audit: cannot load the kubeconfig: ${firstLine(error)}`);
   }

@@ -45,11 +45,28 @@ export async function loadKubeConfig(file: string | undefined, purpose: string):
   return readKubeConfig(new KubeConfigClass(), file, purpose);
 }
 
+type Loadable = Pick<KubeConfig, 'loadFromDefault' | 'loadFromFile' | 'getCurrentCluster' | 'getCurrentContext'>;
+
+/**
+ * Loads the kubeconfig at `file`, or the default one. Where the default finds none, the client falls back to an
+ * unauthenticated http://localhost:8080, which every request would then fail against: that is refused here.
+ */
+export function loadFromFileOrDefault(config: Loadable, file: string | undefined): void {
+  if (file !== undefined) {
+    config.loadFromFile(file);
+    return;
+  }
+  config.loadFromDefault();
+  const cluster = config.getCurrentCluster();
+  if (config.getCurrentContext() === 'loaded-context' && cluster?.name === 'cluster' && cluster.server === 'http://localhost:8080') {
+    throw new Error('none found: KUBECONFIG is not set, there is no ~/.kube/config, and no service account token is mounted');
+  }
+}
+
 /** loadKubeConfig into a given KubeConfig: the package's own, for its typed API clients. */
-export function readKubeConfig<C extends Pick<KubeConfig, 'loadFromDefault' | 'loadFromFile' | 'getCurrentCluster'>>(config: C, file: string | undefined, purpose: string): C {
+export function readKubeConfig<C extends Loadable>(config: C, file: string | undefined, purpose: string): C {
   try {
-    if (file === undefined) config.loadFromDefault();
-    else config.loadFromFile(file);
+    loadFromFileOrDefault(config, file);
     if (config.getCurrentCluster() === null) throw new Error('no current cluster');
   } catch (error) {
     const source = file ?? 'the default kubeconfig (KUBECONFIG, ~/.kube/config or in-cluster)';

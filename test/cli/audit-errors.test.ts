@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { audit } from '../../src/cli/audit.js';
-import { EXIT_USAGE } from '../../src/cli/usage.js';
+import { EXIT_USAGE, UsageError } from '../../src/cli/usage.js';
 import { BASE_POLICY } from '../helpers/policies.js';
 
 /** A fake API server on loopback that answers every request with `status` and `body`. */
@@ -70,4 +70,32 @@ describe('cli: mountgate audit, API errors', () => {
       }
     });
   }
+});
+
+describe('cli: mountgate audit, no kubeconfig', () => {
+  it('refuses to start rather than ask an unauthenticated http://localhost:8080', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mountgate-audit-'));
+    const saved = { KUBECONFIG: process.env.KUBECONFIG, HOME: process.env.HOME };
+    try {
+      await writeFile(join(dir, 'policy.yaml'), JSON.stringify(BASE_POLICY));
+      delete process.env.KUBECONFIG;
+      process.env.HOME = dir;
+      const io = { stdout: () => undefined, stderr: () => undefined, readStdin: () => Promise.resolve('') };
+      const settings = { configPath: join(dir, 'policy.yaml'), kubeconfigPath: undefined, pageSize: 250, scope: undefined, format: 'table' } as const;
+      const failure = await audit(settings, io).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).to.be.instanceOf(UsageError);
+      expect((failure as Error).message).to.equal(
+        'audit: cannot load the kubeconfig: none found: KUBECONFIG is not set, there is no ~/.kube/config, and no service account token is mounted',
+      );
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

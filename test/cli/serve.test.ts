@@ -170,6 +170,25 @@ describe('cli: mountgate serve', function () {
       });
     });
 
+    // Without any kubeconfig the client would fall back to an unauthenticated http://localhost:8080 and only fail there.
+    for (const [flags, purpose] of [
+      [['--mount-policies', '--lease-namespace', 'mg'], '--mount-policies'],
+      [['--pod-security-preflight'], 'the Pod Security preflight'],
+    ] as const) {
+      it(`exits 2 with one line when ${flags[0]} finds no kubeconfig at all`, async () => {
+        await withDir(async (dir) => {
+          const config = join(dir, 'policy.yaml');
+          await writeFile(config, '{}');
+          const result = await mountgate(['serve', '--config', config, '--dev', '--port', '0', '--metrics-port', '0', '--host', '127.0.0.1', ...flags], { HOME: dir }).exit;
+          // stdout holds the --dev certificate's warning, logged before the kubeconfig is read.
+          expect({ code: result.code, stderr: result.stderr }).to.deep.equal({
+            code: 2,
+            stderr: `mountgate: the default kubeconfig (KUBECONFIG, ~/.kube/config or in-cluster): cannot load a cluster for ${purpose}: none found: KUBECONFIG is not set, there is no ~/.kube/config, and no service account token is mounted\n`,
+          });
+        });
+      });
+    }
+
     it('exits 2 with one line naming a missing certificate', async () => {
       await withDir(async (dir) => {
         const config = join(dir, 'policy.yaml');
