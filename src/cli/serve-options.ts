@@ -153,7 +153,7 @@ const MAX_SECONDS = MAX_TIMER_MS / 1000;
 function seconds(what: string, text: string): number {
   const value = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(value)) {
-    throw new ArgumentError('serve', `${what} must be a number of seconds, not "${text}"`);
+    throw new ArgumentError('serve', `${what} must be a number of seconds in digits, with a fraction after a digit if any (5, 0.5), not "${text}"`);
   }
   // Compared as the milliseconds the timers get.
   if (value * 1000 > MAX_TIMER_MS) throw new ArgumentError('serve', `${what} must be at most ${MAX_SECONDS} seconds (about 24.8 days), not "${text}"`);

@@ -98,9 +98,11 @@ describe('cli: mountgate serve', function () {
       ['no connections at all', ['--config', 'p', '--dev', '--max-connections', '0'], 'serve: --max-connections must be a whole number from 1 to 1000000, not "0"'],
       ['a fraction of a connection', ['--config', 'p', '--dev', '--max-connections', '10.5'], 'serve: --max-connections must be a whole number from 1 to 1000000, not "10.5"'],
       ['a connection cap past the bound', ['--config', 'p', '--dev', '--max-connections', '1000001'], 'serve: --max-connections must be a whole number from 1 to 1000000, not "1000001"'],
-      ['a negative delay', ['--config', 'p', '--dev', '--shutdown-delay=-1'], 'serve: --shutdown-delay must be a number of seconds, not "-1"'],
+      ['a negative delay', ['--config', 'p', '--dev', '--shutdown-delay=-1'], 'serve: --shutdown-delay must be a number of seconds in digits, with a fraction after a digit if any (5, 0.5), not "-1"'],
       ['a flag without its value', ['--config', 'p', '--dev', '--port', '--host'], 'serve: --port takes a value, but "--host" after it begins with "-" and is read as a flag (give such a value as --port=VALUE)'],
-      ['a delay that is not a number', ['--config', 'p', '--dev', '--shutdown-delay=soon'], 'serve: --shutdown-delay must be a number of seconds, not "soon"'],
+      ['a delay that is not a number', ['--config', 'p', '--dev', '--shutdown-delay=soon'], 'serve: --shutdown-delay must be a number of seconds in digits, with a fraction after a digit if any (5, 0.5), not "soon"'],
+      // Written as Number() reads it but not in the one form the docs and the chart use.
+      ['a fraction without its leading digit', ['--config', 'p', '--dev', '--shutdown-delay', '.5'], 'serve: --shutdown-delay must be a number of seconds in digits, with a fraction after a digit if any (5, 0.5), not ".5"'],
       // Node runs longer timers after 1 ms: a delay of none, a reload interval polling every millisecond.
       ['a shutdown delay past the longest timer', ['--config', 'p', '--dev', '--shutdown-delay', '3000000'], 'serve: --shutdown-delay must be at most 2147483.647 seconds (about 24.8 days), not "3000000"'],
       ['a reload interval past the longest timer', ['--config', 'p', '--dev', '--reload-interval', '2147483.648'], 'serve: --reload-interval must be at most 2147483.647 seconds (about 24.8 days), not "2147483.648"'],
@@ -129,7 +131,7 @@ describe('cli: mountgate serve', function () {
       ['MOUNTGATE_PORT=abc', [], { MOUNTGATE_PORT: 'abc' }, 'serve: MOUNTGATE_PORT must be a port number from 0 to 65535, not "abc"'],
       ['MOUNTGATE_METRICS_PORT=70000', [], { MOUNTGATE_METRICS_PORT: '70000' }, 'serve: MOUNTGATE_METRICS_PORT must be a port number from 0 to 65535, not "70000"'],
       ['MOUNTGATE_MAX_CONNECTIONS=0', [], { MOUNTGATE_MAX_CONNECTIONS: '0' }, 'serve: MOUNTGATE_MAX_CONNECTIONS must be a whole number from 1 to 1000000, not "0"'],
-      ['MOUNTGATE_SHUTDOWN_DELAY=soon', [], { MOUNTGATE_SHUTDOWN_DELAY: 'soon' }, 'serve: MOUNTGATE_SHUTDOWN_DELAY must be a number of seconds, not "soon"'],
+      ['MOUNTGATE_SHUTDOWN_DELAY=soon', [], { MOUNTGATE_SHUTDOWN_DELAY: 'soon' }, 'serve: MOUNTGATE_SHUTDOWN_DELAY must be a number of seconds in digits, with a fraction after a digit if any (5, 0.5), not "soon"'],
       ['MOUNTGATE_RELOAD_INTERVAL=3000000', [], { MOUNTGATE_RELOAD_INTERVAL: '3000000' }, 'serve: MOUNTGATE_RELOAD_INTERVAL must be at most 2147483.647 seconds (about 24.8 days), not "3000000"'],
       ['MOUNTGATE_LOG_LEVEL=loud', [], { MOUNTGATE_LOG_LEVEL: 'loud' }, 'serve: MOUNTGATE_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, not "loud"'],
       ['MOUNTGATE_LEASE_NAMESPACE=Team_A', ['--mount-policies'], { MOUNTGATE_LEASE_NAMESPACE: 'Team_A' }, 'serve: MOUNTGATE_LEASE_NAMESPACE must be a namespace name (a DNS-1123 label), not "Team_A"'],
