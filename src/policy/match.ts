@@ -47,10 +47,13 @@ export function listsRequester(names: ReadonlySet<string>, requester: Requester 
   return (requester?.groups ?? []).some((group) => names.has(`${GROUP_ENTRY_PREFIX}${group}`));
 }
 
-/** "user \"alice\"", or "an anonymous user". */
+/**
+ * "user \"alice\"", or "an anonymous user". The username is quoted as JSON and cut: the authenticator
+ * takes it from a certificate's CN or a token's claim, so it may hold quotes or line breaks.
+ */
 export function describeRequester(requester: Requester | undefined): string {
   const username = requester?.username ?? '';
-  return username === '' ? 'an anonymous user' : `user "${username}"`;
+  return username === '' ? 'an anonymous user' : `user ${quoteShort(username)}`;
 }
 
 /** A value as JSON, cut short: an annotation can be 256 KiB, a denial is read by a person. */

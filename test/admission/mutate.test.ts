@@ -476,6 +476,11 @@ describe('admission/decide: /mutate', () => {
           else expect(denial(pod, policy, options)).to.deep.equal([`request.userInfo: user "${options.username}" may not request host mounts (not in requesters)`]);
         });
       }
+      it('names a username that holds quotes or a line break as JSON', () => {
+        expect(denial(pod, policy, { username: 'CN="eve"\nO=x', groups: [] })).to.deep.equal([
+          'request.userInfo: user "CN=\\"eve\\"\\nO=x" may not request host mounts (not in requesters)',
+        ]);
+      });
       it('allows anyone when requesters is empty', () => {
         expect(decide('mutate', requestFor(pod, { username: 'mallory' }), POLICY).allowed).to.equal(true);
       });

@@ -124,6 +124,16 @@ describe('policy/patterns', () => {
         user: { ok: false, why: 'the username "system:serviceaccount:df:sa" is not a valid value (letters, digits, "_" and "-", 1 to 64 characters)' },
         sandboxUser: { ok: false, why: 'the Pod has no mountgate.io/sandbox-user annotation' },
       }],
+      ['an untrusted username with a quote and a line break is shown as JSON', { requester: { username: 'CN="x"\nO=y' } }, {
+        namespace: { ok: true, value: 'team-a' },
+        user: { ok: false, why: 'the username "CN=\\"x\\"\\nO=y" is not a valid value (letters, digits, "_" and "-", 1 to 64 characters)' },
+        sandboxUser: { ok: false, why: 'user "CN=\\"x\\"\\nO=y" is not in trustedProvisioners' },
+      }],
+      ['an untrusted username longer than 80 characters is cut', { requester: { username: 'u'.repeat(300) } }, {
+        namespace: { ok: true, value: 'team-a' },
+        user: { ok: false, why: `the username "${'u'.repeat(80)}"... is not a valid value (letters, digits, "_" and "-", 1 to 64 characters)` },
+        sandboxUser: { ok: false, why: `user "${'u'.repeat(80)}"... is not in trustedProvisioners` },
+      }],
       ['an empty username is no username, and an empty namespace is not a valid one', { namespace: '', requester: { username: '' } }, {
         namespace: { ok: false, why: 'the namespace "" is not a valid value (letters, digits, "_" and "-", 1 to 64 characters)' },
         user: { ok: false, why: 'the request has no username' },
