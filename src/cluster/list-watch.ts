@@ -15,6 +15,16 @@
  * page, an expired continue token) reports unsynced and lists again after
  * `retryDelayMs`: meanwhile no Pod gets a host path that needs the table (fail closed).
  *
+ * An answer 429 Too Many Requests (API Priority and Fairness) or 503 Service Unavailable
+ * to a list or a watch is such a failure, but the wait before the next request is its
+ * `Retry-After` in seconds (delta-seconds only; an HTTP-date or anything else is ignored),
+ * never less than `retryDelayMs` nor more than MAX_RETRY_AFTER_MS. A watch answered 429
+ * (or ended by an ERROR event with code 429, whose Status `details.retryAfterSeconds`
+ * stands for the header) is not followed by a list, as in client-go's reflector: after the
+ * wait the watch is sent again from the last resourceVersion seen, and the table, unsynced
+ * meanwhile, is synced again once that watch is answered 200 (its events since then follow;
+ * a 410 to it means a new list as above). A full list is what costs an overloaded server most.
+ *
  * Each list page, and each watch until its answer's headers, must be done within
  * `requestTimeoutMs`, counted from before the kubeconfig's credentials are looked up, so a
  * hung exec plugin or an address that drops packets is a failure like the others, not a
@@ -53,6 +63,8 @@ export interface ListWatchOptions<T> {
   readonly pageSize?: number;
   /** How long a list page, or a watch until its headers, may take, the credential lookup and connection included. */
   readonly requestTimeoutMs?: number;
+  /** How the loop waits `ms` before a retry, done early once `signal` aborts; a timer unless replaced (the tests record the waits). */
+  readonly wait?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 export interface ListWatch {
@@ -70,10 +82,33 @@ const DEFAULTS = { retryDelayMs: 5_000, watchTimeoutSeconds: 300, watchGraceMs: 
 const SHORT_WATCH_MS = 1_000;
 /** The largest list page, error body or watch event read; far above what a page of `pageSize` objects takes. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/**
+ * The longest wait a Retry-After gets: the cap of client-go's reflector backoff, and the request deadline. The
+ * table is unsynced while the loop waits (no host path is admitted that needs it), so a server asking for
+ * minutes, or a number of seconds that means no retry at all, must not keep it so for longer.
+ */
+export const MAX_RETRY_AFTER_MS = 30_000;
 
 /** The server answered 410 Gone: the resourceVersion is too old; list again. */
 class Gone extends Error {
   override name = 'Gone';
+}
+
+/**
+ * The server answered 429 Too Many Requests or 503 Service Unavailable (an HTTP status, or a watch's ERROR
+ * event); `retryAfterSeconds` is what it asked to be waited, if it asked in a form the loop reads.
+ * `resourceVersion`, for an ERROR event, is the last one the watch had seen.
+ */
+class Overloaded extends Error {
+  override name = 'Overloaded';
+  constructor(
+    message: string,
+    readonly status: 429 | 503,
+    readonly retryAfterSeconds: number | undefined,
+    readonly resourceVersion?: string,
+  ) {
+    super(message);
+  }
 }
 
 class Stopped extends Error {
@@ -83,6 +118,7 @@ class Stopped extends Error {
 /** Starts the loop in the background; see the module comment. */
 export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
   const retryDelayMs = options.retryDelayMs ?? DEFAULTS.retryDelayMs;
+  const wait = options.wait ?? sleep;
   const abort = new AbortController();
   let synced = false;
   const setSynced = (value: boolean): void => {
@@ -92,17 +128,25 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
   };
 
   const loop = async (): Promise<void> => {
+    let listedAt = 0;
+    /** After a watch answered 429: where the next watch starts, in place of a list. */
+    let resumeFrom: string | undefined;
     while (!abort.signal.aborted) {
       // Only a watch's 410 is cured by a new list; a list's 410 would come back at once, every time.
       let watching = false;
-      const listedAt = performance.now();
+      let version = resumeFrom;
+      resumeFrom = undefined;
       try {
-        const { objects, resourceVersion } = await list(options, abort.signal);
-        options.table.replace(objects);
-        setSynced(true);
+        if (version === undefined) {
+          listedAt = performance.now();
+          const listed = await list(options, abort.signal);
+          options.table.replace(listed.objects);
+          setSynced(true);
+          version = listed.resourceVersion;
+        }
         watching = true;
-        let version = resourceVersion;
-        for (;;) version = await watch(options, version, abort.signal);
+        // A watch sent again after a 429 has the table in step once it is answered: the events since `version` follow.
+        for (;;) version = await watch(options, version, abort.signal, () => setSynced(true));
       } catch (error) {
         if (abort.signal.aborted) return;
         // A server whose watches are all too old for the list just made would otherwise be listed as fast as it answers.
@@ -110,8 +154,16 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
         if (relistNow) continue;
         setSynced(false);
         const failure = error instanceof Error ? error : new Error(String(error));
-        options.onError?.(watching && error instanceof Gone ? new Error(`${failure.message}, within ${retryDelayMs} ms of the list before it`) : failure);
-        await sleep(retryDelayMs, abort.signal);
+        const delayMs = retryDelayFor(error, retryDelayMs);
+        if (watching && error instanceof Overloaded && error.status === 429) {
+          resumeFrom = error.resourceVersion ?? version;
+          options.onError?.(new Error(`${failure.message}; watching again from resourceVersion ${String(resumeFrom)} in ${delayMs} ms`));
+        } else if (error instanceof Overloaded) {
+          options.onError?.(new Error(`${failure.message}; listing again in ${delayMs} ms`));
+        } else {
+          options.onError?.(watching && error instanceof Gone ? new Error(`${failure.message}, within ${retryDelayMs} ms of the list before it`) : failure);
+        }
+        await wait(delayMs, abort.signal);
       }
     }
   };
@@ -127,6 +179,19 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
       setSynced(false);
     },
   };
+}
+
+/** The wait before the next request: `retryDelayMs`, or an overloaded server's Retry-After within [retryDelayMs, MAX_RETRY_AFTER_MS]. */
+function retryDelayFor(error: unknown, retryDelayMs: number): number {
+  if (!(error instanceof Overloaded) || error.retryAfterSeconds === undefined) return retryDelayMs;
+  return Math.max(retryDelayMs, Math.min(error.retryAfterSeconds * 1000, MAX_RETRY_AFTER_MS));
+}
+
+/** A Retry-After in delta-seconds (RFC 9110: digits only), else undefined: an HTTP-date, a sign, a fraction or anything else. */
+function retryAfterSecondsOf(header: string | undefined): number | undefined {
+  const text = header?.trim();
+  // Very many digits parse to Infinity, which the cap then bounds.
+  return text !== undefined && /^[0-9]+$/.test(text) ? Number(text) : undefined;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -180,12 +245,16 @@ function readList(text: string, path: string): ListPage {
   return { items: Array.isArray(items) ? items : [], resourceVersion, continue: typeof next === 'string' && next !== '' ? next : undefined };
 }
 
-/** Watches from `resourceVersion` until the server ends the watch; returns the last resourceVersion seen. */
-async function watch<T>(options: ListWatchOptions<T>, resourceVersion: string, signal: AbortSignal): Promise<string> {
+/**
+ * Watches from `resourceVersion` until the server ends the watch; returns the last resourceVersion seen.
+ * `onAnswered` is called once the server has answered 200.
+ */
+async function watch<T>(options: ListWatchOptions<T>, resourceVersion: string, signal: AbortSignal, onAnswered: () => void): Promise<string> {
   const timeoutSeconds = options.watchTimeoutSeconds ?? DEFAULTS.watchTimeoutSeconds;
   const query = new URLSearchParams({ watch: 'true', resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
   const sentAt = performance.now();
   const response = await request(options, `${options.path}?${query.toString()}`, signal, async (headers) => headers);
+  onAnswered();
   // A connection that died without a word would otherwise leave the watch waiting for ever.
   const deadMs = timeoutSeconds * 1000 + (options.watchGraceMs ?? DEFAULTS.watchGraceMs);
   const deadline = setTimeout(() => response.destroy(new Error(`watch of ${options.path}: no end after ${deadMs / 1000} s`)), deadMs);
@@ -229,6 +298,11 @@ function applyEvent<T>(options: ListWatchOptions<T>, line: string, version: stri
   if (type === 'ERROR') {
     const code = field(object, 'code');
     if (code === 410) throw new Gone(`watch of ${options.path}: resourceVersion ${version} is too old`);
+    if (code === 429) {
+      const seconds = field(field(object, 'details'), 'retryAfterSeconds');
+      const retryAfterSeconds = typeof seconds === 'number' && Number.isInteger(seconds) && seconds >= 0 ? seconds : undefined;
+      throw new Overloaded(`watch of ${options.path}: ${String(field(object, 'message') ?? 'too many requests')} (code 429)`, 429, retryAfterSeconds, version);
+    }
     throw new Error(`watch of ${options.path}: ${String(field(object, 'message') ?? 'error event')} (code ${String(code)})`);
   }
   const next = field(field(object, 'metadata'), 'resourceVersion');
@@ -249,8 +323,9 @@ function field(value: unknown, key: string): unknown {
 
 /**
  * A GET with the kubeconfig's TLS and auth, its 200 answer handed to `read`; rejects on any other
- * answer (Gone for 410). One deadline of `requestTimeoutMs` covers the credential lookup, the
- * connection, and the answer until `read` is done (a watch's `read` returns at the headers).
+ * answer (Gone for 410, Overloaded for 429 and 503 with the answer's Retry-After). One deadline of
+ * `requestTimeoutMs` covers the credential lookup, the connection, and the answer until `read` is
+ * done (a watch's `read` returns at the headers).
  */
 function request<R>(options: ListWatchOptions<unknown>, pathAndQuery: string, signal: AbortSignal, read: (response: http.IncomingMessage, target: RequestTarget) => Promise<R>): Promise<R> {
   const timeoutMs = options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
@@ -258,6 +333,12 @@ function request<R>(options: ListWatchOptions<unknown>, pathAndQuery: string, si
     if (answer.statusCode === 200) return read(answer, target);
     const status = answer.statusCode ?? 0;
     const body = await readAnswer(answer, target, MAX_BODY_BYTES, signal);
-    throw status === 410 ? new Gone(`${target.url.pathname}: 410 Gone`) : new Error(`${target.label}: HTTP ${status}: ${body.slice(0, 300)}`);
+    if (status === 410) throw new Gone(`${target.url.pathname}: 410 Gone`);
+    const message = `${target.label}: HTTP ${status}: ${body.slice(0, 300)}`;
+    if (status === 429 || status === 503) {
+      const header = answer.headers['retry-after'];
+      throw new Overloaded(header === undefined ? message : `${message} (Retry-After: ${header.slice(0, 40)})`, status, retryAfterSecondsOf(header));
+    }
+    throw new Error(message);
   });
 }

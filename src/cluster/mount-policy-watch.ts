@@ -3,7 +3,8 @@
  * list and watch loop of src/cluster/list-watch.ts. The table is synced only once a
  * list has been applied; any failure (a list or watch refused, a connection cut, a
  * watch gone silent, a request past its deadline) marks it unsynced, so no host path is
- * admitted until the next list has replaced what it held.
+ * admitted until the next list has replaced what it held, or, after a watch answered 429
+ * Too Many Requests, until the watch sent again from its last resourceVersion is answered.
  */
 import type { Logger } from 'pino';
 import { MOUNT_POLICY_GROUP, MOUNT_POLICY_RESOURCE, MOUNT_POLICY_VERSION } from '../policy/mount-policy.js';

@@ -26,6 +26,13 @@ const status = (code: number): Handler => (res) => {
   res.statusCode = code;
   res.end(JSON.stringify({ kind: 'Status', code, message: `status ${code}` }));
 };
+/** A refusal with a Retry-After header (none when `retryAfter` is undefined), as API Priority and Fairness (429) or an API server shutting down (503) answers. */
+const refused = (code: 429 | 503, retryAfter?: string): Handler => (res) => {
+  res.statusCode = code;
+  res.setHeader('Content-Type', 'application/json');
+  if (retryAfter !== undefined) res.setHeader('Retry-After', retryAfter);
+  res.end(JSON.stringify({ kind: 'Status', code, reason: code === 429 ? 'TooManyRequests' : 'ServiceUnavailable', message: `status ${code}` }));
+};
 const line = (type: string, object: object): string => `${JSON.stringify({ type, object })}\n`;
 /** Streams the lines, then ends the watch cleanly (as the server does at timeoutSeconds) or keeps it open. */
 const events = (lines: readonly string[], then: 'end' | 'hold' | 'cut'): Handler => (res) => {
@@ -118,9 +125,16 @@ interface Row {
    * lower bound only, so a slow machine cannot fail it): the lists that follow a failure.
    */
   readonly pacedLists: number;
+  /**
+   * The waits (ms) the loop asks for before each retry, in order. A row that names them hands the loop a
+   * recording wait that takes RETRY_DELAY_MS whatever it is asked, so a Retry-After of seconds costs no seconds.
+   */
+  readonly waits?: readonly number[];
 }
 
 const RETRY_DELAY_MS = 20;
+/** The longest wait a Retry-After gets (src/cluster/list-watch.ts). */
+const MAX_RETRY_AFTER_MS = 30_000;
 
 const rows: readonly Row[] = [
   {
@@ -292,6 +306,141 @@ const rows: readonly Row[] = [
     errors: 0,
     pacedLists: 0,
   },
+  {
+    name: 'a list answered 429 with Retry-After: 3 waits 3 s, then lists again',
+    script: { lists: [refused(429, '3'), listOf('10', [item('a', 'a1')])], watches: [] },
+    items: { a: 'a1' },
+    syncChanges: [true],
+    lists: 2,
+    watchedFrom: ['10'],
+    errors: 1,
+    pacedLists: 1,
+    waits: [3_000],
+  },
+  {
+    name: 'a list answered 503 with Retry-After: 2 waits 2 s, then lists again',
+    script: { lists: [refused(503, '2'), listOf('10', [item('a', 'a1')])], watches: [] },
+    items: { a: 'a1' },
+    syncChanges: [true],
+    lists: 2,
+    watchedFrom: ['10'],
+    errors: 1,
+    pacedLists: 1,
+    waits: [2_000],
+  },
+  {
+    name: 'a later list page answered 429 with Retry-After: 1 waits 1 s, then lists from the first page',
+    script: { lists: [listOf('20', [item('a', 'a1')], 'page-2'), refused(429, '1'), listOf('20', [item('a', 'a1')], 'page-2'), listOf('20', [item('b', 'b1')])], watches: [] },
+    items: { a: 'a1', b: 'b1' },
+    syncChanges: [true],
+    lists: 4,
+    listContinues: [null, 'page-2', null, 'page-2'],
+    watchedFrom: ['20'],
+    errors: 1,
+    pacedLists: 1,
+    waits: [1_000],
+  },
+  // What is not a number of seconds, or asks for less than the loop's delay, gets the loop's delay; more than the cap gets the cap.
+  ...(
+    [
+      ['no Retry-After', 429, undefined, RETRY_DELAY_MS],
+      ['Retry-After as an HTTP-date', 429, 'Wed, 21 Oct 2015 07:28:00 GMT', RETRY_DELAY_MS],
+      ['Retry-After: soon', 503, 'soon', RETRY_DELAY_MS],
+      ['Retry-After: -1', 429, '-1', RETRY_DELAY_MS],
+      ['Retry-After: 1.5', 429, '1.5', RETRY_DELAY_MS],
+      ['Retry-After: 0x10', 429, '0x10', RETRY_DELAY_MS],
+      ['an empty Retry-After', 503, '', RETRY_DELAY_MS],
+      ['Retry-After: 0 (less than the delay)', 429, '0', RETRY_DELAY_MS],
+      ['Retry-After: 3600 (more than the cap)', 503, '3600', MAX_RETRY_AFTER_MS],
+      ['a Retry-After of 400 digits', 429, '9'.repeat(400), MAX_RETRY_AFTER_MS],
+    ] as const
+  ).map(
+    ([what, code, retryAfter, wait]): Row => ({
+      name: `a list answered ${code} with ${what} waits ${wait} ms`,
+      script: { lists: [refused(code, retryAfter), listOf('10', [item('a', 'a1')])], watches: [] },
+      items: { a: 'a1' },
+      syncChanges: [true],
+      lists: 2,
+      watchedFrom: ['10'],
+      errors: 1,
+      pacedLists: 1,
+      waits: [wait],
+    }),
+  ),
+  {
+    // As client-go's reflector: a LIST is what costs an overloaded API server most.
+    name: 'a watch answered 429 with Retry-After: 3 is unsynced, waits 3 s and watches again from the same resourceVersion, without listing',
+    script: { lists: [listOf('10', [item('a', 'a1')])], watches: [refused(429, '3'), events([line('ADDED', item('b', 'b1', '11'))], 'hold')] },
+    items: { a: 'a1', b: 'b1' },
+    syncChanges: [true, false, true],
+    lists: 1,
+    watchedFrom: ['10', '10'],
+    errors: 1,
+    pacedLists: 0,
+    waits: [3_000],
+  },
+  {
+    name: 'a watch answered 429 after a resumed watch watches again from the last resourceVersion seen, bookmarks included',
+    script: {
+      lists: [listOf('10', [item('a', 'a1')])],
+      watches: [events([line('ADDED', item('b', 'b1', '11')), line('BOOKMARK', { metadata: { resourceVersion: '15' } })], 'end'), refused(429), events([], 'hold')],
+    },
+    items: { a: 'a1', b: 'b1' },
+    syncChanges: [true, false, true],
+    lists: 1,
+    watchedFrom: ['10', '15', '15'],
+    errors: 1,
+    pacedLists: 0,
+    waits: [RETRY_DELAY_MS],
+  },
+  {
+    name: 'watches answered 429 again and again are each waited for and sent again from the same resourceVersion, never a list',
+    script: { lists: [listOf('10', [item('a', 'a1')])], watches: [refused(429, '2'), refused(429, 'soon'), refused(429, '60'), events([], 'hold')] },
+    items: { a: 'a1' },
+    syncChanges: [true, false, true],
+    lists: 1,
+    watchedFrom: ['10', '10', '10', '10'],
+    errors: 3,
+    pacedLists: 0,
+    waits: [2_000, RETRY_DELAY_MS, MAX_RETRY_AFTER_MS],
+  },
+  {
+    // The reflector takes an ERROR event's Status as the watch's error, so a 429 there is backed off the same way.
+    name: 'an ERROR event with code 429 waits its retryAfterSeconds and watches again from the last resourceVersion seen',
+    script: {
+      lists: [listOf('10', [item('a', 'a1')])],
+      watches: [events([line('ADDED', item('b', 'b1', '11')), line('ERROR', { kind: 'Status', code: 429, reason: 'TooManyRequests', details: { retryAfterSeconds: 2 } })], 'hold'), events([], 'hold')],
+    },
+    items: { a: 'a1', b: 'b1' },
+    syncChanges: [true, false, true],
+    lists: 1,
+    watchedFrom: ['10', '11'],
+    errors: 1,
+    pacedLists: 0,
+    waits: [2_000],
+  },
+  {
+    name: 'a watch answered 503 with Retry-After: 2 waits 2 s and lists again (only a 429 is watched again)',
+    script: { lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])], watches: [refused(503, '2')] },
+    items: { z: 'z1' },
+    syncChanges: [true, false, true],
+    lists: 2,
+    watchedFrom: ['10', '30'],
+    errors: 1,
+    pacedLists: 1,
+    waits: [2_000],
+  },
+  {
+    name: 'a watch sent again after a 429 and answered 410 Gone lists again at once',
+    script: { lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])], watches: [refused(429), status(410)] },
+    items: { z: 'z1' },
+    syncChanges: [true, false, true],
+    lists: 2,
+    watchedFrom: ['10', '10', '30'],
+    errors: 1,
+    pacedLists: 0,
+    waits: [RETRY_DELAY_MS],
+  },
 ];
 
 describe('cluster/list-watch', () => {
@@ -301,6 +450,14 @@ describe('cluster/list-watch', () => {
       const table = new RecordingTable();
       const syncChanges: boolean[] = [];
       const errors: Error[] = [];
+      const waits: number[] = [];
+      const recordingWait = (ms: number, signal: AbortSignal): Promise<void> => {
+        waits.push(ms);
+        return new Promise((resolve) => {
+          const timer = setTimeout(resolve, RETRY_DELAY_MS);
+          signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        });
+      };
       const watch = startListWatch({
         config: loopbackKubeConfig(port),
         path: '/apis/example.com/v1/things',
@@ -310,6 +467,7 @@ describe('cluster/list-watch', () => {
         pageSize: 2,
         onSyncChange: (synced) => syncChanges.push(synced),
         onError: (error) => errors.push(error),
+        ...(row.waits === undefined ? {} : { wait: recordingWait }),
       });
       try {
         const watches = (): URL[] => requests.filter((url) => url.searchParams.get('watch') === 'true');
@@ -329,6 +487,7 @@ describe('cluster/list-watch', () => {
         // 1 ms for timers that round down.
         const paced = requests.filter((url, i) => i > 0 && url.searchParams.get('watch') !== 'true' && (arrivals[i] ?? 0) - (arrivals[i - 1] ?? 0) >= RETRY_DELAY_MS - 1);
         expect(paced.length, 'lists that came after the retry delay').to.be.at.least(row.pacedLists);
+        if (row.waits !== undefined) expect(waits, 'waits before retries (ms)').to.deep.equal(row.waits);
       } finally {
         await watch.stop();
         server.closeAllConnections();
