@@ -29,17 +29,32 @@ export type OptionValues<S extends OptionSpecs> = {
 
 const HELP_OPTION: OptionSpec = { type: 'boolean', short: 'h', description: 'print this usage and exit 0' };
 
-/** Parses `argv` by `specs` (no positional arguments); throws HelpRequested for -h/--help and ArgumentError for anything else amiss. */
-export function parseOptions<S extends OptionSpecs>(command: string, argv: readonly string[], specs: S): OptionValues<S> {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: parserOption(HELP_OPTION) };
+type ParserOptions = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
+type ParsedValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
+
+function parserOptions(specs: OptionSpecs): ParserOptions {
+  const options: ParserOptions = { help: parserOption(HELP_OPTION) };
   for (const [name, spec] of Object.entries(specs)) options[name] = parserOption(spec);
-  let values: Record<string, string | boolean | Array<string | boolean> | undefined>;
+  return options;
+}
+
+function parsed(command: string, argv: readonly string[], options: ParserOptions, allowPositionals: boolean): { values: ParsedValues; positionals: string[] } {
   try {
-    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals });
   } catch (error) {
     const readAsFlag = isAmbiguousValue(error) ? valueReadAsFlag(argv, options) : undefined;
-    throw new ArgumentError(command, readAsFlag ?? firstLine(error));
+    throw new ArgumentError(command, readAsFlag ?? withoutOperandHint(firstLine(error)));
   }
+}
+
+/** Where operands are allowed, parseArgs adds to an unknown flag how to pass it as an operand (after "--"): no command's operand begins with "-". */
+function withoutOperandHint(message: string): string {
+  return /^(Unknown option '.*')\. To specify a positional argument starting with a '-'/s.exec(message)?.[1] ?? message;
+}
+
+/** Parses `argv` by `specs` (no positional arguments); throws HelpRequested for -h/--help and ArgumentError for anything else amiss. */
+export function parseOptions<S extends OptionSpecs>(command: string, argv: readonly string[], specs: S): OptionValues<S> {
+  const { values } = parsed(command, argv, parserOptions(specs), false);
   if (values.help === true) throw new HelpRequested(command);
   delete values.help;
   // `--config ""` would be taken as a file named "", where an empty variable counts as unset: refused.
@@ -48,6 +63,15 @@ export function parseOptions<S extends OptionSpecs>(command: string, argv: reado
   }
   // parseArgs in strict mode gives each flag the type its table row declares.
   return values as OptionValues<S>;
+}
+
+/**
+ * For a command that takes operands and no flag but -h/--help (`help`, whose answer to --help depends on its
+ * operand): the operands in order, and whether -h/--help was given anywhere among them; ArgumentError for any other flag.
+ */
+export function parseOperands(command: string, argv: readonly string[]): { readonly operands: readonly string[]; readonly help: boolean } {
+  const { values, positionals } = parsed(command, argv, parserOptions({}), true);
+  return { operands: positionals, help: values.help === true };
 }
 
 function isAmbiguousValue(error: unknown): boolean {

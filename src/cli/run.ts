@@ -10,7 +10,7 @@ import type { Io } from './check.js';
 import { check } from './check.js';
 import { commandUsage, findCommand, HELP, type CommandName } from './commands.js';
 import { decodeManifest } from './kubectl-yaml.js';
-import { parseOptions } from './options.js';
+import { parseOperands, parseOptions } from './options.js';
 import { serve } from './serve.js';
 import { ArgumentError, escapeControl, EXIT_OK, EXIT_USAGE, firstLine, HelpRequested, UsageError } from './usage.js';
 
@@ -48,13 +48,15 @@ const RUNNERS: Readonly<Record<CommandName, (argv: readonly string[], io: Io) =>
     return EXIT_OK;
   },
   help: async (argv, io) => {
-    const [topic, ...rest] = argv;
+    // -h/--help beside a command asks for the help `help COMMAND` gives anyway (as `git help COMMAND --help` does);
+    // alone, `help --help` is help's own usage, as for any command. Other flags are mistakes.
+    const { operands, help } = parseOperands('help', argv);
+    const [topic, ...rest] = operands;
+    if (topic === undefined && help) throw new HelpRequested('help');
     if (topic === undefined) {
       io.stdout(HELP);
       return EXIT_OK;
     }
-    // `help --help` and `help -h` are help's own usage; other flags are mistakes.
-    if (topic.startsWith('-')) parseOptions('help', argv, {});
     const command = findCommand(topic);
     if (command === undefined) throw new ArgumentError('help', `unknown command "${topic}"`);
     if (rest.length > 0) throw new ArgumentError('help', 'takes one command at most');

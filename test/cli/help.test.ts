@@ -23,6 +23,10 @@ describe('cli: --help and usage', () => {
       ['-h', (command) => [command.name, '-h']],
       ['--help after a flag', withAFlag],
       ['help COMMAND', (command) => ['help', command.name]],
+      // As `git help COMMAND --help` does: the help asked for either way.
+      ['help COMMAND --help', (command) => ['help', command.name, '--help']],
+      ['help COMMAND -h', (command) => ['help', command.name, '-h']],
+      ['help --help COMMAND', (command) => ['help', '--help', command.name]],
     ];
     for (const command of COMMANDS) {
       for (const [how, argv] of asks) {
@@ -41,6 +45,18 @@ describe('cli: --help and usage', () => {
     ];
     for (const [name, argv] of rows) {
       it(name, async () => expect(await mountgate(argv)).to.deep.equal({ code: EXIT_OK, stdout: HELP, stderr: '' }));
+    }
+  });
+
+  describe("help's own usage on stdout, exit 0, as for any COMMAND --help", () => {
+    const rows: Array<[string, string[]]> = [
+      ['mountgate help --help', ['help', '--help']],
+      ['mountgate help -h', ['help', '-h']],
+      ['mountgate help --help --help', ['help', '--help', '--help']],
+      ['mountgate help help --help', ['help', 'help', '--help']],
+    ];
+    for (const [name, argv] of rows) {
+      it(name, async () => expect(await mountgate(argv)).to.deep.equal({ code: EXIT_OK, stdout: usageOf('help'), stderr: '' }));
     }
   });
 
@@ -80,6 +96,11 @@ describe('cli: --help and usage', () => {
       ['a bad value', ['audit', '--config', 'p', '-o', 'xml'], 'audit', 'audit: -o must be table or json, not "xml"'],
       ['help for an unknown command', ['help', 'launch'], 'help', 'help: unknown command "launch"'],
       ['help for two commands', ['help', 'serve', 'check'], 'help', 'help: takes one command at most'],
+      ['help for two commands, with --help', ['help', 'serve', 'check', '--help'], 'help', 'help: takes one command at most'],
+      ['help for two commands, --help first', ['help', '--help', 'serve', 'check'], 'help', 'help: takes one command at most'],
+      ['help for an unknown command, with --help', ['help', 'launch', '--help'], 'help', 'help: unknown command "launch"'],
+      ['help with an unknown flag', ['help', 'serve', '--bogus'], 'help', "help: Unknown option '--bogus'"],
+      ['help with an unknown flag before --help', ['help', '--bogus', '--help'], 'help', "help: Unknown option '--bogus'"],
     ];
     for (const [name, argv, command, message] of rows) {
       it(name, async () => {
