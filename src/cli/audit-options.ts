@@ -4,7 +4,7 @@
  */
 import type { Scope } from '../audit/list-pods.js';
 import type { OutputFormat } from '../audit/report.js';
-import { parseOptions, type OptionSpecs } from './options.js';
+import { flagAsWritten, parseOptions, type OptionSpecs } from './options.js';
 import { isNamespaceName } from './names.js';
 import { ArgumentError } from './usage.js';
 
@@ -40,7 +40,9 @@ export function parseAuditArgs(argv: readonly string[]): AuditSettings {
     throw new ArgumentError('audit', `--namespace ${JSON.stringify(values.namespace)} is not a namespace name (lower-case letters, digits and "-", at most 63)`);
   }
   const format = values.output ?? AUDIT_OPTIONS.output.fallback;
-  if (format !== 'table' && format !== 'json') throw new ArgumentError('audit', `-o must be table or json, not "${format}"`);
+  if (format !== 'table' && format !== 'json') {
+    throw new ArgumentError('audit', `${flagAsWritten(argv, AUDIT_OPTIONS, 'output')} must be table or json, not "${format}"`);
+  }
   const pageSizeText = values['page-size'] ?? AUDIT_OPTIONS['page-size'].fallback;
   const pageSize = Number(pageSizeText);
   if (!/^\d+$/.test(pageSizeText) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {

@@ -74,6 +74,17 @@ export function parseOperands(command: string, argv: readonly string[]): { reado
   return { operands: positionals, help: values.help === true };
 }
 
+/**
+ * How the user wrote flag `name` (`-o`, or `--output` whether its value came after "=" or as the next argument), for a
+ * refusal of its value: the last time it was given, as that is the value that counts. `argv` is one parseOptions accepted.
+ */
+export function flagAsWritten(argv: readonly string[], specs: OptionSpecs, name: string): string {
+  const { tokens } = parseArgs({ args: [...argv], options: parserOptions(specs), strict: true, allowPositionals: false, tokens: true });
+  const given = tokens.filter((token) => token.kind === 'option' && token.name === name);
+  const last = given[given.length - 1];
+  return last?.kind === 'option' ? last.rawName : `--${name}`;
+}
+
 function isAmbiguousValue(error: unknown): boolean {
   return error instanceof Error && 'code' in error && error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && firstLine(error).endsWith('argument is ambiguous.');
 }

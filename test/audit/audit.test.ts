@@ -140,6 +140,13 @@ describe('audit', () => {
       ['no config', ['-A'], 'audit: --config FILE is required'],
       ['both scopes', ['--config', 'p', '-n', 'a', '-A'], 'audit: give --namespace NS or --all-namespaces, not both'],
       ['an unknown format', ['--config', 'p', '-o', 'yaml'], 'audit: -o must be table or json, not "yaml"'],
+      // Named as the user wrote the flag.
+      ['an unknown format, -o x', ['--config', 'p', '-o', 'x'], 'audit: -o must be table or json, not "x"'],
+      ['an unknown format, --output x', ['--config', 'p', '--output', 'x'], 'audit: --output must be table or json, not "x"'],
+      ['an unknown format, --output=x', ['--config', 'p', '--output=x'], 'audit: --output must be table or json, not "x"'],
+      ['an unknown format, -ox', ['--config', 'p', '-ox'], 'audit: -o must be table or json, not "x"'],
+      ['an unknown format given last of two, as -o', ['--config', 'p', '--output', 'json', '-o', 'x'], 'audit: -o must be table or json, not "x"'],
+      ['an unknown format given last of two, as --output', ['--config', 'p', '-o', 'json', '--output=x'], 'audit: --output must be table or json, not "x"'],
       ['a namespace that is no namespace name', ['--config', 'p', '-n', 'Bad_NS'], 'audit: --namespace "Bad_NS" is not a namespace name (lower-case letters, digits and "-", at most 63)'],
       ['a page size of 0', ['--config', 'p', '--page-size', '0'], 'audit: --page-size must be a whole number from 1 to 5000, not "0"'],
       ['a page size that is not a number', ['--config', 'p', '--page-size', 'ten'], 'audit: --page-size must be a whole number from 1 to 5000, not "ten"'],

@@ -94,6 +94,7 @@ describe('cli: --help and usage', () => {
     const rows: Array<[string, string[], string, string]> = [
       ['a missing required flag', ['check', '-f', 'pod.yaml'], 'check', 'check: --config FILE is required'],
       ['a bad value', ['audit', '--config', 'p', '-o', 'xml'], 'audit', 'audit: -o must be table or json, not "xml"'],
+      ['a bad value of a long flag', ['audit', '--config', 'p', '--output=xml'], 'audit', 'audit: --output must be table or json, not "xml"'],
       ['help for an unknown command', ['help', 'launch'], 'help', 'help: unknown command "launch"'],
       ['help for two commands', ['help', 'serve', 'check'], 'help', 'help: takes one command at most'],
       ['help for two commands, with --help', ['help', 'serve', 'check', '--help'], 'help', 'help: takes one command at most'],
