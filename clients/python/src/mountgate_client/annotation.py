@@ -7,6 +7,7 @@ must be encodable as UTF-8, which JSON Schema cannot express (see entry_problems
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -22,6 +23,15 @@ _FIELDS: tuple[tuple[str, str, type, bool], ...] = (
     ("readOnly", "read_only", bool, False),
 )
 _KNOWN_KEYS = frozenset(key for canonical, alias, _, _ in _FIELDS for key in (canonical, alias))
+_ALLOWED_KEYS = "(allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)"
+#: How many of an entry's unknown keys one problem names; the rest are counted (mountgate's MAX_LISTED_KEYS).
+_MAX_LISTED_KEYS = 5
+#: The longest key a problem shows whole, in UTF-16 code units as mountgate counts (MAX_SHOWN_KEY_LENGTH).
+_MAX_SHOWN_KEY_LENGTH = 64
+_ELLIPSIS = "…"
+#: An array index ("0" to "4294967294"): JavaScript lists an object's keys of this form first.
+_ARRAY_INDEX = re.compile(r"0|[1-9][0-9]{0,9}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,67 @@ def _joined(text: str) -> str:
         return text
 
 
+def _key_name(key: object) -> str:
+    """A mapping's key as the annotation text carries it: json.dumps writes a number, a boolean or
+    None as text (7 as "7", False as "false"); any other key it cannot write is named by repr."""
+    if isinstance(key, str):
+        return key
+    try:
+        return str(next(iter(json.loads(json.dumps({key: 0})))))
+    except (TypeError, ValueError):
+        return repr(key)
+
+
+def _in_javascript_order(keys: list[str]) -> list[str]:
+    """``keys`` in the order mountgate, in JavaScript, lists an object's keys: array indices first,
+    in numeric order, then the others in the order given."""
+    indices = sorted((key for key in keys if _ARRAY_INDEX.fullmatch(key) and int(key) <= 2**32 - 2), key=int)
+    taken = set(indices)
+    return indices + [key for key in keys if key not in taken]
+
+
+def _utf16_unit(data: bytes, index: int) -> int:
+    return int.from_bytes(data[2 * index : 2 * index + 2], "little")
+
+
+def _shown_key(key: str) -> str:
+    """A key as mountgate shows it: cut in the middle with "…" when longer than _MAX_SHOWN_KEY_LENGTH
+    UTF-16 code units (what JavaScript counts: an astral character is two), three parts of the room
+    before the cut to one after, never inside a surrogate pair (a lone surrogate at either side of the
+    cut goes too, as mountgate takes it for half of one). A pair given as two code points is one
+    character, as it is once sent."""
+    data = key.encode("utf-16-le", "surrogatepass")
+    length = len(data) // 2
+    if length <= _MAX_SHOWN_KEY_LENGTH:
+        return data.decode("utf-16-le", "surrogatepass")
+    room = _MAX_SHOWN_KEY_LENGTH - len(_ELLIPSIS)
+    head_end = -(-room * 3 // 4)
+    tail_start = length - (room - head_end)
+    if 0xD800 <= _utf16_unit(data, head_end - 1) <= 0xDBFF:
+        head_end -= 1
+    if 0xDC00 <= _utf16_unit(data, tail_start) <= 0xDFFF:
+        tail_start += 1
+    head = data[: 2 * head_end].decode("utf-16-le", "surrogatepass")
+    tail = data[2 * tail_start :].decode("utf-16-le", "surrogatepass")
+    return f"{head}{_ELLIPSIS}{tail}"
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a JSON string, as JavaScript's JSON.stringify writes it: json.dumps with
+    ensure_ascii=False writes the same (quote, backslash, \\b \\f \\n \\r \\t, other controls below
+    U+0020 as \\u00xx; DEL, C1 controls, U+2028 and U+2029 as they are) but for a lone surrogate, which
+    it leaves as it is and JSON.stringify escapes (\\ud800). A pair is one character here (see _shown_key)."""
+    return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", json.dumps(text, ensure_ascii=False))
+
+
+def _unknown_keys_problem(keys: list[str]) -> str:
+    """One problem for an entry's unknown keys, worded as mountgate's: each quoted as a JSON string
+    (cut first), the first _MAX_LISTED_KEYS named and the rest counted."""
+    named = ", ".join(_quoted(_shown_key(key)) for key in keys[:_MAX_LISTED_KEYS])
+    more = len(keys) - _MAX_LISTED_KEYS
+    return f"unknown key {named}{f' and {more:,} more' if more > 0 else ''} {_ALLOWED_KEYS}"
+
+
 def _with_pairs_joined(entry: Mapping[str, object]) -> dict[str, object]:
     return {key: _joined(value) if isinstance(value, str) else value for key, value in entry.items()}
 
@@ -114,12 +185,9 @@ def entry_problems(item: object, where: str) -> list[str]:
     if not isinstance(item, Mapping):
         return [f"{where}: must be an object with hostPath and mountPath"]
     problems: list[str] = []
-    for key in item:
-        if key not in _KNOWN_KEYS:
-            problems.append(
-                f'{where}: unknown key "{key}" (allowed: hostPath or host_path, '
-                "mountPath or container_path, readOnly or read_only)"
-            )
+    unknown = _in_javascript_order([_key_name(key) for key in item if key not in _KNOWN_KEYS])
+    if unknown:
+        problems.append(f"{where}: {_unknown_keys_problem(unknown)}")
     for canonical, alias, expected, required in _FIELDS:
         present = [key for key in (canonical, alias) if key in item]
         if len(present) == 2:

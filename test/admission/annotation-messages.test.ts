@@ -1,0 +1,38 @@
+/**
+ * annotation-messages.json: annotation values and the problems mountgate names for them, shared with
+ * the Python kit (clients/python/tests/test_messages.py checks its text_problems against the same
+ * file), so that the kit's local check words a problem as mountgate does, character for character.
+ * This side checks that the file says what mountgate's parser says.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { parseAnnotation } from '../../src/admission/annotation.js';
+import { describeViolation } from '../../src/admission/violation.js';
+import { FIELD } from '../helpers/pods.js';
+
+interface MessageCase {
+  readonly name: string;
+  readonly annotation: string;
+  /** Each violation as `${field}: ${message}`, without the annotation's own field at the start of the field. */
+  readonly problems: readonly string[];
+}
+
+const CORPUS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'annotation-messages.json');
+const corpus = JSON.parse(readFileSync(CORPUS_FILE, 'utf8')) as { readonly description: string; readonly cases: readonly MessageCase[] };
+
+describe('admission/annotation: the messages shared with the Python kit (annotation-messages.json)', () => {
+  it('has cases with distinct names, each naming at least one problem', () => {
+    expect(corpus.cases.length).to.be.greaterThan(0);
+    expect(new Set(corpus.cases.map((c) => c.name)).size).to.equal(corpus.cases.length);
+    for (const c of corpus.cases) expect(c.problems, c.name).to.not.be.empty;
+  });
+  for (const c of corpus.cases) {
+    it(c.name, () => {
+      const problems = parseAnnotation(c.annotation, FIELD).violations.map(describeViolation);
+      for (const problem of problems) expect(problem.startsWith(FIELD), problem).to.equal(true);
+      expect(problems.map((problem) => problem.slice(FIELD.length))).to.deep.equal(c.problems);
+    });
+  }
+});
