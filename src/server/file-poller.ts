@@ -55,28 +55,12 @@ export function pollFiles(
   onChange: (contents: readonly string[]) => Promise<void>,
   onRead: (event: ReadEvent) => void = () => undefined,
 ): FilePoller {
-  let state: Settling = { seen: [...initial], pending: undefined };
+  const readOnce = filesReader(files, initial, onChange, onRead);
   let busy = false;
-  let failures = 0;
-  const note = (error: unknown): void => {
-    const event = readEvent(failures, error);
-    failures = error === undefined ? 0 : failures + 1;
-    if (event !== undefined) onRead(event);
-  };
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    void Promise.all(files.map(readUtf8File))
-      .then(
-        async (contents) => {
-          note(undefined);
-          const read = afterRead(state, contents);
-          state = read.state;
-          if (read.apply) await onChange(contents);
-        },
-        // Missing mid-swap, unreadable or not UTF-8: keep what is in force and look again next tick.
-        (error: unknown) => note(error ?? new Error('unreadable')),
-      )
+    void readOnce()
       .catch(() => {
         // onChange answers its own errors; nothing else may stop the polling.
       })
@@ -86,4 +70,32 @@ export function pollFiles(
   }, intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
+}
+
+/** One read of `files` and what follows from it, as pollFiles does each interval; `read` reads one file. */
+export function filesReader(
+  files: readonly string[],
+  initial: readonly string[],
+  onChange: (contents: readonly string[]) => Promise<void>,
+  onRead: (event: ReadEvent) => void,
+  read: (file: string) => Promise<string> = readUtf8File,
+): () => Promise<void> {
+  let state: Settling = { seen: [...initial], pending: undefined };
+  let failures = 0;
+  const note = (error: unknown): void => {
+    const event = readEvent(failures, error);
+    failures = error === undefined ? 0 : failures + 1;
+    if (event !== undefined) onRead(event);
+  };
+  return () =>
+    Promise.all(files.map(read)).then(
+      async (contents) => {
+        note(undefined);
+        const next = afterRead(state, contents);
+        state = next.state;
+        if (next.apply) await onChange(contents);
+      },
+      // Missing mid-swap, unreadable or not UTF-8: keep what is in force and look again next tick.
+      (error: unknown) => note(error ?? new Error('unreadable')),
+    );
 }
