@@ -7,7 +7,9 @@
  * A file rewritten in place can be read half-written, and a policy cut at a
  * line end is often still valid, and wider (its `requesters` or `readOnly`
  * lines gone). So new contents are applied only once the next read, an
- * interval later, gives the same: a change takes two intervals to apply.
+ * interval later, gives the same: a change takes two intervals to apply. A
+ * read that fails between the two (the file gone mid-swap, or written anew)
+ * breaks the pair.
  */
 import { readUtf8File } from '../policy/strict-text.js';
 
@@ -23,8 +25,12 @@ export interface Settling {
 
 const same = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((content, index) => content === b[index]);
 
-/** What one read of the files does: `apply` when it confirms the pending contents. */
-export function afterRead(state: Settling, contents: readonly string[]): { readonly state: Settling; readonly apply: boolean } {
+/**
+ * What one read of the files does: `apply` when it confirms the pending contents. A read that failed (`undefined`)
+ * drops them: the files were not left alone between the two reads, so a change waits for two in a row once more.
+ */
+export function afterRead(state: Settling, contents: readonly string[] | undefined): { readonly state: Settling; readonly apply: boolean } {
+  if (contents === undefined) return { state: { seen: state.seen, pending: undefined }, apply: false };
   if (same(contents, state.seen)) return { state: { seen: state.seen, pending: undefined }, apply: false };
   if (state.pending === undefined || !same(contents, state.pending)) return { state: { seen: state.seen, pending: contents }, apply: false };
   return { state: { seen: contents, pending: undefined }, apply: true };
@@ -44,7 +50,7 @@ export function readEvent(failuresBefore: number, error: unknown): ReadEvent | u
 
 /**
  * Calls `onChange` with the new contents once any of `files` differs from
- * what was last seen, the same on two reads in a row. A file that cannot be
+ * what was last seen, the same on two reads in a row (no failed read between). A file that cannot be
  * read (or is not UTF-8) is skipped until it can: `onRead` hears once when the files have been
  * unreadable for UNREADABLE_AFTER reads, and once when they are read again.
  */
@@ -96,6 +102,9 @@ export function filesReader(
         if (next.apply) await onChange(contents);
       },
       // Missing mid-swap, unreadable or not UTF-8: keep what is in force and look again next tick.
-      (error: unknown) => note(error ?? new Error('unreadable')),
+      (error: unknown) => {
+        note(error ?? new Error('unreadable'));
+        state = afterRead(state, undefined).state;
+      },
     );
 }

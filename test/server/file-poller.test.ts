@@ -1,27 +1,35 @@
 import { expect } from 'chai';
-import { afterRead, readEvent, type ReadEvent, type Settling } from '../../src/server/file-poller.js';
+import { afterRead, filesReader, readEvent, type ReadEvent, type Settling } from '../../src/server/file-poller.js';
 
 const POLICY = 'allowedHostPaths:\n  - pathPrefix: /srv/sandbox\nrequesters: [alice]\n';
 const HALF = 'allowedHostPaths:\n  - pathPrefix: /srv/sandbox\n';
 const NEXT = 'allowedHostPaths:\n  - pathPrefix: /srv/models\nrequesters: [alice]\n';
+/** A read that failed (the file missing mid-swap, unreadable, or not UTF-8). */
+const FAILED = undefined;
 
 /** The contents applied, read by read, starting from POLICY in force. */
-function applied(reads: readonly string[]): Array<string | undefined> {
+function applied(reads: ReadonlyArray<string | undefined>): Array<string | undefined> {
   let state: Settling = { seen: [POLICY], pending: undefined };
   return reads.map((content) => {
-    const read = afterRead(state, [content]);
+    const read = afterRead(state, content === undefined ? undefined : [content]);
     state = read.state;
     return read.apply ? content : undefined;
   });
 }
 
 describe('server/file-poller: new contents apply once two reads in a row agree', () => {
-  const rows: ReadonlyArray<[string, readonly string[], Array<string | undefined>]> = [
+  const rows: ReadonlyArray<[string, ReadonlyArray<string | undefined>, Array<string | undefined>]> = [
     ['nothing changed', [POLICY, POLICY], [undefined, undefined]],
     ['a change, read twice, applies on the second read', [NEXT, NEXT, NEXT], [undefined, NEXT, undefined]],
     ['a half-written file finished before the next read: only the whole one applies', [HALF, NEXT, NEXT], [undefined, undefined, NEXT]],
     ['a change taken back before the next read: nothing applies', [NEXT, POLICY, NEXT], [undefined, undefined, undefined]],
     ['a half-written file left so for a whole interval applies (and is then judged as any policy)', [HALF, HALF], [undefined, HALF]],
+    // The file was not there, or not whole, between the two: the reads agree, but it was not left alone an interval.
+    ['a change read, then a failed read, then the change: not yet', [NEXT, FAILED, NEXT], [undefined, undefined, undefined]],
+    ['... it applies on the read after, two in a row', [NEXT, FAILED, NEXT, NEXT], [undefined, undefined, undefined, NEXT]],
+    ['a half-written file deleted and written again, half-written once more on the next read: not applied', [HALF, FAILED, HALF, NEXT, NEXT], [undefined, undefined, undefined, undefined, NEXT]],
+    ['a change read before a long failure and once after it: not yet', [NEXT, FAILED, FAILED, FAILED, NEXT, NEXT], [undefined, undefined, undefined, undefined, undefined, NEXT]],
+    ['a failed read with nothing changed: nothing applies', [FAILED, POLICY, POLICY], [undefined, undefined, undefined]],
   ];
   for (const [name, reads, expected] of rows) {
     it(name, () => {
@@ -44,6 +52,42 @@ describe('server/file-poller: new contents apply once two reads in a row agree',
     const second = afterRead(first.state, ['cert-2', 'key-1']);
     expect([first.apply, second.apply]).to.deep.equal([false, true]);
     expect(second.state.seen).to.deep.equal(['cert-2', 'key-1']);
+  });
+});
+
+describe('server/file-poller: filesReader, the reads pollFiles makes each interval', () => {
+  /** Runs one read per entry (a content, or FAILED), and gives what onChange got at each. */
+  async function run(reads: ReadonlyArray<string | undefined>): Promise<Array<string | undefined>> {
+    let next: string | undefined;
+    const changes: Array<string | undefined> = [];
+    let changed: string | undefined;
+    const readOnce = filesReader(
+      ['/etc/mountgate/policy.yaml'],
+      [POLICY],
+      async ([text]) => {
+        changed = text;
+      },
+      () => undefined,
+      async () => {
+        if (next === undefined) throw new Error('ENOENT');
+        return next;
+      },
+    );
+    for (const content of reads) {
+      next = content;
+      changed = undefined;
+      await readOnce();
+      changes.push(changed);
+    }
+    return changes;
+  }
+
+  it('applies a change on the second of two reads in a row that agree', async () => {
+    expect(await run([NEXT, NEXT])).to.deep.equal([undefined, NEXT]);
+  });
+
+  it('does not count two reads that agree with a failed read between them', async () => {
+    expect(await run([NEXT, FAILED, NEXT, NEXT])).to.deep.equal([undefined, undefined, undefined, NEXT]);
   });
 });
 
