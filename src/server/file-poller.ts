@@ -39,11 +39,15 @@ export function afterRead(state: Settling, contents: readonly string[] | undefin
 /** Failed reads in a row before the files are said to be unreadable: a single one is often a swap caught midway. */
 export const UNREADABLE_AFTER = 2;
 
-/** What is worth saying after a read: that the files have become unreadable, or readable again after that. */
-export type ReadEvent = { readonly kind: 'unreadable'; readonly error: unknown } | { readonly kind: 'readable-again' };
+/**
+ * What is worth saying after a read: that the files have become unreadable, or readable again after that; and, once
+ * they have been unreadable, when they are `settled` again: read as they were when last taken or refused, or with a
+ * change among them just taken or refused (not while a change read since waits for a second read).
+ */
+export type ReadEvent = { readonly kind: 'unreadable'; readonly error: unknown } | { readonly kind: 'readable-again' } | { readonly kind: 'settled' };
 
-/** `failuresBefore` failed reads in a row, then this one: the event it makes, if any (once per streak). */
-export function readEvent(failuresBefore: number, error: unknown): ReadEvent | undefined {
+/** `failuresBefore` failed reads in a row, then this one: the unreadable or readable-again event it makes, if any (once per streak). */
+export function readEvent(failuresBefore: number, error: unknown): Exclude<ReadEvent, { kind: 'settled' }> | undefined {
   if (error !== undefined) return failuresBefore + 1 === UNREADABLE_AFTER ? { kind: 'unreadable', error } : undefined;
   return failuresBefore >= UNREADABLE_AFTER ? { kind: 'readable-again' } : undefined;
 }
@@ -52,7 +56,7 @@ export function readEvent(failuresBefore: number, error: unknown): ReadEvent | u
  * Calls `onChange` with the new contents once any of `files` differs from
  * what was last seen, the same on two reads in a row (no failed read between). A file that cannot be
  * read (or is not UTF-8) is skipped until it can: `onRead` hears once when the files have been
- * unreadable for UNREADABLE_AFTER reads, and once when they are read again.
+ * unreadable for UNREADABLE_AFTER reads, once when they are read again, and once when they are settled.
  */
 export function pollFiles(
   files: readonly string[],
@@ -88,9 +92,12 @@ export function filesReader(
 ): () => Promise<void> {
   let state: Settling = { seen: [...initial], pending: undefined };
   let failures = 0;
+  /** Said unreadable, and not settled since. */
+  let unsettled = false;
   const note = (error: unknown): void => {
     const event = readEvent(failures, error);
     failures = error === undefined ? 0 : failures + 1;
+    if (event?.kind === 'unreadable') unsettled = true;
     if (event !== undefined) onRead(event);
   };
   return () =>
@@ -100,6 +107,10 @@ export function filesReader(
         const next = afterRead(state, contents);
         state = next.state;
         if (next.apply) await onChange(contents);
+        if (unsettled && state.pending === undefined) {
+          unsettled = false;
+          onRead({ kind: 'settled' });
+        }
       },
       // Missing mid-swap, unreadable or not UTF-8: keep what is in force and look again next tick.
       (error: unknown) => {

@@ -106,7 +106,7 @@ export function createMetrics(): Metrics {
 
 /**
  * 1 while the policy (or certificate) files as they are on disk are in force; 0 from a change refused or files
- * that cannot be read until a change is taken or they are readable again. mountgate_reloads_total counts a
+ * that cannot be read until a change is taken or they are read again as they were. mountgate_reloads_total counts a
  * refusal once, so an alert on its rate clears while the refused file stays, to fail the next start.
  */
 function reloadLastSuccessful(registry: Registry): Gauge<'kind'> {

@@ -21,7 +21,8 @@ export interface ReloadSources {
 
 /**
  * Whether the files on disk are in force, for mountgate_reload_last_successful: not while the last change read was
- * refused, nor while they cannot be read. Files readable again that still hold a refused change stay refused.
+ * refused, nor from files that cannot be read until they are settled (read as before, or a change in them judged).
+ * Files readable again that still hold a refused change stay refused.
  */
 class InForce {
   #refused = false;
@@ -104,7 +105,11 @@ export function watchForChanges(state: LiveState, sources: ReloadSources, metric
 function reportRead(kind: 'policy' | 'certificate', files: readonly string[], stays: string, inForce: InForce, metrics: Metrics, logger: Logger): (event: ReadEvent) => void {
   const file = files.join(', ');
   return (event) => {
-    inForce.readable(event.kind === 'readable-again');
+    if (event.kind === 'settled') {
+      inForce.readable(true);
+      return;
+    }
+    if (event.kind === 'unreadable') inForce.readable(false);
     if (event.kind === 'readable-again') {
       logger.info({ file }, `${kind} ${files.length === 1 ? 'file' : 'files'} readable again`);
       return;

@@ -91,6 +91,57 @@ describe('server/file-poller: filesReader, the reads pollFiles makes each interv
   });
 });
 
+describe('server/file-poller: after files that could not be read, when they are settled again', () => {
+  // mountgate_reload_last_successful stays 0 from files that cannot be read until they are 'settled': read as they
+  // were when last taken or refused, or with a change among them taken or refused. Files back with a change read
+  // once are neither; until then the gauge would read 1 for a change that may yet be refused.
+  /** The events and changes, read by read (each a content or FAILED), as `event`s and `change:` entries. */
+  async function said(reads: ReadonlyArray<string | undefined>): Promise<string[][]> {
+    let next: string | undefined;
+    let heard: string[] = [];
+    const readOnce = filesReader(
+      ['/etc/mountgate/policy.yaml'],
+      [POLICY],
+      async ([text]) => {
+        heard.push(`change: ${text === NEXT ? 'NEXT' : text === POLICY ? 'POLICY' : 'other'}`);
+      },
+      (event) => heard.push(event.kind),
+      async () => {
+        if (next === undefined) throw new Error('ENOENT');
+        return next;
+      },
+    );
+    const out: string[][] = [];
+    for (const content of reads) {
+      next = content;
+      heard = [];
+      await readOnce();
+      out.push(heard);
+    }
+    return out;
+  }
+
+  it('back unchanged: settled on the read that finds them', async () => {
+    expect(await said([FAILED, FAILED, POLICY])).to.deep.equal([[], ['unreadable'], ['readable-again', 'settled']]);
+  });
+
+  it('back with a change: settled only once the change is judged', async () => {
+    expect(await said([FAILED, FAILED, NEXT, NEXT, NEXT])).to.deep.equal([[], ['unreadable'], ['readable-again'], ['change: NEXT', 'settled'], []]);
+  });
+
+  it('back with a change that is then taken back: settled on the read that finds them as they were', async () => {
+    expect(await said([FAILED, FAILED, NEXT, POLICY])).to.deep.equal([[], ['unreadable'], ['readable-again'], ['settled']]);
+  });
+
+  it('back with a change, a failed read, then the change: settled once two reads in a row agree', async () => {
+    expect(await said([FAILED, FAILED, NEXT, FAILED, NEXT, NEXT])).to.deep.equal([[], ['unreadable'], ['readable-again'], [], [], ['change: NEXT', 'settled']]);
+  });
+
+  it('never said without files that were unreadable, nor after a single failed read', async () => {
+    expect(await said([NEXT, NEXT, FAILED, POLICY, POLICY])).to.deep.equal([[], ['change: NEXT'], [], [], ['change: POLICY']]);
+  });
+});
+
 describe('server/file-poller: a file that cannot be read is said so once per streak', () => {
   const FAILED = new Error('ENOENT');
   /** The events of a run of reads, each failed (true) or not. */

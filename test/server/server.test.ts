@@ -461,6 +461,25 @@ describe('server (real HTTPS on loopback)', function () {
       });
     }
 
+    it('says 0 throughout when a policy file that cannot be read comes back with a change that is refused', async () => {
+      await withServer({}, async (test) => {
+        const gauge = /^mountgate_reload_last_successful\{kind="policy"\} (\d)$/m;
+        await unlink(test.paths.config);
+        await eventually(async () => gauge.exec(await metricsText(test.server.metricsPort))?.[1] === '0');
+        await writeFile(test.paths.config, 'maxMounts: -1\n');
+        // Sampled well within the 100 ms interval, until the refusal (the second failure, after the unreadable file's).
+        const values = new Set<string | undefined>();
+        for (const deadline = Date.now() + 5_000; Date.now() < deadline; ) {
+          const text = await metricsText(test.server.metricsPort);
+          values.add(gauge.exec(text)?.[1]);
+          if (text.includes('mountgate_reloads_total{kind="policy",result="failure"} 2')) break;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        expect(await metricsText(test.server.metricsPort)).to.include('mountgate_reloads_total{kind="policy",result="failure"} 2');
+        expect([...values]).to.deep.equal(['0']);
+      });
+    });
+
     it('applies a changed policy, and refuses an invalid one while staying ready, logging the error', async () => {
       const { lines, logger } = logSink();
       await withServer({ logger }, async (test) => {
