@@ -15,7 +15,7 @@ import { LiveState } from './live-state.js';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.js';
 import { watchNamespaces } from './namespace-cache.js';
 import { logPolicyWarnings, watchForChanges } from './reload.js';
-import { listen } from './listen.js';
+import { AcceptErrorLog, listen } from './listen.js';
 import { closeGracefully } from './shutdown.js';
 import { generateDevMaterial, loadTlsFiles, notYetValid, secureContextOptions, type TlsFiles } from './tls-material.js';
 
@@ -140,9 +140,15 @@ export async function start(options: ServeOptions): Promise<RunningServer> {
   state.onTlsChange((material) => server.setSecureContext(secureContextOptions(material)));
 
   const metricsServer = createMetricsServer(metrics);
+  const acceptErrors = (listener: 'webhook' | 'metrics'): ((error: Error) => void) => {
+    const log = new AcceptErrorLog(({ errors, error }) =>
+      logger.error({ listener, err: error.message, code: (error as NodeJS.ErrnoException).code, errors }, 'connections not accepted; the listener goes on'),
+    );
+    return (error) => log.failed(error);
+  };
   try {
-    await listen(server, options.port, options.host);
-    await listen(metricsServer, options.metricsPort, options.host);
+    await listen(server, options.port, options.host, acceptErrors('webhook'));
+    await listen(metricsServer, options.metricsPort, options.host, acceptErrors('metrics'));
   } catch (error) {
     server.close();
     await namespaces?.stop();
