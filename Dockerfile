@@ -3,7 +3,9 @@
 # Runs as a numeric non-root user (65532) so Kubernetes can verify runAsNonRoot; works with a
 # read-only root filesystem (the chart mounts an emptyDir at /tmp).
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node.js 24, the LTS line with upstream security fixes until April 2028 (20's ended in April 2026). The node
+# suite builds on the same major version (test/node/runtime pins it), and so does `npm run bench`.
+ARG NODE_IMAGE=node:24-trixie-slim
 
 # ---- build: compile TypeScript with the dev dependencies ----
 FROM ${NODE_IMAGE} AS build

