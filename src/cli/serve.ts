@@ -1,13 +1,14 @@
 /** `mountgate serve`: the webhook process, with its signals. */
+import { writeSync } from 'node:fs';
 import { start, type RunningServer } from '../server/index.js';
 import { createLogger, type Logger } from '../server/logger.js';
 import { parseServeArgs } from './serve-options.js';
-import { EXIT_OK } from './usage.js';
+import { escapeControl, EXIT_OK, EXIT_USAGE, firstLine } from './usage.js';
 
-/** Resolves with the exit code once the server has drained after SIGTERM or SIGINT. */
+/** Resolves with the exit code once the server has drained after SIGTERM or SIGINT; a log that cannot be written ends the process (exit 2). */
 export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const settings = parseServeArgs(argv, env);
-  const logger = createLogger(settings.logLevel);
+  const logger = createLogger(settings.logLevel, stopOnLostLog);
   const server = await start({ ...settings, logger });
 
   // Node's default for SIGHUP ends the process at once, dropping requests in flight. Many daemons take
@@ -40,4 +41,20 @@ function untilStopped(server: RunningServer, logger: Logger): Promise<void> {
     };
     process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
   });
+}
+
+/**
+ * stdout refuses the log (ENOSPC, EIO; EPIPE never comes here): the decision log is the audit trail, so
+ * the webhook stops at once rather than serve unheard, and Kubernetes restarts a container that exits.
+ * Exit 2, as for any failure that is no verdict: 1 says that a Pod is denied. The line is written to
+ * fd 2 synchronously, so that it is out before process.exit; requests in flight are cut, and the API
+ * server's failurePolicy decides them.
+ */
+function stopOnLostLog(error: NodeJS.ErrnoException): never {
+  try {
+    writeSync(2, `mountgate: cannot write the log to stdout: ${escapeControl(firstLine(error))}; stopping\n`);
+  } catch {
+    // stderr refuses too: the exit code is all that is left to say it.
+  }
+  process.exit(EXIT_USAGE);
 }
