@@ -36,7 +36,8 @@ then closes and exits 0 (a second signal skips the delay).
 With --mount-policies, Pods are judged against the cluster policy narrowed by their namespace's
 MountPolicies (until those are listed, no host path is admitted and /readyz answers 503), and the
 replica holding the Lease writes each MountPolicy's status.
-Exit 2 when a flag, the policy, the certificate, the kubeconfig or the listening address is wrong.
+Exit 2 when a flag, the policy, the certificate, the kubeconfig or the listening address is wrong,
+and when stdout refuses the log (a full disk; a reader that went away only stops the log).
 `,
   },
   {
