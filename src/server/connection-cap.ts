@@ -25,6 +25,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import type { Socket } from 'node:net';
+import { CountedThrottle } from './throttle.js';
 
 export const DEFAULT_MAX_CONNECTIONS = 1024;
 /** A connection that has sent no request this long after its handshake may make room; a real client sends at once. */
@@ -120,21 +121,18 @@ function roomMaker(open: ReadonlyMap<Socket, Tracked>, arriving: Socket, time: n
 
 /** The first refusal is reported at once, later ones at most once per REFUSAL_LOG_INTERVAL_MS, counted. */
 export class RefusalLog {
-  #unreported = 0;
-  #lastReportAt: number | undefined;
+  readonly #throttle: CountedThrottle;
 
   constructor(
     private readonly maxConnections: number,
     private readonly report: (refusals: RefusalReport) => void,
-    private readonly now: () => number,
-  ) {}
+    now: () => number,
+  ) {
+    this.#throttle = new CountedThrottle(REFUSAL_LOG_INTERVAL_MS, now);
+  }
 
   refused(): void {
-    this.#unreported++;
-    const time = this.now();
-    if (this.#lastReportAt !== undefined && time - this.#lastReportAt < REFUSAL_LOG_INTERVAL_MS) return;
-    this.report({ refused: this.#unreported, maxConnections: this.maxConnections });
-    this.#unreported = 0;
-    this.#lastReportAt = time;
+    const refused = this.#throttle.occurred();
+    if (refused !== undefined) this.report({ refused, maxConnections: this.maxConnections });
   }
 }

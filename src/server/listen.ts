@@ -2,6 +2,7 @@
 import { once } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import { CountedThrottle } from './throttle.js';
 
 /**
  * The listener could not bind: the address is taken, not ours, or a --host that does not resolve
@@ -43,20 +44,17 @@ export interface AcceptErrorReport {
  * it reports the error on every try while a connection waits, over and over within one turn of the loop.
  */
 export class AcceptErrorLog {
-  #unreported = 0;
-  #lastReportAt: number | undefined;
+  readonly #throttle: CountedThrottle;
 
   constructor(
     private readonly report: (failures: AcceptErrorReport) => void,
-    private readonly now: () => number = () => performance.now(),
-  ) {}
+    now: () => number = () => performance.now(),
+  ) {
+    this.#throttle = new CountedThrottle(ACCEPT_ERROR_LOG_INTERVAL_MS, now);
+  }
 
   failed(error: Error): void {
-    this.#unreported++;
-    const time = this.now();
-    if (this.#lastReportAt !== undefined && time - this.#lastReportAt < ACCEPT_ERROR_LOG_INTERVAL_MS) return;
-    this.report({ errors: this.#unreported, error });
-    this.#unreported = 0;
-    this.#lastReportAt = time;
+    const errors = this.#throttle.occurred();
+    if (errors !== undefined) this.report({ errors, error });
   }
 }
