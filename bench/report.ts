@@ -43,14 +43,36 @@ const ms = (value: number): string => value.toFixed(value < 10 ? 2 : 1);
 const int = (value: number): string => Math.round(value).toLocaleString('en-US');
 const failures = (run: HttpRun): number => run.errors + run.timeouts + run.non2xx + run.mismatches;
 
+/**
+ * The issue's latency goal: mountgate's p99 at a fixed 1,000 req/s at most 1.5 x the ceiling's in the same run, "and at
+ * most 2 ms where the ceiling's is below that". Read as BENCHMARKS.md's targets section reads it: on a host quiet
+ * enough for the ceiling's p99 to stay under 2 ms, the bound is those 2 ms (1.5 x a sub-millisecond p99 would measure
+ * the host's jitter, not mountgate); once the host pushes the ceiling's own p99 past 2 ms, the bound moves with it.
+ */
+export function p99BoundMs(ceilingP99Ms: number): number {
+  return ceilingP99Ms < 2 ? 2 : 1.5 * ceilingP99Ms;
+}
+
+function p99Check(run: HttpRun, ceiling: HttpRun | undefined, target: string): TargetCheck {
+  const p99 = run.latency.p99;
+  if (ceiling === undefined) return { target: `p99 ≤ 2 ms at 1,000 req/s, no ceiling run to compare with (/${target})`, measured: `${ms(p99)} ms`, met: p99 <= 2 };
+  const bound = p99BoundMs(ceiling.latency.p99);
+  return {
+    target: `p99 ≤ 1.5 × the ceiling's (2 ms while the ceiling's is below 2 ms) at 1,000 req/s (/${target})`,
+    measured: `${ms(p99)} ms (ceiling ${ms(ceiling.latency.p99)} ms, bound ${ms(bound)} ms)`,
+    met: p99 <= bound,
+  };
+}
+
 export function checkTargets(sections: Pick<Results, 'http' | 'core' | 'rss' | 'apiserver'>): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const { http, core, rss, apiserver } = sections;
   if (http !== undefined) {
     const find = (scenario: string, target: string): HttpRun | undefined => http.runs.find((r) => r.scenario === scenario && r.target === target);
+    const ceilingAtRate = find('rate1000', 'ceiling');
     for (const target of ['mutate', 'validate'] as const) {
       const run = find('rate1000', target);
-      if (run !== undefined) checks.push({ target: `p99 ≤ 2 ms at 1,000 req/s (/${target})`, measured: `${ms(run.latency.p99)} ms`, met: run.latency.p99 <= 2 });
+      if (run !== undefined) checks.push(p99Check(run, ceilingAtRate, target));
     }
     const c10Targets: ReadonlyArray<readonly [TargetName, string]> = [
       ['mutate', '/mutate'],
