@@ -32,6 +32,7 @@
  */
 import type http from 'node:http';
 import { apiRequest, readAnswer, type ApiRequestConfig, type RequestTarget } from './api-request.js';
+import { retryAfterSecondsOf, sleep } from './retry-after.js';
 
 /** Where the objects go. `replace` gets the whole list after each (re-)list. */
 export interface ListWatchTable<T> {
@@ -185,25 +186,6 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
 function retryDelayFor(error: unknown, retryDelayMs: number): number {
   if (!(error instanceof Overloaded) || error.retryAfterSeconds === undefined) return retryDelayMs;
   return Math.max(retryDelayMs, Math.min(error.retryAfterSeconds * 1000, MAX_RETRY_AFTER_MS));
-}
-
-/** A Retry-After in delta-seconds (RFC 9110: digits only), else undefined: an HTTP-date, a sign, a fraction or anything else. */
-function retryAfterSecondsOf(header: string | undefined): number | undefined {
-  const text = header?.trim();
-  // Very many digits parse to Infinity, which the cap then bounds.
-  return text !== undefined && /^[0-9]+$/.test(text) ? Number(text) : undefined;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 interface Listed<T> {

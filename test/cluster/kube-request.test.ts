@@ -70,3 +70,107 @@ describe('cluster/kube-request deadline', () => {
     });
   }
 });
+
+/** One request as the server saw it. */
+interface Seen {
+  readonly method: string;
+  readonly body: string;
+}
+
+/** A loopback server answering the requests in turn from `answers`, the last one for any beyond; records what it was sent. */
+async function scriptedServer(answers: ReadonlyArray<(res: ServerResponse) => void>): Promise<{ port: number; seen: Seen[]; close: () => void }> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => {
+      seen.push({ method: req.method ?? '', body: Buffer.concat(chunks).toString('utf8') });
+      answers[Math.min(seen.length, answers.length) - 1]?.(res);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    seen,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+/** A refusal as API Priority and Fairness (429) or an API server shutting down (503) answers, with a Retry-After header unless it is undefined. */
+const refused = (code: number, retryAfter?: string) => (res: ServerResponse): void => {
+  if (retryAfter !== undefined) res.setHeader('Retry-After', retryAfter);
+  res.writeHead(code, { 'Content-Type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code, message: `status ${code}` }));
+};
+const leaseAnswer = (res: ServerResponse): void => void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"kind":"Lease","metadata":{"resourceVersion":"7"}}');
+
+interface RetryRow {
+  readonly name: string;
+  readonly method: 'GET' | 'PUT';
+  readonly answers: ReadonlyArray<(res: ServerResponse) => void>;
+  readonly timeoutMs?: number;
+  /** The answer, or the error's message. */
+  readonly expected: string | object;
+  /** The waits (ms) asked of the injected wait, which takes none of them. */
+  readonly waits: readonly number[];
+  readonly requests: number;
+}
+
+const LEASE_BODY = { kind: 'Lease', metadata: { name: 'status', resourceVersion: '6' }, spec: { holderIdentity: 'a' } };
+const ANSWER = { kind: 'Lease', metadata: { resourceVersion: '7' } };
+
+const retryRows: readonly RetryRow[] = [
+  { name: 'a 429 with Retry-After: 1 is waited 1 s and the same request sent again', method: 'PUT', answers: [refused(429, '1'), leaseAnswer], expected: ANSWER, waits: [1_000], requests: 2 },
+  { name: 'a 503 with Retry-After: 2 is waited 2 s and the same request sent again', method: 'PUT', answers: [refused(503, '2'), leaseAnswer], expected: ANSWER, waits: [2_000], requests: 2 },
+  { name: 'a GET answered 429 with Retry-After: 0 is sent again at once', method: 'GET', answers: [refused(429, '0'), leaseAnswer], expected: ANSWER, waits: [0], requests: 2 },
+  { name: 'refusals one after another are each waited for, up to the last answer', method: 'PUT', answers: [refused(429, '1'), refused(503, '3'), leaseAnswer], expected: ANSWER, waits: [1_000, 3_000], requests: 3 },
+  { name: 'the request is sent again at most three times', method: 'PUT', answers: [refused(429, '1')], expected: `PUT ${LEASE}: HTTP 429: status 429`, waits: [1_000, 1_000, 1_000], requests: 4 },
+  // What is not delta-seconds is not read (client-go reads only those too): the request fails as it did without the header.
+  { name: 'a 429 with Retry-After as an HTTP-date fails at once', method: 'PUT', answers: [refused(429, 'Wed, 21 Oct 2015 07:28:00 GMT'), leaseAnswer], expected: `PUT ${LEASE}: HTTP 429: status 429`, waits: [], requests: 1 },
+  { name: 'a 429 without Retry-After fails at once', method: 'PUT', answers: [refused(429), leaseAnswer], expected: `PUT ${LEASE}: HTTP 429: status 429`, waits: [], requests: 1 },
+  { name: 'a 503 with Retry-After: 1.5 fails at once', method: 'PUT', answers: [refused(503, '1.5'), leaseAnswer], expected: `PUT ${LEASE}: HTTP 503: status 503`, waits: [], requests: 1 },
+  { name: 'a 500 with Retry-After: 1 fails at once (only 429 and 503 are sent again)', method: 'PUT', answers: [refused(500, '1'), leaseAnswer], expected: `PUT ${LEASE}: HTTP 500: status 500`, waits: [], requests: 1 },
+  { name: 'a Retry-After that would end past the deadline fails at once, without waiting', method: 'PUT', answers: [refused(429, '5'), leaseAnswer], timeoutMs: 2_000, expected: `PUT ${LEASE}: HTTP 429: status 429`, waits: [], requests: 1 },
+  { name: 'a Retry-After of 400 digits fails at once', method: 'PUT', answers: [refused(503, '9'.repeat(400)), leaseAnswer], expected: `PUT ${LEASE}: HTTP 503: status 503`, waits: [], requests: 1 },
+];
+
+describe('cluster/kube-request Retry-After', () => {
+  for (const row of retryRows) {
+    it(row.name, async () => {
+      const server = await scriptedServer(row.answers);
+      try {
+        const waits: number[] = [];
+        const wait = async (ms: number): Promise<void> => void waits.push(ms);
+        const body = row.method === 'PUT' ? LEASE_BODY : undefined;
+        const started = performance.now();
+        const outcome = await kubeRequest(loopbackKubeConfig(server.port), row.method, LEASE, body, row.timeoutMs, undefined, wait).catch((error: unknown) => (error instanceof Error ? error.message : error));
+        expect(outcome).to.deep.equal(row.expected);
+        expect(waits, 'waits (ms)').to.deep.equal(row.waits);
+        expect(server.seen, 'requests: each the same').to.deep.equal(Array.from({ length: row.requests }, () => ({ method: row.method, body: body === undefined ? '' : JSON.stringify(body) })));
+        expect(performance.now() - started).to.be.below(1_000);
+      } finally {
+        server.close();
+      }
+    });
+  }
+
+  it('a stop during the wait rejects at once with the stop reason', async () => {
+    const server = await scriptedServer([refused(429, '20'), leaseAnswer]);
+    try {
+      const stop = new AbortController();
+      const outcome = kubeRequest(loopbackKubeConfig(server.port), 'PUT', LEASE, LEASE_BODY, 60_000, stop.signal).catch((error: unknown) => (error instanceof Error ? error.message : error));
+      for (let i = 0; i < 200 && server.seen.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const stoppedAt = performance.now();
+      stop.abort(new Error('the Lease elector stopped'));
+      expect(await outcome).to.equal('the Lease elector stopped');
+      expect(performance.now() - stoppedAt).to.be.below(500);
+      expect(server.seen).to.have.length(1);
+    } finally {
+      server.close();
+    }
+  });
+});
