@@ -24,6 +24,9 @@
  * wait the watch is sent again from the last resourceVersion seen, and the table, unsynced
  * meanwhile, is synced again once that watch is answered 200 (its events since then follow;
  * a 410 to it means a new list as above). A full list is what costs an overloaded server most.
+ * A watch whose connection is refused (ECONNREFUSED: most likely an API server restarting) is
+ * taken the same way, as by the reflector: unsynced, and after `retryDelayMs` watched again from
+ * the last resourceVersion seen, without a list; a list whose connection is refused is a failure as any.
  *
  * Each list page, and each watch until its answer's headers, must be done within
  * `requestTimeoutMs`, counted from before the kubeconfig's credentials are looked up, so a
@@ -130,7 +133,7 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
 
   const loop = async (): Promise<void> => {
     let listedAt = 0;
-    /** After a watch answered 429: where the next watch starts, in place of a list. */
+    /** After a watch answered 429, or whose connection was refused: where the next watch starts, in place of a list. */
     let resumeFrom: string | undefined;
     while (!abort.signal.aborted) {
       // Only a watch's 410 is cured by a new list; a list's 410 would come back at once, every time.
@@ -146,7 +149,7 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
           version = listed.resourceVersion;
         }
         watching = true;
-        // A watch sent again after a 429 has the table in step once it is answered: the events since `version` follow.
+        // A watch sent again after a 429 or a refused connection has the table in step once it is answered: the events since `version` follow.
         for (;;) version = await watch(options, version, abort.signal, () => setSynced(true));
       } catch (error) {
         if (abort.signal.aborted) return;
@@ -156,8 +159,9 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
         setSynced(false);
         const failure = error instanceof Error ? error : new Error(String(error));
         const delayMs = retryDelayFor(error, retryDelayMs);
-        if (watching && error instanceof Overloaded && error.status === 429) {
-          resumeFrom = error.resourceVersion ?? version;
+        // A refused connection is most likely an API server restarting (client-go's reflector): it answers the watch again where it ended.
+        if (watching && ((error instanceof Overloaded && error.status === 429) || isConnectionRefused(error))) {
+          resumeFrom = (error instanceof Overloaded ? error.resourceVersion : undefined) ?? version;
           options.onError?.(new Error(`${failure.message}; watching again from resourceVersion ${String(resumeFrom)} in ${delayMs} ms`));
         } else if (error instanceof Overloaded) {
           options.onError?.(new Error(`${failure.message}; listing again in ${delayMs} ms`));
@@ -186,6 +190,13 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
 function retryDelayFor(error: unknown, retryDelayMs: number): number {
   if (!(error instanceof Overloaded) || error.retryAfterSeconds === undefined) return retryDelayMs;
   return Math.max(retryDelayMs, Math.min(error.retryAfterSeconds * 1000, MAX_RETRY_AFTER_MS));
+}
+
+/** Whether `error` is a connection refused (ECONNREFUSED), also as one of the attempts of a connection to several addresses. */
+function isConnectionRefused(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  if ('code' in error && error.code === 'ECONNREFUSED') return true;
+  return error instanceof AggregateError && error.errors.some(isConnectionRefused);
 }
 
 interface Listed<T> {

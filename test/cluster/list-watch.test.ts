@@ -75,6 +75,28 @@ async function scriptedServer(script: Script): Promise<{ server: Server; port: n
   return { server, port: address.port, requests, arrivals };
 }
 
+/** A loopback port nothing listens on: a connection to it is refused. */
+async function closedPort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  server.close();
+  await once(server, 'close');
+  return address.port;
+}
+
+/** The kubeconfig for `port`, except that the requests numbered in `refused` (from 0) go to `closed`. */
+function refusingConfig(port: number, closed: number, refused: readonly number[]): ListWatchOptions<Item>['config'] {
+  const real = loopbackKubeConfig(port);
+  const refusing = loopbackKubeConfig(closed).getCurrentCluster();
+  let requests = 0;
+  return {
+    getCurrentCluster: () => (refused.includes(requests++) ? refusing : real.getCurrentCluster()),
+    applyToHTTPSOptions: (options) => real.applyToHTTPSOptions(options),
+  };
+}
+
 class RecordingTable implements ListWatchTable<Item> {
   readonly items = new Map<string, string>();
   replaced = 0;
@@ -130,6 +152,10 @@ interface Row {
    * recording wait that takes RETRY_DELAY_MS whatever it is asked, so a Retry-After of seconds costs no seconds.
    */
   readonly waits?: readonly number[];
+  /** The requests (counted from 0, lists and watches alike) sent to a closed port, as to an API server restarting; the server never sees them. */
+  readonly refused?: readonly number[];
+  /** A part each error's message has, in order; without it, only the errors are counted. */
+  readonly errorsSay?: readonly string[];
 }
 
 const RETRY_DELAY_MS = 20;
@@ -431,6 +457,61 @@ const rows: readonly Row[] = [
     waits: [2_000],
   },
   {
+    // As client-go's reflector: a server that refuses connections is most likely restarting, and the watch can resume where it ended.
+    name: 'a watch whose connection is refused is unsynced, waits the delay and watches again from the last resourceVersion, without listing',
+    script: {
+      lists: [listOf('10', [item('a', 'a1')])],
+      watches: [events([line('ADDED', item('b', 'b1', '11')), line('BOOKMARK', { metadata: { resourceVersion: '15' } })], 'end'), events([line('ADDED', item('c', 'c1', '16'))], 'hold')],
+    },
+    refused: [2, 3],
+    items: { a: 'a1', b: 'b1', c: 'c1' },
+    syncChanges: [true, false, true],
+    lists: 1,
+    watchedFrom: ['10', '15'],
+    errors: 2,
+    errorsSay: ['ECONNREFUSED', 'ECONNREFUSED'].map((code) => `${code} 127.0.0.1:CLOSED; watching again from resourceVersion 15 in ${RETRY_DELAY_MS} ms`),
+    pacedLists: 0,
+    waits: [RETRY_DELAY_MS, RETRY_DELAY_MS],
+  },
+  {
+    name: 'the first watch after a list, its connection refused, is sent again from the list\'s resourceVersion',
+    script: { lists: [listOf('10', [item('a', 'a1')])], watches: [events([line('ADDED', item('b', 'b1', '11'))], 'hold')] },
+    refused: [1],
+    items: { a: 'a1', b: 'b1' },
+    syncChanges: [true, false, true],
+    lists: 1,
+    watchedFrom: ['10'],
+    errors: 1,
+    errorsSay: [`ECONNREFUSED 127.0.0.1:CLOSED; watching again from resourceVersion 10 in ${RETRY_DELAY_MS} ms`],
+    pacedLists: 0,
+    waits: [RETRY_DELAY_MS],
+  },
+  {
+    name: 'a list whose connection is refused is listed again after the delay',
+    script: { lists: [listOf('10', [item('a', 'a1')])], watches: [] },
+    refused: [0],
+    items: { a: 'a1' },
+    syncChanges: [true],
+    lists: 1,
+    watchedFrom: ['10'],
+    errors: 1,
+    errorsSay: ['ECONNREFUSED 127.0.0.1:CLOSED'],
+    pacedLists: 0,
+    waits: [RETRY_DELAY_MS],
+  },
+  {
+    name: 'a watch sent again after a refused connection and answered 410 Gone lists again at once',
+    script: { lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])], watches: [status(410)] },
+    refused: [1],
+    items: { z: 'z1' },
+    syncChanges: [true, false, true],
+    lists: 2,
+    watchedFrom: ['10', '30'],
+    errors: 1,
+    pacedLists: 0,
+    waits: [RETRY_DELAY_MS],
+  },
+  {
     name: 'a watch sent again after a 429 and answered 410 Gone lists again at once',
     script: { lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])], watches: [refused(429), status(410)] },
     items: { z: 'z1' },
@@ -458,8 +539,9 @@ describe('cluster/list-watch', () => {
           signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
         });
       };
+      const closed = row.refused === undefined ? undefined : await closedPort();
       const watch = startListWatch({
-        config: loopbackKubeConfig(port),
+        config: closed === undefined ? loopbackKubeConfig(port) : refusingConfig(port, closed, row.refused ?? []),
         path: '/apis/example.com/v1/things',
         decode,
         table,
@@ -483,6 +565,10 @@ describe('cluster/list-watch', () => {
         expect(lists.map((url) => url.searchParams.get('limit')), 'page sizes').to.deep.equal(lists.map(() => '2'));
         expect(watches().map((url) => url.searchParams.get('resourceVersion'))).to.deep.equal(row.watchedFrom);
         expect(errors.map((error) => error.message), 'errors').to.have.length(row.errors);
+        if (row.errorsSay !== undefined) {
+          const says = row.errorsSay.map((part) => part.replace('CLOSED', String(closed)));
+          expect(errors.map((error, i) => error.message.includes(says[i] ?? '') || error.message), 'errors say').to.deep.equal(says.map(() => true));
+        }
         expect(requests.every((url) => url.pathname === '/apis/example.com/v1/things')).to.equal(true);
         // 1 ms for timers that round down.
         const paced = requests.filter((url, i) => i > 0 && url.searchParams.get('watch') !== 'true' && (arrivals[i] ?? 0) - (arrivals[i - 1] ?? 0) >= RETRY_DELAY_MS - 1);
