@@ -28,6 +28,10 @@
  * taken the same way, as by the reflector: unsynced, and after `retryDelayMs` watched again from
  * the last resourceVersion seen, without a list; a list whose connection is refused is a failure as any.
  *
+ * Every wait before a retry, `retryDelayMs` or a Retry-After, is lengthened at random by up to RETRY_JITTER
+ * of itself (client-go's wait.Jitter), so replicas restarted together do not retry in lock-step; a
+ * Retry-After's wait is never shortened by it, nor lengthened past MAX_RETRY_AFTER_MS.
+ *
  * Each list page, and each watch until its answer's headers, must be done within
  * `requestTimeoutMs`, counted from before the kubeconfig's credentials are looked up, so a
  * hung exec plugin or an address that drops packets is a failure like the others, not a
@@ -67,6 +71,8 @@ export interface ListWatchOptions<T> {
   readonly pageSize?: number;
   /** How long a list page, or a watch until its headers, may take, the credential lookup and connection included. */
   readonly requestTimeoutMs?: number;
+  /** A number in [0, 1) for each retry's jitter (RETRY_JITTER); Math.random unless replaced (the tests fix it). */
+  readonly random?: () => number;
   /** How the loop waits `ms` before a retry, done early once `signal` aborts; a timer unless replaced (the tests record the waits). */
   readonly wait?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -92,6 +98,13 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
  * minutes, or a number of seconds that means no retry at all, must not keep it so for longer.
  */
 export const MAX_RETRY_AFTER_MS = 30_000;
+/**
+ * The most each wait before a retry is lengthened at random, as a share of it (client-go's wait.Jitter), so that
+ * replicas restarted together, or failed together by one API server restart, do not send their lists and
+ * watches in lock-step. The reflector's backoff takes 1.0; the table is unsynced while the loop waits (fail
+ * closed), so this keeps that to at most half a wait more.
+ */
+export const RETRY_JITTER = 0.5;
 
 /** The server answered 410 Gone: the resourceVersion is too old; list again. */
 class Gone extends Error {
@@ -123,6 +136,7 @@ class Stopped extends Error {
 export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
   const retryDelayMs = options.retryDelayMs ?? DEFAULTS.retryDelayMs;
   const wait = options.wait ?? sleep;
+  const random = options.random ?? Math.random;
   const abort = new AbortController();
   let synced = false;
   const setSynced = (value: boolean): void => {
@@ -158,7 +172,7 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
         if (relistNow) continue;
         setSynced(false);
         const failure = error instanceof Error ? error : new Error(String(error));
-        const delayMs = retryDelayFor(error, retryDelayMs);
+        const delayMs = retryDelayFor(error, retryDelayMs, random());
         // A refused connection is most likely an API server restarting (client-go's reflector): it answers the watch again where it ended.
         if (watching && ((error instanceof Overloaded && error.status === 429) || isConnectionRefused(error))) {
           resumeFrom = (error instanceof Overloaded ? error.resourceVersion : undefined) ?? version;
@@ -186,10 +200,16 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
   };
 }
 
-/** The wait before the next request: `retryDelayMs`, or an overloaded server's Retry-After within [retryDelayMs, MAX_RETRY_AFTER_MS]. */
-function retryDelayFor(error: unknown, retryDelayMs: number): number {
-  if (!(error instanceof Overloaded) || error.retryAfterSeconds === undefined) return retryDelayMs;
-  return Math.max(retryDelayMs, Math.min(error.retryAfterSeconds * 1000, MAX_RETRY_AFTER_MS));
+/**
+ * The wait before the next request, in whole ms: `retryDelayMs`, or an overloaded server's Retry-After within
+ * [retryDelayMs, MAX_RETRY_AFTER_MS], lengthened by up to RETRY_JITTER of itself for a `random` in [0, 1).
+ * A Retry-After's wait is never shortened, and lengthened no further than the cap.
+ */
+function retryDelayFor(error: unknown, retryDelayMs: number, random: number): number {
+  const asked = error instanceof Overloaded && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : undefined;
+  const base = asked === undefined ? retryDelayMs : Math.max(retryDelayMs, Math.min(asked, MAX_RETRY_AFTER_MS));
+  const jittered = Math.max(base, Math.round(base * (1 + RETRY_JITTER * random)));
+  return asked === undefined ? jittered : Math.max(base, Math.min(jittered, MAX_RETRY_AFTER_MS));
 }
 
 /** Whether `error` is a connection refused (ECONNREFUSED), also as one of the attempts of a connection to several addresses. */

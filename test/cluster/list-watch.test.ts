@@ -154,6 +154,8 @@ interface Row {
   readonly waits?: readonly number[];
   /** The requests (counted from 0, lists and watches alike) sent to a closed port, as to an API server restarting; the server never sees them. */
   readonly refused?: readonly number[];
+  /** What the loop's random source returns for each retry's jitter, in turn; without it, 0 (no jitter). */
+  readonly random?: readonly number[];
   /** A part each error's message has, in order; without it, only the errors are counted. */
   readonly errorsSay?: readonly string[];
 }
@@ -161,6 +163,10 @@ interface Row {
 const RETRY_DELAY_MS = 20;
 /** The longest wait a Retry-After gets (src/cluster/list-watch.ts). */
 const MAX_RETRY_AFTER_MS = 30_000;
+/** The share of a wait its jitter adds at most (src/cluster/list-watch.ts). */
+const RETRY_JITTER = 0.5;
+/** `ms` lengthened by the jitter for a draw of `random`, in whole milliseconds. */
+const jittered = (ms: number, random: number): number => Math.round(ms * (1 + RETRY_JITTER * random));
 
 const rows: readonly Row[] = [
   {
@@ -511,6 +517,57 @@ const rows: readonly Row[] = [
     pacedLists: 0,
     waits: [RETRY_DELAY_MS],
   },
+  // As client-go's wait.Jitter: the wait is lengthened by up to RETRY_JITTER of itself, so replicas restarted together spread out.
+  {
+    name: 'failed lists wait the delay lengthened by the jitter drawn for each',
+    script: { lists: [status(500), status(500), status(500), listOf('10', [item('a', 'a1')])], watches: [] },
+    random: [0.5, 0.9, 0],
+    items: { a: 'a1' },
+    syncChanges: [true],
+    lists: 4,
+    watchedFrom: ['10'],
+    errors: 3,
+    pacedLists: 3,
+    waits: [jittered(RETRY_DELAY_MS, 0.5), jittered(RETRY_DELAY_MS, 0.9), RETRY_DELAY_MS],
+  },
+  {
+    name: 'a watch whose connection is refused waits the delay lengthened by its jitter',
+    script: { lists: [listOf('10', [item('a', 'a1')])], watches: [events([], 'hold')] },
+    refused: [1],
+    random: [0.5],
+    items: { a: 'a1' },
+    syncChanges: [true, false, true],
+    lists: 1,
+    watchedFrom: ['10'],
+    errors: 1,
+    pacedLists: 0,
+    waits: [jittered(RETRY_DELAY_MS, 0.5)],
+  },
+  {
+    // Never shorter than the server asked, never past the cap.
+    name: 'a Retry-After is lengthened by the jitter up to the cap, never shortened',
+    script: { lists: [refused(429, '2'), refused(503, '25'), refused(429, '3600'), listOf('10', [item('a', 'a1')])], watches: [] },
+    random: [0.5, 0.5, 0.5],
+    items: { a: 'a1' },
+    syncChanges: [true],
+    lists: 4,
+    watchedFrom: ['10'],
+    errors: 3,
+    pacedLists: 3,
+    waits: [jittered(2_000, 0.5), MAX_RETRY_AFTER_MS, MAX_RETRY_AFTER_MS],
+  },
+  {
+    name: 'a watch answered 429 waits its Retry-After lengthened by the jitter',
+    script: { lists: [listOf('10', [item('a', 'a1')])], watches: [refused(429, '4'), events([], 'hold')] },
+    random: [0.25],
+    items: { a: 'a1' },
+    syncChanges: [true, false, true],
+    lists: 1,
+    watchedFrom: ['10', '10'],
+    errors: 1,
+    pacedLists: 0,
+    waits: [jittered(4_000, 0.25)],
+  },
   {
     name: 'a watch sent again after a 429 and answered 410 Gone lists again at once',
     script: { lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])], watches: [refused(429), status(410)] },
@@ -539,6 +596,7 @@ describe('cluster/list-watch', () => {
           signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
         });
       };
+      const randoms = [...(row.random ?? [])];
       const closed = row.refused === undefined ? undefined : await closedPort();
       const watch = startListWatch({
         config: closed === undefined ? loopbackKubeConfig(port) : refusingConfig(port, closed, row.refused ?? []),
@@ -547,6 +605,7 @@ describe('cluster/list-watch', () => {
         table,
         retryDelayMs: RETRY_DELAY_MS,
         pageSize: 2,
+        random: () => randoms.shift() ?? 0,
         onSyncChange: (synced) => syncChanges.push(synced),
         onError: (error) => errors.push(error),
         ...(row.waits === undefined ? {} : { wait: recordingWait }),
