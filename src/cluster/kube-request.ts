@@ -36,7 +36,7 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
  * requests have no deadline of their own; here the callers retry on their own schedule (the Lease every 2 s), and a
  * server still refusing after this many waits is better reported than waited for until the deadline.
  */
-const MAX_RESENDS = 3;
+export const MAX_RESENDS = 3;
 
 /**
  * `method` on `path` (below the cluster's server URL), sending `body` as JSON; resolves with the

@@ -29,6 +29,7 @@ import { IDLE_CONNECTION_MS } from '../../src/cluster/kept-alive.js';
 import { JUDGED_STACK } from '../../src/admission/mount-points.js';
 import { MAX_CEL_EXPRESSION_LENGTH } from '../../src/backstop/policy.js';
 import { LEASE_HAND_BACK_TIMEOUT_MS } from '../../src/cluster/lease.js';
+import { MAX_RESENDS } from '../../src/cluster/kube-request.js';
 import { MAX_RETRY_AFTER_MS } from '../../src/cluster/list-watch.js';
 
 export interface Fact {
@@ -153,6 +154,7 @@ export function limitFacts(): Fact[] {
     ['the length of one CEL expression of the backstop', `${MAX_CEL_EXPRESSION_LENGTH} characters (code points)`],
     ['the time to hand the Lease back', `${LEASE_HAND_BACK_TIMEOUT_MS / 1000} s`],
     ['the longest wait for a Retry-After of the API server', `${MAX_RETRY_AFTER_MS / 1000} s`],
+    ['the times a request for the Lease or a status is sent again after a Retry-After', `${MAX_RESENDS} times`],
   ];
   return [
     ...limits.map(([what, value]): Fact => ({ what: `limit: ${what}`, section: '## 10. Limits', snippets: [`| ${value}`], row: true })),
