@@ -52,7 +52,7 @@ ROWS: list[tuple[str, str, list[str]]] = [
     ('readOnly as the string "true"', '[{"hostPath":"/a","mountPath":"/b","readOnly":"true"}]', ["[0].readOnly: must be a boolean (true or false)"]),
     ("read_only as 1", '[{"host_path":"/a","container_path":"/b","read_only":1}]', ["[0].read_only: must be a boolean (true or false)"]),
     ("a hostPath that is a boolean", '[{"hostPath":true,"mountPath":"/b"}]', ["[0].hostPath: must be a string"]),
-    ("a mountPath that is null", '[{"hostPath":"/a","mountPath":null}]', ["[0].mountPath: must be a string"]),
+    ("a mountPath that is null", '[{"hostPath":"/a","mountPath":null}]', ["[0].mountPath: cannot be null"]),
     ("a missing hostPath", '[{"mountPath":"/b"}]', ["[0].hostPath: is required"]),
     ("both spellings of hostPath", '[{"hostPath":"/a","host_path":"/a","mountPath":"/b"}]', ["[0]: gives both hostPath and host_path; use one"]),
     ("both spellings of readOnly", '[{"hostPath":"/a","mountPath":"/b","readOnly":true,"read_only":true}]', ["[0]: gives both readOnly and read_only; use one"]),
@@ -186,6 +186,17 @@ REFUSED: list[tuple[str, list[object], list[str]]] = [
     ("a number", [5], ["[0]: must be a Mount or a mapping"]),
     ("a list of key-value pairs", [[("hostPath", "/a"), ("mountPath", "/b")]], ["[0]: must be a Mount or a mapping"]),
     ("one bad entry among good ones, each named", [None, {"hostPath": "/a"}], ["[0]: must be a Mount or a mapping", "[1].mountPath: is required"]),
+    (
+        "items that are no mount count toward mountgate's stop after ten malformed entries",
+        [None] * 11 + [Mount("/a", "/b")],
+        [f"[{index}]: must be a Mount or a mapping" for index in range(10)] + ["the annotation entries [10] to [11] were not read (mountgate stops after 10 malformed entries)"],
+    ),
+    # mountgate's parser reads such an entry (its path rules refuse it later): it does not count toward the stop.
+    (
+        "lone surrogates, after mountgate's problems for the entry",
+        [Mount("/srv/\ud800", "/b")] * 10 + [{"hostPath": "/\udc00", "x": 1}],
+        [f"[{index}].hostPath: {SURROGATE}" for index in range(10)] + [f'[10]: unknown key "x" {UNKNOWN}', f"[10].hostPath: {SURROGATE}"],
+    ),
 ]
 
 

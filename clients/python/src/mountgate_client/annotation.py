@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 #: The annotation key mountgate reads unless its policy names another.
 ANNOTATION = "mountgate.io/mounts"
 #: mountgate refuses an annotation with more entries than this before reading any of them.
 MAX_ENTRIES = 1000
+#: After this many malformed entries mountgate reads no more of them (its MAX_MALFORMED_ENTRIES).
+_MAX_MALFORMED_ENTRIES = 10
 
 #: Each field with its two accepted spellings (mountgate's, deer-flow's) and its JSON type.
 _FIELDS: tuple[tuple[str, str, type, bool], ...] = (
@@ -22,7 +24,10 @@ _FIELDS: tuple[tuple[str, str, type, bool], ...] = (
     ("mountPath", "container_path", str, True),
     ("readOnly", "read_only", bool, False),
 )
-_KNOWN_KEYS = frozenset(key for canonical, alias, _, _ in _FIELDS for key in (canonical, alias))
+#: Each known key, in the order mountgate names keys given twice and fields of the wrong type.
+_ENTRY_KEYS = tuple(key for canonical, alias, _, _ in _FIELDS for key in (canonical, alias))
+_KNOWN_KEYS = frozenset(_ENTRY_KEYS)
+_EXPECTED = {key: expected for canonical, alias, expected, _ in _FIELDS for key in (canonical, alias)}
 _ALLOWED_KEYS = "(allowed: hostPath or host_path, mountPath or container_path, readOnly or read_only)"
 #: How many of an entry's unknown keys one problem names; the rest are counted (mountgate's MAX_LISTED_KEYS).
 _MAX_LISTED_KEYS = 5
@@ -173,8 +178,47 @@ def _read_object(pairs: list[tuple[str, object]]) -> _ReadObject:
     return read
 
 
+def _entry_faults(item: object, where: str) -> tuple[list[str], list[str]]:
+    """What mountgate's parser names for one entry, in its order, and then the kit's own problems
+    (a lone surrogate, see entry_problems), which do not make the entry malformed to mountgate.
+
+    mountgate names, in this order: each field given in both spellings; each known key given twice;
+    each field of the wrong type, in the order of _ENTRY_KEYS; the unknown keys. Only when no field
+    has the wrong type and no key is unknown does it go on to name a missing hostPath or mountPath.
+    """
+    if not isinstance(item, Mapping):
+        return [f"{where}: must be an object with hostPath and mountPath"], []
+    faults = [f"{where}: gives both {canonical} and {alias}; use one" for canonical, alias, _, _ in _FIELDS if canonical in item and alias in item]
+    repeated = item.repeated if isinstance(item, _ReadObject) else frozenset()
+    faults.extend(f"{where}: gives {key} more than once; use one" for key in _ENTRY_KEYS if key in repeated)
+    refused: list[str] = []
+    for key in _ENTRY_KEYS:
+        if key not in item:
+            continue
+        value = item[key]
+        if value is None:
+            refused.append(f"{where}.{key}: cannot be null")
+        elif not _is(value, _EXPECTED[key]):
+            refused.append(f"{where}.{key}: must be {_type_name(_EXPECTED[key])}")
+    unknown = _in_javascript_order([_key_name(key) for key in item if key not in _KNOWN_KEYS])
+    if unknown:
+        refused.append(f"{where}: {_unknown_keys_problem(unknown)}")
+    faults.extend(refused)
+    if not refused:
+        faults.extend(
+            f"{where}.{canonical}: is required" for canonical, alias, _, required in _FIELDS if required and canonical not in item and alias not in item
+        )
+    own = [
+        f"{where}.{key}: must be valid Unicode (it has a lone surrogate, which cannot be encoded as UTF-8; mountgate refuses it)"
+        for key in _ENTRY_KEYS
+        if key in item and isinstance(item[key], str) and not _encodes_as_utf8(_joined(item[key]))
+    ]
+    return faults, own
+
+
 def entry_problems(item: object, where: str) -> list[str]:
-    """Why one parsed entry is not well-formed (empty when it is).
+    """Why one parsed entry is not well-formed (empty when it is): what mountgate's parser names, in
+    its order (see _entry_faults), then any string with a lone surrogate.
 
     A string with a lone surrogate ("\\ud800", which json.loads and Python strings allow) is refused:
     mountgate refuses it in a path, and a Python string holding one cannot be sent as UTF-8 (the
@@ -182,29 +226,25 @@ def entry_problems(item: object, where: str) -> list[str]:
     given as two code points is one character (see _joined), in each string on its own: a lone
     surrogate elsewhere does not make it one.
     """
-    if not isinstance(item, Mapping):
-        return [f"{where}: must be an object with hostPath and mountPath"]
+    faults, own = _entry_faults(item, where)
+    return faults + own
+
+
+def _entries_problems(items: list[object], faults_of: Callable[[object, str], tuple[list[str], list[str]]]) -> list[str]:
+    """The problems of each entry in turn, until mountgate stops reading: after _MAX_MALFORMED_ENTRIES
+    entries with a fault of its own, the rest are named as not read, good or bad."""
     problems: list[str] = []
-    unknown = _in_javascript_order([_key_name(key) for key in item if key not in _KNOWN_KEYS])
-    if unknown:
-        problems.append(f"{where}: {_unknown_keys_problem(unknown)}")
-    for canonical, alias, expected, required in _FIELDS:
-        present = [key for key in (canonical, alias) if key in item]
-        if len(present) == 2:
-            problems.append(f"{where}: gives both {canonical} and {alias}; use one")
-        elif not present and required:
-            problems.append(f"{where}.{canonical}: is required")
-        repeated = item.repeated if isinstance(item, _ReadObject) else frozenset()
-        problems.extend(f"{where}: gives {key} more than once; use one" for key in (canonical, alias) if key in repeated)
-        for key in present:
-            value = item[key]
-            if not _is(value, expected):
-                problems.append(f"{where}.{key}: must be {_type_name(expected)}")
-            elif isinstance(value, str) and not _encodes_as_utf8(_joined(value)):
-                problems.append(
-                    f"{where}.{key}: must be valid Unicode (it has a lone surrogate, which cannot be "
-                    "encoded as UTF-8; mountgate refuses it)"
-                )
+    malformed = 0
+    for index, item in enumerate(items):
+        if malformed == _MAX_MALFORMED_ENTRIES:
+            problems.append(
+                f"the annotation entries [{index}] to [{len(items) - 1}] were not read (mountgate stops after {_MAX_MALFORMED_ENTRIES} malformed entries)"
+            )
+            break
+        faults, own = faults_of(item, f"[{index}]")
+        problems.extend(faults + own)
+        if faults:
+            malformed += 1
     return problems
 
 
@@ -214,7 +254,7 @@ def value_problems(value: object) -> list[str]:
         return ["the annotation must be a JSON array of mounts"]
     if len(value) > MAX_ENTRIES:
         return [f"the annotation has {len(value)} entries, more than the {MAX_ENTRIES} mountgate reads"]
-    return [problem for index, item in enumerate(value) for problem in entry_problems(item, f"[{index}]")]
+    return _entries_problems(value, _entry_faults)
 
 
 def _no_constant(name: str) -> object:
@@ -255,18 +295,28 @@ def annotation_value(mounts: Iterable[Mount | Mapping[str, object]]) -> str:
     items = list(mounts)
     if len(items) > MAX_ENTRIES:
         raise AnnotationError(value_problems(items))
-    entries: list[object] = []
-    problems: list[str] = []
-    for index, mount in enumerate(items):
-        if isinstance(mount, Mount):
-            entries.append(_with_pairs_joined(mount.entry()))
-        elif isinstance(mount, Mapping):
-            entries.append(_with_pairs_joined(mount))
-        else:
-            # A string, None or a list of pairs is no entry: dict() would raise or silently take the pairs.
-            problems.append(f"[{index}]: must be a Mount or a mapping")
-            continue
-        problems.extend(entry_problems(entries[-1], f"[{index}]"))
+    entries = [_as_entry(mount) for mount in items]
+    problems = _entries_problems(entries, _mount_faults)
     if problems:
         raise AnnotationError(problems)
     return json.dumps(entries, ensure_ascii=False, separators=(",", ":"))
+
+
+#: In annotation_value, an item that is neither a Mount nor a mapping: a string, None or a list of
+#: pairs is no entry (dict() would raise or silently take the pairs).
+_NOT_A_MOUNT = object()
+
+
+def _as_entry(mount: object) -> object:
+    if isinstance(mount, Mount):
+        return _with_pairs_joined(mount.entry())
+    if isinstance(mount, Mapping):
+        return _with_pairs_joined(mount)
+    return _NOT_A_MOUNT
+
+
+def _mount_faults(item: object, where: str) -> tuple[list[str], list[str]]:
+    # Written out, such an item would be an entry mountgate finds malformed: it counts toward the stop.
+    if item is _NOT_A_MOUNT:
+        return [f"{where}: must be a Mount or a mapping"], []
+    return _entry_faults(item, where)
