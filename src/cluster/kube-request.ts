@@ -64,7 +64,11 @@ export async function kubeRequest(
       text: await readAnswer(answer, target, MAX_BODY_BYTES, signal),
       label: target.label,
       retryAfter: answer.headers['retry-after'],
-    }));
+    })).catch((error: unknown) => {
+      // A failure of a request sent again names its own, shorter deadline: say where that came from.
+      if (resends === 0 || signal?.aborted === true || !(error instanceof Error)) throw error;
+      throw new Error(`${error.message} (sent again after ${resends === 1 ? 'a Retry-After' : `${resends} Retry-Afters`}, in the rest of the request's ${timeoutMs / 1000} s)`, { cause: error });
+    });
     if (status >= 200 && status <= 299) {
       try {
         return JSON.parse(text);

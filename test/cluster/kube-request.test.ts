@@ -157,6 +157,18 @@ describe('cluster/kube-request Retry-After', () => {
     });
   }
 
+  it("a request sent again that then fails says it was sent again, within what was left of the deadline", async () => {
+    const server = await scriptedServer([refused(429, '0'), never]);
+    try {
+      const wait = async (): Promise<void> => undefined;
+      const outcome = await kubeRequest(loopbackKubeConfig(server.port), 'PUT', LEASE, LEASE_BODY, TIMEOUT_MS, undefined, wait).catch((error: unknown) => (error instanceof Error ? error.message : error));
+      expect(outcome).to.match(/^PUT \S+: no answer in 0\.[0-9]+ s \(sent again after a Retry-After, in the rest of the request's 0\.2 s\)$/);
+      expect(server.seen).to.have.length(2);
+    } finally {
+      server.close();
+    }
+  });
+
   it('a stop during the wait rejects at once with the stop reason', async () => {
     const server = await scriptedServer([refused(429, '20'), leaseAnswer]);
     try {
