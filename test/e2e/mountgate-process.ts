@@ -80,6 +80,22 @@ export function httpsGetStatus(url: string, ca: Buffer): Promise<number> {
   });
 }
 
+/** The sum of the samples of one series in a Prometheus text exposition that carry (at least) these labels; 0 when absent. */
+export function metricSum(text: string, name: string, labels: Readonly<Record<string, string>>): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (match === null || match[1] !== name) continue;
+    const found: Record<string, string> = {};
+    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+      const [, key, value] = pair;
+      if (key !== undefined && value !== undefined) found[key] = value;
+    }
+    if (Object.entries(labels).every(([key, value]) => found[key] === value)) sum += Number(match[3]);
+  }
+  return sum;
+}
+
 /** One running `mountgate serve`; start() and stop() may be called again (same port, same files). */
 export class MountgateProcess {
   private child: ChildProcess | undefined;
@@ -173,19 +189,7 @@ export class MountgateProcess {
   async metric(name: string, labels: Readonly<Record<string, string>>): Promise<number> {
     const response = await fetch(`http://127.0.0.1:${this.options.metricsPort}/metrics`);
     if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
-    const text = await response.text();
-    let sum = 0;
-    for (const line of text.split('\n')) {
-      const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-      if (match === null || match[1] !== name) continue;
-      const found: Record<string, string> = {};
-      for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-        const [, key, value] = pair;
-        if (key !== undefined && value !== undefined) found[key] = value;
-      }
-      if (Object.entries(labels).every(([key, value]) => found[key] === value)) sum += Number(match[3]);
-    }
-    return sum;
+    return metricSum(await response.text(), name, labels);
   }
 
   /** Writes `text` over the policy file and waits until this mountgate has reloaded it (it reads the file every second). */
