@@ -160,14 +160,21 @@ async function relabel(name: string, value: string): Promise<void> {
   await e2e().core.patchNamespace({ name, body: { metadata: { labels: { [LABEL]: value } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
 }
 
+/** A relay in front of the suite's API server, and the admin's kubeconfig pointed at it. */
+async function relayedKubeConfig(): Promise<{ relay: Relay; config: KubeConfig }> {
+  const { cp } = e2e();
+  const server = new URL(cp.server);
+  const relay = await relayTo(server.hostname, Number(server.port));
+  const config = new KubeConfig();
+  const text = await readFile(cp.kubeconfigPath, 'utf8');
+  config.loadFromString(text.split(cp.server).join(`https://127.0.0.1:${relay.port}`));
+  return { relay, config };
+}
+
 describe('e2e: list and watch against the API server', () => {
   it('follows namespaces by watch; after the connection breaks it reports unsynced, lists again and has what changed meanwhile', async () => {
-    const { cp, core } = e2e();
-    const server = new URL(cp.server);
-    const relay = await relayTo(server.hostname, Number(server.port));
-    const config = new KubeConfig();
-    const text = await readFile(cp.kubeconfigPath, 'utf8');
-    config.loadFromString(text.split(cp.server).join(`https://127.0.0.1:${relay.port}`));
+    const { core } = e2e();
+    const { relay, config } = await relayedKubeConfig();
     const table = new Labelled();
     const syncChanges: boolean[] = [];
     const watch = startListWatch({ config, path: '/api/v1/namespaces', decode, table, retryDelayMs: 200, onSyncChange: (synced) => syncChanges.push(synced) });
@@ -204,12 +211,8 @@ describe('e2e: list and watch against the API server', () => {
   });
 
   it('after a watch whose connection is refused (the API server restarting), watches again from the last resourceVersion, without a list, and has what changed meanwhile', async () => {
-    const { cp, core } = e2e();
-    const server = new URL(cp.server);
-    const relay = await relayTo(server.hostname, Number(server.port));
-    const config = new KubeConfig();
-    const text = await readFile(cp.kubeconfigPath, 'utf8');
-    config.loadFromString(text.split(cp.server).join(`https://127.0.0.1:${relay.port}`));
+    const { core } = e2e();
+    const { relay, config } = await relayedKubeConfig();
     const table = new Labelled();
     const syncChanges: boolean[] = [];
     const errors: string[] = [];
