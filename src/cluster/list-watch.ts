@@ -23,7 +23,8 @@
  * stands for the header) is not followed by a list, as in client-go's reflector: after the
  * wait the watch is sent again from the last resourceVersion seen, and the table, unsynced
  * meanwhile, is synced again once that watch is answered 200 (its events since then follow;
- * a 410 to it means a new list as above). A full list is what costs an overloaded server most.
+ * a 410 to it means a new list as above, with the table unsynced again until that list is in, since
+ * it lacks what changed while the watch was refused). A full list is what costs an overloaded server most.
  * A watch whose connection is refused (ECONNREFUSED: most likely an API server restarting) is
  * taken the same way, as by the reflector: unsynced, and after `retryDelayMs` watched again from
  * the last resourceVersion seen, without a list; a list whose connection is refused is a failure as any.
@@ -153,6 +154,8 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
       // Only a watch's 410 is cured by a new list; a list's 410 would come back at once, every time.
       let watching = false;
       let version = resumeFrom;
+      /** The watch about to be sent comes after a failure, not after a list: the table lacks what changed meanwhile until its events come. */
+      let resumed = resumeFrom !== undefined;
       resumeFrom = undefined;
       try {
         if (version === undefined) {
@@ -164,12 +167,21 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
         }
         watching = true;
         // A watch sent again after a 429 or a refused connection has the table in step once it is answered: the events since `version` follow.
-        for (;;) version = await watch(options, version, abort.signal, () => setSynced(true));
+        for (;;) {
+          version = await watch(options, version, abort.signal, () => setSynced(true));
+          resumed = false;
+        }
       } catch (error) {
         if (abort.signal.aborted) return;
         // A server whose watches are all too old for the list just made would otherwise be listed as fast as it answers.
         const relistNow = watching && error instanceof Gone && performance.now() - listedAt >= retryDelayMs;
-        if (relistNow) continue;
+        if (relistNow) {
+          // Its answer made the table synced, but a resumed watch told too old has not brought what changed while it was
+          // refused: not in step until the list is in (fail closed). A watch that follows one the server ended is, up to
+          // its last event.
+          if (resumed) setSynced(false);
+          continue;
+        }
         setSynced(false);
         const failure = error instanceof Error ? error : new Error(String(error));
         const delayMs = retryDelayFor(error, retryDelayMs, random());

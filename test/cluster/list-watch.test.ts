@@ -569,6 +569,36 @@ const rows: readonly Row[] = [
     waits: [jittered(4_000, 0.25)],
   },
   {
+    // The table is known to lack what changed while the watch was refused: a list that takes seconds must not pass for in step.
+    name: 'a watch sent again after a 429 and ended by an ERROR event 410 is unsynced again while it lists',
+    script: {
+      lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])],
+      watches: [refused(429), events([line('ERROR', { kind: 'Status', code: 410, message: 'too old resource version' })], 'hold')],
+    },
+    items: { z: 'z1' },
+    syncChanges: [true, false, true, false, true],
+    lists: 2,
+    watchedFrom: ['10', '10', '30'],
+    errors: 1,
+    pacedLists: 0,
+    waits: [RETRY_DELAY_MS],
+  },
+  {
+    name: 'a watch sent again after a refused connection and ended by an ERROR event 410 is unsynced again while it lists',
+    script: {
+      lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])],
+      watches: [events([line('ERROR', { kind: 'Status', code: 410, message: 'too old resource version' })], 'hold')],
+    },
+    refused: [1],
+    items: { z: 'z1' },
+    syncChanges: [true, false, true, false, true],
+    lists: 2,
+    watchedFrom: ['10', '30'],
+    errors: 1,
+    pacedLists: 0,
+    waits: [RETRY_DELAY_MS],
+  },
+  {
     name: 'a watch sent again after a 429 and answered 410 Gone lists again at once',
     script: { lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])], watches: [refused(429), status(410)] },
     items: { z: 'z1' },
