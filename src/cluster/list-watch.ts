@@ -10,7 +10,7 @@
  * ended within a second without an event (then it is a failure, as below); a watch
  * answered 410 Gone (its resourceVersion is too old) is followed by a new list at
  * once, unless the list before it began less than `retryDelayMs` ago (then it is a
- * failure, as below, so relists come at most once per delay); any other failure (connection lost, an error status, a malformed event, and
+ * failure, as below, so relists come at most once per delay); any other failure (an error status, a malformed event, and
  * a list answered 410, which the same list would get again at once, or, for a later
  * page, an expired continue token) reports unsynced and lists again after
  * `retryDelayMs`: meanwhile no Pod gets a host path that needs the table (fail closed).
@@ -22,12 +22,14 @@
  * (or ended by an ERROR event with code 429, whose Status `details.retryAfterSeconds`
  * stands for the header) is not followed by a list, as in client-go's reflector: after the
  * wait the watch is sent again from the last resourceVersion seen, and the table, unsynced
- * meanwhile, is synced again once that watch is answered 200 (its events since then follow;
- * a 410 to it means a new list as above, with the table unsynced again until that list is in, since
+ * meanwhile, is synced again once that watch has settled: answered 200 and then either an event
+ * other than an error, its end, or RESUME_SETTLE_MS without a word (the events since then follow;
+ * a 410 to it means a new list as above, with the table unsynced until that list is in, since
  * it lacks what changed while the watch was refused). A full list is what costs an overloaded server most.
- * A watch whose connection is refused (ECONNREFUSED: most likely an API server restarting) is
- * taken the same way, as by the reflector: unsynced, and after `retryDelayMs` watched again from
- * the last resourceVersion seen, without a list; a list whose connection is refused is a failure as any.
+ * A watch whose connection is refused (ECONNREFUSED: most likely an API server restarting), or
+ * breaks once answered (cut, reset, or silent past its end), is taken the same way, as by the
+ * reflector: unsynced, and after `retryDelayMs` watched again from the last resourceVersion seen,
+ * without a list; a list whose connection fails is a failure as any.
  *
  * Every wait before a retry, `retryDelayMs` or a Retry-After, is lengthened at random by up to RETRY_JITTER
  * of itself (client-go's wait.Jitter), so replicas restarted together do not retry in lock-step; a
@@ -72,6 +74,11 @@ export interface ListWatchOptions<T> {
   readonly pageSize?: number;
   /** How long a list page, or a watch until its headers, may take, the credential lookup and connection included. */
   readonly requestTimeoutMs?: number;
+  /**
+   * How long a watch sent again after a failure, once answered 200, may go without an event before the table counts as
+   * in step (RESUME_SETTLE_MS unless replaced).
+   */
+  readonly resumeSettleMs?: number;
   /** A number in [0, 1) for each retry's jitter (RETRY_JITTER); Math.random unless replaced (the tests fix it). */
   readonly random?: () => number;
   /** How the loop waits `ms` before a retry, done early once `signal` aborts; a timer unless replaced (the tests record the waits). */
@@ -91,6 +98,13 @@ export interface ListWatch {
 const DEFAULTS = { retryDelayMs: 5_000, watchTimeoutSeconds: 300, watchGraceMs: 60_000, pageSize: 500, requestTimeoutMs: 30_000 };
 /** A watch the server ends sooner than this (or than half its timeout) without an event is a failure, not resumed at once. */
 const SHORT_WATCH_MS = 1_000;
+/**
+ * A watch sent again after a failure is answered 200 before the API server has said whether it can resume from the
+ * resourceVersion asked: one too old gets its 410 as the first event, right after the answer's headers. Until that
+ * first event, or this long without one, the table is not taken for in step (fail closed); the API server sends the
+ * 410 at once, and a watch with nothing to tell may send nothing for a minute.
+ */
+export const RESUME_SETTLE_MS = 250;
 /** The largest list page, error body or watch event read; far above what a page of `pageSize` objects takes. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 /**
@@ -129,6 +143,17 @@ class Overloaded extends Error {
   }
 }
 
+/** A watch answered 200 whose connection then broke (cut, reset, or silent past its end); `resourceVersion` is the last one it had seen. */
+class WatchBroken extends Error {
+  override name = 'WatchBroken';
+  constructor(
+    message: string,
+    readonly resourceVersion: string,
+  ) {
+    super(message);
+  }
+}
+
 class Stopped extends Error {
   override name = 'Stopped';
 }
@@ -148,7 +173,7 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
 
   const loop = async (): Promise<void> => {
     let listedAt = 0;
-    /** After a watch answered 429, or whose connection was refused: where the next watch starts, in place of a list. */
+    /** After a watch answered 429, or whose connection was refused or broke: where the next watch starts, in place of a list. */
     let resumeFrom: string | undefined;
     while (!abort.signal.aborted) {
       // Only a watch's 410 is cured by a new list; a list's 410 would come back at once, every time.
@@ -166,9 +191,9 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
           version = listed.resourceVersion;
         }
         watching = true;
-        // A watch sent again after a 429 or a refused connection has the table in step once it is answered: the events since `version` follow.
+        // A watch sent again after a 429 or a refused or broken connection has the table in step once it has settled: the events since `version` follow.
         for (;;) {
-          version = await watch(options, version, abort.signal, () => setSynced(true));
+          version = await watch(options, version, abort.signal, resumed, () => setSynced(true));
           resumed = false;
         }
       } catch (error) {
@@ -185,9 +210,10 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
         setSynced(false);
         const failure = error instanceof Error ? error : new Error(String(error));
         const delayMs = retryDelayFor(error, retryDelayMs, random());
-        // A refused connection is most likely an API server restarting (client-go's reflector): it answers the watch again where it ended.
-        if (watching && ((error instanceof Overloaded && error.status === 429) || isConnectionRefused(error))) {
-          resumeFrom = (error instanceof Overloaded ? error.resourceVersion : undefined) ?? version;
+        // A refused connection is most likely an API server restarting, a broken one a connection lost on the way (client-go's
+        // reflector): either way the API server answers the watch again where it ended.
+        if (watching && ((error instanceof Overloaded && error.status === 429) || isConnectionRefused(error) || error instanceof WatchBroken)) {
+          resumeFrom = (error instanceof Overloaded || error instanceof WatchBroken ? error.resourceVersion : undefined) ?? version;
           options.onError?.(new Error(`${failure.message}; watching again from resourceVersion ${String(resumeFrom)} in ${delayMs} ms`));
         } else if (error instanceof Overloaded) {
           options.onError?.(new Error(`${failure.message}; listing again in ${delayMs} ms`));
@@ -272,24 +298,36 @@ function readList(text: string, path: string): ListPage {
 
 /**
  * Watches from `resourceVersion` until the server ends the watch; returns the last resourceVersion seen.
- * `onAnswered` is called once the server has answered 200.
+ * `onInStep` is called once the server has answered 200; for a watch `resumed` after a failure, once it has
+ * also sent an event other than an error, ended, or sent nothing for `resumeSettleMs` (RESUME_SETTLE_MS).
  */
-async function watch<T>(options: ListWatchOptions<T>, resourceVersion: string, signal: AbortSignal, onAnswered: () => void): Promise<string> {
+async function watch<T>(options: ListWatchOptions<T>, resourceVersion: string, signal: AbortSignal, resumed: boolean, onInStep: () => void): Promise<string> {
   const timeoutSeconds = options.watchTimeoutSeconds ?? DEFAULTS.watchTimeoutSeconds;
   const query = new URLSearchParams({ watch: 'true', resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
   const sentAt = performance.now();
   const response = await request(options, `${options.path}?${query.toString()}`, signal, async (headers) => headers);
-  onAnswered();
+  const settle = resumed ? setTimeout(onInStep, options.resumeSettleMs ?? RESUME_SETTLE_MS) : undefined;
+  if (!resumed) onInStep();
+  let version = resourceVersion;
   // A connection that died without a word would otherwise leave the watch waiting for ever.
   const deadMs = timeoutSeconds * 1000 + (options.watchGraceMs ?? DEFAULTS.watchGraceMs);
-  const deadline = setTimeout(() => response.destroy(new Error(`watch of ${options.path}: no end after ${deadMs / 1000} s`)), deadMs);
-  let version = resourceVersion;
+  const deadline = setTimeout(() => response.destroy(new WatchBroken(`watch of ${options.path}: no end after ${deadMs / 1000} s`, version)), deadMs);
   let events = 0;
   let buffered = '';
   try {
     response.setEncoding('utf8');
-    for await (const chunk of response) {
-      buffered += String(chunk);
+    const chunks: AsyncIterator<unknown> = response[Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<unknown>;
+      try {
+        next = await chunks.next();
+      } catch (error) {
+        // Only the connection fails here; what the events say fails below, and is no broken connection.
+        if (error instanceof WatchBroken) throw error;
+        throw new WatchBroken(`watch of ${options.path}: connection lost (${error instanceof Error ? error.message : String(error)})`, version);
+      }
+      if (next.done === true) break;
+      buffered += String(next.value);
       if (buffered.length > MAX_BODY_BYTES) throw new Error(`watch of ${options.path}: an event larger than ${MAX_BODY_BYTES} bytes`);
       for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
         const line = buffered.slice(0, newline);
@@ -297,10 +335,12 @@ async function watch<T>(options: ListWatchOptions<T>, resourceVersion: string, s
         if (line.trim() === '') continue;
         version = applyEvent(options, line, version);
         events++;
+        // An event, not an error: the API server resumes from where the watch asked.
+        if (events === 1 && resumed) onInStep();
       }
     }
     // Ended without the chunked terminator: the connection was cut, not closed by the server's timeout.
-    if (!response.complete) throw new Error(`watch of ${options.path}: connection lost`);
+    if (!response.complete) throw new WatchBroken(`watch of ${options.path}: connection lost`, version);
     if (buffered.trim() !== '') {
       version = applyEvent(options, buffered, version);
       events++;
@@ -310,6 +350,7 @@ async function watch<T>(options: ListWatchOptions<T>, resourceVersion: string, s
     const lasted = performance.now() - sentAt;
     if (events === 0 && lasted < Math.min(SHORT_WATCH_MS, (timeoutSeconds * 1000) / 2)) throw new Error(`watch of ${options.path}: ended by the server after ${Math.round(lasted)} ms without an event`);
   } finally {
+    clearTimeout(settle);
     clearTimeout(deadline);
     response.destroy();
   }

@@ -43,6 +43,15 @@ const events = (lines: readonly string[], then: 'end' | 'hold' | 'cut'): Handler
   if (then === 'cut') setTimeout(() => res.socket?.destroy(), 20);
 };
 
+/** Answered 200 at once, the lines sent only after `ms`, then held open: an error event that comes apart from the answer's headers. */
+const answeredThen = (ms: number, lines: readonly string[]): Handler => (res) => {
+  res.setHeader('Content-Type', 'application/json');
+  res.flushHeaders();
+  setTimeout(() => {
+    for (const text of lines) res.write(text);
+  }, ms);
+};
+
 /** The same answer, given only after `ms`: a watch that lives a while before its 410. */
 const after = (ms: number, handler: Handler): Handler => (res, url) => {
   setTimeout(() => handler(res, url), ms);
@@ -161,6 +170,8 @@ interface Row {
 }
 
 const RETRY_DELAY_MS = 20;
+/** How long a resumed watch goes without an event before the table counts as in step (src/cluster/list-watch.ts, RESUME_SETTLE_MS). */
+const SETTLE_MS = 250;
 /** The longest wait a Retry-After gets (src/cluster/list-watch.ts). */
 const MAX_RETRY_AFTER_MS = 30_000;
 /** The share of a wait its jitter adds at most (src/cluster/list-watch.ts). */
@@ -254,18 +265,47 @@ const rows: readonly Row[] = [
     errors: 1,
     pacedLists: 1,
   },
+  // As client-go's reflector: the API server still has the events since the last resourceVersion seen, and a list costs it most.
   {
-    name: 'a watch cut mid-stream reports unsynced, then lists again',
+    name: 'a watch cut mid-stream reports unsynced, waits the delay and watches again from the last resourceVersion seen, without listing',
+    script: {
+      lists: [listOf('10', [item('a', 'a1')])],
+      watches: [events([line('ADDED', item('b', 'b1', '11')), '{"type":"ADD'], 'cut'), events([line('MODIFIED', item('a', 'a2', '12'))], 'hold')],
+    },
+    items: { a: 'a2', b: 'b1' },
+    syncChanges: [true, false, true],
+    lists: 1,
+    watchedFrom: ['10', '11'],
+    errors: 1,
+    pacedLists: 0,
+    waits: [RETRY_DELAY_MS],
+    errorsSay: ['watch of /apis/example.com/v1/things: connection lost (aborted); watching again from resourceVersion 11 in 20 ms'],
+  },
+  {
+    name: 'a watch cut before its first event is watched again from the list\'s resourceVersion',
+    script: { lists: [listOf('10', [item('a', 'a1')])], watches: [events([], 'cut'), events([line('ADDED', item('b', 'b1', '11'))], 'hold')] },
+    items: { a: 'a1', b: 'b1' },
+    syncChanges: [true, false, true],
+    lists: 1,
+    watchedFrom: ['10', '10'],
+    errors: 1,
+    pacedLists: 0,
+    waits: [RETRY_DELAY_MS],
+  },
+  {
+    // Else the table would pass for in step, for as long as the error takes to come, without what changed while the watch was cut.
+    name: 'a watch resumed after a cut, told too old 100 ms after its answer, never counts as in step before the new list',
     script: {
       lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])],
-      watches: [events([line('ADDED', item('b', 'b1', '11')), '{"type":"ADD'], 'cut')],
+      watches: [events([], 'cut'), answeredThen(100, [line('ERROR', { kind: 'Status', code: 410, message: 'too old resource version' })])],
     },
     items: { z: 'z1' },
     syncChanges: [true, false, true],
     lists: 2,
-    watchedFrom: ['10', '30'],
+    watchedFrom: ['10', '10', '30'],
     errors: 1,
     pacedLists: 0,
+    waits: [RETRY_DELAY_MS],
   },
   {
     name: 'a malformed event reports unsynced, then lists again',
@@ -570,10 +610,10 @@ const rows: readonly Row[] = [
   },
   {
     // The table is known to lack what changed while the watch was refused: a list that takes seconds must not pass for in step.
-    name: 'a watch sent again after a 429 and ended by an ERROR event 410 is unsynced again while it lists',
+    name: 'a watch sent again after a 429 and ended by an ERROR event 410 past the settling time is unsynced again while it lists',
     script: {
       lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])],
-      watches: [refused(429), events([line('ERROR', { kind: 'Status', code: 410, message: 'too old resource version' })], 'hold')],
+      watches: [refused(429), answeredThen(SETTLE_MS + 100, [line('ERROR', { kind: 'Status', code: 410, message: 'too old resource version' })])],
     },
     items: { z: 'z1' },
     syncChanges: [true, false, true, false, true],
@@ -584,16 +624,31 @@ const rows: readonly Row[] = [
     waits: [RETRY_DELAY_MS],
   },
   {
-    name: 'a watch sent again after a refused connection and ended by an ERROR event 410 is unsynced again while it lists',
+    name: 'a watch sent again after a refused connection and ended by an ERROR event 410 past the settling time is unsynced again while it lists',
     script: {
       lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])],
-      watches: [events([line('ERROR', { kind: 'Status', code: 410, message: 'too old resource version' })], 'hold')],
+      watches: [answeredThen(SETTLE_MS + 100, [line('ERROR', { kind: 'Status', code: 410, message: 'too old resource version' })])],
     },
     refused: [1],
     items: { z: 'z1' },
     syncChanges: [true, false, true, false, true],
     lists: 2,
     watchedFrom: ['10', '30'],
+    errors: 1,
+    pacedLists: 0,
+    waits: [RETRY_DELAY_MS],
+  },
+  {
+    // The 410 comes with the answer, as the API server sends it: the table never passes for in step before the list.
+    name: 'a watch sent again after a 429 and ended at once by an ERROR event 410 stays unsynced until the new list',
+    script: {
+      lists: [listOf('10', [item('a', 'a1')]), listOf('30', [item('z', 'z1')])],
+      watches: [refused(429), events([line('ERROR', { kind: 'Status', code: 410, message: 'too old resource version' })], 'hold')],
+    },
+    items: { z: 'z1' },
+    syncChanges: [true, false, true],
+    lists: 2,
+    watchedFrom: ['10', '10', '30'],
     errors: 1,
     pacedLists: 0,
     waits: [RETRY_DELAY_MS],

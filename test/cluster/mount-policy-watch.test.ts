@@ -221,9 +221,8 @@ describe('cluster/mount-policy-watch', () => {
       expect(syncs, 'a watch ended at its timeout is resumed without a gap').to.deep.equal([true]);
 
       api.silent = true;
-      // Made while the watch is silent: only a new list can bring it.
-      api.items.set('team-a/closed', CLOSED);
-      api.resourceVersion++;
+      // Made while the watch is silent, and its history compacted: the watch sent again is told too old, and only a new list can bring it.
+      api.changeWhileDown(() => api.items.set('team-a/closed', CLOSED));
       await until(() => !table.synced, 'the silent watch is taken for dead');
       expect(api.watchesOpened, 'a silent watch was open').to.be.at.least(3);
       expect(names(table, 'team-a')).to.deep.equal(['(unknown)']);

@@ -30,7 +30,7 @@ import { JUDGED_STACK } from '../../src/admission/mount-points.js';
 import { MAX_CEL_EXPRESSION_LENGTH } from '../../src/backstop/policy.js';
 import { LEASE_HAND_BACK_TIMEOUT_MS } from '../../src/cluster/lease.js';
 import { MAX_RESENDS } from '../../src/cluster/kube-request.js';
-import { MAX_RETRY_AFTER_MS } from '../../src/cluster/list-watch.js';
+import { MAX_RETRY_AFTER_MS, RESUME_SETTLE_MS } from '../../src/cluster/list-watch.js';
 
 export interface Fact {
   /** What is missing when the fact does not hold, e.g. "serve flag --port". */
@@ -155,6 +155,7 @@ export function limitFacts(): Fact[] {
     ['the time to hand the Lease back', `${LEASE_HAND_BACK_TIMEOUT_MS / 1000} s`],
     ['the longest wait for a Retry-After of the API server', `${MAX_RETRY_AFTER_MS / 1000} s`],
     ['the times a request for the Lease or a status is sent again after a Retry-After', `${MAX_RESENDS} times`],
+    ['the time a resumed watch settles in', `${RESUME_SETTLE_MS} ms`],
   ];
   return [
     ...limits.map(([what, value]): Fact => ({ what: `limit: ${what}`, section: '## 10. Limits', snippets: [`| ${value}`], row: true })),

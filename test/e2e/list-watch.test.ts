@@ -1,7 +1,7 @@
 /**
  * The list and watch loop (src/cluster/list-watch.ts) against the real kube-apiserver: it follows
- * namespaces by watch, and when its connection breaks it reports unsynced, then lists again and
- * ends up with what changed meanwhile. When a watch the server ended is followed by refused
+ * namespaces by watch, and when its connection breaks and new ones are reset it reports unsynced,
+ * then lists again and ends up with what changed meanwhile. When a watch the server ended is followed by refused
  * connections (an API server restarting), it reports unsynced, watches again from the last
  * resourceVersion it saw without a list (the API server's own count of namespace LISTs, on its
  * /metrics, does not move) and ends up with what changed meanwhile. The connection goes through a
@@ -217,8 +217,8 @@ describe('e2e: list and watch against the API server', () => {
     const syncChanges: boolean[] = [];
     const errors: string[] = [];
     const listsAtStart = await namespaceLists();
-    // Watches the server ends every 2 s: a watch cut in the middle is a lost connection, which the loop follows
-    // with a list; only a watch the server ended, then refused, is watched again without one.
+    // Watches the server ends every 2 s, so that the next watch is the one refused (a watch cut in the middle is
+    // watched again without a list too, but the relay cannot cut it without also resetting the next connection).
     const watch = startListWatch({
       config,
       path: '/api/v1/namespaces',
