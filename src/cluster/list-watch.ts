@@ -349,6 +349,8 @@ async function watch<T>(options: ListWatchOptions<T>, resourceVersion: string, s
     // Counted from before the request, and never as long as the timeout asked for, so that a watch ended at its timeout is not one.
     const lasted = performance.now() - sentAt;
     if (events === 0 && lasted < Math.min(SHORT_WATCH_MS, (timeoutSeconds * 1000) / 2)) throw new Error(`watch of ${options.path}: ended by the server after ${Math.round(lasted)} ms without an event`);
+    // Ended by the server, not told too old: a resumed watch had nothing to tell.
+    if (resumed) onInStep();
   } finally {
     clearTimeout(settle);
     clearTimeout(deadline);
