@@ -727,6 +727,40 @@ describe('cluster/list-watch', () => {
     });
   }
 
+  it('a resumed watch the server ends without an event, past the short-watch bound, makes the table synced at its end', async () => {
+    // The settling time is set far beyond the watch, so only the watch's end can make the table synced before the next watch.
+    const script: Script = { lists: [listOf('10', [item('a', 'a1')])], watches: [refused(429), after(600, events([], 'end'))] };
+    const { server, port, requests, arrivals } = await scriptedServer(script);
+    const syncedAt: number[] = [];
+    const watch = startListWatch({
+      config: loopbackKubeConfig(port),
+      path: '/apis/example.com/v1/things',
+      decode,
+      table: new RecordingTable(),
+      retryDelayMs: RETRY_DELAY_MS,
+      watchTimeoutSeconds: 1,
+      resumeSettleMs: 60_000,
+      random: () => 0,
+      onSyncChange: (synced) => {
+        if (synced) syncedAt.push(performance.now());
+      },
+    });
+    try {
+      const watches = (): number[] => requests.flatMap((url, i) => (url.searchParams.get('watch') === 'true' ? [arrivals[i] ?? 0] : []));
+      await until(() => watches().length >= 3 && syncedAt.length >= 2, 'the watch after the resumed one');
+      expect(requests.filter((url) => url.searchParams.get('watch') !== 'true'), 'lists').to.have.length(1);
+      const [, resumedSync] = syncedAt;
+      const [, , nextWatch] = watches();
+      expect(resumedSync, 'synced again').to.be.a('number');
+      expect(nextWatch, 'the watch after the resumed one').to.be.a('number');
+      expect(resumedSync ?? Infinity, 'synced again before the next watch was sent').to.be.below(nextWatch ?? 0);
+    } finally {
+      await watch.stop();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   it('sends the kubeconfig token and asks for bookmarks and pages', async () => {
     const seen: Array<{ authorization: string | undefined; url: URL }> = [];
     const server = createServer((req, res) => {
