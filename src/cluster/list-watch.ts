@@ -201,8 +201,8 @@ export function startListWatch<T>(options: ListWatchOptions<T>): ListWatch {
         // A server whose watches are all too old for the list just made would otherwise be listed as fast as it answers.
         const relistNow = watching && error instanceof Gone && performance.now() - listedAt >= retryDelayMs;
         if (relistNow) {
-          // Its answer made the table synced, but a resumed watch told too old has not brought what changed while it was
-          // refused: not in step until the list is in (fail closed). A watch that follows one the server ended is, up to
+          // A resumed watch told too old after its settling time has made the table synced without what changed while it
+          // was down: not in step until the list is in (fail closed). A watch that follows one the server ended is, up to
           // its last event.
           if (resumed) setSynced(false);
           continue;
