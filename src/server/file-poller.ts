@@ -55,7 +55,7 @@ export function readEvent(failuresBefore: number, error: unknown): Exclude<ReadE
 /**
  * Calls `onChange` with the new contents once any of `files` differs from
  * what was last seen, the same on two reads in a row (no failed read between). A file that cannot be
- * read (or is not UTF-8) is skipped until it can: `onRead` hears once when the files have been
+ * read (by default: or is not UTF-8; `read` is how each file is read, as at start) is skipped until it can: `onRead` hears once when the files have been
  * unreadable for UNREADABLE_AFTER reads, once when they are read again, and once when they are settled.
  */
 export function pollFiles(
@@ -64,8 +64,9 @@ export function pollFiles(
   intervalMs: number,
   onChange: (contents: readonly string[]) => Promise<void>,
   onRead: (event: ReadEvent) => void = () => undefined,
+  read: (file: string) => Promise<string> = readUtf8File,
 ): FilePoller {
-  const readOnce = filesReader(files, initial, onChange, onRead);
+  const readOnce = filesReader(files, initial, onChange, onRead, read);
   let busy = false;
   const timer = setInterval(() => {
     if (busy) return;

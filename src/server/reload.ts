@@ -9,7 +9,7 @@ import { policyWarnings } from '../policy/warnings.js';
 import type { LiveState } from './live-state.js';
 import type { Metrics } from './metrics.js';
 import { pollFiles, type FilePoller, type ReadEvent } from './file-poller.js';
-import { notYetValid, parseTlsMaterial, type TlsFiles } from './tls-material.js';
+import { notYetValid, parseTlsMaterial, readPemFile, type TlsFiles } from './tls-material.js';
 
 export interface ReloadSources {
   readonly configPath: string;
@@ -92,7 +92,7 @@ export function watchForChanges(state: LiveState, sources: ReloadSources, metric
           metrics.reloads.inc({ kind: 'certificate', result: 'failure' });
           logger.warn({ file: tlsFiles.certPath, err: String(error) }, 'new certificate refused; the previous one stays in use');
         }
-      }, reportRead('certificate', [tlsFiles.certPath, tlsFiles.keyPath], 'the certificate in use stays', certificateInForce, metrics, logger)),
+      }, reportRead('certificate', [tlsFiles.certPath, tlsFiles.keyPath], 'the certificate in use stays', certificateInForce, metrics, logger), readPemFile),
     );
   }
   return pollers;

@@ -91,9 +91,19 @@ export async function loadTlsFiles(files: TlsFiles): Promise<TlsMaterial> {
   return parseTlsMaterial(cert, key, files);
 }
 
+/**
+ * A certificate or key file's text, as start and every reload read it. Not held to strict UTF-8 as the policy is:
+ * PEM allows any text before and between its blocks (RFC 7468: `openssl pkcs12 -nodes` writes "Bag Attributes"
+ * there, in whatever encoding the bundle's names had), and the blocks themselves are ASCII, so what decoding
+ * leaves of other bytes never reaches the certificate.
+ */
+export function readPemFile(file: string): Promise<string> {
+  return readFile(file, 'utf8');
+}
+
 async function readText(file: string): Promise<string> {
   try {
-    return await readFile(file, 'utf8');
+    return await readPemFile(file);
   } catch (error) {
     throw new CertificateError(file, `cannot read the file: ${describeIoError(error)}`);
   }

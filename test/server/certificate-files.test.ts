@@ -1,6 +1,6 @@
 /**
- * Edge cases of the server's start and reload found in review: what start takes, reload must
- * take the same way, and the other way round.
+ * The certificate and key files are read the same way at start and at each reload: a file that
+ * starts the server is never called unreadable later, and one that would start a server is taken.
  */
 import { expect } from 'chai';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
