@@ -70,7 +70,7 @@ Input: (dict "root" $ "oldCa" <CA Secret or empty> "oldTls" <TLS Secret or empty
 {{- $fullname := include "mountgate.fullname" $root -}}
 {{- $ns := $root.Release.Namespace -}}
 {{- $dnsNames := include "mountgate.dnsNames" $root | fromJsonArray -}}
-{{- $ips := $root.Values.certs.extraIpAddresses -}}
+{{- $ips := include "mountgate.ipAddresses" $root | fromJsonArray -}}
 {{- $sans := printf "%s|%s" (join "," $dnsNames) (join "," $ips) | sha256sum | trunc 16 -}}
 {{- $oldCaData := dig "data" dict (.oldCa | default dict) -}}
 {{- $oldCaCrt := toString (get $oldCaData "tls.crt" | default "") -}}

@@ -105,12 +105,46 @@ MountPolicy webhook alone (which does not depend on webhook.validating.enabled).
 {{- define "mountgate.policyDir" -}}/etc/mountgate/policy{{- end -}}
 {{- define "mountgate.policyFile" -}}{{ include "mountgate.policyDir" . }}/policy.yaml{{- end -}}
 
-{{/* DNS names and IPs of the serving certificate (helm and certManager modes). */}}
+{{/*
+The host of webhook.url, without port or IPv6 brackets; empty when the webhooks call the Service.
+The API server checks the serving certificate against it, so it is among the certificate's names.
+*/}}
+{{- define "mountgate.webhookUrlHost" -}}
+{{- if .Values.webhook.url -}}
+{{- $host := (urlParse .Values.webhook.url).host -}}
+{{- if hasPrefix "[" $host -}}
+{{- trimPrefix "[" (first (splitList "]" $host)) -}}
+{{- else -}}
+{{- first (splitList ":" $host) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Whether a host is an IP address (IPv4 in dotted digits, or IPv6, the only hosts with a colon). */}}
+{{- define "mountgate.isIpHost" -}}
+{{- if or (regexMatch "^[0-9]+(\\.[0-9]+){3}$" .) (contains ":" .) -}}true{{- end -}}
+{{- end -}}
+
+{{/* DNS names of the serving certificate (helm and certManager modes). */}}
 {{- define "mountgate.dnsNames" -}}
 {{- $svc := include "mountgate.fullname" . -}}
 {{- $ns := .Release.Namespace -}}
 {{- $names := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) -}}
+{{- $urlHost := include "mountgate.webhookUrlHost" . -}}
+{{- if and $urlHost (not (include "mountgate.isIpHost" $urlHost)) -}}
+{{- $names = append $names $urlHost -}}
+{{- end -}}
 {{- concat $names .Values.certs.extraDnsNames | uniq | toJson -}}
+{{- end -}}
+
+{{/* IP addresses of the serving certificate (helm and certManager modes). */}}
+{{- define "mountgate.ipAddresses" -}}
+{{- $urlHost := include "mountgate.webhookUrlHost" . -}}
+{{- $ips := .Values.certs.extraIpAddresses | default list -}}
+{{- if and $urlHost (include "mountgate.isIpHost" $urlHost) -}}
+{{- $ips = append $ips $urlHost -}}
+{{- end -}}
+{{- $ips | uniq | toJson -}}
 {{- end -}}
 
 {{/* webhook.namespaceSelector, or the default label selector when it is null. */}}
@@ -203,6 +237,9 @@ Argument: (list $root $selectorOrNil)
 {{- if gt (include "mountgate.durationSeconds" $sm.scrapeTimeout | float64) (include "mountgate.durationSeconds" $sm.interval | float64) -}}
 {{- fail (printf "serviceMonitor.scrapeTimeout (%s) must not be longer than serviceMonitor.interval (%s): the Prometheus Operator skips such a ServiceMonitor, and mountgate's metrics (the certificate expiry among them) would not be scraped" $sm.scrapeTimeout $sm.interval) -}}
 {{- end -}}
+{{- end -}}
+{{- if and .Values.webhook.validating.enabled .Values.webhook.validating.annotationUpdates (not (semverCompare ">=1.28.0-0" .Capabilities.KubeVersion.Version)) -}}
+{{- fail (printf "webhook.validating.annotationUpdates needs webhook matchConditions, which Kubernetes applies from 1.28 (this cluster is %s): without them the API server would send mountgate every Pod update and kubelet status write in the selected namespaces, and hold them while mountgate is down. Set webhook.validating.annotationUpdates=false (the mount annotation of a running Pod can then be changed; every Pod is still judged when it is created)" .Capabilities.KubeVersion.Version) -}}
 {{- end -}}
 {{- if eq (int .Values.server.port) (int .Values.server.metricsPort) -}}
 {{- fail (printf "server.port and server.metricsPort must differ (both are %v): mountgate listens on each" .Values.server.port) -}}
