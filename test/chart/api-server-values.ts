@@ -44,7 +44,7 @@ export const schemaPattern = {
   fullname: '^([a-z]([-a-z0-9]*[a-z0-9])?)?$',
   name: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$',
   percent: '^(100|[1-9]?[0-9])%$',
-  webhookUrl: String.raw`^(https://[^/?#\\s]+(/[^?#\\s]*)?)?$`,
+  webhookUrl: String.raw`^(https://[^/?#\\s@]+(/[^?#\\s]*)?)?$`,
   cidr: String.raw`^(((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(:((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))?/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))$`,
 } as const;
 
@@ -85,5 +85,6 @@ export const API_SERVER_REFUSES: readonly RefusedValuesRow[] = [
   { name: 'a namespaceSelector expression key with a space', values: { webhook: { namespaceSelector: { matchExpressions: [{ key: 'my team', operator: 'Exists' }] } } }, schemaSays: [`at '/webhook/namespaceSelector/matchExpressions/0/key': 'my team' does not match pattern '${P.labelKey}'`], apiServerSays: 'matchExpressions[0].key: Invalid value: "my team"' },
   { name: 'a namespaceSelector expression value with a space', values: { webhook: { namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'In', values: ['sand box'] }] } } }, schemaSays: [`at '/webhook/namespaceSelector/matchExpressions/0/values/0': 'sand box' does not match pattern '${P.labelValue}'`], apiServerSays: 'Invalid value: "sand box"' },
   { name: 'a namespaceSelector label value with a space', values: { webhook: { namespaceSelector: { matchLabels: { team: 'sand box' } } } }, schemaSays: [`at '/webhook/namespaceSelector/matchLabels/team': 'sand box' does not match pattern '${P.labelValue}'`], apiServerSays: 'matchLabels: Invalid value: "sand box"' },
+  { name: 'a webhook.url with user information', values: { webhook: { url: 'https://user@mountgate.example.com' } }, schemaSays: [`at '/webhook/url': 'https://user@mountgate.example.com' does not match pattern '${P.webhookUrl}'`], apiServerSays: 'user information is not permitted in the URL' },
   { name: 'an objectSelector label key with a space', values: { webhook: { validating: { objectSelector: { matchLabels: { 'my team': 'a' } } } } }, schemaSays: ["at '/webhook/validating/objectSelector/matchLabels': 'allOf' failed", "at '': invalid propertyName 'my team'", `at '': 'my team' does not match pattern '${P.labelKey}'`], apiServerSays: 'matchLabels: Invalid value: "my team"' },
 ];
