@@ -26,7 +26,14 @@ const execFileAsync = promisify(execFile);
 const TARGETS = ['ceiling', 'mutate', 'validate', 'mutate-no-mf', 'validate-no-mf'] as const;
 type TargetName = (typeof TARGETS)[number];
 
-const WARMUP = 10_000;
+/**
+ * V8 is still compiling well after 10,000 reviews (--trace-opt: some 100 optimisations in the 5,000
+ * reviews after the first 10,000, a handful after 25,000), and its compiler threads count: after
+ * 10,000, over a quarter of what was counted for the ceiling and for /mutate went with V8's warm-up.
+ * After 40,000 no compiler function is above 0.5% of a count (BENCHMARKS.md, "Instructions after a
+ * longer warm-up").
+ */
+const WARMUP = 40_000;
 const CONNECTIONS = 10;
 /** Under callgrind a review takes some 50x its normal time: generous bounds for each load. */
 const READY_TIMEOUT_MS = 180_000;
