@@ -54,9 +54,10 @@ export function readEvent(failuresBefore: number, error: unknown): Exclude<ReadE
 
 /**
  * Calls `onChange` with the new contents once any of `files` differs from
- * what was last seen, the same on two reads in a row (no failed read between). A file that cannot be
- * read (by default: or is not UTF-8; `read` is how each file is read, as at start) is skipped until it can: `onRead` hears once when the files have been
- * unreadable for UNREADABLE_AFTER reads, once when they are read again, and once when they are settled.
+ * what was last seen, the same on two reads in a row (no failed read between). `read` reads each file
+ * as start read it (by default strictly as UTF-8). A file that cannot be read is skipped until it can:
+ * `onRead` hears once when the files have been unreadable for UNREADABLE_AFTER reads, once when they
+ * are read again, and once when they are settled.
  */
 export function pollFiles(
   files: readonly string[],
