@@ -1,5 +1,6 @@
 /** Runs the real server in-process on loopback, port 0, with files in a temp dir. */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start, type RunningServer } from '../../src/server/index.js';
@@ -23,6 +24,8 @@ export interface TestServerOptions {
   readonly logger?: Logger;
   /** When the serving certificate starts to be valid (now when absent). */
   readonly notBefore?: Date;
+  /** The certificate file's contents made from the certificate's PEM (the PEM alone when absent). */
+  readonly certificateFile?: (pem: string) => string | Buffer;
 }
 
 export async function withServer<T>(options: TestServerOptions, body: (test: TestServer) => Promise<T>): Promise<T> {
@@ -33,7 +36,7 @@ export async function withServer<T>(options: TestServerOptions, body: (test: Tes
     const pair = await issueServingPair(pki, 'mountgate', options.notBefore);
     const paths = { config: join(dir, 'policy.json'), cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
     await writeFile(paths.config, JSON.stringify(options.policy ?? BASE_POLICY));
-    await writeFile(paths.cert, pair.cert);
+    await writeFile(paths.cert, options.certificateFile?.(pair.cert) ?? pair.cert);
     await writeFile(paths.key, pair.key);
     server = await start({
       configPath: paths.config,
@@ -61,4 +64,15 @@ export async function eventually(probe: () => Promise<boolean>, timeoutMs = 5_00
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** The metrics listener's text, over plain HTTP on loopback. */
+export function metricsText(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve(text));
+    }).on('error', reject);
+  });
 }

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { rename, symlink, writeFile, mkdir, unlink } from 'node:fs/promises';
-import { get } from 'node:http';
 import { Agent, request } from 'node:https';
 import { connect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
@@ -10,7 +9,7 @@ import { KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/index.js';
 import { BASE_POLICY, requestedRootLine } from '../helpers/policies.js';
 import { expectedVolumeName, review, sandboxPod } from '../helpers/pods.js';
 import { logSink } from '../helpers/log-sink.js';
-import { eventually, withServer, type TestServer } from '../helpers/server.js';
+import { eventually, metricsText, withServer, type TestServer } from '../helpers/server.js';
 import { httpsCall, issueServingPair } from '../helpers/tls.js';
 
 interface ReviewAnswer {
@@ -36,16 +35,6 @@ async function admit(test: TestServer, path: string, body: unknown, agent?: Agen
 function decodePatch(answer: ReviewAnswer): Operation[] {
   expect(answer.response.patchType).to.equal('JSONPatch');
   return JSON.parse(Buffer.from(answer.response.patch ?? '', 'base64').toString('utf8')) as Operation[];
-}
-
-function metricsText(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve(text));
-    }).on('error', reject);
-  });
 }
 
 const MOUNTS = [{ hostPath: '/srv/sandbox/u1', mountPath: '/mnt/work' }];
